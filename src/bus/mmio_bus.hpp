@@ -1,0 +1,42 @@
+// MmioBus: routes guest-physical accesses outside RAM to device register windows.
+//
+// Thread: the hart thread(s) that own the machine; devices are not re-entrant.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "bus/mmio_device.hpp"
+#include "memory/address.hpp"
+
+namespace trapeze {
+
+class MmioBus {
+public:
+    struct Range {
+        uint64_t base;
+        uint64_t size;
+        MmioDevice* device;  // not owned: the Machine owns devices and outlives the bus
+        std::string name;
+    };
+
+    // Fails if the window overlaps an existing one (a bug in the board description).
+    Result<void> map(Gpa base, uint64_t size, MmioDevice& device, std::string name);
+
+    // nullopt: no device there (the engine raises an access fault).
+    std::optional<uint64_t> read(Gpa addr, unsigned size);
+    bool write(Gpa addr, uint64_t value, unsigned size);
+
+    const std::vector<Range>& ranges() const { return m_ranges; }
+
+private:
+    const Range* find(uint64_t addr, unsigned size);
+
+    std::vector<Range> m_ranges;  // sorted by base
+    const Range* m_last = nullptr;
+};
+
+}  // namespace trapeze

@@ -1,0 +1,41 @@
+#include "memory/guest_memory.hpp"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace trapeze {
+
+Result<GuestMemory> GuestMemory::create(Gpa base, uint64_t size) {
+    if (size == 0 || size % kPageSize != 0) return make_error("guest RAM size {:#x} is not a positive multiple of 4 KiB", size);
+    if (base.value + size < base.value) return make_error("guest RAM at {:#x} of size {:#x} wraps the address space", base.value, size);
+    // MAP_NORESERVE: RAM is touched lazily, so a large guest costs only what it uses.
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return make_error("mmap {} MiB of guest RAM: {}", size >> 20, std::strerror(errno));
+    return GuestMemory(base, size, static_cast<uint8_t*>(p));
+}
+
+GuestMemory::GuestMemory(GuestMemory&& o) noexcept
+    : m_base(o.m_base), m_size(std::exchange(o.m_size, 0)), m_host(std::exchange(o.m_host, nullptr)) {}
+
+GuestMemory::~GuestMemory() {
+    if (m_host != nullptr) ::munmap(m_host, m_size);
+}
+
+bool GuestMemory::read(Gpa gpa, std::span<uint8_t> out) const {
+    auto s = span(gpa, out.size());
+    if (s.size() != out.size()) return false;
+    if (!out.empty()) std::memcpy(out.data(), s.data(), out.size());
+    return true;
+}
+
+bool GuestMemory::write(Gpa gpa, std::span<const uint8_t> in) {
+    auto s = span(gpa, in.size());
+    if (s.size() != in.size()) return false;
+    if (!in.empty()) std::memcpy(s.data(), in.data(), in.size());
+    return true;
+}
+
+}  // namespace trapeze

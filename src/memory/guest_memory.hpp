@@ -1,0 +1,63 @@
+// GuestMemory: the guest's RAM, one contiguous anonymous mapping at a base GPA.
+//
+// Every access from devices and loaders is bounds-checked here (overflow-safe);
+// engines obtain host pointers for whole pages through host_page() and cache
+// them in their TLBs. Thread: any; the mapping never moves after creation.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "base/result.hpp"
+#include "memory/address.hpp"
+
+namespace trapeze {
+
+class GuestMemory {
+public:
+    static constexpr uint64_t kPageSize = 4096;
+
+    static Result<GuestMemory> create(Gpa base, uint64_t size);
+
+    GuestMemory(GuestMemory&& o) noexcept;
+    GuestMemory& operator=(GuestMemory&&) = delete;
+    GuestMemory(const GuestMemory&) = delete;
+    ~GuestMemory();
+
+    Gpa base() const { return m_base; }
+    uint64_t size() const { return m_size; }
+    Gpa end() const { return Gpa(m_base.value + m_size); }
+    uint8_t* host_base() const { return m_host; }
+
+    // True if [gpa, gpa+len) lies entirely in RAM (len may be 0).
+    bool contains(Gpa gpa, uint64_t len) const {
+        const uint64_t off = gpa.value - m_base.value;
+        return gpa.value >= m_base.value && off <= m_size && len <= m_size - off;
+    }
+
+    // A bounds-checked host view of [gpa, gpa+len), or an empty span if any byte is outside RAM.
+    std::span<uint8_t> span(Gpa gpa, uint64_t len) const {
+        if (!contains(gpa, len)) return {};
+        return {m_host + (gpa.value - m_base.value), static_cast<size_t>(len)};
+    }
+
+    // Host pointer to the start of the page containing gpa, or nullptr outside RAM.
+    uint8_t* host_page(Gpa gpa) const {
+        const uint64_t page = gpa.value & ~(kPageSize - 1);
+        return contains(Gpa(page), kPageSize) ? m_host + (page - m_base.value) : nullptr;
+    }
+
+    // Copies in/out with bounds checks; false if any byte is outside RAM (nothing is copied then).
+    bool read(Gpa gpa, std::span<uint8_t> out) const;
+    bool write(Gpa gpa, std::span<const uint8_t> in);
+
+private:
+    GuestMemory(Gpa base, uint64_t size, uint8_t* host) : m_base(base), m_size(size), m_host(host) {}
+
+    Gpa m_base;
+    uint64_t m_size = 0;
+    uint8_t* m_host = nullptr;
+};
+
+}  // namespace trapeze

@@ -1,0 +1,195 @@
+// Hart: one RISC-V hart — its architectural state plus what executing it needs:
+// privilege and trap logic, CSRs, address translation with an ASID-tagged software
+// TLB, PMP, and guest memory access (RAM through host pointers, the rest through
+// the MMIO bus).
+//
+// Guest-caused conditions (page faults, illegal instructions, ...) are traps: the
+// access helpers return false after the trap has been taken (pc points to the
+// handler), and the executing instruction returns false to leave its block.
+//
+// Thread: the thread that runs this hart; lines from devices use set_irq_pin(),
+// which is safe from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+
+#include "base/bits.hpp"
+#include "base/guest_clock.hpp"
+#include "bus/mmio_bus.hpp"
+#include "memory/guest_memory.hpp"
+#include "rv64/csr.hpp"
+#include "rv64/decoded_insn.hpp"
+#include "rv64/hart_state.hpp"
+
+namespace trapeze::rv64 {
+
+enum class Access : uint8_t { Read, Write, Execute };
+
+// Told when code pages are written, so decoded blocks of them can be dropped.
+class CodeWatch {
+public:
+    virtual ~CodeWatch() = default;
+    // True if decoded blocks exist for the 4 KiB guest-physical page holding `pa`.
+    virtual bool is_code_page(uint64_t pa) const = 0;
+    // Called before a store to such a page takes effect.
+    virtual void invalidate_code_page(uint64_t pa) = 0;
+};
+
+struct HartConfig {
+    uint64_t hartid = 0;
+    bool sstc = true;  // advertise and implement the Sstc extension (stimecmp)
+};
+
+class Hart {
+public:
+    // One TLB entry per (mode, set); tags are page VA | ASID, or kInvalidTag.
+    struct TlbEntry {
+        uint64_t tag_r;
+        uint64_t tag_w;
+        uint64_t tag_x;
+        uintptr_t addend;  // host address = va + addend
+    };
+    static constexpr unsigned kTlbSets = 256;
+    static constexpr uint64_t kInvalidTag = ~0ull;
+    // The data/fetch views that translate differently: U, S, S with SUM, M.
+    enum MmuIndex : unsigned { kMmuU = 0, kMmuS = 1, kMmuSSum = 2, kMmuM = 3, kMmuCount = 4 };
+
+    Hart(const HartConfig& cfg, GuestMemory& mem, MmioBus& bus, const GuestClock& clock);
+    Hart(const Hart&) = delete;
+    Hart& operator=(const Hart&) = delete;
+
+    HartState s;  // public: the interpreter and JIT operate on it directly
+
+    // --- reset and interrupts -------------------------------------------------------------
+    void reset(uint64_t pc);
+    // A device line into mip (MSIP, MTIP, MEIP, SEIP). Ordering: relaxed is enough because
+    // the hart re-reads the pins at every block boundary and the waker also signals the
+    // machine's condition variable, which orders the wake-up.
+    void set_irq_pin(uint64_t mip_bit, bool level) {
+        if (level)
+            m_pins.fetch_or(mip_bit, std::memory_order_relaxed);
+        else
+            m_pins.fetch_and(~mip_bit, std::memory_order_relaxed);
+    }
+    uint64_t mip() const { return s.mip | m_pins.load(std::memory_order_relaxed) | sstc_stip(); }
+    // Takes a pending, enabled interrupt if there is one (priv spec §3.1.9). Returns true if taken.
+    bool check_interrupts();
+    // True if an interrupt is pending and locally enabled (wakes WFI, ignoring global enables).
+    bool wfi_wakeup() const { return (mip() & s.mie) != 0; }
+    // The next guest tick at which this hart's own timer (stimecmp) fires, or UINT64_MAX.
+    uint64_t next_timer_tick() const;
+
+    // --- traps ----------------------------------------------------------------------------
+    // Takes exception `cause` at s.pc with mtval/stval = tval. Always returns false so an
+    // instruction can `return h.raise(...)`.
+    bool raise(uint64_t cause, uint64_t tval);
+    bool raise_illegal(const DecodedInsn& d) { return raise(csr::EXC_ILLEGAL_INST, d.raw); }
+    bool trapped() const { return m_trapped; }
+    void clear_trapped() { m_trapped = false; }
+    bool exec_mret();
+    bool exec_sret();
+
+    // --- CSRs (csr.cpp) -------------------------------------------------------------------
+    // False if the access is illegal (the caller raises illegal instruction).
+    bool csr_read(uint16_t num, uint64_t& out);
+    bool csr_write(uint16_t num, uint64_t value);
+
+    // --- floating point state -----------------------------------------------------------------
+    bool fp_enabled() const { return (s.mstatus & csr::MSTATUS_FS) != csr::FS_OFF; }
+    void set_fs_dirty() { s.mstatus |= csr::MSTATUS_FS | csr::MSTATUS_SD; }
+
+    // --- memory access ------------------------------------------------------------------------
+    template <typename T>
+    bool load(uint64_t va, T& out) {
+        const TlbEntry& e = m_data_tlb[(va >> 12) % kTlbSets];
+        if (e.tag_r == ((va & ~0xfffull) | m_asid) && (va & (sizeof(T) - 1)) == 0) [[likely]] {
+            out = load_le<T>(reinterpret_cast<const void*>(va + e.addend));
+            return true;
+        }
+        uint64_t v = 0;
+        if (!load_slow(va, sizeof(T), v)) return false;
+        out = static_cast<T>(v);
+        return true;
+    }
+
+    template <typename T>
+    bool store(uint64_t va, T value) {
+        const TlbEntry& e = m_data_tlb[(va >> 12) % kTlbSets];
+        if (e.tag_w == ((va & ~0xfffull) | m_asid) && (va & (sizeof(T) - 1)) == 0) [[likely]] {
+            store_le<T>(reinterpret_cast<void*>(va + e.addend), value);
+            return true;
+        }
+        return store_slow(va, sizeof(T), static_cast<uint64_t>(value));
+    }
+
+    // Host pointer for an aligned read-modify-write (AMO, LR/SC) of `size` bytes in RAM, or
+    // nullptr after raising the fault (misaligned AMOs raise store/AMO address misaligned).
+    uint8_t* amo_pointer(uint64_t va, unsigned size, uint64_t* pa_out);
+
+    // Guest-physical address of an instruction fetch at va; false after raising the fault.
+    bool translate_fetch(uint64_t va, uint64_t& pa);
+    // Fetches one 16-bit parcel (used by the decoder across page ends).
+    bool fetch16(uint64_t va, uint16_t& out);
+
+    // --- translation control ------------------------------------------------------------------
+    void flush_tlb();                        // everything (satp MODE change, PMP change, ...)
+    void flush_tlb_va(uint64_t va);          // sfence.vma va (all ASIDs)
+    void flush_tlb_asid(uint64_t asid);      // sfence.vma x0, asid
+    // Generation of everything fetch translation depends on; cached block links compare it.
+    uint64_t context_gen() const { return m_context_gen; }
+    void bump_context_gen() { ++m_context_gen; }
+
+    void set_code_watch(CodeWatch* w) { m_code = w; }
+    GuestMemory& memory() { return m_mem; }
+    const GuestClock& clock() const { return m_clock; }
+    uint64_t time() const { return m_clock.ticks(); }
+    const HartConfig& config() const { return m_cfg; }
+
+    // Re-derives the cached data-TLB view after a change of priv, MPRV/MPP, SUM or satp.
+    void update_mmu_view();
+
+private:
+    friend class HartTestPeer;
+
+    struct Translation {
+        uint64_t pa = 0;
+        uint64_t cause = 0;  // 0: ok (no translation fault has cause 0: misaligned fetch is checked elsewhere)
+        bool ok = false;
+    };
+
+    uint64_t sstc_stip() const;
+    Priv effective_data_priv() const;
+    Translation translate(uint64_t va, Access acc, Priv priv);
+    Translation walk(uint64_t va, Access acc, Priv priv, uint64_t mode);
+    bool pmp_allows(uint64_t pa, uint64_t size, Access acc, Priv priv) const;
+    bool pmp_page_uniform(uint64_t page, Access acc, Priv priv) const;
+    bool load_slow(uint64_t va, unsigned size, uint64_t& out);
+    bool store_slow(uint64_t va, unsigned size, uint64_t value);
+    bool access_one(uint64_t va, unsigned size, Access acc, uint64_t& pa, bool& is_ram);
+    void fill_tlb(uint64_t va, uint64_t pa, Access acc, unsigned mmu_index);
+    void take_trap(uint64_t cause, uint64_t tval, bool interrupt);
+    bool csr_accessible(uint16_t num, bool write) const;
+    bool counter_enabled(uint16_t num) const;
+    void write_mstatus(uint64_t v);
+    void write_satp(uint64_t v);
+    bool write_pmp(uint16_t num, uint64_t v);
+
+    HartConfig m_cfg;
+    GuestMemory& m_mem;
+    MmioBus& m_bus;
+    const GuestClock& m_clock;
+    CodeWatch* m_code = nullptr;
+
+    std::atomic<uint64_t> m_pins{0};
+    bool m_trapped = false;
+    uint64_t m_asid = 0;             // ASID of the current address space, or 0 when bare
+    uint64_t m_context_gen = 1;
+    TlbEntry* m_data_tlb = nullptr;  // m_tlb[index of current data view]
+    unsigned m_data_index = kMmuM;
+    unsigned m_fetch_index = kMmuM;
+    TlbEntry m_tlb[kMmuCount][kTlbSets]{};
+};
+
+}  // namespace trapeze::rv64

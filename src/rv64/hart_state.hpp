@@ -1,0 +1,59 @@
+// HartState: the architectural state of one RISC-V hart, shared by the interpreter,
+// the JIT (which reaches it at fixed offsets) and snapshots. Plain data, no behaviour.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+namespace trapeze::rv64 {
+
+enum class Priv : uint8_t { U = 0, S = 1, M = 3 };
+
+struct HartState {
+    std::array<uint64_t, 33> x{};  // x[32] is the write sink the decoder uses for rd == x0
+    std::array<uint64_t, 32> f{};  // NaN-boxed single values (unpriv spec §12.2)
+    uint64_t pc = 0;
+    Priv priv = Priv::M;
+    uint8_t fflags = 0;  // fcsr[4:0]
+    uint8_t frm = 0;     // fcsr[7:5]
+    bool wfi = false;    // stalled in WFI until an interrupt is pending (priv spec §3.3.3)
+
+    // LR/SC reservation (unpriv spec §8.2), on a physical address.
+    bool reservation_valid = false;
+    uint64_t reservation = 0;
+
+    // Machine-level CSRs (priv spec ch. 3).
+    uint64_t mhartid = 0;
+    uint64_t mstatus = 0;
+    uint64_t misa = 0;
+    uint64_t medeleg = 0;
+    uint64_t mideleg = 0;
+    uint64_t mie = 0;
+    uint64_t mip = 0;  // software-writable bits only; lines from devices are OR-ed in on read
+    uint64_t mtvec = 0;
+    uint64_t mscratch = 0;
+    uint64_t mepc = 0;
+    uint64_t mcause = 0;
+    uint64_t mtval = 0;
+    uint64_t mcounteren = 0;
+    uint64_t mcountinhibit = 0;
+    uint64_t menvcfg = 0;
+    uint64_t mseccfg = 0;
+    uint64_t mcycle = 0;
+    uint64_t minstret = 0;
+    std::array<uint8_t, 64> pmpcfg{};
+    std::array<uint64_t, 64> pmpaddr{};
+
+    // Supervisor-level CSRs (priv spec ch. 4).
+    uint64_t stvec = 0;
+    uint64_t sscratch = 0;
+    uint64_t sepc = 0;
+    uint64_t scause = 0;
+    uint64_t stval = 0;
+    uint64_t satp = 0;
+    uint64_t scounteren = 0;
+    uint64_t senvcfg = 0;
+    uint64_t stimecmp = ~0ull;  // Sstc
+};
+
+}  // namespace trapeze::rv64
