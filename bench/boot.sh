@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Whole-guest boot benchmark: Debian's stock riscv64 kernel + OpenSBI fw_jump + test-initrd.img
+# (tools/fetch-guest), from power-on to TRAPEZE-TEST-OK and power-off, under trapeze and under
+# qemu-system-riscv64 in the same run, alternating runs so both see the same host load.
+# Prints each median, the ratio trapeze/QEMU, and trapeze's guest MIPS when it reports them
+# ("trapeze: retired N instructions in S s (X MIPS)" on stderr).
+#
+# usage: bench/boot.sh [--engine ENGINE] [--runs N] [--cpus N] [--trapeze PATH] [--dir DIR]
+#                      [--timeout SECONDS]
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+engine=interp runs=3 cpus=1 timeout_s=600
+trapeze=$root/build/trapeze
+dir=${TRAPEZE_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/trapeze/debian-riscv64}
+readonly kAppend="console=ttyS0 panic=-1"
+readonly kMemory=512
+
+die() { echo "boot.sh: $*" >&2; exit 1; }
+
+while (($#)); do
+  (($# >= 2)) || die "$1 needs an argument"
+  case $1 in
+    --engine) engine=$2 ;;
+    --runs) runs=$2 ;;
+    --cpus) cpus=$2 ;;
+    --trapeze) trapeze=$2 ;;
+    --dir) dir=$2 ;;
+    --timeout) timeout_s=$2 ;;
+    *) die "unknown argument '$1' (see the header of $0)" ;;
+  esac
+  shift 2
+done
+
+[[ $runs =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive number"
+[[ -x $trapeze ]] || die "$trapeze is not built (make build)"
+command -v qemu-system-riscv64 >/dev/null || die "qemu-system-riscv64 is missing (tools/install-deps)"
+for f in Image fw_jump.bin test-initrd.img; do
+  [[ -s $dir/$f ]] || die "$dir/$f is missing (tools/fetch-guest)"
+done
+
+trapeze_cmd=("$trapeze" run --engine "$engine" --kernel "$dir/Image" --bios "$dir/fw_jump.bin"
+             --initrd "$dir/test-initrd.img" --append "$kAppend" --memory "$kMemory"
+             --cpus "$cpus" --on-reboot exit)
+qemu_cmd=(qemu-system-riscv64 -M virt -nographic -no-reboot -m "${kMemory}M" -smp "$cpus"
+          -bios "$dir/fw_jump.bin" -kernel "$dir/Image" -initrd "$dir/test-initrd.img"
+          -append "$kAppend")
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# time_boot NAME CMD...: runs one boot, prints its wall time in seconds; fails without the marker.
+time_boot() {
+  local name=$1; shift
+  local start end
+  start=$(date +%s.%N)
+  timeout --kill-after=10 "$timeout_s" "$@" </dev/null >"$work/out" 2>"$work/err"
+  local status=$?
+  end=$(date +%s.%N)
+  if ((status != 0)) || ! grep -q TRAPEZE-TEST-OK "$work/out"; then
+    echo "boot.sh: $name did not reach TRAPEZE-TEST-OK and power off (status $status); last output:" >&2
+    tail -n 20 "$work/out" "$work/err" >&2
+    return 1
+  fi
+  awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f\n", e - s }'
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+kernel=$(sed -n 's/^kernel=//p' "$dir/stamp" 2>/dev/null)
+echo "guest: Debian ${kernel:-kernel}, OpenSBI fw_jump, test-initrd.img, $cpus hart(s), $kMemory MiB; $runs runs each"
+t_times=() q_times=() mips=()
+for ((i = 1; i <= runs; i++)); do
+  t=$(time_boot "trapeze" "${trapeze_cmd[@]}") || exit 1
+  t_times+=("$t")
+  m=$(sed -n 's/^trapeze: retired .* (\([0-9.]*\) MIPS).*/\1/p' "$work/err" | tail -n 1)
+  [[ -n $m ]] && mips+=("$m")
+  q=$(time_boot "qemu" "${qemu_cmd[@]}") || exit 1
+  q_times+=("$q")
+  echo "run $i: trapeze ($engine) ${t} s${m:+ ($m MIPS)}, qemu ${q} s"
+done
+
+t_med=$(printf '%s\n' "${t_times[@]}" | median)
+q_med=$(printf '%s\n' "${q_times[@]}" | median)
+echo "trapeze ($engine): median ${t_med} s"
+if ((${#mips[@]})); then
+  echo "trapeze ($engine): median $(printf '%s\n' "${mips[@]}" | median) guest MIPS"
+fi
+echo "qemu (tcg):        median ${q_med} s"
+awk -v t="$t_med" -v q="$q_med" 'BEGIN { printf "ratio trapeze/qemu: %.2f\n", t / q }'

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Boots Debian's stock riscv64 kernel under trapeze with test-initrd.img (made by tools/fetch-guest)
+# and checks what the guest's /init reports: the marker, the ISA string, the hart count, the
+# results of integer, hashing and floating-point work, and that every virtio module loaded.
+#
+# usage: boot_test.sh TRAPEZE ENGINE [CPUS]
+#   TRAPEZE_GUEST_DIR      guest cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/trapeze/debian-riscv64)
+#   TRAPEZE_GUEST_TIMEOUT  seconds before the boot counts as hung (default 600)
+set -uo pipefail
+
+# The ISA string must start with the single-letter extensions trapeze advertises and list these
+# multi-letter ones (Linux derives zicsr/zifencei from "i" in riscv,isa; userspace needs both).
+readonly kIsaPrefix=rv64imafdc
+readonly kIsaExtensions=(zicsr zifencei)
+readonly kAppend="console=ttyS0 panic=-1"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+(($# >= 2)) || fail "usage: boot_test.sh TRAPEZE ENGINE [CPUS]"
+trapeze=$1 engine=$2 cpus=${3:-1}
+dir=${TRAPEZE_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/trapeze/debian-riscv64}
+timeout_s=${TRAPEZE_GUEST_TIMEOUT:-600}
+
+[[ -x $trapeze ]] || fail "$trapeze is not an executable"
+for f in Image fw_jump.bin test-initrd.img; do
+  [[ -s $dir/$f ]] || fail "guest image $dir/$f is missing: run tools/fetch-guest (make test does)"
+done
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cmd=("$trapeze" run --engine "$engine" --kernel "$dir/Image" --bios "$dir/fw_jump.bin"
+     --initrd "$dir/test-initrd.img" --append "$kAppend" --memory 512 --cpus "$cpus"
+     --on-reboot exit)
+echo "running: ${cmd[*]}"
+start=$(date +%s.%N)
+# stdin is not a terminal here on purpose: the console must work without one.
+timeout --kill-after=10 "$timeout_s" "${cmd[@]}" </dev/null >"$work/console.raw" 2>"$work/stderr"
+status=$?
+end=$(date +%s.%N)
+tr -d '\r' <"$work/console.raw" >"$work/console"
+
+show_logs() {
+  echo "---- guest console ----"; cat "$work/console"
+  echo "---- trapeze stderr ----"; cat "$work/stderr"
+  echo "-----------------------"
+}
+
+# value KEY: the value of the guest's last "TRAPEZE-TEST: KEY=value" line.
+value() { sed -n "s/.*TRAPEZE-TEST: $1=//p" "$work/console" | tail -n 1; }
+
+errors=()
+check() {  # what expected actual
+  [[ $2 == "$3" ]] || errors+=("$1: expected '$2', got '$3'")
+}
+
+((status == 124 || status == 137)) && errors+=("no power-off within ${timeout_s} s (hung or too slow)")
+((status == 124 || status == 137 || status == 0)) || errors+=("trapeze exited with status $status")
+grep -q 'TRAPEZE-TEST-OK' "$work/console" || errors+=("the guest never printed TRAPEZE-TEST-OK")
+
+isa=$(value isa)
+[[ $isa == "$kIsaPrefix"* ]] || errors+=("isa: '$isa' does not start with $kIsaPrefix")
+for ext in "${kIsaExtensions[@]}"; do
+  [[ _${isa#*_}_ == *_${ext}_* ]] || errors+=("isa: '$isa' lacks $ext")
+done
+check harts "$cpus" "$(value harts)"
+check sum 500500 "$(value sum)"
+check sha256 "$(seq 1 1000 | sha256sum | cut -d ' ' -f 1)" "$(value sha256)"
+check fp "$(awk 'BEGIN { for (i = 1; i <= 100; i++) x += 1 / (i * i); printf "%.9f", x }')" "$(value fp)"
+modules=$(value modules)
+[[ $modules =~ ^([0-9]+)/([0-9]+)$ && ${BASH_REMATCH[1]} == "${BASH_REMATCH[2]}" && ${BASH_REMATCH[2]} -gt 0 ]] ||
+  errors+=("modules: expected every virtio module to load, got '$modules'")
+
+grep 'TRAPEZE-TEST' "$work/console"
+grep -E '^trapeze: retired' "$work/stderr" || true
+awk -v s="$start" -v e="$end" -v engine="$engine" -v cpus="$cpus" \
+  'BEGIN { printf "boot took %.1f s (engine %s, %s hart(s))\n", e - s, engine, cpus }'
+
+if ((${#errors[@]})); then
+  show_logs
+  printf 'FAIL: %s\n' "${errors[@]}" >&2
+  exit 1
+fi
+echo "PASS"
