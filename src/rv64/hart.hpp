@@ -73,7 +73,13 @@ public:
         else
             m_pins.fetch_and(~mip_bit, std::memory_order_relaxed);
     }
-    uint64_t mip() const { return s.mip | m_pins.load(std::memory_order_relaxed) | sstc_stip(); }
+    uint64_t mip() const {
+        const uint64_t sw = m_stce ? (s.mip & ~csr::MIP_STIP) : s.mip;  // Sstc owns STIP while STCE=1
+        return sw | m_pins.load(std::memory_order_relaxed);
+    }
+    // Re-evaluates the Sstc comparison time >= stimecmp into the STIP pin. Called after
+    // stimecmp/menvcfg writes and periodically by the machine (bounded timer latency).
+    void update_sstc();
     // Takes a pending, enabled interrupt if there is one (priv spec §3.1.9). Returns true if taken.
     bool check_interrupts();
     // True if an interrupt is pending and locally enabled (wakes WFI, ignoring global enables).
@@ -126,7 +132,11 @@ public:
 
     // Host pointer for an aligned read-modify-write (AMO, LR/SC) of `size` bytes in RAM, or
     // nullptr after raising the fault (misaligned AMOs raise store/AMO address misaligned).
-    uint8_t* amo_pointer(uint64_t va, unsigned size, uint64_t* pa_out);
+    // acc is Read for LR (load causes), Write for SC and AMOs (store/AMO causes).
+    uint8_t* amo_pointer(uint64_t va, unsigned size, Access acc, uint64_t* pa_out);
+    // Translates and permission-checks va for acc without accessing it (CMO instructions);
+    // false after raising the fault.
+    bool probe(uint64_t va, Access acc);
 
     // Guest-physical address of an instruction fetch at va; false after raising the fault.
     bool translate_fetch(uint64_t va, uint64_t& pa);
@@ -159,7 +169,6 @@ private:
         bool ok = false;
     };
 
-    uint64_t sstc_stip() const;
     Priv effective_data_priv() const;
     Translation translate(uint64_t va, Access acc, Priv priv);
     Translation walk(uint64_t va, Access acc, Priv priv, uint64_t mode);
@@ -184,6 +193,7 @@ private:
 
     std::atomic<uint64_t> m_pins{0};
     bool m_trapped = false;
+    bool m_stce = false;             // Sstc enabled: cached menvcfg.STCE && config.sstc
     uint64_t m_asid = 0;             // ASID of the current address space, or 0 when bare
     uint64_t m_context_gen = 1;
     TlbEntry* m_data_tlb = nullptr;  // m_tlb[index of current data view]

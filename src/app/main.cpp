@@ -1,0 +1,152 @@
+// trapeze command line: `trapeze run [options]`.
+//
+// This is the only place that turns errors into messages and exit statuses: every
+// failure is one line on stderr naming the problem, and a non-zero exit.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "base/guest_clock.hpp"
+#include "base/log.hpp"
+#include "machine/host_console.hpp"
+#include "machine/riscv_machine.hpp"
+
+namespace {
+
+using namespace trapeze;
+using machine::MachineConfig;
+
+constexpr uint64_t kMinMemoryMib = 16;
+constexpr uint64_t kMaxMemoryMib = 64 * 1024;
+constexpr unsigned kMaxCpus = 32;
+constexpr const char* kDefaultAppend = "console=ttyS0";
+
+std::filesystem::path default_guest_dir() {
+    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0')
+        return std::filesystem::path(xdg) / "trapeze/debian-riscv64";
+    const char* home = std::getenv("HOME");
+    return std::filesystem::path(home != nullptr ? home : ".") / ".cache/trapeze/debian-riscv64";
+}
+
+// With no --kernel, boot the default guest that tools/fetch-guest put in the cache.
+Result<void> apply_default_guest(MachineConfig& cfg, bool bios_given, bool initrd_given) {
+    if (!cfg.kernel.empty()) return ok();
+    const auto dir = default_guest_dir();
+    if (!std::filesystem::exists(dir / "Image"))
+        return make_error("no --kernel given and no default guest in '{}' (run tools/fetch-guest, or `make run`)",
+                          dir.string());
+    cfg.kernel = (dir / "Image").string();
+    if (!bios_given) cfg.bios = (dir / "fw_jump.bin").string();
+    if (!initrd_given) cfg.initrd = (dir / "initrd.img").string();
+    return ok();
+}
+
+int exit_status(const machine::RunResult& r) {
+    using K = machine::RunResult::Kind;
+    switch (r.kind) {
+        case K::Poweroff:
+        case K::Reset:
+        case K::Quit: return 0;
+        case K::Fail: return r.exit_code;
+    }
+    return 0;
+}
+
+int run_vm(MachineConfig cfg) {
+    machine::HostConsole console;
+    const uint64_t start_ns = GuestClock::host_ns();
+    uint64_t retired = 0;
+    console.start();
+    int status = 0;
+    for (;;) {
+        auto m = machine::RiscvMachine::create(cfg, console);
+        if (!m) {
+            console.stop();
+            fmt::print(stderr, "trapeze: {}\n", m.error().message);
+            return 1;
+        }
+        const machine::RunResult r = (*m)->run();
+        retired += (*m)->retired();
+        if (r.kind == machine::RunResult::Kind::Reset && cfg.on_reboot == machine::OnReboot::Restart) continue;
+        status = exit_status(r);
+        break;
+    }
+    console.stop();
+    if (cfg.stats) {
+        const double secs = static_cast<double>(GuestClock::host_ns() - start_ns) / 1e9;
+        fmt::print(stderr, "\ntrapeze: retired {} instructions in {:.3f} s ({:.1f} MIPS)\n", retired, secs,
+                   static_cast<double>(retired) / secs / 1e6);
+    }
+    return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"trapeze: a virtual machine monitor"};
+    app.require_subcommand(1);
+    bool verbose = false;
+    app.add_flag("-v,--verbose", verbose, "Log debug messages to stderr");
+
+    MachineConfig cfg;
+    std::string engine = "interp";
+    std::string bios;
+    std::string initrd;
+    std::string on_reboot = "exit";
+    bool no_stats = false;
+    CLI::App* run = app.add_subcommand("run", "Boot a virtual machine");
+    run->add_option("--engine", engine, "CPU engine")->check(CLI::IsMember({"interp"}));
+    run->add_option("--kernel", cfg.kernel, "Kernel: Linux Image or ELF (default: the cached Debian guest)")
+        ->check(CLI::ExistingFile);
+    run->add_option("--initrd", initrd, "Initial ramdisk")->check(CLI::ExistingFile);
+    run->add_option("--bios", bios, "M-mode firmware (e.g. OpenSBI fw_jump.bin), or 'none' to start an ELF kernel in M-mode");
+    run->add_option("--append", cfg.append, "Kernel command line");
+    run->add_option("--memory", cfg.memory_mib, "Guest RAM in MiB")->check(CLI::Range(kMinMemoryMib, kMaxMemoryMib));
+    run->add_option("--cpus", cfg.cpus, "Number of harts")->check(CLI::Range(1u, kMaxCpus));
+    run->add_option("--on-reboot", on_reboot, "What a guest reboot does")->check(CLI::IsMember({"exit", "restart"}));
+    run->add_flag("--no-stats", no_stats, "Do not print retired instructions and MIPS at exit");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() == 0) return app.exit(e);
+        // One line naming the problem, never a usage dump.
+        fmt::print(stderr, "trapeze: {}\n", e.what());
+        return 2;
+    }
+    log::init(verbose);
+
+    cfg.on_reboot = on_reboot == "restart" ? machine::OnReboot::Restart : machine::OnReboot::Exit;
+    cfg.stats = !no_stats;
+    if (!initrd.empty()) cfg.initrd = initrd;
+    if (bios != "none") {
+        if (!bios.empty()) {
+            if (!std::filesystem::is_regular_file(bios)) {
+                fmt::print(stderr, "trapeze: --bios: file '{}' does not exist\n", bios);
+                return 2;
+            }
+            cfg.bios = bios;
+        }
+    }
+    const bool kernel_given = !cfg.kernel.empty();
+    if (auto r = apply_default_guest(cfg, !bios.empty(), !initrd.empty()); !r) {
+        fmt::print(stderr, "trapeze: {}\n", r.error().message);
+        return 2;
+    }
+    if (bios.empty() && !cfg.bios && kernel_given) {
+        // A kernel without --bios: use the cached OpenSBI, as QEMU uses its bundled one.
+        const auto fw = default_guest_dir() / "fw_jump.bin";
+        if (!std::filesystem::exists(fw)) {
+            fmt::print(stderr, "trapeze: no --bios given and no default firmware at '{}'\n", fw.string());
+            return 2;
+        }
+        cfg.bios = fw.string();
+    }
+    if (cfg.append.empty() && cfg.bios) cfg.append = kDefaultAppend;
+    return run_vm(cfg);
+}

@@ -1,0 +1,105 @@
+#include "machine/host_console.hpp"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+
+namespace trapeze::machine {
+
+namespace {
+constexpr uint8_t kCtrlA = 0x01;
+}
+
+HostConsole::~HostConsole() { stop(); }
+
+void HostConsole::start() {
+    if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &m_saved) == 0) {
+        termios raw = m_saved;
+        cfmakeraw(&raw);
+        raw.c_oflag |= OPOST | ONLCR;  // keep host-side newline translation for our own messages
+        if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0) m_raw = true;
+    }
+    if (pipe(m_wake_pipe) != 0) m_wake_pipe[0] = m_wake_pipe[1] = -1;
+    m_thread = std::thread([this] { reader(); });
+}
+
+void HostConsole::stop() {
+    if (m_thread.joinable()) {
+        m_stopping.store(true, std::memory_order_relaxed);
+        if (m_wake_pipe[1] >= 0) {
+            const char c = 0;
+            [[maybe_unused]] auto n = ::write(m_wake_pipe[1], &c, 1);
+        }
+        m_thread.join();
+    }
+    for (int& fd : m_wake_pipe) {
+        if (fd >= 0) ::close(fd);
+        fd = -1;
+    }
+    if (m_raw) {
+        tcsetattr(STDIN_FILENO, TCSANOW, &m_saved);
+        m_raw = false;
+    }
+}
+
+void HostConsole::reader() {
+    pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {m_wake_pipe[0], POLLIN, 0}};
+    const nfds_t nfds = m_wake_pipe[0] >= 0 ? 2 : 1;
+    while (!m_stopping.load(std::memory_order_relaxed)) {
+        if (::poll(fds, nfds, 200) <= 0) continue;
+        if (nfds == 2 && (fds[1].revents & POLLIN)) return;
+        if ((fds[0].revents & (POLLIN | POLLHUP)) == 0) continue;
+        uint8_t buf[256];
+        const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+        if (n <= 0) return;  // EOF: the guest simply gets no more input
+        for (ssize_t i = 0; i < n; ++i) push(buf[i]);
+    }
+}
+
+void HostConsole::push(uint8_t byte) {
+    if (m_raw && m_escape) {
+        m_escape = false;
+        if (byte == 'x' || byte == 'X') {
+            m_quit.store(true, std::memory_order_release);
+            m_cv.notify_all();
+            return;
+        }
+        if (byte != kCtrlA) return;  // unknown escape: dropped, as QEMU does
+    } else if (m_raw && byte == kCtrlA) {
+        m_escape = true;
+        return;
+    }
+    {
+        std::lock_guard lock(m_mutex);
+        m_queue.push_back(byte);
+    }
+    m_cv.notify_all();
+}
+
+bool HostConsole::pop(uint8_t& byte) {
+    std::lock_guard lock(m_mutex);
+    if (m_queue.empty()) return false;
+    byte = m_queue.front();
+    m_queue.pop_front();
+    return true;
+}
+
+bool HostConsole::has_input() {
+    std::lock_guard lock(m_mutex);
+    return !m_queue.empty();
+}
+
+void HostConsole::wait_for_input(uint64_t ns) {
+    std::unique_lock lock(m_mutex);
+    m_cv.wait_for(lock, std::chrono::nanoseconds(ns), [&] { return !m_queue.empty() || quit_requested(); });
+}
+
+void HostConsole::write(uint8_t byte) {
+    while (::write(STDOUT_FILENO, &byte, 1) < 0 && errno == EINTR) {
+    }
+}
+
+}  // namespace trapeze::machine

@@ -1,0 +1,58 @@
+// HostConsole: the terminal side of the guest console.
+//
+// A reader thread takes bytes from stdin (in raw mode when it is a terminal) and queues
+// them for the hart thread, which feeds them to the UART when it can take them. Ctrl-A x
+// asks the machine to quit, as in QEMU; Ctrl-A Ctrl-A sends one Ctrl-A.
+//
+// Thread: start/stop/pop/wait_for_input on the hart thread; the reader thread only
+// pushes to the queue under m_mutex.
+#pragma once
+
+#include <termios.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+namespace trapeze::machine {
+
+class HostConsole {
+public:
+    HostConsole() = default;
+    HostConsole(const HostConsole&) = delete;
+    HostConsole& operator=(const HostConsole&) = delete;
+    ~HostConsole();
+
+    void start();
+    void stop();
+
+    bool pop(uint8_t& byte);
+    bool has_input();
+    // Sleeps until input arrives, quit is requested, or `ns` pass.
+    void wait_for_input(uint64_t ns);
+    // Ordering: acquire pairs with the reader thread's release store, so a quit request
+    // is seen together with every byte queued before it.
+    bool quit_requested() const { return m_quit.load(std::memory_order_acquire); }
+
+    static void write(uint8_t byte);
+
+private:
+    void reader();
+    void push(uint8_t byte);
+
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+    std::deque<uint8_t> m_queue;
+    std::atomic<bool> m_quit{false};
+    std::atomic<bool> m_stopping{false};
+    bool m_escape = false;  // previous byte was Ctrl-A
+    bool m_raw = false;
+    termios m_saved{};
+    int m_wake_pipe[2] = {-1, -1};
+    std::thread m_thread;
+};
+
+}  // namespace trapeze::machine

@@ -1,0 +1,168 @@
+#include "machine/riscv_machine.hpp"
+
+#include <algorithm>
+
+#include "arch/riscv64/fdt_builder.hpp"
+#include "base/log.hpp"
+
+namespace trapeze::machine {
+
+using namespace arch::riscv64;
+
+namespace {
+
+// Instructions a hart runs before the machine polls devices and switches harts:
+// ~100 µs at interpreter speed, which bounds timer and console latency.
+constexpr uint64_t kSlice = 10'000;
+// Longest sleep of an idle machine before it re-polls everything.
+constexpr uint64_t kMaxIdleNs = 50'000'000;
+
+// What the harts implement, in the order the ISA naming rules want (unpriv spec ch. 29).
+const std::vector<std::string> kIsaExtensions = {"i",     "m",     "a",   "f",   "d",      "c",      "zicntr",
+                                                 "zicsr", "zifencei", "zba", "zbb", "zbs", "zicbom", "zicboz", "sstc"};
+constexpr const char* kIsaString = "rv64imafdc_zicntr_zicsr_zifencei_zba_zbb_zbs_zicbom_zicboz_sstc";
+
+}  // namespace
+
+RiscvMachine::RiscvMachine(const MachineConfig& cfg, GuestMemory mem, HostConsole& console)
+    : m_cfg(cfg),
+      m_mem(std::move(mem)),
+      m_console(console),
+      m_plic(cfg.cpus),
+      m_clint(m_clock, cfg.cpus),
+      m_uart(m_plic.source(kUartIrq), [](uint8_t b) { HostConsole::write(b); }),
+      m_test([this](devices::SifiveTest::Event e, uint16_t code) {
+          using E = devices::SifiveTest::Event;
+          if (e == E::Poweroff) finish({RunResult::Kind::Poweroff, 0});
+          if (e == E::Reset) finish({RunResult::Kind::Reset, 0});
+          if (e == E::Fail) finish({RunResult::Kind::Fail, code == 0 ? 1 : code});
+      }),
+      m_rtc(m_plic.source(kRtcIrq)),
+      m_interp(m_mem) {}
+
+Result<std::unique_ptr<RiscvMachine>> RiscvMachine::create(const MachineConfig& cfg, HostConsole& console) {
+    auto mem = GuestMemory::create(Gpa(kRamBase), cfg.memory_mib << 20);
+    if (!mem) return mem.error();
+    std::unique_ptr<RiscvMachine> m(new RiscvMachine(cfg, std::move(*mem), console));
+    TRAPEZE_TRY(m->map_devices());
+    m->wire_harts();
+    TRAPEZE_TRY(m->boot());
+    return m;
+}
+
+Result<void> RiscvMachine::map_devices() {
+    TRAPEZE_TRY(m_bus.map(Gpa(kTestBase), kTestSize, m_test, "sifive-test"));
+    TRAPEZE_TRY(m_bus.map(Gpa(kRtcBase), kRtcSize, m_rtc, "goldfish-rtc"));
+    TRAPEZE_TRY(m_bus.map(Gpa(kClintBase), kClintSize, m_clint, "clint"));
+    TRAPEZE_TRY(m_bus.map(Gpa(kPlicBase), kPlicSize, m_plic, "plic"));
+    TRAPEZE_TRY(m_bus.map(Gpa(kUartBase), kUartSize, m_uart, "uart"));
+    return ok();
+}
+
+void RiscvMachine::wire_harts() {
+    for (unsigned i = 0; i < m_cfg.cpus; ++i) {
+        auto hart = std::make_unique<rv64::Hart>(rv64::HartConfig{i, true}, m_mem, m_bus, m_clock);
+        rv64::Hart* h = hart.get();
+        m_clint.msip(i).connect([h](bool level) { h->set_irq_pin(rv64::csr::MIP_MSIP, level); });
+        m_clint.mtip(i).connect([h](bool level) { h->set_irq_pin(rv64::csr::MIP_MTIP, level); });
+        m_plic.meip(i).connect([h](bool level) { h->set_irq_pin(rv64::csr::MIP_MEIP, level); });
+        m_plic.seip(i).connect([h](bool level) { h->set_irq_pin(rv64::csr::MIP_SEIP, level); });
+        m_interp.attach(*h);
+        m_harts.push_back(std::move(hart));
+    }
+}
+
+Result<void> RiscvMachine::boot() {
+    BoardConfig board;
+    board.ram_size = m_mem.size();
+    board.num_harts = m_cfg.cpus;
+    board.isa = kIsaString;
+    board.isa_extensions = kIsaExtensions;
+    board.bootargs = m_cfg.append;
+    auto plan = load_boot_images(m_cfg, m_mem, board);
+    if (!plan) return plan.error();
+    m_boot = *plan;
+    auto fdt = build_fdt(board);
+    if (!fdt) return std::move(fdt).context("device tree").error();
+    if (fdt->size() > kFdtMaxSize) return make_error("device tree is {} bytes, above {}", fdt->size(), kFdtMaxSize);
+    m_fdt = std::move(*fdt);
+    if (!m_mem.write(Gpa(m_boot.fdt_addr), m_fdt)) return make_error("device tree does not fit in guest RAM");
+    // Every hart starts at the entry in M-mode with a0 = hartid, a1 = FDT (QEMU's reset vector
+    // convention); OpenSBI picks the boot hart and parks the others until HSM starts them.
+    for (auto& h : m_harts) {
+        h->reset(m_boot.entry);
+        h->s.x[10] = h->s.mhartid;
+        h->s.x[11] = m_boot.fdt_addr;
+    }
+    return ok();
+}
+
+void RiscvMachine::finish(RunResult r) {
+    if (!m_result) m_result = r;
+}
+
+void RiscvMachine::poll_devices() {
+    m_clint.update();
+    m_rtc.update();
+    for (auto& h : m_harts) h->update_sstc();
+    uint8_t byte = 0;
+    while (m_uart.can_accept_input() && m_console.pop(byte)) m_uart.push_input(byte);
+    if (m_boot.tohost) poll_htif();
+    if (m_console.quit_requested()) finish({RunResult::Kind::Quit, 0});
+}
+
+// Spike's HTIF convention for bare-metal tests: tohost = 1 passes, (n << 1) | 1 fails
+// test n; device 1 command 1 prints a character and is acknowledged through fromhost.
+void RiscvMachine::poll_htif() {
+    auto span = m_mem.span(Gpa(*m_boot.tohost), 8);
+    if (span.empty()) return;
+    const uint64_t v = load_le<uint64_t>(span.data());
+    if (v == 0) return;
+    const uint64_t device = v >> 56, command = (v >> 48) & 0xff;
+    if (device == 0 && (v & 1) != 0) {
+        const uint64_t code = (v & ((1ull << 48) - 1)) >> 1;
+        finish({code == 0 ? RunResult::Kind::Poweroff : RunResult::Kind::Fail, static_cast<int>(std::min<uint64_t>(code, 255))});
+    } else if (device == 1 && command == 1) {
+        HostConsole::write(static_cast<uint8_t>(v));
+        if (m_boot.fromhost) {
+            auto from = m_mem.span(Gpa(*m_boot.fromhost), 8);
+            if (!from.empty()) store_le<uint64_t>(from.data(), (1ull << 56) | (1ull << 48) | 1);
+        }
+    }
+    store_le<uint64_t>(span.data(), 0);
+}
+
+bool RiscvMachine::all_waiting() const {
+    return std::all_of(m_harts.begin(), m_harts.end(), [](const auto& h) { return h->s.wfi && !h->wfi_wakeup(); });
+}
+
+void RiscvMachine::sleep_until_event() {
+    uint64_t tick = m_clint.next_deadline();
+    for (const auto& h : m_harts) tick = std::min(tick, h->next_timer_tick());
+    uint64_t ns = std::min(m_clock.ns_until(tick), kMaxIdleNs);
+    ns = std::min(ns, m_rtc.ns_until_alarm());
+    if (ns > 0) m_console.wait_for_input(ns);
+}
+
+RunResult RiscvMachine::run() {
+    const bool smp = m_harts.size() > 1;
+    while (!m_result) {
+        for (auto& h : m_harts) {
+            if (m_interp.run(*h, kSlice) == rv64::interp::Interpreter::Exit::Budget && smp) {
+                // Harts take turns: a reservation cannot survive another hart's slice, which
+                // may have stored to it (unpriv spec §8.2 allows failing the SC).
+                for (auto& other : m_harts) {
+                    if (other != h) other->s.reservation_valid = false;
+                }
+            }
+        }
+        poll_devices();
+        if (!m_result && all_waiting()) {
+            sleep_until_event();
+            poll_devices();
+        }
+    }
+    return *m_result;
+}
+
+}  // namespace trapeze::machine

@@ -1,0 +1,76 @@
+// RiscvMachine: the QEMU-virt-compatible RISC-V board — RAM, bus, devices, harts and
+// the CPU engine — and the loop that runs it.
+//
+// Thread: everything here runs on the thread that calls run(); harts take turns on it.
+// The HostConsole's reader thread is the only other thread.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "arch/riscv64/board.hpp"
+#include "base/guest_clock.hpp"
+#include "base/result.hpp"
+#include "bus/mmio_bus.hpp"
+#include "devices/clint.hpp"
+#include "devices/goldfish_rtc.hpp"
+#include "devices/plic.hpp"
+#include "devices/sifive_test.hpp"
+#include "devices/uart16550.hpp"
+#include "machine/host_console.hpp"
+#include "machine/machine_config.hpp"
+#include "machine/riscv_boot.hpp"
+#include "memory/guest_memory.hpp"
+#include "rv64/hart.hpp"
+#include "rv64/interp/interpreter.hpp"
+
+namespace trapeze::machine {
+
+// How a run ended.
+struct RunResult {
+    enum class Kind { Poweroff, Reset, Fail, Quit } kind = Kind::Poweroff;
+    int exit_code = 0;
+};
+
+class RiscvMachine {
+public:
+    static Result<std::unique_ptr<RiscvMachine>> create(const MachineConfig& cfg, HostConsole& console);
+    RiscvMachine(const RiscvMachine&) = delete;
+    RiscvMachine& operator=(const RiscvMachine&) = delete;
+
+    RunResult run();
+    uint64_t retired() const { return m_interp.retired(); }
+
+    // The device tree the guest sees (for tests and `--dump-dtb`-style tooling).
+    const std::vector<uint8_t>& fdt() const { return m_fdt; }
+
+private:
+    RiscvMachine(const MachineConfig& cfg, GuestMemory mem, HostConsole& console);
+    Result<void> map_devices();
+    void wire_harts();
+    Result<void> boot();
+    void poll_devices();
+    void poll_htif();
+    void sleep_until_event();
+    bool all_waiting() const;
+    void finish(RunResult r);
+
+    MachineConfig m_cfg;
+    GuestClock m_clock;
+    GuestMemory m_mem;
+    MmioBus m_bus;
+    HostConsole& m_console;
+    devices::Plic m_plic;
+    devices::Clint m_clint;
+    devices::Uart16550 m_uart;
+    devices::SifiveTest m_test;
+    devices::GoldfishRtc m_rtc;
+    std::vector<std::unique_ptr<rv64::Hart>> m_harts;
+    rv64::interp::Interpreter m_interp;
+    BootPlan m_boot;
+    std::vector<uint8_t> m_fdt;
+    std::optional<RunResult> m_result;
+};
+
+}  // namespace trapeze::machine

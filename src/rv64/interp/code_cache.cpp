@@ -1,0 +1,69 @@
+#include "rv64/interp/code_cache.hpp"
+
+#include "rv64/interp/dispatch.hpp"
+#include "rv64/isa/decoder.hpp"
+
+namespace trapeze::rv64::interp {
+
+CodeCache::CodeCache(GuestMemory& mem) : m_mem(mem), m_code_pages(mem.size() / GuestMemory::kPageSize, 0) {}
+
+Block* CodeCache::build(uint64_t pa) {
+    auto block = std::make_unique<Block>();
+    block->pa = pa;
+    const uint64_t page_end = (pa & ~0xfffull) + GuestMemory::kPageSize;
+    uint64_t at = pa;
+    while (block->insns.size() < kMaxBlockInsns && at + 2 <= page_end) {
+        const uint16_t lo = load_le<uint16_t>(m_mem.span(Gpa(at), 2).data());
+        uint32_t raw = lo;
+        if ((lo & 3) == 3) {
+            if (at + 4 > page_end) break;  // crosses the page: executed on its own (Interpreter::step_crossing)
+            raw = load_le<uint32_t>(m_mem.span(Gpa(at), 4).data());
+        }
+        DecodedInsn d = decode(raw);
+        d.fn = exec_for(d);
+        block->insns.push_back(d);
+        at += d.len;
+        if (ends_block(d)) break;
+    }
+    if (block->insns.empty()) return nullptr;
+    mark_code_page(pa);
+    Block* raw_block = block.get();
+    m_page_blocks[pa >> 12].push_back(pa);
+    m_blocks.emplace(pa, std::move(block));
+    return raw_block;
+}
+
+void CodeCache::mark_code_page(uint64_t pa) {
+    const uint64_t i = (pa - m_mem.base().value) >> 12;
+    if (m_code_pages[i] != 0) return;
+    m_code_pages[i] = 1;
+    // Harts may hold write entries for this page; from now on stores must take the slow path.
+    for (Hart* h : m_harts) h->flush_tlb();
+}
+
+void CodeCache::invalidate_code_page(uint64_t pa) {
+    const uint64_t i = (pa - m_mem.base().value) >> 12;
+    if (i >= m_code_pages.size() || m_code_pages[i] == 0) return;
+    m_code_pages[i] = 0;
+    auto it = m_page_blocks.find(pa >> 12);
+    if (it != m_page_blocks.end()) {
+        for (uint64_t b : it->second) {
+            auto bit = m_blocks.find(b);
+            if (bit == m_blocks.end()) continue;
+            m_graveyard.push_back(std::move(bit->second));
+            m_blocks.erase(bit);
+        }
+        m_page_blocks.erase(it);
+    }
+    ++m_gen;  // every link into the dropped blocks is now stale
+}
+
+void CodeCache::flush() {
+    for (auto& [pa, b] : m_blocks) m_graveyard.push_back(std::move(b));
+    m_blocks.clear();
+    m_page_blocks.clear();
+    std::fill(m_code_pages.begin(), m_code_pages.end(), 0);
+    ++m_gen;
+}
+
+}  // namespace trapeze::rv64::interp

@@ -1,0 +1,73 @@
+// CodeCache: pre-decoded blocks (decode once, execute many), keyed by the guest-physical
+// address of their first instruction. Shared by the harts of one machine (they take turns
+// on one thread).
+//
+// A block never crosses a 4 KiB page, so a store to a page drops exactly the blocks of
+// that page. Pages holding blocks are marked; harts never cache write permission for
+// them in their TLBs, so every store to code comes through invalidate_code_page().
+// Dropped blocks are kept alive until the interpreter is between blocks (reap()), since
+// a store may drop the very block that is executing.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "memory/guest_memory.hpp"
+#include "rv64/decoded_insn.hpp"
+#include "rv64/hart.hpp"
+
+namespace trapeze::rv64::interp {
+
+struct Block {
+    struct Link {
+        uint64_t pc = ~0ull;
+        uint64_t gen = 0;  // hart context generation + cache generation when linked
+        Priv priv = Priv::M;
+        Block* target = nullptr;
+    };
+    uint64_t pa = 0;
+    std::vector<DecodedInsn> insns;
+    Link links[2];  // the two most recent static successors
+};
+
+class CodeCache final : public CodeWatch {
+public:
+    static constexpr unsigned kMaxBlockInsns = 64;
+
+    explicit CodeCache(GuestMemory& mem);
+
+    // Called when a page gets its first block: the harts must drop write TLB entries.
+    void attach(Hart& h) { m_harts.push_back(&h); }
+
+    Block* find(uint64_t pa) {
+        auto it = m_blocks.find(pa);
+        return it == m_blocks.end() ? nullptr : it->second.get();
+    }
+    // Decodes a block at pa (which must be in RAM; fetch permission already checked for the page).
+    Block* build(uint64_t pa);
+
+    bool is_code_page(uint64_t pa) const override {
+        const uint64_t i = (pa - m_mem.base().value) >> 12;
+        return i < m_code_pages.size() && m_code_pages[i] != 0;
+    }
+    void invalidate_code_page(uint64_t pa) override;
+    void flush();
+    void reap() { m_graveyard.clear(); }
+    uint64_t generation() const { return m_gen; }
+    size_t block_count() const { return m_blocks.size(); }
+
+private:
+    void mark_code_page(uint64_t pa);
+
+    GuestMemory& m_mem;
+    std::vector<Hart*> m_harts;
+    std::unordered_map<uint64_t, std::unique_ptr<Block>> m_blocks;
+    std::unordered_map<uint64_t, std::vector<uint64_t>> m_page_blocks;  // page -> block PAs
+    std::vector<uint8_t> m_code_pages;
+    std::vector<std::unique_ptr<Block>> m_graveyard;
+    uint64_t m_gen = 0;
+};
+
+}  // namespace trapeze::rv64::interp

@@ -1,0 +1,14 @@
+// Maps decoded instructions to their semantics, and says which ones end a block.
+#pragma once
+
+#include "rv64/decoded_insn.hpp"
+
+namespace trapeze::rv64::interp {
+
+ExecFn exec_for(const DecodedInsn& d);
+
+// Control transfers, traps and anything that may change translation, privilege or
+// interrupt enables end a block, so the dispatcher re-checks interrupts and the TLB view.
+bool ends_block(const DecodedInsn& d);
+
+}  // namespace trapeze::rv64::interp

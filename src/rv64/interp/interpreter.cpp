@@ -1,0 +1,131 @@
+#include "rv64/interp/interpreter.hpp"
+
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "rv64/interp/dispatch.hpp"
+#include "rv64/isa/decoder.hpp"
+
+namespace trapeze::rv64::interp {
+
+Interpreter::Interpreter(GuestMemory& mem) : m_cache(mem) {
+    const char* trace = std::getenv("TRAPEZE_TRACE");
+    m_trace = trace != nullptr && *trace == '1';
+}
+
+void Interpreter::attach(Hart& h) {
+    h.set_code_watch(&m_cache);
+    m_cache.attach(h);
+}
+
+void Interpreter::account(Hart& h, uint64_t n) {
+    // mcountinhibit.CY / .IR stop the counters (priv spec §3.1.12); cycles = instructions here.
+    if ((h.s.mcountinhibit & 1) == 0) h.s.mcycle += n;
+    if ((h.s.mcountinhibit & 4) == 0) h.s.minstret += n;
+    m_retired += n;
+}
+
+Interpreter::Lookup Interpreter::lookup(Hart& h) {
+    uint64_t pa = 0;
+    if (!h.translate_fetch(h.s.pc, pa)) {
+        h.clear_trapped();
+        return {nullptr, true};
+    }
+    if (Block* b = m_cache.find(pa)) return {b, false};
+    return {m_cache.build(pa), false};
+}
+
+uint64_t Interpreter::execute(Hart& h, const Block& b) {
+    if (m_trace) [[unlikely]]
+        return execute_traced(h, b);
+    const DecodedInsn* const begin = b.insns.data();
+    const DecodedInsn* const end = begin + b.insns.size();
+    for (const DecodedInsn* d = begin; d != end; ++d) {
+        if (!d->fn(h, *d)) [[unlikely]] {
+            const bool trapped = h.trapped();
+            h.clear_trapped();
+            return static_cast<uint64_t>(d - begin) + (trapped ? 0 : 1);
+        }
+        h.s.pc += d->len;
+    }
+    return b.insns.size();
+}
+
+// The same as execute(), printing each instruction before it runs (TRAPEZE_TRACE=1).
+uint64_t Interpreter::execute_traced(Hart& h, const Block& b) {
+    uint64_t n = 0;
+    for (const DecodedInsn& d : b.insns) {
+        fmt::print(stderr, "hart{} {} {:016x}: {}\n", h.s.mhartid, static_cast<int>(h.s.priv), h.s.pc, disassemble(d));
+        if (!d.fn(h, d)) {
+            const bool trapped = h.trapped();
+            h.clear_trapped();
+            if (trapped) fmt::print(stderr, "  trap -> {:016x} mcause={:#x} scause={:#x}\n", h.s.pc, h.s.mcause, h.s.scause);
+            return n + (trapped ? 0 : 1);
+        }
+        h.s.pc += d.len;
+        ++n;
+    }
+    return n;
+}
+
+// A 32-bit instruction whose halves lie in different pages: fetched through both
+// translations and executed on its own, never cached.
+uint64_t Interpreter::step_crossing(Hart& h) {
+    uint16_t lo = 0, hi = 0;
+    if (!h.fetch16(h.s.pc, lo) || !h.fetch16(h.s.pc + 2, hi)) {
+        h.clear_trapped();
+        return 0;
+    }
+    DecodedInsn d = decode(static_cast<uint32_t>(hi) << 16 | lo);
+    d.fn = exec_for(d);
+    if (d.fn(h, d)) {
+        h.s.pc += d.len;
+        return 1;
+    }
+    const bool trapped = h.trapped();
+    h.clear_trapped();
+    return trapped ? 0 : 1;
+}
+
+Interpreter::Exit Interpreter::run(Hart& h, uint64_t budget) {
+    m_cache.reap();
+    uint64_t done = 0;
+    Block* prev = nullptr;
+    while (done < budget) {
+        if (h.s.wfi) {
+            if (!h.wfi_wakeup()) return Exit::Wfi;
+            h.s.wfi = false;
+        }
+        if ((h.mip() & h.s.mie) != 0 && h.check_interrupts()) prev = nullptr;
+        const uint64_t gen = h.context_gen() + m_cache.generation();
+        Block* b = nullptr;
+        if (prev != nullptr) {
+            for (auto& l : prev->links) {
+                if (l.pc == h.s.pc && l.gen == gen && l.priv == h.s.priv) b = l.target;
+            }
+        }
+        if (b == nullptr) {
+            const Lookup found = lookup(h);
+            b = found.block;
+            if (b == nullptr) {
+                // A fetch fault (already taken), or an instruction crossing a page end.
+                if (!found.faulted) done += step_crossing(h);
+                prev = nullptr;
+                continue;
+            }
+            if (prev != nullptr) {
+                // Keep the two most recent successors; the older slot is replaced.
+                prev->links[1] = prev->links[0];
+                prev->links[0] = Block::Link{h.s.pc, h.context_gen() + m_cache.generation(), h.s.priv, b};
+            }
+        }
+        const uint64_t n = execute(h, *b);
+        account(h, n);
+        done += n;
+        prev = b;
+    }
+    return Exit::Budget;
+}
+
+}  // namespace trapeze::rv64::interp

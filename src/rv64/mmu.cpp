@@ -1,0 +1,329 @@
+// Address translation (priv spec §4.3–4.6: Sv39/Sv48/Sv57), PMP (§3.7), the
+// software TLB and the slow paths of guest memory access.
+//
+// The TLB maps a page VA, tagged with the current ASID, to a host address offset.
+// An entry is filled only when the whole 4 KiB page has one PMP verdict and is RAM;
+// a write entry only when the page holds no decoded code, so that stores to code
+// always reach the slow path and invalidate the blocks first.
+#include <cstring>
+
+#include "rv64/hart.hpp"
+
+namespace trapeze::rv64 {
+
+using namespace csr;
+
+namespace {
+
+// PTE bits (priv spec §4.3.1, figure 4.18).
+constexpr uint64_t PTE_V = 1 << 0, PTE_R = 1 << 1, PTE_W = 1 << 2, PTE_X = 1 << 3, PTE_U = 1 << 4,
+                   PTE_A = 1 << 6, PTE_D = 1 << 7;
+constexpr uint64_t kPteReservedMask = 0xffc0'0000'0000'0000ull;  // N, PBMT, reserved: not implemented
+constexpr uint64_t kPagePpnMask = (1ull << 44) - 1;
+
+// PMP configuration fields (priv spec §3.7.1).
+constexpr uint8_t PMP_R = 1, PMP_W = 2, PMP_X = 4, PMP_A = 0x18, PMP_L = 0x80;
+constexpr uint8_t PMP_A_TOR = 0x08, PMP_A_NA4 = 0x10, PMP_A_NAPOT = 0x18;
+constexpr unsigned kPmpEntries = 16;
+
+uint64_t page_fault_cause(Access acc) {
+    switch (acc) {
+        case Access::Read: return EXC_LOAD_PAGE_FAULT;
+        case Access::Write: return EXC_STORE_PAGE_FAULT;
+        case Access::Execute: return EXC_INST_PAGE_FAULT;
+    }
+    return EXC_LOAD_PAGE_FAULT;
+}
+
+uint64_t access_fault_cause(Access acc) {
+    switch (acc) {
+        case Access::Read: return EXC_LOAD_ACCESS;
+        case Access::Write: return EXC_STORE_ACCESS;
+        case Access::Execute: return EXC_INST_ACCESS;
+    }
+    return EXC_LOAD_ACCESS;
+}
+
+unsigned levels_for(uint64_t mode) { return mode == SATP_MODE_SV39 ? 3 : mode == SATP_MODE_SV48 ? 4 : 5; }
+
+}  // namespace
+
+// --- PMP ------------------------------------------------------------------------------------
+
+bool Hart::pmp_allows(uint64_t pa, uint64_t size, Access acc, Priv priv) const {
+    const uint64_t last = pa + size - 1;
+    uint64_t prev_top = 0;
+    for (unsigned i = 0; i < kPmpEntries; ++i) {
+        const uint8_t cfg = s.pmpcfg[i];
+        const uint64_t addr = s.pmpaddr[i];
+        uint64_t lo = 0, hi = 0;  // [lo, hi) in bytes
+        const uint8_t a = cfg & PMP_A;
+        if (a == PMP_A_TOR) {
+            lo = prev_top << 2;
+            hi = addr << 2;
+        } else if (a == PMP_A_NA4) {
+            lo = addr << 2;
+            hi = lo + 4;
+        } else if (a == PMP_A_NAPOT) {
+            const unsigned ones = static_cast<unsigned>(std::countr_one(addr));
+            const uint64_t sz = ones >= 54 ? 0 : (8ull << ones);
+            lo = sz == 0 ? 0 : (addr & ~((1ull << ones) - 1)) << 2;
+            hi = sz == 0 ? ~0ull : lo + sz;
+        }
+        prev_top = addr;
+        if (a == 0 || lo >= hi) continue;
+        const bool any = pa < hi && last >= lo;
+        if (!any) continue;
+        if (pa < lo || last >= hi) return false;  // partial match fails (§3.7.1)
+        if (priv == Priv::M && (cfg & PMP_L) == 0) return true;
+        const uint8_t need = acc == Access::Read ? PMP_R : acc == Access::Write ? PMP_W : PMP_X;
+        return (cfg & need) != 0;
+    }
+    return priv == Priv::M;  // no match: M succeeds, S/U fail because entries are implemented
+}
+
+bool Hart::pmp_page_uniform(uint64_t page, Access acc, Priv priv) const {
+    return pmp_allows(page, GuestMemory::kPageSize, acc, priv);
+}
+
+bool Hart::write_pmp(uint16_t num, uint64_t v) {
+    if (num >= PMPCFG0 && num <= PMPCFG15) {
+        if (num & 1) return false;  // RV64: odd pmpcfg registers do not exist
+        const unsigned base = static_cast<unsigned>(num - PMPCFG0) * 4;
+        for (unsigned i = 0; i < 8; ++i) {
+            const unsigned e = base + i;
+            if (e >= kPmpEntries || (s.pmpcfg[e] & PMP_L) != 0) continue;
+            uint8_t c = static_cast<uint8_t>(v >> (8 * i)) & 0x9f;
+            if ((c & (PMP_R | PMP_W)) == PMP_W) c &= static_cast<uint8_t>(~PMP_W);  // W without R is reserved
+            s.pmpcfg[e] = c;
+        }
+    } else {
+        const unsigned e = num - PMPADDR0;
+        if (e >= kPmpEntries) return true;
+        const bool locked = (s.pmpcfg[e] & PMP_L) != 0;
+        const bool next_tor_locked = e + 1 < kPmpEntries && (s.pmpcfg[e + 1] & PMP_L) != 0 &&
+                                     (s.pmpcfg[e + 1] & PMP_A) == PMP_A_TOR;
+        if (!locked && !next_tor_locked) s.pmpaddr[e] = v & ((1ull << 54) - 1);
+    }
+    flush_tlb();
+    return true;
+}
+
+// --- translation ------------------------------------------------------------------------------
+
+Hart::Translation Hart::translate(uint64_t va, Access acc, Priv priv) {
+    const uint64_t mode = s.satp >> 60;
+    if (priv == Priv::M || mode == SATP_MODE_BARE) return {va, 0, true};
+    return walk(va, acc, priv, mode);
+}
+
+Hart::Translation Hart::walk(uint64_t va, Access acc, Priv priv, uint64_t mode) {
+    const unsigned levels = levels_for(mode);
+    const unsigned va_bits = 12 + 9 * levels;
+    // The VA must be sign-extended from bit va_bits-1 (§4.3.1).
+    if (sext(va, va_bits) != static_cast<int64_t>(va)) return {0, page_fault_cause(acc), false};
+    uint64_t table = (s.satp & SATP_PPN_MASK) << 12;
+    for (int level = static_cast<int>(levels) - 1; level >= 0; --level) {
+        const uint64_t vpn = (va >> (12 + 9 * level)) & 0x1ff;
+        const uint64_t pte_addr = table + vpn * 8;
+        auto pte_span = m_mem.span(Gpa(pte_addr), 8);
+        if (pte_span.empty() || !pmp_allows(pte_addr, 8, Access::Read, Priv::S))
+            return {0, access_fault_cause(acc), false};
+        uint64_t pte = load_le<uint64_t>(pte_span.data());
+        if ((pte & PTE_V) == 0 || ((pte & PTE_R) == 0 && (pte & PTE_W) != 0) || (pte & kPteReservedMask) != 0)
+            return {0, page_fault_cause(acc), false};
+        const uint64_t ppn = (pte >> 10) & kPagePpnMask;
+        if ((pte & (PTE_R | PTE_X)) == 0) {  // pointer to the next level
+            table = ppn << 12;
+            continue;
+        }
+        // Leaf: permissions (§4.3.2 step 5).
+        const bool user = (pte & PTE_U) != 0;
+        if (priv == Priv::U && !user) return {0, page_fault_cause(acc), false};
+        if (priv == Priv::S && user && (acc == Access::Execute || (s.mstatus & MSTATUS_SUM) == 0))
+            return {0, page_fault_cause(acc), false};
+        const bool readable = (pte & PTE_R) != 0 || ((s.mstatus & MSTATUS_MXR) != 0 && (pte & PTE_X) != 0);
+        if ((acc == Access::Read && !readable) || (acc == Access::Write && (pte & PTE_W) == 0) ||
+            (acc == Access::Execute && (pte & PTE_X) == 0))
+            return {0, page_fault_cause(acc), false};
+        // Misaligned superpage (§4.3.2 step 6).
+        const uint64_t low_ppn_mask = (1ull << (9 * level)) - 1;
+        if ((ppn & low_ppn_mask) != 0) return {0, page_fault_cause(acc), false};
+        // A/D are updated by the hart (§4.3.2 step 7, the hardware-update option).
+        const uint64_t want = PTE_A | (acc == Access::Write ? PTE_D : 0);
+        if ((pte & want) != want) {
+            if (!pmp_allows(pte_addr, 8, Access::Write, Priv::S)) return {0, access_fault_cause(acc), false};
+            pte |= want;
+            store_le<uint64_t>(pte_span.data(), pte);
+        }
+        const uint64_t page_off_mask = (1ull << (12 + 9 * level)) - 1;
+        return {((ppn << 12) & ~page_off_mask) | (va & page_off_mask), 0, true};
+    }
+    return {0, page_fault_cause(acc), false};
+}
+
+// --- TLB ----------------------------------------------------------------------------------------
+
+void Hart::flush_tlb() {
+    std::memset(static_cast<void*>(m_tlb), 0xff, sizeof(m_tlb));
+    ++m_context_gen;
+}
+
+void Hart::flush_tlb_va(uint64_t va) {
+    const uint64_t page = va & ~0xfffull;
+    for (auto& view : m_tlb) {
+        TlbEntry& e = view[(va >> 12) % kTlbSets];
+        // Any ASID: compare the page part of each tag.
+        if ((e.tag_r & ~0xfffull) == page || (e.tag_w & ~0xfffull) == page || (e.tag_x & ~0xfffull) == page)
+            e = TlbEntry{kInvalidTag, kInvalidTag, kInvalidTag, 0};
+    }
+    ++m_context_gen;
+}
+
+void Hart::flush_tlb_asid(uint64_t asid) {
+    // Entries of global mappings carry the ASID they were filled under: dropping them too
+    // flushes more than required, which is always allowed (§4.2.1).
+    for (auto& view : m_tlb) {
+        for (TlbEntry& e : view) {
+            const bool match = (e.tag_r & 0xfff) == asid || (e.tag_w & 0xfff) == asid || (e.tag_x & 0xfff) == asid;
+            if (match) e = TlbEntry{kInvalidTag, kInvalidTag, kInvalidTag, 0};
+        }
+    }
+    ++m_context_gen;
+}
+
+void Hart::fill_tlb(uint64_t va, uint64_t pa, Access acc, unsigned mmu_index) {
+    uint8_t* host_page = m_mem.host_page(Gpa(pa));
+    if (host_page == nullptr) return;
+    const uint64_t page = pa & ~0xfffull;
+    const Priv priv = mmu_index == kMmuM ? (acc == Access::Execute ? s.priv : effective_data_priv())
+                                         : (mmu_index == kMmuU ? Priv::U : Priv::S);
+    if (!pmp_page_uniform(page, acc, priv)) return;
+    if (acc == Access::Write && m_code != nullptr && m_code->is_code_page(pa)) return;
+    TlbEntry& e = m_tlb[mmu_index][(va >> 12) % kTlbSets];
+    const uint64_t tag = (va & ~0xfffull) | m_asid;
+    const uintptr_t addend = reinterpret_cast<uintptr_t>(host_page) - (va & ~0xfffull);
+    if (e.addend != addend || ((e.tag_r & ~0xfffull) != (va & ~0xfffull) && e.tag_r != kInvalidTag) ||
+        ((e.tag_w & ~0xfffull) != (va & ~0xfffull) && e.tag_w != kInvalidTag) ||
+        ((e.tag_x & ~0xfffull) != (va & ~0xfffull) && e.tag_x != kInvalidTag)) {
+        e = TlbEntry{kInvalidTag, kInvalidTag, kInvalidTag, addend};
+    }
+    if (acc == Access::Read) e.tag_r = tag;
+    if (acc == Access::Write) e.tag_w = tag;
+    if (acc == Access::Execute) e.tag_x = tag;
+}
+
+// --- slow paths -----------------------------------------------------------------------------------
+
+// Translates and checks one naturally contained access; raises the fault and returns false on failure.
+bool Hart::access_one(uint64_t va, unsigned size, Access acc, uint64_t& pa, bool& is_ram) {
+    const Priv priv = acc == Access::Execute ? s.priv : effective_data_priv();
+    const Translation t = translate(va, acc, priv);
+    if (!t.ok) return raise(t.cause, va);
+    if (!pmp_allows(t.pa, size, acc, priv)) return raise(access_fault_cause(acc), va);
+    pa = t.pa;
+    is_ram = m_mem.contains(Gpa(pa), size);
+    if (is_ram) fill_tlb(va, pa, acc, acc == Access::Execute ? m_fetch_index : m_data_index);
+    return true;
+}
+
+bool Hart::load_slow(uint64_t va, unsigned size, uint64_t& out) {
+    if ((va & (size - 1)) == 0) {
+        uint64_t pa = 0;
+        bool is_ram = false;
+        if (!access_one(va, size, Access::Read, pa, is_ram)) return false;
+        if (is_ram) {
+            out = 0;
+            std::memcpy(&out, m_mem.span(Gpa(pa), size).data(), size);
+            return true;
+        }
+        auto v = m_bus.read(Gpa(pa), size);
+        if (!v) return raise(EXC_LOAD_ACCESS, va);
+        out = *v;
+        return true;
+    }
+    // Misaligned: completed byte by byte from RAM once every byte translates (priv spec §3.6.3.3
+    // allows the emulator to complete it; MMIO accesses must be aligned and fault instead).
+    uint64_t pas[8];
+    for (unsigned i = 0; i < size; ++i) {
+        bool is_ram = false;
+        if (!access_one(va + i, 1, Access::Read, pas[i], is_ram)) return false;
+        if (!is_ram) return raise(EXC_LOAD_ACCESS, va);
+    }
+    out = 0;
+    for (unsigned i = 0; i < size; ++i) out |= static_cast<uint64_t>(*m_mem.span(Gpa(pas[i]), 1).data()) << (8 * i);
+    return true;
+}
+
+bool Hart::store_slow(uint64_t va, unsigned size, uint64_t value) {
+    if ((va & (size - 1)) == 0) {
+        uint64_t pa = 0;
+        bool is_ram = false;
+        if (!access_one(va, size, Access::Write, pa, is_ram)) return false;
+        if (is_ram) {
+            if (m_code != nullptr && m_code->is_code_page(pa)) m_code->invalidate_code_page(pa);
+            std::memcpy(m_mem.span(Gpa(pa), size).data(), &value, size);
+            return true;
+        }
+        if (!m_bus.write(Gpa(pa), value, size)) return raise(EXC_STORE_ACCESS, va);
+        return true;
+    }
+    uint64_t pas[8];
+    for (unsigned i = 0; i < size; ++i) {
+        bool is_ram = false;
+        if (!access_one(va + i, 1, Access::Write, pas[i], is_ram)) return false;
+        if (!is_ram) return raise(EXC_STORE_ACCESS, va);
+    }
+    for (unsigned i = 0; i < size; ++i) {
+        if (m_code != nullptr && m_code->is_code_page(pas[i])) m_code->invalidate_code_page(pas[i]);
+        *m_mem.span(Gpa(pas[i]), 1).data() = static_cast<uint8_t>(value >> (8 * i));
+    }
+    return true;
+}
+
+uint8_t* Hart::amo_pointer(uint64_t va, unsigned size, Access acc, uint64_t* pa_out) {
+    // Misaligned atomics raise address-misaligned (unpriv spec §8.2, §8.4); atomics on
+    // anything but RAM raise access faults (our devices have no atomic support).
+    const bool write = acc == Access::Write;
+    if ((va & (size - 1)) != 0) {
+        raise(write ? EXC_STORE_MISALIGNED : EXC_LOAD_MISALIGNED, va);
+        return nullptr;
+    }
+    uint64_t pa = 0;
+    bool is_ram = false;
+    if (!access_one(va, size, acc, pa, is_ram)) return nullptr;
+    if (!is_ram) {
+        raise(write ? EXC_STORE_ACCESS : EXC_LOAD_ACCESS, va);
+        return nullptr;
+    }
+    if (write && m_code != nullptr && m_code->is_code_page(pa)) m_code->invalidate_code_page(pa);
+    if (pa_out != nullptr) *pa_out = pa;
+    return m_mem.span(Gpa(pa), size).data();
+}
+
+bool Hart::probe(uint64_t va, Access acc) {
+    uint64_t pa = 0;
+    bool is_ram = false;
+    return access_one(va, 1, acc, pa, is_ram);
+}
+
+bool Hart::translate_fetch(uint64_t va, uint64_t& pa) {
+    const TlbEntry& e = m_tlb[m_fetch_index][(va >> 12) % kTlbSets];
+    if (e.tag_x == ((va & ~0xfffull) | m_asid)) [[likely]] {
+        pa = (va + e.addend) - reinterpret_cast<uintptr_t>(m_mem.host_base()) + m_mem.base().value;
+        return true;
+    }
+    bool is_ram = false;
+    if (!access_one(va, 2, Access::Execute, pa, is_ram)) return false;
+    if (!is_ram) return raise(EXC_INST_ACCESS, va);
+    return true;
+}
+
+bool Hart::fetch16(uint64_t va, uint16_t& out) {
+    uint64_t pa = 0;
+    if (!translate_fetch(va, pa)) return false;
+    out = load_le<uint16_t>(m_mem.span(Gpa(pa), 2).data());
+    return true;
+}
+
+}  // namespace trapeze::rv64
