@@ -1,0 +1,83 @@
+// Clint: the SiFive Core-Local Interruptor as QEMU's virt board maps it (SiFive
+// FU540-C000 manual, ch. 9 "Core Local Interruptor"; RISC-V ACLINT spec §2-3 for
+// the MTIMER/MSWI layout it standardised):
+//
+//   0x0000 + 4*h   msip[h]      bit 0 drives hart h's MSIP (mip.MSIP)
+//   0x4000 + 8*h   mtimecmp[h]  MTIP[h] is high while mtime >= mtimecmp[h]
+//   0xbff8         mtime        GuestClock ticks
+//
+// msip takes 32-bit accesses; mtimecmp and mtime take 32-bit accesses to either half
+// or naturally aligned 64-bit accesses. Anything else reads 0 and is ignored.
+//
+// Writes to mtime are ignored: the harts' time CSR reads the same GuestClock, and
+// keeping the two equal matters more than letting the guest move time (neither
+// OpenSBI nor Linux writes mtime).
+//
+// mtimecmp resets to all-ones (MTIP low): the spec leaves it undefined, and OpenSBI
+// writes it before enabling the timer anyway.
+//
+// Thread: all calls are serialised by the caller (the machine's hart thread); the
+// output lines' sinks must not call back into the device.
+#pragma once
+
+#include <cassert>
+#include <cstdint>
+#include <vector>
+
+#include "base/guest_clock.hpp"
+#include "bus/irq_line.hpp"
+#include "bus/mmio_device.hpp"
+
+namespace trapeze::devices {
+
+class Clint final : public MmioDevice {
+public:
+    static constexpr uint64_t kWindowSize = 0x10000;
+
+    // The clock must outlive the device.
+    Clint(const GuestClock& clock, unsigned num_harts);
+    Clint(const Clint&) = delete;
+    Clint& operator=(const Clint&) = delete;
+
+    uint64_t mmio_read(uint64_t offset, unsigned size) override;
+    void mmio_write(uint64_t offset, uint64_t value, unsigned size) override;
+
+    // Outputs, one pair per hart: wire them to the hart's mip.MSIP and mip.MTIP pins.
+    IrqLine& msip(unsigned hart) {
+        assert(hart < m_harts.size());
+        return m_harts[hart].msip_line;
+    }
+    IrqLine& mtip(unsigned hart) {
+        assert(hart < m_harts.size());
+        return m_harts[hart].mtip_line;
+    }
+
+    // Recomputes every MTIP level from the clock; the machine calls it periodically and
+    // when a sleeping hart's deadline passes.
+    void update();
+    // The earliest mtimecmp still in the future (GuestClock ticks), UINT64_MAX if none.
+    uint64_t next_deadline() const;
+
+    unsigned num_harts() const { return static_cast<unsigned>(m_harts.size()); }
+
+private:
+    struct HartTimer {
+        uint64_t mtimecmp = UINT64_MAX;
+        bool msip = false;
+        bool mtip = false;
+        IrqLine msip_line;
+        IrqLine mtip_line;
+    };
+
+    uint64_t read_msip(uint64_t offset, unsigned size) const;
+    void write_msip(uint64_t offset, uint64_t value, unsigned size);
+    uint64_t read_mtimecmp(uint64_t offset, unsigned size) const;
+    void write_mtimecmp(uint64_t offset, uint64_t value, unsigned size);
+    uint64_t read_mtime(uint64_t offset, unsigned size) const;
+    void update_mtip(HartTimer& h, uint64_t now);
+
+    const GuestClock& m_clock;
+    std::vector<HartTimer> m_harts;
+};
+
+}  // namespace trapeze::devices
