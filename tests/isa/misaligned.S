@@ -4,12 +4,9 @@
 // the same from U-mode. The reference value of a load is assembled from byte loads (lbu).
 #include "test_macros.h"
 
-// 1: every misaligned access must complete, as in trapeze (and QEMU 7.2's TCG).
-// 0: an access may instead trap with cause 4/6 and mtval = its address (the spec allows both,
-//    priv spec §3.6.3); either outcome is accepted, but it must be one of the two.
-#ifndef TRAPEZE_ISA_MISALIGNED_COMPLETES
-#define TRAPEZE_ISA_MISALIGNED_COMPLETES 1
-#endif
+// TRAPEZE_ISA_MISALIGNED_COMPLETES (test_macros.h) = 1: every access must complete.
+// 0: an access may instead trap with cause 4/6 and mtval = its address; either outcome is
+// accepted, but it must be one of the two.
 
 #define PATTERN_BYTES 64                        // pattern around each test address
 

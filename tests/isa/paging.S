@@ -80,7 +80,7 @@
 // RUN_IN, but entered through the U-accessible alias of the image (for U-mode code).
 #define RUN_IN_ALIAS(mode, ...)        \
     ARM_TRAP(8886f);                   \
-    li t6, MSTATUS_MPP;                \
+    li t6, MSTATUS_MPP | MSTATUS_MPIE; \
     csrc mstatus, t6;                  \
     li t6, ((mode) << 11);             \
     csrs mstatus, t6;                  \

@@ -91,6 +91,11 @@
 #ifndef TRAPEZE_ISA_STCE_WITHOUT_STIMECMP
 #define TRAPEZE_ISA_STCE_WITHOUT_STIMECMP 0
 #endif
+// Misaligned loads and stores to RAM complete (trapeze and QEMU 7.2 both do); 0 = they may
+// raise address-misaligned exceptions instead, as the spec allows (priv spec §3.6.3).
+#ifndef TRAPEZE_ISA_MISALIGNED_COMPLETES
+#define TRAPEZE_ISA_MISALIGNED_COMPLETES 1
+#endif
 
 // --- privilege levels and CSR fields (priv spec v1.12) ------------------------------------
 #define PRV_U 0
@@ -272,10 +277,12 @@
 // Runs the code in privilege `mode` (PRV_U/PRV_S/PRV_M) with the current satp and mstatus,
 // ending it with an ecall; back in M-mode, trap_mcause says how it ended: the ecall
 // (CAUSE_ECALL_FROM(mode)) or the first trap the code took. Registers keep the values the
-// code left in them (t5/t6 excepted).
+// code left in them (t5/t6 excepted). MPIE is cleared on the way in, so the code runs with
+// mstatus.MIE = 0 and M-mode gets MIE = 0 back (the mret in and the trap out would
+// otherwise turn a stale MPIE into MIE = 1).
 #define RUN_IN(mode, ...)              \
     ARM_TRAP(8886f);                   \
-    li t6, MSTATUS_MPP;                \
+    li t6, MSTATUS_MPP | MSTATUS_MPIE; \
     csrc mstatus, t6;                  \
     li t6, ((mode) << 11);             \
     csrs mstatus, t6;                  \

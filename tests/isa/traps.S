@@ -46,9 +46,11 @@ TEST_BEGIN
     EXPECT_TRAP(CAUSE_ECALL_M, ecall)
     CHECK_TRAP_MSTATUS(3, 1, 0)                 // MIE
     CHECK_TRAP_MSTATUS(7, 1, 1)                 // MPIE
-    csrr a0, mstatus                            // (the handler's mret restored MIE = MPIE = 1)
+    csrr a0, mstatus                            // the handler's mret restored MIE = MPIE
     li t0, MSTATUS_MIE
     csrc mstatus, t0
+    andi a0, a0, MSTATUS_MIE
+    CHECK(a0, MSTATUS_MIE)
 
     // --- ebreak: cause 3, mepc at the ebreak, mtval 0 or the pc ---------------------------------
     CASE(5)
