@@ -116,24 +116,25 @@ fail:
     li gp, 252                // failure outside any case
 1:
 #ifdef TRAPEZE_ISA_VERBOSE
-    // Debug aid (needs an HTIF console): the case and the last trap the handler recorded.
+    // Debug aid (-DTRAPEZE_ISA_VERBOSE; needs the debug console, see PUTCHAR_A0): the case
+    // and the last trap the handler recorded.
     mv s0, gp
     la a0, msg_case
-    call htif_puts
+    call debug_puts
     mv a0, s0
-    call htif_puthex
+    call debug_puthex
     la a0, msg_mcause
-    call htif_puts
+    call debug_puts
     ld a0, trap_mcause
-    call htif_puthex
+    call debug_puthex
     la a0, msg_mepc
-    call htif_puts
+    call debug_puts
     ld a0, trap_mepc
-    call htif_puthex
+    call debug_puthex
     la a0, msg_mtval
-    call htif_puts
+    call debug_puts
     ld a0, trap_mtval
-    call htif_puthex
+    call debug_puthex
     li a0, '\n'
     call debug_putchar
     mv gp, s0
@@ -175,8 +176,8 @@ debug_putchar:
     ret
 
 #ifdef TRAPEZE_ISA_VERBOSE
-// Writes the NUL-terminated string at a0. Clobbers a0, a1, t5, t6.
-htif_puts:
+// Writes the NUL-terminated string at a0. Clobbers a0, a1, s1, t5, t6.
+debug_puts:
     mv a1, a0
     mv s1, ra
 1:  lbu a0, 0(a1)
@@ -187,8 +188,8 @@ htif_puts:
 2:  mv ra, s1
     ret
 
-// Writes a0 as 16 hex digits. Clobbers a0, a1, a2, t5, t6.
-htif_puthex:
+// Writes a0 as 16 hex digits. Clobbers a0, a1, a2, s1, t5, t6.
+debug_puthex:
     mv a1, a0
     mv s1, ra
     li a2, 60

@@ -197,7 +197,7 @@ TEST_BEGIN
     CHECK_REG(a0, a1)
     CASE(88)
     li a0, 0
-    call 7f                                     // jal ra with a far-enough target
+    call 7f                                     // auipc + jalr, returning with ret
     addi a0, a0, 1
     CHECK(a0, 2)
     j 8f
