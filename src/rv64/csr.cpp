@@ -83,6 +83,8 @@ bool Hart::csr_read(uint16_t num, uint64_t& out) {
         case MCAUSE: out = s.mcause; return true;
         case MTVAL: out = s.mtval; return true;
         case MIP: out = mip(); return true;
+        case TSELECT: case TDATA1: case TDATA2: case TDATA3: out = 0; return true;
+        case TINFO: out = 1; return true;  // only type 0 is "supported": there are no triggers
         case MCYCLE: out = s.mcycle; return true;
         case MINSTRET: out = s.minstret; return true;
         default: break;
@@ -190,8 +192,12 @@ bool Hart::csr_write(uint16_t num, uint64_t v) {
             s.mip = (s.mip & ~writable) | (v & writable);
             return true;
         }
-        case MCYCLE: s.mcycle = v; return true;
-        case MINSTRET: s.minstret = v; return true;
+        // The write takes effect after the writing instruction retires (priv spec §3.1.11),
+        // whose own increment the interpreter adds afterwards: pre-compensate it.
+        case MCYCLE: s.mcycle = v - ((s.mcountinhibit & 1) == 0 ? 1 : 0); return true;
+        case MINSTRET: s.minstret = v - ((s.mcountinhibit & 4) == 0 ? 1 : 0); return true;
+        // Sdtrig with zero triggers (debug spec §5.7): tdata1 reads type 0 ("no trigger").
+        case TSELECT: case TDATA1: case TDATA2: case TDATA3: return true;
         default: break;
     }
     if ((num >= PMPCFG0 && num <= PMPCFG15) || (num >= PMPADDR0 && num <= PMPADDR63)) return write_pmp(num, v);

@@ -20,6 +20,7 @@ Block* CodeCache::build(uint64_t pa) {
             raw = load_le<uint32_t>(m_mem.span(Gpa(at), 4).data());
         }
         DecodedInsn d = decode(raw);
+        if (!block->insns.empty() && starts_block(d)) break;
         d.fn = exec_for(d);
         block->insns.push_back(d);
         at += d.len;

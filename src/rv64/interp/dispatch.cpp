@@ -34,4 +34,13 @@ bool ends_block(const DecodedInsn& d) {
     }
 }
 
+bool starts_block(const DecodedInsn& d) {
+    switch (static_cast<Op>(d.op)) {
+        case Op::csrrw: case Op::csrrs: case Op::csrrc: case Op::csrrwi: case Op::csrrsi: case Op::csrrci:
+            return true;
+        default:
+            return false;
+    }
+}
+
 }  // namespace trapeze::rv64::interp

@@ -11,4 +11,8 @@ ExecFn exec_for(const DecodedInsn& d);
 // interrupt enables end a block, so the dispatcher re-checks interrupts and the TLB view.
 bool ends_block(const DecodedInsn& d);
 
+// CSR instructions also start a block, so every instruction before them has been
+// counted in minstret/mcycle when they read or write the counters.
+bool starts_block(const DecodedInsn& d);
+
 }  // namespace trapeze::rv64::interp

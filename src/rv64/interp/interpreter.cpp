@@ -1,5 +1,6 @@
 #include "rv64/interp/interpreter.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -110,7 +111,8 @@ Interpreter::Exit Interpreter::run(Hart& h, uint64_t budget) {
             b = found.block;
             if (b == nullptr) {
                 // A fetch fault (already taken), or an instruction crossing a page end.
-                if (!found.faulted) done += step_crossing(h);
+                // Faults count against the budget too, so a trap storm still ends the slice.
+                done += found.faulted ? 1 : std::max<uint64_t>(step_crossing(h), 1);
                 prev = nullptr;
                 continue;
             }
@@ -122,7 +124,7 @@ Interpreter::Exit Interpreter::run(Hart& h, uint64_t budget) {
         }
         const uint64_t n = execute(h, *b);
         account(h, n);
-        done += n;
+        done += std::max<uint64_t>(n, 1);
         prev = b;
     }
     return Exit::Budget;

@@ -1,0 +1,94 @@
+// The interpreter engine: blocks, self-modifying code, atomics and misaligned accesses.
+#include "hart_fixture.hpp"
+
+namespace trapeze::rv64::test {
+namespace {
+
+using namespace csr;
+
+TEST_F(HartTest, StoreToDecodedCodeIsSeenByTheNextExecution) {
+    // x5 = 1; jump back over it after rewriting the immediate to 2.
+    code(kBase, {addi(5, 0, 1), jal_self()});
+    run(1);
+    EXPECT_EQ(hart.s.x[5], 1u);
+    ASSERT_TRUE(hart.store<uint32_t>(kBase, addi(5, 0, 2)));
+    hart.s.pc = kBase;
+    run(1);
+    EXPECT_EQ(hart.s.x[5], 2u);
+}
+
+TEST_F(HartTest, LoadReservedStoreConditionalSucceedsOnce) {
+    poke64(kBase + 0x800, 5);
+    hart.s.x[10] = kBase + 0x800;
+    hart.s.x[11] = 9;
+    code(kBase, {lr_d(5, 10), sc_d(6, 11, 10), sc_d(7, 11, 10), jal_self()});
+    run(1);
+    EXPECT_EQ(hart.s.x[5], 5u);
+    EXPECT_EQ(hart.s.x[6], 0u);  // success
+    EXPECT_EQ(hart.s.x[7], 1u);  // the reservation is gone
+    EXPECT_EQ(peek64(kBase + 0x800), 9u);
+}
+
+TEST_F(HartTest, AmoaddWordSignExtendsTheOldValue) {
+    poke64(kBase + 0x800, 0x00000000'80000000ull);
+    hart.s.x[10] = kBase + 0x800;
+    hart.s.x[11] = 1;
+    code(kBase, {amoadd_w(5, 11, 10), jal_self()});
+    run(1);
+    EXPECT_EQ(hart.s.x[5], 0xffffffff'80000000ull);
+    EXPECT_EQ(peek64(kBase + 0x800), 0x80000001u);
+}
+
+TEST_F(HartTest, MisalignedAtomicRaisesStoreMisaligned) {
+    hart.s.mtvec = kBase + 0x100;
+    hart.s.x[10] = kBase + 0x802;
+    code(kBase, {amoadd_w(5, 11, 10)});
+    run(1);
+    EXPECT_EQ(hart.s.mcause, EXC_STORE_MISALIGNED);
+}
+
+TEST_F(HartTest, MisalignedLoadsAndStoresCompleteAcrossPages) {
+    hart.s.x[10] = kBase + 0x1ffd;  // 8 bytes spanning two pages
+    hart.s.x[11] = 0x0102030405060708;
+    code(kBase, {sd(11, 10, 0), ld(12, 10, 0), lw(13, 10, 1), jal_self()});
+    run(1);
+    EXPECT_EQ(hart.s.x[12], 0x0102030405060708u);
+    EXPECT_EQ(hart.s.x[13], 0x04050607u);  // bytes 1..4 of the little-endian value
+}
+
+TEST_F(HartTest, AccessOutsideRamAndDevicesRaisesAccessFault) {
+    hart.s.mtvec = kBase + 0x100;
+    hart.s.x[10] = 0x1000;
+    code(kBase, {ld(5, 10, 0)});
+    run(1);
+    EXPECT_EQ(hart.s.mcause, EXC_LOAD_ACCESS);
+    EXPECT_EQ(hart.s.mtval, 0x1000u);
+}
+
+TEST_F(HartTest, FetchFromOutsideRamRaisesInstructionAccessFault) {
+    hart.s.mtvec = kBase + 0x100;
+    hart.s.pc = 0x1000;
+    run(1);
+    EXPECT_EQ(hart.s.mcause, EXC_INST_ACCESS);
+    EXPECT_EQ(hart.s.pc, kBase + 0x100);
+}
+
+TEST_F(HartTest, InstructionCrossingAPageExecutes) {
+    // A compressed nop puts the next 32-bit instruction across the page end.
+    store_le<uint16_t>(mem.span(Gpa(kBase + 0xffe), 2).data(), static_cast<uint16_t>(addi(5, 0, 7)));
+    store_le<uint16_t>(mem.span(Gpa(kBase + 0x1000), 2).data(), static_cast<uint16_t>(addi(5, 0, 7) >> 16));
+    code(kBase + 0x1002, {jal_self()});
+    hart.s.pc = kBase + 0xffe;
+    run(2);
+    EXPECT_EQ(hart.s.x[5], 7u);
+    EXPECT_EQ(hart.s.pc, kBase + 0x1002);
+}
+
+TEST_F(HartTest, InstretCountsRetiredInstructions) {
+    code(kBase, {kNop, kNop, kNop, jal_self()});
+    run(1);
+    EXPECT_EQ(hart.s.minstret, 4u);
+}
+
+}  // namespace
+}  // namespace trapeze::rv64::test

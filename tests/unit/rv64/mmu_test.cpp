@@ -1,0 +1,231 @@
+// Page-table walks, A/D updates, permission checks, TLB invalidation and PMP
+// (priv spec §3.7, §4.3–4.6), exercised through the hart's load/store paths.
+#include "hart_fixture.hpp"
+
+namespace trapeze::rv64::test {
+namespace {
+
+using namespace csr;
+
+constexpr uint64_t V = 1, R = 2, W = 4, X = 8, U = 16, A = 64, D = 128;
+
+class MmuTest : public HartTest {
+protected:
+    static constexpr uint64_t kRoot = kBase + 0x10000;
+    uint64_t next_table = kBase + 0x11000;
+
+    MmuTest() {
+        // PMP: everything RWX for S/U, so only the page tables decide.
+        EXPECT_TRUE(hart.csr_write(PMPADDR0, ~0ull >> 10));
+        EXPECT_TRUE(hart.csr_write(PMPCFG0, 0x1f));
+        hart.s.mtvec = kBase + 0xf000;
+    }
+
+    static uint64_t pte(uint64_t pa, uint64_t flags) { return (pa >> 12) << 10 | flags; }
+
+    // Maps one page of `levels`-level paging at `leaf_level` (0 = 4 KiB).
+    void map(unsigned levels, uint64_t va, uint64_t pa, uint64_t flags, unsigned leaf_level = 0) {
+        uint64_t table = kRoot;
+        for (int lvl = static_cast<int>(levels) - 1; lvl > static_cast<int>(leaf_level); --lvl) {
+            const uint64_t slot = table + ((va >> (12 + 9 * lvl)) & 0x1ff) * 8;
+            uint64_t e = peek64(slot);
+            if ((e & V) == 0) {
+                e = pte(next_table, V);
+                next_table += 0x1000;
+                poke64(slot, e);
+            }
+            table = (e >> 10) << 12;
+        }
+        poke64(table + ((va >> (12 + 9 * leaf_level)) & 0x1ff) * 8, pte(pa, flags | V));
+    }
+    uint64_t leaf_slot_4k(uint64_t va) {  // Sv39 only, after map()
+        uint64_t table = kRoot;
+        for (int lvl = 2; lvl > 0; --lvl) table = (peek64(table + ((va >> (12 + 9 * lvl)) & 0x1ff) * 8) >> 10) << 12;
+        return table + ((va >> 12) & 0x1ff) * 8;
+    }
+    void enable(uint64_t mode, Priv priv = Priv::S) {
+        ASSERT_TRUE(hart.csr_write(SATP, mode << 60 | (kRoot >> 12)));
+        hart.s.priv = priv;
+        hart.update_mmu_view();
+    }
+    template <typename T>
+    bool load(uint64_t va, T& out) {
+        return try_load<T>(va, out);
+    }
+};
+
+TEST_F(MmuTest, Sv39TranslatesA4KPageAndSetsAccessed) {
+    map(3, 0x40001000, kBase + 0x20000, R | W);
+    poke64(kBase + 0x20008, 0x1122334455667788);
+    enable(SATP_MODE_SV39);
+    uint64_t v = 0;
+    ASSERT_TRUE(load(0x40001008, v));
+    EXPECT_EQ(v, 0x1122334455667788u);
+    EXPECT_NE(peek64(leaf_slot_4k(0x40001000)) & A, 0u);
+    EXPECT_EQ(peek64(leaf_slot_4k(0x40001000)) & D, 0u);
+}
+
+TEST_F(MmuTest, StoresSetTheDirtyBit) {
+    map(3, 0x40001000, kBase + 0x20000, R | W);
+    enable(SATP_MODE_SV39);
+    ASSERT_TRUE(hart.store<uint32_t>(0x40001010, 0xdeadbeef));
+    EXPECT_NE(peek64(leaf_slot_4k(0x40001000)) & D, 0u);
+    EXPECT_EQ(peek64(kBase + 0x20010) & 0xffffffff, 0xdeadbeefu);
+}
+
+TEST_F(MmuTest, StoreToReadOnlyPageRaisesStorePageFault) {
+    map(3, 0x40001000, kBase + 0x20000, R);
+    enable(SATP_MODE_SV39);
+    EXPECT_FALSE(try_store<uint64_t>(0x40001000, 1));
+    EXPECT_EQ(hart.s.mcause, EXC_STORE_PAGE_FAULT);
+    EXPECT_EQ(hart.s.mtval, 0x40001000u);
+}
+
+TEST_F(MmuTest, GigapageMapsItsWholeRange) {
+    map(3, 0xc0000000, kBase & ~((1ull << 30) - 1), R | W, 2);  // 1 GiB leaf at PA 0x80000000
+    poke64(kBase + 0x30000, 42);
+    enable(SATP_MODE_SV39);
+    uint64_t v = 0;
+    ASSERT_TRUE(load(0xc0000000 + (kBase & ((1ull << 30) - 1)) + 0x30000, v));
+    EXPECT_EQ(v, 42u);
+}
+
+TEST_F(MmuTest, MisalignedSuperpageRaisesPageFault) {
+    map(3, 0x40200000, kBase + 0x1000, R, 1);  // a 2 MiB leaf whose PPN is not 2 MiB aligned
+    enable(SATP_MODE_SV39);
+    uint64_t v = 0;
+    EXPECT_FALSE(load(0x40200000, v));
+    EXPECT_EQ(hart.s.mcause, EXC_LOAD_PAGE_FAULT);
+}
+
+TEST_F(MmuTest, SupervisorNeedsSumToTouchUserPages) {
+    map(3, 0x1000, kBase + 0x20000, R | W | U);
+    enable(SATP_MODE_SV39);
+    uint64_t v = 0;
+    EXPECT_FALSE(load(0x1000, v));
+    EXPECT_EQ(hart.s.mcause, EXC_LOAD_PAGE_FAULT);
+    ASSERT_TRUE(hart.csr_write(SSTATUS, MSTATUS_SUM));
+    EXPECT_TRUE(load(0x1000, v));
+}
+
+TEST_F(MmuTest, UserCannotTouchSupervisorPages) {
+    map(3, 0x1000, kBase + 0x20000, R | W);
+    enable(SATP_MODE_SV39, Priv::U);
+    uint64_t v = 0;
+    EXPECT_FALSE(load(0x1000, v));
+}
+
+TEST_F(MmuTest, MxrMakesExecuteOnlyPagesReadable) {
+    map(3, 0x2000, kBase + 0x20000, X);
+    enable(SATP_MODE_SV39);
+    uint64_t v = 0;
+    EXPECT_FALSE(load(0x2000, v));
+    ASSERT_TRUE(hart.csr_write(SSTATUS, MSTATUS_MXR));
+    EXPECT_TRUE(load(0x2000, v));
+}
+
+TEST_F(MmuTest, NonCanonicalAddressRaisesPageFault) {
+    enable(SATP_MODE_SV39);
+    uint64_t v = 0;
+    EXPECT_FALSE(load(0x0000'8000'0000'0000ull, v));
+    EXPECT_EQ(hart.s.mcause, EXC_LOAD_PAGE_FAULT);
+}
+
+TEST_F(MmuTest, SfenceVmaMakesAPteChangeVisible) {
+    map(3, 0x40001000, kBase + 0x20000, R | W);
+    poke64(kBase + 0x20000, 1);
+    poke64(kBase + 0x21000, 2);
+    enable(SATP_MODE_SV39);
+    uint64_t v = 0;
+    ASSERT_TRUE(load(0x40001000, v));
+    EXPECT_EQ(v, 1u);
+    map(3, 0x40001000, kBase + 0x21000, R | W);
+    hart.flush_tlb_va(0x40001000);
+    ASSERT_TRUE(load(0x40001000, v));
+    EXPECT_EQ(v, 2u);
+}
+
+TEST_F(MmuTest, AsidSwitchKeepsEachAddressSpaceApart) {
+    map(3, 0x40001000, kBase + 0x20000, R | W);
+    poke64(kBase + 0x20000, 7);
+    ASSERT_TRUE(hart.csr_write(SATP, SATP_MODE_SV39 << 60 | 1ull << SATP_ASID_SHIFT | (kRoot >> 12)));
+    hart.s.priv = Priv::S;
+    hart.update_mmu_view();
+    uint64_t v = 0;
+    ASSERT_TRUE(load(0x40001000, v));
+    // ASID 2 with an empty root table: the entry cached for ASID 1 must not be used.
+    ASSERT_TRUE(hart.csr_write(SATP, SATP_MODE_SV39 << 60 | 2ull << SATP_ASID_SHIFT | ((kBase + 0x50000) >> 12)));
+    EXPECT_FALSE(load(0x40001000, v));
+}
+
+TEST_F(MmuTest, Sv48AndSv57Walk) {
+    for (uint64_t mode : {SATP_MODE_SV48, SATP_MODE_SV57}) {
+        const unsigned levels = mode == SATP_MODE_SV48 ? 4 : 5;
+        const uint64_t va = levels == 4 ? 0x7f00'0000'1000ull : 0x00ff'0000'0000'1000ull;
+        map(levels, va, kBase + 0x40000, R);
+        poke64(kBase + 0x40000, levels);
+        enable(mode);
+        hart.flush_tlb();
+        uint64_t v = 0;
+        ASSERT_TRUE(load(va, v)) << levels;
+        EXPECT_EQ(v, levels);
+        ASSERT_TRUE(hart.csr_write(SATP, 0));
+        std::fill_n(mem.span(Gpa(kRoot), 0x8000).data(), 0x8000, 0);
+        next_table = kRoot + 0x1000;
+    }
+}
+
+TEST_F(MmuTest, MprvMakesMachineLoadsTranslate) {
+    map(3, 0x40001000, kBase + 0x20000, R);
+    poke64(kBase + 0x20000, 99);
+    ASSERT_TRUE(hart.csr_write(SATP, SATP_MODE_SV39 << 60 | (kRoot >> 12)));
+    ASSERT_TRUE(hart.csr_write(MSTATUS, MSTATUS_MPRV | (1ull << 11)));  // MPP = S
+    uint64_t v = 0;
+    ASSERT_TRUE(hart.load<uint64_t>(0x40001000, v));
+    EXPECT_EQ(v, 99u);
+}
+
+class PmpTest : public HartTest {};
+
+TEST_F(PmpTest, WithoutEntriesSupervisorAccessFails) {
+    hart.s.priv = Priv::S;
+    hart.update_mmu_view();
+    uint64_t v = 0;
+    EXPECT_FALSE(try_load<uint64_t>(kBase, v));
+    EXPECT_EQ(hart.s.mcause, EXC_LOAD_ACCESS);
+}
+
+TEST_F(PmpTest, TorEntryGrantsOnlyItsPermissions) {
+    ASSERT_TRUE(hart.csr_write(PMPADDR0, (kBase + 0x10000) >> 2));
+    ASSERT_TRUE(hart.csr_write(PMPCFG0, 0x08 | 0x01));  // TOR, R only: [0, kBase+64K)
+    hart.s.priv = Priv::S;
+    hart.update_mmu_view();
+    uint64_t v = 0;
+    EXPECT_TRUE(try_load<uint64_t>(kBase + 0x100, v));
+    EXPECT_FALSE(try_store<uint64_t>(kBase + 0x100, 1));
+    EXPECT_EQ(hart.s.mcause, EXC_STORE_ACCESS);
+    EXPECT_FALSE(try_load<uint64_t>(kBase + 0x10000, v));  // above the range
+}
+
+TEST_F(PmpTest, MachineModeIgnoresUnlockedEntriesButObeysLocked) {
+    ASSERT_TRUE(hart.csr_write(PMPADDR0, (kBase + 0x1000) >> 2));
+    ASSERT_TRUE(hart.csr_write(PMPCFG0, 0x08));  // TOR, no permissions
+    EXPECT_TRUE(try_store<uint64_t>(kBase + 0x10, 1));
+    ASSERT_TRUE(hart.csr_write(PMPCFG0, 0x88));  // locked
+    EXPECT_FALSE(try_store<uint64_t>(kBase + 0x10, 1));
+    ASSERT_TRUE(hart.csr_write(PMPCFG0, 0x0f));  // locked entries ignore writes
+    EXPECT_FALSE(try_store<uint64_t>(kBase + 0x10, 1));
+}
+
+TEST_F(PmpTest, NapotEntryCoversItsNaturallyAlignedRange) {
+    // 64 KiB at kBase: pmpaddr = (base | (size/2 - 1)) >> 2.
+    ASSERT_TRUE(hart.csr_write(PMPADDR0, (kBase | 0x7fff) >> 2));
+    ASSERT_TRUE(hart.csr_write(PMPCFG0, 0x18 | 0x03));
+    hart.s.priv = Priv::U;
+    hart.update_mmu_view();
+    EXPECT_TRUE(try_store<uint64_t>(kBase + 0xfff8, 1));
+    EXPECT_FALSE(try_store<uint64_t>(kBase + 0x10000, 1));
+}
+
+}  // namespace
+}  // namespace trapeze::rv64::test
