@@ -38,10 +38,11 @@ Result<uint64_t> load_kernel(const std::string& path, GuestMemory& mem, uint64_t
         TRAPEZE_TRY(std::move(elf->load(mem)).context(fmt::format("kernel '{}'", path)));
         return elf->extent().second;
     }
-    uint64_t size = data->size();
-    if (data->size() >= kImageHeaderSize && std::memcmp(data->data() + kImageMagic2Offset, kImageMagic2, 4) == 0) {
-        size = std::max(size, load_le<uint64_t>(data->data() + kImageSizeOffset));
-    }
+    // Anything else must be a Linux Image: a random file would only make the firmware jump
+    // into garbage and hang, so say so instead.
+    if (data->size() < kImageHeaderSize || std::memcmp(data->data() + kImageMagic2Offset, kImageMagic2, 4) != 0)
+        return make_error("kernel '{}' is neither an ELF file nor a RISC-V Linux Image (no RSC\\x05 magic)", path);
+    const uint64_t size = std::max<uint64_t>(data->size(), load_le<uint64_t>(data->data() + kImageSizeOffset));
     TRAPEZE_TRY(copy_in(mem, at, *data, fmt::format("kernel '{}'", path)));
     if (!mem.contains(Gpa(at), size))
         return make_error("kernel '{}' needs {} MiB at {:#x}: guest RAM is too small", path, size >> 20, at);
