@@ -23,8 +23,9 @@ namespace trapeze::rv64::interp {
 struct Block {
     struct Link {
         uint64_t pc = ~0ull;
-        uint64_t gen = 0;  // hart context generation + cache generation when linked
+        uint64_t gen = 0;  // code generation (+ hart context generation across pages) when linked
         Priv priv = Priv::M;
+        bool same_page = false;  // see Interpreter::follow_link
         Block* target = nullptr;
     };
     uint64_t pa = 0;

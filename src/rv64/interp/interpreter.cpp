@@ -33,8 +33,13 @@ Interpreter::Lookup Interpreter::lookup(Hart& h) {
         h.clear_trapped();
         return {nullptr, true};
     }
-    if (Block* b = m_cache.find(pa)) return {b, false};
-    return {m_cache.build(pa), false};
+    JumpCacheEntry& j = m_jump_cache[(pa >> 1) % kJumpCacheSize];
+    if (j.pa == pa && j.gen == m_cache.generation() && j.block != nullptr) return {j.block, false};
+    Block* b = m_cache.find(pa);
+    if (b == nullptr) b = m_cache.build(pa);
+    // build() may bump the generation (never for a fresh page, but keep the entry honest).
+    if (b != nullptr) j = JumpCacheEntry{pa, m_cache.generation(), b};
+    return {b, false};
 }
 
 uint64_t Interpreter::execute(Hart& h, const Block& b) {
@@ -89,23 +94,38 @@ uint64_t Interpreter::step_crossing(Hart& h) {
     return trapped ? 0 : 1;
 }
 
+// A link to a successor in the same virtual page as its predecessor stays valid across TLB
+// flushes: both blocks were reached through the one translation of that page, so only code
+// invalidation retires it. A link across pages also depends on the target page's translation.
+Block* Interpreter::follow_link(const Block& prev, const Hart& h, bool same_page) const {
+    const uint64_t code_gen = m_cache.generation();
+    for (const Block::Link& l : prev.links) {
+        if (l.pc != h.s.pc || l.priv != h.s.priv || l.same_page != same_page) continue;
+        if (l.gen == (same_page ? code_gen : code_gen + h.context_gen())) return l.target;
+    }
+    return nullptr;
+}
+
+void Interpreter::link(Block& prev, const Hart& h, bool same_page, Block* target) {
+    const uint64_t code_gen = m_cache.generation();
+    prev.links[1] = prev.links[0];  // keep the two most recent successors
+    prev.links[0] = Block::Link{h.s.pc, same_page ? code_gen : code_gen + h.context_gen(), h.s.priv, same_page, target};
+}
+
 Interpreter::Exit Interpreter::run(Hart& h, uint64_t budget) {
     m_cache.reap();
     uint64_t done = 0;
     Block* prev = nullptr;
+    uint64_t prev_page = 0;  // virtual page in which prev was entered
     while (done < budget) {
         if (h.s.wfi) {
             if (!h.wfi_wakeup()) return Exit::Wfi;
             h.s.wfi = false;
         }
         if ((h.mip() & h.s.mie) != 0 && h.check_interrupts()) prev = nullptr;
-        const uint64_t gen = h.context_gen() + m_cache.generation();
-        Block* b = nullptr;
-        if (prev != nullptr) {
-            for (auto& l : prev->links) {
-                if (l.pc == h.s.pc && l.gen == gen && l.priv == h.s.priv) b = l.target;
-            }
-        }
+        const uint64_t page = h.s.pc >> 12;
+        const bool same_page = page == prev_page;
+        Block* b = prev != nullptr ? follow_link(*prev, h, same_page) : nullptr;
         if (b == nullptr) {
             const Lookup found = lookup(h);
             b = found.block;
@@ -116,16 +136,16 @@ Interpreter::Exit Interpreter::run(Hart& h, uint64_t budget) {
                 prev = nullptr;
                 continue;
             }
-            if (prev != nullptr) {
-                // Keep the two most recent successors; the older slot is replaced.
-                prev->links[1] = prev->links[0];
-                prev->links[0] = Block::Link{h.s.pc, h.context_gen() + m_cache.generation(), h.s.priv, b};
-            }
+            if (prev != nullptr) link(*prev, h, same_page, b);
         }
+        const uint64_t context = h.context_gen();
         const uint64_t n = execute(h, *b);
         account(h, n);
         done += std::max<uint64_t>(n, 1);
-        prev = b;
+        // A block that changed translation (sfence.vma, satp, ...) starts no chain: the next
+        // fetch must see the new mapping even within the same page.
+        prev = h.context_gen() == context ? b : nullptr;
+        prev_page = page;
     }
     return Exit::Budget;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "rv64/hart.hpp"
 #include "rv64/interp/code_cache.hpp"
@@ -30,12 +31,24 @@ private:
         bool faulted;
     };
     Lookup lookup(Hart& h);
+    Block* follow_link(const Block& prev, const Hart& h, bool same_page) const;
+    void link(Block& prev, const Hart& h, bool same_page, Block* target);
     uint64_t execute(Hart& h, const Block& b);
     uint64_t execute_traced(Hart& h, const Block& b);
     uint64_t step_crossing(Hart& h);
     void account(Hart& h, uint64_t n);
 
+    // Direct-mapped cache in front of the code cache's hash map, for indirect jumps and
+    // returns (the successors links do not cover). Valid while the code generation matches.
+    struct JumpCacheEntry {
+        uint64_t pa = ~0ull;
+        uint64_t gen = 0;
+        Block* block = nullptr;
+    };
+    static constexpr size_t kJumpCacheSize = 4096;
+
     CodeCache m_cache;
+    std::vector<JumpCacheEntry> m_jump_cache = std::vector<JumpCacheEntry>(kJumpCacheSize);
     uint64_t m_retired = 0;
     bool m_trace = false;
 };
