@@ -11,31 +11,21 @@
 #include "bus/mmio_bus.hpp"
 #include "memory/guest_memory.hpp"
 #include "rv64/hart.hpp"
+#include "rv64/isa/encoding.hpp"
 #include "rv64/interp/interpreter.hpp"
 
 namespace trapeze::rv64::test {
 
-// Encoders (unpriv spec ch. 2 formats).
-inline uint32_t r_type(uint32_t f7, uint32_t rs2, uint32_t rs1, uint32_t f3, uint32_t rd, uint32_t op) {
-    return f7 << 25 | rs2 << 20 | rs1 << 15 | f3 << 12 | rd << 7 | op;
-}
-inline uint32_t i_type(int32_t imm, uint32_t rs1, uint32_t f3, uint32_t rd, uint32_t op) {
-    return (static_cast<uint32_t>(imm) & 0xfff) << 20 | rs1 << 15 | f3 << 12 | rd << 7 | op;
-}
-inline uint32_t s_type(int32_t imm, uint32_t rs2, uint32_t rs1, uint32_t f3, uint32_t op) {
-    const auto u = static_cast<uint32_t>(imm);
-    return (u >> 5 & 0x7f) << 25 | rs2 << 20 | rs1 << 15 | f3 << 12 | (u & 0x1f) << 7 | op;
-}
-inline uint32_t addi(uint32_t rd, uint32_t rs1, int32_t imm) { return i_type(imm, rs1, 0, rd, 0x13); }
-inline uint32_t ld(uint32_t rd, uint32_t rs1, int32_t imm) { return i_type(imm, rs1, 3, rd, 0x03); }
-inline uint32_t lw(uint32_t rd, uint32_t rs1, int32_t imm) { return i_type(imm, rs1, 2, rd, 0x03); }
-inline uint32_t sd(uint32_t rs2, uint32_t rs1, int32_t imm) { return s_type(imm, rs2, rs1, 3, 0x23); }
-inline uint32_t sw(uint32_t rs2, uint32_t rs1, int32_t imm) { return s_type(imm, rs2, rs1, 2, 0x23); }
-inline uint32_t csrrw(uint32_t rd, uint32_t csr, uint32_t rs1) { return i_type(static_cast<int32_t>(csr), rs1, 1, rd, 0x73); }
-inline uint32_t csrrs(uint32_t rd, uint32_t csr, uint32_t rs1) { return i_type(static_cast<int32_t>(csr), rs1, 2, rd, 0x73); }
-inline uint32_t lr_d(uint32_t rd, uint32_t rs1) { return r_type(0x08, 0, rs1, 3, rd, 0x2f); }
-inline uint32_t sc_d(uint32_t rd, uint32_t rs2, uint32_t rs1) { return r_type(0x0c, rs2, rs1, 3, rd, 0x2f); }
-inline uint32_t amoadd_w(uint32_t rd, uint32_t rs2, uint32_t rs1) { return r_type(0x00, rs2, rs1, 2, rd, 0x2f); }
+inline uint32_t addi(uint32_t rd, uint32_t rs1, int32_t imm) { return enc_i(imm, rs1, 0, rd, 0x13); }
+inline uint32_t ld(uint32_t rd, uint32_t rs1, int32_t imm) { return enc_i(imm, rs1, 3, rd, 0x03); }
+inline uint32_t lw(uint32_t rd, uint32_t rs1, int32_t imm) { return enc_i(imm, rs1, 2, rd, 0x03); }
+inline uint32_t sd(uint32_t rs2, uint32_t rs1, int32_t imm) { return enc_s(imm, rs2, rs1, 3, 0x23); }
+inline uint32_t sw(uint32_t rs2, uint32_t rs1, int32_t imm) { return enc_s(imm, rs2, rs1, 2, 0x23); }
+inline uint32_t csrrw(uint32_t rd, uint32_t csr, uint32_t rs1) { return enc_i(static_cast<int32_t>(csr), rs1, 1, rd, 0x73); }
+inline uint32_t csrrs(uint32_t rd, uint32_t csr, uint32_t rs1) { return enc_i(static_cast<int32_t>(csr), rs1, 2, rd, 0x73); }
+inline uint32_t lr_d(uint32_t rd, uint32_t rs1) { return enc_r(0x08, 0, rs1, 3, rd, 0x2f); }
+inline uint32_t sc_d(uint32_t rd, uint32_t rs2, uint32_t rs1) { return enc_r(0x0c, rs2, rs1, 3, rd, 0x2f); }
+inline uint32_t amoadd_w(uint32_t rd, uint32_t rs2, uint32_t rs1) { return enc_r(0x00, rs2, rs1, 2, rd, 0x2f); }
 constexpr uint32_t kEcall = 0x00000073;
 constexpr uint32_t kMret = 0x30200073;
 constexpr uint32_t kSret = 0x10200073;
