@@ -18,7 +18,10 @@ Result<GuestMemory> GuestMemory::create(Gpa base, uint64_t size) {
 }
 
 GuestMemory::GuestMemory(GuestMemory&& o) noexcept
-    : m_base(o.m_base), m_size(std::exchange(o.m_size, 0)), m_host(std::exchange(o.m_host, nullptr)) {}
+    : m_base(o.m_base),
+      m_size(std::exchange(o.m_size, 0)),
+      m_host(std::exchange(o.m_host, nullptr)),
+      m_observer(std::move(o.m_observer)) {}
 
 GuestMemory::~GuestMemory() {
     if (m_host != nullptr) ::munmap(m_host, m_size);
@@ -35,6 +38,7 @@ bool GuestMemory::write(Gpa gpa, std::span<const uint8_t> in) {
     auto s = span(gpa, in.size());
     if (s.size() != in.size()) return false;
     if (!in.empty()) std::memcpy(s.data(), in.data(), in.size());
+    notify_written(gpa, in.size());
     return true;
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 
 #include "base/result.hpp"
@@ -49,8 +50,18 @@ public:
     }
 
     // Copies in/out with bounds checks; false if any byte is outside RAM (nothing is copied then).
+    // write() reports the range to the write observer.
     bool read(Gpa gpa, std::span<uint8_t> out) const;
     bool write(Gpa gpa, std::span<const uint8_t> in);
+
+    // Writes that do not come from a hart (device DMA, loaders) must be reported, so engines
+    // can drop what they derived from the old bytes (decoded code). Whoever writes through a
+    // span() reports it with notify_written() before the guest can observe the data.
+    using WriteObserver = std::function<void(Gpa gpa, uint64_t len)>;
+    void set_write_observer(WriteObserver observer) { m_observer = std::move(observer); }
+    void notify_written(Gpa gpa, uint64_t len) const {
+        if (m_observer && len != 0) m_observer(gpa, len);
+    }
 
 private:
     GuestMemory(Gpa base, uint64_t size, uint8_t* host) : m_base(base), m_size(size), m_host(host) {}
@@ -58,6 +69,7 @@ private:
     Gpa m_base;
     uint64_t m_size = 0;
     uint8_t* m_host = nullptr;
+    WriteObserver m_observer;
 };
 
 }  // namespace trapeze

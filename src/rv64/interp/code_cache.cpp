@@ -59,6 +59,13 @@ void CodeCache::invalidate_code_page(uint64_t pa) {
     ++m_gen;  // every link into the dropped blocks is now stale
 }
 
+void CodeCache::invalidate_range(uint64_t pa, uint64_t len) {
+    const uint64_t end = len > ~0ull - pa ? ~0ull : pa + len;
+    for (uint64_t page = pa & ~0xfffull; page < end; page += GuestMemory::kPageSize) {
+        if (is_code_page(page)) invalidate_code_page(page);
+    }
+}
+
 void CodeCache::flush() {
     for (auto& [pa, b] : m_blocks) m_graveyard.push_back(std::move(b));
     m_blocks.clear();

@@ -54,6 +54,8 @@ public:
         return i < m_code_pages.size() && m_code_pages[i] != 0;
     }
     void invalidate_code_page(uint64_t pa) override;
+    // Drops the blocks of every page in [pa, pa+len): for writes that bypass the harts (DMA).
+    void invalidate_range(uint64_t pa, uint64_t len);
     void flush();
     void reap() { m_graveyard.clear(); }
     uint64_t generation() const { return m_gen; }

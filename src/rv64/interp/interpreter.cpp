@@ -11,6 +11,8 @@
 namespace trapeze::rv64::interp {
 
 Interpreter::Interpreter(GuestMemory& mem) : m_cache(mem) {
+    // Device DMA and loaders write RAM behind the harts' backs: drop the decoded code there.
+    mem.set_write_observer([this](Gpa gpa, uint64_t len) { m_cache.invalidate_range(gpa.value, len); });
     const char* trace = std::getenv("TRAPEZE_TRACE");
     m_trace = trace != nullptr && *trace == '1';
 }

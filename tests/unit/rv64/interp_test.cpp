@@ -17,6 +17,17 @@ TEST_F(HartTest, StoreToDecodedCodeIsSeenByTheNextExecution) {
     EXPECT_EQ(hart.s.x[5], 2u);
 }
 
+TEST_F(HartTest, DeviceWriteToDecodedCodeIsSeenByTheNextExecution) {
+    code(kBase, {addi(5, 0, 1), jal_self()});
+    run(1);
+    const uint32_t patched = addi(5, 0, 3);
+    // A DMA-style write (not through a hart) reported by GuestMemory::write.
+    ASSERT_TRUE(mem.write(Gpa(kBase), std::span(reinterpret_cast<const uint8_t*>(&patched), 4)));
+    hart.s.pc = kBase;
+    run(1);
+    EXPECT_EQ(hart.s.x[5], 3u);
+}
+
 TEST_F(HartTest, LoadReservedStoreConditionalSucceedsOnce) {
     poke64(kBase + 0x800, 5);
     hart.s.x[10] = kBase + 0x800;
