@@ -1,0 +1,44 @@
+#include "virtio/virtio_rng.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "fake_guest.hpp"
+
+namespace trapeze::virtio::test {
+namespace {
+
+TEST(VirtioRng, FillsTheGuestsBufferWithRandomBytes) {
+    FakeGuest g;
+    IrqLine irq;
+    VirtioMmioTransport t(g.mem, irq, std::make_unique<VirtioRng>());
+    EXPECT_EQ(t.mmio_read(0x008, 4), VIRTIO_ID_RNG);
+    g.init(t, kCommonFeatures);
+    const Buf a = g.writable(64);
+    const Buf b = g.writable(64);
+    g.publish(g.add_chain({a, b}));
+    FakeGuest::notify(t);
+    ASSERT_EQ(g.used_idx(), 1);
+    EXPECT_EQ(g.used(0).len, 128u);
+    const auto bytes_a = g.read(a.gpa, 64);
+    const auto bytes_b = g.read(b.gpa, 64);
+    // The poison was 0xee everywhere; 64 random bytes all equal to it has probability 2^-512.
+    EXPECT_FALSE(std::all_of(bytes_a.begin(), bytes_a.end(), [](uint8_t v) { return v == 0xee; }));
+    EXPECT_FALSE(std::all_of(bytes_b.begin(), bytes_b.end(), [](uint8_t v) { return v == 0xee; }));
+    EXPECT_NE(bytes_a, bytes_b);
+}
+
+TEST(VirtioRng, WritesAtMostItsPerRequestLimit) {
+    FakeGuest g;
+    IrqLine irq;
+    VirtioMmioTransport t(g.mem, irq, std::make_unique<VirtioRng>());
+    g.init(t, kCommonFeatures);
+    g.publish(g.add_chain({g.writable(VirtioRng::kMaxBytesPerRequest + 4096)}));
+    FakeGuest::notify(t);
+    ASSERT_EQ(g.used_idx(), 1);
+    EXPECT_EQ(g.used(0).len, VirtioRng::kMaxBytesPerRequest);
+}
+
+}  // namespace
+}  // namespace trapeze::virtio::test
