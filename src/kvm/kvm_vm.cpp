@@ -1,0 +1,48 @@
+#include "kvm/kvm_vm.hpp"
+
+#include <sys/ioctl.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace trapeze::kvm {
+
+Result<KvmVm> KvmVm::create(const KvmSystem& sys) {
+    UniqueFd fd(::ioctl(sys.fd(), KVM_CREATE_VM, 0));
+    if (!fd.valid()) return make_error("KVM_CREATE_VM: {}", strerror(errno));
+    if (::ioctl(fd.get(), KVM_SET_TSS_ADDR, kTssAddr) < 0)
+        return make_error("KVM_SET_TSS_ADDR: {}", strerror(errno));
+    uint64_t identity = kIdentityMapAddr;
+    if (::ioctl(fd.get(), KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0)
+        return make_error("KVM_SET_IDENTITY_MAP_ADDR: {}", strerror(errno));
+    if (::ioctl(fd.get(), KVM_CREATE_IRQCHIP, 0) < 0)
+        return make_error("KVM_CREATE_IRQCHIP: {}", strerror(errno));
+    kvm_pit_config pit{};
+    pit.flags = KVM_PIT_SPEAKER_DUMMY;  // port 0x61 handled in the kernel too
+    if (::ioctl(fd.get(), KVM_CREATE_PIT2, &pit) < 0)
+        return make_error("KVM_CREATE_PIT2: {}", strerror(errno));
+    return KvmVm(std::move(fd));
+}
+
+Result<void> KvmVm::map_memory(uint32_t slot, Gpa gpa, uint64_t size, void* host) {
+    kvm_userspace_memory_region region{};
+    region.slot = slot;
+    region.guest_phys_addr = gpa.value;
+    region.memory_size = size;
+    region.userspace_addr = reinterpret_cast<uint64_t>(host);
+    if (::ioctl(m_fd.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0)
+        return make_error("KVM_SET_USER_MEMORY_REGION slot {} at {:#x} ({} bytes): {}", slot, gpa.value,
+                          size, strerror(errno));
+    return ok();
+}
+
+Result<void> KvmVm::set_irq_line(uint32_t gsi, bool level) {
+    kvm_irq_level irq{};
+    irq.irq = gsi;
+    irq.level = level ? 1 : 0;
+    if (::ioctl(m_fd.get(), KVM_IRQ_LINE, &irq) < 0)
+        return make_error("KVM_IRQ_LINE gsi {}: {}", gsi, strerror(errno));
+    return ok();
+}
+
+}  // namespace trapeze::kvm

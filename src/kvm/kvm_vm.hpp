@@ -1,0 +1,39 @@
+// KvmVm: one KVM virtual machine (KVM API doc §4.2 KVM_CREATE_VM) with the x86 in-kernel
+// interrupt controllers (PIC + IOAPIC + local APICs, §4.24 KVM_CREATE_IRQCHIP) and the in-kernel
+// PIT (§4.100 KVM_CREATE_PIT2), so the timer and interrupt delivery never leave the kernel.
+//
+// Thread: set_irq_line() may be called from any thread (KVM serialises it); everything else
+// from the thread building the machine, before the vCPUs run.
+#pragma once
+
+#include <cstdint>
+
+#include "base/result.hpp"
+#include "base/unique_fd.hpp"
+#include "kvm/kvm_system.hpp"
+#include "memory/address.hpp"
+
+namespace trapeze::kvm {
+
+class KvmVm {
+public:
+    // Where KVM may put the three pages of the real-mode TSS and the identity-map page it needs
+    // on Intel hosts (§4.43, §4.47): just below the 4 GiB BIOS area, outside RAM and MMIO.
+    static constexpr uint64_t kTssAddr = 0xfffbd000;
+    static constexpr uint64_t kIdentityMapAddr = 0xfffbc000;
+
+    static Result<KvmVm> create(const KvmSystem& sys);
+
+    int fd() const { return m_fd.get(); }
+    // §4.35 KVM_SET_USER_MEMORY_REGION: guest-physical [gpa, gpa+size) is backed by `host`.
+    Result<void> map_memory(uint32_t slot, Gpa gpa, uint64_t size, void* host);
+    // §4.25 KVM_IRQ_LINE: drive GSI `gsi` of the in-kernel PIC/IOAPIC to `level`.
+    Result<void> set_irq_line(uint32_t gsi, bool level);
+
+private:
+    explicit KvmVm(UniqueFd fd) : m_fd(std::move(fd)) {}
+
+    UniqueFd m_fd;
+};
+
+}  // namespace trapeze::kvm

@@ -1,0 +1,52 @@
+// run_vcpu: the loop around KVM_RUN. Port I/O and MMIO exits go to the machine's VcpuIo (which
+// dispatches to its buses); everything else ends the loop as a lifecycle exit, a value.
+//
+// Thread: the vCPU's thread. `io` may be called concurrently from several vCPU threads; the
+// implementation serialises device access.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "base/result.hpp"
+#include "kvm/kvm_vcpu.hpp"
+
+namespace trapeze::kvm {
+
+// What a vCPU's I/O exits are handed to. Reads fill `data` (1, 2, 4 or 8 bytes, little-endian).
+class VcpuIo {
+public:
+    virtual void pio_read(uint16_t port, std::span<uint8_t> data) = 0;
+    virtual void pio_write(uint16_t port, std::span<const uint8_t> data) = 0;
+    virtual void mmio_read(uint64_t gpa, std::span<uint8_t> data) = 0;
+    virtual void mmio_write(uint64_t gpa, std::span<const uint8_t> data) = 0;
+
+protected:
+    ~VcpuIo() = default;
+};
+
+enum class VcpuExitKind : uint8_t {
+    Stopped,        // stop was set (another vCPU or the machine ended the VM)
+    Halted,         // HLT (only without the in-kernel LAPIC, or with interrupts disabled)
+    Shutdown,       // KVM_EXIT_SHUTDOWN: triple fault
+    InternalError,  // KVM_EXIT_INTERNAL_ERROR, e.g. an instruction KVM cannot emulate
+    FailEntry,      // KVM_EXIT_FAIL_ENTRY: invalid guest state
+    SystemEvent,    // KVM_EXIT_SYSTEM_EVENT (shutdown/reset requested through KVM)
+    Unhandled,      // any other exit reason
+};
+
+struct VcpuExit {
+    VcpuExitKind kind;
+    std::string detail;  // human-readable: exit reason numbers, suberror, rip
+};
+
+const char* to_string(VcpuExitKind kind);
+
+// Runs until a lifecycle exit or until `stop` is seen (checked after every exit and on EINTR).
+// Ordering: `stop` is read with acquire, pairing with the release store of whoever sets it
+// after recording why the VM stops.
+Result<VcpuExit> run_vcpu(KvmVcpu& vcpu, VcpuIo& io, const std::atomic<bool>& stop);
+
+}  // namespace trapeze::kvm
