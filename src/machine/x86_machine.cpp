@@ -1,0 +1,251 @@
+#include "machine/x86_machine.hpp"
+
+#include <elf.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <thread>
+
+#include "arch/x86_64/cpu_state.hpp"
+#include "arch/x86_64/cpuid.hpp"
+#include "arch/x86_64/layout.hpp"
+#include "arch/x86_64/pvh.hpp"
+#include "base/file.hpp"
+#include "base/log.hpp"
+#include "loader/elf_image.hpp"
+
+namespace trapeze {
+namespace {
+
+constexpr int kKickSignal = SIGUSR1;
+
+uint64_t load_le(std::span<const uint8_t> data) {
+    uint64_t v = 0;
+    std::memcpy(&v, data.data(), std::min(data.size(), sizeof v));
+    return v;
+}
+
+void store_le(std::span<uint8_t> data, uint64_t v) { std::memcpy(data.data(), &v, std::min(data.size(), sizeof v)); }
+
+void install_kick_handler() {
+    // The handler does nothing: delivery alone makes a blocked KVM_RUN return EINTR. No
+    // SA_RESTART, so the ioctl is not restarted.
+    struct sigaction sa{};
+    sa.sa_handler = [](int) {};
+    sigemptyset(&sa.sa_mask);
+    sigaction(kKickSignal, &sa, nullptr);
+}
+
+std::vector<x86::E820Entry> e820_map(uint64_t ram_size) {
+    return {
+        {0, x86::kEbdaStart, x86::E820Type::Ram},
+        {x86::kEbdaStart, x86::kHighRamStart - x86::kEbdaStart, x86::E820Type::Reserved},
+        {x86::kHighRamStart, ram_size - x86::kHighRamStart, x86::E820Type::Ram},
+    };
+}
+
+}  // namespace
+
+int exit_status(X86ExitReason reason) {
+    switch (reason) {
+    case X86ExitReason::PowerOff: return 0;
+    case X86ExitReason::Reset: return 2;
+    case X86ExitReason::TripleFault: return 3;
+    case X86ExitReason::Error: return 4;
+    }
+    return 4;
+}
+
+const char* to_string(X86ExitReason reason) {
+    switch (reason) {
+    case X86ExitReason::PowerOff: return "guest powered off";
+    case X86ExitReason::Reset: return "guest requested a reset";
+    case X86ExitReason::TripleFault: return "guest triple-faulted";
+    case X86ExitReason::Error: return "vCPU error";
+    }
+    return "?";
+}
+
+Result<std::unique_ptr<X86Machine>> X86Machine::create(const X86Config& config) {
+    const uint64_t ram = config.memory_mib << 20;
+    if (ram < (16u << 20) || ram > x86::kMmioHoleStart)
+        return make_error("x86 guest memory must be between 16 MiB and {} MiB, not {} MiB", x86::kMmioHoleStart >> 20,
+                          config.memory_mib);
+    if (config.cpus == 0 || config.cpus > 64) return make_error("--cpus must be between 1 and 64");
+    if (config.disks.size() > x86::kVirtioGsis.size())
+        return make_error("at most {} virtio disks", x86::kVirtioGsis.size());
+    auto sys = kvm::KvmSystem::open();
+    if (!sys.ok()) return sys.error();
+    auto vm = kvm::KvmVm::create(*sys);
+    if (!vm.ok()) return vm.error();
+    auto mem = GuestMemory::create(Gpa(0), ram);
+    if (!mem.ok()) return mem.error();
+    std::unique_ptr<X86Machine> m(new X86Machine(config, std::move(*sys), std::move(*vm), std::move(*mem)));
+    TRAPEZE_TRY(m->m_vm.map_memory(0, Gpa(0), ram, m->m_memory.host_base()));
+    TRAPEZE_TRY(m->setup_devices());
+    TRAPEZE_TRY(m->setup_vcpus());
+    TRAPEZE_TRY(m->load_kernel());
+    return m;
+}
+
+X86Machine::X86Machine(const X86Config& config, kvm::KvmSystem sys, kvm::KvmVm vm, GuestMemory memory)
+    : m_config(config), m_sys(std::move(sys)), m_vm(std::move(vm)), m_memory(std::move(memory)) {}
+
+X86Machine::~X86Machine() = default;
+
+Result<void> X86Machine::setup_devices() {
+    // Device IRQ sinks only call KVM_IRQ_LINE, which KVM serialises; they never call back in.
+    m_com1_irq.connect([this](bool level) { (void)m_vm.set_irq_line(x86::kCom1Gsi, level); });
+    auto out = m_config.console_out;
+    if (!out) out = [](uint8_t b) { (void)!::write(STDOUT_FILENO, &b, 1); };
+    m_uart = std::make_unique<devices::Uart16550>(m_com1_irq, std::move(out));
+    TRAPEZE_TRY(m_pio.map(x86::kCom1Port, 8, *m_uart, "com1"));
+
+    m_power = std::make_unique<x86::PowerControl>([this](x86::PowerEvent e) {
+        finish(e == x86::PowerEvent::PowerOff ? X86ExitReason::PowerOff : X86ExitReason::Reset, {});
+    });
+    TRAPEZE_TRY(m_pio.map(x86::kSleepControlPort, 2, *m_power, "acpi-sleep"));
+    TRAPEZE_TRY(m_pio.map(x86::kI8042CommandPort, 1, m_power->i8042(), "i8042"));
+
+    for (size_t i = 0; i < m_config.disks.size(); ++i) {
+        auto blk = virtio::VirtioBlk::create(m_config.disks[i]);
+        if (!blk.ok()) return blk.error();
+        const uint32_t gsi = x86::kVirtioGsis[i];
+        m_virtio_irqs.push_back(std::make_unique<IrqLine>([this, gsi](bool level) { (void)m_vm.set_irq_line(gsi, level); }));
+        m_virtio.push_back(std::make_unique<virtio::VirtioMmioTransport>(m_memory, *m_virtio_irqs.back(), std::move(*blk)));
+        TRAPEZE_TRY(m_mmio.map(Gpa(x86::kVirtioBase + i * x86::kVirtioStride), virtio::VirtioMmioTransport::kWindowSize,
+                               *m_virtio.back(), fmt::format("virtio-blk{}", i)));
+    }
+    return ok();
+}
+
+Result<void> X86Machine::setup_vcpus() {
+    auto supported = m_sys.supported_cpuid();
+    if (!supported.ok()) return supported.error();
+    for (uint32_t id = 0; id < m_config.cpus; ++id) {
+        auto vcpu = kvm::KvmVcpu::create(m_sys, m_vm, id);
+        if (!vcpu.ok()) return vcpu.error();
+        TRAPEZE_TRY(vcpu->set_cpuid(x86::filter_cpuid(*supported, {id, m_config.cpus})));
+        m_vcpus.push_back(std::move(*vcpu));
+    }
+    return ok();
+}
+
+Result<void> X86Machine::load_kernel() {
+    auto data = read_file(m_config.kernel);
+    if (!data.ok()) return std::move(data).context("kernel").error();
+    const auto entry = x86::find_pvh_entry(*data);
+    if (!entry) return make_error("kernel '{}' is not an ELF file with a Xen PVH entry note", m_config.kernel);
+    auto elf = loader::ElfImage::parse(std::move(*data), EM_X86_64);
+    if (!elf.ok()) return std::move(elf).context(fmt::format("kernel '{}'", m_config.kernel)).error();
+    const auto [lo, hi] = elf->extent();
+    if (lo < x86::kHighRamStart) return make_error("kernel '{}' loads at {:#x}, below 1 MiB", m_config.kernel, lo);
+    TRAPEZE_TRY(std::move(elf->load(m_memory)).context(fmt::format("kernel '{}'", m_config.kernel)));
+
+    x86::PvhBootInfo info;
+    info.memmap = e820_map(m_memory.size());
+    info.cmdline = m_config.cmdline;
+    for (size_t i = 0; i < m_config.disks.size(); ++i)
+        info.cmdline += fmt::format(" virtio_mmio.device=4K@{:#x}:{}", x86::kVirtioBase + i * x86::kVirtioStride,
+                                    x86::kVirtioGsis[i]);
+    if (!m_config.initrd.empty()) {
+        auto initrd = read_file(m_config.initrd);
+        if (!initrd.ok()) return std::move(initrd).context("initrd").error();
+        const uint64_t at = (m_memory.size() - initrd->size()) & ~uint64_t{0xfff};
+        if (initrd->size() > m_memory.size() || at < hi)
+            return make_error("initrd '{}' ({} bytes) does not fit in guest RAM above the kernel", m_config.initrd,
+                              initrd->size());
+        (void)m_memory.write(Gpa(at), *initrd);
+        info.initrd = std::pair{at, uint64_t{initrd->size()}};
+    }
+    TRAPEZE_TRY(x86::write_pvh_start_info(m_memory, info));
+
+    auto& bsp = m_vcpus.front();
+    auto sregs = bsp.get_sregs();
+    if (!sregs.ok()) return sregs.error();
+    kvm_regs regs{};
+    x86::set_pvh_entry_state(*sregs, regs, *entry, x86::kStartInfoAddr);
+    TRAPEZE_TRY(bsp.set_sregs(*sregs));
+    return bsp.set_regs(regs);
+}
+
+X86Exit X86Machine::run() {
+    install_kick_handler();
+    std::vector<std::thread> threads;
+    m_threads.assign(m_vcpus.size(), pthread_t{});
+    {
+        // Threads record their handles under the lock finish() kicks them with.
+        std::lock_guard lock(m_exit_lock);
+        for (size_t i = 0; i < m_vcpus.size(); ++i) {
+            threads.emplace_back([this, i] { vcpu_thread(i); });
+            m_threads[i] = threads.back().native_handle();
+        }
+    }
+    for (auto& t : threads) t.join();
+    std::lock_guard lock(m_exit_lock);
+    return m_exit.value_or(X86Exit{X86ExitReason::Error, "every vCPU stopped without a reason"});
+}
+
+void X86Machine::vcpu_thread(size_t index) {
+    auto result = kvm::run_vcpu(m_vcpus[index], *this, m_stop);
+    if (!result.ok()) return finish(X86ExitReason::Error, result.error().message);
+    const auto& e = *result;
+    switch (e.kind) {
+    case kvm::VcpuExitKind::Stopped: return;
+    case kvm::VcpuExitKind::Shutdown: return finish(X86ExitReason::TripleFault, e.detail);
+    case kvm::VcpuExitKind::SystemEvent:
+        return finish(m_vcpus[index].run_area().system_event.type == KVM_SYSTEM_EVENT_RESET ? X86ExitReason::Reset
+                                                                                            : X86ExitReason::PowerOff,
+                      e.detail);
+    default:
+        return finish(X86ExitReason::Error, fmt::format("vCPU {}: {}: {}", index, kvm::to_string(e.kind), e.detail));
+    }
+}
+
+void X86Machine::finish(X86ExitReason reason, std::string detail) {
+    std::lock_guard lock(m_exit_lock);
+    if (m_exit) return;
+    m_exit = X86Exit{reason, std::move(detail)};
+    // Ordering: release, so a vCPU that sees m_stop also sees m_exit (read under the lock anyway).
+    m_stop.store(true, std::memory_order_release);
+    for (size_t i = 0; i < m_vcpus.size(); ++i) {
+        m_vcpus[i].request_exit();
+        if (i < m_threads.size() && m_threads[i] != pthread_t{}) pthread_kill(m_threads[i], kKickSignal);
+    }
+}
+
+void X86Machine::pio_read(uint16_t port, std::span<uint8_t> data) {
+    std::lock_guard lock(m_io_lock);
+    const auto size = static_cast<unsigned>(data.size());
+    store_le(data, m_pio.read(port, size).value_or(~uint64_t{0}));  // nothing there: the bus floats high
+}
+
+void X86Machine::pio_write(uint16_t port, std::span<const uint8_t> data) {
+    std::lock_guard lock(m_io_lock);
+    (void)m_pio.write(port, load_le(data), static_cast<unsigned>(data.size()));
+}
+
+void X86Machine::mmio_read(uint64_t gpa, std::span<uint8_t> data) {
+    std::lock_guard lock(m_io_lock);
+    store_le(data, m_mmio.read(Gpa(gpa), static_cast<unsigned>(data.size())).value_or(~uint64_t{0}));
+}
+
+void X86Machine::mmio_write(uint64_t gpa, std::span<const uint8_t> data) {
+    std::lock_guard lock(m_io_lock);
+    (void)m_mmio.write(Gpa(gpa), load_le(data), static_cast<unsigned>(data.size()));
+}
+
+Result<int> run_x86_machine(const X86Config& config) {
+    auto machine = X86Machine::create(config);
+    if (!machine.ok()) return machine.error();
+    const X86Exit e = (*machine)->run();
+    if (e.detail.empty())
+        fmt::print(stderr, "trapeze: {}\n", to_string(e.reason));
+    else
+        fmt::print(stderr, "trapeze: {}: {}\n", to_string(e.reason), e.detail);
+    return exit_status(e.reason);
+}
+
+}  // namespace trapeze

@@ -1,0 +1,116 @@
+// X86Machine: an x86-64 guest on Linux KVM. Owns the VM, guest RAM (one region at GPA 0,
+// below the 3 GiB MMIO hole), the port and MMIO buses, the shared 16550 UART (COM1, port
+// 0x3f8, GSI 4 of the in-kernel IOAPIC/PIC), the virtio-mmio slots (one virtio-blk each),
+// the power-control ports, and one thread per vCPU.
+//
+// Boot: an ELF kernel with a Xen PVH note is entered through PVH (Linux vmlinux, or the
+// project's freestanding test guest); the board layout is in arch/x86_64/layout.hpp.
+//
+// Threads: run() starts one thread per vCPU and waits for them. Each vCPU thread runs
+// kvm::run_vcpu; its I/O exits take m_io_lock, so devices see one caller at a time (the
+// UART and virtio transports are not re-entrant). The first lifecycle event (power off, reset,
+// triple fault, error) is recorded under m_exit_lock, then m_stop is set (release) and every
+// vCPU is kicked out of KVM_RUN (immediate_exit + SIGUSR1, whose handler does nothing).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <pthread.h>
+#include <string>
+#include <vector>
+
+#include "arch/x86_64/power_control.hpp"
+#include "base/result.hpp"
+#include "bus/irq_line.hpp"
+#include "bus/mmio_bus.hpp"
+#include "bus/pio_bus.hpp"
+#include "devices/uart16550.hpp"
+#include "kvm/kvm_system.hpp"
+#include "kvm/kvm_vcpu.hpp"
+#include "kvm/kvm_vm.hpp"
+#include "kvm/vcpu_loop.hpp"
+#include "memory/guest_memory.hpp"
+#include "virtio/virtio_blk.hpp"
+#include "virtio/virtio_mmio_transport.hpp"
+
+namespace trapeze {
+
+struct X86Config {
+    std::string kernel;   // ELF with a PVH note (vmlinux, test guest)
+    std::string initrd;   // optional
+    std::string cmdline;  // virtio_mmio.device= entries for the disks are appended
+    uint64_t memory_mib = 256;
+    uint32_t cpus = 1;
+    std::vector<virtio::BlkConfig> disks;  // at most 8 (one virtio-mmio slot each)
+    // Receives every byte the guest writes to COM1; empty = write to stdout.
+    std::function<void(uint8_t)> console_out;
+};
+
+enum class X86ExitReason : uint8_t { PowerOff, Reset, TripleFault, Error };
+
+struct X86Exit {
+    X86ExitReason reason;
+    std::string detail;
+};
+
+// Process exit status for each reason: 0 power off, 2 reset, 3 triple fault, 4 vCPU error.
+int exit_status(X86ExitReason reason);
+const char* to_string(X86ExitReason reason);
+
+class X86Machine final : private kvm::VcpuIo {
+public:
+    static Result<std::unique_ptr<X86Machine>> create(const X86Config& config);
+    ~X86Machine();
+    X86Machine(const X86Machine&) = delete;
+    X86Machine& operator=(const X86Machine&) = delete;
+
+    // Runs every vCPU until the first lifecycle event. Host failures (KVM_RUN errors) are
+    // reported as X86ExitReason::Error with the message.
+    X86Exit run();
+
+    GuestMemory& memory() { return m_memory; }
+
+private:
+    X86Machine(const X86Config& config, kvm::KvmSystem sys, kvm::KvmVm vm, GuestMemory memory);
+    Result<void> setup_devices();
+    Result<void> setup_vcpus();
+    Result<void> load_kernel();
+    void vcpu_thread(size_t index);
+    void finish(X86ExitReason reason, std::string detail);
+
+    // kvm::VcpuIo
+    void pio_read(uint16_t port, std::span<uint8_t> data) override;
+    void pio_write(uint16_t port, std::span<const uint8_t> data) override;
+    void mmio_read(uint64_t gpa, std::span<uint8_t> data) override;
+    void mmio_write(uint64_t gpa, std::span<const uint8_t> data) override;
+
+    X86Config m_config;
+    kvm::KvmSystem m_sys;
+    kvm::KvmVm m_vm;
+    GuestMemory m_memory;
+    std::vector<kvm::KvmVcpu> m_vcpus;
+
+    std::mutex m_io_lock;  // serialises every device access and the exit record
+    PioBus m_pio;
+    MmioBus m_mmio;
+    IrqLine m_com1_irq;
+    std::unique_ptr<devices::Uart16550> m_uart;
+    std::unique_ptr<x86::PowerControl> m_power;
+    std::vector<std::unique_ptr<IrqLine>> m_virtio_irqs;
+    std::vector<std::unique_ptr<virtio::VirtioMmioTransport>> m_virtio;
+
+    std::atomic<bool> m_stop{false};
+    std::mutex m_exit_lock;          // never taken before m_io_lock (finish() runs under it)
+    std::optional<X86Exit> m_exit;   // guarded by m_exit_lock
+    std::vector<pthread_t> m_threads;  // guarded by m_exit_lock
+};
+
+// The CLI entry point: builds the machine, runs it, prints the exit reason to stderr, and
+// returns the process exit status (exit_status()).
+Result<int> run_x86_machine(const X86Config& config);
+
+}  // namespace trapeze

@@ -1,0 +1,266 @@
+/* The freestanding x86-64 test guest (issue 6). Entered from start.S in 64-bit ring 0 with
+ * the PVH hvm_start_info. It prints what it checks on COM1 as "x86guest: ..." lines:
+ *   1. the start info (magic, memory map, command line),
+ *   2. the virtio-mmio registers of slot 0 and one virtio-blk read (sector 1) through a
+ *      minimal polled driver (virtio 1.2 §4.2.3 and §5.2.6),
+ *   3. a compute loop in ring 3 (entered with iretq, left with syscall),
+ * then powers off through the ACPI sleep control port — or, if the command line says so,
+ * resets through the i8042 or triple-faults, so the VMM's exit statuses can be tested. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compute_loop.h"
+
+#define COM1 0x3f8
+#define SLEEP_CONTROL 0x600
+#define I8042_COMMAND 0x64
+#define VIRTIO_BASE 0xd0000000ull
+
+void *memset(void *d, int c, size_t n) {
+    unsigned char *p = d;
+    while (n--) *p++ = (unsigned char)c;
+    return d;
+}
+void *memcpy(void *d, const void *s, size_t n) {
+    unsigned char *p = d;
+    const unsigned char *q = s;
+    while (n--) *p++ = *q++;
+    return d;
+}
+
+static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
+static inline uint8_t inb(uint16_t port) {
+    uint8_t v;
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+static inline void wrmsr(uint32_t msr, uint64_t v) {
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+/* --- serial --- */
+static void putc_serial(char c) {
+    while ((inb(COM1 + 5) & 0x20) == 0) { /* LSR.THRE */ }
+    outb(COM1, (uint8_t)c);
+}
+static void puts_serial(const char *s) {
+    while (*s) putc_serial(*s++);
+}
+static void put_hex(uint64_t v) {
+    char buf[17];
+    for (int i = 15; i >= 0; --i, v >>= 4) buf[i] = "0123456789abcdef"[v & 15];
+    buf[16] = 0;
+    puts_serial(buf);
+}
+static void put_dec(uint64_t v) {
+    char buf[21];
+    int i = 20;
+    buf[i] = 0;
+    do buf[--i] = (char)('0' + v % 10); while (v /= 10);
+    puts_serial(buf + i);
+}
+static int contains(const char *s, const char *word) {
+    for (; *s; ++s) {
+        const char *a = s, *b = word;
+        while (*a && *b && *a == *b) ++a, ++b;
+        if (!*b) return 1;
+    }
+    return 0;
+}
+
+/* --- PVH start info (xen/include/public/arch-x86/hvm/start_info.h) --- */
+struct hvm_start_info {
+    uint32_t magic, version, flags, nr_modules;
+    uint64_t modlist_paddr, cmdline_paddr, rsdp_paddr, memmap_paddr;
+    uint32_t memmap_entries, reserved;
+};
+struct hvm_memmap_entry {
+    uint64_t addr, size;
+    uint32_t type, reserved;
+};
+
+static const char *g_cmdline = "";
+
+static void check_start_info(const struct hvm_start_info *si) {
+    puts_serial("x86guest: start info magic ");
+    put_hex(si->magic);
+    puts_serial(" version ");
+    put_dec(si->version);
+    puts_serial("\n");
+    const struct hvm_memmap_entry *mm = (const void *)(uintptr_t)si->memmap_paddr;
+    uint64_t ram = 0;
+    for (uint32_t i = 0; i < si->memmap_entries; ++i)
+        if (mm[i].type == 1) ram += mm[i].size;
+    puts_serial("x86guest: memmap entries ");
+    put_dec(si->memmap_entries);
+    puts_serial(" ram KiB ");
+    put_dec(ram >> 10);
+    puts_serial("\n");
+    if (si->cmdline_paddr) g_cmdline = (const char *)(uintptr_t)si->cmdline_paddr;
+    puts_serial("x86guest: cmdline '");
+    puts_serial(g_cmdline);
+    puts_serial("'\n");
+    puts_serial("x86guest: rsdp ");
+    put_hex(si->rsdp_paddr);
+    puts_serial("\n");
+}
+
+/* --- virtio-mmio (virtio 1.2 §4.2.2) --- */
+static volatile uint32_t *vreg(uint32_t off) { return (volatile uint32_t *)(uintptr_t)(VIRTIO_BASE + off); }
+static uint32_t vread(uint32_t off) { return *vreg(off); }
+static void vwrite(uint32_t off, uint32_t v) { *vreg(off) = v; }
+
+enum {
+    MagicValue = 0x000, Version = 0x004, DeviceID = 0x008, VendorID = 0x00c, DeviceFeatures = 0x010,
+    DeviceFeaturesSel = 0x014, DriverFeatures = 0x020, DriverFeaturesSel = 0x024, QueueSel = 0x030,
+    QueueNumMax = 0x034, QueueNum = 0x038, QueueReady = 0x044, QueueNotify = 0x050, InterruptStatus = 0x060,
+    InterruptACK = 0x064, Status = 0x070, QueueDescLow = 0x080, QueueDescHigh = 0x084, QueueDriverLow = 0x090,
+    QueueDriverHigh = 0x094, QueueDeviceLow = 0x0a0, QueueDeviceHigh = 0x0a4, Config = 0x100,
+};
+enum { ACKNOWLEDGE = 1, DRIVER = 2, DRIVER_OK = 4, FEATURES_OK = 8 };
+
+#define QSIZE 8
+struct virtq_desc {
+    uint64_t addr;
+    uint32_t len;
+    uint16_t flags, next;
+};
+struct blk_req {
+    uint32_t type, reserved;
+    uint64_t sector;
+};
+static struct virtq_desc g_desc[QSIZE] __attribute__((aligned(16)));
+static struct {
+    uint16_t flags, idx, ring[QSIZE], used_event;
+} g_avail __attribute__((aligned(2)));
+static struct {
+    uint16_t flags;
+    volatile uint16_t idx;
+    struct {
+        uint32_t id, len;
+    } ring[QSIZE];
+    uint16_t avail_event;
+} g_used __attribute__((aligned(4)));
+static struct blk_req g_req;
+static char g_sector[512];
+static volatile uint8_t g_status = 0xff;
+
+static int virtio_blk_read_sector1(void) {
+    vwrite(Status, 0);
+    vwrite(Status, ACKNOWLEDGE);
+    vwrite(Status, ACKNOWLEDGE | DRIVER);
+    vwrite(DriverFeaturesSel, 1);
+    vwrite(DriverFeatures, 1); /* VIRTIO_F_VERSION_1 (bit 32) */
+    vwrite(DriverFeaturesSel, 0);
+    vwrite(DriverFeatures, 0);
+    vwrite(Status, ACKNOWLEDGE | DRIVER | FEATURES_OK);
+    if (!(vread(Status) & FEATURES_OK)) return -1;
+    vwrite(QueueSel, 0);
+    if (vread(QueueNumMax) < QSIZE) return -2;
+    vwrite(QueueNum, QSIZE);
+    vwrite(QueueDescLow, (uint32_t)(uintptr_t)g_desc);
+    vwrite(QueueDescHigh, 0);
+    vwrite(QueueDriverLow, (uint32_t)(uintptr_t)&g_avail);
+    vwrite(QueueDriverHigh, 0);
+    vwrite(QueueDeviceLow, (uint32_t)(uintptr_t)&g_used);
+    vwrite(QueueDeviceHigh, 0);
+    vwrite(QueueReady, 1);
+    vwrite(Status, ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
+
+    g_req.type = 0; /* VIRTIO_BLK_T_IN */
+    g_req.sector = 1;
+    g_desc[0] = (struct virtq_desc){(uintptr_t)&g_req, sizeof g_req, 1 /* NEXT */, 1};
+    g_desc[1] = (struct virtq_desc){(uintptr_t)g_sector, 512, 1 | 2 /* NEXT|WRITE */, 2};
+    g_desc[2] = (struct virtq_desc){(uintptr_t)&g_status, 1, 2 /* WRITE */, 0};
+    g_avail.ring[0] = 0;
+    __asm__ volatile("" ::: "memory");
+    g_avail.idx = 1;
+    __asm__ volatile("mfence" ::: "memory");
+    vwrite(QueueNotify, 0);
+    while (g_used.idx != 1) __asm__ volatile("pause");
+    vwrite(InterruptACK, vread(InterruptStatus));
+    return g_status;
+}
+
+static void check_virtio(void) {
+    puts_serial("x86guest: virtio magic ");
+    put_hex(vread(MagicValue));
+    puts_serial(" version ");
+    put_dec(vread(Version));
+    puts_serial(" device ");
+    put_dec(vread(DeviceID));
+    puts_serial(" vendor ");
+    put_hex(vread(VendorID));
+    puts_serial("\n");
+    if (vread(MagicValue) != 0x74726976 || vread(DeviceID) != 2) return;
+    puts_serial("x86guest: blk capacity ");
+    put_dec(vread(Config) | (uint64_t)vread(Config + 4) << 32);
+    puts_serial(" sectors\n");
+    int status = virtio_blk_read_sector1();
+    puts_serial("x86guest: blk read status ");
+    put_dec((uint64_t)(uint32_t)status);
+    g_sector[40] = 0;
+    puts_serial(" data '");
+    puts_serial(g_sector);
+    puts_serial("'\n");
+}
+
+/* --- ring 3 --- */
+extern void syscall_entry(void);
+static uint8_t g_user_stack[16384] __attribute__((aligned(16)));
+
+static void user_main(void) {
+    const uint64_t t0 = read_tsc();
+    const uint64_t r = compute_loop(COMPUTE_LOOP_ITERATIONS);
+    const uint64_t cycles = read_tsc() - t0;
+    uint16_t cs;
+    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
+    /* Back to ring 0: rdi = result, rsi = cycles, rdx = the CPL we ran at. */
+    __asm__ volatile("syscall" : : "D"(r), "S"(cycles), "d"((uint64_t)(cs & 3)) : "rcx", "r11", "memory");
+    for (;;) {}
+}
+
+static void power_off(void) {
+    if (contains(g_cmdline, "x86guest.exit=reset")) outb(I8042_COMMAND, 0xfe);
+    if (contains(g_cmdline, "x86guest.exit=triple")) {
+        static const struct __attribute__((packed)) { uint16_t limit; uint64_t base; } empty_idt = {0, 0};
+        __asm__ volatile("lidt %0; ud2" : : "m"(empty_idt));
+    }
+    outb(SLEEP_CONTROL, (5 << 2) | (1 << 5)); /* SLP_TYPx = S5, SLP_EN */
+    for (;;) __asm__ volatile("hlt");
+}
+
+void back_in_ring0(uint64_t result, uint64_t cycles, uint64_t cpl) {
+    puts_serial("x86guest: ring3 cpl ");
+    put_dec(cpl);
+    puts_serial(" result ");
+    put_hex(result);
+    puts_serial(" tsc cycles ");
+    put_dec(cycles);
+    puts_serial("\n");
+    puts_serial("x86guest: done\n");
+    power_off();
+}
+
+static void enter_ring3(void) {
+    wrmsr(0xc0000081, (0x10ull << 48) | (0x08ull << 32)); /* IA32_STAR */
+    wrmsr(0xc0000082, (uintptr_t)syscall_entry);         /* IA32_LSTAR */
+    wrmsr(0xc0000084, 0x200);                             /* IA32_FMASK: clear IF */
+    const uint64_t rsp = (uintptr_t)(g_user_stack + sizeof g_user_stack);
+    /* iretq frame: SS, RSP, RFLAGS, CS, RIP (Intel SDM Vol. 3A §6.14.3). */
+    __asm__ volatile("pushq $0x1b\n\tpushq %0\n\tpushq $0x2\n\tpushq $0x23\n\tpushq %1\n\tiretq"
+                     :
+                     : "r"(rsp), "r"((uintptr_t)user_main)
+                     : "memory");
+}
+
+void guest_main(const struct hvm_start_info *si) {
+    puts_serial("x86guest: hello from 64-bit ring 0\n");
+    check_start_info(si);
+    if (!contains(g_cmdline, "x86guest.novirtio")) check_virtio();
+    if (contains(g_cmdline, "x86guest.noring3")) {
+        puts_serial("x86guest: done\n");
+        power_off();
+    }
+    enter_ring3();
+}
