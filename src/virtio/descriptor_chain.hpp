@@ -8,6 +8,8 @@
 #include <span>
 #include <vector>
 
+#include "memory/address.hpp"
+
 namespace trapeze::virtio {
 
 using ByteSpans = std::vector<std::span<uint8_t>>;
@@ -16,11 +18,13 @@ struct DescriptorChain {
     uint16_t head = 0;
     ByteSpans readable;
     ByteSpans writable;
+    std::vector<Gpa> writable_gpa;  // where each writable span lies, to report device writes
 
     void clear() {
         head = 0;
         readable.clear();
         writable.clear();
+        writable_gpa.clear();
     }
 };
 

@@ -86,6 +86,7 @@ SplitVirtqueue::SplitVirtqueue(const GuestMemory& mem, const QueueLayout& l, boo
       m_desc(mem.span(l.desc, kDescSize * l.size)),
       m_avail(mem.span(l.avail, avail_bytes(l.size, event_idx))),
       m_used(mem.span(l.used, used_bytes(l.size, event_idx))),
+      m_used_gpa(l.used),
       m_size(l.size),
       m_event_idx(event_idx) {
     if (check_layout(mem, l, event_idx) != QueueError::None) m_error = QueueError::BadLayout;
@@ -102,7 +103,9 @@ uint16_t SplitVirtqueue::load_used_event() const {
 }
 
 void SplitVirtqueue::store_avail_event(uint16_t v) {
-    u16_at(m_used, kRingHeader + kUsedElemSize * m_size).store(v, std::memory_order_relaxed);
+    const uint64_t offset = kRingHeader + kUsedElemSize * m_size;
+    u16_at(m_used, offset).store(v, std::memory_order_relaxed);
+    m_mem.notify_written(m_used_gpa + offset, 2);
 }
 
 PopStatus SplitVirtqueue::pop(DescriptorChain& chain) {
@@ -163,6 +166,7 @@ QueueError SplitVirtqueue::walk(uint16_t head, DescriptorChain& chain) const {
         if ((d.flags & VIRTQ_DESC_F_WRITE) != 0) {
             seen_writable = true;
             chain.writable.push_back(buf);
+            chain.writable_gpa.push_back(Gpa(d.addr));
         } else {
             // §2.7.4.2: device-readable descriptors come before device-writable ones.
             if (seen_writable) return QueueError::ReadableAfterWritable;
@@ -174,16 +178,23 @@ QueueError SplitVirtqueue::walk(uint16_t head, DescriptorChain& chain) const {
     }
 }
 
-void SplitVirtqueue::add_used(uint16_t head, uint32_t len) {
+void SplitVirtqueue::add_used(const DescriptorChain& chain, uint32_t len) {
     if (m_desc.empty()) return;
-    uint8_t* elem = m_used.data() + kRingHeader + kUsedElemSize * (m_next_used % m_size);
-    const uint32_t id = head;
+    // Device writes bypass the harts: report them so engines drop code derived from those
+    // bytes (GuestMemory::notify_written). Every writable buffer is reported, not just `len`
+    // bytes: a failed request may have written part of its data, and blk's status byte is last.
+    for (size_t i = 0; i < chain.writable.size(); ++i) m_mem.notify_written(chain.writable_gpa[i], chain.writable[i].size());
+    const uint64_t elem_offset = kRingHeader + kUsedElemSize * (m_next_used % m_size);
+    uint8_t* elem = m_used.data() + elem_offset;
+    const uint32_t id = chain.head;
     std::memcpy(elem, &id, 4);
     std::memcpy(elem + 4, &len, 4);
     ++m_next_used;
     // Ordering: release, so the element (and the data written into the buffers) is visible
     // before the driver sees the new used->idx (§2.7.8).
     u16_at(m_used, kIdxOffset).store(m_next_used, std::memory_order_release);
+    m_mem.notify_written(m_used_gpa + elem_offset, kUsedElemSize);
+    m_mem.notify_written(m_used_gpa + kIdxOffset, 2);
 }
 
 bool SplitVirtqueue::needs_notification() {

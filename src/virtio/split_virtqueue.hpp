@@ -66,8 +66,10 @@ public:
     QueueError error() const { return m_error; }
 
     // Returns a chain to the driver with `len` bytes written into its writable buffers
-    // (§2.7.8). Ordering: the element is written before the release-store of used->idx.
-    void add_used(uint16_t head, uint32_t len);
+    // (§2.7.8), and reports the chain's writable buffers and the ring update as written
+    // (GuestMemory::notify_written). Ordering: the element is written before the
+    // release-store of used->idx.
+    void add_used(const DescriptorChain& chain, uint32_t len);
 
     // Whether the driver wants an interrupt for what add_used() published since the last call
     // that returned true (§2.7.10: used_event with EVENT_IDX, else VIRTQ_AVAIL_F_NO_INTERRUPT).
@@ -86,6 +88,7 @@ private:
     std::span<uint8_t> m_desc;   // size * 16 bytes
     std::span<uint8_t> m_avail;  // 4 + 2 * size (+ 2 for used_event)
     std::span<uint8_t> m_used;   // 4 + 8 * size (+ 2 for avail_event)
+    Gpa m_used_gpa;
     uint16_t m_size;
     bool m_event_idx;
     uint16_t m_next_avail = 0;

@@ -159,7 +159,7 @@ bool VirtioBlk::handle_chain() {
     const uint64_t writable = total_bytes(m_chain.writable);
     if (writable == 0) {
         // §5.2.6: the last device-writable byte is the status; without it nothing can be answered.
-        m_queue->add_used(m_chain.head, 0);
+        m_queue->add_used(m_chain, 0);
         m_signals->needs_reset("virtio-blk request without a status byte");
         return false;
     }
@@ -179,7 +179,7 @@ bool VirtioBlk::handle_chain() {
         done = execute(type, sector, out_data, in_data);
     }
     status[0][0] = done.status;
-    m_queue->add_used(m_chain.head, done.data_len + 1);
+    m_queue->add_used(m_chain, done.data_len + 1);
     return true;
 }
 

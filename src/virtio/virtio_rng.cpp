@@ -64,7 +64,7 @@ void VirtioRng::process_queue(uint16_t index) {
             budget -= n;
             if (n < part.size() || budget == 0) break;
         }
-        m_queue->add_used(m_chain.head, static_cast<uint32_t>(written));
+        m_queue->add_used(m_chain, static_cast<uint32_t>(written));
         used = true;
     }
     if (used) m_signals->notify_used(0);

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
 #include "fake_guest.hpp"
 
 namespace trapeze::virtio::test {
@@ -58,10 +62,23 @@ TEST_F(Virtqueue, ReturnsChainsToTheDriverThroughTheUsedRing) {
     const uint16_t head = g.add_chain({g.writable(4)});
     g.publish(head);
     ASSERT_EQ(q.pop(chain), PopStatus::Chain);
-    q.add_used(chain.head, 4);
+    q.add_used(chain, 4);
     EXPECT_EQ(g.used_idx(), 1);
     EXPECT_EQ(g.used(0).id, head);
     EXPECT_EQ(g.used(0).len, 4u);
+}
+
+TEST_F(Virtqueue, ReportsDeviceWritesSoEnginesCanDropStaleCode) {
+    std::vector<std::pair<uint64_t, uint64_t>> written;
+    g.mem.set_write_observer([&](Gpa gpa, uint64_t len) { written.emplace_back(gpa.value, len); });
+    auto q = make();
+    const Buf out = g.writable(24);
+    g.publish(g.add_chain({g.readable({1}), out}));
+    ASSERT_EQ(q.pop(chain), PopStatus::Chain);
+    q.add_used(chain, 24);
+    EXPECT_NE(std::find(written.begin(), written.end(), std::make_pair(out.gpa.value, uint64_t{24})), written.end());
+    EXPECT_NE(std::find(written.begin(), written.end(), std::make_pair(g.layout.used.value + 2, uint64_t{2})),
+              written.end());
 }
 
 TEST_F(Virtqueue, FollowsAnIndirectTable) {
@@ -79,7 +96,7 @@ TEST_F(Virtqueue, WrapsAroundTheRingsIndices) {
         g.publish(g.add_chain({g.readable({static_cast<uint8_t>(i)})}));
         ASSERT_EQ(q.pop(chain), PopStatus::Chain);
         EXPECT_EQ(chain.readable[0][0], i);
-        q.add_used(chain.head, 0);
+        q.add_used(chain, 0);
     }
     EXPECT_EQ(g.used_idx(), 40);
 }
@@ -233,13 +250,13 @@ TEST_F(Virtqueue, NotifiesUnlessTheDriverSetsNoInterrupt) {
     auto q = make();
     g.publish(g.add_chain({g.writable(1)}));
     ASSERT_EQ(q.pop(chain), PopStatus::Chain);
-    q.add_used(chain.head, 1);
+    q.add_used(chain, 1);
     EXPECT_TRUE(q.needs_notification());
     EXPECT_FALSE(q.needs_notification()) << "nothing new was used";
     g.set_avail_flags(VIRTQ_AVAIL_F_NO_INTERRUPT);
     g.publish(g.add_chain({g.writable(1)}));
     ASSERT_EQ(q.pop(chain), PopStatus::Chain);
-    q.add_used(chain.head, 1);
+    q.add_used(chain, 1);
     EXPECT_FALSE(q.needs_notification());
 }
 
@@ -250,7 +267,7 @@ TEST_F(Virtqueue, WithEventIdxNotifiesOnlyWhenUsedEventIsCrossed) {
     std::vector<bool> notified;
     for (int i = 0; i < 3; ++i) {
         ASSERT_EQ(q.pop(chain), PopStatus::Chain);
-        q.add_used(chain.head, 1);
+        q.add_used(chain, 1);
         notified.push_back(q.needs_notification());
     }
     // The first check always notifies (nothing signalled yet); then only used idx 2 -> 3 crosses.
