@@ -4,10 +4,12 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <csignal>
 #include <cstring>
 #include <thread>
 
+#include "arch/x86_64/acpi_tables.hpp"
 #include "arch/x86_64/cpu_state.hpp"
 #include "arch/x86_64/cpuid.hpp"
 #include "arch/x86_64/layout.hpp"
@@ -160,6 +162,7 @@ Result<void> X86Machine::load_kernel() {
         (void)m_memory.write(Gpa(at), *initrd);
         info.initrd = std::pair{at, uint64_t{initrd->size()}};
     }
+    info.rsdp = write_acpi_tables();
     TRAPEZE_TRY(x86::write_pvh_start_info(m_memory, info));
 
     auto& bsp = m_vcpus.front();
@@ -169,6 +172,19 @@ Result<void> X86Machine::load_kernel() {
     x86::set_pvh_entry_state(*sregs, regs, *entry, x86::kStartInfoAddr);
     TRAPEZE_TRY(bsp.set_sregs(*sregs));
     return bsp.set_regs(regs);
+}
+
+uint64_t X86Machine::write_acpi_tables() {
+    x86::AcpiConfig acpi;
+    acpi.cpus = m_config.cpus;
+    for (size_t i = 0; i < m_virtio.size(); ++i)
+        acpi.virtio.push_back({x86::kVirtioBase + i * x86::kVirtioStride,
+                               static_cast<uint32_t>(virtio::VirtioMmioTransport::kWindowSize), x86::kVirtioGsis[i]});
+    const auto tables = x86::build_acpi_tables(acpi, x86::kAcpiBase);
+    // At most 8 slots and 64 CPUs keep the tables far below the 128 KiB up to kAcpiEnd.
+    assert(tables.bytes.size() <= x86::kAcpiEnd - x86::kAcpiBase);
+    (void)m_memory.write(Gpa(tables.base), tables.bytes);
+    return tables.rsdp;
 }
 
 X86Exit X86Machine::run() {

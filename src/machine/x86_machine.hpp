@@ -4,7 +4,9 @@
 // the power-control ports, and one thread per vCPU.
 //
 // Boot: an ELF kernel with a Xen PVH note is entered through PVH (Linux vmlinux, or the
-// project's freestanding test guest); the board layout is in arch/x86_64/layout.hpp.
+// project's freestanding test guest); the board layout is in arch/x86_64/layout.hpp. Linux
+// finds the devices both on its command line (virtio_mmio.device=, appended per disk) and in
+// the ACPI tables (arch/x86_64/acpi_tables.hpp), whose RSDP the PVH start info points to.
 //
 // Threads: run() starts one thread per vCPU and waits for them. Each vCPU thread runs
 // kvm::run_vcpu; its I/O exits take m_io_lock, so devices see one caller at a time (the
@@ -79,6 +81,7 @@ private:
     Result<void> setup_devices();
     Result<void> setup_vcpus();
     Result<void> load_kernel();
+    uint64_t write_acpi_tables();  // returns the RSDP address
     void vcpu_thread(size_t index);
     void finish(X86ExitReason reason, std::string detail);
 
