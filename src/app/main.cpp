@@ -99,6 +99,8 @@ int main(int argc, char** argv) {
     std::string initrd;
     std::string on_reboot = "exit";
     bool no_stats = false;
+    bool no_rng = false;
+    std::vector<std::string> disks;
     CLI::App* run = app.add_subcommand("run", "Boot a virtual machine");
     run->add_option("--engine", engine, "CPU engine")->check(CLI::IsMember({"interp"}));
     run->add_option("--kernel", cfg.kernel, "Kernel: Linux Image or ELF (default: the cached Debian guest)")
@@ -109,6 +111,9 @@ int main(int argc, char** argv) {
     run->add_option("--memory", cfg.memory_mib, "Guest RAM in MiB")->check(CLI::Range(kMinMemoryMib, kMaxMemoryMib));
     run->add_option("--cpus", cfg.cpus, "Number of harts")->check(CLI::Range(1u, kMaxCpus));
     run->add_option("--on-reboot", on_reboot, "What a guest reboot does")->check(CLI::IsMember({"exit", "restart"}));
+    run->add_option("--disk", disks, "virtio-blk disk: PATH[,ro][,id=NAME] (repeatable; the first is vda)")
+        ->take_all();
+    run->add_flag("--no-rng", no_rng, "Do not attach the virtio-rng entropy device");
     run->add_flag("--no-stats", no_stats, "Do not print retired instructions and MIPS at exit");
 
     try {
@@ -123,6 +128,15 @@ int main(int argc, char** argv) {
 
     cfg.on_reboot = on_reboot == "restart" ? machine::OnReboot::Restart : machine::OnReboot::Exit;
     cfg.stats = !no_stats;
+    cfg.rng = !no_rng;
+    for (const std::string& spec : disks) {
+        auto disk = machine::parse_disk_option(spec);
+        if (!disk) {
+            fmt::print(stderr, "trapeze: {}\n", disk.error().message);
+            return 2;
+        }
+        cfg.disks.push_back(*disk);
+    }
     if (!initrd.empty()) cfg.initrd = initrd;
     if (bios != "none") {
         if (!bios.empty()) {

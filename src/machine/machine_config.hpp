@@ -5,11 +5,24 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
 
 namespace trapeze::machine {
 
 enum class Engine { Interp };
 enum class OnReboot { Exit, Restart };
+
+// One `--disk PATH[,ro][,id=NAME]`.
+struct DiskConfig {
+    std::string path;
+    bool read_only = false;
+    std::string id;  // virtio-blk serial (GET_ID), at most 20 bytes
+};
+
+Result<DiskConfig> parse_disk_option(std::string_view spec);
 
 struct MachineConfig {
     Engine engine = Engine::Interp;
@@ -21,6 +34,8 @@ struct MachineConfig {
     unsigned cpus = 1;
     OnReboot on_reboot = OnReboot::Exit;
     bool stats = true;  // print retired instructions and MIPS at exit
+    std::vector<DiskConfig> disks;
+    bool rng = true;    // a virtio-rng device backed by getrandom(2)
 };
 
 }  // namespace trapeze::machine

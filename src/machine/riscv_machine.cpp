@@ -4,6 +4,8 @@
 
 #include "arch/riscv64/fdt_builder.hpp"
 #include "base/log.hpp"
+#include "virtio/virtio_blk.hpp"
+#include "virtio/virtio_rng.hpp"
 
 namespace trapeze::machine {
 
@@ -45,6 +47,7 @@ Result<std::unique_ptr<RiscvMachine>> RiscvMachine::create(const MachineConfig& 
     if (!mem) return mem.error();
     std::unique_ptr<RiscvMachine> m(new RiscvMachine(cfg, std::move(*mem), console));
     TRAPEZE_TRY(m->map_devices());
+    TRAPEZE_TRY(m->add_virtio_devices());
     m->wire_harts();
     TRAPEZE_TRY(m->boot());
     return m;
@@ -56,6 +59,28 @@ Result<void> RiscvMachine::map_devices() {
     TRAPEZE_TRY(m_bus.map(Gpa(kClintBase), kClintSize, m_clint, "clint"));
     TRAPEZE_TRY(m_bus.map(Gpa(kPlicBase), kPlicSize, m_plic, "plic"));
     TRAPEZE_TRY(m_bus.map(Gpa(kUartBase), kUartSize, m_uart, "uart"));
+    return ok();
+}
+
+// Disks first, in command-line order (the first is vda), then the entropy device.
+Result<void> RiscvMachine::add_virtio_devices() {
+    for (const DiskConfig& d : m_cfg.disks) {
+        auto blk = virtio::VirtioBlk::create(virtio::BlkConfig{d.path, d.read_only, d.id});
+        if (!blk) return make_error("--disk '{}': {}", d.path, blk.error().message);
+        TRAPEZE_TRY(add_virtio(std::move(*blk), "virtio-blk"));
+    }
+    if (m_cfg.rng) TRAPEZE_TRY(add_virtio(std::make_unique<virtio::VirtioRng>(), "virtio-rng"));
+    return ok();
+}
+
+Result<void> RiscvMachine::add_virtio(std::unique_ptr<virtio::VirtioDevice> device, std::string name) {
+    const auto slot = static_cast<unsigned>(m_virtio.size());
+    if (slot >= kVirtioCount) return make_error("too many virtio devices: the board has {} slots", kVirtioCount);
+    auto transport = std::make_unique<virtio::VirtioMmioTransport>(m_mem, m_plic.source(virtio_irq(slot)),
+                                                                    std::move(device));
+    TRAPEZE_TRY(m_bus.map(Gpa(virtio_base(slot)), virtio::VirtioMmioTransport::kWindowSize, *transport,
+                          fmt::format("{}@{}", name, slot)));
+    m_virtio.push_back(std::move(transport));
     return ok();
 }
 
@@ -79,6 +104,7 @@ Result<void> RiscvMachine::boot() {
     board.isa = kIsaString;
     board.isa_extensions = kIsaExtensions;
     board.bootargs = m_cfg.append;
+    board.virtio_slots = static_cast<unsigned>(m_virtio.size());
     auto plan = load_boot_images(m_cfg, m_mem, board);
     if (!plan) return plan.error();
     m_boot = *plan;

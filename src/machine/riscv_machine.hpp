@@ -24,6 +24,7 @@
 #include "memory/guest_memory.hpp"
 #include "rv64/hart.hpp"
 #include "rv64/interp/interpreter.hpp"
+#include "virtio/virtio_mmio_transport.hpp"
 
 namespace trapeze::machine {
 
@@ -48,6 +49,8 @@ public:
 private:
     RiscvMachine(const MachineConfig& cfg, GuestMemory mem, HostConsole& console);
     Result<void> map_devices();
+    Result<void> add_virtio_devices();
+    Result<void> add_virtio(std::unique_ptr<virtio::VirtioDevice> device, std::string name);
     void wire_harts();
     Result<void> boot();
     void poll_devices();
@@ -66,6 +69,7 @@ private:
     devices::Uart16550 m_uart;
     devices::SifiveTest m_test;
     devices::GoldfishRtc m_rtc;
+    std::vector<std::unique_ptr<virtio::VirtioMmioTransport>> m_virtio;  // slot i at virtio_base(i)
     std::vector<std::unique_ptr<rv64::Hart>> m_harts;
     rv64::interp::Interpreter m_interp;
     BootPlan m_boot;
