@@ -56,6 +56,7 @@ int exit_status(X86ExitReason reason) {
     case X86ExitReason::Reset: return 2;
     case X86ExitReason::TripleFault: return 3;
     case X86ExitReason::Error: return 4;
+    case X86ExitReason::Stopped: return 0;
     }
     return 4;
 }
@@ -66,6 +67,7 @@ const char* to_string(X86ExitReason reason) {
     case X86ExitReason::Reset: return "guest requested a reset";
     case X86ExitReason::TripleFault: return "guest triple-faulted";
     case X86ExitReason::Error: return "vCPU error";
+    case X86ExitReason::Stopped: return "stopped";
     }
     return "?";
 }

@@ -52,14 +52,15 @@ struct X86Config {
     std::function<void(uint8_t)> console_out;
 };
 
-enum class X86ExitReason : uint8_t { PowerOff, Reset, TripleFault, Error };
+enum class X86ExitReason : uint8_t { PowerOff, Reset, TripleFault, Error, Stopped };
 
 struct X86Exit {
     X86ExitReason reason;
     std::string detail;
 };
 
-// Process exit status for each reason: 0 power off, 2 reset, 3 triple fault, 4 vCPU error.
+// Process exit status for each reason: 0 power off or stopped by the host, 2 reset,
+// 3 triple fault, 4 vCPU error.
 int exit_status(X86ExitReason reason);
 const char* to_string(X86ExitReason reason);
 
@@ -73,6 +74,10 @@ public:
     // Runs every vCPU until the first lifecycle event. Host failures (KVM_RUN errors) are
     // reported as X86ExitReason::Error with the message.
     X86Exit run();
+
+    // Ends the VM from the host side (X86ExitReason::Stopped). Any thread, including a
+    // console_out callback (which runs under the I/O lock).
+    void stop() { finish(X86ExitReason::Stopped, {}); }
 
     GuestMemory& memory() { return m_memory; }
 

@@ -2,8 +2,10 @@
 // stdout, and checks it:
 //
 //   x86_run KERNEL [--disk IMG] [--cmdline S] [--mem MIB] [--cpus N]
-//           [--expect-exit poweroff|reset|triple] [--expect TEXT]... [--timeout SECONDS]
+//           [--expect-exit poweroff|reset|triple|stopped] [--expect TEXT]... [--stop-on TEXT]
+//           [--timeout SECONDS]
 //
+// --stop-on ends the VM (exit "stopped") as soon as the output contains TEXT.
 // Exit status: 0 if the guest ended as expected and printed every --expect text, 1 if not,
 // 77 if KVM is unusable here (ctest SKIP_RETURN_CODE; the reason is printed).
 #include <unistd.h>
@@ -26,6 +28,7 @@ struct Options {
     X86Config config;
     std::string expect_exit = "poweroff";
     std::vector<std::string> expect;
+    std::string stop_on;
     unsigned timeout = 120;
 };
 
@@ -40,6 +43,7 @@ bool parse(int argc, char** argv, Options& o) {
         else if (a == "--cpus") o.config.cpus = static_cast<uint32_t>(std::stoul(next()));
         else if (a == "--expect-exit") o.expect_exit = next();
         else if (a == "--expect") o.expect.push_back(next());
+        else if (a == "--stop-on") o.stop_on = next();
         else if (a == "--timeout") o.timeout = static_cast<unsigned>(std::stoul(next()));
         else if (o.config.kernel.empty()) o.config.kernel = a;
         else return false;
@@ -53,6 +57,7 @@ const char* exit_name(X86ExitReason r) {
     case X86ExitReason::Reset: return "reset";
     case X86ExitReason::TripleFault: return "triple";
     case X86ExitReason::Error: return "error";
+    case X86ExitReason::Stopped: return "stopped";
     }
     return "?";
 }
@@ -63,7 +68,7 @@ int main(int argc, char** argv) {
     Options o;
     if (!parse(argc, argv, o)) {
         std::fprintf(stderr, "usage: x86_run KERNEL [--disk IMG] [--cmdline S] [--mem MIB] [--cpus N] "
-                             "[--expect-exit poweroff|reset|triple] [--expect TEXT]... [--timeout S]\n");
+                             "[--expect-exit poweroff|reset|triple|stopped] [--expect TEXT]... [--stop-on TEXT] [--timeout S]\n");
         return 1;
     }
     if (auto sys = kvm::KvmSystem::open(); !sys.ok()) {
@@ -72,10 +77,13 @@ int main(int argc, char** argv) {
     }
     alarm(o.timeout);  // a hung guest fails the test instead of hanging CI
     std::string output;
-    o.config.console_out = [&output](uint8_t b) {
+    X86Machine* running = nullptr;  // set before the vCPUs start
+    o.config.console_out = [&](uint8_t b) {
         output.push_back(static_cast<char>(b));
         std::fputc(b, stdout);
-        if (b == '\n') std::fflush(stdout);
+        if (b != '\n') return;
+        std::fflush(stdout);
+        if (!o.stop_on.empty() && output.find(o.stop_on) != std::string::npos) running->stop();
     };
     const auto start = std::chrono::steady_clock::now();
     auto machine = X86Machine::create(o.config);
@@ -83,6 +91,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "x86_run: %s\n", machine.error().message.c_str());
         return 1;
     }
+    running = machine->get();
     const X86Exit e = (*machine)->run();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("\nx86_run: %s%s%s after %.3f s\n", to_string(e.reason), e.detail.empty() ? "" : ": ",
