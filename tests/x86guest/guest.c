@@ -5,7 +5,10 @@
  *      minimal polled driver (virtio 1.2 §4.2.3 and §5.2.6),
  *   3. a compute loop in ring 3 (entered with iretq, left with syscall),
  * then powers off through the ACPI sleep control port — or, if the command line says so,
- * resets through the i8042 or triple-faults, so the VMM's exit statuses can be tested. */
+ * resets through the i8042 or triple-faults, so the VMM's exit statuses can be tested.
+ * With "x86guest.bench_pio=N" the ring-3 part is instead N `out` instructions to port 0x80
+ * (IOPL 3, so each one is a port-I/O exit straight from native ring-3 execution), timed with
+ * the TSC, for bench/kvm.sh. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,6 +61,19 @@ static void put_dec(uint64_t v) {
     buf[i] = 0;
     do buf[--i] = (char)('0' + v % 10); while (v /= 10);
     puts_serial(buf + i);
+}
+static const char *find(const char *s, const char *word) {
+    for (; *s; ++s) {
+        const char *a = s, *b = word;
+        while (*a && *b && *a == *b) ++a, ++b;
+        if (!*b) return a;
+    }
+    return 0;
+}
+static uint64_t parse_dec(const char *s) {
+    uint64_t v = 0;
+    while (s && *s >= '0' && *s <= '9') v = v * 10 + (uint64_t)(*s++ - '0');
+    return v;
 }
 static int contains(const char *s, const char *word) {
     for (; *s; ++s) {
@@ -209,6 +225,17 @@ static void check_virtio(void) {
 extern void syscall_entry(void);
 static uint8_t g_user_stack[16384] __attribute__((aligned(16)));
 
+static uint64_t g_bench_pio; /* 0: run the compute loop in ring 3 */
+
+static void user_pio_loop(void) {
+    const uint64_t n = g_bench_pio;
+    const uint64_t t0 = read_tsc();
+    for (uint64_t i = 0; i < n; ++i) __asm__ volatile("outb %%al, $0x80" : : "a"(0));
+    const uint64_t cycles = read_tsc() - t0;
+    __asm__ volatile("syscall" : : "D"(n), "S"(cycles), "d"(3ull) : "rcx", "r11", "memory");
+    for (;;) {}
+}
+
 static void user_main(void) {
     const uint64_t t0 = read_tsc();
     const uint64_t r = compute_loop(COMPUTE_LOOP_ITERATIONS);
@@ -231,6 +258,14 @@ static void power_off(void) {
 }
 
 void back_in_ring0(uint64_t result, uint64_t cycles, uint64_t cpl) {
+    if (g_bench_pio) {
+        puts_serial("x86guest: pio exits ");
+        put_dec(result);
+        puts_serial(" tsc cycles ");
+        put_dec(cycles);
+        puts_serial("\nx86guest: done\n");
+        power_off();
+    }
     puts_serial("x86guest: ring3 cpl ");
     put_dec(cpl);
     puts_serial(" result ");
@@ -242,15 +277,15 @@ void back_in_ring0(uint64_t result, uint64_t cycles, uint64_t cpl) {
     power_off();
 }
 
-static void enter_ring3(void) {
+static void enter_ring3(void (*fn)(void), uint64_t rflags) {
     wrmsr(0xc0000081, (0x10ull << 48) | (0x08ull << 32)); /* IA32_STAR */
     wrmsr(0xc0000082, (uintptr_t)syscall_entry);         /* IA32_LSTAR */
     wrmsr(0xc0000084, 0x200);                             /* IA32_FMASK: clear IF */
     const uint64_t rsp = (uintptr_t)(g_user_stack + sizeof g_user_stack);
     /* iretq frame: SS, RSP, RFLAGS, CS, RIP (Intel SDM Vol. 3A §6.14.3). */
-    __asm__ volatile("pushq $0x1b\n\tpushq %0\n\tpushq $0x2\n\tpushq $0x23\n\tpushq %1\n\tiretq"
+    __asm__ volatile("pushq $0x1b\n\tpushq %0\n\tpushq %2\n\tpushq $0x23\n\tpushq %1\n\tiretq"
                      :
-                     : "r"(rsp), "r"((uintptr_t)user_main)
+                     : "r"(rsp), "r"((uintptr_t)fn), "r"(rflags)
                      : "memory");
 }
 
@@ -262,5 +297,7 @@ void guest_main(const struct hvm_start_info *si) {
         puts_serial("x86guest: done\n");
         power_off();
     }
-    enter_ring3();
+    g_bench_pio = parse_dec(find(g_cmdline, "x86guest.bench_pio="));
+    if (g_bench_pio) enter_ring3(user_pio_loop, 0x3002); /* IOPL 3 */
+    enter_ring3(user_main, 0x2);
 }

@@ -6,11 +6,14 @@
 //           [--timeout SECONDS]
 //
 // --stop-on ends the VM (exit "stopped") as soon as the output contains TEXT.
+// The summary line gives the wall-clock time (CLOCK_REALTIME, ns) of the guest's first serial
+// byte, so bench/kvm.sh can measure process start -> guest running.
 // Exit status: 0 if the guest ended as expected and printed every --expect text, 1 if not,
 // 77 if KVM is unusable here (ctest SKIP_RETURN_CODE; the reason is printed).
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -78,7 +81,9 @@ int main(int argc, char** argv) {
     alarm(o.timeout);  // a hung guest fails the test instead of hanging CI
     std::string output;
     X86Machine* running = nullptr;  // set before the vCPUs start
+    timespec first_output{};
     o.config.console_out = [&](uint8_t b) {
+        if (output.empty()) clock_gettime(CLOCK_REALTIME, &first_output);
         output.push_back(static_cast<char>(b));
         std::fputc(b, stdout);
         if (b != '\n') return;
@@ -94,8 +99,9 @@ int main(int argc, char** argv) {
     running = machine->get();
     const X86Exit e = (*machine)->run();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("\nx86_run: %s%s%s after %.3f s\n", to_string(e.reason), e.detail.empty() ? "" : ": ",
-                e.detail.c_str(), secs);
+    std::printf("\nx86_run: %s%s%s after %.3f s; first output at %lld%09ld ns\n", to_string(e.reason),
+                e.detail.empty() ? "" : ": ", e.detail.c_str(), secs, static_cast<long long>(first_output.tv_sec),
+                first_output.tv_nsec);
     bool good = o.expect_exit == exit_name(e.reason);
     if (!good) std::printf("x86_run: FAIL: expected exit '%s', got '%s'\n", o.expect_exit.c_str(), exit_name(e.reason));
     for (const auto& text : o.expect) {
