@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "arch/x86_64/acpi_tables.hpp"
+#include "arch/x86_64/bzimage.hpp"
 #include "arch/x86_64/cpu_state.hpp"
 #include "arch/x86_64/cpuid.hpp"
 #include "arch/x86_64/layout.hpp"
@@ -140,9 +141,36 @@ Result<void> X86Machine::setup_vcpus() {
 Result<void> X86Machine::load_kernel() {
     auto data = read_file(m_config.kernel);
     if (!data.ok()) return std::move(data).context("kernel").error();
-    const auto entry = x86::find_pvh_entry(*data);
-    if (!entry) return make_error("kernel '{}' is not an ELF file with a Xen PVH entry note", m_config.kernel);
-    auto elf = loader::ElfImage::parse(std::move(*data), EM_X86_64);
+    if (const auto entry = x86::find_pvh_entry(*data)) return boot_pvh(std::move(*data), *entry);
+    if (x86::looks_like_bzimage(*data)) return boot_bzimage(*data);
+    return make_error("kernel '{}' is neither an ELF file with a Xen PVH entry note nor a bzImage", m_config.kernel);
+}
+
+std::string X86Machine::kernel_cmdline() const {
+    std::string cmdline = m_config.cmdline;
+    for (size_t i = 0; i < m_config.disks.size(); ++i)
+        cmdline += fmt::format(" virtio_mmio.device=4K@{:#x}:{}", x86::kVirtioBase + i * x86::kVirtioStride,
+                               x86::kVirtioGsis[i]);
+    return cmdline;
+}
+
+Result<std::optional<std::pair<uint64_t, uint64_t>>> X86Machine::load_initrd(uint64_t kernel_end, uint64_t limit) {
+    using Placed = std::optional<std::pair<uint64_t, uint64_t>>;
+    if (m_config.initrd.empty()) return Placed{};
+    auto initrd = read_file(m_config.initrd);
+    if (!initrd.ok()) return std::move(initrd).context("initrd").error();
+    // As high as RAM and the kernel's limit allow, page-aligned, above the kernel.
+    const uint64_t top = std::min(m_memory.size(), limit);
+    const uint64_t at = (top - std::min<uint64_t>(top, initrd->size())) & ~uint64_t{0xfff};
+    if (initrd->size() > top || at < kernel_end)
+        return make_error("initrd '{}' ({} bytes) does not fit in guest RAM above the kernel", m_config.initrd,
+                          initrd->size());
+    (void)m_memory.write(Gpa(at), *initrd);
+    return Placed{std::pair{at, uint64_t{initrd->size()}}};
+}
+
+Result<void> X86Machine::boot_pvh(std::vector<uint8_t> data, uint64_t entry) {
+    auto elf = loader::ElfImage::parse(std::move(data), EM_X86_64);
     if (!elf.ok()) return std::move(elf).context(fmt::format("kernel '{}'", m_config.kernel)).error();
     const auto [lo, hi] = elf->extent();
     if (lo < x86::kHighRamStart) return make_error("kernel '{}' loads at {:#x}, below 1 MiB", m_config.kernel, lo);
@@ -150,20 +178,10 @@ Result<void> X86Machine::load_kernel() {
 
     x86::PvhBootInfo info;
     info.memmap = e820_map(m_memory.size());
-    info.cmdline = m_config.cmdline;
-    for (size_t i = 0; i < m_config.disks.size(); ++i)
-        info.cmdline += fmt::format(" virtio_mmio.device=4K@{:#x}:{}", x86::kVirtioBase + i * x86::kVirtioStride,
-                                    x86::kVirtioGsis[i]);
-    if (!m_config.initrd.empty()) {
-        auto initrd = read_file(m_config.initrd);
-        if (!initrd.ok()) return std::move(initrd).context("initrd").error();
-        const uint64_t at = (m_memory.size() - initrd->size()) & ~uint64_t{0xfff};
-        if (initrd->size() > m_memory.size() || at < hi)
-            return make_error("initrd '{}' ({} bytes) does not fit in guest RAM above the kernel", m_config.initrd,
-                              initrd->size());
-        (void)m_memory.write(Gpa(at), *initrd);
-        info.initrd = std::pair{at, uint64_t{initrd->size()}};
-    }
+    info.cmdline = kernel_cmdline();
+    auto initrd = load_initrd(hi, m_memory.size());
+    if (!initrd.ok()) return initrd.error();
+    info.initrd = *initrd;
     info.rsdp = write_acpi_tables();
     TRAPEZE_TRY(x86::write_pvh_start_info(m_memory, info));
 
@@ -171,7 +189,30 @@ Result<void> X86Machine::load_kernel() {
     auto sregs = bsp.get_sregs();
     if (!sregs.ok()) return sregs.error();
     kvm_regs regs{};
-    x86::set_pvh_entry_state(*sregs, regs, *entry, x86::kStartInfoAddr);
+    x86::set_pvh_entry_state(*sregs, regs, entry, x86::kStartInfoAddr);
+    TRAPEZE_TRY(bsp.set_sregs(*sregs));
+    return bsp.set_regs(regs);
+}
+
+Result<void> X86Machine::boot_bzimage(std::span<const uint8_t> data) {
+    auto bz = x86::parse_bzimage(data);
+    if (!bz.ok()) return std::move(bz).context(fmt::format("kernel '{}'", m_config.kernel)).error();
+    x86::LinuxBootInfo info;
+    info.e820 = e820_map(m_memory.size());
+    info.cmdline = kernel_cmdline();
+    auto initrd = load_initrd(bz->load_address + bz->init_size, uint64_t{bz->initrd_addr_max} + 1);
+    if (!initrd.ok()) return initrd.error();
+    info.initrd = *initrd;
+    info.rsdp = write_acpi_tables();
+    auto entry = x86::load_bzimage(m_memory, *bz, info);
+    if (!entry.ok()) return std::move(entry).context(fmt::format("kernel '{}'", m_config.kernel)).error();
+    TRAPEZE_TRY(x86::write_boot_page_tables_and_gdt(m_memory));
+
+    auto& bsp = m_vcpus.front();
+    auto sregs = bsp.get_sregs();
+    if (!sregs.ok()) return sregs.error();
+    kvm_regs regs{};
+    x86::set_linux64_entry_state(*sregs, regs, *entry, x86::kZeroPageAddr);
     TRAPEZE_TRY(bsp.set_sregs(*sregs));
     return bsp.set_regs(regs);
 }
@@ -232,6 +273,13 @@ void X86Machine::finish(X86ExitReason reason, std::string detail) {
         m_vcpus[i].request_exit();
         if (i < m_threads.size() && m_threads[i] != pthread_t{}) pthread_kill(m_threads[i], kKickSignal);
     }
+}
+
+bool X86Machine::console_input(uint8_t byte) {
+    std::lock_guard lock(m_io_lock);
+    if (!m_uart->can_accept_input()) return false;
+    m_uart->push_input(byte);  // raises GSI 4 through the IrqLine if the guest enabled RX interrupts
+    return true;
 }
 
 void X86Machine::pio_read(uint16_t port, std::span<uint8_t> data) {

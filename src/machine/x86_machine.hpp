@@ -4,9 +4,10 @@
 // the power-control ports, and one thread per vCPU.
 //
 // Boot: an ELF kernel with a Xen PVH note is entered through PVH (Linux vmlinux, or the
-// project's freestanding test guest); the board layout is in arch/x86_64/layout.hpp. Linux
-// finds the devices both on its command line (virtio_mmio.device=, appended per disk) and in
-// the ACPI tables (arch/x86_64/acpi_tables.hpp), whose RSDP the PVH start info points to.
+// project's freestanding test guest); a bzImage through the Linux 64-bit boot protocol. The
+// board layout is in arch/x86_64/layout.hpp. Linux finds the devices both on its command
+// line (virtio_mmio.device=, appended per disk) and in the ACPI tables
+// (arch/x86_64/acpi_tables.hpp), whose RSDP the start info / boot_params point to.
 //
 // Threads: run() starts one thread per vCPU and waits for them. Each vCPU thread runs
 // kvm::run_vcpu; its I/O exits take m_io_lock, so devices see one caller at a time (the
@@ -42,7 +43,7 @@
 namespace trapeze {
 
 struct X86Config {
-    std::string kernel;   // ELF with a PVH note (vmlinux, test guest)
+    std::string kernel;   // ELF with a PVH note (vmlinux, test guest) or a bzImage
     std::string initrd;   // optional
     std::string cmdline;  // virtio_mmio.device= entries for the disks are appended
     uint64_t memory_mib = 256;
@@ -79,6 +80,10 @@ public:
     // console_out callback (which runs under the I/O lock).
     void stop() { finish(X86ExitReason::Stopped, {}); }
 
+    // Console input for COM1 from any thread (the CLI's stdin reader): false if the UART's
+    // receive FIFO is full — the caller keeps the byte and retries later.
+    bool console_input(uint8_t byte);
+
     GuestMemory& memory() { return m_memory; }
 
 private:
@@ -86,6 +91,11 @@ private:
     Result<void> setup_devices();
     Result<void> setup_vcpus();
     Result<void> load_kernel();
+    Result<void> boot_pvh(std::vector<uint8_t> data, uint64_t entry);
+    Result<void> boot_bzimage(std::span<const uint8_t> data);
+    std::string kernel_cmdline() const;
+    // Places the initrd (if any) page-aligned as high as possible below min(RAM end, limit).
+    Result<std::optional<std::pair<uint64_t, uint64_t>>> load_initrd(uint64_t kernel_end, uint64_t limit);
     uint64_t write_acpi_tables();  // returns the RSDP address
     void vcpu_thread(size_t index);
     void finish(X86ExitReason reason, std::string detail);
