@@ -45,4 +45,16 @@ Result<void> KvmVm::set_irq_line(uint32_t gsi, bool level) {
     return ok();
 }
 
+Result<void> KvmVm::add_mmio_ioeventfd(int fd, Gpa gpa, uint32_t len, uint64_t datamatch) {
+    kvm_ioeventfd io{};
+    io.datamatch = datamatch;
+    io.addr = gpa.value;
+    io.len = len;
+    io.fd = fd;
+    io.flags = KVM_IOEVENTFD_FLAG_DATAMATCH;
+    if (::ioctl(m_fd.get(), KVM_IOEVENTFD, &io) < 0)
+        return make_error("KVM_IOEVENTFD at {:#x}: {}", gpa.value, strerror(errno));
+    return ok();
+}
+
 }  // namespace trapeze::kvm

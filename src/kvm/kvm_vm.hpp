@@ -29,6 +29,10 @@ public:
     Result<void> map_memory(uint32_t slot, Gpa gpa, uint64_t size, void* host);
     // §4.25 KVM_IRQ_LINE: drive GSI `gsi` of the in-kernel PIC/IOAPIC to `level`.
     Result<void> set_irq_line(uint32_t gsi, bool level);
+    // §4.59 KVM_IOEVENTFD: a guest MMIO write of `len` bytes with value `datamatch` at `gpa`
+    // signals eventfd `fd` inside the kernel and the vCPU continues without exiting to us.
+    // Registered for the VM's lifetime.
+    Result<void> add_mmio_ioeventfd(int fd, Gpa gpa, uint32_t len, uint64_t datamatch);
 
 private:
     explicit KvmVm(UniqueFd fd) : m_fd(std::move(fd)) {}

@@ -1,10 +1,13 @@
 #include "machine/x86_machine.hpp"
 
 #include <elf.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cassert>
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <thread>
@@ -90,6 +93,7 @@ Result<std::unique_ptr<X86Machine>> X86Machine::create(const X86Config& config) 
     std::unique_ptr<X86Machine> m(new X86Machine(config, std::move(*sys), std::move(*vm), std::move(*mem)));
     TRAPEZE_TRY(m->m_vm.map_memory(0, Gpa(0), ram, m->m_memory.host_base()));
     TRAPEZE_TRY(m->setup_devices());
+    if (config.ioeventfd) TRAPEZE_TRY(m->setup_ioeventfds());
     TRAPEZE_TRY(m->setup_vcpus());
     TRAPEZE_TRY(m->load_kernel());
     return m;
@@ -124,6 +128,37 @@ Result<void> X86Machine::setup_devices() {
                                *m_virtio.back(), fmt::format("virtio-blk{}", i)));
     }
     return ok();
+}
+
+Result<void> X86Machine::setup_ioeventfds() {
+    for (size_t i = 0; i < m_virtio.size(); ++i) {
+        const Gpa notify(x86::kVirtioBase + i * x86::kVirtioStride + x86::kVirtioQueueNotify);
+        for (uint16_t q = 0; q < m_virtio[i]->device().queue_count(); ++q) {
+            UniqueFd fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+            if (!fd.valid()) return make_error("eventfd: {}", strerror(errno));
+            TRAPEZE_TRY(m_vm.add_mmio_ioeventfd(fd.get(), notify, 4, q));
+            m_notify_routes.push_back({std::move(fd), m_virtio[i].get(), q});
+        }
+    }
+    m_notify_stop = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!m_notify_stop.valid()) return make_error("eventfd: {}", strerror(errno));
+    return ok();
+}
+
+void X86Machine::notify_thread() {
+    std::vector<pollfd> fds;
+    for (const auto& r : m_notify_routes) fds.push_back({r.eventfd.get(), POLLIN, 0});
+    fds.push_back({m_notify_stop.get(), POLLIN, 0});
+    for (;;) {
+        if (::poll(fds.data(), fds.size(), -1) < 0) continue;  // EINTR
+        if (fds.back().revents != 0) return;
+        for (size_t i = 0; i < m_notify_routes.size(); ++i) {
+            uint64_t count = 0;
+            if (fds[i].revents == 0 || ::read(fds[i].fd, &count, sizeof count) != sizeof count) continue;
+            std::lock_guard lock(m_io_lock);
+            m_notify_routes[i].transport->mmio_write(x86::kVirtioQueueNotify, m_notify_routes[i].queue, 4);
+        }
+    }
 }
 
 Result<void> X86Machine::setup_vcpus() {
@@ -242,7 +277,14 @@ X86Exit X86Machine::run() {
             m_threads[i] = threads.back().native_handle();
         }
     }
+    std::thread notifier;
+    if (m_notify_stop.valid()) notifier = std::thread([this] { notify_thread(); });
     for (auto& t : threads) t.join();
+    if (notifier.joinable()) {
+        const uint64_t one = 1;
+        (void)!::write(m_notify_stop.get(), &one, sizeof one);
+        notifier.join();
+    }
     std::lock_guard lock(m_exit_lock);
     return m_exit.value_or(X86Exit{X86ExitReason::Error, "every vCPU stopped without a reason"});
 }

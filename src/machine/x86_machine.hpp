@@ -14,6 +14,8 @@
 // UART and virtio transports are not re-entrant). The first lifecycle event (power off, reset,
 // triple fault, error) is recorded under m_exit_lock, then m_stop is set (release) and every
 // vCPU is kicked out of KVM_RUN (immediate_exit + SIGUSR1, whose handler does nothing).
+// With ioeventfds, a notify thread waits on them and runs the virtio transports' QueueNotify
+// under m_io_lock as well; run() stops it after the vCPUs.
 #pragma once
 
 #include <atomic>
@@ -28,6 +30,7 @@
 
 #include "arch/x86_64/power_control.hpp"
 #include "base/result.hpp"
+#include "base/unique_fd.hpp"
 #include "bus/irq_line.hpp"
 #include "bus/mmio_bus.hpp"
 #include "bus/pio_bus.hpp"
@@ -51,6 +54,9 @@ struct X86Config {
     std::vector<virtio::BlkConfig> disks;  // at most 8 (one virtio-mmio slot each)
     // Receives every byte the guest writes to COM1; empty = write to stdout.
     std::function<void(uint8_t)> console_out;
+    // Queue notifications through KVM ioeventfds, served by an I/O thread, instead of an exit
+    // to the writing vCPU's thread (which then runs the device synchronously).
+    bool ioeventfd = true;
 };
 
 enum class X86ExitReason : uint8_t { PowerOff, Reset, TripleFault, Error, Stopped };
@@ -90,6 +96,8 @@ private:
     X86Machine(const X86Config& config, kvm::KvmSystem sys, kvm::KvmVm vm, GuestMemory memory);
     Result<void> setup_devices();
     Result<void> setup_vcpus();
+    Result<void> setup_ioeventfds();
+    void notify_thread();
     Result<void> load_kernel();
     Result<void> boot_pvh(std::vector<uint8_t> data, uint64_t entry);
     Result<void> boot_bzimage(std::span<const uint8_t> data);
@@ -120,6 +128,14 @@ private:
     std::unique_ptr<x86::PowerControl> m_power;
     std::vector<std::unique_ptr<IrqLine>> m_virtio_irqs;
     std::vector<std::unique_ptr<virtio::VirtioMmioTransport>> m_virtio;
+
+    struct NotifyRoute {
+        UniqueFd eventfd;
+        virtio::VirtioMmioTransport* transport;
+        uint16_t queue;
+    };
+    std::vector<NotifyRoute> m_notify_routes;
+    UniqueFd m_notify_stop;  // eventfd: written by run() to end notify_thread()
 
     std::atomic<bool> m_stop{false};
     std::mutex m_exit_lock;          // never taken before m_io_lock (finish() runs under it)

@@ -35,6 +35,7 @@ constexpr uint64_t kMmioHoleStart = 0xc0000000;
 
 constexpr uint64_t kVirtioBase = 0xd0000000;
 constexpr uint64_t kVirtioStride = 0x1000;
+constexpr uint64_t kVirtioQueueNotify = 0x050;  // QueueNotify register offset, virtio 1.2 §4.2.2
 // ISA interrupts no PC device of this board uses (8 RTC, 9 ACPI SCI, 13 FPU are avoided),
 // edge-triggered active-high, as both the ACPI tables and `virtio_mmio.device=` present them.
 constexpr std::array<uint32_t, 8> kVirtioGsis = {5, 6, 7, 10, 11, 12, 14, 15};
