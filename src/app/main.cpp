@@ -101,6 +101,8 @@ int main(int argc, char** argv) {
     bool no_stats = false;
     bool no_rng = false;
     std::vector<std::string> disks;
+    std::vector<std::string> nets;
+    std::string console = "serial";
     CLI::App* run = app.add_subcommand("run", "Boot a virtual machine");
     run->add_option("--engine", engine, "CPU engine")->check(CLI::IsMember({"interp"}));
     run->add_option("--kernel", cfg.kernel, "Kernel: Linux Image or ELF (default: the cached Debian guest)")
@@ -113,6 +115,12 @@ int main(int argc, char** argv) {
     run->add_option("--on-reboot", on_reboot, "What a guest reboot does")->check(CLI::IsMember({"exit", "restart"}));
     run->add_option("--disk", disks, "virtio-blk disk: PATH[,ro][,id=NAME] (repeatable; the first is vda)")
         ->take_all();
+    run->add_option("--net", nets,
+                    "virtio-net: user[,hostfwd=tcp:127.0.0.1:HOSTPORT-:GUESTPORT][,mac=MAC] or tap=NAME[,mac=MAC] "
+                    "(repeatable)")
+        ->take_all();
+    run->add_option("--console", console, "Guest console on the terminal: serial (ttyS0) or virtio (hvc0)")
+        ->check(CLI::IsMember({"serial", "virtio"}));
     run->add_flag("--no-rng", no_rng, "Do not attach the virtio-rng entropy device");
     run->add_flag("--no-stats", no_stats, "Do not print retired instructions and MIPS at exit");
 
@@ -137,6 +145,15 @@ int main(int argc, char** argv) {
         }
         cfg.disks.push_back(*disk);
     }
+    for (const std::string& spec : nets) {
+        auto net = virtio::parse_net_option(spec);
+        if (!net) {
+            fmt::print(stderr, "trapeze: --net '{}': {}\n", spec, net.error().message);
+            return 2;
+        }
+        cfg.nets.push_back(*net);
+    }
+    cfg.console = console == "virtio" ? machine::ConsoleKind::Virtio : machine::ConsoleKind::Serial;
     if (!initrd.empty()) cfg.initrd = initrd;
     if (bios != "none") {
         if (!bios.empty()) {
@@ -161,6 +178,7 @@ int main(int argc, char** argv) {
         }
         cfg.bios = fw.string();
     }
-    if (cfg.append.empty() && cfg.bios) cfg.append = kDefaultAppend;
+    if (cfg.append.empty() && cfg.bios)
+        cfg.append = cfg.console == machine::ConsoleKind::Virtio ? "console=hvc0" : kDefaultAppend;
     return run_vm(cfg);
 }

@@ -1,10 +1,10 @@
 #include "machine/host_console.hpp"
 
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 
 namespace trapeze::machine {
 
@@ -22,6 +22,7 @@ void HostConsole::start() {
         if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0) m_raw = true;
     }
     if (pipe(m_wake_pipe) != 0) m_wake_pipe[0] = m_wake_pipe[1] = -1;
+    m_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     m_thread = std::thread([this] { reader(); });
 }
 
@@ -38,10 +39,22 @@ void HostConsole::stop() {
         if (fd >= 0) ::close(fd);
         fd = -1;
     }
+    if (m_wake_fd >= 0) ::close(m_wake_fd);
+    m_wake_fd = -1;
     if (m_raw) {
         tcsetattr(STDIN_FILENO, TCSANOW, &m_saved);
         m_raw = false;
     }
+}
+
+void HostConsole::signal_wake() {
+    const uint64_t one = 1;
+    if (m_wake_fd >= 0) [[maybe_unused]] auto n = ::write(m_wake_fd, &one, sizeof one);
+}
+
+void HostConsole::drain_wake() {
+    uint64_t count = 0;
+    if (m_wake_fd >= 0) [[maybe_unused]] auto n = ::read(m_wake_fd, &count, sizeof count);
 }
 
 void HostConsole::reader() {
@@ -64,7 +77,7 @@ void HostConsole::push(uint8_t byte) {
         m_escape = false;
         if (byte == 'x' || byte == 'X') {
             m_quit.store(true, std::memory_order_release);
-            m_cv.notify_all();
+            signal_wake();
             return;
         }
         if (byte != kCtrlA) return;  // unknown escape: dropped, as QEMU does
@@ -76,7 +89,7 @@ void HostConsole::push(uint8_t byte) {
         std::lock_guard lock(m_mutex);
         m_queue.push_back(byte);
     }
-    m_cv.notify_all();
+    signal_wake();
 }
 
 bool HostConsole::pop(uint8_t& byte) {
@@ -92,10 +105,6 @@ bool HostConsole::has_input() {
     return !m_queue.empty();
 }
 
-void HostConsole::wait_for_input(uint64_t ns) {
-    std::unique_lock lock(m_mutex);
-    m_cv.wait_for(lock, std::chrono::nanoseconds(ns), [&] { return !m_queue.empty() || quit_requested(); });
-}
 
 void HostConsole::write(uint8_t byte) {
     while (::write(STDOUT_FILENO, &byte, 1) < 0 && errno == EINTR) {

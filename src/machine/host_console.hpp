@@ -11,7 +11,6 @@
 #include <termios.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <mutex>
@@ -31,8 +30,10 @@ public:
 
     bool pop(uint8_t& byte);
     bool has_input();
-    // Sleeps until input arrives, quit is requested, or `ns` pass.
-    void wait_for_input(uint64_t ns);
+    // Readable while input is queued or quit was requested; the idle machine polls it
+    // together with the device backends' fds. drain_wake() re-arms it.
+    int wake_fd() const { return m_wake_fd; }
+    void drain_wake();
     // Ordering: acquire pairs with the reader thread's release store, so a quit request
     // is seen together with every byte queued before it.
     bool quit_requested() const { return m_quit.load(std::memory_order_acquire); }
@@ -43,8 +44,10 @@ private:
     void reader();
     void push(uint8_t byte);
 
+    void signal_wake();
+
     std::mutex m_mutex;
-    std::condition_variable m_cv;
+    int m_wake_fd = -1;  // eventfd
     std::deque<uint8_t> m_queue;
     std::atomic<bool> m_quit{false};
     std::atomic<bool> m_stopping{false};

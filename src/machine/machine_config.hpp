@@ -9,11 +9,14 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "virtio/net/net_config.hpp"
 
 namespace trapeze::machine {
 
 enum class Engine { Interp };
 enum class OnReboot { Exit, Restart };
+// Where the terminal is connected: the NS16550A (ttyS0) or a virtio-console (hvc0).
+enum class ConsoleKind { Serial, Virtio };
 
 // One `--disk PATH[,ro][,id=NAME]`.
 struct DiskConfig {
@@ -36,6 +39,8 @@ struct MachineConfig {
     bool stats = true;  // print retired instructions and MIPS at exit
     std::vector<DiskConfig> disks;
     bool rng = true;    // a virtio-rng device backed by getrandom(2)
+    std::vector<virtio::NetConfig> nets;
+    ConsoleKind console = ConsoleKind::Serial;
 };
 
 }  // namespace trapeze::machine

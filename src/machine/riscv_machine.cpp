@@ -4,6 +4,9 @@
 
 #include "arch/riscv64/fdt_builder.hpp"
 #include "base/log.hpp"
+#include <poll.h>
+
+#include "virtio/net/virtio_net.hpp"
 #include "virtio/virtio_blk.hpp"
 #include "virtio/virtio_rng.hpp"
 
@@ -69,6 +72,20 @@ Result<void> RiscvMachine::add_virtio_devices() {
         if (!blk) return make_error("--disk '{}': {}", d.path, blk.error().message);
         TRAPEZE_TRY(add_virtio(std::move(*blk), "virtio-blk"));
     }
+    for (const virtio::NetConfig& n : m_cfg.nets) {
+        auto net = virtio::make_virtio_net(n);
+        if (!net) return make_error("--net: {}", net.error().message);
+        m_sources.push_back(net->get());
+        TRAPEZE_TRY(add_virtio(std::move(*net), "virtio-net"));
+    }
+    if (m_cfg.console == ConsoleKind::Virtio) {
+        auto console = std::make_unique<virtio::VirtioConsole>([](std::span<const uint8_t> bytes) {
+            for (uint8_t b : bytes) HostConsole::write(b);
+        });
+        m_vconsole = console.get();
+        m_sources.push_back(console.get());
+        TRAPEZE_TRY(add_virtio(std::move(console), "virtio-console"));
+    }
     if (m_cfg.rng) TRAPEZE_TRY(add_virtio(std::make_unique<virtio::VirtioRng>(), "virtio-rng"));
     return ok();
 }
@@ -131,10 +148,20 @@ void RiscvMachine::poll_devices() {
     m_clint.update();
     m_rtc.update();
     for (auto& h : m_harts) h->update_sstc();
-    uint8_t byte = 0;
-    while (m_uart.can_accept_input() && m_console.pop(byte)) m_uart.push_input(byte);
+    feed_console();
+    for (EventSource* src : m_sources) src->poll();
     if (m_boot.tohost) poll_htif();
     if (m_console.quit_requested()) finish({RunResult::Kind::Quit, 0});
+}
+
+// Terminal input goes to whichever device is the guest console.
+void RiscvMachine::feed_console() {
+    uint8_t byte = 0;
+    if (m_vconsole != nullptr) {
+        while (m_vconsole->can_accept_input() && m_console.pop(byte)) m_vconsole->push_input(byte);
+        return;
+    }
+    while (m_uart.can_accept_input() && m_console.pop(byte)) m_uart.push_input(byte);
 }
 
 // Spike's HTIF convention for bare-metal tests: tohost = 1 passes, (n << 1) | 1 fails
@@ -167,7 +194,15 @@ void RiscvMachine::sleep_until_event() {
     for (const auto& h : m_harts) tick = std::min(tick, h->next_timer_tick());
     uint64_t ns = std::min(m_clock.ns_until(tick), kMaxIdleNs);
     ns = std::min(ns, m_rtc.ns_until_alarm());
-    if (ns > 0) m_console.wait_for_input(ns);
+    if (ns == 0) return;
+    // Wake on console input or on any device backend's fds (network, ...).
+    std::vector<pollfd> fds{{m_console.wake_fd(), POLLIN, 0}};
+    for (EventSource* src : m_sources) {
+        src->fill_pollfds(fds);
+        ns = std::min(ns, src->next_timeout_ns());
+    }
+    ::poll(fds.data(), fds.size(), static_cast<int>((ns + 999'999) / 1'000'000));
+    m_console.drain_wake();
 }
 
 RunResult RiscvMachine::run() {

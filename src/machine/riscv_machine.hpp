@@ -24,6 +24,8 @@
 #include "memory/guest_memory.hpp"
 #include "rv64/hart.hpp"
 #include "rv64/interp/interpreter.hpp"
+#include "base/event_source.hpp"
+#include "virtio/console/virtio_console.hpp"
 #include "virtio/virtio_mmio_transport.hpp"
 
 namespace trapeze::machine {
@@ -54,6 +56,7 @@ private:
     void wire_harts();
     Result<void> boot();
     void poll_devices();
+    void feed_console();
     void poll_htif();
     void sleep_until_event();
     bool all_waiting() const;
@@ -70,6 +73,8 @@ private:
     devices::SifiveTest m_test;
     devices::GoldfishRtc m_rtc;
     std::vector<std::unique_ptr<virtio::VirtioMmioTransport>> m_virtio;  // slot i at virtio_base(i)
+    std::vector<EventSource*> m_sources;            // device backends with host input (owned by m_virtio)
+    virtio::VirtioConsole* m_vconsole = nullptr;    // set with --console virtio (owned by m_virtio)
     std::vector<std::unique_ptr<rv64::Hart>> m_harts;
     rv64::interp::Interpreter m_interp;
     BootPlan m_boot;

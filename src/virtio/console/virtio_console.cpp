@@ -92,7 +92,7 @@ void VirtioConsole::process_tx() {
         complete(*m_txq, m_chain, 0);
         used = true;
     }
-    if (used && m_txq->needs_notification()) m_signals->notify_used(kTxQueue);
+    if (used) m_signals->notify_used(kTxQueue);  // the transport applies event-idx suppression
 }
 
 void VirtioConsole::flush_input() {
@@ -116,7 +116,7 @@ void VirtioConsole::flush_input() {
         complete(*m_rxq, m_chain, static_cast<uint32_t>(written));
         used = true;
     }
-    if (used && m_rxq->needs_notification()) m_signals->notify_used(kRxQueue);
+    if (used) m_signals->notify_used(kRxQueue);  // the transport applies event-idx suppression
 }
 
 }  // namespace trapeze::virtio

@@ -103,7 +103,7 @@ void VirtioNet::process_tx() {
         complete(*m_txq, m_tx_chain, 0);  // §5.1.6.2.2: the device writes nothing
         used = true;
     }
-    if (used && m_txq->needs_notification()) m_signals->notify_used(kTxQueue);
+    if (used) m_signals->notify_used(kTxQueue);  // the transport applies event-idx suppression
 }
 
 void VirtioNet::receive(std::span<const uint8_t> frame) {
@@ -148,7 +148,7 @@ void VirtioNet::flush_rx() {
         complete(*m_rxq, m_rx_chain, len);
         used = true;
     }
-    if (used && m_rxq->needs_notification()) m_signals->notify_used(kRxQueue);
+    if (used) m_signals->notify_used(kRxQueue);  // the transport applies event-idx suppression
 }
 
 void VirtioNet::fill_pollfds(std::vector<pollfd>& fds) {
