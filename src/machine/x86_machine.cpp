@@ -309,12 +309,15 @@ void X86Machine::finish(X86ExitReason reason, std::string detail) {
     std::lock_guard lock(m_exit_lock);
     if (m_exit) return;
     m_exit = X86Exit{reason, std::move(detail)};
-    // Ordering: release, so a vCPU that sees m_stop also sees m_exit (read under the lock anyway).
-    m_stop.store(true, std::memory_order_release);
+    // Kick before setting m_stop: no vCPU thread can end (and be joined, invalidating its
+    // pthread_t) before it sees m_stop, and it cannot see it before every kick was sent.
+    // Until then a kicked vCPU just returns from KVM_RUN at once (immediate_exit) and retries.
     for (size_t i = 0; i < m_vcpus.size(); ++i) {
         m_vcpus[i].request_exit();
         if (i < m_threads.size() && m_threads[i] != pthread_t{}) pthread_kill(m_threads[i], kKickSignal);
     }
+    // Ordering: release, pairing with run_vcpu's acquire load.
+    m_stop.store(true, std::memory_order_release);
 }
 
 bool X86Machine::console_input(uint8_t byte) {
