@@ -77,10 +77,10 @@ const char* to_string(X86ExitReason reason) {
 }
 
 Result<std::unique_ptr<X86Machine>> X86Machine::create(const X86Config& config) {
-    const uint64_t ram = config.memory_mib << 20;
-    if (ram < (16u << 20) || ram > x86::kMmioHoleStart)
+    if (config.memory_mib < 16 || config.memory_mib > (x86::kMmioHoleStart >> 20))
         return make_error("x86 guest memory must be between 16 MiB and {} MiB, not {} MiB", x86::kMmioHoleStart >> 20,
                           config.memory_mib);
+    const uint64_t ram = config.memory_mib << 20;
     if (config.cpus == 0 || config.cpus > 64) return make_error("--cpus must be between 1 and 64");
     if (config.disks.size() > x86::kVirtioGsis.size())
         return make_error("at most {} virtio disks", x86::kVirtioGsis.size());

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fetches Debian's x86-64 cloud kernel (linux-image-cloud-amd64, from the mirror the system's apt
-# sources name) and extracts its ELF vmlinux, which trapeze boots through PVH.
+# sources name) and extracts its ELF vmlinux, which trapeze boots through PVH; the bzImage is
+# kept too (as bzImage), for the 64-bit boot protocol test.
 #
 # The package ships a bzImage; its compressed payload (Linux boot protocol 2.08+:
 # payload_offset at 0x248 and payload_length at 0x24c, relative to the protected-mode code,
@@ -16,7 +17,7 @@ set -euo pipefail
 dir="${1:-${XDG_CACHE_HOME:-$HOME/.cache}/trapeze/debian-cloud-amd64}"
 mkdir -p "$dir"
 cd "$dir"
-if [[ -s vmlinux ]]; then echo "$dir/vmlinux"; exit 0; fi
+if [[ -s vmlinux && -s bzImage ]]; then echo "$dir/vmlinux"; exit 0; fi
 
 pkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-/{print $2; exit}')
 [[ -n "$pkg" ]] || { echo "fetch-debian-cloud-kernel: no linux-image-cloud-amd64 in the apt sources" >&2; exit 1; }
@@ -42,6 +43,7 @@ esac
 [[ $(od -An -c -N4 vmlinux.tmp | tr -d ' ') == 177ELF ]] || { echo "fetch-debian-cloud-kernel: no ELF vmlinux in $bz" >&2; exit 1; }
 mv vmlinux.tmp vmlinux
 cp deb/boot/config-* kernel.config
+cp "$bz" bzImage
 echo "$pkg" > stamp
 rm -rf deb payload ./*.deb
 echo "$dir/vmlinux"
