@@ -3,7 +3,9 @@
  *   1. the start info (magic, memory map, command line),
  *   2. the virtio-mmio registers of slot 0 and one virtio-blk read (sector 1) through a
  *      minimal polled driver (virtio 1.2 §4.2.3 and §5.2.6),
- *   3. a compute loop in ring 3 (entered with iretq, left with syscall),
+ *   3. COM1's interrupt: IRQ 4 through the in-kernel IOAPIC and local APIC to an IDT vector,
+ *      raised by the UART's "transmitter empty" interrupt,
+ *   4. a compute loop in ring 3 (entered with iretq, left with syscall),
  * then powers off through the ACPI sleep control port — or, if the command line says so,
  * resets through the i8042 or triple-faults, so the VMM's exit statuses can be tested.
  * With "x86guest.bench_pio=N" the ring-3 part is instead N `out` instructions to port 0x80
@@ -221,6 +223,54 @@ static void check_virtio(void) {
     puts_serial("'\n");
 }
 
+/* --- COM1 interrupt through the IOAPIC (82093AA datasheet §3.2.4) and local APIC --- */
+#define IOAPIC_BASE 0xfec00000ull
+#define LAPIC_BASE 0xfee00000ull
+#define UART_VECTOR 0x24
+
+struct idt_gate {
+    uint16_t offset_lo, selector;
+    uint8_t ist, type_attr;
+    uint16_t offset_mid;
+    uint32_t offset_hi, reserved;
+};
+static struct idt_gate g_idt[256] __attribute__((aligned(16)));
+static volatile uint32_t g_uart_irqs;
+static volatile uint8_t g_uart_iir;
+extern void uart_irq_entry(void);
+
+static void mmio_write32(uint64_t addr, uint32_t v) { *(volatile uint32_t *)(uintptr_t)addr = v; }
+
+void uart_irq(void) {
+    g_uart_iir = inb(COM1 + 2); /* reading IIR clears the THRE interrupt: the line drops */
+    outb(COM1 + 1, 0);           /* IER = 0: no further interrupts */
+    ++g_uart_irqs;
+    mmio_write32(LAPIC_BASE + 0xb0, 0); /* EOI */
+}
+
+static void check_uart_irq(void) {
+    const uintptr_t h = (uintptr_t)uart_irq_entry;
+    g_idt[UART_VECTOR] = (struct idt_gate){(uint16_t)h, 0x08, 0, 0x8e, (uint16_t)(h >> 16), (uint32_t)(h >> 32), 0};
+    static struct __attribute__((packed)) { uint16_t limit; uint64_t base; } idtr;
+    idtr.limit = sizeof g_idt - 1;
+    idtr.base = (uintptr_t)g_idt;
+    __asm__ volatile("lidt %0" : : "m"(idtr));
+    outb(0x21, 0xff); /* mask both 8259s: the IOAPIC delivers */
+    outb(0xa1, 0xff);
+    mmio_write32(LAPIC_BASE + 0xf0, 0x1ff); /* spurious vector register: APIC enabled, vector 0xff */
+    mmio_write32(IOAPIC_BASE, 0x10 + 2 * 4 + 1); /* redirection entry 4, high half: destination APIC 0 */
+    mmio_write32(IOAPIC_BASE + 0x10, 0);
+    mmio_write32(IOAPIC_BASE, 0x10 + 2 * 4); /* low half: fixed, physical, edge, active high, unmasked */
+    mmio_write32(IOAPIC_BASE + 0x10, UART_VECTOR);
+    outb(COM1 + 1, 0x02); /* IER.ETBEI: the empty transmitter interrupts at once */
+    for (int i = 0; i < 1000 && !g_uart_irqs; ++i) __asm__ volatile("sti; hlt; cli");
+    puts_serial("x86guest: uart irq ");
+    put_dec(g_uart_irqs);
+    puts_serial(" iir ");
+    put_hex(g_uart_iir);
+    puts_serial("\n");
+}
+
 /* --- ring 3 --- */
 extern void syscall_entry(void);
 static uint8_t g_user_stack[16384] __attribute__((aligned(16)));
@@ -293,6 +343,7 @@ void guest_main(const struct hvm_start_info *si) {
     puts_serial("x86guest: hello from 64-bit ring 0\n");
     check_start_info(si);
     if (!contains(g_cmdline, "x86guest.novirtio")) check_virtio();
+    if (!contains(g_cmdline, "x86guest.noirq")) check_uart_irq();
     if (contains(g_cmdline, "x86guest.noring3")) {
         puts_serial("x86guest: done\n");
         power_off();

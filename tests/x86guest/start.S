@@ -56,6 +56,31 @@ syscall_entry:
 2:      hlt
         jmp 2b
 
+// COM1's interrupt (IOAPIC pin 4 -> vector 0x24): save the caller-saved registers, let C
+// acknowledge the UART and the local APIC, return.
+        .globl uart_irq_entry
+uart_irq_entry:
+        pushq %rax
+        pushq %rcx
+        pushq %rdx
+        pushq %rsi
+        pushq %rdi
+        pushq %r8
+        pushq %r9
+        pushq %r10
+        pushq %r11
+        call uart_irq               // the stack is 16-byte aligned here (5 + 9 pushes)
+        popq %r11
+        popq %r10
+        popq %r9
+        popq %r8
+        popq %rdi
+        popq %rsi
+        popq %rdx
+        popq %rcx
+        popq %rax
+        iretq
+
         .section .data
         .balign 16
 gdt:
