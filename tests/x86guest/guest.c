@@ -5,7 +5,8 @@
  *      minimal polled driver (virtio 1.2 §4.2.3 and §5.2.6),
  *   3. COM1's interrupt: IRQ 4 through the in-kernel IOAPIC and local APIC to an IDT vector,
  *      raised by the UART's "transmitter empty" interrupt,
- *   4. a compute loop in ring 3 (entered with iretq, left with syscall),
+ *   4. with "x86guest.echo", one line of console input echoed back,
+ *   5. a compute loop in ring 3 (entered with iretq, left with syscall),
  * then powers off through the ACPI sleep control port — or, if the command line says so,
  * resets through the i8042 or triple-faults, so the VMM's exit statuses can be tested.
  * With "x86guest.bench_pio=N" the ring-3 part is instead N `out` instructions to port 0x80
@@ -271,6 +272,22 @@ static void check_uart_irq(void) {
     puts_serial("\n");
 }
 
+/* Reads one line of console input (polling LSR.DR) and prints it back. */
+static void echo_line(void) {
+    char line[64];
+    unsigned n = 0;
+    for (;;) {
+        while ((inb(COM1 + 5) & 0x01) == 0) { /* LSR.DR */ }
+        const char c = (char)inb(COM1);
+        if (c == '\n' || n == sizeof line - 1) break;
+        line[n++] = c;
+    }
+    line[n] = 0;
+    puts_serial("x86guest: read '");
+    puts_serial(line);
+    puts_serial("'\n");
+}
+
 /* --- ring 3 --- */
 extern void syscall_entry(void);
 static uint8_t g_user_stack[16384] __attribute__((aligned(16)));
@@ -344,6 +361,7 @@ void guest_main(const struct hvm_start_info *si) {
     check_start_info(si);
     if (!contains(g_cmdline, "x86guest.novirtio")) check_virtio();
     if (!contains(g_cmdline, "x86guest.noirq")) check_uart_irq();
+    if (contains(g_cmdline, "x86guest.echo")) echo_line();
     if (contains(g_cmdline, "x86guest.noring3")) {
         puts_serial("x86guest: done\n");
         power_off();

@@ -3,7 +3,7 @@
 //
 //   x86_run KERNEL [--disk IMG] [--cmdline S] [--mem MIB] [--cpus N]
 //           [--expect-exit poweroff|reset|triple|stopped] [--expect TEXT]... [--stop-on TEXT]
-//           [--timeout SECONDS] [--no-ioeventfd]
+//           [--timeout SECONDS] [--no-ioeventfd] [--input TEXT]
 //
 // --stop-on ends the VM (exit "stopped") as soon as the output contains TEXT.
 // The summary line gives the wall-clock time (CLOCK_REALTIME, ns) of the guest's first serial
@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kvm/kvm_system.hpp"
@@ -32,6 +33,7 @@ struct Options {
     std::string expect_exit = "poweroff";
     std::vector<std::string> expect;
     std::string stop_on;
+    std::string input;  // typed into COM1 while the guest runs
     unsigned timeout = 120;
 };
 
@@ -48,6 +50,7 @@ bool parse(int argc, char** argv, Options& o) {
         else if (a == "--expect") o.expect.push_back(next());
         else if (a == "--stop-on") o.stop_on = next();
         else if (a == "--no-ioeventfd") o.config.ioeventfd = false;
+        else if (a == "--input") o.input = next();
         else if (a == "--timeout") o.timeout = static_cast<unsigned>(std::stoul(next()));
         else if (o.config.kernel.empty()) o.config.kernel = a;
         else return false;
@@ -98,7 +101,14 @@ int main(int argc, char** argv) {
         return 1;
     }
     running = machine->get();
+    // Console input from another thread, as the CLI's stdin reader would give it; a full
+    // receive FIFO is retried (the guest drains it).
+    std::thread typist([&] {
+        for (const char c : o.input)
+            while (!running->console_input(static_cast<uint8_t>(c))) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    });
     const X86Exit e = (*machine)->run();
+    typist.join();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("\nx86_run: %s%s%s after %.3f s; first output at %lld%09ld ns\n", to_string(e.reason),
                 e.detail.empty() ? "" : ": ", e.detail.c_str(), secs, static_cast<long long>(first_output.tv_sec),
