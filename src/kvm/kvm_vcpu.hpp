@@ -7,7 +7,6 @@
 
 #include <linux/kvm.h>
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <vector>

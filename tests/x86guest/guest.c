@@ -5,7 +5,8 @@
  *      minimal polled driver (virtio 1.2 §4.2.3 and §5.2.6),
  *   3. COM1's interrupt: IRQ 4 through the in-kernel IOAPIC and local APIC to an IDT vector,
  *      raised by the UART's "transmitter empty" interrupt,
- *   4. with "x86guest.echo", one line of console input echoed back,
+ *   4. with "x86guest.echo", one line of console input echoed back; with "x86guest.smp", the
+ *      second vCPU started through INIT-SIPI-SIPI,
  *   5. a compute loop in ring 3 (entered with iretq, left with syscall),
  * then powers off through the ACPI sleep control port — or, if the command line says so,
  * resets through the i8042 or triple-faults, so the VMM's exit statuses can be tested.
@@ -272,6 +273,26 @@ static void check_uart_irq(void) {
     puts_serial("\n");
 }
 
+/* Starts the application processor with APIC ID 1 by INIT-SIPI-SIPI (Intel SDM Vol. 3A §9.4.4)
+ * into a real-mode trampoline at 0x8000 that sets a flag byte at 0x8100 and halts. */
+static void start_ap(void) {
+    static const uint8_t trampoline[] = {0x2e, 0xc6, 0x06, 0x00, 0x01, 0x01, /* mov byte cs:[0x100], 1 */
+                                         0xf4, 0xeb, 0xfd};                  /* 1: hlt; jmp 1b */
+    volatile uint8_t *flag = (volatile uint8_t *)0x8100;
+    memcpy((void *)0x8000, trampoline, sizeof trampoline);
+    *flag = 0;
+    mmio_write32(LAPIC_BASE + 0xf0, 0x1ff);
+    mmio_write32(LAPIC_BASE + 0x310, 1u << 24); /* ICR high: destination APIC ID 1 */
+    mmio_write32(LAPIC_BASE + 0x300, 0x4500);   /* INIT, assert */
+    for (int i = 0; i < 2; ++i) {
+        mmio_write32(LAPIC_BASE + 0x310, 1u << 24);
+        mmio_write32(LAPIC_BASE + 0x300, 0x4600 | (0x8000 >> 12)); /* STARTUP, vector 0x08 */
+    }
+    const uint64_t t0 = read_tsc(); /* give up after ~2e9 TSC cycles (about a second) */
+    while (!*flag && read_tsc() - t0 < 2000000000ull) __asm__ volatile("pause");
+    puts_serial(*flag ? "x86guest: ap 1 started\n" : "x86guest: ap 1 did not start\n");
+}
+
 /* Reads one line of console input (polling LSR.DR) and prints it back. */
 static void echo_line(void) {
     char line[64];
@@ -362,6 +383,7 @@ void guest_main(const struct hvm_start_info *si) {
     if (!contains(g_cmdline, "x86guest.novirtio")) check_virtio();
     if (!contains(g_cmdline, "x86guest.noirq")) check_uart_irq();
     if (contains(g_cmdline, "x86guest.echo")) echo_line();
+    if (contains(g_cmdline, "x86guest.smp")) start_ap();
     if (contains(g_cmdline, "x86guest.noring3")) {
         puts_serial("x86guest: done\n");
         power_off();
