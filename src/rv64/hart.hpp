@@ -25,6 +25,10 @@
 
 namespace trapeze::rv64 {
 
+namespace jit {
+struct Layout;
+}
+
 enum class Access : uint8_t { Read, Write, Execute };
 
 // Told when code pages are written, so decoded blocks of them can be dropped.
@@ -162,6 +166,7 @@ public:
 
 private:
     friend class HartTestPeer;
+    friend struct jit::Layout;  // the JIT's emitted code reads the TLB, ASID, pins and context_gen
 
     struct Translation {
         uint64_t pa = 0;

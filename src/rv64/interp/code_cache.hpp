@@ -18,6 +18,10 @@
 #include "rv64/decoded_insn.hpp"
 #include "rv64/hart.hpp"
 
+namespace trapeze::rv64::jit {
+struct Layout;
+}
+
 namespace trapeze::rv64::interp {
 
 struct Block {
@@ -31,6 +35,7 @@ struct Block {
     uint64_t pa = 0;
     std::vector<DecodedInsn> insns;
     Link links[2];  // the two most recent static successors
+    const void* host_code = nullptr;  // jit::Jit's translation of this block, if any
 };
 
 class CodeCache final : public CodeWatch {
@@ -62,6 +67,8 @@ public:
     size_t block_count() const { return m_blocks.size(); }
 
 private:
+    friend struct jit::Layout;  // emitted code compares m_gen to validate chained jumps
+
     void mark_code_page(uint64_t pa);
 
     GuestMemory& m_mem;
