@@ -1,0 +1,52 @@
+#include "rv64/jit/code_buffer.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "base/unique_fd.hpp"
+
+namespace trapeze::rv64::jit {
+
+Result<CodeBuffer> CodeBuffer::create(size_t size) {
+    UniqueFd fd(::memfd_create("trapeze-jit", MFD_CLOEXEC));
+    if (!fd.valid()) return make_error("JIT code buffer: memfd_create: {}", std::strerror(errno));
+    if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0)
+        return make_error("JIT code buffer: ftruncate to {} bytes: {}", size, std::strerror(errno));
+    void* rw = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+    if (rw == MAP_FAILED) return make_error("JIT code buffer: mmap RW: {}", std::strerror(errno));
+    void* rx = ::mmap(nullptr, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd.get(), 0);
+    if (rx == MAP_FAILED) {
+        const int e = errno;
+        ::munmap(rw, size);
+        return make_error("JIT code buffer: mmap RX: {}", std::strerror(e));
+    }
+    return CodeBuffer(static_cast<uint8_t*>(rw), static_cast<uint8_t*>(rx), size);
+}
+
+CodeBuffer::CodeBuffer(CodeBuffer&& o) noexcept
+    : m_rw(std::exchange(o.m_rw, nullptr)),
+      m_rx(std::exchange(o.m_rx, nullptr)),
+      m_size(std::exchange(o.m_size, 0)),
+      m_used(std::exchange(o.m_used, 0)) {}
+
+CodeBuffer::~CodeBuffer() {
+    if (m_rw != nullptr) ::munmap(m_rw, m_size);
+    if (m_rx != nullptr) ::munmap(m_rx, m_size);
+}
+
+const uint8_t* CodeBuffer::append(std::span<const uint8_t> code) {
+    // 16-byte aligned entries: jump targets on a fetch-line boundary.
+    const size_t at = (m_used + 15) & ~size_t{15};
+    if (at > m_size || code.size() > m_size - at) return nullptr;
+    std::memcpy(m_rw + at, code.data(), code.size());
+    m_used = at + code.size();
+    // x86-64 keeps instruction fetch coherent with stores, also through another mapping
+    // of the same physical page (Intel SDM vol. 3 §8.1.3); no explicit flush is needed.
+    return m_rx + at;
+}
+
+}  // namespace trapeze::rv64::jit

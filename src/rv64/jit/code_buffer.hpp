@@ -1,0 +1,45 @@
+// CodeBuffer: the executable memory translations live in, W^X by a dual mapping of one
+// memfd: code is written through a read-write view and run from a read-execute view, so
+// no page is ever writable and executable and no mprotect is needed per translation.
+// Translations are position-independent (internal jumps are relative, everything else
+// is reached through absolute addresses in registers), so they run at the RX address.
+//
+// Thread: the hart thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "base/result.hpp"
+
+namespace trapeze::rv64::jit {
+
+class CodeBuffer {
+public:
+    static Result<CodeBuffer> create(size_t size);
+
+    CodeBuffer(CodeBuffer&& o) noexcept;
+    CodeBuffer& operator=(CodeBuffer&&) = delete;
+    CodeBuffer(const CodeBuffer&) = delete;
+    CodeBuffer& operator=(const CodeBuffer&) = delete;
+    ~CodeBuffer();
+
+    // Copies code in and returns its executable address, or nullptr if it does not fit.
+    const uint8_t* append(std::span<const uint8_t> code);
+    // Forgets everything after `mark` (a value of used()): the translations there are dead.
+    void truncate(size_t mark) { m_used = mark; }
+    size_t used() const { return m_used; }
+    size_t free() const { return m_size - m_used; }
+    size_t size() const { return m_size; }
+
+private:
+    CodeBuffer(uint8_t* rw, uint8_t* rx, size_t size) : m_rw(rw), m_rx(rx), m_size(size) {}
+
+    uint8_t* m_rw = nullptr;
+    uint8_t* m_rx = nullptr;
+    size_t m_size = 0;
+    size_t m_used = 0;
+};
+
+}  // namespace trapeze::rv64::jit

@@ -1,0 +1,844 @@
+#include "rv64/jit/emitter.hpp"
+
+// Errors (a block larger than the scratch buffer) are reported by value, never thrown:
+// this translation unit is the only one that includes xbyak.
+#define XBYAK_NO_EXCEPTION
+#include <xbyak/xbyak.h>
+#include <xbyak/xbyak_util.h>
+
+#include <algorithm>
+#include <functional>
+#include <vector>
+
+#include "rv64/interp/dispatch.hpp"
+#include "rv64/isa/op.hpp"
+
+namespace trapeze::rv64::jit {
+
+namespace {
+
+// Largest translation: 64 instructions of at most a few hundred bytes each.
+constexpr size_t kScratchBytes = 256 * 1024;
+
+// --- runtime helpers called from emitted code ------------------------------------------------
+// noexcept: no exception may unwind through translated frames (they have no unwind info).
+
+// One instruction through the interpreter's semantics. 0: continue with the next
+// instruction; 1: the block is left and the instruction retired (pc already set);
+// 2: it trapped (the trap is taken, pc is the handler's).
+uint32_t run_fallback(Hart* h, const DecodedInsn* d) noexcept {
+    if (d->fn(*h, *d)) return 0;
+    const bool trapped = h->trapped();
+    h->clear_trapped();
+    return trapped ? 2 : 1;
+}
+
+// The slow paths of loads and stores: TLB misses, MMIO, misaligned and faulting accesses.
+// 0: done; 1: trapped.
+template <typename T>
+uint32_t load_slow(Hart* h, uint64_t va, uint64_t rd) noexcept {
+    T v{};
+    if (!h->load<T>(va, v)) {
+        h->clear_trapped();
+        return 1;
+    }
+    if constexpr (std::is_signed_v<T>)
+        h->s.x[rd] = static_cast<uint64_t>(static_cast<int64_t>(v));
+    else
+        h->s.x[rd] = v;
+    return 0;
+}
+
+template <typename T>
+uint32_t store_slow(Hart* h, uint64_t va, uint64_t value) noexcept {
+    if (!h->store<T>(va, static_cast<T>(value))) {
+        h->clear_trapped();
+        return 1;
+    }
+    return 0;
+}
+
+template <typename F>
+uint64_t addr(F* f) {
+    return reinterpret_cast<uint64_t>(f);
+}
+
+bool fits_i32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
+
+// xbyak takes 32-bit immediates as uint32_t and sign-extends them where x86 does.
+uint32_t imm32(int64_t v) { return static_cast<uint32_t>(static_cast<int32_t>(v)); }
+
+}  // namespace
+
+class Emitter::Impl : public Xbyak::CodeGenerator {
+public:
+    Impl(const Layout& l, SlotArena& slots, ExitSlot* jump_cache, uint64_t jump_cache_mask)
+        : CodeGenerator(kScratchBytes, Xbyak::DontSetProtectRWE),
+          m_l(l),
+          m_slots(slots),
+          m_jump_cache(jump_cache),
+          m_jump_cache_mask(jump_cache_mask) {
+        const Xbyak::util::Cpu cpu;
+        m_has_bitcount = cpu.has(Xbyak::util::Cpu::tLZCNT) && cpu.has(Xbyak::util::Cpu::tBMI1) &&
+                         cpu.has(Xbyak::util::Cpu::tPOPCNT);
+    }
+
+    std::span<const uint8_t> trampoline(size_t& epilogue_offset);
+    void set_epilogue(const void* e) { m_epilogue = e; }
+    std::span<const uint8_t> block(const interp::Block& b, Stats& stats);
+
+private:
+    using Reg64 = Xbyak::Reg64;
+
+    Xbyak::Address X(unsigned r) { return qword[rbx + m_l.xreg(r)]; }
+    Xbyak::Address X32(unsigned r) { return dword[rbx + m_l.xreg(r)]; }
+    Xbyak::Address PC() { return qword[rbx + m_l.pc]; }
+
+    // Guest register reads and writes. x0 reads as zero; rd == 32 (x0) is not written.
+    void get(const Reg64& r, unsigned x) {
+        if (x == 0)
+            xor_(r.cvt32(), r.cvt32());
+        else
+            mov(r, X(x));
+    }
+    void put(unsigned rd, const Reg64& r) {
+        if (rd != 32) mov(X(rd), r);
+    }
+    void put_sext32(unsigned rd) {  // rd = sign-extended eax
+        movsxd(rax, eax);
+        put(rd, rax);
+    }
+
+    void flush_counters();
+    void jump_to_epilogue() {
+        mov(rcx, reinterpret_cast<uint64_t>(m_epilogue));
+        jmp(rcx);
+    }
+    void count(uint64_t retired, uint64_t done) {
+        if (retired != 0) add(r12, static_cast<uint32_t>(retired));
+        add(r13, static_cast<uint32_t>(done));
+    }
+    // Moves the guest pc to the instruction at byte offset `off` of the block.
+    void set_pc(int32_t off) {
+        if (off != m_pc_off) add(PC(), imm32(off - m_pc_off));
+        m_pc_off = off;
+    }
+    void exit_trap(size_t index) {  // instruction `index` trapped: the ones before it retired
+        count(index, std::max<size_t>(index, 1));
+        jmp(m_plain, T_NEAR);
+    }
+    void exit_chain(int64_t target_off, size_t retired);
+    void exit_indirect(size_t retired);
+    void cold(std::function<void()> f) { m_cold.push_back(std::move(f)); }
+
+    bool emit_insn(const DecodedInsn& d, size_t index, int32_t off);
+    void emit_fallback(const DecodedInsn& d, size_t index, int32_t off);
+
+    // One emit function per translated mnemonic family.
+    void emit_lui(const DecodedInsn& d) { if (d.rd != 32) mov(X(d.rd), imm32(d.imm)); }
+    void emit_auipc(const DecodedInsn& d, int32_t off);
+    void emit_jal(const DecodedInsn& d, size_t index, int32_t off);
+    void emit_jalr(const DecodedInsn& d, size_t index, int32_t off);
+    void emit_branch(const DecodedInsn& d, size_t index, int32_t off, Op op);
+    void emit_load(const DecodedInsn& d, size_t index, int32_t off, unsigned size, bool sign);
+    void emit_store(const DecodedInsn& d, size_t index, int32_t off, unsigned size);
+    void emit_alu_imm(const DecodedInsn& d, Op op);
+    void emit_alu(const DecodedInsn& d, Op op);
+    void emit_shift(const DecodedInsn& d, Op op);
+    void emit_word(const DecodedInsn& d, Op op);
+    void emit_mul(const DecodedInsn& d, Op op);
+    void emit_div(const DecodedInsn& d, Op op);
+    void emit_divw(const DecodedInsn& d, Op op);
+    void emit_zba(const DecodedInsn& d, Op op);
+    void emit_zbb(const DecodedInsn& d, Op op);
+    void emit_zbs(const DecodedInsn& d, Op op);
+    void emit_bitcount(const DecodedInsn& d, Op op);
+    void emit_mulhsu(const DecodedInsn& d);
+
+    const Layout m_l;
+    SlotArena& m_slots;
+    ExitSlot* m_jump_cache;
+    uint64_t m_jump_cache_mask;
+    const void* m_epilogue = nullptr;
+    bool m_has_bitcount = false;  // host LZCNT, TZCNT (BMI1) and POPCNT
+
+    // Per block.
+    uint32_t m_page_off = 0;  // page offset of the block's first instruction
+    int32_t m_pc_off = 0;     // the guest pc in HartState is the block's pc + m_pc_off
+    bool m_ended = false;     // the last instruction emitted the block's exits
+    Xbyak::Label m_plain;     // exit without a successor to link
+    std::vector<std::function<void()>> m_cold;
+};
+
+// r12 instructions retired since the last flush go to mcycle/minstret unless inhibited
+// (priv spec §3.1.12; cycles = instructions here, as in the interpreter). Done before every
+// call into the interpreter's semantics (a CSR instruction may read or inhibit the counters)
+// and on exit, so the counters are exact whenever anything can observe them.
+void Emitter::Impl::flush_counters() {
+    Xbyak::Label no_cycle, no_instret;
+    test(byte[rbx + m_l.mcountinhibit], 1);
+    jnz(no_cycle);
+    add(qword[rbx + m_l.mcycle], r12);
+    L(no_cycle);
+    test(byte[rbx + m_l.mcountinhibit], 4);
+    jnz(no_instret);
+    add(qword[rbx + m_l.minstret], r12);
+    L(no_instret);
+    add(qword[r15 + offsetof(RunState, retired)], r12);
+    xor_(r12d, r12d);
+}
+
+std::span<const uint8_t> Emitter::Impl::trampoline(size_t& epilogue_offset) {
+    reset();
+    // void* enter(Hart* rdi, const void* code rsi, RunState* rdx). Six pushes and 8 bytes
+    // leave rsp 16-byte aligned inside translations, ready for calls (SysV ABI §3.2.2).
+    push(rbx); push(rbp); push(r12); push(r13); push(r14); push(r15);
+    sub(rsp, 8);
+    mov(rbx, rdi);
+    mov(r15, rdx);
+    xor_(r12d, r12d);
+    mov(r13, qword[r15 + offsetof(RunState, done)]);
+    mov(r14, qword[r15 + offsetof(RunState, budget)]);
+    jmp(rsi);
+    align(16);
+    epilogue_offset = getSize();
+    flush_counters();
+    mov(qword[r15 + offsetof(RunState, done)], r13);
+    add(rsp, 8);
+    pop(r15); pop(r14); pop(r13); pop(r12); pop(rbp); pop(rbx);
+    ret();
+    return {getCode(), getSize()};
+}
+
+// A static successor at target_off bytes from the block's pc: at a block boundary the
+// budget and pending interrupts are checked (as Interpreter::run does before every block),
+// then the slot is followed if its key still holds.
+void Emitter::Impl::exit_chain(int64_t target_off, size_t retired) {
+    count(retired, retired);
+    const int64_t delta = target_off - m_pc_off;
+    if (fits_i32(delta)) {
+        if (delta != 0) add(PC(), imm32(delta));
+    } else {
+        mov(rax, static_cast<uint64_t>(delta));
+        add(PC(), rax);
+    }
+    const int64_t target_page_off = static_cast<int64_t>(m_page_off) + target_off;
+    const bool same_page = target_page_off >= 0 && target_page_off < 4096;
+    cmp(r13, r14);
+    jae(m_plain, T_NEAR);
+    mov(rax, qword[rbx + m_l.pins]);
+    or_(rax, qword[rbx + m_l.mip]);
+    test(qword[rbx + m_l.mie], rax);
+    jnz(m_plain, T_NEAR);
+    ExitSlot* slot = m_slots.alloc();
+    if (slot == nullptr) {
+        jmp(m_plain, T_NEAR);
+        return;
+    }
+    slot->same_page = same_page;
+    Xbyak::Label miss;
+    mov(rdx, reinterpret_cast<uint64_t>(slot));
+    mov(rax, reinterpret_cast<uint64_t>(m_l.code_gen));
+    mov(rax, qword[rax]);
+    if (!same_page) add(rax, qword[rbx + m_l.context_gen]);
+    cmp(rax, qword[rdx + offsetof(ExitSlot, key)]);
+    jne(miss);
+    if (!same_page) {
+        mov(rax, PC());
+        cmp(rax, qword[rdx + offsetof(ExitSlot, pc)]);
+        jne(miss);
+    }
+    mov(al, byte[rbx + m_l.priv]);
+    cmp(al, byte[rdx + offsetof(ExitSlot, priv)]);
+    jne(miss);
+    jmp(qword[rdx + offsetof(ExitSlot, code)]);
+    L(miss);
+    mov(rax, rdx);
+    jump_to_epilogue();
+}
+
+// An indirect jump (pc already stored): the direct-mapped jump cache, keyed by virtual pc,
+// privilege and code + context generation.
+void Emitter::Impl::exit_indirect(size_t retired) {
+    count(retired, retired);
+    cmp(r13, r14);
+    jae(m_plain, T_NEAR);
+    mov(rax, qword[rbx + m_l.pins]);
+    or_(rax, qword[rbx + m_l.mip]);
+    test(qword[rbx + m_l.mie], rax);
+    jnz(m_plain, T_NEAR);
+    Xbyak::Label miss;
+    mov(rax, PC());
+    mov(rdx, rax);
+    shr(rdx, 1);
+    and_(edx, static_cast<uint32_t>(m_jump_cache_mask));
+    shl(edx, 5);
+    mov(rcx, reinterpret_cast<uint64_t>(m_jump_cache));
+    add(rdx, rcx);
+    cmp(rax, qword[rdx + offsetof(ExitSlot, pc)]);
+    jne(miss);
+    mov(rax, reinterpret_cast<uint64_t>(m_l.code_gen));
+    mov(rax, qword[rax]);
+    add(rax, qword[rbx + m_l.context_gen]);
+    cmp(rax, qword[rdx + offsetof(ExitSlot, key)]);
+    jne(miss);
+    mov(al, byte[rbx + m_l.priv]);
+    cmp(al, byte[rdx + offsetof(ExitSlot, priv)]);
+    jne(miss);
+    jmp(qword[rdx + offsetof(ExitSlot, code)]);
+    L(miss);
+    mov(rax, rdx);
+    jump_to_epilogue();
+}
+
+std::span<const uint8_t> Emitter::Impl::block(const interp::Block& b, Stats& stats) {
+    m_cold.clear();
+    m_plain = Xbyak::Label();
+    reset();
+    m_page_off = static_cast<uint32_t>(b.pa & 0xfff);
+    m_pc_off = 0;
+    m_ended = false;
+    int32_t off = 0;
+    for (size_t i = 0; i < b.insns.size(); ++i) {
+        const DecodedInsn& d = b.insns[i];
+        if (emit_insn(d, i, off)) {
+            ++stats.translated;
+        } else {
+            emit_fallback(d, i, off);
+            ++stats.fallbacks;
+        }
+        off += d.len;
+    }
+    if (!m_ended) {
+        const DecodedInsn& last = b.insns.back();
+        if (interp::ends_block(last)) {
+            // A system instruction that continued: let the dispatcher look again.
+            count(b.insns.size(), b.insns.size());
+            set_pc(off);
+            jmp(m_plain, T_NEAR);
+        } else {
+            exit_chain(off, b.insns.size());
+        }
+    }
+    for (size_t i = 0; i < m_cold.size(); ++i) m_cold[i]();
+    m_cold.clear();
+    L(m_plain);
+    xor_(eax, eax);
+    jump_to_epilogue();
+    if (Xbyak::GetError() != 0) {
+        Xbyak::ClearError();
+        return {};
+    }
+    ready();  // resolves labels (no protection change: DontSetProtectRWE)
+    ++stats.blocks;
+    return {getCode(), getSize()};
+}
+
+void Emitter::Impl::emit_fallback(const DecodedInsn& d, size_t index, int32_t off) {
+    set_pc(off);
+    flush_counters();
+    mov(rdi, rbx);
+    mov(rsi, reinterpret_cast<uint64_t>(&d));
+    mov(rax, addr(&run_fallback));
+    call(rax);
+    test(eax, eax);
+    Xbyak::Label left;
+    jnz(left, T_NEAR);
+    cold([this, left, index]() mutable {
+        L(left);
+        Xbyak::Label trapped;
+        cmp(eax, 1);
+        jne(trapped);
+        count(index + 1, index + 1);
+        jmp(m_plain, T_NEAR);
+        L(trapped);
+        exit_trap(index);
+    });
+}
+
+bool Emitter::Impl::emit_insn(const DecodedInsn& d, size_t index, int32_t off) {
+    const auto op = static_cast<Op>(d.op);
+    switch (op) {
+        case Op::lui: emit_lui(d); return true;
+        case Op::auipc: emit_auipc(d, off); return true;
+        case Op::jal: emit_jal(d, index, off); return true;
+        case Op::jalr: emit_jalr(d, index, off); return true;
+        case Op::beq: case Op::bne: case Op::blt: case Op::bge: case Op::bltu: case Op::bgeu:
+            emit_branch(d, index, off, op);
+            return true;
+        case Op::lb: emit_load(d, index, off, 1, true); return true;
+        case Op::lh: emit_load(d, index, off, 2, true); return true;
+        case Op::lw: emit_load(d, index, off, 4, true); return true;
+        case Op::ld: emit_load(d, index, off, 8, false); return true;
+        case Op::lbu: emit_load(d, index, off, 1, false); return true;
+        case Op::lhu: emit_load(d, index, off, 2, false); return true;
+        case Op::lwu: emit_load(d, index, off, 4, false); return true;
+        case Op::sb: emit_store(d, index, off, 1); return true;
+        case Op::sh: emit_store(d, index, off, 2); return true;
+        case Op::sw: emit_store(d, index, off, 4); return true;
+        case Op::sd: emit_store(d, index, off, 8); return true;
+        case Op::addi: case Op::slti: case Op::sltiu: case Op::xori: case Op::ori: case Op::andi:
+        case Op::slli: case Op::srli: case Op::srai:
+            emit_alu_imm(d, op);
+            return true;
+        case Op::add: case Op::sub: case Op::slt: case Op::sltu: case Op::xor_: case Op::or_: case Op::and_:
+            emit_alu(d, op);
+            return true;
+        case Op::sll: case Op::srl: case Op::sra: case Op::sllw: case Op::srlw: case Op::sraw:
+        case Op::rol: case Op::ror: case Op::rolw: case Op::rorw:
+            emit_shift(d, op);
+            return true;
+        case Op::addiw: case Op::slliw: case Op::srliw: case Op::sraiw: case Op::addw: case Op::subw:
+        case Op::roriw:
+            emit_word(d, op);
+            return true;
+        case Op::mul: case Op::mulh: case Op::mulhu: case Op::mulw:
+            emit_mul(d, op);
+            return true;
+        case Op::mulhsu: emit_mulhsu(d); return true;
+        case Op::clz: case Op::clzw: case Op::ctz: case Op::ctzw: case Op::cpop: case Op::cpopw:
+            if (!m_has_bitcount) return false;
+            emit_bitcount(d, op);
+            return true;
+        case Op::div: case Op::divu: case Op::rem: case Op::remu:
+            emit_div(d, op);
+            return true;
+        case Op::divw: case Op::divuw: case Op::remw: case Op::remuw:
+            emit_divw(d, op);
+            return true;
+        case Op::sh1add: case Op::sh2add: case Op::sh3add: case Op::add_uw: case Op::sh1add_uw:
+        case Op::sh2add_uw: case Op::sh3add_uw: case Op::slli_uw:
+            emit_zba(d, op);
+            return true;
+        case Op::andn: case Op::orn: case Op::xnor: case Op::max: case Op::maxu: case Op::min: case Op::minu:
+        case Op::sext_b: case Op::sext_h: case Op::zext_h: case Op::rev8: case Op::rori:
+            emit_zbb(d, op);
+            return true;
+        case Op::bclr: case Op::bclri: case Op::bext: case Op::bexti: case Op::binv: case Op::binvi:
+        case Op::bset: case Op::bseti:
+            emit_zbs(d, op);
+            return true;
+        case Op::fence: return true;  // harts run in program order (see exec_fence)
+        default: return false;
+    }
+}
+
+void Emitter::Impl::emit_auipc(const DecodedInsn& d, int32_t off) {
+    if (d.rd == 32) return;
+    const int64_t delta = static_cast<int64_t>(off) - m_pc_off + d.imm;
+    mov(rax, PC());
+    if (fits_i32(delta)) {
+        add(rax, imm32(delta));
+    } else {
+        mov(rcx, static_cast<uint64_t>(delta));
+        add(rax, rcx);
+    }
+    put(d.rd, rax);
+}
+
+void Emitter::Impl::emit_jal(const DecodedInsn& d, size_t index, int32_t off) {
+    if (d.rd != 32) {
+        mov(rax, PC());
+        add(rax, imm32(off + d.len - m_pc_off));
+        put(d.rd, rax);
+    }
+    exit_chain(static_cast<int64_t>(off) + d.imm, index + 1);
+    m_ended = true;
+}
+
+void Emitter::Impl::emit_jalr(const DecodedInsn& d, size_t index, int32_t off) {
+    get(rax, d.rs1);  // read rs1 before writing rd (rd may equal rs1)
+    if (d.imm != 0) add(rax, imm32(d.imm));
+    and_(rax, imm32(-2));
+    if (d.rd != 32) {
+        mov(rcx, PC());
+        add(rcx, imm32(off + d.len - m_pc_off));
+        put(d.rd, rcx);
+    }
+    mov(PC(), rax);
+    exit_indirect(index + 1);
+    m_ended = true;
+}
+
+void Emitter::Impl::emit_branch(const DecodedInsn& d, size_t index, int32_t off, Op op) {
+    get(rax, d.rs1);
+    if (d.rs2 == 0)
+        test(rax, rax);
+    else
+        cmp(rax, X(d.rs2));
+    Xbyak::Label taken;
+    switch (op) {
+        case Op::beq: je(taken, T_NEAR); break;
+        case Op::bne: jne(taken, T_NEAR); break;
+        case Op::blt: jl(taken, T_NEAR); break;
+        case Op::bge: jge(taken, T_NEAR); break;
+        case Op::bltu: jb(taken, T_NEAR); break;
+        default: jae(taken, T_NEAR); break;
+    }
+    const int32_t saved_pc_off = m_pc_off;
+    exit_chain(off + d.len, index + 1);
+    L(taken);
+    m_pc_off = saved_pc_off;
+    exit_chain(static_cast<int64_t>(off) + d.imm, index + 1);
+    m_ended = true;
+}
+
+// The soft-TLB hit path inline (Hart::load): entry of the current data view, tag
+// (va & ~0xfff) | asid, natural alignment, host address = va + addend. Anything else takes
+// the out-of-line slow path with the guest pc set to this instruction (precise traps).
+void Emitter::Impl::emit_load(const DecodedInsn& d, size_t index, int32_t off, unsigned size, bool sign) {
+    Xbyak::Label slow, done;
+    get(rsi, d.rs1);
+    if (d.imm != 0) add(rsi, imm32(d.imm));
+    mov(rax, rsi);
+    shr(rax, 12);
+    movzx(eax, al);  // % kTlbSets (256)
+    shl(eax, 5);     // * sizeof(TlbEntry)
+    add(rax, qword[rbx + m_l.data_tlb]);
+    mov(rcx, rsi);
+    and_(rcx, imm32(-4096));
+    or_(rcx, qword[rbx + m_l.asid]);
+    cmp(rcx, qword[rax + offsetof(Hart::TlbEntry, tag_r)]);
+    jne(slow, T_NEAR);
+    if (size > 1) {
+        test(esi, size - 1);
+        jnz(slow, T_NEAR);
+    }
+    add(rsi, qword[rax + offsetof(Hart::TlbEntry, addend)]);
+    switch (size) {
+        case 1: sign ? movsx(rax, byte[rsi]) : movzx(eax, byte[rsi]); break;
+        case 2: sign ? movsx(rax, word[rsi]) : movzx(eax, word[rsi]); break;
+        case 4: sign ? movsxd(rax, dword[rsi]) : mov(eax, dword[rsi]); break;
+        default: mov(rax, qword[rsi]); break;
+    }
+    put(d.rd, rax);
+    L(done);
+    const int32_t pc_off = m_pc_off;
+    cold([this, slow, done, index, off, pc_off, size, sign, rd = d.rd]() mutable {
+        L(slow);
+        if (off != pc_off) add(PC(), imm32(off - pc_off));
+        mov(rdi, rbx);
+        mov(edx, rd);
+        uint64_t fn = 0;
+        switch (size) {
+            case 1: fn = sign ? addr(&load_slow<int8_t>) : addr(&load_slow<uint8_t>); break;
+            case 2: fn = sign ? addr(&load_slow<int16_t>) : addr(&load_slow<uint16_t>); break;
+            case 4: fn = sign ? addr(&load_slow<int32_t>) : addr(&load_slow<uint32_t>); break;
+            default: fn = addr(&load_slow<uint64_t>); break;
+        }
+        mov(rax, fn);
+        call(rax);
+        Xbyak::Label trapped;
+        test(eax, eax);
+        jnz(trapped);
+        if (off != pc_off) sub(PC(), imm32(off - pc_off));
+        jmp(done, T_NEAR);
+        L(trapped);
+        exit_trap(index);
+    });
+}
+
+// Hart::store's hit path inline. Write entries never exist for pages holding translated
+// code (CodeWatch), so stores to code always reach the slow path and invalidate first.
+void Emitter::Impl::emit_store(const DecodedInsn& d, size_t index, int32_t off, unsigned size) {
+    Xbyak::Label slow, done;
+    get(rsi, d.rs1);
+    if (d.imm != 0) add(rsi, imm32(d.imm));
+    mov(rax, rsi);
+    shr(rax, 12);
+    movzx(eax, al);
+    shl(eax, 5);
+    add(rax, qword[rbx + m_l.data_tlb]);
+    mov(rcx, rsi);
+    and_(rcx, imm32(-4096));
+    or_(rcx, qword[rbx + m_l.asid]);
+    cmp(rcx, qword[rax + offsetof(Hart::TlbEntry, tag_w)]);
+    jne(slow, T_NEAR);
+    if (size > 1) {
+        test(esi, size - 1);
+        jnz(slow, T_NEAR);
+    }
+    add(rsi, qword[rax + offsetof(Hart::TlbEntry, addend)]);
+    get(rdx, d.rs2);
+    switch (size) {
+        case 1: mov(byte[rsi], dl); break;
+        case 2: mov(word[rsi], dx); break;
+        case 4: mov(dword[rsi], edx); break;
+        default: mov(qword[rsi], rdx); break;
+    }
+    L(done);
+    const int32_t pc_off = m_pc_off;
+    cold([this, slow, done, index, off, pc_off, size, rs2 = d.rs2]() mutable {
+        L(slow);
+        if (off != pc_off) add(PC(), imm32(off - pc_off));
+        mov(rdi, rbx);
+        get(rdx, rs2);
+        uint64_t fn = 0;
+        switch (size) {
+            case 1: fn = addr(&store_slow<uint8_t>); break;
+            case 2: fn = addr(&store_slow<uint16_t>); break;
+            case 4: fn = addr(&store_slow<uint32_t>); break;
+            default: fn = addr(&store_slow<uint64_t>); break;
+        }
+        mov(rax, fn);
+        call(rax);
+        Xbyak::Label trapped;
+        test(eax, eax);
+        jnz(trapped);
+        if (off != pc_off) sub(PC(), imm32(off - pc_off));
+        jmp(done, T_NEAR);
+        L(trapped);
+        exit_trap(index);
+    });
+}
+
+void Emitter::Impl::emit_alu_imm(const DecodedInsn& d, Op op) {
+    get(rax, d.rs1);
+    switch (op) {
+        case Op::addi: if (d.imm != 0) add(rax, imm32(d.imm)); break;
+        case Op::xori: xor_(rax, imm32(d.imm)); break;
+        case Op::ori: or_(rax, imm32(d.imm)); break;
+        case Op::andi: and_(rax, imm32(d.imm)); break;
+        case Op::slli: shl(rax, static_cast<uint8_t>(d.imm)); break;
+        case Op::srli: shr(rax, static_cast<uint8_t>(d.imm)); break;
+        case Op::srai: sar(rax, static_cast<uint8_t>(d.imm)); break;
+        default:  // slti, sltiu: the immediate is sign-extended, then compared
+            xor_(ecx, ecx);
+            cmp(rax, imm32(d.imm));
+            op == Op::slti ? setl(cl) : setb(cl);
+            put(d.rd, rcx);
+            return;
+    }
+    put(d.rd, rax);
+}
+
+void Emitter::Impl::emit_alu(const DecodedInsn& d, Op op) {
+    get(rax, d.rs1);
+    get(rcx, d.rs2);
+    switch (op) {
+        case Op::add: add(rax, rcx); break;
+        case Op::sub: sub(rax, rcx); break;
+        case Op::xor_: xor_(rax, rcx); break;
+        case Op::or_: or_(rax, rcx); break;
+        case Op::and_: and_(rax, rcx); break;
+        default:  // slt, sltu
+            xor_(edx, edx);
+            cmp(rax, rcx);
+            op == Op::slt ? setl(dl) : setb(dl);
+            put(d.rd, rdx);
+            return;
+    }
+    put(d.rd, rax);
+}
+
+// x86 masks variable shift counts to 6 bits (5 for 32-bit operands), exactly as RISC-V
+// uses the low 6 (5 for *W) bits of rs2 (unpriv spec §2.4.2, §5.2).
+void Emitter::Impl::emit_shift(const DecodedInsn& d, Op op) {
+    get(rcx, d.rs2);
+    get(rax, d.rs1);
+    switch (op) {
+        case Op::sll: shl(rax, cl); break;
+        case Op::srl: shr(rax, cl); break;
+        case Op::sra: sar(rax, cl); break;
+        case Op::rol: rol(rax, cl); break;
+        case Op::ror: ror(rax, cl); break;
+        case Op::sllw: shl(eax, cl); movsxd(rax, eax); break;
+        case Op::srlw: shr(eax, cl); movsxd(rax, eax); break;
+        case Op::sraw: sar(eax, cl); movsxd(rax, eax); break;
+        case Op::rolw: rol(eax, cl); movsxd(rax, eax); break;
+        default: ror(eax, cl); movsxd(rax, eax); break;  // rorw
+    }
+    put(d.rd, rax);
+}
+
+void Emitter::Impl::emit_word(const DecodedInsn& d, Op op) {
+    get(rax, d.rs1);
+    const auto sh = static_cast<uint8_t>(d.imm);
+    switch (op) {
+        case Op::addiw: add(eax, imm32(d.imm)); break;
+        case Op::slliw: shl(eax, sh); break;
+        case Op::srliw: shr(eax, sh); break;
+        case Op::sraiw: sar(eax, sh); break;
+        case Op::roriw: ror(eax, sh); break;
+        case Op::addw: get(rcx, d.rs2); add(eax, ecx); break;
+        default: get(rcx, d.rs2); sub(eax, ecx); break;  // subw
+    }
+    put_sext32(d.rd);
+}
+
+void Emitter::Impl::emit_mul(const DecodedInsn& d, Op op) {
+    get(rax, d.rs1);
+    get(rcx, d.rs2);
+    switch (op) {
+        case Op::mul: imul(rax, rcx); put(d.rd, rax); break;
+        case Op::mulw: imul(eax, ecx); put_sext32(d.rd); break;
+        case Op::mulh: imul(rcx); put(d.rd, rdx); break;
+        default: mul(rcx); put(d.rd, rdx); break;  // mulhu
+    }
+}
+
+// mulhsu (unpriv spec §7.1): the unsigned high product, minus rs2 when rs1 is negative.
+void Emitter::Impl::emit_mulhsu(const DecodedInsn& d) {
+    get(rcx, d.rs2);
+    get(rax, d.rs1);
+    mul(rcx);
+    get(rax, d.rs1);
+    sar(rax, 63);
+    and_(rax, rcx);
+    sub(rdx, rax);
+    put(d.rd, rdx);
+}
+
+// Zbb counts: LZCNT/TZCNT return the operand width for zero, as clz/ctz do.
+void Emitter::Impl::emit_bitcount(const DecodedInsn& d, Op op) {
+    get(rax, d.rs1);
+    switch (op) {
+        case Op::clz: lzcnt(rax, rax); break;
+        case Op::clzw: lzcnt(eax, eax); break;
+        case Op::ctz: tzcnt(rax, rax); break;
+        case Op::ctzw: tzcnt(eax, eax); break;
+        case Op::cpop: popcnt(rax, rax); break;
+        default: popcnt(eax, eax); break;  // cpopw
+    }
+    put(d.rd, rax);
+}
+
+// Division never traps in RISC-V (unpriv spec §7.2, table 7.1): x86's #DE cases, a zero
+// divisor and INT_MIN / -1, are handled before the divide.
+void Emitter::Impl::emit_div(const DecodedInsn& d, Op op) {
+    Xbyak::Label done, zero, divide;
+    get(rcx, d.rs2);
+    get(rax, d.rs1);
+    const bool is_rem = op == Op::rem || op == Op::remu;
+    mov(rdx, rax);  // rem/remu by zero: the dividend
+    test(rcx, rcx);
+    jz(zero);
+    if (op == Op::div || op == Op::rem) {
+        cmp(rcx, imm32(-1));
+        jne(divide);
+        neg(rax);        // x / -1 (INT64_MIN / -1 overflows to INT64_MIN, as specified)
+        xor_(edx, edx);  // x % -1 == 0
+        jmp(done);
+        L(divide);
+        cqo();
+        idiv(rcx);
+    } else {
+        xor_(edx, edx);
+        div(rcx);
+    }
+    jmp(done);
+    L(zero);
+    mov(rax, ~uint64_t{0});  // div/divu by zero: all ones
+    L(done);
+    put(d.rd, is_rem ? rdx : rax);
+}
+
+void Emitter::Impl::emit_divw(const DecodedInsn& d, Op op) {
+    Xbyak::Label done, zero, divide;
+    get(rcx, d.rs2);
+    get(rax, d.rs1);
+    const bool is_rem = op == Op::remw || op == Op::remuw;
+    mov(edx, eax);
+    test(ecx, ecx);
+    jz(zero);
+    if (op == Op::divw || op == Op::remw) {
+        cmp(ecx, imm32(-1));
+        jne(divide);
+        neg(eax);
+        xor_(edx, edx);
+        jmp(done);
+        L(divide);
+        cdq();
+        idiv(ecx);
+    } else {
+        xor_(edx, edx);
+        div(ecx);
+    }
+    jmp(done);
+    L(zero);
+    mov(eax, imm32(-1));
+    L(done);
+    if (is_rem) mov(eax, edx);
+    put_sext32(d.rd);
+}
+
+void Emitter::Impl::emit_zba(const DecodedInsn& d, Op op) {
+    if (d.rs1 == 0) {
+        xor_(eax, eax);
+    } else {
+        const bool uw = op == Op::add_uw || op == Op::sh1add_uw || op == Op::sh2add_uw || op == Op::sh3add_uw ||
+                        op == Op::slli_uw;
+        uw ? mov(eax, X32(d.rs1)) : mov(rax, X(d.rs1));  // a 32-bit mov zero-extends
+    }
+    if (op == Op::slli_uw) {
+        shl(rax, static_cast<uint8_t>(d.imm));
+        put(d.rd, rax);
+        return;
+    }
+    get(rcx, d.rs2);
+    switch (op) {
+        case Op::sh1add: case Op::sh1add_uw: lea(rax, ptr[rcx + rax * 2]); break;
+        case Op::sh2add: case Op::sh2add_uw: lea(rax, ptr[rcx + rax * 4]); break;
+        case Op::sh3add: case Op::sh3add_uw: lea(rax, ptr[rcx + rax * 8]); break;
+        default: add(rax, rcx); break;  // add.uw
+    }
+    put(d.rd, rax);
+}
+
+void Emitter::Impl::emit_zbb(const DecodedInsn& d, Op op) {
+    get(rax, d.rs1);
+    switch (op) {
+        case Op::andn: get(rcx, d.rs2); not_(rcx); and_(rax, rcx); break;
+        case Op::orn: get(rcx, d.rs2); not_(rcx); or_(rax, rcx); break;
+        case Op::xnor: get(rcx, d.rs2); xor_(rax, rcx); not_(rax); break;
+        case Op::max: get(rcx, d.rs2); cmp(rax, rcx); cmovl(rax, rcx); break;
+        case Op::maxu: get(rcx, d.rs2); cmp(rax, rcx); cmovb(rax, rcx); break;
+        case Op::min: get(rcx, d.rs2); cmp(rax, rcx); cmovg(rax, rcx); break;
+        case Op::minu: get(rcx, d.rs2); cmp(rax, rcx); cmova(rax, rcx); break;
+        case Op::sext_b: movsx(rax, al); break;
+        case Op::sext_h: movsx(rax, ax); break;
+        case Op::zext_h: movzx(eax, ax); break;
+        case Op::rev8: bswap(rax); break;
+        default: ror(rax, static_cast<uint8_t>(d.imm)); break;  // rori
+    }
+    put(d.rd, rax);
+}
+
+// Register bit indices: bt/bts/btr/btc with a register operand take it modulo 64.
+void Emitter::Impl::emit_zbs(const DecodedInsn& d, Op op) {
+    get(rax, d.rs1);
+    const bool imm = op == Op::bclri || op == Op::bexti || op == Op::binvi || op == Op::bseti;
+    if (!imm) get(rcx, d.rs2);
+    const auto bit = static_cast<uint8_t>(d.imm);
+    switch (op) {
+        case Op::bclr: btr(rax, rcx); break;
+        case Op::bclri: btr(rax, bit); break;
+        case Op::binv: btc(rax, rcx); break;
+        case Op::binvi: btc(rax, bit); break;
+        case Op::bset: bts(rax, rcx); break;
+        case Op::bseti: bts(rax, bit); break;
+        default:  // bext, bexti
+            imm ? bt(rax, bit) : bt(rax, rcx);
+            setc(al);
+            movzx(eax, al);
+            break;
+    }
+    put(d.rd, rax);
+}
+
+// --- Emitter --------------------------------------------------------------------------------
+
+Emitter::Emitter(const Layout& layout, SlotArena& slots, ExitSlot* jump_cache, uint64_t jump_cache_mask)
+    : m_impl(std::make_unique<Impl>(layout, slots, jump_cache, jump_cache_mask)) {}
+
+Emitter::~Emitter() = default;
+
+std::span<const uint8_t> Emitter::emit_trampoline(size_t& epilogue_offset) {
+    return m_impl->trampoline(epilogue_offset);
+}
+
+void Emitter::set_epilogue(const void* epilogue) { m_impl->set_epilogue(epilogue); }
+
+std::span<const uint8_t> Emitter::emit_block(const interp::Block& b) { return m_impl->block(b, m_stats); }
+
+}  // namespace trapeze::rv64::jit

@@ -1,0 +1,50 @@
+// Emitter: turns one decoded block (interp::Block) into x86-64 code with xbyak.
+//
+// Guest registers stay in HartState (reached off rbx, see RunState for the pinned
+// registers); every instruction either has an emit_<mnemonic> or is run through the
+// interpreter's semantics (exec_for) by a call, so coverage grows one instruction at a time.
+// The code is position-independent and is copied into the CodeBuffer by the caller.
+//
+// Thread: the hart thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "rv64/interp/code_cache.hpp"
+#include "rv64/jit/exit_slot.hpp"
+#include "rv64/jit/layout.hpp"
+
+namespace trapeze::rv64::jit {
+
+class Emitter {
+public:
+    struct Stats {
+        uint64_t blocks = 0;
+        uint64_t translated = 0;  // instructions with native code
+        uint64_t fallbacks = 0;   // instructions calling the interpreter's semantics
+    };
+
+    Emitter(const Layout& layout, SlotArena& slots, ExitSlot* jump_cache, uint64_t jump_cache_mask);
+    ~Emitter();
+    Emitter(const Emitter&) = delete;
+    Emitter& operator=(const Emitter&) = delete;
+
+    // The entry trampoline `void* enter(Hart*, const void* code, RunState*)`; its epilogue,
+    // which every exit jumps to with rax = the ExitSlot to fill (or null), is at *epilogue_offset.
+    std::span<const uint8_t> emit_trampoline(size_t& epilogue_offset);
+    void set_epilogue(const void* epilogue);
+
+    // The translation of b (valid until the next call), or an empty span if it did not fit.
+    std::span<const uint8_t> emit_block(const interp::Block& b);
+
+    const Stats& stats() const { return m_stats; }
+
+private:
+    class Impl;
+    std::unique_ptr<Impl> m_impl;
+    Stats m_stats;
+};
+
+}  // namespace trapeze::rv64::jit

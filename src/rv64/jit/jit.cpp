@@ -1,0 +1,140 @@
+#include "rv64/jit/jit.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "rv64/interp/dispatch.hpp"
+#include "rv64/isa/decoder.hpp"
+#include "rv64/jit/layout.hpp"
+
+namespace trapeze::rv64::jit {
+
+Result<std::unique_ptr<Jit>> Jit::create(GuestMemory& mem, const JitConfig& cfg) {
+    auto code = CodeBuffer::create(cfg.code_bytes);
+    if (!code) return code.error();
+    if (cfg.code_bytes < 4 * kMaxBlockBytes) return make_error("JIT code buffer of {} bytes is too small", cfg.code_bytes);
+    return std::unique_ptr<Jit>(new Jit(mem, std::move(*code), cfg));
+}
+
+Jit::Jit(GuestMemory& mem, CodeBuffer code, const JitConfig& cfg)
+    : m_cache(mem), m_code(std::move(code)), m_slots(std::max<size_t>(cfg.exit_slots, 4 * kMaxBlockSlots)) {
+    // Device DMA and loaders write RAM behind the harts' backs: drop the code there.
+    mem.set_write_observer([this](Gpa gpa, uint64_t len) { m_cache.invalidate_range(gpa.value, len); });
+}
+
+Jit::~Jit() = default;
+
+void Jit::attach(Hart& h) {
+    h.set_code_watch(&m_cache);
+    m_cache.attach(h);
+    if (m_emitter == nullptr) init(h);
+}
+
+// The layout of Hart is the same for every hart: the first one measures it, and the
+// entry trampoline goes to the start of the code buffer, where flushes keep it.
+void Jit::init(Hart& h) {
+    m_emitter = std::make_unique<Emitter>(Layout::of(h, m_cache), m_slots, m_jump_cache.data(), kJumpCacheSize - 1);
+    size_t epilogue = 0;
+    const auto tramp = m_emitter->emit_trampoline(epilogue);
+    const uint8_t* at = m_code.append(tramp);
+    if (at == nullptr) std::abort();  // create() guarantees the room
+    m_enter = reinterpret_cast<EnterFn>(reinterpret_cast<uintptr_t>(at));
+    m_emitter->set_epilogue(at + epilogue);
+    m_code_base = m_code.used();
+}
+
+// Every translation, slot and jump-cache entry dies at once: the code cache is flushed,
+// which bumps its generation, so no key filled before can match again.
+void Jit::flush() {
+    m_cache.flush();
+    m_code.truncate(m_code_base);
+    m_slots.clear();
+    ++m_flushes;
+}
+
+const void* Jit::translate(interp::Block& b) {
+    const auto bytes = m_emitter->emit_block(b);
+    if (bytes.empty()) return nullptr;
+    b.host_code = m_code.append(bytes);
+    return b.host_code;
+}
+
+interp::Block* Jit::lookup(Hart& h, bool& faulted) {
+    uint64_t pa = 0;
+    faulted = false;
+    if (!h.translate_fetch(h.s.pc, pa)) {
+        h.clear_trapped();
+        faulted = true;
+        return nullptr;
+    }
+    interp::Block* b = m_cache.find(pa);
+    return b != nullptr ? b : m_cache.build(pa);
+}
+
+// The key of a slot, as the interpreter links blocks (Interpreter::follow_link).
+void Jit::fill(ExitSlot& slot, const Hart& h, const void* code) const {
+    slot.pc = h.s.pc;
+    slot.priv = h.s.priv;
+    slot.key = m_cache.generation() + (slot.same_page ? 0 : h.context_gen());
+    slot.code = code;
+}
+
+// A 32-bit instruction whose halves lie in different pages: fetched through both
+// translations and executed on its own, never cached (as Interpreter::step_crossing).
+uint64_t Jit::step_crossing(Hart& h) {
+    uint16_t lo = 0, hi = 0;
+    if (!h.fetch16(h.s.pc, lo) || !h.fetch16(h.s.pc + 2, hi)) {
+        h.clear_trapped();
+        return 0;
+    }
+    DecodedInsn d = decode(static_cast<uint32_t>(hi) << 16 | lo);
+    d.fn = interp::exec_for(d);
+    if (d.fn(h, d)) {
+        h.s.pc += d.len;
+        return 1;
+    }
+    const bool trapped = h.trapped();
+    h.clear_trapped();
+    return trapped ? 0 : 1;
+}
+
+// The dispatcher: the same loop as Interpreter::run, except that translated code runs
+// many blocks per entry and comes back only when a successor is not linked yet, the budget
+// is used up, an interrupt is pending, or a block ended in a system instruction or a trap.
+Jit::Exit Jit::run(Hart& h, uint64_t budget) {
+    m_cache.reap();
+    RunState st{0, 0, budget};
+    ExitSlot* pending = nullptr;  // where to link the next block's code
+    while (st.done < budget) {
+        if (h.s.wfi) {
+            if (!h.wfi_wakeup()) return Exit::Wfi;
+            h.s.wfi = false;
+        }
+        if ((h.mip() & h.s.mie) != 0 && h.check_interrupts()) pending = nullptr;
+        if (m_code.free() < kMaxBlockBytes || m_slots.free() < kMaxBlockSlots) {
+            flush();
+            pending = nullptr;
+        }
+        bool faulted = false;
+        interp::Block* b = lookup(h, faulted);
+        if (b == nullptr) {
+            // A fetch fault (already taken), or an instruction crossing a page end.
+            // Faults count against the budget too, so a trap storm still ends the slice.
+            // Like the interpreter, a crossing instruction is not added to minstret here.
+            st.done += faulted ? 1 : std::max<uint64_t>(step_crossing(h), 1);
+            pending = nullptr;
+            continue;
+        }
+        const void* code = b->host_code != nullptr ? b->host_code : translate(*b);
+        if (code == nullptr) std::abort();  // a block always fits in kMaxBlockBytes
+        if (pending != nullptr) fill(*pending, h, code);
+        pending = m_enter(&h, code, &st);
+        m_retired += st.retired;
+        st.retired = 0;
+    }
+    return Exit::Budget;
+}
+
+}  // namespace trapeze::rv64::jit

@@ -1,0 +1,79 @@
+// Jit: the `--engine jit` CPU engine, a dynamic binary translator from RISC-V to x86-64.
+// Same shape as interp::Interpreter: attach every hart, then run(hart, budget) in slices.
+//
+// Translation units are the interpreter's decoded blocks (interp::CodeCache: keyed by the
+// guest-physical pc, never crossing a page), so both engines agree on block boundaries,
+// code invalidation (CodeWatch and GuestMemory's write observer) and where interrupts are
+// taken. A translation depends only on the physical code: privilege, translation mode and
+// ASID change what the loads and stores see, and emitted code reads the hart's current TLB
+// view and ASID at run time, so one translation serves every mode. Mode changes matter to
+// chaining only, whose keys follow the interpreter's link rule (see ExitSlot).
+//
+// Thread: the machine's hart thread; harts of one machine take turns on it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "base/result.hpp"
+#include "rv64/hart.hpp"
+#include "rv64/interp/code_cache.hpp"
+#include "rv64/jit/code_buffer.hpp"
+#include "rv64/jit/emitter.hpp"
+#include "rv64/jit/exit_slot.hpp"
+
+namespace trapeze::rv64::jit {
+
+struct JitConfig {
+    size_t code_bytes = 64u << 20;  // flushed and refilled when full
+    size_t exit_slots = 1u << 20;
+};
+
+class Jit {
+public:
+    enum class Exit { Budget, Wfi };
+
+    static Result<std::unique_ptr<Jit>> create(GuestMemory& mem, const JitConfig& cfg = {});
+    Jit(const Jit&) = delete;
+    Jit& operator=(const Jit&) = delete;
+    ~Jit();
+
+    void attach(Hart& h);
+    // Runs h for about `budget` instructions (exactly as many blocks as the interpreter
+    // would), or until it waits in WFI.
+    Exit run(Hart& h, uint64_t budget);
+
+    uint64_t retired() const { return m_retired; }
+    interp::CodeCache& cache() { return m_cache; }
+    const Emitter::Stats& stats() const { return m_emitter->stats(); }
+    uint64_t flushes() const { return m_flushes; }
+
+private:
+    using EnterFn = ExitSlot* (*)(Hart* h, const void* code, RunState* st);
+    static constexpr size_t kJumpCacheSize = 4096;
+    // Room that must be free before a block is translated (64 instructions, worst case).
+    static constexpr size_t kMaxBlockBytes = 64 * 1024;
+    static constexpr size_t kMaxBlockSlots = 2 * interp::CodeCache::kMaxBlockInsns;
+
+    Jit(GuestMemory& mem, CodeBuffer code, const JitConfig& cfg);
+    void init(Hart& h);
+    void flush();
+    const void* translate(interp::Block& b);
+    interp::Block* lookup(Hart& h, bool& faulted);
+    void fill(ExitSlot& slot, const Hart& h, const void* code) const;
+    uint64_t step_crossing(Hart& h);
+
+    interp::CodeCache m_cache;
+    CodeBuffer m_code;
+    SlotArena m_slots;
+    std::vector<ExitSlot> m_jump_cache = std::vector<ExitSlot>(kJumpCacheSize);
+    std::unique_ptr<Emitter> m_emitter;  // created on the first attach (needs a Hart's layout)
+    EnterFn m_enter = nullptr;
+    size_t m_code_base = 0;  // buffer use by the trampoline, kept across flushes
+    uint64_t m_retired = 0;
+    uint64_t m_flushes = 0;
+};
+
+}  // namespace trapeze::rv64::jit

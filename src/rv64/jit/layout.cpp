@@ -1,0 +1,31 @@
+#include "rv64/jit/layout.hpp"
+
+namespace trapeze::rv64::jit {
+
+namespace {
+
+size_t offset(const void* base, const void* field) {
+    return static_cast<size_t>(reinterpret_cast<const char*>(field) - reinterpret_cast<const char*>(base));
+}
+
+}  // namespace
+
+Layout Layout::of(const Hart& h, const interp::CodeCache& cache) {
+    Layout l;
+    l.x = offset(&h, &h.s.x[0]);
+    l.pc = offset(&h, &h.s.pc);
+    l.priv = offset(&h, &h.s.priv);
+    l.mie = offset(&h, &h.s.mie);
+    l.mip = offset(&h, &h.s.mip);
+    l.mcountinhibit = offset(&h, &h.s.mcountinhibit);
+    l.mcycle = offset(&h, &h.s.mcycle);
+    l.minstret = offset(&h, &h.s.minstret);
+    l.pins = offset(&h, &h.m_pins);
+    l.context_gen = offset(&h, &h.m_context_gen);
+    l.data_tlb = offset(&h, &h.m_data_tlb);
+    l.asid = offset(&h, &h.m_asid);
+    l.code_gen = &cache.m_gen;
+    return l;
+}
+
+}  // namespace trapeze::rv64::jit

@@ -1,0 +1,41 @@
+// Layout: where emitted code finds the state it reads and writes. Guest registers, pc and
+// CSRs are at fixed offsets from the pinned Hart pointer; the TLB view, ASID, interrupt pins
+// and context generation are private to Hart, so this (a friend) measures their offsets once.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "rv64/hart.hpp"
+#include "rv64/interp/code_cache.hpp"
+
+namespace trapeze::rv64::jit {
+
+struct Layout {
+    size_t x = 0;              // HartState::x[0]
+    size_t pc = 0;
+    size_t priv = 0;
+    size_t mie = 0;
+    size_t mip = 0;            // software-writable bits (Hart::mip() ORs in the pins)
+    size_t mcountinhibit = 0;
+    size_t mcycle = 0;
+    size_t minstret = 0;
+    size_t pins = 0;           // Hart::m_pins (device lines into mip)
+    size_t context_gen = 0;    // Hart::m_context_gen
+    size_t data_tlb = 0;       // Hart::m_data_tlb (pointer to the current data view)
+    size_t asid = 0;           // Hart::m_asid
+    const uint64_t* code_gen = nullptr;  // CodeCache::m_gen
+
+    static Layout of(const Hart& h, const interp::CodeCache& cache);
+
+    size_t xreg(unsigned r) const { return x + 8 * size_t{r}; }
+};
+
+// TlbEntry is read by emitted code: keep its shape in one place.
+static_assert(sizeof(Hart::TlbEntry) == 32);
+static_assert(offsetof(Hart::TlbEntry, tag_r) == 0);
+static_assert(offsetof(Hart::TlbEntry, tag_w) == 8);
+static_assert(offsetof(Hart::TlbEntry, addend) == 24);
+static_assert(sizeof(std::atomic<uint64_t>) == 8);
+
+}  // namespace trapeze::rv64::jit

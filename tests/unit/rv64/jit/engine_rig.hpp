@@ -1,0 +1,109 @@
+// One hart on its own RAM driven by either engine, so tests can run the same program
+// under the interpreter and the JIT and compare everything architectural afterwards.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "base/guest_clock.hpp"
+#include "bus/mmio_bus.hpp"
+#include "memory/guest_memory.hpp"
+#include "rv64/hart.hpp"
+#include "rv64/interp/interpreter.hpp"
+#include "rv64/isa/encoding.hpp"
+#include "rv64/jit/jit.hpp"
+
+namespace trapeze::rv64::test {
+
+enum class Engine { Interp, Jit };
+
+struct EngineRig {
+    static constexpr uint64_t kBase = 0x80000000;
+    static constexpr uint64_t kRamSize = 1 << 20;
+
+    explicit EngineRig(Engine e, const jit::JitConfig& cfg = {})
+        : mem(GuestMemory::create(Gpa(kBase), kRamSize).value()), hart(HartConfig{0, true}, mem, bus, clock) {
+        if (e == Engine::Jit) {
+            jit = std::move(jit::Jit::create(mem, cfg).value());
+            jit->attach(hart);
+        } else {
+            interp = std::make_unique<interp::Interpreter>(mem);
+            interp->attach(hart);
+        }
+        hart.s.pc = kBase;
+    }
+
+    void run(uint64_t budget) {
+        if (jit != nullptr)
+            jit->run(hart, budget);
+        else
+            interp->run(hart, budget);
+    }
+    void code(uint64_t addr, std::initializer_list<uint32_t> insns) {
+        for (uint32_t i : insns) {
+            store_le<uint32_t>(mem.span(Gpa(addr), 4).data(), i);
+            addr += 4;
+        }
+    }
+    void poke32(uint64_t addr, uint32_t v) { store_le<uint32_t>(mem.span(Gpa(addr), 4).data(), v); }
+    void poke64(uint64_t addr, uint64_t v) { store_le<uint64_t>(mem.span(Gpa(addr), 8).data(), v); }
+    uint64_t peek64(uint64_t addr) { return load_le<uint64_t>(mem.span(Gpa(addr), 8).data()); }
+
+    GuestClock clock;
+    GuestMemory mem;
+    MmioBus bus;
+    Hart hart;
+    std::unique_ptr<interp::Interpreter> interp;
+    std::unique_ptr<jit::Jit> jit;
+};
+
+// Every architectural field of HartState (x[32], the rd == x0 sink, is not architectural).
+inline std::string diff_state(const HartState& a, const HartState& b) {
+    std::string out;
+    auto check = [&](const char* name, uint64_t x, uint64_t y) {
+        if (x != y) out += fmt::format("{}: interp {:#x} jit {:#x}\n", name, x, y);
+    };
+    for (unsigned i = 0; i < 32; ++i) check(fmt::format("x{}", i).c_str(), a.x[i], b.x[i]);
+    for (unsigned i = 0; i < 32; ++i) check(fmt::format("f{}", i).c_str(), a.f[i], b.f[i]);
+    check("pc", a.pc, b.pc);
+    check("priv", static_cast<uint64_t>(a.priv), static_cast<uint64_t>(b.priv));
+    check("fflags", a.fflags, b.fflags);
+    check("frm", a.frm, b.frm);
+    check("wfi", a.wfi, b.wfi);
+    check("reservation_valid", a.reservation_valid, b.reservation_valid);
+    if (a.reservation_valid) check("reservation", a.reservation, b.reservation);
+    check("mstatus", a.mstatus, b.mstatus);
+    check("mie", a.mie, b.mie);
+    check("mip", a.mip, b.mip);
+    check("mtvec", a.mtvec, b.mtvec);
+    check("mscratch", a.mscratch, b.mscratch);
+    check("mepc", a.mepc, b.mepc);
+    check("mcause", a.mcause, b.mcause);
+    check("mtval", a.mtval, b.mtval);
+    check("mcountinhibit", a.mcountinhibit, b.mcountinhibit);
+    check("mcycle", a.mcycle, b.mcycle);
+    check("minstret", a.minstret, b.minstret);
+    check("medeleg", a.medeleg, b.medeleg);
+    check("mideleg", a.mideleg, b.mideleg);
+    check("stvec", a.stvec, b.stvec);
+    check("sscratch", a.sscratch, b.sscratch);
+    check("sepc", a.sepc, b.sepc);
+    check("scause", a.scause, b.scause);
+    check("stval", a.stval, b.stval);
+    check("satp", a.satp, b.satp);
+    return out;
+}
+
+inline bool same_memory(const EngineRig& a, const EngineRig& b) {
+    const auto sa = a.mem.span(Gpa(EngineRig::kBase), EngineRig::kRamSize);
+    const auto sb = b.mem.span(Gpa(EngineRig::kBase), EngineRig::kRamSize);
+    return std::memcmp(sa.data(), sb.data(), sa.size()) == 0;
+}
+
+}  // namespace trapeze::rv64::test
