@@ -135,7 +135,9 @@ private:
     void emit_fallback(const DecodedInsn& d, size_t index, int32_t off);
 
     // One emit function per translated mnemonic family.
-    void emit_lui(const DecodedInsn& d) { if (d.rd != 32) mov(X(d.rd), imm32(d.imm)); }
+    void emit_lui(const DecodedInsn& d) {  // a 64-bit store of the sign-extended immediate
+        if (d.rd != 32) mov(X(d.rd), static_cast<uint64_t>(static_cast<int64_t>(d.imm)));
+    }
     void emit_auipc(const DecodedInsn& d, int32_t off);
     void emit_jal(const DecodedInsn& d, size_t index, int32_t off);
     void emit_jalr(const DecodedInsn& d, size_t index, int32_t off);

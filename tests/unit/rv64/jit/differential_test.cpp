@@ -49,7 +49,7 @@ Kind kind_of(Op op) {
             return Kind::Store;
         case Op::cbo_inval: case Op::cbo_clean: case Op::cbo_flush: case Op::cbo_zero:
             return Kind::Cbo;
-        case Op::lui: case Op::auipc: case Op::jal: case Op::jalr: case Op::beq: case Op::bne: case Op::blt:
+        case Op::jal: case Op::jalr: case Op::beq: case Op::bne: case Op::blt:
         case Op::bge: case Op::bltu: case Op::bgeu: case Op::ecall: case Op::ebreak: case Op::mret:
         case Op::sret: case Op::wfi: case Op::csrrw: case Op::csrrs: case Op::csrrc: case Op::csrrwi:
         case Op::csrrsi: case Op::csrrci: case Op::invalid:
