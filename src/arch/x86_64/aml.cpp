@@ -53,9 +53,9 @@ Bytes pkg_length(size_t n) {
     if (n + 1 < 0x40) return {static_cast<uint8_t>(n + 1)};
     for (uint8_t extra = 1; extra <= 3; ++extra) {
         const size_t total = n + 1 + extra;
-        if (total >= (size_t{1} << (4 + 8 * extra))) continue;
-        Bytes out{static_cast<uint8_t>((extra << 6) | (total & 0xf))};
-        for (uint8_t i = 0; i < extra; ++i) out.push_back(static_cast<uint8_t>(total >> (4 + 8 * i)));
+        if (total >= (size_t{1} << (4u + 8u * extra))) continue;
+        Bytes out{static_cast<uint8_t>((size_t{extra} << 6) | (total & 0xf))};
+        for (uint8_t i = 0; i < extra; ++i) out.push_back(static_cast<uint8_t>(total >> (4u + 8u * i)));
         return out;
     }
     assert(false && "AML package too long");
