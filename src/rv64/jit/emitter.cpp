@@ -413,7 +413,7 @@ bool Emitter::Impl::emit_insn(const DecodedInsn& d, size_t index, int32_t off) {
             emit_zba(d, op);
             return true;
         case Op::andn: case Op::orn: case Op::xnor: case Op::max: case Op::maxu: case Op::min: case Op::minu:
-        case Op::sext_b: case Op::sext_h: case Op::zext_h: case Op::rev8: case Op::rori:
+        case Op::sext_b: case Op::sext_h: case Op::zext_h: case Op::rev8: case Op::rori: case Op::orc_b:
             emit_zbb(d, op);
             return true;
         case Op::bclr: case Op::bclri: case Op::bext: case Op::bexti: case Op::binv: case Op::binvi:
@@ -801,6 +801,13 @@ void Emitter::Impl::emit_zbb(const DecodedInsn& d, Op op) {
         case Op::sext_h: movsx(rax, ax); break;
         case Op::zext_h: movzx(eax, ax); break;
         case Op::rev8: bswap(rax); break;
+        case Op::orc_b:  // bytes equal to zero stay zero, the others become 0xff (SSE2 byte compare)
+            movq(xmm0, rax);
+            pxor(xmm1, xmm1);
+            pcmpeqb(xmm0, xmm1);
+            movq(rax, xmm0);
+            not_(rax);
+            break;
         default: ror(rax, static_cast<uint8_t>(d.imm)); break;  // rori
     }
     put(d.rd, rax);

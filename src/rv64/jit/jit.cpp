@@ -69,8 +69,12 @@ interp::Block* Jit::lookup(Hart& h, bool& faulted) {
         faulted = true;
         return nullptr;
     }
+    BlockCacheEntry& e = m_block_cache[(pa >> 1) % kBlockCacheSize];
+    if (e.pa == pa && e.gen == m_cache.generation() && e.block != nullptr) return e.block;
     interp::Block* b = m_cache.find(pa);
-    return b != nullptr ? b : m_cache.build(pa);
+    if (b == nullptr) b = m_cache.build(pa);
+    if (b != nullptr) e = BlockCacheEntry{pa, m_cache.generation(), b};
+    return b;
 }
 
 // The key of a slot, as the interpreter links blocks (Interpreter::follow_link).

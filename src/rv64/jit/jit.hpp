@@ -65,7 +65,17 @@ private:
     void fill(ExitSlot& slot, const Hart& h, const void* code) const;
     uint64_t step_crossing(Hart& h);
 
+    // Direct-mapped cache in front of the code cache's hash map for the dispatcher's
+    // lookups by guest-physical pc; valid while the code generation matches.
+    struct BlockCacheEntry {
+        uint64_t pa = ~0ull;
+        uint64_t gen = 0;
+        interp::Block* block = nullptr;
+    };
+    static constexpr size_t kBlockCacheSize = 4096;
+
     interp::CodeCache m_cache;
+    std::vector<BlockCacheEntry> m_block_cache = std::vector<BlockCacheEntry>(kBlockCacheSize);
     CodeBuffer m_code;
     SlotArena m_slots;
     std::vector<ExitSlot> m_jump_cache = std::vector<ExitSlot>(kJumpCacheSize);
