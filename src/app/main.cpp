@@ -15,6 +15,12 @@
 #include "base/log.hpp"
 #include "machine/host_console.hpp"
 #include "machine/riscv_machine.hpp"
+#include "machine/x86_machine.hpp"
+
+#include <poll.h>
+
+#include <atomic>
+#include <thread>
 
 namespace {
 
@@ -85,6 +91,48 @@ int run_vm(MachineConfig cfg) {
     return status;
 }
 
+// x86-64 on KVM: the vCPU threads run inside X86Machine::run(); a pump thread feeds the
+// terminal to COM1 and turns Ctrl-A x into a host stop.
+int run_x86(const MachineConfig& cfg) {
+    X86Config xc;
+    xc.kernel = cfg.kernel;
+    xc.initrd = cfg.initrd.value_or("");
+    xc.cmdline = cfg.append.empty() ? "console=ttyS0" : cfg.append;
+    xc.memory_mib = cfg.memory_mib;
+    xc.cpus = cfg.cpus;
+    for (const auto& d : cfg.disks) xc.disks.push_back(virtio::BlkConfig{d.path, d.read_only, d.id});
+    auto m = X86Machine::create(xc);
+    if (!m) {
+        fmt::print(stderr, "trapeze: {}\n", m.error().message);
+        return 1;
+    }
+    machine::HostConsole console;
+    console.start();
+    std::atomic<bool> done{false};
+    std::thread pump([&] {
+        uint8_t byte = 0;
+        bool pending = false;
+        while (!done.load(std::memory_order_relaxed)) {
+            pollfd p{console.wake_fd(), POLLIN, 0};
+            ::poll(&p, 1, pending ? 10 : 100);
+            console.drain_wake();
+            if (console.quit_requested()) (*m)->stop();
+            while (pending || console.pop(byte)) {
+                pending = !(*m)->console_input(byte);
+                if (pending) break;
+            }
+        }
+    });
+    const X86Exit exit = (*m)->run();
+    done.store(true, std::memory_order_relaxed);
+    pump.join();
+    console.stop();
+    if (exit.reason != X86ExitReason::PowerOff && exit.reason != X86ExitReason::Stopped)
+        fmt::print(stderr, "trapeze: guest ended: {}{}{}\n", to_string(exit.reason), exit.detail.empty() ? "" : ": ",
+                   exit.detail);
+    return exit_status(exit.reason);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -94,7 +142,8 @@ int main(int argc, char** argv) {
     app.add_flag("-v,--verbose", verbose, "Log debug messages to stderr");
 
     MachineConfig cfg;
-    std::string engine = "interp";
+    std::string engine;
+    std::string arch = "riscv64";
     std::string bios;
     std::string initrd;
     std::string on_reboot = "exit";
@@ -104,7 +153,9 @@ int main(int argc, char** argv) {
     std::vector<std::string> nets;
     std::string console = "serial";
     CLI::App* run = app.add_subcommand("run", "Boot a virtual machine");
-    run->add_option("--engine", engine, "CPU engine")->check(CLI::IsMember({"interp"}));
+    run->add_option("--arch", arch, "Guest architecture")->check(CLI::IsMember({"riscv64", "x86_64"}));
+    run->add_option("--engine", engine, "CPU engine: interp (riscv64), kvm (x86_64)")
+        ->check(CLI::IsMember({"interp", "kvm"}));
     run->add_option("--kernel", cfg.kernel, "Kernel: Linux Image or ELF (default: the cached Debian guest)")
         ->check(CLI::ExistingFile);
     run->add_option("--initrd", initrd, "Initial ramdisk")->check(CLI::ExistingFile);
@@ -133,6 +184,32 @@ int main(int argc, char** argv) {
         return 2;
     }
     log::init(verbose);
+
+    if (engine.empty()) engine = arch == "x86_64" ? "kvm" : "interp";
+    if ((arch == "x86_64") != (engine == "kvm")) {
+        fmt::print(stderr, "trapeze: engine '{}' does not run {} guests (riscv64: interp; x86_64: kvm)\n", engine, arch);
+        return 2;
+    }
+    if (arch == "x86_64") {
+        if (cfg.kernel.empty()) {
+            fmt::print(stderr, "trapeze: --arch x86_64 needs --kernel (a PVH vmlinux or a bzImage)\n");
+            return 2;
+        }
+        if (!bios.empty()) {
+            fmt::print(stderr, "trapeze: --bios is not used with --arch x86_64 (the kernel is entered directly)\n");
+            return 2;
+        }
+        for (const std::string& spec : disks) {
+            auto disk = machine::parse_disk_option(spec);
+            if (!disk) {
+                fmt::print(stderr, "trapeze: {}\n", disk.error().message);
+                return 2;
+            }
+            cfg.disks.push_back(*disk);
+        }
+        if (!initrd.empty()) cfg.initrd = initrd;
+        return run_x86(cfg);
+    }
 
     cfg.on_reboot = on_reboot == "restart" ? machine::OnReboot::Restart : machine::OnReboot::Exit;
     cfg.stats = !no_stats;
