@@ -128,6 +128,7 @@ private:
         jmp(m_plain, T_NEAR);
     }
     void exit_chain(int64_t target_off, size_t retired);
+    void check_fetch_tlb(Xbyak::Label& miss);
     void exit_indirect(size_t retired);
     void cold(std::function<void()> f) { m_cold.push_back(std::move(f)); }
 
@@ -242,13 +243,13 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired) {
     mov(rdx, reinterpret_cast<uint64_t>(slot));
     mov(rax, reinterpret_cast<uint64_t>(m_l.code_gen));
     mov(rax, qword[rax]);
-    if (!same_page) add(rax, qword[rbx + m_l.context_gen]);
     cmp(rax, qword[rdx + offsetof(ExitSlot, key)]);
     jne(miss);
     if (!same_page) {
         mov(rax, PC());
         cmp(rax, qword[rdx + offsetof(ExitSlot, pc)]);
         jne(miss);
+        check_fetch_tlb(miss);
     }
     mov(al, byte[rbx + m_l.priv]);
     cmp(al, byte[rdx + offsetof(ExitSlot, priv)]);
@@ -259,8 +260,30 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired) {
     jump_to_epilogue();
 }
 
-// An indirect jump (pc already stored): the direct-mapped jump cache, keyed by virtual pc,
-// privilege and code + context generation.
+// rax = the successor's pc, rdx = its slot: the current fetch view's TLB entry for the pc
+// must be valid (tag (pc & ~0xfff) | asid, as Hart::translate_fetch probes it) and map it to
+// the host page the slot was filled with. Clobbers rcx and rsi.
+void Emitter::Impl::check_fetch_tlb(Xbyak::Label& miss) {
+    mov(ecx, dword[rbx + m_l.fetch_index]);
+    shl(ecx, 13);  // * kTlbSets * sizeof(TlbEntry)
+    mov(rsi, rax);
+    shr(rsi, 12);
+    movzx(esi, sil);
+    shl(esi, 5);
+    add(rcx, rsi);
+    lea(rcx, ptr[rbx + rcx + m_l.tlb]);
+    mov(rsi, rax);
+    and_(rsi, imm32(-4096));
+    or_(rsi, qword[rbx + m_l.asid]);
+    cmp(rsi, qword[rcx + offsetof(Hart::TlbEntry, tag_x)]);
+    jne(miss, T_NEAR);
+    mov(rsi, qword[rcx + offsetof(Hart::TlbEntry, addend)]);
+    cmp(rsi, qword[rdx + offsetof(ExitSlot, addend)]);
+    jne(miss, T_NEAR);
+}
+
+// An indirect jump (pc already stored): the direct-mapped jump cache, keyed by virtual pc
+// and privilege, validated as a cross-page ExitSlot.
 void Emitter::Impl::exit_indirect(size_t retired) {
     count(retired, retired);
     cmp(r13, r14);
@@ -274,14 +297,14 @@ void Emitter::Impl::exit_indirect(size_t retired) {
     mov(rdx, rax);
     shr(rdx, 1);
     and_(edx, static_cast<uint32_t>(m_jump_cache_mask));
-    shl(edx, 5);
+    shl(edx, 6);  // * sizeof(ExitSlot)
     mov(rcx, reinterpret_cast<uint64_t>(m_jump_cache));
     add(rdx, rcx);
     cmp(rax, qword[rdx + offsetof(ExitSlot, pc)]);
     jne(miss);
+    check_fetch_tlb(miss);
     mov(rax, reinterpret_cast<uint64_t>(m_l.code_gen));
     mov(rax, qword[rax]);
-    add(rax, qword[rbx + m_l.context_gen]);
     cmp(rax, qword[rdx + offsetof(ExitSlot, key)]);
     jne(miss);
     mov(al, byte[rbx + m_l.priv]);

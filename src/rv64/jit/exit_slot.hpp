@@ -1,8 +1,11 @@
 // ExitSlot: where a translated block finds its successor's code without returning to the
-// dispatcher. A slot is valid while its key matches: the code cache generation, plus the
-// hart's context generation when the successor lies in another virtual page (the same rule
-// as the interpreter's block links, see interp::Interpreter::follow_link). The dispatcher
-// fills a slot after looking the successor up; emitted code only reads slots.
+// dispatcher. A slot is valid while the code cache generation equals its key (no code was
+// invalidated since it was filled) and, for a successor in another virtual page (static
+// exits across pages and the jump cache), while the hart's current fetch-TLB view still
+// maps the successor's pc to the same host page: then the dispatcher's lookup would find
+// the same physical block (Jit::lookup probes that very entry first). This survives ASID
+// switches and unrelated TLB flushes, which the interpreter's rule (context generation,
+// Interpreter::follow_link) does not. The dispatcher fills slots; emitted code only reads them.
 #pragma once
 
 #include <cstddef>
@@ -13,16 +16,17 @@
 
 namespace trapeze::rv64::jit {
 
-struct ExitSlot {
+struct alignas(64) ExitSlot {
     uint64_t pc = ~0ull;         // guest virtual pc the code was looked up for
-    uint64_t key = ~0ull;        // see above; ~0 never matches
+    uint64_t key = ~0ull;        // code generation when filled; ~0 never matches
     const void* code = nullptr;  // host code of the successor
+    uintptr_t addend = 0;        // fetch-TLB addend of pc when filled (not for same_page)
     Priv priv = Priv::M;         // privilege it was looked up under
-    bool same_page = false;      // key ignores the context generation
+    bool same_page = false;      // successor in the same virtual page: no TLB check needed
 };
-static_assert(sizeof(ExitSlot) == 32);
+static_assert(sizeof(ExitSlot) == 64);
 static_assert(offsetof(ExitSlot, pc) == 0 && offsetof(ExitSlot, key) == 8 && offsetof(ExitSlot, code) == 16 &&
-              offsetof(ExitSlot, priv) == 24);
+              offsetof(ExitSlot, addend) == 24 && offsetof(ExitSlot, priv) == 32);
 
 // Fixed-capacity storage for the slots of static exits: slots never move (emitted code holds
 // their addresses) and die all at once when the code buffer is flushed.

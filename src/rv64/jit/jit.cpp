@@ -77,12 +77,14 @@ interp::Block* Jit::lookup(Hart& h, bool& faulted) {
     return b;
 }
 
-// The key of a slot, as the interpreter links blocks (Interpreter::follow_link).
+// See ExitSlot for when a filled slot stays valid. Without a fetch-TLB entry for the pc
+// (a page PMP splits) a cross-page slot is never followed.
 void Jit::fill(ExitSlot& slot, const Hart& h, const void* code) const {
     slot.pc = h.s.pc;
     slot.priv = h.s.priv;
-    slot.key = m_cache.generation() + (slot.same_page ? 0 : h.context_gen());
+    slot.key = m_cache.generation();
     slot.code = code;
+    if (!slot.same_page && !Layout::fetch_addend(h, h.s.pc, slot.addend)) slot.key = ~0ull;
 }
 
 // A 32-bit instruction whose halves lie in different pages: fetched through both

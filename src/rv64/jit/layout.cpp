@@ -24,8 +24,17 @@ Layout Layout::of(const Hart& h, const interp::CodeCache& cache) {
     l.context_gen = offset(&h, &h.m_context_gen);
     l.data_tlb = offset(&h, &h.m_data_tlb);
     l.asid = offset(&h, &h.m_asid);
+    l.tlb = offset(&h, &h.m_tlb[0][0]);
+    l.fetch_index = offset(&h, &h.m_fetch_index);
     l.code_gen = &cache.m_gen;
     return l;
+}
+
+bool Layout::fetch_addend(const Hart& h, uint64_t va, uintptr_t& addend) {
+    const Hart::TlbEntry& e = h.m_tlb[h.m_fetch_index][(va >> 12) % Hart::kTlbSets];
+    if (e.tag_x != ((va & ~0xfffull) | h.m_asid)) return false;
+    addend = e.addend;
+    return true;
 }
 
 }  // namespace trapeze::rv64::jit

@@ -24,9 +24,13 @@ struct Layout {
     size_t context_gen = 0;    // Hart::m_context_gen
     size_t data_tlb = 0;       // Hart::m_data_tlb (pointer to the current data view)
     size_t asid = 0;           // Hart::m_asid
+    size_t tlb = 0;            // Hart::m_tlb[0][0]
+    size_t fetch_index = 0;    // Hart::m_fetch_index (unsigned)
     const uint64_t* code_gen = nullptr;  // CodeCache::m_gen
 
     static Layout of(const Hart& h, const interp::CodeCache& cache);
+    // The addend of the current fetch view's TLB entry for va, if it holds a valid one.
+    static bool fetch_addend(const Hart& h, uint64_t va, uintptr_t& addend);
 
     size_t xreg(unsigned r) const { return x + 8 * size_t{r}; }
 };
@@ -35,6 +39,8 @@ struct Layout {
 static_assert(sizeof(Hart::TlbEntry) == 32);
 static_assert(offsetof(Hart::TlbEntry, tag_r) == 0);
 static_assert(offsetof(Hart::TlbEntry, tag_w) == 8);
+static_assert(offsetof(Hart::TlbEntry, tag_x) == 16);
+static_assert(Hart::kTlbSets == 256);
 static_assert(offsetof(Hart::TlbEntry, addend) == 24);
 static_assert(sizeof(std::atomic<uint64_t>) == 8);
 

@@ -37,6 +37,42 @@ TEST(Jit, TakesAnInterruptInsideAChainedLoop) {
     EXPECT_EQ(r.hart.s.x[5], 500u);  // taken at the first block boundary
 }
 
+// Two address spaces (ASIDs 1 and 2) map VA 0x1000 to different code; VA 0 jumps there
+// (a chained exit into another page). Switching satp without a flush must switch the code.
+TEST(Jit, ChainedJumpAcrossPagesFollowsTheCurrentAddressSpace) {
+    EngineRig r(Engine::Jit);
+    constexpr uint64_t kPte = 0xdf;  // V R W X U=0 ... A D (leaf), 0x01 for pointers
+    auto map = [&](uint64_t root, uint64_t va_page, uint64_t pa) {
+        const uint64_t l1 = root + 0x1000, l0 = root + 0x2000;
+        r.poke64(root, (l1 >> 12) << 10 | 1);
+        r.poke64(l1, (l0 >> 12) << 10 | 1);
+        r.poke64(l0 + 8 * va_page, (pa >> 12) << 10 | (kPte & ~0x10ull));
+    };
+    const uint64_t root1 = kBase + 0x40000, root2 = kBase + 0x50000;
+    for (uint64_t root : {root1, root2}) map(root, 0, kBase + 0x10000);  // page A: shared
+    map(root1, 1, kBase + 0x11000);
+    map(root2, 1, kBase + 0x12000);
+    r.code(kBase + 0x10000, {enc_j(0x1000, 0)});              // VA 0: j 0x1000
+    r.code(kBase + 0x11000, {addi(5, 0, 1), kPark});          // ASID 1's page B
+    r.code(kBase + 0x12000, {addi(5, 0, 2), kPark});          // ASID 2's page B
+    ASSERT_TRUE(r.hart.csr_write(csr::PMPADDR0, ~0ull >> 10));
+    ASSERT_TRUE(r.hart.csr_write(csr::PMPCFG0, 0x1f));
+    for (int round = 0; round < 3; ++round) {
+        for (uint64_t asid : {1ull, 2ull}) {
+            r.hart.s.priv = Priv::M;
+            ASSERT_TRUE(r.hart.csr_write(csr::SATP, csr::SATP_MODE_SV39 << 60 | asid << csr::SATP_ASID_SHIFT |
+                                                        (asid == 1 ? root1 : root2) >> 12));
+            r.hart.s.priv = Priv::S;
+            r.hart.update_mmu_view();
+            r.hart.s.pc = 0;
+            r.hart.s.x[5] = 0;
+            r.run(3);
+            EXPECT_EQ(r.hart.s.x[5], asid) << "round " << round;
+            EXPECT_EQ(r.hart.s.pc, 0x1004u);
+        }
+    }
+}
+
 TEST(Jit, StoreToTranslatedCodeIsSeenByTheNextExecution) {
     EngineRig r(Engine::Jit);
     r.code(kBase, {addi(5, 0, 1), kPark});
