@@ -7,7 +7,7 @@
 // taken. A translation depends only on the physical code: privilege, translation mode and
 // ASID change what the loads and stores see, and emitted code reads the hart's current TLB
 // view and ASID at run time, so one translation serves every mode. Mode changes matter to
-// chaining only, whose keys follow the interpreter's link rule (see ExitSlot).
+// chaining only, which re-checks the fetch translation at run time (see ExitSlot).
 //
 // Thread: the machine's hart thread; harts of one machine take turns on it.
 #pragma once
