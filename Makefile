@@ -13,6 +13,7 @@ deps:
 
 guest: deps
 	tools/fetch-guest
+	tests/x86guest/fetch-debian-cloud-kernel.sh >/dev/null
 
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)

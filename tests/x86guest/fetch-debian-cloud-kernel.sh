@@ -19,7 +19,14 @@ mkdir -p "$dir"
 cd "$dir"
 if [[ -s vmlinux && -s bzImage ]]; then echo "$dir/vmlinux"; exit 0; fi
 
-pkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-/{print $2; exit}')
+find_pkg() { apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}'; }
+pkg=$(find_pkg)
+if [[ -z "$pkg" ]]; then
+  # A fresh machine may have empty package lists: read them once, then look again.
+  sudo_cmd=(); ((EUID == 0)) || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq >&2 || true
+  pkg=$(find_pkg)
+fi
 [[ -n "$pkg" ]] || { echo "fetch-debian-cloud-kernel: no linux-image-cloud-amd64 in the apt sources" >&2; exit 1; }
 rm -rf deb ./*.deb
 apt-get download "$pkg" >&2
