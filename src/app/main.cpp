@@ -154,8 +154,8 @@ int main(int argc, char** argv) {
     std::string console = "serial";
     CLI::App* run = app.add_subcommand("run", "Boot a virtual machine");
     run->add_option("--arch", arch, "Guest architecture")->check(CLI::IsMember({"riscv64", "x86_64"}));
-    run->add_option("--engine", engine, "CPU engine: interp (riscv64), kvm (x86_64)")
-        ->check(CLI::IsMember({"interp", "kvm"}));
+    run->add_option("--engine", engine, "CPU engine: interp or jit (riscv64), kvm (x86_64)")
+        ->check(CLI::IsMember({"interp", "jit", "kvm"}));
     run->add_option("--kernel", cfg.kernel, "Kernel: Linux Image or ELF (default: the cached Debian guest)")
         ->check(CLI::ExistingFile);
     run->add_option("--initrd", initrd, "Initial ramdisk")->check(CLI::ExistingFile);
@@ -187,7 +187,8 @@ int main(int argc, char** argv) {
 
     if (engine.empty()) engine = arch == "x86_64" ? "kvm" : "interp";
     if ((arch == "x86_64") != (engine == "kvm")) {
-        fmt::print(stderr, "trapeze: engine '{}' does not run {} guests (riscv64: interp; x86_64: kvm)\n", engine, arch);
+        fmt::print(stderr, "trapeze: engine '{}' does not run {} guests (riscv64: interp, jit; x86_64: kvm)\n", engine,
+                   arch);
         return 2;
     }
     if (arch == "x86_64") {
@@ -211,6 +212,7 @@ int main(int argc, char** argv) {
         return run_x86(cfg);
     }
 
+    cfg.engine = engine == "jit" ? machine::Engine::Jit : machine::Engine::Interp;
     cfg.on_reboot = on_reboot == "restart" ? machine::OnReboot::Restart : machine::OnReboot::Exit;
     cfg.stats = !no_stats;
     cfg.rng = !no_rng;

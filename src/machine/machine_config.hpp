@@ -13,7 +13,7 @@
 
 namespace trapeze::machine {
 
-enum class Engine { Interp };
+enum class Engine { Interp, Jit };
 enum class OnReboot { Exit, Restart };
 // Where the terminal is connected: the NS16550A (ttyS0) or a virtio-console (hvc0).
 enum class ConsoleKind { Serial, Virtio };

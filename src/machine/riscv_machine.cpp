@@ -4,6 +4,8 @@
 
 #include "arch/riscv64/fdt_builder.hpp"
 #include "base/log.hpp"
+#include "rv64/interp/interpreter.hpp"
+#include "rv64/jit/jit.hpp"
 #include <poll.h>
 
 #include "virtio/net/virtio_net.hpp"
@@ -42,13 +44,13 @@ RiscvMachine::RiscvMachine(const MachineConfig& cfg, GuestMemory mem, HostConsol
           if (e == E::Reset) finish({RunResult::Kind::Reset, 0});
           if (e == E::Fail) finish({RunResult::Kind::Fail, code == 0 ? 1 : code});
       }),
-      m_rtc(m_plic.source(kRtcIrq)),
-      m_interp(m_mem) {}
+      m_rtc(m_plic.source(kRtcIrq)) {}
 
 Result<std::unique_ptr<RiscvMachine>> RiscvMachine::create(const MachineConfig& cfg, HostConsole& console) {
     auto mem = GuestMemory::create(Gpa(kRamBase), cfg.memory_mib << 20);
     if (!mem) return mem.error();
     std::unique_ptr<RiscvMachine> m(new RiscvMachine(cfg, std::move(*mem), console));
+    TRAPEZE_TRY(m->create_engine());
     TRAPEZE_TRY(m->map_devices());
     TRAPEZE_TRY(m->add_virtio_devices());
     m->wire_harts();
@@ -62,6 +64,18 @@ Result<void> RiscvMachine::map_devices() {
     TRAPEZE_TRY(m_bus.map(Gpa(kClintBase), kClintSize, m_clint, "clint"));
     TRAPEZE_TRY(m_bus.map(Gpa(kPlicBase), kPlicSize, m_plic, "plic"));
     TRAPEZE_TRY(m_bus.map(Gpa(kUartBase), kUartSize, m_uart, "uart"));
+    return ok();
+}
+
+Result<void> RiscvMachine::create_engine() {
+    if (m_cfg.engine == Engine::Jit) {
+        auto jit = rv64::jit::Jit::create(m_mem);
+        if (!jit) return std::move(jit).context("--engine jit").error();
+        m_engine = std::make_unique<EngineAdapter<rv64::jit::Jit>>(std::move(*jit));
+        return ok();
+    }
+    m_engine = std::make_unique<EngineAdapter<rv64::interp::Interpreter>>(
+        std::make_unique<rv64::interp::Interpreter>(m_mem));
     return ok();
 }
 
@@ -109,7 +123,7 @@ void RiscvMachine::wire_harts() {
         m_clint.mtip(i).connect([h](bool level) { h->set_irq_pin(rv64::csr::MIP_MTIP, level); });
         m_plic.meip(i).connect([h](bool level) { h->set_irq_pin(rv64::csr::MIP_MEIP, level); });
         m_plic.seip(i).connect([h](bool level) { h->set_irq_pin(rv64::csr::MIP_SEIP, level); });
-        m_interp.attach(*h);
+        m_engine->attach(*h);
         m_harts.push_back(std::move(hart));
     }
 }
@@ -209,7 +223,7 @@ RunResult RiscvMachine::run() {
     const bool smp = m_harts.size() > 1;
     while (!m_result) {
         for (auto& h : m_harts) {
-            if (m_interp.run(*h, kSlice) == rv64::interp::Interpreter::Exit::Budget && smp) {
+            if (m_engine->run(*h, kSlice) && smp) {
                 // Harts take turns: a reservation cannot survive another hart's slice, which
                 // may have stored to it (unpriv spec §8.2 allows failing the SC).
                 for (auto& other : m_harts) {

@@ -23,7 +23,7 @@
 #include "machine/riscv_boot.hpp"
 #include "memory/guest_memory.hpp"
 #include "rv64/hart.hpp"
-#include "rv64/interp/interpreter.hpp"
+#include "machine/hart_engine.hpp"
 #include "base/event_source.hpp"
 #include "virtio/console/virtio_console.hpp"
 #include "virtio/virtio_mmio_transport.hpp"
@@ -43,13 +43,14 @@ public:
     RiscvMachine& operator=(const RiscvMachine&) = delete;
 
     RunResult run();
-    uint64_t retired() const { return m_interp.retired(); }
+    uint64_t retired() const { return m_engine->retired(); }
 
     // The device tree the guest sees (for tests and `--dump-dtb`-style tooling).
     const std::vector<uint8_t>& fdt() const { return m_fdt; }
 
 private:
     RiscvMachine(const MachineConfig& cfg, GuestMemory mem, HostConsole& console);
+    Result<void> create_engine();
     Result<void> map_devices();
     Result<void> add_virtio_devices();
     Result<void> add_virtio(std::unique_ptr<virtio::VirtioDevice> device, std::string name);
@@ -76,7 +77,7 @@ private:
     std::vector<EventSource*> m_sources;            // device backends with host input (owned by m_virtio)
     virtio::VirtioConsole* m_vconsole = nullptr;    // set with --console virtio (owned by m_virtio)
     std::vector<std::unique_ptr<rv64::Hart>> m_harts;
-    rv64::interp::Interpreter m_interp;
+    std::unique_ptr<HartEngine> m_engine;
     BootPlan m_boot;
     std::vector<uint8_t> m_fdt;
     std::optional<RunResult> m_result;
