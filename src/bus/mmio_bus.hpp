@@ -30,8 +30,6 @@ public:
     std::optional<uint64_t> read(Gpa addr, unsigned size);
     bool write(Gpa addr, uint64_t value, unsigned size);
 
-    const std::vector<Range>& ranges() const { return m_ranges; }
-
 private:
     const Range* find(uint64_t addr, unsigned size);
 

@@ -100,11 +100,6 @@ bool HostConsole::pop(uint8_t& byte) {
     return true;
 }
 
-bool HostConsole::has_input() {
-    std::lock_guard lock(m_mutex);
-    return !m_queue.empty();
-}
-
 
 void HostConsole::write(uint8_t byte) {
     while (::write(STDOUT_FILENO, &byte, 1) < 0 && errno == EINTR) {

@@ -29,7 +29,6 @@ public:
     void stop();
 
     bool pop(uint8_t& byte);
-    bool has_input();
     // Readable while input is queued or quit was requested; the idle machine polls it
     // together with the device backends' fds. drain_wake() re-arms it.
     int wake_fd() const { return m_wake_fd; }

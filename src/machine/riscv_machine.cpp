@@ -142,8 +142,7 @@ Result<void> RiscvMachine::boot() {
     auto fdt = build_fdt(board);
     if (!fdt) return std::move(fdt).context("device tree").error();
     if (fdt->size() > kFdtMaxSize) return make_error("device tree is {} bytes, above {}", fdt->size(), kFdtMaxSize);
-    m_fdt = std::move(*fdt);
-    if (!m_mem.write(Gpa(m_boot.fdt_addr), m_fdt)) return make_error("device tree does not fit in guest RAM");
+    if (!m_mem.write(Gpa(m_boot.fdt_addr), *fdt)) return make_error("device tree does not fit in guest RAM");
     // Every hart starts at the entry in M-mode with a0 = hartid, a1 = FDT (QEMU's reset vector
     // convention); OpenSBI picks the boot hart and parks the others until HSM starts them.
     for (auto& h : m_harts) {

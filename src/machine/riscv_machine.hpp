@@ -45,9 +45,6 @@ public:
     RunResult run();
     uint64_t retired() const { return m_engine->retired(); }
 
-    // The device tree the guest sees (for tests and `--dump-dtb`-style tooling).
-    const std::vector<uint8_t>& fdt() const { return m_fdt; }
-
 private:
     RiscvMachine(const MachineConfig& cfg, GuestMemory mem, HostConsole& console);
     Result<void> create_engine();
@@ -79,7 +76,6 @@ private:
     std::vector<std::unique_ptr<rv64::Hart>> m_harts;
     std::unique_ptr<HartEngine> m_engine;
     BootPlan m_boot;
-    std::vector<uint8_t> m_fdt;
     std::optional<RunResult> m_result;
 };
 

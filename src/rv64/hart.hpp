@@ -151,6 +151,9 @@ public:
     void flush_tlb();                        // everything (satp MODE change, PMP change, ...)
     void flush_tlb_va(uint64_t va);          // sfence.vma va (all ASIDs)
     void flush_tlb_asid(uint64_t asid);      // sfence.vma x0, asid
+    // Forgets write permission cached for the guest-physical page holding pa (it now holds
+    // decoded code); translations and fetch entries stay valid.
+    void drop_write_entries(uint64_t pa);
     // Generation of everything fetch translation depends on; cached block links compare it.
     uint64_t context_gen() const { return m_context_gen; }
     void bump_context_gen() { ++m_context_gen; }
@@ -159,7 +162,6 @@ public:
     GuestMemory& memory() { return m_mem; }
     const GuestClock& clock() const { return m_clock; }
     uint64_t time() const { return m_clock.ticks(); }
-    const HartConfig& config() const { return m_cfg; }
 
     // Re-derives the cached data-TLB view after a change of priv, MPRV/MPP, SUM or satp.
     void update_mmu_view();

@@ -192,6 +192,17 @@ void Hart::flush_tlb_asid(uint64_t asid) {
     ++m_context_gen;
 }
 
+void Hart::drop_write_entries(uint64_t pa) {
+    const uint8_t* host_page = m_mem.host_page(Gpa(pa));
+    if (host_page == nullptr) return;
+    const auto host = reinterpret_cast<uintptr_t>(host_page);
+    for (auto& view : m_tlb) {
+        for (TlbEntry& e : view) {
+            if (e.tag_w != kInvalidTag && (e.tag_w & ~0xfffull) + e.addend == host) e.tag_w = kInvalidTag;
+        }
+    }
+}
+
 void Hart::fill_tlb(uint64_t va, uint64_t pa, Access acc, unsigned mmu_index) {
     uint8_t* host_page = m_mem.host_page(Gpa(pa));
     if (host_page == nullptr) return;

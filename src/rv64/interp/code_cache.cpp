@@ -39,7 +39,7 @@ void CodeCache::mark_code_page(uint64_t pa) {
     if (m_code_pages[i] != 0) return;
     m_code_pages[i] = 1;
     // Harts may hold write entries for this page; from now on stores must take the slow path.
-    for (Hart* h : m_harts) h->flush_tlb();
+    for (Hart* h : m_harts) h->drop_write_entries(pa);
 }
 
 void CodeCache::invalidate_code_page(uint64_t pa) {

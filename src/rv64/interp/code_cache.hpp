@@ -64,7 +64,6 @@ public:
     void flush();
     void reap() { m_graveyard.clear(); }
     uint64_t generation() const { return m_gen; }
-    size_t block_count() const { return m_blocks.size(); }
 
 private:
     friend struct jit::Layout;  // emitted code compares m_gen to validate chained jumps

@@ -17,6 +17,19 @@ TEST_F(HartTest, StoreToDecodedCodeIsSeenByTheNextExecution) {
     EXPECT_EQ(hart.s.x[5], 2u);
 }
 
+TEST_F(HartTest, StoreThroughACachedWriteEntryStillInvalidatesCodeDecodedLater) {
+    // The page is written first (a write TLB entry is cached), then code in it is decoded:
+    // the cached write permission must not let the next store bypass invalidation.
+    ASSERT_TRUE(hart.store<uint32_t>(kBase + 0x800, 0));
+    code(kBase, {addi(5, 0, 1), jal_self()});
+    run(1);
+    EXPECT_EQ(hart.s.x[5], 1u);
+    ASSERT_TRUE(hart.store<uint32_t>(kBase, addi(5, 0, 4)));
+    hart.s.pc = kBase;
+    run(1);
+    EXPECT_EQ(hart.s.x[5], 4u);
+}
+
 TEST_F(HartTest, DeviceWriteToDecodedCodeIsSeenByTheNextExecution) {
     code(kBase, {addi(5, 0, 1), jal_self()});
     run(1);
