@@ -28,7 +28,7 @@ struct DiskConfig {
 Result<DiskConfig> parse_disk_option(std::string_view spec);
 
 struct MachineConfig {
-    Engine engine = Engine::Interp;
+    Engine engine = Engine::Jit;
     std::string kernel;                // path; ELF or raw Image
     std::optional<std::string> initrd;
     std::optional<std::string> bios;   // nullopt: --bios none
