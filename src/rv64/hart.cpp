@@ -42,6 +42,7 @@ void Hart::reset(uint64_t pc) {
     m_pins.store(0, std::memory_order_relaxed);
     m_trapped = false;
     m_stce = false;
+    m_pmp_hit = PmpHit{};
     flush_tlb();
     update_mmu_view();
 }

@@ -180,6 +180,8 @@ private:
     Translation translate(uint64_t va, Access acc, Priv priv);
     Translation walk(uint64_t va, Access acc, Priv priv, uint64_t mode);
     bool pmp_allows(uint64_t pa, uint64_t size, Access acc, Priv priv) const;
+    std::pair<uint64_t, uint64_t> pmp_range(unsigned i) const;
+    void pmp_remember(unsigned i, uint64_t lo, uint64_t hi, uint64_t pa, uint64_t last) const;
     bool pmp_page_uniform(uint64_t page, Access acc, Priv priv) const;
     bool load_slow(uint64_t va, unsigned size, uint64_t& out);
     bool store_slow(uint64_t va, unsigned size, uint64_t value);
@@ -197,6 +199,14 @@ private:
     MmioBus& m_bus;
     const GuestClock& m_clock;
     CodeWatch* m_code = nullptr;
+
+    // The range of the PMP entry that matched last, when it is the first match for every
+    // access inside it (no lower entry overlaps). Empty after reset and every PMP write.
+    struct PmpHit {
+        uint64_t lo = 1, hi = 0;
+        uint8_t cfg = 0;
+    };
+    mutable PmpHit m_pmp_hit;
 
     std::atomic<uint64_t> m_pins{0};
     bool m_trapped = false;

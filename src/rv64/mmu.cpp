@@ -5,6 +5,7 @@
 // An entry is filled only when the whole 4 KiB page has one PMP verdict and is RAM;
 // a write entry only when the page holds no decoded code, so that stores to code
 // always reach the slow path and invalidate the blocks first.
+#include <algorithm>
 #include <cstring>
 
 #include "rv64/hart.hpp"
@@ -50,36 +51,61 @@ unsigned levels_for(uint64_t mode) { return mode == SATP_MODE_SV39 ? 3 : mode ==
 
 // --- PMP ------------------------------------------------------------------------------------
 
+namespace {
+
+bool pmp_verdict(uint8_t cfg, Access acc, Priv priv) {
+    if (priv == Priv::M && (cfg & PMP_L) == 0) return true;
+    const uint8_t need = acc == Access::Read ? PMP_R : acc == Access::Write ? PMP_W : PMP_X;
+    return (cfg & need) != 0;
+}
+
+}  // namespace
+
+// [lo, hi) of entry i in bytes, or an empty range when the entry is off (§3.7.1).
+std::pair<uint64_t, uint64_t> Hart::pmp_range(unsigned i) const {
+    const uint8_t a = s.pmpcfg[i] & PMP_A;
+    const uint64_t addr = s.pmpaddr[i];
+    if (a == PMP_A_TOR) return {i == 0 ? 0 : s.pmpaddr[i - 1] << 2, addr << 2};
+    if (a == PMP_A_NA4) return {addr << 2, (addr << 2) + 4};
+    if (a == PMP_A_NAPOT) {
+        const unsigned ones = static_cast<unsigned>(std::countr_one(addr));
+        if (ones >= 54) return {0, ~0ull};
+        const uint64_t lo = (addr & ~((1ull << ones) - 1)) << 2;
+        return {lo, lo + (8ull << ones)};
+    }
+    return {0, 0};
+}
+
 bool Hart::pmp_allows(uint64_t pa, uint64_t size, Access acc, Priv priv) const {
     const uint64_t last = pa + size - 1;
-    uint64_t prev_top = 0;
+    // Most checks land in the range of the entry that matched last time (TLB fills, the
+    // levels of a page walk): see pmp_remember().
+    if (pa >= m_pmp_hit.lo && last < m_pmp_hit.hi) return pmp_verdict(m_pmp_hit.cfg, acc, priv);
     for (unsigned i = 0; i < kPmpEntries; ++i) {
-        const uint8_t cfg = s.pmpcfg[i];
-        const uint64_t addr = s.pmpaddr[i];
-        uint64_t lo = 0, hi = 0;  // [lo, hi) in bytes
-        const uint8_t a = cfg & PMP_A;
-        if (a == PMP_A_TOR) {
-            lo = prev_top << 2;
-            hi = addr << 2;
-        } else if (a == PMP_A_NA4) {
-            lo = addr << 2;
-            hi = lo + 4;
-        } else if (a == PMP_A_NAPOT) {
-            const unsigned ones = static_cast<unsigned>(std::countr_one(addr));
-            const uint64_t sz = ones >= 54 ? 0 : (8ull << ones);
-            lo = sz == 0 ? 0 : (addr & ~((1ull << ones) - 1)) << 2;
-            hi = sz == 0 ? ~0ull : lo + sz;
-        }
-        prev_top = addr;
-        if (a == 0 || lo >= hi) continue;
-        const bool any = pa < hi && last >= lo;
-        if (!any) continue;
+        const auto [lo, hi] = pmp_range(i);
+        if (lo >= hi || pa >= hi || last < lo) continue;
         if (pa < lo || last >= hi) return false;  // partial match fails (§3.7.1)
-        if (priv == Priv::M && (cfg & PMP_L) == 0) return true;
-        const uint8_t need = acc == Access::Read ? PMP_R : acc == Access::Write ? PMP_W : PMP_X;
-        return (cfg & need) != 0;
+        pmp_remember(i, lo, hi, pa, last);
+        return pmp_verdict(s.pmpcfg[i], acc, priv);
     }
     return priv == Priv::M;  // no match: M succeeds, S/U fail because entries are implemented
+}
+
+// Caches, for the fast path, the part of entry i's range around [pa, last] that no
+// lower-numbered entry touches: entry i is the first match for every access inside it.
+// (OpenSBI's last entry covers all memory, carved by the firmware's own regions below it.)
+void Hart::pmp_remember(unsigned i, uint64_t lo, uint64_t hi, uint64_t pa, uint64_t last) const {
+    for (unsigned j = 0; j < i; ++j) {
+        const auto [jlo, jhi] = pmp_range(j);
+        if (jlo >= jhi) continue;
+        if (jhi <= pa)
+            lo = std::max(lo, jhi);
+        else if (jlo > last)
+            hi = std::min(hi, jlo);
+        else
+            return;  // cannot happen: entry j would have matched first
+    }
+    m_pmp_hit = PmpHit{lo, hi, s.pmpcfg[i]};
 }
 
 bool Hart::pmp_page_uniform(uint64_t page, Access acc, Priv priv) const {
@@ -105,6 +131,7 @@ bool Hart::write_pmp(uint16_t num, uint64_t v) {
                                      (s.pmpcfg[e + 1] & PMP_A) == PMP_A_TOR;
         if (!locked && !next_tor_locked) s.pmpaddr[e] = v & ((1ull << 54) - 1);
     }
+    m_pmp_hit = PmpHit{};
     flush_tlb();
     return true;
 }

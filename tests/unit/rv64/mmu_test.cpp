@@ -227,5 +227,20 @@ TEST_F(PmpTest, NapotEntryCoversItsNaturallyAlignedRange) {
     EXPECT_FALSE(try_store<uint64_t>(kBase + 0x10000, 1));
 }
 
+TEST_F(PmpTest, AnEarlierEntryStillWinsAfterALaterEntryMatched) {
+    // OpenSBI's shape: entry 0 hides the firmware from S/U, entry 1 grants all memory.
+    ASSERT_TRUE(hart.csr_write(PMPADDR0, (kBase | 0x7fff) >> 2));  // NAPOT 64 KiB, no permissions
+    ASSERT_TRUE(hart.csr_write(PMPADDR1, ~0ull >> 10));           // NAPOT everything
+    ASSERT_TRUE(hart.csr_write(PMPCFG0, (0x18ull << 8 | 0x07ull << 8) | 0x18));
+    hart.s.priv = Priv::S;
+    hart.update_mmu_view();
+    uint64_t v = 0;
+    EXPECT_TRUE(try_load<uint64_t>(kBase + 0x20000, v));  // entry 1 (remembered)
+    EXPECT_FALSE(try_load<uint64_t>(kBase + 0x100, v));   // entry 0 must still win here
+    EXPECT_EQ(hart.s.mcause, EXC_LOAD_ACCESS);
+    EXPECT_TRUE(try_load<uint64_t>(kBase + 0x10000, v));  // just above entry 0
+    EXPECT_FALSE(try_load<uint64_t>(kBase + 0xfff8, v));  // just inside it
+}
+
 }  // namespace
 }  // namespace trapeze::rv64::test
