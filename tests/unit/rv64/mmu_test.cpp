@@ -230,7 +230,7 @@ TEST_F(PmpTest, NapotEntryCoversItsNaturallyAlignedRange) {
 TEST_F(PmpTest, AnEarlierEntryStillWinsAfterALaterEntryMatched) {
     // OpenSBI's shape: entry 0 hides the firmware from S/U, entry 1 grants all memory.
     ASSERT_TRUE(hart.csr_write(PMPADDR0, (kBase | 0x7fff) >> 2));  // NAPOT 64 KiB, no permissions
-    ASSERT_TRUE(hart.csr_write(PMPADDR1, ~0ull >> 10));           // NAPOT everything
+    ASSERT_TRUE(hart.csr_write(PMPADDR0 + 1, ~0ull >> 10));       // NAPOT everything
     ASSERT_TRUE(hart.csr_write(PMPCFG0, (0x18ull << 8 | 0x07ull << 8) | 0x18));
     hart.s.priv = Priv::S;
     hart.update_mmu_view();
