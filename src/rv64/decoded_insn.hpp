@@ -16,7 +16,8 @@ struct DecodedInsn;
 using ExecFn = bool (*)(Hart& h, const DecodedInsn& d);
 
 struct DecodedInsn {
-    ExecFn fn = nullptr;
+    ExecFn fn = nullptr;   // this instruction alone (the JIT's fallback, traces)
+    ExecFn tfn = nullptr;  // threaded: this instruction, then the rest of its block (interp::threaded)
     int32_t imm = 0;   // sign-extended immediate; CSR number for CSR ops; shift amount for SH
     uint8_t rd = 0;    // for X destinations, 0 is replaced by 32 (the write sink)
     uint8_t rs1 = 0;   // also the uimm of csrr*i

@@ -65,6 +65,8 @@ public:
     Hart& operator=(const Hart&) = delete;
 
     HartState s;  // public: the interpreter and JIT operate on it directly
+    // Set by the interpreter's threaded dispatch to the instruction that left its block.
+    const DecodedInsn* exit_insn = nullptr;
 
     // --- reset and interrupts -------------------------------------------------------------
     void reset(uint64_t pc);

@@ -27,6 +27,8 @@ Block* CodeCache::build(uint64_t pa) {
         if (ends_block(d)) break;
     }
     if (block->insns.empty()) return nullptr;
+    for (size_t i = 0; i < block->insns.size(); ++i)
+        block->insns[i].tfn = threaded_for(block->insns[i], i + 1 == block->insns.size());
     mark_code_page(pa);
     Block* raw_block = block.get();
     m_page_blocks[pa >> 12].push_back(pa);

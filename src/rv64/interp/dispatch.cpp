@@ -16,9 +16,49 @@ constexpr std::array kExec = {
     &exec_illegal,  // Op::invalid
 };
 
+// Runs F; on success moves pc on and continues with the next instruction of the block as a
+// sibling call (a jump), so a block runs without returning to the dispatcher. A false from F
+// (trap, taken branch, block end) records which instruction it was and unwinds at once.
+template <ExecFn F>
+bool threaded(Hart& h, const DecodedInsn& d) {
+    if (!F(h, d)) [[unlikely]] {
+        h.exit_insn = &d;
+        return false;
+    }
+    h.s.pc += d.len;
+    const DecodedInsn& next = (&d)[1];
+    return next.tfn(h, next);
+}
+
+template <ExecFn F>
+bool threaded_last(Hart& h, const DecodedInsn& d) {
+    if (!F(h, d)) [[unlikely]] {
+        h.exit_insn = &d;
+        return false;
+    }
+    h.s.pc += d.len;
+    return true;
+}
+
+constexpr std::array kThreaded = {
+#define INSN(name, mnem, mask, match, fmt, dest) &threaded<&exec_##name>,
+#include "rv64/isa/insns.inc"
+#undef INSN
+    &threaded<&exec_illegal>,
+};
+
+constexpr std::array kThreadedLast = {
+#define INSN(name, mnem, mask, match, fmt, dest) &threaded_last<&exec_##name>,
+#include "rv64/isa/insns.inc"
+#undef INSN
+    &threaded_last<&exec_illegal>,
+};
+
 }  // namespace
 
 ExecFn exec_for(const DecodedInsn& d) { return kExec[d.op]; }
+
+ExecFn threaded_for(const DecodedInsn& d, bool last) { return last ? kThreadedLast[d.op] : kThreaded[d.op]; }
 
 bool ends_block(const DecodedInsn& d) {
     switch (static_cast<Op>(d.op)) {

@@ -7,6 +7,11 @@ namespace trapeze::rv64::interp {
 
 ExecFn exec_for(const DecodedInsn& d);
 
+// Threaded dispatch: each instruction's handler runs it and jumps straight to the next
+// instruction's handler (one indirect jump per handler, which the host predicts far better
+// than one shared call site). `last` selects the variant that ends the block.
+ExecFn threaded_for(const DecodedInsn& d, bool last);
+
 // Control transfers, traps and anything that may change translation, privilege or
 // interrupt enables end a block, so the dispatcher re-checks interrupts and the TLB view.
 bool ends_block(const DecodedInsn& d);

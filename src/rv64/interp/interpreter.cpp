@@ -48,16 +48,11 @@ uint64_t Interpreter::execute(Hart& h, const Block& b) {
     if (m_trace) [[unlikely]]
         return execute_traced(h, b);
     const DecodedInsn* const begin = b.insns.data();
-    const DecodedInsn* const end = begin + b.insns.size();
-    for (const DecodedInsn* d = begin; d != end; ++d) {
-        if (!d->fn(h, *d)) [[unlikely]] {
-            const bool trapped = h.trapped();
-            h.clear_trapped();
-            return static_cast<uint64_t>(d - begin) + (trapped ? 0 : 1);
-        }
-        h.s.pc += d->len;
-    }
-    return b.insns.size();
+    if (begin->tfn(h, *begin)) return b.insns.size();
+    // An instruction left the block early: it retired unless it trapped.
+    const bool trapped = h.trapped();
+    h.clear_trapped();
+    return static_cast<uint64_t>(h.exit_insn - begin) + (trapped ? 0 : 1);
 }
 
 // The same as execute(), printing each instruction before it runs (TRAPEZE_TRACE=1).
