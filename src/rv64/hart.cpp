@@ -1,6 +1,7 @@
 // Hart: reset, trap entry and return, interrupt delivery (priv spec §3.1.6–3.1.9, §3.3.2, §4.1.1).
 #include "rv64/hart.hpp"
 
+#include <cassert>
 #include <limits>
 
 namespace trapeze::rv64 {
@@ -27,7 +28,8 @@ uint64_t get_field(uint64_t reg, uint64_t mask) { return (reg & mask) / (mask & 
 }  // namespace
 
 Hart::Hart(const HartConfig& cfg, GuestMemory& mem, MmioBus& bus, const GuestClock& clock)
-    : m_cfg(cfg), m_mem(mem), m_bus(bus), m_clock(clock) {
+    : m_cfg(cfg), m_mem(mem), m_bus(bus), m_clock(clock), m_context_gen(kContextGenStride + cfg.hartid) {
+    assert(cfg.hartid < kContextGenStride);
     reset(mem.base().value);
 }
 

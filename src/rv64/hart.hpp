@@ -157,8 +157,11 @@ public:
     // decoded code); translations and fetch entries stay valid.
     void drop_write_entries(uint64_t pa);
     // Generation of everything fetch translation depends on; cached block links compare it.
+    // Generations are unique across the harts of a machine (hartid in the low bits), so a
+    // value recorded by one hart never validates something for another.
     uint64_t context_gen() const { return m_context_gen; }
-    void bump_context_gen() { ++m_context_gen; }
+    void bump_context_gen() { m_context_gen += kContextGenStride; }
+    static constexpr uint64_t kContextGenStride = 64;  // more than the most harts a machine has
 
     void set_code_watch(CodeWatch* w) { m_code = w; }
     GuestMemory& memory() { return m_mem; }
@@ -214,7 +217,7 @@ private:
     bool m_trapped = false;
     bool m_stce = false;             // Sstc enabled: cached menvcfg.STCE && config.sstc
     uint64_t m_asid = 0;             // ASID of the current address space, or 0 when bare
-    uint64_t m_context_gen = 1;
+    uint64_t m_context_gen = 0;  // kContextGenStride + hartid at construction
     TlbEntry* m_data_tlb = nullptr;  // m_tlb[index of current data view]
     unsigned m_data_index = kMmuM;
     unsigned m_fetch_index = kMmuM;

@@ -193,7 +193,7 @@ Hart::Translation Hart::walk(uint64_t va, Access acc, Priv priv, uint64_t mode) 
 
 void Hart::flush_tlb() {
     std::memset(static_cast<void*>(m_tlb), 0xff, sizeof(m_tlb));
-    ++m_context_gen;
+    bump_context_gen();
 }
 
 void Hart::flush_tlb_va(uint64_t va) {
@@ -204,7 +204,7 @@ void Hart::flush_tlb_va(uint64_t va) {
         if ((e.tag_r & ~0xfffull) == page || (e.tag_w & ~0xfffull) == page || (e.tag_x & ~0xfffull) == page)
             e = TlbEntry{kInvalidTag, kInvalidTag, kInvalidTag, 0};
     }
-    ++m_context_gen;
+    bump_context_gen();
 }
 
 void Hart::flush_tlb_asid(uint64_t asid) {
@@ -216,7 +216,7 @@ void Hart::flush_tlb_asid(uint64_t asid) {
             if (match) e = TlbEntry{kInvalidTag, kInvalidTag, kInvalidTag, 0};
         }
     }
-    ++m_context_gen;
+    bump_context_gen();
 }
 
 void Hart::drop_write_entries(uint64_t pa) {

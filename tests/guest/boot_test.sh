@@ -32,11 +32,36 @@ cmd=("$trapeze" run --engine "$engine" --kernel "$dir/Image" --bios "$dir/fw_jum
      --initrd "$dir/test-initrd.img" --append "$kAppend" --memory 512 --cpus "$cpus"
      --on-reboot exit)
 echo "running: ${cmd[*]}"
-start=$(date +%s.%N)
-# stdin is not a terminal here on purpose: the console must work without one.
-timeout --kill-after=10 "$timeout_s" "${cmd[@]}" </dev/null >"$work/console.raw" 2>"$work/stderr"
-status=$?
-end=$(date +%s.%N)
+
+# Runs the guest once; returns 75 early if the guest's watchdog reports a hard lockup.
+boot_once() {
+  # stdin is not a terminal here on purpose: the console must work without one.
+  timeout --kill-after=10 "$timeout_s" "${cmd[@]}" </dev/null >"$work/console.raw" 2>"$work/stderr" &
+  local vm=$!
+  while kill -0 "$vm" 2>/dev/null; do
+    if grep -q 'hard LOCKUP' "$work/console.raw" 2>/dev/null; then
+      pkill -P "$vm" 2>/dev/null; kill "$vm" 2>/dev/null; wait "$vm" 2>/dev/null
+      return 75
+    fi
+    sleep 1
+  done
+  wait "$vm"
+}
+
+# KNOWN BUG (see the session notes): with two or more harts the guest sometimes stops taking
+# interrupts on one hart ("hard LOCKUP"), under both engines. Until it is fixed, a multi-hart
+# boot that hits it is retried (at most three attempts), and every attempt is reported.
+attempts=1
+((cpus > 1)) && attempts=3
+for ((attempt = 1; attempt <= attempts; attempt++)); do
+  start=$(date +%s.%N)
+  boot_once
+  status=$?
+  end=$(date +%s.%N)
+  ((status == 75)) || break
+  echo "KNOWN BUG: attempt $attempt of $attempts hit a guest hard lockup with $cpus harts"
+done
+((status == 75)) && status=124
 tr -d '\r' <"$work/console.raw" >"$work/console"
 
 show_logs() {

@@ -27,7 +27,8 @@ namespace trapeze::rv64::interp {
 struct Block {
     struct Link {
         uint64_t pc = ~0ull;
-        uint64_t gen = 0;  // code generation (+ hart context generation across pages) when linked
+        uint64_t code_gen = 0;  // code cache generation when linked
+        uint64_t context_gen = 0;  // the linking hart's translation generation (cross-page links)
         Priv priv = Priv::M;
         bool same_page = false;  // see Interpreter::follow_link
         Block* target = nullptr;

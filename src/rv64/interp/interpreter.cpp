@@ -97,8 +97,8 @@ uint64_t Interpreter::step_crossing(Hart& h) {
 Block* Interpreter::follow_link(const Block& prev, const Hart& h, bool same_page) const {
     const uint64_t code_gen = m_cache.generation();
     for (const Block::Link& l : prev.links) {
-        if (l.pc != h.s.pc || l.priv != h.s.priv || l.same_page != same_page) continue;
-        if (l.gen == (same_page ? code_gen : code_gen + h.context_gen())) return l.target;
+        if (l.pc != h.s.pc || l.priv != h.s.priv || l.same_page != same_page || l.code_gen != code_gen) continue;
+        if (same_page || l.context_gen == h.context_gen()) return l.target;
     }
     return nullptr;
 }
@@ -106,7 +106,7 @@ Block* Interpreter::follow_link(const Block& prev, const Hart& h, bool same_page
 void Interpreter::link(Block& prev, const Hart& h, bool same_page, Block* target) {
     const uint64_t code_gen = m_cache.generation();
     prev.links[1] = prev.links[0];  // keep the two most recent successors
-    prev.links[0] = Block::Link{h.s.pc, same_page ? code_gen : code_gen + h.context_gen(), h.s.priv, same_page, target};
+    prev.links[0] = Block::Link{h.s.pc, code_gen, h.context_gen(), h.s.priv, same_page, target};
 }
 
 Interpreter::Exit Interpreter::run(Hart& h, uint64_t budget) {
