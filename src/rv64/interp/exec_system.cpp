@@ -27,7 +27,11 @@ bool csr_op(Hart& h, const DecodedInsn& d, CsrOp op, uint64_t operand, bool sour
         if (!h.csr_read(num, ignored)) return h.raise_illegal(d);  // existence and privilege
     }
     if (writes) {
-        const uint64_t next = op == CsrOp::Write ? operand : op == CsrOp::Set ? (old | operand) : (old & ~operand);
+        // priv spec §3.1.9: a read-modify-write of mip works on the software-writable SEIP
+        // bit, not on the value OR-ed with the PLIC's line; otherwise OpenSBI's `csrs mip,
+        // SSIP` for an IPI would latch a momentary external interrupt into mip forever.
+        const uint64_t base = num == MIP ? h.s.mip : old;
+        const uint64_t next = op == CsrOp::Write ? operand : op == CsrOp::Set ? (base | operand) : (base & ~operand);
         if (!h.csr_write(num, next)) return h.raise_illegal(d);
     }
     h.s.x[d.rd] = old;

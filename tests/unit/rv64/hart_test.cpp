@@ -150,6 +150,17 @@ TEST_F(HartTest, WfiInUserModeIsIllegal) {
     EXPECT_EQ(hart.s.mcause, EXC_ILLEGAL_INST);
 }
 
+TEST_F(HartTest, SettingSsipInMipDoesNotLatchTheExternalInterruptLine) {
+    // What OpenSBI does to forward an IPI while the PLIC happens to assert SEIP.
+    hart.set_irq_pin(MIP_SEIP, true);
+    code(kBase, {csrrs(0, MIP, 5), jal_self()});
+    hart.s.x[5] = MIP_SSIP;
+    run(1);
+    EXPECT_NE(hart.mip() & MIP_SSIP, 0u);
+    hart.set_irq_pin(MIP_SEIP, false);
+    EXPECT_EQ(hart.mip() & MIP_SEIP, 0u);  // the line is low again: SEIP must follow it
+}
+
 TEST_F(HartTest, SstcRaisesSupervisorTimerFromStimecmp) {
     ASSERT_TRUE(hart.csr_write(MENVCFG, MENVCFG_STCE));
     ASSERT_TRUE(hart.csr_write(STIMECMP, 0));  // already in the past
