@@ -7,17 +7,8 @@
 # usage: virtio_net_test.sh TRAPEZE ENGINE
 set -uo pipefail
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/guest_env.sh"
 
-(($# >= 2)) || fail "usage: virtio_net_test.sh TRAPEZE ENGINE"
-trapeze=$1 engine=$2
-dir=${TRAPEZE_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/trapeze/debian-riscv64}
-timeout_s=${TRAPEZE_GUEST_TIMEOUT:-600}
-for f in Image fw_jump.bin test-initrd.img; do
-  [[ -s $dir/$f ]] || fail "guest image $dir/$f is missing: run tools/fetch-guest (make test does)"
-done
-
-work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$work"; }
 trap cleanup EXIT
@@ -68,8 +59,7 @@ PY
 fi
 wait "$vm"
 status=$?
-tr -d '\r' <"$work/console.raw" >"$work/console"
-show() { echo "--- console (last 40 lines)"; tail -n 40 "$work/console"; echo "--- stderr"; cat "$work/stderr"; }
+clean_console
 
 ((status == 0)) || { show; fail "trapeze exited with status $status"; }
 grep -q '^TRAPEZE-TEST-OK' "$work/console" || { show; fail "no TRAPEZE-TEST-OK marker"; }
