@@ -140,18 +140,7 @@ void VirtioBlk::reset() {
 
 void VirtioBlk::process_queue(uint16_t index) {
     if (index != 0 || m_queue == nullptr) return;
-    bool used = false;
-    for (;;) {
-        const PopStatus st = m_queue->pop(m_chain);
-        if (st == PopStatus::Empty) break;
-        if (st == PopStatus::Error) {
-            m_signals->needs_reset(to_string(m_queue->error()));
-            break;
-        }
-        used = true;
-        if (!handle_chain()) break;
-    }
-    if (used) m_signals->notify_used(0);
+    serve_queue(*m_queue, 0, m_chain, *m_signals, [this] { return handle_chain(); });
 }
 
 // Executes one request and returns it to the driver; false if the device needs a reset.

@@ -67,4 +67,25 @@ public:
     virtual void process_queue(uint16_t index) = 0;
 };
 
+// The loop of a device that answers each chain at once (blk, rng): pops every available
+// chain of queue `index` into `chain` and calls `handle()`, which completes it with add_used
+// and returns false to stop early. A malformed queue sets DEVICE_NEEDS_RESET. The driver is
+// interrupted once for the whole batch (the transport applies event-idx suppression).
+template <typename Handle>
+void serve_queue(SplitVirtqueue& queue, uint16_t index, DescriptorChain& chain, VirtioSignals& signals,
+                 Handle handle) {
+    bool used = false;
+    for (;;) {
+        const PopStatus st = queue.pop(chain);
+        if (st == PopStatus::Empty) break;
+        if (st == PopStatus::Error) {
+            signals.needs_reset(to_string(queue.error()));
+            break;
+        }
+        used = true;
+        if (!handle()) break;
+    }
+    if (used) signals.notify_used(index);
+}
+
 }  // namespace trapeze::virtio

@@ -47,14 +47,8 @@ void VirtioRng::reset() {
 
 void VirtioRng::process_queue(uint16_t index) {
     if (index != 0 || m_queue == nullptr) return;
-    bool used = false;
-    for (;;) {
-        const PopStatus st = m_queue->pop(m_chain);
-        if (st == PopStatus::Empty) break;
-        if (st == PopStatus::Error) {
-            m_signals->needs_reset(to_string(m_queue->error()));
-            break;
-        }
+    serve_queue(*m_queue, 0, m_chain, *m_signals, [this] {
+        // §5.4.6: fill the writable buffers, at most kMaxBytesPerRequest per request.
         uint64_t budget = kMaxBytesPerRequest;
         uint64_t written = 0;
         for (auto& buf : m_chain.writable) {
@@ -65,9 +59,8 @@ void VirtioRng::process_queue(uint16_t index) {
             if (n < part.size() || budget == 0) break;
         }
         m_queue->add_used(m_chain, static_cast<uint32_t>(written));
-        used = true;
-    }
-    if (used) m_signals->notify_used(0);
+        return true;
+    });
 }
 
 }  // namespace trapeze::virtio

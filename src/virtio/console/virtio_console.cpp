@@ -14,16 +14,6 @@ namespace {
 constexpr uint64_t kConfigEmergWr = 8;
 constexpr uint64_t kConfigSize = 12;
 
-// Completes a chain (§2.7.8). SplitVirtqueue::add_used is moving from taking the head to
-// taking the chain (so it can report the written buffers with GuestMemory::notify_written);
-// this accepts either until both sides have landed.
-template <typename Queue>
-void complete(Queue& queue, const DescriptorChain& chain, uint32_t len) {
-    if constexpr (requires { queue.add_used(chain, len); })
-        queue.add_used(chain, len);
-    else
-        queue.add_used(chain.head, len);
-}
 
 }  // namespace
 
@@ -89,7 +79,7 @@ void VirtioConsole::process_tx() {
         ChainReader reader(m_chain.readable);
         reader.read(m_out);
         if (m_sink && !m_out.empty()) m_sink(m_out);
-        complete(*m_txq, m_chain, 0);
+        m_txq->add_used(m_chain, 0);
         used = true;
     }
     if (used) m_signals->notify_used(kTxQueue);  // the transport applies event-idx suppression
@@ -113,7 +103,7 @@ void VirtioConsole::flush_input() {
             written += n;
             if (m_input.empty()) break;
         }
-        complete(*m_rxq, m_chain, static_cast<uint32_t>(written));
+        m_rxq->add_used(m_chain, static_cast<uint32_t>(written));
         used = true;
     }
     if (used) m_signals->notify_used(kRxQueue);  // the transport applies event-idx suppression

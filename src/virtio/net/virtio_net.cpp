@@ -9,21 +9,6 @@
 
 namespace trapeze::virtio {
 
-namespace {
-
-// Completes a chain (§2.7.8). SplitVirtqueue::add_used is moving from taking the head to
-// taking the chain (so it can report the written buffers with GuestMemory::notify_written);
-// this accepts either until both sides have landed.
-template <typename Queue>
-void complete(Queue& queue, const DescriptorChain& chain, uint32_t len) {
-    if constexpr (requires { queue.add_used(chain, len); })
-        queue.add_used(chain, len);
-    else
-        queue.add_used(chain.head, len);
-}
-
-}  // namespace
-
 VirtioNet::VirtioNet(const NetConfig& cfg, std::unique_ptr<NetBackend> backend)
     : m_mac(cfg.mac), m_backend(std::move(backend)) {
     m_backend->set_receiver([this](std::span<const uint8_t> frame) { receive(frame); });
@@ -100,7 +85,7 @@ void VirtioNet::process_tx() {
             ++m_stats.tx_frames;
             m_backend->send(m_tx_frame);
         }
-        complete(*m_txq, m_tx_chain, 0);  // §5.1.6.2.2: the device writes nothing
+        m_txq->add_used(m_tx_chain, 0);  // §5.1.6.2.2: the device writes nothing
         used = true;
     }
     if (used) m_signals->notify_used(kTxQueue);  // the transport applies event-idx suppression
@@ -145,7 +130,7 @@ void VirtioNet::flush_rx() {
             ++m_stats.rx_frames;
         }
         m_backlog.pop_front();
-        complete(*m_rxq, m_rx_chain, len);
+        m_rxq->add_used(m_rx_chain, len);
         used = true;
     }
     if (used) m_signals->notify_used(kRxQueue);  // the transport applies event-idx suppression
