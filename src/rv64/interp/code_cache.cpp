@@ -1,7 +1,10 @@
 #include "rv64/interp/code_cache.hpp"
 
+#include <cassert>
+
 #include "rv64/interp/dispatch.hpp"
 #include "rv64/isa/decoder.hpp"
+#include "rv64/isa/op.hpp"
 
 namespace trapeze::rv64::interp {
 
@@ -15,10 +18,19 @@ Block* CodeCache::build(uint64_t pa) {
     while (block->insns.size() < kMaxBlockInsns && at + 2 <= page_end) {
         const uint16_t lo = load_le<uint16_t>(m_mem.span(Gpa(at), 2).data());
         uint32_t raw = lo;
-        if ((lo & 3) == 3) {
-            if (at + 4 > page_end) break;  // crosses the page: executed on its own (Interpreter::step_crossing)
-            raw = load_le<uint32_t>(m_mem.span(Gpa(at), 4).data());
+        if ((lo & 3) == 3 && at + 4 > page_end) {
+            // Crosses the page end: a block of its own (see Op::crossing), so that its
+            // instruction counts are exact whatever the upper half turns out to be.
+            if (!block->insns.empty()) break;
+            DecodedInsn d;
+            d.op = static_cast<uint16_t>(Op::crossing);
+            d.raw = lo;
+            d.len = 4;
+            d.fn = exec_for(d);
+            block->insns.push_back(d);
+            break;
         }
+        if ((lo & 3) == 3) raw = load_le<uint32_t>(m_mem.span(Gpa(at), 4).data());
         DecodedInsn d = decode(raw);
         if (!block->insns.empty() && starts_block(d)) break;
         d.fn = exec_for(d);
@@ -26,7 +38,7 @@ Block* CodeCache::build(uint64_t pa) {
         at += d.len;
         if (ends_block(d)) break;
     }
-    if (block->insns.empty()) return nullptr;
+    assert(!block->insns.empty());  // pa is 2-aligned, so one halfword always fits
     for (size_t i = 0; i < block->insns.size(); ++i)
         block->insns[i].tfn = threaded_for(block->insns[i], i + 1 == block->insns.size());
     mark_code_page(pa);

@@ -52,7 +52,7 @@ public:
         auto it = m_blocks.find(pa);
         return it == m_blocks.end() ? nullptr : it->second.get();
     }
-    // Decodes a block at pa (which must be in RAM; fetch permission already checked for the page).
+    // Decodes a block at pa (2-aligned, in RAM, fetch permission already checked for the page).
     Block* build(uint64_t pa);
 
     bool is_code_page(uint64_t pa) const override {

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "rv64/interp/exec.hpp"
+#include "rv64/isa/decoder.hpp"
 #include "rv64/isa/op.hpp"
 
 namespace trapeze::rv64::interp {
@@ -14,6 +15,7 @@ constexpr std::array kExec = {
 #include "rv64/isa/insns.inc"
 #undef INSN
     &exec_illegal,  // Op::invalid
+    &exec_crossing,
 };
 
 // Runs F; on success moves pc on and continues with the next instruction of the block as a
@@ -45,6 +47,7 @@ constexpr std::array kThreaded = {
 #include "rv64/isa/insns.inc"
 #undef INSN
     &threaded<&exec_illegal>,
+    &threaded<&exec_crossing>,
 };
 
 constexpr std::array kThreadedLast = {
@@ -52,9 +55,21 @@ constexpr std::array kThreadedLast = {
 #include "rv64/isa/insns.inc"
 #undef INSN
     &threaded_last<&exec_illegal>,
+    &threaded_last<&exec_crossing>,
 };
 
 }  // namespace
+
+// The block's page holds the lower half, which the code cache watches; the upper half's
+// page and mapping are not covered by the block, so they are fetched (and permission-checked,
+// priv spec §4.3.1: a fault there reports the upper half's address) every time.
+bool exec_crossing(Hart& h, const DecodedInsn& d) {
+    uint16_t hi = 0;
+    if (!h.fetch16(h.s.pc + 2, hi)) return false;
+    DecodedInsn full = decode(static_cast<uint32_t>(hi) << 16 | (d.raw & 0xffff));
+    full.fn = exec_for(full);
+    return full.fn(h, full);
+}
 
 ExecFn exec_for(const DecodedInsn& d) { return kExec[d.op]; }
 

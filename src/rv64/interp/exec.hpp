@@ -16,4 +16,8 @@ namespace trapeze::rv64::interp {
 // Executes an instruction that failed to decode: raises illegal instruction.
 bool exec_illegal(Hart& h, const DecodedInsn& d);
 
+// Op::crossing: fetches the upper half through the current translation, then decodes and
+// runs the whole instruction.
+bool exec_crossing(Hart& h, const DecodedInsn& d);
+
 }  // namespace trapeze::rv64::interp

@@ -29,19 +29,18 @@ void Interpreter::account(Hart& h, uint64_t n) {
     m_retired += n;
 }
 
-Interpreter::Lookup Interpreter::lookup(Hart& h) {
+Block* Interpreter::lookup(Hart& h) {
     uint64_t pa = 0;
     if (!h.translate_fetch(h.s.pc, pa)) {
         h.clear_trapped();
-        return {nullptr, true};
+        return nullptr;
     }
     JumpCacheEntry& j = m_jump_cache[(pa >> 1) % kJumpCacheSize];
-    if (j.pa == pa && j.gen == m_cache.generation() && j.block != nullptr) return {j.block, false};
+    if (j.pa == pa && j.gen == m_cache.generation() && j.block != nullptr) return j.block;
     Block* b = m_cache.find(pa);
     if (b == nullptr) b = m_cache.build(pa);
-    // build() may bump the generation (never for a fresh page, but keep the entry honest).
-    if (b != nullptr) j = JumpCacheEntry{pa, m_cache.generation(), b};
-    return {b, false};
+    j = JumpCacheEntry{pa, m_cache.generation(), b};
+    return b;
 }
 
 uint64_t Interpreter::execute(Hart& h, const Block& b) {
@@ -70,25 +69,6 @@ uint64_t Interpreter::execute_traced(Hart& h, const Block& b) {
         ++n;
     }
     return n;
-}
-
-// A 32-bit instruction whose halves lie in different pages: fetched through both
-// translations and executed on its own, never cached.
-uint64_t Interpreter::step_crossing(Hart& h) {
-    uint16_t lo = 0, hi = 0;
-    if (!h.fetch16(h.s.pc, lo) || !h.fetch16(h.s.pc + 2, hi)) {
-        h.clear_trapped();
-        return 0;
-    }
-    DecodedInsn d = decode(static_cast<uint32_t>(hi) << 16 | lo);
-    d.fn = exec_for(d);
-    if (d.fn(h, d)) {
-        h.s.pc += d.len;
-        return 1;
-    }
-    const bool trapped = h.trapped();
-    h.clear_trapped();
-    return trapped ? 0 : 1;
 }
 
 // A link to a successor in the same virtual page as its predecessor stays valid across TLB
@@ -124,12 +104,11 @@ Interpreter::Exit Interpreter::run(Hart& h, uint64_t budget) {
         const bool same_page = page == prev_page;
         Block* b = prev != nullptr ? follow_link(*prev, h, same_page) : nullptr;
         if (b == nullptr) {
-            const Lookup found = lookup(h);
-            b = found.block;
+            b = lookup(h);
             if (b == nullptr) {
-                // A fetch fault (already taken), or an instruction crossing a page end.
-                // Faults count against the budget too, so a trap storm still ends the slice.
-                done += found.faulted ? 1 : std::max<uint64_t>(step_crossing(h), 1);
+                // A fetch fault, already taken. Faults count against the budget too, so a
+                // trap storm still ends the slice.
+                ++done;
                 prev = nullptr;
                 continue;
             }

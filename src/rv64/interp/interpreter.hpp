@@ -26,16 +26,11 @@ public:
     CodeCache& cache() { return m_cache; }
 
 private:
-    struct Lookup {
-        Block* block;
-        bool faulted;
-    };
-    Lookup lookup(Hart& h);
+    Block* lookup(Hart& h);  // null: the fetch faulted (the trap is taken)
     Block* follow_link(const Block& prev, const Hart& h, bool same_page) const;
     void link(Block& prev, const Hart& h, bool same_page, Block* target);
     uint64_t execute(Hart& h, const Block& b);
     uint64_t execute_traced(Hart& h, const Block& b);
-    uint64_t step_crossing(Hart& h);
     void account(Hart& h, uint64_t n);
 
     // Direct-mapped cache in front of the code cache's hash map, for indirect jumps and

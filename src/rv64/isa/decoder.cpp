@@ -193,6 +193,7 @@ DecodedInsn decode(uint32_t raw) {
 std::string disassemble(const DecodedInsn& d) {
     const auto op = static_cast<Op>(d.op);
     if (op == Op::invalid) return fmt::format(".insn {:#x}", d.raw);
+    if (op == Op::crossing) return fmt::format("(crossing a page end, low half {:#06x})", d.raw);
     const OpInfo& info = op_table()[d.op];
     const unsigned rd = d.rd == 32 ? 0 : d.rd;
     switch (info.format) {

@@ -11,6 +11,9 @@ enum class Op : uint16_t {
 #include "rv64/isa/insns.inc"
 #undef INSN
     invalid,
+    // Not an encoding: a 32-bit instruction whose upper half lies in the next page. Its
+    // block holds only the lower half (raw) and fetches the rest each time it runs.
+    crossing,
 };
 
 enum class Format : uint8_t { R, R4, I, S, B, U, J, SH, CSR, NONE };

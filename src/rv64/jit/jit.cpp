@@ -61,19 +61,17 @@ const void* Jit::translate(interp::Block& b) {
     return b.host_code;
 }
 
-interp::Block* Jit::lookup(Hart& h, bool& faulted) {
+interp::Block* Jit::lookup(Hart& h) {
     uint64_t pa = 0;
-    faulted = false;
     if (!h.translate_fetch(h.s.pc, pa)) {
         h.clear_trapped();
-        faulted = true;
         return nullptr;
     }
     BlockCacheEntry& e = m_block_cache[(pa >> 1) % kBlockCacheSize];
     if (e.pa == pa && e.gen == m_cache.generation() && e.block != nullptr) return e.block;
     interp::Block* b = m_cache.find(pa);
     if (b == nullptr) b = m_cache.build(pa);
-    if (b != nullptr) e = BlockCacheEntry{pa, m_cache.generation(), b};
+    e = BlockCacheEntry{pa, m_cache.generation(), b};
     return b;
 }
 
@@ -85,25 +83,6 @@ void Jit::fill(ExitSlot& slot, const Hart& h, const void* code) const {
     slot.key = m_cache.generation();
     slot.code = code;
     if (!slot.same_page && !Layout::fetch_addend(h, h.s.pc, slot.addend)) slot.key = ~0ull;
-}
-
-// A 32-bit instruction whose halves lie in different pages: fetched through both
-// translations and executed on its own, never cached (as Interpreter::step_crossing).
-uint64_t Jit::step_crossing(Hart& h) {
-    uint16_t lo = 0, hi = 0;
-    if (!h.fetch16(h.s.pc, lo) || !h.fetch16(h.s.pc + 2, hi)) {
-        h.clear_trapped();
-        return 0;
-    }
-    DecodedInsn d = decode(static_cast<uint32_t>(hi) << 16 | lo);
-    d.fn = interp::exec_for(d);
-    if (d.fn(h, d)) {
-        h.s.pc += d.len;
-        return 1;
-    }
-    const bool trapped = h.trapped();
-    h.clear_trapped();
-    return trapped ? 0 : 1;
 }
 
 // The dispatcher: the same loop as Interpreter::run, except that translated code runs
@@ -123,13 +102,11 @@ Jit::Exit Jit::run(Hart& h, uint64_t budget) {
             flush();
             pending = nullptr;
         }
-        bool faulted = false;
-        interp::Block* b = lookup(h, faulted);
+        interp::Block* b = lookup(h);
         if (b == nullptr) {
-            // A fetch fault (already taken), or an instruction crossing a page end.
-            // Faults count against the budget too, so a trap storm still ends the slice.
-            // Like the interpreter, a crossing instruction is not added to minstret here.
-            st.done += faulted ? 1 : std::max<uint64_t>(step_crossing(h), 1);
+            // A fetch fault, already taken. Faults count against the budget too, so a trap
+            // storm still ends the slice.
+            ++st.done;
             pending = nullptr;
             continue;
         }

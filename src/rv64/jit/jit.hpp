@@ -61,9 +61,8 @@ private:
     void init(Hart& h);
     void flush();
     const void* translate(interp::Block& b);
-    interp::Block* lookup(Hart& h, bool& faulted);
+    interp::Block* lookup(Hart& h);  // null: the fetch faulted (the trap is taken)
     void fill(ExitSlot& slot, const Hart& h, const void* code) const;
-    uint64_t step_crossing(Hart& h);
 
     // Direct-mapped cache in front of the code cache's hash map for the dispatcher's
     // lookups by guest-physical pc; valid while the code generation matches.
