@@ -56,6 +56,11 @@ void CodeCache::mark_code_page(uint64_t pa) {
     for (Hart* h : m_harts) h->drop_write_entries(pa);
 }
 
+void CodeCache::drop(std::unique_ptr<Block> b) {
+    if (m_on_drop) m_on_drop(*b);
+    m_graveyard.push_back(std::move(b));
+}
+
 void CodeCache::invalidate_code_page(uint64_t pa) {
     const uint64_t i = (pa - m_mem.base().value) >> 12;
     if (i >= m_code_pages.size() || m_code_pages[i] == 0) return;
@@ -65,7 +70,7 @@ void CodeCache::invalidate_code_page(uint64_t pa) {
         for (uint64_t b : it->second) {
             auto bit = m_blocks.find(b);
             if (bit == m_blocks.end()) continue;
-            m_graveyard.push_back(std::move(bit->second));
+            drop(std::move(bit->second));
             m_blocks.erase(bit);
         }
         m_page_blocks.erase(it);
@@ -81,7 +86,7 @@ void CodeCache::invalidate_range(uint64_t pa, uint64_t len) {
 }
 
 void CodeCache::flush() {
-    for (auto& [pa, b] : m_blocks) m_graveyard.push_back(std::move(b));
+    for (auto& [pa, b] : m_blocks) drop(std::move(b));
     m_blocks.clear();
     m_page_blocks.clear();
     std::fill(m_code_pages.begin(), m_code_pages.end(), 0);

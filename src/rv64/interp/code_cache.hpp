@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -19,7 +20,7 @@
 #include "rv64/hart.hpp"
 
 namespace trapeze::rv64::jit {
-struct Layout;
+struct ExitSlot;
 }
 
 namespace trapeze::rv64::interp {
@@ -37,6 +38,7 @@ struct Block {
     std::vector<DecodedInsn> insns;
     Link links[2];  // the two most recent static successors
     const void* host_code = nullptr;  // jit::Jit's translation of this block, if any
+    jit::ExitSlot* incoming = nullptr;  // jit::Jit's filled slots that jump to host_code
 };
 
 class CodeCache final : public CodeWatch {
@@ -47,6 +49,8 @@ public:
 
     // Called when a page gets its first block: the harts must drop write TLB entries.
     void attach(Hart& h) { m_harts.push_back(&h); }
+    // Told of every block as it is dropped (invalidated or flushed), before it is freed.
+    void set_drop_observer(std::function<void(Block&)> f) { m_on_drop = std::move(f); }
 
     Block* find(uint64_t pa) {
         auto it = m_blocks.find(pa);
@@ -67,9 +71,8 @@ public:
     uint64_t generation() const { return m_gen; }
 
 private:
-    friend struct jit::Layout;  // emitted code compares m_gen to validate chained jumps
-
     void mark_code_page(uint64_t pa);
+    void drop(std::unique_ptr<Block> b);
 
     GuestMemory& m_mem;
     std::vector<Hart*> m_harts;
@@ -77,6 +80,7 @@ private:
     std::unordered_map<uint64_t, std::vector<uint64_t>> m_page_blocks;  // page -> block PAs
     std::vector<uint8_t> m_code_pages;
     std::vector<std::unique_ptr<Block>> m_graveyard;
+    std::function<void(Block&)> m_on_drop;
     uint64_t m_gen = 0;
 };
 

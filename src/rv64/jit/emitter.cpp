@@ -83,8 +83,11 @@ public:
                          cpu.has(Xbyak::util::Cpu::tPOPCNT);
     }
 
-    std::span<const uint8_t> trampoline(size_t& epilogue_offset);
-    void set_epilogue(const void* e) { m_epilogue = e; }
+    Emitter::Trampoline trampoline();
+    void set_trampoline(const void* epilogue, const void* link_stub) {
+        m_epilogue = epilogue;
+        m_link_stub = link_stub;
+    }
     std::span<const uint8_t> block(const interp::Block& b, Stats& stats);
 
 private:
@@ -163,6 +166,7 @@ private:
     ExitSlot* m_jump_cache;
     uint64_t m_jump_cache_mask;
     const void* m_epilogue = nullptr;
+    const void* m_link_stub = nullptr;
     bool m_has_bitcount = false;  // host LZCNT, TZCNT (BMI1) and POPCNT
 
     // Per block.
@@ -191,8 +195,9 @@ void Emitter::Impl::flush_counters() {
     xor_(r12d, r12d);
 }
 
-std::span<const uint8_t> Emitter::Impl::trampoline(size_t& epilogue_offset) {
+Emitter::Trampoline Emitter::Impl::trampoline() {
     reset();
+    Emitter::Trampoline t;
     // void* enter(Hart* rdi, const void* code rsi, RunState* rdx). Six pushes and 8 bytes
     // leave rsp 16-byte aligned inside translations, ready for calls (SysV ABI §3.2.2).
     push(rbx); push(rbp); push(r12); push(r13); push(r14); push(r15);
@@ -204,18 +209,21 @@ std::span<const uint8_t> Emitter::Impl::trampoline(size_t& epilogue_offset) {
     mov(r14, qword[r15 + offsetof(RunState, budget)]);
     jmp(rsi);
     align(16);
-    epilogue_offset = getSize();
+    t.link_stub_offset = getSize();
+    mov(rax, rdx);  // falls through into the epilogue
+    t.epilogue_offset = getSize();
     flush_counters();
     mov(qword[r15 + offsetof(RunState, done)], r13);
     add(rsp, 8);
     pop(r15); pop(r14); pop(r13); pop(r12); pop(rbp); pop(rbx);
     ret();
-    return {getCode(), getSize()};
+    t.code = {getCode(), getSize()};
+    return t;
 }
 
 // A static successor at target_off bytes from the block's pc: at a block boundary the
 // budget and pending interrupts are checked (as Interpreter::run does before every block),
-// then the slot is followed if its key still holds.
+// then the jump goes through the slot (see ExitSlot for when a filled one is followed).
 void Emitter::Impl::exit_chain(int64_t target_off, size_t retired) {
     count(retired, retired);
     const int64_t delta = target_off - m_pc_off;
@@ -233,31 +241,26 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired) {
     or_(rax, qword[rbx + m_l.mip]);
     test(qword[rbx + m_l.mie], rax);
     jnz(m_plain, T_NEAR);
-    ExitSlot* slot = m_slots.alloc();
+    ExitSlot* slot = m_slots.alloc(m_link_stub);
     if (slot == nullptr) {
         jmp(m_plain, T_NEAR);
         return;
     }
     slot->same_page = same_page;
-    Xbyak::Label miss;
     mov(rdx, reinterpret_cast<uint64_t>(slot));
-    mov(rax, reinterpret_cast<uint64_t>(m_l.code_gen));
-    mov(rax, qword[rax]);
-    cmp(rax, qword[rdx + offsetof(ExitSlot, key)]);
-    jne(miss);
     if (!same_page) {
+        Xbyak::Label miss;
         mov(rax, PC());
         cmp(rax, qword[rdx + offsetof(ExitSlot, pc)]);
         jne(miss);
         check_fetch_tlb(miss);
+        jmp(qword[rdx + offsetof(ExitSlot, code)]);
+        L(miss);
+        mov(rax, rdx);
+        jump_to_epilogue();
+        return;
     }
-    mov(al, byte[rbx + m_l.priv]);
-    cmp(al, byte[rdx + offsetof(ExitSlot, priv)]);
-    jne(miss);
     jmp(qword[rdx + offsetof(ExitSlot, code)]);
-    L(miss);
-    mov(rax, rdx);
-    jump_to_epilogue();
 }
 
 // rax = the successor's pc, rdx = its slot: the current fetch view's TLB entry for the pc
@@ -282,8 +285,8 @@ void Emitter::Impl::check_fetch_tlb(Xbyak::Label& miss) {
     jne(miss, T_NEAR);
 }
 
-// An indirect jump (pc already stored): the direct-mapped jump cache, keyed by virtual pc
-// and privilege, validated as a cross-page ExitSlot.
+// An indirect jump (pc already stored): the direct-mapped jump cache, keyed by virtual pc,
+// validated as a cross-page ExitSlot.
 void Emitter::Impl::exit_indirect(size_t retired) {
     count(retired, retired);
     cmp(r13, r14);
@@ -303,13 +306,6 @@ void Emitter::Impl::exit_indirect(size_t retired) {
     cmp(rax, qword[rdx + offsetof(ExitSlot, pc)]);
     jne(miss);
     check_fetch_tlb(miss);
-    mov(rax, reinterpret_cast<uint64_t>(m_l.code_gen));
-    mov(rax, qword[rax]);
-    cmp(rax, qword[rdx + offsetof(ExitSlot, key)]);
-    jne(miss);
-    mov(al, byte[rbx + m_l.priv]);
-    cmp(al, byte[rdx + offsetof(ExitSlot, priv)]);
-    jne(miss);
     jmp(qword[rdx + offsetof(ExitSlot, code)]);
     L(miss);
     mov(rax, rdx);
@@ -865,11 +861,11 @@ Emitter::Emitter(const Layout& layout, SlotArena& slots, ExitSlot* jump_cache, u
 
 Emitter::~Emitter() = default;
 
-std::span<const uint8_t> Emitter::emit_trampoline(size_t& epilogue_offset) {
-    return m_impl->trampoline(epilogue_offset);
-}
+Emitter::Trampoline Emitter::emit_trampoline() { return m_impl->trampoline(); }
 
-void Emitter::set_epilogue(const void* epilogue) { m_impl->set_epilogue(epilogue); }
+void Emitter::set_trampoline(const void* epilogue, const void* link_stub) {
+    m_impl->set_trampoline(epilogue, link_stub);
+}
 
 std::span<const uint8_t> Emitter::emit_block(const interp::Block& b) { return m_impl->block(b, m_stats); }
 

@@ -31,10 +31,17 @@ public:
     Emitter(const Emitter&) = delete;
     Emitter& operator=(const Emitter&) = delete;
 
-    // The entry trampoline `void* enter(Hart*, const void* code, RunState*)`; its epilogue,
-    // which every exit jumps to with rax = the ExitSlot to fill (or null), is at *epilogue_offset.
-    std::span<const uint8_t> emit_trampoline(size_t& epilogue_offset);
-    void set_epilogue(const void* epilogue);
+    // The entry trampoline `void* enter(Hart*, const void* code, RunState*)`. Its epilogue,
+    // which every exit jumps to with rax = the ExitSlot to fill (or null), is at
+    // epilogue_offset; the link stub, where unfilled slots lead (rdx = the slot), at
+    // link_stub_offset.
+    struct Trampoline {
+        std::span<const uint8_t> code;
+        size_t epilogue_offset = 0;
+        size_t link_stub_offset = 0;
+    };
+    Trampoline emit_trampoline();
+    void set_trampoline(const void* epilogue, const void* link_stub);
 
     // The translation of b (valid until the next call), or an empty span if it did not fit.
     std::span<const uint8_t> emit_block(const interp::Block& b);

@@ -1,32 +1,36 @@
 // ExitSlot: where a translated block finds its successor's code without returning to the
-// dispatcher. A slot is valid while the code cache generation equals its key (no code was
-// invalidated since it was filled) and, for a successor in another virtual page (static
-// exits across pages and the jump cache), while the hart's current fetch-TLB view still
-// maps the successor's pc to the same host page: then the dispatcher's lookup would find
-// the same physical block (Jit::lookup probes that very entry first). This survives ASID
-// switches and unrelated TLB flushes, which the interpreter's rule (context generation,
-// Interpreter::follow_link) does not. The dispatcher fills slots; emitted code only reads them.
+// dispatcher. Emitted code jumps through `code`, which is the link stub (back to the
+// dispatcher, which fills the slot) until the slot is filled. A filled slot sits on its
+// successor block's list of incoming slots, and the Jit resets every slot on that list when
+// the code cache drops the block, so a filled slot always leads to live code.
+//
+// For a successor in the same virtual page the slot needs no further check: both blocks were
+// reached through one translation of that page. A successor in another virtual page (static
+// exits across pages, and the jump cache) is followed only while the pc matches and the
+// hart's current fetch-TLB view maps it to the host page the slot was filled with; then the
+// dispatcher's lookup would find the same physical block (Jit::lookup probes that very entry
+// first). This survives ASID and privilege switches and unrelated TLB flushes.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
-#include "rv64/hart_state.hpp"
+#include "rv64/interp/code_cache.hpp"
 
 namespace trapeze::rv64::jit {
 
 struct alignas(64) ExitSlot {
-    uint64_t pc = ~0ull;         // guest virtual pc the code was looked up for
-    uint64_t key = ~0ull;        // code generation when filled; ~0 never matches
-    const void* code = nullptr;  // host code of the successor
-    uintptr_t addend = 0;        // fetch-TLB addend of pc when filled (not for same_page)
-    Priv priv = Priv::M;         // privilege it was looked up under
-    bool same_page = false;      // successor in the same virtual page: no TLB check needed
+    uint64_t pc = ~0ull;            // guest virtual pc the code was looked up for
+    const void* code = nullptr;     // successor's host code, or the link stub
+    uintptr_t addend = 0;           // fetch-TLB addend of pc when filled (not for same_page)
+    interp::Block* target = nullptr;  // the successor while filled
+    ExitSlot* next = nullptr;       // target's incoming list
+    ExitSlot** pprev = nullptr;
+    bool same_page = false;         // successor in the same virtual page: no TLB check needed
 };
 static_assert(sizeof(ExitSlot) == 64);
-static_assert(offsetof(ExitSlot, pc) == 0 && offsetof(ExitSlot, key) == 8 && offsetof(ExitSlot, code) == 16 &&
-              offsetof(ExitSlot, addend) == 24 && offsetof(ExitSlot, priv) == 32);
+static_assert(offsetof(ExitSlot, pc) == 0 && offsetof(ExitSlot, code) == 8 && offsetof(ExitSlot, addend) == 16);
 
 // Fixed-capacity storage for the slots of static exits: slots never move (emitted code holds
 // their addresses) and die all at once when the code buffer is flushed.
@@ -34,7 +38,13 @@ class SlotArena {
 public:
     // The storage is reserved once (untouched until used) and never reallocated.
     explicit SlotArena(size_t capacity) : m_capacity(capacity) { m_slots.reserve(capacity); }
-    ExitSlot* alloc() { return m_slots.size() < m_capacity ? &m_slots.emplace_back() : nullptr; }
+    // A new slot leads to `link_stub` until it is filled.
+    ExitSlot* alloc(const void* link_stub) {
+        if (m_slots.size() == m_capacity) return nullptr;
+        ExitSlot& s = m_slots.emplace_back();
+        s.code = link_stub;
+        return &s;
+    }
     size_t free() const { return m_capacity - m_slots.size(); }
     void clear() { m_slots.clear(); }
 

@@ -22,6 +22,7 @@ Jit::Jit(GuestMemory& mem, CodeBuffer code, const JitConfig& cfg)
     : m_cache(mem), m_code(std::move(code)), m_slots(std::max<size_t>(cfg.exit_slots, 4 * kMaxBlockSlots)) {
     // Device DMA and loaders write RAM behind the harts' backs: drop the code there.
     mem.set_write_observer([this](Gpa gpa, uint64_t len) { m_cache.invalidate_range(gpa.value, len); });
+    m_cache.set_drop_observer([this](interp::Block& b) { on_drop(b); });
 }
 
 Jit::~Jit() = default;
@@ -35,18 +36,19 @@ void Jit::attach(Hart& h) {
 // The layout of Hart is the same for every hart: the first one measures it, and the
 // entry trampoline goes to the start of the code buffer, where flushes keep it.
 void Jit::init(Hart& h) {
-    m_emitter = std::make_unique<Emitter>(Layout::of(h, m_cache), m_slots, m_jump_cache.data(), kJumpCacheSize - 1);
-    size_t epilogue = 0;
-    const auto tramp = m_emitter->emit_trampoline(epilogue);
-    const uint8_t* at = m_code.append(tramp);
+    m_emitter = std::make_unique<Emitter>(Layout::of(h), m_slots, m_jump_cache.data(), kJumpCacheSize - 1);
+    const Emitter::Trampoline tramp = m_emitter->emit_trampoline();
+    const uint8_t* at = m_code.append(tramp.code);
     if (at == nullptr) std::abort();  // create() guarantees the room
     m_enter = reinterpret_cast<EnterFn>(reinterpret_cast<uintptr_t>(at));
-    m_emitter->set_epilogue(at + epilogue);
+    m_link_stub = at + tramp.link_stub_offset;
+    m_emitter->set_trampoline(at + tramp.epilogue_offset, m_link_stub);
+    for (ExitSlot& s : m_jump_cache) s.code = m_link_stub;
     m_code_base = m_code.used();
 }
 
-// Every translation, slot and jump-cache entry dies at once: the code cache is flushed,
-// which bumps its generation, so no key filled before can match again.
+// Every translation, slot and jump-cache entry dies at once (dropping every block resets
+// the jump-cache entries and block-cache entries that lead to them).
 void Jit::flush() {
     m_cache.flush();
     m_code.truncate(m_code_base);
@@ -67,22 +69,45 @@ interp::Block* Jit::lookup(Hart& h) {
         h.clear_trapped();
         return nullptr;
     }
-    BlockCacheEntry& e = m_block_cache[(pa >> 1) % kBlockCacheSize];
-    if (e.pa == pa && e.gen == m_cache.generation() && e.block != nullptr) return e.block;
+    BlockCacheEntry& e = m_block_cache[block_cache_index(pa)];
+    if (e.pa == pa && e.block != nullptr) return e.block;
     interp::Block* b = m_cache.find(pa);
     if (b == nullptr) b = m_cache.build(pa);
-    e = BlockCacheEntry{pa, m_cache.generation(), b};
+    e = BlockCacheEntry{pa, b};
     return b;
 }
 
-// See ExitSlot for when a filled slot stays valid. Without a fetch-TLB entry for the pc
-// (a page PMP splits) a cross-page slot is never followed.
-void Jit::fill(ExitSlot& slot, const Hart& h, const void* code) const {
+// See ExitSlot for when a filled slot is followed. Without a fetch-TLB entry for the pc
+// (a page PMP splits) a cross-page slot stays unfilled.
+void Jit::fill(ExitSlot& slot, const Hart& h, interp::Block& b) {
+    unlink(slot);
+    if (!slot.same_page && !Layout::fetch_addend(h, h.s.pc, slot.addend)) return;
     slot.pc = h.s.pc;
-    slot.priv = h.s.priv;
-    slot.key = m_cache.generation();
-    slot.code = code;
-    if (!slot.same_page && !Layout::fetch_addend(h, h.s.pc, slot.addend)) slot.key = ~0ull;
+    slot.code = b.host_code;
+    slot.target = &b;
+    slot.next = b.incoming;
+    if (slot.next != nullptr) slot.next->pprev = &slot.next;
+    slot.pprev = &b.incoming;
+    b.incoming = &slot;
+}
+
+void Jit::unlink(ExitSlot& slot) {
+    if (slot.pprev != nullptr) {
+        *slot.pprev = slot.next;
+        if (slot.next != nullptr) slot.next->pprev = slot.pprev;
+    }
+    slot.next = nullptr;
+    slot.pprev = nullptr;
+    slot.target = nullptr;
+    slot.code = m_link_stub;
+}
+
+// The code cache dropped b (a store to its page, a DMA write, a flush): nothing may lead
+// to its code any more. Its own slots are left alone: they die with the next flush.
+void Jit::on_drop(interp::Block& b) {
+    while (b.incoming != nullptr) unlink(*b.incoming);
+    BlockCacheEntry& e = m_block_cache[block_cache_index(b.pa)];
+    if (e.block == &b) e = BlockCacheEntry{};
 }
 
 // The dispatcher: the same loop as Interpreter::run, except that translated code runs
@@ -112,7 +137,7 @@ Jit::Exit Jit::run(Hart& h, uint64_t budget) {
         }
         const void* code = b->host_code != nullptr ? b->host_code : translate(*b);
         if (code == nullptr) std::abort();  // a block always fits in kMaxBlockBytes
-        if (pending != nullptr) fill(*pending, h, code);
+        if (pending != nullptr) fill(*pending, h, *b);
         pending = m_enter(&h, code, &st);
         m_retired += st.retired;
         st.retired = 0;

@@ -62,13 +62,15 @@ private:
     void flush();
     const void* translate(interp::Block& b);
     interp::Block* lookup(Hart& h);  // null: the fetch faulted (the trap is taken)
-    void fill(ExitSlot& slot, const Hart& h, const void* code) const;
+    void fill(ExitSlot& slot, const Hart& h, interp::Block& b);
+    void unlink(ExitSlot& slot);
+    void on_drop(interp::Block& b);
+    static size_t block_cache_index(uint64_t pa) { return (pa >> 1) % kBlockCacheSize; }
 
     // Direct-mapped cache in front of the code cache's hash map for the dispatcher's
-    // lookups by guest-physical pc; valid while the code generation matches.
+    // lookups by guest-physical pc; an entry is cleared when its block is dropped.
     struct BlockCacheEntry {
         uint64_t pa = ~0ull;
-        uint64_t gen = 0;
         interp::Block* block = nullptr;
     };
     static constexpr size_t kBlockCacheSize = 4096;
@@ -80,6 +82,7 @@ private:
     std::vector<ExitSlot> m_jump_cache = std::vector<ExitSlot>(kJumpCacheSize);
     std::unique_ptr<Emitter> m_emitter;  // created on the first attach (needs a Hart's layout)
     EnterFn m_enter = nullptr;
+    const void* m_link_stub = nullptr;
     size_t m_code_base = 0;  // buffer use by the trampoline, kept across flushes
     uint64_t m_retired = 0;
     uint64_t m_flushes = 0;

@@ -10,7 +10,7 @@ size_t offset(const void* base, const void* field) {
 
 }  // namespace
 
-Layout Layout::of(const Hart& h, const interp::CodeCache& cache) {
+Layout Layout::of(const Hart& h) {
     Layout l;
     l.x = offset(&h, &h.s.x[0]);
     l.pc = offset(&h, &h.s.pc);
@@ -26,7 +26,6 @@ Layout Layout::of(const Hart& h, const interp::CodeCache& cache) {
     l.asid = offset(&h, &h.m_asid);
     l.tlb = offset(&h, &h.m_tlb[0][0]);
     l.fetch_index = offset(&h, &h.m_fetch_index);
-    l.code_gen = &cache.m_gen;
     return l;
 }
 

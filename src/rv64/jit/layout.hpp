@@ -1,13 +1,12 @@
 // Layout: where emitted code finds the state it reads and writes. Guest registers, pc and
-// CSRs are at fixed offsets from the pinned Hart pointer; the TLB view, ASID, interrupt pins
-// and context generation are private to Hart, so this (a friend) measures their offsets once.
+// CSRs are at fixed offsets from the pinned Hart pointer; the TLB view, ASID and interrupt
+// pins are private to Hart, so this (a friend) measures their offsets once.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
 #include "rv64/hart.hpp"
-#include "rv64/interp/code_cache.hpp"
 
 namespace trapeze::rv64::jit {
 
@@ -26,9 +25,8 @@ struct Layout {
     size_t asid = 0;           // Hart::m_asid
     size_t tlb = 0;            // Hart::m_tlb[0][0]
     size_t fetch_index = 0;    // Hart::m_fetch_index (unsigned)
-    const uint64_t* code_gen = nullptr;  // CodeCache::m_gen
 
-    static Layout of(const Hart& h, const interp::CodeCache& cache);
+    static Layout of(const Hart& h);
     // The addend of the current fetch view's TLB entry for va, if it holds a valid one.
     static bool fetch_addend(const Hart& h, uint64_t va, uintptr_t& addend);
 

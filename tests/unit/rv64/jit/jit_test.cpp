@@ -84,6 +84,23 @@ TEST(Jit, StoreToTranslatedCodeIsSeenByTheNextExecution) {
     EXPECT_EQ(r.hart.s.x[5], 2u);
 }
 
+TEST(Jit, StoreToAChainedSuccessorUnlinksItsPredecessors) {
+    EngineRig r(Engine::Jit);
+    // A (page 0): x6 += 1; j B.  B (page 1): x5 += 1; jalr x0, 0(x12) back to A, through the
+    // jump cache. After a few turns both exits are chained.
+    constexpr uint64_t kB = kBase + 0x1000;
+    r.code(kBase, {addi(6, 6, 1), enc_j(0x1000 - 4, 0)});
+    r.code(kB, {addi(5, 5, 1), enc_i(0, 12, 0, 0, 0x67)});
+    r.hart.s.x[12] = kBase;
+    r.run(4 * 10);
+    EXPECT_EQ(r.hart.s.x[5], 10u);
+    ASSERT_TRUE(r.hart.store<uint32_t>(kB, addi(5, 5, 100)));
+    ASSERT_TRUE(r.hart.store<uint32_t>(kBase, addi(6, 6, 100)));
+    r.run(4 * 10);
+    EXPECT_EQ(r.hart.s.x[5], 10u + 100 * 10);
+    EXPECT_EQ(r.hart.s.x[6], 10u + 100 * 10);
+}
+
 TEST(Jit, DeviceWriteToTranslatedCodeIsSeenByTheNextExecution) {
     EngineRig r(Engine::Jit);
     r.code(kBase, {addi(5, 0, 1), kPark});
@@ -99,8 +116,9 @@ TEST(Jit, RefillsTheCodeBufferWhenItIsFull) {
     jit::JitConfig cfg;
     cfg.code_bytes = 512 * 1024;  // the smallest allowed: a few hundred blocks
     EngineRig r(Engine::Jit, cfg);
-    // 4096 one-instruction blocks: x5 += 1; j next (each jal ends a block).
-    constexpr unsigned kBlocks = 4096;
+    // 16384 two-instruction blocks: x5 += 1; j next (each jal ends a block), several
+    // times what the buffer holds.
+    constexpr unsigned kBlocks = 16384;
     for (unsigned i = 0; i < kBlocks; ++i) r.code(kBase + 8 * i, {addi(5, 5, 1), enc_j(4, 0)});
     r.code(kBase + 8 * kBlocks, {kPark});
     for (unsigned pass = 0; pass < 3; ++pass) {
