@@ -67,6 +67,7 @@ int run_vm(MachineConfig cfg) {
     machine::HostConsole console;
     const uint64_t start_ns = GuestClock::host_ns();
     uint64_t retired = 0;
+    std::string engine_summary;  // of the last machine (--on-reboot restart makes several)
     console.start();
     int status = 0;
     for (;;) {
@@ -78,6 +79,7 @@ int run_vm(MachineConfig cfg) {
         }
         const machine::RunResult r = (*m)->run();
         retired += (*m)->retired();
+        engine_summary = (*m)->engine_summary();
         if (r.kind == machine::RunResult::Kind::Reset && cfg.on_reboot == machine::OnReboot::Restart) continue;
         status = exit_status(r);
         break;
@@ -87,6 +89,7 @@ int run_vm(MachineConfig cfg) {
         const double secs = static_cast<double>(GuestClock::host_ns() - start_ns) / 1e9;
         fmt::print(stderr, "\ntrapeze: retired {} instructions in {:.3f} s ({:.1f} MIPS)\n", retired, secs,
                    static_cast<double>(retired) / secs / 1e6);
+        fmt::print(stderr, "trapeze: {}\n", engine_summary);
     }
     return status;
 }
@@ -173,7 +176,7 @@ int main(int argc, char** argv) {
     run->add_option("--console", console, "Guest console on the terminal: serial (ttyS0) or virtio (hvc0)")
         ->check(CLI::IsMember({"serial", "virtio"}));
     run->add_flag("--no-rng", no_rng, "Do not attach the virtio-rng entropy device");
-    run->add_flag("--no-stats", no_stats, "Do not print retired instructions and MIPS at exit");
+    run->add_flag("--no-stats", no_stats, "Do not print retired instructions, MIPS and engine counters at exit");
 
     try {
         app.parse(argc, argv);

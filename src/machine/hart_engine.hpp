@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <utility>
 
 #include "rv64/hart.hpp"
@@ -18,6 +19,7 @@ public:
     // Runs h for about `budget` instructions; false if it stopped early to wait in WFI.
     virtual bool run(rv64::Hart& h, uint64_t budget) = 0;
     virtual uint64_t retired() const = 0;
+    virtual std::string summary() const = 0;  // engine counters, one line, for `trapeze run`'s stats
 };
 
 // Both engines have the same shape (attach, run -> Exit::{Budget, Wfi}, retired).
@@ -28,6 +30,7 @@ public:
     void attach(rv64::Hart& h) override { m_engine->attach(h); }
     bool run(rv64::Hart& h, uint64_t budget) override { return m_engine->run(h, budget) == Engine::Exit::Budget; }
     uint64_t retired() const override { return m_engine->retired(); }
+    std::string summary() const override { return m_engine->summary(); }
 
 private:
     std::unique_ptr<Engine> m_engine;

@@ -44,6 +44,7 @@ public:
 
     RunResult run();
     uint64_t retired() const { return m_engine->retired(); }
+    std::string engine_summary() const { return m_engine->summary(); }
 
 private:
     RiscvMachine(const MachineConfig& cfg, GuestMemory mem, HostConsole& console);

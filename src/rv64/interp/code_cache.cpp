@@ -42,6 +42,7 @@ Block* CodeCache::build(uint64_t pa) {
     for (size_t i = 0; i < block->insns.size(); ++i)
         block->insns[i].tfn = threaded_for(block->insns[i], i + 1 == block->insns.size());
     mark_code_page(pa);
+    ++m_built;
     Block* raw_block = block.get();
     m_page_blocks[pa >> 12].push_back(pa);
     m_blocks.emplace(pa, std::move(block));

@@ -69,6 +69,7 @@ public:
     void flush();
     void reap() { m_graveyard.clear(); }
     uint64_t generation() const { return m_gen; }
+    uint64_t built() const { return m_built; }
 
 private:
     void mark_code_page(uint64_t pa);
@@ -82,6 +83,7 @@ private:
     std::vector<std::unique_ptr<Block>> m_graveyard;
     std::function<void(Block&)> m_on_drop;
     uint64_t m_gen = 0;
+    uint64_t m_built = 0;
 };
 
 }  // namespace trapeze::rv64::interp

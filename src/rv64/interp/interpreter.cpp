@@ -17,6 +17,10 @@ Interpreter::Interpreter(GuestMemory& mem) : m_cache(mem) {
     m_trace = trace != nullptr && *trace == '1';
 }
 
+std::string Interpreter::summary() const {
+    return fmt::format("interp: {} blocks decoded, {} code invalidations", m_cache.built(), m_cache.generation());
+}
+
 void Interpreter::attach(Hart& h) {
     h.set_code_watch(&m_cache);
     m_cache.attach(h);

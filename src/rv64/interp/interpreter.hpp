@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "rv64/hart.hpp"
@@ -23,6 +24,7 @@ public:
     Exit run(Hart& h, uint64_t budget);
 
     uint64_t retired() const { return m_retired; }
+    std::string summary() const;
     CodeCache& cache() { return m_cache; }
 
 private:

@@ -27,6 +27,14 @@ Jit::Jit(GuestMemory& mem, CodeBuffer code, const JitConfig& cfg)
 
 Jit::~Jit() = default;
 
+std::string Jit::summary() const {
+    const Emitter::Stats& s = stats();
+    return fmt::format(
+        "jit: {} blocks translated ({} instructions native, {} through the interpreter), "
+        "{} dispatcher entries ({} to link an exit), {} code invalidations, {} flushes",
+        s.blocks, s.translated, s.fallbacks, m_dispatches, m_fills, m_cache.generation(), m_flushes);
+}
+
 void Jit::attach(Hart& h) {
     h.set_code_watch(&m_cache);
     m_cache.attach(h);
@@ -137,7 +145,11 @@ Jit::Exit Jit::run(Hart& h, uint64_t budget) {
         }
         const void* code = b->host_code != nullptr ? b->host_code : translate(*b);
         if (code == nullptr) std::abort();  // a block always fits in kMaxBlockBytes
-        if (pending != nullptr) fill(*pending, h, *b);
+        if (pending != nullptr) {
+            fill(*pending, h, *b);
+            ++m_fills;
+        }
+        ++m_dispatches;
         pending = m_enter(&h, code, &st);
         m_retired += st.retired;
         st.retired = 0;

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "base/result.hpp"
@@ -49,10 +50,11 @@ public:
     interp::CodeCache& cache() { return m_cache; }
     const Emitter::Stats& stats() const { return m_emitter->stats(); }
     uint64_t flushes() const { return m_flushes; }
+    std::string summary() const;
 
 private:
     using EnterFn = ExitSlot* (*)(Hart* h, const void* code, RunState* st);
-    static constexpr size_t kJumpCacheSize = 4096;
+    static constexpr size_t kJumpCacheSize = 32768;
     // Room that must be free before a block is translated (64 instructions, worst case).
     static constexpr size_t kMaxBlockBytes = 64 * 1024;
     static constexpr size_t kMaxBlockSlots = 2 * interp::CodeCache::kMaxBlockInsns;
@@ -73,7 +75,7 @@ private:
         uint64_t pa = ~0ull;
         interp::Block* block = nullptr;
     };
-    static constexpr size_t kBlockCacheSize = 4096;
+    static constexpr size_t kBlockCacheSize = 32768;
 
     interp::CodeCache m_cache;
     std::vector<BlockCacheEntry> m_block_cache = std::vector<BlockCacheEntry>(kBlockCacheSize);
@@ -86,6 +88,8 @@ private:
     size_t m_code_base = 0;  // buffer use by the trampoline, kept across flushes
     uint64_t m_retired = 0;
     uint64_t m_flushes = 0;
+    uint64_t m_dispatches = 0;  // entries into translated code from the dispatcher
+    uint64_t m_fills = 0;       // of which to fill an exit slot
 };
 
 }  // namespace trapeze::rv64::jit
