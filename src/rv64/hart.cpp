@@ -60,16 +60,19 @@ uint64_t Hart::next_timer_tick() const {
     return s.stimecmp;
 }
 
-bool Hart::check_interrupts() {
+uint64_t Hart::deliverable_interrupts() const {
     const uint64_t pending = mip() & s.mie;
-    if (pending == 0) return false;
+    if (pending == 0) return 0;
     const bool m_enabled = s.priv != Priv::M || (s.mstatus & MSTATUS_MIE) != 0;
     const bool s_enabled = s.priv == Priv::U || (s.priv == Priv::S && (s.mstatus & MSTATUS_SIE) != 0);
-    const uint64_t m_pending = pending & ~s.mideleg;
-    const uint64_t s_pending = pending & s.mideleg;
     uint64_t deliverable = 0;
-    if (m_enabled) deliverable |= m_pending;
-    if (s_enabled) deliverable |= s_pending;
+    if (m_enabled) deliverable |= pending & ~s.mideleg;
+    if (s_enabled) deliverable |= pending & s.mideleg;
+    return deliverable;
+}
+
+bool Hart::check_interrupts() {
+    const uint64_t deliverable = deliverable_interrupts();
     if (deliverable == 0) return false;
     for (unsigned irq : kIrqPriority) {
         if ((deliverable >> irq) & 1) {

@@ -86,7 +86,9 @@ public:
     // Re-evaluates the Sstc comparison time >= stimecmp into the STIP pin. Called after
     // stimecmp/menvcfg writes and periodically by the machine (bounded timer latency).
     void update_sstc();
-    // Takes a pending, enabled interrupt if there is one (priv spec §3.1.9). Returns true if taken.
+    // Pending interrupts that are enabled at the current privilege (priv spec §3.1.9).
+    uint64_t deliverable_interrupts() const;
+    // Takes the highest-priority deliverable interrupt if there is one. Returns true if taken.
     bool check_interrupts();
     // True if an interrupt is pending and locally enabled (wakes WFI, ignoring global enables).
     bool wfi_wakeup() const { return (mip() & s.mie) != 0; }

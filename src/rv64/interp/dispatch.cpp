@@ -81,7 +81,6 @@ bool ends_block(const DecodedInsn& d) {
         case Op::beq: case Op::bne: case Op::blt: case Op::bge: case Op::bltu: case Op::bgeu:
         case Op::ecall: case Op::ebreak: case Op::mret: case Op::sret: case Op::wfi:
         case Op::sfence_vma: case Op::fence_i:
-        case Op::csrrw: case Op::csrrs: case Op::csrrc: case Op::csrrwi: case Op::csrrsi: case Op::csrrci:
         case Op::invalid:
             return true;
         default:

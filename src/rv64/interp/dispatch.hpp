@@ -12,8 +12,9 @@ ExecFn exec_for(const DecodedInsn& d);
 // than one shared call site). `last` selects the variant that ends the block.
 ExecFn threaded_for(const DecodedInsn& d, bool last);
 
-// Control transfers, traps and anything that may change translation, privilege or
-// interrupt enables end a block, so the dispatcher re-checks interrupts and the TLB view.
+// Control transfers, traps and anything that may change translation or privilege end a
+// block, so the dispatcher re-checks interrupts and the TLB view. CSR instructions end
+// theirs only when the write calls for it (exec_system.cpp: csr_op).
 bool ends_block(const DecodedInsn& d);
 
 // CSR instructions also start a block, so every instruction before them has been

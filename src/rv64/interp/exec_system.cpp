@@ -1,6 +1,7 @@
 // Zicsr, Zifencei, fences, the privileged instructions (priv spec §3.3, §4.2.1) and
-// Zicbom/Zicboz (CMO spec v1.0). All of these that can change translation, privilege
-// or interrupt state end their block (dispatch.cpp), so the dispatcher re-checks.
+// Zicbom/Zicboz (CMO spec v1.0). Those that can change translation or privilege end their
+// block (dispatch.cpp), so the dispatcher re-checks; CSR instructions do when their write
+// changed translation or made an interrupt deliverable.
 #include "rv64/interp/exec.hpp"
 
 namespace trapeze::rv64::interp {
@@ -19,6 +20,7 @@ bool csr_op(Hart& h, const DecodedInsn& d, CsrOp op, uint64_t operand, bool sour
     const auto num = static_cast<uint16_t>(d.imm);
     const bool reads = op != CsrOp::Write || d.rd != 32;
     const bool writes = op == CsrOp::Write || !source_is_zero;
+    const uint64_t context = h.context_gen();
     uint64_t old = 0;
     if (writes && (num >> 10) == 3) return h.raise_illegal(d);
     if (reads && !h.csr_read(num, old)) return h.raise_illegal(d);
@@ -35,8 +37,11 @@ bool csr_op(Hart& h, const DecodedInsn& d, CsrOp op, uint64_t operand, bool sour
         if (!h.csr_write(num, next)) return h.raise_illegal(d);
     }
     h.s.x[d.rd] = old;
+    if (h.context_gen() == context && h.deliverable_interrupts() == 0) return true;
+    // End the block: the rest of it was fetched under the old translation, or an interrupt
+    // the write enabled must be taken before the next instruction.
     h.s.pc += d.len;
-    return false;  // end the block: the write may change interrupts or translation
+    return false;
 }
 
 // CMO gating by menvcfg/senvcfg (CMO spec §2.5.1–2.5.2): returns false if illegal here.

@@ -7,6 +7,7 @@
 #include <xbyak/xbyak_util.h>
 
 #include <algorithm>
+#include <bit>
 #include <functional>
 #include <vector>
 
@@ -62,6 +63,10 @@ template <typename F>
 uint64_t addr(F* f) {
     return reinterpret_cast<uint64_t>(f);
 }
+
+// log2(kTlbSets * sizeof(TlbEntry)): from one TLB view to the next.
+constexpr int kViewShift = std::countr_zero(Hart::kTlbSets * sizeof(Hart::TlbEntry));
+static_assert(std::has_single_bit(Hart::kTlbSets));
 
 bool fits_i32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
 
@@ -268,10 +273,10 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired) {
 // the host page the slot was filled with. Clobbers rcx and rsi.
 void Emitter::Impl::check_fetch_tlb(Xbyak::Label& miss) {
     mov(ecx, dword[rbx + m_l.fetch_index]);
-    shl(ecx, 13);  // * kTlbSets * sizeof(TlbEntry)
+    shl(ecx, kViewShift);  // * kTlbSets * sizeof(TlbEntry)
     mov(rsi, rax);
     shr(rsi, 12);
-    movzx(esi, sil);
+    and_(esi, Hart::kTlbSets - 1);
     shl(esi, 5);
     add(rcx, rsi);
     lea(rcx, ptr[rbx + rcx + m_l.tlb]);
@@ -513,7 +518,7 @@ void Emitter::Impl::emit_load(const DecodedInsn& d, size_t index, int32_t off, u
     if (d.imm != 0) add(rsi, imm32(d.imm));
     mov(rax, rsi);
     shr(rax, 12);
-    movzx(eax, al);  // % kTlbSets (256)
+    and_(eax, Hart::kTlbSets - 1);
     shl(eax, 5);     // * sizeof(TlbEntry)
     add(rax, qword[rbx + m_l.data_tlb]);
     mov(rcx, rsi);
@@ -567,7 +572,7 @@ void Emitter::Impl::emit_store(const DecodedInsn& d, size_t index, int32_t off, 
     if (d.imm != 0) add(rsi, imm32(d.imm));
     mov(rax, rsi);
     shr(rax, 12);
-    movzx(eax, al);
+    and_(eax, Hart::kTlbSets - 1);
     shl(eax, 5);
     add(rax, qword[rbx + m_l.data_tlb]);
     mov(rcx, rsi);

@@ -38,7 +38,6 @@ static_assert(sizeof(Hart::TlbEntry) == 32);
 static_assert(offsetof(Hart::TlbEntry, tag_r) == 0);
 static_assert(offsetof(Hart::TlbEntry, tag_w) == 8);
 static_assert(offsetof(Hart::TlbEntry, tag_x) == 16);
-static_assert(Hart::kTlbSets == 256);
 static_assert(offsetof(Hart::TlbEntry, addend) == 24);
 static_assert(sizeof(std::atomic<uint64_t>) == 8);
 
