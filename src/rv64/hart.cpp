@@ -151,7 +151,8 @@ Priv Hart::effective_data_priv() const {
 
 void Hart::update_mmu_view() {
     const uint64_t mode = s.satp >> 60;
-    m_asid = mode == SATP_MODE_BARE ? 0 : (s.satp >> SATP_ASID_SHIFT) & mask_low(kAsidBits);
+    m_space = mode == SATP_MODE_BARE ? kBareSpace : static_cast<unsigned>((s.satp >> SATP_ASID_SHIFT) & mask_low(kAsidBits));
+    m_tag = tag_for(m_space);
     auto index_for = [&](Priv p, bool data) -> unsigned {
         if (p == Priv::M) return kMmuM;
         if (p == Priv::U) return kMmuU;

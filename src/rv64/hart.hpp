@@ -11,6 +11,7 @@
 // which is safe from any thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -48,14 +49,14 @@ struct HartConfig {
 
 class Hart {
 public:
-    // One TLB entry per (mode, set); tags are page VA | ASID, or kInvalidTag.
+    // One TLB entry per (mode, set); tags are page VA | tag id (see m_space_tag), or kInvalidTag.
     struct TlbEntry {
         uint64_t tag_r;
         uint64_t tag_w;
         uint64_t tag_x;
         uintptr_t addend;  // host address = va + addend
     };
-    static constexpr unsigned kTlbSets = 256;
+    static constexpr unsigned kTlbSets = 2048;
     static constexpr uint64_t kInvalidTag = ~0ull;
     // The data/fetch views that translate differently: U, S, S with SUM, M.
     enum MmuIndex : unsigned { kMmuU = 0, kMmuS = 1, kMmuSSum = 2, kMmuM = 3, kMmuCount = 4 };
@@ -118,7 +119,7 @@ public:
     template <typename T>
     bool load(uint64_t va, T& out) {
         const TlbEntry& e = m_data_tlb[(va >> 12) % kTlbSets];
-        if (e.tag_r == ((va & ~0xfffull) | m_asid) && (va & (sizeof(T) - 1)) == 0) [[likely]] {
+        if (e.tag_r == ((va & ~0xfffull) | m_tag) && (va & (sizeof(T) - 1)) == 0) [[likely]] {
             out = load_le<T>(reinterpret_cast<const void*>(va + e.addend));
             return true;
         }
@@ -131,7 +132,7 @@ public:
     template <typename T>
     bool store(uint64_t va, T value) {
         const TlbEntry& e = m_data_tlb[(va >> 12) % kTlbSets];
-        if (e.tag_w == ((va & ~0xfffull) | m_asid) && (va & (sizeof(T) - 1)) == 0) [[likely]] {
+        if (e.tag_w == ((va & ~0xfffull) | m_tag) && (va & (sizeof(T) - 1)) == 0) [[likely]] {
             store_le<T>(reinterpret_cast<void*>(va + e.addend), value);
             return true;
         }
@@ -175,7 +176,7 @@ public:
 
 private:
     friend class HartTestPeer;
-    friend struct jit::Layout;  // the JIT's emitted code reads the TLB, ASID, pins and context_gen
+    friend struct jit::Layout;  // the JIT's emitted code reads the TLB, tag id, pins and context_gen
 
     struct Translation {
         uint64_t pa = 0;
@@ -194,6 +195,7 @@ private:
     bool store_slow(uint64_t va, unsigned size, uint64_t value);
     bool access_one(uint64_t va, unsigned size, Access acc, uint64_t& pa, bool& is_ram);
     void fill_tlb(uint64_t va, uint64_t pa, Access acc, unsigned mmu_index);
+    uint64_t tag_for(unsigned space);
     void take_trap(uint64_t cause, uint64_t tval, bool interrupt);
     bool csr_accessible(uint16_t num, bool write) const;
     bool counter_enabled(uint16_t num) const;
@@ -218,7 +220,17 @@ private:
     std::atomic<uint64_t> m_pins{0};
     bool m_trapped = false;
     bool m_stce = false;             // Sstc enabled: cached menvcfg.STCE && config.sstc
-    uint64_t m_asid = 0;             // ASID of the current address space, or 0 when bare
+    // TLB tag ids: a tag id names one address space (an ASID, or bare translation) until
+    // that space or the whole TLB is flushed; then the space gets a fresh id when next used,
+    // so no entry filled before can match again. Flushes are O(1); only when the ids run
+    // out are the entries really cleared. Ids fit a tag's low 12 bits; 0 (never issued)
+    // keeps zeroed entries dead and 0xfff keeps ~0 (kInvalidTag) unmatchable.
+    static constexpr unsigned kBareSpace = 1u << csr::kAsidBits;
+    static constexpr uint64_t kLastTagId = 0xffe;
+    std::array<uint16_t, kBareSpace + 1> m_space_tag{};  // 0: no id since the last flush
+    uint64_t m_next_tag = 1;
+    unsigned m_space = kBareSpace;  // the current address space
+    uint64_t m_tag = 0;             // its tag id
     uint64_t m_context_gen = 0;  // kContextGenStride + hartid at construction
     TlbEntry* m_data_tlb = nullptr;  // m_tlb[index of current data view]
     unsigned m_data_index = kMmuM;

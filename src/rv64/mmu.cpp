@@ -191,8 +191,21 @@ Hart::Translation Hart::walk(uint64_t va, Access acc, Priv priv, uint64_t mode) 
 
 // --- TLB ----------------------------------------------------------------------------------------
 
+uint64_t Hart::tag_for(unsigned space) {
+    if (m_space_tag[space] == 0) {
+        if (m_next_tag > kLastTagId) {  // ids exhausted: clear for real and start over
+            std::memset(static_cast<void*>(m_tlb), 0xff, sizeof(m_tlb));
+            m_space_tag.fill(0);
+            m_next_tag = 1;
+        }
+        m_space_tag[space] = static_cast<uint16_t>(m_next_tag++);
+    }
+    return m_space_tag[space];
+}
+
 void Hart::flush_tlb() {
-    std::memset(static_cast<void*>(m_tlb), 0xff, sizeof(m_tlb));
+    m_space_tag.fill(0);
+    m_tag = tag_for(m_space);
     bump_context_gen();
 }
 
@@ -207,15 +220,11 @@ void Hart::flush_tlb_va(uint64_t va) {
     bump_context_gen();
 }
 
+// Global mappings share their ASID's tag id, so they go too: flushing more than required
+// is always allowed (priv spec §4.2.1).
 void Hart::flush_tlb_asid(uint64_t asid) {
-    // Entries of global mappings carry the ASID they were filled under: dropping them too
-    // flushes more than required, which is always allowed (§4.2.1).
-    for (auto& view : m_tlb) {
-        for (TlbEntry& e : view) {
-            const bool match = (e.tag_r & 0xfff) == asid || (e.tag_w & 0xfff) == asid || (e.tag_x & 0xfff) == asid;
-            if (match) e = TlbEntry{kInvalidTag, kInvalidTag, kInvalidTag, 0};
-        }
-    }
+    m_space_tag[asid & mask_low(kAsidBits)] = 0;
+    m_tag = tag_for(m_space);
     bump_context_gen();
 }
 
@@ -239,7 +248,7 @@ void Hart::fill_tlb(uint64_t va, uint64_t pa, Access acc, unsigned mmu_index) {
     if (!pmp_page_uniform(page, acc, priv)) return;
     if (acc == Access::Write && m_code != nullptr && m_code->is_code_page(pa)) return;
     TlbEntry& e = m_tlb[mmu_index][(va >> 12) % kTlbSets];
-    const uint64_t tag = (va & ~0xfffull) | m_asid;
+    const uint64_t tag = (va & ~0xfffull) | m_tag;
     const uintptr_t addend = reinterpret_cast<uintptr_t>(host_page) - (va & ~0xfffull);
     if (e.addend != addend || ((e.tag_r & ~0xfffull) != (va & ~0xfffull) && e.tag_r != kInvalidTag) ||
         ((e.tag_w & ~0xfffull) != (va & ~0xfffull) && e.tag_w != kInvalidTag) ||
@@ -347,7 +356,7 @@ bool Hart::probe(uint64_t va, Access acc) {
 
 bool Hart::translate_fetch(uint64_t va, uint64_t& pa) {
     const TlbEntry& e = m_tlb[m_fetch_index][(va >> 12) % kTlbSets];
-    if (e.tag_x == ((va & ~0xfffull) | m_asid)) [[likely]] {
+    if (e.tag_x == ((va & ~0xfffull) | m_tag)) [[likely]] {
         pa = (va + e.addend) - reinterpret_cast<uintptr_t>(m_mem.host_base()) + m_mem.base().value;
         return true;
     }

@@ -269,7 +269,7 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired) {
 }
 
 // rax = the successor's pc, rdx = its slot: the current fetch view's TLB entry for the pc
-// must be valid (tag (pc & ~0xfff) | asid, as Hart::translate_fetch probes it) and map it to
+// must be valid (tag (pc & ~0xfff) | tag id, as Hart::translate_fetch probes it) and map it to
 // the host page the slot was filled with. Clobbers rcx and rsi.
 void Emitter::Impl::check_fetch_tlb(Xbyak::Label& miss) {
     mov(ecx, dword[rbx + m_l.fetch_index]);
@@ -282,7 +282,7 @@ void Emitter::Impl::check_fetch_tlb(Xbyak::Label& miss) {
     lea(rcx, ptr[rbx + rcx + m_l.tlb]);
     mov(rsi, rax);
     and_(rsi, imm32(-4096));
-    or_(rsi, qword[rbx + m_l.asid]);
+    or_(rsi, qword[rbx + m_l.tlb_tag]);
     cmp(rsi, qword[rcx + offsetof(Hart::TlbEntry, tag_x)]);
     jne(miss, T_NEAR);
     mov(rsi, qword[rcx + offsetof(Hart::TlbEntry, addend)]);
@@ -510,7 +510,7 @@ void Emitter::Impl::emit_branch(const DecodedInsn& d, size_t index, int32_t off,
 }
 
 // The soft-TLB hit path inline (Hart::load): entry of the current data view, tag
-// (va & ~0xfff) | asid, natural alignment, host address = va + addend. Anything else takes
+// (va & ~0xfff) | tag id, natural alignment, host address = va + addend. Anything else takes
 // the out-of-line slow path with the guest pc set to this instruction (precise traps).
 void Emitter::Impl::emit_load(const DecodedInsn& d, size_t index, int32_t off, unsigned size, bool sign) {
     Xbyak::Label slow, done;
@@ -523,7 +523,7 @@ void Emitter::Impl::emit_load(const DecodedInsn& d, size_t index, int32_t off, u
     add(rax, qword[rbx + m_l.data_tlb]);
     mov(rcx, rsi);
     and_(rcx, imm32(-4096));
-    or_(rcx, qword[rbx + m_l.asid]);
+    or_(rcx, qword[rbx + m_l.tlb_tag]);
     cmp(rcx, qword[rax + offsetof(Hart::TlbEntry, tag_r)]);
     jne(slow, T_NEAR);
     if (size > 1) {
@@ -577,7 +577,7 @@ void Emitter::Impl::emit_store(const DecodedInsn& d, size_t index, int32_t off, 
     add(rax, qword[rbx + m_l.data_tlb]);
     mov(rcx, rsi);
     and_(rcx, imm32(-4096));
-    or_(rcx, qword[rbx + m_l.asid]);
+    or_(rcx, qword[rbx + m_l.tlb_tag]);
     cmp(rcx, qword[rax + offsetof(Hart::TlbEntry, tag_w)]);
     jne(slow, T_NEAR);
     if (size > 1) {

@@ -23,7 +23,7 @@ Layout Layout::of(const Hart& h) {
     l.pins = offset(&h, &h.m_pins);
     l.context_gen = offset(&h, &h.m_context_gen);
     l.data_tlb = offset(&h, &h.m_data_tlb);
-    l.asid = offset(&h, &h.m_asid);
+    l.tlb_tag = offset(&h, &h.m_tag);
     l.tlb = offset(&h, &h.m_tlb[0][0]);
     l.fetch_index = offset(&h, &h.m_fetch_index);
     return l;
@@ -31,7 +31,7 @@ Layout Layout::of(const Hart& h) {
 
 bool Layout::fetch_addend(const Hart& h, uint64_t va, uintptr_t& addend) {
     const Hart::TlbEntry& e = h.m_tlb[h.m_fetch_index][(va >> 12) % Hart::kTlbSets];
-    if (e.tag_x != ((va & ~0xfffull) | h.m_asid)) return false;
+    if (e.tag_x != ((va & ~0xfffull) | h.m_tag)) return false;
     addend = e.addend;
     return true;
 }

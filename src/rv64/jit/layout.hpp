@@ -22,7 +22,7 @@ struct Layout {
     size_t pins = 0;           // Hart::m_pins (device lines into mip)
     size_t context_gen = 0;    // Hart::m_context_gen
     size_t data_tlb = 0;       // Hart::m_data_tlb (pointer to the current data view)
-    size_t asid = 0;           // Hart::m_asid
+    size_t tlb_tag = 0;        // Hart::m_tag (the current address space's TLB tag id)
     size_t tlb = 0;            // Hart::m_tlb[0][0]
     size_t fetch_index = 0;    // Hart::m_fetch_index (unsigned)
 
