@@ -100,7 +100,12 @@ private:
 
     Xbyak::Address X(unsigned r) { return qword[rbx + m_l.xreg(r)]; }
     Xbyak::Address X32(unsigned r) { return dword[rbx + m_l.xreg(r)]; }
+    // The guest pc lives in rbp while translated code runs (no store-to-load chain through
+    // HartState from block to block); HartState::pc is written before anything that reads
+    // it (helpers, the epilogue) and read back after helpers that may change it.
     Xbyak::Address PC() { return qword[rbx + m_l.pc]; }
+    void sync_pc() { mov(PC(), rbp); }
+    void reload_pc() { mov(rbp, PC()); }
 
     // Guest register reads and writes. x0 reads as zero; rd == 32 (x0) is not written.
     void get(const Reg64& r, unsigned x) {
@@ -128,7 +133,7 @@ private:
     }
     // Moves the guest pc to the instruction at byte offset `off` of the block.
     void set_pc(int32_t off) {
-        if (off != m_pc_off) add(PC(), imm32(off - m_pc_off));
+        if (off != m_pc_off) add(rbp, imm32(off - m_pc_off));
         m_pc_off = off;
     }
     void exit_trap(size_t index) {  // instruction `index` trapped: the ones before it retired
@@ -208,6 +213,7 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
     push(rbx); push(rbp); push(r12); push(r13); push(r14); push(r15);
     sub(rsp, 8);
     mov(rbx, rdi);
+    reload_pc();
     mov(r15, rdx);
     xor_(r12d, r12d);
     mov(r13, qword[r15 + offsetof(RunState, done)]);
@@ -217,6 +223,7 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
     t.link_stub_offset = getSize();
     mov(rax, rdx);  // falls through into the epilogue
     t.epilogue_offset = getSize();
+    sync_pc();
     flush_counters();
     mov(qword[r15 + offsetof(RunState, done)], r13);
     add(rsp, 8);
@@ -233,10 +240,10 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired) {
     count(retired, retired);
     const int64_t delta = target_off - m_pc_off;
     if (fits_i32(delta)) {
-        if (delta != 0) add(PC(), imm32(delta));
+        if (delta != 0) add(rbp, imm32(delta));
     } else {
         mov(rax, static_cast<uint64_t>(delta));
-        add(PC(), rax);
+        add(rbp, rax);
     }
     const int64_t target_page_off = static_cast<int64_t>(m_page_off) + target_off;
     const bool same_page = target_page_off >= 0 && target_page_off < 4096;
@@ -255,8 +262,7 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired) {
     mov(rdx, reinterpret_cast<uint64_t>(slot));
     if (!same_page) {
         Xbyak::Label miss;
-        mov(rax, PC());
-        cmp(rax, qword[rdx + offsetof(ExitSlot, pc)]);
+        cmp(rbp, qword[rdx + offsetof(ExitSlot, pc)]);
         jne(miss);
         check_fetch_tlb(miss);
         jmp(qword[rdx + offsetof(ExitSlot, code)]);
@@ -268,19 +274,19 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired) {
     jmp(qword[rdx + offsetof(ExitSlot, code)]);
 }
 
-// rax = the successor's pc, rdx = its slot: the current fetch view's TLB entry for the pc
+// rbp = the successor's pc, rdx = its slot: the current fetch view's TLB entry for the pc
 // must be valid (tag (pc & ~0xfff) | tag id, as Hart::translate_fetch probes it) and map it to
 // the host page the slot was filled with. Clobbers rcx and rsi.
 void Emitter::Impl::check_fetch_tlb(Xbyak::Label& miss) {
     mov(ecx, dword[rbx + m_l.fetch_index]);
     shl(ecx, kViewShift);  // * kTlbSets * sizeof(TlbEntry)
-    mov(rsi, rax);
+    mov(rsi, rbp);
     shr(rsi, 12);
     and_(esi, Hart::kTlbSets - 1);
     shl(esi, 5);
     add(rcx, rsi);
     lea(rcx, ptr[rbx + rcx + m_l.tlb]);
-    mov(rsi, rax);
+    mov(rsi, rbp);
     and_(rsi, imm32(-4096));
     or_(rsi, qword[rbx + m_l.tlb_tag]);
     cmp(rsi, qword[rcx + offsetof(Hart::TlbEntry, tag_x)]);
@@ -301,14 +307,13 @@ void Emitter::Impl::exit_indirect(size_t retired) {
     test(qword[rbx + m_l.mie], rax);
     jnz(m_plain, T_NEAR);
     Xbyak::Label miss;
-    mov(rax, PC());
-    mov(rdx, rax);
+    mov(rdx, rbp);
     shr(rdx, 1);
     and_(edx, static_cast<uint32_t>(m_jump_cache_mask));
     shl(edx, 6);  // * sizeof(ExitSlot)
     mov(rcx, reinterpret_cast<uint64_t>(m_jump_cache));
     add(rdx, rcx);
-    cmp(rax, qword[rdx + offsetof(ExitSlot, pc)]);
+    cmp(rbp, qword[rdx + offsetof(ExitSlot, pc)]);
     jne(miss);
     check_fetch_tlb(miss);
     jmp(qword[rdx + offsetof(ExitSlot, code)]);
@@ -363,10 +368,12 @@ std::span<const uint8_t> Emitter::Impl::block(const interp::Block& b, Stats& sta
 void Emitter::Impl::emit_fallback(const DecodedInsn& d, size_t index, int32_t off) {
     set_pc(off);
     flush_counters();
+    sync_pc();
     mov(rdi, rbx);
     mov(rsi, reinterpret_cast<uint64_t>(&d));
     mov(rax, addr(&run_fallback));
     call(rax);
+    reload_pc();
     test(eax, eax);
     Xbyak::Label left;
     jnz(left, T_NEAR);
@@ -452,7 +459,7 @@ bool Emitter::Impl::emit_insn(const DecodedInsn& d, size_t index, int32_t off) {
 void Emitter::Impl::emit_auipc(const DecodedInsn& d, int32_t off) {
     if (d.rd == 32) return;
     const int64_t delta = static_cast<int64_t>(off) - m_pc_off + d.imm;
-    mov(rax, PC());
+    mov(rax, rbp);
     if (fits_i32(delta)) {
         add(rax, imm32(delta));
     } else {
@@ -464,8 +471,7 @@ void Emitter::Impl::emit_auipc(const DecodedInsn& d, int32_t off) {
 
 void Emitter::Impl::emit_jal(const DecodedInsn& d, size_t index, int32_t off) {
     if (d.rd != 32) {
-        mov(rax, PC());
-        add(rax, imm32(off + d.len - m_pc_off));
+        lea(rax, ptr[rbp + imm32(off + d.len - m_pc_off)]);
         put(d.rd, rax);
     }
     exit_chain(static_cast<int64_t>(off) + d.imm, index + 1);
@@ -477,11 +483,10 @@ void Emitter::Impl::emit_jalr(const DecodedInsn& d, size_t index, int32_t off) {
     if (d.imm != 0) add(rax, imm32(d.imm));
     and_(rax, imm32(-2));
     if (d.rd != 32) {
-        mov(rcx, PC());
-        add(rcx, imm32(off + d.len - m_pc_off));
+        lea(rcx, ptr[rbp + imm32(off + d.len - m_pc_off)]);
         put(d.rd, rcx);
     }
-    mov(PC(), rax);
+    mov(rbp, rax);
     exit_indirect(index + 1);
     m_ended = true;
 }
@@ -542,7 +547,8 @@ void Emitter::Impl::emit_load(const DecodedInsn& d, size_t index, int32_t off, u
     const int32_t pc_off = m_pc_off;
     cold([this, slow, done, index, off, pc_off, size, sign, rd = d.rd]() mutable {
         L(slow);
-        if (off != pc_off) add(PC(), imm32(off - pc_off));
+        lea(rax, ptr[rbp + imm32(off - pc_off)]);
+        mov(PC(), rax);
         mov(rdi, rbx);
         mov(edx, rd);
         uint64_t fn = 0;
@@ -557,9 +563,9 @@ void Emitter::Impl::emit_load(const DecodedInsn& d, size_t index, int32_t off, u
         Xbyak::Label trapped;
         test(eax, eax);
         jnz(trapped);
-        if (off != pc_off) sub(PC(), imm32(off - pc_off));
         jmp(done, T_NEAR);
         L(trapped);
+        reload_pc();  // the trap handler's
         exit_trap(index);
     });
 }
@@ -596,7 +602,8 @@ void Emitter::Impl::emit_store(const DecodedInsn& d, size_t index, int32_t off, 
     const int32_t pc_off = m_pc_off;
     cold([this, slow, done, index, off, pc_off, size, rs2 = d.rs2]() mutable {
         L(slow);
-        if (off != pc_off) add(PC(), imm32(off - pc_off));
+        lea(rax, ptr[rbp + imm32(off - pc_off)]);
+        mov(PC(), rax);
         mov(rdi, rbx);
         get(rdx, rs2);
         uint64_t fn = 0;
@@ -611,9 +618,9 @@ void Emitter::Impl::emit_store(const DecodedInsn& d, size_t index, int32_t off, 
         Xbyak::Label trapped;
         test(eax, eax);
         jnz(trapped);
-        if (off != pc_off) sub(PC(), imm32(off - pc_off));
         jmp(done, T_NEAR);
         L(trapped);
+        reload_pc();  // the trap handler's
         exit_trap(index);
     });
 }

@@ -54,7 +54,8 @@ private:
 };
 
 // Registers the dispatcher and the translations agree on. Emitted code runs between
-// Jit's prologue and epilogue with: rbx = Hart*, r12 = instructions retired and not yet
+// Jit's prologue and epilogue with: rbx = Hart*, rbp = the guest pc (HartState::pc is
+// stale until the epilogue or a helper call writes it), r12 = instructions retired and not yet
 // added to minstret/mcycle, r13 = budget units used, r14 = budget, r15 = RunState*.
 struct RunState {
     uint64_t retired = 0;  // instructions retired and accounted in this entry

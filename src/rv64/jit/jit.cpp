@@ -1,7 +1,10 @@
 #include "rv64/jit/jit.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -23,9 +26,16 @@ Jit::Jit(GuestMemory& mem, CodeBuffer code, const JitConfig& cfg)
     // Device DMA and loaders write RAM behind the harts' backs: drop the code there.
     mem.set_write_observer([this](Gpa gpa, uint64_t len) { m_cache.invalidate_range(gpa.value, len); });
     m_cache.set_drop_observer([this](interp::Block& b) { on_drop(b); });
+    if (const char* v = std::getenv("TRAPEZE_PERF_MAP"); v != nullptr && *v == '1') {
+        const std::string path = fmt::format("/tmp/perf-{}.map", ::getpid());
+        m_perf_map = std::fopen(path.c_str(), "w");
+        if (m_perf_map == nullptr) fmt::print(stderr, "trapeze: TRAPEZE_PERF_MAP: cannot write {}\n", path);
+    }
 }
 
-Jit::~Jit() = default;
+Jit::~Jit() {
+    if (m_perf_map != nullptr) std::fclose(m_perf_map);
+}
 
 std::string Jit::summary() const {
     const Emitter::Stats& s = stats();
@@ -68,7 +78,17 @@ const void* Jit::translate(interp::Block& b) {
     const auto bytes = m_emitter->emit_block(b);
     if (bytes.empty()) return nullptr;
     b.host_code = m_code.append(bytes);
+    if (m_perf_map != nullptr && b.host_code != nullptr) write_perf_map(b, bytes.size());
     return b.host_code;
+}
+
+// perf's JIT symbol file (tools/perf/Documentation/jit-interface.txt): one line per
+// translation, "START SIZE name", named by the block's guest-physical address and its first
+// instruction, so `perf report` attributes host time to guest code.
+void Jit::write_perf_map(const interp::Block& b, size_t size) {
+    fmt::print(m_perf_map, "{:x} {:x} guest_{:x}_{}insns_{}\n", reinterpret_cast<uintptr_t>(b.host_code), size, b.pa,
+               b.insns.size(), disassemble(b.insns.front()));
+    std::fflush(m_perf_map);
 }
 
 interp::Block* Jit::lookup(Hart& h) {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
@@ -63,6 +64,7 @@ private:
     void init(Hart& h);
     void flush();
     const void* translate(interp::Block& b);
+    void write_perf_map(const interp::Block& b, size_t size);
     interp::Block* lookup(Hart& h);  // null: the fetch faulted (the trap is taken)
     void fill(ExitSlot& slot, const Hart& h, interp::Block& b);
     void unlink(ExitSlot& slot);
@@ -88,6 +90,7 @@ private:
     size_t m_code_base = 0;  // buffer use by the trampoline, kept across flushes
     uint64_t m_retired = 0;
     uint64_t m_flushes = 0;
+    std::FILE* m_perf_map = nullptr;  // TRAPEZE_PERF_MAP=1: /tmp/perf-PID.map for `perf report`
     uint64_t m_dispatches = 0;  // entries into translated code from the dispatcher
     uint64_t m_fills = 0;       // of which to fill an exit slot
 };
