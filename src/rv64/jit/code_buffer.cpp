@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -47,6 +48,15 @@ const uint8_t* CodeBuffer::append(std::span<const uint8_t> code) {
     // x86-64 keeps instruction fetch coherent with stores, also through another mapping
     // of the same physical page (Intel SDM vol. 3 §8.1.3); no explicit flush is needed.
     return m_rx + at;
+}
+
+void CodeBuffer::patch_rel32(const uint8_t* at, const void* target) {
+    const auto off = static_cast<size_t>(at - m_rx);
+    assert(off + 4 <= m_used);
+    // Relative to the end of the rel32, which is the end of the jump instruction; the buffer
+    // is far smaller than 2 GiB, so every distance fits.
+    const auto rel = static_cast<int32_t>(reinterpret_cast<intptr_t>(target) - reinterpret_cast<intptr_t>(at + 4));
+    std::memcpy(m_rw + off, &rel, 4);
 }
 
 }  // namespace trapeze::rv64::jit

@@ -27,6 +27,9 @@ public:
 
     // Copies code in and returns its executable address, or nullptr if it does not fit.
     const uint8_t* append(std::span<const uint8_t> code);
+    // Rewrites the rel32 of a jump at `at` (an executable address append() returned code at)
+    // to lead to `target`.
+    void patch_rel32(const uint8_t* at, const void* target);
     // Forgets everything after `mark` (a value of used()): the translations there are dead.
     void truncate(size_t mark) { m_used = mark; }
     size_t used() const { return m_used; }

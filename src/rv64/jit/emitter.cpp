@@ -7,6 +7,7 @@
 #include <xbyak/xbyak_util.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <functional>
 #include <vector>
@@ -35,19 +36,24 @@ uint32_t run_fallback(Hart* h, const DecodedInsn* d) noexcept {
 }
 
 // The slow paths of loads and stores: TLB misses, MMIO, misaligned and faulting accesses.
-// 0: done; 1: trapped.
+// status 0: done; 1: trapped. A load's value comes back in rdx (SysV: a two-word struct is
+// returned in rax:rdx), extended to 64 bits as the instruction specifies.
+struct SlowLoad {
+    uint64_t status;
+    uint64_t value;
+};
+
 template <typename T>
-uint32_t load_slow(Hart* h, uint64_t va, uint64_t rd) noexcept {
+SlowLoad load_slow(Hart* h, uint64_t va) noexcept {
     T v{};
     if (!h->load<T>(va, v)) {
         h->clear_trapped();
-        return 1;
+        return {1, 0};
     }
     if constexpr (std::is_signed_v<T>)
-        h->s.x[rd] = static_cast<uint64_t>(static_cast<int64_t>(v));
+        return {0, static_cast<uint64_t>(static_cast<int64_t>(v))};
     else
-        h->s.x[rd] = v;
-    return 0;
+        return {0, v};
 }
 
 template <typename T>
@@ -73,6 +79,50 @@ bool fits_i32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
 // xbyak takes 32-bit immediates as uint32_t and sign-extends them where x86 does.
 uint32_t imm32(int64_t v) { return static_cast<uint32_t>(static_cast<int32_t>(v)); }
 
+// The guest registers a block has written, held in host registers r8-r11 until the block
+// ends or calls a helper (then they are stored to HartState). Reads of a cached register
+// use it; others read HartState. This keeps a block's dependency chains in registers
+// instead of store-to-load forwarding through memory. Every cached value is dirty.
+class RegCache {
+public:
+    static constexpr unsigned kRegs = 4;
+    using Map = std::array<uint8_t, kRegs>;  // guest register per host register, 0 = free
+
+    int host_of(unsigned x) {
+        for (unsigned i = 0; i < kRegs; ++i) {
+            if (m_map[i] == x) {
+                m_used[i] = ++m_clock;
+                return static_cast<int>(i);
+            }
+        }
+        return -1;
+    }
+    // The host register for x, which must be written next: a free one, or the least
+    // recently used one, whose guest register is returned in `evicted` (to be stored).
+    unsigned assign(unsigned x, unsigned& evicted) {
+        evicted = 0;
+        unsigned pick = 0;
+        for (unsigned i = 0; i < kRegs; ++i) {
+            if (m_map[i] == 0) {
+                pick = i;
+                break;
+            }
+            if (m_used[i] < m_used[pick]) pick = i;
+        }
+        evicted = m_map[pick];
+        m_map[pick] = static_cast<uint8_t>(x);
+        m_used[pick] = ++m_clock;
+        return pick;
+    }
+    const Map& map() const { return m_map; }
+    void clear() { m_map.fill(0); }
+
+private:
+    Map m_map{};
+    std::array<uint32_t, kRegs> m_used{};
+    uint32_t m_clock = 0;
+};
+
 }  // namespace
 
 class Emitter::Impl : public Xbyak::CodeGenerator {
@@ -94,12 +144,12 @@ public:
         m_link_stub = link_stub;
     }
     std::span<const uint8_t> block(const interp::Block& b, Stats& stats);
+    std::span<const Emitter::Patch> patches() const { return m_patches; }
 
 private:
     using Reg64 = Xbyak::Reg64;
 
     Xbyak::Address X(unsigned r) { return qword[rbx + m_l.xreg(r)]; }
-    Xbyak::Address X32(unsigned r) { return dword[rbx + m_l.xreg(r)]; }
     // The guest pc lives in rbp while translated code runs (no store-to-load chain through
     // HartState from block to block); HartState::pc is written before anything that reads
     // it (helpers, the epilogue) and read back after helpers that may change it.
@@ -108,15 +158,32 @@ private:
     void reload_pc() { mov(rbp, PC()); }
 
     // Guest register reads and writes. x0 reads as zero; rd == 32 (x0) is not written.
+    // Written values stay in the block's register cache (RegCache) instead of memory.
     void get(const Reg64& r, unsigned x) {
         if (x == 0)
             xor_(r.cvt32(), r.cvt32());
+        else if (const int i = m_regs.host_of(x); i >= 0)
+            mov(r, cache_reg(static_cast<unsigned>(i)));
         else
             mov(r, X(x));
     }
-    void put(unsigned rd, const Reg64& r) {
-        if (rd != 32) mov(X(rd), r);
+    void put(unsigned rd, const Reg64& r);
+    // Emits the stores of every cached register (the mapping stays).
+    void writeback(const RegCache::Map& map) {
+        for (unsigned i = 0; i < RegCache::kRegs; ++i)
+            if (map[i] != 0) mov(X(map[i]), cache_reg(i));
     }
+    void reload(const RegCache::Map& map) {
+        for (unsigned i = 0; i < RegCache::kRegs; ++i)
+            if (map[i] != 0) mov(cache_reg(i), X(map[i]));
+    }
+    // Before leaving the block or calling the interpreter's semantics: memory is current
+    // and nothing is cached any more.
+    void spill() {
+        writeback(m_regs.map());
+        m_regs.clear();
+    }
+    static Reg64 cache_reg(unsigned i) { return Reg64(Xbyak::Operand::R8 + static_cast<int>(i)); }
     void put_sext32(unsigned rd) {  // rd = sign-extended eax
         movsxd(rax, eax);
         put(rd, rax);
@@ -140,7 +207,15 @@ private:
         count(index, std::max<size_t>(index, 1));
         jmp(m_plain, T_NEAR);
     }
-    void exit_chain(int64_t target_off, size_t retired);
+    void exit_chain(int64_t target_off, size_t retired, bool backward);
+    // Leaves through the plain exit if an interrupt is pending and locally enabled (the
+    // dispatcher decides whether it is taken).
+    void check_interrupts() {
+        mov(rax, qword[rbx + m_l.pins]);
+        or_(rax, qword[rbx + m_l.mip]);
+        test(qword[rbx + m_l.mie], rax);
+        jnz(m_plain, T_NEAR);
+    }
     void check_fetch_tlb(Xbyak::Label& miss);
     void exit_indirect(size_t retired);
     void cold(std::function<void()> f) { m_cold.push_back(std::move(f)); }
@@ -149,8 +224,10 @@ private:
     void emit_fallback(const DecodedInsn& d, size_t index, int32_t off);
 
     // One emit function per translated mnemonic family.
-    void emit_lui(const DecodedInsn& d) {  // a 64-bit store of the sign-extended immediate
-        if (d.rd != 32) mov(X(d.rd), static_cast<uint64_t>(static_cast<int64_t>(d.imm)));
+    void emit_lui(const DecodedInsn& d) {
+        if (d.rd == 32) return;
+        mov(rax, static_cast<uint64_t>(static_cast<int64_t>(d.imm)));
+        put(d.rd, rax);
     }
     void emit_auipc(const DecodedInsn& d, int32_t off);
     void emit_jal(const DecodedInsn& d, size_t index, int32_t off);
@@ -183,6 +260,8 @@ private:
     uint32_t m_page_off = 0;  // page offset of the block's first instruction
     int32_t m_pc_off = 0;     // the guest pc in HartState is the block's pc + m_pc_off
     bool m_ended = false;     // the last instruction emitted the block's exits
+    RegCache m_regs;
+    std::vector<Emitter::Patch> m_patches;  // this block's direct jumps
     Xbyak::Label m_plain;     // exit without a successor to link
     std::vector<std::function<void()>> m_cold;
 };
@@ -233,10 +312,13 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
     return t;
 }
 
-// A static successor at target_off bytes from the block's pc: at a block boundary the
-// budget and pending interrupts are checked (as Interpreter::run does before every block),
-// then the jump goes through the slot (see ExitSlot for when a filled one is followed).
-void Emitter::Impl::exit_chain(int64_t target_off, size_t retired) {
+// A static successor at target_off bytes from the block's pc. At every block boundary the
+// budget is checked (as Interpreter::run does before every block, so both engines end a
+// slice at the same boundary); pending interrupts only on backward jumps: every loop has
+// one, so they are still taken within a bounded number of blocks. Then the jump goes
+// through the slot (see ExitSlot for when a filled one is followed): for a successor in the
+// same page a direct jump, patched when the slot is filled or unlinked.
+void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool backward) {
     count(retired, retired);
     const int64_t delta = target_off - m_pc_off;
     if (fits_i32(delta)) {
@@ -249,18 +331,25 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired) {
     const bool same_page = target_page_off >= 0 && target_page_off < 4096;
     cmp(r13, r14);
     jae(m_plain, T_NEAR);
-    mov(rax, qword[rbx + m_l.pins]);
-    or_(rax, qword[rbx + m_l.mip]);
-    test(qword[rbx + m_l.mie], rax);
-    jnz(m_plain, T_NEAR);
+    if (backward) check_interrupts();
     ExitSlot* slot = m_slots.alloc(m_link_stub);
     if (slot == nullptr) {
         jmp(m_plain, T_NEAR);
         return;
     }
     slot->same_page = same_page;
+    if (same_page) {
+        // jmp rel32, 0 until linked: falls through to the way back to the dispatcher.
+        db(0xe9);
+        dd(0);
+        m_patches.push_back({slot, getSize() - 4});
+        mov(rdx, reinterpret_cast<uint64_t>(slot));
+        mov(rcx, reinterpret_cast<uint64_t>(m_link_stub));
+        jmp(rcx);
+        return;
+    }
     mov(rdx, reinterpret_cast<uint64_t>(slot));
-    if (!same_page) {
+    {
         Xbyak::Label miss;
         cmp(rbp, qword[rdx + offsetof(ExitSlot, pc)]);
         jne(miss);
@@ -269,9 +358,7 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired) {
         L(miss);
         mov(rax, rdx);
         jump_to_epilogue();
-        return;
     }
-    jmp(qword[rdx + offsetof(ExitSlot, code)]);
 }
 
 // rbp = the successor's pc, rdx = its slot: the current fetch view's TLB entry for the pc
@@ -302,10 +389,7 @@ void Emitter::Impl::exit_indirect(size_t retired) {
     count(retired, retired);
     cmp(r13, r14);
     jae(m_plain, T_NEAR);
-    mov(rax, qword[rbx + m_l.pins]);
-    or_(rax, qword[rbx + m_l.mip]);
-    test(qword[rbx + m_l.mie], rax);
-    jnz(m_plain, T_NEAR);
+    check_interrupts();
     Xbyak::Label miss;
     mov(rdx, rbp);
     shr(rdx, 1);
@@ -322,8 +406,21 @@ void Emitter::Impl::exit_indirect(size_t retired) {
     jump_to_epilogue();
 }
 
+void Emitter::Impl::put(unsigned rd, const Reg64& r) {
+    if (rd == 32) return;
+    int i = m_regs.host_of(rd);
+    if (i < 0) {
+        unsigned evicted = 0;
+        i = static_cast<int>(m_regs.assign(rd, evicted));
+        if (evicted != 0) mov(X(evicted), cache_reg(static_cast<unsigned>(i)));
+    }
+    mov(cache_reg(static_cast<unsigned>(i)), r);
+}
+
 std::span<const uint8_t> Emitter::Impl::block(const interp::Block& b, Stats& stats) {
     m_cold.clear();
+    m_patches.clear();
+    m_regs.clear();
     m_plain = Xbyak::Label();
     reset();
     m_page_off = static_cast<uint32_t>(b.pa & 0xfff);
@@ -344,11 +441,13 @@ std::span<const uint8_t> Emitter::Impl::block(const interp::Block& b, Stats& sta
         const DecodedInsn& last = b.insns.back();
         if (interp::ends_block(last)) {
             // A system instruction that continued: let the dispatcher look again.
+            spill();
             count(b.insns.size(), b.insns.size());
             set_pc(off);
             jmp(m_plain, T_NEAR);
         } else {
-            exit_chain(off, b.insns.size());
+            spill();
+            exit_chain(off, b.insns.size(), false);
         }
     }
     for (size_t i = 0; i < m_cold.size(); ++i) m_cold[i]();
@@ -366,6 +465,7 @@ std::span<const uint8_t> Emitter::Impl::block(const interp::Block& b, Stats& sta
 }
 
 void Emitter::Impl::emit_fallback(const DecodedInsn& d, size_t index, int32_t off) {
+    spill();
     set_pc(off);
     flush_counters();
     sync_pc();
@@ -474,7 +574,8 @@ void Emitter::Impl::emit_jal(const DecodedInsn& d, size_t index, int32_t off) {
         lea(rax, ptr[rbp + imm32(off + d.len - m_pc_off)]);
         put(d.rd, rax);
     }
-    exit_chain(static_cast<int64_t>(off) + d.imm, index + 1);
+    spill();
+    exit_chain(static_cast<int64_t>(off) + d.imm, index + 1, d.imm <= 0);
     m_ended = true;
 }
 
@@ -486,6 +587,7 @@ void Emitter::Impl::emit_jalr(const DecodedInsn& d, size_t index, int32_t off) {
         lea(rcx, ptr[rbp + imm32(off + d.len - m_pc_off)]);
         put(d.rd, rcx);
     }
+    spill();
     mov(rbp, rax);
     exit_indirect(index + 1);
     m_ended = true;
@@ -493,10 +595,9 @@ void Emitter::Impl::emit_jalr(const DecodedInsn& d, size_t index, int32_t off) {
 
 void Emitter::Impl::emit_branch(const DecodedInsn& d, size_t index, int32_t off, Op op) {
     get(rax, d.rs1);
-    if (d.rs2 == 0)
-        test(rax, rax);
-    else
-        cmp(rax, X(d.rs2));
+    get(rcx, d.rs2);
+    spill();  // plain stores: the compare below sets the flags
+    cmp(rax, rcx);
     Xbyak::Label taken;
     switch (op) {
         case Op::beq: je(taken, T_NEAR); break;
@@ -507,10 +608,10 @@ void Emitter::Impl::emit_branch(const DecodedInsn& d, size_t index, int32_t off,
         default: jae(taken, T_NEAR); break;
     }
     const int32_t saved_pc_off = m_pc_off;
-    exit_chain(off + d.len, index + 1);
+    exit_chain(off + d.len, index + 1, false);
     L(taken);
     m_pc_off = saved_pc_off;
-    exit_chain(static_cast<int64_t>(off) + d.imm, index + 1);
+    exit_chain(static_cast<int64_t>(off) + d.imm, index + 1, d.imm <= 0);
     m_ended = true;
 }
 
@@ -542,15 +643,16 @@ void Emitter::Impl::emit_load(const DecodedInsn& d, size_t index, int32_t off, u
         case 4: sign ? movsxd(rax, dword[rsi]) : mov(eax, dword[rsi]); break;
         default: mov(rax, qword[rsi]); break;
     }
-    put(d.rd, rax);
     L(done);
+    // The slow path runs with the register cache as it is here (before rd's put): it stores
+    // the cached registers for the helper, and reloads them after the call clobbered them.
     const int32_t pc_off = m_pc_off;
-    cold([this, slow, done, index, off, pc_off, size, sign, rd = d.rd]() mutable {
+    cold([this, slow, done, index, off, pc_off, size, sign, map = m_regs.map()]() mutable {
         L(slow);
+        writeback(map);
         lea(rax, ptr[rbp + imm32(off - pc_off)]);
         mov(PC(), rax);
         mov(rdi, rbx);
-        mov(edx, rd);
         uint64_t fn = 0;
         switch (size) {
             case 1: fn = sign ? addr(&load_slow<int8_t>) : addr(&load_slow<uint8_t>); break;
@@ -563,11 +665,14 @@ void Emitter::Impl::emit_load(const DecodedInsn& d, size_t index, int32_t off, u
         Xbyak::Label trapped;
         test(eax, eax);
         jnz(trapped);
+        reload(map);
+        mov(rax, rdx);
         jmp(done, T_NEAR);
         L(trapped);
         reload_pc();  // the trap handler's
         exit_trap(index);
     });
+    put(d.rd, rax);
 }
 
 // Hart::store's hit path inline. Write entries never exist for pages holding translated
@@ -600,12 +705,16 @@ void Emitter::Impl::emit_store(const DecodedInsn& d, size_t index, int32_t off, 
     }
     L(done);
     const int32_t pc_off = m_pc_off;
-    cold([this, slow, done, index, off, pc_off, size, rs2 = d.rs2]() mutable {
+    cold([this, slow, done, index, off, pc_off, size, rs2 = d.rs2, map = m_regs.map()]() mutable {
         L(slow);
+        writeback(map);
         lea(rax, ptr[rbp + imm32(off - pc_off)]);
         mov(PC(), rax);
         mov(rdi, rbx);
-        get(rdx, rs2);
+        if (rs2 == 0)
+            xor_(edx, edx);
+        else
+            mov(rdx, X(rs2));  // current in memory after the writeback
         uint64_t fn = 0;
         switch (size) {
             case 1: fn = addr(&store_slow<uint8_t>); break;
@@ -618,6 +727,7 @@ void Emitter::Impl::emit_store(const DecodedInsn& d, size_t index, int32_t off, 
         Xbyak::Label trapped;
         test(eax, eax);
         jnz(trapped);
+        reload(map);
         jmp(done, T_NEAR);
         L(trapped);
         reload_pc();  // the trap handler's
@@ -801,7 +911,8 @@ void Emitter::Impl::emit_zba(const DecodedInsn& d, Op op) {
     } else {
         const bool uw = op == Op::add_uw || op == Op::sh1add_uw || op == Op::sh2add_uw || op == Op::sh3add_uw ||
                         op == Op::slli_uw;
-        uw ? mov(eax, X32(d.rs1)) : mov(rax, X(d.rs1));  // a 32-bit mov zero-extends
+        get(rax, d.rs1);
+        if (uw) mov(eax, eax);  // a 32-bit mov zero-extends
     }
     if (op == Op::slli_uw) {
         shl(rax, static_cast<uint8_t>(d.imm));
@@ -880,5 +991,7 @@ void Emitter::set_trampoline(const void* epilogue, const void* link_stub) {
 }
 
 std::span<const uint8_t> Emitter::emit_block(const interp::Block& b) { return m_impl->block(b, m_stats); }
+
+std::span<const Emitter::Patch> Emitter::patches() const { return m_impl->patches(); }
 
 }  // namespace trapeze::rv64::jit

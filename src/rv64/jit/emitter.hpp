@@ -45,6 +45,14 @@ public:
 
     // The translation of b (valid until the next call), or an empty span if it did not fit.
     std::span<const uint8_t> emit_block(const interp::Block& b);
+    // The last block's direct jumps: the rel32 at `offset` in its code jumps to the slot's
+    // successor once the slot is filled (Jit::fill patches it; 0 falls through to the way
+    // back to the dispatcher).
+    struct Patch {
+        ExitSlot* slot;
+        size_t offset;
+    };
+    std::span<const Patch> patches() const;
 
     const Stats& stats() const { return m_stats; }
 

@@ -1,6 +1,7 @@
 // ExitSlot: where a translated block finds its successor's code without returning to the
-// dispatcher. Emitted code jumps through `code`, which is the link stub (back to the
-// dispatcher, which fills the slot) until the slot is filled. A filled slot sits on its
+// dispatcher. Emitted code jumps through `code` (or, for a successor in the same page, a
+// direct jump patched to it), which leads back to the dispatcher, which fills the slot,
+// until the slot is filled. A filled slot sits on its
 // successor block's list of incoming slots, and the Jit resets every slot on that list when
 // the code cache drops the block, so a filled slot always leads to live code.
 //
@@ -27,6 +28,7 @@ struct alignas(64) ExitSlot {
     interp::Block* target = nullptr;  // the successor while filled
     ExitSlot* next = nullptr;       // target's incoming list
     ExitSlot** pprev = nullptr;
+    const uint8_t* patch = nullptr; // same page: the rel32 of its direct jump (executable view)
     bool same_page = false;         // successor in the same virtual page: no TLB check needed
 };
 static_assert(sizeof(ExitSlot) == 64);

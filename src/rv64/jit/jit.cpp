@@ -78,6 +78,9 @@ const void* Jit::translate(interp::Block& b) {
     const auto bytes = m_emitter->emit_block(b);
     if (bytes.empty()) return nullptr;
     b.host_code = m_code.append(bytes);
+    if (b.host_code == nullptr) return nullptr;
+    const auto* base = static_cast<const uint8_t*>(b.host_code);
+    for (const Emitter::Patch& p : m_emitter->patches()) p.slot->patch = base + p.offset;
     if (m_perf_map != nullptr && b.host_code != nullptr) write_perf_map(b, bytes.size());
     return b.host_code;
 }
@@ -112,6 +115,7 @@ void Jit::fill(ExitSlot& slot, const Hart& h, interp::Block& b) {
     if (!slot.same_page && !Layout::fetch_addend(h, h.s.pc, slot.addend)) return;
     slot.pc = h.s.pc;
     slot.code = b.host_code;
+    if (slot.patch != nullptr) m_code.patch_rel32(slot.patch, b.host_code);
     slot.target = &b;
     slot.next = b.incoming;
     if (slot.next != nullptr) slot.next->pprev = &slot.next;
@@ -128,6 +132,7 @@ void Jit::unlink(ExitSlot& slot) {
     slot.pprev = nullptr;
     slot.target = nullptr;
     slot.code = m_link_stub;
+    if (slot.patch != nullptr) m_code.patch_rel32(slot.patch, slot.patch + 4);
 }
 
 // The code cache dropped b (a store to its page, a DMA write, a flush): nothing may lead
