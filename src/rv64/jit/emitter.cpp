@@ -116,6 +116,7 @@ public:
     }
     const Map& map() const { return m_map; }
     void clear() { m_map.fill(0); }
+    void restore(const Map& m) { m_map = m; }
 
 private:
     Map m_map{};
@@ -208,19 +209,23 @@ private:
         jmp(m_plain, T_NEAR);
     }
     void exit_chain(int64_t target_off, size_t retired, bool backward);
-    // Leaves through the plain exit if an interrupt is pending and locally enabled (the
-    // dispatcher decides whether it is taken).
-    void check_interrupts() {
+    // Leaves through `out` (the plain exit) if an interrupt is pending and locally enabled
+    // (the dispatcher decides whether it is taken).
+    void check_interrupts(const Xbyak::Label& out) {
         mov(rax, qword[rbx + m_l.pins]);
         or_(rax, qword[rbx + m_l.mip]);
         test(qword[rbx + m_l.mie], rax);
-        jnz(m_plain, T_NEAR);
+        jnz(out, T_NEAR);
     }
+    void check_interrupts() { check_interrupts(m_plain); }
     void check_fetch_tlb(Xbyak::Label& miss);
     void exit_indirect(size_t retired);
     void cold(std::function<void()> f) { m_cold.push_back(std::move(f)); }
 
     bool emit_insn(const DecodedInsn& d, size_t index, int32_t off);
+    static RegCache::Map loop_registers(const interp::Block& b);
+    static bool is_self_loop(const interp::Block& b);
+    void loop_back(size_t retired);
     void emit_fallback(const DecodedInsn& d, size_t index, int32_t off);
 
     // One emit function per translated mnemonic family.
@@ -261,6 +266,9 @@ private:
     int32_t m_pc_off = 0;     // the guest pc in HartState is the block's pc + m_pc_off
     bool m_ended = false;     // the last instruction emitted the block's exits
     RegCache m_regs;
+    bool m_loop = false;         // the block jumps back to its start (see loop_registers)
+    RegCache::Map m_loop_map{};  // the cache at the loop head
+    Xbyak::Label m_loop_head;
     std::vector<Emitter::Patch> m_patches;  // this block's direct jumps
     Xbyak::Label m_plain;     // exit without a successor to link
     std::vector<std::function<void()>> m_cold;
@@ -417,15 +425,82 @@ void Emitter::Impl::put(unsigned rd, const Reg64& r) {
     mov(cache_reg(static_cast<unsigned>(i)), r);
 }
 
+// A block whose last instruction jumps back to its own start (a loop of one block): the
+// registers it writes (then those its branch compares) are loaded into the register cache
+// on entry, and the jump back goes to just after that, with the cache as it is, so the
+// loop's values stay in host registers from one iteration to the next.
+RegCache::Map Emitter::Impl::loop_registers(const interp::Block& b) {
+    RegCache::Map regs{};
+    unsigned n = 0;
+    auto add = [&](unsigned x) {
+        if (x == 0 || x == 32 || n == RegCache::kRegs) return;
+        for (unsigned i = 0; i < n; ++i)
+            if (regs[i] == x) return;
+        regs[n++] = static_cast<uint8_t>(x);
+    };
+    for (const DecodedInsn& d : b.insns) {
+        if (d.op < op_table().size() && op_table()[d.op].dest == Dest::X) add(d.rd);
+    }
+    const DecodedInsn& last = b.insns.back();
+    if (static_cast<Op>(last.op) != Op::jal) {
+        add(last.rs1);
+        add(last.rs2);
+    }
+    return regs;
+}
+
+bool Emitter::Impl::is_self_loop(const interp::Block& b) {
+    const DecodedInsn& last = b.insns.back();
+    const auto op = static_cast<Op>(last.op);
+    const bool branch = op == Op::beq || op == Op::bne || op == Op::blt || op == Op::bge || op == Op::bltu ||
+                        op == Op::bgeu || op == Op::jal;
+    if (!branch) return false;
+    int64_t off = 0;
+    for (size_t i = 0; i + 1 < b.insns.size(); ++i) off += b.insns[i].len;
+    return off + last.imm == 0;
+}
+
+// Back to the loop head (see loop_registers): budget and interrupts as at any backward
+// exit, then the cache is brought to the head's state if an eviction or a call changed it.
+void Emitter::Impl::loop_back(size_t retired) {
+    count(retired, retired);
+    if (m_pc_off != 0) add(rbp, imm32(-m_pc_off));
+    const RegCache::Map now = m_regs.map();
+    Xbyak::Label leave;
+    cmp(r13, r14);
+    jae(leave, T_NEAR);
+    check_interrupts(leave);
+    if (now != m_loop_map) {
+        writeback(now);
+        reload(m_loop_map);
+    }
+    jmp(m_loop_head, T_NEAR);
+    L(leave);
+    writeback(now);
+    jmp(m_plain, T_NEAR);
+}
+
 std::span<const uint8_t> Emitter::Impl::block(const interp::Block& b, Stats& stats) {
     m_cold.clear();
     m_patches.clear();
     m_regs.clear();
     m_plain = Xbyak::Label();
+    m_loop_head = Xbyak::Label();
     reset();
     m_page_off = static_cast<uint32_t>(b.pa & 0xfff);
     m_pc_off = 0;
     m_ended = false;
+    m_loop = is_self_loop(b);
+    if (m_loop) {
+        const RegCache::Map regs = loop_registers(b);
+        for (uint8_t x : regs) {
+            if (x == 0) continue;
+            unsigned evicted = 0;
+            mov(cache_reg(m_regs.assign(x, evicted)), X(x));
+        }
+        m_loop_map = m_regs.map();
+        L(m_loop_head);
+    }
     int32_t off = 0;
     for (size_t i = 0; i < b.insns.size(); ++i) {
         const DecodedInsn& d = b.insns[i];
@@ -574,9 +649,13 @@ void Emitter::Impl::emit_jal(const DecodedInsn& d, size_t index, int32_t off) {
         lea(rax, ptr[rbp + imm32(off + d.len - m_pc_off)]);
         put(d.rd, rax);
     }
+    m_ended = true;
+    if (m_loop && static_cast<int64_t>(off) + d.imm == 0) {
+        loop_back(index + 1);
+        return;
+    }
     spill();
     exit_chain(static_cast<int64_t>(off) + d.imm, index + 1, d.imm <= 0);
-    m_ended = true;
 }
 
 void Emitter::Impl::emit_jalr(const DecodedInsn& d, size_t index, int32_t off) {
@@ -596,7 +675,9 @@ void Emitter::Impl::emit_jalr(const DecodedInsn& d, size_t index, int32_t off) {
 void Emitter::Impl::emit_branch(const DecodedInsn& d, size_t index, int32_t off, Op op) {
     get(rax, d.rs1);
     get(rcx, d.rs2);
-    spill();  // plain stores: the compare below sets the flags
+    const RegCache::Map now = m_regs.map();
+    const bool loop = m_loop && static_cast<int64_t>(off) + d.imm == 0;
+    if (!loop) spill();  // plain stores: the compare below sets the flags
     cmp(rax, rcx);
     Xbyak::Label taken;
     switch (op) {
@@ -608,11 +689,20 @@ void Emitter::Impl::emit_branch(const DecodedInsn& d, size_t index, int32_t off,
         default: jae(taken, T_NEAR); break;
     }
     const int32_t saved_pc_off = m_pc_off;
+    if (loop) {
+        writeback(now);
+        m_regs.clear();
+    }
     exit_chain(off + d.len, index + 1, false);
     L(taken);
     m_pc_off = saved_pc_off;
-    exit_chain(static_cast<int64_t>(off) + d.imm, index + 1, d.imm <= 0);
     m_ended = true;
+    if (loop) {
+        m_regs.restore(now);
+        loop_back(index + 1);
+        return;
+    }
+    exit_chain(static_cast<int64_t>(off) + d.imm, index + 1, d.imm <= 0);
 }
 
 // The soft-TLB hit path inline (Hart::load): entry of the current data view, tag
