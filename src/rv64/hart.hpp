@@ -72,14 +72,22 @@ public:
     // --- reset and interrupts -------------------------------------------------------------
     void reset(uint64_t pc);
     // A device line into mip (MSIP, MTIP, MEIP, SEIP). Ordering: relaxed is enough because
-    // the hart re-reads the pins at every block boundary and the waker also signals the
-    // machine's condition variable, which orders the wake-up.
+    // the hart re-reads the pins at every block boundary (the JIT: at the next backward
+    // jump after a rising edge raised `attention`) and the waker also signals the machine's
+    // condition variable, which orders the wake-up.
     void set_irq_pin(uint64_t mip_bit, bool level) {
-        if (level)
-            m_pins.fetch_or(mip_bit, std::memory_order_relaxed);
-        else
+        if (level) {
+            if ((m_pins.fetch_or(mip_bit, std::memory_order_relaxed) & mip_bit) == 0)
+                m_attention.store(1, std::memory_order_relaxed);
+        } else {
             m_pins.fetch_and(~mip_bit, std::memory_order_relaxed);
+        }
     }
+    // Raised by every rising edge of a pin; translated code leaves for the dispatcher when
+    // it sees it. The dispatcher clears it (a full barrier) before it looks at the pins, so
+    // an edge after that look raises it again. Changes the hart makes itself (CSR writes,
+    // xRET) end their block when they make an interrupt deliverable.
+    bool take_attention() { return m_attention.exchange(0) != 0; }
     uint64_t mip() const {
         const uint64_t sw = m_stce ? (s.mip & ~csr::MIP_STIP) : s.mip;  // Sstc owns STIP while STCE=1
         return sw | m_pins.load(std::memory_order_relaxed);
@@ -176,7 +184,7 @@ public:
 
 private:
     friend class HartTestPeer;
-    friend struct jit::Layout;  // the JIT's emitted code reads the TLB, tag id, pins and context_gen
+    friend struct jit::Layout;  // the JIT's emitted code reads the TLB, its tag id and attention
 
     struct Translation {
         uint64_t pa = 0;
@@ -218,6 +226,7 @@ private:
     mutable PmpHit m_pmp_hit;
 
     std::atomic<uint64_t> m_pins{0};
+    std::atomic<uint8_t> m_attention{0};
     bool m_trapped = false;
     bool m_stce = false;             // Sstc enabled: cached menvcfg.STCE && config.sstc
     // TLB tag ids: a tag id names one address space (an ASID, or bare translation) until

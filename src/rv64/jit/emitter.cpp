@@ -209,13 +209,11 @@ private:
         jmp(m_plain, T_NEAR);
     }
     void exit_chain(int64_t target_off, size_t retired, bool backward);
-    // Leaves through `out` (the plain exit) if an interrupt is pending and locally enabled
-    // (the dispatcher decides whether it is taken).
+    // Leaves through `out` (the plain exit) if a device line rose since the dispatcher last
+    // looked (Hart::take_attention; the dispatcher decides whether an interrupt is taken).
     void check_interrupts(const Xbyak::Label& out) {
-        mov(rax, qword[rbx + m_l.pins]);
-        or_(rax, qword[rbx + m_l.mip]);
-        test(qword[rbx + m_l.mie], rax);
-        jnz(out, T_NEAR);
+        cmp(byte[rbx + m_l.attention], 0);
+        jne(out, T_NEAR);
     }
     void check_interrupts() { check_interrupts(m_plain); }
     void check_fetch_tlb(Xbyak::Label& miss);

@@ -155,6 +155,7 @@ Jit::Exit Jit::run(Hart& h, uint64_t budget) {
             if (!h.wfi_wakeup()) return Exit::Wfi;
             h.s.wfi = false;
         }
+        h.take_attention();
         if ((h.mip() & h.s.mie) != 0 && h.check_interrupts()) pending = nullptr;
         if (m_code.free() < kMaxBlockBytes || m_slots.free() < kMaxBlockSlots) {
             flush();

@@ -14,14 +14,10 @@ Layout Layout::of(const Hart& h) {
     Layout l;
     l.x = offset(&h, &h.s.x[0]);
     l.pc = offset(&h, &h.s.pc);
-    l.priv = offset(&h, &h.s.priv);
-    l.mie = offset(&h, &h.s.mie);
-    l.mip = offset(&h, &h.s.mip);
     l.mcountinhibit = offset(&h, &h.s.mcountinhibit);
     l.mcycle = offset(&h, &h.s.mcycle);
     l.minstret = offset(&h, &h.s.minstret);
-    l.pins = offset(&h, &h.m_pins);
-    l.context_gen = offset(&h, &h.m_context_gen);
+    l.attention = offset(&h, &h.m_attention);
     l.data_tlb = offset(&h, &h.m_data_tlb);
     l.tlb_tag = offset(&h, &h.m_tag);
     l.tlb = offset(&h, &h.m_tlb[0][0]);

@@ -1,6 +1,6 @@
 // Layout: where emitted code finds the state it reads and writes. Guest registers, pc and
-// CSRs are at fixed offsets from the pinned Hart pointer; the TLB view, ASID and interrupt
-// pins are private to Hart, so this (a friend) measures their offsets once.
+// CSRs are at fixed offsets from the pinned Hart pointer; the TLB, its tag id and the
+// attention flag are private to Hart, so this (a friend) measures their offsets once.
 #pragma once
 
 #include <cstddef>
@@ -13,14 +13,10 @@ namespace trapeze::rv64::jit {
 struct Layout {
     size_t x = 0;              // HartState::x[0]
     size_t pc = 0;
-    size_t priv = 0;
-    size_t mie = 0;
-    size_t mip = 0;            // software-writable bits (Hart::mip() ORs in the pins)
     size_t mcountinhibit = 0;
     size_t mcycle = 0;
     size_t minstret = 0;
-    size_t pins = 0;           // Hart::m_pins (device lines into mip)
-    size_t context_gen = 0;    // Hart::m_context_gen
+    size_t attention = 0;      // Hart::m_attention (a pin rose since the dispatcher looked)
     size_t data_tlb = 0;       // Hart::m_data_tlb (pointer to the current data view)
     size_t tlb_tag = 0;        // Hart::m_tag (the current address space's TLB tag id)
     size_t tlb = 0;            // Hart::m_tlb[0][0]
@@ -39,6 +35,6 @@ static_assert(offsetof(Hart::TlbEntry, tag_r) == 0);
 static_assert(offsetof(Hart::TlbEntry, tag_w) == 8);
 static_assert(offsetof(Hart::TlbEntry, tag_x) == 16);
 static_assert(offsetof(Hart::TlbEntry, addend) == 24);
-static_assert(sizeof(std::atomic<uint64_t>) == 8);
+static_assert(sizeof(std::atomic<uint64_t>) == 8 && sizeof(std::atomic<uint8_t>) == 1);
 
 }  // namespace trapeze::rv64::jit
