@@ -38,6 +38,7 @@ struct Block {
     std::vector<DecodedInsn> insns;
     Link links[2];  // the two most recent static successors
     const void* host_code = nullptr;  // jit::Jit's translation of this block, if any
+    uint32_t runs = 0;                 // jit::Jit: times run interpreted before translation
     jit::ExitSlot* incoming = nullptr;  // jit::Jit's filled slots that jump to host_code
 };
 

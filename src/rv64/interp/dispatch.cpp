@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "rv64/interp/code_cache.hpp"
 #include "rv64/interp/exec.hpp"
 #include "rv64/isa/decoder.hpp"
 #include "rv64/isa/op.hpp"
@@ -72,6 +73,20 @@ bool exec_crossing(Hart& h, const DecodedInsn& d) {
 }
 
 ExecFn exec_for(const DecodedInsn& d) { return kExec[d.op]; }
+
+uint64_t execute_block(Hart& h, const Block& b) {
+    const DecodedInsn* const begin = b.insns.data();
+    if (begin->tfn(h, *begin)) return b.insns.size();
+    // An instruction left the block early: it retired unless it trapped.
+    const bool trapped = h.trapped();
+    h.clear_trapped();
+    return static_cast<uint64_t>(h.exit_insn - begin) + (trapped ? 0 : 1);
+}
+
+void account_retired(Hart& h, uint64_t n) {
+    if ((h.s.mcountinhibit & 1) == 0) h.s.mcycle += n;
+    if ((h.s.mcountinhibit & 4) == 0) h.s.minstret += n;
+}
 
 ExecFn threaded_for(const DecodedInsn& d, bool last) { return last ? kThreadedLast[d.op] : kThreaded[d.op]; }
 

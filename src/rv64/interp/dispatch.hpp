@@ -3,7 +3,20 @@
 
 #include "rv64/decoded_insn.hpp"
 
+namespace trapeze::rv64 {
+class Hart;
+}
+
 namespace trapeze::rv64::interp {
+
+struct Block;
+
+// Runs b with threaded dispatch; returns how many of its instructions retired (one that
+// trapped did not; its trap is taken).
+uint64_t execute_block(Hart& h, const Block& b);
+// Adds n retired instructions to mcycle and minstret unless mcountinhibit stops them
+// (priv spec §3.1.12; cycles = instructions here).
+void account_retired(Hart& h, uint64_t n);
 
 ExecFn exec_for(const DecodedInsn& d);
 

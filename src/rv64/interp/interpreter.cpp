@@ -27,9 +27,7 @@ void Interpreter::attach(Hart& h) {
 }
 
 void Interpreter::account(Hart& h, uint64_t n) {
-    // mcountinhibit.CY / .IR stop the counters (priv spec §3.1.12); cycles = instructions here.
-    if ((h.s.mcountinhibit & 1) == 0) h.s.mcycle += n;
-    if ((h.s.mcountinhibit & 4) == 0) h.s.minstret += n;
+    account_retired(h, n);
     m_retired += n;
 }
 
@@ -50,12 +48,7 @@ Block* Interpreter::lookup(Hart& h) {
 uint64_t Interpreter::execute(Hart& h, const Block& b) {
     if (m_trace) [[unlikely]]
         return execute_traced(h, b);
-    const DecodedInsn* const begin = b.insns.data();
-    if (begin->tfn(h, *begin)) return b.insns.size();
-    // An instruction left the block early: it retired unless it trapped.
-    const bool trapped = h.trapped();
-    h.clear_trapped();
-    return static_cast<uint64_t>(h.exit_insn - begin) + (trapped ? 0 : 1);
+    return execute_block(h, b);
 }
 
 // The same as execute(), printing each instruction before it runs (TRAPEZE_TRACE=1).

@@ -22,7 +22,10 @@ Result<std::unique_ptr<Jit>> Jit::create(GuestMemory& mem, const JitConfig& cfg)
 }
 
 Jit::Jit(GuestMemory& mem, CodeBuffer code, const JitConfig& cfg)
-    : m_cache(mem), m_code(std::move(code)), m_slots(std::max<size_t>(cfg.exit_slots, 4 * kMaxBlockSlots)) {
+    : m_cache(mem),
+      m_code(std::move(code)),
+      m_slots(std::max<size_t>(cfg.exit_slots, 4 * kMaxBlockSlots)),
+      m_translate_after(cfg.translate_after) {
     // Device DMA and loaders write RAM behind the harts' backs: drop the code there.
     mem.set_write_observer([this](Gpa gpa, uint64_t len) { m_cache.invalidate_range(gpa.value, len); });
     m_cache.set_drop_observer([this](interp::Block& b) { on_drop(b); });
@@ -40,9 +43,10 @@ Jit::~Jit() {
 std::string Jit::summary() const {
     const Emitter::Stats& s = stats();
     return fmt::format(
-        "jit: {} blocks translated ({} instructions native, {} through the interpreter), "
-        "{} dispatcher entries ({} to link an exit), {} code invalidations, {} flushes",
-        s.blocks, s.translated, s.fallbacks, m_dispatches, m_fills, m_cache.generation(), m_flushes);
+        "jit: {} blocks translated ({} instructions native, {} through the interpreter), {} block runs "
+        "interpreted before translation, {} dispatcher entries ({} to link an exit), {} code invalidations, "
+        "{} flushes",
+        s.blocks, s.translated, s.fallbacks, m_interpreted, m_dispatches, m_fills, m_cache.generation(), m_flushes);
 }
 
 void Jit::attach(Hart& h) {
@@ -166,6 +170,16 @@ Jit::Exit Jit::run(Hart& h, uint64_t budget) {
             // A fetch fault, already taken. Faults count against the budget too, so a trap
             // storm still ends the slice.
             ++st.done;
+            pending = nullptr;
+            continue;
+        }
+        if (b->host_code == nullptr && b->runs < m_translate_after) {
+            ++b->runs;
+            const uint64_t n = interp::execute_block(h, *b);
+            interp::account_retired(h, n);
+            m_retired += n;
+            st.done += std::max<uint64_t>(n, 1);
+            ++m_interpreted;
             pending = nullptr;
             continue;
         }

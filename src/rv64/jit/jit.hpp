@@ -31,6 +31,10 @@ namespace trapeze::rv64::jit {
 struct JitConfig {
     size_t code_bytes = 64u << 20;  // flushed and refilled when full
     size_t exit_slots = 1u << 20;
+    // A block runs through the interpreter's semantics this many times before it is
+    // translated: most of a boot's code runs a handful of times, and translating a block
+    // costs as much as interpreting it about a hundred times.
+    uint32_t translate_after = 16;
 };
 
 class Jit {
@@ -93,6 +97,8 @@ private:
     std::FILE* m_perf_map = nullptr;  // TRAPEZE_PERF_MAP=1: /tmp/perf-PID.map for `perf report`
     uint64_t m_dispatches = 0;  // entries into translated code from the dispatcher
     uint64_t m_fills = 0;       // of which to fill an exit slot
+    uint64_t m_interpreted = 0;  // blocks run through the interpreter's semantics
+    uint32_t m_translate_after = 0;
 };
 
 }  // namespace trapeze::rv64::jit

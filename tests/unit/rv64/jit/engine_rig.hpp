@@ -27,7 +27,14 @@ struct EngineRig {
     static constexpr uint64_t kBase = 0x80000000;
     static constexpr uint64_t kRamSize = 1 << 20;
 
-    explicit EngineRig(Engine e, const jit::JitConfig& cfg = {})
+    // Translates every block at its first run, so tests exercise translated code.
+    static jit::JitConfig eager() {
+        jit::JitConfig cfg;
+        cfg.translate_after = 0;
+        return cfg;
+    }
+
+    explicit EngineRig(Engine e, const jit::JitConfig& cfg = eager())
         : mem(GuestMemory::create(Gpa(kBase), kRamSize).value()), hart(HartConfig{0, true}, mem, bus, clock) {
         if (e == Engine::Jit) {
             jit = std::move(jit::Jit::create(mem, cfg).value());

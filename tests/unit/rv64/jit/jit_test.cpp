@@ -128,6 +128,22 @@ TEST(Jit, OneBlockLoopMatchesTheInterpreter) {
     }
 }
 
+TEST(Jit, TranslatesABlockOnlyAfterItRanInterpretedEnoughTimes) {
+    jit::JitConfig cfg;
+    cfg.translate_after = 3;
+    EngineRig r(Engine::Jit, cfg);
+    r.code(kBase, {addi(5, 5, 1), enc_j(-4, 0)});  // loop: x5 += 1; j loop
+    r.run(3 * 2);
+    EXPECT_EQ(r.jit->stats().blocks, 0u);
+    EXPECT_EQ(r.hart.s.x[5], 3u);
+    EXPECT_EQ(r.hart.s.minstret, 6u);
+    r.run(2 * 100);
+    EXPECT_EQ(r.jit->stats().blocks, 1u);
+    EXPECT_EQ(r.hart.s.x[5], 103u);
+    EXPECT_EQ(r.hart.s.minstret, 206u);
+    EXPECT_EQ(r.jit->retired(), 206u);
+}
+
 TEST(Jit, DeviceWriteToTranslatedCodeIsSeenByTheNextExecution) {
     EngineRig r(Engine::Jit);
     r.code(kBase, {addi(5, 0, 1), kPark});
@@ -140,7 +156,7 @@ TEST(Jit, DeviceWriteToTranslatedCodeIsSeenByTheNextExecution) {
 }
 
 TEST(Jit, RefillsTheCodeBufferWhenItIsFull) {
-    jit::JitConfig cfg;
+    jit::JitConfig cfg = EngineRig::eager();
     cfg.code_bytes = 512 * 1024;  // the smallest allowed: a few hundred blocks
     EngineRig r(Engine::Jit, cfg);
     // 16384 two-instruction blocks: x5 += 1; j next (each jal ends a block), several
