@@ -78,6 +78,9 @@ bool fits_i32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
 
 // xbyak takes 32-bit immediates as uint32_t and sign-extends them where x86 does.
 uint32_t imm32(int64_t v) { return static_cast<uint32_t>(static_cast<int32_t>(v)); }
+// Address displacements are size_t in xbyak, which takes them modulo 2^64 (so negative ones
+// must be sign-extended, not truncated to 32 bits as imm32 does).
+size_t disp(int64_t v) { return static_cast<size_t>(v); }
 
 // The guest registers a block has written, held in host registers r8-r11 until the block
 // ends or calls a helper (then they are stored to HartState). Reads of a cached register
@@ -169,6 +172,22 @@ private:
             mov(r, X(x));
     }
     void put(unsigned rd, const Reg64& r);
+    // In-place forms: dest(rd) is the cache register that receives rd's new value, assigned
+    // now (storing what it evicts); Src is a source operand looked up after that: a cache
+    // register (possibly dest's own, when rd is a source that was cached) or HartState.
+    struct Src {
+        bool in_reg;
+        Reg64 reg;
+        unsigned x;
+    };
+    Reg64 dest(unsigned rd, bool& rd_was_cached);
+    Src src(unsigned x, unsigned rd, bool rd_was_cached, const Reg64& d) {
+        if (x == rd) return rd_was_cached ? Src{true, d, x} : Src{false, d, x};
+        const int i = m_regs.host_of(x);
+        return i >= 0 ? Src{true, cache_reg(static_cast<unsigned>(i)), x} : Src{false, d, x};
+    }
+    void load_src(const Reg64& r, const Src& s) { s.in_reg ? mov(r, s.reg) : mov(r, X(s.x)); }
+    bool is(const Src& s, const Reg64& r) const { return s.in_reg && s.reg.getIdx() == r.getIdx(); }
     // Emits the stores of every cached register (the mapping stays).
     void writeback(const RegCache::Map& map) {
         for (unsigned i = 0; i < RegCache::kRegs; ++i)
@@ -229,8 +248,8 @@ private:
     // One emit function per translated mnemonic family.
     void emit_lui(const DecodedInsn& d) {
         if (d.rd == 32) return;
-        mov(rax, static_cast<uint64_t>(static_cast<int64_t>(d.imm)));
-        put(d.rd, rax);
+        bool cached = false;
+        mov(dest(d.rd, cached), static_cast<uint64_t>(static_cast<int64_t>(d.imm)));
     }
     void emit_auipc(const DecodedInsn& d, int32_t off);
     void emit_jal(const DecodedInsn& d, size_t index, int32_t off);
@@ -478,6 +497,17 @@ void Emitter::Impl::loop_back(size_t retired) {
     jmp(m_plain, T_NEAR);
 }
 
+Emitter::Impl::Reg64 Emitter::Impl::dest(unsigned rd, bool& rd_was_cached) {
+    int i = m_regs.host_of(rd);
+    rd_was_cached = i >= 0;
+    if (i < 0) {
+        unsigned evicted = 0;
+        i = static_cast<int>(m_regs.assign(rd, evicted));
+        if (evicted != 0) mov(X(evicted), cache_reg(static_cast<unsigned>(i)));
+    }
+    return cache_reg(static_cast<unsigned>(i));
+}
+
 std::span<const uint8_t> Emitter::Impl::block(const interp::Block& b, Stats& stats) {
     m_cold.clear();
     m_patches.clear();
@@ -644,7 +674,7 @@ void Emitter::Impl::emit_auipc(const DecodedInsn& d, int32_t off) {
 
 void Emitter::Impl::emit_jal(const DecodedInsn& d, size_t index, int32_t off) {
     if (d.rd != 32) {
-        lea(rax, ptr[rbp + imm32(off + d.len - m_pc_off)]);
+        lea(rax, ptr[rbp + disp(off + d.len - m_pc_off)]);
         put(d.rd, rax);
     }
     m_ended = true;
@@ -661,7 +691,7 @@ void Emitter::Impl::emit_jalr(const DecodedInsn& d, size_t index, int32_t off) {
     if (d.imm != 0) add(rax, imm32(d.imm));
     and_(rax, imm32(-2));
     if (d.rd != 32) {
-        lea(rcx, ptr[rbp + imm32(off + d.len - m_pc_off)]);
+        lea(rcx, ptr[rbp + disp(off + d.len - m_pc_off)]);
         put(d.rd, rcx);
     }
     spill();
@@ -738,7 +768,7 @@ void Emitter::Impl::emit_load(const DecodedInsn& d, size_t index, int32_t off, u
     cold([this, slow, done, index, off, pc_off, size, sign, map = m_regs.map()]() mutable {
         L(slow);
         writeback(map);
-        lea(rax, ptr[rbp + imm32(off - pc_off)]);
+        lea(rax, ptr[rbp + disp(off - pc_off)]);
         mov(PC(), rax);
         mov(rdi, rbx);
         uint64_t fn = 0;
@@ -796,7 +826,7 @@ void Emitter::Impl::emit_store(const DecodedInsn& d, size_t index, int32_t off, 
     cold([this, slow, done, index, off, pc_off, size, rs2 = d.rs2, map = m_regs.map()]() mutable {
         L(slow);
         writeback(map);
-        lea(rax, ptr[rbp + imm32(off - pc_off)]);
+        lea(rax, ptr[rbp + disp(off - pc_off)]);
         mov(PC(), rax);
         mov(rdi, rbx);
         if (rs2 == 0)
@@ -824,6 +854,34 @@ void Emitter::Impl::emit_store(const DecodedInsn& d, size_t index, int32_t off, 
 }
 
 void Emitter::Impl::emit_alu_imm(const DecodedInsn& d, Op op) {
+    if (d.rd == 32) return;  // no side effects
+    if (op != Op::slti && op != Op::sltiu) {
+        bool cached = false;
+        const Reg64 r = dest(d.rd, cached);
+        if (d.rs1 == 0) {  // li and friends: x0 op imm
+            const int64_t v = op == Op::addi || op == Op::xori || op == Op::ori ? d.imm : 0;
+            mov(r, static_cast<uint64_t>(v));
+            return;
+        }
+        const Src a = src(d.rs1, d.rd, cached, r);
+        if (!is(a, r)) {
+            if (op == Op::addi && a.in_reg) {
+                lea(r, ptr[a.reg + disp(d.imm)]);
+                return;
+            }
+            load_src(r, a);
+        }
+        switch (op) {
+            case Op::addi: if (d.imm != 0) add(r, imm32(d.imm)); break;
+            case Op::xori: xor_(r, imm32(d.imm)); break;
+            case Op::ori: or_(r, imm32(d.imm)); break;
+            case Op::andi: and_(r, imm32(d.imm)); break;
+            case Op::slli: shl(r, static_cast<uint8_t>(d.imm)); break;
+            case Op::srli: shr(r, static_cast<uint8_t>(d.imm)); break;
+            default: sar(r, static_cast<uint8_t>(d.imm)); break;  // srai
+        }
+        return;
+    }
     get(rax, d.rs1);
     switch (op) {
         case Op::addi: if (d.imm != 0) add(rax, imm32(d.imm)); break;
@@ -844,6 +902,47 @@ void Emitter::Impl::emit_alu_imm(const DecodedInsn& d, Op op) {
 }
 
 void Emitter::Impl::emit_alu(const DecodedInsn& d, Op op) {
+    if (d.rd == 32) return;  // no side effects
+    if (op != Op::slt && op != Op::sltu && d.rs1 != 0 && d.rs2 != 0) {
+        bool cached = false;
+        const Reg64 r = dest(d.rd, cached);
+        const Src a = src(d.rs1, d.rd, cached, r);
+        const Src b = src(d.rs2, d.rd, cached, r);
+        auto apply = [&](const Src& s) {
+            if (s.in_reg) {
+                switch (op) {
+                    case Op::add: add(r, s.reg); break;
+                    case Op::sub: sub(r, s.reg); break;
+                    case Op::xor_: xor_(r, s.reg); break;
+                    case Op::or_: or_(r, s.reg); break;
+                    default: and_(r, s.reg); break;
+                }
+            } else {
+                switch (op) {
+                    case Op::add: add(r, X(s.x)); break;
+                    case Op::sub: sub(r, X(s.x)); break;
+                    case Op::xor_: xor_(r, X(s.x)); break;
+                    case Op::or_: or_(r, X(s.x)); break;
+                    default: and_(r, X(s.x)); break;
+                }
+            }
+        };
+        if (is(a, r)) {
+            apply(b);
+        } else if (is(b, r)) {  // rd == rs2 != rs1
+            if (op != Op::sub) {
+                apply(a);
+            } else {
+                load_src(rax, a);
+                sub(rax, r);
+                mov(r, rax);
+            }
+        } else {
+            load_src(r, a);
+            apply(b);
+        }
+        return;
+    }
     get(rax, d.rs1);
     get(rcx, d.rs2);
     switch (op) {
@@ -883,6 +982,33 @@ void Emitter::Impl::emit_shift(const DecodedInsn& d, Op op) {
 }
 
 void Emitter::Impl::emit_word(const DecodedInsn& d, Op op) {
+    if (d.rd == 32) return;  // no side effects
+    const bool reg_form = op == Op::addw || op == Op::subw;
+    if (op != Op::roriw && d.rs1 != 0 && (!reg_form || (d.rs2 != 0 && d.rs2 != d.rd))) {
+        bool cached = false;
+        const Reg64 r = dest(d.rd, cached);
+        const Src a = src(d.rs1, d.rd, cached, r);
+        if (!is(a, r)) load_src(r, a);
+        const Xbyak::Reg32 r32 = r.cvt32();
+        const auto sh = static_cast<uint8_t>(d.imm);
+        switch (op) {
+            case Op::addiw: add(r32, imm32(d.imm)); break;
+            case Op::slliw: shl(r32, sh); break;
+            case Op::srliw: shr(r32, sh); break;
+            case Op::sraiw: sar(r32, sh); break;
+            case Op::addw: case Op::subw: {
+                const Src b = src(d.rs2, d.rd, cached, r);
+                if (b.in_reg)
+                    op == Op::addw ? add(r32, b.reg.cvt32()) : sub(r32, b.reg.cvt32());
+                else
+                    op == Op::addw ? add(r32, dword[rbx + m_l.xreg(b.x)]) : sub(r32, dword[rbx + m_l.xreg(b.x)]);
+                break;
+            }
+            default: break;
+        }
+        movsxd(r, r32);
+        return;
+    }
     get(rax, d.rs1);
     const auto sh = static_cast<uint8_t>(d.imm);
     switch (op) {
