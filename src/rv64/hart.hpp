@@ -232,12 +232,14 @@ private:
     // TLB tag ids: a tag id names one address space (an ASID, or bare translation) until
     // that space or the whole TLB is flushed; then the space gets a fresh id when next used,
     // so no entry filled before can match again. Flushes are O(1); only when the ids run
-    // out are the entries really cleared. Ids fit a tag's low 12 bits; 0 (never issued)
-    // keeps zeroed entries dead and 0xfff keeps ~0 (kInvalidTag) unmatchable.
+    // out are the entries really cleared. Ids fit a tag's low 12 bits and lie in [8, 0xff7]:
+    // the JIT compares tag ^ (misaligned low bits) with an entry, which then can match neither
+    // a zeroed entry nor ~0 (kInvalidTag), and only an aligned access can match a real tag.
     static constexpr unsigned kBareSpace = 1u << csr::kAsidBits;
-    static constexpr uint64_t kLastTagId = 0xffe;
+    static constexpr uint64_t kFirstTagId = 8;
+    static constexpr uint64_t kLastTagId = 0xff7;
     std::array<uint16_t, kBareSpace + 1> m_space_tag{};  // 0: no id since the last flush
-    uint64_t m_next_tag = 1;
+    uint64_t m_next_tag = kFirstTagId;
     unsigned m_space = kBareSpace;  // the current address space
     uint64_t m_tag = 0;             // its tag id
     uint64_t m_context_gen = 0;  // kContextGenStride + hartid at construction

@@ -196,7 +196,7 @@ uint64_t Hart::tag_for(unsigned space) {
         if (m_next_tag > kLastTagId) {  // ids exhausted: clear for real and start over
             std::memset(static_cast<void*>(m_tlb), 0xff, sizeof(m_tlb));
             m_space_tag.fill(0);
-            m_next_tag = 1;
+            m_next_tag = kFirstTagId;
         }
         m_space_tag[space] = static_cast<uint16_t>(m_next_tag++);
     }

@@ -255,6 +255,7 @@ private:
     void emit_jal(const DecodedInsn& d, size_t index, int32_t off);
     void emit_jalr(const DecodedInsn& d, size_t index, int32_t off);
     void emit_branch(const DecodedInsn& d, size_t index, int32_t off, Op op);
+    void tlb_probe(const DecodedInsn& d, unsigned size, size_t tag_offset, Xbyak::Label& slow);
     void emit_load(const DecodedInsn& d, size_t index, int32_t off, unsigned size, bool sign);
     void emit_store(const DecodedInsn& d, size_t index, int32_t off, unsigned size);
     void emit_alu_imm(const DecodedInsn& d, Op op);
@@ -701,12 +702,22 @@ void Emitter::Impl::emit_jalr(const DecodedInsn& d, size_t index, int32_t off) {
 }
 
 void Emitter::Impl::emit_branch(const DecodedInsn& d, size_t index, int32_t off, Op op) {
-    get(rax, d.rs1);
-    get(rcx, d.rs2);
+    // rs1 in a register (its cache register, or rax), rs2 as a register or memory operand.
+    Reg64 a = rax;
+    if (const int i = d.rs1 == 0 ? -1 : m_regs.host_of(d.rs1); i >= 0)
+        a = cache_reg(static_cast<unsigned>(i));
+    else
+        get(rax, d.rs1);
+    const int j = d.rs2 == 0 ? -1 : m_regs.host_of(d.rs2);
     const RegCache::Map now = m_regs.map();
     const bool loop = m_loop && static_cast<int64_t>(off) + d.imm == 0;
     if (!loop) spill();  // plain stores: the compare below sets the flags
-    cmp(rax, rcx);
+    if (d.rs2 == 0)
+        test(a, a);
+    else if (j >= 0)
+        cmp(a, cache_reg(static_cast<unsigned>(j)));
+    else
+        cmp(a, X(d.rs2));
     Xbyak::Label taken;
     switch (op) {
         case Op::beq: je(taken, T_NEAR); break;
@@ -733,28 +744,36 @@ void Emitter::Impl::emit_branch(const DecodedInsn& d, size_t index, int32_t off,
     exit_chain(static_cast<int64_t>(off) + d.imm, index + 1, d.imm <= 0);
 }
 
-// The soft-TLB hit path inline (Hart::load): entry of the current data view, tag
-// (va & ~0xfff) | tag id, natural alignment, host address = va + addend. Anything else takes
-// the out-of-line slow path with the guest pc set to this instruction (precise traps).
-void Emitter::Impl::emit_load(const DecodedInsn& d, size_t index, int32_t off, unsigned size, bool sign) {
-    Xbyak::Label slow, done;
-    get(rsi, d.rs1);
-    if (d.imm != 0) add(rsi, imm32(d.imm));
-    mov(rax, rsi);
-    shr(rax, 12);
-    and_(eax, Hart::kTlbSets - 1);
-    shl(eax, 5);     // * sizeof(TlbEntry)
+// The soft-TLB hit path of a load or store (Hart::load): rsi = va = rs1 + imm; the entry of
+// the current data view must hold tag (va & ~0xfff) | tag id and the access be naturally
+// aligned, else `slow` (with rsi = va). Both tests are one compare: the misaligned low bits
+// of va are kept and XORed with the tag id, which is at least 8 (Hart::kFirstTagId), so
+// they can only match when they are zero. Leaves rsi = the host address.
+void Emitter::Impl::tlb_probe(const DecodedInsn& d, unsigned size, size_t tag_offset, Xbyak::Label& slow) {
+    if (const int i = d.rs1 == 0 ? -1 : m_regs.host_of(d.rs1); i >= 0) {
+        lea(rsi, ptr[cache_reg(static_cast<unsigned>(i)) + disp(d.imm)]);
+    } else {
+        get(rsi, d.rs1);
+        if (d.imm != 0) add(rsi, imm32(d.imm));
+    }
+    static_assert(Hart::kTlbSets * sizeof(Hart::TlbEntry) <= (1u << 31));
+    mov(eax, esi);
+    shr(eax, 12 - 5);  // the set index, times sizeof(TlbEntry)
+    and_(eax, (Hart::kTlbSets - 1) * sizeof(Hart::TlbEntry));
     add(rax, qword[rbx + m_l.data_tlb]);
     mov(rcx, rsi);
-    and_(rcx, imm32(-4096));
-    or_(rcx, qword[rbx + m_l.tlb_tag]);
-    cmp(rcx, qword[rax + offsetof(Hart::TlbEntry, tag_r)]);
+    and_(rcx, imm32(~int64_t{0xfff} | (size - 1)));
+    xor_(rcx, qword[rbx + m_l.tlb_tag]);
+    cmp(rcx, qword[rax + tag_offset]);
     jne(slow, T_NEAR);
-    if (size > 1) {
-        test(esi, size - 1);
-        jnz(slow, T_NEAR);
-    }
     add(rsi, qword[rax + offsetof(Hart::TlbEntry, addend)]);
+}
+
+// A load's hit path inline (tlb_probe). Anything else takes the out-of-line slow path with
+// the guest pc set to this instruction (precise traps).
+void Emitter::Impl::emit_load(const DecodedInsn& d, size_t index, int32_t off, unsigned size, bool sign) {
+    Xbyak::Label slow, done;
+    tlb_probe(d, size, offsetof(Hart::TlbEntry, tag_r), slow);
     switch (size) {
         case 1: sign ? movsx(rax, byte[rsi]) : movzx(eax, byte[rsi]); break;
         case 2: sign ? movsx(rax, word[rsi]) : movzx(eax, word[rsi]); break;
@@ -797,29 +816,17 @@ void Emitter::Impl::emit_load(const DecodedInsn& d, size_t index, int32_t off, u
 // code (CodeWatch), so stores to code always reach the slow path and invalidate first.
 void Emitter::Impl::emit_store(const DecodedInsn& d, size_t index, int32_t off, unsigned size) {
     Xbyak::Label slow, done;
-    get(rsi, d.rs1);
-    if (d.imm != 0) add(rsi, imm32(d.imm));
-    mov(rax, rsi);
-    shr(rax, 12);
-    and_(eax, Hart::kTlbSets - 1);
-    shl(eax, 5);
-    add(rax, qword[rbx + m_l.data_tlb]);
-    mov(rcx, rsi);
-    and_(rcx, imm32(-4096));
-    or_(rcx, qword[rbx + m_l.tlb_tag]);
-    cmp(rcx, qword[rax + offsetof(Hart::TlbEntry, tag_w)]);
-    jne(slow, T_NEAR);
-    if (size > 1) {
-        test(esi, size - 1);
-        jnz(slow, T_NEAR);
-    }
-    add(rsi, qword[rax + offsetof(Hart::TlbEntry, addend)]);
-    get(rdx, d.rs2);
+    tlb_probe(d, size, offsetof(Hart::TlbEntry, tag_w), slow);
+    Reg64 v = rdx;
+    if (const int i = d.rs2 == 0 ? -1 : m_regs.host_of(d.rs2); i >= 0)
+        v = cache_reg(static_cast<unsigned>(i));
+    else
+        get(rdx, d.rs2);
     switch (size) {
-        case 1: mov(byte[rsi], dl); break;
-        case 2: mov(word[rsi], dx); break;
-        case 4: mov(dword[rsi], edx); break;
-        default: mov(qword[rsi], rdx); break;
+        case 1: mov(byte[rsi], v.cvt8()); break;
+        case 2: mov(word[rsi], v.cvt16()); break;
+        case 4: mov(dword[rsi], v.cvt32()); break;
+        default: mov(qword[rsi], v); break;
     }
     L(done);
     const int32_t pc_off = m_pc_off;
