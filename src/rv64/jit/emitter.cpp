@@ -910,7 +910,21 @@ void Emitter::Impl::emit_alu_imm(const DecodedInsn& d, Op op) {
 
 void Emitter::Impl::emit_alu(const DecodedInsn& d, Op op) {
     if (d.rd == 32) return;  // no side effects
-    if (op != Op::slt && op != Op::sltu && d.rs1 != 0 && d.rs2 != 0) {
+    if (op != Op::slt && op != Op::sltu && (d.rs1 == 0 || d.rs2 == 0)) {
+        // With x0 as a source: mv (c.mv is add rd, x0, rs2), neg, or a constant zero.
+        bool cached = false;
+        const Reg64 r = dest(d.rd, cached);
+        const unsigned other = d.rs1 == 0 ? d.rs2 : d.rs1;
+        if (other == 0 || op == Op::and_) {
+            xor_(r.cvt32(), r.cvt32());
+            return;
+        }
+        const Src s = src(other, d.rd, cached, r);
+        if (!is(s, r)) load_src(r, s);
+        if (op == Op::sub && d.rs1 == 0) neg(r);
+        return;
+    }
+    if (op != Op::slt && op != Op::sltu) {
         bool cached = false;
         const Reg64 r = dest(d.rd, cached);
         const Src a = src(d.rs1, d.rd, cached, r);
