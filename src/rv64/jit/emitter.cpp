@@ -656,6 +656,14 @@ bool Emitter::Impl::emit_insn(const DecodedInsn& d, size_t index, int32_t off) {
             emit_zbs(d, op);
             return true;
         case Op::fence: return true;  // harts run in program order (see exec_fence)
+        case Op::fence_i:
+            // Stores to code already dropped the blocks there and unlinked every slot leading
+            // to them (Jit::on_drop), so only the rest of this block may be stale: leave it,
+            // chaining to the successor like any block end.
+            spill();
+            exit_chain(off + d.len, index + 1, false);
+            m_ended = true;
+            return true;
         default: return false;
     }
 }
