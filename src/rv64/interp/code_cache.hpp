@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -39,6 +40,9 @@ struct Block {
     Link links[2];  // the two most recent static successors
     const void* host_code = nullptr;  // jit::Jit's translation of this block, if any
     uint32_t runs = 0;                 // jit::Jit: times run interpreted before translation
+    // jit::Jit: for an Op::crossing block, the whole instruction as its upper half read when
+    // the block was translated (the translation checks that half before running it).
+    std::optional<DecodedInsn> crossing;
     jit::ExitSlot* incoming = nullptr;  // jit::Jit's filled slots that jump to host_code
 };
 

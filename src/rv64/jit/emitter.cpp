@@ -236,6 +236,8 @@ private:
     }
     void check_interrupts() { check_interrupts(m_plain); }
     void check_fetch_tlb(Xbyak::Label& miss);
+    void fetch_entry(const Reg64& va, Xbyak::Label& miss);
+    void emit_crossing(const interp::Block& b, Stats& stats);
     void exit_indirect(size_t retired);
     void cold(std::function<void()> f) { m_cold.push_back(std::move(f)); }
 
@@ -387,23 +389,71 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool backward
     }
 }
 
-// rbp = the successor's pc, rdx = its slot: the current fetch view's TLB entry for the pc
-// must be valid (tag (pc & ~0xfff) | tag id, as Hart::translate_fetch probes it) and map it to
-// the host page the slot was filled with. Clobbers rcx and rsi.
-void Emitter::Impl::check_fetch_tlb(Xbyak::Label& miss) {
+// rcx = the current fetch view's TLB entry for va, which must be valid for its page (as
+// Hart::translate_fetch probes it), else `miss`. Clobbers rsi.
+void Emitter::Impl::fetch_entry(const Reg64& va, Xbyak::Label& miss) {
     mov(ecx, dword[rbx + m_l.fetch_index]);
     shl(ecx, kViewShift);  // * kTlbSets * sizeof(TlbEntry)
-    mov(rsi, rbp);
+    mov(rsi, va);
     shr(rsi, 12);
     and_(esi, Hart::kTlbSets - 1);
     shl(esi, 5);
     add(rcx, rsi);
     lea(rcx, ptr[rbx + rcx + m_l.tlb]);
-    mov(rsi, rbp);
+    mov(rsi, va);
     and_(rsi, imm32(-4096));
     or_(rsi, qword[rbx + m_l.tlb_tag]);
     cmp(rsi, qword[rcx + offsetof(Hart::TlbEntry, tag_x)]);
     jne(miss, T_NEAR);
+}
+
+// An Op::crossing block whose whole instruction is known (Block::crossing): it runs natively
+// while the upper half, fetched through the current translation, is still the one it was
+// translated with; otherwise (another mapping or content, or no TLB entry for that page)
+// the interpreter's exec_crossing runs it and the block is left for the dispatcher.
+void Emitter::Impl::emit_crossing(const interp::Block& b, Stats& stats) {
+    const DecodedInsn& part = b.insns.front();
+    const DecodedInsn& full = *b.crossing;
+    Xbyak::Label other;
+    lea(rax, ptr[rbp + 2]);
+    fetch_entry(rax, other);
+    mov(rsi, qword[rcx + offsetof(Hart::TlbEntry, addend)]);
+    movzx(edx, word[rsi + rax]);
+    cmp(edx, full.raw >> 16);
+    jne(other, T_NEAR);
+    cold([this, other, &part]() mutable {
+        L(other);
+        flush_counters();
+        sync_pc();
+        mov(rdi, rbx);
+        mov(rsi, reinterpret_cast<uint64_t>(&part));
+        mov(rax, addr(&run_fallback));
+        call(rax);
+        reload_pc();
+        Xbyak::Label left, trapped;
+        cmp(eax, 1);
+        je(left);
+        ja(trapped);
+        add(rbp, part.len);  // it continued: the next instruction
+        L(left);
+        count(1, 1);
+        jmp(m_plain, T_NEAR);
+        L(trapped);
+        exit_trap(0);
+    });
+    if (emit_insn(full, 0, 0)) {
+        ++stats.translated;
+    } else {
+        emit_fallback(full, 0, 0);
+        ++stats.fallbacks;
+    }
+}
+
+// rbp = the successor's pc, rdx = its slot: the current fetch view's TLB entry for the pc
+// must be valid (tag (pc & ~0xfff) | tag id, as Hart::translate_fetch probes it) and map it to
+// the host page the slot was filled with. Clobbers rcx and rsi.
+void Emitter::Impl::check_fetch_tlb(Xbyak::Label& miss) {
+    fetch_entry(rbp, miss);
     mov(rsi, qword[rcx + offsetof(Hart::TlbEntry, addend)]);
     cmp(rsi, qword[rdx + offsetof(ExitSlot, addend)]);
     jne(miss, T_NEAR);
@@ -533,7 +583,9 @@ std::span<const uint8_t> Emitter::Impl::block(const interp::Block& b, Stats& sta
     int32_t off = 0;
     for (size_t i = 0; i < b.insns.size(); ++i) {
         const DecodedInsn& d = b.insns[i];
-        if (emit_insn(d, i, off)) {
+        if (static_cast<Op>(d.op) == Op::crossing && b.crossing) {
+            emit_crossing(b, stats);  // a block of its own
+        } else if (emit_insn(d, i, off)) {
             ++stats.translated;
         } else {
             emit_fallback(d, i, off);

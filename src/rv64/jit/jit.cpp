@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 
 #include "rv64/interp/dispatch.hpp"
 #include "rv64/isa/decoder.hpp"
+#include "rv64/isa/op.hpp"
 #include "rv64/jit/layout.hpp"
 
 namespace trapeze::rv64::jit {
@@ -78,7 +80,19 @@ void Jit::flush() {
     ++m_flushes;
 }
 
-const void* Jit::translate(interp::Block& b) {
+// h is at b's pc. For an Op::crossing block the upper half is read now, without faulting,
+// through the fetch TLB (if it has no entry for that page the block stays interpreted).
+const void* Jit::translate(interp::Block& b, const Hart& h) {
+    if (static_cast<Op>(b.insns.front().op) == Op::crossing && !b.crossing) {
+        uintptr_t addend = 0;
+        if (Layout::fetch_addend(h, h.s.pc + 2, addend)) {
+            uint16_t hi = 0;
+            std::memcpy(&hi, reinterpret_cast<const void*>(h.s.pc + 2 + addend), 2);
+            DecodedInsn full = decode(static_cast<uint32_t>(hi) << 16 | (b.insns.front().raw & 0xffff));
+            full.fn = interp::exec_for(full);
+            b.crossing = full;
+        }
+    }
     const auto bytes = m_emitter->emit_block(b);
     if (bytes.empty()) return nullptr;
     b.host_code = m_code.append(bytes);
@@ -183,7 +197,7 @@ Jit::Exit Jit::run(Hart& h, uint64_t budget) {
             pending = nullptr;
             continue;
         }
-        const void* code = b->host_code != nullptr ? b->host_code : translate(*b);
+        const void* code = b->host_code != nullptr ? b->host_code : translate(*b, h);
         if (code == nullptr) std::abort();  // a block always fits in kMaxBlockBytes
         if (pending != nullptr) {
             fill(*pending, h, *b);

@@ -67,7 +67,7 @@ private:
     Jit(GuestMemory& mem, CodeBuffer code, const JitConfig& cfg);
     void init(Hart& h);
     void flush();
-    const void* translate(interp::Block& b);
+    const void* translate(interp::Block& b, const Hart& h);
     void write_perf_map(const interp::Block& b, size_t size);
     interp::Block* lookup(Hart& h);  // null: the fetch faulted (the trap is taken)
     void fill(ExitSlot& slot, const Hart& h, interp::Block& b);

@@ -81,6 +81,30 @@ TEST_P(Crossing, FetchFaultOnTheUpperHalfTrapsAtTheInstruction) {
     EXPECT_EQ(r.hart.s.minstret, 1u);  // only the c.nop retired
 }
 
+// In a loop, the JIT translates the crossing instruction natively behind a check of its upper
+// half (it is translated on its second run, after the first filled the fetch TLB).
+TEST(CrossingJit, RunsNativelyInALoopAndFallsBackWhenTheUpperHalfChanges) {
+    jit::JitConfig cfg = EngineRig::eager();
+    cfg.translate_after = 1;
+    EngineRig r(Engine::Jit, cfg);
+    // loop: c.nop; addi x5, x5, -1 (across the page end; upper half 0xfff2); j loop
+    store_le<uint16_t>(r.mem.span(Gpa(kPageEnd - 4), 2).data(), kCNop);
+    const uint32_t inc = addi(5, 5, -1);
+    store_le<uint16_t>(r.mem.span(Gpa(kPageEnd - 2), 2).data(), static_cast<uint16_t>(inc));
+    store_le<uint16_t>(r.mem.span(Gpa(kPageEnd), 2).data(), static_cast<uint16_t>(inc >> 16));
+    r.code(kPageEnd + 2, {enc_j(-6, 0)});
+    r.hart.s.pc = kPageEnd - 4;
+    r.run(3 * 100);
+    EXPECT_EQ(r.hart.s.x[5], static_cast<uint64_t>(-100));
+    EXPECT_EQ(r.hart.s.minstret, 300u);
+    EXPECT_EQ(r.jit->stats().fallbacks, 0u);  // the crossing addi ran as native code
+    // addi x5, x5, 0x400 differs only in the upper half: the check fails, exec_crossing runs.
+    ASSERT_TRUE(r.hart.store<uint16_t>(kPageEnd, static_cast<uint16_t>(addi(5, 5, 0x400) >> 16)));
+    r.run(3 * 10);
+    EXPECT_EQ(r.hart.s.x[5], static_cast<uint64_t>(-100 + 10 * 0x400));
+    EXPECT_EQ(r.hart.s.minstret, 330u);
+}
+
 INSTANTIATE_TEST_SUITE_P(BothEngines, Crossing, ::testing::Values(Engine::Interp, Engine::Jit),
                          [](const auto& p) { return p.param == Engine::Jit ? "jit" : "interp"; });
 
