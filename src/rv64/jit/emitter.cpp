@@ -70,6 +70,12 @@ uint64_t addr(F* f) {
     return reinterpret_cast<uint64_t>(f);
 }
 
+// The trampoline's frame, which translated code addresses off rsp (it makes calls only
+// from its top level, so rsp is the same everywhere in it).
+constexpr uint32_t kFrameRunState = 0;  // RunState*
+constexpr uint32_t kFrameBudget = 8;    // RunState::budget
+constexpr uint32_t kFrameBytes = 24;
+
 // log2(kTlbSets * sizeof(TlbEntry)): from one TLB view to the next.
 constexpr int kViewShift = std::countr_zero(Hart::kTlbSets * sizeof(Hart::TlbEntry));
 static_assert(std::has_single_bit(Hart::kTlbSets));
@@ -82,13 +88,13 @@ uint32_t imm32(int64_t v) { return static_cast<uint32_t>(static_cast<int32_t>(v)
 // must be sign-extended, not truncated to 32 bits as imm32 does).
 size_t disp(int64_t v) { return static_cast<size_t>(v); }
 
-// The guest registers a block has written, held in host registers r8-r11 until the block
+// The guest registers a block has written, held in host registers (r8-r11, r14, r15) until the block
 // ends or calls a helper (then they are stored to HartState). Reads of a cached register
 // use it; others read HartState. This keeps a block's dependency chains in registers
 // instead of store-to-load forwarding through memory. Every cached value is dirty.
 class RegCache {
 public:
-    static constexpr unsigned kRegs = 4;
+    static constexpr unsigned kRegs = 6;
     using Map = std::array<uint8_t, kRegs>;  // guest register per host register, 0 = free
 
     int host_of(unsigned x) {
@@ -203,7 +209,9 @@ private:
         writeback(m_regs.map());
         m_regs.clear();
     }
-    static Reg64 cache_reg(unsigned i) { return Reg64(Xbyak::Operand::R8 + static_cast<int>(i)); }
+    static Reg64 cache_reg(unsigned i) {
+        return Reg64(i < 4 ? Xbyak::Operand::R8 + static_cast<int>(i) : Xbyak::Operand::R14 + static_cast<int>(i - 4));
+    }
     void put_sext32(unsigned rd) {  // rd = sign-extended eax
         movsxd(rax, eax);
         put(rd, rax);
@@ -308,23 +316,26 @@ void Emitter::Impl::flush_counters() {
     jnz(no_instret);
     add(qword[rbx + m_l.minstret], r12);
     L(no_instret);
-    add(qword[r15 + offsetof(RunState, retired)], r12);
+    mov(rcx, qword[rsp + kFrameRunState]);
+    add(qword[rcx + offsetof(RunState, retired)], r12);
     xor_(r12d, r12d);
 }
 
 Emitter::Trampoline Emitter::Impl::trampoline() {
     reset();
     Emitter::Trampoline t;
-    // void* enter(Hart* rdi, const void* code rsi, RunState* rdx). Six pushes and 8 bytes
-    // leave rsp 16-byte aligned inside translations, ready for calls (SysV ABI §3.2.2).
+    // void* enter(Hart* rdi, const void* code rsi, RunState* rdx). Six pushes and a 24-byte
+    // frame (the RunState* and the budget, see kFrameRunState) leave rsp 16-byte aligned
+    // inside translations, ready for calls (SysV ABI §3.2.2).
     push(rbx); push(rbp); push(r12); push(r13); push(r14); push(r15);
-    sub(rsp, 8);
+    sub(rsp, kFrameBytes);
     mov(rbx, rdi);
     reload_pc();
-    mov(r15, rdx);
+    mov(qword[rsp + kFrameRunState], rdx);
+    mov(rax, qword[rdx + offsetof(RunState, budget)]);
+    mov(qword[rsp + kFrameBudget], rax);
     xor_(r12d, r12d);
-    mov(r13, qword[r15 + offsetof(RunState, done)]);
-    mov(r14, qword[r15 + offsetof(RunState, budget)]);
+    mov(r13, qword[rdx + offsetof(RunState, done)]);
     jmp(rsi);
     align(16);
     t.link_stub_offset = getSize();
@@ -332,8 +343,9 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
     t.epilogue_offset = getSize();
     sync_pc();
     flush_counters();
-    mov(qword[r15 + offsetof(RunState, done)], r13);
-    add(rsp, 8);
+    mov(rcx, qword[rsp + kFrameRunState]);
+    mov(qword[rcx + offsetof(RunState, done)], r13);
+    add(rsp, kFrameBytes);
     pop(r15); pop(r14); pop(r13); pop(r12); pop(rbp); pop(rbx);
     ret();
     t.code = {getCode(), getSize()};
@@ -357,7 +369,7 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool backward
     }
     const int64_t target_page_off = static_cast<int64_t>(m_page_off) + target_off;
     const bool same_page = target_page_off >= 0 && target_page_off < 4096;
-    cmp(r13, r14);
+    cmp(r13, qword[rsp + kFrameBudget]);
     jae(m_plain, T_NEAR);
     if (backward) check_interrupts();
     ExitSlot* slot = m_slots.alloc(m_link_stub);
@@ -463,7 +475,7 @@ void Emitter::Impl::check_fetch_tlb(Xbyak::Label& miss) {
 // validated as a cross-page ExitSlot.
 void Emitter::Impl::exit_indirect(size_t retired) {
     count(retired, retired);
-    cmp(r13, r14);
+    cmp(r13, qword[rsp + kFrameBudget]);
     jae(m_plain, T_NEAR);
     check_interrupts();
     Xbyak::Label miss;
@@ -535,7 +547,7 @@ void Emitter::Impl::loop_back(size_t retired) {
     if (m_pc_off != 0) add(rbp, imm32(-m_pc_off));
     const RegCache::Map now = m_regs.map();
     Xbyak::Label leave;
-    cmp(r13, r14);
+    cmp(r13, qword[rsp + kFrameBudget]);
     jae(leave, T_NEAR);
     check_interrupts(leave);
     if (now != m_loop_map) {
@@ -1105,6 +1117,25 @@ void Emitter::Impl::emit_word(const DecodedInsn& d, Op op) {
 }
 
 void Emitter::Impl::emit_mul(const DecodedInsn& d, Op op) {
+    if (d.rd == 32) return;  // no side effects
+    if ((op == Op::mul || op == Op::mulw) && d.rs1 != 0 && d.rs2 != 0) {
+        // In place on the register cache (imul is commutative).
+        bool cached = false;
+        const Reg64 r = dest(d.rd, cached);
+        const Src a = src(d.rs1, d.rd, cached, r);
+        const Src b = src(d.rs2, d.rd, cached, r);
+        const bool a_first = !is(b, r);
+        const Src& first = a_first ? a : b;
+        const Src& second = a_first ? b : a;
+        if (!is(first, r)) load_src(r, first);
+        if (op == Op::mul) {
+            second.in_reg ? imul(r, second.reg) : imul(r, X(second.x));
+        } else {
+            second.in_reg ? imul(r.cvt32(), second.reg.cvt32()) : imul(r.cvt32(), dword[rbx + m_l.xreg(second.x)]);
+            movsxd(r, r.cvt32());
+        }
+        return;
+    }
     get(rax, d.rs1);
     get(rcx, d.rs2);
     switch (op) {

@@ -112,10 +112,13 @@ TEST(Jit, OneBlockLoopMatchesTheInterpreter) {
         r.hart.s.x[10] = kData;
         r.hart.s.x[11] = kData + 8 * 64;
         // loop: ld x5, 0(x10); add x6, x6, x5; xor x7, x7, x6; addi x28, x28, 1;
-        //       slli x29, x5, 1; sd x29, 0(x10); addi x10, x10, 8; bltu x10, x11, loop
+        //       slli x29, x5, 1; sd x29, 0(x10); addi x30, x30, 2; xor x31, x31, x5;
+        //       mul x9, x5, x6; addi x10, x10, 8; bltu x10, x11, loop
+        // (eight registers written: more than RegCache holds)
         r.code(kBase, {enc_i(0, 10, 3, 5, 0x03), enc_r(0, 5, 6, 0, 6, 0x33), enc_r(0, 6, 7, 4, 7, 0x33),
-                       addi(28, 28, 1), enc_i(1, 5, 1, 29, 0x13), enc_s(0, 29, 10, 3, 0x23), addi(10, 10, 8),
-                       enc_b(-28, 11, 10, 6), kPark});
+                       addi(28, 28, 1), enc_i(1, 5, 1, 29, 0x13), enc_s(0, 29, 10, 3, 0x23), addi(30, 30, 2),
+                       enc_r(0, 5, 31, 4, 31, 0x33), enc_r(1, 6, 5, 0, 9, 0x33), addi(10, 10, 8),
+                       enc_b(-40, 11, 10, 6), kPark});
     };
     for (uint64_t budget : {5u, 77u, 100000u}) {
         EngineRig a(Engine::Interp), b(Engine::Jit);
