@@ -147,6 +147,39 @@ TEST(Jit, TranslatesABlockOnlyAfterItRanInterpretedEnoughTimes) {
     EXPECT_EQ(r.jit->retired(), 206u);
 }
 
+// LR/SC and AMOs run natively on the TLB hit path and through the interpreter's semantics
+// otherwise (misaligned: a trap): both engines must agree on every result and trap.
+TEST(Jit, AtomicsMatchTheInterpreter) {
+    constexpr uint32_t kAmo = 0x2f;
+    auto amo = [](uint32_t f5, uint32_t f3, uint32_t rd, uint32_t rs1, uint32_t rs2) {
+        return enc_r(f5 << 2, rs2, rs1, f3, rd, kAmo);
+    };
+    constexpr uint64_t kData = kBase + 0x8000;
+    for (uint64_t base : {kData, kData + 0xff9, kData + 0xffc}) {
+        auto program = [&](EngineRig& r) {
+            r.poke64(kData, 0x1111'2222'8000'0005);
+            r.poke64(kData + 0xff8, 0x0123'4567'89ab'cdef);
+            r.hart.s.x[10] = base;
+            r.hart.s.x[11] = 0xffff'ffff'0000'0003;
+            r.hart.s.mtvec = kBase + 0x400;
+            r.code(kBase + 0x400, {kPark});
+            // lr.d x5; sc.d x6 (succeeds); sc.d x7 (fails); amoadd.w x8; amoor.d x9; amoswap.w x12;
+            // lr.w x13; amoxor.d x14; sc.w x15 (fails: an AMO is not an SC, but the LR is
+            // still valid... on the same address it succeeds); amoand.w x16
+            r.code(kBase, {amo(2, 3, 5, 10, 0), amo(3, 3, 6, 10, 11), amo(3, 3, 7, 10, 11), amo(0, 2, 8, 10, 11),
+                           amo(8, 3, 9, 10, 11), amo(1, 2, 12, 10, 11), amo(2, 2, 13, 10, 0), amo(4, 3, 14, 10, 11),
+                           amo(3, 2, 15, 10, 11), amo(12, 2, 16, 10, 11), kPark});
+        };
+        EngineRig a(Engine::Interp), b(Engine::Jit);
+        program(a);
+        program(b);
+        a.run(40);
+        b.run(40);
+        EXPECT_EQ(diff_state(a.hart.s, b.hart.s), "") << fmt::format("base {:#x}", base);
+        EXPECT_TRUE(same_memory(a, b)) << fmt::format("base {:#x}", base);
+    }
+}
+
 TEST(Jit, DeviceWriteToTranslatedCodeIsSeenByTheNextExecution) {
     EngineRig r(Engine::Jit);
     r.code(kBase, {addi(5, 0, 1), kPark});
