@@ -232,12 +232,15 @@ private:
     // TLB tag ids: a tag id names one address space (an ASID, or bare translation) until
     // that space or the whole TLB is flushed; then the space gets a fresh id when next used,
     // so no entry filled before can match again. Flushes are O(1); only when the ids run
-    // out are the entries really cleared. Ids fit a tag's low 12 bits and lie in [8, 0xff7]:
-    // the JIT compares tag ^ (misaligned low bits) with an entry, which then can match neither
-    // a zeroed entry nor ~0 (kInvalidTag), and only an aligned access can match a real tag.
+    // out are the entries really cleared. Ids fit a tag's low 12 bits and are the multiples
+    // of 8 in [8, 0xff0]: the JIT compares the page | (misaligned low bits ^ id) with an
+    // entry, and for low bits 1..7 that has nonzero low three bits, so it can match no entry
+    // filled under any id (current or retired), no zeroed entry and not ~0 (kInvalidTag):
+    // only an aligned access can match.
     static constexpr unsigned kBareSpace = 1u << csr::kAsidBits;
-    static constexpr uint64_t kFirstTagId = 8;
-    static constexpr uint64_t kLastTagId = 0xff7;
+    static constexpr uint64_t kTagIdStep = 8;
+    static constexpr uint64_t kFirstTagId = kTagIdStep;
+    static constexpr uint64_t kLastTagId = 0xff0;
     std::array<uint16_t, kBareSpace + 1> m_space_tag{};  // 0: no id since the last flush
     uint64_t m_next_tag = kFirstTagId;
     unsigned m_space = kBareSpace;  // the current address space

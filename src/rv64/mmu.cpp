@@ -198,7 +198,8 @@ uint64_t Hart::tag_for(unsigned space) {
             m_space_tag.fill(0);
             m_next_tag = kFirstTagId;
         }
-        m_space_tag[space] = static_cast<uint16_t>(m_next_tag++);
+        m_space_tag[space] = static_cast<uint16_t>(m_next_tag);
+        m_next_tag += kTagIdStep;
     }
     return m_space_tag[space];
 }

@@ -180,6 +180,32 @@ TEST(Jit, AtomicsMatchTheInterpreter) {
     }
 }
 
+// The inline TLB probe folds the alignment test into the tag compare (address low bits XOR
+// tag id). An entry left from before a flush, under an older tag id, must not match a
+// misaligned access either: here a misaligned AMO must still trap.
+TEST(Jit, MisalignedAccessAfterAFlushMissesEntriesOfOlderTagIds) {
+    EngineRig r(Engine::Jit);
+    constexpr uint64_t kData = kBase + 0x8000;
+    r.hart.s.x[10] = kData;
+    r.hart.s.mtvec = kBase + 0x400;
+    r.code(kBase + 0x400, {kPark});
+    r.code(kBase, {enc_s(0, 0, 10, 3, 0x23), kPark});         // sd x0, 0(x10): a write entry
+    r.code(kBase + 0x100, {0x12000073, kPark});               // sfence.vma: a new tag id
+    r.code(kBase + 0x200, {enc_r(0, 6, 11, 3, 5, 0x2f), kPark});  // amoadd.d x5, x6, (x11)
+    r.run(2);
+    for (unsigned flushes = 1; flushes <= 16; ++flushes) {
+        r.hart.s.pc = kBase + 0x100;
+        r.run(2);
+        for (uint64_t m = 1; m < 8; ++m) {
+            r.hart.s.x[11] = kData + m;
+            r.hart.s.pc = kBase + 0x200;
+            r.hart.s.mcause = 0;
+            r.run(1);
+            EXPECT_EQ(r.hart.s.mcause, csr::EXC_STORE_MISALIGNED) << flushes << " flushes, offset " << m;
+        }
+    }
+}
+
 TEST(Jit, DeviceWriteToTranslatedCodeIsSeenByTheNextExecution) {
     EngineRig r(Engine::Jit);
     r.code(kBase, {addi(5, 0, 1), kPark});
