@@ -280,6 +280,7 @@ private:
     void emit_zbs(const DecodedInsn& d, Op op);
     void emit_bitcount(const DecodedInsn& d, Op op);
     void emit_mulhsu(const DecodedInsn& d);
+    void emit_atomic(const DecodedInsn& d, size_t index, int32_t off, Op op);
 
     const Layout m_l;
     SlotArena& m_slots;
@@ -720,6 +721,11 @@ bool Emitter::Impl::emit_insn(const DecodedInsn& d, size_t index, int32_t off) {
             emit_zbs(d, op);
             return true;
         case Op::fence: return true;  // harts run in program order (see exec_fence)
+        case Op::lr_w: case Op::lr_d: case Op::sc_w: case Op::sc_d:
+        case Op::amoswap_w: case Op::amoswap_d: case Op::amoadd_w: case Op::amoadd_d: case Op::amoxor_w:
+        case Op::amoxor_d: case Op::amoand_w: case Op::amoand_d: case Op::amoor_w: case Op::amoor_d:
+            emit_atomic(d, index, off, op);
+            return true;
         case Op::fence_i:
             // Stores to code already dropped the blocks there and unlinked every slot leading
             // to them (Jit::on_drop), so only the rest of this block may be stale: leave it,
@@ -819,8 +825,8 @@ void Emitter::Impl::emit_branch(const DecodedInsn& d, size_t index, int32_t off,
 // The soft-TLB hit path of a load or store (Hart::load): rsi = va = rs1 + imm; the entry of
 // the current data view must hold tag (va & ~0xfff) | tag id and the access be naturally
 // aligned, else `slow` (with rsi = va). Both tests are one compare: the misaligned low bits
-// of va are kept and XORed with the tag id, which is at least 8 (Hart::kFirstTagId), so
-// they can only match when they are zero. Leaves rsi = the host address.
+// of va are kept and XORed with the tag id, a multiple of 8 (Hart::kTagIdStep), so they can
+// only match when they are zero. Leaves rsi = the host address.
 void Emitter::Impl::tlb_probe(const DecodedInsn& d, unsigned size, size_t tag_offset, Xbyak::Label& slow) {
     if (const int i = d.rs1 == 0 ? -1 : m_regs.host_of(d.rs1); i >= 0) {
         lea(rsi, ptr[cache_reg(static_cast<unsigned>(i)) + disp(d.imm)]);
@@ -930,6 +936,80 @@ void Emitter::Impl::emit_store(const DecodedInsn& d, size_t index, int32_t off, 
         reload_pc();  // the trap handler's
         exit_trap(index);
     });
+}
+
+// LR/SC and the common AMOs (exec_a.cpp) on the TLB hit path: an entry for the access
+// (read for LR, write for the others, which Hart::amo_pointer also requires) and natural
+// alignment. Harts take turns on one thread, so plain host accesses are atomic for the
+// guest. Anything else runs the interpreter's semantics from cold code, which raises the
+// misaligned or access fault exactly as the interpreter does.
+void Emitter::Impl::emit_atomic(const DecodedInsn& d, size_t index, int32_t off, Op op) {
+    const bool w32 = op == Op::lr_w || op == Op::sc_w || op == Op::amoswap_w || op == Op::amoadd_w ||
+                     op == Op::amoxor_w || op == Op::amoand_w || op == Op::amoor_w;
+    const bool lr = op == Op::lr_w || op == Op::lr_d;
+    const bool sc = op == Op::sc_w || op == Op::sc_d;
+    Xbyak::Label other, done;
+    DecodedInsn at = d;
+    at.imm = 0;  // the address is rs1 alone
+    tlb_probe(at, w32 ? 4 : 8, lr ? offsetof(Hart::TlbEntry, tag_r) : offsetof(Hart::TlbEntry, tag_w), other);
+    if (lr || sc) {
+        mov(rcx, m_l.host_to_pa);
+        add(rcx, rsi);  // the guest-physical address reservations are on
+    }
+    if (lr) {
+        w32 ? movsxd(rax, dword[rsi]) : mov(rax, qword[rsi]);
+        mov(byte[rbx + m_l.reservation_valid], 1);
+        mov(qword[rbx + m_l.reservation], rcx);
+    } else if (sc) {
+        Xbyak::Label fail;
+        mov(eax, 1);
+        cmp(byte[rbx + m_l.reservation_valid], 0);
+        mov(byte[rbx + m_l.reservation_valid], 0);  // every SC ends the reservation (§8.2)
+        je(fail, T_NEAR);
+        cmp(qword[rbx + m_l.reservation], rcx);
+        jne(fail, T_NEAR);
+        get(rdx, d.rs2);
+        w32 ? mov(dword[rsi], edx) : mov(qword[rsi], rdx);
+        xor_(eax, eax);
+        L(fail);
+    } else {
+        get(rdx, d.rs2);
+        w32 ? mov(eax, dword[rsi]) : mov(rax, qword[rsi]);
+        switch (op) {
+            case Op::amoswap_w: case Op::amoswap_d: break;
+            case Op::amoadd_w: case Op::amoadd_d: add(rdx, rax); break;
+            case Op::amoxor_w: case Op::amoxor_d: xor_(rdx, rax); break;
+            case Op::amoand_w: case Op::amoand_d: and_(rdx, rax); break;
+            default: or_(rdx, rax); break;  // amoor
+        }
+        w32 ? mov(dword[rsi], edx) : mov(qword[rsi], rdx);
+        if (w32) movsxd(rax, eax);  // .W results are sign-extended (§8.4)
+    }
+    L(done);
+    // Cold: the cache as it is here (before rd's put) is stored for the helper and reloaded.
+    const int32_t pc_off = m_pc_off;
+    cold([this, other, done, index, off, pc_off, &d, map = m_regs.map()]() mutable {
+        L(other);
+        writeback(map);
+        if (off != pc_off) add(rbp, imm32(off - pc_off));
+        flush_counters();
+        sync_pc();
+        mov(rdi, rbx);
+        mov(rsi, reinterpret_cast<uint64_t>(&d));
+        mov(rax, addr(&run_fallback));
+        call(rax);
+        reload_pc();
+        Xbyak::Label trapped;
+        test(eax, eax);
+        jnz(trapped, T_NEAR);
+        if (off != pc_off) sub(rbp, imm32(off - pc_off));
+        reload(map);
+        mov(rax, X(d.rd));  // its result, for the put below
+        jmp(done, T_NEAR);
+        L(trapped);
+        exit_trap(index);
+    });
+    put(d.rd, rax);
 }
 
 void Emitter::Impl::emit_alu_imm(const DecodedInsn& d, Op op) {

@@ -21,6 +21,9 @@ struct Layout {
     size_t tlb_tag = 0;        // Hart::m_tag (the current address space's TLB tag id)
     size_t tlb = 0;            // Hart::m_tlb[0][0]
     size_t fetch_index = 0;    // Hart::m_fetch_index (unsigned)
+    size_t reservation_valid = 0;  // HartState::reservation_valid (bool)
+    size_t reservation = 0;
+    uint64_t host_to_pa = 0;   // added to a host address in RAM gives its guest-physical address
 
     static Layout of(const Hart& h);
     // The addend of the current fetch view's TLB entry for va, if it holds a valid one.
