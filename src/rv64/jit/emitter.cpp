@@ -265,7 +265,8 @@ private:
     void emit_jal(const DecodedInsn& d, size_t index, int32_t off);
     void emit_jalr(const DecodedInsn& d, size_t index, int32_t off);
     void emit_branch(const DecodedInsn& d, size_t index, int32_t off, Op op);
-    void tlb_probe(const DecodedInsn& d, unsigned size, size_t tag_offset, Xbyak::Label& slow);
+    void tlb_probe(const DecodedInsn& d, unsigned size, size_t tag_offset, Xbyak::Label& slow,
+                   uint64_t and_mask = ~uint64_t{0});
     void emit_load(const DecodedInsn& d, size_t index, int32_t off, unsigned size, bool sign);
     void emit_store(const DecodedInsn& d, size_t index, int32_t off, unsigned size);
     void emit_alu_imm(const DecodedInsn& d, Op op);
@@ -281,6 +282,9 @@ private:
     void emit_bitcount(const DecodedInsn& d, Op op);
     void emit_mulhsu(const DecodedInsn& d);
     void emit_atomic(const DecodedInsn& d, size_t index, int32_t off, Op op);
+    void emit_cbo_zero(const DecodedInsn& d, size_t index, int32_t off);
+    void cold_fallback(const DecodedInsn& d, size_t index, int32_t off, Xbyak::Label other, Xbyak::Label done,
+                       bool result);
 
     const Layout m_l;
     SlotArena& m_slots;
@@ -721,6 +725,7 @@ bool Emitter::Impl::emit_insn(const DecodedInsn& d, size_t index, int32_t off) {
             emit_zbs(d, op);
             return true;
         case Op::fence: return true;  // harts run in program order (see exec_fence)
+        case Op::cbo_zero: emit_cbo_zero(d, index, off); return true;
         case Op::lr_w: case Op::lr_d: case Op::sc_w: case Op::sc_d:
         case Op::amoswap_w: case Op::amoswap_d: case Op::amoadd_w: case Op::amoadd_d: case Op::amoxor_w:
         case Op::amoxor_d: case Op::amoand_w: case Op::amoand_d: case Op::amoor_w: case Op::amoor_d:
@@ -827,13 +832,15 @@ void Emitter::Impl::emit_branch(const DecodedInsn& d, size_t index, int32_t off,
 // aligned, else `slow` (with rsi = va). Both tests are one compare: the misaligned low bits
 // of va are kept and XORed with the tag id, a multiple of 8 (Hart::kTagIdStep), so they can
 // only match when they are zero. Leaves rsi = the host address.
-void Emitter::Impl::tlb_probe(const DecodedInsn& d, unsigned size, size_t tag_offset, Xbyak::Label& slow) {
+void Emitter::Impl::tlb_probe(const DecodedInsn& d, unsigned size, size_t tag_offset, Xbyak::Label& slow,
+                              uint64_t and_mask) {
     if (const int i = d.rs1 == 0 ? -1 : m_regs.host_of(d.rs1); i >= 0) {
         lea(rsi, ptr[cache_reg(static_cast<unsigned>(i)) + disp(d.imm)]);
     } else {
         get(rsi, d.rs1);
         if (d.imm != 0) add(rsi, imm32(d.imm));
     }
+    if (and_mask != ~uint64_t{0}) and_(rsi, imm32(static_cast<int64_t>(and_mask)));
     static_assert(Hart::kTlbSets * sizeof(Hart::TlbEntry) <= (1u << 31));
     mov(eax, esi);
     shr(eax, 12 - 5);  // the set index, times sizeof(TlbEntry)
@@ -986,9 +993,18 @@ void Emitter::Impl::emit_atomic(const DecodedInsn& d, size_t index, int32_t off,
         if (w32) movsxd(rax, eax);  // .W results are sign-extended (§8.4)
     }
     L(done);
-    // Cold: the cache as it is here (before rd's put) is stored for the helper and reloaded.
+    cold_fallback(d, index, off, other, done, true);
+    put(d.rd, rax);
+}
+
+// The cold side of an instruction emitted natively for its common case: at `other`, the
+// interpreter's semantics run it with the register cache as it is here (stored for the
+// helper, reloaded after), then back to `done` (with rax = rd's new value if `result`), or
+// out if it trapped. Such instructions never leave their block otherwise.
+void Emitter::Impl::cold_fallback(const DecodedInsn& d, size_t index, int32_t off, Xbyak::Label other,
+                                  Xbyak::Label done, bool result) {
     const int32_t pc_off = m_pc_off;
-    cold([this, other, done, index, off, pc_off, &d, map = m_regs.map()]() mutable {
+    cold([this, other, done, index, off, pc_off, result, &d, map = m_regs.map()]() mutable {
         L(other);
         writeback(map);
         if (off != pc_off) add(rbp, imm32(off - pc_off));
@@ -1004,12 +1020,34 @@ void Emitter::Impl::emit_atomic(const DecodedInsn& d, size_t index, int32_t off,
         jnz(trapped, T_NEAR);
         if (off != pc_off) sub(rbp, imm32(off - pc_off));
         reload(map);
-        mov(rax, X(d.rd));  // its result, for the put below
+        if (result) mov(rax, X(d.rd));
         jmp(done, T_NEAR);
         L(trapped);
         exit_trap(index);
     });
-    put(d.rd, rax);
+}
+
+// cbo.zero (CMO spec §2.5.3, exec_cbo_zero): allowed in M, in S with menvcfg.CBZE, in U with
+// senvcfg.CBZE too; then the 64-byte block holding rs1 is zeroed if the TLB has a write entry
+// for it (it lies in one page). Anything else (an illegal use, a miss) goes the cold way.
+void Emitter::Impl::emit_cbo_zero(const DecodedInsn& d, size_t index, int32_t off) {
+    static_assert(csr::MENVCFG_CBZE == 0x80);
+    Xbyak::Label other, done, allowed;
+    mov(al, byte[rbx + m_l.priv]);
+    cmp(al, static_cast<uint8_t>(Priv::M));
+    je(allowed);
+    test(byte[rbx + m_l.menvcfg], 0x80);
+    jz(other, T_NEAR);
+    cmp(al, static_cast<uint8_t>(Priv::U));
+    jne(allowed);
+    test(byte[rbx + m_l.senvcfg], 0x80);
+    jz(other, T_NEAR);
+    L(allowed);
+    tlb_probe(d, 1, offsetof(Hart::TlbEntry, tag_w), other, ~uint64_t{63});
+    xorps(xmm0, xmm0);
+    for (size_t i = 0; i < 64; i += 16) movups(ptr[rsi + i], xmm0);
+    L(done);
+    cold_fallback(d, index, off, other, done, false);
 }
 
 void Emitter::Impl::emit_alu_imm(const DecodedInsn& d, Op op) {

@@ -22,6 +22,9 @@ Layout Layout::of(const Hart& h) {
     l.tlb_tag = offset(&h, &h.m_tag);
     l.tlb = offset(&h, &h.m_tlb[0][0]);
     l.fetch_index = offset(&h, &h.m_fetch_index);
+    l.priv = offset(&h, &h.s.priv);
+    l.menvcfg = offset(&h, &h.s.menvcfg);
+    l.senvcfg = offset(&h, &h.s.senvcfg);
     l.reservation_valid = offset(&h, &h.s.reservation_valid);
     l.reservation = offset(&h, &h.s.reservation);
     l.host_to_pa = h.m_mem.base().value - reinterpret_cast<uint64_t>(h.m_mem.host_base());

@@ -21,6 +21,9 @@ struct Layout {
     size_t tlb_tag = 0;        // Hart::m_tag (the current address space's TLB tag id)
     size_t tlb = 0;            // Hart::m_tlb[0][0]
     size_t fetch_index = 0;    // Hart::m_fetch_index (unsigned)
+    size_t priv = 0;           // HartState::priv (uint8_t)
+    size_t menvcfg = 0;
+    size_t senvcfg = 0;
     size_t reservation_valid = 0;  // HartState::reservation_valid (bool)
     size_t reservation = 0;
     uint64_t host_to_pa = 0;   // added to a host address in RAM gives its guest-physical address
@@ -38,6 +41,7 @@ static_assert(offsetof(Hart::TlbEntry, tag_r) == 0);
 static_assert(offsetof(Hart::TlbEntry, tag_w) == 8);
 static_assert(offsetof(Hart::TlbEntry, tag_x) == 16);
 static_assert(offsetof(Hart::TlbEntry, addend) == 24);
+static_assert(sizeof(Priv) == 1);
 static_assert(sizeof(std::atomic<uint64_t>) == 8 && sizeof(std::atomic<uint8_t>) == 1);
 
 }  // namespace trapeze::rv64::jit
