@@ -112,18 +112,18 @@ void Jit::write_perf_map(const interp::Block& b, size_t size) {
     std::fflush(m_perf_map);
 }
 
-interp::Block* Jit::lookup(Hart& h) {
+Jit::BlockCacheEntry* Jit::lookup(Hart& h) {
     uint64_t pa = 0;
     if (!h.translate_fetch(h.s.pc, pa)) {
         h.clear_trapped();
         return nullptr;
     }
     BlockCacheEntry& e = m_block_cache[block_cache_index(pa)];
-    if (e.pa == pa && e.block != nullptr) return e.block;
+    if (e.pa == pa && e.block != nullptr) return &e;
     interp::Block* b = m_cache.find(pa);
     if (b == nullptr) b = m_cache.build(pa);
-    e = BlockCacheEntry{pa, b};
-    return b;
+    e = BlockCacheEntry{pa, b, b->host_code};
+    return &e;
 }
 
 // See ExitSlot for when a filled slot is followed. Without a fetch-TLB entry for the pc
@@ -179,15 +179,19 @@ Jit::Exit Jit::run(Hart& h, uint64_t budget) {
             flush();
             pending = nullptr;
         }
-        interp::Block* b = lookup(h);
-        if (b == nullptr) {
+        BlockCacheEntry* e = lookup(h);
+        if (e == nullptr) {
             // A fetch fault, already taken. Faults count against the budget too, so a trap
             // storm still ends the slice.
             ++st.done;
             pending = nullptr;
             continue;
         }
-        if (b->host_code == nullptr && b->runs < m_translate_after) {
+        // The common case touches only the entry: the Block is needed to interpret, translate
+        // or link (the Blocks are scattered over the heap, so each is a cache miss).
+        const void* code = e->code;
+        if (code == nullptr && e->block->runs < m_translate_after) {
+            interp::Block* b = e->block;
             ++b->runs;
             const uint64_t n = interp::execute_block(h, *b);
             interp::account_retired(h, n);
@@ -197,10 +201,13 @@ Jit::Exit Jit::run(Hart& h, uint64_t budget) {
             pending = nullptr;
             continue;
         }
-        const void* code = b->host_code != nullptr ? b->host_code : translate(*b, h);
-        if (code == nullptr) std::abort();  // a block always fits in kMaxBlockBytes
+        if (code == nullptr) {
+            code = e->block->host_code != nullptr ? e->block->host_code : translate(*e->block, h);
+            if (code == nullptr) std::abort();  // a block always fits in kMaxBlockBytes
+            e->code = code;
+        }
         if (pending != nullptr) {
-            fill(*pending, h, *b);
+            fill(*pending, h, *e->block);
             ++m_fills;
         }
         ++m_dispatches;

@@ -69,17 +69,20 @@ private:
     void flush();
     const void* translate(interp::Block& b, const Hart& h);
     void write_perf_map(const interp::Block& b, size_t size);
-    interp::Block* lookup(Hart& h);  // null: the fetch faulted (the trap is taken)
+    struct BlockCacheEntry;
+    BlockCacheEntry* lookup(Hart& h);  // null: the fetch faulted (the trap is taken)
     void fill(ExitSlot& slot, const Hart& h, interp::Block& b);
     void unlink(ExitSlot& slot);
     void on_drop(interp::Block& b);
     static size_t block_cache_index(uint64_t pa) { return (pa >> 1) % kBlockCacheSize; }
 
     // Direct-mapped cache in front of the code cache's hash map for the dispatcher's
-    // lookups by guest-physical pc; an entry is cleared when its block is dropped.
+    // lookups by guest-physical pc, with the block's translation once it has one; an entry
+    // is cleared when its block is dropped.
     struct BlockCacheEntry {
         uint64_t pa = ~0ull;
         interp::Block* block = nullptr;
+        const void* code = nullptr;
     };
     static constexpr size_t kBlockCacheSize = 32768;
 
