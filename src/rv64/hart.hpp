@@ -84,10 +84,13 @@ public:
         }
     }
     // Raised by every rising edge of a pin; translated code leaves for the dispatcher when
-    // it sees it. The dispatcher clears it (a full barrier) before it looks at the pins, so
-    // an edge after that look raises it again. Changes the hart makes itself (CSR writes,
+    // it sees it. The dispatcher takes it before it looks at the pins, so an edge after that
+    // look raises it again (an edge racing with a load that saw 0 leaves it raised). Changes the hart makes itself (CSR writes,
     // xRET) end their block when they make an interrupt deliverable.
-    bool take_attention() { return m_attention.exchange(0) != 0; }
+    bool take_attention() {
+        // The plain load first: the locked exchange only when there is something to take.
+        return m_attention.load(std::memory_order_relaxed) != 0 && m_attention.exchange(0) != 0;
+    }
     uint64_t mip() const {
         const uint64_t sw = m_stce ? (s.mip & ~csr::MIP_STIP) : s.mip;  // Sstc owns STIP while STCE=1
         return sw | m_pins.load(std::memory_order_relaxed);
