@@ -254,6 +254,7 @@ private:
     static bool is_self_loop(const interp::Block& b);
     void loop_back(size_t retired);
     void emit_fallback(const DecodedInsn& d, size_t index, int32_t off);
+    void call_fallback(const DecodedInsn& d);
 
     // One emit function per translated mnemonic family.
     void emit_lui(const DecodedInsn& d) {
@@ -440,13 +441,7 @@ void Emitter::Impl::emit_crossing(const interp::Block& b, Stats& stats) {
     jne(other, T_NEAR);
     cold([this, other, &part]() mutable {
         L(other);
-        flush_counters();
-        sync_pc();
-        mov(rdi, rbx);
-        mov(rsi, reinterpret_cast<uint64_t>(&part));
-        mov(rax, addr(&run_fallback));
-        call(rax);
-        reload_pc();
+        call_fallback(part);
         Xbyak::Label left, trapped;
         cmp(eax, 1);
         je(left);
@@ -637,9 +632,9 @@ std::span<const uint8_t> Emitter::Impl::block(const interp::Block& b, Stats& sta
     return {getCode(), getSize()};
 }
 
-void Emitter::Impl::emit_fallback(const DecodedInsn& d, size_t index, int32_t off) {
-    spill();
-    set_pc(off);
+// d through the interpreter's semantics (run_fallback; eax = its verdict), with the counters
+// and pc in HartState current, and rbp reloaded from it after (a trap or jump moves it).
+void Emitter::Impl::call_fallback(const DecodedInsn& d) {
     flush_counters();
     sync_pc();
     mov(rdi, rbx);
@@ -647,6 +642,12 @@ void Emitter::Impl::emit_fallback(const DecodedInsn& d, size_t index, int32_t of
     mov(rax, addr(&run_fallback));
     call(rax);
     reload_pc();
+}
+
+void Emitter::Impl::emit_fallback(const DecodedInsn& d, size_t index, int32_t off) {
+    spill();
+    set_pc(off);
+    call_fallback(d);
     test(eax, eax);
     Xbyak::Label left;
     jnz(left, T_NEAR);
@@ -1008,13 +1009,7 @@ void Emitter::Impl::cold_fallback(const DecodedInsn& d, size_t index, int32_t of
         L(other);
         writeback(map);
         if (off != pc_off) add(rbp, imm32(off - pc_off));
-        flush_counters();
-        sync_pc();
-        mov(rdi, rbx);
-        mov(rsi, reinterpret_cast<uint64_t>(&d));
-        mov(rax, addr(&run_fallback));
-        call(rax);
-        reload_pc();
+        call_fallback(d);
         Xbyak::Label trapped;
         test(eax, eax);
         jnz(trapped, T_NEAR);
