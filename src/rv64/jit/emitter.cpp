@@ -284,6 +284,7 @@ private:
     void emit_mulhsu(const DecodedInsn& d);
     void emit_atomic(const DecodedInsn& d, size_t index, int32_t off, Op op);
     void emit_cbo_zero(const DecodedInsn& d, size_t index, int32_t off);
+    void emit_sstatus(const DecodedInsn& d, size_t index, int32_t off, bool clear_sie);
     void cold_fallback(const DecodedInsn& d, size_t index, int32_t off, Xbyak::Label other, Xbyak::Label done,
                        bool result);
 
@@ -727,6 +728,13 @@ bool Emitter::Impl::emit_insn(const DecodedInsn& d, size_t index, int32_t off) {
             return true;
         case Op::fence: return true;  // harts run in program order (see exec_fence)
         case Op::cbo_zero: emit_cbo_zero(d, index, off); return true;
+        case Op::csrrs: case Op::csrrci:
+            // The kernel's hottest CSR uses: csrr sstatus, and csrrci sstatus, SIE
+            // (local_irq_save). Everything else goes through the interpreter's semantics.
+            if (static_cast<uint16_t>(d.imm) != csr::SSTATUS) return false;
+            if (op == Op::csrrs ? d.rs1 != 0 : d.rs1 != csr::MSTATUS_SIE) return false;
+            emit_sstatus(d, index, off, op == Op::csrrci);
+            return true;
         case Op::lr_w: case Op::lr_d: case Op::sc_w: case Op::sc_d:
         case Op::amoswap_w: case Op::amoswap_d: case Op::amoadd_w: case Op::amoadd_d: case Op::amoxor_w:
         case Op::amoxor_d: case Op::amoand_w: case Op::amoand_d: case Op::amoor_w: case Op::amoor_d:
@@ -1010,16 +1018,38 @@ void Emitter::Impl::cold_fallback(const DecodedInsn& d, size_t index, int32_t of
         writeback(map);
         if (off != pc_off) add(rbp, imm32(off - pc_off));
         call_fallback(d);
-        Xbyak::Label trapped;
+        Xbyak::Label left, trapped;
         test(eax, eax);
-        jnz(trapped, T_NEAR);
+        jnz(left, T_NEAR);
         if (off != pc_off) sub(rbp, imm32(off - pc_off));
         reload(map);
         if (result) mov(rax, X(d.rd));
         jmp(done, T_NEAR);
+        L(left);  // retired and left the block (pc set): the dispatcher goes on
+        cmp(eax, 1);
+        jne(trapped);
+        count(index + 1, index + 1);
+        jmp(m_plain, T_NEAR);
         L(trapped);
         exit_trap(index);
     });
+}
+
+// rd = sstatus (Hart::csr_read: mstatus under SSTATUS_MASK), then for csrrci sstatus, SIE
+// the bit is cleared, as Hart::write_mstatus would (clearing SIE changes no translation and
+// makes no interrupt deliverable, so the block goes on, as csr_op's does). Only U mode may
+// not access sstatus: that raises illegal instruction the cold way.
+void Emitter::Impl::emit_sstatus(const DecodedInsn& d, size_t index, int32_t off, bool clear_sie) {
+    static_assert(csr::MSTATUS_SIE == 2);
+    Xbyak::Label other, done;
+    cmp(byte[rbx + m_l.priv], static_cast<uint8_t>(Priv::U));
+    je(other, T_NEAR);
+    mov(rax, csr::SSTATUS_MASK);
+    and_(rax, qword[rbx + m_l.mstatus]);
+    if (clear_sie) and_(byte[rbx + m_l.mstatus], static_cast<uint8_t>(~csr::MSTATUS_SIE & 0xff));
+    L(done);
+    cold_fallback(d, index, off, other, done, true);
+    put(d.rd, rax);
 }
 
 // cbo.zero (CMO spec §2.5.3, exec_cbo_zero): allowed in M, in S with menvcfg.CBZE, in U with

@@ -23,6 +23,7 @@ Layout Layout::of(const Hart& h) {
     l.tlb = offset(&h, &h.m_tlb[0][0]);
     l.fetch_index = offset(&h, &h.m_fetch_index);
     l.priv = offset(&h, &h.s.priv);
+    l.mstatus = offset(&h, &h.s.mstatus);
     l.menvcfg = offset(&h, &h.s.menvcfg);
     l.senvcfg = offset(&h, &h.s.senvcfg);
     l.reservation_valid = offset(&h, &h.s.reservation_valid);

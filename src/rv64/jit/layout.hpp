@@ -22,6 +22,7 @@ struct Layout {
     size_t tlb = 0;            // Hart::m_tlb[0][0]
     size_t fetch_index = 0;    // Hart::m_fetch_index (unsigned)
     size_t priv = 0;           // HartState::priv (uint8_t)
+    size_t mstatus = 0;
     size_t menvcfg = 0;
     size_t senvcfg = 0;
     size_t reservation_valid = 0;  // HartState::reservation_valid (bool)

@@ -236,6 +236,39 @@ TEST(Jit, CboZeroMatchesTheInterpreter) {
     }
 }
 
+// csrr sstatus and csrrci sstatus, SIE run natively in S and M; in U they are illegal.
+TEST(Jit, SstatusReadAndSieClearMatchTheInterpreter) {
+    constexpr uint32_t kCsrrSstatus5 = 0x100022f3;  // csrrs x5, sstatus, x0
+    constexpr uint32_t kCsrrciSie = 0x10017373;     // csrrci x6, sstatus, 2
+    constexpr uint32_t kCsrrSstatus7 = 0x100023f3;  // csrrs x7, sstatus, x0
+    for (const Priv p : {Priv::M, Priv::S, Priv::U}) {
+        auto program = [&](EngineRig& r) {
+            r.hart.s.mstatus |= csr::MSTATUS_SIE | csr::MSTATUS_SUM | csr::MSTATUS_MPIE;
+            r.hart.s.mtvec = kBase + 0x400;
+            r.code(kBase + 0x400, {kPark});
+            r.code(kBase, {kCsrrSstatus5, kCsrrciSie, kCsrrSstatus7, kPark});
+            // S and U need a PMP grant to fetch and access anything: all of memory, RWX.
+            ASSERT_TRUE(r.hart.csr_write(csr::PMPADDR0, ~uint64_t{0} >> 10));
+            ASSERT_TRUE(r.hart.csr_write(csr::PMPCFG0, 0x18 | 0x7));  // NAPOT, RWX
+            r.hart.s.priv = p;
+            r.hart.update_mmu_view();
+        };
+        EngineRig a(Engine::Interp), b(Engine::Jit);
+        program(a);
+        program(b);
+        a.run(4);
+        b.run(4);
+        EXPECT_EQ(diff_state(a.hart.s, b.hart.s), "") << static_cast<int>(p);
+        if (p != Priv::U) {
+            EXPECT_NE(b.hart.s.x[5] & csr::MSTATUS_SIE, 0u);
+            EXPECT_EQ(b.hart.s.x[7] & csr::MSTATUS_SIE, 0u);
+            EXPECT_EQ(b.hart.s.mstatus & csr::MSTATUS_SIE, 0u);
+        } else {
+            EXPECT_EQ(b.hart.s.mcause, csr::EXC_ILLEGAL_INST);
+        }
+    }
+}
+
 TEST(Jit, DeviceWriteToTranslatedCodeIsSeenByTheNextExecution) {
     EngineRig r(Engine::Jit);
     r.code(kBase, {addi(5, 0, 1), kPark});
