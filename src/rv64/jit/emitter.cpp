@@ -1104,28 +1104,26 @@ void Emitter::Impl::emit_alu_imm(const DecodedInsn& d, Op op) {
         }
         return;
     }
+    // slti, sltiu: the immediate is sign-extended, then compared.
     get(rax, d.rs1);
-    switch (op) {
-        case Op::addi: if (d.imm != 0) add(rax, imm32(d.imm)); break;
-        case Op::xori: xor_(rax, imm32(d.imm)); break;
-        case Op::ori: or_(rax, imm32(d.imm)); break;
-        case Op::andi: and_(rax, imm32(d.imm)); break;
-        case Op::slli: shl(rax, static_cast<uint8_t>(d.imm)); break;
-        case Op::srli: shr(rax, static_cast<uint8_t>(d.imm)); break;
-        case Op::srai: sar(rax, static_cast<uint8_t>(d.imm)); break;
-        default:  // slti, sltiu: the immediate is sign-extended, then compared
-            xor_(ecx, ecx);
-            cmp(rax, imm32(d.imm));
-            op == Op::slti ? setl(cl) : setb(cl);
-            put(d.rd, rcx);
-            return;
-    }
-    put(d.rd, rax);
+    xor_(ecx, ecx);
+    cmp(rax, imm32(d.imm));
+    op == Op::slti ? setl(cl) : setb(cl);
+    put(d.rd, rcx);
 }
 
 void Emitter::Impl::emit_alu(const DecodedInsn& d, Op op) {
     if (d.rd == 32) return;  // no side effects
-    if (op != Op::slt && op != Op::sltu && (d.rs1 == 0 || d.rs2 == 0)) {
+    if (op == Op::slt || op == Op::sltu) {
+        get(rax, d.rs1);
+        get(rcx, d.rs2);
+        xor_(edx, edx);
+        cmp(rax, rcx);
+        op == Op::slt ? setl(dl) : setb(dl);
+        put(d.rd, rdx);
+        return;
+    }
+    if (d.rs1 == 0 || d.rs2 == 0) {
         // With x0 as a source: mv (c.mv is add rd, x0, rs2), neg, or a constant zero.
         bool cached = false;
         const Reg64 r = dest(d.rd, cached);
@@ -1139,62 +1137,34 @@ void Emitter::Impl::emit_alu(const DecodedInsn& d, Op op) {
         if (op == Op::sub && d.rs1 == 0) neg(r);
         return;
     }
-    if (op != Op::slt && op != Op::sltu) {
-        bool cached = false;
-        const Reg64 r = dest(d.rd, cached);
-        const Src a = src(d.rs1, d.rd, cached, r);
-        const Src b = src(d.rs2, d.rd, cached, r);
-        auto apply = [&](const Src& s) {
-            if (s.in_reg) {
-                switch (op) {
-                    case Op::add: add(r, s.reg); break;
-                    case Op::sub: sub(r, s.reg); break;
-                    case Op::xor_: xor_(r, s.reg); break;
-                    case Op::or_: or_(r, s.reg); break;
-                    default: and_(r, s.reg); break;
-                }
-            } else {
-                switch (op) {
-                    case Op::add: add(r, X(s.x)); break;
-                    case Op::sub: sub(r, X(s.x)); break;
-                    case Op::xor_: xor_(r, X(s.x)); break;
-                    case Op::or_: or_(r, X(s.x)); break;
-                    default: and_(r, X(s.x)); break;
-                }
-            }
-        };
-        if (is(a, r)) {
-            apply(b);
-        } else if (is(b, r)) {  // rd == rs2 != rs1
-            if (op != Op::sub) {
-                apply(a);
-            } else {
-                load_src(rax, a);
-                sub(rax, r);
-                mov(r, rax);
-            }
-        } else {
-            load_src(r, a);
-            apply(b);
+    bool cached = false;
+    const Reg64 r = dest(d.rd, cached);
+    const Src a = src(d.rs1, d.rd, cached, r);
+    const Src b = src(d.rs2, d.rd, cached, r);
+    auto op_with = [&](const Xbyak::Operand& o) {
+        switch (op) {
+            case Op::add: add(r, o); break;
+            case Op::sub: sub(r, o); break;
+            case Op::xor_: xor_(r, o); break;
+            case Op::or_: or_(r, o); break;
+            default: and_(r, o); break;
         }
-        return;
+    };
+    auto apply = [&](const Src& s) { s.in_reg ? op_with(s.reg) : op_with(X(s.x)); };
+    if (is(a, r)) {
+        apply(b);
+    } else if (is(b, r)) {  // rd == rs2 != rs1
+        if (op != Op::sub) {
+            apply(a);
+        } else {
+            load_src(rax, a);
+            sub(rax, r);
+            mov(r, rax);
+        }
+    } else {
+        load_src(r, a);
+        apply(b);
     }
-    get(rax, d.rs1);
-    get(rcx, d.rs2);
-    switch (op) {
-        case Op::add: add(rax, rcx); break;
-        case Op::sub: sub(rax, rcx); break;
-        case Op::xor_: xor_(rax, rcx); break;
-        case Op::or_: or_(rax, rcx); break;
-        case Op::and_: and_(rax, rcx); break;
-        default:  // slt, sltu
-            xor_(edx, edx);
-            cmp(rax, rcx);
-            op == Op::slt ? setl(dl) : setb(dl);
-            put(d.rd, rdx);
-            return;
-    }
-    put(d.rd, rax);
 }
 
 // x86 masks variable shift counts to 6 bits (5 for 32-bit operands), exactly as RISC-V

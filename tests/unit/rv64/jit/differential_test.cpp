@@ -201,12 +201,9 @@ void enter_sv39(EngineRig& rig, uint64_t asid) {
     constexpr uint64_t kLeaf = 0xcf;  // V R W X A D
     rig.poke64(kRoot + 0 * 8, (kBase >> 12) << 10 | kLeaf);
     rig.poke64(kRoot + 2 * 8, (kBase >> 12) << 10 | kLeaf);  // identity, for the M-mode handler's view
-    // One NAPOT PMP region over everything, RWX: S-mode may access all of memory (§3.7.1).
-    ASSERT_TRUE(rig.hart.csr_write(PMPADDR0, ~0ull >> 10));
-    ASSERT_TRUE(rig.hart.csr_write(PMPCFG0, 0x1f));
+    rig.grant_all_memory();
     ASSERT_TRUE(rig.hart.csr_write(SATP, SATP_MODE_SV39 << 60 | asid << SATP_ASID_SHIFT | kRoot >> 12));
-    rig.hart.s.priv = Priv::S;
-    rig.hart.update_mmu_view();
+    rig.set_priv(Priv::S);
 }
 
 // The M-mode trap handler: record the cause, return past a trapping instruction.

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -57,6 +58,15 @@ struct EngineRig {
             store_le<uint32_t>(mem.span(Gpa(addr), 4).data(), i);
             addr += 4;
         }
+    }
+    // PMP entry 0 over all of memory, RWX, so S and U may fetch and access it (priv spec §3.7.1).
+    void grant_all_memory() {
+        ASSERT_TRUE(hart.csr_write(csr::PMPADDR0, ~0ull >> 10));
+        ASSERT_TRUE(hart.csr_write(csr::PMPCFG0, 0x1f));  // NAPOT, RWX
+    }
+    void set_priv(Priv p) {
+        hart.s.priv = p;
+        hart.update_mmu_view();
     }
     void poke32(uint64_t addr, uint32_t v) { store_le<uint32_t>(mem.span(Gpa(addr), 4).data(), v); }
     void poke64(uint64_t addr, uint64_t v) { store_le<uint64_t>(mem.span(Gpa(addr), 8).data(), v); }
@@ -111,6 +121,21 @@ inline bool same_memory(const EngineRig& a, const EngineRig& b) {
     const auto sa = a.mem.span(Gpa(EngineRig::kBase), EngineRig::kRamSize);
     const auto sb = b.mem.span(Gpa(EngineRig::kBase), EngineRig::kRamSize);
     return std::memcmp(sa.data(), sb.data(), sa.size()) == 0;
+}
+
+// Sets up one rig per engine with `setup`, runs both for `budget` and expects the same
+// architectural state and RAM; `check` then looks at the JIT's rig.
+template <typename Setup>
+void expect_engines_agree(const Setup& setup, uint64_t budget, const std::string& what,
+                          const std::function<void(EngineRig&)>& check = {}) {
+    EngineRig a(Engine::Interp), b(Engine::Jit);
+    setup(a);
+    setup(b);
+    a.run(budget);
+    b.run(budget);
+    EXPECT_EQ(diff_state(a.hart.s, b.hart.s), "") << what;
+    EXPECT_TRUE(same_memory(a, b)) << what;
+    if (check) check(b);
 }
 
 }  // namespace trapeze::rv64::test
