@@ -74,6 +74,7 @@ uint64_t addr(F* f) {
 // from its top level, so rsp is the same everywhere in it).
 constexpr uint32_t kFrameRunState = 0;  // RunState*
 constexpr uint32_t kFrameBudget = 8;    // RunState::budget
+constexpr uint32_t kFrameFlushed = 16;  // r13 when the counters were last brought up to date
 constexpr uint32_t kFrameBytes = 24;
 
 // log2(kTlbSets * sizeof(TlbEntry)): from one TLB view to the next.
@@ -88,13 +89,13 @@ uint32_t imm32(int64_t v) { return static_cast<uint32_t>(static_cast<int32_t>(v)
 // must be sign-extended, not truncated to 32 bits as imm32 does).
 size_t disp(int64_t v) { return static_cast<size_t>(v); }
 
-// The guest registers a block has written, held in host registers (r8-r11, r14, r15) until the block
+// The guest registers a block has written, held in host registers (r8-r12, r14, r15) until the block
 // ends or calls a helper (then they are stored to HartState). Reads of a cached register
 // use it; others read HartState. This keeps a block's dependency chains in registers
 // instead of store-to-load forwarding through memory. Every cached value is dirty.
 class RegCache {
 public:
-    static constexpr unsigned kRegs = 6;
+    static constexpr unsigned kRegs = 7;
     using Map = std::array<uint8_t, kRegs>;  // guest register per host register, 0 = free
 
     int host_of(unsigned x) {
@@ -210,7 +211,10 @@ private:
         m_regs.clear();
     }
     static Reg64 cache_reg(unsigned i) {
-        return Reg64(i < 4 ? Xbyak::Operand::R8 + static_cast<int>(i) : Xbyak::Operand::R14 + static_cast<int>(i - 4));
+        static constexpr std::array<int, RegCache::kRegs> kHost = {
+            Xbyak::Operand::R8,  Xbyak::Operand::R9,  Xbyak::Operand::R10, Xbyak::Operand::R11,
+            Xbyak::Operand::R12, Xbyak::Operand::R14, Xbyak::Operand::R15};
+        return Reg64(kHost[i]);
     }
     void put_sext32(unsigned rd) {  // rd = sign-extended eax
         movsxd(rax, eax);
@@ -222,9 +226,11 @@ private:
         mov(rcx, reinterpret_cast<uint64_t>(m_epilogue));
         jmp(rcx);
     }
+    // Uses `done` budget units, of which `retired` were instructions retired (a trapping
+    // first instruction retires nothing but counts one unit). Sets the flags as r13 -= done.
     void count(uint64_t retired, uint64_t done) {
-        if (retired != 0) add(r12, static_cast<uint32_t>(retired));
-        add(r13, static_cast<uint32_t>(done));
+        if (done != retired) sub(qword[rsp + kFrameFlushed], static_cast<uint32_t>(done - retired));
+        sub(r13, static_cast<uint32_t>(done));
     }
     // Moves the guest pc to the instruction at byte offset `off` of the block.
     void set_pc(int32_t off) {
@@ -309,23 +315,27 @@ private:
     std::vector<std::function<void()>> m_cold;
 };
 
-// r12 instructions retired since the last flush go to mcycle/minstret unless inhibited
-// (priv spec §3.1.12; cycles = instructions here, as in the interpreter). Done before every
-// call into the interpreter's semantics (a CSR instruction may read or inhibit the counters)
-// and on exit, so the counters are exact whenever anything can observe them.
+// The instructions retired since the last flush (the budget units used since then, less
+// the units of trapping first instructions, which count() took off kFrameFlushed) go to
+// mcycle/minstret unless inhibited (priv spec §3.1.12; cycles = instructions here, as in the
+// interpreter). Done before every call into the interpreter's semantics (a CSR instruction
+// may read or inhibit the counters) and on exit, so the counters are exact whenever anything
+// can observe them. Clobbers rcx and rsi (rax carries the epilogue's result).
 void Emitter::Impl::flush_counters() {
     Xbyak::Label no_cycle, no_instret;
+    mov(rsi, qword[rsp + kFrameFlushed]);
+    sub(rsi, r13);
+    mov(qword[rsp + kFrameFlushed], r13);
     test(byte[rbx + m_l.mcountinhibit], 1);
     jnz(no_cycle);
-    add(qword[rbx + m_l.mcycle], r12);
+    add(qword[rbx + m_l.mcycle], rsi);
     L(no_cycle);
     test(byte[rbx + m_l.mcountinhibit], 4);
     jnz(no_instret);
-    add(qword[rbx + m_l.minstret], r12);
+    add(qword[rbx + m_l.minstret], rsi);
     L(no_instret);
     mov(rcx, qword[rsp + kFrameRunState]);
-    add(qword[rcx + offsetof(RunState, retired)], r12);
-    xor_(r12d, r12d);
+    add(qword[rcx + offsetof(RunState, retired)], rsi);
 }
 
 Emitter::Trampoline Emitter::Impl::trampoline() {
@@ -339,10 +349,10 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
     mov(rbx, rdi);
     reload_pc();
     mov(qword[rsp + kFrameRunState], rdx);
-    mov(rax, qword[rdx + offsetof(RunState, budget)]);
-    mov(qword[rsp + kFrameBudget], rax);
-    xor_(r12d, r12d);
-    mov(r13, qword[rdx + offsetof(RunState, done)]);
+    mov(r13, qword[rdx + offsetof(RunState, budget)]);
+    mov(qword[rsp + kFrameBudget], r13);
+    sub(r13, qword[rdx + offsetof(RunState, done)]);  // the units left
+    mov(qword[rsp + kFrameFlushed], r13);
     jmp(rsi);
     align(16);
     t.link_stub_offset = getSize();
@@ -350,8 +360,10 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
     t.epilogue_offset = getSize();
     sync_pc();
     flush_counters();
-    mov(rcx, qword[rsp + kFrameRunState]);
-    mov(qword[rcx + offsetof(RunState, done)], r13);
+    mov(rcx, qword[rsp + kFrameBudget]);
+    sub(rcx, r13);
+    mov(rsi, qword[rsp + kFrameRunState]);
+    mov(qword[rsi + offsetof(RunState, done)], rcx);
     add(rsp, kFrameBytes);
     pop(r15); pop(r14); pop(r13); pop(r12); pop(rbp); pop(rbx);
     ret();
@@ -366,7 +378,6 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
 // through the slot (see ExitSlot for when a filled one is followed): for a successor in the
 // same page a direct jump, patched when the slot is filled or unlinked.
 void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool backward) {
-    count(retired, retired);
     const int64_t delta = target_off - m_pc_off;
     if (fits_i32(delta)) {
         if (delta != 0) add(rbp, imm32(delta));
@@ -376,8 +387,8 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool backward
     }
     const int64_t target_page_off = static_cast<int64_t>(m_page_off) + target_off;
     const bool same_page = target_page_off >= 0 && target_page_off < 4096;
-    cmp(r13, qword[rsp + kFrameBudget]);
-    jae(m_plain, T_NEAR);
+    count(retired, retired);
+    jle(m_plain, T_NEAR);  // no units left
     if (backward) check_interrupts();
     ExitSlot* slot = m_slots.alloc(m_link_stub);
     if (slot == nullptr) {
@@ -476,8 +487,7 @@ void Emitter::Impl::check_fetch_tlb(Xbyak::Label& miss) {
 // validated as a cross-page ExitSlot.
 void Emitter::Impl::exit_indirect(size_t retired) {
     count(retired, retired);
-    cmp(r13, qword[rsp + kFrameBudget]);
-    jae(m_plain, T_NEAR);
+    jle(m_plain, T_NEAR);  // no units left
     check_interrupts();
     Xbyak::Label miss;
     mov(rdx, rbp);
@@ -544,12 +554,11 @@ bool Emitter::Impl::is_self_loop(const interp::Block& b) {
 // Back to the loop head (see loop_registers): budget and interrupts as at any backward
 // exit, then the cache is brought to the head's state if an eviction or a call changed it.
 void Emitter::Impl::loop_back(size_t retired) {
-    count(retired, retired);
     if (m_pc_off != 0) add(rbp, imm32(-m_pc_off));
     const RegCache::Map now = m_regs.map();
     Xbyak::Label leave;
-    cmp(r13, qword[rsp + kFrameBudget]);
-    jae(leave, T_NEAR);
+    count(retired, retired);
+    jle(leave, T_NEAR);  // no units left
     check_interrupts(leave);
     if (now != m_loop_map) {
         writeback(now);
