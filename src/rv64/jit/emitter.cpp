@@ -241,7 +241,7 @@ private:
         count(index, std::max<size_t>(index, 1));
         jmp(m_plain, T_NEAR);
     }
-    void exit_chain(int64_t target_off, size_t retired, bool backward);
+    void exit_chain(int64_t target_off, size_t retired, bool backward, bool recheck_fetch = false);
     // Leaves through `out` (the plain exit) if a device line rose since the dispatcher last
     // looked (Hart::take_attention; the dispatcher decides whether an interrupt is taken).
     void check_interrupts(const Xbyak::Label& out) {
@@ -291,6 +291,7 @@ private:
     void emit_atomic(const DecodedInsn& d, size_t index, int32_t off, Op op);
     void emit_cbo_zero(const DecodedInsn& d, size_t index, int32_t off);
     void emit_sstatus(const DecodedInsn& d, size_t index, int32_t off, bool clear_sie);
+    void emit_sfence_vma(const DecodedInsn& d, size_t index, int32_t off);
     void cold_fallback(const DecodedInsn& d, size_t index, int32_t off, Xbyak::Label other, Xbyak::Label done,
                        bool result);
 
@@ -376,8 +377,10 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
 // slice at the same boundary); pending interrupts only on backward jumps: every loop has
 // one, so they are still taken within a bounded number of blocks. Then the jump goes
 // through the slot (see ExitSlot for when a filled one is followed): for a successor in the
-// same page a direct jump, patched when the slot is filled or unlinked.
-void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool backward) {
+// same page a direct jump, patched when the slot is filled or unlinked, unless
+// `recheck_fetch` (the block changed translation): then the slot is followed only while the
+// fetch TLB still maps the successor as it did when the slot was filled, as across pages.
+void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool backward, bool recheck_fetch) {
     const int64_t delta = target_off - m_pc_off;
     if (fits_i32(delta)) {
         if (delta != 0) add(rbp, imm32(delta));
@@ -386,7 +389,7 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool backward
         add(rbp, rax);
     }
     const int64_t target_page_off = static_cast<int64_t>(m_page_off) + target_off;
-    const bool same_page = target_page_off >= 0 && target_page_off < 4096;
+    const bool same_page = !recheck_fetch && target_page_off >= 0 && target_page_off < 4096;
     count(retired, retired);
     jle(m_plain, T_NEAR);  // no units left
     if (backward) check_interrupts();
@@ -749,6 +752,7 @@ bool Emitter::Impl::emit_insn(const DecodedInsn& d, size_t index, int32_t off) {
         case Op::amoxor_d: case Op::amoand_w: case Op::amoand_d: case Op::amoor_w: case Op::amoor_d:
             emit_atomic(d, index, off, op);
             return true;
+        case Op::sfence_vma: emit_sfence_vma(d, index, off); return true;
         case Op::fence_i:
             // Stores to code already dropped the blocks there and unlinked every slot leading
             // to them (Jit::on_drop), so only the rest of this block may be stale: leave it,
@@ -1059,6 +1063,26 @@ void Emitter::Impl::emit_sstatus(const DecodedInsn& d, size_t index, int32_t off
     L(done);
     cold_fallback(d, index, off, other, done, true);
     put(d.rd, rax);
+}
+
+// sfence.vma (exec_sfence_vma: the flush, or illegal instruction) ends the block, as in the
+// interpreter, but chains on: the flush changed no interrupt state, and the successor is
+// reached only while its fetch translation survived the flush. The kernel flushes one page
+// after every fixmap and page-table update, ~100 K times per boot.
+void Emitter::Impl::emit_sfence_vma(const DecodedInsn& d, size_t index, int32_t off) {
+    spill();
+    set_pc(off);
+    call_fallback(d);
+    cmp(eax, 2);
+    Xbyak::Label trapped;
+    je(trapped, T_NEAR);
+    cold([this, trapped, index]() mutable {
+        L(trapped);
+        exit_trap(index);
+    });
+    m_pc_off = off + static_cast<int32_t>(d.len);  // rbp, reloaded, is the next instruction's pc
+    exit_chain(m_pc_off, index + 1, false, true);
+    m_ended = true;
 }
 
 // cbo.zero (CMO spec §2.5.3, exec_cbo_zero): allowed in M, in S with menvcfg.CBZE, in U with

@@ -72,6 +72,41 @@ TEST(Jit, ChainedJumpAcrossPagesFollowsTheCurrentAddressSpace) {
     }
 }
 
+// sfence.vma ends its block but chains on (Emitter::emit_sfence_vma). Code at VA 0 remaps its
+// own page (sd to the PTE, sfence.vma of VA 0) and falls through to VA 8, which must be
+// fetched through the new mapping: two physical copies of the page differ there. The first
+// run links the exit to copy 1's successor; the second must not follow that link.
+TEST(Jit, SfenceVmaOfTheCurrentPageRefetchesTheNextInstruction) {
+    for (Engine e : {Engine::Interp, Engine::Jit}) {
+        EngineRig r(e);
+        constexpr uint64_t kRoot = kBase + 0x40000, kL1 = kRoot + 0x1000, kL0 = kRoot + 0x2000;
+        constexpr uint64_t kCopy1 = kBase + 0x10000, kCopy2 = kBase + 0x11000;
+        auto leaf = [](uint64_t pa) { return (pa >> 12) << 10 | 0xcf; };  // V R W X A D
+        r.poke64(kRoot, (kL1 >> 12) << 10 | 1);
+        r.poke64(kL1, (kL0 >> 12) << 10 | 1);
+        r.poke64(kL0 + 8, leaf(kL0));  // VA 0x1000: the page table itself, to store to
+        const uint32_t sd_t1_t0 = enc_s(0, 6, 5, 3, 0x23);
+        const uint32_t sfence_t2 = 0x12000073 | 7u << 15;  // sfence.vma x7, x0
+        r.code(kCopy1, {sd_t1_t0, sfence_t2, addi(10, 0, 1), kPark});
+        r.code(kCopy2, {sd_t1_t0, sfence_t2, addi(10, 0, 2), kPark});
+        r.grant_all_memory();
+        ASSERT_TRUE(r.hart.csr_write(csr::SATP, csr::SATP_MODE_SV39 << 60 | kRoot >> 12));
+        r.set_priv(Priv::S);
+        for (uint64_t target : {kCopy1, kCopy2, kCopy1, kCopy2}) {
+            r.poke64(kL0, leaf(kCopy1));  // VA 0 -> copy 1 when the run starts
+            r.hart.flush_tlb();
+            r.hart.s.x[5] = 0x1000;       // t0: VA 0's PTE
+            r.hart.s.x[6] = leaf(target);
+            r.hart.s.x[7] = 0;
+            r.hart.s.x[10] = 0;
+            r.hart.s.pc = 0;
+            r.run(3);
+            EXPECT_EQ(r.hart.s.x[10], target == kCopy1 ? 1u : 2u)
+                << (e == Engine::Jit ? "jit" : "interp") << ", remapped to " << std::hex << target;
+        }
+    }
+}
+
 TEST(Jit, StoreToTranslatedCodeIsSeenByTheNextExecution) {
     EngineRig r(Engine::Jit);
     r.code(kBase, {addi(5, 0, 1), kPark});
