@@ -108,27 +108,39 @@ public:
         return -1;
     }
     // The host register for x, which must be written next: a free one, or the least
-    // recently used one, whose guest register is returned in `evicted` (to be stored).
-    unsigned assign(unsigned x, unsigned& evicted) {
+    // recently used one not holding its `keep` register (a region's canonical ones, which
+    // would have to be reloaded at its next block boundary), or else the least recently used
+    // one; its guest register is returned in `evicted` (to be stored).
+    unsigned assign(unsigned x, unsigned& evicted, const Map& keep) {
         evicted = 0;
-        unsigned pick = 0;
+        int pick = -1;
         for (unsigned i = 0; i < kRegs; ++i) {
             if (m_map[i] == 0) {
-                pick = i;
+                pick = static_cast<int>(i);
                 break;
             }
-            if (m_used[i] < m_used[pick]) pick = i;
+            if (m_map[i] != keep[i] && (pick < 0 || m_used[i] < m_used[static_cast<unsigned>(pick)]))
+                pick = static_cast<int>(i);
         }
-        evicted = m_map[pick];
-        m_map[pick] = static_cast<uint8_t>(x);
-        m_used[pick] = ++m_clock;
-        return pick;
+        if (pick < 0) {
+            pick = 0;
+            for (unsigned i = 1; i < kRegs; ++i)
+                if (m_used[i] < m_used[static_cast<unsigned>(pick)]) pick = static_cast<int>(i);
+        }
+        return take(static_cast<unsigned>(pick), x, evicted);
     }
     const Map& map() const { return m_map; }
     void clear() { m_map.fill(0); }
     void restore(const Map& m) { m_map = m; }
 
 private:
+    unsigned take(unsigned pick, unsigned x, unsigned& evicted) {
+        evicted = m_map[pick];
+        m_map[pick] = static_cast<uint8_t>(x);
+        m_used[pick] = ++m_clock;
+        return pick;
+    }
+
     Map m_map{};
     std::array<uint32_t, kRegs> m_used{};
     uint32_t m_clock = 0;
@@ -154,7 +166,7 @@ public:
         m_epilogue = epilogue;
         m_link_stub = link_stub;
     }
-    std::span<const uint8_t> block(const interp::Block& b, Stats& stats);
+    std::span<const uint8_t> region(std::span<const interp::Block* const> blocks, Stats& stats);
     std::span<const Emitter::Patch> patches() const { return m_patches; }
 
 private:
@@ -256,9 +268,12 @@ private:
     void cold(std::function<void()> f) { m_cold.push_back(std::move(f)); }
 
     bool emit_insn(const DecodedInsn& d, size_t index, int32_t off);
-    static RegCache::Map loop_registers(const interp::Block& b);
-    static bool is_self_loop(const interp::Block& b);
-    void loop_back(size_t retired);
+    static RegCache::Map region_registers(std::span<const interp::Block* const> blocks);
+    static bool jumps_to_itself(const interp::Block& b);
+    const Xbyak::Label* internal(int64_t target_off) const;
+    void edge(int64_t target_off, size_t retired, bool backward, const RegCache::Map& now);
+    void reconcile(const RegCache::Map& now, const RegCache::Map& want);
+    void emit_body(const interp::Block& b, int32_t base, Stats& stats);
     void emit_fallback(const DecodedInsn& d, size_t index, int32_t off);
     void call_fallback(const DecodedInsn& d);
 
@@ -308,9 +323,10 @@ private:
     int32_t m_pc_off = 0;     // the guest pc in HartState is the block's pc + m_pc_off
     bool m_ended = false;     // the last instruction emitted the block's exits
     RegCache m_regs;
-    bool m_loop = false;         // the block jumps back to its start (see loop_registers)
-    RegCache::Map m_loop_map{};  // the cache at the loop head
-    Xbyak::Label m_loop_head;
+    // The region's blocks: byte offset of each from the head's pc, and the label of its code.
+    std::vector<std::pair<int64_t, Xbyak::Label>> m_entries;
+    RegCache::Map m_canon{};     // the register cache at every block start of the region
+    Xbyak::Label m_leave_canon;  // stores the canonical registers and leaves
     std::vector<Emitter::Patch> m_patches;  // this block's direct jumps
     Xbyak::Label m_plain;     // exit without a successor to link
     std::vector<std::function<void()>> m_cold;
@@ -513,37 +529,43 @@ void Emitter::Impl::put(unsigned rd, const Reg64& r) {
     int i = m_regs.host_of(rd);
     if (i < 0) {
         unsigned evicted = 0;
-        i = static_cast<int>(m_regs.assign(rd, evicted));
+        i = static_cast<int>(m_regs.assign(rd, evicted, m_canon));
         if (evicted != 0) mov(X(evicted), cache_reg(static_cast<unsigned>(i)));
     }
     mov(cache_reg(static_cast<unsigned>(i)), r);
 }
 
-// A block whose last instruction jumps back to its own start (a loop of one block): the
-// registers it writes (then those its branch compares) are loaded into the register cache
-// on entry, and the jump back goes to just after that, with the cache as it is, so the
-// loop's values stay in host registers from one iteration to the next.
-RegCache::Map Emitter::Impl::loop_registers(const interp::Block& b) {
-    RegCache::Map regs{};
-    unsigned n = 0;
-    auto add = [&](unsigned x) {
-        if (x == 0 || x == 32 || n == RegCache::kRegs) return;
-        for (unsigned i = 0; i < n; ++i)
-            if (regs[i] == x) return;
-        regs[n++] = static_cast<uint8_t>(x);
-    };
-    for (const DecodedInsn& d : b.insns) {
-        if (d.op < op_table().size() && op_table()[d.op].dest == Dest::X) add(d.rd);
+// The registers a region keeps in the cache at every block start (m_canon): the ones its
+// instructions use most, so a loop of blocks keeps its values in host registers from one
+// block and one iteration to the next.
+RegCache::Map Emitter::Impl::region_registers(std::span<const interp::Block* const> blocks) {
+    std::array<uint32_t, 32> uses{};
+    for (const interp::Block* b : blocks) {
+        for (const DecodedInsn& d : b->insns) {
+            if (d.op >= op_table().size()) continue;
+            const OpInfo& info = op_table()[d.op];
+            if (info.dest == Dest::X && d.rd < 32) ++uses[d.rd];
+            // Integer sources by format (an FP operation's are counted too: only a heuristic).
+            const bool two = info.format == Format::R || info.format == Format::S || info.format == Format::B;
+            if ((two || info.format == Format::I || info.format == Format::SH) && d.rs1 < 32) ++uses[d.rs1];
+            if (two && d.rs2 < 32) ++uses[d.rs2];
+        }
     }
-    const DecodedInsn& last = b.insns.back();
-    if (static_cast<Op>(last.op) != Op::jal) {
-        add(last.rs1);
-        add(last.rs2);
+    uses[0] = 0;
+    // With more registers in use than the cache holds, one is left to the others in turn.
+    const auto used = static_cast<unsigned>(std::count_if(uses.begin(), uses.end(), [](uint32_t n) { return n != 0; }));
+    const unsigned n = used > RegCache::kRegs ? RegCache::kRegs - 1 : RegCache::kRegs;
+    RegCache::Map regs{};
+    for (unsigned i = 0; i < n; ++i) {
+        const auto best = static_cast<unsigned>(std::max_element(uses.begin(), uses.end()) - uses.begin());
+        if (uses[best] == 0) break;
+        regs[i] = static_cast<uint8_t>(best);
+        uses[best] = 0;
     }
     return regs;
 }
 
-bool Emitter::Impl::is_self_loop(const interp::Block& b) {
+bool Emitter::Impl::jumps_to_itself(const interp::Block& b) {
     const DecodedInsn& last = b.insns.back();
     const auto op = static_cast<Op>(last.op);
     const bool branch = op == Op::beq || op == Op::bne || op == Op::blt || op == Op::bge || op == Op::bltu ||
@@ -554,23 +576,41 @@ bool Emitter::Impl::is_self_loop(const interp::Block& b) {
     return off + last.imm == 0;
 }
 
-// Back to the loop head (see loop_registers): budget and interrupts as at any backward
-// exit, then the cache is brought to the head's state if an eviction or a call changed it.
-void Emitter::Impl::loop_back(size_t retired) {
-    if (m_pc_off != 0) add(rbp, imm32(-m_pc_off));
-    const RegCache::Map now = m_regs.map();
-    Xbyak::Label leave;
-    count(retired, retired);
-    jle(leave, T_NEAR);  // no units left
-    check_interrupts(leave);
-    if (now != m_loop_map) {
+// The label of the region's block at target_off bytes from the head, if it has one there.
+const Xbyak::Label* Emitter::Impl::internal(int64_t target_off) const {
+    for (const auto& [off, label] : m_entries)
+        if (off == target_off) return &label;
+    return nullptr;
+}
+
+// Brings the register cache from `now` to `want`: values displaced from their host register
+// are stored, then the wanted ones missing from theirs are loaded (memory is current for
+// every register in between).
+void Emitter::Impl::reconcile(const RegCache::Map& now, const RegCache::Map& want) {
+    for (unsigned i = 0; i < RegCache::kRegs; ++i)
+        if (now[i] != 0 && now[i] != want[i]) mov(X(now[i]), cache_reg(i));
+    for (unsigned i = 0; i < RegCache::kRegs; ++i)
+        if (want[i] != 0 && now[i] != want[i]) mov(cache_reg(i), X(want[i]));
+}
+
+// A static successor at target_off bytes from the head, with the register cache `now`: a
+// block of the region is jumped to directly, with the cache in its canonical state, after
+// the same budget and interrupt checks as a chained exit (exit_chain) makes; anything else
+// is a chained exit.
+void Emitter::Impl::edge(int64_t target_off, size_t retired, bool backward, const RegCache::Map& now) {
+    const Xbyak::Label* target = internal(target_off);
+    if (target == nullptr) {
         writeback(now);
-        reload(m_loop_map);
+        m_regs.clear();
+        exit_chain(target_off, retired, backward);
+        return;
     }
-    jmp(m_loop_head, T_NEAR);
-    L(leave);
-    writeback(now);
-    jmp(m_plain, T_NEAR);
+    if (target_off != m_pc_off) add(rbp, imm32(target_off - m_pc_off));
+    reconcile(now, m_canon);
+    count(retired, retired);
+    jle(m_leave_canon, T_NEAR);  // no units left
+    if (backward) check_interrupts(m_leave_canon);
+    jmp(*target, T_NEAR);
 }
 
 Emitter::Impl::Reg64 Emitter::Impl::dest(unsigned rd, bool& rd_was_cached) {
@@ -578,34 +618,59 @@ Emitter::Impl::Reg64 Emitter::Impl::dest(unsigned rd, bool& rd_was_cached) {
     rd_was_cached = i >= 0;
     if (i < 0) {
         unsigned evicted = 0;
-        i = static_cast<int>(m_regs.assign(rd, evicted));
+        i = static_cast<int>(m_regs.assign(rd, evicted, m_canon));
         if (evicted != 0) mov(X(evicted), cache_reg(static_cast<unsigned>(i)));
     }
     return cache_reg(static_cast<unsigned>(i));
 }
 
-std::span<const uint8_t> Emitter::Impl::block(const interp::Block& b, Stats& stats) {
+// A region (Jit::translate): the head block and blocks of its page that lead back to it,
+// each entered at its label with the cache in the canonical state (loaded on entry). Offsets
+// are from the head's pc, so every block's exits and slow paths set the guest pc from rbp as
+// a lone block's do. A lone block that does not jump to itself keeps no canonical registers.
+std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* const> blocks, Stats& stats) {
+    const interp::Block& head = *blocks.front();
     m_cold.clear();
     m_patches.clear();
     m_regs.clear();
     m_plain = Xbyak::Label();
-    m_loop_head = Xbyak::Label();
+    m_leave_canon = Xbyak::Label();
     reset();
-    m_page_off = static_cast<uint32_t>(b.pa & 0xfff);
-    m_pc_off = 0;
-    m_ended = false;
-    m_loop = is_self_loop(b);
-    if (m_loop) {
-        const RegCache::Map regs = loop_registers(b);
-        for (uint8_t x : regs) {
-            if (x == 0) continue;
-            unsigned evicted = 0;
-            mov(cache_reg(m_regs.assign(x, evicted)), X(x));
-        }
-        m_loop_map = m_regs.map();
-        L(m_loop_head);
+    m_page_off = static_cast<uint32_t>(head.pa & 0xfff);
+    m_entries.clear();
+    for (const interp::Block* b : blocks) m_entries.emplace_back(static_cast<int64_t>(b->pa - head.pa), Xbyak::Label());
+    m_canon = {};
+    if (blocks.size() > 1 || jumps_to_itself(head)) m_canon = region_registers(blocks);
+    else m_entries.clear();
+    for (unsigned i = 0; i < RegCache::kRegs; ++i)
+        if (m_canon[i] != 0) mov(cache_reg(i), X(m_canon[i]));
+    for (size_t k = 0; k < blocks.size(); ++k) {
+        if (!m_entries.empty()) L(m_entries[k].second);
+        emit_body(*blocks[k], static_cast<int32_t>(blocks[k]->pa - head.pa), stats);
     }
-    int32_t off = 0;
+    for (size_t i = 0; i < m_cold.size(); ++i) m_cold[i]();
+    m_cold.clear();
+    L(m_leave_canon);
+    writeback(m_canon);
+    L(m_plain);
+    xor_(eax, eax);
+    jump_to_epilogue();
+    if (Xbyak::GetError() != 0) {
+        Xbyak::ClearError();
+        return {};
+    }
+    ready();  // resolves labels (no protection change: DontSetProtectRWE)
+    ++stats.blocks;
+    if (blocks.size() > 1) ++stats.regions;
+    return {getCode(), getSize()};
+}
+
+// One block of a region, `base` bytes from the head, entered with the canonical cache.
+void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats) {
+    m_regs.restore(m_canon);
+    m_pc_off = base;
+    m_ended = false;
+    int32_t off = base;
     for (size_t i = 0; i < b.insns.size(); ++i) {
         const DecodedInsn& d = b.insns[i];
         if (static_cast<Op>(d.op) == Op::crossing && b.crossing) {
@@ -618,31 +683,16 @@ std::span<const uint8_t> Emitter::Impl::block(const interp::Block& b, Stats& sta
         }
         off += d.len;
     }
-    if (!m_ended) {
-        const DecodedInsn& last = b.insns.back();
-        if (interp::ends_block(last)) {
-            // A system instruction that continued: let the dispatcher look again.
-            spill();
-            count(b.insns.size(), b.insns.size());
-            set_pc(off);
-            jmp(m_plain, T_NEAR);
-        } else {
-            spill();
-            exit_chain(off, b.insns.size(), false);
-        }
+    if (m_ended) return;
+    if (interp::ends_block(b.insns.back())) {
+        // A system instruction that continued: let the dispatcher look again.
+        spill();
+        count(b.insns.size(), b.insns.size());
+        set_pc(off);
+        jmp(m_plain, T_NEAR);
+    } else {
+        edge(off, b.insns.size(), false, m_regs.map());
     }
-    for (size_t i = 0; i < m_cold.size(); ++i) m_cold[i]();
-    m_cold.clear();
-    L(m_plain);
-    xor_(eax, eax);
-    jump_to_epilogue();
-    if (Xbyak::GetError() != 0) {
-        Xbyak::ClearError();
-        return {};
-    }
-    ready();  // resolves labels (no protection change: DontSetProtectRWE)
-    ++stats.blocks;
-    return {getCode(), getSize()};
 }
 
 // d through the interpreter's semantics (run_fallback; eax = its verdict), with the counters
@@ -784,12 +834,7 @@ void Emitter::Impl::emit_jal(const DecodedInsn& d, size_t index, int32_t off) {
         put(d.rd, rax);
     }
     m_ended = true;
-    if (m_loop && static_cast<int64_t>(off) + d.imm == 0) {
-        loop_back(index + 1);
-        return;
-    }
-    spill();
-    exit_chain(static_cast<int64_t>(off) + d.imm, index + 1, d.imm <= 0);
+    edge(static_cast<int64_t>(off) + d.imm, index + 1, d.imm <= 0, m_regs.map());
 }
 
 void Emitter::Impl::emit_jalr(const DecodedInsn& d, size_t index, int32_t off) {
@@ -814,9 +859,13 @@ void Emitter::Impl::emit_branch(const DecodedInsn& d, size_t index, int32_t off,
     else
         get(rax, d.rs1);
     const int j = d.rs2 == 0 ? -1 : m_regs.host_of(d.rs2);
-    const RegCache::Map now = m_regs.map();
-    const bool loop = m_loop && static_cast<int64_t>(off) + d.imm == 0;
-    if (!loop) spill();  // plain stores: the compare below sets the flags
+    const int64_t taken_off = static_cast<int64_t>(off) + d.imm;
+    const int64_t next_off = off + static_cast<int64_t>(d.len);
+    RegCache::Map now = m_regs.map();
+    if (internal(taken_off) == nullptr && internal(next_off) == nullptr) {
+        spill();  // once for both exits (plain stores: the compare below sets the flags)
+        now = m_regs.map();
+    }
     if (d.rs2 == 0)
         test(a, a);
     else if (j >= 0)
@@ -833,20 +882,12 @@ void Emitter::Impl::emit_branch(const DecodedInsn& d, size_t index, int32_t off,
         default: jae(taken, T_NEAR); break;
     }
     const int32_t saved_pc_off = m_pc_off;
-    if (loop) {
-        writeback(now);
-        m_regs.clear();
-    }
-    exit_chain(off + d.len, index + 1, false);
+    edge(next_off, index + 1, false, now);
     L(taken);
     m_pc_off = saved_pc_off;
+    m_regs.restore(now);
+    edge(taken_off, index + 1, d.imm <= 0, now);
     m_ended = true;
-    if (loop) {
-        m_regs.restore(now);
-        loop_back(index + 1);
-        return;
-    }
-    exit_chain(static_cast<int64_t>(off) + d.imm, index + 1, d.imm <= 0);
 }
 
 // The soft-TLB hit path of a load or store (Hart::load): rsi = va = rs1 + imm; the entry of
@@ -1462,7 +1503,9 @@ void Emitter::set_trampoline(const void* epilogue, const void* link_stub) {
     m_impl->set_trampoline(epilogue, link_stub);
 }
 
-std::span<const uint8_t> Emitter::emit_block(const interp::Block& b) { return m_impl->block(b, m_stats); }
+std::span<const uint8_t> Emitter::emit_region(std::span<const interp::Block* const> blocks) {
+    return m_impl->region(blocks, m_stats);
+}
 
 std::span<const Emitter::Patch> Emitter::patches() const { return m_impl->patches(); }
 

@@ -21,7 +21,8 @@ namespace trapeze::rv64::jit {
 class Emitter {
 public:
     struct Stats {
-        uint64_t blocks = 0;
+        uint64_t blocks = 0;      // translations
+        uint64_t regions = 0;     // of which covering more than one block
         uint64_t translated = 0;  // instructions with native code
         uint64_t fallbacks = 0;   // instructions calling the interpreter's semantics
     };
@@ -43,8 +44,10 @@ public:
     Trampoline emit_trampoline();
     void set_trampoline(const void* epilogue, const void* link_stub);
 
-    // The translation of b (valid until the next call), or an empty span if it did not fit.
-    std::span<const uint8_t> emit_block(const interp::Block& b);
+    // The translation of a region (valid until the next call), or an empty span if it did not
+    // fit: blocks[0], the head, where the code is entered, and blocks of the same guest page
+    // that lead back to it (Jit::translate picks them), which its exits jump to directly.
+    std::span<const uint8_t> emit_region(std::span<const interp::Block* const> blocks);
     // The last block's direct jumps: the rel32 at `offset` in its code jumps to the slot's
     // successor once the slot is filled (Jit::fill patches it; 0 falls through to the way
     // back to the dispatcher).

@@ -45,10 +45,11 @@ Jit::~Jit() {
 std::string Jit::summary() const {
     const Emitter::Stats& s = stats();
     return fmt::format(
-        "jit: {} blocks translated ({} instructions native, {} through the interpreter), {} block runs "
+        "jit: {} translations ({} of loops over several blocks; {} instructions native, {} through the "
+        "interpreter), {} block runs "
         "interpreted before translation, {} dispatcher entries ({} to link an exit), {} code invalidations, "
         "{} flushes",
-        s.blocks, s.translated, s.fallbacks, m_interpreted, m_dispatches, m_fills, m_cache.generation(), m_flushes);
+        s.blocks, s.regions, s.translated, s.fallbacks, m_interpreted, m_dispatches, m_fills, m_cache.generation(), m_flushes);
 }
 
 void Jit::attach(Hart& h) {
@@ -93,22 +94,84 @@ const void* Jit::translate(interp::Block& b, const Hart& h) {
             b.crossing = full;
         }
     }
-    const auto bytes = m_emitter->emit_block(b);
+    const std::vector<const interp::Block*> blocks = region(b);
+    const auto bytes = m_emitter->emit_region(blocks);
     if (bytes.empty()) return nullptr;
     b.host_code = m_code.append(bytes);
     if (b.host_code == nullptr) return nullptr;
     const auto* base = static_cast<const uint8_t*>(b.host_code);
     for (const Emitter::Patch& p : m_emitter->patches()) p.slot->patch = base + p.offset;
-    if (m_perf_map != nullptr && b.host_code != nullptr) write_perf_map(b, bytes.size());
+    if (m_perf_map != nullptr && b.host_code != nullptr) write_perf_map(b, bytes.size(), blocks.size());
     return b.host_code;
+}
+
+namespace {
+
+// The guest-physical addresses b's last instruction continues at, when known statically
+// (branches, jal, a block cut short by its size or by a CSR instruction) and in b's page.
+std::vector<uint64_t> static_successors(const interp::Block& b) {
+    std::vector<uint64_t> out;
+    int64_t end = 0;
+    for (const DecodedInsn& d : b.insns) end += d.len;
+    const DecodedInsn& last = b.insns.back();
+    const int64_t at = end - last.len;
+    switch (static_cast<Op>(last.op)) {
+        case Op::beq: case Op::bne: case Op::blt: case Op::bge: case Op::bltu: case Op::bgeu:
+            out = {b.pa + static_cast<uint64_t>(end), b.pa + static_cast<uint64_t>(at + last.imm)};
+            break;
+        case Op::jal: out = {b.pa + static_cast<uint64_t>(at + last.imm)}; break;
+        case Op::crossing: break;
+        default:
+            if (!interp::ends_block(last)) out = {b.pa + static_cast<uint64_t>(end)};
+            break;
+    }
+    std::erase_if(out, [&](uint64_t pa) { return pa >> 12 != b.pa >> 12; });
+    return out;
+}
+
+}  // namespace
+
+// What one translation covers: b, and the blocks of b's page that ran before (they are in the
+// cache), are reached from b by static jumps within the page and lead back to b: the loops
+// through b, which then run with their registers in host registers (Emitter::emit_region).
+// At most as many instructions as one block may have, so a translation's bounds hold.
+std::vector<const interp::Block*> Jit::region(const interp::Block& b) {
+    std::vector<const interp::Block*> reached{&b};
+    size_t insns = b.insns.size();
+    for (size_t i = 0; i < reached.size(); ++i) {
+        for (uint64_t pa : static_successors(*reached[i])) {
+            const interp::Block* s = m_cache.find(pa);
+            if (s == nullptr || std::find(reached.begin(), reached.end(), s) != reached.end()) continue;
+            if (static_cast<Op>(s->insns.front().op) == Op::crossing) continue;
+            if (insns + s->insns.size() > interp::CodeCache::kMaxBlockInsns) continue;
+            insns += s->insns.size();
+            reached.push_back(s);
+        }
+    }
+    // Keep those from which b is reached again (b first: the translation's entry).
+    std::vector<const interp::Block*> kept{&b};
+    for (bool grew = true; grew;) {
+        grew = false;
+        for (const interp::Block* s : reached) {
+            if (std::find(kept.begin(), kept.end(), s) != kept.end()) continue;
+            for (uint64_t pa : static_successors(*s)) {
+                if (std::any_of(kept.begin(), kept.end(), [&](const interp::Block* k) { return k->pa == pa; })) {
+                    kept.push_back(s);
+                    grew = true;
+                    break;
+                }
+            }
+        }
+    }
+    return kept;
 }
 
 // perf's JIT symbol file (tools/perf/Documentation/jit-interface.txt): one line per
 // translation, "START SIZE name", named by the block's guest-physical address and its first
 // instruction, so `perf report` attributes host time to guest code.
-void Jit::write_perf_map(const interp::Block& b, size_t size) {
-    fmt::print(m_perf_map, "{:x} {:x} guest_{:x}_{}insns_{}\n", reinterpret_cast<uintptr_t>(b.host_code), size, b.pa,
-               b.insns.size(), disassemble(b.insns.front()));
+void Jit::write_perf_map(const interp::Block& b, size_t size, size_t blocks) {
+    fmt::print(m_perf_map, "{:x} {:x} guest_{:x}_{}insns_{}blocks_{}\n", reinterpret_cast<uintptr_t>(b.host_code), size,
+               b.pa, b.insns.size(), blocks, disassemble(b.insns.front()));
     std::fflush(m_perf_map);
 }
 

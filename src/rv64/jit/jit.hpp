@@ -68,7 +68,8 @@ private:
     void init(Hart& h);
     void flush();
     const void* translate(interp::Block& b, const Hart& h);
-    void write_perf_map(const interp::Block& b, size_t size);
+    std::vector<const interp::Block*> region(const interp::Block& b);
+    void write_perf_map(const interp::Block& b, size_t size, size_t blocks);
     struct BlockCacheEntry;
     BlockCacheEntry* lookup(Hart& h);  // null: the fetch faulted (the trap is taken)
     void fill(ExitSlot& slot, const Hart& h, interp::Block& b);

@@ -127,8 +127,9 @@ inline bool same_memory(const EngineRig& a, const EngineRig& b) {
 // architectural state and RAM; `check` then looks at the JIT's rig.
 template <typename Setup>
 void expect_engines_agree(const Setup& setup, uint64_t budget, const std::string& what,
-                          const std::function<void(EngineRig&)>& check = {}) {
-    EngineRig a(Engine::Interp), b(Engine::Jit);
+                          const std::function<void(EngineRig&)>& check = {},
+                          const jit::JitConfig& cfg = EngineRig::eager()) {
+    EngineRig a(Engine::Interp), b(Engine::Jit, cfg);
     setup(a);
     setup(b);
     a.run(budget);

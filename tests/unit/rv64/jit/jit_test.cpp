@@ -157,6 +157,76 @@ TEST(Jit, OneBlockLoopMatchesTheInterpreter) {
     for (uint64_t budget : {5u, 77u, 100000u}) expect_engines_agree(program, budget, fmt::format("budget {}", budget));
 }
 
+// A loop of four blocks in one page (an odd and an even arm, then the loop test) becomes one
+// region (Jit::region) once its blocks have run: ten registers (more than the cache holds),
+// a load that misses the TLB, a store, and budgets that run out in every block.
+TEST(Jit, LoopOfSeveralBlocksMatchesTheInterpreter) {
+    auto program = [](EngineRig& r) {
+        constexpr uint64_t kData = kBase + 0x8000;
+        for (unsigned i = 0; i < 64; ++i) r.poke64(kData + 8 * i, 3 * i + 1);
+        r.hart.s.x[10] = kData;
+        r.hart.s.x[11] = kData + 8 * 64;
+        r.code(kBase, {
+                          enc_i(0, 10, 3, 5, 0x03),       // loop: ld x5, 0(x10)
+                          enc_i(1, 5, 7, 6, 0x13),        //       andi x6, x5, 1
+                          enc_b(24, 0, 6, 0),             //       beq x6, x0, even
+                          enc_r(0, 5, 7, 0, 7, 0x33),     //       add x7, x7, x5
+                          enc_r(1, 7, 5, 0, 9, 0x33),     //       mul x9, x5, x7
+                          enc_r(0, 9, 31, 4, 31, 0x33),   //       xor x31, x31, x9
+                          enc_j(16, 0),                   //       j next
+                          enc_r(0x20, 5, 28, 0, 28, 0x33),  // even: sub x28, x28, x5
+                          enc_i(2, 5, 1, 29, 0x13),       //       slli x29, x5, 2
+                          enc_s(0, 29, 10, 3, 0x23),      //       sd x29, 0(x10)
+                          addi(30, 30, 3),                // next: addi x30, x30, 3
+                          addi(10, 10, 8),                //       addi x10, x10, 8
+                          enc_b(-48, 11, 10, 6),          //       bltu x10, x11, loop
+                          kPark,
+                      });
+    };
+    jit::JitConfig cfg;
+    cfg.translate_after = 2;  // the arms run (and are decoded) before the loop head is translated
+    for (uint64_t budget : {5u, 9u, 13u, 77u, 100000u}) {
+        expect_engines_agree(program, budget, fmt::format("budget {}", budget), {}, cfg);
+    }
+    expect_engines_agree(program, 100000, "regions", [](EngineRig& r) { EXPECT_GE(r.jit->stats().regions, 1u); }, cfg);
+}
+
+// A device that raises the hart's machine software interrupt when the value 100 is written
+// to it: an interrupt that becomes pending while translated code runs.
+struct Doorbell : MmioDevice {
+    Hart* hart = nullptr;
+    uint64_t mmio_read(uint64_t, unsigned) override { return 0; }
+    void mmio_write(uint64_t, uint64_t value, unsigned) override {
+        if (value == 100) hart->set_irq_pin(csr::MIP_MSIP, true);
+    }
+};
+
+// The interrupt check on a region's backward jump: a pin raised by a store in a two-block
+// loop is taken at the loop's next backward jump, not when the budget runs out.
+TEST(Jit, TakesAnInterruptRaisedInsideALoopOfSeveralBlocks) {
+    jit::JitConfig cfg;
+    cfg.translate_after = 2;
+    EngineRig r(Engine::Jit, cfg);
+    constexpr uint64_t kDoorbell = 0x10000000;
+    Doorbell bell;
+    bell.hart = &r.hart;
+    ASSERT_TRUE(r.bus.map(Gpa(kDoorbell), 0x1000, bell, "doorbell").ok());
+    r.hart.s.x[8] = kDoorbell;
+    // loop: x5 += 1; sw x5, 0(x8); j b.  b: x6 += 1; j loop
+    r.code(kBase, {addi(5, 5, 1), enc_s(0, 5, 8, 2, 0x23), enc_j(4, 0), addi(6, 6, 1), enc_j(-16, 0)});
+    r.code(kBase + 0x100, {kPark});
+    r.hart.s.mtvec = kBase + 0x100;
+    r.hart.s.mie = csr::MIP_MSIP;
+    r.hart.s.mstatus |= csr::MSTATUS_MIE;
+    r.run(1000);
+    EXPECT_EQ(r.jit->stats().regions, 1u);
+    EXPECT_EQ(r.hart.s.pc, kBase + 0x100);
+    EXPECT_EQ(r.hart.s.mcause, (1ull << 63) | 3);
+    EXPECT_EQ(r.hart.s.mepc, kBase);
+    EXPECT_EQ(r.hart.s.x[5], 100u);
+    EXPECT_EQ(r.hart.s.x[6], 100u);
+}
+
 TEST(Jit, TranslatesABlockOnlyAfterItRanInterpretedEnoughTimes) {
     jit::JitConfig cfg;
     cfg.translate_after = 3;
