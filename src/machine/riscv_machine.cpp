@@ -18,9 +18,12 @@ using namespace arch::riscv64;
 
 namespace {
 
-// Instructions a hart runs before the machine polls devices and switches harts:
-// ~100 µs at interpreter speed, which bounds timer and console latency.
+// Instructions a hart runs before the machine polls devices and switches harts: ~100 µs at
+// interpreter speed, which bounds timer and console latency. Harts take turns on one thread,
+// so with several a hart spinning on a lock another one holds wastes at most its slice; a
+// single hart runs longer slices (each return to the machine loop costs a dispatcher lookup).
 constexpr uint64_t kSlice = 10'000;
+constexpr uint64_t kSingleHartSlice = 40'000;
 // Longest sleep of an idle machine before it re-polls everything.
 constexpr uint64_t kMaxIdleNs = 50'000'000;
 
@@ -222,7 +225,7 @@ RunResult RiscvMachine::run() {
     const bool smp = m_harts.size() > 1;
     while (!m_result) {
         for (auto& h : m_harts) {
-            if (m_engine->run(*h, kSlice) && smp) {
+            if (m_engine->run(*h, smp ? kSlice : kSingleHartSlice) && smp) {
                 // Harts take turns: a reservation cannot survive another hart's slice, which
                 // may have stored to it (unpriv spec §8.2 allows failing the SC).
                 for (auto& other : m_harts) {
