@@ -307,6 +307,7 @@ private:
     void emit_cbo_zero(const DecodedInsn& d, size_t index, int32_t off);
     void emit_sstatus(const DecodedInsn& d, size_t index, int32_t off, bool clear_sie);
     void emit_sfence_vma(const DecodedInsn& d, size_t index, int32_t off);
+    void emit_sstatus_set(const DecodedInsn& d, size_t index, int32_t off);
     void cold_fallback(const DecodedInsn& d, size_t index, int32_t off, Xbyak::Label other, Xbyak::Label done,
                        bool result);
 
@@ -791,10 +792,15 @@ bool Emitter::Impl::emit_insn(const DecodedInsn& d, size_t index, int32_t off) {
         case Op::fence: return true;  // harts run in program order (see exec_fence)
         case Op::cbo_zero: emit_cbo_zero(d, index, off); return true;
         case Op::csrrs: case Op::csrrci:
-            // The kernel's hottest CSR uses: csrr sstatus, and csrrci sstatus, SIE
-            // (local_irq_save). Everything else goes through the interpreter's semantics.
+            // The kernel's hottest CSR uses: csrr sstatus, csrrci sstatus, SIE
+            // (local_irq_save) and csrs sstatus, rs1 (local_irq_restore). Everything else goes
+            // through the interpreter's semantics.
             if (static_cast<uint16_t>(d.imm) != csr::SSTATUS) return false;
-            if (op == Op::csrrs ? d.rs1 != 0 : d.rs1 != csr::MSTATUS_SIE) return false;
+            if (op == Op::csrrs && d.rs1 != 0) {
+                emit_sstatus_set(d, index, off);
+                return true;
+            }
+            if (op == Op::csrrci && d.rs1 != csr::MSTATUS_SIE) return false;
             emit_sstatus(d, index, off, op == Op::csrrci);
             return true;
         case Op::lr_w: case Op::lr_d: case Op::sc_w: case Op::sc_d:
@@ -1101,6 +1107,34 @@ void Emitter::Impl::emit_sstatus(const DecodedInsn& d, size_t index, int32_t off
     mov(rax, csr::SSTATUS_MASK);
     and_(rax, qword[rbx + m_l.mstatus]);
     if (clear_sie) and_(byte[rbx + m_l.mstatus], static_cast<uint8_t>(~csr::MSTATUS_SIE & 0xff));
+    L(done);
+    cold_fallback(d, index, off, other, done, true);
+    put(d.rd, rax);
+}
+
+// csrrs rd, sstatus, rs1 when rs1 holds no bit but SIE (local_irq_restore), in S or M mode:
+// rd = sstatus, then SIE is set, which changes no translation (Hart::write_mstatus). Setting
+// it may make an interrupt deliverable, after which csr_op ends the block: whenever any
+// interrupt is pending and enabled in mie, the interpreter's semantics run it instead (as
+// for other values, U mode and its illegal instruction), so the block ends where csr_op says.
+void Emitter::Impl::emit_sstatus_set(const DecodedInsn& d, size_t index, int32_t off) {
+    static_assert(csr::MSTATUS_SIE == 2);
+    Xbyak::Label other, done, set;
+    cmp(byte[rbx + m_l.priv], static_cast<uint8_t>(Priv::U));
+    je(other, T_NEAR);
+    get(rdx, d.rs1);
+    test(rdx, imm32(~int64_t{csr::MSTATUS_SIE}));
+    jnz(other, T_NEAR);
+    test(rdx, rdx);
+    jz(set);
+    mov(rcx, qword[rbx + m_l.mip]);
+    or_(rcx, qword[rbx + m_l.pins]);
+    test(qword[rbx + m_l.mie], rcx);
+    jnz(other, T_NEAR);
+    L(set);
+    mov(rax, csr::SSTATUS_MASK);
+    and_(rax, qword[rbx + m_l.mstatus]);
+    or_(qword[rbx + m_l.mstatus], rdx);
     L(done);
     cold_fallback(d, index, off, other, done, true);
     put(d.rd, rax);

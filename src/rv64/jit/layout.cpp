@@ -24,6 +24,9 @@ Layout Layout::of(const Hart& h) {
     l.fetch_index = offset(&h, &h.m_fetch_index);
     l.priv = offset(&h, &h.s.priv);
     l.mstatus = offset(&h, &h.s.mstatus);
+    l.mip = offset(&h, &h.s.mip);
+    l.mie = offset(&h, &h.s.mie);
+    l.pins = offset(&h, &h.m_pins);
     l.menvcfg = offset(&h, &h.s.menvcfg);
     l.senvcfg = offset(&h, &h.s.senvcfg);
     l.reservation_valid = offset(&h, &h.s.reservation_valid);

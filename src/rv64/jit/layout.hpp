@@ -23,6 +23,9 @@ struct Layout {
     size_t fetch_index = 0;    // Hart::m_fetch_index (unsigned)
     size_t priv = 0;           // HartState::priv (uint8_t)
     size_t mstatus = 0;
+    size_t mip = 0;            // HartState::mip (the software-written bits)
+    size_t mie = 0;
+    size_t pins = 0;           // Hart::m_pins (device lines, OR-ed into mip)
     size_t menvcfg = 0;
     size_t senvcfg = 0;
     size_t reservation_valid = 0;  // HartState::reservation_valid (bool)

@@ -349,6 +349,46 @@ TEST(Jit, SstatusReadAndSieClearMatchTheInterpreter) {
     }
 }
 
+// csrs sstatus, rs1 (local_irq_restore) runs natively when rs1 holds no bit but SIE and no
+// interrupt is pending; setting SIE with one pending must end the block so it is taken before
+// the next instruction, exactly where the interpreter takes it.
+TEST(Jit, SstatusSetMatchesTheInterpreter) {
+    constexpr uint32_t kCsrrciSie = 0x10017373;   // csrrci x6, sstatus, 2
+    constexpr uint32_t kCsrrsSstatus = 0x100422f3;  // csrrs x5, sstatus, x8
+    for (const Priv p : {Priv::M, Priv::S, Priv::U}) {
+        for (const uint64_t value : {uint64_t{0}, csr::MSTATUS_SIE, csr::MSTATUS_SIE | csr::MSTATUS_SUM}) {
+            for (const bool pending : {false, true}) {
+                auto program = [&](EngineRig& r) {
+                    r.hart.s.mstatus &= ~csr::MSTATUS_SIE;  // nothing deliverable before the csrrs
+                    r.hart.s.mideleg = csr::MIP_SSIP;
+                    r.hart.s.mie = csr::MIP_SSIP;
+                    if (pending) r.hart.s.mip = csr::MIP_SSIP;
+                    r.hart.s.mtvec = kBase + 0x400;
+                    r.hart.s.stvec = kBase + 0x800;
+                    r.code(kBase + 0x400, {kPark});
+                    r.code(kBase + 0x800, {kPark});
+                    r.hart.s.x[8] = value;
+                    r.code(kBase, {kCsrrciSie, kCsrrsSstatus, addi(9, 9, 1), kPark});
+                    r.grant_all_memory();
+                    r.set_priv(p);
+                };
+                const std::string what = fmt::format("priv {} value {:#x} pending {}", static_cast<int>(p), value, pending);
+                expect_engines_agree(program, 10, what, [&](EngineRig& r) {
+                    if (p != Priv::S || value != csr::MSTATUS_SIE) return;
+                    EXPECT_EQ(r.hart.s.x[5] & csr::MSTATUS_SIE, 0u) << what;
+                    if (pending) {
+                        EXPECT_EQ(r.hart.s.scause, (1ull << 63) | 1) << what;
+                        EXPECT_EQ(r.hart.s.x[9], 0u) << what;
+                    } else {
+                        EXPECT_NE(r.hart.s.mstatus & csr::MSTATUS_SIE, 0u) << what;
+                        EXPECT_EQ(r.hart.s.x[9], 1u) << what;
+                    }
+                });
+            }
+        }
+    }
+}
+
 TEST(Jit, DeviceWriteToTranslatedCodeIsSeenByTheNextExecution) {
     EngineRig r(Engine::Jit);
     r.code(kBase, {addi(5, 0, 1), kPark});
