@@ -135,16 +135,21 @@ TEST(Jit, StoreToAChainedSuccessorUnlinksItsPredecessors) {
     EXPECT_EQ(r.hart.s.x[6], 10u + 100 * 10);
 }
 
-// A one-block loop keeps its registers in host registers across iterations (see
-// Emitter loop_registers): with more written registers than the cache holds, loads that
+// The loops below walk 64 doublewords from x10 up to x11.
+void loop_data(EngineRig& r) {
+    constexpr uint64_t kData = kBase + 0x8000;
+    for (unsigned i = 0; i < 64; ++i) r.poke64(kData + 8 * i, 3 * i + 1);
+    r.hart.s.x[10] = kData;
+    r.hart.s.x[11] = kData + 8 * 64;
+}
+
+// A one-block loop keeps its registers in host registers across iterations (a region of one,
+// see Emitter::emit_region): with more written registers than the cache holds, loads that
 // miss the TLB (slow path, a helper call) and a store, it must end exactly as the
 // interpreter, and stop at the same place when the budget runs out mid-loop.
 TEST(Jit, OneBlockLoopMatchesTheInterpreter) {
     auto program = [](EngineRig& r) {
-        constexpr uint64_t kData = kBase + 0x8000;
-        for (unsigned i = 0; i < 64; ++i) r.poke64(kData + 8 * i, 3 * i + 1);
-        r.hart.s.x[10] = kData;
-        r.hart.s.x[11] = kData + 8 * 64;
+        loop_data(r);
         // loop: ld x5, 0(x10); add x6, x6, x5; xor x7, x7, x6; addi x28, x28, 1;
         //       slli x29, x5, 1; sd x29, 0(x10); addi x30, x30, 2; xor x31, x31, x5;
         //       mul x9, x5, x6; addi x10, x10, 8; bltu x10, x11, loop
@@ -162,10 +167,7 @@ TEST(Jit, OneBlockLoopMatchesTheInterpreter) {
 // a load that misses the TLB, a store, and budgets that run out in every block.
 TEST(Jit, LoopOfSeveralBlocksMatchesTheInterpreter) {
     auto program = [](EngineRig& r) {
-        constexpr uint64_t kData = kBase + 0x8000;
-        for (unsigned i = 0; i < 64; ++i) r.poke64(kData + 8 * i, 3 * i + 1);
-        r.hart.s.x[10] = kData;
-        r.hart.s.x[11] = kData + 8 * 64;
+        loop_data(r);
         r.code(kBase, {
                           enc_i(0, 10, 3, 5, 0x03),       // loop: ld x5, 0(x10)
                           enc_i(1, 5, 7, 6, 0x13),        //       andi x6, x5, 1
