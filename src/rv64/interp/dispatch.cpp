@@ -22,26 +22,24 @@ constexpr std::array kExec = {
 // Runs F; on success moves pc on and continues with the next instruction of the block as a
 // sibling call (a jump), so a block runs without returning to the dispatcher. A false from F
 // (trap, taken branch, block end) records which instruction it was and unwinds at once.
-template <ExecFn F>
+// The block's last instruction (Last) returns instead of continuing.
+template <ExecFn F, bool Last = false>
 bool threaded(Hart& h, const DecodedInsn& d) {
     if (!F(h, d)) [[unlikely]] {
         h.exit_insn = &d;
         return false;
     }
     h.s.pc += d.len;
-    const DecodedInsn& next = (&d)[1];
-    return next.tfn(h, next);
+    if constexpr (Last) {
+        return true;
+    } else {
+        const DecodedInsn& next = (&d)[1];
+        return next.tfn(h, next);
+    }
 }
 
 template <ExecFn F>
-bool threaded_last(Hart& h, const DecodedInsn& d) {
-    if (!F(h, d)) [[unlikely]] {
-        h.exit_insn = &d;
-        return false;
-    }
-    h.s.pc += d.len;
-    return true;
-}
+constexpr ExecFn threaded_last = &threaded<F, true>;
 
 constexpr std::array kThreaded = {
 #define INSN(name, mnem, mask, match, fmt, dest) &threaded<&exec_##name>,
@@ -52,11 +50,11 @@ constexpr std::array kThreaded = {
 };
 
 constexpr std::array kThreadedLast = {
-#define INSN(name, mnem, mask, match, fmt, dest) &threaded_last<&exec_##name>,
+#define INSN(name, mnem, mask, match, fmt, dest) threaded_last<&exec_##name>,
 #include "rv64/isa/insns.inc"
 #undef INSN
-    &threaded_last<&exec_illegal>,
-    &threaded_last<&exec_crossing>,
+    threaded_last<&exec_illegal>,
+    threaded_last<&exec_crossing>,
 };
 
 }  // namespace

@@ -295,6 +295,7 @@ private:
     void emit_alu(const DecodedInsn& d, Op op);
     void emit_shift(const DecodedInsn& d, Op op);
     void emit_word(const DecodedInsn& d, Op op);
+    void word_imm(const Xbyak::Reg32& r, const DecodedInsn& d, Op op);
     void emit_mul(const DecodedInsn& d, Op op);
     void emit_div(const DecodedInsn& d, Op op);
     void emit_divw(const DecodedInsn& d, Op op);
@@ -1295,6 +1296,18 @@ void Emitter::Impl::emit_shift(const DecodedInsn& d, Op op) {
     put(d.rd, rax);
 }
 
+// addiw, slliw, srliw, sraiw and roriw on the low half of r.
+void Emitter::Impl::word_imm(const Xbyak::Reg32& r, const DecodedInsn& d, Op op) {
+    const auto sh = static_cast<uint8_t>(d.imm);
+    switch (op) {
+        case Op::addiw: add(r, imm32(d.imm)); break;
+        case Op::slliw: shl(r, sh); break;
+        case Op::srliw: shr(r, sh); break;
+        case Op::sraiw: sar(r, sh); break;
+        default: ror(r, sh); break;  // roriw
+    }
+}
+
 void Emitter::Impl::emit_word(const DecodedInsn& d, Op op) {
     if (d.rd == 32) return;  // no side effects
     const bool reg_form = op == Op::addw || op == Op::subw;
@@ -1304,35 +1317,24 @@ void Emitter::Impl::emit_word(const DecodedInsn& d, Op op) {
         const Src a = src(d.rs1, d.rd, cached, r);
         if (!is(a, r)) load_src(r, a);
         const Xbyak::Reg32 r32 = r.cvt32();
-        const auto sh = static_cast<uint8_t>(d.imm);
-        switch (op) {
-            case Op::addiw: add(r32, imm32(d.imm)); break;
-            case Op::slliw: shl(r32, sh); break;
-            case Op::srliw: shr(r32, sh); break;
-            case Op::sraiw: sar(r32, sh); break;
-            case Op::addw: case Op::subw: {
-                const Src b = src(d.rs2, d.rd, cached, r);
-                if (b.in_reg)
-                    op == Op::addw ? add(r32, b.reg.cvt32()) : sub(r32, b.reg.cvt32());
-                else
-                    op == Op::addw ? add(r32, dword[rbx + m_l.xreg(b.x)]) : sub(r32, dword[rbx + m_l.xreg(b.x)]);
-                break;
-            }
-            default: break;
+        if (reg_form) {
+            const Src b = src(d.rs2, d.rd, cached, r);
+            if (b.in_reg)
+                op == Op::addw ? add(r32, b.reg.cvt32()) : sub(r32, b.reg.cvt32());
+            else
+                op == Op::addw ? add(r32, dword[rbx + m_l.xreg(b.x)]) : sub(r32, dword[rbx + m_l.xreg(b.x)]);
+        } else {
+            word_imm(r32, d, op);
         }
         movsxd(r, r32);
         return;
     }
     get(rax, d.rs1);
-    const auto sh = static_cast<uint8_t>(d.imm);
-    switch (op) {
-        case Op::addiw: add(eax, imm32(d.imm)); break;
-        case Op::slliw: shl(eax, sh); break;
-        case Op::srliw: shr(eax, sh); break;
-        case Op::sraiw: sar(eax, sh); break;
-        case Op::roriw: ror(eax, sh); break;
-        case Op::addw: get(rcx, d.rs2); add(eax, ecx); break;
-        default: get(rcx, d.rs2); sub(eax, ecx); break;  // subw
+    if (reg_form) {
+        get(rcx, d.rs2);
+        op == Op::addw ? add(eax, ecx) : sub(eax, ecx);
+    } else {
+        word_imm(eax, d, op);
     }
     put_sext32(d.rd);
 }
