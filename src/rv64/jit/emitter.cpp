@@ -276,6 +276,7 @@ private:
     void emit_body(const interp::Block& b, int32_t base, Stats& stats);
     void emit_fallback(const DecodedInsn& d, size_t index, int32_t off);
     void call_fallback(const DecodedInsn& d);
+    void leave_after_fallback(size_t index);
 
     // One emit function per translated mnemonic family.
     void emit_lui(const DecodedInsn& d) {
@@ -718,14 +719,20 @@ void Emitter::Impl::emit_fallback(const DecodedInsn& d, size_t index, int32_t of
     jnz(left, T_NEAR);
     cold([this, left, index]() mutable {
         L(left);
-        Xbyak::Label trapped;
-        cmp(eax, 1);
-        jne(trapped);
-        count(index + 1, index + 1);
-        jmp(m_plain, T_NEAR);
-        L(trapped);
-        exit_trap(index);
+        leave_after_fallback(index);
     });
+}
+
+// After run_fallback left the block (eax = 1: instruction `index` retired, pc set; 2: it
+// trapped): out to the dispatcher with the right counts.
+void Emitter::Impl::leave_after_fallback(size_t index) {
+    Xbyak::Label trapped;
+    cmp(eax, 1);
+    jne(trapped);
+    count(index + 1, index + 1);
+    jmp(m_plain, T_NEAR);
+    L(trapped);
+    exit_trap(index);
 }
 
 bool Emitter::Impl::emit_insn(const DecodedInsn& d, size_t index, int32_t off) {
@@ -1079,20 +1086,15 @@ void Emitter::Impl::cold_fallback(const DecodedInsn& d, size_t index, int32_t of
         writeback(map);
         if (off != pc_off) add(rbp, imm32(off - pc_off));
         call_fallback(d);
-        Xbyak::Label left, trapped;
+        Xbyak::Label left;
         test(eax, eax);
         jnz(left, T_NEAR);
         if (off != pc_off) sub(rbp, imm32(off - pc_off));
         reload(map);
         if (result) mov(rax, X(d.rd));
         jmp(done, T_NEAR);
-        L(left);  // retired and left the block (pc set): the dispatcher goes on
-        cmp(eax, 1);
-        jne(trapped);
-        count(index + 1, index + 1);
-        jmp(m_plain, T_NEAR);
-        L(trapped);
-        exit_trap(index);
+        L(left);  // retired and left the block (pc set), or trapped: the dispatcher goes on
+        leave_after_fallback(index);
     });
 }
 
