@@ -75,7 +75,8 @@ uint64_t addr(F* f) {
 constexpr uint32_t kFrameRunState = 0;  // RunState*
 constexpr uint32_t kFrameBudget = 8;    // RunState::budget
 constexpr uint32_t kFrameFlushed = 16;  // r13 when the counters were last brought up to date
-constexpr uint32_t kFrameBytes = 24;
+constexpr uint32_t kFrameGroup = 24;    // rdi (an access group's addend) across slow-path calls
+constexpr uint32_t kFrameBytes = 40;    // a multiple of 16 plus 8: see the trampoline
 
 // log2(kTlbSets * sizeof(TlbEntry)): from one TLB view to the next.
 constexpr int kViewShift = std::countr_zero(Hart::kTlbSets * sizeof(Hart::TlbEntry));
@@ -145,6 +146,99 @@ private:
     std::array<uint32_t, kRegs> m_used{};
     uint32_t m_clock = 0;
 };
+
+// A run of a block's loads and stores off one base register that is not written in between
+// (Emitter::Impl::plan_groups). When the bytes they touch, [base + lo, base + end), lie in
+// one page whose TLB entry allows every access of the run, the first access probes once for
+// all of them (group_probe) and each then costs a test and its own access; otherwise each
+// probes on its own, exactly as an access outside a group. Function prologues and
+// epilogues (a dozen stores or loads off sp) and field-by-field struct accesses are the
+// common cases.
+struct AccessGroup {
+    unsigned base = 0;
+    int64_t lo = 0;
+    int64_t end = 0;
+    bool loads = false;
+    bool stores = false;
+    size_t first = 0;  // instruction indices of the first and last member
+    size_t last = 0;
+};
+
+// A group's bytes must lie in one page; the smaller their span, the likelier that is.
+constexpr int64_t kMaxGroupSpan = 1024;
+constexpr size_t kMinGroupSize = 2;
+
+// The size of a load or store the emitter translates inline (emit_load, emit_store), or 0.
+unsigned access_size(Op op) {
+    switch (op) {
+        case Op::lb: case Op::lbu: case Op::sb: return 1;
+        case Op::lh: case Op::lhu: case Op::sh: return 2;
+        case Op::lw: case Op::lwu: case Op::sw: return 4;
+        case Op::ld: case Op::sd: return 8;
+        default: return 0;
+    }
+}
+
+bool is_store(Op op) { return op == Op::sb || op == Op::sh || op == Op::sw || op == Op::sd; }
+
+// Instructions the emitter translates inline without calling anything (so without touching
+// rdi, which holds a group's addend) and without leaving the block: a group may span them.
+bool keeps_group(Op op, bool has_bitcount) {
+    if (access_size(op) != 0) return true;
+    switch (op) {
+        case Op::lui: case Op::auipc: case Op::fence:
+        case Op::addi: case Op::slti: case Op::sltiu: case Op::xori: case Op::ori: case Op::andi:
+        case Op::slli: case Op::srli: case Op::srai:
+        case Op::add: case Op::sub: case Op::slt: case Op::sltu: case Op::xor_: case Op::or_: case Op::and_:
+        case Op::sll: case Op::srl: case Op::sra: case Op::sllw: case Op::srlw: case Op::sraw:
+        case Op::rol: case Op::ror: case Op::rolw: case Op::rorw:
+        case Op::addiw: case Op::slliw: case Op::srliw: case Op::sraiw: case Op::addw: case Op::subw: case Op::roriw:
+        case Op::mul: case Op::mulh: case Op::mulhu: case Op::mulw: case Op::mulhsu:
+        case Op::div: case Op::divu: case Op::rem: case Op::remu:
+        case Op::divw: case Op::divuw: case Op::remw: case Op::remuw:
+        case Op::sh1add: case Op::sh2add: case Op::sh3add: case Op::add_uw: case Op::sh1add_uw:
+        case Op::sh2add_uw: case Op::sh3add_uw: case Op::slli_uw:
+        case Op::andn: case Op::orn: case Op::xnor: case Op::max: case Op::maxu: case Op::min: case Op::minu:
+        case Op::sext_b: case Op::sext_h: case Op::zext_h: case Op::rev8: case Op::rori: case Op::orc_b:
+        case Op::bclr: case Op::bclri: case Op::bext: case Op::bexti: case Op::binv: case Op::binvi:
+        case Op::bset: case Op::bseti:
+            return true;
+        case Op::clz: case Op::clzw: case Op::ctz: case Op::ctzw: case Op::cpop: case Op::cpopw:
+            return has_bitcount;
+        default: return false;
+    }
+}
+
+bool writes_x(const DecodedInsn& d, unsigned x) {
+    return d.op < op_table().size() && op_table()[d.op].dest == Dest::X && d.rd == x;
+}
+
+// The group starting at b.insns[first] (a load or store), extended over the accesses off the
+// same base that follow while nothing in between writes the base or calls out.
+AccessGroup group_from(const interp::Block& b, size_t first, bool has_bitcount, size_t& members) {
+    const DecodedInsn& head = b.insns[first];
+    AccessGroup g{head.rs1, head.imm, head.imm, false, false, first, first};
+    g.end = g.lo;
+    members = 0;
+    for (size_t j = first; j < b.insns.size(); ++j) {
+        const DecodedInsn& d = b.insns[j];
+        const auto op = static_cast<Op>(d.op);
+        if (!keeps_group(op, has_bitcount)) break;
+        if (const unsigned size = access_size(op); size != 0 && d.rs1 == g.base) {
+            const int64_t imm = d.imm;
+            const int64_t lo = members == 0 ? imm : std::min(g.lo, imm);
+            const int64_t end = std::max(g.end, imm + static_cast<int64_t>(size));
+            if (end - lo > kMaxGroupSpan) break;
+            g.lo = lo;
+            g.end = end;
+            (is_store(op) ? g.stores : g.loads) = true;
+            g.last = j;
+            ++members;
+        }
+        if (writes_x(d, g.base)) break;  // a load into the base is the group's last member
+    }
+    return g;
+}
 
 }  // namespace
 
@@ -290,6 +384,13 @@ private:
     void emit_branch(const DecodedInsn& d, size_t index, int32_t off, Op op);
     void tlb_probe(const DecodedInsn& d, unsigned size, size_t tag_offset, Xbyak::Label& slow,
                    uint64_t and_mask = ~uint64_t{0});
+    void tlb_entry();
+    void plan_groups(const interp::Block& b);
+    void group_probe(const AccessGroup& g);
+    Xbyak::RegExp group_address(const DecodedInsn& d, size_t index, Xbyak::Label& probe);
+    void load_value(const Xbyak::RegExp& at, unsigned size, bool sign);
+    void store_value(const Xbyak::RegExp& at, unsigned size, const Reg64& v);
+    void call_slow(uint64_t fn, bool keep_rdi);
     void emit_load(const DecodedInsn& d, size_t index, int32_t off, unsigned size, bool sign);
     void emit_store(const DecodedInsn& d, size_t index, int32_t off, unsigned size);
     void emit_alu_imm(const DecodedInsn& d, Op op);
@@ -333,6 +434,9 @@ private:
     std::vector<Emitter::Patch> m_patches;  // this block's direct jumps
     Xbyak::Label m_plain;     // exit without a successor to link
     std::vector<std::function<void()>> m_cold;
+    std::vector<AccessGroup> m_groups;  // the block's (plan_groups)
+    std::vector<int> m_group_of;        // per instruction: the group it belongs to, or -1
+    bool m_group_live = false;          // rdi holds a group's addend here (slow paths keep it)
 };
 
 // The instructions retired since the last flush (the budget units used since then, less
@@ -361,7 +465,7 @@ void Emitter::Impl::flush_counters() {
 Emitter::Trampoline Emitter::Impl::trampoline() {
     reset();
     Emitter::Trampoline t;
-    // void* enter(Hart* rdi, const void* code rsi, RunState* rdx). Six pushes and a 24-byte
+    // void* enter(Hart* rdi, const void* code rsi, RunState* rdx). Six pushes and a 40-byte
     // frame (the RunState* and the budget, see kFrameRunState) leave rsp 16-byte aligned
     // inside translations, ready for calls (SysV ABI §3.2.2).
     push(rbx); push(rbp); push(r12); push(r13); push(r14); push(r15);
@@ -673,9 +777,16 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
     m_regs.restore(m_canon);
     m_pc_off = base;
     m_ended = false;
+    plan_groups(b);
     int32_t off = base;
+    size_t group_end = 0;  // one past the live group's last member
     for (size_t i = 0; i < b.insns.size(); ++i) {
         const DecodedInsn& d = b.insns[i];
+        if (const int g = m_group_of[i]; g >= 0) {
+            ++stats.shared_probes;
+            group_end = m_groups[static_cast<size_t>(g)].last + 1;
+        }
+        m_group_live = i < group_end;
         if (static_cast<Op>(d.op) == Op::crossing && b.crossing) {
             emit_crossing(b, stats);  // a block of its own
         } else if (emit_insn(d, i, off)) {
@@ -918,11 +1029,7 @@ void Emitter::Impl::tlb_probe(const DecodedInsn& d, unsigned size, size_t tag_of
         if (d.imm != 0) add(rsi, imm32(d.imm));
     }
     if (and_mask != ~uint64_t{0}) and_(rsi, imm32(static_cast<int64_t>(and_mask)));
-    static_assert(Hart::kTlbSets * sizeof(Hart::TlbEntry) <= (1u << 31));
-    mov(eax, esi);
-    shr(eax, 12 - 5);  // the set index, times sizeof(TlbEntry)
-    and_(eax, (Hart::kTlbSets - 1) * sizeof(Hart::TlbEntry));
-    add(rax, qword[rbx + m_l.data_tlb]);
+    tlb_entry();
     mov(rcx, rsi);
     and_(rcx, imm32(~int64_t{0xfff} | (size - 1)));
     xor_(rcx, qword[rbx + m_l.tlb_tag]);
@@ -931,27 +1038,136 @@ void Emitter::Impl::tlb_probe(const DecodedInsn& d, unsigned size, size_t tag_of
     add(rsi, qword[rax + offsetof(Hart::TlbEntry, addend)]);
 }
 
-// A load's hit path inline (tlb_probe). Anything else takes the out-of-line slow path with
-// the guest pc set to this instruction (precise traps).
-void Emitter::Impl::emit_load(const DecodedInsn& d, size_t index, int32_t off, unsigned size, bool sign) {
-    Xbyak::Label slow, done;
-    tlb_probe(d, size, offsetof(Hart::TlbEntry, tag_r), slow);
+// rax = the current data view's TLB entry for the page of rsi.
+void Emitter::Impl::tlb_entry() {
+    static_assert(Hart::kTlbSets * sizeof(Hart::TlbEntry) <= (1u << 31));
+    static_assert(sizeof(Hart::TlbEntry) == 1u << 5);
+    mov(eax, esi);
+    shr(eax, 12 - 5);  // the set index, times sizeof(TlbEntry)
+    and_(eax, (Hart::kTlbSets - 1) * sizeof(Hart::TlbEntry));
+    add(rax, qword[rbx + m_l.data_tlb]);
+}
+
+void Emitter::Impl::plan_groups(const interp::Block& b) {
+    m_groups.clear();
+    m_group_of.assign(b.insns.size(), -1);
+    for (size_t i = 0; i < b.insns.size(); ++i) {
+        const DecodedInsn& d = b.insns[i];
+        if (access_size(static_cast<Op>(d.op)) == 0 || d.rs1 == 0) continue;
+        size_t members = 0;
+        const AccessGroup g = group_from(b, i, m_has_bitcount, members);
+        if (members < kMinGroupSize) continue;
+        for (size_t j = g.first; j <= g.last; ++j)
+            if (access_size(static_cast<Op>(b.insns[j].op)) != 0 && b.insns[j].rs1 == g.base)
+                m_group_of[j] = static_cast<int>(m_groups.size());
+        m_groups.push_back(g);
+        i = g.last;  // one group at a time: rdi holds its addend
+    }
+}
+
+// At a group's first access: rdi = the addend of the page that holds all of the group's
+// bytes, if the current data view's TLB entry for it allows every kind of access the group
+// makes (the checks Hart::load and Hart::store make, for the whole span at once), else 0.
+// A write entry exists only for RAM without translated code (CodeWatch), as for single
+// stores. Clobbers rax, rcx, rsi.
+void Emitter::Impl::group_probe(const AccessGroup& g) {
+    Xbyak::Label none;
+    Reg64 base = rdi;
+    if (const int i = m_regs.host_of(g.base); i >= 0)
+        base = cache_reg(static_cast<unsigned>(i));
+    else
+        mov(rdi, X(g.base));
+    lea(rsi, ptr[base + disp(g.lo)]);
+    lea(rcx, ptr[base + disp(g.end - 1)]);
+    xor_(rcx, rsi);
+    xor_(edi, edi);
+    test(rcx, imm32(-4096));  // first and last byte in different pages
+    jnz(none, T_NEAR);
+    tlb_entry();
+    and_(rsi, imm32(-4096));
+    xor_(rsi, qword[rbx + m_l.tlb_tag]);
+    if (g.loads) {
+        cmp(rsi, qword[rax + offsetof(Hart::TlbEntry, tag_r)]);
+        jne(none, T_NEAR);
+    }
+    if (g.stores) {
+        cmp(rsi, qword[rax + offsetof(Hart::TlbEntry, tag_w)]);
+        jne(none, T_NEAR);
+    }
+    mov(rdi, qword[rax + offsetof(Hart::TlbEntry, addend)]);
+    L(none);
+}
+
+// The host address of a group member's access when its group's probe succeeded (rdi != 0);
+// else jumps to `probe`, where it probes alone. Clobbers rsi.
+Xbyak::RegExp Emitter::Impl::group_address(const DecodedInsn& d, size_t index, Xbyak::Label& probe) {
+    const AccessGroup& g = m_groups[static_cast<size_t>(m_group_of[index])];
+    if (index == g.first) group_probe(g);
+    Reg64 base = rsi;
+    if (const int i = m_regs.host_of(d.rs1); i >= 0)
+        base = cache_reg(static_cast<unsigned>(i));
+    else
+        mov(rsi, X(d.rs1));
+    test(rdi, rdi);
+    jz(probe, T_NEAR);
+    return base + rdi + disp(d.imm);
+}
+
+void Emitter::Impl::load_value(const Xbyak::RegExp& at, unsigned size, bool sign) {
     switch (size) {
-        case 1: sign ? movsx(rax, byte[rsi]) : movzx(eax, byte[rsi]); break;
-        case 2: sign ? movsx(rax, word[rsi]) : movzx(eax, word[rsi]); break;
-        case 4: sign ? movsxd(rax, dword[rsi]) : mov(eax, dword[rsi]); break;
-        default: mov(rax, qword[rsi]); break;
+        case 1: sign ? movsx(rax, byte[at]) : movzx(eax, byte[at]); break;
+        case 2: sign ? movsx(rax, word[at]) : movzx(eax, word[at]); break;
+        case 4: sign ? movsxd(rax, dword[at]) : mov(eax, dword[at]); break;
+        default: mov(rax, qword[at]); break;
+    }
+}
+
+void Emitter::Impl::store_value(const Xbyak::RegExp& at, unsigned size, const Reg64& v) {
+    switch (size) {
+        case 1: mov(byte[at], v.cvt8()); break;
+        case 2: mov(word[at], v.cvt16()); break;
+        case 4: mov(dword[at], v.cvt32()); break;
+        default: mov(qword[at], v); break;
+    }
+}
+
+// A slow-path helper call from inside a block; a live group's addend survives it.
+void Emitter::Impl::call_slow(uint64_t fn, bool keep_rdi) {
+    if (keep_rdi) mov(qword[rsp + kFrameGroup], rdi);
+    mov(rdi, rbx);
+    mov(rax, fn);
+    call(rax);
+    if (keep_rdi) mov(rdi, qword[rsp + kFrameGroup]);
+}
+
+// A load's hit path inline (tlb_probe, or its group's shared probe). Anything else takes the
+// out-of-line slow path with the guest pc set to this instruction (precise traps).
+void Emitter::Impl::emit_load(const DecodedInsn& d, size_t index, int32_t off, unsigned size, bool sign) {
+    Xbyak::Label slow, done, probe;
+    const bool grouped = m_group_of[index] >= 0;
+    if (grouped) {
+        load_value(group_address(d, index, probe), size, sign);
+    } else {
+        tlb_probe(d, size, offsetof(Hart::TlbEntry, tag_r), slow);
+        load_value(rsi, size, sign);
     }
     L(done);
     // The slow path runs with the register cache as it is here (before rd's put): it stores
     // the cached registers for the helper, and reloads them after the call clobbered them.
     const int32_t pc_off = m_pc_off;
-    cold([this, slow, done, index, off, pc_off, size, sign, map = m_regs.map()]() mutable {
+    cold([this, slow, done, probe, grouped, d, index, off, pc_off, size, sign, keep_rdi = m_group_live,
+          map = m_regs.map()]() mutable {
+        if (grouped) {  // the group's probe failed: this access probes alone
+            L(probe);
+            m_regs.restore(map);
+            tlb_probe(d, size, offsetof(Hart::TlbEntry, tag_r), slow);
+            load_value(rsi, size, sign);
+            jmp(done, T_NEAR);
+        }
         L(slow);
         writeback(map);
         lea(rax, ptr[rbp + disp(off - pc_off)]);
         mov(PC(), rax);
-        mov(rdi, rbx);
         uint64_t fn = 0;
         switch (size) {
             case 1: fn = sign ? addr(&load_slow<int8_t>) : addr(&load_slow<uint8_t>); break;
@@ -959,8 +1175,7 @@ void Emitter::Impl::emit_load(const DecodedInsn& d, size_t index, int32_t off, u
             case 4: fn = sign ? addr(&load_slow<int32_t>) : addr(&load_slow<uint32_t>); break;
             default: fn = addr(&load_slow<uint64_t>); break;
         }
-        mov(rax, fn);
-        call(rax);
+        call_slow(fn, keep_rdi);
         Xbyak::Label trapped;
         test(eax, eax);
         jnz(trapped);
@@ -974,34 +1189,41 @@ void Emitter::Impl::emit_load(const DecodedInsn& d, size_t index, int32_t off, u
     put(d.rd, rax);
 }
 
-// Hart::store's hit path inline. Write entries never exist for pages holding translated
-// code (CodeWatch), so stores to code always reach the slow path and invalidate first.
+// Hart::store's hit path inline (or its group's). Write entries never exist for pages holding
+// translated code (CodeWatch), so stores to code always reach the slow path and invalidate first.
 void Emitter::Impl::emit_store(const DecodedInsn& d, size_t index, int32_t off, unsigned size) {
-    Xbyak::Label slow, done;
-    tlb_probe(d, size, offsetof(Hart::TlbEntry, tag_w), slow);
+    Xbyak::Label slow, done, probe;
     Reg64 v = rdx;
     if (const int i = d.rs2 == 0 ? -1 : m_regs.host_of(d.rs2); i >= 0)
         v = cache_reg(static_cast<unsigned>(i));
     else
         get(rdx, d.rs2);
-    switch (size) {
-        case 1: mov(byte[rsi], v.cvt8()); break;
-        case 2: mov(word[rsi], v.cvt16()); break;
-        case 4: mov(dword[rsi], v.cvt32()); break;
-        default: mov(qword[rsi], v); break;
+    const bool grouped = m_group_of[index] >= 0;
+    if (grouped) {
+        store_value(group_address(d, index, probe), size, v);
+    } else {
+        tlb_probe(d, size, offsetof(Hart::TlbEntry, tag_w), slow);
+        store_value(rsi, size, v);
     }
     L(done);
     const int32_t pc_off = m_pc_off;
-    cold([this, slow, done, index, off, pc_off, size, rs2 = d.rs2, map = m_regs.map()]() mutable {
+    cold([this, slow, done, probe, grouped, d, v, index, off, pc_off, size, keep_rdi = m_group_live,
+          map = m_regs.map()]() mutable {
+        if (grouped) {  // the group's probe failed: this access probes alone
+            L(probe);
+            m_regs.restore(map);
+            tlb_probe(d, size, offsetof(Hart::TlbEntry, tag_w), slow);
+            store_value(rsi, size, v);
+            jmp(done, T_NEAR);
+        }
         L(slow);
         writeback(map);
         lea(rax, ptr[rbp + disp(off - pc_off)]);
         mov(PC(), rax);
-        mov(rdi, rbx);
-        if (rs2 == 0)
+        if (d.rs2 == 0)
             xor_(edx, edx);
         else
-            mov(rdx, X(rs2));  // current in memory after the writeback
+            mov(rdx, X(d.rs2));  // current in memory after the writeback
         uint64_t fn = 0;
         switch (size) {
             case 1: fn = addr(&store_slow<uint8_t>); break;
@@ -1009,8 +1231,7 @@ void Emitter::Impl::emit_store(const DecodedInsn& d, size_t index, int32_t off, 
             case 4: fn = addr(&store_slow<uint32_t>); break;
             default: fn = addr(&store_slow<uint64_t>); break;
         }
-        mov(rax, fn);
-        call(rax);
+        call_slow(fn, keep_rdi);
         Xbyak::Label trapped;
         test(eax, eax);
         jnz(trapped);

@@ -25,6 +25,7 @@ public:
         uint64_t regions = 0;     // of which covering more than one block
         uint64_t translated = 0;  // instructions with native code
         uint64_t fallbacks = 0;   // instructions calling the interpreter's semantics
+        uint64_t shared_probes = 0;  // loads and stores in groups sharing one TLB probe
     };
 
     Emitter(const Layout& layout, SlotArena& slots, ExitSlot* jump_cache, uint64_t jump_cache_mask);

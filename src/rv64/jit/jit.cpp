@@ -46,10 +46,11 @@ std::string Jit::summary() const {
     const Emitter::Stats& s = stats();
     return fmt::format(
         "jit: {} translations ({} of loops over several blocks; {} instructions native, {} through the "
-        "interpreter), {} block runs "
+        "interpreter, {} loads and stores sharing a TLB probe), {} block runs "
         "interpreted before translation, {} dispatcher entries ({} to link an exit), {} code invalidations, "
         "{} flushes",
-        s.blocks, s.regions, s.translated, s.fallbacks, m_interpreted, m_dispatches, m_fills, m_cache.generation(), m_flushes);
+        s.blocks, s.regions, s.translated, s.fallbacks, s.shared_probes, m_interpreted, m_dispatches, m_fills,
+        m_cache.generation(), m_flushes);
 }
 
 void Jit::attach(Hart& h) {

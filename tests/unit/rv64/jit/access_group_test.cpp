@@ -1,0 +1,148 @@
+// Access groups (Emitter: loads and stores off one base register sharing one TLB probe) must
+// behave exactly as accesses probing one by one: across slow-path calls, page ends,
+// read-only pages and a load that replaces the base.
+#include <deque>
+
+#include "engine_rig.hpp"
+
+namespace trapeze::rv64::test {
+namespace {
+
+constexpr uint64_t kBase = EngineRig::kBase;
+constexpr uint32_t kPark = 0x0000006f;
+uint32_t addi(uint32_t rd, uint32_t rs1, int32_t imm) { return enc_i(imm, rs1, 0, rd, 0x13); }
+uint32_t bne(uint32_t rs1, uint32_t rs2, int32_t off) { return enc_b(off, rs2, rs1, 1); }
+uint32_t sd(uint32_t rs2, uint32_t rs1, int32_t imm) { return enc_s(imm, rs2, rs1, 3, 0x23); }
+uint32_t ld(uint32_t rd, uint32_t rs1, int32_t imm) { return enc_i(imm, rs1, 3, rd, 0x03); }
+uint32_t lw(uint32_t rd, uint32_t rs1, int32_t imm) { return enc_i(imm, rs1, 2, rd, 0x03); }
+
+// Counts its reads: every load from it takes the JIT's slow path (a helper call).
+struct Counter : MmioDevice {
+    uint64_t reads = 0;
+    uint64_t mmio_read(uint64_t, unsigned) override { return ++reads; }
+    void mmio_write(uint64_t, uint64_t, unsigned) override {}
+};
+
+// Sv39 with 4 KiB pages in the first 2 MiB of VA: page table pages at root, root + 0x1000
+// and root + 0x2000.
+void map_page(EngineRig& r, uint64_t root, uint64_t va_page, uint64_t pa, bool writable) {
+    const uint64_t l1 = root + 0x1000, l0 = root + 0x2000;
+    r.poke64(root, (l1 >> 12) << 10 | 1);
+    r.poke64(l1, (l0 >> 12) << 10 | 1);
+    const uint64_t flags = writable ? 0xcf : 0xcb;  // V R (W) X, A D
+    r.poke64(l0 + 8 * va_page, (pa >> 12) << 10 | flags);
+}
+
+void enter_sv39(EngineRig& r, uint64_t root) {
+    r.grant_all_memory();
+    ASSERT_TRUE(r.hart.csr_write(csr::SATP, csr::SATP_MODE_SV39 << 60 | root >> 12));
+    r.set_priv(Priv::S);
+    r.hart.s.pc = 0;
+}
+
+// A loop whose group (stores and a load off x10) has a load from a device in the middle:
+// the device load's helper call must leave the group's addend (rdi) intact, or the stores
+// after it land outside guest memory.
+TEST(AccessGroup, SurvivesASlowPathCallInTheMiddle) {
+    constexpr uint64_t kDevice = 0x10000000;
+    std::deque<Counter> counters;  // one per rig (the bus keeps a pointer)
+    auto program = [&](EngineRig& r) {
+        ASSERT_TRUE(r.bus.map(Gpa(kDevice), 0x1000, counters.emplace_back(), "counter").ok());
+        r.hart.s.x[10] = kBase + 0x8000;
+        r.hart.s.x[11] = kDevice;
+        r.hart.s.x[28] = 5;
+        r.code(kBase, {
+                          sd(5, 10, 0),      // loop: sd x5, 0(x10)
+                          lw(6, 11, 0),      //       lw x6, 0(x11)   (the device)
+                          sd(6, 10, 8),      //       sd x6, 8(x10)
+                          sd(5, 10, 16),     //       sd x5, 16(x10)
+                          ld(7, 10, 8),      //       ld x7, 8(x10)
+                          addi(5, 5, 3),     //       addi x5, x5, 3
+                          addi(28, 28, -1),  //       addi x28, x28, -1
+                          bne(28, 0, -28),   //       bne x28, x0, loop
+                          kPark,
+                      });
+    };
+    expect_engines_agree(program, 100, "device load inside a group", [](EngineRig& r) {
+        EXPECT_EQ(r.hart.s.x[7], 5u);  // the fifth device read
+        EXPECT_EQ(r.peek64(kBase + 0x8010), 12u);
+        EXPECT_GE(r.jit->stats().shared_probes, 4u);
+    });
+}
+
+// A group whose bytes span two pages that map to distant frames: no shared probe may cover
+// both (each store must go through its own page's translation), and on a read-only page
+// (whose read entry the TLB holds already) the group's store faults exactly where the
+// interpreter's does, after the load before it.
+TEST(AccessGroup, SpanningTwoPagesOrAReadOnlyPageProbesEachAccessAlone) {
+    constexpr uint64_t kRoot = kBase + 0x40000;
+    for (const bool read_only : {false, true}) {
+        auto program = [&](EngineRig& r) {
+            map_page(r, kRoot, 0, kBase, false);  // the code
+            map_page(r, kRoot, 1, kBase + 0x20000, !read_only);
+            map_page(r, kRoot, 2, kBase + 0x30000, true);
+            r.hart.s.x[10] = read_only ? 0x1100 : 0x1ff0;
+            r.hart.s.x[28] = 3;
+            r.hart.s.mtvec = kBase + 0x400;
+            r.code(kBase + 0x400, {kPark});
+            r.code(kBase, {
+                              ld(6, 10, 0),      //       ld x6, 0(x10)   (a read entry)
+                              enc_j(4, 0),       //       j loop
+                              ld(6, 10, 0),      // loop: ld x6, 0(x10)
+                              sd(5, 10, 0),      //       sd x5, 0(x10)
+                              sd(5, 10, 8),      //       sd x5, 8(x10)
+                              sd(5, 10, 16),     //       sd x5, 16(x10)
+                              sd(5, 10, 24),     //       sd x5, 24(x10)
+                              addi(5, 5, 1),     //       addi x5, x5, 1
+                              addi(28, 28, -1),  //       addi x28, x28, -1
+                              bne(28, 0, -28),   //       bne x28, x0, loop
+                              kPark,
+                          });
+            enter_sv39(r, kRoot);
+        };
+        expect_engines_agree(program, 100, read_only ? "read-only page" : "two pages", [&](EngineRig& r) {
+            if (read_only) {
+                EXPECT_EQ(r.hart.s.mcause, csr::EXC_STORE_PAGE_FAULT);
+                EXPECT_EQ(r.hart.s.mepc, 12u);
+            } else {
+                EXPECT_EQ(r.peek64(kBase + 0x30000), 2u);  // VA 0x2000: the third round's x5
+                EXPECT_EQ(r.peek64(kBase + 0x21000), 0u);  // the frame after VA 0x1000's
+            }
+        });
+    }
+}
+
+// A load into the base register is its group's last member: the stores after it use the
+// loaded pointer, into another page mapped to a distant frame, and must not reuse the old
+// page's addend.
+TEST(AccessGroup, EndsAtALoadIntoTheBase) {
+    constexpr uint64_t kRoot = kBase + 0x40000;
+    auto program = [](EngineRig& r) {
+        map_page(r, kRoot, 0, kBase, false);  // the code
+        map_page(r, kRoot, 1, kBase + 0x20000, true);
+        map_page(r, kRoot, 2, kBase + 0x30000, true);
+        r.poke64(kBase + 0x20010, 0x2000);
+        r.hart.s.x[12] = 0x1000;
+        r.hart.s.x[28] = 3;
+        r.code(kBase, {
+                          addi(10, 12, 0),    // loop: mv x10, x12
+                          sd(5, 10, 0),       //       sd x5, 0(x10)
+                          sd(5, 10, 8),       //       sd x5, 8(x10)
+                          ld(10, 10, 16),     //       ld x10, 16(x10): VA 0x2000
+                          sd(5, 10, 0),       //       sd x5, 0(x10)
+                          sd(5, 10, 8),       //       sd x5, 8(x10)
+                          addi(5, 5, 1),      //       addi x5, x5, 1
+                          addi(28, 28, -1),   //       addi x28, x28, -1
+                          bne(28, 0, -32),    //       bne x28, x0, loop
+                          kPark,
+                      });
+        enter_sv39(r, kRoot);
+    };
+    expect_engines_agree(program, 200, "load into the base", [](EngineRig& r) {
+        EXPECT_EQ(r.peek64(kBase + 0x30008), 2u);
+        EXPECT_EQ(r.peek64(kBase + 0x20008), 2u);
+    });
+}
+
+}  // namespace
+}  // namespace trapeze::rv64::test
