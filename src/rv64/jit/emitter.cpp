@@ -395,6 +395,8 @@ private:
     void emit_store(const DecodedInsn& d, size_t index, int32_t off, unsigned size);
     void emit_alu_imm(const DecodedInsn& d, Op op);
     void emit_alu(const DecodedInsn& d, Op op);
+    Reg64 source_reg(unsigned x);
+    void set_flag(unsigned rd, bool is_signed);
     void emit_shift(const DecodedInsn& d, Op op);
     void emit_word(const DecodedInsn& d, Op op);
     void word_imm(const Xbyak::Reg32& r, const DecodedInsn& d, Op op);
@@ -1437,22 +1439,36 @@ void Emitter::Impl::emit_alu_imm(const DecodedInsn& d, Op op) {
         return;
     }
     // slti, sltiu: the immediate is sign-extended, then compared.
-    get(rax, d.rs1);
-    xor_(ecx, ecx);
-    cmp(rax, imm32(d.imm));
-    op == Op::slti ? setl(cl) : setb(cl);
-    put(d.rd, rcx);
+    cmp(source_reg(d.rs1), imm32(d.imm));
+    set_flag(d.rd, op == Op::slti);
+}
+
+// rs1's cache register, or rax loaded with it.
+Emitter::Impl::Reg64 Emitter::Impl::source_reg(unsigned x) {
+    if (const int i = x == 0 ? -1 : m_regs.host_of(x); i >= 0) return cache_reg(static_cast<unsigned>(i));
+    get(rax, x);
+    return rax;
+}
+
+// rd = the flags' less-than (signed or unsigned) as 0 or 1. dest() may store an evicted
+// register, which leaves the flags alone.
+void Emitter::Impl::set_flag(unsigned rd, bool is_signed) {
+    is_signed ? setl(al) : setb(al);
+    bool cached = false;
+    movzx(dest(rd, cached).cvt32(), al);
 }
 
 void Emitter::Impl::emit_alu(const DecodedInsn& d, Op op) {
     if (d.rd == 32) return;  // no side effects
     if (op == Op::slt || op == Op::sltu) {
-        get(rax, d.rs1);
-        get(rcx, d.rs2);
-        xor_(edx, edx);
-        cmp(rax, rcx);
-        op == Op::slt ? setl(dl) : setb(dl);
-        put(d.rd, rdx);
+        const Reg64 a = source_reg(d.rs1);
+        if (const int j = d.rs2 == 0 ? -1 : m_regs.host_of(d.rs2); j >= 0)
+            cmp(a, cache_reg(static_cast<unsigned>(j)));
+        else if (d.rs2 == 0)
+            cmp(a, 0);
+        else
+            cmp(a, X(d.rs2));
+        set_flag(d.rd, op == Op::slt);
         return;
     }
     if (d.rs1 == 0 || d.rs2 == 0) {
