@@ -168,7 +168,7 @@ struct AccessGroup {
 constexpr int64_t kMaxGroupSpan = 1024;
 constexpr size_t kMinGroupSize = 2;
 
-// The size of a load or store the emitter translates inline (emit_load, emit_store), or 0.
+// The size of a load or store the emitter translates inline (emit_memory), or 0.
 unsigned access_size(Op op) {
     switch (op) {
         case Op::lb: case Op::lbu: case Op::sb: return 1;
@@ -391,8 +391,12 @@ private:
     void load_value(const Xbyak::RegExp& at, unsigned size, bool sign);
     void store_value(const Xbyak::RegExp& at, unsigned size, const Reg64& v);
     void call_slow(uint64_t fn, bool keep_rdi);
-    void emit_load(const DecodedInsn& d, size_t index, int32_t off, unsigned size, bool sign);
-    void emit_store(const DecodedInsn& d, size_t index, int32_t off, unsigned size);
+    struct Mem {
+        unsigned size;
+        bool store;
+        bool sign;  // a load's sign extension
+    };
+    void emit_memory(const DecodedInsn& d, size_t index, int32_t off, Mem m);
     void emit_alu_imm(const DecodedInsn& d, Op op);
     void emit_alu(const DecodedInsn& d, Op op);
     Reg64 source_reg(unsigned x);
@@ -858,17 +862,12 @@ bool Emitter::Impl::emit_insn(const DecodedInsn& d, size_t index, int32_t off) {
         case Op::beq: case Op::bne: case Op::blt: case Op::bge: case Op::bltu: case Op::bgeu:
             emit_branch(d, index, off, op);
             return true;
-        case Op::lb: emit_load(d, index, off, 1, true); return true;
-        case Op::lh: emit_load(d, index, off, 2, true); return true;
-        case Op::lw: emit_load(d, index, off, 4, true); return true;
-        case Op::ld: emit_load(d, index, off, 8, false); return true;
-        case Op::lbu: emit_load(d, index, off, 1, false); return true;
-        case Op::lhu: emit_load(d, index, off, 2, false); return true;
-        case Op::lwu: emit_load(d, index, off, 4, false); return true;
-        case Op::sb: emit_store(d, index, off, 1); return true;
-        case Op::sh: emit_store(d, index, off, 2); return true;
-        case Op::sw: emit_store(d, index, off, 4); return true;
-        case Op::sd: emit_store(d, index, off, 8); return true;
+        case Op::lb: case Op::lh: case Op::lw: case Op::ld: case Op::lbu: case Op::lhu: case Op::lwu:
+        case Op::sb: case Op::sh: case Op::sw: case Op::sd: {
+            const bool sign = op == Op::lb || op == Op::lh || op == Op::lw;
+            emit_memory(d, index, off, Mem{access_size(op), is_store(op), sign});
+            return true;
+        }
         case Op::addi: case Op::slti: case Op::sltiu: case Op::xori: case Op::ori: case Op::andi:
         case Op::slli: case Op::srli: case Op::srai:
             emit_alu_imm(d, op);
@@ -1142,107 +1141,80 @@ void Emitter::Impl::call_slow(uint64_t fn, bool keep_rdi) {
     if (keep_rdi) mov(rdi, qword[rsp + kFrameGroup]);
 }
 
-// A load's hit path inline (tlb_probe, or its group's shared probe). Anything else takes the
-// out-of-line slow path with the guest pc set to this instruction (precise traps).
-void Emitter::Impl::emit_load(const DecodedInsn& d, size_t index, int32_t off, unsigned size, bool sign) {
-    Xbyak::Label slow, done, probe;
-    const bool grouped = m_group_of[index] >= 0;
-    if (grouped) {
-        load_value(group_address(d, index, probe), size, sign);
-    } else {
-        tlb_probe(d, size, offsetof(Hart::TlbEntry, tag_r), slow);
-        load_value(rsi, size, sign);
-    }
-    L(done);
-    // The slow path runs with the register cache as it is here (before rd's put): it stores
-    // the cached registers for the helper, and reloads them after the call clobbered them.
-    const int32_t pc_off = m_pc_off;
-    cold([this, slow, done, probe, grouped, d, index, off, pc_off, size, sign, keep_rdi = m_group_live,
-          map = m_regs.map()]() mutable {
-        if (grouped) {  // the group's probe failed: this access probes alone
-            L(probe);
-            m_regs.restore(map);
-            tlb_probe(d, size, offsetof(Hart::TlbEntry, tag_r), slow);
-            load_value(rsi, size, sign);
-            jmp(done, T_NEAR);
-        }
-        L(slow);
-        writeback(map);
-        lea(rax, ptr[rbp + disp(off - pc_off)]);
-        mov(PC(), rax);
-        uint64_t fn = 0;
+// The slow-path helper of a load or store.
+uint64_t slow_helper(unsigned size, bool store, bool sign) {
+    if (store) {
         switch (size) {
-            case 1: fn = sign ? addr(&load_slow<int8_t>) : addr(&load_slow<uint8_t>); break;
-            case 2: fn = sign ? addr(&load_slow<int16_t>) : addr(&load_slow<uint16_t>); break;
-            case 4: fn = sign ? addr(&load_slow<int32_t>) : addr(&load_slow<uint32_t>); break;
-            default: fn = addr(&load_slow<uint64_t>); break;
+            case 1: return addr(&store_slow<uint8_t>);
+            case 2: return addr(&store_slow<uint16_t>);
+            case 4: return addr(&store_slow<uint32_t>);
+            default: return addr(&store_slow<uint64_t>);
         }
-        call_slow(fn, keep_rdi);
-        Xbyak::Label trapped;
-        test(eax, eax);
-        jnz(trapped);
-        reload(map);
-        mov(rax, rdx);
-        jmp(done, T_NEAR);
-        L(trapped);
-        reload_pc();  // the trap handler's
-        exit_trap(index);
-    });
-    put(d.rd, rax);
+    }
+    switch (size) {
+        case 1: return sign ? addr(&load_slow<int8_t>) : addr(&load_slow<uint8_t>);
+        case 2: return sign ? addr(&load_slow<int16_t>) : addr(&load_slow<uint16_t>);
+        case 4: return sign ? addr(&load_slow<int32_t>) : addr(&load_slow<uint32_t>);
+        default: return addr(&load_slow<uint64_t>);
+    }
 }
 
-// Hart::store's hit path inline (or its group's). Write entries never exist for pages holding
-// translated code (CodeWatch), so stores to code always reach the slow path and invalidate first.
-void Emitter::Impl::emit_store(const DecodedInsn& d, size_t index, int32_t off, unsigned size) {
+// A load (into rax, then rd) or store: Hart::load's or Hart::store's hit path inline
+// (tlb_probe, or its group's shared probe). Anything else takes the out-of-line slow path with
+// the guest pc set to this instruction (precise traps). Write entries never exist for pages
+// holding translated code (CodeWatch), so stores to code always reach the slow path and
+// invalidate first.
+void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off, Mem m) {
     Xbyak::Label slow, done, probe;
-    Reg64 v = rdx;
-    if (const int i = d.rs2 == 0 ? -1 : m_regs.host_of(d.rs2); i >= 0)
+    Reg64 v = rdx;  // a store's value
+    if (const int i = !m.store || d.rs2 == 0 ? -1 : m_regs.host_of(d.rs2); i >= 0)
         v = cache_reg(static_cast<unsigned>(i));
-    else
+    else if (m.store)
         get(rdx, d.rs2);
+    const size_t tag = m.store ? offsetof(Hart::TlbEntry, tag_w) : offsetof(Hart::TlbEntry, tag_r);
+    auto access = [this, m, v](const Xbyak::RegExp& at) {
+        m.store ? store_value(at, m.size, v) : load_value(at, m.size, m.sign);
+    };
     const bool grouped = m_group_of[index] >= 0;
     if (grouped) {
-        store_value(group_address(d, index, probe), size, v);
+        access(group_address(d, index, probe));
     } else {
-        tlb_probe(d, size, offsetof(Hart::TlbEntry, tag_w), slow);
-        store_value(rsi, size, v);
+        tlb_probe(d, m.size, tag, slow);
+        access(rsi);
     }
     L(done);
+    // The slow path runs with the register cache as it is here (before a load's put): it stores
+    // the cached registers for the helper, and reloads them after the call clobbered them.
     const int32_t pc_off = m_pc_off;
-    cold([this, slow, done, probe, grouped, d, v, index, off, pc_off, size, keep_rdi = m_group_live,
+    cold([this, slow, done, probe, grouped, access, tag, d, m, index, off, pc_off, keep_rdi = m_group_live,
           map = m_regs.map()]() mutable {
         if (grouped) {  // the group's probe failed: this access probes alone
             L(probe);
             m_regs.restore(map);
-            tlb_probe(d, size, offsetof(Hart::TlbEntry, tag_w), slow);
-            store_value(rsi, size, v);
+            tlb_probe(d, m.size, tag, slow);
+            access(rsi);
             jmp(done, T_NEAR);
         }
         L(slow);
         writeback(map);
         lea(rax, ptr[rbp + disp(off - pc_off)]);
         mov(PC(), rax);
-        if (d.rs2 == 0)
+        if (m.store && d.rs2 == 0)
             xor_(edx, edx);
-        else
+        else if (m.store)
             mov(rdx, X(d.rs2));  // current in memory after the writeback
-        uint64_t fn = 0;
-        switch (size) {
-            case 1: fn = addr(&store_slow<uint8_t>); break;
-            case 2: fn = addr(&store_slow<uint16_t>); break;
-            case 4: fn = addr(&store_slow<uint32_t>); break;
-            default: fn = addr(&store_slow<uint64_t>); break;
-        }
-        call_slow(fn, keep_rdi);
+        call_slow(slow_helper(m.size, m.store, m.sign), keep_rdi);
         Xbyak::Label trapped;
         test(eax, eax);
         jnz(trapped);
         reload(map);
+        if (!m.store) mov(rax, rdx);
         jmp(done, T_NEAR);
         L(trapped);
         reload_pc();  // the trap handler's
         exit_trap(index);
     });
+    if (!m.store) put(d.rd, rax);
 }
 
 // LR/SC and the common AMOs (exec_a.cpp) on the TLB hit path: an entry for the access

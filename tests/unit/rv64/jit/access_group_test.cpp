@@ -33,6 +33,14 @@ void map_page(EngineRig& r, uint64_t root, uint64_t va_page, uint64_t pa, bool w
     r.poke64(l0 + 8 * va_page, (pa >> 12) << 10 | flags);
 }
 
+// VA 0: the code (kBase); VA 0x1000 and 0x2000: frames far apart (kBase + 0x20000, + 0x30000).
+constexpr uint64_t kRoot = kBase + 0x40000;
+void map_code_and_data(EngineRig& r, bool first_data_page_writable) {
+    map_page(r, kRoot, 0, kBase, false);
+    map_page(r, kRoot, 1, kBase + 0x20000, first_data_page_writable);
+    map_page(r, kRoot, 2, kBase + 0x30000, true);
+}
+
 void enter_sv39(EngineRig& r, uint64_t root) {
     r.grant_all_memory();
     ASSERT_TRUE(r.hart.csr_write(csr::SATP, csr::SATP_MODE_SV39 << 60 | root >> 12));
@@ -75,12 +83,9 @@ TEST(AccessGroup, SurvivesASlowPathCallInTheMiddle) {
 // (whose read entry the TLB holds already) the group's store faults exactly where the
 // interpreter's does, after the load before it.
 TEST(AccessGroup, SpanningTwoPagesOrAReadOnlyPageProbesEachAccessAlone) {
-    constexpr uint64_t kRoot = kBase + 0x40000;
     for (const bool read_only : {false, true}) {
         auto program = [&](EngineRig& r) {
-            map_page(r, kRoot, 0, kBase, false);  // the code
-            map_page(r, kRoot, 1, kBase + 0x20000, !read_only);
-            map_page(r, kRoot, 2, kBase + 0x30000, true);
+            map_code_and_data(r, !read_only);
             r.hart.s.x[10] = read_only ? 0x1100 : 0x1ff0;
             r.hart.s.x[28] = 3;
             r.hart.s.mtvec = kBase + 0x400;
@@ -116,11 +121,8 @@ TEST(AccessGroup, SpanningTwoPagesOrAReadOnlyPageProbesEachAccessAlone) {
 // loaded pointer, into another page mapped to a distant frame, and must not reuse the old
 // page's addend.
 TEST(AccessGroup, EndsAtALoadIntoTheBase) {
-    constexpr uint64_t kRoot = kBase + 0x40000;
     auto program = [](EngineRig& r) {
-        map_page(r, kRoot, 0, kBase, false);  // the code
-        map_page(r, kRoot, 1, kBase + 0x20000, true);
-        map_page(r, kRoot, 2, kBase + 0x30000, true);
+        map_code_and_data(r, true);
         r.poke64(kBase + 0x20010, 0x2000);
         r.hart.s.x[12] = 0x1000;
         r.hart.s.x[28] = 3;
