@@ -162,6 +162,7 @@ struct AccessGroup {
     bool stores = false;
     size_t first = 0;  // instruction indices of the first and last member
     size_t last = 0;
+    size_t members = 0;
 };
 
 // A group's bytes must lie in one page; the smaller their span, the likelier that is.
@@ -215,25 +216,22 @@ bool writes_x(const DecodedInsn& d, unsigned x) {
 
 // The group starting at b.insns[first] (a load or store), extended over the accesses off the
 // same base that follow while nothing in between writes the base or calls out.
-AccessGroup group_from(const interp::Block& b, size_t first, bool has_bitcount, size_t& members) {
+AccessGroup group_from(const interp::Block& b, size_t first, bool has_bitcount) {
     const DecodedInsn& head = b.insns[first];
-    AccessGroup g{head.rs1, head.imm, head.imm, false, false, first, first};
-    g.end = g.lo;
-    members = 0;
+    AccessGroup g{head.rs1, head.imm, head.imm, false, false, first, first, 0};
     for (size_t j = first; j < b.insns.size(); ++j) {
         const DecodedInsn& d = b.insns[j];
         const auto op = static_cast<Op>(d.op);
         if (!keeps_group(op, has_bitcount)) break;
         if (const unsigned size = access_size(op); size != 0 && d.rs1 == g.base) {
-            const int64_t imm = d.imm;
-            const int64_t lo = members == 0 ? imm : std::min(g.lo, imm);
-            const int64_t end = std::max(g.end, imm + static_cast<int64_t>(size));
+            const int64_t lo = std::min<int64_t>(g.lo, d.imm);
+            const int64_t end = std::max<int64_t>(g.end, int64_t{d.imm} + size);
             if (end - lo > kMaxGroupSpan) break;
             g.lo = lo;
             g.end = end;
             (is_store(op) ? g.stores : g.loads) = true;
             g.last = j;
-            ++members;
+            ++g.members;
         }
         if (writes_x(d, g.base)) break;  // a load into the base is the group's last member
     }
@@ -400,6 +398,7 @@ private:
     void emit_alu_imm(const DecodedInsn& d, Op op);
     void emit_alu(const DecodedInsn& d, Op op);
     Reg64 source_reg(unsigned x);
+    void compare(const Reg64& a, unsigned x, int host);
     void set_flag(unsigned rd, bool is_signed);
     void emit_shift(const DecodedInsn& d, Op op);
     void emit_word(const DecodedInsn& d, Op op);
@@ -803,6 +802,7 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
         }
         off += d.len;
     }
+    m_group_live = false;  // for the exits below and the cold code emitted after the region
     if (m_ended) return;
     if (interp::ends_block(b.insns.back())) {
         // A system instruction that continued: let the dispatcher look again.
@@ -818,6 +818,9 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
 // d through the interpreter's semantics (run_fallback; eax = its verdict), with the counters
 // and pc in HartState current, and rbp reloaded from it after (a trap or jump moves it).
 void Emitter::Impl::call_fallback(const DecodedInsn& d) {
+    // keeps_group let a group span this call, which would clobber the group's addend (rdi)
+    // and could change the translation it stands for: a bug, caught at translation time.
+    if (m_group_live) std::abort();
     flush_counters();
     sync_pc();
     mov(rdi, rbx);
@@ -978,12 +981,9 @@ void Emitter::Impl::emit_jalr(const DecodedInsn& d, size_t index, int32_t off) {
 }
 
 void Emitter::Impl::emit_branch(const DecodedInsn& d, size_t index, int32_t off, Op op) {
-    // rs1 in a register (its cache register, or rax), rs2 as a register or memory operand.
-    Reg64 a = rax;
-    if (const int i = d.rs1 == 0 ? -1 : m_regs.host_of(d.rs1); i >= 0)
-        a = cache_reg(static_cast<unsigned>(i));
-    else
-        get(rax, d.rs1);
+    // rs1 in a register (its cache register, or rax), rs2 as a register or memory operand,
+    // looked up before the spill below (which leaves the host registers' values alone).
+    const Reg64 a = source_reg(d.rs1);
     const int j = d.rs2 == 0 ? -1 : m_regs.host_of(d.rs2);
     const int64_t taken_off = static_cast<int64_t>(off) + d.imm;
     const int64_t next_off = off + static_cast<int64_t>(d.len);
@@ -992,12 +992,7 @@ void Emitter::Impl::emit_branch(const DecodedInsn& d, size_t index, int32_t off,
         spill();  // once for both exits (plain stores: the compare below sets the flags)
         now = m_regs.map();
     }
-    if (d.rs2 == 0)
-        test(a, a);
-    else if (j >= 0)
-        cmp(a, cache_reg(static_cast<unsigned>(j)));
-    else
-        cmp(a, X(d.rs2));
+    compare(a, d.rs2, j);
     Xbyak::Label taken;
     switch (op) {
         case Op::beq: je(taken, T_NEAR); break;
@@ -1055,9 +1050,8 @@ void Emitter::Impl::plan_groups(const interp::Block& b) {
     for (size_t i = 0; i < b.insns.size(); ++i) {
         const DecodedInsn& d = b.insns[i];
         if (access_size(static_cast<Op>(d.op)) == 0 || d.rs1 == 0) continue;
-        size_t members = 0;
-        const AccessGroup g = group_from(b, i, m_has_bitcount, members);
-        if (members < kMinGroupSize) continue;
+        const AccessGroup g = group_from(b, i, m_has_bitcount);
+        if (g.members < kMinGroupSize) continue;
         for (size_t j = g.first; j <= g.last; ++j)
             if (access_size(static_cast<Op>(b.insns[j].op)) != 0 && b.insns[j].rs1 == g.base)
                 m_group_of[j] = static_cast<int>(m_groups.size());
@@ -1166,11 +1160,13 @@ uint64_t slow_helper(unsigned size, bool store, bool sign) {
 // invalidate first.
 void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off, Mem m) {
     Xbyak::Label slow, done, probe;
-    Reg64 v = rdx;  // a store's value
-    if (const int i = !m.store || d.rs2 == 0 ? -1 : m_regs.host_of(d.rs2); i >= 0)
-        v = cache_reg(static_cast<unsigned>(i));
-    else if (m.store)
-        get(rdx, d.rs2);
+    Reg64 v = rdx;  // a store's value: its cache register, or rdx loaded with it
+    if (m.store) {
+        if (const int i = d.rs2 == 0 ? -1 : m_regs.host_of(d.rs2); i >= 0)
+            v = cache_reg(static_cast<unsigned>(i));
+        else
+            get(rdx, d.rs2);
+    }
     const size_t tag = m.store ? offsetof(Hart::TlbEntry, tag_w) : offsetof(Hart::TlbEntry, tag_r);
     auto access = [this, m, v](const Xbyak::RegExp& at) {
         m.store ? store_value(at, m.size, v) : load_value(at, m.size, m.sign);
@@ -1415,11 +1411,21 @@ void Emitter::Impl::emit_alu_imm(const DecodedInsn& d, Op op) {
     set_flag(d.rd, op == Op::slti);
 }
 
-// rs1's cache register, or rax loaded with it.
+// x's cache register, or rax loaded with it.
 Emitter::Impl::Reg64 Emitter::Impl::source_reg(unsigned x) {
     if (const int i = x == 0 ? -1 : m_regs.host_of(x); i >= 0) return cache_reg(static_cast<unsigned>(i));
     get(rax, x);
     return rax;
+}
+
+// Flags of a - x, x in cache register `host` (or, when -1, in HartState; x0 is zero).
+void Emitter::Impl::compare(const Reg64& a, unsigned x, int host) {
+    if (x == 0)
+        test(a, a);
+    else if (host >= 0)
+        cmp(a, cache_reg(static_cast<unsigned>(host)));
+    else
+        cmp(a, X(x));
 }
 
 // rd = the flags' less-than (signed or unsigned) as 0 or 1. dest() may store an evicted
@@ -1434,12 +1440,7 @@ void Emitter::Impl::emit_alu(const DecodedInsn& d, Op op) {
     if (d.rd == 32) return;  // no side effects
     if (op == Op::slt || op == Op::sltu) {
         const Reg64 a = source_reg(d.rs1);
-        if (const int j = d.rs2 == 0 ? -1 : m_regs.host_of(d.rs2); j >= 0)
-            cmp(a, cache_reg(static_cast<unsigned>(j)));
-        else if (d.rs2 == 0)
-            cmp(a, 0);
-        else
-            cmp(a, X(d.rs2));
+        compare(a, d.rs2, d.rs2 == 0 ? -1 : m_regs.host_of(d.rs2));
         set_flag(d.rd, op == Op::slt);
         return;
     }
