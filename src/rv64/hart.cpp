@@ -161,6 +161,13 @@ void Hart::update_mmu_view() {
     m_data_index = index_for(effective_data_priv(), true);
     m_fetch_index = index_for(s.priv, false);
     m_data_tlb = m_tlb[m_data_index];
+    update_fetch_key();
+}
+
+void Hart::update_fetch_key() {
+    // generation * stride + hartid | view (2 bits) | tag id (12 bits, see m_space_tag)
+    static_assert(kMmuCount <= 4 && kLastTagId < (1u << 12));
+    m_fetch_key = (m_fetch_gen * kContextGenStride + m_cfg.hartid) << 14 | uint64_t{m_fetch_index} << 12 | m_tag;
 }
 
 }  // namespace trapeze::rv64

@@ -176,6 +176,13 @@ public:
     uint64_t context_gen() const { return m_context_gen; }
     void bump_context_gen() { m_context_gen += kContextGenStride; }
     static constexpr uint64_t kContextGenStride = 64;  // more than the most harts a machine has
+    // Names everything the fetch translation of every page depends on: the fetch view, the
+    // address space's TLB tag id and a generation bumped by single-page flushes (sfence.vma
+    // with an address) and by tag-id recycling. While it is unchanged, any page translates
+    // for fetch as it did when the key was read, so translated code compares it instead of
+    // probing the fetch TLB on every jump across pages (jit::ExitSlot). Unique across the
+    // harts of a machine, as context_gen is.
+    uint64_t fetch_key() const { return m_fetch_key; }
 
     void set_code_watch(CodeWatch* w) { m_code = w; }
     GuestMemory& memory() { return m_mem; }
@@ -207,6 +214,7 @@ private:
     bool access_one(uint64_t va, unsigned size, Access acc, uint64_t& pa, bool& is_ram);
     void fill_tlb(uint64_t va, uint64_t pa, Access acc, unsigned mmu_index);
     uint64_t tag_for(unsigned space);
+    void update_fetch_key();
     void take_trap(uint64_t cause, uint64_t tval, bool interrupt);
     bool csr_accessible(uint16_t num, bool write) const;
     bool counter_enabled(uint16_t num) const;
@@ -249,6 +257,8 @@ private:
     unsigned m_space = kBareSpace;  // the current address space
     uint64_t m_tag = 0;             // its tag id
     uint64_t m_context_gen = 0;  // kContextGenStride + hartid at construction
+    uint64_t m_fetch_gen = 0;    // see fetch_key
+    uint64_t m_fetch_key = 0;
     TlbEntry* m_data_tlb = nullptr;  // m_tlb[index of current data view]
     unsigned m_data_index = kMmuM;
     unsigned m_fetch_index = kMmuM;

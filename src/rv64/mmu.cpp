@@ -197,6 +197,7 @@ uint64_t Hart::tag_for(unsigned space) {
             std::memset(static_cast<void*>(m_tlb), 0xff, sizeof(m_tlb));
             m_space_tag.fill(0);
             m_next_tag = kFirstTagId;
+            ++m_fetch_gen;  // ids are reused: keys taken before must not match again
         }
         m_space_tag[space] = static_cast<uint16_t>(m_next_tag);
         m_next_tag += kTagIdStep;
@@ -207,6 +208,7 @@ uint64_t Hart::tag_for(unsigned space) {
 void Hart::flush_tlb() {
     m_space_tag.fill(0);
     m_tag = tag_for(m_space);
+    update_fetch_key();
     bump_context_gen();
 }
 
@@ -218,6 +220,8 @@ void Hart::flush_tlb_va(uint64_t va) {
         if ((e.tag_r & ~0xfffull) == page || (e.tag_w & ~0xfffull) == page || (e.tag_x & ~0xfffull) == page)
             e = TlbEntry{kInvalidTag, kInvalidTag, kInvalidTag, 0};
     }
+    ++m_fetch_gen;
+    update_fetch_key();
     bump_context_gen();
 }
 
@@ -226,6 +230,7 @@ void Hart::flush_tlb_va(uint64_t va) {
 void Hart::flush_tlb_asid(uint64_t asid) {
     m_space_tag[asid & mask_low(kAsidBits)] = 0;
     m_tag = tag_for(m_space);
+    update_fetch_key();
     bump_context_gen();
 }
 

@@ -254,9 +254,10 @@ public:
     }
 
     Emitter::Trampoline trampoline();
-    void set_trampoline(const void* epilogue, const void* link_stub) {
+    void set_trampoline(const void* epilogue, const void* link_stub, const void* recheck) {
         m_epilogue = epilogue;
         m_link_stub = link_stub;
+        m_recheck = recheck;
     }
     std::span<const uint8_t> region(std::span<const interp::Block* const> blocks, Stats& stats);
     std::span<const Emitter::Patch> patches() const { return m_patches; }
@@ -353,7 +354,7 @@ private:
         jne(out, T_NEAR);
     }
     void check_interrupts() { check_interrupts(m_plain); }
-    void check_fetch_tlb(Xbyak::Label& miss);
+    void follow_cross_page();
     void fetch_entry(const Reg64& va, Xbyak::Label& miss);
     void emit_crossing(const interp::Block& b, Stats& stats);
     void exit_indirect(size_t retired);
@@ -425,6 +426,7 @@ private:
     uint64_t m_jump_cache_mask;
     const void* m_epilogue = nullptr;
     const void* m_link_stub = nullptr;
+    const void* m_recheck = nullptr;
     bool m_has_bitcount = false;  // host LZCNT, TZCNT (BMI1) and POPCNT
 
     // Per block.
@@ -438,6 +440,7 @@ private:
     Xbyak::Label m_leave_canon;  // stores the canonical registers and leaves
     std::vector<Emitter::Patch> m_patches;  // this block's direct jumps
     Xbyak::Label m_plain;     // exit without a successor to link
+    Xbyak::Label m_stale_key;  // to the trampoline's recheck (follow_cross_page)
     std::vector<std::function<void()>> m_cold;
     std::vector<AccessGroup> m_groups;  // the block's (plan_groups)
     std::vector<int> m_group_of;        // per instruction: the group it belongs to, or -1
@@ -487,6 +490,8 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
     t.link_stub_offset = getSize();
     mov(rax, rdx);  // falls through into the epilogue
     t.epilogue_offset = getSize();
+    Xbyak::Label epilogue;
+    L(epilogue);
     sync_pc();
     flush_counters();
     mov(rcx, qword[rsp + kFrameBudget]);
@@ -496,6 +501,21 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
     add(rsp, kFrameBytes);
     pop(r15); pop(r14); pop(r13); pop(r12); pop(rbp); pop(rbx);
     ret();
+    align(16);
+    t.recheck_offset = getSize();
+    {
+        Xbyak::Label miss;
+        fetch_entry(rbp, miss);
+        mov(rsi, qword[rcx + offsetof(Hart::TlbEntry, addend)]);
+        cmp(rsi, qword[rdx + offsetof(ExitSlot, addend)]);
+        jne(miss);
+        mov(rcx, qword[rbx + m_l.fetch_key]);
+        mov(qword[rdx + offsetof(ExitSlot, key)], rcx);
+        jmp(qword[rdx + offsetof(ExitSlot, code)]);
+        L(miss);
+        mov(rax, rdx);
+        jmp(epilogue);
+    }
     t.code = {getCode(), getSize()};
     return t;
 }
@@ -506,8 +526,8 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
 // one, so they are still taken within a bounded number of blocks. Then the jump goes
 // through the slot (see ExitSlot for when a filled one is followed): for a successor in the
 // same page a direct jump, patched when the slot is filled or unlinked, unless
-// `recheck_fetch` (the block changed translation): then the slot is followed only while the
-// fetch TLB still maps the successor as it did when the slot was filled, as across pages.
+// `recheck_fetch` (the block changed translation): then the slot is followed only under the
+// fetch key it was filled under, as across pages.
 void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool backward, bool recheck_fetch) {
     const int64_t delta = target_off - m_pc_off;
     if (fits_i32(delta)) {
@@ -542,8 +562,7 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool backward
         Xbyak::Label miss;
         cmp(rbp, qword[rdx + offsetof(ExitSlot, pc)]);
         jne(miss);
-        check_fetch_tlb(miss);
-        jmp(qword[rdx + offsetof(ExitSlot, code)]);
+        follow_cross_page();
         L(miss);
         mov(rax, rdx);
         jump_to_epilogue();
@@ -604,14 +623,13 @@ void Emitter::Impl::emit_crossing(const interp::Block& b, Stats& stats) {
     }
 }
 
-// rbp = the successor's pc, rdx = its slot: the current fetch view's TLB entry for the pc
-// must be valid (tag (pc & ~0xfff) | tag id, as Hart::translate_fetch probes it) and map it to
-// the host page the slot was filled with. Clobbers rcx and rsi.
-void Emitter::Impl::check_fetch_tlb(Xbyak::Label& miss) {
-    fetch_entry(rbp, miss);
-    mov(rsi, qword[rcx + offsetof(Hart::TlbEntry, addend)]);
-    cmp(rsi, qword[rdx + offsetof(ExitSlot, addend)]);
-    jne(miss, T_NEAR);
+// rdx = a cross-page successor's slot whose pc matched: followed at once under the fetch key
+// the slot holds, else after the trampoline's fetch-TLB recheck (see ExitSlot). Clobbers rcx.
+void Emitter::Impl::follow_cross_page() {
+    mov(rcx, qword[rbx + m_l.fetch_key]);
+    cmp(rcx, qword[rdx + offsetof(ExitSlot, key)]);
+    jne(m_stale_key, T_NEAR);
+    jmp(qword[rdx + offsetof(ExitSlot, code)]);
 }
 
 // An indirect jump (pc already stored): the direct-mapped jump cache, keyed by virtual pc,
@@ -629,8 +647,7 @@ void Emitter::Impl::exit_indirect(size_t retired) {
     add(rdx, rcx);
     cmp(rbp, qword[rdx + offsetof(ExitSlot, pc)]);
     jne(miss);
-    check_fetch_tlb(miss);
-    jmp(qword[rdx + offsetof(ExitSlot, code)]);
+    follow_cross_page();
     L(miss);
     mov(rax, rdx);
     jump_to_epilogue();
@@ -746,6 +763,7 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     m_patches.clear();
     m_regs.clear();
     m_plain = Xbyak::Label();
+    m_stale_key = Xbyak::Label();
     m_leave_canon = Xbyak::Label();
     reset();
     m_page_off = static_cast<uint32_t>(head.pa & 0xfff);
@@ -767,6 +785,9 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     L(m_plain);
     xor_(eax, eax);
     jump_to_epilogue();
+    L(m_stale_key);
+    mov(rcx, reinterpret_cast<uint64_t>(m_recheck));
+    jmp(rcx);
     if (Xbyak::GetError() != 0) {
         Xbyak::ClearError();
         return {};
@@ -1747,8 +1768,8 @@ Emitter::~Emitter() = default;
 
 Emitter::Trampoline Emitter::emit_trampoline() { return m_impl->trampoline(); }
 
-void Emitter::set_trampoline(const void* epilogue, const void* link_stub) {
-    m_impl->set_trampoline(epilogue, link_stub);
+void Emitter::set_trampoline(const void* epilogue, const void* link_stub, const void* recheck) {
+    m_impl->set_trampoline(epilogue, link_stub, recheck);
 }
 
 std::span<const uint8_t> Emitter::emit_region(std::span<const interp::Block* const> blocks) {

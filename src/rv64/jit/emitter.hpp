@@ -36,14 +36,16 @@ public:
     // The entry trampoline `void* enter(Hart*, const void* code, RunState*)`. Its epilogue,
     // which every exit jumps to with rax = the ExitSlot to fill (or null), is at
     // epilogue_offset; the link stub, where unfilled slots lead (rdx = the slot), at
-    // link_stub_offset.
+    // link_stub_offset; the fetch recheck of a cross-page slot whose key is stale (rdx = the
+    // slot, rbp = its pc), at recheck_offset.
     struct Trampoline {
         std::span<const uint8_t> code;
         size_t epilogue_offset = 0;
         size_t link_stub_offset = 0;
+        size_t recheck_offset = 0;
     };
     Trampoline emit_trampoline();
-    void set_trampoline(const void* epilogue, const void* link_stub);
+    void set_trampoline(const void* epilogue, const void* link_stub, const void* recheck);
 
     // The translation of a region (valid until the next call), or an empty span if it did not
     // fit: blocks[0], the head, where the code is entered, and blocks of the same guest page

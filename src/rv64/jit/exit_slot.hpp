@@ -8,9 +8,12 @@
 // For a successor in the same virtual page the slot needs no further check: both blocks were
 // reached through one translation of that page. A successor in another virtual page (static
 // exits across pages, and the jump cache) is followed only while the pc matches and the
-// hart's current fetch-TLB view maps it to the host page the slot was filled with; then the
-// dispatcher's lookup would find the same physical block (Jit::lookup probes that very entry
-// first). This survives ASID and privilege switches and unrelated TLB flushes.
+// hart's fetch key (Hart::fetch_key) is the one it had when the slot was filled (then the pc
+// translates as it did), or else while the current fetch-TLB view maps the pc to the host page
+// the slot was filled with (then the slot takes the new key): either way the dispatcher's
+// lookup would find the same physical block. The key survives switches of ASID and privilege
+// and back; a single-page sfence.vma (Linux issues one every few tens of thousands of
+// instructions) changes it, and each slot then pays one TLB probe to take the new one.
 #pragma once
 
 #include <cstddef>
@@ -24,15 +27,16 @@ namespace trapeze::rv64::jit {
 struct alignas(64) ExitSlot {
     uint64_t pc = ~0ull;            // guest virtual pc the code was looked up for
     const void* code = nullptr;     // successor's host code, or the link stub
+    uint64_t key = 0;               // the hart's fetch key when last checked (not for same_page)
     uintptr_t addend = 0;           // fetch-TLB addend of pc when filled (not for same_page)
-    interp::Block* target = nullptr;  // the successor while filled
     ExitSlot* next = nullptr;       // target's incoming list
     ExitSlot** pprev = nullptr;
     const uint8_t* patch = nullptr; // same page: the rel32 of its direct jump (executable view)
     bool same_page = false;         // successor in the same virtual page: no TLB check needed
 };
 static_assert(sizeof(ExitSlot) == 64);
-static_assert(offsetof(ExitSlot, pc) == 0 && offsetof(ExitSlot, code) == 8 && offsetof(ExitSlot, addend) == 16);
+static_assert(offsetof(ExitSlot, pc) == 0 && offsetof(ExitSlot, code) == 8 && offsetof(ExitSlot, key) == 16 &&
+              offsetof(ExitSlot, addend) == 24);
 
 // Fixed-capacity storage for the slots of static exits: slots never move (emitted code holds
 // their addresses) and die all at once when the code buffer is flushed.

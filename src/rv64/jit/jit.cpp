@@ -68,7 +68,7 @@ void Jit::init(Hart& h) {
     if (at == nullptr) std::abort();  // create() guarantees the room
     m_enter = reinterpret_cast<EnterFn>(reinterpret_cast<uintptr_t>(at));
     m_link_stub = at + tramp.link_stub_offset;
-    m_emitter->set_trampoline(at + tramp.epilogue_offset, m_link_stub);
+    m_emitter->set_trampoline(at + tramp.epilogue_offset, m_link_stub, at + tramp.recheck_offset);
     for (ExitSlot& s : m_jump_cache) s.code = m_link_stub;
     m_code_base = m_code.used();
 }
@@ -194,11 +194,13 @@ Jit::BlockCacheEntry* Jit::lookup(Hart& h) {
 // (a page PMP splits) a cross-page slot stays unfilled.
 void Jit::fill(ExitSlot& slot, const Hart& h, interp::Block& b) {
     unlink(slot);
-    if (!slot.same_page && !Layout::fetch_addend(h, h.s.pc, slot.addend)) return;
+    if (!slot.same_page) {
+        if (!Layout::fetch_addend(h, h.s.pc, slot.addend)) return;
+        slot.key = h.fetch_key();
+    }
     slot.pc = h.s.pc;
     slot.code = b.host_code;
     if (slot.patch != nullptr) m_code.patch_rel32(slot.patch, b.host_code);
-    slot.target = &b;
     slot.next = b.incoming;
     if (slot.next != nullptr) slot.next->pprev = &slot.next;
     slot.pprev = &b.incoming;
@@ -212,7 +214,6 @@ void Jit::unlink(ExitSlot& slot) {
     }
     slot.next = nullptr;
     slot.pprev = nullptr;
-    slot.target = nullptr;
     slot.code = m_link_stub;
     if (slot.patch != nullptr) m_code.patch_rel32(slot.patch, slot.patch + 4);
 }

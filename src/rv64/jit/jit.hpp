@@ -52,6 +52,7 @@ public:
     Exit run(Hart& h, uint64_t budget);
 
     uint64_t retired() const { return m_retired; }
+    uint64_t dispatches() const { return m_dispatches; }  // entries into translated code
     interp::CodeCache& cache() { return m_cache; }
     const Emitter::Stats& stats() const { return m_emitter->stats(); }
     uint64_t flushes() const { return m_flushes; }

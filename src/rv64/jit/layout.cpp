@@ -22,6 +22,7 @@ Layout Layout::of(const Hart& h) {
     l.tlb_tag = offset(&h, &h.m_tag);
     l.tlb = offset(&h, &h.m_tlb[0][0]);
     l.fetch_index = offset(&h, &h.m_fetch_index);
+    l.fetch_key = offset(&h, &h.m_fetch_key);
     l.priv = offset(&h, &h.s.priv);
     l.mstatus = offset(&h, &h.s.mstatus);
     l.mip = offset(&h, &h.s.mip);

@@ -72,6 +72,62 @@ TEST(Jit, ChainedJumpAcrossPagesFollowsTheCurrentAddressSpace) {
     }
 }
 
+// VA 0 (page A): x6 += 1; j 0x1000. VA 0x1000 (page B, mapped to kB1 or kB2): x5 += 1 or
+// += 2; j 0 (back to A). Both jumps cross pages, so their slots are followed under the
+// hart's fetch key (ExitSlot).
+struct TwoPageLoop {
+    static constexpr uint64_t kRoot = kBase + 0x40000, kL1 = kRoot + 0x1000, kL0 = kRoot + 0x2000;
+    static constexpr uint64_t kA = kBase + 0x10000, kB1 = kBase + 0x11000, kB2 = kBase + 0x12000;
+    EngineRig& r;
+
+    static uint64_t leaf(uint64_t pa) { return (pa >> 12) << 10 | 0xcf; }  // V R W X A D
+    explicit TwoPageLoop(EngineRig& rig) : r(rig) {
+        r.poke64(kRoot, (kL1 >> 12) << 10 | 1);
+        r.poke64(kL1, (kL0 >> 12) << 10 | 1);
+        r.poke64(kL0, leaf(kA));
+        map_b(kB1);
+        r.code(kA, {addi(6, 6, 1), enc_j(0x1000 - 4, 0)});
+        r.code(kB1, {addi(5, 5, 1), enc_j(-0x1004, 0)});
+        r.code(kB2, {addi(5, 5, 2), enc_j(-0x1004, 0)});
+        r.grant_all_memory();
+        EXPECT_TRUE(r.hart.csr_write(csr::SATP, csr::SATP_MODE_SV39 << 60 | kRoot >> 12));
+        r.set_priv(Priv::S);
+        r.hart.s.pc = 0;
+    }
+    void map_b(uint64_t pa) { r.poke64(kL0 + 8, leaf(pa)); }
+};
+
+// A single-page sfence.vma changes the fetch key: a slot filled before it is followed again
+// only if the fetch TLB still maps its target as when it was filled. Here the target page is
+// remapped and flushed, so the jump into it must reach the new code.
+TEST(Jit, JumpAcrossPagesReachesTheNewCodeAfterItsTargetIsRemapped) {
+    EngineRig r(Engine::Jit);
+    TwoPageLoop loop(r);
+    r.run(4 * 10);
+    EXPECT_EQ(r.hart.s.x[5], 10u);
+    loop.map_b(TwoPageLoop::kB2);
+    r.hart.flush_tlb_va(0x1000);
+    r.run(4 * 10);
+    EXPECT_EQ(r.hart.s.x[5], 10u + 2 * 10);
+    EXPECT_EQ(r.hart.s.x[6], 20u);
+}
+
+// A flush of another page changes the fetch key too, but the slots' targets still translate
+// as they did: each slot takes the new key after one fetch-TLB probe, without a return to the
+// dispatcher (one entry per run, as before the flush).
+TEST(Jit, JumpAcrossPagesStaysChainedWhenAnotherPageIsFlushed) {
+    EngineRig r(Engine::Jit);
+    TwoPageLoop loop(r);
+    r.run(4 * 10);
+    const uint64_t before = r.jit->dispatches();
+    r.run(4 * 10);
+    EXPECT_EQ(r.jit->dispatches(), before + 1);  // chained: the run's own entry only
+    r.hart.flush_tlb_va(0x5000);
+    r.run(4 * 10);
+    EXPECT_EQ(r.jit->dispatches(), before + 2);
+    EXPECT_EQ(r.hart.s.x[5], 30u);
+}
+
 // sfence.vma ends its block but chains on (Emitter::emit_sfence_vma). Code at VA 0 remaps its
 // own page (sd to the PTE, sfence.vma of VA 0) and falls through to VA 8, which must be
 // fetched through the new mapping: two physical copies of the page differ there. The first
