@@ -441,6 +441,7 @@ private:
     std::vector<Emitter::Patch> m_patches;  // this block's direct jumps
     Xbyak::Label m_plain;     // exit without a successor to link
     Xbyak::Label m_stale_key;  // to the trampoline's recheck (follow_cross_page)
+    bool m_stale_key_used = false;
     std::vector<std::function<void()>> m_cold;
     std::vector<AccessGroup> m_groups;  // the block's (plan_groups)
     std::vector<int> m_group_of;        // per instruction: the group it belongs to, or -1
@@ -630,6 +631,7 @@ void Emitter::Impl::follow_cross_page() {
     cmp(rcx, qword[rdx + offsetof(ExitSlot, key)]);
     jne(m_stale_key, T_NEAR);
     jmp(qword[rdx + offsetof(ExitSlot, code)]);
+    m_stale_key_used = true;
 }
 
 // An indirect jump (pc already stored): the direct-mapped jump cache, keyed by virtual pc,
@@ -764,6 +766,7 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     m_regs.clear();
     m_plain = Xbyak::Label();
     m_stale_key = Xbyak::Label();
+    m_stale_key_used = false;
     m_leave_canon = Xbyak::Label();
     reset();
     m_page_off = static_cast<uint32_t>(head.pa & 0xfff);
@@ -785,9 +788,11 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     L(m_plain);
     xor_(eax, eax);
     jump_to_epilogue();
-    L(m_stale_key);
-    mov(rcx, reinterpret_cast<uint64_t>(m_recheck));
-    jmp(rcx);
+    if (m_stale_key_used) {
+        L(m_stale_key);
+        mov(rcx, reinterpret_cast<uint64_t>(m_recheck));
+        jmp(rcx);
+    }
     if (Xbyak::GetError() != 0) {
         Xbyak::ClearError();
         return {};

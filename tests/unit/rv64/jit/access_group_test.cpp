@@ -23,29 +23,12 @@ struct Counter : MmioDevice {
     void mmio_write(uint64_t, uint64_t, unsigned) override {}
 };
 
-// Sv39 with 4 KiB pages in the first 2 MiB of VA: page table pages at root, root + 0x1000
-// and root + 0x2000.
-void map_page(EngineRig& r, uint64_t root, uint64_t va_page, uint64_t pa, bool writable) {
-    const uint64_t l1 = root + 0x1000, l0 = root + 0x2000;
-    r.poke64(root, (l1 >> 12) << 10 | 1);
-    r.poke64(l1, (l0 >> 12) << 10 | 1);
-    const uint64_t flags = writable ? 0xcf : 0xcb;  // V R (W) X, A D
-    r.poke64(l0 + 8 * va_page, (pa >> 12) << 10 | flags);
-}
-
 // VA 0: the code (kBase); VA 0x1000 and 0x2000: frames far apart (kBase + 0x20000, + 0x30000).
 constexpr uint64_t kRoot = kBase + 0x40000;
 void map_code_and_data(EngineRig& r, bool first_data_page_writable) {
-    map_page(r, kRoot, 0, kBase, false);
-    map_page(r, kRoot, 1, kBase + 0x20000, first_data_page_writable);
-    map_page(r, kRoot, 2, kBase + 0x30000, true);
-}
-
-void enter_sv39(EngineRig& r, uint64_t root) {
-    r.grant_all_memory();
-    ASSERT_TRUE(r.hart.csr_write(csr::SATP, csr::SATP_MODE_SV39 << 60 | root >> 12));
-    r.set_priv(Priv::S);
-    r.hart.s.pc = 0;
+    r.map_page(kRoot, 0, kBase, false);
+    r.map_page(kRoot, 1, kBase + 0x20000, first_data_page_writable);
+    r.map_page(kRoot, 2, kBase + 0x30000);
 }
 
 // A loop whose group (stores and a load off x10) has a load from a device in the middle:
@@ -103,7 +86,7 @@ TEST(AccessGroup, SpanningTwoPagesOrAReadOnlyPageProbesEachAccessAlone) {
                               bne(28, 0, -28),   //       bne x28, x0, loop
                               kPark,
                           });
-            enter_sv39(r, kRoot);
+            r.enter_sv39(kRoot);
         };
         expect_engines_agree(program, 100, read_only ? "read-only page" : "two pages", [&](EngineRig& r) {
             if (read_only) {
@@ -138,7 +121,7 @@ TEST(AccessGroup, EndsAtALoadIntoTheBase) {
                           bne(28, 0, -32),    //       bne x28, x0, loop
                           kPark,
                       });
-        enter_sv39(r, kRoot);
+        r.enter_sv39(kRoot);
     };
     expect_engines_agree(program, 200, "load into the base", [](EngineRig& r) {
         EXPECT_EQ(r.peek64(kBase + 0x30008), 2u);

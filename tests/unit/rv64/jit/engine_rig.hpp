@@ -68,6 +68,24 @@ struct EngineRig {
         hart.s.priv = p;
         hart.update_mmu_view();
     }
+    // Sv39 with 4 KiB pages in the first 2 MiB of VA: page-table pages at root, root + 0x1000
+    // and root + 0x2000 (where VA page n's leaf is at + 8 * n).
+    static uint64_t leaf(uint64_t pa, bool writable = true) {
+        return (pa >> 12) << 10 | (writable ? 0xcf : 0xcb);  // V R (W) X, A D
+    }
+    void map_page(uint64_t root, uint64_t va_page, uint64_t pa, bool writable = true) {
+        const uint64_t l1 = root + 0x1000, l0 = root + 0x2000;
+        poke64(root, (l1 >> 12) << 10 | 1);
+        poke64(l1, (l0 >> 12) << 10 | 1);
+        poke64(l0 + 8 * va_page, leaf(pa, writable));
+    }
+    // Translation through root (ASID 0) in S-mode, at VA 0.
+    void enter_sv39(uint64_t root) {
+        grant_all_memory();
+        ASSERT_TRUE(hart.csr_write(csr::SATP, csr::SATP_MODE_SV39 << 60 | root >> 12));
+        set_priv(Priv::S);
+        hart.s.pc = 0;
+    }
     void poke32(uint64_t addr, uint32_t v) { store_le<uint32_t>(mem.span(Gpa(addr), 4).data(), v); }
     void poke64(uint64_t addr, uint64_t v) { store_le<uint64_t>(mem.span(Gpa(addr), 8).data(), v); }
     uint64_t peek64(uint64_t addr) { return load_le<uint64_t>(mem.span(Gpa(addr), 8).data()); }

@@ -41,17 +41,10 @@ TEST(Jit, TakesAnInterruptInsideAChainedLoop) {
 // (a chained exit into another page). Switching satp without a flush must switch the code.
 TEST(Jit, ChainedJumpAcrossPagesFollowsTheCurrentAddressSpace) {
     EngineRig r(Engine::Jit);
-    constexpr uint64_t kPte = 0xdf;  // V R W X U=0 ... A D (leaf), 0x01 for pointers
-    auto map = [&](uint64_t root, uint64_t va_page, uint64_t pa) {
-        const uint64_t l1 = root + 0x1000, l0 = root + 0x2000;
-        r.poke64(root, (l1 >> 12) << 10 | 1);
-        r.poke64(l1, (l0 >> 12) << 10 | 1);
-        r.poke64(l0 + 8 * va_page, (pa >> 12) << 10 | (kPte & ~0x10ull));
-    };
     const uint64_t root1 = kBase + 0x40000, root2 = kBase + 0x50000;
-    for (uint64_t root : {root1, root2}) map(root, 0, kBase + 0x10000);  // page A: shared
-    map(root1, 1, kBase + 0x11000);
-    map(root2, 1, kBase + 0x12000);
+    for (uint64_t root : {root1, root2}) r.map_page(root, 0, kBase + 0x10000);  // page A: shared
+    r.map_page(root1, 1, kBase + 0x11000);
+    r.map_page(root2, 1, kBase + 0x12000);
     r.code(kBase + 0x10000, {enc_j(0x1000, 0)});              // VA 0: j 0x1000
     r.code(kBase + 0x11000, {addi(5, 0, 1), kPark});          // ASID 1's page B
     r.code(kBase + 0x12000, {addi(5, 0, 2), kPark});          // ASID 2's page B
@@ -76,25 +69,19 @@ TEST(Jit, ChainedJumpAcrossPagesFollowsTheCurrentAddressSpace) {
 // += 2; j 0 (back to A). Both jumps cross pages, so their slots are followed under the
 // hart's fetch key (ExitSlot).
 struct TwoPageLoop {
-    static constexpr uint64_t kRoot = kBase + 0x40000, kL1 = kRoot + 0x1000, kL0 = kRoot + 0x2000;
+    static constexpr uint64_t kRoot = kBase + 0x40000;
     static constexpr uint64_t kA = kBase + 0x10000, kB1 = kBase + 0x11000, kB2 = kBase + 0x12000;
     EngineRig& r;
 
-    static uint64_t leaf(uint64_t pa) { return (pa >> 12) << 10 | 0xcf; }  // V R W X A D
     explicit TwoPageLoop(EngineRig& rig) : r(rig) {
-        r.poke64(kRoot, (kL1 >> 12) << 10 | 1);
-        r.poke64(kL1, (kL0 >> 12) << 10 | 1);
-        r.poke64(kL0, leaf(kA));
+        r.map_page(kRoot, 0, kA);
         map_b(kB1);
         r.code(kA, {addi(6, 6, 1), enc_j(0x1000 - 4, 0)});
         r.code(kB1, {addi(5, 5, 1), enc_j(-0x1004, 0)});
         r.code(kB2, {addi(5, 5, 2), enc_j(-0x1004, 0)});
-        r.grant_all_memory();
-        EXPECT_TRUE(r.hart.csr_write(csr::SATP, csr::SATP_MODE_SV39 << 60 | kRoot >> 12));
-        r.set_priv(Priv::S);
-        r.hart.s.pc = 0;
+        r.enter_sv39(kRoot);
     }
-    void map_b(uint64_t pa) { r.poke64(kL0 + 8, leaf(pa)); }
+    void map_b(uint64_t pa) { r.map_page(kRoot, 1, pa); }
 };
 
 // A single-page sfence.vma changes the fetch key: a slot filled before it is followed again
@@ -135,24 +122,19 @@ TEST(Jit, JumpAcrossPagesStaysChainedWhenAnotherPageIsFlushed) {
 TEST(Jit, SfenceVmaOfTheCurrentPageRefetchesTheNextInstruction) {
     for (Engine e : {Engine::Interp, Engine::Jit}) {
         EngineRig r(e);
-        constexpr uint64_t kRoot = kBase + 0x40000, kL1 = kRoot + 0x1000, kL0 = kRoot + 0x2000;
+        constexpr uint64_t kRoot = kBase + 0x40000, kL0 = kRoot + 0x2000;
         constexpr uint64_t kCopy1 = kBase + 0x10000, kCopy2 = kBase + 0x11000;
-        auto leaf = [](uint64_t pa) { return (pa >> 12) << 10 | 0xcf; };  // V R W X A D
-        r.poke64(kRoot, (kL1 >> 12) << 10 | 1);
-        r.poke64(kL1, (kL0 >> 12) << 10 | 1);
-        r.poke64(kL0 + 8, leaf(kL0));  // VA 0x1000: the page table itself, to store to
+        r.map_page(kRoot, 1, kL0);  // VA 0x1000: the last-level table itself, to store to
         const uint32_t sd_t1_t0 = enc_s(0, 6, 5, 3, 0x23);
         const uint32_t sfence_t2 = 0x12000073 | 7u << 15;  // sfence.vma x7, x0
         r.code(kCopy1, {sd_t1_t0, sfence_t2, addi(10, 0, 1), kPark});
         r.code(kCopy2, {sd_t1_t0, sfence_t2, addi(10, 0, 2), kPark});
-        r.grant_all_memory();
-        ASSERT_TRUE(r.hart.csr_write(csr::SATP, csr::SATP_MODE_SV39 << 60 | kRoot >> 12));
-        r.set_priv(Priv::S);
+        r.enter_sv39(kRoot);
         for (uint64_t target : {kCopy1, kCopy2, kCopy1, kCopy2}) {
-            r.poke64(kL0, leaf(kCopy1));  // VA 0 -> copy 1 when the run starts
+            r.map_page(kRoot, 0, kCopy1);  // VA 0 -> copy 1 when the run starts
             r.hart.flush_tlb();
             r.hart.s.x[5] = 0x1000;       // t0: VA 0's PTE
-            r.hart.s.x[6] = leaf(target);
+            r.hart.s.x[6] = EngineRig::leaf(target);
             r.hart.s.x[7] = 0;
             r.hart.s.x[10] = 0;
             r.hart.s.pc = 0;
