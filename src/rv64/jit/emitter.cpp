@@ -76,7 +76,14 @@ constexpr uint32_t kFrameRunState = 0;  // RunState*
 constexpr uint32_t kFrameBudget = 8;    // RunState::budget
 constexpr uint32_t kFrameFlushed = 16;  // r13 when the counters were last brought up to date
 constexpr uint32_t kFrameGroup = 24;    // rdi (an access group's addend) across slow-path calls
-constexpr uint32_t kFrameBytes = 40;    // a multiple of 16 plus 8: see the trampoline
+constexpr uint32_t kFrameMemoSave = 32;     // rdi (the load memo's addend) while a group uses it
+constexpr uint32_t kFrameLoadPage = 40;     // the load memo's page, or kNoPage (see PageMemo)
+constexpr uint32_t kFrameStorePage = 48;    // the store memo's page, or kNoPage
+constexpr uint32_t kFrameStoreAddend = 56;  // the store memo's addend
+constexpr uint32_t kFrameBytes = 72;        // a multiple of 16 plus 8: see the trampoline
+
+// No access matches it: an access's page-and-misalignment bits never have bits 3-11 set.
+constexpr uint64_t kNoPage = ~uint64_t{0};
 
 // log2(kTlbSets * sizeof(TlbEntry)): from one TLB view to the next.
 constexpr int kViewShift = std::countr_zero(Hart::kTlbSets * sizeof(Hart::TlbEntry));
@@ -169,6 +176,24 @@ struct AccessGroup {
 constexpr int64_t kMaxGroupSpan = 1024;
 constexpr size_t kMinGroupSize = 2;
 
+// A loop region's page memos. A loop's loads and stores mostly walk one array or structure
+// each: for the base register its loads use most, the region keeps the page those loads last
+// hit with the addend of its TLB read entry in rdi (the page in the frame), and for its stores'
+// base the page and write entry's addend in the frame. An access off that base whose bytes lie
+// in the memo's page costs a compare and the access, and its address no longer waits for the
+// TLB index and entry loads (so a data-dependent branch after the load, when mispredicted,
+// resolves that much sooner); any other probes the TLB, and the one probing for a new page
+// takes the memo over. The memos stand for TLB entries, so they are forgotten wherever those may
+// change: on every entry into a translation and after every call into the interpreter's
+// semantics (CSR writes, sfence.vma, ...). The load and store slow paths only fill the TLB, so
+// the memos and rdi survive them. A store memo never covers a page holding translated code (no
+// write entry exists for one, see CodeWatch), and code is translated only outside translated
+// code. An access group, which takes rdi for its own addend, saves the load memo's around it.
+struct PageMemo {
+    unsigned load_base = 0;  // 0: none
+    unsigned store_base = 0;
+};
+
 // The size of a load or store the emitter translates inline (emit_memory), or 0.
 unsigned access_size(Op op) {
     switch (op) {
@@ -181,6 +206,29 @@ unsigned access_size(Op op) {
 }
 
 bool is_store(Op op) { return op == Op::sb || op == Op::sh || op == Op::sw || op == Op::sd; }
+
+// The base registers a loop region's loads and its stores use most, of those no load in it
+// writes (a pointer loaded from memory, as in a list walk, is likelier to move to another page
+// than one stepped through an array).
+PageMemo memo_bases(std::span<const interp::Block* const> blocks) {
+    std::array<uint32_t, 32> loads{}, stores{};
+    std::array<bool, 33> loaded{};
+    for (const interp::Block* b : blocks) {
+        for (const DecodedInsn& d : b->insns) {
+            const auto op = static_cast<Op>(d.op);
+            if (access_size(op) == 0) continue;
+            if (d.rs1 != 0 && d.rs1 < 32) ++(is_store(op) ? stores : loads)[d.rs1];
+            if (!is_store(op) && d.rd <= 32) loaded[d.rd] = true;
+        }
+    }
+    for (unsigned x = 0; x < 32; ++x)
+        if (loaded[x]) loads[x] = stores[x] = 0;
+    auto most = [](const std::array<uint32_t, 32>& n) {
+        const auto best = static_cast<unsigned>(std::max_element(n.begin(), n.end()) - n.begin());
+        return n[best] == 0 ? 0u : best;
+    };
+    return {most(loads), most(stores)};
+}
 
 // Instructions the emitter translates inline without calling anything (so without touching
 // rdi, which holds a group's addend) and without leaving the block: a group may span them.
@@ -390,6 +438,9 @@ private:
     void load_value(const Xbyak::RegExp& at, unsigned size, bool sign);
     void store_value(const Xbyak::RegExp& at, unsigned size, const Reg64& v);
     void call_slow(uint64_t fn, bool keep_rdi);
+    Xbyak::RegExp memo_address(const DecodedInsn& d, unsigned size, bool store, Xbyak::Label& miss);
+    void take_memo(bool store);
+    void forget_memos();
     struct Mem {
         unsigned size;
         bool store;
@@ -446,6 +497,8 @@ private:
     std::vector<AccessGroup> m_groups;  // the block's (plan_groups)
     std::vector<int> m_group_of;        // per instruction: the group it belongs to, or -1
     bool m_group_live = false;          // rdi holds a group's addend here (slow paths keep it)
+    PageMemo m_memo;                    // the region's
+    uint64_t m_memo_accesses = 0;       // the region's accesses through a memo
 };
 
 // The instructions retired since the last flush (the budget units used since then, less
@@ -773,8 +826,15 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     m_entries.clear();
     for (const interp::Block* b : blocks) m_entries.emplace_back(static_cast<int64_t>(b->pa - head.pa), Xbyak::Label());
     m_canon = {};
-    if (blocks.size() > 1 || jumps_to_itself(head)) m_canon = region_registers(blocks);
-    else m_entries.clear();
+    m_memo = {};
+    m_memo_accesses = 0;
+    if (blocks.size() > 1 || jumps_to_itself(head)) {
+        m_canon = region_registers(blocks);
+        m_memo = memo_bases(blocks);
+    } else {
+        m_entries.clear();
+    }
+    forget_memos();  // in this translation's frame before its blocks (internal jumps skip it)
     for (unsigned i = 0; i < RegCache::kRegs; ++i)
         if (m_canon[i] != 0) mov(cache_reg(i), X(m_canon[i]));
     for (size_t k = 0; k < blocks.size(); ++k) {
@@ -800,6 +860,7 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     ready();  // resolves labels (no protection change: DontSetProtectRWE)
     ++stats.blocks;
     if (blocks.size() > 1) ++stats.regions;
+    stats.memo_accesses += m_memo_accesses;
     return {getCode(), getSize()};
 }
 
@@ -826,6 +887,7 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
             emit_fallback(d, i, off);
             ++stats.fallbacks;
         }
+        if (m_group_live && i + 1 == group_end && m_memo.load_base != 0) mov(rdi, qword[rsp + kFrameMemoSave]);
         off += d.len;
     }
     m_group_live = false;  // for the exits below and the cold code emitted after the region
@@ -853,6 +915,7 @@ void Emitter::Impl::call_fallback(const DecodedInsn& d) {
     mov(rsi, reinterpret_cast<uint64_t>(&d));
     mov(rax, addr(&run_fallback));
     call(rax);
+    forget_memos();
     reload_pc();
 }
 
@@ -1093,6 +1156,7 @@ void Emitter::Impl::plan_groups(const interp::Block& b) {
 // stores. Clobbers rax, rcx, rsi.
 void Emitter::Impl::group_probe(const AccessGroup& g) {
     Xbyak::Label none;
+    if (m_memo.load_base != 0) mov(qword[rsp + kFrameMemoSave], rdi);  // back after the group
     Reg64 base = rdi;
     if (const int i = m_regs.host_of(g.base); i >= 0)
         base = cache_reg(static_cast<unsigned>(i));
@@ -1152,8 +1216,10 @@ void Emitter::Impl::store_value(const Xbyak::RegExp& at, unsigned size, const Re
     }
 }
 
-// A slow-path helper call from inside a block; a live group's addend survives it.
+// A slow-path helper call from inside a block; a live group's or the load memo's addend
+// survives it.
 void Emitter::Impl::call_slow(uint64_t fn, bool keep_rdi) {
+    keep_rdi = keep_rdi || m_memo.load_base != 0;
     if (keep_rdi) mov(qword[rsp + kFrameGroup], rdi);
     mov(rdi, rbx);
     mov(rax, fn);
@@ -1179,8 +1245,47 @@ uint64_t slow_helper(unsigned size, bool store, bool sign) {
     }
 }
 
+// The host address of an access off its region's memo base (PageMemo) while the memo covers
+// its bytes: the page compare includes the access's misaligned low bits, as tlb_probe's does,
+// so only naturally aligned accesses match. Else jumps to `miss`. Clobbers rcx and rsi.
+Xbyak::RegExp Emitter::Impl::memo_address(const DecodedInsn& d, unsigned size, bool store, Xbyak::Label& miss) {
+    Reg64 base = rsi;
+    if (const int i = m_regs.host_of(d.rs1); i >= 0)
+        base = cache_reg(static_cast<unsigned>(i));
+    else
+        mov(rsi, X(d.rs1));
+    lea(rcx, ptr[base + disp(d.imm)]);
+    and_(rcx, imm32(~int64_t{0xfff} | (size - 1)));
+    cmp(rcx, qword[rsp + (store ? kFrameStorePage : kFrameLoadPage)]);
+    jne(miss, T_NEAR);
+    if (!store) return base + rdi + disp(d.imm);
+    if (base.getIdx() == rsi.getIdx()) {
+        add(rsi, qword[rsp + kFrameStoreAddend]);
+        return rsi + disp(d.imm);
+    }
+    mov(rsi, qword[rsp + kFrameStoreAddend]);
+    return base + rsi + disp(d.imm);
+}
+
+// After tlb_probe's hit (rax = the entry, rsi = the host address): the entry's page and addend
+// become the load or store memo. Clobbers rax and rcx.
+void Emitter::Impl::take_memo(bool store) {
+    const Reg64 addend = store ? rcx : rdi;
+    mov(addend, qword[rax + offsetof(Hart::TlbEntry, addend)]);
+    if (store) mov(qword[rsp + kFrameStoreAddend], rcx);
+    mov(rax, rsi);
+    sub(rax, addend);
+    and_(rax, imm32(-4096));
+    mov(qword[rsp + (store ? kFrameStorePage : kFrameLoadPage)], rax);
+}
+
+void Emitter::Impl::forget_memos() {
+    if (m_memo.load_base != 0) mov(qword[rsp + kFrameLoadPage], kNoPage);
+    if (m_memo.store_base != 0) mov(qword[rsp + kFrameStorePage], kNoPage);
+}
+
 // A load (into rax, then rd) or store: Hart::load's or Hart::store's hit path inline
-// (tlb_probe, or its group's shared probe). Anything else takes the out-of-line slow path with
+// (tlb_probe, its group's shared probe, or its region's page memo). Anything else takes the out-of-line slow path with
 // the guest pc set to this instruction (precise traps). Write entries never exist for pages
 // holding translated code (CodeWatch), so stores to code always reach the slow path and
 // invalidate first.
@@ -1198,8 +1303,13 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
         m.store ? store_value(at, m.size, v) : load_value(at, m.size, m.sign);
     };
     const bool grouped = m_group_of[index] >= 0;
+    const bool memo = !m_group_live && d.rs1 != 0 && d.rs1 == (m.store ? m_memo.store_base : m_memo.load_base);
+    Xbyak::Label memo_miss;
     if (grouped) {
         access(group_address(d, index, probe));
+    } else if (memo) {
+        access(memo_address(d, m.size, m.store, memo_miss));
+        ++m_memo_accesses;
     } else {
         tlb_probe(d, m.size, tag, slow);
         access(rsi);
@@ -1208,8 +1318,16 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
     // The slow path runs with the register cache as it is here (before a load's put): it stores
     // the cached registers for the helper, and reloads them after the call clobbered them.
     const int32_t pc_off = m_pc_off;
-    cold([this, slow, done, probe, grouped, access, tag, d, m, index, off, pc_off, keep_rdi = m_group_live,
-          map = m_regs.map()]() mutable {
+    cold([this, slow, done, probe, grouped, memo, memo_miss, access, tag, d, m, index, off, pc_off,
+          keep_rdi = m_group_live, map = m_regs.map()]() mutable {
+        if (memo) {  // another page: the probe, whose hit becomes the memo
+            L(memo_miss);
+            m_regs.restore(map);
+            tlb_probe(d, m.size, tag, slow);
+            take_memo(m.store);
+            access(rsi);
+            jmp(done, T_NEAR);
+        }
         if (grouped) {  // the group's probe failed: this access probes alone
             L(probe);
             m_regs.restore(map);

@@ -26,6 +26,7 @@ public:
         uint64_t translated = 0;  // instructions with native code
         uint64_t fallbacks = 0;   // instructions calling the interpreter's semantics
         uint64_t shared_probes = 0;  // loads and stores in groups sharing one TLB probe
+        uint64_t memo_accesses = 0;  // loads and stores through a loop region's page memo
     };
 
     Emitter(const Layout& layout, SlotArena& slots, ExitSlot* jump_cache, uint64_t jump_cache_mask);

@@ -1,0 +1,208 @@
+// Page memos (Emitter: a loop region's loads and stores off their most used base register
+// reuse the TLB entry of the page they last hit) must behave exactly as accesses probing the
+// TLB each time: across page ends into distant frames, for misaligned accesses, after the
+// mapping changes, and when the translation is entered afresh.
+#include "engine_rig.hpp"
+
+namespace trapeze::rv64::test {
+namespace {
+
+constexpr uint64_t kBase = EngineRig::kBase;
+constexpr uint32_t kPark = 0x0000006f;
+constexpr uint32_t kSfenceVma = 0x12000073;
+uint32_t addi(uint32_t rd, uint32_t rs1, int32_t imm) { return enc_i(imm, rs1, 0, rd, 0x13); }
+uint32_t add(uint32_t rd, uint32_t rs1, uint32_t rs2) { return enc_r(0, rs2, rs1, 0, rd, 0x33); }
+uint32_t bne(uint32_t rs1, uint32_t rs2, int32_t off) { return enc_b(off, rs2, rs1, 1); }
+uint32_t sd(uint32_t rs2, uint32_t rs1, int32_t imm) { return enc_s(imm, rs2, rs1, 3, 0x23); }
+uint32_t ld(uint32_t rd, uint32_t rs1, int32_t imm) { return enc_i(imm, rs1, 3, rd, 0x03); }
+uint32_t lw(uint32_t rd, uint32_t rs1, int32_t imm) { return enc_i(imm, rs1, 2, rd, 0x03); }
+
+// VA 0: the code (kBase). VA pages 1 and 2: frames far apart, so an access that used page 1's
+// addend for an address in page 2 would land in the frame after page 1's, not in page 2's.
+// VA page 3: the last-level page table, so the guest can remap page 1.
+constexpr uint64_t kRoot = kBase + 0x40000;
+constexpr uint64_t kFrame1 = kBase + 0x20000, kFrame2 = kBase + 0x30000, kFrame3 = kBase + 0x50000;
+void map_pages(EngineRig& r) {
+    r.map_page(kRoot, 0, kBase);
+    r.map_page(kRoot, 1, kFrame1);
+    r.map_page(kRoot, 2, kFrame2);
+    r.map_page(kRoot, 3, kRoot + 0x2000);
+    for (uint64_t i = 0; i < 0x1000; i += 8) {
+        r.poke64(kFrame1 + i, 0x1000 + i);
+        r.poke64(kFrame1 + 0x1000 + i, 0xdead);  // the frame after page 1's
+        r.poke64(kFrame2 + i, 0x2000 + i);
+        r.poke64(kFrame3 + i, 0x3000 + i);
+    }
+}
+
+// A loop summing words off x10 and copying them off x11, both walking from page 1 into page 2:
+// each memo must move to page 2's frame at the page end.
+TEST(PageMemo, FollowsALoopIntoTheNextPagesFrame) {
+    auto program = [](EngineRig& r) {
+        map_pages(r);
+        r.hart.s.x[10] = 0x1fe0;
+        r.hart.s.x[11] = 0x1fd0;
+        r.hart.s.x[28] = 8;
+        r.code(kBase, {
+                          ld(6, 10, 0),      // loop: ld x6, 0(x10)
+                          add(7, 7, 6),      //       add x7, x7, x6
+                          sd(6, 11, 0),      //       sd x6, 0(x11)
+                          addi(10, 10, 8),   //       addi x10, x10, 8
+                          addi(11, 11, 8),   //       addi x11, x11, 8
+                          addi(28, 28, -1),  //       addi x28, x28, -1
+                          bne(28, 0, -24),   //       bne x28, x0, loop
+                          kPark,
+                      });
+        r.enter_sv39(kRoot);
+    };
+    expect_engines_agree(program, 200, "a loop across a page end", [](EngineRig& r) {
+        // 0x1fe0..0x1ff8 from page 1, 0x2000..0x2018 from page 2.
+        EXPECT_EQ(r.hart.s.x[7], 0xfe0u + 0xfe8 + 0xff0 + 0xff8 + 0x2000 + 0x2008 + 0x2010 + 0x2018 + 4 * 0x1000);
+        EXPECT_EQ(r.peek64(kFrame2 + 0x8), 0x2018u);  // the last copy, at VA 0x2008
+        EXPECT_EQ(r.peek64(kFrame1 + 0x1008), 0xdeadu);
+        EXPECT_GE(r.jit->stats().memo_accesses, 2u);
+    });
+}
+
+// A misaligned load off the memo's base, in the memo's page but running into page 2, must not
+// match the memo (which would read the frame after page 1's).
+TEST(PageMemo, MisalignedAccessNeverMatches) {
+    auto program = [](EngineRig& r) {
+        map_pages(r);
+        r.hart.s.x[10] = 0x1ff8;
+        r.hart.s.x[28] = 3;
+        r.code(kBase, {
+                          ld(6, 10, 0),      // loop: ld x6, 0(x10): the memo takes page 1
+                          addi(10, 10, 0),   //       mv x10, x10 (no access group)
+                          ld(7, 10, 4),      //       ld x7, 4(x10): 0x1ffc, into page 2
+                          addi(10, 10, 0),   //       mv x10, x10
+                          lw(5, 10, 6),      //       lw x5, 6(x10): 0x1ffe, into page 2
+                          addi(28, 28, -1),  //       addi x28, x28, -1
+                          bne(28, 0, -24),   //       bne x28, x0, loop
+                          kPark,
+                      });
+        r.enter_sv39(kRoot);
+    };
+    expect_engines_agree(program, 200, "misaligned loads off the memo's base", [](EngineRig& r) {
+        EXPECT_EQ(r.hart.s.x[28], 0u);  // no trap: misaligned loads are carried out
+        EXPECT_EQ(r.hart.s.x[7], 0x2000ull << 32);  // 0x1ff8's upper half is 0
+    });
+}
+
+// The loop remaps page 1 (a store to its leaf, then sfence.vma) and goes round again: its
+// loads must see the new frame, however the translation is left and entered in between.
+TEST(PageMemo, ForgottenWhenTheMappingChanges) {
+    auto program = [](EngineRig& r) {
+        map_pages(r);
+        r.hart.s.x[10] = 0x1010;
+        r.hart.s.x[12] = EngineRig::leaf(kFrame3);
+        r.hart.s.x[13] = 0x3000 + 8 * 1;  // page 1's leaf, through VA page 3
+        r.hart.s.x[28] = 2;
+        r.code(kBase, {
+                          ld(6, 10, 0),      // loop: ld x6, 0(x10)
+                          add(7, 7, 6),      //       add x7, x7, x6
+                          ld(6, 10, 8),      //       ld x6, 8(x10)
+                          add(7, 7, 6),      //       add x7, x7, x6
+                          sd(12, 13, 0),     //       sd x12, 0(x13): page 1 -> frame 3
+                          kSfenceVma,        //       sfence.vma
+                          addi(28, 28, -1),  //       addi x28, x28, -1
+                          bne(28, 0, -28),   //       bne x28, x0, loop
+                          kPark,
+                      });
+        r.enter_sv39(kRoot);
+    };
+    expect_engines_agree(program, 200, "a remap in the loop", [](EngineRig& r) {
+        EXPECT_EQ(r.hart.s.x[7], 0x1010u + 0x1018 + 0x3010 + 0x3018);
+    });
+}
+
+// Between two loads off the memo's base: a misaligned load off another register (its slow
+// path, a helper call, which must leave rdi, the memo's addend, as it was) and an instruction
+// the interpreter's semantics run (after which the memo is forgotten: rdi is gone).
+TEST(PageMemo, SurvivesSlowPathsAndFallbacksInBetween) {
+    auto program = [](EngineRig& r) {
+        map_pages(r);
+        r.hart.s.x[10] = 0x2100;
+        r.hart.s.x[12] = 0x1ff8;
+        r.hart.s.x[28] = 3;
+        r.code(kBase, {
+                          ld(6, 10, 0),                         // loop: ld x6, 0(x10)
+                          addi(10, 10, 8),                      //       addi x10, x10, 8
+                          ld(5, 12, 4),                         //       ld x5, 4(x12): slow
+                          ld(7, 10, 0),                         //       ld x7, 0(x10)
+                          add(9, 9, 7),                         //       add x9, x9, x7
+                          enc_i(csr::SSCRATCH, 0, 2, 5, 0x73),  //       csrr x5, sscratch
+                          ld(7, 10, 8),                         //       ld x7, 8(x10)
+                          add(9, 9, 7),                         //       add x9, x9, x7
+                          addi(28, 28, -1),                     //       addi x28, x28, -1
+                          bne(28, 0, -36),                      //       bne x28, x0, loop
+                          kPark,
+                      });
+        r.enter_sv39(kRoot);
+    };
+    expect_engines_agree(program, 200, "a slow path and a fallback between memo loads", [](EngineRig& r) {
+        EXPECT_EQ(r.hart.s.x[9], 0x2108u + 0x2110 + 0x2118 + 0x2110 + 0x2118 + 0x2120);
+        EXPECT_GE(r.jit->stats().memo_accesses, 3u);  // no group: x10 is written between
+    });
+}
+
+// An access group off another base register takes rdi for its page's addend: the memo's
+// must be back for the load after the group.
+TEST(PageMemo, KeptAcrossAGroupOffAnotherBase) {
+    auto program = [](EngineRig& r) {
+        map_pages(r);
+        r.hart.s.x[10] = 0x1100;
+        r.hart.s.x[12] = 0x2100;
+        r.hart.s.x[28] = 3;
+        r.code(kBase, {
+                          ld(6, 10, 0),      // loop: ld x6, 0(x10)
+                          addi(10, 10, 8),   //       addi x10, x10, 8
+                          ld(13, 12, 0),     //       ld x13, 0(x12)  (a group of two)
+                          ld(14, 12, 8),     //       ld x14, 8(x12)
+                          ld(7, 10, 0),      //       ld x7, 0(x10)
+                          add(9, 9, 7),      //       add x9, x9, x7
+                          add(9, 9, 14),     //       add x9, x9, x14
+                          addi(28, 28, -1),  //       addi x28, x28, -1
+                          bne(28, 0, -32),   //       bne x28, x0, loop
+                          kPark,
+                      });
+        r.enter_sv39(kRoot);
+    };
+    expect_engines_agree(program, 200, "a group between memo loads", [](EngineRig& r) {
+        EXPECT_EQ(r.hart.s.x[9], 0x1108u + 0x1110 + 0x1118 + 3 * 0x2108);
+        EXPECT_GE(r.jit->stats().shared_probes, 2u);
+        EXPECT_GE(r.jit->stats().memo_accesses, 2u);
+    });
+}
+
+// Slices of a few instructions: the loop's translation is entered afresh through the
+// trampoline again and again, with rdi holding something else and the frame left over from
+// the slice before, and must not take that for a memo.
+TEST(PageMemo, ForgottenOnEveryEntry) {
+    auto program = [](EngineRig& r) {
+        map_pages(r);
+        r.hart.s.x[10] = 0x1ff0;
+        r.hart.s.x[28] = 6;
+        r.code(kBase, {
+                          ld(6, 10, 0),      // loop: ld x6, 0(x10)
+                          add(7, 7, 6),      //       add x7, x7, x6
+                          addi(10, 10, 8),   //       addi x10, x10, 8
+                          addi(28, 28, -1),  //       addi x28, x28, -1
+                          bne(28, 0, -16),   //       bne x28, x0, loop
+                          kPark,
+                      });
+        r.enter_sv39(kRoot);
+    };
+    EngineRig a(Engine::Interp), b(Engine::Jit, EngineRig::eager());
+    program(a);
+    program(b);
+    for (unsigned slice = 0; slice < 20; ++slice) {
+        a.run(3);
+        b.run(3);
+        ASSERT_EQ(diff_state(a.hart.s, b.hart.s), "") << "after slice " << slice;
+    }
+    EXPECT_EQ(b.hart.s.x[7], 0x1ff0u + 0x1ff8 + 0x2000 + 0x2008 + 0x2010 + 0x2018);
+}
+
+}  // namespace
+}  // namespace trapeze::rv64::test
