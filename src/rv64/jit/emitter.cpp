@@ -346,6 +346,12 @@ private:
         const int i = m_regs.host_of(x);
         return i >= 0 ? Src{true, cache_reg(static_cast<unsigned>(i)), x} : Src{false, d, x};
     }
+    // An address's base register x: its cache register, or `scratch` loaded from HartState.
+    Reg64 base_reg(unsigned x, const Reg64& scratch) {
+        if (const int i = m_regs.host_of(x); i >= 0) return cache_reg(static_cast<unsigned>(i));
+        mov(scratch, X(x));
+        return scratch;
+    }
     void load_src(const Reg64& r, const Src& s) { s.in_reg ? mov(r, s.reg) : mov(r, X(s.x)); }
     bool is(const Src& s, const Reg64& r) const { return s.in_reg && s.reg.getIdx() == r.getIdx(); }
     // Emits the stores of every cached register (the mapping stays).
@@ -1157,11 +1163,7 @@ void Emitter::Impl::plan_groups(const interp::Block& b) {
 void Emitter::Impl::group_probe(const AccessGroup& g) {
     Xbyak::Label none;
     if (m_memo.load_base != 0) mov(qword[rsp + kFrameMemoSave], rdi);  // back after the group
-    Reg64 base = rdi;
-    if (const int i = m_regs.host_of(g.base); i >= 0)
-        base = cache_reg(static_cast<unsigned>(i));
-    else
-        mov(rdi, X(g.base));
+    const Reg64 base = base_reg(g.base, rdi);
     lea(rsi, ptr[base + disp(g.lo)]);
     lea(rcx, ptr[base + disp(g.end - 1)]);
     xor_(rcx, rsi);
@@ -1188,11 +1190,7 @@ void Emitter::Impl::group_probe(const AccessGroup& g) {
 Xbyak::RegExp Emitter::Impl::group_address(const DecodedInsn& d, size_t index, Xbyak::Label& probe) {
     const AccessGroup& g = m_groups[static_cast<size_t>(m_group_of[index])];
     if (index == g.first) group_probe(g);
-    Reg64 base = rsi;
-    if (const int i = m_regs.host_of(d.rs1); i >= 0)
-        base = cache_reg(static_cast<unsigned>(i));
-    else
-        mov(rsi, X(d.rs1));
+    const Reg64 base = base_reg(d.rs1, rsi);
     test(rdi, rdi);
     jz(probe, T_NEAR);
     return base + rdi + disp(d.imm);
@@ -1249,11 +1247,7 @@ uint64_t slow_helper(unsigned size, bool store, bool sign) {
 // its bytes: the page compare includes the access's misaligned low bits, as tlb_probe's does,
 // so only naturally aligned accesses match. Else jumps to `miss`. Clobbers rcx and rsi.
 Xbyak::RegExp Emitter::Impl::memo_address(const DecodedInsn& d, unsigned size, bool store, Xbyak::Label& miss) {
-    Reg64 base = rsi;
-    if (const int i = m_regs.host_of(d.rs1); i >= 0)
-        base = cache_reg(static_cast<unsigned>(i));
-    else
-        mov(rsi, X(d.rs1));
+    const Reg64 base = base_reg(d.rs1, rsi);
     lea(rcx, ptr[base + disp(d.imm)]);
     and_(rcx, imm32(~int64_t{0xfff} | (size - 1)));
     cmp(rcx, qword[rsp + (store ? kFrameStorePage : kFrameLoadPage)]);

@@ -3,19 +3,15 @@
 // TLB each time: across page ends into distant frames, for misaligned accesses, after the
 // mapping changes, and when the translation is entered afresh.
 #include "engine_rig.hpp"
+#include "hart_fixture.hpp"
 
 namespace trapeze::rv64::test {
 namespace {
 
 constexpr uint64_t kBase = EngineRig::kBase;
 constexpr uint32_t kPark = 0x0000006f;
-constexpr uint32_t kSfenceVma = 0x12000073;
-uint32_t addi(uint32_t rd, uint32_t rs1, int32_t imm) { return enc_i(imm, rs1, 0, rd, 0x13); }
 uint32_t add(uint32_t rd, uint32_t rs1, uint32_t rs2) { return enc_r(0, rs2, rs1, 0, rd, 0x33); }
 uint32_t bne(uint32_t rs1, uint32_t rs2, int32_t off) { return enc_b(off, rs2, rs1, 1); }
-uint32_t sd(uint32_t rs2, uint32_t rs1, int32_t imm) { return enc_s(imm, rs2, rs1, 3, 0x23); }
-uint32_t ld(uint32_t rd, uint32_t rs1, int32_t imm) { return enc_i(imm, rs1, 3, rd, 0x03); }
-uint32_t lw(uint32_t rd, uint32_t rs1, int32_t imm) { return enc_i(imm, rs1, 2, rd, 0x03); }
 
 // VA 0: the code (kBase). VA pages 1 and 2: frames far apart, so an access that used page 1's
 // addend for an address in page 2 would land in the frame after page 1's, not in page 2's.
