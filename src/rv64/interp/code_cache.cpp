@@ -8,7 +8,12 @@
 
 namespace trapeze::rv64::interp {
 
-CodeCache::CodeCache(GuestMemory& mem) : m_mem(mem), m_code_pages(mem.size() / GuestMemory::kPageSize, 0) {}
+// A Linux boot decodes some 10^5 blocks: reserving their buckets up front saves the rehashes
+// on the way there (each one a walk over every block's node, scattered over the heap).
+CodeCache::CodeCache(GuestMemory& mem) : m_mem(mem), m_code_pages(mem.size() / GuestMemory::kPageSize, 0) {
+    m_blocks.reserve(kExpectedBlocks);
+    m_page_blocks.reserve(kExpectedBlocks / 16);
+}
 
 Block* CodeCache::build(uint64_t pa) {
     auto block = std::make_unique<Block>();

@@ -77,6 +77,8 @@ public:
     uint64_t built() const { return m_built; }
 
 private:
+    static constexpr size_t kExpectedBlocks = size_t{1} << 17;
+
     void mark_code_page(uint64_t pa);
     void drop(std::unique_ptr<Block> b);
 
