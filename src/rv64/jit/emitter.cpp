@@ -207,29 +207,6 @@ unsigned access_size(Op op) {
 
 bool is_store(Op op) { return op == Op::sb || op == Op::sh || op == Op::sw || op == Op::sd; }
 
-// The base registers a loop region's loads and its stores use most, of those no load in it
-// writes (a pointer loaded from memory, as in a list walk, is likelier to move to another page
-// than one stepped through an array).
-PageMemo memo_bases(std::span<const interp::Block* const> blocks) {
-    std::array<uint32_t, 32> loads{}, stores{};
-    std::array<bool, 33> loaded{};
-    for (const interp::Block* b : blocks) {
-        for (const DecodedInsn& d : b->insns) {
-            const auto op = static_cast<Op>(d.op);
-            if (access_size(op) == 0) continue;
-            if (d.rs1 != 0 && d.rs1 < 32) ++(is_store(op) ? stores : loads)[d.rs1];
-            if (!is_store(op) && d.rd <= 32) loaded[d.rd] = true;
-        }
-    }
-    for (unsigned x = 0; x < 32; ++x)
-        if (loaded[x]) loads[x] = stores[x] = 0;
-    auto most = [](const std::array<uint32_t, 32>& n) {
-        const auto best = static_cast<unsigned>(std::max_element(n.begin(), n.end()) - n.begin());
-        return n[best] == 0 ? 0u : best;
-    };
-    return {most(loads), most(stores)};
-}
-
 // Instructions the emitter translates inline without calling anything (so without touching
 // rdi, which holds a group's addend) and without leaving the block: a group may span them.
 bool keeps_group(Op op, bool has_bitcount) {
@@ -260,6 +237,32 @@ bool keeps_group(Op op, bool has_bitcount) {
 
 bool writes_x(const DecodedInsn& d, unsigned x) {
     return d.op < op_table().size() && op_table()[d.op].dest == Dest::X && d.rd == x;
+}
+
+// The base registers a loop region's loads and its stores use most, of those that something
+// other than a load in it writes, if anything does (a pointer only ever loaded from memory, as
+// in a list walk, is likelier to move to another page than one stepped through an array).
+PageMemo memo_bases(std::span<const interp::Block* const> blocks) {
+    std::array<uint32_t, 32> loads{}, stores{};
+    std::array<bool, 33> loaded{}, computed{};
+    for (const interp::Block* b : blocks) {
+        for (const DecodedInsn& d : b->insns) {
+            const auto op = static_cast<Op>(d.op);
+            const unsigned size = access_size(op);
+            if (size != 0 && d.rs1 != 0 && d.rs1 < 32) ++(is_store(op) ? stores : loads)[d.rs1];
+            if (size != 0 && !is_store(op) && d.rd <= 32)
+                loaded[d.rd] = true;
+            else if (size == 0 && writes_x(d, d.rd) && d.rd < 32)
+                computed[d.rd] = true;
+        }
+    }
+    for (unsigned x = 0; x < 32; ++x)
+        if (loaded[x] && !computed[x]) loads[x] = stores[x] = 0;
+    auto most = [](const std::array<uint32_t, 32>& n) {
+        const auto best = static_cast<unsigned>(std::max_element(n.begin(), n.end()) - n.begin());
+        return n[best] == 0 ? 0u : best;
+    };
+    return {most(loads), most(stores)};
 }
 
 // The group starting at b.insns[first] (a load or store), extended over the accesses off the
