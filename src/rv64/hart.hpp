@@ -85,8 +85,9 @@ public:
     }
     // Raised by every rising edge of a pin; translated code leaves for the dispatcher when
     // it sees it. The dispatcher takes it before it looks at the pins, so an edge after that
-    // look raises it again (an edge racing with a load that saw 0 leaves it raised). Changes the hart makes itself (CSR writes,
-    // xRET) end their block when they make an interrupt deliverable.
+    // look raises it again (an edge racing with a load that saw 0 leaves it raised). Changes
+    // the hart makes itself (CSR writes, xRET) end their block when they make an interrupt
+    // deliverable.
     bool take_attention() {
         // The plain load first: the locked exchange only when there is something to take.
         return m_attention.load(std::memory_order_relaxed) != 0 && m_attention.exchange(0) != 0;

@@ -97,8 +97,8 @@ uint32_t imm32(int64_t v) { return static_cast<uint32_t>(static_cast<int32_t>(v)
 // must be sign-extended, not truncated to 32 bits as imm32 does).
 size_t disp(int64_t v) { return static_cast<size_t>(v); }
 
-// The guest registers a block has written, held in host registers (r8-r12, r14, r15) until the block
-// ends or calls a helper (then they are stored to HartState). Reads of a cached register
+// The guest registers a block has written, held in host registers (r8-r12, r14, r15) until
+// the block ends or calls a helper (then they are stored to HartState). Reads of a cached register
 // use it; others read HartState. This keeps a block's dependency chains in registers
 // instead of store-to-load forwarding through memory. Every cached value is dirty.
 class RegCache {
@@ -536,9 +536,9 @@ void Emitter::Impl::flush_counters() {
 Emitter::Trampoline Emitter::Impl::trampoline() {
     reset();
     Emitter::Trampoline t;
-    // void* enter(Hart* rdi, const void* code rsi, RunState* rdx). Six pushes and a 40-byte
-    // frame (the RunState* and the budget, see kFrameRunState) leave rsp 16-byte aligned
-    // inside translations, ready for calls (SysV ABI §3.2.2).
+    // void* enter(Hart* rdi, const void* code rsi, RunState* rdx). Six pushes and the frame
+    // (kFrameBytes, see kFrameRunState) leave rsp 16-byte aligned inside translations, ready
+    // for calls (SysV ABI §3.2.2).
     push(rbx); push(rbp); push(r12); push(r13); push(r14); push(r15);
     sub(rsp, kFrameBytes);
     mov(rbx, rdi);
@@ -844,8 +844,7 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
         m_entries.clear();
     }
     forget_memos();  // in this translation's frame before its blocks (internal jumps skip it)
-    for (unsigned i = 0; i < RegCache::kRegs; ++i)
-        if (m_canon[i] != 0) mov(cache_reg(i), X(m_canon[i]));
+    reload(m_canon);
     for (size_t k = 0; k < blocks.size(); ++k) {
         if (!m_entries.empty()) L(m_entries[k].second);
         emit_body(*blocks[k], static_cast<int32_t>(blocks[k]->pa - head.pa), stats);
@@ -1282,8 +1281,8 @@ void Emitter::Impl::forget_memos() {
 }
 
 // A load (into rax, then rd) or store: Hart::load's or Hart::store's hit path inline
-// (tlb_probe, its group's shared probe, or its region's page memo). Anything else takes the out-of-line slow path with
-// the guest pc set to this instruction (precise traps). Write entries never exist for pages
+// (tlb_probe, its group's shared probe, or its region's page memo). Anything else takes the
+// out-of-line slow path with the guest pc set to this instruction (precise traps). Write entries never exist for pages
 // holding translated code (CodeWatch), so stores to code always reach the slow path and
 // invalidate first.
 void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off, Mem m) {
@@ -1301,11 +1300,10 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
     };
     const bool grouped = m_group_of[index] >= 0;
     const bool memo = !m_group_live && d.rs1 != 0 && d.rs1 == (m.store ? m_memo.store_base : m_memo.load_base);
-    Xbyak::Label memo_miss;
     if (grouped) {
         access(group_address(d, index, probe));
     } else if (memo) {
-        access(memo_address(d, m.size, m.store, memo_miss));
+        access(memo_address(d, m.size, m.store, probe));
         ++m_memo_accesses;
     } else {
         tlb_probe(d, m.size, tag, slow);
@@ -1315,20 +1313,15 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
     // The slow path runs with the register cache as it is here (before a load's put): it stores
     // the cached registers for the helper, and reloads them after the call clobbered them.
     const int32_t pc_off = m_pc_off;
-    cold([this, slow, done, probe, grouped, memo, memo_miss, access, tag, d, m, index, off, pc_off,
-          keep_rdi = m_group_live, map = m_regs.map()]() mutable {
-        if (memo) {  // another page: the probe, whose hit becomes the memo
-            L(memo_miss);
-            m_regs.restore(map);
-            tlb_probe(d, m.size, tag, slow);
-            take_memo(m.store);
-            access(rsi);
-            jmp(done, T_NEAR);
-        }
-        if (grouped) {  // the group's probe failed: this access probes alone
+    cold([this, slow, done, probe, grouped, memo, access, tag, d, m, index, off, pc_off, keep_rdi = m_group_live,
+          map = m_regs.map()]() mutable {
+        // The group's probe failed, or the memo holds another page: this access probes alone
+        // (and a memo takes over the page it hits).
+        if (grouped || memo) {
             L(probe);
             m_regs.restore(map);
             tlb_probe(d, m.size, tag, slow);
+            if (memo) take_memo(m.store);
             access(rsi);
             jmp(done, T_NEAR);
         }

@@ -49,8 +49,8 @@ std::string Jit::summary() const {
         "interpreter, {} loads and stores sharing a TLB probe, {} through a loop's page memo), {} block runs "
         "interpreted before translation, {} dispatcher entries ({} to link an exit), {} code invalidations, "
         "{} flushes",
-        s.blocks, s.regions, s.translated, s.fallbacks, s.shared_probes, s.memo_accesses, m_interpreted, m_dispatches, m_fills,
-        m_cache.generation(), m_flushes);
+        s.blocks, s.regions, s.translated, s.fallbacks, s.shared_probes, s.memo_accesses, m_interpreted, m_dispatches,
+        m_fills, m_cache.generation(), m_flushes);
 }
 
 void Jit::attach(Hart& h) {

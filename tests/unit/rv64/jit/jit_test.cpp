@@ -412,7 +412,8 @@ TEST(Jit, SstatusSetMatchesTheInterpreter) {
                     r.grant_all_memory();
                     r.set_priv(p);
                 };
-                const std::string what = fmt::format("priv {} value {:#x} pending {}", static_cast<int>(p), value, pending);
+                const std::string what =
+                    fmt::format("priv {} value {:#x} pending {}", static_cast<int>(p), value, pending);
                 expect_engines_agree(program, 10, what, [&](EngineRig& r) {
                     if (p != Priv::S || value != csr::MSTATUS_SIE) return;
                     EXPECT_EQ(r.hart.s.x[5] & csr::MSTATUS_SIE, 0u) << what;
