@@ -1,7 +1,10 @@
-// Whole-file reads for loaders (kernel, firmware, initrd are small enough).
+// Whole-file reads for loaders. read_file() returns a copy; read_file_into() puts a file's
+// bytes straight where they belong (a kernel or initrd into guest RAM: tens of MiB that would
+// otherwise be zero-filled, read and copied once more).
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -10,5 +13,11 @@
 namespace trapeze {
 
 Result<std::vector<uint8_t>> read_file(const std::string& path);
+
+// The size of the regular file at path.
+Result<uint64_t> file_size(const std::string& path);
+
+// Fills out with the file's first out.size() bytes; an error if the file is shorter.
+Result<void> read_file_into(const std::string& path, std::span<uint8_t> out);
 
 }  // namespace trapeze

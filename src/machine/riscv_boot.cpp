@@ -2,7 +2,10 @@
 
 #include <elf.h>
 
+#include <algorithm>
+#include <array>
 #include <cstring>
+#include <span>
 
 #include "base/bits.hpp"
 #include "base/file.hpp"
@@ -28,11 +31,29 @@ Result<void> copy_in(GuestMemory& mem, uint64_t addr, const std::vector<uint8_t>
     return ok();
 }
 
-// Returns the end of the kernel in RAM (its memory size, bss included).
+// Reads the file at path straight into guest RAM at addr ([addr, addr+size) must be RAM).
+Result<void> read_into(GuestMemory& mem, uint64_t addr, uint64_t size, const std::string& path,
+                       const std::string& what) {
+    const std::span<uint8_t> dst = mem.span(Gpa(addr), size);
+    if (dst.size() != size)
+        return make_error("{} ({} bytes at {:#x}) does not fit in guest RAM ({} MiB)", what, size, addr,
+                          mem.size() >> 20);
+    TRAPEZE_TRY(read_file_into(path, dst));
+    mem.notify_written(Gpa(addr), size);
+    return ok();
+}
+
+// Returns the end of the kernel in RAM (its memory size, bss included). A Linux Image is read
+// straight into RAM; an ELF file is parsed from a copy.
 Result<uint64_t> load_kernel(const std::string& path, GuestMemory& mem, uint64_t at) {
-    auto data = read_file(path);
-    if (!data) return std::move(data).context("kernel").error();
-    if (loader::ElfImage::looks_like_elf(*data)) {
+    auto file_bytes = file_size(path);
+    if (!file_bytes) return std::move(file_bytes).context("kernel").error();
+    std::array<uint8_t, kImageHeaderSize> header{};
+    const auto head = std::span(header).first(std::min<size_t>(header.size(), *file_bytes));
+    TRAPEZE_TRY(std::move(read_file_into(path, head)).context("kernel"));
+    if (loader::ElfImage::looks_like_elf(head)) {
+        auto data = read_file(path);
+        if (!data) return std::move(data).context("kernel").error();
         auto elf = loader::ElfImage::parse(std::move(*data), EM_RISCV);
         if (!elf) return make_error("kernel '{}': {}", path, elf.error().message);
         TRAPEZE_TRY(std::move(elf->load(mem)).context(fmt::format("kernel '{}'", path)));
@@ -40,10 +61,10 @@ Result<uint64_t> load_kernel(const std::string& path, GuestMemory& mem, uint64_t
     }
     // Anything else must be a Linux Image: a random file would only make the firmware jump
     // into garbage and hang, so say so instead.
-    if (data->size() < kImageHeaderSize || std::memcmp(data->data() + kImageMagic2Offset, kImageMagic2, 4) != 0)
+    if (head.size() < kImageHeaderSize || std::memcmp(head.data() + kImageMagic2Offset, kImageMagic2, 4) != 0)
         return make_error("kernel '{}' is neither an ELF file nor a RISC-V Linux Image (no RSC\\x05 magic)", path);
-    const uint64_t size = std::max<uint64_t>(data->size(), load_le<uint64_t>(data->data() + kImageSizeOffset));
-    TRAPEZE_TRY(copy_in(mem, at, *data, fmt::format("kernel '{}'", path)));
+    const uint64_t size = std::max<uint64_t>(*file_bytes, load_le<uint64_t>(head.data() + kImageSizeOffset));
+    TRAPEZE_TRY(read_into(mem, at, *file_bytes, path, fmt::format("kernel '{}'", path)));
     if (!mem.contains(Gpa(at), size))
         return make_error("kernel '{}' needs {} MiB at {:#x}: guest RAM is too small", path, size >> 20, at);
     return at + size;
@@ -92,14 +113,14 @@ Result<BootPlan> load_boot_images(const MachineConfig& cfg, GuestMemory& mem, ar
     }
     if (kernel_end > fdt_addr) return make_error("guest RAM ({} MiB) is too small for the kernel", mem.size() >> 20);
     if (cfg.initrd) {
-        auto initrd = read_file(*cfg.initrd);
-        if (!initrd) return std::move(initrd).context("initrd").error();
-        if (initrd->size() + align_up(kernel_end, 0x1000) > fdt_addr)
+        auto size = file_size(*cfg.initrd);
+        if (!size) return std::move(size).context("initrd").error();
+        if (*size + align_up(kernel_end, 0x1000) > fdt_addr)
             return make_error("initrd '{}' ({} MiB) does not fit in guest RAM ({} MiB) with the kernel", *cfg.initrd,
-                              initrd->size() >> 20, mem.size() >> 20);
-        const uint64_t start = align_down(fdt_addr - initrd->size(), 0x1000);
-        TRAPEZE_TRY(copy_in(mem, start, *initrd, fmt::format("initrd '{}'", *cfg.initrd)));
-        board.initrd = std::make_pair(start, start + initrd->size());
+                              *size >> 20, mem.size() >> 20);
+        const uint64_t start = align_down(fdt_addr - *size, 0x1000);
+        TRAPEZE_TRY(read_into(mem, start, *size, *cfg.initrd, fmt::format("initrd '{}'", *cfg.initrd)));
+        board.initrd = std::make_pair(start, start + *size);
     }
     plan.fdt_addr = fdt_addr;
     return plan;

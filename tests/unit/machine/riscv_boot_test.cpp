@@ -2,10 +2,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
 #include "base/bits.hpp"
+#include "base/file.hpp"
 #include "machine/riscv_boot.hpp"
 
 namespace trapeze::machine {
@@ -58,6 +60,56 @@ TEST_F(RiscvBoot, PutsFirmwareAtRamKernelAtTwoMegAndInitrdBelowTheFdt) {
     EXPECT_EQ(board.initrd->first % 4096, 0u);
     EXPECT_EQ(mem.span(Gpa(board.initrd->first), 1)[0], 0x22);
     EXPECT_LE(plan->fdt_addr + kFdtMaxSize, mem.end().value);
+}
+
+// The kernel and initrd are read straight into RAM: every byte lands, and the writes are
+// reported (an engine may have decoded the old bytes).
+TEST_F(RiscvBoot, ReadsKernelAndInitrdWholeIntoRamAndReportsTheWrites) {
+    TempFile fw({0x6f, 0, 0, 0});
+    std::vector<uint8_t> image = linux_image(0x3001, 0x100000);
+    image.back() = 0x44;
+    TempFile kernel(image);
+    std::vector<uint8_t> rd(5000, 0x22);
+    rd.back() = 0x55;
+    TempFile initrd(rd);
+    std::vector<std::pair<uint64_t, uint64_t>> written;
+    mem.set_write_observer([&](Gpa gpa, uint64_t len) { written.emplace_back(gpa.value, len); });
+    MachineConfig cfg;
+    cfg.bios = fw.path;
+    cfg.kernel = kernel.path;
+    cfg.initrd = initrd.path;
+    auto plan = load_boot_images(cfg, mem, board);
+    ASSERT_TRUE(plan.ok()) << plan.error().message;
+    const uint64_t kernel_at = arch::riscv64::kRamBase + kKernelOffset;
+    EXPECT_EQ(mem.span(Gpa(kernel_at + 0x3000), 1)[0], 0x44);
+    EXPECT_EQ(mem.span(Gpa(kernel_at + 0x3001), 1)[0], 0x00);
+    EXPECT_EQ(mem.span(Gpa(board.initrd->second - 1), 1)[0], 0x55);
+    using Range = std::pair<uint64_t, uint64_t>;
+    EXPECT_NE(std::find(written.begin(), written.end(), Range{kernel_at, 0x3001}), written.end());
+    EXPECT_NE(std::find(written.begin(), written.end(), Range{board.initrd->first, 5000}), written.end());
+}
+
+TEST_F(RiscvBoot, RejectsAKernelShorterThanAnImageHeader) {
+    TempFile fw({0x6f, 0, 0, 0});
+    TempFile kernel(std::vector<uint8_t>(10, 0x11));
+    MachineConfig cfg;
+    cfg.bios = fw.path;
+    cfg.kernel = kernel.path;
+    auto plan = load_boot_images(cfg, mem, board);
+    ASSERT_FALSE(plan.ok());
+    EXPECT_NE(plan.error().message.find("neither an ELF file nor a RISC-V Linux Image"), std::string::npos);
+}
+
+TEST(ReadFileInto, ReportsAFileShorterThanExpected) {
+    TempFile f(std::vector<uint8_t>(100, 1));
+    std::vector<uint8_t> out(200);
+    auto r = read_file_into(f.path, out);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("100 bytes; 200 were expected"), std::string::npos);
+    EXPECT_TRUE(read_file_into(f.path, std::span(out).first(100)).ok());
+    EXPECT_EQ(out[99], 1);
+    EXPECT_EQ(file_size(f.path).value(), 100u);
+    EXPECT_FALSE(file_size("/").ok());  // not a regular file
 }
 
 TEST_F(RiscvBoot, RejectsAKernelThatIsNeitherElfNorImage) {
