@@ -1,6 +1,9 @@
 #include "rv64/interp/code_cache.hpp"
 
 #include <cassert>
+#include <memory>
+#include <new>
+#include <type_traits>
 
 #include "rv64/interp/dispatch.hpp"
 #include "rv64/isa/decoder.hpp"
@@ -10,48 +13,81 @@ namespace trapeze::rv64::interp {
 
 // A Linux boot decodes some 10^5 blocks: reserving their buckets up front saves the rehashes
 // on the way there (each one a walk over every block's node, scattered over the heap).
-CodeCache::CodeCache(GuestMemory& mem) : m_mem(mem), m_code_pages(mem.size() / GuestMemory::kPageSize, 0) {
+CodeCache::CodeCache(GuestMemory& mem, size_t max_dead_bytes)
+    : m_mem(mem), m_code_pages(mem.size() / GuestMemory::kPageSize, 0), m_max_dead_bytes(max_dead_bytes) {
     m_blocks.reserve(kExpectedBlocks);
     m_page_blocks.reserve(kExpectedBlocks / 16);
+    m_decoded.reserve(kMaxBlockInsns);
+}
+
+namespace {
+
+constexpr size_t align_up(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
+
+// A block's arena footprint: the Block, then its instructions.
+constexpr size_t block_bytes(size_t insns) {
+    return align_up(sizeof(Block), alignof(DecodedInsn)) + align_up(insns * sizeof(DecodedInsn), alignof(Block));
+}
+
+}  // namespace
+
+// Blocks are never destroyed one by one (the arena's chunks go whole), so they must not own
+// anything.
+static_assert(std::is_trivially_destructible_v<Block>);
+
+Block* CodeCache::allocate(uint64_t pa, std::span<const DecodedInsn> insns) {
+    const size_t bytes = block_bytes(insns.size());
+    static_assert(block_bytes(kMaxBlockInsns) <= kChunkBytes);
+    if (m_chunk_used + bytes > kChunkBytes) {
+        m_chunks.push_back(std::make_unique_for_overwrite<std::byte[]>(kChunkBytes));
+        m_chunk_used = 0;
+    }
+    std::byte* at = m_chunks.back().get() + m_chunk_used;
+    m_chunk_used += bytes;
+    auto* code = reinterpret_cast<DecodedInsn*>(at + align_up(sizeof(Block), alignof(DecodedInsn)));
+    std::uninitialized_copy(insns.begin(), insns.end(), code);
+    Block* b = new (at) Block;
+    b->pa = pa;
+    b->insns = std::span(code, insns.size());
+    return b;
 }
 
 Block* CodeCache::build(uint64_t pa) {
-    auto block = std::make_unique<Block>();
-    block->pa = pa;
+    std::vector<DecodedInsn>& insns = m_decoded;
+    insns.clear();
     const uint64_t page_end = (pa & ~0xfffull) + GuestMemory::kPageSize;
     uint64_t at = pa;
-    while (block->insns.size() < kMaxBlockInsns && at + 2 <= page_end) {
+    while (insns.size() < kMaxBlockInsns && at + 2 <= page_end) {
         const uint16_t lo = load_le<uint16_t>(m_mem.span(Gpa(at), 2).data());
         uint32_t raw = lo;
         if ((lo & 3) == 3 && at + 4 > page_end) {
             // Crosses the page end: a block of its own (see Op::crossing), so that its
             // instruction counts are exact whatever the upper half turns out to be.
-            if (!block->insns.empty()) break;
+            if (!insns.empty()) break;
             DecodedInsn d;
             d.op = static_cast<uint16_t>(Op::crossing);
             d.raw = lo;
             d.len = 4;
             d.fn = exec_for(d);
-            block->insns.push_back(d);
+            insns.push_back(d);
             break;
         }
         if ((lo & 3) == 3) raw = load_le<uint32_t>(m_mem.span(Gpa(at), 4).data());
         DecodedInsn d = decode(raw);
-        if (!block->insns.empty() && starts_block(d)) break;
+        if (!insns.empty() && starts_block(d)) break;
         d.fn = exec_for(d);
-        block->insns.push_back(d);
+        insns.push_back(d);
         at += d.len;
         if (ends_block(d)) break;
     }
-    assert(!block->insns.empty());  // pa is 2-aligned, so one halfword always fits
-    for (size_t i = 0; i < block->insns.size(); ++i)
-        block->insns[i].tfn = threaded_for(block->insns[i], i + 1 == block->insns.size());
+    assert(!insns.empty());  // pa is 2-aligned, so one halfword always fits
+    for (size_t i = 0; i < insns.size(); ++i) insns[i].tfn = threaded_for(insns[i], i + 1 == insns.size());
     mark_code_page(pa);
     ++m_built;
-    Block* raw_block = block.get();
+    Block* block = allocate(pa, insns);
     m_page_blocks[pa >> 12].push_back(pa);
-    m_blocks.emplace(pa, std::move(block));
-    return raw_block;
+    m_blocks.emplace(pa, block);
+    return block;
 }
 
 void CodeCache::mark_code_page(uint64_t pa) {
@@ -62,9 +98,9 @@ void CodeCache::mark_code_page(uint64_t pa) {
     for (Hart* h : m_harts) h->drop_write_entries(pa);
 }
 
-void CodeCache::drop(std::unique_ptr<Block> b) {
-    if (m_on_drop) m_on_drop(*b);
-    m_graveyard.push_back(std::move(b));
+void CodeCache::drop(Block& b) {
+    if (m_on_drop) m_on_drop(b);
+    m_dead_bytes += block_bytes(b.insns.size());
 }
 
 void CodeCache::invalidate_code_page(uint64_t pa) {
@@ -76,7 +112,7 @@ void CodeCache::invalidate_code_page(uint64_t pa) {
         for (uint64_t b : it->second) {
             auto bit = m_blocks.find(b);
             if (bit == m_blocks.end()) continue;
-            drop(std::move(bit->second));
+            drop(*bit->second);
             m_blocks.erase(bit);
         }
         m_page_blocks.erase(it);
@@ -92,8 +128,12 @@ void CodeCache::invalidate_range(uint64_t pa, uint64_t len) {
 }
 
 void CodeCache::flush() {
-    for (auto& [pa, b] : m_blocks) drop(std::move(b));
+    for (auto& [pa, b] : m_blocks) drop(*b);
     m_blocks.clear();
+    for (auto& c : m_chunks) m_retired.push_back(std::move(c));
+    m_chunks.clear();
+    m_chunk_used = kChunkBytes;
+    m_dead_bytes = 0;
     m_page_blocks.clear();
     std::fill(m_code_pages.begin(), m_code_pages.end(), 0);
     ++m_gen;

@@ -5,14 +5,18 @@
 // A block never crosses a 4 KiB page, so a store to a page drops exactly the blocks of
 // that page. Pages holding blocks are marked; harts never cache write permission for
 // them in their TLBs, so every store to code comes through invalidate_code_page().
-// Dropped blocks are kept alive until the interpreter is between blocks (reap()), since
-// a store may drop the very block that is executing.
+// Blocks live in an arena of large chunks (a boot decodes some 10^5 of them: one allocation
+// each, scattered over the heap, made building and freeing them a measurable share of a
+// boot). A dropped block's bytes stay until the next flush, since a store may drop the very
+// block that is executing; the engines flush when wants_flush() says the dropped blocks
+// have piled up. A flush's chunks are freed at the next reap(), between blocks.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -36,7 +40,7 @@ struct Block {
         Block* target = nullptr;
     };
     uint64_t pa = 0;
-    std::vector<DecodedInsn> insns;
+    std::span<DecodedInsn> insns;  // in the arena, right after the Block
     Link links[2];  // the two most recent static successors
     const void* host_code = nullptr;  // jit::Jit's translation of this block, if any
     uint32_t runs = 0;                 // jit::Jit: times run interpreted before translation
@@ -49,8 +53,9 @@ struct Block {
 class CodeCache final : public CodeWatch {
 public:
     static constexpr unsigned kMaxBlockInsns = 64;
+    static constexpr size_t kMaxDeadBytes = size_t{64} << 20;
 
-    explicit CodeCache(GuestMemory& mem);
+    explicit CodeCache(GuestMemory& mem, size_t max_dead_bytes = kMaxDeadBytes);
 
     // Called when a page gets its first block: the harts must drop write TLB entries.
     void attach(Hart& h) { m_harts.push_back(&h); }
@@ -59,7 +64,7 @@ public:
 
     Block* find(uint64_t pa) {
         auto it = m_blocks.find(pa);
-        return it == m_blocks.end() ? nullptr : it->second.get();
+        return it == m_blocks.end() ? nullptr : it->second;
     }
     // Decodes a block at pa (2-aligned, in RAM, fetch permission already checked for the page).
     Block* build(uint64_t pa);
@@ -72,22 +77,32 @@ public:
     // Drops the blocks of every page in [pa, pa+len): for writes that bypass the harts (DMA).
     void invalidate_range(uint64_t pa, uint64_t len);
     void flush();
-    void reap() { m_graveyard.clear(); }
+    // Dropped blocks hold max_dead_bytes of the arena: time for the engine to flush.
+    bool wants_flush() const { return m_dead_bytes >= m_max_dead_bytes; }
+    size_t arena_bytes() const { return m_chunks.size() * kChunkBytes; }
+    void reap() { m_retired.clear(); }
     uint64_t generation() const { return m_gen; }
     uint64_t built() const { return m_built; }
 
 private:
     static constexpr size_t kExpectedBlocks = size_t{1} << 17;
+    static constexpr size_t kChunkBytes = size_t{1} << 20;
 
     void mark_code_page(uint64_t pa);
-    void drop(std::unique_ptr<Block> b);
+    void drop(Block& b);
+    Block* allocate(uint64_t pa, std::span<const DecodedInsn> insns);
 
     GuestMemory& m_mem;
     std::vector<Hart*> m_harts;
-    std::unordered_map<uint64_t, std::unique_ptr<Block>> m_blocks;
+    std::unordered_map<uint64_t, Block*> m_blocks;
     std::unordered_map<uint64_t, std::vector<uint64_t>> m_page_blocks;  // page -> block PAs
     std::vector<uint8_t> m_code_pages;
-    std::vector<std::unique_ptr<Block>> m_graveyard;
+    std::vector<std::unique_ptr<std::byte[]>> m_chunks;   // the last one is being filled
+    std::vector<std::unique_ptr<std::byte[]>> m_retired;  // a flush's, freed by reap()
+    size_t m_chunk_used = kChunkBytes;                      // bytes of m_chunks.back() in use
+    size_t m_dead_bytes = 0;                                 // arena bytes of dropped blocks
+    size_t m_max_dead_bytes = 0;
+    std::vector<DecodedInsn> m_decoded;                      // build()'s scratch
     std::function<void(Block&)> m_on_drop;
     uint64_t m_gen = 0;
     uint64_t m_built = 0;

@@ -88,6 +88,7 @@ void Interpreter::link(Block& prev, const Hart& h, bool same_page, Block* target
 
 Interpreter::Exit Interpreter::run(Hart& h, uint64_t budget) {
     m_cache.reap();
+    if (m_cache.wants_flush()) m_cache.flush();  // dropped blocks piled up in its arena
     uint64_t done = 0;
     Block* prev = nullptr;
     uint64_t prev_page = 0;  // virtual page in which prev was entered

@@ -240,7 +240,7 @@ Jit::Exit Jit::run(Hart& h, uint64_t budget) {
         }
         h.take_attention();
         if ((h.mip() & h.s.mie) != 0 && h.check_interrupts()) pending = nullptr;
-        if (m_code.free() < kMaxBlockBytes || m_slots.free() < kMaxBlockSlots) {
+        if (m_code.free() < kMaxBlockBytes || m_slots.free() < kMaxBlockSlots || m_cache.wants_flush()) {
             flush();
             pending = nullptr;
         }

@@ -1,5 +1,8 @@
 // The interpreter engine: blocks, self-modifying code, atomics and misaligned accesses.
+#include <vector>
+
 #include "hart_fixture.hpp"
+#include "rv64/interp/code_cache.hpp"
 
 namespace trapeze::rv64::test {
 namespace {
@@ -39,6 +42,44 @@ TEST_F(HartTest, DeviceWriteToDecodedCodeIsSeenByTheNextExecution) {
     hart.s.pc = kBase;
     run(1);
     EXPECT_EQ(hart.s.x[5], 3u);
+}
+
+// The code cache's arena: a dropped block stays readable (it may be the one executing) until
+// the engine flushes; dropped blocks ask for a flush once they hold the limit; a flush starts
+// the arena over.
+TEST(CodeCacheArena, DroppedBlocksStayReadableAndAskForAFlushAtTheLimit) {
+    constexpr uint64_t kAt = 0x80000000;
+    GuestMemory m = GuestMemory::create(Gpa(kAt), 1 << 20).value();
+    store_le<uint32_t>(m.span(Gpa(kAt), 4).data(), addi(5, 0, 1));
+    store_le<uint32_t>(m.span(Gpa(kAt + 4), 4).data(), jal_self());
+    interp::CodeCache cache(m, 4096);
+    std::vector<interp::Block*> dropped;
+    int drops = 0;
+    cache.set_drop_observer([&](interp::Block&) { ++drops; });
+    while (!cache.wants_flush()) {
+        interp::Block* b = cache.build(kAt);
+        ASSERT_EQ(b->insns.size(), 2u);
+        cache.invalidate_code_page(kAt);
+        EXPECT_EQ(cache.find(kAt), nullptr);
+        dropped.push_back(b);
+        ASSERT_LT(dropped.size(), 4096u) << "dropped blocks never asked for a flush";
+    }
+    EXPECT_GT(dropped.size(), 2u);  // a block is far smaller than the limit
+    EXPECT_EQ(drops, static_cast<int>(dropped.size()));
+    cache.reap();
+    for (const interp::Block* b : dropped) EXPECT_EQ(b->insns[0].raw, addi(5, 0, 1));
+    interp::Block* live = cache.build(kAt + 4);
+    cache.flush();
+    EXPECT_EQ(drops, static_cast<int>(dropped.size()) + 1);
+    EXPECT_FALSE(cache.wants_flush());
+    EXPECT_EQ(cache.find(kAt + 4), nullptr);
+    EXPECT_EQ(live->insns[0].raw, jal_self());  // the flush's chunks live until reap()
+    cache.reap();
+    EXPECT_EQ(cache.arena_bytes(), 0u);
+    interp::Block* again = cache.build(kAt);
+    EXPECT_EQ(again->insns.size(), 2u);
+    EXPECT_EQ(again->insns[1].raw, jal_self());
+    EXPECT_EQ(cache.find(kAt), again);
 }
 
 TEST_F(HartTest, LoadReservedStoreConditionalSucceedsOnce) {
