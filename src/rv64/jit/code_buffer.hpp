@@ -42,7 +42,12 @@ private:
     uint8_t* m_rw = nullptr;
     uint8_t* m_rx = nullptr;
     size_t m_size = 0;
+    static constexpr size_t kPopulateBytes = size_t{1} << 20;
+
+    void populate_next();
+
     size_t m_used = 0;
+    size_t m_populated = 0;  // bytes from the start mapped in both views (populate_next)
 };
 
 }  // namespace trapeze::rv64::jit

@@ -1,4 +1,10 @@
 // The JIT engine on directed programs: chaining, budgets, code invalidation, buffer flushes.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "rv64/jit/code_buffer.hpp"
 #include "engine_rig.hpp"
 
 namespace trapeze::rv64::test {
@@ -458,6 +464,22 @@ TEST(Jit, RefillsTheCodeBufferWhenItIsFull) {
         EXPECT_EQ(r.hart.s.pc, kBase + 8 * kBlocks);
     }
     EXPECT_GT(r.jit->flushes(), 0u);
+}
+
+// Appending maps the buffer's next MiB in both views at once (no fault per page): the pages
+// are resident after the first append and the RX view runs what was written.
+TEST(CodeBuffer, MapsItsNextMibAtOnceInBothViews) {
+    auto buf = jit::CodeBuffer::create(4 << 20);
+    ASSERT_TRUE(buf.ok()) << buf.error().message;
+    const std::vector<uint8_t> ret{0xb8, 0x2a, 0, 0, 0, 0xc3};  // mov eax, 42; ret
+    const uint8_t* code = buf->append(ret);
+    ASSERT_NE(code, nullptr);
+    const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    std::vector<unsigned char> resident((1 << 20) / page);
+    const auto* page0 = reinterpret_cast<uint8_t*>(reinterpret_cast<uintptr_t>(code) & ~uintptr_t(page - 1));
+    ASSERT_EQ(::mincore(const_cast<uint8_t*>(page0), 1 << 20, resident.data()), 0);
+    EXPECT_TRUE(std::all_of(resident.begin(), resident.end(), [](unsigned char v) { return (v & 1) != 0; }));
+    EXPECT_EQ(reinterpret_cast<int (*)()>(reinterpret_cast<uintptr_t>(code))(), 42);
 }
 
 }  // namespace
