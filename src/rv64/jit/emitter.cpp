@@ -302,6 +302,9 @@ public:
         const Xbyak::util::Cpu cpu;
         m_has_bitcount = cpu.has(Xbyak::util::Cpu::tLZCNT) && cpu.has(Xbyak::util::Cpu::tBMI1) &&
                          cpu.has(Xbyak::util::Cpu::tPOPCNT);
+        m_x_addr.reserve(kPcSlot + 1);
+        for (unsigned r = 0; r < kPcSlot; ++r) m_x_addr.push_back(qword[rbx + m_l.xreg(r)]);
+        m_x_addr.push_back(qword[rbx + m_l.pc]);
     }
 
     Emitter::Trampoline trampoline();
@@ -316,11 +319,12 @@ public:
 private:
     using Reg64 = Xbyak::Reg64;
 
-    Xbyak::Address X(unsigned r) { return qword[rbx + m_l.xreg(r)]; }
+    // Built once: composing an Xbyak address is not free, and these are the most used.
+    const Xbyak::Address& X(unsigned r) const { return m_x_addr[r]; }
     // The guest pc lives in rbp while translated code runs (no store-to-load chain through
     // HartState from block to block); HartState::pc is written before anything that reads
     // it (helpers, the epilogue) and read back after helpers that may change it.
-    Xbyak::Address PC() { return qword[rbx + m_l.pc]; }
+    const Xbyak::Address& PC() const { return m_x_addr[kPcSlot]; }
     void sync_pc() { mov(PC(), rbp); }
     void reload_pc() { mov(rbp, PC()); }
 
@@ -481,6 +485,8 @@ private:
                        bool result);
 
     const Layout m_l;
+    static constexpr unsigned kPcSlot = 33;  // m_x_addr: x0..x31, the write sink x32, then pc
+    std::vector<Xbyak::Address> m_x_addr;
     SlotArena& m_slots;
     ExitSlot* m_jump_cache;
     uint64_t m_jump_cache_mask;
