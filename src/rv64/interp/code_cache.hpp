@@ -17,8 +17,9 @@
 #include <memory>
 #include <optional>
 #include <span>
-#include <unordered_map>
 #include <vector>
+
+#include <absl/container/flat_hash_map.h>
 
 #include "memory/guest_memory.hpp"
 #include "rv64/decoded_insn.hpp"
@@ -94,8 +95,10 @@ private:
 
     GuestMemory& m_mem;
     std::vector<Hart*> m_harts;
-    std::unordered_map<uint64_t, Block*> m_blocks;
-    std::unordered_map<uint64_t, std::vector<uint64_t>> m_page_blocks;  // page -> block PAs
+    // Open addressing (one probe is usually one cache line): the dispatchers look blocks up
+    // here whenever their own direct-mapped caches miss.
+    absl::flat_hash_map<uint64_t, Block*> m_blocks;
+    absl::flat_hash_map<uint64_t, std::vector<uint64_t>> m_page_blocks;  // page -> block PAs
     std::vector<uint8_t> m_code_pages;
     std::vector<std::unique_ptr<std::byte[]>> m_chunks;   // the last one is being filled
     std::vector<std::unique_ptr<std::byte[]>> m_retired;  // a flush's, freed by reap()
