@@ -28,7 +28,12 @@ uint64_t get_field(uint64_t reg, uint64_t mask) { return (reg & mask) / (mask & 
 }  // namespace
 
 Hart::Hart(const HartConfig& cfg, GuestMemory& mem, MmioBus& bus, const GuestClock& clock)
-    : m_cfg(cfg), m_mem(mem), m_bus(bus), m_clock(clock), m_context_gen(kContextGenStride + cfg.hartid) {
+    : m_cfg(cfg),
+      m_mem(mem),
+      m_bus(bus),
+      m_clock(clock),
+      m_context_gen(kContextGenStride + cfg.hartid),
+      m_write_pages((mem.size() / GuestMemory::kPageSize + 63) / 64) {
     assert(cfg.hartid < kContextGenStride);
     reset(mem.base().value);
 }

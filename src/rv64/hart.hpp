@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "base/bits.hpp"
 #include "base/guest_clock.hpp"
@@ -264,6 +265,10 @@ private:
     unsigned m_data_index = kMmuM;
     unsigned m_fetch_index = kMmuM;
     TlbEntry m_tlb[kMmuCount][kTlbSets]{};
+    // One bit per RAM page: set when a write entry for the page is cached (fill_tlb), cleared
+    // when drop_write_entries() has searched the TLB for them. A page that never had one
+    // (most pages that become code) is not searched: the search reads every entry.
+    std::vector<uint64_t> m_write_pages;
 };
 
 }  // namespace trapeze::rv64

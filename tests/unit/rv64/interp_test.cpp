@@ -33,6 +33,22 @@ TEST_F(HartTest, StoreThroughACachedWriteEntryStillInvalidatesCodeDecodedLater) 
     EXPECT_EQ(hart.s.x[5], 4u);
 }
 
+TEST_F(HartTest, EveryRoundOfWriteDecodeStoreInvalidatesTheCode) {
+    // Each store to the code drops its blocks, so the page takes write entries again; each
+    // time it becomes code again those entries must go (not only the first time).
+    for (int32_t round = 1; round <= 3; ++round) {
+        ASSERT_TRUE(hart.store<uint32_t>(kBase + 0x800, 0));  // caches a write entry
+        code(kBase, {addi(5, 0, round), jal_self()});
+        hart.s.pc = kBase;
+        run(1);
+        EXPECT_EQ(hart.s.x[5], static_cast<uint64_t>(round));
+        ASSERT_TRUE(hart.store<uint32_t>(kBase, addi(5, 0, 10 + round)));
+        hart.s.pc = kBase;
+        run(1);
+        EXPECT_EQ(hart.s.x[5], static_cast<uint64_t>(10 + round));
+    }
+}
+
 TEST_F(HartTest, DeviceWriteToDecodedCodeIsSeenByTheNextExecution) {
     code(kBase, {addi(5, 0, 1), jal_self()});
     run(1);
