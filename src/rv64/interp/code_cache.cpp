@@ -139,4 +139,22 @@ void CodeCache::flush() {
     ++m_gen;
 }
 
+// A link to a successor in the same virtual page as its predecessor stays valid across TLB
+// flushes: both blocks were reached through the one translation of that page, so only code
+// invalidation retires it. A link across pages also depends on the target page's translation.
+Block* CodeCache::follow_link(const Block& prev, const Hart& h, bool same_page) const {
+    const uint64_t code_gen = m_gen;
+    for (const Block::Link& l : prev.links) {
+        if (l.pc != h.s.pc || l.priv != h.s.priv || l.same_page != same_page || l.code_gen != code_gen) continue;
+        if (same_page || l.context_gen == h.context_gen()) return l.target;
+    }
+    return nullptr;
+}
+
+void CodeCache::link(Block& prev, const Hart& h, bool same_page, Block* target) {
+    const uint64_t code_gen = m_gen;
+    prev.links[1] = prev.links[0];  // keep the two most recent successors
+    prev.links[0] = Block::Link{h.s.pc, code_gen, h.context_gen(), h.s.priv, same_page, target};
+}
+
 }  // namespace trapeze::rv64::interp

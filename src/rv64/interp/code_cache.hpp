@@ -78,6 +78,10 @@ public:
     // Drops the blocks of every page in [pa, pa+len): for writes that bypass the harts (DMA).
     void invalidate_range(uint64_t pa, uint64_t len);
     void flush();
+    // The successor of prev that an engine ran last from h's pc (see Block::links), if still
+    // valid; same_page: h's pc is in the virtual page prev was entered in.
+    Block* follow_link(const Block& prev, const Hart& h, bool same_page) const;
+    void link(Block& prev, const Hart& h, bool same_page, Block* target);
     // Dropped blocks hold max_dead_bytes of the arena: time for the engine to flush.
     bool wants_flush() const { return m_dead_bytes >= m_max_dead_bytes; }
     size_t arena_bytes() const { return m_chunks.size() * kChunkBytes; }

@@ -68,24 +68,6 @@ uint64_t Interpreter::execute_traced(Hart& h, const Block& b) {
     return n;
 }
 
-// A link to a successor in the same virtual page as its predecessor stays valid across TLB
-// flushes: both blocks were reached through the one translation of that page, so only code
-// invalidation retires it. A link across pages also depends on the target page's translation.
-Block* Interpreter::follow_link(const Block& prev, const Hart& h, bool same_page) const {
-    const uint64_t code_gen = m_cache.generation();
-    for (const Block::Link& l : prev.links) {
-        if (l.pc != h.s.pc || l.priv != h.s.priv || l.same_page != same_page || l.code_gen != code_gen) continue;
-        if (same_page || l.context_gen == h.context_gen()) return l.target;
-    }
-    return nullptr;
-}
-
-void Interpreter::link(Block& prev, const Hart& h, bool same_page, Block* target) {
-    const uint64_t code_gen = m_cache.generation();
-    prev.links[1] = prev.links[0];  // keep the two most recent successors
-    prev.links[0] = Block::Link{h.s.pc, code_gen, h.context_gen(), h.s.priv, same_page, target};
-}
-
 Interpreter::Exit Interpreter::run(Hart& h, uint64_t budget) {
     m_cache.reap();
     if (m_cache.wants_flush()) m_cache.flush();  // dropped blocks piled up in its arena
@@ -100,7 +82,7 @@ Interpreter::Exit Interpreter::run(Hart& h, uint64_t budget) {
         if ((h.mip() & h.s.mie) != 0 && h.check_interrupts()) prev = nullptr;
         const uint64_t page = h.s.pc >> 12;
         const bool same_page = page == prev_page;
-        Block* b = prev != nullptr ? follow_link(*prev, h, same_page) : nullptr;
+        Block* b = prev != nullptr ? m_cache.follow_link(*prev, h, same_page) : nullptr;
         if (b == nullptr) {
             b = lookup(h);
             if (b == nullptr) {
@@ -110,7 +92,7 @@ Interpreter::Exit Interpreter::run(Hart& h, uint64_t budget) {
                 prev = nullptr;
                 continue;
             }
-            if (prev != nullptr) link(*prev, h, same_page, b);
+            if (prev != nullptr) m_cache.link(*prev, h, same_page, b);
         }
         const uint64_t context = h.context_gen();
         const uint64_t n = execute(h, *b);

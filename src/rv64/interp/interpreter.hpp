@@ -29,8 +29,6 @@ public:
 
 private:
     Block* lookup(Hart& h);  // null: the fetch faulted (the trap is taken)
-    Block* follow_link(const Block& prev, const Hart& h, bool same_page) const;
-    void link(Block& prev, const Hart& h, bool same_page, Block* target);
     uint64_t execute(Hart& h, const Block& b);
     uint64_t execute_traced(Hart& h, const Block& b);
     void account(Hart& h, uint64_t n);

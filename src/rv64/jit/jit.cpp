@@ -189,6 +189,7 @@ void Jit::write_perf_map(const interp::Block& b, size_t size, size_t blocks) {
 }
 
 Jit::BlockCacheEntry* Jit::lookup(Hart& h) {
+    ++m_lookups;
     uint64_t pa = 0;
     if (!h.translate_fetch(h.s.pc, pa)) {
         h.clear_trapped();
@@ -244,17 +245,34 @@ void Jit::on_drop(interp::Block& b) {
 Jit::Exit Jit::run(Hart& h, uint64_t budget) {
     m_cache.reap();
     RunState st{0, 0, budget};
-    ExitSlot* pending = nullptr;  // where to link the next block's code
+    ExitSlot* pending = nullptr;    // where to link the next block's code
+    interp::Block* prev = nullptr;  // the block just run through the interpreter, if any
+    uint64_t prev_page = 0;         // the virtual page prev was entered in
     while (st.done < budget) {
         if (h.s.wfi) {
             if (!h.wfi_wakeup()) return Exit::Wfi;
             h.s.wfi = false;
         }
         h.take_attention();
-        if ((h.mip() & h.s.mie) != 0 && h.check_interrupts()) pending = nullptr;
+        if ((h.mip() & h.s.mie) != 0 && h.check_interrupts()) {
+            pending = nullptr;
+            prev = nullptr;
+        }
         if (m_code.free() < kMaxBlockBytes || m_slots.free() < kMaxBlockSlots || m_cache.wants_flush()) {
             flush();
             pending = nullptr;
+            prev = nullptr;
+        }
+        // After a block run by the interpreter, its links lead to the next one as they do in
+        // the interpreter: no fetch translation and no block-cache probe (a cache miss each).
+        const uint64_t page = h.s.pc >> 12;
+        if (prev != nullptr) {
+            interp::Block* next = m_cache.follow_link(*prev, h, page == prev_page);
+            if (next != nullptr && next->host_code == nullptr && next->runs < m_translate_after) {
+                prev = interpret(h, *next, st);
+                prev_page = page;
+                continue;
+            }
         }
         BlockCacheEntry* e = lookup(h);
         if (e == nullptr) {
@@ -262,22 +280,20 @@ Jit::Exit Jit::run(Hart& h, uint64_t budget) {
             // storm still ends the slice.
             ++st.done;
             pending = nullptr;
+            prev = nullptr;
             continue;
         }
         // The common case touches only the entry: the Block is needed to interpret, translate
         // or link (the Blocks are scattered over the heap, so each is a cache miss).
         const void* code = e->code;
         if (code == nullptr && e->block->runs < m_translate_after) {
-            interp::Block* b = e->block;
-            ++b->runs;
-            const uint64_t n = interp::execute_block(h, *b);
-            interp::account_retired(h, n);
-            m_retired += n;
-            st.done += std::max<uint64_t>(n, 1);
-            ++m_interpreted;
+            if (prev != nullptr) m_cache.link(*prev, h, page == prev_page, e->block);
+            prev = interpret(h, *e->block, st);
+            prev_page = page;
             pending = nullptr;
             continue;
         }
+        prev = nullptr;
         if (code == nullptr) {
             code = e->block->host_code != nullptr ? e->block->host_code : translate(*e->block, h);
             if (code == nullptr) std::abort();  // a block always fits in kMaxBlockBytes
@@ -293,6 +309,19 @@ Jit::Exit Jit::run(Hart& h, uint64_t budget) {
         st.retired = 0;
     }
     return Exit::Budget;
+}
+
+// b through the interpreter's semantics, until it is translated. Returns b if its links may
+// lead on: not after it changed translation (sfence.vma, satp, ...), as in Interpreter::run.
+interp::Block* Jit::interpret(Hart& h, interp::Block& b, RunState& st) {
+    const uint64_t context = h.context_gen();
+    ++b.runs;
+    const uint64_t n = interp::execute_block(h, b);
+    interp::account_retired(h, n);
+    m_retired += n;
+    st.done += std::max<uint64_t>(n, 1);
+    ++m_interpreted;
+    return h.context_gen() == context ? &b : nullptr;
 }
 
 }  // namespace trapeze::rv64::jit

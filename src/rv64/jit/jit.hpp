@@ -53,6 +53,7 @@ public:
 
     uint64_t retired() const { return m_retired; }
     uint64_t dispatches() const { return m_dispatches; }  // entries into translated code
+    uint64_t lookups() const { return m_lookups; }        // blocks found by pc (not by a link)
     interp::CodeCache& cache() { return m_cache; }
     const Emitter::Stats& stats() const { return m_emitter->stats(); }
     uint64_t flushes() const { return m_flushes; }
@@ -73,6 +74,7 @@ private:
     void write_perf_map(const interp::Block& b, size_t size, size_t blocks);
     struct BlockCacheEntry;
     BlockCacheEntry* lookup(Hart& h);  // null: the fetch faulted (the trap is taken)
+    interp::Block* interpret(Hart& h, interp::Block& b, RunState& st);
     void fill(ExitSlot& slot, const Hart& h, interp::Block& b);
     void unlink(ExitSlot& slot);
     void on_drop(interp::Block& b);
@@ -103,6 +105,7 @@ private:
     uint64_t m_dispatches = 0;  // entries into translated code from the dispatcher
     uint64_t m_fills = 0;       // of which to fill an exit slot
     uint64_t m_interpreted = 0;  // blocks run through the interpreter's semantics
+    uint64_t m_lookups = 0;
     uint32_t m_translate_after = 0;
 };
 

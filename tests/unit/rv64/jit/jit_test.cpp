@@ -105,6 +105,26 @@ TEST(Jit, JumpAcrossPagesReachesTheNewCodeAfterItsTargetIsRemapped) {
     EXPECT_EQ(r.hart.s.x[6], 20u);
 }
 
+// Before a block is translated it runs through the interpreter; from one such block to the
+// next the dispatcher follows the blocks' links, as the interpreter does, instead of looking
+// the pc up again. A store to the code retires the links (the new code runs).
+TEST(Jit, InterpretedBlocksFollowTheirLinks) {
+    jit::JitConfig cfg = EngineRig::eager();
+    cfg.translate_after = 1000;  // everything below stays interpreted
+    EngineRig r(Engine::Jit, cfg);
+    // A: x5 += 1; j B.  B: x6 += 1; j A.
+    r.code(kBase, {addi(5, 5, 1), enc_j(4, 0)});
+    r.code(kBase + 8, {addi(6, 6, 1), enc_j(-12, 0)});
+    r.run(2 * 100);
+    EXPECT_EQ(r.hart.s.x[5], 50u);
+    EXPECT_EQ(r.hart.s.x[6], 50u);
+    EXPECT_LE(r.jit->lookups(), 3u);  // A, B, and A once more to link B -> A
+    ASSERT_TRUE(r.hart.store<uint32_t>(kBase, addi(5, 5, 2)));
+    r.run(2 * 100);
+    EXPECT_EQ(r.hart.s.x[5], 150u);
+    EXPECT_EQ(r.hart.s.x[6], 100u);
+}
+
 // A flush of another page changes the fetch key too, but the slots' targets still translate
 // as they did: each slot takes the new key after one fetch-TLB probe, without a return to the
 // dispatcher (one entry per run, as before the flush).
