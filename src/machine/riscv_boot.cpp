@@ -24,13 +24,6 @@ constexpr uint64_t kImageSizeOffset = 0x10;
 constexpr uint64_t kImageMagic2Offset = 0x38;
 constexpr char kImageMagic2[4] = {'R', 'S', 'C', '\x05'};
 
-Result<void> copy_in(GuestMemory& mem, uint64_t addr, const std::vector<uint8_t>& data, const std::string& what) {
-    if (!mem.write(Gpa(addr), data))
-        return make_error("{} ({} bytes at {:#x}) does not fit in guest RAM ({} MiB)", what, data.size(), addr,
-                          mem.size() >> 20);
-    return ok();
-}
-
 // Reads the file at path straight into guest RAM at addr ([addr, addr+size) must be RAM).
 Result<void> read_into(GuestMemory& mem, uint64_t addr, uint64_t size, const std::string& path,
                        const std::string& what) {
@@ -99,11 +92,12 @@ Result<BootPlan> load_boot_images(const MachineConfig& cfg, GuestMemory& mem, ar
         plan = *bare;
         kernel_end = mem.base().value;  // the ELF's own layout; an initrd still goes below the FDT
     } else {
-        auto fw = read_file(*cfg.bios);
-        if (!fw) return std::move(fw).context("firmware").error();
-        if (fw->size() > kKernelOffset)
-            return make_error("firmware '{}' is {} bytes; at most {} fit below the kernel", *cfg.bios, fw->size(), kKernelOffset);
-        TRAPEZE_TRY(copy_in(mem, mem.base().value, *fw, fmt::format("firmware '{}'", *cfg.bios)));
+        auto fw_bytes = file_size(*cfg.bios);
+        if (!fw_bytes) return std::move(fw_bytes).context("firmware").error();
+        if (*fw_bytes > kKernelOffset)
+            return make_error("firmware '{}' is {} bytes; at most {} fit below the kernel", *cfg.bios, *fw_bytes,
+                              kKernelOffset);
+        TRAPEZE_TRY(read_into(mem, mem.base().value, *fw_bytes, *cfg.bios, fmt::format("firmware '{}'", *cfg.bios)));
         plan.entry = mem.base().value;
         if (!cfg.kernel.empty()) {
             auto end = load_kernel(cfg.kernel, mem, mem.base().value + kKernelOffset);

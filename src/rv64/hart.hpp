@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "base/bits.hpp"
@@ -269,6 +270,7 @@ private:
     // when drop_write_entries() has searched the TLB for them. A page that never had one
     // (most pages that become code) is not searched: the search reads every entry.
     std::vector<uint64_t> m_write_pages;
+    std::pair<uint64_t&, uint64_t> write_page_bit(const uint8_t* host_page);  // word and bit
 };
 
 }  // namespace trapeze::rv64

@@ -234,12 +234,15 @@ void Hart::flush_tlb_asid(uint64_t asid) {
     bump_context_gen();
 }
 
+std::pair<uint64_t&, uint64_t> Hart::write_page_bit(const uint8_t* host_page) {
+    const auto index = static_cast<size_t>(host_page - m_mem.host_base()) / GuestMemory::kPageSize;
+    return {m_write_pages[index / 64], uint64_t{1} << (index % 64)};
+}
+
 void Hart::drop_write_entries(uint64_t pa) {
     const uint8_t* host_page = m_mem.host_page(Gpa(pa));
     if (host_page == nullptr) return;
-    const auto index = static_cast<size_t>(host_page - m_mem.host_base()) / GuestMemory::kPageSize;
-    uint64_t& word = m_write_pages[index / 64];
-    const uint64_t bit = uint64_t{1} << (index % 64);
+    auto [word, bit] = write_page_bit(host_page);
     if ((word & bit) == 0) return;
     word &= ~bit;
     const auto host = reinterpret_cast<uintptr_t>(host_page);
@@ -269,8 +272,8 @@ void Hart::fill_tlb(uint64_t va, uint64_t pa, Access acc, unsigned mmu_index) {
     if (acc == Access::Read) e.tag_r = tag;
     if (acc == Access::Write) {
         e.tag_w = tag;
-        const auto index = static_cast<size_t>(host_page - m_mem.host_base()) / GuestMemory::kPageSize;
-        m_write_pages[index / 64] |= uint64_t{1} << (index % 64);
+        auto [word, bit] = write_page_bit(host_page);
+        word |= bit;
     }
     if (acc == Access::Execute) e.tag_x = tag;
 }

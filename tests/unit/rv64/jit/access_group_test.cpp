@@ -4,17 +4,13 @@
 #include <deque>
 
 #include "engine_rig.hpp"
+#include "hart_fixture.hpp"
 
 namespace trapeze::rv64::test {
 namespace {
 
 constexpr uint64_t kBase = EngineRig::kBase;
 constexpr uint32_t kPark = 0x0000006f;
-uint32_t addi(uint32_t rd, uint32_t rs1, int32_t imm) { return enc_i(imm, rs1, 0, rd, 0x13); }
-uint32_t bne(uint32_t rs1, uint32_t rs2, int32_t off) { return enc_b(off, rs2, rs1, 1); }
-uint32_t sd(uint32_t rs2, uint32_t rs1, int32_t imm) { return enc_s(imm, rs2, rs1, 3, 0x23); }
-uint32_t ld(uint32_t rd, uint32_t rs1, int32_t imm) { return enc_i(imm, rs1, 3, rd, 0x03); }
-uint32_t lw(uint32_t rd, uint32_t rs1, int32_t imm) { return enc_i(imm, rs1, 2, rd, 0x03); }
 
 // Counts its reads: every load from it takes the JIT's slow path (a helper call).
 struct Counter : MmioDevice {

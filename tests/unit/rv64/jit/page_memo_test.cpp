@@ -10,8 +10,6 @@ namespace {
 
 constexpr uint64_t kBase = EngineRig::kBase;
 constexpr uint32_t kPark = 0x0000006f;
-uint32_t add(uint32_t rd, uint32_t rs1, uint32_t rs2) { return enc_r(0, rs2, rs1, 0, rd, 0x33); }
-uint32_t bne(uint32_t rs1, uint32_t rs2, int32_t off) { return enc_b(off, rs2, rs1, 1); }
 
 // VA 0: the code (kBase). VA pages 1 and 2: frames far apart, so an access that used page 1's
 // addend for an address in page 2 would land in the frame after page 1's, not in page 2's.
