@@ -76,14 +76,13 @@ constexpr uint32_t kFrameRunState = 0;  // RunState*
 constexpr uint32_t kFrameBudget = 8;    // RunState::budget
 constexpr uint32_t kFrameFlushed = 16;  // r13 when the counters were last brought up to date
 constexpr uint32_t kFrameGroup = 24;    // rdi (an access group's addend) across slow-path calls
-constexpr uint32_t kFrameMemoSave = 32;     // rdi (the load memo's addend) while a group uses it
-constexpr uint32_t kFrameLoadPage = 40;     // the load memo's page, or kNoPage (see PageMemo)
-constexpr uint32_t kFrameStorePage = 48;    // the store memo's page, or kNoPage
-constexpr uint32_t kFrameStoreAddend = 56;  // the store memo's addend
-constexpr uint32_t kFrameBytes = 72;        // a multiple of 16 plus 8: see the trampoline
-
-// No access matches it: an access's page-and-misalignment bits never have bits 3-11 set.
-constexpr uint64_t kNoPage = ~uint64_t{0};
+// A loop region's page memos (see MemoBases): the page of each (all ones: none), then the addend of each.
+constexpr uint32_t kMaxMemoSites = 32;
+constexpr uint32_t kFrameMemoPages = 32;
+constexpr uint32_t kFrameMemoAddends = kFrameMemoPages + 8 * kMaxMemoSites;
+constexpr uint32_t kFrameBytes = kFrameMemoAddends + 8 * kMaxMemoSites + 8;
+static_assert(kFrameBytes % 16 == 8, "six pushes and the frame keep rsp 16-byte aligned: see the trampoline");
+static_assert(kMaxMemoSites % 2 == 0, "forget_memos resets pages two at a time");
 
 // log2(kTlbSets * sizeof(TlbEntry)): from one TLB view to the next.
 constexpr int kViewShift = std::countr_zero(Hart::kTlbSets * sizeof(Hart::TlbEntry));
@@ -176,23 +175,19 @@ struct AccessGroup {
 constexpr int64_t kMaxGroupSpan = 1024;
 constexpr size_t kMinGroupSize = 2;
 
-// A loop region's page memos. A loop's loads and stores mostly walk one array or structure
-// each: for the base register its loads use most, the region keeps the page those loads last
-// hit with the addend of its TLB read entry in rdi (the page in the frame), and for its stores'
-// base the page and write entry's addend in the frame. An access off that base whose bytes lie
-// in the memo's page costs a compare and the access, and its address no longer waits for the
-// TLB index and entry loads (so a data-dependent branch after the load, when mispredicted,
-// resolves that much sooner); any other probes the TLB, and the one probing for a new page
-// takes the memo over. The memos stand for TLB entries, so they are forgotten wherever those may
-// change: on every entry into a translation and after every call into the interpreter's
-// semantics (CSR writes, sfence.vma, ...). The load and store slow paths only fill the TLB, so
-// the memos and rdi survive them. A store memo never covers a page holding translated code (no
-// write entry exists for one, see CodeWatch), and code is translated only outside translated
-// code. An access group, which takes rdi for its own addend, saves the load memo's around it.
-struct PageMemo {
-    unsigned load_base = 0;  // 0: none
-    unsigned store_base = 0;
-};
+// A loop region's page memos. Each load and store of a loop region (that is not in an access
+// group) has its own: the page it last hit and the addend of that page's TLB read or write
+// entry, in the frame. While its bytes stay in that page an access costs a compare and the access,
+// and its address no longer waits for the TLB index and entry loads (so a data-dependent branch
+// after a load, when mispredicted, resolves that much sooner); else it probes the TLB and its
+// memo takes over the page it hits. One memo per access, not per base register: two loops
+// walking one array from both ends (a partition) each keep their own page. The memos stand for
+// TLB entries, so they are forgotten wherever those may change: on every entry into a
+// translation and after every call into the interpreter's semantics (CSR writes, sfence.vma,
+// ...). The load and store slow paths only fill the TLB, so the memos survive them. A store's
+// memo never covers a page holding translated code (no write entry exists for one, see
+// CodeWatch), and code is translated only outside translated code.
+using MemoBases = std::array<bool, 32>;
 
 // The size of a load or store the emitter translates inline (emit_memory), or 0.
 unsigned access_size(Op op) {
@@ -239,30 +234,23 @@ bool writes_x(const DecodedInsn& d, unsigned x) {
     return d.op < op_table().size() && op_table()[d.op].dest == Dest::X && d.rd == x;
 }
 
-// The base registers a loop region's loads and its stores use most, of those that something
-// other than a load in it writes, if anything does (a pointer only ever loaded from memory, as
-// in a list walk, is likelier to move to another page than one stepped through an array).
-PageMemo memo_bases(std::span<const interp::Block* const> blocks) {
-    std::array<uint32_t, 32> loads{}, stores{};
+// The base registers whose accesses in a loop region get page memos: all but those only ever
+// loaded from memory in it (a pointer loaded, as in a list walk, is likelier to move to another
+// page each time than one stepped through an array; its accesses probe the TLB inline).
+MemoBases memo_bases(std::span<const interp::Block* const> blocks) {
     std::array<bool, 33> loaded{}, computed{};
     for (const interp::Block* b : blocks) {
         for (const DecodedInsn& d : b->insns) {
             const auto op = static_cast<Op>(d.op);
-            const unsigned size = access_size(op);
-            if (size != 0 && d.rs1 != 0 && d.rs1 < 32) ++(is_store(op) ? stores : loads)[d.rs1];
-            if (size != 0 && !is_store(op) && d.rd <= 32)
+            if (access_size(op) != 0 && !is_store(op) && d.rd <= 32)
                 loaded[d.rd] = true;
-            else if (size == 0 && writes_x(d, d.rd) && d.rd < 32)
+            else if (access_size(op) == 0 && writes_x(d, d.rd) && d.rd < 32)
                 computed[d.rd] = true;
         }
     }
-    for (unsigned x = 0; x < 32; ++x)
-        if (loaded[x] && !computed[x]) loads[x] = stores[x] = 0;
-    auto most = [](const std::array<uint32_t, 32>& n) {
-        const auto best = static_cast<unsigned>(std::max_element(n.begin(), n.end()) - n.begin());
-        return n[best] == 0 ? 0u : best;
-    };
-    return {most(loads), most(stores)};
+    MemoBases ok{};
+    for (unsigned x = 1; x < 32; ++x) ok[x] = !loaded[x] || computed[x];
+    return ok;
 }
 
 // The group starting at b.insns[first] (a load or store), extended over the accesses off the
@@ -442,6 +430,7 @@ private:
     void emit_jal(const DecodedInsn& d, size_t index, int32_t off);
     void emit_jalr(const DecodedInsn& d, size_t index, int32_t off);
     void emit_branch(const DecodedInsn& d, size_t index, int32_t off, Op op);
+    void jump_if(Op op, bool taken, const Xbyak::Label& to);
     void tlb_probe(const DecodedInsn& d, unsigned size, size_t tag_offset, Xbyak::Label& slow,
                    uint64_t and_mask = ~uint64_t{0});
     void tlb_entry();
@@ -451,8 +440,10 @@ private:
     void load_value(const Xbyak::RegExp& at, unsigned size, bool sign);
     void store_value(const Xbyak::RegExp& at, unsigned size, const Reg64& v);
     void call_slow(uint64_t fn, bool keep_rdi);
-    Xbyak::RegExp memo_address(const DecodedInsn& d, unsigned size, bool store, Xbyak::Label& miss);
-    void take_memo(bool store);
+    int memo_site(const DecodedInsn& d, size_t index) const;
+    unsigned count_memo_sites(std::span<const interp::Block* const> blocks);
+    Xbyak::RegExp memo_address(const DecodedInsn& d, unsigned size, unsigned site, Xbyak::Label& miss);
+    void take_memo(unsigned site);
     void forget_memos();
     struct Mem {
         unsigned size;
@@ -512,7 +503,9 @@ private:
     std::vector<AccessGroup> m_groups;  // the block's (plan_groups)
     std::vector<int> m_group_of;        // per instruction: the group it belongs to, or -1
     bool m_group_live = false;          // rdi holds a group's addend here (slow paths keep it)
-    PageMemo m_memo;                    // the region's
+    MemoBases m_memo_bases{};           // the region's (none outside loop regions)
+    unsigned m_memo_sites = 0;          // the region's memos (count_memo_sites)
+    unsigned m_memo_next = 0;           // the next access's memo, in emission order
     uint64_t m_memo_accesses = 0;       // the region's accesses through a memo
 };
 
@@ -841,14 +834,16 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     m_entries.clear();
     for (const interp::Block* b : blocks) m_entries.emplace_back(static_cast<int64_t>(b->pa - head.pa), Xbyak::Label());
     m_canon = {};
-    m_memo = {};
+    m_memo_bases = {};
+    m_memo_next = 0;
     m_memo_accesses = 0;
     if (blocks.size() > 1 || jumps_to_itself(head)) {
         m_canon = region_registers(blocks);
-        m_memo = memo_bases(blocks);
+        m_memo_bases = memo_bases(blocks);
     } else {
         m_entries.clear();
     }
+    m_memo_sites = count_memo_sites(blocks);
     forget_memos();  // in this translation's frame before its blocks (internal jumps skip it)
     reload(m_canon);
     for (size_t k = 0; k < blocks.size(); ++k) {
@@ -901,7 +896,6 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
             emit_fallback(d, i, off);
             ++stats.fallbacks;
         }
-        if (m_group_live && i + 1 == group_end && m_memo.load_base != 0) mov(rdi, qword[rsp + kFrameMemoSave]);
         off += d.len;
     }
     m_group_live = false;  // for the exits below and the cold code emitted after the region
@@ -1083,6 +1077,19 @@ void Emitter::Impl::emit_jalr(const DecodedInsn& d, size_t index, int32_t off) {
     m_ended = true;
 }
 
+// To `to` if branch op's condition (taken: as the flags of compare(rs1, rs2) say) holds, or
+// if it does not (taken false).
+void Emitter::Impl::jump_if(Op op, bool taken, const Xbyak::Label& to) {
+    switch (op) {
+        case Op::beq: taken ? je(to, T_NEAR) : jne(to, T_NEAR); break;
+        case Op::bne: taken ? jne(to, T_NEAR) : je(to, T_NEAR); break;
+        case Op::blt: taken ? jl(to, T_NEAR) : jge(to, T_NEAR); break;
+        case Op::bge: taken ? jge(to, T_NEAR) : jl(to, T_NEAR); break;
+        case Op::bltu: taken ? jb(to, T_NEAR) : jae(to, T_NEAR); break;
+        default: taken ? jae(to, T_NEAR) : jb(to, T_NEAR); break;  // bgeu
+    }
+}
+
 void Emitter::Impl::emit_branch(const DecodedInsn& d, size_t index, int32_t off, Op op) {
     // rs1 in a register (its cache register, or rax), rs2 as a register or memory operand,
     // looked up before the spill below (which leaves the host registers' values alone).
@@ -1096,21 +1103,23 @@ void Emitter::Impl::emit_branch(const DecodedInsn& d, size_t index, int32_t off,
         now = m_regs.map();
     }
     compare(a, d.rs2, j);
-    Xbyak::Label taken;
-    switch (op) {
-        case Op::beq: je(taken, T_NEAR); break;
-        case Op::bne: jne(taken, T_NEAR); break;
-        case Op::blt: jl(taken, T_NEAR); break;
-        case Op::bge: jge(taken, T_NEAR); break;
-        case Op::bltu: jb(taken, T_NEAR); break;
-        default: jae(taken, T_NEAR); break;
-    }
+    // A loop's back edge (backward, within the region) falls through, so an iteration ends
+    // in one taken jump (the edge's to the loop head) instead of two.
+    const bool loop_back = d.imm <= 0 && internal(taken_off) != nullptr;
+    Xbyak::Label second;
+    jump_if(op, !loop_back, second);
     const int32_t saved_pc_off = m_pc_off;
-    edge(next_off, index + 1, false, now);
-    L(taken);
+    if (loop_back)
+        edge(taken_off, index + 1, true, now);
+    else
+        edge(next_off, index + 1, false, now);
+    L(second);
     m_pc_off = saved_pc_off;
     m_regs.restore(now);
-    edge(taken_off, index + 1, d.imm <= 0, now);
+    if (loop_back)
+        edge(next_off, index + 1, false, now);
+    else
+        edge(taken_off, index + 1, d.imm <= 0, now);
     m_ended = true;
 }
 
@@ -1170,7 +1179,6 @@ void Emitter::Impl::plan_groups(const interp::Block& b) {
 // stores. Clobbers rax, rcx, rsi.
 void Emitter::Impl::group_probe(const AccessGroup& g) {
     Xbyak::Label none;
-    if (m_memo.load_base != 0) mov(qword[rsp + kFrameMemoSave], rdi);  // back after the group
     const Reg64 base = base_reg(g.base, rdi);
     lea(rsi, ptr[base + disp(g.lo)]);
     lea(rcx, ptr[base + disp(g.end - 1)]);
@@ -1222,10 +1230,8 @@ void Emitter::Impl::store_value(const Xbyak::RegExp& at, unsigned size, const Re
     }
 }
 
-// A slow-path helper call from inside a block; a live group's or the load memo's addend
-// survives it.
+// A slow-path helper call from inside a block; a live group's addend survives it.
 void Emitter::Impl::call_slow(uint64_t fn, bool keep_rdi) {
-    keep_rdi = keep_rdi || m_memo.load_base != 0;
     if (keep_rdi) mov(qword[rsp + kFrameGroup], rdi);
     mov(rdi, rbx);
     mov(rax, fn);
@@ -1251,39 +1257,57 @@ uint64_t slow_helper(unsigned size, bool store, bool sign) {
     }
 }
 
-// The host address of an access off its region's memo base (PageMemo) while the memo covers
-// its bytes: the page compare includes the access's misaligned low bits, as tlb_probe's does,
-// so only naturally aligned accesses match. Else jumps to `miss`. Clobbers rcx and rsi.
-Xbyak::RegExp Emitter::Impl::memo_address(const DecodedInsn& d, unsigned size, bool store, Xbyak::Label& miss) {
+// The memo of access d (instruction `index` of the block being emitted), or -1: loop regions
+// give one to every load and store not in an access group, off a base in m_memo_bases, while
+// the frame has room (the same choice count_memo_sites makes ahead).
+int Emitter::Impl::memo_site(const DecodedInsn& d, size_t index) const {
+    if (m_group_of[index] >= 0 || d.rs1 == 0 || d.rs1 >= 32 || !m_memo_bases[d.rs1]) return -1;
+    return m_memo_next < kMaxMemoSites ? static_cast<int>(m_memo_next) : -1;
+}
+
+// How many memos the region's accesses take (emit_memory hands them out in the same order).
+unsigned Emitter::Impl::count_memo_sites(std::span<const interp::Block* const> blocks) {
+    unsigned n = 0;
+    for (const interp::Block* b : blocks) {
+        plan_groups(*b);
+        for (size_t i = 0; i < b->insns.size(); ++i)
+            if (access_size(static_cast<Op>(b->insns[i].op)) != 0 && memo_site(b->insns[i], i) >= 0 &&
+                n < kMaxMemoSites)
+                ++n;
+    }
+    return n;
+}
+
+// The host address of an access while its memo covers its bytes: the page compare includes
+// the access's misaligned low bits, as tlb_probe's does, so only naturally aligned accesses
+// match. Else jumps to `miss`. Clobbers rcx and rsi.
+Xbyak::RegExp Emitter::Impl::memo_address(const DecodedInsn& d, unsigned size, unsigned site, Xbyak::Label& miss) {
     const Reg64 base = base_reg(d.rs1, rsi);
     lea(rcx, ptr[base + disp(d.imm)]);
     and_(rcx, imm32(~int64_t{0xfff} | (size - 1)));
-    cmp(rcx, qword[rsp + (store ? kFrameStorePage : kFrameLoadPage)]);
+    cmp(rcx, qword[rsp + kFrameMemoPages + 8 * site]);
     jne(miss, T_NEAR);
-    if (!store) return base + rdi + disp(d.imm);
-    if (base.getIdx() == rsi.getIdx()) {
-        add(rsi, qword[rsp + kFrameStoreAddend]);
-        return rsi + disp(d.imm);
-    }
-    mov(rsi, qword[rsp + kFrameStoreAddend]);
-    return base + rsi + disp(d.imm);
+    mov(rcx, qword[rsp + kFrameMemoAddends + 8 * site]);
+    return base + rcx + disp(d.imm);
 }
 
 // After tlb_probe's hit (rax = the entry, rsi = the host address): the entry's page and addend
-// become the load or store memo. Clobbers rax and rcx.
-void Emitter::Impl::take_memo(bool store) {
-    const Reg64 addend = store ? rcx : rdi;
-    mov(addend, qword[rax + offsetof(Hart::TlbEntry, addend)]);
-    if (store) mov(qword[rsp + kFrameStoreAddend], rcx);
+// become the access's memo. Clobbers rax and rcx.
+void Emitter::Impl::take_memo(unsigned site) {
+    mov(rcx, qword[rax + offsetof(Hart::TlbEntry, addend)]);
+    mov(qword[rsp + kFrameMemoAddends + 8 * site], rcx);
     mov(rax, rsi);
-    sub(rax, addend);
+    sub(rax, rcx);
     and_(rax, imm32(-4096));
-    mov(qword[rsp + (store ? kFrameStorePage : kFrameLoadPage)], rax);
+    mov(qword[rsp + kFrameMemoPages + 8 * site], rax);
 }
 
+// Every memo of the region holds no page: all ones, which no access's page-and-misalignment
+// bits match (bits 3-11 are never set in them). Two at a time.
 void Emitter::Impl::forget_memos() {
-    if (m_memo.load_base != 0) mov(qword[rsp + kFrameLoadPage], kNoPage);
-    if (m_memo.store_base != 0) mov(qword[rsp + kFrameStorePage], kNoPage);
+    if (m_memo_sites == 0) return;
+    pcmpeqd(xmm0, xmm0);
+    for (unsigned i = 0; i < m_memo_sites; i += 2) movups(ptr[rsp + kFrameMemoPages + 8 * i], xmm0);
 }
 
 // A load (into rax, then rd) or store: Hart::load's or Hart::store's hit path inline
@@ -1305,11 +1329,13 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
         m.store ? store_value(at, m.size, v) : load_value(at, m.size, m.sign);
     };
     const bool grouped = m_group_of[index] >= 0;
-    const bool memo = !m_group_live && d.rs1 != 0 && d.rs1 == (m.store ? m_memo.store_base : m_memo.load_base);
+    const int site = memo_site(d, index);
+    const bool memo = site >= 0;
     if (grouped) {
         access(group_address(d, index, probe));
     } else if (memo) {
-        access(memo_address(d, m.size, m.store, probe));
+        access(memo_address(d, m.size, static_cast<unsigned>(site), probe));
+        ++m_memo_next;
         ++m_memo_accesses;
     } else {
         tlb_probe(d, m.size, tag, slow);
@@ -1319,7 +1345,7 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
     // The slow path runs with the register cache as it is here (before a load's put): it stores
     // the cached registers for the helper, and reloads them after the call clobbered them.
     const int32_t pc_off = m_pc_off;
-    cold([this, slow, done, probe, grouped, memo, access, tag, d, m, index, off, pc_off, keep_rdi = m_group_live,
+    cold([this, slow, done, probe, grouped, memo, site, access, tag, d, m, index, off, pc_off, keep_rdi = m_group_live,
           map = m_regs.map()]() mutable {
         // The group's probe failed, or the memo holds another page: this access probes alone
         // (and a memo takes over the page it hits).
@@ -1327,7 +1353,7 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
             L(probe);
             m_regs.restore(map);
             tlb_probe(d, m.size, tag, slow);
-            if (memo) take_memo(m.store);
+            if (memo) take_memo(static_cast<unsigned>(site));
             access(rsi);
             jmp(done, T_NEAR);
         }

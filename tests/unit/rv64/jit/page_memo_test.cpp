@@ -1,6 +1,5 @@
-// Page memos (Emitter: a loop region's loads and stores off their most used base register
-// reuse the TLB entry of the page they last hit) must behave exactly as accesses probing the
-// TLB each time: across page ends into distant frames, for misaligned accesses, after the
+// Page memos (Emitter: each load and store of a loop region reuses the TLB entry of the page
+// it last hit) must behave exactly as accesses probing the TLB each time: across page ends into distant frames, for misaligned accesses, after the
 // mapping changes, and when the translation is entered afresh.
 #include "engine_rig.hpp"
 #include "hart_fixture.hpp"
@@ -110,9 +109,9 @@ TEST(PageMemo, ForgottenWhenTheMappingChanges) {
     });
 }
 
-// Between two loads off the memo's base: a misaligned load off another register (its slow
-// path, a helper call, which must leave rdi, the memo's addend, as it was) and an instruction
-// the interpreter's semantics run (after which the memo is forgotten: rdi is gone).
+// Between two memo loads: a misaligned load off another register (its slow path, a helper
+// call, after which the memos still hold) and an instruction the interpreter's semantics run
+// (after which they are forgotten).
 TEST(PageMemo, SurvivesSlowPathsAndFallbacksInBetween) {
     auto program = [](EngineRig& r) {
         map_pages(r);
@@ -140,8 +139,8 @@ TEST(PageMemo, SurvivesSlowPathsAndFallbacksInBetween) {
     });
 }
 
-// An access group off another base register takes rdi for its page's addend: the memo's
-// must be back for the load after the group.
+// An access group off another base register (rdi holds its page's addend) between two memo
+// loads.
 TEST(PageMemo, KeptAcrossAGroupOffAnotherBase) {
     auto program = [](EngineRig& r) {
         map_pages(r);
@@ -170,8 +169,8 @@ TEST(PageMemo, KeptAcrossAGroupOffAnotherBase) {
 }
 
 // Slices of a few instructions: the loop's translation is entered afresh through the
-// trampoline again and again, with rdi holding something else and the frame left over from
-// the slice before, and must not take that for a memo.
+// trampoline again and again, with the frame left over from the slice before, and must not
+// take that for a memo.
 TEST(PageMemo, ForgottenOnEveryEntry) {
     auto program = [](EngineRig& r) {
         map_pages(r);
@@ -196,6 +195,39 @@ TEST(PageMemo, ForgottenOnEveryEntry) {
         ASSERT_EQ(diff_state(a.hart.s, b.hart.s), "") << "after slice " << slice;
     }
     EXPECT_EQ(b.hart.s.x[7], 0x1ff0u + 0x1ff8 + 0x2000 + 0x2008 + 0x2010 + 0x2018);
+}
+
+// A partition's shape: two loops walk one base register (x10) from either end of an array
+// that spans pages 1 and 2, taking turns, so two accesses off one register alternate between
+// two pages; each memo must hold its own page and addend (one shared per register would send
+// one loop's loads to the other's frame).
+TEST(PageMemo, EachAccessKeepsItsOwnPage) {
+    auto program = [](EngineRig& r) {
+        map_pages(r);
+        r.hart.s.x[11] = 0x1fe0;  // the low end, walking up
+        r.hart.s.x[12] = 0x2020;  // the high end, walking down
+        r.hart.s.x[28] = 6;
+        r.code(kBase, {
+                          addi(10, 11, 0),   // loop: mv x10, x11
+                          ld(6, 10, 0),      //       ld x6, 0(x10)
+                          add(7, 7, 6),      //       add x7, x7, x6
+                          addi(11, 11, 8),   //       addi x11, x11, 8
+                          addi(10, 12, 0),   //       mv x10, x12
+                          ld(6, 10, 0),      //       ld x6, 0(x10)
+                          add(9, 9, 6),      //       add x9, x9, x6
+                          addi(12, 12, -8),  //       addi x12, x12, -8
+                          addi(28, 28, -1),  //       addi x28, x28, -1
+                          bne(28, 0, -36),   //       bne x28, x0, loop
+                          kPark,
+                      });
+        r.enter_sv39(kRoot);
+    };
+    expect_engines_agree(program, 400, "two loads off one register in two pages", [](EngineRig& r) {
+        // Each load reads its own VA.
+        EXPECT_EQ(r.hart.s.x[7], 0x1fe0u + 0x1fe8 + 0x1ff0 + 0x1ff8 + 0x2000 + 0x2008);
+        EXPECT_EQ(r.hart.s.x[9], 0x2020u + 0x2018 + 0x2010 + 0x2008 + 0x2000 + 0x1ff8);
+        EXPECT_GE(r.jit->stats().memo_accesses, 2u);
+    });
 }
 
 }  // namespace
