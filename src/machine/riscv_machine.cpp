@@ -72,7 +72,9 @@ Result<void> RiscvMachine::map_devices() {
 
 Result<void> RiscvMachine::create_engine() {
     if (m_cfg.engine == Engine::Jit) {
-        auto jit = rv64::jit::Jit::create(m_mem);
+        rv64::jit::JitConfig jit_cfg;
+        jit_cfg.background = true;  // translations on the host's other core
+        auto jit = rv64::jit::Jit::create(m_mem, jit_cfg);
         if (!jit) return std::move(jit).context("--engine jit").error();
         m_engine = std::make_unique<EngineAdapter<rv64::jit::Jit>>(std::move(*jit));
         return ok();

@@ -45,6 +45,7 @@ struct Block {
     Link links[2];  // the two most recent static successors
     const void* host_code = nullptr;  // jit::Jit's translation of this block, if any
     uint32_t runs = 0;                 // jit::Jit: times run interpreted before translation
+    bool queued = false;               // jit::Jit: its translation is being made (Translator)
     // jit::Jit: for an Op::crossing block, the whole instruction as its upper half read when
     // the block was translated (the translation checks that half before running it).
     std::optional<DecodedInsn> crossing;

@@ -1917,8 +1917,8 @@ void Emitter::set_trampoline(const void* epilogue, const void* link_stub, const 
     m_impl->set_trampoline(epilogue, link_stub, recheck);
 }
 
-std::span<const uint8_t> Emitter::emit_region(std::span<const interp::Block* const> blocks) {
-    return m_impl->region(blocks, m_stats);
+std::span<const uint8_t> Emitter::emit_region(std::span<const interp::Block* const> blocks, Stats& stats) {
+    return m_impl->region(blocks, stats);
 }
 
 std::span<const Emitter::Patch> Emitter::patches() const { return m_impl->patches(); }

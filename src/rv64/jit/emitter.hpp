@@ -5,7 +5,7 @@
 // interpreter's semantics (exec_for) by a call, so coverage grows one instruction at a time.
 // The code is position-independent and is copied into the CodeBuffer by the caller.
 //
-// Thread: the hart thread.
+// Thread: one at a time (the hart thread, or the Jit's Translator thread).
 #pragma once
 
 #include <cstdint>
@@ -27,6 +27,16 @@ public:
         uint64_t fallbacks = 0;   // instructions calling the interpreter's semantics
         uint64_t shared_probes = 0;  // loads and stores in groups sharing one TLB probe
         uint64_t memo_accesses = 0;  // loads and stores through a loop region's page memo
+
+        Stats& operator+=(const Stats& o) {
+            blocks += o.blocks;
+            regions += o.regions;
+            translated += o.translated;
+            fallbacks += o.fallbacks;
+            shared_probes += o.shared_probes;
+            memo_accesses += o.memo_accesses;
+            return *this;
+        }
     };
 
     Emitter(const Layout& layout, SlotArena& slots, ExitSlot* jump_cache, uint64_t jump_cache_mask);
@@ -50,8 +60,10 @@ public:
 
     // The translation of a region (valid until the next call), or an empty span if it did not
     // fit: blocks[0], the head, where the code is entered, and blocks of the same guest page
-    // that lead back to it (Jit::translate picks them), which its exits jump to directly.
-    std::span<const uint8_t> emit_region(std::span<const interp::Block* const> blocks);
+    // that lead back to it (Jit::region picks them), which its exits jump to directly. Its
+    // figures are added to `stats`. Reads only the blocks' pa, insns and crossing, so it may
+    // run on another thread than the one running the blocks (see Translator).
+    std::span<const uint8_t> emit_region(std::span<const interp::Block* const> blocks, Stats& stats);
     // The last block's direct jumps: the rel32 at `offset` in its code jumps to the slot's
     // successor once the slot is filled (Jit::fill patches it; 0 falls through to the way
     // back to the dispatcher).
@@ -61,12 +73,9 @@ public:
     };
     std::span<const Patch> patches() const;
 
-    const Stats& stats() const { return m_stats; }
-
 private:
     class Impl;
     std::unique_ptr<Impl> m_impl;
-    Stats m_stats;
 };
 
 }  // namespace trapeze::rv64::jit

@@ -16,9 +16,11 @@
 // instructions) changes it, and each slot then pays one TLB probe to take the new one.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <vector>
+#include <new>
+#include <type_traits>
 
 #include "rv64/interp/code_cache.hpp"
 
@@ -39,24 +41,36 @@ static_assert(offsetof(ExitSlot, pc) == 0 && offsetof(ExitSlot, code) == 8 && of
               offsetof(ExitSlot, addend) == 24);
 
 // Fixed-capacity storage for the slots of static exits: slots never move (emitted code holds
-// their addresses) and die all at once when the code buffer is flushed.
+// their addresses) and die all at once when the code buffer is flushed. The emitter allocates
+// (on the Translator's thread, if the Jit has one) while the hart thread reads free(); clear()
+// only while nothing is being emitted.
 class SlotArena {
 public:
     // The storage is reserved once (untouched until used) and never reallocated.
-    explicit SlotArena(size_t capacity) : m_capacity(capacity) { m_slots.reserve(capacity); }
+    explicit SlotArena(size_t capacity)
+        : m_slots(static_cast<ExitSlot*>(::operator new(capacity * sizeof(ExitSlot), std::align_val_t{alignof(ExitSlot)}))),
+          m_capacity(capacity) {}
+    ~SlotArena() { ::operator delete(m_slots, std::align_val_t{alignof(ExitSlot)}); }
+    SlotArena(const SlotArena&) = delete;
+    SlotArena& operator=(const SlotArena&) = delete;
+
     // A new slot leads to `link_stub` until it is filled.
     ExitSlot* alloc(const void* link_stub) {
-        if (m_slots.size() == m_capacity) return nullptr;
-        ExitSlot& s = m_slots.emplace_back();
-        s.code = link_stub;
-        return &s;
+        const size_t n = m_used.load(std::memory_order_relaxed);
+        if (n == m_capacity) return nullptr;
+        ExitSlot* s = new (&m_slots[n]) ExitSlot{};
+        s->code = link_stub;
+        m_used.store(n + 1, std::memory_order_release);
+        return s;
     }
-    size_t free() const { return m_capacity - m_slots.size(); }
-    void clear() { m_slots.clear(); }
+    size_t free() const { return m_capacity - m_used.load(std::memory_order_acquire); }
+    void clear() { m_used.store(0, std::memory_order_release); }
 
 private:
-    std::vector<ExitSlot> m_slots;
+    static_assert(std::is_trivially_destructible_v<ExitSlot>);
+    ExitSlot* m_slots;
     size_t m_capacity;
+    std::atomic<size_t> m_used{0};
 };
 
 // Registers the dispatcher and the translations agree on. Emitted code runs between

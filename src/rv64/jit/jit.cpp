@@ -28,7 +28,8 @@ Jit::Jit(GuestMemory& mem, CodeBuffer code, const JitConfig& cfg)
     : m_cache(mem),
       m_code(std::move(code)),
       m_slots(std::max<size_t>(cfg.exit_slots, 4 * kMaxBlockSlots)),
-      m_translate_after(cfg.translate_after) {
+      m_translate_after(cfg.translate_after),
+      m_background(cfg.background) {
     // Device DMA and loaders write RAM behind the harts' backs: drop the code there.
     mem.set_write_observer([this](Gpa gpa, uint64_t len) { m_cache.invalidate_range(gpa.value, len); });
     m_cache.set_drop_observer([this](interp::Block& b) { on_drop(b); });
@@ -72,11 +73,13 @@ void Jit::init(Hart& h) {
     m_emitter->set_trampoline(at + tramp.epilogue_offset, m_link_stub, at + tramp.recheck_offset);
     for (ExitSlot& s : m_jump_cache) s.code = m_link_stub;
     m_code_base = m_code.used();
+    if (m_background) m_translator = std::make_unique<Translator>(*m_emitter);
 }
 
 // Every translation, slot and jump-cache entry dies at once (dropping every block resets
 // the jump-cache entries and block-cache entries that lead to them).
 void Jit::flush() {
+    if (m_translator != nullptr) m_translator->cancel_all();  // before the blocks it reads go
     m_cache.flush();
     m_code.truncate(m_code_base);
     m_slots.clear();
@@ -85,26 +88,57 @@ void Jit::flush() {
 
 // h is at b's pc. For an Op::crossing block the upper half is read now, without faulting,
 // through the fetch TLB (if it has no entry for that page the block stays interpreted).
-const void* Jit::translate(interp::Block& b, const Hart& h) {
-    if (static_cast<Op>(b.insns.front().op) == Op::crossing && !b.crossing) {
-        uintptr_t addend = 0;
-        if (Layout::fetch_addend(h, h.s.pc + 2, addend)) {
-            uint16_t hi = 0;
-            std::memcpy(&hi, reinterpret_cast<const void*>(h.s.pc + 2 + addend), 2);
-            DecodedInsn full = decode(static_cast<uint32_t>(hi) << 16 | (b.insns.front().raw & 0xffff));
-            full.fn = interp::exec_for(full);
-            b.crossing = full;
-        }
+void Jit::prepare_crossing(interp::Block& b, const Hart& h) {
+    if (static_cast<Op>(b.insns.front().op) != Op::crossing || b.crossing) return;
+    uintptr_t addend = 0;
+    if (Layout::fetch_addend(h, h.s.pc + 2, addend)) {
+        uint16_t hi = 0;
+        std::memcpy(&hi, reinterpret_cast<const void*>(h.s.pc + 2 + addend), 2);
+        DecodedInsn full = decode(static_cast<uint32_t>(hi) << 16 | (b.insns.front().raw & 0xffff));
+        full.fn = interp::exec_for(full);
+        b.crossing = full;
+    }
+}
+
+// b (at h's pc) has run often enough: its region is translated now, or handed to the
+// Translator (b runs interpreted until the code is installed).
+void Jit::translate(interp::Block& b, const Hart& h) {
+    prepare_crossing(b, h);
+    if (m_translator != nullptr) {
+        b.queued = true;
+        m_translator->submit(Translator::Job{&b, region(b), m_cache.generation(), {}, {}, {}});
+        return;
     }
     const std::vector<const interp::Block*> blocks = region(b);
-    const auto bytes = m_emitter->emit_region(blocks);
-    if (bytes.empty()) return nullptr;
-    b.host_code = m_code.append(bytes);
-    if (b.host_code == nullptr) return nullptr;
-    const auto* base = static_cast<const uint8_t*>(b.host_code);
-    for (const Emitter::Patch& p : m_emitter->patches()) p.slot->patch = base + p.offset;
-    if (m_perf_map != nullptr && b.host_code != nullptr) write_perf_map(b, bytes.size(), blocks.size());
-    return b.host_code;
+    const auto bytes = m_emitter->emit_region(blocks, m_stats);
+    if (bytes.empty()) std::abort();  // a region always fits in kMaxBlockBytes
+    install(b, bytes, m_emitter->patches(), blocks.size());
+    if (b.host_code == nullptr) std::abort();  // run() keeps kMaxBlockBytes free
+}
+
+void Jit::install(interp::Block& head, std::span<const uint8_t> code, std::span<const Emitter::Patch> patches,
+                  size_t blocks) {
+    head.host_code = m_code.append(code);
+    if (head.host_code == nullptr) return;
+    const auto* base = static_cast<const uint8_t*>(head.host_code);
+    for (const Emitter::Patch& p : patches) p.slot->patch = base + p.offset;
+    if (m_perf_map != nullptr) write_perf_map(head, code.size(), blocks);
+}
+
+// The Translator's finished regions whose blocks are all still the code cache's (none was
+// dropped by a store to its page, a DMA write or an sfence since it was asked for: otherwise
+// the code may be stale, and the head is asked for again when it next runs often enough).
+void Jit::install_finished() {
+    for (Translator::Job& job : m_translator->take_finished()) {
+        job.head->queued = false;
+        if (job.code.empty()) std::abort();  // a region always fits in kMaxBlockBytes
+        const bool current = job.generation == m_cache.generation() ||
+                             std::all_of(job.blocks.begin(), job.blocks.end(),
+                                         [this](const interp::Block* b) { return m_cache.find(b->pa) == b; });
+        if (!current || job.code.size() > m_code.free()) continue;
+        m_stats += job.stats;
+        install(*job.head, job.code, job.patches, job.blocks.size());
+    }
 }
 
 namespace {
@@ -263,12 +297,13 @@ Jit::Exit Jit::run(Hart& h, uint64_t budget) {
             pending = nullptr;
             prev = nullptr;
         }
+        if (m_translator != nullptr && m_translator->has_finished()) install_finished();
         // After a block run by the interpreter, its links lead to the next one as they do in
         // the interpreter: no fetch translation and no block-cache probe (a cache miss each).
         const uint64_t page = h.s.pc >> 12;
         if (prev != nullptr) {
             interp::Block* next = m_cache.follow_link(*prev, h, page == prev_page);
-            if (next != nullptr && next->host_code == nullptr && next->runs < m_translate_after) {
+            if (next != nullptr && next->host_code == nullptr && (next->runs < m_translate_after || next->queued)) {
                 prev = interpret(h, *next, st);
                 prev_page = page;
                 continue;
@@ -286,7 +321,12 @@ Jit::Exit Jit::run(Hart& h, uint64_t budget) {
         // The common case touches only the entry: the Block is needed to interpret, translate
         // or link (the Blocks are scattered over the heap, so each is a cache miss).
         const void* code = e->code;
-        if (code == nullptr && e->block->runs < m_translate_after) {
+        if (code == nullptr) {
+            interp::Block& b = *e->block;
+            if (b.host_code == nullptr && b.runs >= m_translate_after && !b.queued) translate(b, h);
+            code = e->code = b.host_code;
+        }
+        if (code == nullptr) {
             if (prev != nullptr) m_cache.link(*prev, h, page == prev_page, e->block);
             prev = interpret(h, *e->block, st);
             prev_page = page;
@@ -294,11 +334,6 @@ Jit::Exit Jit::run(Hart& h, uint64_t budget) {
             continue;
         }
         prev = nullptr;
-        if (code == nullptr) {
-            code = e->block->host_code != nullptr ? e->block->host_code : translate(*e->block, h);
-            if (code == nullptr) std::abort();  // a block always fits in kMaxBlockBytes
-            e->code = code;
-        }
         if (pending != nullptr) {
             fill(*pending, h, *e->block);
             ++m_fills;

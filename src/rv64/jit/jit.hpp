@@ -9,7 +9,8 @@
 // view and ASID at run time, so one translation serves every mode. Mode changes matter to
 // chaining only, which re-checks the fetch translation at run time (see ExitSlot).
 //
-// Thread: the machine's hart thread; harts of one machine take turns on it.
+// Thread: the machine's hart thread; harts of one machine take turns on it. With
+// JitConfig::background the emitter runs on the Translator's thread.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +26,7 @@
 #include "rv64/jit/code_buffer.hpp"
 #include "rv64/jit/emitter.hpp"
 #include "rv64/jit/exit_slot.hpp"
+#include "rv64/jit/translator.hpp"
 
 namespace trapeze::rv64::jit {
 
@@ -35,6 +37,10 @@ struct JitConfig {
     // translated: most of a boot's code runs a handful of times, and translating a block
     // costs as much as interpreting it about a hundred times.
     uint32_t translate_after = 16;
+    // Translations are made on a thread of their own (Translator) while the hart thread runs
+    // their blocks through the interpreter's semantics; else in line, when first needed (so
+    // when a block starts running native code depends on nothing but the guest: for tests).
+    bool background = false;
 };
 
 class Jit {
@@ -51,11 +57,17 @@ public:
     // would), or until it waits in WFI.
     Exit run(Hart& h, uint64_t budget);
 
+    // With JitConfig::background: returns once every translation asked for is made (the next
+    // run() installs them). For tests.
+    void wait_for_translations() {
+        if (m_translator != nullptr) m_translator->wait_idle();
+    }
+
     uint64_t retired() const { return m_retired; }
     uint64_t dispatches() const { return m_dispatches; }  // entries into translated code
     uint64_t lookups() const { return m_lookups; }        // blocks found by pc (not by a link)
     interp::CodeCache& cache() { return m_cache; }
-    const Emitter::Stats& stats() const { return m_emitter->stats(); }
+    const Emitter::Stats& stats() const { return m_stats; }
     uint64_t flushes() const { return m_flushes; }
     std::string summary() const;
 
@@ -69,8 +81,12 @@ private:
     Jit(GuestMemory& mem, CodeBuffer code, const JitConfig& cfg);
     void init(Hart& h);
     void flush();
-    const void* translate(interp::Block& b, const Hart& h);
+    void translate(interp::Block& b, const Hart& h);
+    void prepare_crossing(interp::Block& b, const Hart& h);
     std::vector<const interp::Block*> region(const interp::Block& b);
+    void install(interp::Block& head, std::span<const uint8_t> code, std::span<const Emitter::Patch> patches,
+                 size_t blocks);
+    void install_finished();
     void write_perf_map(const interp::Block& b, size_t size, size_t blocks);
     struct BlockCacheEntry;
     BlockCacheEntry* lookup(Hart& h);  // null: the fetch faulted (the trap is taken)
@@ -96,6 +112,8 @@ private:
     SlotArena m_slots;
     std::vector<ExitSlot> m_jump_cache = std::vector<ExitSlot>(kJumpCacheSize);
     std::unique_ptr<Emitter> m_emitter;  // created on the first attach (needs a Hart's layout)
+    std::unique_ptr<Translator> m_translator;  // with JitConfig::background, after m_emitter
+    Emitter::Stats m_stats;
     EnterFn m_enter = nullptr;
     const void* m_link_stub = nullptr;
     size_t m_code_base = 0;  // buffer use by the trampoline, kept across flushes
@@ -107,6 +125,7 @@ private:
     uint64_t m_interpreted = 0;  // blocks run through the interpreter's semantics
     uint64_t m_lookups = 0;
     uint32_t m_translate_after = 0;
+    bool m_background = false;
 };
 
 }  // namespace trapeze::rv64::jit

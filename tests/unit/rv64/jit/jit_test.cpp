@@ -486,6 +486,83 @@ TEST(Jit, RefillsTheCodeBufferWhenItIsFull) {
     EXPECT_GT(r.jit->flushes(), 0u);
 }
 
+// With the Translator (JitConfig::background) a block runs interpreted until its region's code,
+// made on the other thread, is installed: a loop of several blocks ends exactly as under the
+// interpreter, slice by slice, and runs translated once the translations are made.
+TEST(Jit, BackgroundTranslationMatchesTheInterpreter) {
+    jit::JitConfig cfg = EngineRig::eager();
+    cfg.background = true;
+    auto program = [](EngineRig& r) {
+        r.hart.s.x[28] = 500;
+        r.code(kBase, {
+                          addi(5, 5, 3),     // loop: addi x5, x5, 3
+                          bne(5, 0, 8),      //       bne x5, x0, +8 (always)
+                          addi(6, 6, 100),   //       (skipped)
+                          enc_r(0, 5, 7, 0, 7, 0x33),  // add x7, x7, x5
+                          addi(28, 28, -1),  //       addi x28, x28, -1
+                          bne(28, 0, -20),   //       bne x28, x0, loop
+                          kPark,
+                      });
+    };
+    EngineRig a(Engine::Interp), b(Engine::Jit, cfg);
+    program(a);
+    program(b);
+    for (unsigned slice = 0; slice < 80; ++slice) {
+        a.run(37);
+        b.run(37);
+        ASSERT_EQ(diff_state(a.hart.s, b.hart.s), "") << "after slice " << slice;
+        b.jit->wait_for_translations();
+    }
+    EXPECT_EQ(b.hart.s.x[28], 0u);
+    EXPECT_GE(b.jit->stats().regions, 1u);
+    EXPECT_GT(b.jit->dispatches(), 0u);
+}
+
+// A region made on the other thread is not installed if one of its blocks was dropped while it
+// was made (here the guest's store rewrote it): the new code runs, through the interpreter
+// until its own translation is made.
+TEST(Jit, BackgroundTranslationOfRewrittenCodeIsDropped) {
+    jit::JitConfig cfg = EngineRig::eager();
+    cfg.background = true;
+    EngineRig r(Engine::Jit, cfg);
+    r.code(kBase, {addi(5, 0, 1), kPark});
+    r.run(1);  // interpreted; its translation is asked for
+    EXPECT_EQ(r.hart.s.x[5], 1u);
+    r.jit->wait_for_translations();
+    ASSERT_TRUE(r.hart.store<uint32_t>(kBase, addi(5, 0, 2)));
+    r.hart.s.pc = kBase;
+    r.run(1);
+    EXPECT_EQ(r.hart.s.x[5], 2u);
+    EXPECT_EQ(r.jit->stats().blocks, 0u);  // the stale translation was not installed
+    r.jit->wait_for_translations();
+    r.hart.s.pc = kBase;
+    r.run(1);  // the rewritten block's translation, installed now
+    EXPECT_EQ(r.hart.s.x[5], 2u);
+    EXPECT_EQ(r.jit->stats().blocks, 1u);
+    EXPECT_EQ(r.jit->dispatches(), 1u);
+}
+
+// Flushes with translations queued and finished on the other thread: they are dropped with
+// the blocks they were made from, and every pass still runs exactly.
+TEST(Jit, BackgroundTranslationSurvivesFlushes) {
+    jit::JitConfig cfg = EngineRig::eager();
+    cfg.code_bytes = 512 * 1024;
+    cfg.background = true;
+    EngineRig r(Engine::Jit, cfg);
+    constexpr unsigned kBlocks = 16384;
+    for (unsigned i = 0; i < kBlocks; ++i) r.code(kBase + 8 * i, {addi(5, 5, 1), enc_j(4, 0)});
+    r.code(kBase + 8 * kBlocks, {kPark});
+    for (unsigned pass = 0; pass < 4; ++pass) {
+        r.hart.s.pc = kBase;
+        r.hart.s.x[5] = 0;
+        r.run(2 * kBlocks);
+        EXPECT_EQ(r.hart.s.x[5], kBlocks);
+        EXPECT_EQ(r.hart.s.pc, kBase + 8 * kBlocks);
+        r.jit->wait_for_translations();
+    }
+    EXPECT_GT(r.jit->flushes(), 0u);
+}
+
 // Appending maps the buffer's next MiB in both views at once (no fault per page): the pages
 // are resident after the first append and the RX view runs what was written.
 TEST(CodeBuffer, MapsItsNextMibAtOnceInBothViews) {

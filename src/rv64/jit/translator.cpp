@@ -1,0 +1,90 @@
+#include "rv64/jit/translator.hpp"
+
+#include <utility>
+
+#include <pthread.h>
+
+namespace trapeze::rv64::jit {
+
+Translator::Translator(Emitter& emitter) : m_emitter(emitter), m_thread([this] { loop(); }) {}
+
+Translator::~Translator() {
+    {
+        std::lock_guard lock(m_mu);
+        m_stop = true;
+        m_stop_hint.store(true, std::memory_order_relaxed);
+    }
+    m_work.notify_one();
+    m_thread.join();
+}
+
+// Wakes the thread only if it sleeps: a wakeup is a system call and a context switch, and a
+// boot asks for a translation every few tens of microseconds.
+void Translator::submit(Job job) {
+    std::lock_guard lock(m_mu);
+    m_queue.push_back(std::move(job));
+    m_queued.store(m_queue.size(), std::memory_order_relaxed);
+    if (m_sleeping) m_work.notify_one();
+}
+
+std::vector<Translator::Job> Translator::take_finished() {
+    std::lock_guard lock(m_mu);
+    m_finished.store(false, std::memory_order_relaxed);
+    return std::exchange(m_done, {});
+}
+
+void Translator::cancel_all() {
+    std::unique_lock lock(m_mu);
+    m_queue.clear();
+    m_queued.store(0, std::memory_order_relaxed);
+    m_idle.wait(lock, [this] { return !m_busy; });
+    m_done.clear();
+    m_finished.store(false, std::memory_order_relaxed);
+}
+
+void Translator::wait_idle() {
+    std::unique_lock lock(m_mu);
+    m_idle.wait(lock, [this] { return m_queue.empty() && !m_busy; });
+}
+
+// Before it sleeps the thread waits a little while awake for the next job (requests come in
+// bursts while a guest runs new code), so the hart thread rarely has to wake it.
+void Translator::loop() {
+    pthread_setname_np(pthread_self(), "trapeze-jit");  // for top -H, perf and gdb
+    std::unique_lock lock(m_mu);
+    for (;;) {
+        if (m_queue.empty() && !m_stop) {
+            lock.unlock();
+            spin_for_work();
+            lock.lock();
+        }
+        m_sleeping = true;
+        m_work.wait(lock, [this] { return m_stop || !m_queue.empty(); });
+        m_sleeping = false;
+        if (m_stop) return;
+        Job job = std::move(m_queue.front());
+        m_queue.pop_front();
+        m_queued.store(m_queue.size(), std::memory_order_relaxed);
+        m_busy = true;
+        lock.unlock();
+        const std::span<const uint8_t> code = m_emitter.emit_region(job.blocks, job.stats);
+        job.code.assign(code.begin(), code.end());
+        const std::span<const Emitter::Patch> patches = m_emitter.patches();
+        job.patches.assign(patches.begin(), patches.end());
+        lock.lock();
+        m_busy = false;
+        m_done.push_back(std::move(job));
+        m_finished.store(true, std::memory_order_relaxed);
+        m_idle.notify_all();
+    }
+}
+
+void Translator::spin_for_work() const {
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    while (m_queued.load(std::memory_order_relaxed) == 0 && !m_stop_hint.load(std::memory_order_relaxed)) {
+        for (int i = 0; i < 64; ++i) __builtin_ia32_pause();
+        if (std::chrono::steady_clock::now() > until) return;
+    }
+}
+
+}  // namespace trapeze::rv64::jit

@@ -1,0 +1,79 @@
+// Translator: the Emitter on a thread of its own, so the hart thread goes on running blocks
+// (through the interpreter's semantics) while their translations are made, instead of
+// stopping for each one: translation is about an eighth of a boot's time, and the host has a
+// second core for it.
+//
+// The hart thread hands over a region (its blocks, picked by Jit::region) and later takes the
+// finished code, which it installs only if none of the region's blocks was dropped meanwhile
+// (Jit::install_finished). The thread reads nothing but the blocks' pa, insns and crossing,
+// which stay as they are while a block lives, and the blocks live until the code cache is
+// flushed, which first waits for the thread (cancel_all). Slots for the exits come from the
+// Jit's SlotArena, which only the emitter allocates from.
+//
+// Thread: every member function is for the hart thread; loop() runs on the translator's.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "rv64/interp/code_cache.hpp"
+#include "rv64/jit/emitter.hpp"
+
+namespace trapeze::rv64::jit {
+
+class Translator {
+public:
+    struct Job {
+        interp::Block* head = nullptr;
+        std::vector<const interp::Block*> blocks;  // the region, head first
+        uint64_t generation = 0;                   // the code cache's when asked
+        // Filled on the translator's thread:
+        std::vector<uint8_t> code;  // empty if it did not fit
+        std::vector<Emitter::Patch> patches;
+        Emitter::Stats stats;
+    };
+
+    explicit Translator(Emitter& emitter);
+    ~Translator();
+    Translator(const Translator&) = delete;
+    Translator& operator=(const Translator&) = delete;
+
+    void submit(Job job);
+    // Finished jobs are waiting (a relaxed check, for every turn of the dispatcher).
+    bool has_finished() const { return m_finished.load(std::memory_order_relaxed); }
+    std::vector<Job> take_finished();
+    // Waits for the job being translated, then forgets every job, queued or finished.
+    void cancel_all();
+    // Waits until every queued job is finished (for tests: what runs native code next is then
+    // known).
+    void wait_idle();
+
+private:
+    // How long the thread stays awake, with nothing to do, before it sleeps.
+    static constexpr std::chrono::microseconds kSpin{200};
+
+    void loop();
+    void spin_for_work() const;
+
+    Emitter& m_emitter;
+    std::mutex m_mu;
+    std::condition_variable m_work;  // a job was queued, or stop
+    std::condition_variable m_idle;  // the thread finished a job
+    std::deque<Job> m_queue;
+    std::vector<Job> m_done;
+    bool m_busy = false;
+    bool m_stop = false;
+    bool m_sleeping = false;                // waiting on m_work (submit must wake it)
+    std::atomic<size_t> m_queued{0};        // m_queue.size(), for spin_for_work
+    std::atomic<bool> m_stop_hint{false};   // m_stop, for spin_for_work
+    std::atomic<bool> m_finished{false};
+    std::thread m_thread;  // last: starts once the members above exist
+};
+
+}  // namespace trapeze::rv64::jit
