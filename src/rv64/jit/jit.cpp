@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <system_error>
 
 #include <unistd.h>
 
@@ -73,7 +74,13 @@ void Jit::init(Hart& h) {
     m_emitter->set_trampoline(at + tramp.epilogue_offset, m_link_stub, at + tramp.recheck_offset);
     for (ExitSlot& s : m_jump_cache) s.code = m_link_stub;
     m_code_base = m_code.used();
-    if (m_background) m_translator = std::make_unique<Translator>(*m_emitter);
+    if (m_background) {
+        try {
+            m_translator = std::make_unique<Translator>(*m_emitter);
+        } catch (const std::system_error& e) {  // no thread to be had: translate in line
+            fmt::print(stderr, "trapeze: jit: translating on the hart thread ({})\n", e.what());
+        }
+    }
 }
 
 // Every translation, slot and jump-cache entry dies at once (dropping every block resets

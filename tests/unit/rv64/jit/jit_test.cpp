@@ -467,24 +467,30 @@ TEST(Jit, DeviceWriteToTranslatedCodeIsSeenByTheNextExecution) {
     EXPECT_EQ(r.hart.s.x[5], 3u);
 }
 
-TEST(Jit, RefillsTheCodeBufferWhenItIsFull) {
+// 16384 two-instruction blocks: x5 += 1; j next (each jal ends a block), several times what
+// the smallest allowed buffer (a few hundred blocks) holds: every pass runs exactly, across
+// flushes. With `background`, translations are queued and finished on the other thread when
+// the flushes come.
+void expect_passes_across_flushes(bool background, unsigned passes) {
     jit::JitConfig cfg = EngineRig::eager();
-    cfg.code_bytes = 512 * 1024;  // the smallest allowed: a few hundred blocks
+    cfg.code_bytes = 512 * 1024;
+    cfg.background = background;
     EngineRig r(Engine::Jit, cfg);
-    // 16384 two-instruction blocks: x5 += 1; j next (each jal ends a block), several
-    // times what the buffer holds.
     constexpr unsigned kBlocks = 16384;
     for (unsigned i = 0; i < kBlocks; ++i) r.code(kBase + 8 * i, {addi(5, 5, 1), enc_j(4, 0)});
     r.code(kBase + 8 * kBlocks, {kPark});
-    for (unsigned pass = 0; pass < 3; ++pass) {
+    for (unsigned pass = 0; pass < passes; ++pass) {
         r.hart.s.pc = kBase;
         r.hart.s.x[5] = 0;
         r.run(2 * kBlocks);
         EXPECT_EQ(r.hart.s.x[5], kBlocks);
         EXPECT_EQ(r.hart.s.pc, kBase + 8 * kBlocks);
+        r.jit->wait_for_translations();
     }
     EXPECT_GT(r.jit->flushes(), 0u);
 }
+
+TEST(Jit, RefillsTheCodeBufferWhenItIsFull) { expect_passes_across_flushes(false, 3); }
 
 // With the Translator (JitConfig::background) a block runs interpreted until its region's code,
 // made on the other thread, is installed: a loop of several blocks ends exactly as under the
@@ -542,26 +548,7 @@ TEST(Jit, BackgroundTranslationOfRewrittenCodeIsDropped) {
     EXPECT_EQ(r.jit->dispatches(), 1u);
 }
 
-// Flushes with translations queued and finished on the other thread: they are dropped with
-// the blocks they were made from, and every pass still runs exactly.
-TEST(Jit, BackgroundTranslationSurvivesFlushes) {
-    jit::JitConfig cfg = EngineRig::eager();
-    cfg.code_bytes = 512 * 1024;
-    cfg.background = true;
-    EngineRig r(Engine::Jit, cfg);
-    constexpr unsigned kBlocks = 16384;
-    for (unsigned i = 0; i < kBlocks; ++i) r.code(kBase + 8 * i, {addi(5, 5, 1), enc_j(4, 0)});
-    r.code(kBase + 8 * kBlocks, {kPark});
-    for (unsigned pass = 0; pass < 4; ++pass) {
-        r.hart.s.pc = kBase;
-        r.hart.s.x[5] = 0;
-        r.run(2 * kBlocks);
-        EXPECT_EQ(r.hart.s.x[5], kBlocks);
-        EXPECT_EQ(r.hart.s.pc, kBase + 8 * kBlocks);
-        r.jit->wait_for_translations();
-    }
-    EXPECT_GT(r.jit->flushes(), 0u);
-}
+TEST(Jit, BackgroundTranslationSurvivesFlushes) { expect_passes_across_flushes(true, 4); }
 
 // Appending maps the buffer's next MiB in both views at once (no fault per page): the pages
 // are resident after the first append and the RX view runs what was written.
