@@ -440,7 +440,7 @@ private:
     void load_value(const Xbyak::RegExp& at, unsigned size, bool sign);
     void store_value(const Xbyak::RegExp& at, unsigned size, const Reg64& v);
     void call_slow(uint64_t fn, bool keep_rdi);
-    int memo_site(const DecodedInsn& d, size_t index) const;
+    bool has_memo(const DecodedInsn& d, size_t index) const;
     unsigned count_memo_sites(std::span<const interp::Block* const> blocks);
     Xbyak::RegExp memo_address(const DecodedInsn& d, unsigned size, unsigned site, Xbyak::Label& miss);
     void take_memo(unsigned site);
@@ -506,7 +506,6 @@ private:
     MemoBases m_memo_bases{};           // the region's (none outside loop regions)
     unsigned m_memo_sites = 0;          // the region's memos (count_memo_sites)
     unsigned m_memo_next = 0;           // the next access's memo, in emission order
-    uint64_t m_memo_accesses = 0;       // the region's accesses through a memo
 };
 
 // The instructions retired since the last flush (the budget units used since then, less
@@ -835,15 +834,15 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     for (const interp::Block* b : blocks) m_entries.emplace_back(static_cast<int64_t>(b->pa - head.pa), Xbyak::Label());
     m_canon = {};
     m_memo_bases = {};
+    m_memo_sites = 0;
     m_memo_next = 0;
-    m_memo_accesses = 0;
     if (blocks.size() > 1 || jumps_to_itself(head)) {
         m_canon = region_registers(blocks);
         m_memo_bases = memo_bases(blocks);
+        m_memo_sites = count_memo_sites(blocks);
     } else {
         m_entries.clear();
     }
-    m_memo_sites = count_memo_sites(blocks);
     forget_memos();  // in this translation's frame before its blocks (internal jumps skip it)
     reload(m_canon);
     for (size_t k = 0; k < blocks.size(); ++k) {
@@ -869,7 +868,7 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     ready();  // resolves labels (no protection change: DontSetProtectRWE)
     ++stats.blocks;
     if (blocks.size() > 1) ++stats.regions;
-    stats.memo_accesses += m_memo_accesses;
+    stats.memo_accesses += m_memo_sites;
     return {getCode(), getSize()};
 }
 
@@ -1257,23 +1256,20 @@ uint64_t slow_helper(unsigned size, bool store, bool sign) {
     }
 }
 
-// The memo of access d (instruction `index` of the block being emitted), or -1: loop regions
-// give one to every load and store not in an access group, off a base in m_memo_bases, while
-// the frame has room (the same choice count_memo_sites makes ahead).
-int Emitter::Impl::memo_site(const DecodedInsn& d, size_t index) const {
-    if (m_group_of[index] >= 0 || d.rs1 == 0 || d.rs1 >= 32 || !m_memo_bases[d.rs1]) return -1;
-    return m_memo_next < kMaxMemoSites ? static_cast<int>(m_memo_next) : -1;
+// Whether access d (instruction `index` of the block being planned) wants a memo: in a loop
+// region, a load or store not in an access group, off a base in m_memo_bases.
+bool Emitter::Impl::has_memo(const DecodedInsn& d, size_t index) const {
+    return m_group_of[index] < 0 && d.rs1 != 0 && d.rs1 < 32 && m_memo_bases[d.rs1];
 }
 
-// How many memos the region's accesses take (emit_memory hands them out in the same order).
+// How many memos the loop region's accesses take, as many as the frame holds: emit_memory
+// hands them out in the same order, to the first m_memo_sites accesses that want one.
 unsigned Emitter::Impl::count_memo_sites(std::span<const interp::Block* const> blocks) {
     unsigned n = 0;
     for (const interp::Block* b : blocks) {
         plan_groups(*b);
-        for (size_t i = 0; i < b->insns.size(); ++i)
-            if (access_size(static_cast<Op>(b->insns[i].op)) != 0 && memo_site(b->insns[i], i) >= 0 &&
-                n < kMaxMemoSites)
-                ++n;
+        for (size_t i = 0; i < b->insns.size() && n < kMaxMemoSites; ++i)
+            if (access_size(static_cast<Op>(b->insns[i].op)) != 0 && has_memo(b->insns[i], i)) ++n;
     }
     return n;
 }
@@ -1329,14 +1325,12 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
         m.store ? store_value(at, m.size, v) : load_value(at, m.size, m.sign);
     };
     const bool grouped = m_group_of[index] >= 0;
-    const int site = memo_site(d, index);
+    const int site = has_memo(d, index) && m_memo_next < m_memo_sites ? static_cast<int>(m_memo_next++) : -1;
     const bool memo = site >= 0;
     if (grouped) {
         access(group_address(d, index, probe));
     } else if (memo) {
         access(memo_address(d, m.size, static_cast<unsigned>(site), probe));
-        ++m_memo_next;
-        ++m_memo_accesses;
     } else {
         tlb_probe(d, m.size, tag, slow);
         access(rsi);

@@ -11,8 +11,7 @@ Translator::Translator(Emitter& emitter) : m_emitter(emitter), m_thread([this] {
 Translator::~Translator() {
     {
         std::lock_guard lock(m_mu);
-        m_stop = true;
-        m_stop_hint.store(true, std::memory_order_relaxed);
+        m_stop.store(true, std::memory_order_relaxed);
     }
     m_work.notify_one();
     m_thread.join();
@@ -81,7 +80,7 @@ void Translator::loop() {
 
 void Translator::spin_for_work() const {
     const auto until = std::chrono::steady_clock::now() + kSpin;
-    while (m_queued.load(std::memory_order_relaxed) == 0 && !m_stop_hint.load(std::memory_order_relaxed)) {
+    while (m_queued.load(std::memory_order_relaxed) == 0 && !m_stop.load(std::memory_order_relaxed)) {
         for (int i = 0; i < 64; ++i) __builtin_ia32_pause();
         if (std::chrono::steady_clock::now() > until) return;
     }

@@ -68,10 +68,9 @@ private:
     std::deque<Job> m_queue;
     std::vector<Job> m_done;
     bool m_busy = false;
-    bool m_stop = false;
+    std::atomic<bool> m_stop{false};        // set under m_mu; read without it by spin_for_work
     bool m_sleeping = false;                // waiting on m_work (submit must wake it)
     std::atomic<size_t> m_queued{0};        // m_queue.size(), for spin_for_work
-    std::atomic<bool> m_stop_hint{false};   // m_stop, for spin_for_work
     std::atomic<bool> m_finished{false};
     std::thread m_thread;  // last: starts once the members above exist
 };

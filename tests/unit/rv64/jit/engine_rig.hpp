@@ -157,4 +157,23 @@ void expect_engines_agree(const Setup& setup, uint64_t budget, const std::string
     if (check) check(b);
 }
 
+// Like expect_engines_agree, but in `slices` slices of `budget` instructions, the states equal
+// after every one (each slice enters translated code afresh). After each slice the JIT waits
+// for its background translations, if it makes them (JitConfig::background).
+template <typename Setup>
+void expect_engines_agree_by_slices(const Setup& setup, uint64_t budget, unsigned slices,
+                                    const std::function<void(EngineRig&)>& check = {},
+                                    const jit::JitConfig& cfg = EngineRig::eager()) {
+    EngineRig a(Engine::Interp), b(Engine::Jit, cfg);
+    setup(a);
+    setup(b);
+    for (unsigned slice = 0; slice < slices; ++slice) {
+        a.run(budget);
+        b.run(budget);
+        ASSERT_EQ(diff_state(a.hart.s, b.hart.s), "") << "after slice " << slice;
+        b.jit->wait_for_translations();
+    }
+    if (check) check(b);
+}
+
 }  // namespace trapeze::rv64::test

@@ -510,18 +510,11 @@ TEST(Jit, BackgroundTranslationMatchesTheInterpreter) {
                           kPark,
                       });
     };
-    EngineRig a(Engine::Interp), b(Engine::Jit, cfg);
-    program(a);
-    program(b);
-    for (unsigned slice = 0; slice < 80; ++slice) {
-        a.run(37);
-        b.run(37);
-        ASSERT_EQ(diff_state(a.hart.s, b.hart.s), "") << "after slice " << slice;
-        b.jit->wait_for_translations();
-    }
-    EXPECT_EQ(b.hart.s.x[28], 0u);
-    EXPECT_GE(b.jit->stats().regions, 1u);
-    EXPECT_GT(b.jit->dispatches(), 0u);
+    expect_engines_agree_by_slices(program, 37, 80, [](EngineRig& b) {
+        EXPECT_EQ(b.hart.s.x[28], 0u);
+        EXPECT_GE(b.jit->stats().regions, 1u);
+        EXPECT_GT(b.jit->dispatches(), 0u);
+    }, cfg);
 }
 
 // A region made on the other thread is not installed if one of its blocks was dropped while it

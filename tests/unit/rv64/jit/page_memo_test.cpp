@@ -186,15 +186,9 @@ TEST(PageMemo, ForgottenOnEveryEntry) {
                       });
         r.enter_sv39(kRoot);
     };
-    EngineRig a(Engine::Interp), b(Engine::Jit, EngineRig::eager());
-    program(a);
-    program(b);
-    for (unsigned slice = 0; slice < 20; ++slice) {
-        a.run(3);
-        b.run(3);
-        ASSERT_EQ(diff_state(a.hart.s, b.hart.s), "") << "after slice " << slice;
-    }
-    EXPECT_EQ(b.hart.s.x[7], 0x1ff0u + 0x1ff8 + 0x2000 + 0x2008 + 0x2010 + 0x2018);
+    expect_engines_agree_by_slices(program, 3, 20, [](EngineRig& b) {
+        EXPECT_EQ(b.hart.s.x[7], 0x1ff0u + 0x1ff8 + 0x2000 + 0x2008 + 0x2010 + 0x2018);
+    });
 }
 
 // A partition's shape: two loops walk one base register (x10) from either end of an array
