@@ -413,7 +413,7 @@ private:
     static RegCache::Map region_registers(std::span<const interp::Block* const> blocks);
     static bool jumps_to_itself(const interp::Block& b);
     const Xbyak::Label* internal(int64_t target_off) const;
-    void edge(int64_t target_off, size_t retired, bool backward, const RegCache::Map& now);
+    void edge(int64_t target_off, size_t retired, bool backward, const RegCache::Map& now, bool last = false);
     void reconcile(const RegCache::Map& now, const RegCache::Map& want);
     void emit_body(const interp::Block& b, int32_t base, Stats& stats);
     void emit_fallback(const DecodedInsn& d, size_t index, int32_t off);
@@ -437,7 +437,7 @@ private:
     void plan_groups(const interp::Block& b);
     void group_probe(const AccessGroup& g);
     Xbyak::RegExp group_address(const DecodedInsn& d, size_t index, Xbyak::Label& probe);
-    void load_value(const Xbyak::RegExp& at, unsigned size, bool sign);
+    void load_value(const Xbyak::RegExp& at, unsigned size, bool sign, const Reg64& to);
     void store_value(const Xbyak::RegExp& at, unsigned size, const Reg64& v);
     void call_slow(uint64_t fn, bool keep_rdi);
     bool has_memo(const DecodedInsn& d, size_t index) const;
@@ -488,7 +488,8 @@ private:
 
     // Per block.
     uint32_t m_page_off = 0;  // page offset of the block's first instruction
-    int32_t m_pc_off = 0;     // the guest pc in HartState is the block's pc + m_pc_off
+    int32_t m_pc_off = 0;     // rbp is the region head's pc + m_pc_off
+    int64_t m_fall_off = -1;  // the offset of the region's block laid out next (-1, odd: none)
     bool m_ended = false;     // the last instruction emitted the block's exits
     RegCache m_regs;
     // The region's blocks: byte offset of each from the head's pc, and the label of its code.
@@ -787,8 +788,9 @@ void Emitter::Impl::reconcile(const RegCache::Map& now, const RegCache::Map& wan
 // A static successor at target_off bytes from the head, with the register cache `now`: a
 // block of the region is jumped to directly, with the cache in its canonical state, after
 // the same budget and interrupt checks as a chained exit (exit_chain) makes; anything else
-// is a chained exit.
-void Emitter::Impl::edge(int64_t target_off, size_t retired, bool backward, const RegCache::Map& now) {
+// is a chained exit. The `last` code of a block falls into the block laid out after it
+// instead of jumping there.
+void Emitter::Impl::edge(int64_t target_off, size_t retired, bool backward, const RegCache::Map& now, bool last) {
     const Xbyak::Label* target = internal(target_off);
     if (target == nullptr) {
         writeback(now);
@@ -796,12 +798,18 @@ void Emitter::Impl::edge(int64_t target_off, size_t retired, bool backward, cons
         exit_chain(target_off, retired, backward);
         return;
     }
-    if (target_off != m_pc_off) add(rbp, imm32(target_off - m_pc_off));
+    if (m_pc_off != 0) add(rbp, imm32(-m_pc_off));  // back to the head's pc (emit_body)
     reconcile(now, m_canon);
+    Xbyak::Label leave;  // at the target, out to the dispatcher
     count(retired, retired);
-    jle(m_leave_canon, T_NEAR);  // no units left
-    if (backward) check_interrupts(m_leave_canon);
-    jmp(*target, T_NEAR);
+    jle(leave, T_NEAR);  // no units left
+    if (backward) check_interrupts(leave);
+    if (!last || target_off != m_fall_off) jmp(*target, T_NEAR);
+    cold([this, leave, target_off]() mutable {
+        L(leave);
+        if (target_off != 0) add(rbp, imm32(target_off));
+        jmp(m_leave_canon, T_NEAR);
+    });
 }
 
 Emitter::Impl::Reg64 Emitter::Impl::dest(unsigned rd, bool& rd_was_cached) {
@@ -831,7 +839,11 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     reset();
     m_page_off = static_cast<uint32_t>(head.pa & 0xfff);
     m_entries.clear();
-    for (const interp::Block* b : blocks) m_entries.emplace_back(static_cast<int64_t>(b->pa - head.pa), Xbyak::Label());
+    // Laid out by address after the head: mostly a branch's fall-through successor comes next
+    // (as the guest's compiler placed it), so that edge needs no jump (edge, emit_branch).
+    std::vector<const interp::Block*> order(blocks.begin(), blocks.end());
+    std::sort(order.begin() + 1, order.end(), [](const interp::Block* x, const interp::Block* y) { return x->pa < y->pa; });
+    for (const interp::Block* b : order) m_entries.emplace_back(static_cast<int64_t>(b->pa - head.pa), Xbyak::Label());
     m_canon = {};
     m_memo_bases = {};
     m_memo_sites = 0;
@@ -845,11 +857,16 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     }
     forget_memos();  // in this translation's frame before its blocks (internal jumps skip it)
     reload(m_canon);
-    for (size_t k = 0; k < blocks.size(); ++k) {
+    for (size_t k = 0; k < order.size(); ++k) {
         if (!m_entries.empty()) L(m_entries[k].second);
-        emit_body(*blocks[k], static_cast<int32_t>(blocks[k]->pa - head.pa), stats);
+        m_fall_off = k + 1 < m_entries.size() ? m_entries[k + 1].first : -1;
+        emit_body(*order[k], static_cast<int32_t>(order[k]->pa - head.pa), stats);
     }
-    for (size_t i = 0; i < m_cold.size(); ++i) m_cold[i]();
+    m_fall_off = -1;  // cold code falls into nothing
+    for (size_t i = 0; i < m_cold.size(); ++i) {
+        const std::function<void()> f = std::move(m_cold[i]);  // it may add cold code of its own
+        f();
+    }
     m_cold.clear();
     L(m_leave_canon);
     writeback(m_canon);
@@ -872,10 +889,12 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     return {getCode(), getSize()};
 }
 
-// One block of a region, `base` bytes from the head, entered with the canonical cache.
+// One block of a region, `base` bytes from the head, entered with the canonical cache and
+// rbp = the head's pc (so jumps between the region's blocks need not move rbp: exits and
+// slow paths add the instruction's offset from the head, as set_pc does).
 void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats) {
     m_regs.restore(m_canon);
-    m_pc_off = base;
+    m_pc_off = 0;
     m_ended = false;
     plan_groups(b);
     int32_t off = base;
@@ -906,7 +925,7 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
         set_pc(off);
         jmp(m_plain, T_NEAR);
     } else {
-        edge(off, b.insns.size(), false, m_regs.map());
+        edge(off, b.insns.size(), false, m_regs.map(), true);
     }
 }
 
@@ -1059,7 +1078,7 @@ void Emitter::Impl::emit_jal(const DecodedInsn& d, size_t index, int32_t off) {
         put(d.rd, rax);
     }
     m_ended = true;
-    edge(static_cast<int64_t>(off) + d.imm, index + 1, d.imm <= 0, m_regs.map());
+    edge(static_cast<int64_t>(off) + d.imm, index + 1, d.imm <= 0, m_regs.map(), true);
 }
 
 void Emitter::Impl::emit_jalr(const DecodedInsn& d, size_t index, int32_t off) {
@@ -1105,6 +1124,21 @@ void Emitter::Impl::emit_branch(const DecodedInsn& d, size_t index, int32_t off,
     // A loop's back edge (backward, within the region) falls through, so an iteration ends
     // in one taken jump (the edge's to the loop head) instead of two.
     const bool loop_back = d.imm <= 0 && internal(taken_off) != nullptr;
+    if (!loop_back && next_off == m_fall_off) {
+        // Not taken runs on into the next block laid out with no jump at all; taken goes
+        // out of line, through as many jumps as it would take here.
+        Xbyak::Label taken;
+        jump_if(op, true, taken);
+        cold([this, taken, taken_off, index, now, pc_off = m_pc_off, backward = d.imm <= 0]() mutable {
+            L(taken);
+            m_pc_off = pc_off;
+            m_regs.restore(now);
+            edge(taken_off, index + 1, backward, now);
+        });
+        edge(next_off, index + 1, false, now, true);
+        m_ended = true;
+        return;
+    }
     Xbyak::Label second;
     jump_if(op, !loop_back, second);
     const int32_t saved_pc_off = m_pc_off;
@@ -1116,9 +1150,9 @@ void Emitter::Impl::emit_branch(const DecodedInsn& d, size_t index, int32_t off,
     m_pc_off = saved_pc_off;
     m_regs.restore(now);
     if (loop_back)
-        edge(next_off, index + 1, false, now);
+        edge(next_off, index + 1, false, now, true);
     else
-        edge(taken_off, index + 1, d.imm <= 0, now);
+        edge(taken_off, index + 1, d.imm <= 0, now, true);
     m_ended = true;
 }
 
@@ -1211,12 +1245,12 @@ Xbyak::RegExp Emitter::Impl::group_address(const DecodedInsn& d, size_t index, X
     return base + rdi + disp(d.imm);
 }
 
-void Emitter::Impl::load_value(const Xbyak::RegExp& at, unsigned size, bool sign) {
+void Emitter::Impl::load_value(const Xbyak::RegExp& at, unsigned size, bool sign, const Reg64& to) {
     switch (size) {
-        case 1: sign ? movsx(rax, byte[at]) : movzx(eax, byte[at]); break;
-        case 2: sign ? movsx(rax, word[at]) : movzx(eax, word[at]); break;
-        case 4: sign ? movsxd(rax, dword[at]) : mov(eax, dword[at]); break;
-        default: mov(rax, qword[at]); break;
+        case 1: sign ? movsx(to, byte[at]) : movzx(to.cvt32(), byte[at]); break;
+        case 2: sign ? movsx(to, word[at]) : movzx(to.cvt32(), word[at]); break;
+        case 4: sign ? movsxd(to, dword[at]) : mov(to.cvt32(), dword[at]); break;
+        default: mov(to, qword[at]); break;
     }
 }
 
@@ -1320,9 +1354,13 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
         else
             get(rdx, d.rs2);
     }
+    // A load whose rd is cached goes straight into rd's host register (which still holds the
+    // old value if the access traps first); otherwise into rax, put below.
+    Reg64 to = rax;
+    if (const int i = m.store || d.rd == 32 ? -1 : m_regs.host_of(d.rd); i >= 0) to = cache_reg(static_cast<unsigned>(i));
     const size_t tag = m.store ? offsetof(Hart::TlbEntry, tag_w) : offsetof(Hart::TlbEntry, tag_r);
-    auto access = [this, m, v](const Xbyak::RegExp& at) {
-        m.store ? store_value(at, m.size, v) : load_value(at, m.size, m.sign);
+    auto access = [this, m, v, to](const Xbyak::RegExp& at) {
+        m.store ? store_value(at, m.size, v) : load_value(at, m.size, m.sign, to);
     };
     const bool grouped = m_group_of[index] >= 0;
     const int site = has_memo(d, index) && m_memo_next < m_memo_sites ? static_cast<int>(m_memo_next++) : -1;
@@ -1339,7 +1377,7 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
     // The slow path runs with the register cache as it is here (before a load's put): it stores
     // the cached registers for the helper, and reloads them after the call clobbered them.
     const int32_t pc_off = m_pc_off;
-    cold([this, slow, done, probe, grouped, memo, site, access, tag, d, m, index, off, pc_off, keep_rdi = m_group_live,
+    cold([this, slow, done, probe, grouped, memo, site, access, tag, d, m, index, off, pc_off, to, keep_rdi = m_group_live,
           map = m_regs.map()]() mutable {
         // The group's probe failed, or the memo holds another page: this access probes alone
         // (and a memo takes over the page it hits).
@@ -1364,13 +1402,13 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
         test(eax, eax);
         jnz(trapped);
         reload(map);
-        if (!m.store) mov(rax, rdx);
+        if (!m.store) mov(to, rdx);
         jmp(done, T_NEAR);
         L(trapped);
         reload_pc();  // the trap handler's
         exit_trap(index);
     });
-    if (!m.store) put(d.rd, rax);
+    if (!m.store && to == rax) put(d.rd, rax);
 }
 
 // LR/SC and the common AMOs (exec_a.cpp) on the TLB hit path: an entry for the access

@@ -191,6 +191,36 @@ TEST(PageMemo, ForgottenOnEveryEntry) {
     });
 }
 
+// A load goes straight into its destination's host register when that register is cached: a
+// load carried out by the slow path (misaligned, not in an access group: x10 is written
+// between) must put the helper's value there, and a load that faults (the loop walks off
+// page 3 into unmapped page 4) must leave the old value.
+TEST(PageMemo, LoadsIntoCachedRegistersKeepTheOldValueOnAFault) {
+    auto program = [](EngineRig& r) {
+        map_pages(r);
+        r.poke64(kRoot + 0x2000 + 0xff8, 0x1234);  // VA 0x3ff8 (an invalid PTE: V clear)
+        r.hart.s.x[10] = 0x3fe8;
+        r.hart.s.mtvec = kBase + 0x400;
+        r.code(kBase, {
+                          ld(6, 10, 0),         // loop: ld x6, 0(x10): faults at 0x4000
+                          add(7, 7, 6),         //       add x7, x7, x6
+                          addi(10, 10, 8),      //       addi x10, x10, 8
+                          ld(5, 10, -13),       //       ld x5, -13(x10): misaligned
+                          add(7, 7, 5),         //       add x7, x7, x5
+                          enc_b(-20, 0, 0, 0),  //       beq x0, x0, loop
+                      });
+        r.code(kBase + 0x400, {kPark});
+        r.enter_sv39(kRoot);
+    };
+    expect_engines_agree(program, 200, "loads into cached registers", [](EngineRig& r) {
+        EXPECT_EQ(r.hart.s.mcause, csr::EXC_LOAD_PAGE_FAULT);
+        EXPECT_EQ(r.hart.s.mtval, 0x4000u);
+        EXPECT_EQ(r.hart.s.x[6], 0x1234u);          // from 0x3ff8, before the fault
+        EXPECT_EQ(r.hart.s.x[5], 0x1234ull << 40);  // from 0x3ff3
+        EXPECT_EQ(r.hart.s.x[7], 0x1234u + (0x1234ull << 40));
+    });
+}
+
 // A partition's shape: two loops walk one base register (x10) from either end of an array
 // that spans pages 1 and 2, taking turns, so two accesses off one register alternate between
 // two pages; each memo must hold its own page and addend (one shared per register would send
