@@ -14,6 +14,7 @@
 
 #include "rv64/interp/dispatch.hpp"
 #include "rv64/isa/op.hpp"
+#include "rv64/jit/successors.hpp"
 
 namespace trapeze::rv64::jit {
 
@@ -96,14 +97,20 @@ uint32_t imm32(int64_t v) { return static_cast<uint32_t>(static_cast<int32_t>(v)
 // must be sign-extended, not truncated to 32 bits as imm32 does).
 size_t disp(int64_t v) { return static_cast<size_t>(v); }
 
-// The guest registers a block has written, held in host registers (r8-r12, r14, r15) until
-// the block ends or calls a helper (then they are stored to HartState). Reads of a cached register
+// The guest registers a block has written, held in host registers (r8-r12, r14, r15, and rdi
+// where no access group needs it for its addend) until the block ends or calls a helper
+// (then they are stored to HartState). Reads of a cached register
 // use it; others read HartState. This keeps a block's dependency chains in registers
 // instead of store-to-load forwarding through memory. Every cached value is dirty.
 class RegCache {
 public:
-    static constexpr unsigned kRegs = 7;
+    static constexpr unsigned kRegs = 8;
     using Map = std::array<uint8_t, kRegs>;  // guest register per host register, 0 = free
+
+    // Only the first n host registers are handed out (the last, rdi, may be an access
+    // group's).
+    void set_available(unsigned n) { m_avail = n; }
+    unsigned available() const { return m_avail; }
 
     int host_of(unsigned x) {
         for (unsigned i = 0; i < kRegs; ++i) {
@@ -121,7 +128,7 @@ public:
     unsigned assign(unsigned x, unsigned& evicted, const Map& keep) {
         evicted = 0;
         int pick = -1;
-        for (unsigned i = 0; i < kRegs; ++i) {
+        for (unsigned i = 0; i < m_avail; ++i) {
             if (m_map[i] == 0) {
                 pick = static_cast<int>(i);
                 break;
@@ -131,7 +138,7 @@ public:
         }
         if (pick < 0) {
             pick = 0;
-            for (unsigned i = 1; i < kRegs; ++i)
+            for (unsigned i = 1; i < m_avail; ++i)
                 if (m_used[i] < m_used[static_cast<unsigned>(pick)]) pick = static_cast<int>(i);
         }
         return take(static_cast<unsigned>(pick), x, evicted);
@@ -149,6 +156,7 @@ private:
     }
 
     Map m_map{};
+    unsigned m_avail = kRegs - 1;
     std::array<uint32_t, kRegs> m_used{};
     uint32_t m_clock = 0;
 };
@@ -328,8 +336,9 @@ private:
     }
     void put(unsigned rd, const Reg64& r);
     // In-place forms: dest(rd) is the cache register that receives rd's new value, assigned
-    // now (storing what it evicts); Src is a source operand looked up after that: a cache
-    // register (possibly dest's own, when rd is a source that was cached) or HartState.
+    // now (storing what it evicts); Src is a source operand looked up after that, before dest
+    // is written: a cache register (possibly dest's own, when rd is a source that was cached
+    // or the register dest evicted, whose value is still there) or HartState.
     struct Src {
         bool in_reg;
         Reg64 reg;
@@ -338,6 +347,9 @@ private:
     Reg64 dest(unsigned rd, bool& rd_was_cached);
     Src src(unsigned x, unsigned rd, bool rd_was_cached, const Reg64& d) {
         if (x == rd) return rd_was_cached ? Src{true, d, x} : Src{false, d, x};
+        // Read from dest, not from the store that evicted it: no store-to-load forwarding
+        // on the dependency chain.
+        if (x == m_dest_evicted) return Src{true, d, x};
         const int i = m_regs.host_of(x);
         return i >= 0 ? Src{true, cache_reg(static_cast<unsigned>(i)), x} : Src{false, d, x};
     }
@@ -367,7 +379,7 @@ private:
     static Reg64 cache_reg(unsigned i) {
         static constexpr std::array<int, RegCache::kRegs> kHost = {
             Xbyak::Operand::R8,  Xbyak::Operand::R9,  Xbyak::Operand::R10, Xbyak::Operand::R11,
-            Xbyak::Operand::R12, Xbyak::Operand::R14, Xbyak::Operand::R15};
+            Xbyak::Operand::R12, Xbyak::Operand::R14, Xbyak::Operand::R15, Xbyak::Operand::RDI};
         return Reg64(kHost[i]);
     }
     void put_sext32(unsigned rd) {  // rd = sign-extended eax
@@ -410,8 +422,9 @@ private:
     void cold(std::function<void()> f) { m_cold.push_back(std::move(f)); }
 
     bool emit_insn(const DecodedInsn& d, size_t index, int32_t off);
-    static RegCache::Map region_registers(std::span<const interp::Block* const> blocks);
+    static RegCache::Map region_registers(std::span<const interp::Block* const> blocks, unsigned available);
     static bool jumps_to_itself(const interp::Block& b);
+    static std::vector<unsigned> loop_lengths(std::span<const interp::Block* const> blocks);
     const Xbyak::Label* internal(int64_t target_off) const;
     void edge(int64_t target_off, size_t retired, bool backward, const RegCache::Map& now, bool last = false);
     void reconcile(const RegCache::Map& now, const RegCache::Map& want);
@@ -441,7 +454,7 @@ private:
     void store_value(const Xbyak::RegExp& at, unsigned size, const Reg64& v);
     void call_slow(uint64_t fn, bool keep_rdi);
     bool has_memo(const DecodedInsn& d, size_t index) const;
-    unsigned count_memo_sites(std::span<const interp::Block* const> blocks);
+    void plan_region_accesses(std::span<const interp::Block* const> blocks);
     Xbyak::RegExp memo_address(const DecodedInsn& d, unsigned size, unsigned site, Xbyak::Label& miss);
     void take_memo(unsigned site);
     void forget_memos();
@@ -491,6 +504,7 @@ private:
     int32_t m_pc_off = 0;     // rbp is the region head's pc + m_pc_off
     int64_t m_fall_off = -1;  // the offset of the region's block laid out next (-1, odd: none)
     bool m_ended = false;     // the last instruction emitted the block's exits
+    unsigned m_dest_evicted = 0;  // the guest register the last dest() evicted (0: none)
     RegCache m_regs;
     // The region's blocks: byte offset of each from the head's pc, and the label of its code.
     std::vector<std::pair<int64_t, Xbyak::Label>> m_entries;
@@ -505,7 +519,9 @@ private:
     std::vector<int> m_group_of;        // per instruction: the group it belongs to, or -1
     bool m_group_live = false;          // rdi holds a group's addend here (slow paths keep it)
     MemoBases m_memo_bases{};           // the region's (none outside loop regions)
-    unsigned m_memo_sites = 0;          // the region's memos (count_memo_sites)
+    unsigned m_memo_sites = 0;          // the region's memos (plan_region_accesses)
+    bool m_region_groups = false;       // a block of the loop region has an access group
+    bool m_loop = false;                // the region loops (several blocks, or one jumping to itself)
     unsigned m_memo_next = 0;           // the next access's memo, in emission order
 };
 
@@ -730,23 +746,28 @@ void Emitter::Impl::put(unsigned rd, const Reg64& r) {
 // The registers a region keeps in the cache at every block start (m_canon): the ones its
 // instructions use most, so a loop of blocks keeps its values in host registers from one
 // block and one iteration to the next.
-RegCache::Map Emitter::Impl::region_registers(std::span<const interp::Block* const> blocks) {
+RegCache::Map Emitter::Impl::region_registers(std::span<const interp::Block* const> blocks, unsigned available) {
+    const std::vector<unsigned> loops = loop_lengths(blocks);
     std::array<uint32_t, 32> uses{};
-    for (const interp::Block* b : blocks) {
+    for (size_t k = 0; k < blocks.size(); ++k) {
+        const interp::Block* b = blocks[k];
+        // An inner loop's registers count for the many iterations it runs per outer one: a
+        // block on a loop of one block counts 16 times, of two 8 times, ..., of five or more once.
+        const uint32_t weight = loops[k] == 0 ? 1 : std::max(1u, 16u >> (loops[k] - 1));
         for (const DecodedInsn& d : b->insns) {
             if (d.op >= op_table().size()) continue;
             const OpInfo& info = op_table()[d.op];
-            if (info.dest == Dest::X && d.rd < 32) ++uses[d.rd];
+            if (info.dest == Dest::X && d.rd < 32) uses[d.rd] += weight;
             // Integer sources by format (an FP operation's are counted too: only a heuristic).
             const bool two = info.format == Format::R || info.format == Format::S || info.format == Format::B;
-            if ((two || info.format == Format::I || info.format == Format::SH) && d.rs1 < 32) ++uses[d.rs1];
-            if (two && d.rs2 < 32) ++uses[d.rs2];
+            if ((two || info.format == Format::I || info.format == Format::SH) && d.rs1 < 32) uses[d.rs1] += weight;
+            if (two && d.rs2 < 32) uses[d.rs2] += weight;
         }
     }
     uses[0] = 0;
     // With more registers in use than the cache holds, one is left to the others in turn.
     const auto used = static_cast<unsigned>(std::count_if(uses.begin(), uses.end(), [](uint32_t n) { return n != 0; }));
-    const unsigned n = used > RegCache::kRegs ? RegCache::kRegs - 1 : RegCache::kRegs;
+    const unsigned n = used > available ? available - 1 : available;
     RegCache::Map regs{};
     for (unsigned i = 0; i < n; ++i) {
         const auto best = static_cast<unsigned>(std::max_element(uses.begin(), uses.end()) - uses.begin());
@@ -755,6 +776,43 @@ RegCache::Map Emitter::Impl::region_registers(std::span<const interp::Block* con
         uses[best] = 0;
     }
     return regs;
+}
+
+// Per block of the region: how many blocks the shortest loop through it has (0: none), by a
+// breadth-first walk of the static jumps between the region's blocks.
+std::vector<unsigned> Emitter::Impl::loop_lengths(std::span<const interp::Block* const> blocks) {
+    auto index_of = [&](uint64_t pa) -> int {
+        for (size_t k = 0; k < blocks.size(); ++k)
+            if (blocks[k]->pa == pa) return static_cast<int>(k);
+        return -1;
+    };
+    std::vector<std::array<int, 2>> next(blocks.size(), {-1, -1});
+    for (size_t k = 0; k < blocks.size(); ++k) {
+        size_t j = 0;
+        for (uint64_t pa : static_successors(*blocks[k])) next[k][j++] = index_of(pa);
+    }
+    std::vector<unsigned> lengths(blocks.size(), 0);
+    std::vector<unsigned> dist(blocks.size());
+    std::vector<size_t> queue;
+    for (size_t k = 0; k < blocks.size(); ++k) {
+        std::fill(dist.begin(), dist.end(), 0u);
+        queue.assign(1, k);
+        for (size_t q = 0; q < queue.size() && lengths[k] == 0; ++q) {
+            for (const int s : next[queue[q]]) {
+                if (s < 0) continue;
+                const auto u = static_cast<size_t>(s);
+                if (u == k) {
+                    lengths[k] = dist[queue[q]] + 1;
+                    break;
+                }
+                if (dist[u] == 0) {
+                    dist[u] = dist[queue[q]] + 1;
+                    queue.push_back(u);
+                }
+            }
+        }
+    }
+    return lengths;
 }
 
 bool Emitter::Impl::jumps_to_itself(const interp::Block& b) {
@@ -815,10 +873,12 @@ void Emitter::Impl::edge(int64_t target_off, size_t retired, bool backward, cons
 Emitter::Impl::Reg64 Emitter::Impl::dest(unsigned rd, bool& rd_was_cached) {
     int i = m_regs.host_of(rd);
     rd_was_cached = i >= 0;
+    m_dest_evicted = 0;
     if (i < 0) {
         unsigned evicted = 0;
         i = static_cast<int>(m_regs.assign(rd, evicted, m_canon));
         if (evicted != 0) mov(X(evicted), cache_reg(static_cast<unsigned>(i)));
+        m_dest_evicted = evicted;
     }
     return cache_reg(static_cast<unsigned>(i));
 }
@@ -848,10 +908,12 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     m_memo_bases = {};
     m_memo_sites = 0;
     m_memo_next = 0;
-    if (blocks.size() > 1 || jumps_to_itself(head)) {
-        m_canon = region_registers(blocks);
+    m_loop = blocks.size() > 1 || jumps_to_itself(head);
+    if (m_loop) {
         m_memo_bases = memo_bases(blocks);
-        m_memo_sites = count_memo_sites(blocks);
+        plan_region_accesses(blocks);
+        m_regs.set_available(m_region_groups ? RegCache::kRegs - 1 : RegCache::kRegs);
+        m_canon = region_registers(blocks, m_regs.available());
     } else {
         m_entries.clear();
     }
@@ -897,6 +959,7 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
     m_pc_off = 0;
     m_ended = false;
     plan_groups(b);
+    if (!m_loop) m_regs.set_available(m_groups.empty() ? RegCache::kRegs : RegCache::kRegs - 1);
     int32_t off = base;
     size_t group_end = 0;  // one past the live group's last member
     for (size_t i = 0; i < b.insns.size(); ++i) {
@@ -972,6 +1035,7 @@ void Emitter::Impl::leave_after_fallback(size_t index) {
 
 bool Emitter::Impl::emit_insn(const DecodedInsn& d, size_t index, int32_t off) {
     const auto op = static_cast<Op>(d.op);
+    m_dest_evicted = 0;
     switch (op) {
         case Op::lui: emit_lui(d); return true;
         case Op::auipc: emit_auipc(d, off); return true;
@@ -1296,16 +1360,18 @@ bool Emitter::Impl::has_memo(const DecodedInsn& d, size_t index) const {
     return m_group_of[index] < 0 && d.rs1 != 0 && d.rs1 < 32 && m_memo_bases[d.rs1];
 }
 
-// How many memos the loop region's accesses take, as many as the frame holds: emit_memory
-// hands them out in the same order, to the first m_memo_sites accesses that want one.
-unsigned Emitter::Impl::count_memo_sites(std::span<const interp::Block* const> blocks) {
-    unsigned n = 0;
+// How many memos the loop region's accesses take (m_memo_sites), as many as the frame holds:
+// emit_memory hands them out in the same order, to the first accesses that want one. And
+// whether any block has an access group (m_region_groups: rdi is then no cache register).
+void Emitter::Impl::plan_region_accesses(std::span<const interp::Block* const> blocks) {
+    m_memo_sites = 0;
+    m_region_groups = false;
     for (const interp::Block* b : blocks) {
         plan_groups(*b);
-        for (size_t i = 0; i < b->insns.size() && n < kMaxMemoSites; ++i)
-            if (access_size(static_cast<Op>(b->insns[i].op)) != 0 && has_memo(b->insns[i], i)) ++n;
+        m_region_groups = m_region_groups || !m_groups.empty();
+        for (size_t i = 0; i < b->insns.size() && m_memo_sites < kMaxMemoSites; ++i)
+            if (access_size(static_cast<Op>(b->insns[i].op)) != 0 && has_memo(b->insns[i], i)) ++m_memo_sites;
     }
-    return n;
 }
 
 // The host address of an access while its memo covers its bytes: the page compare includes
@@ -1725,10 +1791,17 @@ void Emitter::Impl::emit_word(const DecodedInsn& d, Op op) {
         bool cached = false;
         const Reg64 r = dest(d.rd, cached);
         const Src a = src(d.rs1, d.rd, cached, r);
+        const Src b = reg_form ? src(d.rs2, d.rd, cached, r) : a;  // before r is written
+        if (reg_form && is(b, r) && !is(a, r)) {  // rs2 was evicted from r: rs1 - rs2 needs rs2 elsewhere
+            mov(rax, r);
+            load_src(r, a);
+            op == Op::addw ? add(r.cvt32(), eax) : sub(r.cvt32(), eax);
+            movsxd(r, r.cvt32());
+            return;
+        }
         if (!is(a, r)) load_src(r, a);
         const Xbyak::Reg32 r32 = r.cvt32();
         if (reg_form) {
-            const Src b = src(d.rs2, d.rd, cached, r);
             if (b.in_reg)
                 op == Op::addw ? add(r32, b.reg.cvt32()) : sub(r32, b.reg.cvt32());
             else

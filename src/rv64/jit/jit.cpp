@@ -15,6 +15,7 @@
 #include "rv64/isa/decoder.hpp"
 #include "rv64/isa/op.hpp"
 #include "rv64/jit/layout.hpp"
+#include "rv64/jit/successors.hpp"
 
 namespace trapeze::rv64::jit {
 
@@ -147,43 +148,6 @@ void Jit::install_finished() {
         install(*job.head, job.code, job.patches, job.blocks.size());
     }
 }
-
-namespace {
-
-// The guest-physical addresses b's last instruction continues at, when known statically
-// (branches, jal, a block cut short by its size or by a CSR instruction) and in b's page.
-struct Successors {
-    std::array<uint64_t, 2> pa{};
-    size_t n = 0;
-    void add(uint64_t at, uint64_t page) {
-        if (at >> 12 == page) pa[n++] = at;
-    }
-    const uint64_t* begin() const { return pa.data(); }
-    const uint64_t* end() const { return pa.data() + n; }
-};
-
-Successors static_successors(const interp::Block& b) {
-    Successors out;
-    int64_t end = 0;
-    for (const DecodedInsn& d : b.insns) end += d.len;
-    const DecodedInsn& last = b.insns.back();
-    const int64_t at = end - last.len;
-    const uint64_t page = b.pa >> 12;
-    switch (static_cast<Op>(last.op)) {
-        case Op::beq: case Op::bne: case Op::blt: case Op::bge: case Op::bltu: case Op::bgeu:
-            out.add(b.pa + static_cast<uint64_t>(end), page);
-            out.add(b.pa + static_cast<uint64_t>(at + last.imm), page);
-            break;
-        case Op::jal: out.add(b.pa + static_cast<uint64_t>(at + last.imm), page); break;
-        case Op::crossing: break;
-        default:
-            if (!interp::ends_block(last)) out.add(b.pa + static_cast<uint64_t>(end), page);
-            break;
-    }
-    return out;
-}
-
-}  // namespace
 
 // What one translation covers: b, and the blocks of b's page that ran before (they are in the
 // cache), are reached from b by static jumps within the page and lead back to b: the loops

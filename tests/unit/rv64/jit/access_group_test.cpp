@@ -27,6 +27,35 @@ void map_code_and_data(EngineRig& r, bool first_data_page_writable) {
     r.map_page(kRoot, 2, kBase + 0x30000);
 }
 
+// A loop whose group (three loads off x10) spans writes to more registers than the cache
+// holds: rdi holds the group's addend there, so it must not be handed out as the eighth
+// cache register (it is one only in regions without groups).
+TEST(AccessGroup, KeepsRdiFromTheRegisterCache) {
+    auto program = [](EngineRig& r) {
+        constexpr uint64_t kData = kBase + 0x8000;
+        for (unsigned i = 0; i < 48; ++i) r.poke64(kData + 8 * i, 5 * i + 3);
+        r.hart.s.x[10] = kData;
+        r.hart.s.x[11] = kData + 8 * 48;
+        std::vector<uint32_t> code{ld(5, 10, 0)};  // loop: ld x5, 0(x10)
+        for (uint32_t x = 12; x <= 19; ++x) code.push_back(add(x, x - 1, x));  // add x12, x11, x12 ...
+        code.insert(code.end(), {
+                                    ld(6, 10, 8),           // ld x6, 8(x10)
+                                    add(20, 6, 20),         // add x20, x6, x20
+                                    ld(7, 10, 16),          // ld x7, 16(x10)
+                                    add(21, 7, 21),         // add x21, x7, x21
+                                    add(12, 12, 5),         // add x12, x12, x5
+                                    addi(10, 10, 24),       // addi x10, x10, 24
+                                    enc_b(-60, 11, 10, 6),  // bltu x10, x11, loop
+                                    kPark,
+                                });
+        for (size_t i = 0; i < code.size(); ++i) r.code(kBase + 4 * i, {code[i]});
+    };
+    expect_engines_agree(program, 100000, "a group across many registers", [](EngineRig& r) {
+        EXPECT_EQ(r.hart.s.x[10], kBase + 0x8000 + 8 * 48);
+        EXPECT_GE(r.jit->stats().shared_probes, 3u);
+    });
+}
+
 // A loop whose group (stores and a load off x10) has a load from a device in the middle:
 // the device load's helper call must leave the group's addend (rdi) intact, or the stores
 // after it land outside guest memory.

@@ -226,6 +226,35 @@ TEST(Jit, OneBlockLoopMatchesTheInterpreter) {
     for (uint64_t budget : {5u, 77u, 100000u}) expect_engines_agree(program, budget, fmt::format("budget {}", budget));
 }
 
+// Eleven registers in a one-block loop: more than the cache's eight (rdi is one: no access
+// group needs it), so destinations evict registers an instruction still reads: subtractions
+// whose subtrahend was just evicted from the destination's host register, in 64 and 32 bits,
+// a multiply, a misaligned load (slow path: a helper call) and a CSR read (the interpreter's
+// semantics) in between.
+TEST(Jit, LoopOfMoreRegistersThanTheCacheMatchesTheInterpreter) {
+    auto program = [](EngineRig& r) {
+        loop_data(r);
+        for (unsigned x = 12; x <= 20; ++x) r.hart.s.x[x] = 0x1111 * x;
+        r.code(kBase, {
+                          enc_i(0, 10, 3, 5, 0x03),            // loop: ld x5, 0(x10)
+                          enc_r(0x20, 5, 12, 0, 13, 0x33),     //       sub x13, x12, x5
+                          enc_r(0x20, 13, 14, 0, 15, 0x33),    //       sub x15, x14, x13
+                          enc_r(0x20, 15, 16, 0, 17, 0x3b),    //       subw x17, x16, x15
+                          enc_r(0x00, 17, 18, 0, 19, 0x3b),    //       addw x19, x18, x17
+                          enc_r(1, 19, 20, 0, 12, 0x33),       //       mul x12, x20, x19
+                          enc_i(3, 10, 3, 14, 0x03),           //       ld x14, 3(x10): misaligned
+                          enc_r(0x20, 14, 16, 0, 16, 0x33),    //       sub x16, x16, x14
+                          enc_i(csr::MSCRATCH, 0, 2, 18, 0x73),  //     csrr x18, mscratch
+                          enc_r(0x20, 12, 20, 0, 20, 0x33),    //       sub x20, x20, x12
+                          addi(10, 10, 8),                     //       addi x10, x10, 8
+                          enc_b(-44, 11, 10, 6),               //       bltu x10, x11, loop
+                          kPark,
+                      });
+        r.hart.s.mscratch = 0x5a5a;
+    };
+    for (uint64_t budget : {7u, 100000u}) expect_engines_agree(program, budget, fmt::format("budget {}", budget));
+}
+
 // A loop of four blocks in one page (an odd and an even arm, then the loop test) becomes one
 // region (Jit::region) once its blocks have run: ten registers (more than the cache holds),
 // a load that misses the TLB, a store, and budgets that run out in every block.
