@@ -77,13 +77,14 @@ constexpr uint32_t kFrameRunState = 0;  // RunState*
 constexpr uint32_t kFrameBudget = 8;    // RunState::budget
 constexpr uint32_t kFrameFlushed = 16;  // r13 when the counters were last brought up to date
 constexpr uint32_t kFrameGroup = 24;    // rdi (an access group's addend) across slow-path calls
-// A loop region's page memos (see MemoBases): the page of each (all ones: none), then the addend of each.
-constexpr uint32_t kMaxMemoSites = 32;
+// The page memos (see MemoBases): the page of each (all ones: none), then the addend of each;
+// loads' first, then stores'.
+constexpr uint32_t kMemoSlots = 64;
 constexpr uint32_t kFrameMemoPages = 32;
-constexpr uint32_t kFrameMemoAddends = kFrameMemoPages + 8 * kMaxMemoSites;
-constexpr uint32_t kFrameBytes = kFrameMemoAddends + 8 * kMaxMemoSites + 8;
+constexpr uint32_t kFrameMemoAddends = kFrameMemoPages + 8 * kMemoSlots;
+constexpr uint32_t kFrameBytes = kFrameMemoAddends + 8 * kMemoSlots + 8;
 static_assert(kFrameBytes % 16 == 8, "six pushes and the frame keep rsp 16-byte aligned: see the trampoline");
-static_assert(kMaxMemoSites % 2 == 0, "forget_memos resets pages two at a time");
+static_assert(kMemoSlots % 2 == 0, "forget_memos resets pages two at a time");
 
 // log2(kTlbSets * sizeof(TlbEntry)): from one TLB view to the next.
 constexpr int kViewShift = std::countr_zero(Hart::kTlbSets * sizeof(Hart::TlbEntry));
@@ -183,18 +184,22 @@ struct AccessGroup {
 constexpr int64_t kMaxGroupSpan = 1024;
 constexpr size_t kMinGroupSize = 2;
 
-// A loop region's page memos. Each load and store of a loop region (that is not in an access
-// group) has its own: the page it last hit and the addend of that page's TLB read or write
-// entry, in the frame. While its bytes stay in that page an access costs a compare and the access,
+// Page memos. Each load and store of a loop region (that is not in an access group) has a
+// memo in the trampoline's frame: the page it last hit and the addend of that page's TLB read
+// or write entry. While its bytes stay in that page an access costs a compare and the access,
 // and its address no longer waits for the TLB index and entry loads (so a data-dependent branch
 // after a load, when mispredicted, resolves that much sooner); else it probes the TLB and its
 // memo takes over the page it hits. One memo per access, not per base register: two loops
-// walking one array from both ends (a partition) each keep their own page. The memos stand for
-// TLB entries, so they are forgotten wherever those may change: on every entry into a
-// translation and after every call into the interpreter's semantics (CSR writes, sfence.vma,
-// ...). The load and store slow paths only fill the TLB, so the memos survive them. A store's
-// memo never covers a page holding translated code (no write entry exists for one, see
-// CodeWatch), and code is translated only outside translated code.
+// walking one array from both ends (a partition) each keep their own page. The memo of an
+// access is chosen by its physical address (memo_slot), so every translation that contains
+// the instruction (a loop is often in several regions, entered by different heads) finds the
+// page it left there; loads and stores have separate memos, so a store never uses a page a
+// load found readable. The memos stand for TLB entries, so they are forgotten wherever those
+// may change: when the trampoline is entered and after every system instruction run through
+// the interpreter's semantics (CSR writes, sfence.vma, ...). The load and store slow paths
+// only fill the TLB, so the memos survive them. A store's memo never covers a page holding
+// translated code (no write entry exists for one, see CodeWatch), and code is translated only
+// outside translated code.
 using MemoBases = std::array<bool, 32>;
 
 // The size of a load or store the emitter translates inline (emit_memory), or 0.
@@ -519,10 +524,10 @@ private:
     std::vector<int> m_group_of;        // per instruction: the group it belongs to, or -1
     bool m_group_live = false;          // rdi holds a group's addend here (slow paths keep it)
     MemoBases m_memo_bases{};           // the region's (none outside loop regions)
-    unsigned m_memo_sites = 0;          // the region's memos (plan_region_accesses)
+    unsigned m_memo_accesses = 0;       // the region's accesses through memos (for Stats)
     bool m_region_groups = false;       // a block of the loop region has an access group
     bool m_loop = false;                // the region loops (several blocks, or one jumping to itself)
-    unsigned m_memo_next = 0;           // the next access's memo, in emission order
+    uint64_t m_head_pa = 0;             // the region head's guest-physical address
 };
 
 // The instructions retired since the last flush (the budget units used since then, less
@@ -558,6 +563,7 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
     sub(rsp, kFrameBytes);
     mov(rbx, rdi);
     reload_pc();
+    forget_memos();  // whatever the stack held
     mov(qword[rsp + kFrameRunState], rdx);
     mov(r13, qword[rdx + offsetof(RunState, budget)]);
     mov(qword[rsp + kFrameBudget], r13);
@@ -906,8 +912,8 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     for (const interp::Block* b : order) m_entries.emplace_back(static_cast<int64_t>(b->pa - head.pa), Xbyak::Label());
     m_canon = {};
     m_memo_bases = {};
-    m_memo_sites = 0;
-    m_memo_next = 0;
+    m_memo_accesses = 0;
+    m_head_pa = head.pa;
     m_loop = blocks.size() > 1 || jumps_to_itself(head);
     if (m_loop) {
         m_memo_bases = memo_bases(blocks);
@@ -917,7 +923,6 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     } else {
         m_entries.clear();
     }
-    forget_memos();  // in this translation's frame before its blocks (internal jumps skip it)
     reload(m_canon);
     for (size_t k = 0; k < order.size(); ++k) {
         if (!m_entries.empty()) L(m_entries[k].second);
@@ -947,7 +952,7 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     ready();  // resolves labels (no protection change: DontSetProtectRWE)
     ++stats.blocks;
     if (blocks.size() > 1) ++stats.regions;
-    stats.memo_accesses += m_memo_sites;
+    stats.memo_accesses += m_memo_accesses;
     return {getCode(), getSize()};
 }
 
@@ -1004,7 +1009,9 @@ void Emitter::Impl::call_fallback(const DecodedInsn& d) {
     mov(rsi, reinterpret_cast<uint64_t>(&d));
     mov(rax, addr(&run_fallback));
     call(rax);
-    forget_memos();
+    // A system instruction may have changed what the memos copy (satp, mstatus, PMP, an
+    // sfence.vma); anything else (FP, AMO min/max, cache-block operations) cannot.
+    if ((d.raw & 0x7f) == 0x73) forget_memos();
     reload_pc();
 }
 
@@ -1360,18 +1367,23 @@ bool Emitter::Impl::has_memo(const DecodedInsn& d, size_t index) const {
     return m_group_of[index] < 0 && d.rs1 != 0 && d.rs1 < 32 && m_memo_bases[d.rs1];
 }
 
-// How many memos the loop region's accesses take (m_memo_sites), as many as the frame holds:
-// emit_memory hands them out in the same order, to the first accesses that want one. And
-// whether any block has an access group (m_region_groups: rdi is then no cache register).
+// Whether any block of the loop region has an access group (m_region_groups: rdi is then no
+// cache register).
 void Emitter::Impl::plan_region_accesses(std::span<const interp::Block* const> blocks) {
-    m_memo_sites = 0;
     m_region_groups = false;
     for (const interp::Block* b : blocks) {
         plan_groups(*b);
         m_region_groups = m_region_groups || !m_groups.empty();
-        for (size_t i = 0; i < b->insns.size() && m_memo_sites < kMaxMemoSites; ++i)
-            if (access_size(static_cast<Op>(b->insns[i].op)) != 0 && has_memo(b->insns[i], i)) ++m_memo_sites;
     }
+}
+
+// The memo of the access at guest-physical address pa: a hash of it (Fibonacci hashing), in
+// the loads' half or the stores' half. Two accesses may share one (they then take it from
+// each other, which costs only misses).
+unsigned Emitter::memo_slot(uint64_t pa, bool store) {
+    constexpr unsigned kHalfBits = std::countr_zero(kMemoSlots / 2);
+    const auto h = static_cast<unsigned>(((pa >> 1) * 0x9e3779b97f4a7c15ull) >> (64 - kHalfBits));
+    return (store ? kMemoSlots / 2 : 0) + h;
 }
 
 // The host address of an access while its memo covers its bytes: the page compare includes
@@ -1398,12 +1410,11 @@ void Emitter::Impl::take_memo(unsigned site) {
     mov(qword[rsp + kFrameMemoPages + 8 * site], rax);
 }
 
-// Every memo of the region holds no page: all ones, which no access's page-and-misalignment
-// bits match (bits 3-11 are never set in them). Two at a time.
+// Every memo holds no page: all ones, which no access's page-and-misalignment bits match
+// (bits 3-11 are never set in them). Two at a time.
 void Emitter::Impl::forget_memos() {
-    if (m_memo_sites == 0) return;
     pcmpeqd(xmm0, xmm0);
-    for (unsigned i = 0; i < m_memo_sites; i += 2) movups(ptr[rsp + kFrameMemoPages + 8 * i], xmm0);
+    for (unsigned i = 0; i < kMemoSlots; i += 2) movups(ptr[rsp + kFrameMemoPages + 8 * i], xmm0);
 }
 
 // A load (into rax, then rd) or store: Hart::load's or Hart::store's hit path inline
@@ -1429,7 +1440,8 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
         m.store ? store_value(at, m.size, v) : load_value(at, m.size, m.sign, to);
     };
     const bool grouped = m_group_of[index] >= 0;
-    const int site = has_memo(d, index) && m_memo_next < m_memo_sites ? static_cast<int>(m_memo_next++) : -1;
+    const int site = has_memo(d, index) ? static_cast<int>(memo_slot(m_head_pa + static_cast<uint64_t>(off), m.store)) : -1;
+    if (site >= 0) ++m_memo_accesses;
     const bool memo = site >= 0;
     if (grouped) {
         access(group_address(d, index, probe));

@@ -73,6 +73,10 @@ public:
     };
     std::span<const Patch> patches() const;
 
+    // The page memo (in the trampoline's frame) that a loop region's load or store at
+    // guest-physical address pa uses: the same in every region containing the instruction.
+    static unsigned memo_slot(uint64_t pa, bool store);
+
 private:
     class Impl;
     std::unique_ptr<Impl> m_impl;

@@ -3,6 +3,7 @@
 // mapping changes, and when the translation is entered afresh.
 #include "engine_rig.hpp"
 #include "hart_fixture.hpp"
+#include "rv64/jit/emitter.hpp"
 
 namespace trapeze::rv64::test {
 namespace {
@@ -109,6 +110,89 @@ TEST(PageMemo, ForgottenWhenTheMappingChanges) {
     });
 }
 
+// Memos live as long as the trampoline's frame, not one translation: the remap here runs in
+// another page's translation (a lone block) between two runs of the loop, and its
+// sfence.vma must still make the loop's load forget page 1's old frame. Page 1 changes
+// frames every time (3, 1, 3, ...); from the third run on, every jump is linked, so nothing
+// passes through the dispatcher (where the trampoline forgets every memo) in between.
+TEST(PageMemo, ForgottenByARemapInAnotherTranslation) {
+    auto program = [](EngineRig& r) {
+        map_pages(r);
+        r.map_page(kRoot, 4, kBase + 0x6000, false);  // VA 0x4000: the remap's code
+        r.hart.s.x[10] = 0x1010;
+        r.hart.s.x[12] = EngineRig::leaf(kFrame3);
+        r.hart.s.x[13] = 0x3000 + 8 * 1;  // page 1's leaf, through VA page 3
+        r.hart.s.x[14] = 0x1000;
+        r.hart.s.x[15] = EngineRig::leaf(kFrame1) ^ EngineRig::leaf(kFrame3);
+        r.hart.s.x[28] = 4;
+        r.hart.s.x[29] = 4;
+        r.code(kBase, {
+                          ld(6, 10, 0),             // 0x00 loop: ld x6, 0(x10)
+                          add(7, 7, 6),             // 0x04       add x7, x7, x6
+                          addi(29, 29, -1),         // 0x08       addi x29, x29, -1
+                          bne(29, 0, -12),          // 0x0c       bne x29, x0, loop
+                          addi(28, 28, -1),         // 0x10       addi x28, x28, -1
+                          enc_b(12, 0, 28, 0),      // 0x14       beq x28, x0, park
+                          addi(29, 0, 4),           // 0x18       li x29, 4
+                          enc_j(0x4000 - 0x1c, 0),  // 0x1c       j 0x4000
+                          kPark,                    // 0x20 park
+                      });
+        r.code(kBase + 0x6000, {
+                                   sd(12, 13, 0),                 // 0x4000: sd x12, 0(x13): page 1's frame
+                                   enc_r(0, 15, 12, 4, 12, 0x33),  //         xor x12, x12, x15: the other next
+                                   kSfenceVma | 14u << 15,        //         sfence.vma x14: page 1 only, so
+                                   enc_j(-0x400c, 0),             //         j loop   this chains on
+                               });
+        r.enter_sv39(kRoot);
+    };
+    expect_engines_agree(program, 300, "remaps in another translation", [](EngineRig& r) {
+        EXPECT_EQ(r.hart.s.x[28], 0u);
+        EXPECT_EQ(r.hart.s.x[7], 8 * 0x1010u + 8 * 0x3010u);
+    });
+}
+
+// Loads and stores have memos of their own: a store whose instruction would share the load's
+// memo (the same hash) must not write through the page the load found readable (page 1,
+// read-only here), but fault. The store writes page 2 until the eighth iteration, then page 1.
+TEST(PageMemo, AStoreNeverTakesALoadsPage) {
+    // The store's place: the first after the loop's head whose memo would be the load's.
+    uint32_t at = 28;
+    while (at < 0x700 && jit::Emitter::memo_slot(kBase + at, true) % 32 != jit::Emitter::memo_slot(kBase, false) % 32)
+        at += 4;
+    ASSERT_LT(at, 0x700u);
+    auto program = [at](EngineRig& r) {
+        map_pages(r);
+        r.map_page(kRoot, 1, kFrame1, false);
+        r.hart.s.x[10] = 0x1010;
+        r.hart.s.x[28] = 10;
+        r.hart.s.x[29] = 2;
+        r.hart.s.mtvec = kBase + 0x800;
+        r.code(kBase + 0x800, {kPark});
+        r.code(kBase, {
+                          ld(6, 10, 0),                    // loop: ld x6, 0(x10)
+                          addi(10, 10, 0),                 //       mv x10, x10 (no access group)
+                          addi(28, 28, -1),                //       addi x28, x28, -1
+                          enc_r(0x20, 29, 28, 0, 12, 0x33),  //     sub x12, x28, x29
+                          enc_r(0, 12, 0, 3, 13, 0x33),    //       sltu x13, x0, x12: x28 != x29
+                          enc_i(12, 13, 1, 13, 0x13),      //       slli x13, x13, 12
+                          add(11, 10, 13),                 //       add x11, x10, x13: page 2, or 1
+                      });
+        for (uint32_t pc = 28; pc < at; pc += 4) r.code(kBase + pc, {addi(7, 7, 1)});
+        r.code(kBase + at, {
+                               sd(6, 11, 8),                             // sd x6, 8(x11)
+                               bne(28, 0, -static_cast<int32_t>(at + 4)),  // bne x28, x0, loop
+                           });
+        r.enter_sv39(kRoot);
+    };
+    expect_engines_agree(program, 2000, "a store after a load", [](EngineRig& r) {
+        EXPECT_EQ(r.hart.s.mcause, csr::EXC_STORE_PAGE_FAULT);
+        EXPECT_EQ(r.hart.s.mtval, 0x1018u);
+        EXPECT_EQ(r.hart.s.x[28], 2u);  // in the eighth iteration
+        EXPECT_EQ(r.peek64(kFrame2 + 0x18), 0x1010u);  // the iterations before wrote page 2
+        EXPECT_GE(r.jit->stats().memo_accesses, 2u);
+    });
+}
+
 // Between two memo loads: a misaligned load off another register (its slow path, a helper
 // call, after which the memos still hold) and an instruction the interpreter's semantics run
 // (after which they are forgotten).
@@ -171,7 +255,7 @@ TEST(PageMemo, KeptAcrossAGroupOffAnotherBase) {
 // Slices of a few instructions: the loop's translation is entered afresh through the
 // trampoline again and again, with the frame left over from the slice before, and must not
 // take that for a memo.
-TEST(PageMemo, ForgottenOnEveryEntry) {
+TEST(PageMemo, ForgottenWhenTheTrampolineIsEntered) {
     auto program = [](EngineRig& r) {
         map_pages(r);
         r.hart.s.x[10] = 0x1ff0;
