@@ -459,7 +459,9 @@ private:
     void store_value(const Xbyak::RegExp& at, unsigned size, const Reg64& v);
     void call_slow(uint64_t fn, bool keep_rdi);
     bool has_memo(const DecodedInsn& d, size_t index) const;
-    void plan_region_accesses(std::span<const interp::Block* const> blocks);
+    bool any_group(std::span<const interp::Block* const> blocks);
+    // rdi is the eighth cache register where no access group needs it for its addend.
+    static unsigned cache_registers(bool groups) { return groups ? RegCache::kRegs - 1 : RegCache::kRegs; }
     Xbyak::RegExp memo_address(const DecodedInsn& d, unsigned size, unsigned site, Xbyak::Label& miss);
     void take_memo(unsigned site);
     void forget_memos();
@@ -525,7 +527,6 @@ private:
     bool m_group_live = false;          // rdi holds a group's addend here (slow paths keep it)
     MemoBases m_memo_bases{};           // the region's (none outside loop regions)
     unsigned m_memo_accesses = 0;       // the region's accesses through memos (for Stats)
-    bool m_region_groups = false;       // a block of the loop region has an access group
     bool m_loop = false;                // the region loops (several blocks, or one jumping to itself)
     uint64_t m_head_pa = 0;             // the region head's guest-physical address
 };
@@ -917,8 +918,7 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     m_loop = blocks.size() > 1 || jumps_to_itself(head);
     if (m_loop) {
         m_memo_bases = memo_bases(blocks);
-        plan_region_accesses(blocks);
-        m_regs.set_available(m_region_groups ? RegCache::kRegs - 1 : RegCache::kRegs);
+        m_regs.set_available(cache_registers(any_group(blocks)));
         m_canon = region_registers(blocks, m_regs.available());
     } else {
         m_entries.clear();
@@ -964,7 +964,7 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
     m_pc_off = 0;
     m_ended = false;
     plan_groups(b);
-    if (!m_loop) m_regs.set_available(m_groups.empty() ? RegCache::kRegs : RegCache::kRegs - 1);
+    if (!m_loop) m_regs.set_available(cache_registers(!m_groups.empty()));
     int32_t off = base;
     size_t group_end = 0;  // one past the live group's last member
     for (size_t i = 0; i < b.insns.size(); ++i) {
@@ -1367,14 +1367,12 @@ bool Emitter::Impl::has_memo(const DecodedInsn& d, size_t index) const {
     return m_group_of[index] < 0 && d.rs1 != 0 && d.rs1 < 32 && m_memo_bases[d.rs1];
 }
 
-// Whether any block of the loop region has an access group (m_region_groups: rdi is then no
-// cache register).
-void Emitter::Impl::plan_region_accesses(std::span<const interp::Block* const> blocks) {
-    m_region_groups = false;
-    for (const interp::Block* b : blocks) {
+// Whether any block of the region has an access group (plan_groups).
+bool Emitter::Impl::any_group(std::span<const interp::Block* const> blocks) {
+    return std::any_of(blocks.begin(), blocks.end(), [this](const interp::Block* b) {
         plan_groups(*b);
-        m_region_groups = m_region_groups || !m_groups.empty();
-    }
+        return !m_groups.empty();
+    });
 }
 
 // The memo of the access at guest-physical address pa: a hash of it (Fibonacci hashing), in
