@@ -74,9 +74,9 @@ public:
     // --- reset and interrupts -------------------------------------------------------------
     void reset(uint64_t pc);
     // A device line into mip (MSIP, MTIP, MEIP, SEIP). Ordering: relaxed is enough because
-    // the hart re-reads the pins at every block boundary (the JIT: at the next backward
-    // jump after a rising edge raised `attention`) and the waker also signals the machine's
-    // condition variable, which orders the wake-up.
+    // the hart re-reads the pins at every block boundary (the JIT: right after the device
+    // access that raised `attention`, see attention()) and the waker also signals the
+    // machine's condition variable, which orders the wake-up.
     void set_irq_pin(uint64_t mip_bit, bool level) {
         if (level) {
             if ((m_pins.fetch_or(mip_bit, std::memory_order_relaxed) & mip_bit) == 0)
@@ -90,6 +90,11 @@ public:
     // look raises it again (an edge racing with a load that saw 0 leaves it raised). Changes
     // the hart makes itself (CSR writes, xRET) end their block when they make an interrupt
     // deliverable.
+    // Whether a pin rose since the dispatcher last took attention. Devices run on the hart
+    // thread (between slices, or inside a device access of this hart's), so while translated
+    // code runs only its own helper calls (MMIO, fallbacks) can raise it: they report it, and
+    // the code leaves for the dispatcher after that instruction.
+    bool attention() const { return m_attention.load(std::memory_order_relaxed) != 0; }
     bool take_attention() {
         // The plain load first: the locked exchange only when there is something to take.
         return m_attention.load(std::memory_order_relaxed) != 0 && m_attention.exchange(0) != 0;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <deque>
 #include <functional>
 #include <vector>
 
@@ -27,18 +28,24 @@ constexpr size_t kScratchBytes = 256 * 1024;
 // noexcept: no exception may unwind through translated frames (they have no unwind info).
 
 // One instruction through the interpreter's semantics. 0: continue with the next
-// instruction; 1: the block is left and the instruction retired (pc already set);
-// 2: it trapped (the trap is taken, pc is the handler's).
+// instruction; 1: the block is left and the instruction retired (pc already set), also when
+// it continued but raised a pin (a device access: Hart::attention), so that the dispatcher
+// looks at the interrupts at once; 2: it trapped (the trap is taken, pc is the handler's).
 uint32_t run_fallback(Hart* h, const DecodedInsn* d) noexcept {
-    if (d->fn(*h, *d)) return 0;
+    if (d->fn(*h, *d)) {
+        if (!h->attention()) return 0;
+        h->s.pc += d->len;
+        return 1;
+    }
     const bool trapped = h->trapped();
     h->clear_trapped();
     return trapped ? 2 : 1;
 }
 
 // The slow paths of loads and stores: TLB misses, MMIO, misaligned and faulting accesses.
-// status 0: done; 1: trapped. A load's value comes back in rdx (SysV: a two-word struct is
-// returned in rax:rdx), extended to 64 bits as the instruction specifies.
+// status 0: done; 1: trapped; 2: done, and a device access raised a pin (Hart::attention),
+// so the code leaves after this instruction. A load's value comes back in rdx (SysV: a
+// two-word struct is returned in rax:rdx), extended to 64 bits as the instruction specifies.
 struct SlowLoad {
     uint64_t status;
     uint64_t value;
@@ -51,10 +58,11 @@ SlowLoad load_slow(Hart* h, uint64_t va) noexcept {
         h->clear_trapped();
         return {1, 0};
     }
+    const uint64_t status = h->attention() ? 2 : 0;
     if constexpr (std::is_signed_v<T>)
-        return {0, static_cast<uint64_t>(static_cast<int64_t>(v))};
+        return {status, static_cast<uint64_t>(static_cast<int64_t>(v))};
     else
-        return {0, v};
+        return {status, v};
 }
 
 template <typename T>
@@ -63,7 +71,7 @@ uint32_t store_slow(Hart* h, uint64_t va, uint64_t value) noexcept {
         h->clear_trapped();
         return 1;
     }
-    return 0;
+    return h->attention() ? 2 : 0;
 }
 
 template <typename F>
@@ -412,14 +420,7 @@ private:
         count(index, std::max<size_t>(index, 1));
         jmp(m_plain, T_NEAR);
     }
-    void exit_chain(int64_t target_off, size_t retired, bool backward, bool recheck_fetch = false);
-    // Leaves through `out` (the plain exit) if a device line rose since the dispatcher last
-    // looked (Hart::take_attention; the dispatcher decides whether an interrupt is taken).
-    void check_interrupts(const Xbyak::Label& out) {
-        cmp(byte[rbx + m_l.attention], 0);
-        jne(out, T_NEAR);
-    }
-    void check_interrupts() { check_interrupts(m_plain); }
+    void exit_chain(int64_t target_off, size_t retired, bool recheck_fetch = false);
     void follow_cross_page();
     void fetch_entry(const Reg64& va, Xbyak::Label& miss);
     void emit_crossing(const interp::Block& b, Stats& stats);
@@ -431,8 +432,9 @@ private:
     static bool jumps_to_itself(const interp::Block& b);
     static std::vector<unsigned> loop_lengths(std::span<const interp::Block* const> blocks);
     const Xbyak::Label* internal(int64_t target_off) const;
-    void edge(int64_t target_off, size_t retired, bool backward, const RegCache::Map& now, bool last = false);
+    void edge(int64_t target_off, size_t retired, const RegCache::Map& now, bool last = false);
     void reconcile(const RegCache::Map& now, const RegCache::Map& want);
+    void leave_at(int64_t target_off);
     void emit_body(const interp::Block& b, int32_t base, Stats& stats);
     void emit_fallback(const DecodedInsn& d, size_t index, int32_t off);
     void call_fallback(const DecodedInsn& d);
@@ -463,6 +465,8 @@ private:
     // rdi is the eighth cache register where no access group needs it for its addend.
     static unsigned cache_registers(bool groups) { return groups ? RegCache::kRegs - 1 : RegCache::kRegs; }
     Xbyak::RegExp memo_address(const DecodedInsn& d, unsigned size, unsigned site, Xbyak::Label& miss);
+    int pinned_memo(const interp::Block& b, int32_t base) const;
+    Xbyak::Address memo_addend(unsigned site) const { return qword[rsp + kFrameMemoAddends + 8 * site]; }
     void take_memo(unsigned site);
     void forget_memos();
     struct Mem {
@@ -527,6 +531,14 @@ private:
     bool m_group_live = false;          // rdi holds a group's addend here (slow paths keep it)
     MemoBases m_memo_bases{};           // the region's (none outside loop regions)
     unsigned m_memo_accesses = 0;       // the region's accesses through memos (for Stats)
+    unsigned m_pinned_memos = 0;        // the region's blocks with a pinned memo (for Stats)
+    // A block that jumps to itself keeps one memo's addend in rsi (pinned_memo): the memo,
+    // or -1; the block's own offset from the head; where its jump to itself lands (after rsi
+    // is loaded), one label per such block of the region (xbyak labels are placed once and
+    // must not move).
+    int m_pinned = -1;
+    int64_t m_pinned_block = -1;
+    std::deque<Xbyak::Label> m_pinned_loops;
     bool m_loop = false;                // the region loops (several blocks, or one jumping to itself)
     uint64_t m_head_pa = 0;             // the region head's guest-physical address
 };
@@ -607,13 +619,13 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
 
 // A static successor at target_off bytes from the block's pc. At every block boundary the
 // budget is checked (as Interpreter::run does before every block, so both engines end a
-// slice at the same boundary); pending interrupts only on backward jumps: every loop has
-// one, so they are still taken within a bounded number of blocks. Then the jump goes
+// slice at the same boundary). Pending interrupts need no check here: a pin can only rise in
+// a helper call (Hart::attention), after which the code leaves at once. Then the jump goes
 // through the slot (see ExitSlot for when a filled one is followed): for a successor in the
 // same page a direct jump, patched when the slot is filled or unlinked, unless
 // `recheck_fetch` (the block changed translation): then the slot is followed only under the
 // fetch key it was filled under, as across pages.
-void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool backward, bool recheck_fetch) {
+void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool recheck_fetch) {
     const int64_t delta = target_off - m_pc_off;
     if (fits_i32(delta)) {
         if (delta != 0) add(rbp, imm32(delta));
@@ -625,7 +637,6 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool backward
     const bool same_page = !recheck_fetch && target_page_off >= 0 && target_page_off < 4096;
     count(retired, retired);
     jle(m_plain, T_NEAR);  // no units left
-    if (backward) check_interrupts();
     ExitSlot* slot = m_slots.alloc(m_link_stub);
     if (slot == nullptr) {
         jmp(m_plain, T_NEAR);
@@ -723,7 +734,6 @@ void Emitter::Impl::follow_cross_page() {
 void Emitter::Impl::exit_indirect(size_t retired) {
     count(retired, retired);
     jle(m_plain, T_NEAR);  // no units left
-    check_interrupts();
     Xbyak::Label miss;
     mov(rdx, rbp);
     shr(rdx, 1);
@@ -852,29 +862,41 @@ void Emitter::Impl::reconcile(const RegCache::Map& now, const RegCache::Map& wan
 
 // A static successor at target_off bytes from the head, with the register cache `now`: a
 // block of the region is jumped to directly, with the cache in its canonical state, after
-// the same budget and interrupt checks as a chained exit (exit_chain) makes; anything else
+// the same budget check as a chained exit (exit_chain) makes; anything else
 // is a chained exit. The `last` code of a block falls into the block laid out after it
 // instead of jumping there.
-void Emitter::Impl::edge(int64_t target_off, size_t retired, bool backward, const RegCache::Map& now, bool last) {
+void Emitter::Impl::edge(int64_t target_off, size_t retired, const RegCache::Map& now, bool last) {
     const Xbyak::Label* target = internal(target_off);
+    if (m_pinned >= 0 && target_off == m_pinned_block) target = &m_pinned_loops.back();  // rsi is loaded
     if (target == nullptr) {
         writeback(now);
         m_regs.clear();
-        exit_chain(target_off, retired, backward);
+        exit_chain(target_off, retired);
         return;
     }
     if (m_pc_off != 0) add(rbp, imm32(-m_pc_off));  // back to the head's pc (emit_body)
     reconcile(now, m_canon);
-    Xbyak::Label leave;  // at the target, out to the dispatcher
     count(retired, retired);
-    jle(leave, T_NEAR);  // no units left
-    if (backward) check_interrupts(leave);
-    if (!last || target_off != m_fall_off) jmp(*target, T_NEAR);
-    cold([this, leave, target_off]() mutable {
-        L(leave);
-        if (target_off != 0) add(rbp, imm32(target_off));
-        jmp(m_leave_canon, T_NEAR);
-    });
+    if (last && target_off == m_fall_off) {
+        Xbyak::Label leave;  // at the target, out to the dispatcher
+        jle(leave, T_NEAR);  // no units left
+        cold([this, leave, target_off]() mutable {
+            L(leave);
+            leave_at(target_off);
+        });
+        return;
+    }
+    // Units left: on to the target in one jump (a loop's iteration ends in one taken branch);
+    // else out to the dispatcher at the target.
+    jg(*target, T_NEAR);
+    leave_at(target_off);
+}
+
+// Out to the dispatcher at the region's block target_off bytes from the head, with the cache
+// in its canonical state.
+void Emitter::Impl::leave_at(int64_t target_off) {
+    if (target_off != 0) add(rbp, imm32(target_off));
+    jmp(m_leave_canon, T_NEAR);
 }
 
 Emitter::Impl::Reg64 Emitter::Impl::dest(unsigned rd, bool& rd_was_cached) {
@@ -904,6 +926,7 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     m_stale_key_used = false;
     m_leave_canon = Xbyak::Label();
     reset();
+    m_pinned_loops.clear();  // after reset(), which detached them
     m_page_off = static_cast<uint32_t>(head.pa & 0xfff);
     m_entries.clear();
     // Laid out by address after the head: mostly a branch's fall-through successor comes next
@@ -914,6 +937,7 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     m_canon = {};
     m_memo_bases = {};
     m_memo_accesses = 0;
+    m_pinned_memos = 0;
     m_head_pa = head.pa;
     m_loop = blocks.size() > 1 || jumps_to_itself(head);
     if (m_loop) {
@@ -930,6 +954,7 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
         emit_body(*order[k], static_cast<int32_t>(order[k]->pa - head.pa), stats);
     }
     m_fall_off = -1;  // cold code falls into nothing
+    m_pinned = -1;    // cold code enters blocks at their labels, which load a pinned addend
     for (size_t i = 0; i < m_cold.size(); ++i) {
         const std::function<void()> f = std::move(m_cold[i]);  // it may add cold code of its own
         f();
@@ -953,6 +978,7 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     ++stats.blocks;
     if (blocks.size() > 1) ++stats.regions;
     stats.memo_accesses += m_memo_accesses;
+    stats.pinned_memos += m_pinned_memos;
     return {getCode(), getSize()};
 }
 
@@ -965,6 +991,13 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
     m_ended = false;
     plan_groups(b);
     if (!m_loop) m_regs.set_available(cache_registers(!m_groups.empty()));
+    m_pinned = pinned_memo(b, base);
+    if (m_pinned >= 0) {
+        mov(rsi, memo_addend(static_cast<unsigned>(m_pinned)));
+        L(m_pinned_loops.emplace_back());
+        m_pinned_block = base;
+        ++m_pinned_memos;
+    }
     int32_t off = base;
     size_t group_end = 0;  // one past the live group's last member
     for (size_t i = 0; i < b.insns.size(); ++i) {
@@ -993,7 +1026,7 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
         set_pc(off);
         jmp(m_plain, T_NEAR);
     } else {
-        edge(off, b.insns.size(), false, m_regs.map(), true);
+        edge(off, b.insns.size(), m_regs.map(), true);
     }
 }
 
@@ -1123,7 +1156,7 @@ bool Emitter::Impl::emit_insn(const DecodedInsn& d, size_t index, int32_t off) {
             // to them (Jit::on_drop), so only the rest of this block may be stale: leave it,
             // chaining to the successor like any block end.
             spill();
-            exit_chain(off + d.len, index + 1, false);
+            exit_chain(off + d.len, index + 1);
             m_ended = true;
             return true;
         default: return false;
@@ -1149,7 +1182,7 @@ void Emitter::Impl::emit_jal(const DecodedInsn& d, size_t index, int32_t off) {
         put(d.rd, rax);
     }
     m_ended = true;
-    edge(static_cast<int64_t>(off) + d.imm, index + 1, d.imm <= 0, m_regs.map(), true);
+    edge(static_cast<int64_t>(off) + d.imm, index + 1, m_regs.map(), true);
 }
 
 void Emitter::Impl::emit_jalr(const DecodedInsn& d, size_t index, int32_t off) {
@@ -1200,30 +1233,24 @@ void Emitter::Impl::emit_branch(const DecodedInsn& d, size_t index, int32_t off,
         // out of line, through as many jumps as it would take here.
         Xbyak::Label taken;
         jump_if(op, true, taken);
-        cold([this, taken, taken_off, index, now, pc_off = m_pc_off, backward = d.imm <= 0]() mutable {
+        cold([this, taken, taken_off, index, now, pc_off = m_pc_off]() mutable {
             L(taken);
             m_pc_off = pc_off;
             m_regs.restore(now);
-            edge(taken_off, index + 1, backward, now);
+            edge(taken_off, index + 1, now);
         });
-        edge(next_off, index + 1, false, now, true);
+        edge(next_off, index + 1, now, true);
         m_ended = true;
         return;
     }
     Xbyak::Label second;
     jump_if(op, !loop_back, second);
     const int32_t saved_pc_off = m_pc_off;
-    if (loop_back)
-        edge(taken_off, index + 1, true, now);
-    else
-        edge(next_off, index + 1, false, now);
+    edge(loop_back ? taken_off : next_off, index + 1, now);
     L(second);
     m_pc_off = saved_pc_off;
     m_regs.restore(now);
-    if (loop_back)
-        edge(next_off, index + 1, false, now, true);
-    else
-        edge(taken_off, index + 1, d.imm <= 0, now, true);
+    edge(loop_back ? next_off : taken_off, index + 1, now, true);
     m_ended = true;
 }
 
@@ -1386,15 +1413,42 @@ unsigned Emitter::memo_slot(uint64_t pa, bool store) {
 
 // The host address of an access while its memo covers its bytes: the page compare includes
 // the access's misaligned low bits, as tlb_probe's does, so only naturally aligned accesses
-// match. Else jumps to `miss`. Clobbers rcx and rsi.
+// match. Else jumps to `miss`. The addend is read from the frame, or is in rsi if the memo is
+// the block's pinned one. Clobbers rcx, and rax (a base register that is not cached).
 Xbyak::RegExp Emitter::Impl::memo_address(const DecodedInsn& d, unsigned size, unsigned site, Xbyak::Label& miss) {
-    const Reg64 base = base_reg(d.rs1, rsi);
+    const Reg64 base = base_reg(d.rs1, rax);
     lea(rcx, ptr[base + disp(d.imm)]);
     and_(rcx, imm32(~int64_t{0xfff} | (size - 1)));
     cmp(rcx, qword[rsp + kFrameMemoPages + 8 * site]);
     jne(miss, T_NEAR);
-    mov(rcx, qword[rsp + kFrameMemoAddends + 8 * site]);
+    if (static_cast<int>(site) == m_pinned) return base + rsi + disp(d.imm);
+    mov(rcx, memo_addend(site));
     return base + rcx + disp(d.imm);
+}
+
+// The memo whose addend a block that jumps to itself keeps in rsi while it loops, so that its
+// access's address waits for no load (after a mispredicted exit from the loop, that load
+// would be on the way to the next branch): the first memo of the block that no other access
+// of it shares, if nothing the block runs natively uses rsi (no access probes the TLB, no
+// access group, no call: instructions that keep a group, and the jump back). Slow paths
+// restore it. -1 if none.
+int Emitter::Impl::pinned_memo(const interp::Block& b, int32_t base) const {
+    if (!m_loop || !jumps_to_itself(b)) return -1;
+    std::array<unsigned, kMemoSlots> sharing{};
+    std::vector<unsigned> slots;
+    int32_t off = base;
+    for (size_t i = 0; i < b.insns.size(); off += b.insns[i].len, ++i) {
+        const DecodedInsn& d = b.insns[i];
+        const auto op = static_cast<Op>(d.op);
+        if (i + 1 < b.insns.size() && !keeps_group(op, m_has_bitcount)) return -1;
+        if (access_size(op) == 0) continue;
+        if (!has_memo(d, i)) return -1;
+        slots.push_back(memo_slot(m_head_pa + static_cast<uint64_t>(off), is_store(op)));
+        ++sharing[slots.back()];
+    }
+    for (const unsigned slot : slots)
+        if (sharing[slot] == 1) return static_cast<int>(slot);
+    return -1;
 }
 
 // After tlb_probe's hit (rax = the entry, rsi = the host address): the entry's page and addend
@@ -1454,7 +1508,11 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
     // the cached registers for the helper, and reloads them after the call clobbered them.
     const int32_t pc_off = m_pc_off;
     cold([this, slow, done, probe, grouped, memo, site, access, tag, d, m, index, off, pc_off, to, keep_rdi = m_group_live,
-          map = m_regs.map()]() mutable {
+          map = m_regs.map(), pinned = m_pinned]() mutable {
+        // rsi back to the block's pinned addend, if it has one, after the code below used it.
+        auto repin = [this, pinned] {
+            if (pinned >= 0) mov(rsi, memo_addend(static_cast<unsigned>(pinned)));
+        };
         // The group's probe failed, or the memo holds another page: this access probes alone
         // (and a memo takes over the page it hits).
         if (grouped || memo) {
@@ -1463,6 +1521,7 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
             tlb_probe(d, m.size, tag, slow);
             if (memo) take_memo(static_cast<unsigned>(site));
             access(rsi);
+            repin();
             jmp(done, T_NEAR);
         }
         L(slow);
@@ -1474,15 +1533,25 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
         else if (m.store)
             mov(rdx, X(d.rs2));  // current in memory after the writeback
         call_slow(slow_helper(m.size, m.store, m.sign), keep_rdi);
-        Xbyak::Label trapped;
+        Xbyak::Label trapped, attention;
         test(eax, eax);
         jnz(trapped);
         reload(map);
         if (!m.store) mov(to, rdx);
+        repin();
         jmp(done, T_NEAR);
         L(trapped);
+        cmp(eax, 2);
+        je(attention);
         reload_pc();  // the trap handler's
         exit_trap(index);
+        // A device access raised a pin: out to the dispatcher after this instruction, every
+        // register in memory (written back above, and the loaded value).
+        L(attention);
+        if (!m.store) mov(X(d.rd), rdx);
+        add(rbp, imm32(off + d.len - pc_off));
+        count(index + 1, index + 1);
+        jmp(m_plain, T_NEAR);
     });
     if (!m.store && to == rax) put(d.rd, rax);
 }
@@ -1624,7 +1693,7 @@ void Emitter::Impl::emit_sfence_vma(const DecodedInsn& d, size_t index, int32_t 
         exit_trap(index);
     });
     m_pc_off = off + static_cast<int32_t>(d.len);  // rbp, reloaded, is the next instruction's pc
-    exit_chain(m_pc_off, index + 1, false, true);
+    exit_chain(m_pc_off, index + 1, true);
     m_ended = true;
 }
 

@@ -27,6 +27,7 @@ public:
         uint64_t fallbacks = 0;   // instructions calling the interpreter's semantics
         uint64_t shared_probes = 0;  // loads and stores in groups sharing one TLB probe
         uint64_t memo_accesses = 0;  // loads and stores through a loop region's page memo
+        uint64_t pinned_memos = 0;   // blocks jumping to themselves with a memo's addend in rsi
 
         Stats& operator+=(const Stats& o) {
             blocks += o.blocks;
@@ -35,6 +36,7 @@ public:
             fallbacks += o.fallbacks;
             shared_probes += o.shared_probes;
             memo_accesses += o.memo_accesses;
+            pinned_memos += o.pinned_memos;
             return *this;
         }
     };

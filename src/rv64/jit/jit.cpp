@@ -50,11 +50,12 @@ std::string Jit::summary() const {
     const Emitter::Stats& s = stats();
     return fmt::format(
         "jit: {} translations ({} of loops over several blocks; {} instructions native, {} through the "
-        "interpreter, {} loads and stores sharing a TLB probe, {} through a loop's page memo), {} block runs "
+        "interpreter, {} loads and stores sharing a TLB probe, {} through a loop's page memo, {} one-block loops "
+        "keeping a memo's addend in a register), {} block runs "
         "interpreted before translation, {} dispatcher entries ({} to link an exit), {} code invalidations, "
         "{} flushes",
-        s.blocks, s.regions, s.translated, s.fallbacks, s.shared_probes, s.memo_accesses, m_interpreted, m_dispatches,
-        m_fills, m_cache.generation(), m_flushes);
+        s.blocks, s.regions, s.translated, s.fallbacks, s.shared_probes, s.memo_accesses, s.pinned_memos,
+        m_interpreted, m_dispatches, m_fills, m_cache.generation(), m_flushes);
 }
 
 void Jit::attach(Hart& h) {

@@ -296,8 +296,9 @@ struct Doorbell : MmioDevice {
     }
 };
 
-// The interrupt check on a region's backward jump: a pin raised by a store in a two-block
-// loop is taken at the loop's next backward jump, not when the budget runs out.
+// A pin raised by a store in a two-block loop (a device access through the store's slow
+// path) is taken right after that store, not at a later block boundary nor when the budget
+// runs out: translated code checks for pending interrupts only after helper calls.
 TEST(Jit, TakesAnInterruptRaisedInsideALoopOfSeveralBlocks) {
     jit::JitConfig cfg;
     cfg.translate_after = 2;
@@ -317,9 +318,38 @@ TEST(Jit, TakesAnInterruptRaisedInsideALoopOfSeveralBlocks) {
     EXPECT_EQ(r.jit->stats().regions, 1u);
     EXPECT_EQ(r.hart.s.pc, kBase + 0x100);
     EXPECT_EQ(r.hart.s.mcause, (1ull << 63) | 3);
-    EXPECT_EQ(r.hart.s.mepc, kBase);
+    EXPECT_EQ(r.hart.s.mepc, kBase + 8);  // the j after the store
     EXPECT_EQ(r.hart.s.x[5], 100u);
-    EXPECT_EQ(r.hart.s.x[6], 100u);
+    EXPECT_EQ(r.hart.s.x[6], 99u);
+}
+
+// The same through the interpreter's semantics: an FP store (which has no native code) rings
+// the doorbell, and the interrupt is taken right after it.
+TEST(Jit, TakesAnInterruptRaisedByAFallbackInstruction) {
+    jit::JitConfig cfg;
+    cfg.translate_after = 2;
+    EngineRig r(Engine::Jit, cfg);
+    constexpr uint64_t kDoorbell = 0x10000000;
+    Doorbell bell;
+    bell.hart = &r.hart;
+    ASSERT_TRUE(r.bus.map(Gpa(kDoorbell), 0x1000, bell, "doorbell").ok());
+    r.hart.s.x[8] = kDoorbell;
+    r.hart.s.mstatus |= csr::MSTATUS_FS;
+    const uint32_t fmv_w_x_f1_x5 = enc_r(0x78, 0, 5, 0, 1, 0x53);
+    const uint32_t fsw_f1_0_x8 = enc_s(0, 1, 8, 2, 0x27);
+    // loop: x5 += 1; fmv.w.x f1, x5; fsw f1, 0(x8); x6 += 1; j loop
+    r.code(kBase, {addi(5, 5, 1), fmv_w_x_f1_x5, fsw_f1_0_x8, addi(6, 6, 1), enc_j(-16, 0)});
+    r.code(kBase + 0x100, {kPark});
+    r.hart.s.mtvec = kBase + 0x100;
+    r.hart.s.mie = csr::MIP_MSIP;
+    r.hart.s.mstatus |= csr::MSTATUS_MIE;
+    r.run(1000);
+    EXPECT_GE(r.jit->stats().fallbacks, 2u);
+    EXPECT_EQ(r.hart.s.pc, kBase + 0x100);
+    EXPECT_EQ(r.hart.s.mcause, (1ull << 63) | 3);
+    EXPECT_EQ(r.hart.s.mepc, kBase + 12);  // the addi after the store
+    EXPECT_EQ(r.hart.s.x[5], 100u);
+    EXPECT_EQ(r.hart.s.x[6], 99u);
 }
 
 TEST(Jit, TranslatesABlockOnlyAfterItRanInterpretedEnoughTimes) {

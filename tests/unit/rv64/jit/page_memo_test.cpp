@@ -338,5 +338,44 @@ TEST(PageMemo, EachAccessKeepsItsOwnPage) {
     });
 }
 
+// Two loops of one block in one region (an outer loop around them), each keeping its memo's
+// addend in rsi while it loops: both walk from page 1 into page 2, so each pinned memo moves
+// to page 2's frame (through the TLB miss's slow path, then the probe that takes the memo over)
+// and rsi must follow it.
+TEST(PageMemo, PinnedInEachLoopOfARegionFollowsItIntoTheNextPage) {
+    auto program = [](EngineRig& r) {
+        map_pages(r);
+        r.hart.s.x[10] = 0x1f00;
+        r.hart.s.x[11] = 0x1f80;
+        r.hart.s.x[28] = 40;
+        r.code(kBase, {
+                          addi(12, 0, 4),     // outer: x12 = 4
+                          ld(6, 10, 0),       // first: ld x6, 0(x10)
+                          add(7, 7, 6),       //        add x7, x7, x6
+                          addi(10, 10, 8),    //        addi x10, x10, 8
+                          addi(12, 12, -1),   //        addi x12, x12, -1
+                          bne(12, 0, -16),    //        bne x12, x0, first
+                          addi(13, 0, 4),     //        x13 = 4
+                          lw(5, 11, 0),       // second: lw x5, 0(x11)
+                          add(7, 7, 5),       //         add x7, x7, x5
+                          addi(11, 11, 4),    //         addi x11, x11, 4
+                          addi(13, 13, -1),   //         addi x13, x13, -1
+                          bne(13, 0, -16),    //         bne x13, x0, second
+                          addi(28, 28, -1),   //         addi x28, x28, -1
+                          bne(28, 0, -52),    //         bne x28, x0, outer
+                          kPark,
+                      });
+        r.enter_sv39(kRoot);
+    };
+    jit::JitConfig cfg = EngineRig::eager();
+    cfg.translate_after = 2;  // the inner loops have run once when the outer loop's head is translated
+    expect_engines_agree(program, 2000, "two pinned loops across a page end", [](EngineRig& r) {
+        EXPECT_EQ(r.hart.s.x[10], 0x1f00u + 40 * 4 * 8);
+        EXPECT_EQ(r.hart.s.x[11], 0x1f80u + 40 * 4 * 4);
+        EXPECT_GE(r.jit->stats().regions, 1u);
+        EXPECT_GE(r.jit->stats().pinned_memos, 2u);
+    }, cfg);
+}
+
 }  // namespace
 }  // namespace trapeze::rv64::test
