@@ -202,7 +202,7 @@ public:
 
 private:
     friend class HartTestPeer;
-    friend struct jit::Layout;  // the JIT's emitted code reads the TLB, its tag id and attention
+    friend struct jit::Layout;  // the JIT's emitted code reads the TLB and its tag id
 
     struct Translation {
         uint64_t pa = 0;

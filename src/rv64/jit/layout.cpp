@@ -17,7 +17,6 @@ Layout Layout::of(const Hart& h) {
     l.mcountinhibit = offset(&h, &h.s.mcountinhibit);
     l.mcycle = offset(&h, &h.s.mcycle);
     l.minstret = offset(&h, &h.s.minstret);
-    l.attention = offset(&h, &h.m_attention);
     l.data_tlb = offset(&h, &h.m_data_tlb);
     l.tlb_tag = offset(&h, &h.m_tag);
     l.tlb = offset(&h, &h.m_tlb[0][0]);

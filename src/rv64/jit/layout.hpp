@@ -1,6 +1,6 @@
 // Layout: where emitted code finds the state it reads and writes. Guest registers, pc and
-// CSRs are at fixed offsets from the pinned Hart pointer; the TLB, its tag id and the
-// attention flag are private to Hart, so this (a friend) measures their offsets once.
+// CSRs are at fixed offsets from the pinned Hart pointer; the TLB and its tag id are private
+// to Hart, so this (a friend) measures their offsets once.
 #pragma once
 
 #include <cstddef>
@@ -16,7 +16,6 @@ struct Layout {
     size_t mcountinhibit = 0;
     size_t mcycle = 0;
     size_t minstret = 0;
-    size_t attention = 0;      // Hart::m_attention (a pin rose since the dispatcher looked)
     size_t data_tlb = 0;       // Hart::m_data_tlb (pointer to the current data view)
     size_t tlb_tag = 0;        // Hart::m_tag (the current address space's TLB tag id)
     size_t tlb = 0;            // Hart::m_tlb[0][0]

@@ -296,6 +296,19 @@ struct Doorbell : MmioDevice {
     }
 };
 
+// The doorbell at kDoorbell (x8 points at it), machine software interrupts enabled, and their
+// handler parked at kBase + 0x100.
+constexpr uint64_t kDoorbell = 0x10000000;
+void wire_doorbell(EngineRig& r, Doorbell& bell) {
+    bell.hart = &r.hart;
+    ASSERT_TRUE(r.bus.map(Gpa(kDoorbell), 0x1000, bell, "doorbell").ok());
+    r.hart.s.x[8] = kDoorbell;
+    r.code(kBase + 0x100, {kPark});
+    r.hart.s.mtvec = kBase + 0x100;
+    r.hart.s.mie = csr::MIP_MSIP;
+    r.hart.s.mstatus |= csr::MSTATUS_MIE;
+}
+
 // A pin raised by a store in a two-block loop (a device access through the store's slow
 // path) is taken right after that store, not at a later block boundary nor when the budget
 // runs out: translated code checks for pending interrupts only after helper calls.
@@ -303,17 +316,10 @@ TEST(Jit, TakesAnInterruptRaisedInsideALoopOfSeveralBlocks) {
     jit::JitConfig cfg;
     cfg.translate_after = 2;
     EngineRig r(Engine::Jit, cfg);
-    constexpr uint64_t kDoorbell = 0x10000000;
     Doorbell bell;
-    bell.hart = &r.hart;
-    ASSERT_TRUE(r.bus.map(Gpa(kDoorbell), 0x1000, bell, "doorbell").ok());
-    r.hart.s.x[8] = kDoorbell;
+    wire_doorbell(r, bell);
     // loop: x5 += 1; sw x5, 0(x8); j b.  b: x6 += 1; j loop
     r.code(kBase, {addi(5, 5, 1), enc_s(0, 5, 8, 2, 0x23), enc_j(4, 0), addi(6, 6, 1), enc_j(-16, 0)});
-    r.code(kBase + 0x100, {kPark});
-    r.hart.s.mtvec = kBase + 0x100;
-    r.hart.s.mie = csr::MIP_MSIP;
-    r.hart.s.mstatus |= csr::MSTATUS_MIE;
     r.run(1000);
     EXPECT_EQ(r.jit->stats().regions, 1u);
     EXPECT_EQ(r.hart.s.pc, kBase + 0x100);
@@ -329,20 +335,13 @@ TEST(Jit, TakesAnInterruptRaisedByAFallbackInstruction) {
     jit::JitConfig cfg;
     cfg.translate_after = 2;
     EngineRig r(Engine::Jit, cfg);
-    constexpr uint64_t kDoorbell = 0x10000000;
     Doorbell bell;
-    bell.hart = &r.hart;
-    ASSERT_TRUE(r.bus.map(Gpa(kDoorbell), 0x1000, bell, "doorbell").ok());
-    r.hart.s.x[8] = kDoorbell;
+    wire_doorbell(r, bell);
     r.hart.s.mstatus |= csr::MSTATUS_FS;
     const uint32_t fmv_w_x_f1_x5 = enc_r(0x78, 0, 5, 0, 1, 0x53);
     const uint32_t fsw_f1_0_x8 = enc_s(0, 1, 8, 2, 0x27);
     // loop: x5 += 1; fmv.w.x f1, x5; fsw f1, 0(x8); x6 += 1; j loop
     r.code(kBase, {addi(5, 5, 1), fmv_w_x_f1_x5, fsw_f1_0_x8, addi(6, 6, 1), enc_j(-16, 0)});
-    r.code(kBase + 0x100, {kPark});
-    r.hart.s.mtvec = kBase + 0x100;
-    r.hart.s.mie = csr::MIP_MSIP;
-    r.hart.s.mstatus |= csr::MSTATUS_MIE;
     r.run(1000);
     EXPECT_GE(r.jit->stats().fallbacks, 2u);
     EXPECT_EQ(r.hart.s.pc, kBase + 0x100);
