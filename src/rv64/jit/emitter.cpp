@@ -1435,7 +1435,8 @@ Xbyak::RegExp Emitter::Impl::memo_address(const DecodedInsn& d, unsigned size, u
 int Emitter::Impl::pinned_memo(const interp::Block& b, int32_t base) const {
     if (!m_loop || !jumps_to_itself(b)) return -1;
     std::array<unsigned, kMemoSlots> sharing{};
-    std::vector<unsigned> slots;
+    std::array<unsigned, interp::CodeCache::kMaxBlockInsns> slots{};  // of the block's accesses
+    size_t accesses = 0;
     int32_t off = base;
     for (size_t i = 0; i < b.insns.size(); off += b.insns[i].len, ++i) {
         const DecodedInsn& d = b.insns[i];
@@ -1443,11 +1444,11 @@ int Emitter::Impl::pinned_memo(const interp::Block& b, int32_t base) const {
         if (i + 1 < b.insns.size() && !keeps_group(op, m_has_bitcount)) return -1;
         if (access_size(op) == 0) continue;
         if (!has_memo(d, i)) return -1;
-        slots.push_back(memo_slot(m_head_pa + static_cast<uint64_t>(off), is_store(op)));
-        ++sharing[slots.back()];
+        slots[accesses] = memo_slot(m_head_pa + static_cast<uint64_t>(off), is_store(op));
+        ++sharing[slots[accesses++]];
     }
-    for (const unsigned slot : slots)
-        if (sharing[slot] == 1) return static_cast<int>(slot);
+    for (size_t k = 0; k < accesses; ++k)
+        if (sharing[slots[k]] == 1) return static_cast<int>(slots[k]);
     return -1;
 }
 
@@ -1455,7 +1456,7 @@ int Emitter::Impl::pinned_memo(const interp::Block& b, int32_t base) const {
 // become the access's memo. Clobbers rax and rcx.
 void Emitter::Impl::take_memo(unsigned site) {
     mov(rcx, qword[rax + offsetof(Hart::TlbEntry, addend)]);
-    mov(qword[rsp + kFrameMemoAddends + 8 * site], rcx);
+    mov(memo_addend(site), rcx);
     mov(rax, rsi);
     sub(rax, rcx);
     and_(rax, imm32(-4096));
