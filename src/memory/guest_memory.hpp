@@ -65,6 +65,7 @@ public:
 
 private:
     GuestMemory(Gpa base, uint64_t size, uint8_t* host) : m_base(base), m_size(size), m_host(host) {}
+    static Result<uint8_t*> map_ram(uint64_t size);
 
     Gpa m_base;
     uint64_t m_size = 0;

@@ -37,5 +37,20 @@ TEST(GuestMemory, HostPageIsNullOutsideRam) {
     EXPECT_EQ(mem.host_page(Gpa(0x3000)), nullptr);
 }
 
+// Huge pages can back only whole 2 MiB-aligned ranges of the mapping; the alignment is
+// trapeze's to keep whatever the host's mmap returns. Every byte stays usable after the
+// over-sized reservation is trimmed, and fresh RAM reads as zero.
+TEST(GuestMemory, RamStartsOnAHugePageBoundaryAndIsWhollyUsable) {
+    for (const uint64_t size : {uint64_t{0x1000}, uint64_t{3} << 20, uint64_t{64} << 20}) {
+        auto mem = GuestMemory::create(Gpa(0x80000000), size).value();
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(mem.host_base()) % (uint64_t{2} << 20), 0u) << size;
+        EXPECT_EQ(mem.host_base()[0], 0);
+        EXPECT_EQ(mem.host_base()[size - 1], 0);
+        mem.host_base()[0] = 1;
+        mem.host_base()[size - 1] = 2;
+        EXPECT_EQ(mem.span(Gpa(0x80000000 + size - 1), 1)[0], 2);
+    }
+}
+
 }  // namespace
 }  // namespace trapeze
