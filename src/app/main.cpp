@@ -4,6 +4,7 @@
 // failure is one line on stderr naming the problem, and a non-zero exit.
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -187,6 +188,9 @@ int main(int argc, char** argv) {
         return 2;
     }
     log::init(verbose);
+    // A console reader that goes away (`trapeze run | head`) must not kill the machine in the
+    // middle of a disk write: its output is dropped instead (HostConsole::flush), as in QEMU.
+    std::signal(SIGPIPE, SIG_IGN);
 
     // The translator is the default RISC-V engine: it passes every test the interpreter passes.
     if (engine.empty()) engine = arch == "x86_64" ? "kvm" : "jit";

@@ -27,6 +27,7 @@ void HostConsole::start() {
 }
 
 void HostConsole::stop() {
+    flush();
     if (m_thread.joinable()) {
         m_stopping.store(true, std::memory_order_relaxed);
         if (m_wake_pipe[1] >= 0) {
@@ -101,9 +102,15 @@ bool HostConsole::pop(uint8_t& byte) {
 }
 
 
-void HostConsole::write(uint8_t byte) {
-    while (::write(STDOUT_FILENO, &byte, 1) < 0 && errno == EINTR) {
+void HostConsole::flush() {
+    size_t done = 0;
+    while (done < m_out_len) {
+        const ssize_t n = ::write(m_out_fd, m_out.data() + done, m_out_len - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        done += static_cast<size_t>(n);
     }
+    m_out_len = 0;
 }
 
 }  // namespace trapeze::machine

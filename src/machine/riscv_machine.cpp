@@ -40,7 +40,7 @@ RiscvMachine::RiscvMachine(const MachineConfig& cfg, GuestMemory mem, HostConsol
       m_console(console),
       m_plic(cfg.cpus),
       m_clint(m_clock, cfg.cpus),
-      m_uart(m_plic.source(kUartIrq), [](uint8_t b) { HostConsole::write(b); }),
+      m_uart(m_plic.source(kUartIrq), [this](uint8_t b) { m_console.write(b); }),
       m_test([this](devices::SifiveTest::Event e, uint16_t code) {
           using E = devices::SifiveTest::Event;
           if (e == E::Poweroff) finish({RunResult::Kind::Poweroff, 0});
@@ -98,8 +98,8 @@ Result<void> RiscvMachine::add_virtio_devices() {
         TRAPEZE_TRY(add_virtio(std::move(*net), "virtio-net"));
     }
     if (m_cfg.console == ConsoleKind::Virtio) {
-        auto console = std::make_unique<virtio::VirtioConsole>([](std::span<const uint8_t> bytes) {
-            for (uint8_t b : bytes) HostConsole::write(b);
+        auto console = std::make_unique<virtio::VirtioConsole>([this](std::span<const uint8_t> bytes) {
+            for (uint8_t b : bytes) m_console.write(b);
         });
         m_vconsole = console.get();
         m_sources.push_back(console.get());
@@ -170,6 +170,7 @@ void RiscvMachine::poll_devices() {
     for (EventSource* src : m_sources) src->poll();
     if (m_boot.tohost) poll_htif();
     if (m_console.quit_requested()) finish({RunResult::Kind::Quit, 0});
+    m_console.flush();
 }
 
 // Terminal input goes to whichever device is the guest console.
@@ -194,7 +195,7 @@ void RiscvMachine::poll_htif() {
         const uint64_t code = (v & ((1ull << 48) - 1)) >> 1;
         finish({code == 0 ? RunResult::Kind::Poweroff : RunResult::Kind::Fail, static_cast<int>(std::min<uint64_t>(code, 255))});
     } else if (device == 1 && command == 1) {
-        HostConsole::write(static_cast<uint8_t>(v));
+        m_console.write(static_cast<uint8_t>(v));
         if (m_boot.fromhost) {
             auto from = m_mem.span(Gpa(*m_boot.fromhost), 8);
             if (!from.empty()) store_le<uint64_t>(from.data(), (1ull << 56) | (1ull << 48) | 1);
