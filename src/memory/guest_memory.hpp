@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <utility>
 
+#include "base/huge_region.hpp"
 #include "base/result.hpp"
 #include "memory/address.hpp"
 
@@ -24,7 +26,6 @@ public:
     GuestMemory(GuestMemory&& o) noexcept;
     GuestMemory& operator=(GuestMemory&&) = delete;
     GuestMemory(const GuestMemory&) = delete;
-    ~GuestMemory();
 
     Gpa base() const { return m_base; }
     uint64_t size() const { return m_size; }
@@ -64,10 +65,11 @@ public:
     }
 
 private:
-    GuestMemory(Gpa base, uint64_t size, uint8_t* host) : m_base(base), m_size(size), m_host(host) {}
-    static Result<uint8_t*> map_ram(uint64_t size);
+    GuestMemory(Gpa base, HugeRegion ram)
+        : m_base(base), m_ram(std::move(ram)), m_size(m_ram.size()), m_host(m_ram.data()) {}
 
     Gpa m_base;
+    HugeRegion m_ram;
     uint64_t m_size = 0;
     uint8_t* m_host = nullptr;
     WriteObserver m_observer;

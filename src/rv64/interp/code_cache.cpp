@@ -22,7 +22,9 @@ CodeCache::CodeCache(GuestMemory& mem, size_t max_dead_bytes)
 
 namespace {
 
-constexpr size_t align_up(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
+constexpr size_t align_up(size_t v, size_t a) {
+    return (v + a - 1) & ~(a - 1);
+}
 
 // A block's arena footprint: the Block, then its instructions.
 constexpr size_t block_bytes(size_t insns) {
@@ -39,10 +41,14 @@ Block* CodeCache::allocate(uint64_t pa, std::span<const DecodedInsn> insns) {
     const size_t bytes = block_bytes(insns.size());
     static_assert(block_bytes(kMaxBlockInsns) <= kChunkBytes);
     if (m_chunk_used + bytes > kChunkBytes) {
-        m_chunks.push_back(std::make_unique_for_overwrite<std::byte[]>(kChunkBytes));
+        // Out of host memory is a host failure the cache cannot report (callers need a
+        // block): the same std::bad_alloc that operator new would throw.
+        auto chunk = HugeRegion::map(kChunkBytes);
+        if (!chunk) throw std::bad_alloc();
+        m_chunks.push_back(std::move(*chunk));
         m_chunk_used = 0;
     }
-    std::byte* at = m_chunks.back().get() + m_chunk_used;
+    auto* at = reinterpret_cast<std::byte*>(m_chunks.back().data()) + m_chunk_used;
     m_chunk_used += bytes;
     auto* code = reinterpret_cast<DecodedInsn*>(at + align_up(sizeof(Block), alignof(DecodedInsn)));
     std::uninitialized_copy(insns.begin(), insns.end(), code);

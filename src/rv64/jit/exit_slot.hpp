@@ -21,20 +21,22 @@
 #include <cstdint>
 #include <new>
 #include <type_traits>
+#include <utility>
 
+#include "base/huge_region.hpp"
 #include "rv64/interp/code_cache.hpp"
 
 namespace trapeze::rv64::jit {
 
 struct alignas(64) ExitSlot {
-    uint64_t pc = ~0ull;            // guest virtual pc the code was looked up for
-    const void* code = nullptr;     // successor's host code, or the link stub
-    uint64_t key = 0;               // the hart's fetch key when last checked (not for same_page)
-    uintptr_t addend = 0;           // fetch-TLB addend of pc when filled (not for same_page)
-    ExitSlot* next = nullptr;       // target's incoming list
+    uint64_t pc = ~0ull;         // guest virtual pc the code was looked up for
+    const void* code = nullptr;  // successor's host code, or the link stub
+    uint64_t key = 0;            // the hart's fetch key when last checked (not for same_page)
+    uintptr_t addend = 0;        // fetch-TLB addend of pc when filled (not for same_page)
+    ExitSlot* next = nullptr;    // target's incoming list
     ExitSlot** pprev = nullptr;
-    const uint8_t* patch = nullptr; // same page: the rel32 of its direct jump (executable view)
-    bool same_page = false;         // successor in the same virtual page: no TLB check needed
+    const uint8_t* patch = nullptr;  // same page: the rel32 of its direct jump (executable view)
+    bool same_page = false;          // successor in the same virtual page: no TLB check needed
 };
 static_assert(sizeof(ExitSlot) == 64);
 static_assert(offsetof(ExitSlot, pc) == 0 && offsetof(ExitSlot, code) == 8 && offsetof(ExitSlot, key) == 16 &&
@@ -46,11 +48,10 @@ static_assert(offsetof(ExitSlot, pc) == 0 && offsetof(ExitSlot, code) == 8 && of
 // only while nothing is being emitted.
 class SlotArena {
 public:
-    // The storage is reserved once (untouched until used) and never reallocated.
+    // The storage is reserved once (untouched until used, in huge pages: HugeRegion) and
+    // never reallocated. Out of host memory throws std::bad_alloc, as operator new would.
     explicit SlotArena(size_t capacity)
-        : m_slots(static_cast<ExitSlot*>(::operator new(capacity * sizeof(ExitSlot), std::align_val_t{alignof(ExitSlot)}))),
-          m_capacity(capacity) {}
-    ~SlotArena() { ::operator delete(m_slots, std::align_val_t{alignof(ExitSlot)}); }
+        : m_region(reserve(capacity)), m_slots(reinterpret_cast<ExitSlot*>(m_region.data())), m_capacity(capacity) {}
     SlotArena(const SlotArena&) = delete;
     SlotArena& operator=(const SlotArena&) = delete;
 
@@ -67,7 +68,15 @@ public:
     void clear() { m_used.store(0, std::memory_order_release); }
 
 private:
+    static HugeRegion reserve(size_t capacity) {
+        auto r = HugeRegion::map(capacity * sizeof(ExitSlot));
+        if (!r) throw std::bad_alloc();
+        return std::move(*r);
+    }
+
     static_assert(std::is_trivially_destructible_v<ExitSlot>);
+    static_assert(HugeRegion::kHugePage % alignof(ExitSlot) == 0);
+    HugeRegion m_region;
     ExitSlot* m_slots;
     size_t m_capacity;
     std::atomic<size_t> m_used{0};

@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cstdint>
+#include <utility>
 
+#include "base/huge_region.hpp"
 #include "memory/guest_memory.hpp"
 
 namespace trapeze {
@@ -37,19 +40,45 @@ TEST(GuestMemory, HostPageIsNullOutsideRam) {
     EXPECT_EQ(mem.host_page(Gpa(0x3000)), nullptr);
 }
 
-// Huge pages can back only whole 2 MiB-aligned ranges of the mapping; the alignment is
-// trapeze's to keep whatever the host's mmap returns. Every byte stays usable after the
-// over-sized reservation is trimmed, and fresh RAM reads as zero.
-TEST(GuestMemory, RamStartsOnAHugePageBoundaryAndIsWhollyUsable) {
-    for (const uint64_t size : {uint64_t{0x1000}, uint64_t{3} << 20, uint64_t{64} << 20}) {
-        auto mem = GuestMemory::create(Gpa(0x80000000), size).value();
-        EXPECT_EQ(reinterpret_cast<uintptr_t>(mem.host_base()) % (uint64_t{2} << 20), 0u) << size;
-        EXPECT_EQ(mem.host_base()[0], 0);
-        EXPECT_EQ(mem.host_base()[size - 1], 0);
-        mem.host_base()[0] = 1;
-        mem.host_base()[size - 1] = 2;
-        EXPECT_EQ(mem.span(Gpa(0x80000000 + size - 1), 1)[0], 2);
+// Huge pages can back only whole 2 MiB-aligned ranges of a mapping; the alignment is
+// HugeRegion's to keep whatever the host's mmap returns. Every byte stays usable after the
+// over-sized reservation is trimmed, and fresh memory reads as zero.
+TEST(HugeRegion, StartsOnAHugePageBoundaryAndIsWhollyUsable) {
+    for (const size_t size : {size_t{0x1000}, size_t{3} << 20, size_t{64} << 20}) {
+        HugeRegion r = HugeRegion::map(size).value();
+        ASSERT_EQ(r.size(), size);
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(r.data()) % HugeRegion::kHugePage, 0u) << size;
+        EXPECT_EQ(r.data()[0], 0);
+        EXPECT_EQ(r.data()[size - 1], 0);
+        r.data()[0] = 1;
+        r.data()[size - 1] = 2;
+        EXPECT_EQ(r.data()[size - 1], 2);
     }
+}
+
+TEST(HugeRegion, RefusesSizesItCannotMap) {
+    EXPECT_FALSE(HugeRegion::map(0).ok());
+    EXPECT_FALSE(HugeRegion::map(SIZE_MAX - 4096).ok());
+    EXPECT_FALSE(HugeRegion::map(size_t{1} << 60).ok());  // more than the address space
+}
+
+TEST(HugeRegion, MovesOwnership) {
+    HugeRegion a = HugeRegion::map(4096).value();
+    uint8_t* p = a.data();
+    HugeRegion b = std::move(a);
+    EXPECT_EQ(b.data(), p);
+    EXPECT_EQ(a.data(), nullptr);  // NOLINT(bugprone-use-after-move): the moved-from state is specified
+    HugeRegion c;
+    c = std::move(b);
+    EXPECT_EQ(c.data(), p);
+    EXPECT_EQ(c.size(), 4096u);
+}
+
+TEST(GuestMemory, RamIsAHugeRegion) {
+    auto mem = GuestMemory::create(Gpa(0x80000000), uint64_t{4} << 20).value();
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(mem.host_base()) % HugeRegion::kHugePage, 0u);
+    mem.host_base()[(uint64_t{4} << 20) - 1] = 7;
+    EXPECT_EQ(mem.span(Gpa(0x80000000 + (uint64_t{4} << 20) - 1), 1)[0], 7);
 }
 
 }  // namespace
