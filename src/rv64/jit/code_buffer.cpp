@@ -45,7 +45,7 @@ const uint8_t* CodeBuffer::append(std::span<const uint8_t> code) {
     // 16-byte aligned entries: jump targets on a fetch-line boundary.
     const size_t at = (m_used + 15) & ~size_t{15};
     if (at > m_size || code.size() > m_size - at) return nullptr;
-    while (at + code.size() > m_populated) populate_next();  // ends: at + size <= m_size  // ends: at + size <= m_size
+    while (at + code.size() > m_populated) populate_next();  // ends: at + size <= m_size
     std::memcpy(m_rw + at, code.data(), code.size());
     m_used = at + code.size();
     // x86-64 keeps instruction fetch coherent with stores, also through another mapping
