@@ -14,7 +14,7 @@ Result<HugeRegion> HugeRegion::map(size_t size) {
     if (size > SIZE_MAX - kHugePage) return make_error("a huge-page region of {} bytes is too large", size);
     const size_t reserve = size + kHugePage;
     void* p = ::mmap(nullptr, reserve, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) return make_error("mmap {} MiB: {}", size >> 20, std::strerror(errno));
+    if (p == MAP_FAILED) return make_error("mmap of {} bytes: {}", size, std::strerror(errno));
     auto* start = static_cast<uint8_t*>(p);
     auto* aligned = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(start) + kHugePage - 1) & ~(kHugePage - 1));
     const auto head = static_cast<size_t>(aligned - start);

@@ -23,31 +23,31 @@ public:
 
     static Result<GuestMemory> create(Gpa base, uint64_t size);
 
-    GuestMemory(GuestMemory&& o) noexcept;
+    GuestMemory(GuestMemory&& o) noexcept = default;
     GuestMemory& operator=(GuestMemory&&) = delete;
     GuestMemory(const GuestMemory&) = delete;
 
     Gpa base() const { return m_base; }
-    uint64_t size() const { return m_size; }
-    Gpa end() const { return Gpa(m_base.value + m_size); }
-    uint8_t* host_base() const { return m_host; }
+    uint64_t size() const { return m_ram.size(); }
+    Gpa end() const { return Gpa(m_base.value + size()); }
+    uint8_t* host_base() const { return m_ram.data(); }
 
     // True if [gpa, gpa+len) lies entirely in RAM (len may be 0).
     bool contains(Gpa gpa, uint64_t len) const {
         const uint64_t off = gpa.value - m_base.value;
-        return gpa.value >= m_base.value && off <= m_size && len <= m_size - off;
+        return gpa.value >= m_base.value && off <= size() && len <= size() - off;
     }
 
     // A bounds-checked host view of [gpa, gpa+len), or an empty span if any byte is outside RAM.
     std::span<uint8_t> span(Gpa gpa, uint64_t len) const {
         if (!contains(gpa, len)) return {};
-        return {m_host + (gpa.value - m_base.value), static_cast<size_t>(len)};
+        return {host_base() + (gpa.value - m_base.value), static_cast<size_t>(len)};
     }
 
     // Host pointer to the start of the page containing gpa, or nullptr outside RAM.
     uint8_t* host_page(Gpa gpa) const {
         const uint64_t page = gpa.value & ~(kPageSize - 1);
-        return contains(Gpa(page), kPageSize) ? m_host + (page - m_base.value) : nullptr;
+        return contains(Gpa(page), kPageSize) ? host_base() + (page - m_base.value) : nullptr;
     }
 
     // Copies in/out with bounds checks; false if any byte is outside RAM (nothing is copied then).
@@ -65,13 +65,10 @@ public:
     }
 
 private:
-    GuestMemory(Gpa base, HugeRegion ram)
-        : m_base(base), m_ram(std::move(ram)), m_size(m_ram.size()), m_host(m_ram.data()) {}
+    GuestMemory(Gpa base, HugeRegion ram) : m_base(base), m_ram(std::move(ram)) {}
 
     Gpa m_base;
-    HugeRegion m_ram;
-    uint64_t m_size = 0;
-    uint8_t* m_host = nullptr;
+    HugeRegion m_ram;  // a moved-from one is empty, so a moved-from GuestMemory has no RAM
     WriteObserver m_observer;
 };
 

@@ -50,21 +50,20 @@ class SlotArena {
 public:
     // The storage is reserved once (untouched until used, in huge pages: HugeRegion) and
     // never reallocated. Out of host memory throws std::bad_alloc, as operator new would.
-    explicit SlotArena(size_t capacity)
-        : m_region(reserve(capacity)), m_slots(reinterpret_cast<ExitSlot*>(m_region.data())), m_capacity(capacity) {}
+    explicit SlotArena(size_t capacity) : m_region(reserve(capacity)) {}
     SlotArena(const SlotArena&) = delete;
     SlotArena& operator=(const SlotArena&) = delete;
 
     // A new slot leads to `link_stub` until it is filled.
     ExitSlot* alloc(const void* link_stub) {
         const size_t n = m_used.load(std::memory_order_relaxed);
-        if (n == m_capacity) return nullptr;
-        ExitSlot* s = new (&m_slots[n]) ExitSlot{};
+        if (n == capacity()) return nullptr;
+        ExitSlot* s = new (reinterpret_cast<ExitSlot*>(m_region.data()) + n) ExitSlot{};
         s->code = link_stub;
         m_used.store(n + 1, std::memory_order_release);
         return s;
     }
-    size_t free() const { return m_capacity - m_used.load(std::memory_order_acquire); }
+    size_t free() const { return capacity() - m_used.load(std::memory_order_acquire); }
     void clear() { m_used.store(0, std::memory_order_release); }
 
 private:
@@ -76,9 +75,9 @@ private:
 
     static_assert(std::is_trivially_destructible_v<ExitSlot>);
     static_assert(HugeRegion::kHugePage % alignof(ExitSlot) == 0);
+    size_t capacity() const { return m_region.size() / sizeof(ExitSlot); }
+
     HugeRegion m_region;
-    ExitSlot* m_slots;
-    size_t m_capacity;
     std::atomic<size_t> m_used{0};
 };
 
