@@ -324,6 +324,7 @@ public:
     }
     std::span<const uint8_t> region(std::span<const interp::Block* const> blocks, Stats& stats);
     std::span<const Emitter::Patch> patches() const { return m_patches; }
+    std::span<const Emitter::Entry> entries() const { return m_side_entries; }
 
 private:
     using Reg64 = Xbyak::Reg64;
@@ -436,6 +437,7 @@ private:
     void reconcile(const RegCache::Map& now, const RegCache::Map& want);
     void leave_at(int64_t target_off);
     void emit_body(const interp::Block& b, int32_t base, Stats& stats);
+    void side_entries(std::span<const interp::Block* const> order);
     void emit_fallback(const DecodedInsn& d, size_t index, int32_t off);
     void call_fallback(const DecodedInsn& d);
     void leave_after_fallback(size_t index);
@@ -522,6 +524,7 @@ private:
     RegCache::Map m_canon{};     // the register cache at every block start of the region
     Xbyak::Label m_leave_canon;  // stores the canonical registers and leaves
     std::vector<Emitter::Patch> m_patches;  // this block's direct jumps
+    std::vector<Emitter::Entry> m_side_entries;
     Xbyak::Label m_plain;     // exit without a successor to link
     Xbyak::Label m_stale_key;  // to the trampoline's recheck (follow_cross_page)
     bool m_stale_key_used = false;
@@ -920,6 +923,7 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     const interp::Block& head = *blocks.front();
     m_cold.clear();
     m_patches.clear();
+    m_side_entries.clear();
     m_regs.clear();
     m_plain = Xbyak::Label();
     m_stale_key = Xbyak::Label();
@@ -970,6 +974,7 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
         mov(rcx, reinterpret_cast<uint64_t>(m_recheck));
         jmp(rcx);
     }
+    side_entries(order);
     if (Xbyak::GetError() != 0) {
         Xbyak::ClearError();
         return {};
@@ -980,6 +985,17 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     stats.memo_accesses += m_memo_accesses;
     stats.pinned_memos += m_pinned_memos;
     return {getCode(), getSize()};
+}
+
+// Entries at the region's blocks after the head (see Emitter::entries), laid out after
+// everything else: rbp back to the head's pc, then the head's entry, the canonical registers.
+void Emitter::Impl::side_entries(std::span<const interp::Block* const> order) {
+    for (size_t k = 1; k < m_entries.size(); ++k) {
+        m_side_entries.push_back({order[k]->pa, getSize()});
+        add(rbp, imm32(-m_entries[k].first));
+        reload(m_canon);
+        jmp(m_entries[k].second, T_NEAR);
+    }
 }
 
 // One block of a region, `base` bytes from the head, entered with the canonical cache and
@@ -2107,5 +2123,6 @@ std::span<const uint8_t> Emitter::emit_region(std::span<const interp::Block* con
 }
 
 std::span<const Emitter::Patch> Emitter::patches() const { return m_impl->patches(); }
+std::span<const Emitter::Entry> Emitter::entries() const { return m_impl->entries(); }
 
 }  // namespace trapeze::rv64::jit

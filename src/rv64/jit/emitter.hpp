@@ -74,6 +74,16 @@ public:
         size_t offset;
     };
     std::span<const Patch> patches() const;
+    // The last loop region's entries at its other blocks, at `offset` in its code: entered as
+    // the head is (rbp = that block's pc, nothing cached), they load the canonical registers
+    // and jump to the block. Jit::install makes each the code of its block, unless that block
+    // has code already, so a loop entered at different blocks runs one translation, not one
+    // per block (which would multiply its host code and the branch predictor's work).
+    struct Entry {
+        uint64_t pa;
+        size_t offset;
+    };
+    std::span<const Entry> entries() const;
 
     // The page memo (in the trampoline's frame) that a loop region's load or store at
     // guest-physical address pa uses: the same in every region containing the instruction.

@@ -51,11 +51,11 @@ std::string Jit::summary() const {
     return fmt::format(
         "jit: {} translations ({} of loops over several blocks; {} instructions native, {} through the "
         "interpreter, {} loads and stores sharing a TLB probe, {} through a loop's page memo, {} one-block loops "
-        "keeping a memo's addend in a register), {} block runs "
+        "keeping a memo's addend in a register), {} blocks entering a loop translated with another head, {} block runs "
         "interpreted before translation, {} dispatcher entries ({} to link an exit), {} code invalidations, "
         "{} flushes",
         s.blocks, s.regions, s.translated, s.fallbacks, s.shared_probes, s.memo_accesses, s.pinned_memos,
-        m_interpreted, m_dispatches, m_fills, m_cache.generation(), m_flushes);
+        m_side_entries, m_interpreted, m_dispatches, m_fills, m_cache.generation(), m_flushes);
 }
 
 void Jit::attach(Hart& h) {
@@ -115,23 +115,30 @@ void Jit::translate(interp::Block& b, const Hart& h) {
     prepare_crossing(b, h);
     if (m_translator != nullptr) {
         b.queued = true;
-        m_translator->submit(Translator::Job{&b, region(b), m_cache.generation(), {}, {}, {}});
+        m_translator->submit(Translator::Job{&b, region(b), m_cache.generation(), {}, {}, {}, {}});
         return;
     }
     const std::vector<const interp::Block*> blocks = region(b);
     const auto bytes = m_emitter->emit_region(blocks, m_stats);
     if (bytes.empty()) std::abort();  // a region always fits in kMaxBlockBytes
-    install(b, bytes, m_emitter->patches(), blocks.size());
+    install(b, {bytes, m_emitter->patches(), m_emitter->entries(), blocks.size()});
     if (b.host_code == nullptr) std::abort();  // run() keeps kMaxBlockBytes free
 }
 
-void Jit::install(interp::Block& head, std::span<const uint8_t> code, std::span<const Emitter::Patch> patches,
-                  size_t blocks) {
-    head.host_code = m_code.append(code);
+// The region's other blocks that have no code yet get its entries at them (Emitter::entries);
+// they are of head's page, so they are dropped with it.
+void Jit::install(interp::Block& head, const Translation& t) {
+    head.host_code = m_code.append(t.code);
     if (head.host_code == nullptr) return;
     const auto* base = static_cast<const uint8_t*>(head.host_code);
-    for (const Emitter::Patch& p : patches) p.slot->patch = base + p.offset;
-    if (m_perf_map != nullptr) write_perf_map(head, code.size(), blocks);
+    for (const Emitter::Patch& p : t.patches) p.slot->patch = base + p.offset;
+    for (const Emitter::Entry& e : t.entries) {
+        interp::Block* b = m_cache.find(e.pa);
+        if (b == nullptr || b->host_code != nullptr) continue;
+        b->host_code = base + e.offset;
+        ++m_side_entries;
+    }
+    if (m_perf_map != nullptr) write_perf_map(head, t.code.size(), t.blocks);
 }
 
 // The Translator's finished regions whose blocks are all still the code cache's (none was
@@ -144,9 +151,10 @@ void Jit::install_finished() {
         const bool current = job.generation == m_cache.generation() ||
                              std::all_of(job.blocks.begin(), job.blocks.end(),
                                          [this](const interp::Block* b) { return m_cache.find(b->pa) == b; });
-        if (!current || job.code.size() > m_code.free()) continue;
+        // A head that has code meanwhile is entered through another region that covers it.
+        if (!current || job.head->host_code != nullptr || job.code.size() > m_code.free()) continue;
         m_stats += job.stats;
-        install(*job.head, job.code, job.patches, job.blocks.size());
+        install(*job.head, {job.code, job.patches, job.entries, job.blocks.size()});
     }
 }
 

@@ -65,6 +65,7 @@ public:
 
     uint64_t retired() const { return m_retired; }
     uint64_t dispatches() const { return m_dispatches; }  // entries into translated code
+    uint64_t side_entries() const { return m_side_entries; }
     uint64_t lookups() const { return m_lookups; }        // blocks found by pc (not by a link)
     interp::CodeCache& cache() { return m_cache; }
     const Emitter::Stats& stats() const { return m_stats; }
@@ -84,8 +85,13 @@ private:
     void translate(interp::Block& b, const Hart& h);
     void prepare_crossing(interp::Block& b, const Hart& h);
     std::vector<const interp::Block*> region(const interp::Block& b);
-    void install(interp::Block& head, std::span<const uint8_t> code, std::span<const Emitter::Patch> patches,
-                 size_t blocks);
+    struct Translation {
+        std::span<const uint8_t> code;
+        std::span<const Emitter::Patch> patches;
+        std::span<const Emitter::Entry> entries;
+        size_t blocks;
+    };
+    void install(interp::Block& head, const Translation& t);
     void install_finished();
     void write_perf_map(const interp::Block& b, size_t size, size_t blocks);
     struct BlockCacheEntry;
@@ -122,6 +128,7 @@ private:
     std::FILE* m_perf_map = nullptr;  // TRAPEZE_PERF_MAP=1: /tmp/perf-PID.map for `perf report`
     uint64_t m_dispatches = 0;  // entries into translated code from the dispatcher
     uint64_t m_fills = 0;       // of which to fill an exit slot
+    uint64_t m_side_entries = 0;  // blocks whose code is an entry into a region headed elsewhere
     uint64_t m_interpreted = 0;  // blocks run through the interpreter's semantics
     uint64_t m_lookups = 0;
     uint32_t m_translate_after = 0;

@@ -70,6 +70,8 @@ void Translator::loop() {
         job.code.assign(code.begin(), code.end());
         const std::span<const Emitter::Patch> patches = m_emitter.patches();
         job.patches.assign(patches.begin(), patches.end());
+        const std::span<const Emitter::Entry> entries = m_emitter.entries();
+        job.entries.assign(entries.begin(), entries.end());
         lock.lock();
         m_busy = false;
         m_done.push_back(std::move(job));

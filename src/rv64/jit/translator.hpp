@@ -36,6 +36,7 @@ public:
         // Filled on the translator's thread:
         std::vector<uint8_t> code;  // empty if it did not fit
         std::vector<Emitter::Patch> patches;
+        std::vector<Emitter::Entry> entries;
         Emitter::Stats stats;
     };
 
