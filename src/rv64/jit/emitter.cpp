@@ -1259,6 +1259,22 @@ void Emitter::Impl::emit_branch(const DecodedInsn& d, size_t index, int32_t off,
         m_ended = true;
         return;
     }
+    if (loop_back && taken_off == m_fall_off) {
+        // A back edge to the block laid out next (a loop whose head is not the region's: the
+        // sieve's scan re-enters it at its increment): taken runs on into it with no jump at
+        // all, not taken (the loop's exit) goes out of line.
+        Xbyak::Label exit;
+        jump_if(op, false, exit);
+        cold([this, exit, next_off, index, now, pc_off = m_pc_off]() mutable {
+            L(exit);
+            m_pc_off = pc_off;
+            m_regs.restore(now);
+            edge(next_off, index + 1, now);
+        });
+        edge(taken_off, index + 1, now, true);
+        m_ended = true;
+        return;
+    }
     Xbyak::Label second;
     jump_if(op, !loop_back, second);
     const int32_t saved_pc_off = m_pc_off;
