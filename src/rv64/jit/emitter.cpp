@@ -453,6 +453,8 @@ private:
     void emit_jalr(const DecodedInsn& d, size_t index, int32_t off);
     void emit_branch(const DecodedInsn& d, size_t index, int32_t off, Op op);
     void jump_if(Op op, bool taken, const Xbyak::Label& to);
+    void branch_into_next(Op op, bool other_taken, int64_t other_off, int64_t next_block_off, size_t index,
+                          const RegCache::Map& now);
     void tlb_probe(const DecodedInsn& d, unsigned size, size_t tag_offset, Xbyak::Label& slow,
                    uint64_t and_mask = ~uint64_t{0});
     void tlb_entry();
@@ -1245,34 +1247,15 @@ void Emitter::Impl::emit_branch(const DecodedInsn& d, size_t index, int32_t off,
     // in one taken jump (the edge's to the loop head) instead of two.
     const bool loop_back = d.imm <= 0 && internal(taken_off) != nullptr;
     if (!loop_back && next_off == m_fall_off) {
-        // Not taken runs on into the next block laid out with no jump at all; taken goes
-        // out of line, through as many jumps as it would take here.
-        Xbyak::Label taken;
-        jump_if(op, true, taken);
-        cold([this, taken, taken_off, index, now, pc_off = m_pc_off]() mutable {
-            L(taken);
-            m_pc_off = pc_off;
-            m_regs.restore(now);
-            edge(taken_off, index + 1, now);
-        });
-        edge(next_off, index + 1, now, true);
-        m_ended = true;
+        // Not taken runs on into the next block laid out; taken goes out of line.
+        branch_into_next(op, true, taken_off, next_off, index, now);
         return;
     }
     if (loop_back && taken_off == m_fall_off) {
         // A back edge to the block laid out next (a loop whose head is not the region's: the
-        // sieve's scan re-enters it at its increment): taken runs on into it with no jump at
-        // all, not taken (the loop's exit) goes out of line.
-        Xbyak::Label exit;
-        jump_if(op, false, exit);
-        cold([this, exit, next_off, index, now, pc_off = m_pc_off]() mutable {
-            L(exit);
-            m_pc_off = pc_off;
-            m_regs.restore(now);
-            edge(next_off, index + 1, now);
-        });
-        edge(taken_off, index + 1, now, true);
-        m_ended = true;
+        // sieve's scan re-enters it at its increment) runs on into it; not taken (the loop's
+        // exit) goes out of line.
+        branch_into_next(op, false, next_off, taken_off, index, now);
         return;
     }
     Xbyak::Label second;
@@ -1283,6 +1266,23 @@ void Emitter::Impl::emit_branch(const DecodedInsn& d, size_t index, int32_t off,
     m_pc_off = saved_pc_off;
     m_regs.restore(now);
     edge(loop_back ? next_off : taken_off, index + 1, now, true);
+    m_ended = true;
+}
+
+// A branch (flags set) one of whose edges leads to the block laid out next, at next_block_off:
+// that edge runs on into it with no jump at all; the other, at other_off and taken when the
+// branch is `other_taken`, goes out of line, through as many jumps as it would take here.
+void Emitter::Impl::branch_into_next(Op op, bool other_taken, int64_t other_off, int64_t next_block_off,
+                                     size_t index, const RegCache::Map& now) {
+    Xbyak::Label other;
+    jump_if(op, other_taken, other);
+    cold([this, other, other_off, index, now, pc_off = m_pc_off]() mutable {
+        L(other);
+        m_pc_off = pc_off;
+        m_regs.restore(now);
+        edge(other_off, index + 1, now);
+    });
+    edge(next_block_off, index + 1, now, true);
     m_ended = true;
 }
 

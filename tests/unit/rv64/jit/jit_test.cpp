@@ -255,35 +255,37 @@ TEST(Jit, LoopOfMoreRegistersThanTheCacheMatchesTheInterpreter) {
     for (uint64_t budget : {7u, 100000u}) expect_engines_agree(program, budget, fmt::format("budget {}", budget));
 }
 
-// A loop of four blocks in one page (an odd and an even arm, then the loop test) becomes one
-// region (Jit::region) once its blocks have run: ten registers (more than the cache holds),
-// a load that misses the TLB, a store, and budgets that run out in every block.
+// A loop of four blocks in one page (an odd and an even arm, then the loop test) over
+// loop_data: ten registers (more than the cache holds), a load that misses the TLB, a store.
+void four_block_loop(EngineRig& r) {
+    loop_data(r);
+    r.code(kBase, {
+                      enc_i(0, 10, 3, 5, 0x03),         // loop: ld x5, 0(x10)
+                      enc_i(1, 5, 7, 6, 0x13),          //       andi x6, x5, 1
+                      enc_b(24, 0, 6, 0),               //       beq x6, x0, even
+                      enc_r(0, 5, 7, 0, 7, 0x33),       //       add x7, x7, x5
+                      enc_r(1, 7, 5, 0, 9, 0x33),       //       mul x9, x5, x7
+                      enc_r(0, 9, 31, 4, 31, 0x33),     //       xor x31, x31, x9
+                      enc_j(16, 0),                     //       j next
+                      enc_r(0x20, 5, 28, 0, 28, 0x33),  // even: sub x28, x28, x5
+                      enc_i(2, 5, 1, 29, 0x13),         //       slli x29, x5, 2
+                      enc_s(0, 29, 10, 3, 0x23),        //       sd x29, 0(x10)
+                      addi(30, 30, 3),                  // next: addi x30, x30, 3
+                      addi(10, 10, 8),                  //       addi x10, x10, 8
+                      enc_b(-48, 11, 10, 6),            //       bltu x10, x11, loop
+                      kPark,
+                  });
+}
+
+// The loop above becomes one region (Jit::region) once its blocks have run, and ends as under
+// the interpreter with budgets that run out in every block.
 TEST(Jit, LoopOfSeveralBlocksMatchesTheInterpreter) {
-    auto program = [](EngineRig& r) {
-        loop_data(r);
-        r.code(kBase, {
-                          enc_i(0, 10, 3, 5, 0x03),       // loop: ld x5, 0(x10)
-                          enc_i(1, 5, 7, 6, 0x13),        //       andi x6, x5, 1
-                          enc_b(24, 0, 6, 0),             //       beq x6, x0, even
-                          enc_r(0, 5, 7, 0, 7, 0x33),     //       add x7, x7, x5
-                          enc_r(1, 7, 5, 0, 9, 0x33),     //       mul x9, x5, x7
-                          enc_r(0, 9, 31, 4, 31, 0x33),   //       xor x31, x31, x9
-                          enc_j(16, 0),                   //       j next
-                          enc_r(0x20, 5, 28, 0, 28, 0x33),  // even: sub x28, x28, x5
-                          enc_i(2, 5, 1, 29, 0x13),       //       slli x29, x5, 2
-                          enc_s(0, 29, 10, 3, 0x23),      //       sd x29, 0(x10)
-                          addi(30, 30, 3),                // next: addi x30, x30, 3
-                          addi(10, 10, 8),                //       addi x10, x10, 8
-                          enc_b(-48, 11, 10, 6),          //       bltu x10, x11, loop
-                          kPark,
-                      });
-    };
     jit::JitConfig cfg;
     cfg.translate_after = 2;  // the arms run (and are decoded) before the loop head is translated
     for (uint64_t budget : {5u, 9u, 13u, 77u, 100000u}) {
-        expect_engines_agree(program, budget, fmt::format("budget {}", budget), {}, cfg);
+        expect_engines_agree(four_block_loop, budget, fmt::format("budget {}", budget), {}, cfg);
     }
-    expect_engines_agree(program, 100000, "regions", [](EngineRig& r) { EXPECT_GE(r.jit->stats().regions, 1u); }, cfg);
+    expect_engines_agree(four_block_loop, 100000, "regions", [](EngineRig& r) { EXPECT_GE(r.jit->stats().regions, 1u); }, cfg);
 }
 
 // Slices of 5 instructions leave the loop above at each of its blocks in turn, and the next
@@ -292,24 +294,10 @@ TEST(Jit, LoopOfSeveralBlocksMatchesTheInterpreter) {
 // every slice. In line, and with the Translator, whose regions headed by those blocks, asked
 // for before the head's was installed, are then left out.
 void expect_loop_entered_at_every_block_runs_one_region(bool background) {
-    auto program = [](EngineRig& r) {
-        loop_data(r);
-        r.code(kBase, {
-                          enc_i(0, 10, 3, 5, 0x03),         // loop: ld x5, 0(x10)
-                          enc_i(1, 5, 7, 6, 0x13),          //       andi x6, x5, 1
-                          enc_b(16, 0, 6, 0),               //       beq x6, x0, even
-                          enc_r(0, 5, 7, 0, 7, 0x33),       //       add x7, x7, x5
-                          enc_j(8, 0),                      //       j next
-                          enc_r(0x20, 5, 28, 0, 28, 0x33),  // even: sub x28, x28, x5
-                          addi(10, 10, 8),                  // next: addi x10, x10, 8
-                          enc_b(-28, 11, 10, 6),            //       bltu x10, x11, loop
-                          kPark,
-                      });
-    };
     jit::JitConfig cfg;
     cfg.translate_after = 2;  // both arms run before the head is translated
     cfg.background = background;
-    expect_engines_agree_by_slices(program, 5, 60, [](EngineRig& b) {
+    expect_engines_agree_by_slices(four_block_loop, 5, 60, [](EngineRig& b) {
         EXPECT_EQ(b.jit->stats().regions, 1u);
         EXPECT_GE(b.jit->side_entries(), 1u);
         EXPECT_GT(b.jit->dispatches(), 20u);
