@@ -1272,8 +1272,8 @@ void Emitter::Impl::emit_branch(const DecodedInsn& d, size_t index, int32_t off,
 // A branch (flags set) one of whose edges leads to the block laid out next, at next_block_off:
 // that edge runs on into it with no jump at all; the other, at other_off and taken when the
 // branch is `other_taken`, goes out of line, through as many jumps as it would take here.
-void Emitter::Impl::branch_into_next(Op op, bool other_taken, int64_t other_off, int64_t next_block_off,
-                                     size_t index, const RegCache::Map& now) {
+void Emitter::Impl::branch_into_next(Op op, bool other_taken, int64_t other_off, int64_t next_block_off, size_t index,
+                                     const RegCache::Map& now) {
     Xbyak::Label other;
     jump_if(op, other_taken, other);
     cold([this, other, other_off, index, now, pc_off = m_pc_off]() mutable {

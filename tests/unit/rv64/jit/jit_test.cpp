@@ -285,7 +285,8 @@ TEST(Jit, LoopOfSeveralBlocksMatchesTheInterpreter) {
     for (uint64_t budget : {5u, 9u, 13u, 77u, 100000u}) {
         expect_engines_agree(four_block_loop, budget, fmt::format("budget {}", budget), {}, cfg);
     }
-    expect_engines_agree(four_block_loop, 100000, "regions", [](EngineRig& r) { EXPECT_GE(r.jit->stats().regions, 1u); }, cfg);
+    expect_engines_agree(
+        four_block_loop, 100000, "regions", [](EngineRig& r) { EXPECT_GE(r.jit->stats().regions, 1u); }, cfg);
 }
 
 // Slices of 5 instructions leave the loop above at each of its blocks in turn, and the next
