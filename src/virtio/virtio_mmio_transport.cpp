@@ -1,5 +1,6 @@
 #include "virtio/virtio_mmio_transport.hpp"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -122,7 +123,8 @@ void VirtioMmioTransport::write_register(uint64_t offset, uint32_t value) {
         case DriverFeaturesSel: m_driver_features_sel = value; return;
         case QueueSel: m_queue_sel = value; return;
         case QueueNum:
-            if (writable_q != nullptr) writable_q->num = static_cast<uint16_t>(value);
+            // Kept whole: a size above 65535 must be refused at QueueReady, not truncated into range.
+            if (writable_q != nullptr) writable_q->num = value;
             return;
         case QueueReady: set_queue_ready(value != 0); return;
         case QueueNotify: {
@@ -202,12 +204,14 @@ void VirtioMmioTransport::set_queue_ready(bool ready) {
     }
     if (q->ready) return;
     const bool event_idx = (m_driver_features & feature_bit(VIRTIO_RING_F_EVENT_IDX)) != 0;
-    QueueLayout layout = q->layout;
-    layout.size = q->num;
     const uint16_t max = m_device->queue_max_size(static_cast<uint16_t>(m_queue_sel));
-    if (layout.size > max || SplitVirtqueue::check_layout(m_memory, layout, event_idx) != QueueError::None) {
+    QueueLayout layout = q->layout;
+    layout.size = static_cast<uint16_t>(std::min<uint32_t>(q->num, max));
+    // §4.2.3.2 / §2.7: the size must not exceed QueueNumMax and must be a power of two
+    // (check_layout); a bad one leaves QueueReady at 0 and the device needing a reset.
+    if (q->num > max || SplitVirtqueue::check_layout(m_memory, layout, event_idx) != QueueError::None) {
         needs_reset(fmt::format("queue {}: size {} (max {}) or ring addresses {:#x}/{:#x}/{:#x} invalid", m_queue_sel,
-                                layout.size, max, layout.desc.value, layout.avail.value, layout.used.value));
+                                q->num, max, layout.desc.value, layout.avail.value, layout.used.value));
         return;
     }
     q->vq.emplace(m_memory, layout, event_idx);

@@ -59,7 +59,7 @@ public:
 
 private:
     struct Queue {
-        uint16_t num = 0;
+        uint32_t num = 0;  // as the driver wrote it: checked against the maximum at QueueReady
         bool ready = false;
         QueueLayout layout;
         std::optional<SplitVirtqueue> vq;

@@ -169,6 +169,24 @@ TEST_F(Transport, SetsNeedsResetForAQueueSizeThatIsNotAPowerOfTwo) {
     EXPECT_NE(status & VIRTIO_CONFIG_S_NEEDS_RESET, 0u);
 }
 
+TEST_F(Transport, RefusesAQueueSizeAboveSixteenBitsInsteadOfTruncatingIt) {
+    // 0x10010 truncated to 16 bits is 16, the device's maximum: it must not become a valid size.
+    g.init(*t, feature_bit(VIRTIO_F_VERSION_1), /*ready=*/false);
+    set(0x030, 0);
+    set(0x038, 0x10010);
+    set(0x044, 1);
+    EXPECT_EQ(reg(0x044), 0u) << "QueueReady stays 0";
+    EXPECT_NE(reg(0x070) & VIRTIO_CONFIG_S_NEEDS_RESET, 0u);
+}
+
+TEST_F(Transport, RefusesAQueueSizeAboveQueueNumMax) {
+    g.init(*t, feature_bit(VIRTIO_F_VERSION_1), /*ready=*/false);
+    set(0x030, 0);
+    set(0x038, 32);  // a power of two, but QueueNumMax is 16
+    set(0x044, 1);
+    EXPECT_EQ(reg(0x044), 0u);
+}
+
 TEST_F(Transport, NeedsResetAfterDriverOkRaisesAConfigInterruptAndStopsNotifications) {
     g.init(*t, feature_bit(VIRTIO_F_VERSION_1));
     dev->signals->needs_reset("test");
