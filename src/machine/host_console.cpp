@@ -4,12 +4,15 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 namespace trapeze::machine {
 
 namespace {
 constexpr uint8_t kCtrlA = 0x01;
+constexpr int kFullRetryMs = 10;  // how often a reader with a full queue looks again
 }
 
 HostConsole::~HostConsole() { stop(); }
@@ -62,11 +65,15 @@ void HostConsole::reader() {
     pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {m_wake_pipe[0], POLLIN, 0}};
     const nfds_t nfds = m_wake_pipe[0] >= 0 ? 2 : 1;
     while (!m_stopping.load(std::memory_order_relaxed)) {
-        if (::poll(fds, nfds, 200) <= 0) continue;
+        // Input the guest has not taken stays in stdin (the pipe or the terminal's buffer)
+        // rather than in our memory: with kMaxQueuedInput bytes queued, stdin is not read.
+        const size_t room = kMaxQueuedInput - queued();
+        fds[0].fd = room == 0 ? -1 : STDIN_FILENO;
+        if (::poll(fds, nfds, room == 0 ? kFullRetryMs : 200) <= 0) continue;
         if (nfds == 2 && (fds[1].revents & POLLIN)) return;
         if ((fds[0].revents & (POLLIN | POLLHUP)) == 0) continue;
         uint8_t buf[256];
-        const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+        const ssize_t n = ::read(STDIN_FILENO, buf, std::min(sizeof buf, room));
         if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         if (n <= 0) return;  // EOF: the guest simply gets no more input
         for (ssize_t i = 0; i < n; ++i) push(buf[i]);
@@ -93,6 +100,11 @@ void HostConsole::push(uint8_t byte) {
     signal_wake();
 }
 
+size_t HostConsole::queued() {
+    std::lock_guard lock(m_mutex);
+    return m_queue.size();
+}
+
 bool HostConsole::pop(uint8_t& byte) {
     std::lock_guard lock(m_mutex);
     if (m_queue.empty()) return false;
@@ -102,15 +114,34 @@ bool HostConsole::pop(uint8_t& byte) {
 }
 
 
+void HostConsole::write(std::span<const uint8_t> bytes) {
+    if (bytes.size() <= m_out.size() - m_out_len) {
+        std::memcpy(m_out.data() + m_out_len, bytes.data(), bytes.size());
+        m_out_len += bytes.size();
+        return;
+    }
+    flush();
+    if (bytes.size() >= m_out.size()) {
+        write_all(bytes);
+        return;
+    }
+    std::memcpy(m_out.data(), bytes.data(), bytes.size());
+    m_out_len = bytes.size();
+}
+
 void HostConsole::flush() {
+    write_all(std::span(m_out).first(m_out_len));
+    m_out_len = 0;
+}
+
+void HostConsole::write_all(std::span<const uint8_t> bytes) {
     size_t done = 0;
-    while (done < m_out_len) {
-        const ssize_t n = ::write(m_out_fd, m_out.data() + done, m_out_len - done);
+    while (done < bytes.size()) {
+        const ssize_t n = ::write(m_out_fd, bytes.data() + done, bytes.size() - done);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
+        if (n <= 0) return;
         done += static_cast<size_t>(n);
     }
-    m_out_len = 0;
 }
 
 }  // namespace trapeze::machine

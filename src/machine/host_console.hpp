@@ -8,6 +8,10 @@
 // a time, and a write(2) per byte cost ~3% of a JIT boot. The machine flushes after every
 // slice (RiscvMachine::poll_devices), so the terminal lags the guest by one slice at most.
 //
+// Memory bound: kMaxQueuedInput bytes of input and a 4 KiB output buffer, whatever the guest
+// does (input it does not take waits in stdin; output longer than the buffer is written
+// straight from the span it came in).
+//
 // Thread: start/stop/pop/write/flush on the hart thread; the reader thread only pushes to
 // the queue under m_mutex.
 #pragma once
@@ -21,12 +25,16 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <span>
 #include <thread>
 
 namespace trapeze::machine {
 
 class HostConsole {
 public:
+    // Input read ahead of the guest: at most this many bytes wait in memory.
+    static constexpr size_t kMaxQueuedInput = 64 * 1024;
+
     // out_fd: where guest output goes (stdout; a test passes a pipe). Not owned.
     explicit HostConsole(int out_fd = STDOUT_FILENO) : m_out_fd(out_fd) {}
     HostConsole(const HostConsole&) = delete;
@@ -50,6 +58,9 @@ public:
         if (m_out_len == m_out.size()) flush();
         m_out[m_out_len++] = byte;
     }
+    // Queues bytes of guest output; a span longer than the buffer is written out directly
+    // (after what was queued before it), so output costs no host memory beyond the buffer.
+    void write(std::span<const uint8_t> bytes);
     // Writes out what is queued. A terminal that fails (closed, EPIPE) loses the output,
     // never the machine.
     void flush();
@@ -57,8 +68,10 @@ public:
 private:
     void reader();
     void push(uint8_t byte);
+    size_t queued();
 
     void signal_wake();
+    void write_all(std::span<const uint8_t> bytes);
 
     int m_out_fd;
     std::array<uint8_t, 4096> m_out{};

@@ -105,9 +105,8 @@ Result<void> RiscvMachine::add_virtio_devices() {
         TRAPEZE_TRY(add_virtio(std::move(*net), "virtio-net"));
     }
     if (m_cfg.console == ConsoleKind::Virtio) {
-        auto console = std::make_unique<virtio::VirtioConsole>([this](std::span<const uint8_t> bytes) {
-            for (uint8_t b : bytes) m_console.write(b);
-        });
+        auto console = std::make_unique<virtio::VirtioConsole>(
+            [this](std::span<const uint8_t> bytes) { m_console.write(bytes); });
         m_vconsole = console.get();
         m_sources.push_back(console.get());
         TRAPEZE_TRY(add_virtio(std::move(console), "virtio-console"));

@@ -75,14 +75,20 @@ void VirtioConsole::process_tx() {
             return;
         }
         // §5.3.6.2: output is the device-readable bytes of the chain; the device writes none.
-        m_out.resize(static_cast<size_t>(total_bytes(m_chain.readable)));
-        ChainReader reader(m_chain.readable);
-        reader.read(m_out);
-        if (m_sink && !m_out.empty()) m_sink(m_out);
+        // Each buffer goes to the sink in place, in pieces of at most kTxPiece bytes: the
+        // host allocates nothing per request, however long the chain (a chain of 64
+        // descriptors each covering all of RAM used to become one host buffer of 64 × RAM).
+        for (const auto& buf : m_chain.readable) emit(buf);
         m_txq->add_used(m_chain, 0);
         used = true;
     }
     if (used) m_signals->notify_used(kTxQueue);  // the transport applies event-idx suppression
+}
+
+void VirtioConsole::emit(std::span<const uint8_t> bytes) {
+    if (!m_sink) return;
+    for (size_t done = 0; done < bytes.size(); done += kTxPiece)
+        m_sink(bytes.subspan(done, std::min(kTxPiece, bytes.size() - done)));
 }
 
 void VirtioConsole::flush_input() {

@@ -3,7 +3,10 @@
 // once, usable before the queues are up); no F_SIZE (the guest keeps its default 80x25 idea).
 // Queues: receiveq0 = 0, transmitq0 = 1 (§5.3.2).
 //
-// Output: every byte the guest transmits goes to the sink, in order.
+// Output: every byte the guest transmits goes to the sink, in order, straight from guest RAM
+// in pieces of at most kTxPiece bytes (the sink sees spans of guest memory, valid only for the
+// call). Memory bound: transmit allocates nothing on the host; input waits in a buffer of
+// kInputBufferSize bytes; a descriptor chain's bookkeeping is bounded by the queue size.
 // Input: like the UART — the machine checks can_accept_input() and push_input()s host bytes;
 // they wait in a bounded buffer and are copied into the guest's receive buffers by poll()
 // (the device is an EventSource without fds) and whenever the driver adds buffers. Bytes are
@@ -39,6 +42,7 @@ public:
     static constexpr uint16_t kTxQueue = 1;
     static constexpr uint16_t kQueueSize = 64;
     static constexpr size_t kInputBufferSize = 4096;
+    static constexpr size_t kTxPiece = 64 * 1024;
 
     // `sink` receives the guest's output; it may be empty (output is discarded).
     explicit VirtioConsole(Sink sink);
@@ -65,6 +69,7 @@ public:
 
 private:
     void process_tx();
+    void emit(std::span<const uint8_t> bytes);
     void flush_input();
     void guest_error(const char* what);
 
@@ -74,7 +79,6 @@ private:
     SplitVirtqueue* m_txq = nullptr;
     VirtioSignals* m_signals = nullptr;
     DescriptorChain m_chain;
-    std::vector<uint8_t> m_out;
     bool m_broken = false;  // reported NEEDS_RESET; serve nothing until reset()
 };
 

@@ -55,6 +55,21 @@ TEST_F(ConsoleOutput, AFullBufferIsWrittenWithoutAFlushAndNothingIsLost) {
     EXPECT_EQ(early + read_all(), sent);
 }
 
+TEST_F(ConsoleOutput, SpansSmallAndLargeKeepTheirOrder) {
+    HostConsole console(m_fds[1]);
+    const std::string head = "head:";
+    const std::string big(20000, 'b');  // longer than the buffer: written straight through
+    const std::string tail = ":tail";
+    auto bytes = [](const std::string& s) { return std::span(reinterpret_cast<const uint8_t*>(s.data()), s.size()); };
+    console.write(bytes(head));
+    console.write(bytes(big));
+    console.write(bytes(tail));
+    const std::string early = read_all();
+    EXPECT_EQ(early, head + big) << "the large span went out at once, after what was queued before it";
+    console.flush();
+    EXPECT_EQ(early + read_all(), head + big + tail);
+}
+
 TEST_F(ConsoleOutput, StopFlushes) {
     HostConsole console(m_fds[1]);
     console.write('x');

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "ring_guest.hpp"
@@ -44,6 +45,30 @@ TEST(VirtioConsole, TransmittedBytesReachTheSinkInOrder) {
     EXPECT_EQ(f.guest.used_idx(kTx), 2);
     EXPECT_EQ(f.guest.used(kTx, 0).len, 0u);
     EXPECT_EQ(f.guest.signals.used, std::vector<uint16_t>{kTx});
+}
+
+TEST(VirtioConsole, StreamsAChainOfWholeRamBuffersInBoundedPiecesStraightFromGuestRam) {
+    // The hostile chain of issue 20: every descriptor covers all of guest RAM. Nothing may be
+    // gathered into a host buffer; the sink sees guest RAM itself, a bounded piece at a time.
+    size_t total = 0;
+    size_t largest = 0;
+    bool in_ram = true;
+    RingGuest guest{2};
+    const uint8_t* ram = guest.mem.host_base();
+    VirtioConsole console([&](std::span<const uint8_t> b) {
+        total += b.size();
+        largest = std::max(largest, b.size());
+        in_ram = in_ram && b.data() >= ram && b.data() + b.size() <= ram + guest.mem.size();
+    });
+    guest.activate(console);
+    constexpr int kDescriptors = 8;
+    const Buf all_ram{Gpa(RingGuest::kRamBase), static_cast<uint32_t>(RingGuest::kRamSize), false};
+    guest.post(kTx, std::vector<Buf>(kDescriptors, all_ram));
+    console.process_queue(kTx);
+    EXPECT_EQ(total, kDescriptors * RingGuest::kRamSize);
+    EXPECT_LE(largest, VirtioConsole::kTxPiece);
+    EXPECT_TRUE(in_ram) << "output was copied to the host before reaching the sink";
+    EXPECT_EQ(guest.used_idx(kTx), 1);
 }
 
 TEST(VirtioConsole, EmergencyWriteOutputsOneByte) {
