@@ -13,8 +13,11 @@ namespace trapeze::rv64::interp {
 
 // A Linux boot decodes some 10^5 blocks: reserving their buckets up front saves the rehashes
 // on the way there (each one a walk over every block's node, scattered over the heap).
-CodeCache::CodeCache(GuestMemory& mem, size_t max_dead_bytes)
-    : m_mem(mem), m_code_pages(mem.size() / GuestMemory::kPageSize, 0), m_max_dead_bytes(max_dead_bytes) {
+CodeCache::CodeCache(GuestMemory& mem, size_t max_dead_bytes, size_t max_arena_bytes)
+    : m_mem(mem),
+      m_code_pages(mem.size() / GuestMemory::kPageSize, 0),
+      m_max_dead_bytes(max_dead_bytes),
+      m_max_arena_bytes(max_arena_bytes) {
     m_blocks.reserve(kExpectedBlocks);
     m_page_blocks.reserve(kExpectedBlocks / 16);
     m_decoded.reserve(kMaxBlockInsns);

@@ -57,8 +57,14 @@ class CodeCache final : public CodeWatch {
 public:
     static constexpr unsigned kMaxBlockInsns = 64;
     static constexpr size_t kMaxDeadBytes = size_t{64} << 20;
+    // Memory bound: the arena, live and dead blocks together, is flushed when it reaches this,
+    // whatever the guest runs (a Debian boot uses ~30 MiB; a guest executing all of a large
+    // RAM would otherwise decode ~10 host bytes per guest byte). With the chunks a flush
+    // retires until the next reap(), the arena never holds more than twice this.
+    static constexpr size_t kMaxArenaBytes = size_t{256} << 20;
 
-    explicit CodeCache(GuestMemory& mem, size_t max_dead_bytes = kMaxDeadBytes);
+    explicit CodeCache(GuestMemory& mem, size_t max_dead_bytes = kMaxDeadBytes,
+                       size_t max_arena_bytes = kMaxArenaBytes);
 
     // Called when a page gets its first block: the harts must drop write TLB entries.
     void attach(Hart& h) { m_harts.push_back(&h); }
@@ -84,8 +90,9 @@ public:
     // valid; same_page: h's pc is in the virtual page prev was entered in.
     Block* follow_link(const Block& prev, const Hart& h, bool same_page) const;
     void link(Block& prev, const Hart& h, bool same_page, Block* target);
-    // Dropped blocks hold max_dead_bytes of the arena: time for the engine to flush.
-    bool wants_flush() const { return m_dead_bytes >= m_max_dead_bytes; }
+    // Dropped blocks hold max_dead_bytes of the arena, or the arena reached max_arena_bytes:
+    // time for the engine to flush.
+    bool wants_flush() const { return m_dead_bytes >= m_max_dead_bytes || arena_bytes() >= m_max_arena_bytes; }
     size_t arena_bytes() const { return m_chunks.size() * kChunkBytes; }
     void reap() { m_retired.clear(); }
     uint64_t generation() const { return m_gen; }
@@ -113,6 +120,7 @@ private:
     size_t m_chunk_used = kChunkBytes;  // bytes of m_chunks.back() in use
     size_t m_dead_bytes = 0;            // arena bytes of dropped blocks
     size_t m_max_dead_bytes = 0;
+    size_t m_max_arena_bytes = 0;
     std::vector<DecodedInsn> m_decoded;  // build()'s scratch
     std::function<void(Block&)> m_on_drop;
     uint64_t m_gen = 0;

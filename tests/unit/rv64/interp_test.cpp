@@ -98,6 +98,30 @@ TEST(CodeCacheArena, DroppedBlocksStayReadableAndAskForAFlushAtTheLimit) {
     EXPECT_EQ(cache.find(kAt), again);
 }
 
+// However much code the guest runs, the arena stays bounded: live blocks ask for a flush once
+// the arena reaches its limit (a guest executing all of a large RAM must not grow it forever).
+TEST(CodeCacheArena, LiveBlocksAskForAFlushWhenTheArenaReachesItsLimit) {
+    constexpr uint64_t kAt = 0x80000000;
+    constexpr uint64_t kRam = 1 << 20;
+    constexpr size_t kLimit = size_t{4} << 20;  // two arena chunks
+    GuestMemory m = GuestMemory::create(Gpa(kAt), kRam).value();
+    for (uint64_t off = 0; off < kRam; off += 4) store_le<uint32_t>(m.span(Gpa(kAt + off), 4).data(), addi(0, 0, 0));
+    interp::CodeCache cache(m, interp::CodeCache::kMaxDeadBytes, kLimit);
+    constexpr uint64_t kBlockGuestBytes = 4 * interp::CodeCache::kMaxBlockInsns;
+    uint64_t built = 0;
+    for (uint64_t pa = kAt; pa < kAt + kRam && !cache.wants_flush(); pa += kBlockGuestBytes, ++built)
+        ASSERT_EQ(cache.build(pa)->insns.size(), interp::CodeCache::kMaxBlockInsns);
+    ASSERT_TRUE(cache.wants_flush()) << "the whole RAM decoded without reaching the limit: make the test's RAM larger";
+    EXPECT_GE(cache.arena_bytes(), kLimit);
+    EXPECT_LT(cache.arena_bytes(), kLimit + (size_t{2} << 20)) << "the cache asked as soon as the limit was passed";
+    EXPECT_NE(cache.find(kAt), nullptr) << "live blocks were not dropped before the flush";
+    cache.flush();
+    cache.reap();
+    EXPECT_FALSE(cache.wants_flush());
+    EXPECT_EQ(cache.arena_bytes(), 0u);
+    EXPECT_GT(built, 1u);
+}
+
 TEST_F(HartTest, LoadReservedStoreConditionalSucceedsOnce) {
     poke64(kBase + 0x800, 5);
     hart.s.x[10] = kBase + 0x800;
