@@ -24,20 +24,53 @@ constexpr uint64_t kImageSizeOffset = 0x10;
 constexpr uint64_t kImageMagic2Offset = 0x38;
 constexpr char kImageMagic2[4] = {'R', 'S', 'C', '\x05'};
 
-// Reads the file at path straight into guest RAM at addr ([addr, addr+size) must be RAM).
-Result<void> read_into(GuestMemory& mem, uint64_t addr, uint64_t size, const std::string& path,
-                       const std::string& what) {
+// The RAM for [addr, addr+size), or an error naming `what` if it is not all RAM.
+Result<std::span<uint8_t>> ram_for(GuestMemory& mem, uint64_t addr, uint64_t size, std::string_view what) {
     const std::span<uint8_t> dst = mem.span(Gpa(addr), size);
     if (dst.size() != size)
         return make_error("{} ({} bytes at {:#x}) does not fit in guest RAM ({} MiB)", what, size, addr,
                           mem.size() >> 20);
-    TRAPEZE_TRY(read_file_into(path, dst));
+    return dst;
+}
+
+// Reads the file at path straight into guest RAM at addr ([addr, addr+size) must be RAM).
+Result<void> read_into(GuestMemory& mem, uint64_t addr, uint64_t size, const std::string& path,
+                       const std::string& what) {
+    auto dst = ram_for(mem, addr, size, what);
+    if (!dst) return dst.error();
+    TRAPEZE_TRY(read_file_into(path, *dst));
     mem.notify_written(Gpa(addr), size);
     return ok();
 }
 
+// An ELF kernel is loaded by its physical addresses; returns its end (bss included).
+Result<uint64_t> load_elf_kernel(std::vector<uint8_t> data, GuestMemory& mem, std::string_view name) {
+    auto elf = loader::ElfImage::parse(std::move(data), EM_RISCV);
+    if (!elf) return make_error("kernel '{}': {}", name, elf.error().message);
+    TRAPEZE_TRY(std::move(elf->load(mem)).context(fmt::format("kernel '{}'", name)));
+    return elf->extent().second;
+}
+
+// The memory a Linux Image of `file_bytes` bytes needs from its load address: its header's
+// image_size, at least the file (boot-image-header.rst). `head` is the file's first bytes.
+Result<uint64_t> image_memory_size(std::span<const uint8_t> head, uint64_t file_bytes, std::string_view name) {
+    // Anything else must be a Linux Image: a random file would only make the firmware jump
+    // into garbage and hang, so say so instead.
+    if (head.size() < kImageHeaderSize || std::memcmp(head.data() + kImageMagic2Offset, kImageMagic2, 4) != 0)
+        return make_error("kernel '{}' is neither an ELF file nor a RISC-V Linux Image (no RSC\\x05 magic)", name);
+    return std::max<uint64_t>(file_bytes, load_le<uint64_t>(head.data() + kImageSizeOffset));
+}
+
+// The end of an Image of memory size `size` placed at `at`, once its file bytes are there.
+Result<uint64_t> image_end(const GuestMemory& mem, uint64_t at, uint64_t size, std::string_view name) {
+    if (!mem.contains(Gpa(at), size))
+        return make_error("kernel '{}' needs {} MiB at {:#x}: guest RAM is too small", name, size >> 20, at);
+    return at + size;
+}
+
 // Returns the end of the kernel in RAM (its memory size, bss included). A Linux Image is read
-// straight into RAM; an ELF file is parsed from a copy.
+// straight into RAM; an ELF file is parsed from a copy. load_kernel_bytes is the same for a
+// kernel already in memory.
 Result<uint64_t> load_kernel(const std::string& path, GuestMemory& mem, uint64_t at) {
     auto file_bytes = file_size(path);
     if (!file_bytes) return std::move(file_bytes).context("kernel").error();
@@ -47,20 +80,12 @@ Result<uint64_t> load_kernel(const std::string& path, GuestMemory& mem, uint64_t
     if (loader::ElfImage::looks_like_elf(head)) {
         auto data = read_file(path);
         if (!data) return std::move(data).context("kernel").error();
-        auto elf = loader::ElfImage::parse(std::move(*data), EM_RISCV);
-        if (!elf) return make_error("kernel '{}': {}", path, elf.error().message);
-        TRAPEZE_TRY(std::move(elf->load(mem)).context(fmt::format("kernel '{}'", path)));
-        return elf->extent().second;
+        return load_elf_kernel(std::move(*data), mem, path);
     }
-    // Anything else must be a Linux Image: a random file would only make the firmware jump
-    // into garbage and hang, so say so instead.
-    if (head.size() < kImageHeaderSize || std::memcmp(head.data() + kImageMagic2Offset, kImageMagic2, 4) != 0)
-        return make_error("kernel '{}' is neither an ELF file nor a RISC-V Linux Image (no RSC\\x05 magic)", path);
-    const uint64_t size = std::max<uint64_t>(*file_bytes, load_le<uint64_t>(head.data() + kImageSizeOffset));
+    auto size = image_memory_size(head, *file_bytes, path);
+    if (!size) return size.error();
     TRAPEZE_TRY(read_into(mem, at, *file_bytes, path, fmt::format("kernel '{}'", path)));
-    if (!mem.contains(Gpa(at), size))
-        return make_error("kernel '{}' needs {} MiB at {:#x}: guest RAM is too small", path, size >> 20, at);
-    return at + size;
+    return image_end(mem, at, *size, path);
 }
 
 Result<BootPlan> load_bare_metal(const MachineConfig& cfg, GuestMemory& mem) {
@@ -118,6 +143,18 @@ Result<BootPlan> load_boot_images(const MachineConfig& cfg, GuestMemory& mem, ar
     }
     plan.fdt_addr = fdt_addr;
     return plan;
+}
+
+Result<uint64_t> load_kernel_bytes(std::span<const uint8_t> file, GuestMemory& mem, uint64_t at, std::string_view name) {
+    const auto head = file.first(std::min<size_t>(kImageHeaderSize, file.size()));
+    if (loader::ElfImage::looks_like_elf(head)) return load_elf_kernel({file.begin(), file.end()}, mem, name);
+    auto size = image_memory_size(head, file.size(), name);
+    if (!size) return size.error();
+    auto dst = ram_for(mem, at, file.size(), fmt::format("kernel '{}'", name));
+    if (!dst) return dst.error();
+    std::copy(file.begin(), file.end(), dst->begin());
+    mem.notify_written(Gpa(at), file.size());
+    return image_end(mem, at, *size, name);
 }
 
 }  // namespace trapeze::machine

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
+#include <string_view>
 
 #include "arch/riscv64/board.hpp"
 #include "base/result.hpp"
@@ -26,5 +28,11 @@ inline constexpr uint64_t kFdtMaxSize = 0x10000;
 // Loads firmware/kernel/initrd, fills board.initrd, and returns where to start.
 // The FDT itself is written by the caller at plan.fdt_addr once it is built.
 Result<BootPlan> load_boot_images(const MachineConfig& cfg, GuestMemory& mem, arch::riscv64::BoardConfig& board);
+
+// The kernel step of load_boot_images for a kernel already in memory (the fuzz target's way
+// in): an ELF file is loaded by its physical addresses, a Linux Image copied to `at`, with the
+// same checks and errors (`name` stands for the path in them). Returns the end of the kernel
+// in RAM, bss included.
+Result<uint64_t> load_kernel_bytes(std::span<const uint8_t> file, GuestMemory& mem, uint64_t at, std::string_view name);
 
 }  // namespace trapeze::machine

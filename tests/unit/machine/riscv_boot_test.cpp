@@ -1,4 +1,5 @@
 // Image placement: what OpenSBI's fw_jump and Linux expect, and clear errors otherwise.
+#include <elf.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -33,6 +34,32 @@ std::vector<uint8_t> linux_image(uint64_t file_size, uint64_t image_size) {
     const char magic[4] = {'R', 'S', 'C', '\x05'};
     std::memcpy(img.data() + 0x38, magic, 4);
     return img;
+}
+
+// An ELF64 RISC-V executable with one PT_LOAD of `payload` at paddr and `memsz` bytes.
+std::vector<uint8_t> elf_kernel(uint64_t paddr, const std::vector<uint8_t>& payload, uint64_t memsz) {
+    const uint64_t ph_off = sizeof(Elf64_Ehdr), data_off = ph_off + sizeof(Elf64_Phdr);
+    std::vector<uint8_t> f(data_off + payload.size());
+    Elf64_Ehdr eh{};
+    std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
+    eh.e_ident[EI_CLASS] = ELFCLASS64;
+    eh.e_ident[EI_DATA] = ELFDATA2LSB;
+    eh.e_type = ET_EXEC;
+    eh.e_machine = EM_RISCV;
+    eh.e_entry = paddr;
+    eh.e_phoff = ph_off;
+    eh.e_phentsize = sizeof(Elf64_Phdr);
+    eh.e_phnum = 1;
+    Elf64_Phdr ph{};
+    ph.p_type = PT_LOAD;
+    ph.p_offset = data_off;
+    ph.p_paddr = paddr;
+    ph.p_filesz = payload.size();
+    ph.p_memsz = memsz;
+    std::memcpy(f.data(), &eh, sizeof eh);
+    std::memcpy(f.data() + ph_off, &ph, sizeof ph);
+    std::memcpy(f.data() + data_off, payload.data(), payload.size());
+    return f;
 }
 
 class RiscvBoot : public ::testing::Test {
@@ -151,6 +178,45 @@ TEST_F(RiscvBoot, MissingFilesNameThePath) {
     auto plan = load_boot_images(cfg, mem, board);
     ASSERT_FALSE(plan.ok());
     EXPECT_NE(plan.error().message.find("/nonexistent/fw.bin"), std::string::npos);
+}
+
+// load_kernel_bytes: the same kernel step for a kernel already in memory.
+TEST_F(RiscvBoot, LoadsAnImageFromMemoryAtItsAddressAndReportsTheWrite) {
+    std::vector<uint8_t> image = linux_image(0x3001, 0x100000);
+    image.back() = 0x44;
+    std::vector<std::pair<uint64_t, uint64_t>> written;
+    mem.set_write_observer([&](Gpa gpa, uint64_t len) { written.emplace_back(gpa.value, len); });
+    const uint64_t at = arch::riscv64::kRamBase + kKernelOffset;
+    auto end = load_kernel_bytes(image, mem, at, "mem");
+    ASSERT_TRUE(end.ok()) << end.error().message;
+    EXPECT_EQ(*end, at + 0x100000) << "the header's image_size, not the file size";
+    EXPECT_EQ(mem.span(Gpa(at + 0x38), 4)[3], 5);
+    EXPECT_EQ(mem.span(Gpa(at + 0x3000), 1)[0], 0x44);
+    EXPECT_EQ(written, (std::vector<std::pair<uint64_t, uint64_t>>{{at, 0x3001}}));
+}
+
+TEST_F(RiscvBoot, LoadsAnElfKernelFromMemoryByItsPhysicalAddresses) {
+    const uint64_t paddr = arch::riscv64::kRamBase + 0x400000;
+    auto end = load_kernel_bytes(elf_kernel(paddr, {7, 8, 9}, 0x20), mem, arch::riscv64::kRamBase, "mem");
+    ASSERT_TRUE(end.ok()) << end.error().message;
+    EXPECT_EQ(*end, paddr + 0x20);
+    EXPECT_EQ(mem.span(Gpa(paddr + 2), 1)[0], 9);
+}
+
+TEST_F(RiscvBoot, RejectsKernelBytesThatAreNeitherElfNorImageOrDoNotFit) {
+    const uint64_t at = arch::riscv64::kRamBase + kKernelOffset;
+    for (const size_t size : {size_t{0}, size_t{10}, size_t{4096}}) {
+        auto end = load_kernel_bytes(std::vector<uint8_t>(size, 0x33), mem, at, "mem");
+        ASSERT_FALSE(end.ok()) << size;
+        EXPECT_NE(end.error().message.find("kernel 'mem' is neither an ELF file nor a RISC-V Linux Image"),
+                  std::string::npos);
+    }
+    auto big = load_kernel_bytes(linux_image(0x1000, 128 << 20), mem, at, "mem");
+    ASSERT_FALSE(big.ok());
+    EXPECT_NE(big.error().message.find("guest RAM is too small"), std::string::npos);
+    auto outside = load_kernel_bytes(elf_kernel(0x1000, {1}, 1), mem, at, "mem");
+    ASSERT_FALSE(outside.ok());
+    EXPECT_NE(outside.error().message.find("outside guest RAM"), std::string::npos);
 }
 
 }  // namespace
