@@ -58,7 +58,9 @@ Result<void> ElfImage::parse_segments(uint16_t machine) {
 }
 
 void ElfImage::parse_symbols() {
-    // Symbols are optional: a malformed table only means no symbols.
+    // Symbols are optional: a malformed table only means no symbols. gABI: a file has at most
+    // one SHT_SYMTAB; reading only the first keeps the work linear in the file's size (a
+    // crafted file of n section headers all naming one table of m symbols made n * m).
     Elf64_Ehdr eh{};
     if (!read_struct(m_data, 0, eh) || eh.e_shentsize != sizeof(Elf64_Shdr)) return;
     for (unsigned i = 0; i < eh.e_shnum; ++i) {
@@ -68,20 +70,23 @@ void ElfImage::parse_symbols() {
         if (!read_struct(m_data, eh.e_shoff + uint64_t{sh.sh_link} * sizeof(Elf64_Shdr), strtab)) return;
         if (!in_bounds(strtab.sh_offset, strtab.sh_size, m_data.size()) || !in_bounds(sh.sh_offset, sh.sh_size, m_data.size()))
             return;
+        m_strtab_end = strtab.sh_offset + strtab.sh_size;
         for (uint64_t off = 0; off + sizeof(Elf64_Sym) <= sh.sh_size; off += sizeof(Elf64_Sym)) {
             Elf64_Sym sym{};
             read_struct(m_data, sh.sh_offset + off, sym);
             if (sym.st_name >= strtab.sh_size) continue;
-            const char* name = reinterpret_cast<const char*>(m_data.data() + strtab.sh_offset + sym.st_name);
-            const size_t max_len = strtab.sh_size - sym.st_name;
-            m_symbols.emplace_back(std::string(name, strnlen(name, max_len)), sym.st_value);
+            m_symbols.push_back(Symbol{strtab.sh_offset + sym.st_name, sym.st_value});
         }
+        return;
     }
 }
 
 std::optional<uint64_t> ElfImage::symbol(const std::string& name) const {
-    for (const auto& [n, v] : m_symbols) {
-        if (n == name) return v;
+    for (const Symbol& s : m_symbols) {
+        // The name matches if its bytes are there and end at a NUL or at the table's end.
+        const uint64_t room = m_strtab_end - s.name;
+        if (name.size() > room || std::memcmp(m_data.data() + s.name, name.data(), name.size()) != 0) continue;
+        if (name.size() == room || m_data[s.name + name.size()] == 0) return s.value;
     }
     return std::nullopt;
 }

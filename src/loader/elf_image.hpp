@@ -39,10 +39,18 @@ private:
     Result<void> parse_segments(uint16_t machine);
     void parse_symbols();
 
+    // A symbol's name is kept as where it starts in the string table: copies of the names
+    // could cost the file's size once per symbol (every name may run to the table's end).
+    struct Symbol {
+        uint64_t name;  // offset in m_data of the name; it ends at a NUL or at m_strtab_end
+        uint64_t value;
+    };
+
     std::vector<uint8_t> m_data;
     uint64_t m_entry = 0;
     std::vector<Segment> m_segments;
-    std::vector<std::pair<std::string, uint64_t>> m_symbols;
+    std::vector<Symbol> m_symbols;
+    uint64_t m_strtab_end = 0;
 };
 
 }  // namespace trapeze::loader
