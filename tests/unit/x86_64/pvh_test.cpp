@@ -72,6 +72,39 @@ TEST(PvhNote, RejectsANoteRunningPastItsSegment) {
     EXPECT_EQ(find_pvh_entry(std::vector<uint8_t>(10, 0)), std::nullopt);
 }
 
+// Note segments that together name more bytes than the file (they overlap) are a crafted
+// file: each would be scanned in full, segments times file size in all.
+TEST(PvhNote, StopsAtNoteSegmentsThatTogetherExceedTheFile) {
+    auto notes = note("GNU", 3, std::vector<uint8_t>(64, 1));
+    const size_t gnu_size = notes.size();  // 80 bytes: more than a program header
+    auto xen = note("Xen", XEN_ELFNOTE_PHYS32_ENTRY, {0x20, 0x00, 0x10, 0x00});
+    notes.insert(notes.end(), xen.begin(), xen.end());
+    auto f = elf_with_notes(notes);
+    Elf64_Ehdr eh{};
+    std::memcpy(&eh, f.data(), sizeof eh);
+    Elf64_Phdr ph{};
+    std::memcpy(&ph, f.data() + eh.e_phoff, sizeof ph);
+    // Headers that all name the GNU note, then the Xen note's own segment: enough of them
+    // that they name more bytes than the file, headers included, holds.
+    const size_t count = (f.size() + sizeof ph) / (gnu_size - sizeof ph) + 1;
+    std::vector<uint8_t> phdrs;
+    for (size_t i = 0; i <= count; ++i) {
+        Elf64_Phdr p = ph;
+        p.p_filesz = i < count ? gnu_size : xen.size();
+        if (i == count) p.p_offset += gnu_size;
+        phdrs.insert(phdrs.end(), reinterpret_cast<uint8_t*>(&p), reinterpret_cast<uint8_t*>(&p) + sizeof p);
+    }
+    eh.e_phoff = f.size();
+    eh.e_phnum = static_cast<uint16_t>(count + 1);
+    std::memcpy(f.data(), &eh, sizeof eh);
+    f.insert(f.end(), phdrs.begin(), phdrs.end());
+    EXPECT_EQ(find_pvh_entry(f), std::nullopt);
+    eh.e_phnum = 2;  // one GNU segment and the Xen one: a plain file
+    std::memcpy(f.data(), &eh, sizeof eh);
+    std::memcpy(f.data() + eh.e_phoff + sizeof ph, phdrs.data() + count * sizeof ph, sizeof ph);
+    EXPECT_EQ(find_pvh_entry(f), 0x100020u);
+}
+
 TEST(PvhStartInfo, WritesMagicMemmapCommandLineAndModule) {
     auto mem = GuestMemory::create(Gpa(0), 1 << 20);
     ASSERT_TRUE(mem.ok());
