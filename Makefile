@@ -1,10 +1,18 @@
 # Quick start:  make run   boots the default Debian guest (a busybox shell on this terminal)
 #               make test  builds and runs every test, guest boots included
+#               make test-sanitize  the unit, isa and guest tests built with ASan + UBSan
 BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 BENCH_ARGS ?=
+SANITIZE_BUILD ?= build-sanitize
+# The tests `make test-sanitize` runs (a ctest label regex; x86guest and fuzz are left out).
+SANITIZE_LABELS ?= ^(unit|isa|guest)$$
+# Leaks, and any ASan report, end the process with an error (abort, so ctest names the signal);
+# UBSan is built not to recover (-fno-sanitize-recover=all) and prints where it stopped.
+SANITIZE_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1
 
-.PHONY: all deps guest build run test bench clean
+.PHONY: all deps guest build run test build-sanitize test-sanitize bench clean
 
 all: build
 
@@ -27,8 +35,19 @@ run: guest build
 test: guest build
 	ctest --test-dir $(BUILD) --output-on-failure -j2
 
+# gcc, whatever CC/CXX say: the sanitizer flags are the ones gcc takes.
+$(SANITIZE_BUILD)/build.ninja:
+	cmake -S . -B $(SANITIZE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRAPEZE_SANITIZE=ON \
+		-DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++
+
+build-sanitize: deps $(SANITIZE_BUILD)/build.ninja
+	$(SANITIZE_ENV) cmake --build $(SANITIZE_BUILD)
+
+test-sanitize: guest build-sanitize
+	$(SANITIZE_ENV) ctest --test-dir $(SANITIZE_BUILD) --output-on-failure -j2 -L '$(SANITIZE_LABELS)'
+
 bench: guest build
 	bench/boot.sh --trapeze $(BUILD)/trapeze $(BENCH_ARGS)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(SANITIZE_BUILD)
