@@ -179,15 +179,17 @@ VirtioBlk::Completion VirtioBlk::execute(uint32_t type, uint64_t sector, const B
             const uint8_t s = read_sectors(sector, in_data);
             return {s, s == VIRTIO_BLK_S_OK ? static_cast<uint32_t>(total_bytes(in_data)) : 0};
         }
-        case VIRTIO_BLK_T_OUT: return {write_sectors(sector, out_data), 0};
+        case VIRTIO_BLK_T_OUT: m_unsynced = !m_read_only; return {write_sectors(sector, out_data), 0};
         case VIRTIO_BLK_T_FLUSH: return {flush(), 0};
         case VIRTIO_BLK_T_GET_ID: {
             ChainWriter w(in_data);
             const size_t n = w.write(m_id);
             return {VIRTIO_BLK_S_OK, static_cast<uint32_t>(n)};
         }
-        case VIRTIO_BLK_T_DISCARD: return {discard_or_zero(false, out_data), 0};
-        case VIRTIO_BLK_T_WRITE_ZEROES: return {discard_or_zero(true, out_data), 0};
+        case VIRTIO_BLK_T_DISCARD:
+        case VIRTIO_BLK_T_WRITE_ZEROES:
+            m_unsynced = !m_read_only;
+            return {discard_or_zero(type == VIRTIO_BLK_T_WRITE_ZEROES, out_data), 0};
         default: return {VIRTIO_BLK_S_UNSUPP, 0};
     }
 }
@@ -218,7 +220,15 @@ uint8_t VirtioBlk::flush() {
     while (::fdatasync(m_fd.get()) != 0) {
         if (errno != EINTR) return VIRTIO_BLK_S_IOERR;
     }
+    m_unsynced = false;
     return VIRTIO_BLK_S_OK;
+}
+
+VirtioBlk::~VirtioBlk() {
+    // However the VMM stops (poweroff, Ctrl-A x, SIGTERM), writes the guest made are on the
+    // host's disk when it exits, flushed or not by the guest.
+    if (m_unsynced && flush() != VIRTIO_BLK_S_OK)
+        spdlog::error("virtio-blk: fdatasync at exit failed: {}", std::strerror(errno));
 }
 
 // §5.2.6: the data is an array of {le64 sector, le32 num_sectors, le32 flags} segments.

@@ -15,6 +15,9 @@
 // 0 and the device asks for DEVICE_NEEDS_RESET. A malformed chain (see SplitVirtqueue) also
 // sets NEEDS_RESET.
 //
+// Memory bound: none allocated per request beyond an iovec per descriptor (at most
+// kQueueSize); data moves between the image and guest RAM in place.
+//
 // Thread: everything, including the file I/O, runs synchronously on the thread that calls
 // process_queue() — the transport's caller, today the hart thread on a QueueNotify write. A
 // later I/O thread would take chains here and complete them through VirtioSignals.
@@ -67,6 +70,9 @@ public:
     // Opens the image ("open disk 'x': ..." on failure). A read-write image is locked
     // exclusively (flock), a read-only one shared, so two VMMs cannot write one image.
     static Result<std::unique_ptr<VirtioBlk>> create(const BlkConfig& config);
+    ~VirtioBlk() override;
+    VirtioBlk(const VirtioBlk&) = delete;
+    VirtioBlk& operator=(const VirtioBlk&) = delete;
 
     uint64_t capacity_sectors() const { return m_capacity; }
     bool read_only() const { return m_read_only; }
@@ -105,6 +111,7 @@ private:
     VirtioSignals* m_signals = nullptr;
     DescriptorChain m_chain;
     bool m_logged = false;
+    bool m_unsynced = false;  // written since the last fdatasync: the destructor syncs
 };
 
 }  // namespace trapeze::virtio
