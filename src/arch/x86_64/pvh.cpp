@@ -53,9 +53,9 @@ std::optional<uint64_t> find_pvh_entry(std::span<const uint8_t> elf) {
     if (!read_at(elf, 0, eh) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64)
         return std::nullopt;
     if (eh.e_phentsize != sizeof(Elf64_Phdr)) return std::nullopt;
-    // The note segments of a file do not overlap, so together they hold at most the file;
-    // a file whose do is crafted, and scanning each would cost segments times file size
-    // (65535 segments naming one region of a kernel-sized file: hours).
+    // The note segments of a file do not overlap, so together they hold at most the file.
+    // Segments that name more overlap: a crafted file, where scanning each in full would cost
+    // segments times file size (65535 segments naming one region of a kernel-sized file: hours).
     uint64_t unscanned = elf.size();
     for (unsigned i = 0; i < eh.e_phnum; ++i) {
         Elf64_Phdr ph{};
