@@ -14,6 +14,7 @@
 
 #include "base/guest_clock.hpp"
 #include "base/log.hpp"
+#include "base/shutdown_signals.hpp"
 #include "machine/host_console.hpp"
 #include "machine/riscv_machine.hpp"
 #include "machine/x86_machine.hpp"
@@ -64,8 +65,7 @@ int exit_status(const machine::RunResult& r) {
     return 0;
 }
 
-int run_vm(MachineConfig cfg) {
-    machine::HostConsole console;
+int run_vm(MachineConfig cfg, machine::HostConsole& console) {
     const uint64_t start_ns = GuestClock::host_ns();
     uint64_t retired = 0;
     std::string engine_summary;  // of the last machine (--on-reboot restart makes several)
@@ -97,7 +97,7 @@ int run_vm(MachineConfig cfg) {
 
 // x86-64 on KVM: the vCPU threads run inside X86Machine::run(); a pump thread feeds the
 // terminal to COM1 and turns Ctrl-A x into a host stop.
-int run_x86(const MachineConfig& cfg) {
+int run_x86(const MachineConfig& cfg, machine::HostConsole& console) {
     X86Config xc;
     xc.kernel = cfg.kernel;
     xc.initrd = cfg.initrd.value_or("");
@@ -110,7 +110,6 @@ int run_x86(const MachineConfig& cfg) {
         fmt::print(stderr, "trapeze: {}\n", m.error().message);
         return 1;
     }
-    machine::HostConsole console;
     console.start();
     std::atomic<bool> done{false};
     std::thread pump([&] {
@@ -135,6 +134,32 @@ int run_x86(const MachineConfig& cfg) {
         fmt::print(stderr, "trapeze: guest ended: {}{}{}\n", to_string(exit.reason), exit.detail.empty() ? "" : ": ",
                    exit.detail);
     return exit_status(exit.reason);
+}
+
+// The first signal asks the machine to stop (it ends its slice, syncs disks, flushes output,
+// restores the terminal; `finish` then names the signal); a second forces the exit.
+Result<std::unique_ptr<ShutdownSignals>> watch_shutdown_signals(machine::HostConsole& console) {
+    auto force = [&console](const ShutdownSignals::Caught& c) {
+        console.restore_terminal();
+        // The terminal may be the very thing that takes no output: the line is written from a
+        // thread of its own and the exit does not wait for it more than a moment.
+        std::thread([c] {
+            fmt::print(stderr, "\ntrapeze: {} while stopping: exiting at once\n", ShutdownSignals::describe(c));
+        }).detach();
+        ::poll(nullptr, 0, 100);
+        _exit(ShutdownSignals::exit_status(c.signo));
+    };
+    return ShutdownSignals::start([&console](const ShutdownSignals::Caught&) { console.request_quit(); },
+                                  std::move(force));
+}
+
+// The exit status of a run that a signal stopped is the signal's, with one line naming it
+// (QEMU: "terminating on signal 15 from pid ...").
+int finish(int status, const ShutdownSignals& signals) {
+    const auto caught = signals.caught();
+    if (!caught) return status;
+    fmt::print(stderr, "trapeze: terminating on {}\n", ShutdownSignals::describe(*caught));
+    return ShutdownSignals::exit_status(caught->signo);
 }
 
 }  // namespace
@@ -188,6 +213,14 @@ int main(int argc, char** argv) {
         return 2;
     }
     log::init(verbose);
+    // Before any other thread exists (ShutdownSignals blocks the signals it takes in every
+    // thread started after it).
+    machine::HostConsole terminal;
+    auto signals = watch_shutdown_signals(terminal);
+    if (!signals) {
+        fmt::print(stderr, "trapeze: {}\n", signals.error().message);
+        return 1;
+    }
     // A console reader that goes away (`trapeze run | head`) must not kill the machine in the
     // middle of a disk write: its output is dropped instead (HostConsole::flush), as in QEMU.
     std::signal(SIGPIPE, SIG_IGN);
@@ -217,7 +250,7 @@ int main(int argc, char** argv) {
             cfg.disks.push_back(*disk);
         }
         if (!initrd.empty()) cfg.initrd = initrd;
-        return run_x86(cfg);
+        return finish(run_x86(cfg, terminal), **signals);
     }
 
     cfg.engine = engine == "jit" ? machine::Engine::Jit : machine::Engine::Interp;
@@ -267,5 +300,5 @@ int main(int argc, char** argv) {
     }
     if (cfg.append.empty() && cfg.bios)
         cfg.append = cfg.console == machine::ConsoleKind::Virtio ? "console=hvc0" : kDefaultAppend;
-    return run_vm(cfg);
+    return finish(run_vm(cfg, terminal), **signals);
 }

@@ -22,7 +22,7 @@ void HostConsole::start() {
         termios raw = m_saved;
         cfmakeraw(&raw);
         raw.c_oflag |= OPOST | ONLCR;  // keep host-side newline translation for our own messages
-        if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0) m_raw = true;
+        if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0) m_raw.store(true, std::memory_order_release);
     }
     if (pipe(m_wake_pipe) != 0) m_wake_pipe[0] = m_wake_pipe[1] = -1;
     m_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -45,10 +45,18 @@ void HostConsole::stop() {
     }
     if (m_wake_fd >= 0) ::close(m_wake_fd);
     m_wake_fd = -1;
-    if (m_raw) {
-        tcsetattr(STDIN_FILENO, TCSANOW, &m_saved);
-        m_raw = false;
-    }
+    restore_terminal();
+}
+
+void HostConsole::restore_terminal() {
+    // Ordering: acq_rel, so the thread that wins the exchange sees m_saved as start() wrote
+    // it (start's release store of m_raw).
+    if (m_raw.exchange(false, std::memory_order_acq_rel)) tcsetattr(STDIN_FILENO, TCSANOW, &m_saved);
+}
+
+void HostConsole::request_quit() {
+    m_quit.store(true, std::memory_order_release);
+    signal_wake();
 }
 
 void HostConsole::signal_wake() {
@@ -81,15 +89,15 @@ void HostConsole::reader() {
 }
 
 void HostConsole::push(uint8_t byte) {
-    if (m_raw && m_escape) {
+    const bool raw = m_raw.load(std::memory_order_relaxed);  // Ordering: only this thread's own reads
+    if (raw && m_escape) {
         m_escape = false;
         if (byte == 'x' || byte == 'X') {
-            m_quit.store(true, std::memory_order_release);
-            signal_wake();
+            request_quit();
             return;
         }
         if (byte != kCtrlA) return;  // unknown escape: dropped, as QEMU does
-    } else if (m_raw && byte == kCtrlA) {
+    } else if (raw && byte == kCtrlA) {
         m_escape = true;
         return;
     }

@@ -52,6 +52,11 @@ public:
     // Ordering: acquire pairs with the reader thread's release store, so a quit request
     // is seen together with every byte queued before it.
     bool quit_requested() const { return m_quit.load(std::memory_order_acquire); }
+    // Asks the machine to quit, as Ctrl-A x does (any thread: the shutdown signals' watcher).
+    void request_quit();
+    // Puts the terminal back as start() found it; any thread, once (a forced exit on a
+    // second signal calls it while the machine's thread may be stuck writing output).
+    void restore_terminal();
 
     // Queues one byte of guest output; a full buffer is written out at once.
     void write(uint8_t byte) {
@@ -82,7 +87,7 @@ private:
     std::atomic<bool> m_quit{false};
     std::atomic<bool> m_stopping{false};
     bool m_escape = false;  // previous byte was Ctrl-A
-    bool m_raw = false;
+    std::atomic<bool> m_raw{false};  // m_saved holds the modes to restore
     termios m_saved{};
     int m_wake_pipe[2] = {-1, -1};
     std::thread m_thread;

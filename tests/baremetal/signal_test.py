@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Sends SIGTERM, SIGINT, SIGHUP and SIGQUIT to a running trapeze whose terminal is a pty, and
+checks that it stops the way QEMU does: one line naming the signal, exit status 128 + N, the
+terminal's modes as they were before it started, the guest's disk writes on the host file.
+
+    signal_test.py TRAPEZE DISK_WRITER_ELF [X86GUEST_ELF]
+
+The guest (disk_writer.c) writes a marker to its disk, prints "disk-writer: ready", then
+sleeps in WFI or spins. A last case floods the console while nobody reads the terminal, so
+trapeze's thread is stuck in write(2): the first signal cannot finish, the second must end it.
+With X86GUEST_ELF (tests/x86guest) and a usable /dev/kvm, SIGTERM also stops the KVM engine
+while its vCPU polls the UART for input.
+"""
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+
+kMarker = b"TRAPEZE-SIGNAL-TEST sector 0 written by disk_writer"
+kTimeout = 30  # seconds for any one step: a hang fails the test instead of blocking ctest
+
+
+class Failure(Exception):
+    pass
+
+
+def read_until(fd, needle, out):
+    deadline = time.monotonic() + kTimeout
+    while needle not in out:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise Failure(f"no {needle!r} on the terminal; got {bytes(out[-400:])!r}")
+        try:
+            out += os.read(fd, 4096)
+        except OSError:  # EIO: every process holding the pty's other end has gone
+            raise Failure(f"terminal closed before {needle!r}; got {bytes(out[-400:])!r}")
+
+
+def drain(fd, out):
+    while select.select([fd], [], [], 0.2)[0]:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            return
+        if not chunk:
+            return
+        out += chunk
+
+
+def wait_exit(proc, master, out):
+    deadline = time.monotonic() + kTimeout
+    while proc.poll() is None:
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise Failure("trapeze did not exit")
+        drain(master, out)
+    drain(master, out)
+    return proc.returncode
+
+
+def start(trapeze, elf, wait, tmp):
+    disk = os.path.join(tmp, "disk.img")
+    with open(disk, "wb") as f:
+        f.truncate(1 << 20)
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    cmd = [trapeze, "run", "--bios", "none", "--kernel", elf, "--disk", disk, "--no-rng", "--no-stats",
+           "--append", f"wait={wait}"]
+    proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    out = bytearray()
+    read_until(master, b"disk-writer: ready", out)
+    if termios.tcgetattr(slave)[3] & termios.ECHO:
+        raise Failure("the terminal is not in raw mode while the guest runs")
+    return proc, master, slave, before, disk, out
+
+
+def check_after(slave, before, disk):
+    if termios.tcgetattr(slave) != before:
+        raise Failure("the terminal's modes were not restored")
+    with open(disk, "rb") as f:
+        if not f.read(len(kMarker)) == kMarker:
+            raise Failure("the guest's write is not in the disk image")
+
+
+def one_signal(trapeze, elf, sig, wait):
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, master, slave, before, disk, out = start(trapeze, elf, wait, tmp)
+        try:
+            proc.send_signal(sig)
+            rc = wait_exit(proc, master, out)
+            text = out.decode(errors="replace")
+            if rc != 128 + sig:
+                raise Failure(f"exit status {rc}, expected {128 + sig}; output: {text[-400:]!r}")
+            line = f"trapeze: terminating on signal {int(sig)} ({sig.name}) from pid {os.getpid()}"
+            if line not in text:
+                raise Failure(f"no line {line!r}; output: {text[-400:]!r}")
+            check_after(slave, before, disk)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            os.close(master)
+            os.close(slave)
+
+
+def second_signal_forces(trapeze, elf):
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, master, slave, before, disk, out = start(trapeze, elf, "flood", tmp)
+        try:
+            time.sleep(0.5)  # the pty's buffer fills: trapeze blocks writing to it
+            proc.send_signal(signal.SIGTERM)
+            time.sleep(1.0)
+            if proc.poll() is not None:
+                raise Failure(f"exited ({proc.returncode}) on the first signal with its terminal full")
+            proc.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + kTimeout
+            while proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)  # reading nothing: the forced exit must not wait for the terminal
+            if proc.poll() is None:
+                raise Failure("a second SIGTERM did not end trapeze stuck on a full terminal")
+            if proc.returncode != 128 + signal.SIGTERM:
+                raise Failure(f"exit status {proc.returncode} after the second signal")
+            check_after(slave, before, disk)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            os.close(master)
+            os.close(slave)
+
+
+def kvm_signal(trapeze, elf):
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    cmd = [trapeze, "run", "--arch", "x86_64", "--kernel", elf, "--append",
+           "console=ttyS0 x86guest.novirtio x86guest.noirq x86guest.echo"]
+    proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    out = bytearray()
+    try:
+        read_until(master, b"x86guest: rsdp", out)  # the last line before it polls for input
+        proc.send_signal(signal.SIGTERM)
+        rc = wait_exit(proc, master, out)
+        if rc != 128 + signal.SIGTERM:
+            raise Failure(f"exit status {rc}; output: {bytes(out[-400:])!r}")
+        if b"terminating on signal 15 (SIGTERM)" not in out:
+            raise Failure(f"no line naming the signal; output: {bytes(out[-400:])!r}")
+        if termios.tcgetattr(slave) != before:
+            raise Failure("the terminal's modes were not restored")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+        os.close(slave)
+
+
+def main():
+    trapeze, elf = sys.argv[1], sys.argv[2]
+    x86_elf = sys.argv[3] if len(sys.argv) > 3 else None
+    cases = [(s, w) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT) for w in ("wfi", "spin")]
+    failed = 0
+    for sig, wait in cases:
+        try:
+            one_signal(trapeze, elf, sig, wait)
+            print(f"ok: {sig.name} while the guest {'sleeps' if wait == 'wfi' else 'runs'}")
+        except Failure as e:
+            print(f"FAIL: {sig.name} while the guest {wait}s: {e}")
+            failed += 1
+    try:
+        second_signal_forces(trapeze, elf)
+        print("ok: a second SIGTERM ends trapeze stuck writing to a full terminal")
+    except Failure as e:
+        print(f"FAIL: second signal: {e}")
+        failed += 1
+    if x86_elf and os.access("/dev/kvm", os.R_OK | os.W_OK):
+        try:
+            kvm_signal(trapeze, x86_elf)
+            print("ok: SIGTERM stops the KVM engine")
+        except Failure as e:
+            print(f"FAIL: KVM engine: {e}")
+            failed += 1
+    else:
+        print("skipped: the KVM engine (no x86 guest or no usable /dev/kvm)")
+    print("PASS" if failed == 0 else f"{failed} case(s) failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
