@@ -18,9 +18,12 @@ struct HartState {
     uint8_t frm = 0;     // fcsr[7:5]
     bool wfi = false;    // stalled in WFI until an interrupt is pending (priv spec §3.3.3)
 
-    // LR/SC reservation (unpriv spec §8.2), on a physical address.
+    // LR/SC reservation (unpriv spec §8.2), on a physical address, and the value LR read
+    // there: SC stores only if memory still holds it (one compare-and-swap), so a store by
+    // another host thread between the two makes it fail.
     bool reservation_valid = false;
     uint64_t reservation = 0;
+    uint64_t reservation_value = 0;
 
     // Machine-level CSRs (priv spec ch. 3).
     uint64_t mhartid = 0;

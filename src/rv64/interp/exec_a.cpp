@@ -1,6 +1,10 @@
-// A extension (unpriv spec ch. 8). Harts of one machine take turns on one host thread,
-// so a read-modify-write on the host pointer is atomic with respect to the guest.
+// A extension (unpriv spec ch. 8). Every AMO is one atomic read-modify-write of host memory
+// and SC one compare-and-swap, so they stay atomic when harts run on several host threads
+// (sequentially consistent: at least what any aq/rl combination asks, §8.4, RVWMO §17).
+// RAM is little-endian on both sides, and amo_pointer guarantees natural alignment, so a
+// guest word is a host std::atomic_ref.
 #include <algorithm>
+#include <atomic>
 
 #include "rv64/interp/exec.hpp"
 
@@ -15,24 +19,36 @@ uint64_t widen(T v) {
 }
 
 template <typename T>
+std::atomic_ref<T> word_at(uint8_t* p) {
+    return std::atomic_ref<T>(*reinterpret_cast<T*>(p));
+}
+
+template <typename T>
 bool do_lr(Hart& h, const DecodedInsn& d) {
     uint64_t pa = 0;
     uint8_t* p = h.amo_pointer(h.s.x[d.rs1], sizeof(T), Access::Read, &pa);
     if (p == nullptr) return false;
-    h.s.x[d.rd] = widen(load_le<T>(p));
+    const T v = word_at<T>(p).load(std::memory_order_seq_cst);
+    h.s.x[d.rd] = widen(v);
     h.s.reservation_valid = true;
     h.s.reservation = pa;
+    h.s.reservation_value = v;
     return true;
 }
 
+// §8.2: the SC fails unless the reservation is this address and memory still holds what LR
+// read (a compare-and-swap: a store of a different value by any hart in between fails it).
 template <typename T>
 bool do_sc(Hart& h, const DecodedInsn& d) {
     uint64_t pa = 0;
     uint8_t* p = h.amo_pointer(h.s.x[d.rs1], sizeof(T), Access::Write, &pa);
     if (p == nullptr) return false;
-    const bool ok = h.s.reservation_valid && h.s.reservation == pa;
+    bool ok = h.s.reservation_valid && h.s.reservation == pa;
     h.s.reservation_valid = false;  // SC always invalidates the reservation (§8.2)
-    if (ok) store_le<T>(p, static_cast<T>(h.s.x[d.rs2]));
+    if (ok) {
+        T expected = static_cast<T>(h.s.reservation_value);
+        ok = word_at<T>(p).compare_exchange_strong(expected, static_cast<T>(h.s.x[d.rs2]), std::memory_order_seq_cst);
+    }
     h.s.x[d.rd] = ok ? 0 : 1;
     return true;
 }
@@ -41,8 +57,10 @@ template <typename T, typename F>
 bool do_amo(Hart& h, const DecodedInsn& d, F op) {
     uint8_t* p = h.amo_pointer(h.s.x[d.rs1], sizeof(T), Access::Write, nullptr);
     if (p == nullptr) return false;
-    const T old = load_le<T>(p);
-    store_le<T>(p, op(old, static_cast<T>(h.s.x[d.rs2])));
+    const T src = static_cast<T>(h.s.x[d.rs2]);
+    std::atomic_ref<T> word = word_at<T>(p);
+    T old = word.load(std::memory_order_relaxed);
+    while (!word.compare_exchange_weak(old, op(old, src), std::memory_order_seq_cst, std::memory_order_relaxed)) {}
     h.s.x[d.rd] = widen(old);
     return true;
 }

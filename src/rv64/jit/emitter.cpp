@@ -496,6 +496,8 @@ private:
     void emit_bitcount(const DecodedInsn& d, Op op);
     void emit_mulhsu(const DecodedInsn& d);
     void emit_atomic(const DecodedInsn& d, size_t index, int32_t off, Op op);
+    void emit_sc(const DecodedInsn& d, bool w32);
+    void emit_amo_rmw(const DecodedInsn& d, Op op, bool w32);
     void emit_cbo_zero(const DecodedInsn& d, size_t index, int32_t off);
     void emit_sstatus(const DecodedInsn& d, size_t index, int32_t off, bool clear_sie);
     void emit_sfence_vma(const DecodedInsn& d, size_t index, int32_t off);
@@ -1591,9 +1593,12 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
 
 // LR/SC and the common AMOs (exec_a.cpp) on the TLB hit path: an entry for the access
 // (read for LR, write for the others, which Hart::amo_pointer also requires) and natural
-// alignment. Harts take turns on one thread, so plain host accesses are atomic for the
-// guest. Anything else runs the interpreter's semantics from cold code, which raises the
-// misaligned or access fault exactly as the interpreter does.
+// alignment. As in the interpreter, each is one atomic host operation, so harts on other host
+// threads see it whole: xchg and lock xadd for swap and add, a lock cmpxchg loop for the
+// bitwise ones, lock cmpxchg against the value LR read for SC. Locked x86 instructions are
+// full barriers, at least what any aq/rl combination asks (unpriv spec §8.4). Anything else
+// runs the interpreter's semantics from cold code, which raises the misaligned or access
+// fault exactly as the interpreter does.
 void Emitter::Impl::emit_atomic(const DecodedInsn& d, size_t index, int32_t off, Op op) {
     const bool w32 = op == Op::lr_w || op == Op::sc_w || op == Op::amoswap_w || op == Op::amoadd_w ||
                      op == Op::amoxor_w || op == Op::amoand_w || op == Op::amoor_w;
@@ -1608,37 +1613,73 @@ void Emitter::Impl::emit_atomic(const DecodedInsn& d, size_t index, int32_t off,
         add(rcx, rsi);  // the guest-physical address reservations are on
     }
     if (lr) {
-        w32 ? movsxd(rax, dword[rsi]) : mov(rax, qword[rsi]);
+        // An aligned mov is single-copy atomic. The value SC compares against is kept as the
+        // interpreter keeps it, zero-extended (an SC.D after an LR.W compares all 64 bits).
+        w32 ? mov(eax, dword[rsi]) : mov(rax, qword[rsi]);
         mov(byte[rbx + m_l.reservation_valid], 1);
         mov(qword[rbx + m_l.reservation], rcx);
+        mov(qword[rbx + m_l.reservation_value], rax);
+        if (w32) movsxd(rax, eax);
     } else if (sc) {
-        Xbyak::Label fail;
-        mov(eax, 1);
-        cmp(byte[rbx + m_l.reservation_valid], 0);
-        mov(byte[rbx + m_l.reservation_valid], 0);  // every SC ends the reservation (§8.2)
-        je(fail, T_NEAR);
-        cmp(qword[rbx + m_l.reservation], rcx);
-        jne(fail, T_NEAR);
-        get(rdx, d.rs2);
-        w32 ? mov(dword[rsi], edx) : mov(qword[rsi], rdx);
-        xor_(eax, eax);
-        L(fail);
+        emit_sc(d, w32);
     } else {
-        get(rdx, d.rs2);
-        w32 ? mov(eax, dword[rsi]) : mov(rax, qword[rsi]);
-        switch (op) {
-            case Op::amoswap_w: case Op::amoswap_d: break;
-            case Op::amoadd_w: case Op::amoadd_d: add(rdx, rax); break;
-            case Op::amoxor_w: case Op::amoxor_d: xor_(rdx, rax); break;
-            case Op::amoand_w: case Op::amoand_d: and_(rdx, rax); break;
-            default: or_(rdx, rax); break;  // amoor
-        }
-        w32 ? mov(dword[rsi], edx) : mov(qword[rsi], rdx);
-        if (w32) movsxd(rax, eax);  // .W results are sign-extended (§8.4)
+        emit_amo_rmw(d, op, w32);
     }
     L(done);
     cold_fallback(d, index, off, other, done, true);
     put(d.rd, rax);
+}
+
+// SC with rcx = the guest-physical address, rsi = the host address: eax = 0 if it stored,
+// 1 if it failed (§8.2).
+void Emitter::Impl::emit_sc(const DecodedInsn& d, bool w32) {
+    Xbyak::Label fail, end;
+    cmp(byte[rbx + m_l.reservation_valid], 0);
+    mov(byte[rbx + m_l.reservation_valid], 0);  // every SC ends the reservation (§8.2)
+    je(fail, T_NEAR);
+    cmp(qword[rbx + m_l.reservation], rcx);
+    jne(fail, T_NEAR);
+    get(rdx, d.rs2);
+    mov(rax, qword[rbx + m_l.reservation_value]);
+    lock();
+    w32 ? cmpxchg(dword[rsi], edx) : cmpxchg(qword[rsi], rdx);
+    setne(al);
+    movzx(eax, al);
+    jmp(end);
+    L(fail);
+    mov(eax, 1);
+    L(end);
+}
+
+// An AMO with rsi = the host address: rax = the old value (sign-extended for .W, §8.4).
+void Emitter::Impl::emit_amo_rmw(const DecodedInsn& d, Op op, bool w32) {
+    get(rdx, d.rs2);
+    if (op == Op::amoswap_w || op == Op::amoswap_d || op == Op::amoadd_w || op == Op::amoadd_d) {
+        const bool swap = op == Op::amoswap_w || op == Op::amoswap_d;
+        if (!swap) lock();
+        if (w32) {
+            swap ? xchg(dword[rsi], edx) : xadd(dword[rsi], edx);
+        } else {
+            swap ? xchg(qword[rsi], rdx) : xadd(qword[rsi], rdx);
+        }
+        w32 ? movsxd(rax, edx) : mov(rax, rdx);
+        return;
+    }
+    // xor/and/or: compute from the value read, store it if memory still holds that value
+    // (cmpxchg reloads rax with what it found otherwise).
+    Xbyak::Label retry;
+    w32 ? mov(eax, dword[rsi]) : mov(rax, qword[rsi]);
+    L(retry);
+    mov(rcx, rax);
+    switch (op) {
+        case Op::amoxor_w: case Op::amoxor_d: xor_(rcx, rdx); break;
+        case Op::amoand_w: case Op::amoand_d: and_(rcx, rdx); break;
+        default: or_(rcx, rdx); break;  // amoor
+    }
+    lock();
+    w32 ? cmpxchg(dword[rsi], ecx) : cmpxchg(qword[rsi], rcx);
+    jne(retry);
+    if (w32) movsxd(rax, eax);
 }
 
 // The cold side of an instruction emitted natively for its common case: at `other`, the

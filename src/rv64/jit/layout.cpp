@@ -31,6 +31,7 @@ Layout Layout::of(const Hart& h) {
     l.senvcfg = offset(&h, &h.s.senvcfg);
     l.reservation_valid = offset(&h, &h.s.reservation_valid);
     l.reservation = offset(&h, &h.s.reservation);
+    l.reservation_value = offset(&h, &h.s.reservation_value);
     l.host_to_pa = h.m_mem.base().value - reinterpret_cast<uint64_t>(h.m_mem.host_base());
     return l;
 }

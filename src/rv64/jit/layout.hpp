@@ -30,6 +30,7 @@ struct Layout {
     size_t senvcfg = 0;
     size_t reservation_valid = 0;  // HartState::reservation_valid (bool)
     size_t reservation = 0;
+    size_t reservation_value = 0;
     uint64_t host_to_pa = 0;   // added to a host address in RAM gives its guest-physical address
 
     static Layout of(const Hart& h);

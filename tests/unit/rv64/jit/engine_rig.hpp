@@ -113,6 +113,7 @@ inline std::string diff_state(const HartState& a, const HartState& b) {
     check("wfi", a.wfi, b.wfi);
     check("reservation_valid", a.reservation_valid, b.reservation_valid);
     if (a.reservation_valid) check("reservation", a.reservation, b.reservation);
+    if (a.reservation_valid) check("reservation_value", a.reservation_value, b.reservation_value);
     check("mstatus", a.mstatus, b.mstatus);
     check("mie", a.mie, b.mie);
     check("mip", a.mip, b.mip);
