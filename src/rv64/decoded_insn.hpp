@@ -29,4 +29,16 @@ struct DecodedInsn {
     uint32_t raw = 0;  // the 32-bit (expanded) encoding; mtval of an illegal instruction uses the original
 };
 
+// Whether a FENCE (unpriv spec §2.7) orders earlier stores before later loads: the one
+// ordering an x86-64 host (TSO) does not give by itself, so the only one that costs an
+// instruction. imm[7:4] is the predecessor set, imm[3:0] the successor set (bits I O R W);
+// FENCE.TSO (fm = 1000) orders everything except exactly that.
+inline bool fence_orders_store_to_load(const DecodedInsn& d) {
+    const auto imm = static_cast<uint32_t>(d.imm) & 0xfff;
+    const uint32_t fm = imm >> 8, pred = (imm >> 4) & 0xf, succ = imm & 0xf;
+    constexpr uint32_t kStores = 0b0101;  // O, W
+    constexpr uint32_t kLoads = 0b1010;   // I, R
+    return fm != 0b1000 && (pred & kStores) != 0 && (succ & kLoads) != 0;
+}
+
 }  // namespace trapeze::rv64

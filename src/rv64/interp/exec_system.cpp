@@ -2,6 +2,8 @@
 // Zicbom/Zicboz (CMO spec v1.0). Those that can change translation or privilege end their
 // block (dispatch.cpp), so the dispatcher re-checks; CSR instructions do when their write
 // changed translation or made an interrupt deliverable.
+#include <atomic>
+
 #include "rv64/interp/exec.hpp"
 
 namespace trapeze::rv64::interp {
@@ -60,8 +62,17 @@ bool exec_csrrwi(Hart& h, const DecodedInsn& d) { return csr_op(h, d, CsrOp::Wri
 bool exec_csrrsi(Hart& h, const DecodedInsn& d) { return csr_op(h, d, CsrOp::Set, d.rs1, d.rs1 == 0); }
 bool exec_csrrci(Hart& h, const DecodedInsn& d) { return csr_op(h, d, CsrOp::Clear, d.rs1, d.rs1 == 0); }
 
-// Harts execute in program order and take turns, so FENCE orders nothing further.
-bool exec_fence(Hart&, const DecodedInsn&) { return true; }
+// Each hart executes in program order, and the host (x86-64, TSO) keeps every ordering but
+// store→load for other threads: only a FENCE that asks for that one needs a full barrier
+// (RVWMO, unpriv spec ch. 17; harts on several host threads, issue 21). The others still keep
+// the compiler from moving guest accesses across them.
+bool exec_fence(Hart&, const DecodedInsn& d) {
+    if (fence_orders_store_to_load(d))
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+    else
+        std::atomic_thread_fence(std::memory_order_acq_rel);
+    return true;
+}
 
 // Stores to pages with decoded code drop those blocks at once (CodeCache), so the
 // instruction stream already sees every store; FENCE.I only has to end the block.

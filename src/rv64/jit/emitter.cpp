@@ -1151,7 +1151,9 @@ bool Emitter::Impl::emit_insn(const DecodedInsn& d, size_t index, int32_t off) {
         case Op::bset: case Op::bseti:
             emit_zbs(d, op);
             return true;
-        case Op::fence: return true;  // harts run in program order (see exec_fence)
+        case Op::fence:
+            if (fence_orders_store_to_load(d)) mfence();  // the rest x86-64 keeps by itself (see exec_fence)
+            return true;
         case Op::cbo_zero: emit_cbo_zero(d, index, off); return true;
         case Op::csrrs: case Op::csrrci:
             // The kernel's hottest CSR uses: csrr sstatus, csrrci sstatus, SIE

@@ -64,3 +64,22 @@ TEST(Decoder, KeepsTheOriginalParcelForMtval) {
 
 }  // namespace
 }  // namespace trapeze::rv64
+
+namespace trapeze::rv64 {
+namespace {
+
+// FENCE pred.succ in imm[7:0] (bits I O R W each), fm in imm[11:8]: unpriv spec §2.7.
+constexpr uint32_t fence(uint32_t fm, uint32_t pred, uint32_t succ) { return fm << 28 | pred << 24 | succ << 20 | 0x0f; }
+constexpr uint32_t I = 8, O = 4, R = 2, W = 1;
+
+TEST(Decoder, OnlyFencesOrderingAStoreBeforeALoadNeedAHostBarrier) {
+    EXPECT_TRUE(fence_orders_store_to_load(decode(fence(0, R | W, R | W))));  // fence rw, rw
+    EXPECT_TRUE(fence_orders_store_to_load(decode(fence(0, W, R))));
+    EXPECT_TRUE(fence_orders_store_to_load(decode(fence(0, O, I))));          // MMIO write before MMIO read
+    EXPECT_FALSE(fence_orders_store_to_load(decode(fence(0, R, R | W))));     // acquire-like
+    EXPECT_FALSE(fence_orders_store_to_load(decode(fence(0, R | W, W))));     // release-like
+    EXPECT_FALSE(fence_orders_store_to_load(decode(fence(8, R | W, R | W))));  // fence.tso
+}
+
+}  // namespace
+}  // namespace trapeze::rv64

