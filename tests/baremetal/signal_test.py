@@ -63,54 +63,86 @@ def wait_exit(proc, master, out):
     return proc.returncode
 
 
-def start(trapeze, elf, wait, tmp):
+class OnPty:
+    """trapeze started on a pty of its own; leaving the block kills it if it still runs and
+    closes the pty."""
+
+    def __init__(self, cmd):
+        self.master, self.slave = pty.openpty()
+        self.before = termios.tcgetattr(self.slave)
+        self.proc = subprocess.Popen(cmd, stdin=self.slave, stdout=self.slave, stderr=self.slave,
+                                     start_new_session=True)
+        self.out = bytearray()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.master)
+        os.close(self.slave)
+
+    def read_until(self, needle):
+        read_until(self.master, needle, self.out)
+
+    def check_terminal_restored(self):
+        if termios.tcgetattr(self.slave) != self.before:
+            raise Failure("the terminal's modes were not restored")
+
+    # Sends `sig` and checks the clean stop: status 128 + N, the line naming it, the terminal.
+    def check_stops_on(self, sig):
+        self.proc.send_signal(sig)
+        rc = wait_exit(self.proc, self.master, self.out)
+        text = self.out.decode(errors="replace")
+        if rc != 128 + sig:
+            raise Failure(f"exit status {rc}, expected {128 + sig}; output: {text[-400:]!r}")
+        line = f"trapeze: terminating on signal {int(sig)} ({sig.name}) from pid {os.getpid()}"
+        if line not in text:
+            raise Failure(f"no line {line!r}; output: {text[-400:]!r}")
+        self.check_terminal_restored()
+
+
+def new_disk(tmp):
     disk = os.path.join(tmp, "disk.img")
     with open(disk, "wb") as f:
         f.truncate(1 << 20)
-    master, slave = pty.openpty()
-    before = termios.tcgetattr(slave)
-    cmd = [trapeze, "run", "--bios", "none", "--kernel", elf, "--disk", disk, "--no-rng", "--no-stats",
-           "--append", f"wait={wait}"]
-    proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
-    out = bytearray()
-    read_until(master, b"disk-writer: ready", out)
-    if termios.tcgetattr(slave)[3] & termios.ECHO:
+    return disk
+
+
+def disk_writer(trapeze, elf, wait, disk):
+    return OnPty([trapeze, "run", "--bios", "none", "--kernel", elf, "--disk", disk, "--no-rng", "--no-stats",
+                  "--append", f"wait={wait}"])
+
+
+def wait_ready(session):
+    session.read_until(b"disk-writer: ready")
+    if termios.tcgetattr(session.slave)[3] & termios.ECHO:
         raise Failure("the terminal is not in raw mode while the guest runs")
-    return proc, master, slave, before, disk, out
 
 
-def check_after(slave, before, disk):
-    if termios.tcgetattr(slave) != before:
-        raise Failure("the terminal's modes were not restored")
+def check_disk(disk):
     with open(disk, "rb") as f:
-        if not f.read(len(kMarker)) == kMarker:
+        if f.read(len(kMarker)) != kMarker:
             raise Failure("the guest's write is not in the disk image")
 
 
 def one_signal(trapeze, elf, sig, wait):
     with tempfile.TemporaryDirectory() as tmp:
-        proc, master, slave, before, disk, out = start(trapeze, elf, wait, tmp)
-        try:
-            proc.send_signal(sig)
-            rc = wait_exit(proc, master, out)
-            text = out.decode(errors="replace")
-            if rc != 128 + sig:
-                raise Failure(f"exit status {rc}, expected {128 + sig}; output: {text[-400:]!r}")
-            line = f"trapeze: terminating on signal {int(sig)} ({sig.name}) from pid {os.getpid()}"
-            if line not in text:
-                raise Failure(f"no line {line!r}; output: {text[-400:]!r}")
-            check_after(slave, before, disk)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            os.close(master)
-            os.close(slave)
+        disk = new_disk(tmp)
+        with disk_writer(trapeze, elf, wait, disk) as session:
+            wait_ready(session)
+            session.check_stops_on(sig)
+            check_disk(disk)
 
 
 def second_signal_forces(trapeze, elf):
     with tempfile.TemporaryDirectory() as tmp:
-        proc, master, slave, before, disk, out = start(trapeze, elf, "flood", tmp)
-        try:
+        disk = new_disk(tmp)
+        with disk_writer(trapeze, elf, "flood", disk) as session:
+            wait_ready(session)
+            proc = session.proc
             time.sleep(0.5)  # the pty's buffer fills: trapeze blocks writing to it
             proc.send_signal(signal.SIGTERM)
             time.sleep(1.0)
@@ -124,36 +156,15 @@ def second_signal_forces(trapeze, elf):
                 raise Failure("a second SIGTERM did not end trapeze stuck on a full terminal")
             if proc.returncode != 128 + signal.SIGTERM:
                 raise Failure(f"exit status {proc.returncode} after the second signal")
-            check_after(slave, before, disk)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            os.close(master)
-            os.close(slave)
+            session.check_terminal_restored()
+            check_disk(disk)
 
 
 def kvm_signal(trapeze, elf):
-    master, slave = pty.openpty()
-    before = termios.tcgetattr(slave)
-    cmd = [trapeze, "run", "--arch", "x86_64", "--kernel", elf, "--append",
-           "console=ttyS0 x86guest.novirtio x86guest.noirq x86guest.echo"]
-    proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
-    out = bytearray()
-    try:
-        read_until(master, b"x86guest: rsdp", out)  # the last line before it polls for input
-        proc.send_signal(signal.SIGTERM)
-        rc = wait_exit(proc, master, out)
-        if rc != 128 + signal.SIGTERM:
-            raise Failure(f"exit status {rc}; output: {bytes(out[-400:])!r}")
-        if b"terminating on signal 15 (SIGTERM)" not in out:
-            raise Failure(f"no line naming the signal; output: {bytes(out[-400:])!r}")
-        if termios.tcgetattr(slave) != before:
-            raise Failure("the terminal's modes were not restored")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(master)
-        os.close(slave)
+    with OnPty([trapeze, "run", "--arch", "x86_64", "--kernel", elf, "--append",
+                "console=ttyS0 x86guest.novirtio x86guest.noirq x86guest.echo"]) as session:
+        session.read_until(b"x86guest: rsdp")  # the last line before it polls for input
+        session.check_stops_on(signal.SIGTERM)
 
 
 def main():
