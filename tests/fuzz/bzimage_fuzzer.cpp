@@ -9,8 +9,8 @@
 // Checked: a parsed bzImage's setup header and kernel are parts of the file, the kernel loads
 // at or above 1 MiB with init_size covering it; once loaded, RAM holds the kernel at its load
 // address, the zero page the image's setup header plus what the loader sets (type_of_loader,
-// LOADED_HIGH, cmd_line_ptr), the command line NUL-terminated, and the entry is load address +
-// 0x200. A PVH kernel that loads lies inside RAM above 1 MiB. The fixed boot information
+// LOADED_HIGH, cmd_line_ptr, ramdisk, the e820 table), the command line NUL-terminated, and the
+// entry is load address + 0x200. A PVH kernel that loads lies inside RAM above 1 MiB. The fixed boot information
 // always fits. Every reported write lies inside RAM.
 #include <elf.h>
 
@@ -33,6 +33,7 @@ namespace {
 constexpr uint64_t kRamSize = 4 << 20;
 constexpr uint64_t kInitrdSize = 0x1000;
 constexpr uint64_t kInitrdAt = kRamSize - kInitrdSize;
+constexpr size_t kE820EntrySize = 20;  // struct boot_e820_entry, packed (zero-page.rst)
 const std::string kCmdline = "console=ttyS0 virtio_mmio.device=4K@0xd0000000:5";
 
 void require(bool ok) {
@@ -65,17 +66,27 @@ T ram_at(const GuestMemory& mem, uint64_t gpa) {
     return v;
 }
 
-// The zero page is the image's setup header with the loader's own fields set (boot.rst).
-void check_zero_page(const GuestMemory& mem, const BzImage& bz) {
+// The zero page is the image's setup header with the loader's own fields set (boot.rst),
+// the e820 table among them: a header whose length byte (0x201) claims up to 0x301 reaches
+// past boot_params' edd buffer into e820_table at 0x2d0, which the loader writes after it.
+void check_zero_page(const GuestMemory& mem, const BzImage& bz, const std::vector<E820Entry>& map) {
     std::vector<uint8_t> header(bz.setup_header.begin(), bz.setup_header.end());
     std::vector<uint8_t> zp(header.size());
     require(mem.read(Gpa(kZeroPageAddr + bp::kSetupHeader), zp));
+    const size_t e820_end = bp::kE820Table + kE820EntrySize * map.size();
     for (size_t i = 0; i < header.size(); ++i) {
         const size_t field = bp::kSetupHeader + i;
         const bool loader_field = field == bp::kTypeOfLoader || field == bp::kLoadflags ||
                                   (field >= bp::kCmdLinePtr && field < bp::kCmdLinePtr + 4) ||
-                                  (field >= bp::kRamdiskImage && field < bp::kRamdiskImage + 8);
+                                  (field >= bp::kRamdiskImage && field < bp::kRamdiskImage + 8) ||
+                                  (field >= bp::kE820Table && field < e820_end);
         if (!loader_field) require(zp[i] == header[i]);
+    }
+    require(ram_at<uint8_t>(mem, kZeroPageAddr + bp::kE820Entries) == map.size());
+    for (size_t i = 0; i < map.size(); ++i) {
+        const uint64_t entry = kZeroPageAddr + bp::kE820Table + kE820EntrySize * i;
+        require(ram_at<uint64_t>(mem, entry) == map[i].addr && ram_at<uint64_t>(mem, entry + 8) == map[i].size);
+        require(ram_at<uint32_t>(mem, entry + 16) == static_cast<uint32_t>(map[i].type));
     }
     require(ram_at<uint8_t>(mem, kZeroPageAddr + bp::kTypeOfLoader) == kTypeOfLoaderUndefined);
     require((ram_at<uint8_t>(mem, kZeroPageAddr + bp::kLoadflags) & kLoadedHigh) != 0);
@@ -98,7 +109,7 @@ void boot_bzimage(std::span<const uint8_t> file, GuestMemory& mem) {
     require(mem.contains(Gpa(bz->load_address), bz->init_size));
     require(*entry == bz->load_address + kEntry64Offset);
     require(ram_holds(mem, bz->load_address, bz->kernel));
-    check_zero_page(mem, *bz);
+    check_zero_page(mem, *bz, info.e820);
     const std::string with_nul = kCmdline + '\0';
     require(ram_holds(mem, kCmdlineAddr, {reinterpret_cast<const uint8_t*>(with_nul.data()), with_nul.size()}));
     require(write_boot_page_tables_and_gdt(mem).ok());

@@ -409,6 +409,7 @@ def bzimage_seeds(pvh):
     write("bzimage_fuzzer", "bzimage-setup-sects-0", bzimage(setup_sects=0))
     write("bzimage_fuzzer", "bzimage-above-ram", bzimage(pref=0x1000000))
     write("bzimage_fuzzer", "bzimage-small-initrd-max", bzimage()[:0x22C] + u32(0x100000) + bzimage()[0x230:])
+    write("bzimage_fuzzer", "bzimage-header-to-0x301", bzimage(header_end=0xFF))
     write("bzimage_fuzzer", "bzimage-short-cmdline", bzimage()[:0x238] + u32(8) + bzimage()[0x23C:])
     write("bzimage_fuzzer", "pvh-real", pvh)
     write("bzimage_fuzzer", "pvh-note-8-bytes",
