@@ -86,16 +86,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto c = std::make_unique<VirtioConsole>([&mem](std::span<const uint8_t> out) { sink(mem, out); });
     VirtioConsole& console = *c;
     fuzz::FuzzDriver driver(std::move(c));
-    driver.init(in);
-    while (!in.empty()) {
-        const uint8_t op = in.u8();
-        if (op % 8 == 4) {
-            console.poll();
-        } else if (!driver.run_op(op, in)) {
-            host_op(op, in, console, driver.transport());
-        }
-        driver.check();
-        require(console.pending_input() <= VirtioConsole::kInputBufferSize);
-    }
+    driver.run(
+        in, [&] { console.poll(); }, [&](uint8_t op, fuzz::ByteReader& r) { host_op(op, r, console, driver.transport()); },
+        [&] { require(console.pending_input() <= VirtioConsole::kInputBufferSize); });
     return 0;
 }

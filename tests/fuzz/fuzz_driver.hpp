@@ -95,6 +95,23 @@ public:
 
     void notify(unsigned q) { write32(QueueNotify, q); }
 
+    // Runs the rest of the input as ops: op % 8 == 4 polls the device's host side (`poll()`),
+    // the shared ops run here, any other goes to `host_op(op, in)`; `check()` after every op,
+    // together with the driver's own check.
+    template <typename Poll, typename HostOp, typename Check>
+    void run(ByteReader& in, Poll poll, HostOp host_op, Check check_device) {
+        init(in);
+        while (!in.empty()) {
+            const uint8_t op = in.u8();
+            if (op % 8 == 4)
+                poll();
+            else if (!run_op(op, in))
+                host_op(op, in);
+            check();
+            check_device();
+        }
+    }
+
     // What holds after every op: the line is high exactly while InterruptStatus != 0.
     void check() const {
         if (m_level != (m_t->interrupt_status() != 0)) __builtin_trap();

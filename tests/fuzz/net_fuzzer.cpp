@@ -112,16 +112,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto n = std::make_unique<VirtioNet>(NetConfig{}, std::move(b));
     VirtioNet& net = *n;
     fuzz::FuzzDriver driver(std::move(n));
-    driver.init(in);
-    while (!in.empty()) {
-        const uint8_t op = in.u8();
-        if (op % 8 == 4) {
-            net.poll();
-        } else if (!driver.run_op(op, in)) {
-            host_op(op, in, backend, driver.transport());
-        }
-        driver.check();
-        check(net, backend);
-    }
+    driver.run(
+        in, [&] { net.poll(); }, [&](uint8_t op, fuzz::ByteReader& r) { host_op(op, r, backend, driver.transport()); },
+        [&] { check(net, backend); });
     return 0;
 }
