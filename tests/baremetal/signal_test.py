@@ -170,30 +170,23 @@ def kvm_signal(trapeze, elf):
 def main():
     trapeze, elf = sys.argv[1], sys.argv[2]
     x86_elf = sys.argv[3] if len(sys.argv) > 3 else None
-    cases = [(s, w) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT) for w in ("wfi", "spin")]
-    failed = 0
-    for sig, wait in cases:
-        try:
-            one_signal(trapeze, elf, sig, wait)
-            print(f"ok: {sig.name} while the guest {'sleeps' if wait == 'wfi' else 'runs'}")
-        except Failure as e:
-            print(f"FAIL: {sig.name} while the guest {wait}s: {e}")
-            failed += 1
-    try:
-        second_signal_forces(trapeze, elf)
-        print("ok: a second SIGTERM ends trapeze stuck writing to a full terminal")
-    except Failure as e:
-        print(f"FAIL: second signal: {e}")
-        failed += 1
+    cases = [(f"{sig.name} while the guest {'sleeps' if wait == 'wfi' else 'runs'}",
+              lambda sig=sig, wait=wait: one_signal(trapeze, elf, sig, wait))
+             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT) for wait in ("wfi", "spin")]
+    cases.append(("a second SIGTERM ends trapeze stuck writing to a full terminal",
+                  lambda: second_signal_forces(trapeze, elf)))
     if x86_elf and os.access("/dev/kvm", os.R_OK | os.W_OK):
-        try:
-            kvm_signal(trapeze, x86_elf)
-            print("ok: SIGTERM stops the KVM engine")
-        except Failure as e:
-            print(f"FAIL: KVM engine: {e}")
-            failed += 1
+        cases.append(("SIGTERM stops the KVM engine", lambda: kvm_signal(trapeze, x86_elf)))
     else:
         print("skipped: the KVM engine (no x86 guest or no usable /dev/kvm)")
+    failed = 0
+    for name, run in cases:
+        try:
+            run()
+            print(f"ok: {name}")
+        except Failure as e:
+            print(f"FAIL: {name}: {e}")
+            failed += 1
     print("PASS" if failed == 0 else f"{failed} case(s) failed")
     return 1 if failed else 0
 
