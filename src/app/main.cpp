@@ -191,7 +191,10 @@ int main(int argc, char** argv) {
     run->add_option("--bios", bios, "M-mode firmware (e.g. OpenSBI fw_jump.bin), or 'none' to start an ELF kernel in M-mode");
     run->add_option("--append", cfg.append, "Kernel command line");
     run->add_option("--memory", cfg.memory_mib, "Guest RAM in MiB")->check(CLI::Range(kMinMemoryMib, kMaxMemoryMib));
-    run->add_option("--cpus", cfg.cpus, "Number of harts")->check(CLI::Range(1u, kMaxCpus));
+    run->add_option("--cpus", cfg.cpus, "Number of harts (each on a host thread of its own, unless --deterministic)")
+        ->check(CLI::Range(1u, kMaxCpus));
+    run->add_flag("--deterministic", cfg.deterministic,
+                  "riscv64: harts take turns on one host thread in a fixed order (repeatable runs)");
     run->add_option("--on-reboot", on_reboot, "What a guest reboot does")->check(CLI::IsMember({"exit", "restart"}));
     run->add_option("--disk", disks, "virtio-blk disk: PATH[,ro][,id=NAME] (repeatable; the first is vda)")
         ->take_all();

@@ -27,13 +27,23 @@ const MmioBus::Range* MmioBus::find(uint64_t addr, unsigned size) {
     return nullptr;
 }
 
+namespace {
+
+std::unique_lock<std::mutex> hold(std::mutex* m) {
+    return m != nullptr ? std::unique_lock(*m) : std::unique_lock<std::mutex>();
+}
+
+}  // namespace
+
 std::optional<uint64_t> MmioBus::read(Gpa addr, unsigned size) {
+    const auto lock = hold(m_lock);
     const Range* r = find(addr.value, size);
     if (r == nullptr) return std::nullopt;
     return r->device->mmio_read(addr.value - r->base, size);
 }
 
 bool MmioBus::write(Gpa addr, uint64_t value, unsigned size) {
+    const auto lock = hold(m_lock);
     const Range* r = find(addr.value, size);
     if (r == nullptr) return false;
     r->device->mmio_write(addr.value - r->base, value, size);

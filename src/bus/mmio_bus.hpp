@@ -1,9 +1,12 @@
 // MmioBus: routes guest-physical accesses outside RAM to device register windows.
 //
-// Thread: the hart thread(s) that own the machine; devices are not re-entrant.
+// Thread: any, once a lock is set (set_lock: the machine's device lock, taken around every
+// access, so a device is touched by one thread at a time); without one, a single thread.
+// Devices are not re-entrant.
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +29,9 @@ public:
     // Fails if the window overlaps an existing one (a bug in the board description).
     Result<void> map(Gpa base, uint64_t size, MmioDevice& device, std::string name);
 
+    // Every access holds `lock` (not owned; outlives the bus).
+    void set_lock(std::mutex* lock) { m_lock = lock; }
+
     // nullopt: no device there (the engine raises an access fault).
     std::optional<uint64_t> read(Gpa addr, unsigned size);
     bool write(Gpa addr, uint64_t value, unsigned size);
@@ -34,7 +40,8 @@ private:
     const Range* find(uint64_t addr, unsigned size);
 
     std::vector<Range> m_ranges;  // sorted by base
-    const Range* m_last = nullptr;
+    const Range* m_last = nullptr;  // under m_lock
+    std::mutex* m_lock = nullptr;
 };
 
 }  // namespace trapeze

@@ -48,6 +48,12 @@ void Clint::update() {
     for (auto& h : m_harts) update_mtip(h, now);
 }
 
+uint64_t Clint::deadline(unsigned hart) const {
+    assert(hart < m_harts.size());
+    const uint64_t cmp = m_harts[hart].mtimecmp;
+    return cmp > m_clock.ticks() ? cmp : UINT64_MAX;
+}
+
 uint64_t Clint::next_deadline() const {
     const uint64_t now = m_clock.ticks();
     uint64_t earliest = UINT64_MAX;
@@ -90,6 +96,7 @@ void Clint::write_mtimecmp(uint64_t offset, uint64_t value, unsigned size) {
     HartTimer& h = m_harts[hart];
     h.mtimecmp = merge_half(h.mtimecmp, reg_offset, value, size);
     update_mtip(h, m_clock.ticks());
+    if (m_timer_observer) m_timer_observer(static_cast<unsigned>(hart));
 }
 
 uint64_t Clint::read_mtime(uint64_t offset, unsigned size) const {

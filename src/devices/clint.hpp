@@ -16,12 +16,14 @@
 // mtimecmp resets to all-ones (MTIP low): the spec leaves it undefined, and OpenSBI
 // writes it before enabling the timer anyway.
 //
-// Thread: all calls are serialised by the caller (the machine's hart thread); the
-// output lines' sinks must not call back into the device.
+// Thread: all calls are serialised by the caller (the machine's device lock); the output
+// lines' sinks must not call back into the device.
 #pragma once
 
 #include <cassert>
 #include <cstdint>
+#include <functional>
+#include <utility>
 #include <vector>
 
 #include "base/guest_clock.hpp"
@@ -57,6 +59,11 @@ public:
     void update();
     // The earliest mtimecmp still in the future (GuestClock ticks), UINT64_MAX if none.
     uint64_t next_deadline() const;
+    // Hart `hart`'s mtimecmp if still in the future, else UINT64_MAX.
+    uint64_t deadline(unsigned hart) const;
+    // Told of every mtimecmp write, with the hart whose timer it was (a hart sleeping in WFI
+    // on its own thread must look at its deadline again). Must not call back into the device.
+    void set_timer_observer(std::function<void(unsigned hart)> f) { m_timer_observer = std::move(f); }
 
     unsigned num_harts() const { return static_cast<unsigned>(m_harts.size()); }
 
@@ -78,6 +85,7 @@ private:
 
     const GuestClock& m_clock;
     std::vector<HartTimer> m_harts;
+    std::function<void(unsigned)> m_timer_observer;
 };
 
 }  // namespace trapeze::devices

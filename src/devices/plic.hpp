@@ -19,8 +19,8 @@
 //
 // Registers take aligned 32-bit accesses; anything else reads 0 and is ignored.
 //
-// Thread: all calls (MMIO, source lines) are serialised by the caller (the machine's hart
-// thread); the output lines' sinks must not call back into the device.
+// Thread: all calls (MMIO, source lines) are serialised by the caller (the machine's device
+// lock); the output lines' sinks must not call back into the device.
 #pragma once
 
 #include <array>

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "rv64/hart.hpp"
+#include "rv64/interp/code_cache.hpp"
 
 namespace trapeze::machine {
 
@@ -20,6 +21,7 @@ public:
     virtual bool run(rv64::Hart& h, uint64_t budget) = 0;
     virtual uint64_t retired() const = 0;
     virtual std::string summary() const = 0;  // engine counters, one line, for `trapeze run`'s stats
+    virtual rv64::interp::CodeCache& cache() = 0;  // its decoded blocks (CodeCoherence watches them)
 };
 
 // Both engines have the same shape (attach, run -> Exit::{Budget, Wfi}, retired).
@@ -31,6 +33,7 @@ public:
     bool run(rv64::Hart& h, uint64_t budget) override { return m_engine->run(h, budget) == Engine::Exit::Budget; }
     uint64_t retired() const override { return m_engine->retired(); }
     std::string summary() const override { return m_engine->summary(); }
+    rv64::interp::CodeCache& cache() override { return m_engine->cache(); }
 
 private:
     std::unique_ptr<Engine> m_engine;

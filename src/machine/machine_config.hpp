@@ -35,6 +35,9 @@ struct MachineConfig {
     std::string append;
     uint64_t memory_mib = 512;
     unsigned cpus = 1;
+    // Harts take turns on one thread in a fixed order (record/replay, differential tests);
+    // otherwise each of several harts runs on a host thread of its own.
+    bool deterministic = false;
     OnReboot on_reboot = OnReboot::Exit;
     bool stats = true;  // print retired instructions and MIPS at exit
     std::vector<DiskConfig> disks;

@@ -1,12 +1,17 @@
 #include "machine/riscv_machine.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "arch/riscv64/fdt_builder.hpp"
 #include "base/log.hpp"
 #include "rv64/interp/interpreter.hpp"
 #include "rv64/jit/jit.hpp"
 #include <poll.h>
+#include <sys/eventfd.h>
+
+#include <fmt/format.h>
 
 #include "virtio/net/virtio_net.hpp"
 #include "virtio/virtio_blk.hpp"
@@ -33,6 +38,10 @@ constexpr Slices kInterpSlices{10'000, 40'000};
 constexpr Slices kJitSlices{50'000, 200'000};
 // Longest sleep of an idle machine before it re-polls everything.
 constexpr uint64_t kMaxIdleNs = 50'000'000;
+// Parallel harts: how often the I/O thread looks at what has no fd to wake it (console
+// output waiting in its buffer, HTIF's tohost), so the terminal lags the guest by this at most.
+constexpr uint64_t kIoTickNs = 5'000'000;
+constexpr uint64_t kHtifTickNs = 1'000'000;
 
 // What the harts implement, in the order the ISA naming rules want (unpriv spec ch. 29).
 const std::vector<std::string> kIsaExtensions = {"i",     "m",     "a",   "f",   "d",      "c",      "zicntr",
@@ -60,7 +69,10 @@ Result<std::unique_ptr<RiscvMachine>> RiscvMachine::create(const MachineConfig& 
     auto mem = GuestMemory::create(Gpa(kRamBase), cfg.memory_mib << 20);
     if (!mem) return mem.error();
     std::unique_ptr<RiscvMachine> m(new RiscvMachine(cfg, std::move(*mem), console));
-    TRAPEZE_TRY(m->create_engine());
+    m->m_bus.set_lock(&m->m_devices);
+    m->m_io_wake = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!m->m_io_wake.valid()) return make_error("eventfd: {}", std::strerror(errno));
+    TRAPEZE_TRY(m->create_engines());
     TRAPEZE_TRY(m->map_devices());
     TRAPEZE_TRY(m->add_virtio_devices());
     m->wire_harts();
@@ -77,18 +89,50 @@ Result<void> RiscvMachine::map_devices() {
     return ok();
 }
 
-Result<void> RiscvMachine::create_engine() {
+Result<std::unique_ptr<HartEngine>> RiscvMachine::create_engine() {
     if (m_cfg.engine == Engine::Jit) {
         rv64::jit::JitConfig jit_cfg;
         jit_cfg.background = true;  // translations on the host's other core
         auto jit = rv64::jit::Jit::create(m_mem, jit_cfg);
         if (!jit) return std::move(jit).context("--engine jit").error();
-        m_engine = std::make_unique<EngineAdapter<rv64::jit::Jit>>(std::move(*jit));
-        return ok();
+        return std::unique_ptr<HartEngine>(std::make_unique<EngineAdapter<rv64::jit::Jit>>(std::move(*jit)));
     }
-    m_engine = std::make_unique<EngineAdapter<rv64::interp::Interpreter>>(
-        std::make_unique<rv64::interp::Interpreter>(m_mem));
+    return std::unique_ptr<HartEngine>(std::make_unique<EngineAdapter<rv64::interp::Interpreter>>(
+        std::make_unique<rv64::interp::Interpreter>(m_mem)));
+}
+
+// Parallel harts each get an engine of their own, so nothing an engine keeps (decoded blocks,
+// translations, their links and lookup caches) is shared between threads; CodeCoherence
+// carries code invalidations between them, and device DMA goes to it instead of to an engine.
+Result<void> RiscvMachine::create_engines() {
+    const unsigned engines = parallel() ? m_cfg.cpus : 1;
+    for (unsigned i = 0; i < engines; ++i) {
+        auto engine = create_engine();
+        if (!engine) return engine.error();
+        m_engines.push_back(std::move(*engine));
+    }
+    if (parallel()) {
+        m_coherence = std::make_unique<rv64::CodeCoherence>(m_mem, m_cfg.cpus);
+        m_mem.set_write_observer([this](Gpa gpa, uint64_t len) { m_coherence->invalidate_range(gpa.value, len); });
+        runloop::HartLoop& loop = *this;  // a private base: converted here, where it is accessible
+        m_threads = std::make_unique<runloop::HartThreads>(m_cfg.cpus, loop);
+        m_clint.set_timer_observer([this](unsigned hart) { m_threads->wake(hart); });
+    }
     return ok();
+}
+
+uint64_t RiscvMachine::retired() const {
+    uint64_t n = 0;
+    for (const auto& e : m_engines) n += e->retired();
+    return n;
+}
+
+std::string RiscvMachine::engine_summary() const {
+    if (m_engines.size() == 1) return m_engines.front()->summary();
+    std::string out;
+    for (size_t i = 0; i < m_engines.size(); ++i)
+        out += fmt::format("{}hart {}: {}", i == 0 ? "" : "\ntrapeze: ", i, m_engines[i]->summary());
+    return out;
 }
 
 // Disks first, in command-line order (the first is vda), then the entropy device.
@@ -129,14 +173,27 @@ Result<void> RiscvMachine::add_virtio(std::unique_ptr<virtio::VirtioDevice> devi
 void RiscvMachine::wire_harts() {
     for (unsigned i = 0; i < m_cfg.cpus; ++i) {
         auto hart = std::make_unique<rv64::Hart>(rv64::HartConfig{i, true}, m_mem, m_bus, m_clock);
-        rv64::Hart* h = hart.get();
-        m_clint.msip(i).connect([h](bool level) { h->set_irq_pin(rv64::csr::MIP_MSIP, level); });
-        m_clint.mtip(i).connect([h](bool level) { h->set_irq_pin(rv64::csr::MIP_MTIP, level); });
-        m_plic.meip(i).connect([h](bool level) { h->set_irq_pin(rv64::csr::MIP_MEIP, level); });
-        m_plic.seip(i).connect([h](bool level) { h->set_irq_pin(rv64::csr::MIP_SEIP, level); });
-        m_engine->attach(*h);
+        wire_hart(i, *hart);
+        HartEngine& engine = parallel() ? *m_engines[i] : *m_engines.front();
+        engine.attach(*hart);
+        if (m_coherence) m_coherence->join(i, *hart, engine.cache());
         m_harts.push_back(std::move(hart));
     }
+}
+
+// The interrupt controllers' outputs into hart i's pins; with harts on threads, a rising pin
+// also wakes the hart from WFI.
+void RiscvMachine::wire_hart(unsigned i, rv64::Hart& h) {
+    auto pin = [this, i, &h](uint64_t bit) {
+        return [this, i, &h, bit](bool level) {
+            h.set_irq_pin(bit, level);
+            if (level && m_threads) m_threads->wake(i);
+        };
+    };
+    m_clint.msip(i).connect(pin(rv64::csr::MIP_MSIP));
+    m_clint.mtip(i).connect(pin(rv64::csr::MIP_MTIP));
+    m_plic.meip(i).connect(pin(rv64::csr::MIP_MEIP));
+    m_plic.seip(i).connect(pin(rv64::csr::MIP_SEIP));
 }
 
 Result<void> RiscvMachine::boot() {
@@ -164,14 +221,26 @@ Result<void> RiscvMachine::boot() {
     return ok();
 }
 
+// Under the device lock. Harts on threads stop at their next instruction boundary.
 void RiscvMachine::finish(RunResult r) {
-    if (!m_result) m_result = r;
+    if (m_result) return;
+    m_result = r;
+    m_finished.store(true, std::memory_order_release);
+    if (m_threads) m_threads->request_stop();
+    const uint64_t one = 1;
+    [[maybe_unused]] const auto n = ::write(m_io_wake.get(), &one, sizeof one);  // full: already woken
 }
 
 void RiscvMachine::poll_devices() {
+    std::lock_guard lock(m_devices);
     m_clint.update();
-    m_rtc.update();
     for (auto& h : m_harts) h->update_sstc();
+    poll_io();
+}
+
+// What has host input or host time behind it; under the device lock.
+void RiscvMachine::poll_io() {
+    m_rtc.update();
     feed_console();
     for (EventSource* src : m_sources) src->poll();
     if (m_boot.tohost) poll_htif();
@@ -215,27 +284,37 @@ bool RiscvMachine::all_waiting() const {
 }
 
 void RiscvMachine::sleep_until_event() {
-    uint64_t tick = m_clint.next_deadline();
+    uint64_t tick = UINT64_MAX;
+    {
+        std::lock_guard lock(m_devices);
+        tick = m_clint.next_deadline();
+    }
     for (const auto& h : m_harts) tick = std::min(tick, h->next_timer_tick());
     uint64_t ns = std::min(m_clock.ns_until(tick), kMaxIdleNs);
-    ns = std::min(ns, m_rtc.ns_until_alarm());
-    if (ns == 0) return;
-    // Wake on console input or on any device backend's fds (network, ...).
     std::vector<pollfd> fds{{m_console.wake_fd(), POLLIN, 0}};
-    for (EventSource* src : m_sources) {
-        src->fill_pollfds(fds);
-        ns = std::min(ns, src->next_timeout_ns());
+    {
+        std::lock_guard lock(m_devices);
+        ns = std::min(ns, m_rtc.ns_until_alarm());
+        if (ns == 0) return;
+        // Wake on console input or on any device backend's fds (network, ...).
+        for (EventSource* src : m_sources) {
+            src->fill_pollfds(fds);
+            ns = std::min(ns, src->next_timeout_ns());
+        }
     }
     ::poll(fds.data(), fds.size(), static_cast<int>((ns + 999'999) / 1'000'000));
     m_console.drain_wake();
 }
 
-RunResult RiscvMachine::run() {
+RunResult RiscvMachine::run() { return parallel() ? run_parallel() : run_in_turn(); }
+
+RunResult RiscvMachine::run_in_turn() {
     const bool smp = m_harts.size() > 1;
     const Slices slices = m_cfg.engine == Engine::Jit ? kJitSlices : kInterpSlices;
-    while (!m_result) {
+    HartEngine& engine = *m_engines.front();
+    while (!m_finished.load(std::memory_order_acquire)) {
         for (auto& h : m_harts) {
-            if (m_engine->run(*h, smp ? slices.smp : slices.single) && smp) {
+            if (engine.run(*h, smp ? slices.smp : slices.single) && smp) {
                 // Harts take turns: a reservation cannot survive another hart's slice, which
                 // may have stored to it (unpriv spec §8.2 allows failing the SC).
                 for (auto& other : m_harts) {
@@ -244,12 +323,79 @@ RunResult RiscvMachine::run() {
             }
         }
         poll_devices();
-        if (!m_result && all_waiting()) {
+        if (!m_finished.load(std::memory_order_acquire) && all_waiting()) {
             sleep_until_event();
             poll_devices();
         }
     }
+    std::lock_guard lock(m_devices);
     return *m_result;
+}
+
+// --- parallel harts ---------------------------------------------------------------------------
+
+// The calling thread becomes the I/O thread until a device, HTIF or the console ends the run.
+RunResult RiscvMachine::run_parallel() {
+    if (auto started = m_threads->start(); !started) {
+        fmt::print(stderr, "trapeze: {}\n", started.error().message);
+        std::lock_guard lock(m_devices);
+        finish({RunResult::Kind::Fail, 1});
+    }
+    while (!m_finished.load(std::memory_order_acquire)) {
+        {
+            std::lock_guard lock(m_devices);
+            poll_io();
+        }
+        sleep_until_io();
+    }
+    m_threads->stop();
+    std::lock_guard lock(m_devices);
+    m_console.flush();
+    return *m_result;
+}
+
+// Sleeps until host input, a device's timer, finish() or the I/O tick.
+void RiscvMachine::sleep_until_io() {
+    std::vector<pollfd> fds{{m_console.wake_fd(), POLLIN, 0}, {m_io_wake.get(), POLLIN, 0}};
+    uint64_t ns = m_boot.tohost ? kHtifTickNs : kIoTickNs;
+    {
+        std::lock_guard lock(m_devices);
+        ns = std::min(ns, m_rtc.ns_until_alarm());
+        for (EventSource* src : m_sources) {
+            src->fill_pollfds(fds);
+            ns = std::min(ns, src->next_timeout_ns());
+        }
+    }
+    if (ns == 0) return;
+    ::poll(fds.data(), fds.size(), static_cast<int>((ns + 999'999) / 1'000'000));
+    m_console.drain_wake();
+    uint64_t count = 0;
+    [[maybe_unused]] const auto n = ::read(m_io_wake.get(), &count, sizeof count);
+}
+
+bool RiscvMachine::run_slice(unsigned hart) {
+    const uint64_t budget = m_cfg.engine == Engine::Jit ? kJitSlices.single : kInterpSlices.single;
+    return m_engines[hart]->run(*m_harts[hart], budget);
+}
+
+void RiscvMachine::between_slices(unsigned hart) {
+    m_coherence->service(hart);
+    {
+        std::lock_guard lock(m_devices);
+        m_clint.update();
+    }
+    m_harts[hart]->update_sstc();
+}
+
+bool RiscvMachine::wants_to_run(unsigned hart) { return m_harts[hart]->wfi_wakeup(); }
+
+uint64_t RiscvMachine::ns_until_timer(unsigned hart) {
+    uint64_t tick = m_harts[hart]->next_timer_tick();
+    {
+        std::lock_guard lock(m_devices);
+        tick = std::min(tick, m_clint.deadline(hart));
+    }
+    return std::min(m_clock.ns_until(tick), kMaxIdleNs);
 }
 
 }  // namespace trapeze::machine

@@ -1,16 +1,29 @@
 // RiscvMachine: the QEMU-virt-compatible RISC-V board — RAM, bus, devices, harts and
-// the CPU engine — and the loop that runs it.
+// their CPU engines — and the loops that run it.
 //
-// Thread: everything here runs on the thread that calls run(); harts take turns on it.
-// The HostConsole's reader thread is the only other thread.
+// Two ways to run the harts:
+//  * parallel (several harts, the default): each hart runs on a host thread of its own
+//    (runloop::HartThreads) with an engine of its own; CodeCoherence keeps their decoded code
+//    coherent. The thread that calls run() becomes the I/O thread: it moves host input into
+//    the devices and runs their timers.
+//  * in turn (one hart, or --deterministic): the harts take turns on the thread that calls
+//    run(), in a fixed order and fixed slices, sharing one engine; devices are polled
+//    between rounds.
+//
+// Thread: the devices, the bus and the console are touched under m_devices (the device lock)
+// by whichever thread does so; guest RAM is never locked. The HostConsole's reader thread and
+// the engines' translator threads are the other threads.
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
 #include "arch/riscv64/board.hpp"
 #include "base/guest_clock.hpp"
+#include "base/unique_fd.hpp"
 #include "base/result.hpp"
 #include "bus/mmio_bus.hpp"
 #include "devices/clint.hpp"
@@ -22,7 +35,9 @@
 #include "machine/machine_config.hpp"
 #include "machine/riscv_boot.hpp"
 #include "memory/guest_memory.hpp"
+#include "rv64/code_coherence.hpp"
 #include "rv64/hart.hpp"
+#include "runloop/hart_threads.hpp"
 #include "machine/hart_engine.hpp"
 #include "base/event_source.hpp"
 #include "virtio/console/virtio_console.hpp"
@@ -36,30 +51,46 @@ struct RunResult {
     int exit_code = 0;
 };
 
-class RiscvMachine {
+class RiscvMachine final : private runloop::HartLoop {
 public:
     static Result<std::unique_ptr<RiscvMachine>> create(const MachineConfig& cfg, HostConsole& console);
     RiscvMachine(const RiscvMachine&) = delete;
     RiscvMachine& operator=(const RiscvMachine&) = delete;
 
     RunResult run();
-    uint64_t retired() const { return m_engine->retired(); }
-    std::string engine_summary() const { return m_engine->summary(); }
+    uint64_t retired() const;
+    std::string engine_summary() const;
+    // The machine's hart threads while run() runs them in parallel (nullptr otherwise): what
+    // pauses and resumes the harts.
+    runloop::HartThreads* hart_threads() { return m_threads.get(); }
 
 private:
     RiscvMachine(const MachineConfig& cfg, GuestMemory mem, HostConsole& console);
-    Result<void> create_engine();
+    bool parallel() const { return m_cfg.cpus > 1 && !m_cfg.deterministic; }
+    Result<std::unique_ptr<HartEngine>> create_engine();
+    Result<void> create_engines();
     Result<void> map_devices();
     Result<void> add_virtio_devices();
     Result<void> add_virtio(std::unique_ptr<virtio::VirtioDevice> device, std::string name);
     void wire_harts();
     Result<void> boot();
+    void wire_hart(unsigned i, rv64::Hart& h);
     void poll_devices();
+    void poll_io();
     void feed_console();
     void poll_htif();
     void sleep_until_event();
+    void sleep_until_io();
     bool all_waiting() const;
     void finish(RunResult r);
+    RunResult run_in_turn();
+    RunResult run_parallel();
+
+    // runloop::HartLoop: what each hart thread does.
+    bool run_slice(unsigned hart) override;
+    void between_slices(unsigned hart) override;
+    bool wants_to_run(unsigned hart) override;
+    uint64_t ns_until_timer(unsigned hart) override;
 
     MachineConfig m_cfg;
     GuestClock m_clock;
@@ -75,9 +106,15 @@ private:
     std::vector<EventSource*> m_sources;            // device backends with host input (owned by m_virtio)
     virtio::VirtioConsole* m_vconsole = nullptr;    // set with --console virtio (owned by m_virtio)
     std::vector<std::unique_ptr<rv64::Hart>> m_harts;
-    std::unique_ptr<HartEngine> m_engine;
+    // Run in turn: one engine for every hart. Parallel: engine i runs hart i only.
+    std::vector<std::unique_ptr<HartEngine>> m_engines;
+    std::unique_ptr<rv64::CodeCoherence> m_coherence;  // parallel only
+    std::unique_ptr<runloop::HartThreads> m_threads;   // parallel only
     BootPlan m_boot;
-    std::optional<RunResult> m_result;
+    std::mutex m_devices;  // the device lock (see above)
+    std::optional<RunResult> m_result;  // under m_devices
+    std::atomic<bool> m_finished{false};
+    UniqueFd m_io_wake;  // eventfd: finish() wakes the I/O thread
 };
 
 }  // namespace trapeze::machine

@@ -42,6 +42,9 @@ public:
     virtual bool is_code_page(uint64_t pa) const = 0;
     // Called before a store to such a page takes effect.
     virtual void invalidate_code_page(uint64_t pa) = 0;
+    // FENCE.I: from now on the hart's fetches see every store that happens before it (unpriv
+    // spec §6.1). Nothing to do where stores drop decoded code at once (interp::CodeCache).
+    virtual void fence_i() {}
 };
 
 struct HartConfig {
@@ -178,6 +181,13 @@ public:
     // Forgets write permission cached for the guest-physical page holding pa (it now holds
     // decoded code); translations and fetch entries stay valid.
     void drop_write_entries(uint64_t pa);
+    // Whether this hart may hold write entries for the page of pa. Any thread (seq_cst: see
+    // CodeCoherence).
+    bool has_write_entries(uint64_t pa) const;
+    // FENCE.I (unpriv spec §6.1): the code watch makes this hart's fetches see prior stores.
+    void fence_i() {
+        if (m_code != nullptr) m_code->fence_i();
+    }
     // Generation of everything fetch translation depends on; cached block links compare it.
     // Generations are unique across the harts of a machine (hartid in the low bits), so a
     // value recorded by one hart never validates something for another.
@@ -273,9 +283,10 @@ private:
     TlbEntry m_tlb[kMmuCount][kTlbSets]{};
     // One bit per RAM page: set when a write entry for the page is cached (fill_tlb), cleared
     // when drop_write_entries() has searched the TLB for them. A page that never had one
-    // (most pages that become code) is not searched: the search reads every entry.
+    // (most pages that become code) is not searched: the search reads every entry. Other
+    // harts' threads read it (has_write_entries), so it is accessed atomically.
     std::vector<uint64_t> m_write_pages;
-    std::pair<uint64_t&, uint64_t> write_page_bit(const uint8_t* host_page);  // word and bit
+    std::pair<std::atomic_ref<uint64_t>, uint64_t> write_page_bit(const uint8_t* host_page) const;  // word, bit
 };
 
 }  // namespace trapeze::rv64

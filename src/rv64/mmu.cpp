@@ -234,17 +234,24 @@ void Hart::flush_tlb_asid(uint64_t asid) {
     bump_context_gen();
 }
 
-std::pair<uint64_t&, uint64_t> Hart::write_page_bit(const uint8_t* host_page) {
+std::pair<std::atomic_ref<uint64_t>, uint64_t> Hart::write_page_bit(const uint8_t* host_page) const {
     const auto index = static_cast<size_t>(host_page - m_mem.host_base()) / GuestMemory::kPageSize;
-    return {m_write_pages[index / 64], uint64_t{1} << (index % 64)};
+    return {std::atomic_ref<uint64_t>(const_cast<uint64_t&>(m_write_pages[index / 64])), uint64_t{1} << (index % 64)};
+}
+
+bool Hart::has_write_entries(uint64_t pa) const {
+    const uint8_t* host_page = m_mem.host_page(Gpa(pa));
+    if (host_page == nullptr) return false;
+    auto [word, bit] = write_page_bit(host_page);
+    return (word.load() & bit) != 0;
 }
 
 void Hart::drop_write_entries(uint64_t pa) {
     const uint8_t* host_page = m_mem.host_page(Gpa(pa));
     if (host_page == nullptr) return;
     auto [word, bit] = write_page_bit(host_page);
-    if ((word & bit) == 0) return;
-    word &= ~bit;
+    if ((word.load(std::memory_order_relaxed) & bit) == 0) return;
+    word.fetch_and(~bit);
     const auto host = reinterpret_cast<uintptr_t>(host_page);
     for (auto& view : m_tlb) {
         for (TlbEntry& e : view) {
@@ -260,7 +267,16 @@ void Hart::fill_tlb(uint64_t va, uint64_t pa, Access acc, unsigned mmu_index) {
     const Priv priv = mmu_index == kMmuM ? (acc == Access::Execute ? s.priv : effective_data_priv())
                                          : (mmu_index == kMmuU ? Priv::U : Priv::S);
     if (!pmp_page_uniform(page, acc, priv)) return;
-    if (acc == Access::Write && m_code != nullptr && m_code->is_code_page(pa)) return;
+    if (acc == Access::Write) {
+        // The write bit goes up before the code check (both seq_cst), so a hart that decodes
+        // the page's first block meanwhile either sees the bit or is seen (CodeCoherence).
+        auto [word, bit] = write_page_bit(host_page);
+        const bool had = (word.fetch_or(bit) & bit) != 0;
+        if (m_code != nullptr && m_code->is_code_page(pa)) {
+            if (!had) word.fetch_and(~bit);  // no entry was cached, none will be
+            return;
+        }
+    }
     TlbEntry& e = m_tlb[mmu_index][(va >> 12) % kTlbSets];
     const uint64_t tag = (va & ~0xfffull) | m_tag;
     const uintptr_t addend = reinterpret_cast<uintptr_t>(host_page) - (va & ~0xfffull);
@@ -270,11 +286,7 @@ void Hart::fill_tlb(uint64_t va, uint64_t pa, Access acc, unsigned mmu_index) {
         e = TlbEntry{kInvalidTag, kInvalidTag, kInvalidTag, addend};
     }
     if (acc == Access::Read) e.tag_r = tag;
-    if (acc == Access::Write) {
-        e.tag_w = tag;
-        auto [word, bit] = write_page_bit(host_page);
-        word |= bit;
-    }
+    if (acc == Access::Write) e.tag_w = tag;
     if (acc == Access::Execute) e.tag_x = tag;
 }
 

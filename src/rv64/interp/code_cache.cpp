@@ -105,6 +105,7 @@ void CodeCache::mark_code_page(uint64_t pa) {
     m_code_pages[i] = 1;
     // Harts may hold write entries for this page; from now on stores must take the slow path.
     for (Hart* h : m_harts) h->drop_write_entries(pa);
+    if (m_listener != nullptr) m_listener->page_marked(pa & ~0xfffull);
 }
 
 void CodeCache::drop(Block& b) {
@@ -116,6 +117,7 @@ void CodeCache::invalidate_code_page(uint64_t pa) {
     const uint64_t i = (pa - m_mem.base().value) >> 12;
     if (i >= m_code_pages.size() || m_code_pages[i] == 0) return;
     m_code_pages[i] = 0;
+    if (m_listener != nullptr) m_listener->page_unmarked(pa & ~0xfffull);
     auto it = m_page_blocks.find(pa >> 12);
     if (it != m_page_blocks.end()) {
         for (uint64_t b : it->second) {
@@ -144,6 +146,11 @@ void CodeCache::flush() {
     m_chunk_used = kChunkBytes;
     m_dead_bytes = 0;
     m_page_blocks.clear();
+    if (m_listener != nullptr) {
+        for (size_t i = 0; i < m_code_pages.size(); ++i) {
+            if (m_code_pages[i] != 0) m_listener->page_unmarked(m_mem.base().value + i * GuestMemory::kPageSize);
+        }
+    }
     std::fill(m_code_pages.begin(), m_code_pages.end(), 0);
     ++m_gen;
 }

@@ -53,6 +53,15 @@ struct Block {
     jit::ExitSlot* incoming = nullptr;  // jit::Jit's filled slots that jump to host_code
 };
 
+// Told when a page gets the cache's first block and when the cache drops its last blocks
+// there (CodeCoherence keeps harts with caches of their own coherent through it).
+class CodePageListener {
+public:
+    virtual ~CodePageListener() = default;
+    virtual void page_marked(uint64_t page) = 0;
+    virtual void page_unmarked(uint64_t page) = 0;
+};
+
 class CodeCache final : public CodeWatch {
 public:
     static constexpr unsigned kMaxBlockInsns = 64;
@@ -68,6 +77,7 @@ public:
 
     // Called when a page gets its first block: the harts must drop write TLB entries.
     void attach(Hart& h) { m_harts.push_back(&h); }
+    void set_page_listener(CodePageListener* l) { m_listener = l; }
     // Told of every block as it is dropped (invalidated or flushed), before it is freed.
     void set_drop_observer(std::function<void(Block&)> f) { m_on_drop = std::move(f); }
 
@@ -123,6 +133,7 @@ private:
     size_t m_max_arena_bytes = 0;
     std::vector<DecodedInsn> m_decoded;  // build()'s scratch
     std::function<void(Block&)> m_on_drop;
+    CodePageListener* m_listener = nullptr;
     uint64_t m_gen = 0;
     uint64_t m_built = 0;
 };

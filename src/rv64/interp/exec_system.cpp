@@ -74,9 +74,12 @@ bool exec_fence(Hart&, const DecodedInsn& d) {
     return true;
 }
 
-// Stores to pages with decoded code drop those blocks at once (CodeCache), so the
-// instruction stream already sees every store; FENCE.I only has to end the block.
+// A hart's own stores to pages with decoded code drop those blocks at once (CodeCache), so
+// its instruction stream already sees them; other harts' stores may reach it only now, when
+// it takes what they posted (CodeCoherence). Either way the rest of the block may be stale:
+// FENCE.I ends it.
 bool exec_fence_i(Hart& h, const DecodedInsn& d) {
+    h.fence_i();
     h.s.pc += d.len;
     return false;
 }

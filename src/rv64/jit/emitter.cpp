@@ -1173,14 +1173,8 @@ bool Emitter::Impl::emit_insn(const DecodedInsn& d, size_t index, int32_t off) {
             emit_atomic(d, index, off, op);
             return true;
         case Op::sfence_vma: emit_sfence_vma(d, index, off); return true;
-        case Op::fence_i:
-            // Stores to code already dropped the blocks there and unlinked every slot leading
-            // to them (Jit::on_drop), so only the rest of this block may be stale: leave it,
-            // chaining to the successor like any block end.
-            spill();
-            exit_chain(off + d.len, index + 1);
-            m_ended = true;
-            return true;
+        // fence_i: through the interpreter's semantics (Hart::fence_i: with harts on threads
+        // of their own, other harts' code stores are taken then), leaving for the dispatcher.
         default: return false;
     }
 }

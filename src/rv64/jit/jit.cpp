@@ -37,7 +37,9 @@ Jit::Jit(GuestMemory& mem, CodeBuffer code, const JitConfig& cfg)
     m_cache.set_drop_observer([this](interp::Block& b) { on_drop(b); });
     if (const char* v = std::getenv("TRAPEZE_PERF_MAP"); v != nullptr && *v == '1') {
         const std::string path = fmt::format("/tmp/perf-{}.map", ::getpid());
-        m_perf_map = std::fopen(path.c_str(), "w");
+        // Appended, a line per write: with harts on threads of their own each has a Jit.
+        m_perf_map = std::fopen(path.c_str(), "a");
+        if (m_perf_map != nullptr) std::setvbuf(m_perf_map, nullptr, _IOLBF, 0);
         if (m_perf_map == nullptr) fmt::print(stderr, "trapeze: TRAPEZE_PERF_MAP: cannot write {}\n", path);
     }
 }
