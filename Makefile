@@ -14,7 +14,7 @@ SANITIZE_OPT ?= -O2 -g
 SANITIZE_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1
 
-.PHONY: all deps guest build run test build-sanitize test-sanitize bench clean
+.PHONY: all deps guest build run test build-sanitize test-sanitize test-smp-soak bench clean
 
 all: build
 
@@ -36,6 +36,11 @@ run: guest build
 
 test: guest build
 	ctest --test-dir $(BUILD) --output-on-failure -j2
+
+# Debian booted again and again on 2, 4 and 8 parallel harts under both engines (minutes).
+SOAK_ROUNDS ?= 3
+test-smp-soak: guest build
+	tests/guest/smp_soak.sh $(BUILD)/trapeze $(SOAK_ROUNDS)
 
 # gcc, whatever CC/CXX say: the sanitizer flags are the ones gcc takes.
 $(SANITIZE_BUILD)/build.ninja:

@@ -4,16 +4,17 @@
 // them for the hart thread, which feeds them to the UART when it can take them. Ctrl-A x
 // asks the machine to quit, as in QEMU; Ctrl-A Ctrl-A sends one Ctrl-A.
 //
-// Output is buffered on the hart thread: a booting kernel prints some 20 KB one UART byte at
-// a time, and a write(2) per byte cost ~3% of a JIT boot. The machine flushes after every
-// slice (RiscvMachine::poll_devices), so the terminal lags the guest by one slice at most.
+// Output is buffered: a booting kernel prints some 20 KB one UART byte at a time, and a
+// write(2) per byte cost ~3% of a JIT boot. The machine flushes after every slice or I/O tick
+// (RiscvMachine::poll_io), so the terminal lags the guest by one slice or tick at most.
 //
 // Memory bound: kMaxQueuedInput bytes of input and a 4 KiB output buffer, whatever the guest
 // does (input it does not take waits in stdin; output longer than the buffer is written
 // straight from the span it came in).
 //
-// Thread: start/stop/pop/write/flush on the hart thread; the reader thread only pushes to
-// the queue under m_mutex.
+// Thread: start/stop on the machine's thread; pop/write/flush by one thread at a time (the
+// machine's device lock serialises them); the reader thread only pushes to the queue under
+// m_mutex.
 #pragma once
 
 #include <termios.h>

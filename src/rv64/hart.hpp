@@ -7,8 +7,8 @@
 // access helpers return false after the trap has been taken (pc points to the
 // handler), and the executing instruction returns false to leave its block.
 //
-// Thread: the thread that runs this hart; lines from devices use set_irq_pin(),
-// which is safe from any thread.
+// Thread: the thread that runs this hart; lines from devices use set_irq_pin(), and other
+// harts' CodeCoherence has_write_entries(), which are safe from any thread.
 #pragma once
 
 #include <array>
@@ -93,10 +93,11 @@ public:
     // look raises it again (an edge racing with a load that saw 0 leaves it raised). Changes
     // the hart makes itself (CSR writes, xRET) end their block when they make an interrupt
     // deliverable.
-    // Whether a pin rose since the dispatcher last took attention. Devices run on the hart
-    // thread (between slices, or inside a device access of this hart's), so while translated
-    // code runs only its own helper calls (MMIO, fallbacks) can raise it: they report it, and
-    // the code leaves for the dispatcher after that instruction.
+    // Whether a pin rose since the dispatcher last took attention. Translated code looks at it
+    // after its own helper calls (MMIO, fallbacks), which may raise it, and leaves for the
+    // dispatcher after that instruction. A pin raised by another thread (harts in parallel:
+    // another hart's device access, the I/O thread) is seen at the next dispatch, at the latest
+    // when the slice ends.
     bool attention() const { return m_attention.load(std::memory_order_relaxed) != 0; }
     bool take_attention() {
         // The plain load first: the locked exchange only when there is something to take.

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Boots Debian's stock riscv64 kernel under trapeze with test-initrd.img (made by tools/fetch-guest)
 # and checks what the guest's /init reports: the marker, the ISA string, the hart count, the
-# results of integer, hashing and floating-point work, and that every virtio module loaded.
+# results of integer, hashing and floating-point work, that every virtio module loaded, and that
+# the kernel reported no stall, lockup, oops or BUG on the way.
 #
-# usage: boot_test.sh TRAPEZE ENGINE [CPUS]
+# usage: boot_test.sh TRAPEZE ENGINE [CPUS [parallel|deterministic]]
+#   parallel (default): several harts each on a host thread of its own; deterministic: in turn
 #   TRAPEZE_GUEST_DIR      guest cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/trapeze/debian-riscv64)
 #   TRAPEZE_GUEST_TIMEOUT  seconds before the boot counts as hung (default 600)
 set -uo pipefail
@@ -16,8 +18,9 @@ readonly kAppend="console=ttyS0 panic=-1"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-(($# >= 2)) || fail "usage: boot_test.sh TRAPEZE ENGINE [CPUS]"
-trapeze=$1 engine=$2 cpus=${3:-1}
+(($# >= 2)) || fail "usage: boot_test.sh TRAPEZE ENGINE [CPUS [parallel|deterministic]]"
+trapeze=$1 engine=$2 cpus=${3:-1} mode=${4:-parallel}
+[[ $mode == parallel || $mode == deterministic ]] || fail "mode must be parallel or deterministic, not '$mode'"
 dir=${TRAPEZE_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/trapeze/debian-riscv64}
 timeout_s=${TRAPEZE_GUEST_TIMEOUT:-600}
 
@@ -31,6 +34,7 @@ trap 'rm -rf "$work"' EXIT
 cmd=("$trapeze" run --engine "$engine" --kernel "$dir/Image" --bios "$dir/fw_jump.bin"
      --initrd "$dir/test-initrd.img" --append "$kAppend" --memory 512 --cpus "$cpus"
      --on-reboot exit)
+[[ $mode == deterministic ]] && cmd+=(--deterministic)
 echo "running: ${cmd[*]}"
 
 # Runs the guest; stops it early if the guest's watchdog reports a hard lockup (status 75).
@@ -73,6 +77,10 @@ check() {  # what expected actual
 ((status == 124 || status == 137)) && errors+=("no power-off within ${timeout_s} s (hung or too slow)")
 ((status == 124 || status == 137 || status == 0)) || errors+=("trapeze exited with status $status")
 grep -q 'TRAPEZE-TEST-OK' "$work/console" || errors+=("the guest never printed TRAPEZE-TEST-OK")
+# What a kernel prints when harts stop making progress or state is corrupted.
+if bad=$(grep -E -m 3 'rcu: INFO|rcu_sched self-detected stall|detected stall|soft lockup|hard LOCKUP|Oops|BUG:|Kernel panic' "$work/console"); then
+  errors+=("the kernel reported: $bad")
+fi
 
 isa=$(value isa)
 [[ $isa == "$kIsaPrefix"* ]] || errors+=("isa: '$isa' does not start with $kIsaPrefix")
@@ -90,7 +98,7 @@ modules=$(value modules)
 grep 'TRAPEZE-TEST' "$work/console"
 grep -E '^trapeze: retired' "$work/stderr" || true
 awk -v s="$start" -v e="$end" -v engine="$engine" -v cpus="$cpus" \
-  'BEGIN { printf "boot took %.1f s (engine %s, %s hart(s))\n", e - s, engine, cpus }'
+  -v mode="$mode" 'BEGIN { printf "boot took %.1f s (engine %s, %s hart(s), %s)\n", e - s, engine, cpus, mode }'
 
 if ((${#errors[@]})); then
   show_logs

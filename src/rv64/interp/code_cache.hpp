@@ -1,6 +1,6 @@
 // CodeCache: pre-decoded blocks (decode once, execute many), keyed by the guest-physical
-// address of their first instruction. Shared by the harts of one machine (they take turns
-// on one thread).
+// address of their first instruction. Shared by the harts that take turns on one thread;
+// harts in parallel each have their own, kept coherent by CodeCoherence.
 //
 // A block never crosses a 4 KiB page, so a store to a page drops exactly the blocks of
 // that page. Pages holding blocks are marked; harts never cache write permission for

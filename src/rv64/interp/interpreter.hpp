@@ -1,7 +1,8 @@
 // Interpreter: the `--engine interp` CPU engine. Runs harts block by block from the
 // CodeCache, taking interrupts at block boundaries.
 //
-// Thread: the machine's hart thread; harts of one machine take turns on it.
+// Thread: one hart thread: the harts of a machine take turns on it, or, with harts in
+// parallel, each hart has an Interpreter of its own (CodeCoherence).
 #pragma once
 
 #include <cstdint>

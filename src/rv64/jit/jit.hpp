@@ -9,8 +9,9 @@
 // view and ASID at run time, so one translation serves every mode. Mode changes matter to
 // chaining only, which re-checks the fetch translation at run time (see ExitSlot).
 //
-// Thread: the machine's hart thread; harts of one machine take turns on it. With
-// JitConfig::background the emitter runs on the Translator's thread.
+// Thread: one hart thread: the harts of a machine take turns on it, or, with harts in
+// parallel, each hart has a Jit of its own (CodeCoherence). With JitConfig::background the
+// emitter runs on the Translator's thread.
 #pragma once
 
 #include <cstdint>
