@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Multi-hart scaling (issue 21): the CPU-bound guest program of bench/cpu.sh
+# (bench/cpu/cpubench.c) runs as one copy on 1 hart and as N copies at once on N harts
+# (N = host cores by default), inside Debian's kernel under trapeze (--cpus) and under
+# qemu-system-riscv64 -M virt -smp with multi-threaded TCG, trapeze and QEMU runs alternating.
+# Each copy runs cpubench R times in sequence (--reps, default 6) so that a batch lasts seconds.
+# The guest's first process is bench/cpu/smp_launcher.c (rdinit=, in the cpio appended to
+# test-initrd.img): it starts the copies together and times the whole batch with
+# CLOCK_MONOTONIC, so boot is excluded. Prints median batch times, throughput (cpubench runs per
+# second), scaling = throughput(N harts) / throughput(1 hart), and trapeze's N-hart throughput
+# against QEMU's; every run's checksum is checked against the same source run on the host.
+# The goals assume an idle host: the load other processes put on it is measured during every
+# guest run, and a warning follows the figures when it was not negligible.
+#
+# usage: bench/smp.sh [--harts N] [--runs N] [--reps R] [--engine jit|interp] [--trapeze PATH]
+#                     [--dir DIR]
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+runs=3 reps=6 engine=jit harts=$(nproc)
+trapeze=$root/build/trapeze
+dir=${TRAPEZE_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/trapeze/debian-riscv64}
+die() { echo "smp.sh: $*" >&2; exit 1; }
+while (($#)); do
+  (($# >= 2)) || die "$1 needs an argument"
+  case $1 in
+    --harts) harts=$2 ;;
+    --runs) runs=$2 ;;
+    --reps) reps=$2 ;;
+    --engine) engine=$2 ;;
+    --trapeze) trapeze=$2 ;;
+    --dir) dir=$2 ;;
+    *) die "unknown argument '$1'" ;;
+  esac
+  shift 2
+done
+[[ $harts =~ ^[0-9]+$ ]] && ((harts >= 2 && harts <= 32)) || die "--harts must be 2..32 (trapeze's --cpus limit)"
+[[ $runs =~ ^[0-9]+$ ]] && ((runs >= 1)) || die "--runs must be a positive number"
+[[ $reps =~ ^[0-9]+$ ]] && ((reps >= 1)) || die "--reps must be a positive number"
+[[ -x $trapeze ]] || die "$trapeze is not built (make build)"
+[[ -s $dir/test-initrd.img && -s $dir/Image && -s $dir/fw_jump.bin ]] ||
+  die "no guest in $dir (tools/fetch-guest)"
+command -v riscv64-linux-gnu-gcc >/dev/null || die "riscv64-linux-gnu-gcc is missing (tools/install-deps)"
+command -v qemu-system-riscv64 >/dev/null || die "qemu-system-riscv64 is missing (tools/install-deps)"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# Every run uses this copy, so a rebuild of build/trapeze during the benchmark changes nothing.
+cp "$trapeze" "$work/trapeze" || die "cannot copy $trapeze"
+trapeze_built=$(date -r "$trapeze" '+%F %T')
+trapeze=$work/trapeze
+src=$root/bench/cpu/cpubench.c
+gcc -O2 -o "$work/cpubench-host" "$src" || die "host build failed"
+mkdir -p "$work/root/bench"
+riscv64-linux-gnu-gcc -O2 -static -o "$work/root/bench/cpubench" "$src" || die "riscv64 build failed"
+riscv64-linux-gnu-gcc -O2 -static -o "$work/root/bench/smp_launcher" "$root/bench/cpu/smp_launcher.c" ||
+  die "riscv64 launcher build failed"
+(cd "$work/root" && find . | cpio -o -H newc --quiet | gzip -9) >"$work/extra.cpio.gz"
+cat "$dir/test-initrd.img" "$work/extra.cpio.gz" >"$work/initrd.img"
+"$work/cpubench-host" >"$work/n.log" || die "host cpubench failed"
+ref=$(awk '/^CPUBENCH:/ { print $5 }' "$work/n.log")
+[[ -n $ref ]] || die "host cpubench printed no checksum"
+
+append() { echo "console=ttyS0 panic=-1 rdinit=/bench/smp_launcher trapeze.smpbench=$1 trapeze.smpreps=$reps"; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# check LOG CPUS WHO: prints the batch seconds, or dies when the guest, with CPUS harts online,
+# did not run CPUS copies x reps cpubench runs that all exited 0 with the host's checksum.
+check() {
+  local log=$1 n=$2 who=$3 line secs copies r online failed sums
+  line=$(tr -d '\r' <"$log" | awk '/^SMPBENCH:/' | tail -n 1)
+  read -r _ secs _ _ copies _ r _ online _ failed <<<"$line"
+  [[ -n $line && $copies == "$n" && $r == "$reps" && $online == "$n" && $failed == 0 ]] ||
+    { tail -20 "$log" >&2; die "$who printed no good result (${line:-no SMPBENCH line})"; }
+  sums=$(tr -d '\r' <"$log" | awk '/^CPUBENCH:/ { print $5 }' | sort | uniq -c | awk '{ print $1, $2 }')
+  [[ $sums == "$((n * reps)) $ref" ]] ||
+    { tail -20 "$log" >&2; die "$who: expected $((n * reps)) runs with checksum $ref, got (count checksum): $(echo $sums)"; }
+  echo "$secs"
+}
+run_trapeze() {  # CPUS LOG
+  timeout 900 "$trapeze" run --engine "$engine" --no-stats --no-rng --kernel "$dir/Image" \
+    --bios "$dir/fw_jump.bin" --initrd "$work/initrd.img" --memory 512 --cpus "$1" \
+    --append "$(append "$1")" </dev/null >"$2" 2>&1
+}
+run_qemu() {  # CPUS LOG
+  timeout 900 qemu-system-riscv64 -M virt -accel tcg,thread=multi -smp "$1" -m 512M -nographic \
+    -no-reboot -bios "$dir/fw_jump.bin" -kernel "$dir/Image" -initrd "$work/initrd.img" \
+    -append "$(append "$1")" </dev/null >"$2" 2>&1
+}
+
+# The goal figures are for an idle host: busy() and own() (clock ticks: every CPU's busy time,
+# and this script's waited-for children's) bracket each guest run, and measured() turns the
+# difference into the CPU cores that other processes kept busy on average meanwhile.
+busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+own() { awk '{ sub(/^.*\) /, ""); print $14 + $15 }' "/proc/$$/stat"; }
+now() { date +%s%N; }
+others=() worst=0
+measured() {  # COMMAND...: runs it, appends the others' average cores to others[]
+  local b0 o0 w0 b1 o1 w1 x
+  b0=$(busy) o0=$(own) w0=$(now)
+  "$@"
+  b1=$(busy) o1=$(own) w1=$(now)
+  x=$(awk -v b="$((b1 - b0))" -v o="$((o1 - o0))" -v w="$((w1 - w0))" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { x = (b - o) / hz / (w / 1e9); printf "%.2f", x < 0 ? 0 : x }')
+  others+=("$x")
+}
+
+echo "smp.sh: N = $harts harts, $runs run(s), trapeze --engine $engine (built $trapeze_built)," \
+  "$(qemu-system-riscv64 --version | head -n 1)"
+echo "host: $(nproc) cores, load average $(cut -d ' ' -f 1-3 /proc/loadavg)"
+declare -a t1 q1 tn qn
+for ((i = 1; i <= runs; i++)); do
+  others=()
+  measured run_trapeze 1 "$work/t1.log"; a=$(check "$work/t1.log" 1 "trapeze 1-hart run $i") || exit 1
+  measured run_qemu 1 "$work/q1.log"; b=$(check "$work/q1.log" 1 "qemu 1-hart run $i") || exit 1
+  measured run_trapeze "$harts" "$work/tn.log"; c=$(check "$work/tn.log" "$harts" "trapeze $harts-hart run $i") || exit 1
+  measured run_qemu "$harts" "$work/qn.log"; d=$(check "$work/qn.log" "$harts" "qemu $harts-hart run $i") || exit 1
+  t1+=("$a") q1+=("$b") tn+=("$c") qn+=("$d")
+  echo "run $i: 1 hart, 1 copy: trapeze $a s, qemu $b s; $harts harts, $harts copies: trapeze $c s, qemu $d s" \
+    "(other processes' load meanwhile: ${others[*]} cores)"
+  for x in "${others[@]}"; do awk -v x="$x" -v w="$worst" 'BEGIN { exit !(x > w) }' && worst=$x; done
+done
+med() { printf '%s\n' "$@" | median; }
+mt1=$(med "${t1[@]}") mq1=$(med "${q1[@]}") mtn=$(med "${tn[@]}") mqn=$(med "${qn[@]}")
+# throughput: cpubench runs per second; scaling: throughput(N) / throughput(1).
+thr() { awk -v c="$1" -v s="$2" 'BEGIN { printf "%.3f", c / s }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+tt1=$(thr "$reps" "$mt1") tq1=$(thr "$reps" "$mq1") ttn=$(thr $((harts * reps)) "$mtn") tqn=$(thr $((harts * reps)) "$mqn")
+st=$(ratio "$ttn" "$tt1") sq=$(ratio "$tqn" "$tq1")
+echo "median batch time over $runs run(s) (each copy runs cpubench $reps times; checksum $ref in every run):"
+printf '  %-16s %2d hart(s), %2d copies: %8.3f s, throughput %6.3f runs/s\n' \
+  "trapeze ($engine)" 1 1 "$mt1" "$tt1" "qemu (mttcg)" 1 1 "$mq1" "$tq1"
+printf '  %-16s %2d hart(s), %2d copies: %8.3f s, throughput %6.3f runs/s, scaling %s\n' \
+  "trapeze ($engine)" "$harts" "$harts" "$mtn" "$ttn" "$st" "qemu (mttcg)" "$harts" "$harts" "$mqn" "$tqn" "$sq"
+echo "1-hart throughput: trapeze/qemu $(ratio "$tt1" "$tq1")"
+echo "scaling: trapeze $st (goal >= $(awk -v n="$harts" 'BEGIN { printf "%.1f", 0.9 * n }')), qemu $sq"
+echo "$harts-hart throughput: trapeze/qemu $(ratio "$ttn" "$tqn") (goal >= 2)"
+awk -v w="$worst" 'BEGIN { exit !(w > 0.1) }' &&
+  echo "warning: the host was not idle: other processes kept up to $worst cores busy during a guest run," \
+    "so these figures understate scaling" >&2
