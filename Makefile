@@ -14,7 +14,7 @@ SANITIZE_OPT ?= -O2 -g
 SANITIZE_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1
 
-.PHONY: all deps guest build run test build-sanitize test-sanitize test-smp-soak bench clean
+.PHONY: all deps guest build run test build-sanitize test-sanitize test-smp-soak build-tsan bench clean
 
 all: build
 
@@ -41,6 +41,15 @@ test: guest build
 SOAK_ROUNDS ?= 3
 test-smp-soak: guest build
 	tests/guest/smp_soak.sh $(BUILD)/trapeze $(SOAK_ROUNDS)
+
+# ThreadSanitizer: the unit, smp and guest tests with harts on threads (see docs/architecture.md).
+TSAN_BUILD ?= build-tsan
+$(TSAN_BUILD)/build.ninja:
+	cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRAPEZE_TSAN=ON \
+		-DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++
+
+build-tsan: deps $(TSAN_BUILD)/build.ninja
+	cmake --build $(TSAN_BUILD) --target trapeze runloop_test rv64_jit_test baremetal_guests
 
 # gcc, whatever CC/CXX say: the sanitizer flags are the ones gcc takes.
 $(SANITIZE_BUILD)/build.ninja:

@@ -7,6 +7,7 @@
 
 #include <latch>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -56,13 +57,15 @@ template <typename Setup>
 void run_on_threads(GuestMemory& mem, Engine engine, unsigned harts, uint64_t end, Setup setup) {
     std::vector<std::thread> threads;
     std::latch ready(harts);  // setting up an engine takes longer than the loop: start together
+    std::mutex setting_up;    // an engine installs the memory's write observer (ThreadSanitizer)
     for (unsigned id = 0; id < harts; ++id) {
-        threads.emplace_back([&mem, &ready, &setup, engine, id, end] {
+        threads.emplace_back([&mem, &ready, &setup, &setting_up, engine, id, end] {
             MmioBus bus;
             GuestClock clock;
             Hart hart(HartConfig{id, true}, mem, bus, clock);
             std::unique_ptr<jit::Jit> jit;
             std::unique_ptr<interp::Interpreter> interp;
+            std::unique_lock lock(setting_up);
             if (engine == Engine::Jit) {
                 jit = std::move(jit::Jit::create(mem, EngineRig::eager()).value());
                 jit->attach(hart);
@@ -72,6 +75,7 @@ void run_on_threads(GuestMemory& mem, Engine engine, unsigned harts, uint64_t en
             }
             hart.s.pc = kCode;
             setup(hart);
+            lock.unlock();
             ready.arrive_and_wait();
             while (hart.s.pc != end) {
                 if (jit)
