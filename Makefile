@@ -66,4 +66,4 @@ bench: guest build
 	bench/boot.sh --trapeze $(BUILD)/trapeze $(BENCH_ARGS)
 
 clean:
-	rm -rf $(BUILD) $(SANITIZE_BUILD)
+	rm -rf $(BUILD) $(SANITIZE_BUILD) $(TSAN_BUILD)
