@@ -283,6 +283,7 @@ bool RiscvMachine::all_waiting() const {
     return std::all_of(m_harts.begin(), m_harts.end(), [](const auto& h) { return h->s.wfi && !h->wfi_wakeup(); });
 }
 
+// Harts in turn, all in WFI: until the earliest hart timer, or host input.
 void RiscvMachine::sleep_until_event() {
     uint64_t tick = UINT64_MAX;
     {
@@ -290,20 +291,26 @@ void RiscvMachine::sleep_until_event() {
         tick = m_clint.next_deadline();
     }
     for (const auto& h : m_harts) tick = std::min(tick, h->next_timer_tick());
-    uint64_t ns = std::min(m_clock.ns_until(tick), kMaxIdleNs);
-    std::vector<pollfd> fds{{m_console.wake_fd(), POLLIN, 0}};
+    wait_for_io(std::min(m_clock.ns_until(tick), kMaxIdleNs));
+}
+
+// Sleeps at most `ns`, less if a device's timer (RTC alarm, a backend's protocol timer) comes
+// first, until console input, a backend's fd or finish() wakes it.
+void RiscvMachine::wait_for_io(uint64_t ns) {
+    std::vector<pollfd> fds{{m_console.wake_fd(), POLLIN, 0}, {m_io_wake.get(), POLLIN, 0}};
     {
         std::lock_guard lock(m_devices);
         ns = std::min(ns, m_rtc.ns_until_alarm());
-        if (ns == 0) return;
-        // Wake on console input or on any device backend's fds (network, ...).
         for (EventSource* src : m_sources) {
             src->fill_pollfds(fds);
             ns = std::min(ns, src->next_timeout_ns());
         }
     }
+    if (ns == 0) return;
     ::poll(fds.data(), fds.size(), static_cast<int>((ns + 999'999) / 1'000'000));
     m_console.drain_wake();
+    uint64_t count = 0;
+    [[maybe_unused]] const auto n = ::read(m_io_wake.get(), &count, sizeof count);
 }
 
 RunResult RiscvMachine::run() { return parallel() ? run_parallel() : run_in_turn(); }
@@ -346,31 +353,12 @@ RunResult RiscvMachine::run_parallel() {
             std::lock_guard lock(m_devices);
             poll_io();
         }
-        sleep_until_io();
+        wait_for_io(m_boot.tohost ? kHtifTickNs : kIoTickNs);
     }
     m_threads->stop();
     std::lock_guard lock(m_devices);
     m_console.flush();
     return *m_result;
-}
-
-// Sleeps until host input, a device's timer, finish() or the I/O tick.
-void RiscvMachine::sleep_until_io() {
-    std::vector<pollfd> fds{{m_console.wake_fd(), POLLIN, 0}, {m_io_wake.get(), POLLIN, 0}};
-    uint64_t ns = m_boot.tohost ? kHtifTickNs : kIoTickNs;
-    {
-        std::lock_guard lock(m_devices);
-        ns = std::min(ns, m_rtc.ns_until_alarm());
-        for (EventSource* src : m_sources) {
-            src->fill_pollfds(fds);
-            ns = std::min(ns, src->next_timeout_ns());
-        }
-    }
-    if (ns == 0) return;
-    ::poll(fds.data(), fds.size(), static_cast<int>((ns + 999'999) / 1'000'000));
-    m_console.drain_wake();
-    uint64_t count = 0;
-    [[maybe_unused]] const auto n = ::read(m_io_wake.get(), &count, sizeof count);
 }
 
 bool RiscvMachine::run_slice(unsigned hart) {

@@ -80,7 +80,7 @@ private:
     void feed_console();
     void poll_htif();
     void sleep_until_event();
-    void sleep_until_io();
+    void wait_for_io(uint64_t ns);
     bool all_waiting() const;
     void finish(RunResult r);
     RunResult run_in_turn();
