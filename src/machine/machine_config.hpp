@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "ratelimit/rate_limiter_config.hpp"
 #include "virtio/net/net_config.hpp"
 
 namespace trapeze::machine {
@@ -23,6 +24,7 @@ struct DiskConfig {
     std::string path;
     bool read_only = false;
     std::string id;  // virtio-blk serial (GET_ID), at most 20 bytes
+    std::optional<ratelimit::RateLimiterConfig> rate_limiter;
 };
 
 Result<DiskConfig> parse_disk_option(std::string_view spec);
@@ -42,8 +44,12 @@ struct MachineConfig {
     bool stats = true;  // print retired instructions and MIPS at exit
     std::vector<DiskConfig> disks;
     bool rng = true;    // a virtio-rng device backed by getrandom(2)
+    std::optional<ratelimit::RateLimiterConfig> rng_rate_limiter;
     std::vector<virtio::NetConfig> nets;
     ConsoleKind console = ConsoleKind::Serial;
+    // The share of one host CPU the whole VM may use, in percent (150 = one and a half CPUs);
+    // 0 = no limit. Enforced by the run loops (runloop::CpuQuota).
+    unsigned cpu_quota_percent = 0;
 };
 
 }  // namespace trapeze::machine

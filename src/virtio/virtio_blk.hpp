@@ -29,6 +29,7 @@
 
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
+#include "ratelimit/rate_limiter_config.hpp"
 #include "virtio/virtio_device.hpp"
 
 namespace trapeze::virtio {
@@ -37,6 +38,7 @@ struct BlkConfig {
     std::string path;
     bool read_only = false;
     std::string id;  // GET_ID serial, at most 20 bytes
+    std::optional<ratelimit::RateLimiterConfig> rate_limiter;
 };
 
 class VirtioBlk final : public VirtioDevice {

@@ -15,11 +15,13 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/result.hpp"
+#include "ratelimit/rate_limiter_config.hpp"
 
 namespace trapeze::virtio {
 
@@ -51,6 +53,8 @@ struct NetConfig {
     std::string tap_name;                    // Backend::Tap
     std::vector<HostForward> host_forwards;  // Backend::User
     MacAddress mac = kDefaultMac;
+    std::optional<ratelimit::RateLimiterConfig> rx_rate_limiter;  // frames to the guest
+    std::optional<ratelimit::RateLimiterConfig> tx_rate_limiter;  // frames from the guest
 };
 
 // Parses the `--net` value described above. Errors name the offending part.
