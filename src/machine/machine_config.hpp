@@ -19,7 +19,9 @@ enum class OnReboot { Exit, Restart };
 // Where the terminal is connected: the NS16550A (ttyS0) or a virtio-console (hvc0).
 enum class ConsoleKind { Serial, Virtio };
 
-// One `--disk PATH[,ro][,id=NAME]`.
+// One `--disk PATH[,ro][,id=NAME][,bw=BYTES][,iops=N]`: bw and iops (per second, K/M/G
+// suffixes binary) become the rate limiter's bandwidth and ops buckets, each of one second's
+// worth of tokens refilled over 1000 ms (QEMU's bps=/iops= throttling, in Firecracker's terms).
 struct DiskConfig {
     std::string path;
     bool read_only = false;

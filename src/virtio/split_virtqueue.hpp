@@ -65,6 +65,11 @@ public:
     PopStatus pop(DescriptorChain& chain);
     QueueError error() const { return m_error; }
 
+    // Gives back the chain the last pop() returned (PopStatus::Chain, not yet add_used): the
+    // next pop() returns it again. A device that may not serve it yet (a rate limiter said no)
+    // leaves it in the driver's ring this way.
+    void undo_pop() { --m_next_avail; }
+
     // Returns a chain to the driver with `len` bytes written into its writable buffers
     // (§2.7.8), and reports the chain's writable buffers and the ring update as written
     // (GuestMemory::notify_written). Ordering: the element is written before the

@@ -73,32 +73,65 @@ bool write_zeroes_by_hand(int fd, uint64_t offset, uint64_t len) {
 
 }  // namespace
 
-Result<std::unique_ptr<VirtioBlk>> VirtioBlk::create(const BlkConfig& config) {
-    if (config.id.size() > kIdBytes)
-        return make_error("disk '{}': id '{}' is longer than {} bytes", config.path, config.id, kIdBytes);
-    const int flags = (config.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
-    UniqueFd fd(::open(config.path.c_str(), flags));
-    if (!fd.valid()) return make_error("open disk '{}': {}", config.path, std::strerror(errno));
-    if (::flock(fd.get(), (config.read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0)
-        return make_error("disk '{}' is in use by another process: {}", config.path, std::strerror(errno));
+namespace {
+
+struct Backing {
+    UniqueFd fd;
+    uint64_t sectors = 0;
+};
+
+// Opens and locks a disk image (a regular file or a block device) the way the device uses it.
+Result<Backing> open_backing(const std::string& path, bool read_only) {
+    const int flags = (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+    UniqueFd fd(::open(path.c_str(), flags));
+    if (!fd.valid()) return make_error("open disk '{}': {}", path, std::strerror(errno));
+    if (::flock(fd.get(), (read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0)
+        return make_error("disk '{}' is in use by another process: {}", path, std::strerror(errno));
     struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) return make_error("stat disk '{}': {}", config.path, std::strerror(errno));
+    if (::fstat(fd.get(), &st) != 0) return make_error("stat disk '{}': {}", path, std::strerror(errno));
     uint64_t bytes = 0;
     if (S_ISREG(st.st_mode)) {
         bytes = static_cast<uint64_t>(st.st_size);
     } else if (S_ISBLK(st.st_mode)) {
         if (::ioctl(fd.get(), BLKGETSIZE64, &bytes) != 0)
-            return make_error("size of disk '{}': {}", config.path, std::strerror(errno));
+            return make_error("size of disk '{}': {}", path, std::strerror(errno));
     } else {
-        return make_error("disk '{}' is neither a regular file nor a block device", config.path);
+        return make_error("disk '{}' is neither a regular file nor a block device", path);
     }
     // A trailing partial sector is not addressable by the guest.
-    return std::unique_ptr<VirtioBlk>(new VirtioBlk(std::move(fd), bytes / kSectorSize, config.read_only, config.id));
+    return Backing{std::move(fd), bytes / VirtioBlk::kSectorSize};
 }
 
-VirtioBlk::VirtioBlk(UniqueFd fd, uint64_t capacity, bool read_only, const std::string& id)
-    : m_fd(std::move(fd)), m_capacity(capacity), m_read_only(read_only) {
-    std::copy(id.begin(), id.end(), m_id.begin());
+}  // namespace
+
+Result<std::unique_ptr<VirtioBlk>> VirtioBlk::create(const BlkConfig& config, ratelimit::Clock clock) {
+    if (config.id.size() > kIdBytes)
+        return make_error("disk '{}': id '{}' is longer than {} bytes", config.path, config.id, kIdBytes);
+    auto b = open_backing(config.path, config.read_only);
+    if (!b) return b.error();
+    return std::unique_ptr<VirtioBlk>(new VirtioBlk(std::move(b->fd), b->sectors, config, std::move(clock)));
+}
+
+// Firecracker's PATCH /drives path_on_host: what was written to the old image is made durable
+// first; the guest learns the new capacity through a configuration change (§4.2.2.1).
+Result<void> VirtioBlk::replace_backing(const std::string& path) {
+    auto b = open_backing(path, m_read_only);
+    if (!b) return b.error();
+    while (::fdatasync(m_fd.get()) != 0 && errno == EINTR) {
+    }
+    m_fd = std::move(b->fd);
+    m_capacity = b->sectors;
+    put<uint64_t>(m_config, 0, m_capacity);  // capacity
+    if (m_signals != nullptr) m_signals->config_changed();
+    return ok();
+}
+
+VirtioBlk::VirtioBlk(UniqueFd fd, uint64_t capacity, const BlkConfig& config, ratelimit::Clock clock)
+    : m_fd(std::move(fd)),
+      m_capacity(capacity),
+      m_read_only(config.read_only),
+      m_limiter(config.rate_limiter, std::move(clock)) {
+    std::copy(config.id.begin(), config.id.end(), m_id.begin());
     // struct virtio_blk_config, §5.2.4 (offsets in bytes).
     put<uint64_t>(m_config, 0, m_capacity);                    // capacity
     put<uint32_t>(m_config, 12, kQueueSize - 2);               // seg_max: header and status take two
@@ -134,16 +167,31 @@ void VirtioBlk::activate(const ActivateContext& ctx) {
 }
 
 void VirtioBlk::reset() {
+    // The limiter keeps its budget (a reset is no way to refill it); the waiting request is gone.
     m_queue = nullptr;
     m_signals = nullptr;
+    m_throttled = false;
 }
 
 void VirtioBlk::process_queue(uint16_t index) {
     if (index != 0 || m_queue == nullptr) return;
+    m_throttled = false;
     serve_queue(*m_queue, 0, m_chain, *m_signals, [this] { return handle_chain(); });
 }
 
-// Executes one request and returns it to the driver; false if the device needs a reset.
+uint64_t VirtioBlk::next_timeout_ns() { return m_throttled ? m_limiter.ns_until_ready() : kNoTimeout; }
+
+void VirtioBlk::poll() {
+    if (m_throttled && m_limiter.ns_until_ready() == 0) process_queue(0);
+}
+
+void VirtioBlk::update_rate_limiter(const ratelimit::RateLimiterConfig& config) {
+    m_limiter.update(config);
+    poll();
+}
+
+// Executes one request and returns it to the driver; false if the device needs a reset or the
+// rate limiter holds the request back (then it is still in the ring and m_throttled is set).
 bool VirtioBlk::handle_chain() {
     const uint64_t writable = total_bytes(m_chain.writable);
     if (writable == 0) {
@@ -156,20 +204,40 @@ bool VirtioBlk::handle_chain() {
     const ByteSpans in_data = slice(m_chain.writable, 0, writable - 1);
     std::array<uint8_t, kHeaderSize> header{};
     ChainReader reader(m_chain.readable);
-    Completion done{VIRTIO_BLK_S_IOERR, 0};
-    if (reader.read(header) < kHeaderSize) {
-        log_once("virtio-blk request header shorter than 16 bytes");
-    } else {
-        uint32_t type = 0;
-        uint64_t sector = 0;
-        std::memcpy(&type, header.data(), 4);
-        std::memcpy(&sector, header.data() + 8, 8);
-        const ByteSpans out_data = slice(m_chain.readable, kHeaderSize, total_bytes(m_chain.readable) - kHeaderSize);
-        done = execute(type, sector, out_data, in_data);
+    const bool has_header = reader.read(header) == kHeaderSize;
+    uint32_t type = 0;
+    uint64_t sector = 0;
+    std::memcpy(&type, header.data(), 4);
+    std::memcpy(&sector, header.data() + 8, 8);
+    const ByteSpans out_data =
+        has_header ? slice(m_chain.readable, kHeaderSize, total_bytes(m_chain.readable) - kHeaderSize) : ByteSpans{};
+    // Firecracker's accounting: one op per request, and the data of reads and writes as bytes.
+    const uint64_t bytes = !has_header                ? 0
+                           : type == VIRTIO_BLK_T_IN  ? total_bytes(in_data)
+                           : type == VIRTIO_BLK_T_OUT ? total_bytes(out_data)
+                                                      : 0;
+    if (!m_limiter.consume(bytes)) {
+        m_queue->undo_pop();
+        m_throttled = true;
+        return false;
     }
+    Completion done{VIRTIO_BLK_S_IOERR, 0};
+    if (!has_header)
+        log_once("virtio-blk request header shorter than 16 bytes");
+    else
+        done = execute(type, sector, out_data, in_data);
     status[0][0] = done.status;
     m_queue->add_used(m_chain, done.data_len + 1);
     return true;
+}
+
+void VirtioBlk::count(uint8_t status, uint64_t& requests, uint64_t& bytes, uint64_t n) {
+    if (status != VIRTIO_BLK_S_OK) {
+        ++m_stats.io_errors;
+        return;
+    }
+    ++requests;
+    bytes += n;
 }
 
 VirtioBlk::Completion VirtioBlk::execute(uint32_t type, uint64_t sector, const ByteSpans& out_data,
@@ -177,10 +245,21 @@ VirtioBlk::Completion VirtioBlk::execute(uint32_t type, uint64_t sector, const B
     switch (type) {
         case VIRTIO_BLK_T_IN: {
             const uint8_t s = read_sectors(sector, in_data);
+            count(s, m_stats.read_count, m_stats.read_bytes, total_bytes(in_data));
             return {s, s == VIRTIO_BLK_S_OK ? static_cast<uint32_t>(total_bytes(in_data)) : 0};
         }
-        case VIRTIO_BLK_T_OUT: m_unsynced = !m_read_only; return {write_sectors(sector, out_data), 0};
-        case VIRTIO_BLK_T_FLUSH: return {flush(), 0};
+        case VIRTIO_BLK_T_OUT: {
+            m_unsynced = !m_read_only;
+            const uint8_t s = write_sectors(sector, out_data);
+            count(s, m_stats.write_count, m_stats.write_bytes, total_bytes(out_data));
+            return {s, 0};
+        }
+        case VIRTIO_BLK_T_FLUSH: {
+            const uint8_t s = flush();
+            uint64_t no_bytes = 0;
+            count(s, m_stats.flush_count, no_bytes, 0);
+            return {s, 0};
+        }
         case VIRTIO_BLK_T_GET_ID: {
             ChainWriter w(in_data);
             const size_t n = w.write(m_id);

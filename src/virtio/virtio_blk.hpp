@@ -18,17 +18,26 @@
 // Memory bound: none allocated per request beyond an iovec per descriptor (at most
 // kQueueSize); data moves between the image and guest RAM in place.
 //
+// Rate limiter (BlkConfig::rate_limiter, Firecracker's accounting): every request is one op,
+// and the data of IN and OUT requests are its bytes. A request the limiter refuses stays in the
+// driver's ring (SplitVirtqueue::undo_pop) and the queue is not served until the limiter has
+// the tokens for it: the device is an EventSource whose timeout is that moment, and its poll()
+// serves the queue again. Requests are not reordered and none is failed for lack of tokens.
+//
 // Thread: everything, including the file I/O, runs synchronously on the thread that calls
-// process_queue() — the transport's caller, today the hart thread on a QueueNotify write. A
-// later I/O thread would take chains here and complete them through VirtioSignals.
+// process_queue() or poll() — the transport's caller (the hart thread on a QueueNotify write,
+// or the thread of an ioeventfd) and the machine's loop, serialised by the machine's device
+// lock. A later I/O thread would take chains here and complete them through VirtioSignals.
 #pragma once
 
 #include <array>
 #include <memory>
 #include <string>
 
+#include "base/event_source.hpp"
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
+#include "ratelimit/rate_limiter.hpp"
 #include "ratelimit/rate_limiter_config.hpp"
 #include "virtio/virtio_device.hpp"
 
@@ -38,10 +47,10 @@ struct BlkConfig {
     std::string path;
     bool read_only = false;
     std::string id;  // GET_ID serial, at most 20 bytes
-    std::optional<ratelimit::RateLimiterConfig> rate_limiter;
+    std::optional<ratelimit::RateLimiterConfig> rate_limiter = {};  // none: not limited
 };
 
-class VirtioBlk final : public VirtioDevice {
+class VirtioBlk final : public VirtioDevice, public EventSource {
 public:
     static constexpr uint16_t kQueueSize = 256;
     static constexpr uint64_t kSectorSize = 512;
@@ -71,7 +80,9 @@ public:
 
     // Opens the image ("open disk 'x': ..." on failure). A read-write image is locked
     // exclusively (flock), a read-only one shared, so two VMMs cannot write one image.
-    static Result<std::unique_ptr<VirtioBlk>> create(const BlkConfig& config);
+    // `clock` is the rate limiter's (tests inject a fake one).
+    static Result<std::unique_ptr<VirtioBlk>> create(const BlkConfig& config,
+                                                     ratelimit::Clock clock = &GuestClock::host_ns);
     ~VirtioBlk() override;
     VirtioBlk(const VirtioBlk&) = delete;
     VirtioBlk& operator=(const VirtioBlk&) = delete;
@@ -88,14 +99,36 @@ public:
     void reset() override;
     void process_queue(uint16_t index) override;
 
+    // EventSource: no fds; a timeout only while a request waits for the rate limiter.
+    void fill_pollfds(std::vector<pollfd>&) override {}
+    uint64_t next_timeout_ns() override;
+    void poll() override;
+
+    // PATCH /drives: new buckets (RateLimiter::update's rules); a waiting queue is served at
+    // once if the new limits let it.
+    void update_rate_limiter(const ratelimit::RateLimiterConfig& config);
+    // Running totals, named as Firecracker's block metrics are.
+    struct Stats {
+        uint64_t read_count = 0, read_bytes = 0, write_count = 0, write_bytes = 0, flush_count = 0;
+        uint64_t io_errors = 0;  // requests answered with VIRTIO_BLK_S_IOERR
+    };
+    const Stats& stats() const { return m_stats; }
+    // Serves the guest from another image from now on (same read-only setting); the driver is
+    // told the new capacity. On an error the old image stays.
+    Result<void> replace_backing(const std::string& path);
+    const ratelimit::RateLimiter& rate_limiter() const { return m_limiter; }
+    // A request waits in the ring for the rate limiter's tokens.
+    bool throttled() const { return m_throttled; }
+
 private:
     struct Completion {
         uint8_t status;
         uint32_t data_len;  // bytes written into the guest's data buffers
     };
 
-    VirtioBlk(UniqueFd fd, uint64_t capacity, bool read_only, const std::string& id);
+    VirtioBlk(UniqueFd fd, uint64_t capacity, const BlkConfig& config, ratelimit::Clock clock);
     bool handle_chain();
+    void count(uint8_t status, uint64_t& requests, uint64_t& bytes, uint64_t n);
     Completion execute(uint32_t type, uint64_t sector, const ByteSpans& out_data, const ByteSpans& in_data);
     uint8_t read_sectors(uint64_t sector, const ByteSpans& data);
     uint8_t write_sectors(uint64_t sector, const ByteSpans& data);
@@ -105,6 +138,7 @@ private:
     void log_once(const char* what);
 
     UniqueFd m_fd;
+    Stats m_stats;
     uint64_t m_capacity;  // in 512-byte sectors
     bool m_read_only;
     std::array<uint8_t, kIdBytes> m_id{};
@@ -114,6 +148,8 @@ private:
     DescriptorChain m_chain;
     bool m_logged = false;
     bool m_unsynced = false;  // written since the last fdatasync: the destructor syncs
+    ratelimit::RateLimiter m_limiter;
+    bool m_throttled = false;  // the limiter refused the request at the head of the ring
 };
 
 }  // namespace trapeze::virtio

@@ -2,20 +2,33 @@
 // of a request is filled from the host's getrandom(2), at most kMaxBytesPerRequest per request
 // (§5.4.6: the device may write fewer bytes than offered).
 //
-// Thread: the transport's caller (process_queue runs getrandom synchronously; it does not
-// block once the host's pool is initialised).
+// Rate limiter (MachineConfig::rng_rate_limiter, Firecracker's `rate_limiter` of PUT /entropy):
+// each request is one op and the bytes it will get (its writable bytes, at most
+// kMaxBytesPerRequest) are its bytes. A refused request stays in the ring until the limiter has
+// the tokens; the device is an EventSource whose timeout is that moment (as VirtioBlk).
+//
+// Thread: the transport's caller and the machine's loop, serialised by the machine's device
+// lock (process_queue runs getrandom synchronously; it does not block once the host's pool is
+// initialised).
 #pragma once
 
+#include <optional>
 #include <vector>
 
+#include "base/event_source.hpp"
+#include "ratelimit/rate_limiter.hpp"
 #include "virtio/virtio_device.hpp"
 
 namespace trapeze::virtio {
 
-class VirtioRng final : public VirtioDevice {
+class VirtioRng final : public VirtioDevice, public EventSource {
 public:
     static constexpr uint16_t kQueueSize = 64;
     static constexpr uint64_t kMaxBytesPerRequest = 64 * 1024;
+
+    explicit VirtioRng(const std::optional<ratelimit::RateLimiterConfig>& rate_limiter = {},
+                       ratelimit::Clock clock = &GuestClock::host_ns)
+        : m_limiter(rate_limiter, std::move(clock)) {}
 
     uint32_t device_id() const override;
     uint64_t device_features() const override;
@@ -26,10 +39,28 @@ public:
     void reset() override;
     void process_queue(uint16_t index) override;
 
+    // EventSource: no fds; a timeout only while a request waits for the rate limiter.
+    void fill_pollfds(std::vector<pollfd>&) override {}
+    uint64_t next_timeout_ns() override;
+    void poll() override;
+
+    void update_rate_limiter(const ratelimit::RateLimiterConfig& config);
+    const ratelimit::RateLimiter& rate_limiter() const { return m_limiter; }
+    // Running totals (Firecracker's entropy metrics).
+    uint64_t entropy_bytes() const { return m_entropy_bytes; }
+    uint64_t entropy_event_count() const { return m_requests; }
+    bool throttled() const { return m_throttled; }
+
 private:
+    bool handle_chain();
+
     SplitVirtqueue* m_queue = nullptr;
     VirtioSignals* m_signals = nullptr;
     DescriptorChain m_chain;
+    ratelimit::RateLimiter m_limiter;
+    bool m_throttled = false;
+    uint64_t m_entropy_bytes = 0;
+    uint64_t m_requests = 0;  // the limiter refused the request at the head of the ring
 };
 
 }  // namespace trapeze::virtio

@@ -9,8 +9,11 @@
 
 namespace trapeze::virtio {
 
-VirtioNet::VirtioNet(const NetConfig& cfg, std::unique_ptr<NetBackend> backend)
-    : m_mac(cfg.mac), m_backend(std::move(backend)) {
+VirtioNet::VirtioNet(const NetConfig& cfg, std::unique_ptr<NetBackend> backend, ratelimit::Clock clock)
+    : m_mac(cfg.mac),
+      m_backend(std::move(backend)),
+      m_rx_limiter(cfg.rx_rate_limiter, clock),
+      m_tx_limiter(cfg.tx_rate_limiter, std::move(clock)) {
     m_backend->set_receiver([this](std::span<const uint8_t> frame) { receive(frame); });
 }
 
@@ -47,6 +50,8 @@ void VirtioNet::reset() {
     m_txq = nullptr;
     m_signals = nullptr;
     m_broken = false;
+    m_rx_throttled = false;  // the limiters keep their budgets
+    m_tx_throttled = false;
 }
 
 void VirtioNet::process_queue(uint16_t index) {
@@ -61,6 +66,7 @@ void VirtioNet::guest_error(const char* what) {
 }
 
 void VirtioNet::process_tx() {
+    m_tx_throttled = false;
     if (m_txq == nullptr || m_broken) return;
     bool used = false;
     for (;;) {
@@ -72,7 +78,13 @@ void VirtioNet::process_tx() {
         }
         // §5.1.6.2: header, then the frame; both device-readable, split across buffers any way.
         const uint64_t total = total_bytes(m_tx_chain.readable);
-        if (total < kHeaderSize || total - kHeaderSize > kMaxFrameSize) {
+        const bool malformed = total < kHeaderSize || total - kHeaderSize > kMaxFrameSize;
+        if (!m_tx_limiter.consume(malformed ? 0 : total - kHeaderSize)) {
+            m_txq->undo_pop();
+            m_tx_throttled = true;
+            break;
+        }
+        if (malformed) {
             ++m_stats.tx_malformed;
             if (!m_malformed_logged) spdlog::warn("virtio-net: dropping a {}-byte transmit request", total);
             m_malformed_logged = true;
@@ -103,6 +115,9 @@ void VirtioNet::receive(std::span<const uint8_t> frame) {
 
 void VirtioNet::flush_rx() {
     if (m_rxq == nullptr || m_broken) return;
+    // Called on every poll and notification: while the limiter has no tokens, look no further.
+    if (m_rx_throttled && m_rx_limiter.ns_until_ready() != 0) return;
+    m_rx_throttled = false;
     bool used = false;
     while (!m_backlog.empty()) {
         const PopStatus st = m_rxq->pop(m_rx_chain);
@@ -112,6 +127,11 @@ void VirtioNet::flush_rx() {
             return;
         }
         const std::vector<uint8_t>& frame = m_backlog.front();
+        if (!m_rx_limiter.consume(frame.size())) {
+            m_rxq->undo_pop();  // the frame waits in the backlog, the buffer in the ring
+            m_rx_throttled = true;
+            break;
+        }
         uint32_t len = 0;
         if (total_bytes(m_rx_chain.writable) < kHeaderSize + frame.size()) {
             // Without MRG_RXBUF a frame must fit one chain (§5.1.6.3.1); this one cannot.
@@ -142,12 +162,27 @@ void VirtioNet::fill_pollfds(std::vector<pollfd>& fds) {
 
 uint64_t VirtioNet::next_timeout_ns() {
     // A backend that is not polled has no reason to wake the machine either.
-    return backend_may_deliver() ? m_backend->next_timeout_ns() : kNoTimeout;
+    uint64_t ns = backend_may_deliver() ? m_backend->next_timeout_ns() : kNoTimeout;
+    if (m_tx_throttled) ns = std::min(ns, m_tx_limiter.ns_until_ready());
+    if (m_rx_throttled) ns = std::min(ns, m_rx_limiter.ns_until_ready());
+    return ns;
 }
 
 void VirtioNet::poll() {
     if (backend_may_deliver()) m_backend->poll();
+    resume_throttled();
+}
+
+// Serves what the limiters held back once they have the tokens (flush_rx checks its own).
+void VirtioNet::resume_throttled() {
+    if (m_tx_throttled && m_tx_limiter.ns_until_ready() == 0) process_tx();
     flush_rx();
+}
+
+void VirtioNet::update_rate_limiters(const ratelimit::RateLimiterConfig& rx, const ratelimit::RateLimiterConfig& tx) {
+    m_rx_limiter.update(rx);
+    m_tx_limiter.update(tx);
+    resume_throttled();
 }
 
 Result<std::unique_ptr<VirtioNet>> make_virtio_net(const NetConfig& cfg) {

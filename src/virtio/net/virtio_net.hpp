@@ -14,6 +14,13 @@
 // slow guest pushes back instead of losing frames. Frames dropped on overflow, frames too big
 // for the guest's buffer, and malformed transmit requests are counted and logged.
 //
+// Rate limiters (NetConfig::rx_rate_limiter, tx_rate_limiter; Firecracker's): each frame is one
+// op and its bytes (the Ethernet frame, without the virtio-net header) on the limiter of its
+// direction. A transmit request the tx limiter refuses stays in the ring; a received frame the
+// rx limiter refuses stays in the backlog (which then pushes back on the backend as above).
+// Either queue is served again when its limiter has the tokens: that moment is part of the
+// device's EventSource timeout.
+//
 // The device is also the machine's EventSource for its backend: the machine calls poll()
 // between hart slices, which polls the backend and delivers the backlog.
 //
@@ -26,6 +33,7 @@
 #include <vector>
 
 #include "base/event_source.hpp"
+#include "ratelimit/rate_limiter.hpp"
 #include "virtio/net/net_backend.hpp"
 #include "virtio/net/net_config.hpp"
 #include "virtio/virtio_device.hpp"
@@ -56,7 +64,8 @@ public:
         uint64_t rx_too_big = 0;     // the guest's buffer could not hold the frame
     };
 
-    VirtioNet(const NetConfig& cfg, std::unique_ptr<NetBackend> backend);
+    // `clock` is the rate limiters' (tests inject a fake one).
+    VirtioNet(const NetConfig& cfg, std::unique_ptr<NetBackend> backend, ratelimit::Clock clock = &GuestClock::host_ns);
     ~VirtioNet() override;
     VirtioNet(const VirtioNet&) = delete;
     VirtioNet& operator=(const VirtioNet&) = delete;
@@ -81,10 +90,19 @@ public:
     size_t rx_backlog() const { return m_backlog.size(); }
     NetBackend& backend() { return *m_backend; }
 
+    // PATCH /network-interfaces: new buckets (RateLimiter::update's rules); a waiting queue is
+    // served at once if the new limits let it.
+    void update_rate_limiters(const ratelimit::RateLimiterConfig& rx, const ratelimit::RateLimiterConfig& tx);
+    const ratelimit::RateLimiter& rx_rate_limiter() const { return m_rx_limiter; }
+    const ratelimit::RateLimiter& tx_rate_limiter() const { return m_tx_limiter; }
+    bool rx_throttled() const { return m_rx_throttled; }
+    bool tx_throttled() const { return m_tx_throttled; }
+
 private:
     void receive(std::span<const uint8_t> frame);
     void process_tx();
     void flush_rx();
+    void resume_throttled();
     bool backend_may_deliver() const { return m_backlog.size() < kRxBacklogFrames / 2; }
     void guest_error(const char* what);
 
@@ -98,6 +116,10 @@ private:
     DescriptorChain m_tx_chain;
     std::vector<uint8_t> m_tx_frame;
     Stats m_stats;
+    ratelimit::RateLimiter m_rx_limiter;
+    ratelimit::RateLimiter m_tx_limiter;
+    bool m_rx_throttled = false;  // the rx limiter refused the backlog's first frame
+    bool m_tx_throttled = false;  // the tx limiter refused the request at the head of the ring
     bool m_broken = false;  // reported NEEDS_RESET; serve nothing until reset()
     bool m_malformed_logged = false;
 };

@@ -26,5 +26,29 @@ TEST(DiskOption, RejectsUnknownOptionsEmptyPathsAndLongIds) {
     EXPECT_NE(long_id.error().message.find("longer than 20"), std::string::npos);
 }
 
+TEST(DiskOption, MapsBandwidthAndIopsToOneSecondBuckets) {
+    auto d = parse_disk_option("a.img,bw=2M,iops=150");
+    ASSERT_TRUE(d.ok()) << d.error().message;
+    ASSERT_TRUE(d->rate_limiter.has_value());
+    EXPECT_EQ(d->rate_limiter->bandwidth, (ratelimit::BucketConfig{2u << 20, 0, 1000}));
+    EXPECT_EQ(d->rate_limiter->ops, (ratelimit::BucketConfig{150, 0, 1000}));
+    auto bw_only = parse_disk_option("a.img,ro,bw=1000");
+    ASSERT_TRUE(bw_only.ok()) << bw_only.error().message;
+    EXPECT_EQ(bw_only->rate_limiter->bandwidth, (ratelimit::BucketConfig{1000, 0, 1000}));
+    EXPECT_FALSE(bw_only->rate_limiter->ops.has_value());
+    EXPECT_FALSE(parse_disk_option("a.img").value().rate_limiter.has_value());
+}
+
+TEST(DiskOption, RejectsZeroMalformedAndOverflowingRates) {
+    for (const char* bad : {"a.img,bw=0", "a.img,bw=", "a.img,bw=1T", "a.img,iops=-1", "a.img,iops=1.5",
+                            "a.img,bw=18446744073709551615K", "a.img,bw=M"}) {
+        auto d = parse_disk_option(bad);
+        EXPECT_FALSE(d.ok()) << bad;
+    }
+    auto d = parse_disk_option("a.img,bw=fast");
+    ASSERT_FALSE(d.ok());
+    EXPECT_NE(d.error().message.find("bw 'fast'"), std::string::npos) << d.error().message;
+}
+
 }  // namespace
 }  // namespace trapeze::machine

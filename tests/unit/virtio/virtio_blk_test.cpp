@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,8 +62,10 @@ std::vector<uint8_t> segment(uint64_t sector, uint32_t sectors, uint32_t flags) 
 
 class Blk : public ::testing::Test {
 protected:
-    void open(bool read_only = false, std::string id = "trapeze-disk-0") {
-        auto created = VirtioBlk::create(BlkConfig{image.path, read_only, std::move(id)});
+    void open(bool read_only = false, std::string id = "trapeze-disk-0",
+              std::optional<ratelimit::RateLimiterConfig> limiter = {}) {
+        auto created = VirtioBlk::create(BlkConfig{image.path, read_only, std::move(id), limiter},
+                                         [this] { return now_ns; });
         ASSERT_TRUE(created.ok()) << created.error().message;
         blk = created->get();
         t = std::make_unique<VirtioMmioTransport>(g.mem, irq, std::move(created.value()));
@@ -84,6 +87,15 @@ protected:
         EXPECT_EQ(g.used_idx(), static_cast<uint16_t>(before + 1));
         return {g.read(status.gpa, 1)[0], g.used(before).len};
     }
+
+    // Queues a read of `bytes` at `sector` without notifying; returns its data buffer.
+    Buf queue_read(uint64_t sector, uint32_t bytes) {
+        const Buf data = g.writable(bytes);
+        g.publish(g.add_chain({g.readable(header(VirtioBlk::VIRTIO_BLK_T_IN, sector)), data, g.writable(1)}));
+        return data;
+    }
+    // The rate limiter's clock, moved by the tests.
+    uint64_t now_ns = 5'000'000'000;
 
     TempImage image;
     FakeGuest g{64};
@@ -264,6 +276,89 @@ TEST(BlkCreate, RefusesAnImageAlreadyOpenForWriting) {
     auto first = VirtioBlk::create(BlkConfig{image.path, false, ""});
     ASSERT_TRUE(first.ok());
     EXPECT_FALSE(VirtioBlk::create(BlkConfig{image.path, false, ""}).ok());
+}
+
+constexpr uint64_t kMs = 1'000'000;
+
+ratelimit::RateLimiterConfig limiter(std::optional<ratelimit::BucketConfig> bandwidth,
+                                     std::optional<ratelimit::BucketConfig> ops = {}) {
+    ratelimit::RateLimiterConfig c;
+    c.bandwidth = bandwidth;
+    c.ops = ops;
+    return c;
+}
+
+TEST_F(Blk, HoldsReadsInTheRingWhileTheBandwidthIsSpentAndServesThemAsItRefills) {
+    open(false, "", limiter(ratelimit::BucketConfig{2048, 0, 1000}));  // 2 KiB/s
+    const Buf a = queue_read(0, 1024);
+    const Buf b = queue_read(2, 1024);
+    const Buf c = queue_read(4, 1024);
+    FakeGuest::notify(*t);
+    EXPECT_EQ(g.used_idx(), 2) << "the bucket held two reads";
+    EXPECT_TRUE(blk->throttled());
+    EXPECT_EQ(blk->next_timeout_ns(), 500 * kMs) << "1 KiB at 2 KiB/s";
+    t->mmio_write(0x064, t->mmio_read(0x060, 4), 4);  // the driver acknowledges the interrupt
+    g.set_used_event(g.used_idx());                   // and wants one for the next completion
+
+    FakeGuest::notify(*t);  // the driver kicks again: still no tokens
+    now_ns += 499 * kMs;
+    blk->poll();
+    EXPECT_EQ(g.used_idx(), 2);
+    EXPECT_EQ(t->mmio_read(0x060, 4), 0u) << "no interrupt for nothing";
+
+    now_ns += 1 * kMs;
+    EXPECT_EQ(blk->next_timeout_ns(), 0u);
+    blk->poll();
+    ASSERT_EQ(g.used_idx(), 3);
+    EXPECT_EQ(g.used(2).len, 1025u);
+    EXPECT_EQ(t->mmio_read(0x060, 4) & 1, 1u) << "used buffer interrupt";
+    EXPECT_FALSE(blk->throttled());
+    EXPECT_EQ(blk->next_timeout_ns(), EventSource::kNoTimeout);
+    // In order, each with its own data.
+    for (const auto& [buf, sector] : {std::pair<Buf, uint64_t>{a, 0}, {b, 2}, {c, 4}}) {
+        const auto got = g.read(buf.gpa, 1024);
+        for (uint64_t i = 0; i < 1024; ++i) ASSERT_EQ(got[i], pattern(sector * 512 + i)) << sector << " " << i;
+    }
+    EXPECT_EQ(blk->rate_limiter().stats().bytes, 3072u);
+}
+
+TEST_F(Blk, CountsEveryRequestAgainstTheOpsBucketButOnlyReadsAndWritesAsBytes) {
+    open(false, "", limiter(ratelimit::BucketConfig{4096, 0, 1000}, ratelimit::BucketConfig{2, 0, 1000}));
+    g.publish(g.add_chain({g.readable(header(VirtioBlk::VIRTIO_BLK_T_FLUSH, 0)), g.writable(1)}));
+    queue_read(0, 4096);
+    g.publish(g.add_chain({g.readable(header(VirtioBlk::VIRTIO_BLK_T_FLUSH, 0)), g.writable(1)}));
+    FakeGuest::notify(*t);
+    EXPECT_EQ(g.used_idx(), 2) << "two ops a second";
+    EXPECT_EQ(blk->rate_limiter().stats().bytes, 4096u) << "a flush moves no data";
+    EXPECT_EQ(blk->next_timeout_ns(), 500 * kMs);
+    now_ns += 500 * kMs;
+    blk->poll();
+    EXPECT_EQ(g.used_idx(), 3);
+}
+
+TEST_F(Blk, ServesAWaitingRequestAtOnceWhenItsLimitIsLifted) {
+    open(false, "", limiter(ratelimit::BucketConfig{512, 0, 60'000}));
+    queue_read(0, 512);
+    queue_read(1, 512);
+    FakeGuest::notify(*t);
+    ASSERT_EQ(g.used_idx(), 1);
+    ASSERT_TRUE(blk->throttled());
+    blk->update_rate_limiter(limiter(ratelimit::BucketConfig{}));  // PATCH with size 0: no limit
+    EXPECT_EQ(g.used_idx(), 2);
+    EXPECT_FALSE(blk->rate_limiter().limits());
+}
+
+TEST_F(Blk, ForgetsAWaitingRequestWhenTheDriverResets) {
+    open(false, "", limiter(ratelimit::BucketConfig{512, 0, 1000}));
+    queue_read(0, 512);
+    queue_read(1, 512);
+    FakeGuest::notify(*t);
+    ASSERT_TRUE(blk->throttled());
+    t->mmio_write(0x070, 0, 4);  // reset
+    EXPECT_EQ(blk->next_timeout_ns(), EventSource::kNoTimeout);
+    now_ns += 10'000 * kMs;
+    blk->poll();  // nothing to serve, and no ring to serve it from
+    EXPECT_EQ(g.used_idx(), 1);
 }
 
 }  // namespace

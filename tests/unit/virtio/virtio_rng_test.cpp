@@ -40,5 +40,32 @@ TEST(VirtioRng, WritesAtMostItsPerRequestLimit) {
     EXPECT_EQ(g.used(0).len, VirtioRng::kMaxBytesPerRequest);
 }
 
+TEST(VirtioRng, HandsOutEntropyNoFasterThanItsRateLimiterAllows) {
+    FakeGuest g;
+    IrqLine irq;
+    uint64_t now_ns = 1'000'000'000;
+    ratelimit::RateLimiterConfig cfg;
+    cfg.bandwidth = ratelimit::BucketConfig{64, 0, 1000};  // 64 bytes a second
+    auto owned = std::make_unique<VirtioRng>(cfg, [&now_ns] { return now_ns; });
+    VirtioRng* rng = owned.get();
+    VirtioMmioTransport t(g.mem, irq, std::move(owned));
+    g.init(t, kCommonFeatures);
+    g.publish(g.add_chain({g.writable(32)}));
+    g.publish(g.add_chain({g.writable(32)}));
+    g.publish(g.add_chain({g.writable(48)}));
+    FakeGuest::notify(t);
+    EXPECT_EQ(g.used_idx(), 2);
+    EXPECT_TRUE(rng->throttled());
+    EXPECT_EQ(rng->next_timeout_ns(), 750'000'000u) << "48 bytes at 64 bytes a second";
+    now_ns += 749'999'999;
+    rng->poll();
+    EXPECT_EQ(g.used_idx(), 2);
+    now_ns += 1;
+    rng->poll();
+    ASSERT_EQ(g.used_idx(), 3);
+    EXPECT_EQ(g.used(2).len, 48u);
+    EXPECT_EQ(rng->next_timeout_ns(), EventSource::kNoTimeout);
+}
+
 }  // namespace
 }  // namespace trapeze::virtio::test

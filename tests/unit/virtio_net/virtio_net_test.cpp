@@ -41,7 +41,7 @@ struct NetFixture {
     NetFixture(NetConfig cfg = {}) {
         auto b = std::make_unique<FakeBackend>();
         backend = b.get();
-        net = std::make_unique<VirtioNet>(cfg, std::move(b));
+        net = std::make_unique<VirtioNet>(cfg, std::move(b), [this] { return now_ns; });
     }
     // One receive buffer the size Linux posts without MRG_RXBUF (GOOD_PACKET_LEN + header).
     Buf post_rx(uint32_t len = 1518 + kHdr) {
@@ -50,6 +50,7 @@ struct NetFixture {
         return b;
     }
 
+    uint64_t now_ns = 1'000'000'000;  // the rate limiters' clock, moved by the tests
     RingGuest guest{2};
     FakeBackend* backend;
     std::unique_ptr<VirtioNet> net;
@@ -224,6 +225,53 @@ TEST(VirtioNet, MalformedChainAsksForAResetAndStopsServingTheQueue) {
     f.backend->inject(frame_of(60, 0));
     f.net->poll();
     EXPECT_TRUE(f.guest.signals.reset_reason.empty());  // reported once, not on every poll
+}
+
+constexpr uint64_t kMs = 1'000'000;
+
+TEST(VirtioNet, TransmitsNoFasterThanItsTxLimiterAllows) {
+    NetConfig cfg;
+    cfg.tx_rate_limiter = ratelimit::RateLimiterConfig{ratelimit::BucketConfig{120, 0, 1000}, std::nullopt};
+    NetFixture f(cfg);
+    f.guest.activate(*f.net);
+    std::vector<uint8_t> packet(kHdr, 0);
+    const auto frame = frame_of(60, 1);
+    packet.insert(packet.end(), frame.begin(), frame.end());
+    for (int i = 0; i < 3; ++i) f.guest.post(kTx, {f.guest.readable(packet)});
+    f.net->process_queue(kTx);
+    EXPECT_EQ(f.backend->sent.size(), 2u) << "120 bytes a second: two 60-byte frames";
+    EXPECT_EQ(f.guest.used_idx(kTx), 2);
+    EXPECT_TRUE(f.net->tx_throttled());
+    EXPECT_EQ(f.net->next_timeout_ns(), 500 * kMs);
+    f.now_ns += 500 * kMs;
+    f.net->poll();
+    EXPECT_EQ(f.backend->sent.size(), 3u);
+    EXPECT_EQ(f.guest.used_idx(kTx), 3);
+    EXPECT_FALSE(f.net->tx_throttled());
+}
+
+TEST(VirtioNet, ReceivesNoFasterThanItsRxLimiterAllowsAndKeepsTheRestInTheBacklog) {
+    NetConfig cfg;
+    cfg.rx_rate_limiter = ratelimit::RateLimiterConfig{std::nullopt, ratelimit::BucketConfig{1, 0, 1000}};
+    NetFixture f(cfg);
+    f.guest.activate(*f.net);
+    for (int i = 0; i < 3; ++i) f.post_rx();
+    for (uint8_t i = 0; i < 3; ++i) f.backend->pending.push_back(frame_of(100, i));
+    f.net->poll();
+    EXPECT_EQ(f.guest.used_idx(kRx), 1) << "one frame a second";
+    EXPECT_EQ(f.net->rx_backlog(), 2u);
+    EXPECT_EQ(f.net->next_timeout_ns(), 1000 * kMs);
+    f.now_ns += 999 * kMs;
+    f.net->poll();
+    EXPECT_EQ(f.guest.used_idx(kRx), 1);
+    f.now_ns += 1 * kMs;
+    f.net->poll();
+    EXPECT_EQ(f.guest.used_idx(kRx), 2);
+    f.now_ns += 1000 * kMs;
+    f.net->poll();
+    EXPECT_EQ(f.guest.used_idx(kRx), 3);
+    EXPECT_EQ(f.net->stats().rx_frames, 3u);
+    EXPECT_EQ(f.net->stats().rx_dropped, 0u);
 }
 
 }  // namespace
