@@ -58,6 +58,7 @@ const char* to_string(VcpuExitKind kind) {
 Result<VcpuExit> run_vcpu(KvmVcpu& vcpu, VcpuIo& io, const std::atomic<bool>& stop) {
     kvm_run& run = vcpu.run_area();
     for (;;) {
+        io.before_run();
         if (stop.load(std::memory_order_acquire)) return VcpuExit{VcpuExitKind::Stopped, {}};
         auto entered = vcpu.run();
         if (!entered.ok()) return entered.error();

@@ -22,6 +22,9 @@ public:
     virtual void pio_write(uint16_t port, std::span<const uint8_t> data) = 0;
     virtual void mmio_read(uint64_t gpa, std::span<uint8_t> data) = 0;
     virtual void mmio_write(uint64_t gpa, std::span<const uint8_t> data) = 0;
+    // Before every KVM_RUN, `stop` not yet looked at: where the machine holds the vCPU to its
+    // CPU quota (it may sleep here, and must return soon once `stop` is set).
+    virtual void before_run() {}
 
 protected:
     ~VcpuIo() = default;

@@ -3,10 +3,13 @@
 #include <pthread.h>
 
 #include <chrono>
+#include <future>
 #include <string>
 #include <system_error>
 
 #include <fmt/format.h>
+
+#include "sandbox/sandbox.hpp"
 
 namespace trapeze::runloop {
 
@@ -28,20 +31,41 @@ void HartThreads::Waker::sleep(uint64_t t, uint64_t ns) {
     cv.wait_for(lock, std::chrono::nanoseconds(ns), [&] { return seq != t; });
 }
 
-HartThreads::HartThreads(unsigned harts, HartLoop& loop) : m_loop(loop), m_pause(harts) {
+HartThreads::HartThreads(unsigned harts, HartLoop& loop, std::unique_ptr<CpuQuota> quota)
+    : m_loop(loop), m_quota(std::move(quota)), m_pause(harts) {
     for (unsigned i = 0; i < harts; ++i) m_wakers.push_back(std::make_unique<Waker>());
 }
 
 HartThreads::~HartThreads() { stop(); }
 
 Result<void> HartThreads::start() {
+    if (m_quota) m_quota->restart();  // what the machine used before its harts ran is not the guest's
     for (unsigned i = 0; i < m_wakers.size(); ++i) {
+        // Each thread installs its seccomp filter before it runs guest code, and the next one
+        // starts once it has: a hart that cannot be confined ends the start like one that
+        // cannot be had. The promise is the thread's own (it may still be in set_value when
+        // this one returns).
+        auto confined = std::make_shared<std::promise<Result<void>>>();
+        std::future<Result<void>> result = confined->get_future();
         try {
-            m_threads.emplace_back([this, i] { thread_main(i); });
+            m_threads.emplace_back([this, i, confined] {
+                const std::string name = fmt::format("trapeze-hart{}", i);  // top -H, perf, gdb, the sandbox
+                pthread_setname_np(pthread_self(), name.c_str());
+                Result<void> r = sandbox::confine_this_thread(sandbox::ThreadKind::Hart);
+                const bool ok = r.ok();
+                confined->set_value(std::move(r));
+                if (ok) return thread_main(i);
+                m_pause.leave();
+            });
         } catch (const std::system_error& e) {
             for (unsigned j = i; j < m_wakers.size(); ++j) m_pause.leave();  // never started
             stop();
             return make_error("cannot start the thread of hart {}: {}", i, e.what());
+        }
+        if (Result<void> r = result.get(); !r) {
+            for (unsigned j = i + 1; j < m_wakers.size(); ++j) m_pause.leave();  // never started
+            stop();
+            return make_error("hart {}: {}", i, r.error().message);
         }
     }
     return ok();
@@ -49,6 +73,7 @@ Result<void> HartThreads::start() {
 
 void HartThreads::request_stop() {
     m_stop.store(true, std::memory_order_release);
+    m_pause.abandon();
     wake_all();
 }
 
@@ -73,13 +98,12 @@ void HartThreads::pause() {
 void HartThreads::resume() { m_pause.resume(); }
 
 void HartThreads::thread_main(unsigned hart) {
-    const std::string name = fmt::format("trapeze-hart{}", hart);  // for top -H, perf and gdb
-    pthread_setname_np(pthread_self(), name.c_str());
     while (!stopping()) {
         if (m_pause.requested()) {
             m_pause.park();
             continue;
         }
+        if (throttle(hart)) continue;
         m_loop.between_slices(hart);
         if (!m_loop.run_slice(hart)) sleep_in_wfi(hart);
     }
@@ -92,6 +116,19 @@ void HartThreads::sleep_in_wfi(unsigned hart) {
     m_loop.between_slices(hart);  // a timer that is due raises its pin now
     if (stopping() || m_pause.requested() || m_loop.wants_to_run(hart)) return;
     w.sleep(ticket, m_loop.ns_until_timer(hart));
+}
+
+// Over the CPU quota: sleeps until the next period, or until woken (stop, pause, a rising
+// interrupt pin: the loop then looks at stop and pause and charges again). True if it slept.
+bool HartThreads::throttle(unsigned hart) {
+    if (!m_quota) return false;
+    const uint64_t ns = m_quota->charge();
+    if (ns == 0) return false;
+    Waker& w = *m_wakers[hart];
+    const uint64_t ticket = w.ticket();
+    if (stopping() || m_pause.requested()) return true;
+    w.sleep(ticket, ns);
+    return true;
 }
 
 }  // namespace trapeze::runloop

@@ -5,7 +5,9 @@
 // A hart thread runs its hart in slices of its engine. Between slices it parks if a pause is
 // requested, and lets the machine do its per-hart housekeeping (timers, code posts). A hart
 // that waits in WFI sleeps until wake() (an interrupt pin rose, its timer was reprogrammed,
-// the machine stops or pauses) or until its own next timer deadline.
+// the machine stops or pauses) or until its own next timer deadline. With a CpuQuota, a hart
+// charges it before each slice and, once the period's budget is spent, sleeps the same way
+// until the next period (or wake(): it then charges again), so stop and pause stay prompt.
 //
 // Thread: construct, start(), stop() and the destructor on the machine's thread; wake(),
 // request_stop(), pause() and resume() on any thread (pause/resume not on a hart thread).
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "runloop/cpu_quota.hpp"
 #include "runloop/pause_rendezvous.hpp"
 
 namespace trapeze::runloop {
@@ -41,7 +44,8 @@ public:
 
 class HartThreads {
 public:
-    HartThreads(unsigned harts, HartLoop& loop);
+    // `quota`: the VM's CPU share, shared by every hart thread (nullptr: no limit).
+    HartThreads(unsigned harts, HartLoop& loop, std::unique_ptr<CpuQuota> quota = nullptr);
     HartThreads(const HartThreads&) = delete;
     HartThreads& operator=(const HartThreads&) = delete;
     ~HartThreads();  // stop()
@@ -78,8 +82,10 @@ private:
 
     void thread_main(unsigned hart);
     void sleep_in_wfi(unsigned hart);
+    bool throttle(unsigned hart);
 
     HartLoop& m_loop;
+    std::unique_ptr<CpuQuota> m_quota;  // nullptr: no limit
     std::vector<std::unique_ptr<Waker>> m_wakers;
     PauseRendezvous m_pause;
     std::atomic<bool> m_stop{false};

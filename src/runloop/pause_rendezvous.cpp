@@ -30,8 +30,14 @@ void PauseRendezvous::park() {
     if (m_requested.load() == 0) return;
     ++m_parked;
     if (all_parked()) m_cv.notify_all();  // the controller waits for the last one
-    m_cv.wait(lock, [this] { return m_requested.load() == 0; });
+    m_cv.wait(lock, [this] { return m_requested.load() == 0 || m_abandoned; });
     --m_parked;
+}
+
+void PauseRendezvous::abandon() {
+    std::lock_guard lock(m_mutex);
+    m_abandoned = true;
+    m_cv.notify_all();
 }
 
 void PauseRendezvous::leave() {

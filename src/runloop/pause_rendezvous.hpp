@@ -36,15 +36,19 @@ public:
     void park();
     // A hart thread that ends counts as parked from then on.
     void leave();
+    // The machine is stopping: parked harts return from park() (to leave), and pause()
+    // no longer waits for anyone. A VM stopped while paused must not hang its threads.
+    void abandon();
 
 private:
-    bool all_parked() const { return m_parked + m_left == m_harts; }
+    bool all_parked() const { return m_abandoned || m_parked + m_left == m_harts; }
 
     const unsigned m_harts;
     mutable std::mutex m_mutex;
     std::condition_variable m_cv;
     unsigned m_parked = 0;  // under m_mutex
     unsigned m_left = 0;    // under m_mutex
+    bool m_abandoned = false;  // under m_mutex
     std::atomic<unsigned> m_requested{0};  // written under m_mutex
 };
 

@@ -12,7 +12,8 @@
  * resets through the i8042 or triple-faults, so the VMM's exit statuses can be tested.
  * With "x86guest.bench_pio=N" the ring-3 part is instead N `out` instructions to port 0x80
  * (IOPL 3, so each one is a port-I/O exit straight from native ring-3 execution), timed with
- * the TSC, for bench/kvm.sh. */
+ * the TSC, for bench/kvm.sh. With "x86guest.spin" it instead spins in ring 0 with interrupts
+ * off after the checks, never exiting to the VMM: the CPU-hungry guest of the CPU quota test. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -384,6 +385,11 @@ void guest_main(const struct hvm_start_info *si) {
     if (!contains(g_cmdline, "x86guest.noirq")) check_uart_irq();
     if (contains(g_cmdline, "x86guest.echo")) echo_line();
     if (contains(g_cmdline, "x86guest.smp")) start_ap();
+    if (contains(g_cmdline, "x86guest.spin")) {
+        puts_serial("x86guest: spinning\n");
+        __asm__ volatile("cli");
+        for (volatile uint64_t n = 0;; ++n) {}
+    }
     if (contains(g_cmdline, "x86guest.noring3")) {
         puts_serial("x86guest: done\n");
         power_off();

@@ -3,7 +3,7 @@
 //
 //   x86_run KERNEL [--disk IMG] [--cmdline S] [--mem MIB] [--cpus N]
 //           [--expect-exit poweroff|reset|triple|stopped] [--expect TEXT]... [--stop-on TEXT]
-//           [--timeout SECONDS] [--no-ioeventfd] [--input TEXT]
+//           [--timeout SECONDS] [--no-ioeventfd] [--input TEXT] [--cpu-quota PERCENT]
 //
 // --stop-on ends the VM (exit "stopped") as soon as the output contains TEXT.
 // The summary line gives the wall-clock time (CLOCK_REALTIME, ns) of the guest's first serial
@@ -51,6 +51,7 @@ bool parse(int argc, char** argv, Options& o) {
         else if (a == "--stop-on") o.stop_on = next();
         else if (a == "--no-ioeventfd") o.config.ioeventfd = false;
         else if (a == "--input") o.input = next();
+        else if (a == "--cpu-quota") o.config.cpu_quota_percent = static_cast<unsigned>(std::stoul(next()));
         else if (a == "--timeout") o.timeout = static_cast<unsigned>(std::stoul(next()));
         else if (o.config.kernel.empty()) o.config.kernel = a;
         else return false;

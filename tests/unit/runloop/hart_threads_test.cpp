@@ -141,5 +141,19 @@ TEST(HartThreads, StopEndsSleepingAndRunningHartsPromptly) {
     EXPECT_EQ(loop.running.load(), 0);
 }
 
+// A VM stopped while paused (the API's Ctrl-A x, a signal): the parked harts leave instead
+// of waiting for a resume that never comes, and a later pause() does not wait either.
+TEST(HartThreads, StopWhilePausedEndsTheParkedHarts) {
+    CountingLoop loop(3);
+    HartThreads threads(3, loop);
+    ASSERT_TRUE(threads.start());
+    threads.pause();
+    std::thread stopper([&] { threads.stop(); });
+    ASSERT_TRUE(eventually([&] { return !stopper.joinable() || loop.running.load() == 0; }));
+    stopper.join();  // hangs (and the test times out) if parked harts never leave
+    threads.pause();
+    EXPECT_EQ(loop.running.load(), 0);
+}
+
 }  // namespace
 }  // namespace trapeze::runloop
