@@ -1,12 +1,14 @@
 #include "base/shutdown_signals.hpp"
 
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <future>
 
 #include <fmt/format.h>
 
@@ -25,7 +27,8 @@ sigset_t shutdown_set() {
 
 }  // namespace
 
-Result<std::unique_ptr<ShutdownSignals>> ShutdownSignals::start(Handler on_stop, Handler on_force) {
+Result<std::unique_ptr<ShutdownSignals>> ShutdownSignals::start(Handler on_stop, Handler on_force,
+                                                                ThreadStart on_thread_start) {
     const sigset_t set = shutdown_set();
     if (const int e = pthread_sigmask(SIG_BLOCK, &set, nullptr); e != 0)
         return make_error("block shutdown signals: {}", std::strerror(e));
@@ -35,7 +38,17 @@ Result<std::unique_ptr<ShutdownSignals>> ShutdownSignals::start(Handler on_stop,
     if (!stop.valid()) return make_error("eventfd: {}", std::strerror(errno));
     std::unique_ptr<ShutdownSignals> s(
         new ShutdownSignals(std::move(sfd), std::move(stop), std::move(on_stop), std::move(on_force)));
-    s->m_thread = std::thread([p = s.get()] { p->watch(); });
+    // The promise is the thread's own (it may still be in set_value when start() returns).
+    auto started = std::make_shared<std::promise<Result<void>>>();
+    std::future<Result<void>> result = started->get_future();
+    s->m_thread = std::thread([p = s.get(), started, on_start = std::move(on_thread_start)] {
+        pthread_setname_np(pthread_self(), "trapeze-signals");  // for top -H, gdb and the sandbox
+        Result<void> r = on_start ? on_start() : ok();
+        const bool good = r.ok();
+        started->set_value(std::move(r));
+        if (good) p->watch();
+    });
+    if (Result<void> r = result.get(); !r) return make_error("signal watcher: {}", r.error().message);
     return s;
 }
 

@@ -10,6 +10,9 @@
 // exit_status(). A second one while that is under way (a terminal that takes no output can
 // hold it up) calls on_force, which must end the process at once.
 //
+// on_thread_start, if given, runs first on the watcher's thread (main passes the sandbox's
+// confinement there); start() waits for it and fails with its error.
+//
 // Thread: start() and the destructor on the main thread; caught() from any thread; the
 // handlers run on the watcher's thread.
 #pragma once
@@ -35,8 +38,10 @@ public:
         pid_t sender = 0;  // 0 if the kernel sent it (e.g. SIGHUP on hangup)
     };
     using Handler = std::function<void(const Caught&)>;
+    using ThreadStart = std::function<Result<void>()>;
 
-    static Result<std::unique_ptr<ShutdownSignals>> start(Handler on_stop, Handler on_force);
+    static Result<std::unique_ptr<ShutdownSignals>> start(Handler on_stop, Handler on_force,
+                                                          ThreadStart on_thread_start = {});
     ~ShutdownSignals();
     ShutdownSignals(const ShutdownSignals&) = delete;
     ShutdownSignals& operator=(const ShutdownSignals&) = delete;

@@ -1,12 +1,17 @@
 #include "machine/host_console.hpp"
 
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include <fmt/format.h>
+
+#include "sandbox/sandbox.hpp"
 
 namespace trapeze::machine {
 
@@ -70,6 +75,14 @@ void HostConsole::drain_wake() {
 }
 
 void HostConsole::reader() {
+    pthread_setname_np(pthread_self(), "trapeze-console");  // for top -H, gdb and the sandbox
+    // Before it reads any input. A reader that cannot be confined stops the machine: the VM
+    // must not run with an unconfined thread, and without this one it would get no input.
+    if (auto confined = sandbox::confine_this_thread(sandbox::ThreadKind::ConsoleReader); !confined) {
+        fmt::print(stderr, "trapeze: console input: {}\n", confined.error().message);
+        request_quit();
+        return;
+    }
     pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {m_wake_pipe[0], POLLIN, 0}};
     const nfds_t nfds = m_wake_pipe[0] >= 0 ? 2 : 1;
     while (!m_stopping.load(std::memory_order_relaxed)) {

@@ -4,13 +4,18 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cerrno>
+#include <climits>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <thread>
+#include <utility>
 
 #include "arch/x86_64/acpi_tables.hpp"
 #include "arch/x86_64/bzimage.hpp"
@@ -21,11 +26,15 @@
 #include "base/file.hpp"
 #include "base/log.hpp"
 #include "loader/elf_image.hpp"
+#include "sandbox/sandbox.hpp"
 
 namespace trapeze {
 namespace {
 
 constexpr int kKickSignal = SIGUSR1;
+// With a CPU quota: a vCPU thread is kicked out of KVM_RUN after every kQuotaKickNs of CPU it
+// uses, to be charged (the host's scheduler tick makes it coarser: 4 ms at HZ=250).
+constexpr uint64_t kQuotaKickNs = 5'000'000;
 
 uint64_t load_le(std::span<const uint8_t> data) {
     uint64_t v = 0;
@@ -36,13 +45,49 @@ uint64_t load_le(std::span<const uint8_t> data) {
 void store_le(std::span<uint8_t> data, uint64_t v) { std::memcpy(data.data(), &v, std::min(data.size(), sizeof v)); }
 
 void install_kick_handler() {
-    // The handler does nothing: delivery alone makes a blocked KVM_RUN return EINTR. No
-    // SA_RESTART, so the ioctl is not restarted.
+    // The handler does nothing: delivery alone makes a blocked KVM_RUN return EINTR, which the
+    // kernel never restarts (KVM returns -EINTR, not -ERESTARTSYS). SA_RESTART is for the other
+    // system calls a vCPU thread makes on its I/O exits (a console write to a pipe): with the
+    // quota's CPU-time kicks, a kick can land in one of them.
     struct sigaction sa{};
     sa.sa_handler = [](int) {};
+    sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     sigaction(kKickSignal, &sa, nullptr);
 }
+
+// A POSIX timer on the calling thread's CPU clock (time in the guest included) that sends the
+// thread the kick signal after every `interval_ns` of CPU it uses. A vCPU that sleeps, or
+// halts in the guest, uses no CPU and is not kicked.
+class CpuTimeKick {
+public:
+    static Result<CpuTimeKick> start(uint64_t interval_ns) {
+        sigevent sev{};
+        sev.sigev_notify = SIGEV_THREAD_ID;
+        sev.sigev_signo = kKickSignal;
+        sev._sigev_un._tid = gettid();  // sigev_notify_thread_id, which glibc does not define
+        timer_t timer{};
+        if (timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, &timer) != 0)
+            return make_error("CPU quota: timer_create: {}", strerror(errno));
+        CpuTimeKick kick(timer);
+        const timespec every{static_cast<time_t>(interval_ns / 1'000'000'000),
+                             static_cast<long>(interval_ns % 1'000'000'000)};
+        const itimerspec spec{every, every};
+        if (timer_settime(timer, 0, &spec, nullptr) != 0)
+            return make_error("CPU quota: timer_settime: {}", strerror(errno));
+        return kick;
+    }
+    CpuTimeKick(CpuTimeKick&& o) noexcept : m_timer(o.m_timer), m_armed(std::exchange(o.m_armed, false)) {}
+    CpuTimeKick& operator=(CpuTimeKick&&) = delete;
+    ~CpuTimeKick() {
+        if (m_armed) timer_delete(m_timer);
+    }
+
+private:
+    explicit CpuTimeKick(timer_t timer) : m_timer(timer), m_armed(true) {}
+    timer_t m_timer;
+    bool m_armed;
+};
 
 std::vector<x86::E820Entry> e820_map(uint64_t ram_size) {
     return {
@@ -93,14 +138,22 @@ Result<std::unique_ptr<X86Machine>> X86Machine::create(const X86Config& config) 
     std::unique_ptr<X86Machine> m(new X86Machine(config, std::move(*sys), std::move(*vm), std::move(*mem)));
     TRAPEZE_TRY(m->m_vm.map_memory(0, Gpa(0), ram, m->m_memory.host_base()));
     TRAPEZE_TRY(m->setup_devices());
-    if (config.ioeventfd) TRAPEZE_TRY(m->setup_ioeventfds());
+    // The notify thread also wakes rate-limited disks when their limiter has refilled.
+    const bool limited = std::any_of(config.disks.begin(), config.disks.end(), [](const virtio::BlkConfig& d) {
+        return d.rate_limiter && d.rate_limiter->limits();
+    });
+    if (config.ioeventfd || limited) TRAPEZE_TRY(m->setup_ioeventfds());
     TRAPEZE_TRY(m->setup_vcpus());
     TRAPEZE_TRY(m->load_kernel());
     return m;
 }
 
 X86Machine::X86Machine(const X86Config& config, kvm::KvmSystem sys, kvm::KvmVm vm, GuestMemory memory)
-    : m_config(config), m_sys(std::move(sys)), m_vm(std::move(vm)), m_memory(std::move(memory)) {}
+    : m_config(config),
+      m_sys(std::move(sys)),
+      m_vm(std::move(vm)),
+      m_memory(std::move(memory)),
+      m_quota(config.cpu_quota_percent) {}
 
 X86Machine::~X86Machine() = default;
 
@@ -123,6 +176,7 @@ Result<void> X86Machine::setup_devices() {
         if (!blk.ok()) return blk.error();
         const uint32_t gsi = x86::kVirtioGsis[i];
         m_virtio_irqs.push_back(std::make_unique<IrqLine>([this, gsi](bool level) { (void)m_vm.set_irq_line(gsi, level); }));
+        m_sources.push_back(blk->get());
         m_virtio.push_back(std::make_unique<virtio::VirtioMmioTransport>(m_memory, *m_virtio_irqs.back(), std::move(*blk)));
         TRAPEZE_TRY(m_mmio.map(Gpa(x86::kVirtioBase + i * x86::kVirtioStride), virtio::VirtioMmioTransport::kWindowSize,
                                *m_virtio.back(), fmt::format("virtio-blk{}", i)));
@@ -131,7 +185,7 @@ Result<void> X86Machine::setup_devices() {
 }
 
 Result<void> X86Machine::setup_ioeventfds() {
-    for (size_t i = 0; i < m_virtio.size(); ++i) {
+    for (size_t i = 0; m_config.ioeventfd && i < m_virtio.size(); ++i) {
         const Gpa notify(x86::kVirtioBase + i * x86::kVirtioStride + x86::kVirtioQueueNotify);
         for (uint16_t q = 0; q < m_virtio[i]->device().queue_count(); ++q) {
             UniqueFd fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -146,11 +200,22 @@ Result<void> X86Machine::setup_ioeventfds() {
 }
 
 void X86Machine::notify_thread() {
+    pthread_setname_np(pthread_self(), "trapeze-notify");  // for top -H, gdb and the sandbox
+    if (auto confined = sandbox::confine_this_thread(sandbox::ThreadKind::IoNotifier); !confined)
+        return finish(X86ExitReason::Error, confined.error().message);
     std::vector<pollfd> fds;
     for (const auto& r : m_notify_routes) fds.push_back({r.eventfd.get(), POLLIN, 0});
     fds.push_back({m_notify_stop.get(), POLLIN, 0});
+    // Until the first disk's rate limiter has the tokens for the request it holds back.
+    const auto timeout_ms = [this] {
+        std::lock_guard lock(m_io_lock);
+        uint64_t ns = EventSource::kNoTimeout;
+        for (EventSource* src : m_sources) ns = std::min(ns, src->next_timeout_ns());
+        if (ns == EventSource::kNoTimeout) return -1;
+        return static_cast<int>(std::min<uint64_t>((ns + 999'999) / 1'000'000, INT_MAX));
+    };
     for (;;) {
-        if (::poll(fds.data(), fds.size(), -1) < 0) continue;  // EINTR
+        if (::poll(fds.data(), fds.size(), timeout_ms()) < 0) continue;  // EINTR
         if (fds.back().revents != 0) return;
         for (size_t i = 0; i < m_notify_routes.size(); ++i) {
             uint64_t count = 0;
@@ -158,6 +223,8 @@ void X86Machine::notify_thread() {
             std::lock_guard lock(m_io_lock);
             m_notify_routes[i].transport->mmio_write(x86::kVirtioQueueNotify, m_notify_routes[i].queue, 4);
         }
+        std::lock_guard lock(m_io_lock);
+        for (EventSource* src : m_sources) src->poll();  // serves what a limiter let go
     }
 }
 
@@ -267,6 +334,7 @@ uint64_t X86Machine::write_acpi_tables() {
 
 X86Exit X86Machine::run() {
     install_kick_handler();
+    m_quota.restart();  // loading the kernel was not the guest's CPU time
     std::vector<std::thread> threads;
     m_threads.assign(m_vcpus.size(), pthread_t{});
     {
@@ -279,6 +347,11 @@ X86Exit X86Machine::run() {
     }
     std::thread notifier;
     if (m_notify_stop.valid()) notifier = std::thread([this] { notify_thread(); });
+    // The calling thread's own filter goes on once the threads that need more than it does run
+    // (a thread inherits its creator's filter, as Firecracker's VMM thread confines itself
+    // after starting its vCPUs); from here it only waits for them and tears the machine down.
+    if (auto confined = sandbox::confine_this_thread(sandbox::ThreadKind::Vmm); !confined)
+        finish(X86ExitReason::Error, confined.error().message);
     for (auto& t : threads) t.join();
     if (notifier.joinable()) {
         const uint64_t one = 1;
@@ -290,6 +363,16 @@ X86Exit X86Machine::run() {
 }
 
 void X86Machine::vcpu_thread(size_t index) {
+    std::optional<CpuTimeKick> kick;
+    if (m_quota.enabled()) {
+        auto started = CpuTimeKick::start(kQuotaKickNs);
+        if (!started.ok()) return finish(X86ExitReason::Error, started.error().message);
+        kick.emplace(std::move(*started));
+    }
+    const std::string name = fmt::format("trapeze-vcpu{}", index);  // for top -H, perf, gdb and the sandbox
+    pthread_setname_np(pthread_self(), name.c_str());
+    if (auto confined = sandbox::confine_this_thread(sandbox::ThreadKind::Vcpu); !confined)
+        return finish(X86ExitReason::Error, fmt::format("vCPU {}: {}", index, confined.error().message));
     auto result = kvm::run_vcpu(m_vcpus[index], *this, m_stop);
     if (!result.ok()) return finish(X86ExitReason::Error, result.error().message);
     const auto& e = *result;
@@ -318,6 +401,18 @@ void X86Machine::finish(X86ExitReason reason, std::string detail) {
     }
     // Ordering: release, pairing with run_vcpu's acquire load.
     m_stop.store(true, std::memory_order_release);
+    { std::lock_guard throttle(m_throttle_lock); }  // a vCPU between its look at m_stop and its sleep
+    m_throttle_cv.notify_all();
+}
+
+// Over the CPU quota: sleeps until the next period, charges again, and returns early when the
+// VM ends.
+void X86Machine::before_run() {
+    for (uint64_t ns = m_quota.charge(); ns != 0; ns = m_quota.charge()) {
+        std::unique_lock lock(m_throttle_lock);
+        const auto stopped = [this] { return m_stop.load(std::memory_order_acquire); };
+        if (m_throttle_cv.wait_for(lock, std::chrono::nanoseconds(ns), stopped)) return;
+    }
 }
 
 bool X86Machine::console_input(uint8_t byte) {

@@ -15,10 +15,19 @@
 // triple fault, error) is recorded under m_exit_lock, then m_stop is set (release) and every
 // vCPU is kicked out of KVM_RUN (immediate_exit + SIGUSR1, whose handler does nothing).
 // With ioeventfds, a notify thread waits on them and runs the virtio transports' QueueNotify
-// under m_io_lock as well; run() stops it after the vCPUs.
+// under m_io_lock as well; run() stops it after the vCPUs. The same thread (started for
+// rate-limited disks even without ioeventfds) sleeps until the earliest disk's rate limiter
+// has the tokens for a request it holds back, and polls the disks (EventSource) then.
+//
+// CPU quota (cpu_quota_percent, runloop::CpuQuota): a vCPU thread charges the quota before
+// every KVM_RUN and sleeps to the next period once it is spent. A guest busy in a loop may not
+// exit to userspace for seconds (its timer interrupts stay in the kernel's LAPIC), so each
+// vCPU thread also carries a timer on its own CPU clock that kicks it out of KVM_RUN after
+// every 5 ms of CPU it uses: the quota is checked at least that often while the vCPU runs.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -40,6 +49,7 @@
 #include "kvm/kvm_vm.hpp"
 #include "kvm/vcpu_loop.hpp"
 #include "memory/guest_memory.hpp"
+#include "runloop/cpu_quota.hpp"
 #include "virtio/virtio_blk.hpp"
 #include "virtio/virtio_mmio_transport.hpp"
 
@@ -57,6 +67,9 @@ struct X86Config {
     // Queue notifications through KVM ioeventfds, served by an I/O thread, instead of an exit
     // to the writing vCPU's thread (which then runs the device synchronously).
     bool ioeventfd = true;
+    // The share of one host CPU the VM process may use, in percent (150 = one and a half
+    // CPUs); 0 = no limit. See runloop::CpuQuota.
+    unsigned cpu_quota_percent = 0;
 };
 
 enum class X86ExitReason : uint8_t { PowerOff, Reset, TripleFault, Error, Stopped };
@@ -113,6 +126,7 @@ private:
     void pio_write(uint16_t port, std::span<const uint8_t> data) override;
     void mmio_read(uint64_t gpa, std::span<uint8_t> data) override;
     void mmio_write(uint64_t gpa, std::span<const uint8_t> data) override;
+    void before_run() override;
 
     X86Config m_config;
     kvm::KvmSystem m_sys;
@@ -128,6 +142,7 @@ private:
     std::unique_ptr<x86::PowerControl> m_power;
     std::vector<std::unique_ptr<IrqLine>> m_virtio_irqs;
     std::vector<std::unique_ptr<virtio::VirtioMmioTransport>> m_virtio;
+    std::vector<EventSource*> m_sources;  // the disks, for their rate limiters' timers (owned by m_virtio)
 
     struct NotifyRoute {
         UniqueFd eventfd;
@@ -141,6 +156,12 @@ private:
     std::mutex m_exit_lock;          // never taken before m_io_lock (finish() runs under it)
     std::optional<X86Exit> m_exit;   // guarded by m_exit_lock
     std::vector<pthread_t> m_threads;  // guarded by m_exit_lock
+
+    runloop::CpuQuota m_quota;
+    // A vCPU over its quota sleeps on m_throttle_cv; finish() wakes it (m_stop is looked at
+    // under m_throttle_lock, so the wake-up cannot fall between that look and the sleep).
+    std::mutex m_throttle_lock;
+    std::condition_variable m_throttle_cv;
 };
 
 // The CLI entry point: builds the machine, runs it, prints the exit reason to stderr, and

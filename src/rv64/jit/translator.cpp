@@ -1,12 +1,35 @@
 #include "rv64/jit/translator.hpp"
 
+#include <future>
+#include <memory>
+#include <system_error>
 #include <utility>
 
 #include <pthread.h>
 
+#include "sandbox/sandbox.hpp"
+
 namespace trapeze::rv64::jit {
 
-Translator::Translator(Emitter& emitter) : m_emitter(emitter), m_thread([this] { loop(); }) {}
+// The thread installs its seccomp filter before it takes any work, and the constructor waits
+// for that: a thread that cannot be confined is not used, and the throw makes the Jit
+// translate on the hart thread instead, as when no thread can be had. The promise is the
+// thread's own (it may still be in set_value when the constructor returns).
+Translator::Translator(Emitter& emitter) : m_emitter(emitter) {
+    auto confined = std::make_shared<std::promise<Result<void>>>();
+    std::future<Result<void>> result = confined->get_future();
+    m_thread = std::thread([this, confined] {
+        pthread_setname_np(pthread_self(), "trapeze-jit");  // for top -H, perf, gdb and the sandbox
+        Result<void> r = sandbox::confine_this_thread(sandbox::ThreadKind::Translator);
+        const bool ok = r.ok();
+        confined->set_value(std::move(r));
+        if (ok) loop();
+    });
+    if (Result<void> r = result.get(); !r) {
+        m_thread.join();
+        throw std::system_error(std::make_error_code(std::errc::operation_not_permitted), r.error().message);
+    }
+}
 
 Translator::~Translator() {
     {
@@ -49,7 +72,6 @@ void Translator::wait_idle() {
 // Before it sleeps the thread waits a little while awake for the next job (requests come in
 // bursts while a guest runs new code), so the hart thread rarely has to wake it.
 void Translator::loop() {
-    pthread_setname_np(pthread_self(), "trapeze-jit");  // for top -H, perf and gdb
     std::unique_lock lock(m_mu);
     for (;;) {
         if (m_queue.empty() && !m_stop) {

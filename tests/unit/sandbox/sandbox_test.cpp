@@ -1,0 +1,212 @@
+#include "sandbox/sandbox.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <linux/falloc.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "child_process.hpp"
+
+extern char** environ;
+
+namespace trapeze::sandbox::test {
+namespace {
+
+// The report of a forbidden call by the thread named `thread` of kind `kind`.
+std::string report(const std::string& thread, const std::string& kind, int nr, const std::string& name) {
+    return "trapeze: seccomp: thread '" + thread + "' (" + kind + ") made forbidden system call " + std::to_string(nr) +
+           " (" + name + "); stopping\n";
+}
+
+// A child that names its thread and confines it; `then` runs under the filter.
+ChildEnd confined_child(ThreadKind kind, const char* name, const std::function<int()>& then) {
+    return run_in_child([&] {
+        prctl(PR_SET_NAME, name);
+        if (auto r = install_filter(kind); !r) {
+            std::fprintf(stderr, "%s\n", r.error().message.c_str());
+            return 100;
+        }
+        return then();
+    });
+}
+
+// Sanitizer runtimes make system calls of their own (ASan's allocator probes memory through a
+// pipe, its _exit looks at the signal stack): a filter stops them at once. Such builds install
+// no filters in trapeze (sandbox.hpp), and these tests need one.
+#define TRAPEZE_SKIP_UNDER_SANITIZERS() \
+    if (sanitizer_build()) GTEST_SKIP() << "sanitizer runtimes make system calls of their own"
+
+void expect_stopped(const ChildEnd& end, const std::string& line) {
+    EXPECT_TRUE(end.exited) << "ended by signal " << end.status;
+    EXPECT_EQ(end.status, kForbiddenCallStatus);
+    EXPECT_EQ(end.stderr_text, line);
+}
+
+TEST(Sandbox, HartThreadThatCallsExecveStopsTheProcessWithOneLine) {
+    TRAPEZE_SKIP_UNDER_SANITIZERS();
+    const ChildEnd end = confined_child(ThreadKind::Hart, "trapeze-hart0", [] {
+        char* argv[] = {const_cast<char*>("/bin/true"), nullptr};
+        ::execve("/bin/true", argv, environ);
+        return 1;
+    });
+    expect_stopped(end, report("trapeze-hart0", "hart", 59, "execve"));
+}
+
+TEST(Sandbox, HartThreadCannotOpenASocket) {
+    TRAPEZE_SKIP_UNDER_SANITIZERS();
+    const ChildEnd end = confined_child(ThreadKind::Hart, "trapeze-hart1", [] {
+        (void)::socket(AF_UNIX, SOCK_STREAM, 0);
+        return 1;
+    });
+    expect_stopped(end, report("trapeze-hart1", "hart", 41, "socket"));
+}
+
+TEST(Sandbox, HartThreadCannotOpenAFile) {
+    TRAPEZE_SKIP_UNDER_SANITIZERS();
+    const ChildEnd end = confined_child(ThreadKind::Hart, "trapeze-hart2", [] {
+        (void)::open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+        return 1;
+    });
+    expect_stopped(end, report("trapeze-hart2", "hart", 257, "openat"));
+}
+
+TEST(Sandbox, HartThreadKeepsWhatGlibcAndItsDevicesNeed) {
+    TRAPEZE_SKIP_UNDER_SANITIZERS();
+    char path[] = "/tmp/trapeze-sandbox-XXXXXX";
+    const int fd = ::mkstemp(path);
+    ASSERT_GE(fd, 0);
+    ::unlink(path);
+    const ChildEnd end = confined_child(ThreadKind::Hart, "trapeze-hart3", [fd] {
+        // malloc in many sizes, grown and freed (arenas, mmap'd chunks, trimming).
+        std::vector<std::vector<uint8_t>> blocks;
+        for (size_t i = 0; i < 200; ++i) blocks.emplace_back((i % 7) * 40'000 + 16, uint8_t{1});
+        blocks.clear();
+        std::mutex m;
+        { std::lock_guard lock(m); }
+        timespec ts{};
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);  // the CPU quota's clock: a real system call
+        std::vector<uint8_t> sector(4096, 0xab);
+        if (::pwrite(fd, sector.data(), sector.size(), 4096) != 4096) return 2;  // virtio-blk
+        if (::pread(fd, sector.data(), sector.size(), 0) != 4096) return 3;
+        if (::fdatasync(fd) != 0) return 4;
+        (void)::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096);  // discard
+        uint8_t entropy[64];
+        if (::getrandom(entropy, sizeof entropy, 0) != 64) return 5;  // virtio-rng
+        if (::write(STDERR_FILENO, "ok", 2) != 2) return 6;           // console and logs
+        return 0;
+    });
+    ::close(fd);
+    EXPECT_TRUE(end.exited);
+    EXPECT_EQ(end.status, 0) << end.stderr_text;
+    EXPECT_EQ(end.stderr_text, "ok");
+}
+
+TEST(Sandbox, TranslatorCannotMapExecutableMemory) {
+    TRAPEZE_SKIP_UNDER_SANITIZERS();
+    const ChildEnd end = confined_child(ThreadKind::Translator, "trapeze-jit", [] {
+        (void)::mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return 1;
+    });
+    expect_stopped(end, report("trapeze-jit", "translator", 9, "mmap"));
+}
+
+TEST(Sandbox, VcpuThreadMayIssueOnlyTheKvmIoctlsItUses) {
+    TRAPEZE_SKIP_UNDER_SANITIZERS();
+    const ChildEnd end = confined_child(ThreadKind::Vcpu, "trapeze-vcpu0", [] {
+        (void)::ioctl(STDIN_FILENO, TIOCSTI, "x");  // pushing input into the terminal
+        return 1;
+    });
+    expect_stopped(end, report("trapeze-vcpu0", "vcpu", 16, "ioctl"));
+}
+
+TEST(Sandbox, VmmThreadStartsThreadsThatConfineThemselvesButNoProcess) {
+    TRAPEZE_SKIP_UNDER_SANITIZERS();
+    const ChildEnd end = confined_child(ThreadKind::Vmm, "trapeze", [] {
+        bool hart_confined = false;
+        std::thread([&] {
+            prctl(PR_SET_NAME, "trapeze-hart0");
+            hart_confined = install_filter(ThreadKind::Hart).ok();
+        }).join();
+        if (!hart_confined) return 2;
+        (void)::fork();  // clone without CLONE_THREAD
+        return 1;
+    });
+    expect_stopped(end, report("trapeze", "vmm", 56, "clone"));
+}
+
+TEST(Sandbox, FilterConfinesOnlyTheThreadThatInstalledIt) {
+    TRAPEZE_SKIP_UNDER_SANITIZERS();
+    const ChildEnd end = run_in_child([] {
+        bool confined = false;
+        std::thread([&] { confined = install_filter(ThreadKind::Hart).ok(); }).join();
+        if (!confined) return 2;
+        const int s = ::socket(AF_UNIX, SOCK_STREAM, 0);  // this thread has no filter
+        return s >= 0 ? 0 : 3;
+    });
+    EXPECT_TRUE(end.exited);
+    EXPECT_EQ(end.status, 0) << end.stderr_text;
+}
+
+TEST(Sandbox, IsOnByDefault) {
+    EXPECT_TRUE(enabled());
+}
+
+TEST(Sandbox, ConfineThisThreadInstallsNothingWhenTurnedOff) {
+    const ChildEnd end = run_in_child([] {
+        enable(false);
+        if (!confine_this_thread(ThreadKind::Hart)) return 2;
+        if (prctl(PR_GET_SECCOMP) != 0) return 3;  // not in filter mode
+        return ::socket(AF_UNIX, SOCK_STREAM, 0) >= 0 ? 0 : 4;
+    });
+    EXPECT_TRUE(end.exited);
+    EXPECT_EQ(end.status, 0) << end.stderr_text;
+}
+
+TEST(Sandbox, ConfineThisThreadInstallsTheFilterWhenOnExceptUnderSanitizers) {
+    const ChildEnd end = run_in_child([] {
+        enable(true);
+        prctl(PR_SET_NAME, "trapeze-hart0");
+        if (!confine_this_thread(ThreadKind::Hart)) return 2;
+        return ::socket(AF_UNIX, SOCK_STREAM, 0) >= 0 ? 0 : 3;
+    });
+    if (sanitizer_build()) {
+        EXPECT_TRUE(end.exited);
+        EXPECT_EQ(end.status, 0) << end.stderr_text;
+        return;
+    }
+    expect_stopped(end, report("trapeze-hart0", "hart", 41, "socket"));
+}
+
+TEST(Sandbox, UserNetworkingLetsHartsOpenInternetSocketsOnly) {
+    TRAPEZE_SKIP_UNDER_SANITIZERS();
+    const auto child = [](int domain) {
+        return run_in_child([domain] {
+            set_needs(Needs{.user_net = true, .rebuild = false});
+            prctl(PR_SET_NAME, "trapeze-hart0");
+            if (!install_filter(ThreadKind::Hart)) return 2;
+            const int s = ::socket(domain, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            return s >= 0 ? 0 : 3;
+        });
+    };
+    const ChildEnd inet = child(AF_INET);
+    EXPECT_TRUE(inet.exited);
+    EXPECT_EQ(inet.status, 0) << inet.stderr_text;
+    expect_stopped(child(AF_UNIX), report("trapeze-hart0", "hart", 41, "socket"));
+}
+
+}  // namespace
+}  // namespace trapeze::sandbox::test
