@@ -4,10 +4,13 @@
 // failure is one line on stderr naming the problem, and a non-zero exit.
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -15,14 +18,15 @@
 #include "base/guest_clock.hpp"
 #include "base/log.hpp"
 #include "base/shutdown_signals.hpp"
+#include "machine/guest_cache.hpp"
 #include "machine/host_console.hpp"
 #include "machine/riscv_machine.hpp"
 #include "machine/x86_machine.hpp"
+#include "runloop/cgroup.hpp"
+#include "sandbox/sandbox.hpp"
+#include "vmm/vmm_process.hpp"
 
-#include <poll.h>
 
-#include <atomic>
-#include <thread>
 
 namespace {
 
@@ -34,17 +38,10 @@ constexpr uint64_t kMaxMemoryMib = 64 * 1024;
 constexpr unsigned kMaxCpus = 32;
 constexpr const char* kDefaultAppend = "console=ttyS0";
 
-std::filesystem::path default_guest_dir() {
-    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0')
-        return std::filesystem::path(xdg) / "trapeze/debian-riscv64";
-    const char* home = std::getenv("HOME");
-    return std::filesystem::path(home != nullptr ? home : ".") / ".cache/trapeze/debian-riscv64";
-}
-
 // With no --kernel, boot the default guest that tools/fetch-guest put in the cache.
 Result<void> apply_default_guest(MachineConfig& cfg, bool bios_given, bool initrd_given) {
     if (!cfg.kernel.empty()) return ok();
-    const auto dir = default_guest_dir();
+    const auto dir = machine::default_guest_dir();
     if (!std::filesystem::exists(dir / "Image"))
         return make_error("no --kernel given and no default guest in '{}' (run tools/fetch-guest, or `make run`)",
                           dir.string());
@@ -69,14 +66,27 @@ int run_vm(MachineConfig cfg, machine::HostConsole& console) {
     const uint64_t start_ns = GuestClock::host_ns();
     uint64_t retired = 0;
     std::string engine_summary;  // of the last machine (--on-reboot restart makes several)
+    const bool user_net = std::any_of(cfg.nets.begin(), cfg.nets.end(), [](const virtio::NetConfig& n) {
+        return n.backend == virtio::NetConfig::Backend::User;
+    });
+    sandbox::set_needs({.user_net = user_net, .rebuild = cfg.on_reboot == machine::OnReboot::Restart});
     console.start();
     int status = 0;
+    bool confined = false;
     for (;;) {
         auto m = machine::RiscvMachine::create(cfg, console);
         if (!m) {
             console.stop();
             fmt::print(stderr, "trapeze: {}\n", m.error().message);
             return 1;
+        }
+        if (!confined) {  // the first machine is built: from here on, only what running needs
+            if (auto c = sandbox::confine_this_thread(sandbox::ThreadKind::Vmm); !c) {
+                console.stop();
+                fmt::print(stderr, "trapeze: {}\n", c.error().message);
+                return 1;
+            }
+            confined = true;
         }
         const machine::RunResult r = (*m)->run();
         retired += (*m)->retired();
@@ -104,32 +114,14 @@ int run_x86(const MachineConfig& cfg, machine::HostConsole& console) {
     xc.cmdline = cfg.append.empty() ? "console=ttyS0" : cfg.append;
     xc.memory_mib = cfg.memory_mib;
     xc.cpus = cfg.cpus;
-    for (const auto& d : cfg.disks) xc.disks.push_back(virtio::BlkConfig{d.path, d.read_only, d.id});
+    xc.cpu_quota_percent = cfg.cpu_quota_percent;
+    for (const auto& d : cfg.disks) xc.disks.push_back(virtio::BlkConfig{d.path, d.read_only, d.id, d.rate_limiter});
     auto m = X86Machine::create(xc);
     if (!m) {
         fmt::print(stderr, "trapeze: {}\n", m.error().message);
         return 1;
     }
-    console.start();
-    std::atomic<bool> done{false};
-    std::thread pump([&] {
-        uint8_t byte = 0;
-        bool pending = false;
-        while (!done.load(std::memory_order_relaxed)) {
-            pollfd p{console.wake_fd(), POLLIN, 0};
-            ::poll(&p, 1, pending ? 10 : 100);
-            console.drain_wake();
-            if (console.quit_requested()) (*m)->stop();
-            while (pending || console.pop(byte)) {
-                pending = !(*m)->console_input(byte);
-                if (pending) break;
-            }
-        }
-    });
-    const X86Exit exit = (*m)->run();
-    done.store(true, std::memory_order_relaxed);
-    pump.join();
-    console.stop();
+    const X86Exit exit = vmm::run_x86_with_console(**m, console);
     if (exit.reason != X86ExitReason::PowerOff && exit.reason != X86ExitReason::Stopped)
         fmt::print(stderr, "trapeze: guest ended: {}{}{}\n", to_string(exit.reason), exit.detail.empty() ? "" : ": ",
                    exit.detail);
@@ -150,7 +142,8 @@ Result<std::unique_ptr<ShutdownSignals>> watch_shutdown_signals(machine::HostCon
         _exit(ShutdownSignals::exit_status(c.signo));
     };
     return ShutdownSignals::start([&console](const ShutdownSignals::Caught&) { console.request_quit(); },
-                                  std::move(force));
+                                  std::move(force),
+                                  [] { return sandbox::confine_this_thread(sandbox::ThreadKind::Signals); });
 }
 
 // The exit status of a run that a signal stopped is the signal's, with one line naming it
@@ -166,9 +159,33 @@ int finish(int status, const ShutdownSignals& signals) {
 
 int main(int argc, char** argv) {
     CLI::App app{"trapeze: a virtual machine monitor"};
-    app.require_subcommand(1);
+    app.require_subcommand(0, 1);
     bool verbose = false;
     app.add_flag("-v,--verbose", verbose, "Log debug messages to stderr");
+    bool no_seccomp = false;
+    app.add_flag("--no-seccomp", no_seccomp, "Run without the seccomp filters (docs/architecture.md, Sandbox)");
+
+    // Without a subcommand: Firecracker's process interface (docs/api.md).
+    vmm::VmmProcessOptions vmm_opts;
+    bool no_api = false;
+    std::string vmm_engine = "jit";
+    app.add_option("--api-sock", vmm_opts.api_sock, "Serve Firecracker's API on this unix socket (VMM process mode)");
+    app.add_option("--id", vmm_opts.id, "VMM mode: the instance id GET / reports (1-64 letters, digits, '-')")
+        ->check([](const std::string& id) -> std::string {
+            const bool ok = !id.empty() && id.size() <= 64 &&
+                            std::all_of(id.begin(), id.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-'; });
+            return ok ? "" : "--id must be 1 to 64 letters, digits or '-' (as Firecracker's)";
+        });
+    app.add_option("--config-file", vmm_opts.config_file, "VMM mode: start the VM described by this Firecracker JSON file")
+        ->check(CLI::ExistingFile);
+    app.add_flag("--no-api", no_api, "VMM mode: no API socket (needs --config-file)");
+    app.add_option("--http-api-max-payload-size", vmm_opts.max_payload, "VMM mode: largest request body in bytes")
+        ->check(CLI::Range(size_t{1024}, size_t{1} << 24));
+    app.add_option("--vm-engine", vmm_engine, "VMM mode: RISC-V engine, interp or jit")
+        ->check(CLI::IsMember({"interp", "jit"}));
+    app.add_option("--vm-cpu-quota", vmm_opts.vm.cpu_quota_percent,
+                   "VMM mode: share of host CPU time the VM may use, in percent of one CPU")
+        ->check(CLI::Range(1u, 100u * kMaxCpus));
 
     MachineConfig cfg;
     std::string engine;
@@ -196,7 +213,7 @@ int main(int argc, char** argv) {
     run->add_flag("--deterministic", cfg.deterministic,
                   "riscv64: harts take turns on one host thread in a fixed order (repeatable runs)");
     run->add_option("--on-reboot", on_reboot, "What a guest reboot does")->check(CLI::IsMember({"exit", "restart"}));
-    run->add_option("--disk", disks, "virtio-blk disk: PATH[,ro][,id=NAME] (repeatable; the first is vda)")
+    run->add_option("--disk", disks, "virtio-blk disk: PATH[,ro][,id=NAME][,bw=BYTES][,iops=N] (bw in bytes/s, iops in requests/s, K/M/G suffixes are binary; repeatable; the first is vda)")
         ->take_all();
     run->add_option("--net", nets,
                     "virtio-net: user[,hostfwd=tcp:127.0.0.1:HOSTPORT-:GUESTPORT][,mac=MAC] or tap=NAME[,mac=MAC] "
@@ -205,6 +222,12 @@ int main(int argc, char** argv) {
     run->add_option("--console", console, "Guest console on the terminal: serial (ttyS0) or virtio (hvc0)")
         ->check(CLI::IsMember({"serial", "virtio"}));
     run->add_flag("--no-rng", no_rng, "Do not attach the virtio-rng entropy device");
+    run->add_option("--cpu-quota", cfg.cpu_quota_percent,
+                    "Share of the host's CPUs the VM may use, in percent of one CPU (150 = 1.5 CPUs; default: no limit)")
+        ->check(CLI::Range(1u, 100u * kMaxCpus));
+    std::string cgroup;
+    app.add_option("--cgroup", cgroup,
+                   "Move trapeze into this cgroup v2 directory at start (its cpu.max and other limits then apply)");
     run->add_flag("--no-stats", no_stats, "Do not print retired instructions, MIPS and engine counters at exit");
 
     try {
@@ -216,6 +239,17 @@ int main(int argc, char** argv) {
         return 2;
     }
     log::init(verbose);
+    sandbox::enable(!no_seccomp);  // before any thread starts
+    if (!cgroup.empty()) {
+        if (auto j = runloop::join_cgroup(cgroup); !j) {
+            fmt::print(stderr, "trapeze: {}\n", j.error().message);
+            return 1;
+        }
+    }
+    if (cfg.cpu_quota_percent > 100 * cfg.cpus) {
+        fmt::print(stderr, "trapeze: --cpu-quota {} is more than {} CPU(s) can use\n", cfg.cpu_quota_percent, cfg.cpus);
+        return 2;
+    }
     // Before any other thread exists (ShutdownSignals blocks the signals it takes in every
     // thread started after it).
     machine::HostConsole terminal;
@@ -227,6 +261,24 @@ int main(int argc, char** argv) {
     // A console reader that goes away (`trapeze run | head`) must not kill the machine in the
     // middle of a disk write: its output is dropped instead (HostConsole::flush), as in QEMU.
     std::signal(SIGPIPE, SIG_IGN);
+
+    if (!run->parsed()) {
+        if (vmm_opts.api_sock.empty() && vmm_opts.config_file.empty()) {
+            fmt::print(stderr, "trapeze: give a subcommand (`trapeze run ...`) or --api-sock PATH / --config-file FILE\n");
+            return 2;
+        }
+        if (no_api && !vmm_opts.api_sock.empty()) {
+            fmt::print(stderr, "trapeze: --no-api and --api-sock exclude each other\n");
+            return 2;
+        }
+        if (vmm_opts.api_sock.empty() && !no_api) {
+            fmt::print(stderr, "trapeze: without --api-sock, give --no-api with --config-file\n");
+            return 2;
+        }
+        vmm_opts.vm.engine = vmm_engine == "interp" ? machine::Engine::Interp : machine::Engine::Jit;
+        vmm::VmmProcess process(std::move(vmm_opts), terminal);
+        return finish(process.run(), **signals);
+    }
 
     // The translator is the default RISC-V engine: it passes every test the interpreter passes.
     if (engine.empty()) engine = arch == "x86_64" ? "kvm" : "jit";
@@ -294,7 +346,7 @@ int main(int argc, char** argv) {
     }
     if (bios.empty() && !cfg.bios && kernel_given) {
         // A kernel without --bios: use the cached OpenSBI, as QEMU uses its bundled one.
-        const auto fw = default_guest_dir() / "fw_jump.bin";
+        const auto fw = machine::default_guest_dir() / "fw_jump.bin";
         if (!std::filesystem::exists(fw)) {
             fmt::print(stderr, "trapeze: no --bios given and no default firmware at '{}'\n", fw.string());
             return 2;

@@ -1,10 +1,16 @@
 // GuestClock: the machine's time base, 10 MHz ticks of the host's monotonic clock
-// since the machine was created. The CLINT's mtime and the harts' time CSR both read it.
-// Thread: any (read-only after construction).
+// since the machine was created, less the time it spent paused. The CLINT's mtime and the
+// harts' time CSR both read it.
+//
+// A paused machine's clock stands still (Firecracker's PATCH /vm Paused, a snapshot): a
+// guest that is resumed sees no time pass, as a real machine whose clock was stopped would.
+//
+// Thread: ticks() and ns_until() on any thread; pause()/resume() on one controlling thread.
 #pragma once
 
 #include <time.h>
 
+#include <atomic>
 #include <cstdint>
 
 namespace trapeze {
@@ -15,7 +21,24 @@ public:
 
     GuestClock() : m_start(host_ns()) {}
 
-    uint64_t ticks() const { return (host_ns() - m_start) / (1'000'000'000 / kHz); }
+    uint64_t ticks() const {
+        // Ordering: acquire pairs with resume()'s release, so a reader that sees the clock
+        // running again also sees the start moved past the pause.
+        const uint64_t frozen = m_frozen_ns.load(std::memory_order_acquire);
+        const uint64_t now = frozen != 0 ? frozen : host_ns();
+        return (now - m_start.load(std::memory_order_relaxed)) / (1'000'000'000 / kHz);
+    }
+
+    // Stops the clock where it is (nested calls are the caller's business: pause once).
+    void pause() { m_frozen_ns.store(host_ns(), std::memory_order_release); }
+    // Starts it again from where it stopped.
+    void resume() {
+        const uint64_t frozen = m_frozen_ns.load(std::memory_order_relaxed);
+        if (frozen == 0) return;
+        m_start.fetch_add(host_ns() - frozen, std::memory_order_relaxed);
+        m_frozen_ns.store(0, std::memory_order_release);
+    }
+    bool paused() const { return m_frozen_ns.load(std::memory_order_acquire) != 0; }
 
     // Host nanoseconds until the clock reaches `tick` (0 if already reached).
     uint64_t ns_until(uint64_t tick) const {
@@ -32,7 +55,8 @@ public:
     }
 
 private:
-    uint64_t m_start;
+    std::atomic<uint64_t> m_start;
+    std::atomic<uint64_t> m_frozen_ns{0};  // host time the clock stopped at; 0 while running
 };
 
 }  // namespace trapeze

@@ -91,3 +91,9 @@ inline Result<void> ok() { return {}; }
         auto trapeze_try_r_ = (expr);                   \
         if (!trapeze_try_r_.ok()) return trapeze_try_r_.error(); \
     } while (0)
+
+// Declares `var` as the value of an expression returning Result<T>, or propagates its error.
+#define TRAPEZE_TRY_ASSIGN(var, expr)                   \
+    auto var##_result = (expr);                         \
+    if (!var##_result) return var##_result.error();     \
+    auto var = std::move(*var##_result)

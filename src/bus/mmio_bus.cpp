@@ -37,6 +37,7 @@ std::unique_lock<std::mutex> hold(std::mutex* m) {
 
 std::optional<uint64_t> MmioBus::read(Gpa addr, unsigned size) {
     const auto lock = hold(m_lock);
+    ++m_reads;
     const Range* r = find(addr.value, size);
     if (r == nullptr) return std::nullopt;
     return r->device->mmio_read(addr.value - r->base, size);
@@ -44,6 +45,7 @@ std::optional<uint64_t> MmioBus::read(Gpa addr, unsigned size) {
 
 bool MmioBus::write(Gpa addr, uint64_t value, unsigned size) {
     const auto lock = hold(m_lock);
+    ++m_writes;
     const Range* r = find(addr.value, size);
     if (r == nullptr) return false;
     r->device->mmio_write(addr.value - r->base, value, size);

@@ -35,6 +35,9 @@ public:
     // nullopt: no device there (the engine raises an access fault).
     std::optional<uint64_t> read(Gpa addr, unsigned size);
     bool write(Gpa addr, uint64_t value, unsigned size);
+    // Accesses so far (Firecracker's vcpu exit_mmio_read/exit_mmio_write); under the lock.
+    uint64_t reads() const { return m_reads; }
+    uint64_t writes() const { return m_writes; }
 
 private:
     const Range* find(uint64_t addr, unsigned size);
@@ -42,6 +45,8 @@ private:
     std::vector<Range> m_ranges;  // sorted by base
     const Range* m_last = nullptr;  // under m_lock
     std::mutex* m_lock = nullptr;
+    uint64_t m_reads = 0;   // under m_lock
+    uint64_t m_writes = 0;  // under m_lock
 };
 
 }  // namespace trapeze

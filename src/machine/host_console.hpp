@@ -44,6 +44,9 @@ public:
 
     void start();
     void stop();
+    // Sends guest output to `fd` instead (Firecracker's serial_out_path); before start().
+    // Not owned.
+    void set_output(int fd) { m_out_fd = fd; }
 
     bool pop(uint8_t& byte);
     // Readable while input is queued or quit was requested; the idle machine polls it

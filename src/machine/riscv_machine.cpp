@@ -1,6 +1,8 @@
 #include "machine/riscv_machine.hpp"
 
 #include <algorithm>
+#include <cassert>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 
@@ -115,7 +117,8 @@ Result<void> RiscvMachine::create_engines() {
         m_coherence = std::make_unique<rv64::CodeCoherence>(m_mem, m_cfg.cpus);
         m_mem.set_write_observer([this](Gpa gpa, uint64_t len) { m_coherence->invalidate_range(gpa.value, len); });
         runloop::HartLoop& loop = *this;  // a private base: converted here, where it is accessible
-        m_threads = std::make_unique<runloop::HartThreads>(m_cfg.cpus, loop);
+        auto quota = std::make_unique<runloop::CpuQuota>(m_cfg.cpu_quota_percent);
+        m_threads = std::make_unique<runloop::HartThreads>(m_cfg.cpus, loop, std::move(quota));
         m_clint.set_timer_observer([this](unsigned hart) { m_threads->wake(hart); });
     }
     return ok();
@@ -138,14 +141,17 @@ std::string RiscvMachine::engine_summary() const {
 // Disks first, in command-line order (the first is vda), then the entropy device.
 Result<void> RiscvMachine::add_virtio_devices() {
     for (const DiskConfig& d : m_cfg.disks) {
-        auto blk = virtio::VirtioBlk::create(virtio::BlkConfig{d.path, d.read_only, d.id});
+        auto blk = virtio::VirtioBlk::create(virtio::BlkConfig{d.path, d.read_only, d.id, d.rate_limiter});
         if (!blk) return make_error("--disk '{}': {}", d.path, blk.error().message);
+        m_sources.push_back(blk->get());  // its rate limiter's timer
+        m_blks.push_back(blk->get());
         TRAPEZE_TRY(add_virtio(std::move(*blk), "virtio-blk"));
     }
     for (const virtio::NetConfig& n : m_cfg.nets) {
         auto net = virtio::make_virtio_net(n);
         if (!net) return make_error("--net: {}", net.error().message);
         m_sources.push_back(net->get());
+        m_nets.push_back(net->get());
         TRAPEZE_TRY(add_virtio(std::move(*net), "virtio-net"));
     }
     if (m_cfg.console == ConsoleKind::Virtio) {
@@ -155,7 +161,12 @@ Result<void> RiscvMachine::add_virtio_devices() {
         m_sources.push_back(console.get());
         TRAPEZE_TRY(add_virtio(std::move(console), "virtio-console"));
     }
-    if (m_cfg.rng) TRAPEZE_TRY(add_virtio(std::make_unique<virtio::VirtioRng>(), "virtio-rng"));
+    if (m_cfg.rng) {
+        auto rng = std::make_unique<virtio::VirtioRng>(m_cfg.rng_rate_limiter);
+        m_sources.push_back(rng.get());  // its rate limiter's timer
+        m_rng = rng.get();
+        TRAPEZE_TRY(add_virtio(std::move(rng), "virtio-rng"));
+    }
     return ok();
 }
 
@@ -227,6 +238,10 @@ void RiscvMachine::finish(RunResult r) {
     m_result = r;
     m_finished.store(true, std::memory_order_release);
     if (m_threads) m_threads->request_stop();
+    wake_io();
+}
+
+void RiscvMachine::wake_io() {
     const uint64_t one = 1;
     [[maybe_unused]] const auto n = ::write(m_io_wake.get(), &one, sizeof one);  // full: already woken
 }
@@ -319,6 +334,7 @@ RunResult RiscvMachine::run_in_turn() {
     const bool smp = m_harts.size() > 1;
     const Slices slices = m_cfg.engine == Engine::Jit ? kJitSlices : kInterpSlices;
     HartEngine& engine = *m_engines.front();
+    runloop::CpuQuota quota(m_cfg.cpu_quota_percent);
     while (!m_finished.load(std::memory_order_acquire)) {
         for (auto& h : m_harts) {
             if (engine.run(*h, smp ? slices.smp : slices.single) && smp) {
@@ -330,6 +346,8 @@ RunResult RiscvMachine::run_in_turn() {
             }
         }
         poll_devices();
+        if (const uint64_t ns = quota.charge()) wait_for_io(ns);  // over the CPU quota: sleep out the period
+        if (m_pause_requested.load(std::memory_order_acquire)) park_in_turn();
         if (!m_finished.load(std::memory_order_acquire) && all_waiting()) {
             sleep_until_event();
             poll_devices();
@@ -337,6 +355,115 @@ RunResult RiscvMachine::run_in_turn() {
     }
     std::lock_guard lock(m_devices);
     return *m_result;
+}
+
+// Harts in turn, paused: the loop runs no hart but keeps serving host input (so Ctrl-A x, a
+// signal and network backends still work) until the last resume().
+void RiscvMachine::park_in_turn() {
+    {
+        std::lock_guard control(m_control);
+        m_turn_parked = true;
+    }
+    m_control_cv.notify_all();
+    while (m_pause_requested.load(std::memory_order_acquire) && !m_finished.load(std::memory_order_acquire)) {
+        {
+            std::lock_guard lock(m_devices);
+            poll_io();
+        }
+        wait_for_io(kIoTickNs);
+    }
+    std::lock_guard control(m_control);
+    m_turn_parked = false;
+}
+
+void RiscvMachine::pause() {
+    std::unique_lock control(m_control);
+    if (m_pauses++ != 0) return;
+    if (m_threads) {
+        m_threads->pause();  // hart threads never take m_control: no deadlock
+    } else {
+        m_pause_requested.store(true, std::memory_order_release);
+        wake_io();
+        // finish() (on the run loop, possibly a device's doing) does not take m_control: look
+        // at m_finished again now and then instead of waiting for its notification.
+        while (!m_turn_parked && !m_finished.load(std::memory_order_acquire))
+            m_control_cv.wait_for(control, std::chrono::milliseconds(10));
+    }
+    m_clock.pause();
+}
+
+void RiscvMachine::resume() {
+    std::lock_guard control(m_control);
+    assert(m_pauses > 0);
+    if (--m_pauses != 0) return;
+    m_clock.resume();
+    if (m_threads) {
+        m_threads->resume();
+        return;
+    }
+    m_pause_requested.store(false, std::memory_order_release);
+    wake_io();
+}
+
+Result<void> RiscvMachine::update_disk(size_t index, const std::optional<std::string>& path,
+                                       const std::optional<ratelimit::RateLimiterConfig>& limiter) {
+    std::lock_guard lock(m_devices);
+    if (index >= m_blks.size()) return make_error("no disk {}", index);
+    if (path) TRAPEZE_TRY(m_blks[index]->replace_backing(*path));
+    if (limiter) m_blks[index]->update_rate_limiter(*limiter);
+    return ok();
+}
+
+Result<void> RiscvMachine::update_net(size_t index, const std::optional<ratelimit::RateLimiterConfig>& rx,
+                                      const std::optional<ratelimit::RateLimiterConfig>& tx) {
+    std::lock_guard lock(m_devices);
+    if (index >= m_nets.size()) return make_error("no network interface {}", index);
+    // A limiter left out of the request keeps its buckets (an empty config changes nothing).
+    m_nets[index]->update_rate_limiters(rx.value_or(ratelimit::RateLimiterConfig{}),
+                                        tx.value_or(ratelimit::RateLimiterConfig{}));
+    return ok();
+}
+
+void RiscvMachine::report_counters(const std::function<void(std::string_view, std::string_view, uint64_t)>& out) {
+    std::lock_guard lock(m_devices);
+    virtio::VirtioBlk::Stats blk{};
+    for (const auto* b : m_blks) {
+        const auto& s = b->stats();
+        blk.read_count += s.read_count;
+        blk.read_bytes += s.read_bytes;
+        blk.write_count += s.write_count;
+        blk.write_bytes += s.write_bytes;
+        blk.flush_count += s.flush_count;
+        blk.io_errors += s.io_errors;
+    }
+    out("block", "read_count", blk.read_count);
+    out("block", "read_bytes", blk.read_bytes);
+    out("block", "write_count", blk.write_count);
+    out("block", "write_bytes", blk.write_bytes);
+    out("block", "flush_count", blk.flush_count);
+    out("block", "io_errors", blk.io_errors);
+    virtio::VirtioNet::Stats net{};
+    for (const auto* n : m_nets) {
+        net.rx_frames += n->stats().rx_frames;
+        net.tx_frames += n->stats().tx_frames;
+        net.rx_dropped += n->stats().rx_dropped;
+        net.tx_malformed += n->stats().tx_malformed;
+    }
+    out("net", "rx_packets_count", net.rx_frames);
+    out("net", "tx_packets_count", net.tx_frames);
+    out("net", "rx_fails", net.rx_dropped);
+    out("net", "tx_malformed_frames", net.tx_malformed);
+    if (m_rng != nullptr) {
+        out("entropy", "entropy_bytes", m_rng->entropy_bytes());
+        out("entropy", "entropy_event_count", m_rng->entropy_event_count());
+    }
+    out("vcpu", "exit_mmio_read", m_bus.reads());
+    out("vcpu", "exit_mmio_write", m_bus.writes());
+}
+
+bool RiscvMachine::paused() const {
+    std::lock_guard control(m_control);
+    return m_pauses != 0;
 }
 
 // --- parallel harts ---------------------------------------------------------------------------

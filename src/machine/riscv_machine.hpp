@@ -16,6 +16,9 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <string_view>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -41,7 +44,10 @@
 #include "machine/hart_engine.hpp"
 #include "base/event_source.hpp"
 #include "virtio/console/virtio_console.hpp"
+#include "virtio/net/virtio_net.hpp"
+#include "virtio/virtio_blk.hpp"
 #include "virtio/virtio_mmio_transport.hpp"
+#include "virtio/virtio_rng.hpp"
 
 namespace trapeze::machine {
 
@@ -64,6 +70,23 @@ public:
     // pauses and resumes the harts.
     runloop::HartThreads* hart_threads() { return m_threads.get(); }
 
+    // Stops every hart at an instruction boundary, and the guest clock with them (Firecracker's
+    // PATCH /vm Paused); devices keep taking host input. Pauses nest. Any thread but a hart's
+    // or run()'s; returns once no hart runs. Before run() the harts stop as soon as they start.
+    void pause();
+    void resume();
+    bool paused() const;
+
+    // Firecracker's PATCH /drives and /network-interfaces: the devices in --disk / --net order.
+    // Any thread; the change happens under the device lock.
+    Result<void> update_disk(size_t index, const std::optional<std::string>& path,
+                             const std::optional<ratelimit::RateLimiterConfig>& limiter);
+    Result<void> update_net(size_t index, const std::optional<ratelimit::RateLimiterConfig>& rx,
+                            const std::optional<ratelimit::RateLimiterConfig>& tx);
+    // The devices' running totals for the metrics: out(group, name, total) for each counter,
+    // in Firecracker's names ("block", "net", "entropy", "vcpu"). Any thread.
+    void report_counters(const std::function<void(std::string_view, std::string_view, uint64_t)>& out);
+
 private:
     RiscvMachine(const MachineConfig& cfg, GuestMemory mem, HostConsole& console);
     bool parallel() const { return m_cfg.cpus > 1 && !m_cfg.deterministic; }
@@ -85,6 +108,8 @@ private:
     void finish(RunResult r);
     RunResult run_in_turn();
     RunResult run_parallel();
+    void park_in_turn();
+    void wake_io();
 
     // runloop::HartLoop: what each hart thread does.
     bool run_slice(unsigned hart) override;
@@ -105,6 +130,9 @@ private:
     std::vector<std::unique_ptr<virtio::VirtioMmioTransport>> m_virtio;  // slot i at virtio_base(i)
     std::vector<EventSource*> m_sources;            // device backends with host input (owned by m_virtio)
     virtio::VirtioConsole* m_vconsole = nullptr;    // set with --console virtio (owned by m_virtio)
+    std::vector<virtio::VirtioBlk*> m_blks;         // --disk order (owned by m_virtio)
+    std::vector<virtio::VirtioNet*> m_nets;         // --net order (owned by m_virtio)
+    virtio::VirtioRng* m_rng = nullptr;             // (owned by m_virtio)
     std::vector<std::unique_ptr<rv64::Hart>> m_harts;
     // Run in turn: one engine for every hart. Parallel: engine i runs hart i only.
     std::vector<std::unique_ptr<HartEngine>> m_engines;
@@ -115,6 +143,13 @@ private:
     std::optional<RunResult> m_result;  // under m_devices
     std::atomic<bool> m_finished{false};
     UniqueFd m_io_wake;  // eventfd: finish() wakes the I/O thread
+    // pause()/resume(): how many pauses are in force, and (harts in turn) whether the run loop
+    // has stopped running harts for them. Under m_control.
+    mutable std::mutex m_control;
+    std::condition_variable m_control_cv;
+    unsigned m_pauses = 0;
+    bool m_turn_parked = false;
+    std::atomic<bool> m_pause_requested{false};  // harts in turn: the loop's cheap check
 };
 
 }  // namespace trapeze::machine

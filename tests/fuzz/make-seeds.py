@@ -8,6 +8,7 @@ describes. The real ELF programs come from riscv64-unknown-elf-gcc and the host'
 tests/isa and tests/x86guest are built); everything else is built here byte by byte, so the
 corpus is reproducible. Rerun after changing a target's input format and commit the result.
 """
+import json
 import os
 import shutil
 import struct
@@ -443,6 +444,165 @@ def options_seeds():
         write("options_fuzzer", name, data)
 
 
+# --- api_fuzzer: [VM fates, body limit, n chunk sizes, sizes...] + the connection's bytes ----
+# Requests as Firecracker's clients send them (curl --unix-socket, the Go SDK). The kernel is
+# /proc/self/exe (an x86-64 ELF, so InstanceStart can succeed) and disks are /dev/null: the
+# fuzz target creates no files.
+KERNEL = "/proc/self/exe"
+DISK = "/dev/null"
+
+
+def http(method, path, body=None, headers=(), version="1.1"):
+    lines = [f"{method} {path} HTTP/{version}", "Host: localhost", "Accept: application/json"]
+    data = b""
+    if body is not None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        lines += ["Content-Type: application/json", f"Content-Length: {len(data)}"]
+    lines += list(headers)
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
+
+
+def api_input(stream, fates=0, limit=0, chunks=()):
+    return bytes([fates, limit, len(chunks)]) + bytes(chunks) + stream
+
+
+BUCKET_BW = {"size": 1048576, "one_time_burst": 4194304, "refill_time": 1000}
+BUCKET_OPS = {"size": 100, "refill_time": 100}
+
+
+def getting_started():
+    # Firecracker's getting-started guide, in order, on one keep-alive connection.
+    return b"".join([
+        http("PUT", "/logger", {"log_path": "fc.log", "level": "Debug", "show_level": True, "show_log_origin": True}),
+        http("PUT", "/boot-source", {"kernel_image_path": KERNEL, "boot_args": "console=ttyS0 reboot=k panic=1 pci=off"}),
+        http("PUT", "/drives/rootfs", {"drive_id": "rootfs", "path_on_host": DISK, "is_root_device": True,
+                                       "is_read_only": False}),
+        http("PUT", "/network-interfaces/net1", {"iface_id": "net1", "guest_mac": "06:00:AC:10:00:02",
+                                                 "host_dev_name": "tap0"}),
+        http("PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 1024, "smt": False}),
+        http("PUT", "/actions", {"action_type": "InstanceStart"}),
+        http("GET", "/"),
+        http("GET", "/vm/config"),
+    ])
+
+
+def api_seeds():
+    t = "api_fuzzer"
+    write(t, "getting-started", api_input(getting_started()))
+    # The same in small pieces, the first start failing (the VM stays configurable).
+    write(t, "getting-started-chunked-start-fails",
+          api_input(getting_started() + http("PUT", "/actions", {"action_type": "InstanceStart"}),
+                    fates=0x01, chunks=(1, 7, 64, 0, 13)))
+    write(t, "machine-config", api_input(b"".join([
+        http("GET", "/machine-config"),
+        http("PUT", "/machine-config", {"vcpu_count": 4, "mem_size_mib": 256, "smt": False, "track_dirty_pages": True,
+                                        "huge_pages": "None"}),
+        http("PATCH", "/machine-config", {"vcpu_count": 1}),
+        http("PATCH", "/machine-config", {"mem_size_mib": 16, "cpu_template": "None"}),
+        http("PUT", "/machine-config", {"vcpu_count": 33, "mem_size_mib": 128}),
+        http("GET", "/machine-config"),
+    ])))
+    write(t, "boot-source-initrd", api_input(b"".join([
+        http("PUT", "/boot-source", {"kernel_image_path": KERNEL, "initrd_path": KERNEL, "boot_args": "quiet"}),
+        http("PUT", "/boot-source", {"kernel_image_path": "/nonexistent/vmlinux"}),
+        http("GET", "/vm/config"),
+    ])))
+    write(t, "drives-rate-limited", api_input(b"".join([
+        http("PUT", "/boot-source", {"kernel_image_path": KERNEL}),
+        http("PUT", "/drives/rootfs", {"drive_id": "rootfs", "path_on_host": DISK, "is_root_device": True,
+                                       "is_read_only": True, "cache_type": "Writeback", "io_engine": "Async",
+                                       "partuuid": "0eaa91a0-01",
+                                       "rate_limiter": {"bandwidth": BUCKET_BW, "ops": BUCKET_OPS}}),
+        http("PUT", "/drives/scratch", {"drive_id": "scratch", "path_on_host": DISK, "is_root_device": False,
+                                        "rate_limiter": {"ops": {"size": 10, "refill_time": 1}}}),
+        http("PUT", "/actions", {"action_type": "InstanceStart"}),
+        http("PATCH", "/drives/scratch", {"drive_id": "scratch", "path_on_host": DISK,
+                                          "rate_limiter": {"bandwidth": {"size": 4096, "refill_time": 10}}}),
+        http("PATCH", "/drives/rootfs", {"drive_id": "rootfs"}),
+        http("GET", "/vm/config"),
+    ]), fates=0x10))
+    write(t, "network-interfaces-rate-limited", api_input(b"".join([
+        http("PUT", "/network-interfaces/eth0", {"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "AA:FC:00:00:00:01",
+                                                 "rx_rate_limiter": {"bandwidth": BUCKET_BW},
+                                                 "tx_rate_limiter": {"ops": BUCKET_OPS, "bandwidth": BUCKET_BW}}),
+        http("PUT", "/network-interfaces/eth1", {"iface_id": "eth1", "backend": "user",
+                                                 "hostfwd": ["tcp::2222-:22", "udp:127.0.0.1:5353-10.0.2.15:53"]}),
+        http("PUT", "/network-interfaces/eth2", {"iface_id": "eth2", "backend": "tap", "host_dev_name": "tap0"}),
+        http("PUT", "/boot-source", {"kernel_image_path": KERNEL}),
+        http("PUT", "/actions", {"action_type": "InstanceStart"}),
+        http("PATCH", "/network-interfaces/eth0", {"iface_id": "eth0", "rx_rate_limiter": {"ops": BUCKET_OPS}}),
+        http("PATCH", "/network-interfaces/eth1", {"iface_id": "eth1", "tx_rate_limiter": {}}),
+        http("GET", "/vm/config"),
+    ]), fates=0x20))
+    write(t, "entropy-serial-metrics", api_input(b"".join([
+        http("PUT", "/entropy", {"rate_limiter": {"bandwidth": {"size": 1000, "refill_time": 100}}}),
+        http("PUT", "/serial", {"serial_out_path": "serial.log"}),
+        http("PUT", "/metrics", {"metrics_path": "metrics.fifo"}),
+        http("PUT", "/logger", {"level": "Warning"}),
+        http("PUT", "/boot-source", {"kernel_image_path": KERNEL}),
+        http("PUT", "/actions", {"action_type": "InstanceStart"}),
+        http("PUT", "/actions", {"action_type": "FlushMetrics"}),
+        http("PUT", "/actions", {"action_type": "FlushMetrics"}),
+        http("PUT", "/actions", {"action_type": "SendCtrlAltDel"}),
+        http("GET", "/vm/config"),
+    ]), fates=0xc8))
+    write(t, "pause-resume", api_input(b"".join([
+        http("PATCH", "/vm", {"state": "Paused"}),
+        http("PUT", "/boot-source", {"kernel_image_path": KERNEL}),
+        http("PUT", "/actions", {"action_type": "InstanceStart"}),
+        http("PATCH", "/vm", {"state": "Paused"}),
+        http("PATCH", "/vm", {"state": "Paused"}),
+        http("GET", "/"),
+        http("PATCH", "/vm", {"state": "Resumed"}),
+        http("PATCH", "/vm", {"state": "Resumed"}),
+        http("PATCH", "/vm", {"state": "Running"}),
+        http("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 128}),
+        http("PUT", "/actions", {"action_type": "InstanceStart"}),
+    ]), fates=0x06))
+    # Two requests in one write, the first without a body.
+    write(t, "pipelined-pair", api_input(http("GET", "/version") +
+                                         http("PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 512})))
+    write(t, "pipelined-pair-close", api_input(http("GET", "/", headers=["Connection: close"]) + http("GET", "/version")))
+    write(t, "http-1.0", api_input(http("GET", "/machine-config", version="1.0") + http("GET", "/")))
+    write(t, "chunked-body", api_input(
+        b"PUT /machine-config HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n"
+        b"Content-Type: application/json\r\n\r\n"
+        b"10\r\n{\"vcpu_count\": 2\r\n15;ext=1\r\n, \"mem_size_mib\": 64}\r\n0\r\n\r\n" + http("GET", "/machine-config"),
+        chunks=(5, 3)))
+    # Bodies over the limit: 300 bytes against 256, and a Content-Length over 51200 (refused
+    # from the header alone).
+    big = json.dumps({"kernel_image_path": KERNEL, "boot_args": "x" * 300}).encode()
+    write(t, "oversized-body", api_input(http("PUT", "/boot-source", big), limit=2))
+    write(t, "oversized-content-length", api_input(
+        b"PUT /boot-source HTTP/1.1\r\nHost: localhost\r\nContent-Length: 51201\r\n\r\n{\"kernel_image_path\": \""))
+    write(t, "malformed-json", api_input(b"".join([
+        http("PUT", "/machine-config", b"{not json"),
+        http("PUT", "/machine-config", b'{"vcpu_count": 2, "mem_size_mib": 256,}'),
+        http("PUT", "/machine-config", b'{"vcpu_count": 2, "mem_size_mib": 256, "colour": "red"}'),
+        http("PUT", "/machine-config", b'{"vcpu_count": "two", "mem_size_mib": -1}'),
+        http("PUT", "/machine-config", b'[1, 2]'),
+        http("PUT", "/machine-config", b''),
+        http("PUT", "/drives/a", b'{"drive_id": "b", "path_on_host": "/x", "is_root_device": false}'),
+        http("PUT", "/actions", b'{"action_type": "Reboot"}'),
+        http("PUT", "/network-interfaces/eth0", b'{"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "zz"}'),
+        http("PUT", "/machine-config", b'{"vcpu_count": 1e3, "mem_size_mib": 18446744073709551616}'),
+        http("PUT", "/serial", b'{"serial_out_path": "\\u00e9\\ud83d\\ude00"}'),
+    ])))
+    write(t, "unknown-paths-methods", api_input(b"".join([
+        http("GET", "/nowhere"),
+        http("DELETE", "/machine-config"),
+        http("GET", "/machine-config?pretty=1"),
+        http("PUT", "/snapshot/create", {"snapshot_path": "a", "mem_file_path": "b"}),
+        http("PUT", "/balloon", {"amount_mib": 1, "deflate_on_oom": True}),
+        http("PUT", "/drives/", {"drive_id": ""}),
+        http("PUT", "/drives/a/b", {"drive_id": "a/b"}),
+        http("POST", "/actions", {"action_type": "InstanceStart"}),
+    ])))
+    write(t, "bad-http", api_input(b"GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: x\r\n\r\n"))
+    # Regression: a path that is not UTF-8, quoted in the fault message (json::dump threw).
+    write(t, "path-not-utf8", api_input(b"GET /drives/\xff\xfe HTTP/1.1\r\nHost: localhost\r\n\r\n"))
+
+
 def main():
     for target in os.listdir(OUT) if os.path.isdir(OUT) else []:
         shutil.rmtree(os.path.join(OUT, target))
@@ -452,6 +612,7 @@ def main():
     net_seeds()
     console_seeds()
     options_seeds()
+    api_seeds()
     with tempfile.TemporaryDirectory() as tmp:
         hello, stripped = compile_riscv(tmp)
         pvh = compile_pvh(tmp)

@@ -1,0 +1,199 @@
+// FirecrackerApi (issue 22) against a fake VM: the pre-boot/post-boot rules, the answers
+// Firecracker gives (204, 200 with JSON, 400 with a fault message), and that a refused
+// request changes nothing.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "api/firecracker_api.hpp"
+
+namespace trapeze::api {
+namespace {
+
+class FakeVm final : public VmController {
+public:
+    Result<void> start(const VmResources& r) override {
+        ++starts;
+        if (fail_start) return make_error("cannot build the machine");
+        started_with = r.full_config_json();
+        return ok();
+    }
+    Result<void> pause() override { return ++pauses, ok(); }
+    Result<void> resume() override { return ++resumes, ok(); }
+    Result<void> send_ctrl_alt_del() override { return make_error("no power button"); }
+    Result<void> update_drive(const DriveSettings& d) override {
+        drive_path = d.path_on_host;
+        return ok();
+    }
+    Result<void> update_net(const NetworkSettings&) override { return ok(); }
+    Result<void> configure_logger(const LoggerSettings&) override { return ok(); }
+    Result<void> configure_metrics(const std::string&) override { return ok(); }
+    Result<void> flush_metrics() override { return ++flushes, ok(); }
+
+    int starts = 0, pauses = 0, resumes = 0, flushes = 0;
+    bool fail_start = false;
+    json started_with;
+    std::string drive_path;
+};
+
+class FirecrackerApiTest : public ::testing::Test {
+protected:
+    FirecrackerApiTest() : api("vm-1", vm, metrics) {
+        kernel = make_file("kernel", std::string(0x38, '\0') + "RSC\x05" + std::string(64, '\0'));
+        disk = make_file("disk", std::string(4096, '\0'));
+    }
+    ~FirecrackerApiTest() override {
+        for (const auto& f : files) ::unlink(f.c_str());
+    }
+    std::string make_file(const std::string& name, const std::string& content) {
+        std::string path = ::testing::TempDir() + "fc_api_" + name + std::to_string(::getpid());
+        std::ofstream(path, std::ios::binary) << content;
+        files.push_back(path);
+        return path;
+    }
+    HttpResponse call(const std::string& method, const std::string& path, const std::string& body = "") {
+        return api.handle(HttpRequest{method, path, body, true});
+    }
+    static std::string fault(const HttpResponse& r) {
+        return r.body.empty() ? "" : json::parse(r.body).value("fault_message", "");
+    }
+    void configure() {
+        ASSERT_EQ(call("PUT", "/boot-source", json{{"kernel_image_path", kernel}, {"boot_args", "console=ttyS0"}}.dump()).status, 204);
+        ASSERT_EQ(call("PUT", "/drives/rootfs",
+                       json{{"drive_id", "rootfs"}, {"path_on_host", disk}, {"is_root_device", true}, {"is_read_only", false}}.dump())
+                      .status,
+                  204);
+    }
+
+    FakeVm vm;
+    Metrics metrics;
+    FirecrackerApi api;
+    std::string kernel, disk;
+    std::vector<std::string> files;
+};
+
+TEST_F(FirecrackerApiTest, DescribesTheInstanceBeforeAndAfterStart) {
+    auto r = call("GET", "/");
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(json::parse(r.body)["state"], "Not started");
+    EXPECT_EQ(json::parse(r.body)["id"], "vm-1");
+    configure();
+    EXPECT_EQ(call("PUT", "/actions", R"({"action_type": "InstanceStart"})").status, 204);
+    EXPECT_EQ(json::parse(call("GET", "/").body)["state"], "Running");
+    EXPECT_EQ(call("PATCH", "/vm", R"({"state": "Paused"})").status, 204);
+    EXPECT_EQ(json::parse(call("GET", "/").body)["state"], "Paused");
+    EXPECT_EQ(call("PATCH", "/vm", R"({"state": "Resumed"})").status, 204);
+    EXPECT_EQ(vm.pauses, 1);
+    EXPECT_EQ(vm.resumes, 1);
+}
+
+TEST_F(FirecrackerApiTest, MachineConfigHasFirecrackersDefaultsAndTakesPutAndPatch) {
+    auto r = json::parse(call("GET", "/machine-config").body);
+    EXPECT_EQ(r["vcpu_count"], 1);
+    EXPECT_EQ(r["mem_size_mib"], 128);
+    EXPECT_EQ(r["smt"], false);
+    EXPECT_EQ(call("PUT", "/machine-config", R"({"vcpu_count": 2, "mem_size_mib": 256})").status, 204);
+    EXPECT_EQ(call("PATCH", "/machine-config", R"({"vcpu_count": 4})").status, 204);
+    r = json::parse(call("GET", "/machine-config").body);
+    EXPECT_EQ(r["vcpu_count"], 4);
+    EXPECT_EQ(r["mem_size_mib"], 256);
+}
+
+TEST_F(FirecrackerApiTest, RefusedRequestsSay400WithAFaultAndChangeNothing) {
+    struct Case {
+        const char* method;
+        const char* path;
+        std::string body;
+        const char* fault_has;
+    };
+    const Case cases[] = {
+        {"PUT", "/machine-config", "{not json", "not valid JSON"},
+        {"PUT", "/machine-config", R"({"vcpu_count": 2, "mem_size_mib": 256, "colour": "red"})", "unknown field `colour`"},
+        {"PUT", "/machine-config", R"({"vcpu_count": "two", "mem_size_mib": 256})", "vcpu_count"},
+        {"PUT", "/machine-config", R"({"vcpu_count": 33, "mem_size_mib": 256})", "vcpu_count"},
+        {"PUT", "/machine-config", R"({"vcpu_count": -1, "mem_size_mib": 256})", "vcpu_count"},
+        {"PUT", "/machine-config", R"({"vcpu_count": 2})", "missing field `mem_size_mib`"},
+        {"PUT", "/machine-config", R"([1, 2])", "expected a JSON object"},
+        {"PUT", "/machine-config", "", "needs a JSON body"},
+        {"PUT", "/boot-source", R"({"kernel_image_path": "/nonexistent/vmlinux"})", "cannot open"},
+        {"PUT", "/drives/a", R"({"drive_id": "b", "path_on_host": "/x", "is_root_device": false})", "does not match"},
+        {"PUT", "/drives/a", R"({"drive_id": "a", "path_on_host": "/nonexistent", "is_root_device": false})", "cannot open"},
+        {"PUT", "/network-interfaces/eth0", R"({"iface_id": "eth0"})", "host_dev_name"},
+        {"PUT", "/network-interfaces/eth0", R"({"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "zz"})", "guest_mac"},
+        {"PUT", "/actions", R"({"action_type": "Reboot"})", "action_type"},
+        {"PUT", "/actions", R"({"action_type": "InstanceStart"})", "boot source"},
+        {"PATCH", "/vm", R"({"state": "Paused"})", "before starting"},
+        {"PATCH", "/drives/rootfs", R"({"drive_id": "rootfs"})", "before starting"},
+        {"GET", "/nowhere", "", "Invalid request method and/or path: GET /nowhere"},
+        {"DELETE", "/machine-config", "", "Invalid request method and/or path"},
+        {"PUT", "/snapshot/create", R"({"snapshot_path": "a", "mem_file_path": "b"})", "snapshots"},
+        {"PUT", "/balloon", R"({"amount_mib": 1, "deflate_on_oom": true})", "balloon"},
+        {"GET", "/drives/\xff", "", "Invalid request"},  // not UTF-8: quoted, not a crash
+        {"PUT", "/boot-source", R"({"kernel_image_path": "/dev/null"})", "not a regular file"},
+        {"PUT", "/logger", R"({"level": "loud"})", "level"},
+    };
+    const std::string before = call("GET", "/vm/config").body;
+    for (const Case& c : cases) {
+        const auto r = call(c.method, c.path, c.body);
+        EXPECT_EQ(r.status, 400) << c.method << " " << c.path << " " << c.body;
+        EXPECT_NE(fault(r).find(c.fault_has), std::string::npos) << c.path << ": " << fault(r);
+    }
+    EXPECT_EQ(call("GET", "/vm/config").body, before);
+    EXPECT_EQ(vm.starts, 0);
+}
+
+TEST_F(FirecrackerApiTest, PreBootRequestsAreRefusedAfterStartAndPostBootOnesAllowed) {
+    configure();
+    ASSERT_EQ(call("PUT", "/actions", R"({"action_type": "InstanceStart"})").status, 204);
+    for (const auto& [path, body] : std::initializer_list<std::pair<const char*, std::string>>{
+             {"/machine-config", R"({"vcpu_count": 2, "mem_size_mib": 256})"},
+             {"/boot-source", json{{"kernel_image_path", kernel}}.dump()},
+             {"/drives/rootfs", json{{"drive_id", "rootfs"}, {"path_on_host", disk}, {"is_root_device", true}}.dump()},
+             {"/entropy", "{}"},
+         }) {
+        const auto r = call("PUT", path, body);
+        EXPECT_EQ(r.status, 400) << path;
+        EXPECT_NE(fault(r).find("after starting"), std::string::npos) << path;
+    }
+    EXPECT_EQ(call("PUT", "/actions", R"({"action_type": "InstanceStart"})").status, 400);
+    EXPECT_EQ(vm.starts, 1);
+    EXPECT_EQ(call("PATCH", "/drives/rootfs", json{{"drive_id", "rootfs"}, {"path_on_host", disk}}.dump()).status, 204);
+    EXPECT_EQ(vm.drive_path, disk);
+    EXPECT_EQ(call("PATCH", "/drives/other", R"({"drive_id": "other"})").status, 400);
+    EXPECT_EQ(call("PUT", "/actions", R"({"action_type": "FlushMetrics"})").status, 204);
+    EXPECT_EQ(vm.flushes, 1);
+}
+
+TEST_F(FirecrackerApiTest, AFailedStartLeavesTheVmConfigurableAndStartableAgain) {
+    configure();
+    vm.fail_start = true;
+    const auto r = call("PUT", "/actions", R"({"action_type": "InstanceStart"})");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(fault(r), "cannot build the machine");
+    EXPECT_EQ(json::parse(call("GET", "/").body)["state"], "Not started");
+    EXPECT_EQ(call("PUT", "/machine-config", R"({"vcpu_count": 1, "mem_size_mib": 64})").status, 204);
+    vm.fail_start = false;
+    EXPECT_EQ(call("PUT", "/actions", R"({"action_type": "InstanceStart"})").status, 204);
+    EXPECT_EQ(vm.started_with["machine-config"]["mem_size_mib"], 64);
+    EXPECT_EQ(vm.started_with["drives"][0]["is_root_device"], true);
+}
+
+TEST_F(FirecrackerApiTest, CountsRequestsAndFailuresInFirecrackersMetricNames) {
+    (void)call("PUT", "/machine-config", R"({"vcpu_count": 1, "mem_size_mib": 64})");
+    (void)call("PUT", "/machine-config", R"({"vcpu_count": 0, "mem_size_mib": 64})");
+    (void)call("GET", "/machine-config");
+    const json m = metrics.take();
+    EXPECT_EQ(m["put_api_requests"]["machine_cfg_count"], 2);
+    EXPECT_EQ(m["put_api_requests"]["machine_cfg_fails"], 1);
+    EXPECT_EQ(m["get_api_requests"]["machine_cfg_count"], 1);
+    EXPECT_TRUE(m.contains("utc_timestamp_ms"));
+    EXPECT_EQ(metrics.take()["put_api_requests"]["machine_cfg_count"], 0);  // deltas since the last flush
+}
+
+}  // namespace
+}  // namespace trapeze::api
