@@ -4,6 +4,9 @@
 
 namespace trapeze::ratelimit {
 
+RateLimiter::RateLimiter(const std::optional<RateLimiterConfig>& config, Clock clock)
+    : RateLimiter(config ? *config : RateLimiterConfig{}, std::move(clock)) {}
+
 RateLimiter::RateLimiter(const RateLimiterConfig& config, Clock clock) : m_clock(std::move(clock)) {
     if (config.limits()) update(config);
 }
