@@ -81,7 +81,9 @@ HttpResponse FirecrackerApi::handle(const HttpRequest& req) {
     if (r.status >= 400) {
         m_metrics.add(group, std::string(name) + "_fails");
         spdlog::info("API {} {}: {} {}", req.method, req.path, r.status, r.body);
+        return r;
     }
+    spdlog::info("API {} {}: {}", req.method, req.path, r.status);
     return r;
 }
 
