@@ -44,7 +44,7 @@ Result<std::optional<bool>> JsonFields::boolean(std::string_view key) const {
 Result<std::optional<uint64_t>> JsonFields::integer(std::string_view key, uint64_t min, uint64_t max) const {
     const auto it = m_j->find(key);
     if (it == m_j->end()) return std::optional<uint64_t>{};
-    if (!it->is_number_integer() || (it->is_number_integer() && !it->is_number_unsigned() && it->get<int64_t>() < 0))
+    if (!it->is_number_integer() || (!it->is_number_unsigned() && it->get<int64_t>() < 0))
         return wrong_type(key, fmt::format("an integer from {} to {}", min, max));
     const uint64_t v = it->get<uint64_t>();
     if (v < min || v > max) return wrong_type(key, fmt::format("an integer from {} to {}", min, max));

@@ -2,6 +2,7 @@
 // in CPU time, spent budget makes charge() say how long to sleep, unused budget expires and an
 // overrun is paid by the next periods; hart threads over the quota run no slice until the next
 // period, and stop and pause still reach them. And --cgroup's errors.
+#include "eventually.hpp"
 #include "runloop/cpu_quota.hpp"
 
 #include <gtest/gtest.h>
@@ -163,16 +164,6 @@ private:
     FakeClocks& m_clocks;
     uint64_t m_cost;
 };
-
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 10s) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() > end) return false;
-        std::this_thread::sleep_for(1ms);
-    }
-    return true;
-}
 
 TEST(HartThreads, HartsOverTheCpuQuotaRunNoSliceUntilTheNextPeriod) {
     FakeClocks c;

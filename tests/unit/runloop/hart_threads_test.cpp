@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "eventually.hpp"
 #include "runloop/hart_threads.hpp"
 
 namespace trapeze::runloop {
@@ -46,16 +47,6 @@ public:
     std::atomic<int> running{0};
     std::atomic<uint64_t> timer_ns{10'000'000'000};  // 10 s: a wake-up must not wait for it
 };
-
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 10s) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() > end) return false;
-        std::this_thread::sleep_for(1ms);
-    }
-    return true;
-}
 
 uint64_t total(const CountingLoop& l) {
     uint64_t n = 0;
