@@ -25,6 +25,13 @@ Result<HugeRegion> HugeRegion::map(size_t size) {
     return HugeRegion(aligned, size);
 }
 
+Result<HugeRegion> HugeRegion::map_file_private(int fd, size_t size) {
+    if (size == 0) return make_error("a file mapping of 0 bytes");
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+    if (p == MAP_FAILED) return make_error("mmap of {} bytes of a file: {}", size, std::strerror(errno));
+    return HugeRegion(static_cast<uint8_t*>(p), size);
+}
+
 void HugeRegion::unmap() {
     if (m_data != nullptr) ::munmap(m_data, m_size);
     m_data = nullptr;

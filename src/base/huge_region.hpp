@@ -1,4 +1,4 @@
-// HugeRegion: anonymous private memory that starts on a 2 MiB boundary and is advised for
+// HugeRegion: private memory (anonymous, or a file's pages copy-on-write) that starts on a 2 MiB boundary and is advised for
 // transparent huge pages, as QEMU maps its RAM blocks.
 //
 // On first touch the host kernel faults in a whole 2 MiB page at once instead of 512 pages
@@ -21,6 +21,10 @@ public:
     static constexpr size_t kHugePage = size_t{2} << 20;
 
     static Result<HugeRegion> map(size_t size);
+    // The first `size` bytes of the file `fd`, mapped private (copy-on-write): reads come from
+    // the file through the page cache, the first write to a page copies it, and nothing is
+    // ever written back. A snapshot's memory file restored this way costs no reading up front.
+    static Result<HugeRegion> map_file_private(int fd, size_t size);
 
     HugeRegion() = default;
     HugeRegion(HugeRegion&& o) noexcept

@@ -1,5 +1,6 @@
 #include "memory/guest_memory.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -15,6 +16,38 @@ Result<GuestMemory> GuestMemory::create(Gpa base, uint64_t size) {
     auto ram = HugeRegion::map(size);
     if (!ram) return make_error("guest RAM: {}", ram.error().message);
     return GuestMemory(base, std::move(*ram));
+}
+
+Result<GuestMemory> GuestMemory::create_from_file(Gpa base, uint64_t size, int fd) {
+    if (size == 0 || size % kPageSize != 0)
+        return make_error("guest RAM size {:#x} is not a positive multiple of 4 KiB", size);
+    if (base.value + size < base.value)
+        return make_error("guest RAM at {:#x} of size {:#x} wraps the address space", base.value, size);
+    auto ram = HugeRegion::map_file_private(fd, size);
+    if (!ram) return make_error("guest RAM: {}", ram.error().message);
+    return GuestMemory(base, std::move(*ram));
+}
+
+GuestMemory::GuestMemory(Gpa base, HugeRegion ram)
+    : m_base(base), m_ram(std::move(ram)), m_dirty(new std::atomic<uint64_t>[(page_count() + 63) / 64]()) {}
+
+void GuestMemory::mark_dirty(Gpa gpa, uint64_t len) const {
+    if (len == 0 || gpa.value < m_base.value) return;
+    const uint64_t first = (gpa.value - m_base.value) / kPageSize;
+    const uint64_t last = std::min((gpa.value - m_base.value + (len - 1)) / kPageSize, page_count() - 1);
+    for (uint64_t p = first; p <= last; ++p) {
+        std::atomic<uint64_t>& word = m_dirty[p / 64];
+        const uint64_t bit = uint64_t{1} << (p % 64);
+        // The plain load first: most marks find the bit set, and a locked OR on a shared line
+        // from several harts would cost more than the store it accompanies.
+        if ((word.load(std::memory_order_relaxed) & bit) == 0) word.fetch_or(bit, std::memory_order_relaxed);
+    }
+}
+
+std::vector<uint64_t> GuestMemory::take_dirty() {
+    std::vector<uint64_t> out((page_count() + 63) / 64);
+    for (size_t i = 0; i < out.size(); ++i) out[i] = m_dirty[i].exchange(0, std::memory_order_relaxed);
+    return out;
 }
 
 bool GuestMemory::read(Gpa gpa, std::span<uint8_t> out) const {

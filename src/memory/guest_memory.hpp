@@ -6,7 +6,10 @@
 #pragma once
 
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
+#include <memory>
+#include <vector>
 #include <functional>
 #include <span>
 #include <utility>
@@ -22,6 +25,9 @@ public:
     static constexpr uint64_t kPageSize = 4096;
 
     static Result<GuestMemory> create(Gpa base, uint64_t size);
+    // RAM whose initial contents are the file `fd` (a snapshot's memory file, exactly `size`
+    // bytes), mapped copy-on-write: restore time does not grow with the RAM size.
+    static Result<GuestMemory> create_from_file(Gpa base, uint64_t size, int fd);
 
     GuestMemory(GuestMemory&& o) noexcept = default;
     GuestMemory& operator=(GuestMemory&&) = delete;
@@ -61,14 +67,29 @@ public:
     using WriteObserver = std::function<void(Gpa gpa, uint64_t len)>;
     void set_write_observer(WriteObserver observer) { m_observer = std::move(observer); }
     void notify_written(Gpa gpa, uint64_t len) const {
-        if (m_observer && len != 0) m_observer(gpa, len);
+        if (len == 0) return;
+        mark_dirty(gpa, len);
+        if (m_observer) m_observer(gpa, len);
     }
 
+    // --- dirty pages (diff snapshots) --------------------------------------------------------
+    // One bit per 4 KiB page, set by every write to RAM since the last take_dirty(): device
+    // and loader writes through write()/notify_written(), and harts' stores through
+    // mark_dirty() when they translate a store to a page (Hart::access_one), before they cache
+    // the page as writable. So whoever clears the bits must also make every hart forget its
+    // writable translations (Hart::flush_tlb) before it runs again. Any thread.
+    void mark_dirty(Gpa gpa, uint64_t len) const;
+    // The bitmap of pages written since the last call (bit i of word i/64 = page i from
+    // base()), cleared. Call with no hart running.
+    std::vector<uint64_t> take_dirty();
+    uint64_t page_count() const { return size() / kPageSize; }
+
 private:
-    GuestMemory(Gpa base, HugeRegion ram) : m_base(base), m_ram(std::move(ram)) {}
+    GuestMemory(Gpa base, HugeRegion ram);
 
     Gpa m_base;
     HugeRegion m_ram;  // a moved-from one is empty, so a moved-from GuestMemory has no RAM
+    std::unique_ptr<std::atomic<uint64_t>[]> m_dirty;  // page_count() bits
     WriteObserver m_observer;
 };
 

@@ -300,7 +300,12 @@ bool Hart::access_one(uint64_t va, unsigned size, Access acc, uint64_t& pa, bool
     if (!pmp_allows(t.pa, size, acc, priv)) return raise(access_fault_cause(acc), va);
     pa = t.pa;
     is_ram = m_mem.contains(Gpa(pa), size);
-    if (is_ram) fill_tlb(va, pa, acc, acc == Access::Execute ? m_fetch_index : m_data_index);
+    if (!is_ram) return true;
+    // Every store reaches RAM through here or through a writable TLB entry filled just below,
+    // so the page is dirty from now on (a diff snapshot's flush_tlb makes the next store come
+    // back here).
+    if (acc == Access::Write) m_mem.mark_dirty(Gpa(pa), size);
+    fill_tlb(va, pa, acc, acc == Access::Execute ? m_fetch_index : m_data_index);
     return true;
 }
 
