@@ -29,8 +29,7 @@ HttpResponse result_response(const Result<void>& r) {
 }
 
 // Firecracker endpoints trapeze does not have (yet): a clear 400 rather than "unknown path".
-constexpr std::array<std::pair<std::string_view, std::string_view>, 9> kUnsupported = {{
-    {"/snapshot/", "snapshots are not supported yet"},
+constexpr std::array<std::pair<std::string_view, std::string_view>, 8> kUnsupported = {{
     {"/balloon", "the balloon device is not supported"},
     {"/mmds", "MMDS is not supported"},
     {"/vsock", "vsock is not supported"},
@@ -52,6 +51,8 @@ std::string_view counter_name(const std::string& path) {
     if (path == "/entropy") return "entropy";
     if (path == "/serial") return "serial";
     if (path == "/vm") return "vm";
+    if (path == "/snapshot/create") return "snapshot_create";
+    if (path == "/snapshot/load") return "snapshot_load";
     if (path == "/") return "instance_info";
     if (path == "/version") return "vmm_version";
     if (path == "/vm/config") return "vm_config";
@@ -118,6 +119,8 @@ HttpResponse FirecrackerApi::get(const std::string& path) {
 
 HttpResponse FirecrackerApi::put(const std::string& path, const json& body) {
     if (path == "/actions") return put_action(body);
+    if (path == "/snapshot/create") return put_snapshot_create(body);
+    if (path == "/snapshot/load") return put_snapshot_load(body);
     const bool known = path == "/machine-config" || path == "/boot-source" || path == "/entropy" ||
                        path == "/serial" || path == "/logger" || path == "/metrics" ||
                        !path_id(path, "/drives/").empty() || !path_id(path, "/network-interfaces/").empty();
@@ -199,6 +202,31 @@ HttpResponse FirecrackerApi::patch_vm(const json& body) {
         if (auto r = m_vm.resume(); !r) return HttpResponse::fault(r.error().message);
         m_state = VmState::Running;
     }
+    return HttpResponse::no_content();
+}
+
+// Firecracker's rule: a snapshot is taken of a paused VM (PATCH /vm Paused first), so that
+// the state saved is one instant's.
+HttpResponse FirecrackerApi::put_snapshot_create(const json& body) {
+    auto params = parse_snapshot_create(body);
+    if (!params) return HttpResponse::fault(params.error().message);
+    if (!started()) return HttpResponse::fault(kNotBeforeStart);
+    if (m_state != VmState::Paused)
+        return HttpResponse::fault("Cannot create a snapshot of a running microVM: pause it first (PATCH /vm Paused)");
+    return result_response(m_vm.create_snapshot(*params));
+}
+
+// A snapshot is loaded into a VMM that has not configured a VM: the snapshot is the VM.
+HttpResponse FirecrackerApi::put_snapshot_load(const json& body) {
+    auto params = parse_snapshot_load(body);
+    if (!params) return HttpResponse::fault(params.error().message);
+    if (started()) return HttpResponse::fault(kNotAfterStart);
+    if (m_resources.configures_vm())
+        return HttpResponse::fault("Loading a microVM snapshot is not allowed after configuring boot-specific resources");
+    auto machine = m_vm.load_snapshot(*params);
+    if (!machine) return HttpResponse::fault(machine.error().message);
+    m_resources.set_machine(*machine);
+    m_state = params->resume_vm ? VmState::Running : VmState::Paused;
     return HttpResponse::no_content();
 }
 

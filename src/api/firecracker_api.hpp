@@ -33,6 +33,8 @@ private:
     HttpResponse patch(const std::string& path, const json& body);
     HttpResponse put_action(const json& body);
     HttpResponse patch_vm(const json& body);
+    HttpResponse put_snapshot_create(const json& body);
+    HttpResponse put_snapshot_load(const json& body);
     HttpResponse patch_drive(const std::string& id, const json& body);
     HttpResponse patch_net(const std::string& id, const json& body);
     HttpResponse instance_info() const;

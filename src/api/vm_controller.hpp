@@ -9,6 +9,7 @@
 #include <string>
 
 #include "base/result.hpp"
+#include "api/snapshot_params.hpp"
 #include "api/vm_resources.hpp"
 
 namespace trapeze::api {
@@ -33,6 +34,12 @@ public:
     virtual Result<void> configure_logger(const LoggerSettings& logger) = 0;
     virtual Result<void> configure_metrics(const std::string& path) = 0;
     virtual Result<void> flush_metrics() = 0;
+    // PUT /snapshot/create, with the VM paused.
+    virtual Result<void> create_snapshot(const SnapshotCreateParams& params) = 0;
+    // PUT /snapshot/load, before anything is configured: builds the VM from the snapshot and
+    // leaves it paused, or running if params.resume_vm. Returns the machine's configuration
+    // (vCPUs and memory) for GET /machine-config.
+    virtual Result<MachineConfiguration> load_snapshot(const SnapshotLoadParams& params) = 0;
 };
 
 }  // namespace trapeze::api

@@ -87,6 +87,10 @@ public:
     Result<std::string> parse_metrics(const json& j) const;
     void set_logger(LoggerSettings l) { m_logger = std::move(l); }
     void set_metrics_path(std::string p) { m_metrics_path = std::move(p); }
+    // A loaded snapshot's machine (GET /machine-config, /vm/config then show it).
+    void set_machine(const MachineConfiguration& m) { m_machine = m; }
+    // Whether anything that shapes the VM has been configured (a snapshot load must come first).
+    bool configures_vm() const { return m_boot.has_value() || !m_drives.empty() || !m_nets.empty() || m_entropy; }
 
     // A whole Firecracker --config-file: {"boot-source", "drives", "machine-config",
     // "network-interfaces", "entropy", "logger", "metrics", "serial"}; logger and metrics are

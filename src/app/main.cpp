@@ -1,4 +1,5 @@
-// trapeze command line: `trapeze run [options]`.
+// trapeze command line: `trapeze run [options]`, `trapeze rebase-snap`, and with no subcommand
+// Firecracker's VMM process (docs/api.md).
 //
 // This is the only place that turns errors into messages and exit statuses: every
 // failure is one line on stderr naming the problem, and a non-zero exit.
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -24,6 +26,9 @@
 #include "machine/x86_machine.hpp"
 #include "runloop/cgroup.hpp"
 #include "sandbox/sandbox.hpp"
+#include "snapshot/memory_file.hpp"
+#include "vmm/restore.hpp"
+#include "vmm/snapshot_key.hpp"
 #include "vmm/vmm_process.hpp"
 
 
@@ -62,7 +67,21 @@ int exit_status(const machine::RunResult& r) {
     return 0;
 }
 
-int run_vm(MachineConfig cfg, machine::HostConsole& console) {
+// What `run` does besides booting: resume a snapshot, and where Ctrl-A s saves one.
+struct SnapshotOptions {
+    std::optional<vmm::SnapshotSource> restore;
+    std::string save_path;  // --snapshot-path: the state file; memory beside it (.mem)
+};
+
+Result<std::unique_ptr<machine::RiscvMachine>> build_machine(const MachineConfig& cfg, machine::HostConsole& console,
+                                                             const SnapshotOptions& snap) {
+    if (!snap.restore) return machine::RiscvMachine::create(cfg, console);
+    auto m = machine::RiscvMachine::restore(cfg, console, snap.restore->contents, snap.restore->memory.get());
+    if (!m) return std::move(m).context(fmt::format("restore '{}'", snap.restore->state_path));
+    return m;
+}
+
+int run_vm(MachineConfig cfg, machine::HostConsole& console, const SnapshotOptions& snap) {
     const uint64_t start_ns = GuestClock::host_ns();
     uint64_t retired = 0;
     std::string engine_summary;  // of the last machine (--on-reboot restart makes several)
@@ -70,15 +89,28 @@ int run_vm(MachineConfig cfg, machine::HostConsole& console) {
         return n.backend == virtio::NetConfig::Backend::User;
     });
     sandbox::set_needs({.user_net = user_net, .rebuild = cfg.on_reboot == machine::OnReboot::Restart});
+    std::unique_ptr<vmm::SnapshotKey> key;
+    if (!snap.save_path.empty()) {
+        auto k = vmm::SnapshotKey::start(console);
+        if (!k) {
+            fmt::print(stderr, "trapeze: {}\n", k.error().message);
+            return 1;
+        }
+        key = std::move(*k);
+    }
     console.start();
     int status = 0;
     bool confined = false;
     for (;;) {
-        auto m = machine::RiscvMachine::create(cfg, console);
+        auto m = build_machine(cfg, console, snap);
         if (!m) {
             console.stop();
             fmt::print(stderr, "trapeze: {}\n", m.error().message);
             return 1;
+        }
+        if (key) {
+            const machine::SnapshotTarget target{snap.save_path, vmm::default_memory_path(snap.save_path)};
+            key->set_save([&machine = **m, target] { return vmm::save_riscv_snapshot(machine, target); });
         }
         if (!confined) {  // the first machine is built: from here on, only what running needs
             if (auto c = sandbox::confine_this_thread(sandbox::ThreadKind::Vmm); !c) {
@@ -89,6 +121,7 @@ int run_vm(MachineConfig cfg, machine::HostConsole& console) {
             confined = true;
         }
         const machine::RunResult r = (*m)->run();
+        if (key) key->set_save({});
         retired += (*m)->retired();
         engine_summary = (*m)->engine_summary();
         if (r.kind == machine::RunResult::Kind::Reset && cfg.on_reboot == machine::OnReboot::Restart) continue;
@@ -229,6 +262,22 @@ int main(int argc, char** argv) {
     app.add_option("--cgroup", cgroup,
                    "Move trapeze into this cgroup v2 directory at start (its cpu.max and other limits then apply)");
     run->add_flag("--no-stats", no_stats, "Do not print retired instructions, MIPS and engine counters at exit");
+    std::string restore_path, mem_file, snapshot_path;
+    run->add_option("--restore", restore_path,
+                    "Resume the VM saved in this snapshot state file (its board comes from the snapshot; options "
+                    "given must match it)")
+        ->check(CLI::ExistingFile);
+    run->add_option("--mem-file", mem_file, "--restore: the snapshot's memory file (default: STATE.mem)")
+        ->check(CLI::ExistingFile);
+    run->add_option("--snapshot-path", snapshot_path,
+                    "Ctrl-A s saves a snapshot of the running VM to this state file (memory in PATH.mem)");
+
+    // Firecracker's rebase-snap tool: a Diff snapshot's memory file merged onto the memory file
+    // of the snapshot before it, which then restores with the Diff's state file.
+    std::string rebase_base, rebase_diff;
+    CLI::App* rebase = app.add_subcommand("rebase-snap", "Merge a Diff snapshot's memory file onto its base memory file");
+    rebase->add_option("--base-file", rebase_base, "The base memory file (changed in place)")->required()->check(CLI::ExistingFile);
+    rebase->add_option("--diff-file", rebase_diff, "The Diff snapshot's memory file")->required()->check(CLI::ExistingFile);
 
     try {
         app.parse(argc, argv);
@@ -239,6 +288,15 @@ int main(int argc, char** argv) {
         return 2;
     }
     log::init(verbose);
+    if (rebase->parsed()) {
+        auto copied = snapshot::rebase_memory_file(rebase_base, rebase_diff);
+        if (!copied) {
+            fmt::print(stderr, "trapeze: rebase-snap: {}\n", copied.error().message);
+            return 1;
+        }
+        fmt::print(stderr, "trapeze: rebase-snap: {} bytes of '{}' written onto '{}'\n", *copied, rebase_diff, rebase_base);
+        return 0;
+    }
     sandbox::enable(!no_seccomp);  // before any thread starts
     if (!cgroup.empty()) {
         if (auto j = runloop::join_cgroup(cgroup); !j) {
@@ -280,6 +338,32 @@ int main(int argc, char** argv) {
         return finish(process.run(), **signals);
     }
 
+    SnapshotOptions snap;
+    snap.save_path = snapshot_path;
+    if (!mem_file.empty() && restore_path.empty()) {
+        fmt::print(stderr, "trapeze: --mem-file goes with --restore\n");
+        return 2;
+    }
+    if (!restore_path.empty()) {
+        for (const char* opt : {"--kernel", "--initrd", "--bios", "--append", "--arch"}) {
+            if (run->count(opt) != 0) {
+                fmt::print(stderr, "trapeze: {} does not go with --restore: the snapshot's RAM holds what booted\n", opt);
+                return 2;
+            }
+        }
+        if (on_reboot == "restart") {
+            fmt::print(stderr, "trapeze: --on-reboot restart does not go with --restore (there is no kernel to boot again)\n");
+            return 2;
+        }
+        auto src = vmm::open_snapshot(restore_path, mem_file.empty() ? vmm::default_memory_path(restore_path) : mem_file);
+        if (!src) {
+            fmt::print(stderr, "trapeze: --restore: {}\n", src.error().message);
+            return 1;
+        }
+        arch = src->header.arch;
+        snap.restore = std::move(*src);
+    }
+
     // The translator is the default RISC-V engine: it passes every test the interpreter passes.
     if (engine.empty()) engine = arch == "x86_64" ? "kvm" : "jit";
     if ((arch == "x86_64") != (engine == "kvm")) {
@@ -308,7 +392,28 @@ int main(int argc, char** argv) {
         return finish(run_x86(cfg, terminal), **signals);
     }
 
-    cfg.engine = engine == "jit" ? machine::Engine::Jit : machine::Engine::Interp;
+    if (snap.restore) {
+        // The snapshot's board, with what the command line says on top: RAM and harts must
+        // then agree with it (restore checks), disks may be other files, the engine is free.
+        auto saved = machine::RiscvMachine::snapshot_config(snap.restore->contents);
+        if (!saved) {
+            fmt::print(stderr, "trapeze: --restore: {}\n", saved.error().message);
+            return 1;
+        }
+        const MachineConfig given = cfg;
+        cfg = *saved;
+        if (run->count("--memory") != 0) cfg.memory_mib = given.memory_mib;
+        if (run->count("--cpus") != 0) cfg.cpus = given.cpus;
+        cfg.deterministic = given.deterministic;
+        cfg.cpu_quota_percent = given.cpu_quota_percent;
+        if (!disks.empty()) cfg.disks.clear();
+        if (!nets.empty()) cfg.nets.clear();
+        if (run->count("--console") == 0) console = cfg.console == machine::ConsoleKind::Virtio ? "virtio" : "serial";
+        if (!no_rng) no_rng = !cfg.rng;
+    }
+    // A restored VM keeps the snapshot's engine unless told otherwise (either works).
+    if (!snap.restore || run->count("--engine") != 0)
+        cfg.engine = engine == "jit" ? machine::Engine::Jit : machine::Engine::Interp;
     cfg.on_reboot = on_reboot == "restart" ? machine::OnReboot::Restart : machine::OnReboot::Exit;
     cfg.stats = !no_stats;
     cfg.rng = !no_rng;
@@ -329,6 +434,7 @@ int main(int argc, char** argv) {
         cfg.nets.push_back(*net);
     }
     cfg.console = console == "virtio" ? machine::ConsoleKind::Virtio : machine::ConsoleKind::Serial;
+    if (snap.restore) return finish(run_vm(cfg, terminal, snap), **signals);
     if (!initrd.empty()) cfg.initrd = initrd;
     if (bios != "none") {
         if (!bios.empty()) {
@@ -355,5 +461,5 @@ int main(int argc, char** argv) {
     }
     if (cfg.append.empty() && cfg.bios)
         cfg.append = cfg.console == machine::ConsoleKind::Virtio ? "console=hvc0" : kDefaultAppend;
-    return finish(run_vm(cfg, terminal), **signals);
+    return finish(run_vm(cfg, terminal, snap), **signals);
 }

@@ -40,6 +40,18 @@ public:
     }
     bool paused() const { return m_frozen_ns.load(std::memory_order_acquire) != 0; }
 
+    // Sets the clock to read `tick` now (a restored snapshot's time), paused or not; the
+    // machine's controlling thread, with nothing reading the clock yet. Ticks below 2^56
+    // (228 years) keep the arithmetic below exact.
+    void restore_ticks(uint64_t tick) {
+        const uint64_t now = host_ns();
+        // Unsigned arithmetic wraps consistently: now - start == tick * 100 even if the guest's
+        // time exceeds the host's uptime.
+        m_start.store(now - tick * (1'000'000'000 / kHz), std::memory_order_relaxed);
+        if (paused()) m_frozen_ns.store(now, std::memory_order_release);
+    }
+    static constexpr uint64_t kMaxRestoredTick = uint64_t{1} << 56;
+
     // Host nanoseconds until the clock reaches `tick` (0 if already reached).
     uint64_t ns_until(uint64_t tick) const {
         const uint64_t now = ticks();

@@ -113,4 +113,44 @@ void Clint::update_mtip(HartTimer& h, uint64_t now) {
     h.mtip_line.set_level(level);
 }
 
+void Clint::State::write(snapshot::StateWriter& w) const {
+    w.u32(static_cast<uint32_t>(harts.size()));
+    for (const Hart& h : harts) {
+        w.u64(h.mtimecmp);
+        w.boolean(h.msip);
+    }
+}
+
+Clint::State Clint::State::read(snapshot::StateReader& r) {
+    State s;
+    s.harts.resize(r.count(kMaxHarts, 9));
+    for (Hart& h : s.harts) {
+        h.mtimecmp = r.u64();
+        h.msip = r.boolean();
+    }
+    return s;
+}
+
+Clint::State Clint::save() const {
+    State s;
+    for (const HartTimer& h : m_harts) s.harts.push_back({h.mtimecmp, h.msip});
+    return s;
+}
+
+Result<void> Clint::restore(const State& s) {
+    if (s.harts.size() != m_harts.size())
+        return make_error("CLINT state has {} harts, this machine {}", s.harts.size(), m_harts.size());
+    const uint64_t now = m_clock.ticks();
+    for (size_t i = 0; i < m_harts.size(); ++i) {
+        HartTimer& h = m_harts[i];
+        h.mtimecmp = s.harts[i].mtimecmp;
+        h.msip = s.harts[i].msip;
+        h.mtip = now >= h.mtimecmp;
+        // IrqLine has no memory: the harts' pins start low, so drive both levels.
+        h.msip_line.set_level(h.msip);
+        h.mtip_line.set_level(h.mtip);
+    }
+    return ok();
+}
+
 }  // namespace trapeze::devices

@@ -16,6 +16,9 @@
 // mtimecmp resets to all-ones (MTIP low): the spec leaves it undefined, and OpenSBI
 // writes it before enabling the timer anyway.
 //
+// Snapshots: State holds each hart's mtimecmp and msip; MTIP is not saved but follows from
+// the clock, which is the machine's (restore it before the Clint).
+//
 // Thread: all calls are serialised by the caller (the machine's device lock); the output
 // lines' sinks must not call back into the device.
 #pragma once
@@ -27,14 +30,28 @@
 #include <vector>
 
 #include "base/guest_clock.hpp"
+#include "base/result.hpp"
 #include "bus/irq_line.hpp"
 #include "bus/mmio_device.hpp"
+#include "snapshot/state_stream.hpp"
 
 namespace trapeze::devices {
 
 class Clint final : public MmioDevice {
 public:
     static constexpr uint64_t kWindowSize = 0x10000;
+    static constexpr unsigned kMaxHarts = 4095;  // mtimecmp slots between 0x4000 and mtime
+
+    struct State {
+        struct Hart {
+            uint64_t mtimecmp = UINT64_MAX;
+            bool msip = false;
+        };
+        std::vector<Hart> harts;
+
+        void write(snapshot::StateWriter& w) const;
+        static State read(snapshot::StateReader& r);
+    };
 
     // The clock must outlive the device.
     Clint(const GuestClock& clock, unsigned num_harts);
@@ -66,6 +83,11 @@ public:
     void set_timer_observer(std::function<void(unsigned hart)> f) { m_timer_observer = std::move(f); }
 
     unsigned num_harts() const { return static_cast<unsigned>(m_harts.size()); }
+
+    State save() const;
+    // Refuses a State for another hart count. Drives every msip and mtip line (MTIP from the
+    // clock as it reads now); the timer observer is not called.
+    Result<void> restore(const State& s);
 
 private:
     struct HartTimer {

@@ -129,4 +129,44 @@ void GoldfishRtc::update_irq() {
     m_irq.set_level(level);
 }
 
+void GoldfishRtc::State::write(snapshot::StateWriter& w) const {
+    w.u64(offset);
+    w.u32(time_high);
+    w.u64(alarm_next);
+    w.boolean(alarm_running);
+    w.boolean(irq_pending);
+    w.boolean(irq_enabled);
+    w.boolean(irq_level);
+}
+
+GoldfishRtc::State GoldfishRtc::State::read(snapshot::StateReader& r) {
+    State s;
+    s.offset = r.u64();
+    s.time_high = r.u32();
+    s.alarm_next = r.u64();
+    s.alarm_running = r.boolean();
+    s.irq_pending = r.boolean();
+    s.irq_enabled = r.boolean();
+    s.irq_level = r.boolean();
+    if (!r.failed() && s.irq_level != (s.irq_pending && s.irq_enabled))
+        r.fail("RTC irq level does not follow from pending and enabled");
+    return s;
+}
+
+GoldfishRtc::State GoldfishRtc::save() const {
+    return State{m_offset, m_time_high, m_alarm_next, m_alarm_running, m_irq_pending, m_irq_enabled, m_irq_level};
+}
+
+Result<void> GoldfishRtc::restore(const State& s) {
+    m_offset = s.offset;
+    m_time_high = s.time_high;
+    m_alarm_next = s.alarm_next;
+    m_alarm_running = s.alarm_running;
+    m_irq_pending = s.irq_pending;
+    m_irq_enabled = s.irq_enabled;
+    m_irq_level = s.irq_pending && s.irq_enabled;
+    m_irq.set_level(m_irq_level);  // IrqLine has no memory: drive it whatever the level
+    return ok();
+}
+
 }  // namespace trapeze::devices

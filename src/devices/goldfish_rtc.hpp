@@ -17,6 +17,10 @@
 // high while the interrupt is pending and enabled. Registers take aligned 32-bit accesses;
 // anything else reads 0 and is ignored.
 //
+// Snapshots: State holds the offset from host time, not the time itself, so a restored guest's
+// wall clock keeps following the host's real time (it jumps by the time the snapshot lay
+// unused, as a laptop's RTC does across suspend): intended, guests expect true wall time.
+//
 // Thread: all calls are serialised by the caller (the machine's hart thread); the line's
 // sink must not call back into the device.
 #pragma once
@@ -24,8 +28,10 @@
 #include <cstdint>
 #include <functional>
 
+#include "base/result.hpp"
 #include "bus/irq_line.hpp"
 #include "bus/mmio_device.hpp"
+#include "snapshot/state_stream.hpp"
 
 namespace trapeze::devices {
 
@@ -34,6 +40,20 @@ public:
     using HostClock = std::function<uint64_t()>;  // host nanoseconds since the Unix epoch
 
     static constexpr uint64_t kWindowSize = 0x1000;
+
+    struct State {
+        uint64_t offset = 0;  // guest time - host time, modulo 2^64
+        uint32_t time_high = 0;
+        uint64_t alarm_next = 0;
+        bool alarm_running = false;
+        bool irq_pending = false;
+        bool irq_enabled = false;
+        bool irq_level = false;
+
+        void write(snapshot::StateWriter& w) const;
+        // Refuses an irq level that does not follow from pending and enabled.
+        static State read(snapshot::StateReader& r);
+    };
 
     // `irq` is the alarm interrupt (wire it to the PLIC source). `host_clock` defaults to
     // CLOCK_REALTIME; tests pass a fake.
@@ -50,6 +70,10 @@ public:
     uint64_t ns_until_alarm() const;
 
     static uint64_t host_realtime_ns();
+
+    State save() const;
+    // Drives the line to its level. An alarm that came due meanwhile fires at the next update().
+    Result<void> restore(const State& s);
 
 private:
     uint64_t now() const;

@@ -20,6 +20,35 @@ constexpr uint32_t bit_of(unsigned source) {
     return 1u << (source % 32);
 }
 
+// Highest priority above the threshold among enabled pending (level && !claimed) sources;
+// scanning ids upwards and replacing only on a strictly higher priority gives ties to the
+// lowest id.
+unsigned best_of(const std::array<uint32_t, Plic::kNumSources>& priority, const Plic::Bits& level,
+                 const Plic::Bits& claimed, const Plic::Bits& enable, uint32_t threshold) {
+    unsigned best = 0;
+    uint32_t best_priority = threshold;
+    for (unsigned w = 0; w < Plic::kWords; ++w) {
+        for (uint32_t bits = level[w] & ~claimed[w] & enable[w]; bits != 0; bits &= bits - 1) {
+            const unsigned id = w * 32 + static_cast<unsigned>(std::countr_zero(bits));
+            if (priority[id] > best_priority) {
+                best = id;
+                best_priority = priority[id];
+            }
+        }
+    }
+    return best;
+}
+
+void write_bits(snapshot::StateWriter& w, const Plic::Bits& bits) {
+    for (const uint32_t word : bits) w.u32(word);
+}
+
+Plic::Bits read_bits(snapshot::StateReader& r) {
+    Plic::Bits bits{};
+    for (uint32_t& word : bits) word = r.u32();
+    return bits;
+}
+
 }  // namespace
 
 Plic::Plic(unsigned num_harts) : m_sources(kNumSources), m_contexts(2 * static_cast<size_t>(num_harts)) {
@@ -142,21 +171,8 @@ uint32_t Plic::pending_word(unsigned word) const {
     return m_level[word] & ~m_claimed[word];
 }
 
-// Highest priority above the threshold among enabled pending sources; scanning ids upwards
-// and replacing only on a strictly higher priority gives ties to the lowest id.
 unsigned Plic::best_source(const Context& ctx) const {
-    unsigned best = 0;
-    uint32_t best_priority = ctx.threshold;
-    for (unsigned w = 0; w < kWords; ++w) {
-        for (uint32_t bits = pending_word(w) & ctx.enable[w]; bits != 0; bits &= bits - 1) {
-            const unsigned id = w * 32 + static_cast<unsigned>(std::countr_zero(bits));
-            if (m_priority[id] > best_priority) {
-                best = id;
-                best_priority = m_priority[id];
-            }
-        }
-    }
-    return best;
+    return best_of(m_priority, m_level, m_claimed, ctx.enable, ctx.threshold);
 }
 
 void Plic::update_outputs() {
@@ -166,6 +182,65 @@ void Plic::update_outputs() {
         ctx.eip = eip;
         ctx.line.set_level(eip);
     }
+}
+
+void Plic::State::write(snapshot::StateWriter& w) const {
+    for (const uint32_t p : priority) w.u32(p);
+    write_bits(w, level);
+    write_bits(w, claimed);
+    w.u32(static_cast<uint32_t>(contexts.size()));
+    for (const Context& c : contexts) {
+        write_bits(w, c.enable);
+        w.u32(c.threshold);
+        w.boolean(c.eip);
+    }
+}
+
+// Source 0 does not exist: its priority, level, claim and enable bits are always 0.
+Plic::State Plic::State::read(snapshot::StateReader& r) {
+    State s;
+    for (uint32_t& p : s.priority) {
+        p = r.u32();
+        if (p > kPriorityMask) r.fail(fmt::format("PLIC priority {} out of range", p));
+    }
+    s.level = read_bits(r);
+    s.claimed = read_bits(r);
+    if (s.priority[0] != 0 || ((s.level[0] | s.claimed[0]) & bit_of(0)) != 0) r.fail("PLIC source 0 is not idle");
+    s.contexts.resize(r.count(kMaxContexts, sizeof(Bits) + 5));
+    for (size_t i = 0; i < s.contexts.size(); ++i) {
+        Context& c = s.contexts[i];
+        c.enable = read_bits(r);
+        c.threshold = r.u32();
+        c.eip = r.boolean();
+        if (c.threshold > kPriorityMask || (c.enable[0] & bit_of(0)) != 0)
+            r.fail(fmt::format("PLIC context {}: threshold {} or source 0 enabled", i, c.threshold));
+        if (!r.failed() && c.eip != (best_of(s.priority, s.level, s.claimed, c.enable, c.threshold) != 0))
+            r.fail(fmt::format("PLIC context {}: eip does not follow from the registers", i));
+    }
+    return s;
+}
+
+Plic::State Plic::save() const {
+    State s{m_priority, m_level, m_claimed, {}};
+    for (const Context& c : m_contexts) s.contexts.push_back({c.enable, c.threshold, c.eip});
+    return s;
+}
+
+Result<void> Plic::restore(const State& s) {
+    if (s.contexts.size() != m_contexts.size())
+        return make_error("PLIC state has {} contexts ({} harts), this machine {} ({} harts)", s.contexts.size(),
+                          s.contexts.size() / 2, m_contexts.size(), m_contexts.size() / 2);
+    m_priority = s.priority;
+    m_level = s.level;
+    m_claimed = s.claimed;
+    for (size_t i = 0; i < m_contexts.size(); ++i) {
+        Context& c = m_contexts[i];
+        c.enable = s.contexts[i].enable;
+        c.threshold = s.contexts[i].threshold;
+        c.eip = best_source(c) != 0;  // read() checked the saved eip is this
+        c.line.set_level(c.eip);      // the harts' pins start low: drive every line
+    }
+    return ok();
 }
 
 }  // namespace trapeze::devices

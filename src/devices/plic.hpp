@@ -19,6 +19,8 @@
 //
 // Registers take aligned 32-bit accesses; anything else reads 0 and is ignored.
 //
+// Snapshots: State holds every register and gateway input; restore drives each context line.
+//
 // Thread: all calls (MMIO, source lines) are serialised by the caller (the machine's device
 // lock); the output lines' sinks must not call back into the device.
 #pragma once
@@ -27,8 +29,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "base/result.hpp"
 #include "bus/irq_line.hpp"
 #include "bus/mmio_device.hpp"
+#include "snapshot/state_stream.hpp"
 
 namespace trapeze::devices {
 
@@ -37,6 +41,26 @@ public:
     static constexpr unsigned kNumSources = 96;  // ids 1..95 usable ("riscv,ndev" = 95)
     static constexpr uint32_t kPriorityMask = 7;
     static constexpr uint64_t kWindowSize = 0x600000;  // room for QEMU virt's 512 harts
+    static constexpr unsigned kMaxContexts = 1024;     // what the window's claim pages hold
+    static constexpr unsigned kWords = kNumSources / 32;
+    using Bits = std::array<uint32_t, kWords>;
+
+    struct State {
+        struct Context {
+            Bits enable{};
+            uint32_t threshold = 0;
+            bool eip = false;
+        };
+        std::array<uint32_t, kNumSources> priority{};
+        Bits level{};
+        Bits claimed{};
+        std::vector<Context> contexts;
+
+        void write(snapshot::StateWriter& w) const;
+        // Refuses values the registers cannot hold (priority bits, source 0) and an eip that
+        // does not follow from the rest.
+        static State read(snapshot::StateReader& r);
+    };
 
     explicit Plic(unsigned num_harts);
     Plic(const Plic&) = delete;
@@ -54,10 +78,11 @@ public:
     IrqLine& seip(unsigned hart) { return context_irq(2 * hart + 1); }
     unsigned num_contexts() const { return static_cast<unsigned>(m_contexts.size()); }
 
-private:
-    static constexpr unsigned kWords = kNumSources / 32;
-    using Bits = std::array<uint32_t, kWords>;
+    State save() const;
+    // Refuses a State for another hart count; drives every context line to its eip.
+    Result<void> restore(const State& s);
 
+private:
     struct Context {
         Bits enable{};
         uint32_t threshold = 0;

@@ -1,5 +1,6 @@
 #include "devices/uart16550.hpp"
 
+#include <string>
 #include <utility>
 
 namespace trapeze::devices {
@@ -56,6 +57,43 @@ constexpr uint8_t MSR_DCD = 0x80;
 
 // RCVR trigger levels for FCR bits 7:6 (PC16550D §8.6.3).
 constexpr unsigned kTriggerLevels[4] = {1, 4, 8, 14};
+
+// Without FIFOs the receiver holds one character; with them we buffer more than the
+// chip's 16 so that input arriving faster than the guest reads it is not dropped.
+size_t capacity_for(uint8_t fcr) {
+    return (fcr & FCR_FIFO_ENABLE) ? Uart16550::kRxBufferSize : 1;
+}
+
+// Below the trigger level a real 16550 reports a character timeout instead of "data
+// available" (after four character times; here at once). Drivers treat both alike.
+unsigned trigger_level_for(uint8_t fcr) {
+    if (!(fcr & FCR_FIFO_ENABLE)) return 1;
+    return kTriggerLevels[fcr >> 6];
+}
+
+// Highest-priority enabled interrupt (PC16550D Table 3): line status > received data >
+// THR empty > modem status. Modem status never changes here, so it is never pending.
+uint8_t interrupt_id(uint8_t ier, uint8_t fcr, uint8_t lsr_errors, size_t rx_count, bool thr_ipending) {
+    if ((ier & IER_ELSI) && lsr_errors != 0) return IIR_RLS;
+    if ((ier & IER_ERBFI) && rx_count > 0) return rx_count >= trigger_level_for(fcr) ? IIR_RDA : IIR_CTI;
+    if ((ier & IER_ETBEI) && thr_ipending) return IIR_THRE;
+    return IIR_NO_INT;
+}
+
+// What the registers can hold, and the invariants the device keeps (THRE latches only with
+// ETBEI set; the line follows the pending interrupt). Empty if `s` is one the device can be in.
+std::string check_state(const Uart16550::State& s) {
+    if ((s.ier & ~IER_MASK) != 0 || (s.fcr & ~FCR_KEPT) != 0 || (s.mcr & ~MCR_MASK) != 0 ||
+        (s.lsr_errors & ~LSR_OE) != 0)
+        return fmt::format("UART register bits out of range (ier {:#x}, fcr {:#x}, mcr {:#x}, lsr {:#x})", s.ier, s.fcr,
+                           s.mcr, s.lsr_errors);
+    if (s.rx_head >= Uart16550::kRxBufferSize || s.rx_count > capacity_for(s.fcr))
+        return fmt::format("UART receive ring position {}+{} out of range", s.rx_head, s.rx_count);
+    if (s.thr_ipending && !(s.ier & IER_ETBEI)) return "UART THR-empty interrupt latched without ETBEI";
+    if (s.irq_level != (interrupt_id(s.ier, s.fcr, s.lsr_errors, s.rx_count, s.thr_ipending) != IIR_NO_INT))
+        return "UART irq level does not follow from the registers";
+    return {};
+}
 
 }  // namespace
 
@@ -212,26 +250,12 @@ void Uart16550::write_fcr(uint8_t value) {
     update_irq();
 }
 
-// Highest-priority enabled interrupt (PC16550D Table 3): line status > received data >
-// THR empty > modem status. Modem status never changes here, so it is never pending.
 uint8_t Uart16550::pending_interrupt_id() const {
-    if ((m_ier & IER_ELSI) && m_lsr_errors != 0) return IIR_RLS;
-    if ((m_ier & IER_ERBFI) && m_rx_count > 0) return m_rx_count >= rx_trigger_level() ? IIR_RDA : IIR_CTI;
-    if ((m_ier & IER_ETBEI) && m_thr_ipending) return IIR_THRE;
-    return IIR_NO_INT;
+    return interrupt_id(m_ier, m_fcr, m_lsr_errors, m_rx_count, m_thr_ipending);
 }
 
-// Without FIFOs the receiver holds one character; with them we buffer more than the
-// chip's 16 so that input arriving faster than the guest reads it is not dropped.
 size_t Uart16550::rx_capacity() const {
-    return (m_fcr & FCR_FIFO_ENABLE) ? kRxBufferSize : 1;
-}
-
-// Below the trigger level a real 16550 reports a character timeout instead of "data
-// available" (after four character times; here at once). Drivers treat both alike.
-unsigned Uart16550::rx_trigger_level() const {
-    if (!(m_fcr & FCR_FIFO_ENABLE)) return 1;
-    return kTriggerLevels[m_fcr >> 6];
+    return capacity_for(m_fcr);
 }
 
 bool Uart16550::dlab() const {
@@ -248,6 +272,65 @@ void Uart16550::update_irq() {
     if (level == m_irq_level) return;
     m_irq_level = level;
     m_irq.set_level(level);
+}
+
+void Uart16550::State::write(snapshot::StateWriter& w) const {
+    w.raw(rx);
+    w.u16(rx_head);
+    w.u16(rx_count);
+    for (const uint8_t reg : {ier, fcr, lcr, mcr, lsr_errors, scr, dll, dlm}) w.u8(reg);
+    w.boolean(thr_ipending);
+    w.boolean(irq_level);
+}
+
+Uart16550::State Uart16550::State::read(snapshot::StateReader& r) {
+    State s;
+    r.raw(s.rx);
+    s.rx_head = r.u16();
+    s.rx_count = r.u16();
+    for (uint8_t* reg : {&s.ier, &s.fcr, &s.lcr, &s.mcr, &s.lsr_errors, &s.scr, &s.dll, &s.dlm}) *reg = r.u8();
+    s.thr_ipending = r.boolean();
+    s.irq_level = r.boolean();
+    if (r.failed()) return s;
+    if (const std::string why = check_state(s); !why.empty()) r.fail(why);
+    return s;
+}
+
+Uart16550::State Uart16550::save() const {
+    State s;
+    s.rx = m_rx;
+    s.rx_head = static_cast<uint16_t>(m_rx_head);
+    s.rx_count = static_cast<uint16_t>(m_rx_count);
+    s.ier = m_ier;
+    s.fcr = m_fcr;
+    s.lcr = m_lcr;
+    s.mcr = m_mcr;
+    s.lsr_errors = m_lsr_errors;
+    s.scr = m_scr;
+    s.dll = m_dll;
+    s.dlm = m_dlm;
+    s.thr_ipending = m_thr_ipending;
+    s.irq_level = m_irq_level;
+    return s;
+}
+
+Result<void> Uart16550::restore(const State& s) {
+    if (const std::string why = check_state(s); !why.empty()) return make_error("{}", why);
+    m_rx = s.rx;
+    m_rx_head = s.rx_head;
+    m_rx_count = s.rx_count;
+    m_ier = s.ier;
+    m_fcr = s.fcr;
+    m_lcr = s.lcr;
+    m_mcr = s.mcr;
+    m_lsr_errors = s.lsr_errors;
+    m_scr = s.scr;
+    m_dll = s.dll;
+    m_dlm = s.dlm;
+    m_thr_ipending = s.thr_ipending;
+    m_irq_level = s.irq_level;
+    m_irq.set_level(m_irq_level);  // IrqLine has no memory: drive it whatever the level
+    return ok();
 }
 
 }  // namespace trapeze::devices

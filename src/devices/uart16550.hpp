@@ -10,6 +10,9 @@
 // Register reference: TI PC16550D datasheet (SNLS378C), §8.6 "Register Description";
 // interrupt priorities from Table 3 (IIR).
 //
+// Snapshots: State holds the receive ring as it lies (bytes, head, count) and every register;
+// restore drives the interrupt line.
+//
 // Thread: all calls (MMIO, push_input, can_accept_input) are serialised by the caller,
 // the machine's hart thread; the device is not re-entrant. The backend is called from
 // mmio_write and must not call back into the device.
@@ -20,8 +23,10 @@
 #include <cstdint>
 #include <functional>
 
+#include "base/result.hpp"
 #include "bus/irq_line.hpp"
 #include "bus/mmio_device.hpp"
+#include "snapshot/state_stream.hpp"
 
 namespace trapeze::devices {
 
@@ -31,6 +36,27 @@ public:
 
     static constexpr uint64_t kWindowSize = 0x100;
     static constexpr size_t kRxBufferSize = 256;
+
+    struct State {
+        std::array<uint8_t, kRxBufferSize> rx{};
+        uint16_t rx_head = 0;
+        uint16_t rx_count = 0;
+        uint8_t ier = 0;
+        uint8_t fcr = 0;
+        uint8_t lcr = 0;
+        uint8_t mcr = 0;
+        uint8_t lsr_errors = 0;
+        uint8_t scr = 0;
+        uint8_t dll = 0;
+        uint8_t dlm = 0;
+        bool thr_ipending = false;
+        bool irq_level = false;
+
+        void write(snapshot::StateWriter& w) const;
+        // Refuses bits the registers cannot hold, a ring position out of range, and an irq
+        // level that does not follow from the rest.
+        static State read(snapshot::StateReader& r);
+    };
 
     // `irq` is driven high while an enabled interrupt is pending (wire it to the PLIC source).
     // `tx` receives every byte the guest transmits; it may be empty (bytes are dropped).
@@ -46,6 +72,10 @@ public:
     bool can_accept_input() const;
     void push_input(uint8_t byte);
 
+    State save() const;
+    // Applies `s` (checked as read() does) and drives the interrupt line to its level.
+    Result<void> restore(const State& s);
+
 private:
     uint8_t read_register(unsigned reg);
     void write_register(unsigned reg, uint8_t value);
@@ -58,7 +88,6 @@ private:
     void write_fcr(uint8_t value);
     uint8_t pending_interrupt_id() const;
     size_t rx_capacity() const;
-    unsigned rx_trigger_level() const;
     bool dlab() const;
     void clear_rx();
     void update_irq();

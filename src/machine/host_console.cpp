@@ -109,6 +109,10 @@ void HostConsole::push(uint8_t byte) {
             request_quit();
             return;
         }
+        if (byte == 's' || byte == 'S') {
+            if (m_on_snapshot_key) m_on_snapshot_key();
+            return;
+        }
         if (byte != kCtrlA) return;  // unknown escape: dropped, as QEMU does
     } else if (raw && byte == kCtrlA) {
         m_escape = true;

@@ -2,7 +2,8 @@
 //
 // A reader thread takes bytes from stdin (in raw mode when it is a terminal) and queues
 // them for the hart thread, which feeds them to the UART when it can take them. Ctrl-A x
-// asks the machine to quit, as in QEMU; Ctrl-A Ctrl-A sends one Ctrl-A.
+// asks the machine to quit, as in QEMU; Ctrl-A s asks for a snapshot (set_snapshot_key);
+// Ctrl-A Ctrl-A sends one Ctrl-A.
 //
 // Output is buffered: a booting kernel prints some 20 KB one UART byte at a time, and a
 // write(2) per byte cost ~3% of a JIT boot. The machine flushes after every slice or I/O tick
@@ -25,6 +26,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <span>
 #include <thread>
@@ -47,6 +49,9 @@ public:
     // Sends guest output to `fd` instead (Firecracker's serial_out_path); before start().
     // Not owned.
     void set_output(int fd) { m_out_fd = fd; }
+    // What Ctrl-A s does (nothing if unset); runs on the reader thread, so it must only hand
+    // the request on (write an eventfd). Before start().
+    void set_snapshot_key(std::function<void()> on_key) { m_on_snapshot_key = std::move(on_key); }
 
     bool pop(uint8_t& byte);
     // Readable while input is queued or quit was requested; the idle machine polls it
@@ -91,6 +96,7 @@ private:
     std::atomic<bool> m_quit{false};
     std::atomic<bool> m_stopping{false};
     bool m_escape = false;  // previous byte was Ctrl-A
+    std::function<void()> m_on_snapshot_key;
     std::atomic<bool> m_raw{false};  // m_saved holds the modes to restore
     termios m_saved{};
     int m_wake_pipe[2] = {-1, -1};

@@ -70,7 +70,17 @@ RiscvMachine::RiscvMachine(const MachineConfig& cfg, GuestMemory mem, HostConsol
 Result<std::unique_ptr<RiscvMachine>> RiscvMachine::create(const MachineConfig& cfg, HostConsole& console) {
     auto mem = GuestMemory::create(Gpa(kRamBase), cfg.memory_mib << 20);
     if (!mem) return mem.error();
-    std::unique_ptr<RiscvMachine> m(new RiscvMachine(cfg, std::move(*mem), console));
+    auto m = build(cfg, console, std::move(*mem));
+    if (!m) return m.error();
+    TRAPEZE_TRY((*m)->boot());
+    return m;
+}
+
+// The board with its devices and harts, in reset state, around `mem`; create() boots it,
+// restore() loads a snapshot into it.
+Result<std::unique_ptr<RiscvMachine>> RiscvMachine::build(const MachineConfig& cfg, HostConsole& console,
+                                                          GuestMemory mem) {
+    std::unique_ptr<RiscvMachine> m(new RiscvMachine(cfg, std::move(mem), console));
     m->m_bus.set_lock(&m->m_devices);
     m->m_io_wake = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!m->m_io_wake.valid()) return make_error("eventfd: {}", std::strerror(errno));
@@ -78,7 +88,6 @@ Result<std::unique_ptr<RiscvMachine>> RiscvMachine::create(const MachineConfig& 
     TRAPEZE_TRY(m->map_devices());
     TRAPEZE_TRY(m->add_virtio_devices());
     m->wire_harts();
-    TRAPEZE_TRY(m->boot());
     return m;
 }
 
@@ -289,9 +298,11 @@ void RiscvMachine::poll_htif() {
         if (m_boot.fromhost) {
             auto from = m_mem.span(Gpa(*m_boot.fromhost), 8);
             if (!from.empty()) store_le<uint64_t>(from.data(), (1ull << 56) | (1ull << 48) | 1);
+            m_mem.mark_dirty(Gpa(*m_boot.fromhost), 8);
         }
     }
     store_le<uint64_t>(span.data(), 0);
+    m_mem.mark_dirty(Gpa(*m_boot.tohost), 8);
 }
 
 bool RiscvMachine::all_waiting() const {
@@ -335,7 +346,17 @@ RunResult RiscvMachine::run_in_turn() {
     const Slices slices = m_cfg.engine == Engine::Jit ? kJitSlices : kInterpSlices;
     HartEngine& engine = *m_engines.front();
     runloop::CpuQuota quota(m_cfg.cpu_quota_percent);
+    {
+        std::lock_guard control(m_control);
+        m_turn_loop_started = true;
+    }
     while (!m_finished.load(std::memory_order_acquire)) {
+        // First, so that a machine paused before run() (a snapshot loaded without resume_vm)
+        // runs no instruction until resumed.
+        if (m_pause_requested.load(std::memory_order_acquire)) {
+            park_in_turn();
+            continue;
+        }
         for (auto& h : m_harts) {
             if (engine.run(*h, smp ? slices.smp : slices.single) && smp) {
                 // Harts take turns: a reservation cannot survive another hart's slice, which
@@ -347,7 +368,6 @@ RunResult RiscvMachine::run_in_turn() {
         }
         poll_devices();
         if (const uint64_t ns = quota.charge()) wait_for_io(ns);  // over the CPU quota: sleep out the period
-        if (m_pause_requested.load(std::memory_order_acquire)) park_in_turn();
         if (!m_finished.load(std::memory_order_acquire) && all_waiting()) {
             sleep_until_event();
             poll_devices();
@@ -386,10 +406,21 @@ void RiscvMachine::pause() {
         wake_io();
         // finish() (on the run loop, possibly a device's doing) does not take m_control: look
         // at m_finished again now and then instead of waiting for its notification.
-        while (!m_turn_parked && !m_finished.load(std::memory_order_acquire))
+        // Before run() there is no loop to wait for: it parks before its first slice.
+        while (m_turn_loop_started && !m_turn_parked && !m_finished.load(std::memory_order_acquire))
             m_control_cv.wait_for(control, std::chrono::milliseconds(10));
     }
     m_clock.pause();
+}
+
+void RiscvMachine::pause_before_run() {
+    std::lock_guard control(m_control);
+    assert(!m_turn_loop_started);
+    if (m_pauses++ == 0) {
+        if (m_threads) m_threads->pause_before_start();
+        else m_pause_requested.store(true, std::memory_order_release);
+        m_clock.pause();
+    }
 }
 
 void RiscvMachine::resume() {

@@ -39,6 +39,8 @@
 #include "machine/riscv_boot.hpp"
 #include "memory/guest_memory.hpp"
 #include "rv64/code_coherence.hpp"
+#include "snapshot/memory_file.hpp"
+#include "snapshot/snapshot_file.hpp"
 #include "rv64/hart.hpp"
 #include "runloop/hart_threads.hpp"
 #include "machine/hart_engine.hpp"
@@ -51,6 +53,15 @@
 
 namespace trapeze::machine {
 
+// What a snapshot writes (Firecracker's snapshot_type): all of RAM, or the pages written since
+// the machine's last snapshot (or its start or restore).
+enum class SnapshotKind { Full, Diff };
+struct SnapshotTarget {
+    std::string state_path;
+    std::string memory_path;
+    SnapshotKind kind = SnapshotKind::Full;
+};
+
 // How a run ended.
 struct RunResult {
     enum class Kind { Poweroff, Reset, Fail, Quit } kind = Kind::Poweroff;
@@ -60,6 +71,22 @@ struct RunResult {
 class RiscvMachine final : private runloop::HartLoop {
 public:
     static Result<std::unique_ptr<RiscvMachine>> create(const MachineConfig& cfg, HostConsole& console);
+
+    // --- snapshots (riscv_snapshot.cpp) -----------------------------------------------------------
+    // Writes the paused machine's state file and memory file: every hart, device, virtio queue
+    // position, the guest clock and the configuration that rebuilds the board. Any thread but a
+    // hart's; the machine must be paused (pause()). Afterwards the dirty-page log starts over, so
+    // the next Diff holds what changed since this snapshot.
+    Result<snapshot::MemorySaveStats> save_snapshot(const SnapshotTarget& target);
+    // The configuration a snapshot was taken with (its `machine` section), to restore it with
+    // nothing else given; the engine is whatever the caller prefers (translations are caches).
+    static Result<MachineConfig> snapshot_config(const snapshot::SnapshotContents& snap);
+    // A machine in the snapshot's state, RAM mapped copy-on-write from `memory_fd` (see
+    // snapshot::open_memory_file). `cfg` must describe the same board: RAM size, harts and the
+    // virtio devices slot by slot (disk paths may differ: the operator's choice, checked for
+    // size only). Either the whole machine is restored or an error says what did not match.
+    static Result<std::unique_ptr<RiscvMachine>> restore(const MachineConfig& cfg, HostConsole& console,
+                                                         const snapshot::SnapshotContents& snap, int memory_fd);
     RiscvMachine(const RiscvMachine&) = delete;
     RiscvMachine& operator=(const RiscvMachine&) = delete;
 
@@ -76,6 +103,10 @@ public:
     void pause();
     void resume();
     bool paused() const;
+    // Pauses a machine whose run() has not started, without waiting: run() then executes no
+    // instruction until resume() (a snapshot loaded without resume_vm). The thread that will
+    // call run(), before it does.
+    void pause_before_run();
 
     // Firecracker's PATCH /drives and /network-interfaces: the devices in --disk / --net order.
     // Any thread; the change happens under the device lock.
@@ -89,6 +120,9 @@ public:
 
 private:
     RiscvMachine(const MachineConfig& cfg, GuestMemory mem, HostConsole& console);
+    static Result<std::unique_ptr<RiscvMachine>> build(const MachineConfig& cfg, HostConsole& console, GuestMemory mem);
+    Result<void> restore_state(const snapshot::SnapshotContents& snap);
+    void save_state(snapshot::SnapshotWriter& out) const;
     bool parallel() const { return m_cfg.cpus > 1 && !m_cfg.deterministic; }
     Result<std::unique_ptr<HartEngine>> create_engine();
     Result<void> create_engines();
@@ -149,6 +183,7 @@ private:
     std::condition_variable m_control_cv;
     unsigned m_pauses = 0;
     bool m_turn_parked = false;
+    bool m_turn_loop_started = false;
     std::atomic<bool> m_pause_requested{false};  // harts in turn: the loop's cheap check
 };
 

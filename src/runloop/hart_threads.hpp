@@ -64,6 +64,7 @@ public:
 
     // Stops every hart between two slices (see PauseRendezvous); resume() lets them go.
     void pause();
+    void pause_before_start() { m_pause.pause_before_start(); }  // see PauseRendezvous
     void resume();
     bool paused() const { return m_pause.paused(); }
     unsigned size() const { return static_cast<unsigned>(m_wakers.size()); }

@@ -14,6 +14,11 @@ void PauseRendezvous::pause(const std::function<void()>& kick) {
     m_cv.wait(lock, [this] { return all_parked(); });
 }
 
+void PauseRendezvous::pause_before_start() {
+    std::lock_guard lock(m_mutex);
+    m_requested.fetch_add(1, std::memory_order_release);
+}
+
 void PauseRendezvous::resume() {
     std::lock_guard lock(m_mutex);
     assert(m_requested.load() > 0);

@@ -27,6 +27,9 @@ public:
     // Asks every hart to park, calls kick() (which must make sleeping harts look again), and
     // returns once every hart is parked or has left.
     void pause(const std::function<void()>& kick);
+    // A pause asked for before any hart runs (their threads not started): it does not wait,
+    // and each hart parks before its first slice. Undone by resume() like pause().
+    void pause_before_start();
     void resume();
     bool paused() const;
 

@@ -54,6 +54,19 @@ void Hart::reset(uint64_t pc) {
     update_mmu_view();
 }
 
+Result<void> Hart::restore(const HartState& state) {
+    if (state.mhartid != m_cfg.hartid)
+        return make_error("hart {}'s state says it is hart {}", m_cfg.hartid, state.mhartid);
+    if (state.misa != kMisa) return make_error("hart {}: misa {:#x} is not this hart's {:#x}", m_cfg.hartid, state.misa, kMisa);
+    s = state;
+    m_trapped = false;
+    m_pmp_hit = PmpHit{};
+    flush_tlb();
+    update_mmu_view();
+    update_sstc();
+    return ok();
+}
+
 void Hart::update_sstc() {
     // Sstc: STIP reflects time >= stimecmp while menvcfg.STCE is set.
     m_stce = m_cfg.sstc && (s.menvcfg & MENVCFG_STCE) != 0;

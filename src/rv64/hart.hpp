@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "base/bits.hpp"
+#include "base/result.hpp"
 #include "base/guest_clock.hpp"
 #include "bus/mmio_bus.hpp"
 #include "memory/guest_memory.hpp"
@@ -76,6 +77,10 @@ public:
 
     // --- reset and interrupts -------------------------------------------------------------
     void reset(uint64_t pc);
+    // Takes a snapshot's state (its encoding already checked): everything derived from it
+    // (TLB, data views, Sstc) is derived again; the device pins are the devices' to drive.
+    // An error if the state belongs to another hart.
+    Result<void> restore(const HartState& state);
     // A device line into mip (MSIP, MTIP, MEIP, SEIP). Ordering: relaxed is enough because
     // the hart re-reads the pins at every block boundary (the JIT: right after the device
     // access that raised `attention`, see attention()) and the waker also signals the

@@ -5,6 +5,11 @@
 #include <array>
 #include <cstdint>
 
+namespace trapeze::snapshot {
+class StateReader;
+class StateWriter;
+}  // namespace trapeze::snapshot
+
 namespace trapeze::rv64 {
 
 enum class Priv : uint8_t { U = 0, S = 1, M = 3 };
@@ -57,6 +62,11 @@ struct HartState {
     uint64_t scounteren = 0;
     uint64_t senvcfg = 0;
     uint64_t stimecmp = ~0ull;  // Sstc
+
+    // The snapshot encoding (hart_state.cpp): every field above in order, x[32] excepted.
+    void write(snapshot::StateWriter& w) const;
+    // Fields no hart can hold (priv 2, fflags above 5 bits) fail the reader.
+    static HartState read(snapshot::StateReader& r);
 };
 
 }  // namespace trapeze::rv64

@@ -137,6 +137,14 @@ void add_machine_build(SeccompFilter& f, const Needs& needs) {
     if (needs.user_net) add_user_net(f);
 }
 
+// Writing a snapshot (snapshot/file_output): a temporary file created, sized, written and
+// renamed over the destination (or removed on failure).
+void add_snapshot_files(SeccompFilter& f) {
+    for (int nr : {SCMP_SYS(openat), SCMP_SYS(ftruncate), SCMP_SYS(pwrite64), SCMP_SYS(rename), SCMP_SYS(renameat),
+                   SCMP_SYS(renameat2), SCMP_SYS(unlink), SCMP_SYS(close), SCMP_SYS(fstat), SCMP_SYS(newfstatat)})
+        f.allow(nr);
+}
+
 // --- the lists ---------------------------------------------------------------------------
 
 // What a device may do when guest code touches it, on whichever thread that is: a hart's
@@ -171,6 +179,8 @@ void add_api(SeccompFilter& f) {
         f.allow(nr);
     f.allow_if(SCMP_SYS(ioctl), {arg32_eq(1, u32(BLKGETSIZE64))});
     add_kvm_irq_line(f);
+    add_snapshot_files(f);  // PUT /snapshot/create
+    add_vcpu_kick(f);       // pausing x86 vCPUs for it
 }
 
 void add_vcpu(SeccompFilter& f) {
@@ -210,6 +220,11 @@ void add_allowlist(SeccompFilter& f, ThreadKind kind, const Needs& needs) {
             add_fd_waiting(f);
             add_disk_io(f);
             return add_kvm_irq_line(f);
+        case ThreadKind::SnapshotKey:
+            add_fd_waiting(f);
+            add_terminal(f);
+            add_vcpu_kick(f);
+            return add_snapshot_files(f);
     }
 }
 

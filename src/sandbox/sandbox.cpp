@@ -82,6 +82,8 @@ const char* to_string(ThreadKind kind) {
             return "vcpu";
         case ThreadKind::IoNotifier:
             return "io notifier";
+        case ThreadKind::SnapshotKey:
+            return "snapshot-key";
     }
     return "?";
 }

@@ -41,6 +41,7 @@ enum class ThreadKind {
     Signals,        // ShutdownSignals' watcher (base/)
     Vcpu,           // an x86-64 vCPU thread: KVM_RUN and the exits' devices
     IoNotifier,     // x86: the ioeventfd thread that runs virtio queue notifications
+    SnapshotKey,    // the CLI's Ctrl-A s watcher (vmm/): pauses the machine, writes the snapshot
 };
 
 const char* to_string(ThreadKind kind);

@@ -98,6 +98,32 @@ Result<SnapshotContents> parse_snapshot(std::span<const uint8_t> file) {
     return c;
 }
 
+void write_machine_header(StateWriter& w, const MachineHeader& h) {
+    w.string(h.arch);
+    w.u32(h.cpus);
+    w.u64(h.ram_size);
+}
+
+MachineHeader read_machine_header(StateReader& r) {
+    MachineHeader h;
+    h.arch = r.string(16);
+    h.cpus = r.u32();
+    h.ram_size = r.u64();
+    if (r.failed()) return h;
+    if (h.arch != "riscv64" && h.arch != "x86_64") r.fail(fmt::format("unknown architecture '{}'", h.arch));
+    if (h.cpus == 0 || h.cpus > 512) r.fail(fmt::format("{} CPUs", h.cpus));
+    if (h.ram_size == 0 || h.ram_size % 4096 != 0 || h.ram_size > (uint64_t{1} << 46))
+        r.fail(fmt::format("RAM size {:#x}", h.ram_size));
+    return h;
+}
+
+Result<MachineHeader> peek_machine_header(const SnapshotContents& snap) {
+    TRAPEZE_TRY_ASSIGN(r, snap.section("machine"));
+    MachineHeader h = read_machine_header(r);
+    if (r.failed()) TRAPEZE_TRY(r.finish());
+    return h;
+}
+
 Result<SnapshotContents> read_snapshot_file(const std::string& path) {
     auto size = file_size(path);
     if (!size) return std::move(size).context(fmt::format("snapshot '{}'", path)).error();

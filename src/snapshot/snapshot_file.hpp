@@ -61,6 +61,18 @@ private:
     std::map<std::string, std::vector<uint8_t>, std::less<>> m_sections;
 };
 
+// Every snapshot's "machine" section starts with this, whatever the architecture, so a
+// restore can tell which machine to build and how large its memory file must be before it
+// reads anything else; the architecture's own description follows.
+struct MachineHeader {
+    std::string arch;  // "riscv64", "x86_64"
+    uint32_t cpus = 0;
+    uint64_t ram_size = 0;
+};
+void write_machine_header(StateWriter& w, const MachineHeader& h);
+MachineHeader read_machine_header(StateReader& r);  // bad values fail the reader
+Result<MachineHeader> peek_machine_header(const SnapshotContents& snap);
+
 // Checks magic, version, checksum and framing; never trusts a length it has not bounded.
 Result<SnapshotContents> parse_snapshot(std::span<const uint8_t> file);
 Result<SnapshotContents> read_snapshot_file(const std::string& path);

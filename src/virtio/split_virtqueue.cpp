@@ -214,4 +214,47 @@ bool SplitVirtqueue::needs_notification() {
     return (flags & VIRTQ_AVAIL_F_NO_INTERRUPT) == 0;
 }
 
+void QueuePositions::write(snapshot::StateWriter& w) const {
+    w.u16(next_avail);
+    w.u16(next_used);
+    w.u16(signalled_used);
+    w.boolean(signalled_valid);
+    w.u8(static_cast<uint8_t>(error));
+}
+
+QueuePositions QueuePositions::read(snapshot::StateReader& r) {
+    QueuePositions p;
+    p.next_avail = r.u16();
+    p.next_used = r.u16();
+    p.signalled_used = r.u16();
+    p.signalled_valid = r.boolean();
+    const uint8_t error = r.u8();
+    if (error > static_cast<uint8_t>(QueueError::ReadableAfterWritable))
+        r.fail(fmt::format("queue error {} unknown", error));
+    else
+        p.error = static_cast<QueueError>(error);
+    return p;
+}
+
+QueuePositions SplitVirtqueue::positions() const {
+    return {m_next_avail, m_next_used, m_signalled_used, m_signalled_valid, m_error};
+}
+
+Result<void> SplitVirtqueue::set_positions(const QueuePositions& p) {
+    // A queue built on a bad layout has no rings to read: it must stay broken.
+    if (m_error == QueueError::BadLayout) return make_error("queue layout invalid");
+    const auto in_flight = static_cast<uint16_t>(p.next_avail - p.next_used);
+    if (in_flight > m_size)
+        return make_error("queue positions avail {} used {}: more chains in flight than the {} entries", p.next_avail,
+                          p.next_used, m_size);
+    if (p.error > QueueError::ReadableAfterWritable)
+        return make_error("queue error {} unknown", static_cast<int>(p.error));
+    m_next_avail = p.next_avail;
+    m_next_used = p.next_used;
+    m_signalled_used = p.signalled_used;
+    m_signalled_valid = p.signalled_valid;
+    m_error = p.error;
+    return ok();
+}
+
 }  // namespace trapeze::virtio

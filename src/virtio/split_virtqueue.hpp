@@ -19,6 +19,7 @@
 #include <span>
 
 #include "memory/guest_memory.hpp"
+#include "snapshot/state_stream.hpp"
 #include "virtio/descriptor_chain.hpp"
 
 namespace trapeze::virtio {
@@ -48,6 +49,19 @@ struct QueueLayout {
 };
 
 enum class PopStatus : uint8_t { Empty, Chain, Error };
+
+// What a SplitVirtqueue keeps outside guest RAM (the rings themselves are in RAM): a snapshot
+// saves this and rebuilds the queue from its layout.
+struct QueuePositions {
+    uint16_t next_avail = 0;
+    uint16_t next_used = 0;
+    uint16_t signalled_used = 0;
+    bool signalled_valid = false;
+    QueueError error = QueueError::None;
+
+    void write(snapshot::StateWriter& w) const;
+    static QueuePositions read(snapshot::StateReader& r);  // refuses an unknown QueueError
+};
 
 class SplitVirtqueue {
 public:
@@ -82,6 +96,11 @@ public:
 
     uint16_t next_avail() const { return m_next_avail; }
     uint16_t next_used() const { return m_next_used; }
+
+    QueuePositions positions() const;
+    // On a queue just built from the saved layout. Refuses more chains in flight (popped, not
+    // yet used) than the queue holds.
+    Result<void> set_positions(const QueuePositions& p);
 
 private:
     uint16_t load_avail_idx() const;

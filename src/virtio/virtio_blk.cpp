@@ -179,6 +179,15 @@ void VirtioBlk::process_queue(uint16_t index) {
     serve_queue(*m_queue, 0, m_chain, *m_signals, [this] { return handle_chain(); });
 }
 
+void VirtioBlk::save_state(snapshot::StateWriter& w) const { w.boolean(m_throttled); }
+
+Result<void> VirtioBlk::restore_state(snapshot::StateReader& r) {
+    const bool throttled = r.boolean();
+    TRAPEZE_TRY(r.finish());
+    m_throttled = throttled && m_queue != nullptr;
+    return ok();
+}
+
 uint64_t VirtioBlk::next_timeout_ns() { return m_throttled ? m_limiter.ns_until_ready() : kNoTimeout; }
 
 void VirtioBlk::poll() {

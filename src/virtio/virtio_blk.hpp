@@ -24,6 +24,10 @@
 // the tokens for it: the device is an EventSource whose timeout is that moment, and its poll()
 // serves the queue again. Requests are not reordered and none is failed for lack of tokens.
 //
+// Snapshots: the device keeps only whether a request waits for the limiter; the limiter
+// restarts with full buckets (as after a VMM restart), so that request goes at the next poll()
+// or the transport's kick(). Stats restart at 0. The image is the operator's to keep as it was.
+//
 // Thread: everything, including the file I/O, runs synchronously on the thread that calls
 // process_queue() or poll() — the transport's caller (the hart thread on a QueueNotify write,
 // or the thread of an ioeventfd) and the machine's loop, serialised by the machine's device
@@ -98,6 +102,8 @@ public:
     void activate(const ActivateContext& ctx) override;
     void reset() override;
     void process_queue(uint16_t index) override;
+    void save_state(snapshot::StateWriter& w) const override;
+    Result<void> restore_state(snapshot::StateReader& r) override;
 
     // EventSource: no fds; a timeout only while a request waits for the rate limiter.
     void fill_pollfds(std::vector<pollfd>&) override {}

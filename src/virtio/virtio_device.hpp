@@ -12,7 +12,9 @@
 #include <span>
 #include <string_view>
 
+#include "base/result.hpp"
 #include "memory/guest_memory.hpp"
+#include "snapshot/state_stream.hpp"
 #include "virtio/split_virtqueue.hpp"
 
 namespace trapeze::virtio {
@@ -65,6 +67,12 @@ public:
     virtual void reset() = 0;
     // The driver notified queue `index` (only called while active and not NEEDS_RESET).
     virtual void process_queue(uint16_t index) = 0;
+
+    // Snapshots: device state the transport does not hold (buffered host input, flags).
+    // restore_state() runs on a fresh device, after activate() if the saved one was active,
+    // and must read every byte (finish()) or refuse.
+    virtual void save_state(snapshot::StateWriter&) const {}
+    virtual Result<void> restore_state(snapshot::StateReader& r) { return r.finish(); }
 };
 
 // The loop of a device that answers each chain at once (blk, rng): pops every available

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <string>
 #include <utility>
 
 #include "base/log.hpp"
@@ -47,6 +48,46 @@ constexpr uint64_t kLow32 = 0xffff'ffffull;
 void set_half(Gpa& addr, bool high, uint32_t v) {
     addr.value = high ? (addr.value & kLow32) | (uint64_t{v} << 32) : (addr.value & ~kLow32) | v;
 }
+
+constexpr uint32_t kInterruptBits =
+    VirtioMmioTransport::VIRTIO_MMIO_INT_VRING | VirtioMmioTransport::VIRTIO_MMIO_INT_CONFIG;
+
+// Device type names, virtio 1.2 §5.
+std::string device_name(uint32_t id) {
+    switch (id) {
+        case 1: return "virtio-net";
+        case VIRTIO_ID_BLOCK: return "virtio-blk";
+        case 3: return "virtio-console";
+        case VIRTIO_ID_RNG: return "virtio-rng";
+        default: return fmt::format("virtio device type {}", id);
+    }
+}
+
+void write_queue(snapshot::StateWriter& w, const VirtioMmioTransport::State::Queue& q) {
+    w.u32(q.num);
+    w.boolean(q.ready);
+    w.u16(q.layout.size);
+    w.u64(q.layout.desc.value);
+    w.u64(q.layout.avail.value);
+    w.u64(q.layout.used.value);
+    w.boolean(q.positions.has_value());
+    if (q.positions) q.positions->write(w);
+}
+
+VirtioMmioTransport::State::Queue read_queue(snapshot::StateReader& r) {
+    VirtioMmioTransport::State::Queue q;
+    q.num = r.u32();
+    q.ready = r.boolean();
+    q.layout.size = r.u16();
+    q.layout.desc = Gpa(r.u64());
+    q.layout.avail = Gpa(r.u64());
+    q.layout.used = Gpa(r.u64());
+    if (r.boolean()) q.positions = QueuePositions::read(r);
+    if (!r.failed() && q.ready != q.positions.has_value()) r.fail("a ready queue without positions, or the reverse");
+    return q;
+}
+
+constexpr size_t kQueueStateMinBytes = 4 + 1 + 2 + 3 * 8 + 1;
 
 }  // namespace
 
@@ -215,6 +256,7 @@ void VirtioMmioTransport::set_queue_ready(bool ready) {
         return;
     }
     q->vq.emplace(m_memory, layout, event_idx);
+    q->layout.size = layout.size;  // as built: what a snapshot rebuilds
     q->ready = true;
     m_active[m_queue_sel] = &*q->vq;
 }
@@ -280,6 +322,140 @@ void VirtioMmioTransport::needs_reset(std::string_view why) {
     m_status |= VIRTIO_CONFIG_S_NEEDS_RESET;
     // §2.1.2: with DRIVER_OK set, NEEDS_RESET comes with a configuration change notification.
     if ((m_status & VIRTIO_CONFIG_S_DRIVER_OK) != 0) set_interrupt(VIRTIO_MMIO_INT_CONFIG);
+}
+
+void VirtioMmioTransport::State::write(snapshot::StateWriter& w) const {
+    w.u32(device_id);
+    w.u32(device_features_sel);
+    w.u32(driver_features_sel);
+    w.u64(driver_features);
+    w.u32(queue_sel);
+    w.u32(status);
+    w.u32(interrupt_status);
+    w.u32(config_generation);
+    w.boolean(activated);
+    w.boolean(irq_level);
+    w.boolean(reset_logged);
+    w.u32(static_cast<uint32_t>(queues.size()));
+    for (const Queue& q : queues) write_queue(w, q);
+    w.bytes(device);
+}
+
+VirtioMmioTransport::State VirtioMmioTransport::State::read(snapshot::StateReader& r) {
+    State s;
+    s.device_id = r.u32();
+    s.device_features_sel = r.u32();
+    s.driver_features_sel = r.u32();
+    s.driver_features = r.u64();
+    s.queue_sel = r.u32();
+    s.status = r.u32();
+    s.interrupt_status = r.u32();
+    s.config_generation = r.u32();
+    s.activated = r.boolean();
+    s.irq_level = r.boolean();
+    s.reset_logged = r.boolean();
+    s.queues.resize(r.count(UINT16_MAX, kQueueStateMinBytes));
+    for (Queue& q : s.queues) q = read_queue(r);
+    s.device = r.bytes(kMaxDeviceStateBytes);
+    if (r.failed()) return s;
+    if ((s.interrupt_status & ~kInterruptBits) != 0 || s.irq_level != (s.interrupt_status != 0))
+        r.fail(fmt::format("interrupt status {:#x} or irq level invalid", s.interrupt_status));
+    else if (s.activated && s.status == 0)
+        r.fail("an activated device with status 0");
+    return s;
+}
+
+VirtioMmioTransport::State VirtioMmioTransport::save() const {
+    State s;
+    s.device_id = m_device->device_id();
+    s.device_features_sel = m_device_features_sel;
+    s.driver_features_sel = m_driver_features_sel;
+    s.driver_features = m_driver_features;
+    s.queue_sel = m_queue_sel;
+    s.status = m_status;
+    s.interrupt_status = m_interrupt_status;
+    s.config_generation = m_config_generation;
+    s.activated = m_activated;
+    s.irq_level = m_irq_level;
+    s.reset_logged = m_reset_logged;
+    for (const Queue& q : m_queues) {
+        s.queues.push_back({q.num, q.ready, q.layout, {}});
+        if (q.vq) s.queues.back().positions = q.vq->positions();
+    }
+    snapshot::StateWriter w;
+    m_device->save_state(w);
+    s.device = w.take();
+    return s;
+}
+
+Result<void> VirtioMmioTransport::check(const State& s) const {
+    if (s.device_id != m_device->device_id())
+        return make_error("virtio slot holds a {}, the snapshot has a {}", device_name(m_device->device_id()),
+                          device_name(s.device_id));
+    if (s.queues.size() != m_queues.size())
+        return make_error("{}: the snapshot has {} queues, the device {}", device_name(s.device_id), s.queues.size(),
+                          m_queues.size());
+    // The negotiated features must still be on offer (a disk now read-only offers no DISCARD).
+    if ((s.status & VIRTIO_CONFIG_S_FEATURES_OK) != 0 && (s.driver_features & ~m_device->device_features()) != 0)
+        return make_error("{}: negotiated features {:#x} are not all offered ({:#x})", device_name(s.device_id),
+                          s.driver_features, m_device->device_features());
+    const bool event_idx = (s.driver_features & feature_bit(VIRTIO_RING_F_EVENT_IDX)) != 0;
+    for (size_t i = 0; i < s.queues.size(); ++i) {
+        const State::Queue& q = s.queues[i];
+        const uint16_t max = m_device->queue_max_size(static_cast<uint16_t>(i));
+        if (q.layout.size > max || (q.ready && (q.num != q.layout.size || !q.positions)))
+            return make_error("{} queue {}: size {} (num {}, max {}) invalid", device_name(s.device_id), i,
+                              q.layout.size, q.num, max);
+        if (!q.ready) continue;
+        if (SplitVirtqueue::check_layout(m_memory, q.layout, event_idx) != QueueError::None)
+            return make_error("{} queue {}: ring addresses {:#x}/{:#x}/{:#x} invalid in this RAM",
+                              device_name(s.device_id), i, q.layout.desc.value, q.layout.avail.value,
+                              q.layout.used.value);
+        SplitVirtqueue probe(m_memory, q.layout, event_idx);
+        TRAPEZE_TRY(probe.set_positions(*q.positions).context(fmt::format("{} queue {}", device_name(s.device_id), i)));
+    }
+    return ok();
+}
+
+Result<void> VirtioMmioTransport::restore(const State& s) {
+    TRAPEZE_TRY(check(s));
+    reset();
+    m_device_features_sel = s.device_features_sel;
+    m_driver_features_sel = s.driver_features_sel;
+    m_driver_features = s.driver_features;
+    m_queue_sel = s.queue_sel;
+    const bool event_idx = (m_driver_features & feature_bit(VIRTIO_RING_F_EVENT_IDX)) != 0;
+    for (size_t i = 0; i < m_queues.size(); ++i) {
+        Queue& q = m_queues[i];
+        const State::Queue& saved = s.queues[i];
+        q.num = saved.num;
+        q.ready = saved.ready;
+        q.layout = saved.layout;
+        if (!q.ready) continue;
+        q.vq.emplace(m_memory, q.layout, event_idx);
+        TRAPEZE_TRY(q.vq->set_positions(*saved.positions));  // check() tried these already
+        m_active[i] = &*q.vq;
+    }
+    m_status = s.status;
+    if (s.activated) activate();
+    snapshot::StateReader device_state(s.device, device_name(s.device_id) + " state");
+    TRAPEZE_TRY(m_device->restore_state(device_state));
+    // Set last: activation is not the driver's doing and must leave no trace here.
+    m_status = s.status;
+    m_interrupt_status = s.interrupt_status;
+    m_config_generation = s.config_generation;
+    m_reset_logged = s.reset_logged;
+    m_irq_level = m_interrupt_status != 0;
+    m_irq.set_level(m_irq_level);  // IrqLine has no memory: drive it whatever the level
+    return ok();
+}
+
+void VirtioMmioTransport::kick() {
+    for (size_t i = 0; i < m_active.size(); ++i) {
+        // As a QueueNotify: only while active, and not once the device needs a reset.
+        if (!m_activated || (m_status & VIRTIO_CONFIG_S_NEEDS_RESET) != 0) return;
+        if (m_active[i] != nullptr) m_device->process_queue(static_cast<uint16_t>(i));
+    }
 }
 
 }  // namespace trapeze::virtio

@@ -12,6 +12,10 @@
 // DEVICE_NEEDS_RESET with a configuration-change interrupt and is logged once per transport;
 // notifications are then ignored until the driver writes 0 to Status.
 //
+// Snapshots: save() takes the register file, each queue's layout and ring positions, and the
+// device's save_state() bytes; restore() rebuilds them on a fresh transport over the restored
+// RAM and activates the device as DRIVER_OK did. kick() then serves what the rings hold.
+//
 // Thread: all calls serialised by the caller (today the machine's hart thread, which also runs
 // the device's process_queue() synchronously). The IrqLine sink must not call back in.
 #pragma once
@@ -22,9 +26,11 @@
 #include <string_view>
 #include <vector>
 
+#include "base/result.hpp"
 #include "bus/irq_line.hpp"
 #include "bus/mmio_device.hpp"
 #include "memory/guest_memory.hpp"
+#include "snapshot/state_stream.hpp"
 #include "virtio/virtio_device.hpp"
 
 namespace trapeze::virtio {
@@ -42,6 +48,36 @@ public:
     static constexpr uint32_t VIRTIO_MMIO_INT_VRING = 1;
     static constexpr uint32_t VIRTIO_MMIO_INT_CONFIG = 2;
 
+    // A full virtio-net backlog (1024 frames of up to 64 KiB) is the largest device state.
+    static constexpr size_t kMaxDeviceStateBytes = 80u << 20;
+
+    struct State {
+        struct Queue {
+            uint32_t num = 0;
+            bool ready = false;
+            QueueLayout layout;                       // size is the built queue's (0 if never ready)
+            std::optional<QueuePositions> positions;  // exactly when ready (it has a SplitVirtqueue)
+        };
+        uint32_t device_id = 0;
+        uint32_t device_features_sel = 0;
+        uint32_t driver_features_sel = 0;
+        uint64_t driver_features = 0;
+        uint32_t queue_sel = 0;
+        uint32_t status = 0;
+        uint32_t interrupt_status = 0;
+        uint32_t config_generation = 0;
+        bool activated = false;
+        bool irq_level = false;
+        bool reset_logged = false;
+        std::vector<Queue> queues;
+        std::vector<uint8_t> device;  // the device's save_state() bytes
+
+        void write(snapshot::StateWriter& w) const;
+        // Refuses what the transport cannot be in: unknown interrupt bits, an irq level that
+        // does not follow from them, positions without a ready queue or the reverse.
+        static State read(snapshot::StateReader& r);
+    };
+
     // `memory` and `irq` must outlive the transport.
     VirtioMmioTransport(GuestMemory& memory, IrqLine& irq, std::unique_ptr<VirtioDevice> device);
     ~VirtioMmioTransport() override;
@@ -56,6 +92,17 @@ public:
     uint32_t interrupt_status() const { return m_interrupt_status; }
     uint32_t config_generation() const { return m_config_generation; }
     uint64_t driver_features() const { return m_driver_features; }
+
+    State save() const;
+    // Checks `s` against this transport (device type, queue count, sizes, features offered,
+    // ring layouts in this transport's GuestMemory, which must already hold the snapshot's RAM),
+    // then resets, rebuilds the queues, activates the device if the saved one was, hands it
+    // its state bytes and drives the irq line. Nothing is served: see kick().
+    Result<void> restore(const State& s);
+    // Serves every ready queue of an active device as if the driver had notified it (a request
+    // made available just before the snapshot, or held by a rate limiter). Processing an
+    // available chain early is always legal.
+    void kick();
 
 private:
     struct Queue {
@@ -74,6 +121,7 @@ private:
     void set_queue_ready(bool ready);
     void activate();
     void reset();
+    Result<void> check(const State& s) const;
     Queue* selected_queue();
     void set_interrupt(uint32_t bits);
     void update_irq();

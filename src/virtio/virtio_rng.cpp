@@ -77,6 +77,15 @@ bool VirtioRng::handle_chain() {
     return true;
 }
 
+void VirtioRng::save_state(snapshot::StateWriter& w) const { w.boolean(m_throttled); }
+
+Result<void> VirtioRng::restore_state(snapshot::StateReader& r) {
+    const bool throttled = r.boolean();
+    TRAPEZE_TRY(r.finish());
+    m_throttled = throttled && m_queue != nullptr;
+    return ok();
+}
+
 uint64_t VirtioRng::next_timeout_ns() { return m_throttled ? m_limiter.ns_until_ready() : kNoTimeout; }
 
 void VirtioRng::poll() {

@@ -7,6 +7,9 @@
 // kMaxBytesPerRequest) are its bytes. A refused request stays in the ring until the limiter has
 // the tokens; the device is an EventSource whose timeout is that moment (as VirtioBlk).
 //
+// Snapshots: only whether a request waits for the limiter is saved; the limiter restarts with
+// full buckets and the counters at 0 (as VirtioBlk).
+//
 // Thread: the transport's caller and the machine's loop, serialised by the machine's device
 // lock (process_queue runs getrandom synchronously; it does not block once the host's pool is
 // initialised).
@@ -38,6 +41,8 @@ public:
     void activate(const ActivateContext& ctx) override;
     void reset() override;
     void process_queue(uint16_t index) override;
+    void save_state(snapshot::StateWriter& w) const override;
+    Result<void> restore_state(snapshot::StateReader& r) override;
 
     // EventSource: no fds; a timeout only while a request waits for the rate limiter.
     void fill_pollfds(std::vector<pollfd>&) override {}

@@ -89,7 +89,7 @@ Result<void> VmmProcess::start_from_file() {
     if (!cfg) return make_error("config file '{}': {}", m_opts.config_file, cfg.error().message);
     std::lock_guard lock(m_mutex);
     remember_devices(*res);
-    m_start = StartRequest{std::move(*cfg), res->serial_out_path()};
+    m_start = StartRequest{std::move(*cfg), res->serial_out_path(), nullptr, false};
     m_api.mark_started(std::move(*res));
     return ok();
 }
@@ -143,8 +143,13 @@ int VmmProcess::run_started() {
                     return n.backend == virtio::NetConfig::Backend::User;
                 });
                 sandbox::set_needs({.user_net = user_net, .rebuild = false});
-                auto m = machine::RiscvMachine::create(*rc, m_console);
-                if (m) return run_riscv(**m);
+                auto m = req.restore ? machine::RiscvMachine::restore(*rc, m_console, req.restore->contents,
+                                                                       req.restore->memory.get())
+                                     : machine::RiscvMachine::create(*rc, m_console);
+                if (m) {
+                    if (req.paused) (*m)->pause_before_run();
+                    return run_riscv(**m);
+                }
                 opened = m.error();
             } else {
                 auto m = X86Machine::create(std::get<X86Config>(req.config));
@@ -258,16 +263,51 @@ void VmmProcess::remember_devices(const api::VmResources& r) {
 Result<void> VmmProcess::start(const api::VmResources& resources) {
     auto cfg = build_config(resources);
     if (!cfg) return cfg.error();
+    {
+        std::lock_guard lock(m_mutex);
+        remember_devices(resources);
+    }
+    return hand_to_main_thread(StartRequest{std::move(*cfg), resources.serial_out_path(), nullptr, false});
+}
+
+// The main thread builds and runs the machine; the API thread waits for it to be built.
+Result<void> VmmProcess::hand_to_main_thread(StartRequest req) {
     std::unique_lock lock(m_mutex);
-    remember_devices(resources);
     m_start_done.reset();
-    m_start = StartRequest{std::move(*cfg), resources.serial_out_path()};
+    m_start = std::move(req);
     m_cv.notify_all();
     m_cv.wait(lock, [this] { return m_start_done.has_value() || m_ended; });
     if (!m_start_done) return make_error("the VMM is shutting down");
     Result<void> r = std::move(*m_start_done);
     m_start_done.reset();
     return r;
+}
+
+Result<void> VmmProcess::create_snapshot(const api::SnapshotCreateParams& params) {
+    std::lock_guard lock(m_mutex);
+    if (m_riscv == nullptr) return make_error("snapshots of x86-64 guests through the API are not supported yet");
+    const machine::SnapshotTarget target{params.snapshot_path, params.mem_file_path,
+                                         params.diff ? machine::SnapshotKind::Diff : machine::SnapshotKind::Full};
+    auto saved = m_riscv->save_snapshot(target);
+    if (!saved) return saved.error();
+    spdlog::info("snapshot saved to '{}' and '{}': {} pages of RAM", params.snapshot_path, params.mem_file_path,
+                 saved->pages_written);
+    return ok();
+}
+
+// The snapshot's board, run by this process's engine and CPU quota. Devices come back with the
+// snapshot's backends: its disk paths and network interfaces (drive and interface ids are
+// not in a snapshot, so PATCH /drives and /network-interfaces do not apply to a loaded VM).
+Result<api::MachineConfiguration> VmmProcess::load_snapshot(const api::SnapshotLoadParams& params) {
+    TRAPEZE_TRY_ASSIGN(src, open_snapshot(params.snapshot_path, params.mem_file_path));
+    if (src.header.arch != "riscv64") return make_error("loading {} snapshots through the API is not supported yet", src.header.arch);
+    TRAPEZE_TRY_ASSIGN(cfg, machine::RiscvMachine::snapshot_config(src.contents));
+    cfg.engine = m_opts.vm.engine;
+    cfg.cpu_quota_percent = m_opts.vm.cpu_quota_percent;
+    const api::MachineConfiguration shape{cfg.cpus, cfg.memory_mib};
+    StartRequest req{Config(std::move(cfg)), "", std::make_shared<SnapshotSource>(std::move(src)), !params.resume_vm};
+    TRAPEZE_TRY(hand_to_main_thread(std::move(req)));
+    return shape;
 }
 
 Result<void> VmmProcess::pause() {

@@ -23,6 +23,7 @@
 #include "machine/riscv_machine.hpp"
 #include "machine/x86_machine.hpp"
 #include "vmm/machine_builder.hpp"
+#include "vmm/restore.hpp"
 
 namespace trapeze::vmm {
 
@@ -53,6 +54,8 @@ public:
     Result<void> configure_logger(const api::LoggerSettings& logger) override;
     Result<void> configure_metrics(const std::string& path) override;
     Result<void> flush_metrics() override;
+    Result<void> create_snapshot(const api::SnapshotCreateParams& params) override;
+    Result<api::MachineConfiguration> load_snapshot(const api::SnapshotLoadParams& params) override;
 
 private:
     using Config = std::variant<machine::MachineConfig, X86Config>;
@@ -79,7 +82,10 @@ private:
     struct StartRequest {
         Config config;
         std::string serial_out_path;
+        std::shared_ptr<SnapshotSource> restore;  // PUT /snapshot/load: build from this instead
+        bool paused = false;                      // ... and leave the VM paused
     };
+    Result<void> hand_to_main_thread(StartRequest req);
     void report_counters();
     void remember_devices(const api::VmResources& r);
     std::optional<StartRequest> m_start;       // a start the main thread is to make

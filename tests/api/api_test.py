@@ -10,6 +10,10 @@ usage: api_test.py TRAPEZE SCENARIO [ENGINE]
   config-file   --config-file with --no-api boots the same guest without any socket.
   three-vms     three VMs with different configurations at once, each its own process and
                 socket; killing one leaves the others running and answering.
+  snapshots     PUT /snapshot/create (Full, then Diff) of a paused VM; PUT /snapshot/load in new
+                processes under the other engine: resume_vm true continues the guest's clock from
+                where it stopped; the Diff merged with `trapeze rebase-snap` loads paused and runs
+                no instruction until PATCH /vm Resumed; bad loads answer 400 and lose nothing.
 
 The guest is Debian's kernel with test-initrd.img plus tests/api/api_init.sh as /api_init.
 """
@@ -350,6 +354,130 @@ def three_vms(trapeze, work, engine):
     print("PASS: three VMs at once; killing one left the others running")
 
 
+def first_clock_after(vm, after):
+    deadline = time.time() + TIMEOUT
+    while True:
+        clocks = [c for c in vm.clocks()]
+        if clocks:
+            return clocks[0]
+        check(vm.proc.poll() is None, f"{vm.name}: exited with {vm.proc.returncode}\n{vm.tail()}")
+        check(time.time() < deadline, f"{vm.name}: no clock line\n{vm.tail()}")
+        time.sleep(0.1)
+
+
+def other_engine(engine):
+    return "interp" if engine == "jit" else "jit"
+
+
+def snapshots(trapeze, work, engine):
+    initrd = make_initrd(work)
+    disk = make_disk(work, "rootfs.img", "APIDISK-SNAP")
+    a = Vm(trapeze, work, "snap-a", ["--vm-engine", engine])
+    full = (os.path.join(work, "full.state"), os.path.join(work, "full.mem"))
+    diff = (os.path.join(work, "diff.state"), os.path.join(work, "diff.mem"))
+    try:
+        configure(a, initrd, disk, vcpus=2, mem=256, entropy=True)
+        a.api.ok("PUT", "/actions", {"action_type": "InstanceStart"})
+        a.wait_for("API-GUEST-UP")
+        while len(a.clocks()) < 3:
+            time.sleep(0.1)
+        create = lambda paths, kind: {"snapshot_type": kind, "snapshot_path": paths[0], "mem_file_path": paths[1]}
+        a.api.refused("PUT", "/snapshot/create", create(full, "Full"), fault_has="pause it first")
+        a.api.refused("PUT", "/snapshot/create", {"snapshot_type": "Half", "snapshot_path": full[0],
+                                                  "mem_file_path": full[1]}, fault_has="Full or Diff")
+        a.api.ok("PATCH", "/vm", {"state": "Paused"})
+        time.sleep(0.5)  # the console catches up with what the guest printed before the pause
+        a.api.ok("PUT", "/snapshot/create", create(full, "Full"))
+        c_full = a.clocks()[-1]
+        a.api.ok("PATCH", "/vm", {"state": "Resumed"})
+        while a.clocks()[-1] < c_full + 2.0:
+            check(a.proc.poll() is None, f"snap-a exited\n{a.tail()}")
+            time.sleep(0.1)
+        a.api.ok("PATCH", "/vm", {"state": "Paused"})
+        time.sleep(0.5)
+        a.api.ok("PUT", "/snapshot/create", create(diff, "Diff"))
+        c_diff = a.clocks()[-1]
+        full_size = os.stat(full[1]).st_blocks * 512
+        diff_size = os.stat(diff[1]).st_blocks * 512
+        check(0 < diff_size < full_size, f"the Diff's memory file ({diff_size} bytes on disk) is not smaller than the Full's ({full_size})")
+    finally:
+        a.kill()  # SIGKILL: what is loaded below owes nothing to this process
+
+    # Full, resumed at once, under the other engine: the guest's uptime goes on from the snapshot.
+    b = Vm(trapeze, work, "snap-b", ["--vm-engine", other_engine(engine)])
+    try:
+        b.api.ok("PUT", "/snapshot/load", {"snapshot_path": full[0],
+                                            "mem_backend": {"backend_type": "File", "backend_path": full[1]},
+                                            "resume_vm": True})
+        status, info = b.api.call("GET", "/")
+        check(status == 200 and info["state"] == "Running", f"GET / after load: {status} {info}")
+        status, mc = b.api.call("GET", "/machine-config")
+        check(mc["vcpu_count"] == 2 and mc["mem_size_mib"] == 256, f"machine-config after load: {mc}")
+        b.api.refused("PUT", "/snapshot/load", {"snapshot_path": full[0], "mem_file_path": full[1]},
+                      fault_has="not supported after starting")
+        first = first_clock_after(b, 0)
+        check(c_full - 0.01 <= first <= c_full + 1.0,
+              f"the loaded VM's clock starts at {first}; it was {c_full} when the snapshot was taken")
+        b.finish()
+    finally:
+        b.kill()
+
+    # The Diff merged onto a copy of the Full's memory, loaded paused: nothing runs until resumed.
+    merged = os.path.join(work, "merged.mem")
+    shutil.copy(full[1], merged)
+    r = subprocess.run([trapeze, "rebase-snap", "--base-file", merged, "--diff-file", diff[1]], capture_output=True)
+    check(r.returncode == 0, f"rebase-snap failed: {r.stderr.decode()}")
+    c = Vm(trapeze, work, "snap-c", ["--vm-engine", other_engine(engine)])
+    try:
+        c.api.ok("PUT", "/snapshot/load", {"snapshot_path": diff[0], "mem_file_path": merged})
+        status, info = c.api.call("GET", "/")
+        check(info["state"] == "Paused", f"GET / after a load without resume_vm: {info}")
+        time.sleep(1.5)
+        check(not c.clocks(), f"the VM loaded paused ran: {c.clocks()}")
+        c.api.ok("PATCH", "/vm", {"state": "Resumed"})
+        first = first_clock_after(c, 0)
+        check(c_diff - 0.01 <= first <= c_diff + 1.0,
+              f"the Diff's VM clock starts at {first}; it was {c_diff} when the Diff was taken")
+        c.finish()
+    finally:
+        c.kill()
+
+    # Refusals: each answers 400 with a reason, and the VMM can still load a good snapshot after.
+    bad = os.path.join(work, "bad.state")
+    with open(full[0], "rb") as f:
+        data = bytearray(f.read())
+    data[len(data) // 2] ^= 0xff
+    with open(bad, "wb") as f:
+        f.write(data)
+    short_mem = os.path.join(work, "short.mem")
+    with open(short_mem, "wb") as f:
+        f.truncate(128 << 20)
+    d = Vm(trapeze, work, "snap-d", ["--vm-engine", engine])
+    try:
+        load = lambda state, mem: {"snapshot_path": state, "mem_backend": {"backend_type": "File", "backend_path": mem}}
+        d.api.refused("PUT", "/snapshot/load", load(bad, full[1]), fault_has="checksum")
+        d.api.refused("PUT", "/snapshot/load", load(full[0], short_mem), fault_has="bytes")
+        d.api.refused("PUT", "/snapshot/load", load(os.path.join(work, "nothing"), full[1]), fault_has="nothing")
+        d.api.refused("PUT", "/snapshot/load", {"snapshot_path": full[0], "mem_backend": {"backend_type": "Uffd",
+                                                                                           "backend_path": "/x"}},
+                      fault_has="Uffd")
+        d.api.refused("PUT", "/snapshot/load", {"snapshot_path": full[0]}, fault_has="exactly one")
+        d.api.ok("PUT", "/snapshot/load", dict(load(full[0], full[1]), resume_vm=True))
+        first_clock_after(d, 0)
+        d.finish()
+    finally:
+        d.kill()
+    e = Vm(trapeze, work, "snap-e", ["--vm-engine", engine])
+    try:
+        e.api.ok("PUT", "/boot-source", {"kernel_image_path": os.path.join(GUEST_DIR, "Image")})
+        e.api.refused("PUT", "/snapshot/load", {"snapshot_path": full[0], "mem_file_path": full[1]},
+                      fault_has="after configuring")
+    finally:
+        e.kill()
+    print(f"PASS: Full and Diff snapshots through the API ({engine} -> {other_engine(engine)}); "
+          f"clock {c_full:.2f} and {c_diff:.2f} resumed; Diff {diff_size} bytes vs Full {full_size}")
+
+
 def main():
     if len(sys.argv) < 3:
         print(__doc__, file=sys.stderr)
@@ -360,7 +488,8 @@ def main():
         if not os.path.exists(os.path.join(GUEST_DIR, f)):
             print(f"FAIL: guest image {GUEST_DIR}/{f} is missing: run tools/fetch-guest", file=sys.stderr)
             return 1
-    scenarios = {"client-flow": client_flow, "config-file": config_file, "three-vms": three_vms}
+    scenarios = {"client-flow": client_flow, "config-file": config_file, "three-vms": three_vms,
+                 "snapshots": snapshots}
     if scenario not in scenarios:
         print(f"unknown scenario {scenario}", file=sys.stderr)
         return 2

@@ -85,6 +85,15 @@ public:
     Result<void> configure_logger(const LoggerSettings&) override { return fate(6, "cannot open the log"); }
     Result<void> configure_metrics(const std::string&) override { return fate(7, "cannot open the metrics"); }
     Result<void> flush_metrics() override { return fate(7, "metrics are not configured"); }
+    Result<void> create_snapshot(const SnapshotCreateParams& p) override {
+        require(!p.snapshot_path.empty() && !p.mem_file_path.empty());
+        return fate(1, "cannot write the snapshot");
+    }
+    Result<MachineConfiguration> load_snapshot(const SnapshotLoadParams& p) override {
+        require(!p.snapshot_path.empty() && !p.mem_file_path.empty());
+        if (auto r = fate(0, "not a trapeze snapshot"); !r) return r.error();
+        return MachineConfiguration{1, 128};
+    }
 
 private:
     Result<void> fate(unsigned kind, const char* why) {

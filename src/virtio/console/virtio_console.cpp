@@ -115,4 +115,20 @@ void VirtioConsole::flush_input() {
     if (used) m_signals->notify_used(kRxQueue);  // the transport applies event-idx suppression
 }
 
+void VirtioConsole::save_state(snapshot::StateWriter& w) const {
+    const std::vector<uint8_t> input(m_input.begin(), m_input.end());
+    w.bytes(input);
+    w.boolean(m_broken);
+}
+
+// Delivery waits for the transport's kick() or the next poll(): restoring writes no guest RAM.
+Result<void> VirtioConsole::restore_state(snapshot::StateReader& r) {
+    const std::vector<uint8_t> input = r.bytes(kInputBufferSize);
+    const bool broken = r.boolean();
+    TRAPEZE_TRY(r.finish());
+    m_input.assign(input.begin(), input.end());
+    m_broken = broken;
+    return ok();
+}
+
 }  // namespace trapeze::virtio

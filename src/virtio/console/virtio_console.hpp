@@ -57,6 +57,9 @@ public:
     void activate(const ActivateContext& ctx) override;
     void reset() override;
     void process_queue(uint16_t index) override;
+    // The input not yet delivered, and whether the device reported NEEDS_RESET.
+    void save_state(snapshot::StateWriter& w) const override;
+    Result<void> restore_state(snapshot::StateReader& r) override;
 
     // Host input.
     bool can_accept_input() const { return m_input.size() < kInputBufferSize; }

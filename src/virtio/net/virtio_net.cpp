@@ -185,6 +185,34 @@ void VirtioNet::update_rate_limiters(const ratelimit::RateLimiterConfig& rx, con
     resume_throttled();
 }
 
+void VirtioNet::save_state(snapshot::StateWriter& w) const {
+    // A backend frame larger than any transmit frame could only be dropped as too big (no
+    // MRG_RXBUF or offloads); it is not saved, which keeps the reader's bound.
+    const auto fits = [](const std::vector<uint8_t>& f) { return f.size() <= kMaxFrameSize; };
+    w.u32(static_cast<uint32_t>(std::count_if(m_backlog.begin(), m_backlog.end(), fits)));
+    for (const auto& frame : m_backlog)
+        if (fits(frame)) w.bytes(frame);
+    w.boolean(m_broken);
+    w.boolean(m_rx_throttled);
+    w.boolean(m_tx_throttled);
+}
+
+// Delivery waits for the transport's kick() or the next poll(): restoring writes no guest RAM.
+Result<void> VirtioNet::restore_state(snapshot::StateReader& r) {
+    std::deque<std::vector<uint8_t>> backlog(r.count(kRxBacklogFrames, 4));
+    for (auto& frame : backlog) frame = r.bytes(kMaxFrameSize);
+    const bool broken = r.boolean();
+    const bool rx_throttled = r.boolean();
+    const bool tx_throttled = r.boolean();
+    TRAPEZE_TRY(r.finish());
+    m_backlog = std::move(backlog);
+    m_broken = broken;
+    // Only an active device waits on a limiter (reset() clears both).
+    m_rx_throttled = rx_throttled && m_rxq != nullptr;
+    m_tx_throttled = tx_throttled && m_txq != nullptr;
+    return ok();
+}
+
 Result<std::unique_ptr<VirtioNet>> make_virtio_net(const NetConfig& cfg) {
     auto backend = make_net_backend(cfg);
     if (!backend) return backend.error();

@@ -79,6 +79,11 @@ public:
     void activate(const ActivateContext& ctx) override;
     void reset() override;
     void process_queue(uint16_t index) override;
+    // The receive backlog, the broken flag and which queue a limiter holds back. The limiters
+    // themselves restart with full buckets (as after a VMM restart), so held requests go at
+    // the next poll() or kick().
+    void save_state(snapshot::StateWriter& w) const override;
+    Result<void> restore_state(snapshot::StateReader& r) override;
 
     // EventSource
     void fill_pollfds(std::vector<pollfd>& fds) override;

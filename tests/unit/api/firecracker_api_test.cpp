@@ -34,9 +34,20 @@ public:
     Result<void> configure_logger(const LoggerSettings&) override { return ok(); }
     Result<void> configure_metrics(const std::string&) override { return ok(); }
     Result<void> flush_metrics() override { return ++flushes, ok(); }
+    Result<void> create_snapshot(const SnapshotCreateParams& p) override {
+        snapshots.push_back(p);
+        return ok();
+    }
+    Result<MachineConfiguration> load_snapshot(const SnapshotLoadParams& p) override {
+        loads.push_back(p);
+        if (fail_load) return make_error("not a trapeze snapshot (bad magic)");
+        return MachineConfiguration{2, 256};
+    }
 
     int starts = 0, pauses = 0, resumes = 0, flushes = 0;
-    bool fail_start = false;
+    bool fail_start = false, fail_load = false;
+    std::vector<SnapshotCreateParams> snapshots;
+    std::vector<SnapshotLoadParams> loads;
     json started_with;
     std::string drive_path;
 };
@@ -131,7 +142,11 @@ TEST_F(FirecrackerApiTest, RefusedRequestsSay400WithAFaultAndChangeNothing) {
         {"PATCH", "/drives/rootfs", R"({"drive_id": "rootfs"})", "before starting"},
         {"GET", "/nowhere", "", "Invalid request method and/or path: GET /nowhere"},
         {"DELETE", "/machine-config", "", "Invalid request method and/or path"},
-        {"PUT", "/snapshot/create", R"({"snapshot_path": "a", "mem_file_path": "b"})", "snapshots"},
+        {"PUT", "/snapshot/create", R"({"snapshot_path": "a", "mem_file_path": "b"})", "before starting"},
+        {"PUT", "/snapshot/create", R"({"snapshot_path": "a"})", "mem_file_path"},
+        {"PUT", "/snapshot/load", R"({"snapshot_path": "a"})", "exactly one"},
+        {"PUT", "/snapshot/load", R"({"snapshot_path": "a", "mem_backend": {"backend_type": "Uffd", "backend_path": "b"}})", "Uffd"},
+        {"PUT", "/snapshot/load", R"({"snapshot_path": "a", "mem_file_path": "b", "network_overrides": [{}]})", "network_overrides"},
         {"PUT", "/balloon", R"({"amount_mib": 1, "deflate_on_oom": true})", "balloon"},
         {"GET", "/drives/\xff", "", "Invalid request"},  // not UTF-8: quoted, not a crash
         {"PUT", "/boot-source", R"({"kernel_image_path": "/dev/null"})", "not a regular file"},
@@ -193,6 +208,48 @@ TEST_F(FirecrackerApiTest, CountsRequestsAndFailuresInFirecrackersMetricNames) {
     EXPECT_EQ(m["get_api_requests"]["machine_cfg_count"], 1);
     EXPECT_TRUE(m.contains("utc_timestamp_ms"));
     EXPECT_EQ(metrics.take()["put_api_requests"]["machine_cfg_count"], 0);  // deltas since the last flush
+}
+
+// Snapshots (issue 23): create only of a paused VM; load only into a VMM that has configured
+// nothing, leaving the VM paused unless resume_vm; a failed load changes nothing.
+TEST_F(FirecrackerApiTest, SnapshotCreateNeedsAPausedVm) {
+    configure();
+    ASSERT_EQ(call("PUT", "/actions", R"({"action_type": "InstanceStart"})").status, 204);
+    const std::string body = R"({"snapshot_type": "Diff", "snapshot_path": "s", "mem_file_path": "m"})";
+    auto r = call("PUT", "/snapshot/create", body);
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(fault(r).find("pause it first"), std::string::npos) << fault(r);
+    EXPECT_TRUE(vm.snapshots.empty());
+    EXPECT_EQ(call("PATCH", "/vm", R"({"state": "Paused"})").status, 204);
+    EXPECT_EQ(call("PUT", "/snapshot/create", body).status, 204);
+    ASSERT_EQ(vm.snapshots.size(), 1u);
+    EXPECT_TRUE(vm.snapshots[0].diff);
+    EXPECT_EQ(vm.snapshots[0].snapshot_path, "s");
+    EXPECT_EQ(vm.snapshots[0].mem_file_path, "m");
+}
+
+TEST_F(FirecrackerApiTest, SnapshotLoadIsTheVmAndComesBackPausedUnlessResumed) {
+    vm.fail_load = true;
+    const std::string body = R"({"snapshot_path": "s", "mem_backend": {"backend_type": "File", "backend_path": "m"}})";
+    auto r = call("PUT", "/snapshot/load", body);
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(fault(r).find("bad magic"), std::string::npos) << fault(r);
+    EXPECT_NE(call("GET", "/").body.find("Not started"), std::string::npos);
+    vm.fail_load = false;
+    EXPECT_EQ(call("PUT", "/snapshot/load", body).status, 204);
+    EXPECT_NE(call("GET", "/").body.find("Paused"), std::string::npos);
+    EXPECT_NE(call("GET", "/machine-config").body.find(R"("vcpu_count":2)"), std::string::npos);
+    EXPECT_EQ(call("PUT", "/snapshot/load", body).status, 400);  // one VM per process
+    EXPECT_EQ(call("PATCH", "/vm", R"({"state": "Resumed"})").status, 204);
+    EXPECT_EQ(vm.resumes, 1);
+}
+
+TEST_F(FirecrackerApiTest, SnapshotLoadAfterConfiguringIsRefused) {
+    configure();
+    auto r = call("PUT", "/snapshot/load", R"({"snapshot_path": "s", "mem_file_path": "m", "resume_vm": true})");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(fault(r).find("after configuring"), std::string::npos) << fault(r);
+    EXPECT_TRUE(vm.loads.empty());
 }
 
 }  // namespace

@@ -123,6 +123,7 @@ public:
         put<uint16_t>(r.layout.avail + 2, r.avail_idx);
     }
 
+    const QueueLayout& layout(uint16_t q) const { return m_rings[q].layout; }
     uint16_t used_idx(uint16_t q) const { return get<uint16_t>(m_rings[q].layout.used + 2); }
     UsedElem used(uint16_t q, uint16_t i) const {
         const Gpa e = m_rings[q].layout.used + 4 + 8ull * (i % m_rings[q].layout.size);
