@@ -140,7 +140,24 @@ int run_vm(MachineConfig cfg, machine::HostConsole& console, const SnapshotOptio
 
 // x86-64 on KVM: the vCPU threads run inside X86Machine::run(); a pump thread feeds the
 // terminal to COM1 and turns Ctrl-A x into a host stop.
-int run_x86(const MachineConfig& cfg, machine::HostConsole& console) {
+// A restored x86 VM: the snapshot's board, with --memory, --cpus and --disk on top (restore
+// refuses what does not match).
+Result<std::unique_ptr<X86Machine>> restore_x86(const MachineConfig& cfg, const vmm::SnapshotSource& src,
+                                                const CLI::App& run) {
+    TRAPEZE_TRY_ASSIGN(xc, X86Machine::snapshot_config(src.contents));
+    if (run.count("--memory") != 0) xc.memory_mib = cfg.memory_mib;
+    if (run.count("--cpus") != 0) xc.cpus = cfg.cpus;
+    if (!cfg.disks.empty()) {
+        xc.disks.clear();
+        for (const auto& d : cfg.disks) xc.disks.push_back(virtio::BlkConfig{d.path, d.read_only, d.id, d.rate_limiter});
+    }
+    xc.cpu_quota_percent = cfg.cpu_quota_percent;
+    auto m = X86Machine::restore_snapshot(xc, src.contents, src.memory.get());
+    if (!m) return std::move(m).context(fmt::format("restore '{}'", src.state_path));
+    return m;
+}
+
+int run_x86(const MachineConfig& cfg, machine::HostConsole& console, const SnapshotOptions& snap, const CLI::App& run) {
     X86Config xc;
     xc.kernel = cfg.kernel;
     xc.initrd = cfg.initrd.value_or("");
@@ -149,12 +166,32 @@ int run_x86(const MachineConfig& cfg, machine::HostConsole& console) {
     xc.cpus = cfg.cpus;
     xc.cpu_quota_percent = cfg.cpu_quota_percent;
     for (const auto& d : cfg.disks) xc.disks.push_back(virtio::BlkConfig{d.path, d.read_only, d.id, d.rate_limiter});
-    auto m = X86Machine::create(xc);
+    auto m = snap.restore ? restore_x86(cfg, *snap.restore, run) : X86Machine::create(xc);
     if (!m) {
         fmt::print(stderr, "trapeze: {}\n", m.error().message);
         return 1;
     }
+    std::unique_ptr<vmm::SnapshotKey> key;
+    if (!snap.save_path.empty()) {
+        auto k = vmm::SnapshotKey::start(console);
+        if (!k) {
+            fmt::print(stderr, "trapeze: {}\n", k.error().message);
+            return 1;
+        }
+        key = std::move(*k);
+        key->set_save([&machine = **m, state = snap.save_path]() -> Result<std::string> {
+            const std::string mem = vmm::default_memory_path(state);
+            const uint64_t start = GuestClock::host_ns();
+            machine.pause();
+            auto saved = machine.save_snapshot(state, mem);
+            machine.resume();
+            if (!saved) return saved.error();
+            return fmt::format("snapshot saved to '{}' and '{}' (the VM stood still {:.1f} ms)", state, mem,
+                               static_cast<double>(GuestClock::host_ns() - start) / 1e6);
+        });
+    }
     const X86Exit exit = vmm::run_x86_with_console(**m, console);
+    if (key) key->set_save({});
     if (exit.reason != X86ExitReason::PowerOff && exit.reason != X86ExitReason::Stopped)
         fmt::print(stderr, "trapeze: guest ended: {}{}{}\n", to_string(exit.reason), exit.detail.empty() ? "" : ": ",
                    exit.detail);
@@ -372,7 +409,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (arch == "x86_64") {
-        if (cfg.kernel.empty()) {
+        if (cfg.kernel.empty() && !snap.restore) {
             fmt::print(stderr, "trapeze: --arch x86_64 needs --kernel (a PVH vmlinux or a bzImage)\n");
             return 2;
         }
@@ -389,7 +426,7 @@ int main(int argc, char** argv) {
             cfg.disks.push_back(*disk);
         }
         if (!initrd.empty()) cfg.initrd = initrd;
-        return finish(run_x86(cfg, terminal), **signals);
+        return finish(run_x86(cfg, terminal, snap, *run), **signals);
     }
 
     if (snap.restore) {

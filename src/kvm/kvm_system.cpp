@@ -77,4 +77,18 @@ Result<std::vector<kvm_cpuid_entry2>> KvmSystem::supported_cpuid() const {
     return make_error("KVM_GET_SUPPORTED_CPUID: more than 4096 entries");
 }
 
+Result<std::vector<uint32_t>> KvmSystem::msr_index_list() const {
+    // E2BIG while the buffer is too small; KVM then writes the count it needs into nmsrs.
+    std::vector<uint32_t> list(1, 0);
+    for (int attempt = 0; attempt < 4; ++attempt) {
+        if (::ioctl(m_fd.get(), abi::kGetMsrIndexList, list.data()) == 0)
+            return std::vector<uint32_t>(list.begin() + 1, list.begin() + 1 + list[0]);
+        if (errno != E2BIG) return make_error("KVM_GET_MSR_INDEX_LIST: {}", strerror(errno));
+        const uint32_t need = list[0];
+        list.assign(1 + need, 0);
+        list[0] = need;
+    }
+    return make_error("KVM_GET_MSR_INDEX_LIST: the list kept growing");
+}
+
 }  // namespace trapeze::kvm

@@ -9,6 +9,7 @@
 
 #include <linux/kvm.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,8 @@ public:
     size_t vcpu_mmap_size() const { return m_vcpu_mmap_size; }
     // Every CPUID leaf the host and KVM can offer a guest (§4.46 KVM_GET_SUPPORTED_CPUID).
     Result<std::vector<kvm_cpuid_entry2>> supported_cpuid() const;
+    // The MSRs KVM can save and restore for a guest (§4.3 KVM_GET_MSR_INDEX_LIST).
+    Result<std::vector<uint32_t>> msr_index_list() const;
 
 private:
     KvmSystem(UniqueFd fd, size_t mmap_size) : m_fd(std::move(fd)), m_vcpu_mmap_size(mmap_size) {}

@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "kvm/kvm_ioctl.hpp"
+
 namespace trapeze::kvm {
 
 Result<KvmVm> KvmVm::create(const KvmSystem& sys) {
@@ -55,6 +57,37 @@ Result<void> KvmVm::add_mmio_ioeventfd(int fd, Gpa gpa, uint32_t len, uint64_t d
     if (::ioctl(m_fd.get(), KVM_IOEVENTFD, &io) < 0)
         return make_error("KVM_IOEVENTFD at {:#x}: {}", gpa.value, strerror(errno));
     return ok();
+}
+
+int KvmVm::check_extension(long cap) const {
+    const int r = ::ioctl(m_fd.get(), KVM_CHECK_EXTENSION, cap);
+    return r < 0 ? 0 : r;
+}
+
+Result<kvm_irqchip> KvmVm::get_irqchip(uint32_t chip) const {
+    kvm_irqchip state{};
+    state.chip_id = chip;
+    return detail::ioctl_get(m_fd.get(), KVM_GET_IRQCHIP, "KVM_GET_IRQCHIP", state);
+}
+
+Result<void> KvmVm::set_irqchip(const kvm_irqchip& state) {
+    return detail::ioctl_set(m_fd.get(), KVM_SET_IRQCHIP, "KVM_SET_IRQCHIP", state);
+}
+
+Result<kvm_pit_state2> KvmVm::get_pit2() const {
+    return detail::ioctl_get<kvm_pit_state2>(m_fd.get(), KVM_GET_PIT2, "KVM_GET_PIT2");
+}
+
+Result<void> KvmVm::set_pit2(const kvm_pit_state2& state) {
+    return detail::ioctl_set(m_fd.get(), KVM_SET_PIT2, "KVM_SET_PIT2", state);
+}
+
+Result<kvm_clock_data> KvmVm::get_clock() const {
+    return detail::ioctl_get<kvm_clock_data>(m_fd.get(), KVM_GET_CLOCK, "KVM_GET_CLOCK");
+}
+
+Result<void> KvmVm::set_clock(const kvm_clock_data& clock) {
+    return detail::ioctl_set(m_fd.get(), KVM_SET_CLOCK, "KVM_SET_CLOCK", clock);
 }
 
 }  // namespace trapeze::kvm

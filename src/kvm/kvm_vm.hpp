@@ -3,8 +3,11 @@
 // PIT (§4.100 KVM_CREATE_PIT2), so the timer and interrupt delivery never leave the kernel.
 //
 // Thread: set_irq_line() may be called from any thread (KVM serialises it); everything else
-// from the thread building the machine, before the vCPUs run.
+// from the thread building the machine, before the vCPUs run, or with every vCPU paused (the
+// state accessors a snapshot uses).
 #pragma once
+
+#include <linux/kvm.h>
 
 #include <cstdint>
 
@@ -33,6 +36,17 @@ public:
     // signals eventfd `fd` inside the kernel and the vCPU continues without exiting to us.
     // Registered for the VM's lifetime.
     Result<void> add_mmio_ioeventfd(int fd, Gpa gpa, uint32_t len, uint64_t datamatch);
+    // KVM_CHECK_EXTENSION on the VM (§4.4): 0 if unsupported, else a capability-specific value.
+    int check_extension(long cap) const;
+
+    // The in-kernel devices' state, for snapshots. `chip` is KVM_IRQCHIP_PIC_MASTER, _SLAVE or
+    // _IOAPIC (§4.26, §4.27); the PIT (§4.72, §4.73); kvmclock (§4.29, §4.30).
+    Result<kvm_irqchip> get_irqchip(uint32_t chip) const;
+    Result<void> set_irqchip(const kvm_irqchip& state);
+    Result<kvm_pit_state2> get_pit2() const;
+    Result<void> set_pit2(const kvm_pit_state2& state);
+    Result<kvm_clock_data> get_clock() const;
+    Result<void> set_clock(const kvm_clock_data& clock);
 
 private:
     explicit KvmVm(UniqueFd fd) : m_fd(std::move(fd)) {}

@@ -62,7 +62,10 @@ Result<VcpuExit> run_vcpu(KvmVcpu& vcpu, VcpuIo& io, const std::atomic<bool>& st
         if (stop.load(std::memory_order_acquire)) return VcpuExit{VcpuExitKind::Stopped, {}};
         auto entered = vcpu.run();
         if (!entered.ok()) return entered.error();
-        if (!*entered) continue;  // EINTR: re-check stop
+        if (!*entered) {  // EINTR: re-check stop
+            io.interrupted(vcpu);
+            continue;
+        }
         switch (run.exit_reason) {
         case KVM_EXIT_IO: handle_io(run, io); break;
         case KVM_EXIT_MMIO: handle_mmio(run, io); break;

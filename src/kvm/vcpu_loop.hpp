@@ -25,6 +25,11 @@ public:
     // Before every KVM_RUN, `stop` not yet looked at: where the machine holds the vCPU to its
     // CPU quota (it may sleep here, and must return soon once `stop` is set).
     virtual void before_run() {}
+    // After a KVM_RUN that returned EINTR (a signal, or kvm_run.immediate_exit): KVM completed
+    // the previous I/O exit before returning, so the vCPU's state is whole and consistent here
+    // (KVM API doc §5, the note on KVM_EXIT_IO/MMIO completion): where a machine parks a vCPU
+    // it pauses for a snapshot. Also where immediate_exit is cleared, if the machine wants it.
+    virtual void interrupted(KvmVcpu&) {}
 
 protected:
     ~VcpuIo() = default;

@@ -97,6 +97,16 @@ std::vector<x86::E820Entry> e820_map(uint64_t ram_size) {
     };
 }
 
+Result<void> check_config(const X86Config& config) {
+    if (config.memory_mib < 16 || config.memory_mib > (x86::kMmioHoleStart >> 20))
+        return make_error("x86 guest memory must be between 16 MiB and {} MiB, not {} MiB", x86::kMmioHoleStart >> 20,
+                          config.memory_mib);
+    if (config.cpus == 0 || config.cpus > 64) return make_error("--cpus must be between 1 and 64");
+    if (config.disks.size() > x86::kVirtioGsis.size())
+        return make_error("at most {} virtio disks", x86::kVirtioGsis.size());
+    return ok();
+}
+
 }  // namespace
 
 int exit_status(X86ExitReason reason) {
@@ -122,20 +132,22 @@ const char* to_string(X86ExitReason reason) {
 }
 
 Result<std::unique_ptr<X86Machine>> X86Machine::create(const X86Config& config) {
-    if (config.memory_mib < 16 || config.memory_mib > (x86::kMmioHoleStart >> 20))
-        return make_error("x86 guest memory must be between 16 MiB and {} MiB, not {} MiB", x86::kMmioHoleStart >> 20,
-                          config.memory_mib);
-    const uint64_t ram = config.memory_mib << 20;
-    if (config.cpus == 0 || config.cpus > 64) return make_error("--cpus must be between 1 and 64");
-    if (config.disks.size() > x86::kVirtioGsis.size())
-        return make_error("at most {} virtio disks", x86::kVirtioGsis.size());
+    TRAPEZE_TRY(check_config(config));
+    auto mem = GuestMemory::create(Gpa(0), config.memory_mib << 20);
+    if (!mem.ok()) return mem.error();
+    TRAPEZE_TRY_ASSIGN(m, build(config, std::move(*mem)));
+    TRAPEZE_TRY(m->load_kernel());
+    return m;
+}
+
+Result<std::unique_ptr<X86Machine>> X86Machine::build(const X86Config& config, GuestMemory memory) {
+    TRAPEZE_TRY(check_config(config));
     auto sys = kvm::KvmSystem::open();
     if (!sys.ok()) return sys.error();
     auto vm = kvm::KvmVm::create(*sys);
     if (!vm.ok()) return vm.error();
-    auto mem = GuestMemory::create(Gpa(0), ram);
-    if (!mem.ok()) return mem.error();
-    std::unique_ptr<X86Machine> m(new X86Machine(config, std::move(*sys), std::move(*vm), std::move(*mem)));
+    const uint64_t ram = memory.size();
+    std::unique_ptr<X86Machine> m(new X86Machine(config, std::move(*sys), std::move(*vm), std::move(memory)));
     TRAPEZE_TRY(m->m_vm.map_memory(0, Gpa(0), ram, m->m_memory.host_base()));
     TRAPEZE_TRY(m->setup_devices());
     // The notify thread also wakes rate-limited disks when their limiter has refilled.
@@ -144,7 +156,6 @@ Result<std::unique_ptr<X86Machine>> X86Machine::create(const X86Config& config) 
     });
     if (config.ioeventfd || limited) TRAPEZE_TRY(m->setup_ioeventfds());
     TRAPEZE_TRY(m->setup_vcpus());
-    TRAPEZE_TRY(m->load_kernel());
     return m;
 }
 
@@ -177,6 +188,7 @@ Result<void> X86Machine::setup_devices() {
         const uint32_t gsi = x86::kVirtioGsis[i];
         m_virtio_irqs.push_back(std::make_unique<IrqLine>([this, gsi](bool level) { (void)m_vm.set_irq_line(gsi, level); }));
         m_sources.push_back(blk->get());
+        m_blks.push_back(blk->get());
         m_virtio.push_back(std::make_unique<virtio::VirtioMmioTransport>(m_memory, *m_virtio_irqs.back(), std::move(*blk)));
         TRAPEZE_TRY(m_mmio.map(Gpa(x86::kVirtioBase + i * x86::kVirtioStride), virtio::VirtioMmioTransport::kWindowSize,
                                *m_virtio.back(), fmt::format("virtio-blk{}", i)));
@@ -336,10 +348,14 @@ X86Exit X86Machine::run() {
     install_kick_handler();
     m_quota.restart();  // loading the kernel was not the guest's CPU time
     std::vector<std::thread> threads;
-    m_threads.assign(m_vcpus.size(), pthread_t{});
     {
-        // Threads record their handles under the lock finish() kicks them with.
+        std::lock_guard lock(m_pause_lock);
+        m_live_vcpus = m_vcpus.size();  // before they start: pause() must wait for each of them
+    }
+    {
+        // Threads record their handles under the lock finish() and pause() kick them with.
         std::lock_guard lock(m_exit_lock);
+        m_threads.assign(m_vcpus.size(), pthread_t{});
         for (size_t i = 0; i < m_vcpus.size(); ++i) {
             threads.emplace_back([this, i] { vcpu_thread(i); });
             m_threads[i] = threads.back().native_handle();
@@ -363,6 +379,24 @@ X86Exit X86Machine::run() {
 }
 
 void X86Machine::vcpu_thread(size_t index) {
+    run_vcpu_thread(index);
+    vcpu_ended(index);
+}
+
+// Its handle goes first: a later pause() must not signal a thread run() may have joined.
+void X86Machine::vcpu_ended(size_t index) {
+    {
+        std::lock_guard lock(m_exit_lock);
+        m_threads[index] = pthread_t{};
+    }
+    {
+        std::lock_guard lock(m_pause_lock);
+        --m_live_vcpus;
+    }
+    m_pause_cv.notify_all();
+}
+
+void X86Machine::run_vcpu_thread(size_t index) {
     std::optional<CpuTimeKick> kick;
     if (m_quota.enabled()) {
         auto started = CpuTimeKick::start(kQuotaKickNs);
@@ -389,28 +423,85 @@ void X86Machine::vcpu_thread(size_t index) {
 }
 
 void X86Machine::finish(X86ExitReason reason, std::string detail) {
-    std::lock_guard lock(m_exit_lock);
-    if (m_exit) return;
-    m_exit = X86Exit{reason, std::move(detail)};
-    // Kick before setting m_stop: no vCPU thread can end (and be joined, invalidating its
-    // pthread_t) before it sees m_stop, and it cannot see it before every kick was sent.
-    // Until then a kicked vCPU just returns from KVM_RUN at once (immediate_exit) and retries.
+    {
+        std::lock_guard lock(m_exit_lock);
+        if (m_exit) return;
+        m_exit = X86Exit{reason, std::move(detail)};
+        // Kick before setting m_stop: no vCPU thread can end (and be joined, invalidating its
+        // pthread_t) before it sees m_stop, and it cannot see it before every kick was sent.
+        // Until then a kicked vCPU just returns from KVM_RUN at once (immediate_exit) and retries.
+        kick_vcpus();
+        // Ordering: release, pairing with run_vcpu's acquire load.
+        m_stop.store(true, std::memory_order_release);
+        { std::lock_guard throttle(m_throttle_lock); }  // a vCPU between its look at m_stop and its sleep
+        m_throttle_cv.notify_all();
+    }
+    { std::lock_guard pause(m_pause_lock); }  // a parked vCPU between its look at m_stop and its wait
+    m_pause_cv.notify_all();
+}
+
+void X86Machine::kick_vcpus() {
     for (size_t i = 0; i < m_vcpus.size(); ++i) {
         m_vcpus[i].request_exit();
         if (i < m_threads.size() && m_threads[i] != pthread_t{}) pthread_kill(m_threads[i], kKickSignal);
     }
-    // Ordering: release, pairing with run_vcpu's acquire load.
-    m_stop.store(true, std::memory_order_release);
-    { std::lock_guard throttle(m_throttle_lock); }  // a vCPU between its look at m_stop and its sleep
+}
+
+void X86Machine::pause() {
+    std::unique_lock lock(m_pause_lock);
+    m_pause_requested.store(true, std::memory_order_release);
+    {
+        std::lock_guard exit(m_exit_lock);  // m_threads, and no vCPU clears a kick in between
+        kick_vcpus();
+    }
+    { std::lock_guard throttle(m_throttle_lock); }  // a vCPU sleeping off its CPU quota wakes
     m_throttle_cv.notify_all();
+    m_pause_cv.wait(lock, [this] { return m_parked == m_live_vcpus; });
+}
+
+void X86Machine::resume() {
+    {
+        std::lock_guard lock(m_pause_lock);
+        m_pause_requested.store(false, std::memory_order_release);
+    }
+    m_pause_cv.notify_all();
+}
+
+bool X86Machine::paused() const {
+    std::lock_guard lock(m_pause_lock);
+    return m_pause_requested.load(std::memory_order_relaxed) && m_parked == m_live_vcpus;
+}
+
+bool X86Machine::quiescent() const {
+    std::lock_guard lock(m_pause_lock);
+    return m_parked == m_live_vcpus && (m_live_vcpus == 0 || m_pause_requested.load(std::memory_order_relaxed));
+}
+
+// Every EINTR comes here; most are CPU-quota kicks, which set no immediate_exit and need nothing.
+void X86Machine::interrupted(kvm::KvmVcpu& vcpu) {
+    if (!m_pause_requested.load(std::memory_order_acquire) && !vcpu.exit_requested()) return;
+    std::unique_lock lock(m_pause_lock);
+    if (m_pause_requested.load(std::memory_order_relaxed)) {
+        ++m_parked;
+        m_pause_cv.notify_all();
+        m_pause_cv.wait(lock, [this] {
+            return !m_pause_requested.load(std::memory_order_relaxed) || m_stop.load(std::memory_order_acquire);
+        });
+        --m_parked;
+    }
+    // Under m_pause_lock no pause() can kick in between; under m_exit_lock no finish() can.
+    std::lock_guard exit(m_exit_lock);
+    if (!m_exit) vcpu.clear_exit_request();
 }
 
 // Over the CPU quota: sleeps until the next period, charges again, and returns early when the
-// VM ends.
+// VM ends or pauses.
 void X86Machine::before_run() {
     for (uint64_t ns = m_quota.charge(); ns != 0; ns = m_quota.charge()) {
         std::unique_lock lock(m_throttle_lock);
-        const auto stopped = [this] { return m_stop.load(std::memory_order_acquire); };
+        const auto stopped = [this] {
+            return m_stop.load(std::memory_order_acquire) || m_pause_requested.load(std::memory_order_acquire);
+        };
         if (m_throttle_cv.wait_for(lock, std::chrono::nanoseconds(ns), stopped)) return;
     }
 }

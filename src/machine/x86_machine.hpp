@@ -24,6 +24,17 @@
 // exit to userspace for seconds (its timer interrupts stay in the kernel's LAPIC), so each
 // vCPU thread also carries a timer on its own CPU clock that kicks it out of KVM_RUN after
 // every 5 ms of CPU it uses: the quota is checked at least that often while the vCPU runs.
+//
+// Pause: pause() sets m_pause_requested and kicks every vCPU out of KVM_RUN the same way; a
+// vCPU whose KVM_RUN returns EINTR (its last I/O exit then completed, so its state is whole)
+// parks in interrupted() until resume() or the end of the VM. The kick's immediate_exit is
+// cleared there, under m_exit_lock and only if finish() has not run, so no stop is lost.
+// Locks: m_pause_lock before m_exit_lock; finish() takes m_pause_lock after releasing m_exit_lock.
+//
+// Snapshots (x86_snapshot.cpp): sections "machine" (the board), "vm" (irqchip, PIT, kvmclock),
+// "vcpuN", "uart", "virtioN"; RAM in the memory file. Power control has no state that outlives
+// its event (which ends the VM). Restore builds the board from its X86Config, maps the memory
+// file copy-on-write instead of loading a kernel, and applies every state.
 #pragma once
 
 #include <atomic>
@@ -44,12 +55,14 @@
 #include "bus/mmio_bus.hpp"
 #include "bus/pio_bus.hpp"
 #include "devices/uart16550.hpp"
+#include "kvm/kvm_state.hpp"
 #include "kvm/kvm_system.hpp"
 #include "kvm/kvm_vcpu.hpp"
 #include "kvm/kvm_vm.hpp"
 #include "kvm/vcpu_loop.hpp"
 #include "memory/guest_memory.hpp"
 #include "runloop/cpu_quota.hpp"
+#include "snapshot/snapshot_file.hpp"
 #include "virtio/virtio_blk.hpp"
 #include "virtio/virtio_mmio_transport.hpp"
 
@@ -105,8 +118,39 @@ public:
 
     GuestMemory& memory() { return m_memory; }
 
+    // --- pause and snapshots -----------------------------------------------------------------
+    // Returns once every vCPU is parked outside KVM_RUN (or has ended). Any thread but a vCPU's
+    // (not from console_out, which runs on one). Before run(), the vCPUs park on their first
+    // entry. Pausing a paused machine does nothing.
+    void pause();
+    void resume();
+    bool paused() const;
+
+    // Writes the state file (atomically) and the memory file of a paused machine, or of one
+    // not running (created or restored and not run yet, or run() returned). Any thread but a
+    // vCPU's.
+    Result<void> save_snapshot(const std::string& state_path, const std::string& mem_path);
+    // The board a snapshot describes (RAM, vCPUs, disks), to restore it with nothing else given.
+    static Result<X86Config> snapshot_config(const snapshot::SnapshotContents& snap);
+    // A machine in the snapshot's state, ready to run(). `config` must describe the same board
+    // (RAM size, vCPUs, disk count: a mismatch is refused naming both values; a disk whose size
+    // changed is only warned about). `memory_fd`: snapshot::open_memory_file, mapped
+    // copy-on-write (the file is never written).
+    static Result<std::unique_ptr<X86Machine>> restore_snapshot(const X86Config& config,
+                                                                const snapshot::SnapshotContents& snap, int memory_fd);
+    static Result<std::unique_ptr<X86Machine>> restore_snapshot(const X86Config& config, const std::string& state_path,
+                                                                const std::string& mem_path);
+
 private:
     X86Machine(const X86Config& config, kvm::KvmSystem sys, kvm::KvmVm vm, GuestMemory memory);
+    // Everything create() does but loading the kernel.
+    static Result<std::unique_ptr<X86Machine>> build(const X86Config& config, GuestMemory memory);
+    void save_state(snapshot::SnapshotWriter& out, const std::vector<kvm::VcpuState>& vcpus,
+                    const kvm::VmState& vm) const;
+    Result<void> restore_state(const snapshot::SnapshotContents& snap);
+    bool quiescent() const;  // no vCPU in KVM_RUN, none able to enter it
+    void kick_vcpus();       // under m_exit_lock
+    void vcpu_ended(size_t index);
     Result<void> setup_devices();
     Result<void> setup_vcpus();
     Result<void> setup_ioeventfds();
@@ -119,6 +163,7 @@ private:
     Result<std::optional<std::pair<uint64_t, uint64_t>>> load_initrd(uint64_t kernel_end, uint64_t limit);
     uint64_t write_acpi_tables();  // returns the RSDP address
     void vcpu_thread(size_t index);
+    void run_vcpu_thread(size_t index);
     void finish(X86ExitReason reason, std::string detail);
 
     // kvm::VcpuIo
@@ -127,6 +172,7 @@ private:
     void mmio_read(uint64_t gpa, std::span<uint8_t> data) override;
     void mmio_write(uint64_t gpa, std::span<const uint8_t> data) override;
     void before_run() override;
+    void interrupted(kvm::KvmVcpu& vcpu) override;
 
     X86Config m_config;
     kvm::KvmSystem m_sys;
@@ -143,6 +189,7 @@ private:
     std::vector<std::unique_ptr<IrqLine>> m_virtio_irqs;
     std::vector<std::unique_ptr<virtio::VirtioMmioTransport>> m_virtio;
     std::vector<EventSource*> m_sources;  // the disks, for their rate limiters' timers (owned by m_virtio)
+    std::vector<virtio::VirtioBlk*> m_blks;  // the same disks, for their sizes
 
     struct NotifyRoute {
         UniqueFd eventfd;
@@ -162,6 +209,12 @@ private:
     // under m_throttle_lock, so the wake-up cannot fall between that look and the sleep).
     std::mutex m_throttle_lock;
     std::condition_variable m_throttle_cv;
+
+    mutable std::mutex m_pause_lock;
+    std::condition_variable m_pause_cv;          // parked vCPUs and pause() wait on it
+    std::atomic<bool> m_pause_requested{false};  // written under m_pause_lock
+    size_t m_live_vcpus = 0;                     // vCPU threads not yet ended; guarded by m_pause_lock
+    size_t m_parked = 0;                         // of those, parked in interrupted(); guarded by m_pause_lock
 };
 
 // The CLI entry point: builds the machine, runs it, prints the exit reason to stderr, and

@@ -26,6 +26,33 @@ uint64_t legal_tvec(uint64_t old, uint64_t v) {
 
 }  // namespace
 
+// The CSR values a hart can hold: what the WARL rules of csr_write leave (a snapshot file that
+// was edited could hold anything, and e.g. mstatus.MPP = 2 would let mret enter a privilege
+// level that does not exist).
+Result<void> Hart::check_csrs(const HartState& st) {
+    const uint64_t xl = (2ull << 32) | (2ull << 34);
+    const uint64_t mpp = (st.mstatus & MSTATUS_MPP) >> 11;
+    const bool sd = (st.mstatus & MSTATUS_SD) != 0, fs_dirty = (st.mstatus & MSTATUS_FS) == FS_DIRTY;
+    if ((st.mstatus & ~(kMstatusWritable | MSTATUS_UXL | MSTATUS_SXL | MSTATUS_SD)) != 0 ||
+        (st.mstatus & (MSTATUS_UXL | MSTATUS_SXL)) != xl || mpp == 2 || sd != fs_dirty)
+        return make_error("mstatus {:#x} is not a value this hart can hold", st.mstatus);
+    const uint64_t mode = st.satp >> 60;
+    const uint64_t satp_bits = SATP_PPN_MASK | (mask_low(kAsidBits) << SATP_ASID_SHIFT) | (0xfull << 60);
+    if ((mode != SATP_MODE_BARE && mode != SATP_MODE_SV39 && mode != SATP_MODE_SV48 && mode != SATP_MODE_SV57) ||
+        (st.satp & ~satp_bits) != 0)
+        return make_error("satp {:#x} has a translation mode or bits this hart does not implement", st.satp);
+    for (const uint64_t tvec : {st.mtvec, st.stvec}) {
+        if ((tvec & 2) != 0) return make_error("trap vector {:#x} has a reserved mode", tvec);
+    }
+    if ((st.mepc & 1) != 0 || (st.sepc & 1) != 0) return make_error("mepc/sepc is odd");
+    if ((st.medeleg & ~kMedelegMask) != 0 || (st.mideleg & ~kMidelegMask) != 0 || (st.mie & ~kMieMask) != 0 ||
+        (st.mip & ~kMipWritable) != 0)
+        return make_error("medeleg, mideleg, mie or mip has bits this hart does not implement");
+    if ((st.senvcfg & ~kEnvcfgMask) != 0 || (st.menvcfg & ~(kEnvcfgMask | MENVCFG_STCE)) != 0)
+        return make_error("menvcfg/senvcfg has bits this hart does not implement");
+    return ok();
+}
+
 bool Hart::counter_enabled(uint16_t num) const {
     const unsigned bitpos = num - CYCLE;
     if (s.priv == Priv::M) return true;

@@ -58,6 +58,7 @@ Result<void> Hart::restore(const HartState& state) {
     if (state.mhartid != m_cfg.hartid)
         return make_error("hart {}'s state says it is hart {}", m_cfg.hartid, state.mhartid);
     if (state.misa != kMisa) return make_error("hart {}: misa {:#x} is not this hart's {:#x}", m_cfg.hartid, state.misa, kMisa);
+    if (auto legal = check_csrs(state); !legal) return std::move(legal).context(fmt::format("hart {}", m_cfg.hartid));
     s = state;
     m_trapped = false;
     m_pmp_hit = PmpHit{};

@@ -241,6 +241,7 @@ private:
     void update_fetch_key();
     void take_trap(uint64_t cause, uint64_t tval, bool interrupt);
     bool csr_accessible(uint16_t num, bool write) const;
+    static Result<void> check_csrs(const HartState& st);
     bool counter_enabled(uint16_t num) const;
     void write_mstatus(uint64_t v);
     void write_satp(uint64_t v);

@@ -182,6 +182,7 @@ Hart::Translation Hart::walk(uint64_t va, Access acc, Priv priv, uint64_t mode) 
             if (!pmp_allows(pte_addr, 8, Access::Write, Priv::S)) return {0, access_fault_cause(acc), false};
             pte |= want;
             store_le<uint64_t>(pte_span.data(), pte);
+            m_mem.mark_dirty(Gpa(pte_addr), 8);  // a store like any other (diff snapshots)
         }
         const uint64_t page_off_mask = (1ull << (12 + 9 * level)) - 1;
         return {((ppn << 12) & ~page_off_mask) | (va & page_off_mask), 0, true};

@@ -17,6 +17,8 @@
 #include <cerrno>
 #include <csignal>
 
+#include "kvm/kvm_abi.hpp"
+
 namespace trapeze::sandbox {
 
 namespace {
@@ -145,6 +147,18 @@ void add_snapshot_files(SeccompFilter& f) {
         f.allow(nr);
 }
 
+// Reading an x86 VM's state for a snapshot (X86Machine::save_snapshot, machine paused): the
+// KVM_GET calls of kvm/kvm_state. The flexible-array ones with kvm::abi's numbers (the
+// <linux/kvm.h> macros encode another size in C++).
+void add_kvm_state_reads(SeccompFilter& f) {
+    for (auto cmd : {u32(KVM_CHECK_EXTENSION), u32(KVM_GET_IRQCHIP), u32(KVM_GET_PIT2), u32(KVM_GET_CLOCK),
+                     u32(KVM_GET_MP_STATE), u32(KVM_GET_REGS), u32(KVM_GET_SREGS), u32(KVM_GET_XCRS),
+                     u32(KVM_GET_DEBUGREGS), u32(KVM_GET_LAPIC), u32(KVM_GET_TSC_KHZ), u32(KVM_GET_VCPU_EVENTS),
+                     u32(KVM_GET_FPU), u32(kvm::abi::kGetMsrIndexList), u32(kvm::abi::kGetMsrs),
+                     u32(kvm::abi::kGetXsave), u32(kvm::abi::kGetXsave2)})
+        f.allow_if(SCMP_SYS(ioctl), {arg32_eq(1, cmd)});
+}
+
 // --- the lists ---------------------------------------------------------------------------
 
 // What a device may do when guest code touches it, on whichever thread that is: a hart's
@@ -180,6 +194,7 @@ void add_api(SeccompFilter& f) {
     f.allow_if(SCMP_SYS(ioctl), {arg32_eq(1, u32(BLKGETSIZE64))});
     add_kvm_irq_line(f);
     add_snapshot_files(f);  // PUT /snapshot/create
+    add_kvm_state_reads(f);
     add_vcpu_kick(f);       // pausing x86 vCPUs for it
 }
 
@@ -224,6 +239,7 @@ void add_allowlist(SeccompFilter& f, ThreadKind kind, const Needs& needs) {
             add_fd_waiting(f);
             add_terminal(f);
             add_vcpu_kick(f);
+            add_kvm_state_reads(f);
             return add_snapshot_files(f);
     }
 }

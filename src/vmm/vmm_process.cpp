@@ -152,7 +152,9 @@ int VmmProcess::run_started() {
                 }
                 opened = m.error();
             } else {
-                auto m = X86Machine::create(std::get<X86Config>(req.config));
+                const auto& xc = std::get<X86Config>(req.config);
+                auto m = req.restore ? X86Machine::restore_snapshot(xc, req.restore->contents, req.restore->memory.get())
+                                     : X86Machine::create(xc);
                 if (m) return run_x86(**m);
                 opened = m.error();
             }
@@ -285,7 +287,11 @@ Result<void> VmmProcess::hand_to_main_thread(StartRequest req) {
 
 Result<void> VmmProcess::create_snapshot(const api::SnapshotCreateParams& params) {
     std::lock_guard lock(m_mutex);
-    if (m_riscv == nullptr) return make_error("snapshots of x86-64 guests through the API are not supported yet");
+    if (m_x86 != nullptr) {
+        if (params.diff) return make_error("Diff snapshots of x86-64 guests are not supported (KVM's dirty log is not used yet): take a Full one");
+        return m_x86->save_snapshot(params.snapshot_path, params.mem_file_path);
+    }
+    if (m_riscv == nullptr) return make_error("the VM is not running");
     const machine::SnapshotTarget target{params.snapshot_path, params.mem_file_path,
                                          params.diff ? machine::SnapshotKind::Diff : machine::SnapshotKind::Full};
     auto saved = m_riscv->save_snapshot(target);
@@ -300,7 +306,17 @@ Result<void> VmmProcess::create_snapshot(const api::SnapshotCreateParams& params
 // not in a snapshot, so PATCH /drives and /network-interfaces do not apply to a loaded VM).
 Result<api::MachineConfiguration> VmmProcess::load_snapshot(const api::SnapshotLoadParams& params) {
     TRAPEZE_TRY_ASSIGN(src, open_snapshot(params.snapshot_path, params.mem_file_path));
-    if (src.header.arch != "riscv64") return make_error("loading {} snapshots through the API is not supported yet", src.header.arch);
+    if (src.header.arch == "x86_64") {
+        // An x86 VM's vCPU threads are made by run(): it cannot be held before its first
+        // instruction yet, so it is loaded running.
+        if (!params.resume_vm) return make_error("an x86-64 snapshot is loaded running: give \"resume_vm\": true");
+        TRAPEZE_TRY_ASSIGN(xc, X86Machine::snapshot_config(src.contents));
+        xc.cpu_quota_percent = m_opts.vm.cpu_quota_percent;
+        const api::MachineConfiguration shape{xc.cpus, xc.memory_mib};
+        TRAPEZE_TRY(hand_to_main_thread(
+            StartRequest{Config(std::move(xc)), "", std::make_shared<SnapshotSource>(std::move(src)), false}));
+        return shape;
+    }
     TRAPEZE_TRY_ASSIGN(cfg, machine::RiscvMachine::snapshot_config(src.contents));
     cfg.engine = m_opts.vm.engine;
     cfg.cpu_quota_percent = m_opts.vm.cpu_quota_percent;
@@ -312,7 +328,10 @@ Result<api::MachineConfiguration> VmmProcess::load_snapshot(const api::SnapshotL
 
 Result<void> VmmProcess::pause() {
     std::lock_guard lock(m_mutex);
-    if (m_x86 != nullptr) return make_error("pausing an x86-64 guest is not supported yet");
+    if (m_x86 != nullptr) {
+        m_x86->pause();
+        return ok();
+    }
     if (m_riscv == nullptr) return make_error("the VM is not running");
     m_riscv->pause();
     return ok();
@@ -320,6 +339,10 @@ Result<void> VmmProcess::pause() {
 
 Result<void> VmmProcess::resume() {
     std::lock_guard lock(m_mutex);
+    if (m_x86 != nullptr) {
+        m_x86->resume();
+        return ok();
+    }
     if (m_riscv == nullptr) return make_error("the VM is not running");
     m_riscv->resume();
     return ok();

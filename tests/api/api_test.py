@@ -10,6 +10,8 @@ usage: api_test.py TRAPEZE SCENARIO [ENGINE]
   config-file   --config-file with --no-api boots the same guest without any socket.
   three-vms     three VMs with different configurations at once, each its own process and
                 socket; killing one leaves the others running and answering.
+  x86-snapshots GUEST_ELF: the x86-64 test guest on KVM paused mid-computation, saved, killed,
+                loaded running in a new process: its output goes on from the next step.
   snapshots     PUT /snapshot/create (Full, then Diff) of a paused VM; PUT /snapshot/load in new
                 processes under the other engine: resume_vm true continues the guest's clock from
                 where it stopped; the Diff merged with `trapeze rebase-snap` loads paused and runs
@@ -478,6 +480,47 @@ def snapshots(trapeze, work, engine):
           f"clock {c_full:.2f} and {c_diff:.2f} resumed; Diff {diff_size} bytes vs Full {full_size}")
 
 
+def x86_snapshots(trapeze, work, guest_elf):
+    """The x86-64 test guest on KVM: paused mid-computation, snapshot, killed, loaded running."""
+    disk = make_disk(work, "x86.img", "X86DISK")
+    a = Vm(trapeze, work, "x86-a", [])
+    state, mem = os.path.join(work, "x86.state"), os.path.join(work, "x86.mem")
+    try:
+        a.api.ok("PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 128})
+        a.api.ok("PUT", "/boot-source", {"kernel_image_path": guest_elf, "boot_args": "x86guest.smp x86guest.progress"})
+        a.api.ok("PUT", "/drives/rootfs", {"drive_id": "rootfs", "path_on_host": disk, "is_root_device": False,
+                                           "is_read_only": False})
+        status, reply = a.api.call("PUT", "/actions", {"action_type": "InstanceStart"})
+        if status == 400 and "kvm" in json.dumps(reply).lower():
+            print(f"SKIP: no usable KVM: {reply}")
+            sys.exit(77)
+        check(status == 204, f"InstanceStart: {status} {reply}")
+        a.wait_for("x86guest: progress 3 ")
+        a.api.ok("PATCH", "/vm", {"state": "Paused"})
+        a.api.refused("PUT", "/snapshot/create", {"snapshot_type": "Diff", "snapshot_path": state,
+                                                  "mem_file_path": mem}, fault_has="Full")
+        a.api.ok("PUT", "/snapshot/create", {"snapshot_path": state, "mem_file_path": mem})
+        time.sleep(0.3)
+        before = a.console()
+        check("x86guest: progress result" not in before, f"the guest finished before the snapshot\n{a.tail()}")
+    finally:
+        a.kill()
+    b = Vm(trapeze, work, "x86-b", [])
+    try:
+        b.api.refused("PUT", "/snapshot/load", {"snapshot_path": state, "mem_file_path": mem}, fault_has="resume_vm")
+        b.api.ok("PUT", "/snapshot/load", {"snapshot_path": state, "mem_file_path": mem, "resume_vm": True})
+        b.wait_for("x86guest: progress result")
+        after = b.console()
+        check("x86guest: hello" not in after, f"the loaded x86 guest started over\n{b.tail()}")
+        last_before = [l for l in before.splitlines() if l.startswith("x86guest: progress ")][-1]
+        first_after = [l for l in after.splitlines() if l.startswith("x86guest: progress ")][0]
+        n_before, n_after = int(last_before.split()[2]), int(first_after.split()[2])
+        check(n_after == n_before + 1, f"the loaded guest went on at '{first_after}' after '{last_before}'")
+    finally:
+        b.kill()
+    print(f"PASS: the x86-64 guest saved after '{last_before}' went on with '{first_after}' in a new process")
+
+
 def main():
     if len(sys.argv) < 3:
         print(__doc__, file=sys.stderr)
@@ -488,6 +531,16 @@ def main():
         if not os.path.exists(os.path.join(GUEST_DIR, f)):
             print(f"FAIL: guest image {GUEST_DIR}/{f} is missing: run tools/fetch-guest", file=sys.stderr)
             return 1
+    if scenario == "x86-snapshots":
+        work = tempfile.mkdtemp(prefix="trapeze-api-")
+        try:
+            x86_snapshots(trapeze, work, sys.argv[3])
+        except Fail as e:
+            print(f"FAIL: {e}", file=sys.stderr)
+            return 1
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return 0
     scenarios = {"client-flow": client_flow, "config-file": config_file, "three-vms": three_vms,
                  "snapshots": snapshots}
     if scenario not in scenarios:
