@@ -73,6 +73,12 @@ struct SnapshotOptions {
     std::string save_path;  // --snapshot-path: the state file; memory beside it (.mem)
 };
 
+// Ctrl-A s with --snapshot-path (nullptr without). Before console.start().
+Result<std::unique_ptr<vmm::SnapshotKey>> snapshot_key(machine::HostConsole& console, const SnapshotOptions& snap) {
+    if (snap.save_path.empty()) return std::unique_ptr<vmm::SnapshotKey>{};
+    return vmm::SnapshotKey::start(console);
+}
+
 Result<std::unique_ptr<machine::RiscvMachine>> build_machine(const MachineConfig& cfg, machine::HostConsole& console,
                                                              const SnapshotOptions& snap) {
     if (!snap.restore) return machine::RiscvMachine::create(cfg, console);
@@ -89,14 +95,10 @@ int run_vm(MachineConfig cfg, machine::HostConsole& console, const SnapshotOptio
         return n.backend == virtio::NetConfig::Backend::User;
     });
     sandbox::set_needs({.user_net = user_net, .rebuild = cfg.on_reboot == machine::OnReboot::Restart});
-    std::unique_ptr<vmm::SnapshotKey> key;
-    if (!snap.save_path.empty()) {
-        auto k = vmm::SnapshotKey::start(console);
-        if (!k) {
-            fmt::print(stderr, "trapeze: {}\n", k.error().message);
-            return 1;
-        }
-        key = std::move(*k);
+    auto key = snapshot_key(console, snap);
+    if (!key) {
+        fmt::print(stderr, "trapeze: {}\n", key.error().message);
+        return 1;
     }
     console.start();
     int status = 0;
@@ -108,9 +110,9 @@ int run_vm(MachineConfig cfg, machine::HostConsole& console, const SnapshotOptio
             fmt::print(stderr, "trapeze: {}\n", m.error().message);
             return 1;
         }
-        if (key) {
+        if (*key) {
             const machine::SnapshotTarget target{snap.save_path, vmm::default_memory_path(snap.save_path)};
-            key->set_save([&machine = **m, target] { return vmm::save_riscv_snapshot(machine, target); });
+            (*key)->set_save([&machine = **m, target] { return vmm::save_riscv_snapshot(machine, target); });
         }
         if (!confined) {  // the first machine is built: from here on, only what running needs
             if (auto c = sandbox::confine_this_thread(sandbox::ThreadKind::Vmm); !c) {
@@ -121,7 +123,7 @@ int run_vm(MachineConfig cfg, machine::HostConsole& console, const SnapshotOptio
             confined = true;
         }
         const machine::RunResult r = (*m)->run();
-        if (key) key->set_save({});
+        if (*key) (*key)->set_save({});
         retired += (*m)->retired();
         engine_summary = (*m)->engine_summary();
         if (r.kind == machine::RunResult::Kind::Reset && cfg.on_reboot == machine::OnReboot::Restart) continue;
@@ -171,27 +173,15 @@ int run_x86(const MachineConfig& cfg, machine::HostConsole& console, const Snaps
         fmt::print(stderr, "trapeze: {}\n", m.error().message);
         return 1;
     }
-    std::unique_ptr<vmm::SnapshotKey> key;
-    if (!snap.save_path.empty()) {
-        auto k = vmm::SnapshotKey::start(console);
-        if (!k) {
-            fmt::print(stderr, "trapeze: {}\n", k.error().message);
-            return 1;
-        }
-        key = std::move(*k);
-        key->set_save([&machine = **m, state = snap.save_path]() -> Result<std::string> {
-            const std::string mem = vmm::default_memory_path(state);
-            const uint64_t start = GuestClock::host_ns();
-            machine.pause();
-            auto saved = machine.save_snapshot(state, mem);
-            machine.resume();
-            if (!saved) return saved.error();
-            return fmt::format("snapshot saved to '{}' and '{}' (the VM stood still {:.1f} ms)", state, mem,
-                               static_cast<double>(GuestClock::host_ns() - start) / 1e6);
-        });
+    auto key = snapshot_key(console, snap);
+    if (!key) {
+        fmt::print(stderr, "trapeze: {}\n", key.error().message);
+        return 1;
     }
+    if (*key)
+        (*key)->set_save([&machine = **m, state = snap.save_path] { return vmm::save_x86_snapshot(machine, state); });
     const X86Exit exit = vmm::run_x86_with_console(**m, console);
-    if (key) key->set_save({});
+    if (*key) (*key)->set_save({});
     if (exit.reason != X86ExitReason::PowerOff && exit.reason != X86ExitReason::Stopped)
         fmt::print(stderr, "trapeze: guest ended: {}{}{}\n", to_string(exit.reason), exit.detail.empty() ? "" : ": ",
                    exit.detail);

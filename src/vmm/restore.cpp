@@ -29,4 +29,15 @@ Result<std::string> save_riscv_snapshot(machine::RiscvMachine& m, const machine:
                        target.state_path, target.memory_path, saved->pages_written, ms);
 }
 
+Result<std::string> save_x86_snapshot(X86Machine& m, const std::string& state_path) {
+    const std::string mem = default_memory_path(state_path);
+    const uint64_t start = GuestClock::host_ns();
+    m.pause();
+    auto saved = m.save_snapshot(state_path, mem);
+    m.resume();
+    const double ms = static_cast<double>(GuestClock::host_ns() - start) / 1e6;
+    if (!saved) return saved.error();
+    return fmt::format("snapshot saved to '{}' and '{}' (the VM stood still {:.1f} ms)", state_path, mem, ms);
+}
+
 }  // namespace trapeze::vmm

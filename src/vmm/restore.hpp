@@ -7,6 +7,7 @@
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
 #include "machine/riscv_machine.hpp"
+#include "machine/x86_machine.hpp"
 #include "snapshot/snapshot_file.hpp"
 
 namespace trapeze::vmm {
@@ -26,5 +27,7 @@ Result<SnapshotSource> open_snapshot(const std::string& state_path, const std::s
 // Pauses the machine (if it is not paused already), saves, resumes it; the line to report:
 // where it went, how many pages, how long the VM stood still.
 Result<std::string> save_riscv_snapshot(machine::RiscvMachine& m, const machine::SnapshotTarget& target);
+// The same for x86-64 (Full only), the memory file beside the state file.
+Result<std::string> save_x86_snapshot(X86Machine& m, const std::string& state_path);
 
 }  // namespace trapeze::vmm
