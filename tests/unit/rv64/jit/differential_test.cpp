@@ -7,236 +7,28 @@
 #include <vector>
 
 #include "engine_rig.hpp"
-#include "rv64/isa/op.hpp"
+#include "random_program.hpp"
 
 namespace trapeze::rv64::test {
 namespace {
 
 using namespace csr;
+using namespace random_program;
 
-constexpr uint64_t kBase = EngineRig::kBase;
-constexpr uint64_t kHandler = kBase + 0x8000;
-constexpr uint64_t kData = kBase + 0x10000;  // two data pages
-constexpr unsigned kSlots = 400;             // instructions per program
+constexpr unsigned kSlots = 400;  // instructions per program
+constexpr Mix kMix{.plain = 45, .load = 54, .store = 62, .atomic = 67, .cbo = 69, .branch = 80, .jal = 83,
+                   .jalr = 86, .csr = 93, .smc = 96, .jal_reach = 3};
 
-// Registers with fixed roles; random instructions never write them.
-constexpr unsigned kBadBase = 6;    // outside RAM and devices: access faults
-constexpr unsigned kCodeBase = 7;   // the program itself: self-modifying stores
-constexpr unsigned kDataBase = 8;   // aligned, inside the first data page
-constexpr unsigned kEdgeBase = 9;   // just below the page boundary between the data pages
-constexpr unsigned kSmcValue = 27;
-constexpr unsigned kHandlerA = 30, kHandlerB = 31;
+ProgramGenerator generator(uint64_t seed) { return ProgramGenerator(seed, kSlots, kMix, Ending::Park); }
 
-bool reserved(unsigned r) {
-    return r == kBadBase || r == kCodeBase || r == kDataBase || r == kEdgeBase || r == kSmcValue ||
-           r == kHandlerA || r == kHandlerB;
-}
-
-uint32_t addi(uint32_t rd, uint32_t rs1, int32_t imm) { return enc_i(imm, rs1, 0, rd, 0x13); }
-uint32_t csrrs(uint32_t rd, uint32_t csr, uint32_t rs1) { return enc_i(static_cast<int32_t>(csr), rs1, 2, rd, 0x73); }
-uint32_t csrrw(uint32_t rd, uint32_t csr, uint32_t rs1) { return enc_i(static_cast<int32_t>(csr), rs1, 1, rd, 0x73); }
-constexpr uint32_t kMret = 0x30200073;
-constexpr uint32_t kPark = 0x0000006f;  // j .
-
-enum class Kind { Plain, Load, Store, Atomic, Cbo, Other };
-
-Kind kind_of(Op op) {
-    switch (op) {
-        case Op::lb: case Op::lh: case Op::lw: case Op::ld: case Op::lbu: case Op::lhu: case Op::lwu:
-        case Op::flw: case Op::fld:
-            return Kind::Load;
-        case Op::sb: case Op::sh: case Op::sw: case Op::sd: case Op::fsw: case Op::fsd:
-            return Kind::Store;
-        case Op::cbo_inval: case Op::cbo_clean: case Op::cbo_flush: case Op::cbo_zero:
-            return Kind::Cbo;
-        case Op::jal: case Op::jalr: case Op::beq: case Op::bne: case Op::blt:
-        case Op::bge: case Op::bltu: case Op::bgeu: case Op::ecall: case Op::ebreak: case Op::mret:
-        case Op::sret: case Op::wfi: case Op::csrrw: case Op::csrrs: case Op::csrrc: case Op::csrrwi:
-        case Op::csrrsi: case Op::csrrci: case Op::invalid:
-            return Kind::Other;
-        default:
-            break;
-    }
-    const std::string_view m = mnemonic(op);
-    if (m.starts_with("lr.") || m.starts_with("sc.") || m.starts_with("amo")) return Kind::Atomic;
-    return Kind::Plain;
-}
-
-class ProgramGenerator {
-public:
-    explicit ProgramGenerator(uint64_t seed) : m_rng(seed) {
-        for (const OpInfo& info : op_table()) m_by_kind[static_cast<size_t>(kind_of(info.op))].push_back(info);
-    }
-
-    // Control transfers only go forward, and only to the start of a construct (never into
-    // the middle of a multi-instruction sequence), so every program ends at its parking loop.
-    std::vector<uint32_t> generate() {
-        std::vector<uint32_t> p(kSlots, addi(0, 0, 0));
-        m_starts.assign(kSlots, false);
-        m_fixups.clear();
-        for (unsigned i = 0; i + 8 < kSlots;) {
-            m_starts[i] = true;
-            i += emit(p, i);
-        }
-        m_starts[kSlots - 1] = true;
-        p.back() = kPark;
-        for (const Fixup& f : m_fixups) {
-            unsigned t = f.slot + f.distance;
-            while (!m_starts[t]) ++t;
-            const auto off = static_cast<int32_t>(4 * (t - f.slot));
-            if (f.kind == 0) p[f.slot] = enc_b(off, p[f.slot] >> 20 & 31, p[f.slot] >> 15 & 31, p[f.slot] >> 12 & 7);
-            if (f.kind == 1) p[f.slot] = enc_j(off, p[f.slot] >> 7 & 31);
-            if (f.kind == 2) p[f.slot] = enc_i(static_cast<int32_t>(4 * t), kCodeBase, 0, p[f.slot] >> 7 & 31, 0x67);
-        }
-        return p;
-    }
-
-    uint64_t next() { return m_rng(); }
-    unsigned below(unsigned n) { return static_cast<unsigned>(m_rng() % n); }
-
-private:
-    unsigned free_reg() {
-        for (;;) {
-            const unsigned r = below(32);
-            if (!reserved(r)) return r;
-        }
-    }
-    uint32_t random_of(Kind k) {
-        const auto& v = m_by_kind[static_cast<size_t>(k)];
-        const OpInfo& info = v[below(static_cast<unsigned>(v.size()))];
-        return info.match | (static_cast<uint32_t>(m_rng()) & ~info.mask);
-    }
-    static uint32_t with_rd(uint32_t insn, unsigned rd) { return (insn & ~(0x1fu << 7)) | rd << 7; }
-    static uint32_t with_rs1(uint32_t insn, unsigned rs1) { return (insn & ~(0x1fu << 15)) | rs1 << 15; }
-    uint32_t with_imm12(uint32_t insn, bool store, int32_t imm) {
-        if (store) return (insn & 0x01fff07f) | (enc_s(imm, 0, 0, 0, 0) & 0xfe000f80);
-        return (insn & 0x000fffff) | (static_cast<uint32_t>(imm) & 0xfff) << 20;
-    }
-    unsigned base_reg() {
-        const unsigned c = below(10);
-        return c < 5 ? kDataBase : c < 9 ? kEdgeBase : kBadBase;
-    }
-
-    // Emits one construct at slot i; returns how many slots it used.
-    unsigned emit(std::vector<uint32_t>& p, unsigned i) {
-        const unsigned c = below(100);
-        if (c < 45) {
-            p[i] = with_rd(random_of(Kind::Plain), free_reg());
-            return 1;
-        }
-        if (c < 62) {
-            const bool store = c >= 54;
-            uint32_t insn = random_of(store ? Kind::Store : Kind::Load);
-            if (!store) insn = with_rd(insn, free_reg());
-            p[i] = with_imm12(with_rs1(insn, base_reg()), store, static_cast<int32_t>(below(24)) - 12);
-            return 1;
-        }
-        if (c < 67) {  // atomics on the aligned base (sometimes misaligned by the edge base)
-            p[i] = with_rs1(with_rd(random_of(Kind::Atomic), free_reg()), below(4) == 0 ? kEdgeBase : kDataBase);
-            return 1;
-        }
-        if (c < 69) {
-            p[i] = with_rs1(random_of(Kind::Cbo), kDataBase);
-            return 1;
-        }
-        if (c < 80) {  // forward branch over 0..3 instructions
-            const uint32_t f3s[] = {0, 1, 4, 5, 6, 7};
-            p[i] = enc_b(0, below(32), below(32), f3s[below(6)]);
-            m_fixups.push_back({i, 1 + below(4), 0});
-            return 1;
-        }
-        if (c < 83) {
-            p[i] = enc_j(0, below(2) == 0 ? 0 : free_reg());
-            m_fixups.push_back({i, 1 + below(3), 1});
-            return 1;
-        }
-        if (c < 86) {  // indirect jump forward, off the code base register
-            p[i] = enc_i(0, kCodeBase, 0, below(2) == 0 ? 0 : free_reg(), 0x67);
-            m_fixups.push_back({i, 1 + below(3), 2});
-            return 1;
-        }
-        if (c < 93) {  // CSR accesses, including the counters
-            const uint32_t csrs[] = {MINSTRET, MCYCLE, MSCRATCH, MCAUSE, MEPC, MSTATUS, 0xc02 /* instret */};
-            const uint32_t csr = csrs[below(7)];
-            p[i] = csr == MSCRATCH && below(2) == 0 ? csrrw(free_reg(), csr, below(32)) : csrrs(free_reg(), csr, 0);
-            return 1;
-        }
-        if (c < 96) {  // self-modifying: rewrite a later slot of this construct with an addi
-            const unsigned gap = below(4);
-            const unsigned target = i + 3 + gap;
-            for (unsigned k = 0; k < gap; ++k) p[i + 3 + k] = with_rd(random_of(Kind::Plain), free_reg());
-            const uint32_t insn = addi(free_reg(), below(32), static_cast<int32_t>(below(2048)));
-            const auto hi = static_cast<int32_t>((insn + 0x800) >> 12);
-            const int32_t lo = static_cast<int32_t>(insn & 0xfff) - ((insn & 0x800) != 0 ? 0x1000 : 0);
-            p[i] = (static_cast<uint32_t>(hi) << 12) | kSmcValue << 7 | 0x37;  // lui
-            p[i + 1] = enc_i(lo, kSmcValue, 0, kSmcValue, 0x1b);               // addiw
-            p[i + 2] = enc_s(static_cast<int32_t>(4 * target), kSmcValue, kCodeBase, 2, 0x23);
-            return 4 + gap;
-        }
-        const uint32_t traps[] = {0x00000073 /* ecall */, 0x00100073 /* ebreak */, 0 /* illegal */,
-                                  0x12000073 /* sfence.vma */, 0x0000100f /* fence.i */};
-        p[i] = traps[below(5)];
-        return 1;
-    }
-
-    struct Fixup {
-        unsigned slot;
-        unsigned distance;  // at least this many slots ahead
-        int kind;           // 0 branch, 1 jal, 2 jalr
-    };
-
-    std::mt19937_64 m_rng;
-    std::vector<OpInfo> m_by_kind[6];
-    std::vector<bool> m_starts;
-    std::vector<Fixup> m_fixups;
-};
-
-// Sv39 (priv spec §4.4): the program runs in S-mode with the first GiB of virtual addresses
-// mapped onto RAM by one gigapage (so code, data and tables alias at an offset), and the
-// second GiB unmapped (page faults).
-constexpr uint64_t kRoot = kBase + 0x20000;
-constexpr uint64_t kVirtOffset = kBase;  // VA = PA - kVirtOffset
-
-void enter_sv39(EngineRig& rig, uint64_t asid) {
-    constexpr uint64_t kLeaf = 0xcf;  // V R W X A D
-    rig.poke64(kRoot + 0 * 8, (kBase >> 12) << 10 | kLeaf);
-    rig.poke64(kRoot + 2 * 8, (kBase >> 12) << 10 | kLeaf);  // identity, for the M-mode handler's view
-    rig.grant_all_memory();
-    ASSERT_TRUE(rig.hart.csr_write(SATP, SATP_MODE_SV39 << 60 | asid << SATP_ASID_SHIFT | kRoot >> 12));
-    rig.set_priv(Priv::S);
-}
-
-// The M-mode trap handler: record the cause, return past a trapping instruction.
 void install(EngineRig& rig, const std::vector<uint32_t>& program, ProgramGenerator& gen, uint64_t seed, bool paged) {
-    for (size_t i = 0; i < program.size(); ++i) rig.poke32(kBase + 4 * i, program[i]);
-    // An exception skips its instruction; an interrupt returns to where it was taken.
-    rig.code(kHandler, {csrrs(kHandlerA, MCAUSE, 0), csrrs(kHandlerB, MEPC, 0), enc_b(8, 0, kHandlerA, 4),
-                        addi(kHandlerB, kHandlerB, 4), csrrw(0, MEPC, kHandlerB), kMret});
-    std::mt19937_64 data_rng(seed);
-    for (uint64_t a = kData; a < kData + 0x2000; a += 8) rig.poke64(a, data_rng());
-    HartState& s = rig.hart.s;
-    for (unsigned r = 1; r < 32; ++r) s.x[r] = gen.next();
-    for (unsigned r = 0; r < 32; ++r) s.f[r] = gen.next();
-    s.x[kBadBase] = 0x1000;
-    s.x[kCodeBase] = kBase;
-    s.x[kDataBase] = kData + 8 * gen.below(64);
-    s.x[kEdgeBase] = kData + 0x1000 - 1 - gen.below(8);
-    s.mtvec = kHandler;
-    s.mstatus |= MSTATUS_FS;  // FP enabled (dirty), so F/D instructions execute
-    s.pc = kBase;
-    if (!paged) return;
-    s.x[kBadBase] = 0x40000000;
-    s.x[kCodeBase] -= kVirtOffset;
-    s.x[kDataBase] -= kVirtOffset;
-    s.x[kEdgeBase] -= kVirtOffset;
-    s.pc -= kVirtOffset;
-    s.mstatus |= 1ull << 11;  // MPP = S: the handler's mret returns to S-mode
-    enter_sv39(rig, seed & 0x7ff);
+    random_program::install(rig, program, gen, seed);
+    if (paged) enter_sv39(rig, seed & 0x7ff);
 }
 
 void run_differential(uint64_t seed, bool paged) {
     EngineRig a(Engine::Interp), b(Engine::Jit);
-    ProgramGenerator gen_a(seed), gen_b(seed);
+    ProgramGenerator gen_a = generator(seed), gen_b = generator(seed);
     const auto program = gen_a.generate();
     (void)gen_b.generate();
     install(a, program, gen_a, seed, paged);

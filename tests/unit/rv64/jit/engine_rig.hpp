@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -36,7 +37,10 @@ struct EngineRig {
     }
 
     explicit EngineRig(Engine e, const jit::JitConfig& cfg = eager())
-        : mem(GuestMemory::create(Gpa(kBase), kRamSize).value()), hart(HartConfig{0, true}, mem, bus, clock) {
+        : EngineRig(e, GuestMemory::create(Gpa(kBase), kRamSize).value(), cfg) {}
+    // On given RAM (of kRamSize at kBase), such as one mapped from a memory file.
+    EngineRig(Engine e, GuestMemory ram, const jit::JitConfig& cfg)
+        : mem(std::move(ram)), hart(HartConfig{0, true}, mem, bus, clock) {
         if (e == Engine::Jit) {
             jit = std::move(jit::Jit::create(mem, cfg).value());
             jit->attach(hart);
@@ -53,6 +57,7 @@ struct EngineRig {
         else
             interp->run(hart, budget);
     }
+    uint64_t retired() const { return jit != nullptr ? jit->retired() : interp->retired(); }
     void code(uint64_t addr, std::initializer_list<uint32_t> insns) {
         for (uint32_t i : insns) {
             store_le<uint32_t>(mem.span(Gpa(addr), 4).data(), i);
