@@ -407,6 +407,7 @@ void X86Machine::run_vcpu_thread(size_t index) {
     pthread_setname_np(pthread_self(), name.c_str());
     if (auto confined = sandbox::confine_this_thread(sandbox::ThreadKind::Vcpu); !confined)
         return finish(X86ExitReason::Error, fmt::format("vCPU {}: {}", index, confined.error().message));
+    interrupted(m_vcpus[index]);  // parks here if paused before run() (pause_before_run)
     auto result = kvm::run_vcpu(m_vcpus[index], *this, m_stop);
     if (!result.ok()) return finish(X86ExitReason::Error, result.error().message);
     const auto& e = *result;
@@ -457,6 +458,11 @@ void X86Machine::pause() {
     { std::lock_guard throttle(m_throttle_lock); }  // a vCPU sleeping off its CPU quota wakes
     m_throttle_cv.notify_all();
     m_pause_cv.wait(lock, [this] { return m_parked == m_live_vcpus; });
+}
+
+void X86Machine::pause_before_run() {
+    std::lock_guard lock(m_pause_lock);
+    m_pause_requested.store(true, std::memory_order_release);
 }
 
 void X86Machine::resume() {

@@ -125,6 +125,10 @@ public:
     void pause();
     void resume();
     bool paused() const;
+    // Pauses a machine whose run() has not started, without waiting: each vCPU thread parks
+    // before its first KVM_RUN until resume() (a snapshot loaded without resume_vm). The
+    // thread that will call run(), before it does.
+    void pause_before_run();
 
     // Writes the state file (atomically) and the memory file of a paused machine, or of one
     // not running (created or restored and not run yet, or run() returned). Any thread but a

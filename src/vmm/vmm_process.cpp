@@ -155,7 +155,10 @@ int VmmProcess::run_started() {
                 const auto& xc = std::get<X86Config>(req.config);
                 auto m = req.restore ? X86Machine::restore_snapshot(xc, req.restore->contents, req.restore->memory.get())
                                      : X86Machine::create(xc);
-                if (m) return run_x86(**m);
+                if (m) {
+                    if (req.paused) (*m)->pause_before_run();
+                    return run_x86(**m);
+                }
                 opened = m.error();
             }
         }
@@ -307,14 +310,11 @@ Result<void> VmmProcess::create_snapshot(const api::SnapshotCreateParams& params
 Result<api::MachineConfiguration> VmmProcess::load_snapshot(const api::SnapshotLoadParams& params) {
     TRAPEZE_TRY_ASSIGN(src, open_snapshot(params.snapshot_path, params.mem_file_path));
     if (src.header.arch == "x86_64") {
-        // An x86 VM's vCPU threads are made by run(): it cannot be held before its first
-        // instruction yet, so it is loaded running.
-        if (!params.resume_vm) return make_error("an x86-64 snapshot is loaded running: give \"resume_vm\": true");
         TRAPEZE_TRY_ASSIGN(xc, X86Machine::snapshot_config(src.contents));
         xc.cpu_quota_percent = m_opts.vm.cpu_quota_percent;
         const api::MachineConfiguration shape{xc.cpus, xc.memory_mib};
         TRAPEZE_TRY(hand_to_main_thread(
-            StartRequest{Config(std::move(xc)), "", std::make_shared<SnapshotSource>(std::move(src)), false}));
+            StartRequest{Config(std::move(xc)), "", std::make_shared<SnapshotSource>(std::move(src)), !params.resume_vm}));
         return shape;
     }
     TRAPEZE_TRY_ASSIGN(cfg, machine::RiscvMachine::snapshot_config(src.contents));

@@ -11,7 +11,8 @@ usage: api_test.py TRAPEZE SCENARIO [ENGINE]
   three-vms     three VMs with different configurations at once, each its own process and
                 socket; killing one leaves the others running and answering.
   x86-snapshots GUEST_ELF: the x86-64 test guest on KVM paused mid-computation, saved, killed,
-                loaded running in a new process: its output goes on from the next step.
+                loaded paused in a new process (nothing runs), resumed: its output goes on from
+                the next step.
   snapshots     PUT /snapshot/create (Full, then Diff) of a paused VM; PUT /snapshot/load in new
                 processes under the other engine: resume_vm true continues the guest's clock from
                 where it stopped; the Diff merged with `trapeze rebase-snap` loads paused and runs
@@ -507,8 +508,12 @@ def x86_snapshots(trapeze, work, guest_elf):
         a.kill()
     b = Vm(trapeze, work, "x86-b", [])
     try:
-        b.api.refused("PUT", "/snapshot/load", {"snapshot_path": state, "mem_file_path": mem}, fault_has="resume_vm")
-        b.api.ok("PUT", "/snapshot/load", {"snapshot_path": state, "mem_file_path": mem, "resume_vm": True})
+        b.api.ok("PUT", "/snapshot/load", {"snapshot_path": state, "mem_file_path": mem})
+        status, info = b.api.call("GET", "/")
+        check(info["state"] == "Paused", f"GET / after a load without resume_vm: {info}")
+        time.sleep(1.0)
+        check("x86guest" not in b.console(), f"the x86 VM loaded paused ran\n{b.tail()}")
+        b.api.ok("PATCH", "/vm", {"state": "Resumed"})
         b.wait_for("x86guest: progress result")
         after = b.console()
         check("x86guest: hello" not in after, f"the loaded x86 guest started over\n{b.tail()}")
