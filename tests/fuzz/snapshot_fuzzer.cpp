@@ -40,6 +40,8 @@
 #include <vector>
 
 #include "fuzz_guest.hpp"
+#include "kvm/kvm_state.hpp"
+#include "machine/x86_machine.hpp"
 #include "machine/host_console.hpp"
 #include "machine/riscv_machine.hpp"
 #include "rv64/hart_state.hpp"
@@ -112,12 +114,19 @@ bool decode_sections(const snapshot::SnapshotContents& snap) {
         } else if (starts_with(name, "virtio")) {
             decode<virtio::VirtioMmioTransport::State>(
                 r, [](snapshot::StateReader& x) { return virtio::VirtioMmioTransport::State::read(x); });
+        } else if (starts_with(name, "vcpu")) {  // x86-64 on KVM: decoded only (no /dev/kvm here)
+            decode<kvm::VcpuState>(r, [](snapshot::StateReader& x) { return kvm::VcpuState::read(x); });
+            continue;
+        } else if (name == "vm") {
+            decode<kvm::VmState>(r, [](snapshot::StateReader& x) { return kvm::VmState::read(x); });
+            continue;
         } else {
             continue;  // a section restore() ignores ("fuzz.ram", a newer minor version's)
         }
         if (name != "machine" && !r.finish().ok()) all = false;
     }
     (void)snapshot::peek_machine_header(snap);
+    (void)X86Machine::snapshot_config(snap);  // the x86 board's description
     return all;
 }
 
