@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "../snapshot/state_roundtrip.hpp"
 #include "devices/clint.hpp"
 #include "devices/goldfish_rtc.hpp"
 #include "devices/plic.hpp"
@@ -18,21 +19,8 @@ namespace {
 
 using devices::test::IrqProbe;
 
-// save() -> bytes -> read(): what the machine does between two processes.
-template <typename State>
-std::vector<uint8_t> encode(const State& s) {
-    snapshot::StateWriter w;
-    s.write(w);
-    return w.take();
-}
-
-template <typename State>
-Result<State> decode(std::span<const uint8_t> bytes) {
-    snapshot::StateReader r(bytes, "test state");
-    State s = State::read(r);
-    TRAPEZE_TRY(r.finish());
-    return s;
-}
+using snapshot::test::decode;
+using snapshot::test::encode;
 
 template <typename State>
 State round_trip(const State& s) {

@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "state_roundtrip.hpp"
 #include "base/guest_clock.hpp"
 #include "bus/mmio_bus.hpp"
 #include "memory/guest_memory.hpp"
@@ -24,11 +25,7 @@ using namespace rv64::csr;
 constexpr uint64_t kBase = 0x80000000;
 constexpr uint64_t kRamSize = 1 << 20;
 
-std::vector<uint8_t> encode(const HartState& s) {
-    StateWriter w;
-    s.write(w);
-    return w.take();
-}
+using snapshot::test::encode;
 
 HartState random_state(uint64_t seed) {
     std::mt19937_64 rng(seed);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "../snapshot/state_roundtrip.hpp"
 #include "fake_guest.hpp"
 #include "virtio/virtio_blk.hpp"
 #include "virtio/virtio_rng.hpp"
@@ -25,20 +26,8 @@ constexpr uint64_t kFeatures = kCommonFeatures;  // with EVENT_IDX
 constexpr uint32_t kRunning =
     VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK;
 
-template <typename State>
-std::vector<uint8_t> encode(const State& s) {
-    snapshot::StateWriter w;
-    s.write(w);
-    return w.take();
-}
-
-template <typename State>
-Result<State> decode(std::span<const uint8_t> bytes) {
-    snapshot::StateReader r(bytes, "test state");
-    State s = State::read(r);
-    TRAPEZE_TRY(r.finish());
-    return s;
-}
+using snapshot::test::decode;
+using snapshot::test::encode;
 
 VirtioMmioTransport::State round_trip(const VirtioMmioTransport::State& s) {
     auto d = decode<VirtioMmioTransport::State>(encode(s));
