@@ -227,8 +227,11 @@ Result<void> RiscvMachine::restore_state(const snapshot::SnapshotContents& snap)
 
     TRAPEZE_TRY_ASSIGN(boot, section("boot"));
     BootPlan plan;
-    if (boot.boolean()) plan.tohost = boot.u64(); else boot.u64();
-    if (boot.boolean()) plan.fromhost = boot.u64(); else boot.u64();
+    for (std::optional<uint64_t>* mailbox : {&plan.tohost, &plan.fromhost}) {
+        const bool present = boot.boolean();
+        const uint64_t address = boot.u64();
+        if (present) *mailbox = address;
+    }
     TRAPEZE_TRY(boot.finish());
 
     std::vector<rv64::HartState> harts;
