@@ -50,8 +50,11 @@ Result<SnapshotLoadParams> parse_snapshot_load(const json& j) {
         p.mem_file_path = path;
     }
     if (p.mem_file_path.empty()) return make_error("snapshot-load: the memory file path must not be empty");
-    // Dirty pages are always tracked here, so both flags are accepted and change nothing.
-    for (const char* flag : {"enable_diff_snapshots", "track_dirty_pages"}) TRAPEZE_TRY(f.boolean(flag));
+    // RISC-V tracks dirty pages always; x86 turns KVM's dirty log on for either flag.
+    for (const char* flag : {"enable_diff_snapshots", "track_dirty_pages"}) {
+        TRAPEZE_TRY_ASSIGN(on, f.boolean(flag));
+        p.track_dirty_pages = p.track_dirty_pages || on.value_or(false);
+    }
     TRAPEZE_TRY_ASSIGN(resume, f.boolean("resume_vm"));
     p.resume_vm = resume.value_or(false);
     TRAPEZE_TRY_ASSIGN(overrides, f.array("network_overrides"));

@@ -20,6 +20,7 @@ struct SnapshotLoadParams {
     std::string snapshot_path;
     std::string mem_file_path;  // mem_backend {backend_type File, backend_path} or the older mem_file_path
     bool resume_vm = false;     // run at once; otherwise the VM is loaded Paused
+    bool track_dirty_pages = false;  // enable_diff_snapshots or track_dirty_pages (x86: KVM's dirty log)
 };
 
 Result<SnapshotCreateParams> parse_snapshot_create(const json& j);

@@ -26,9 +26,10 @@ Result<KvmVm> KvmVm::create(const KvmSystem& sys) {
     return KvmVm(std::move(fd));
 }
 
-Result<void> KvmVm::map_memory(uint32_t slot, Gpa gpa, uint64_t size, void* host) {
+Result<void> KvmVm::map_memory(uint32_t slot, Gpa gpa, uint64_t size, void* host, bool log_dirty) {
     kvm_userspace_memory_region region{};
     region.slot = slot;
+    region.flags = log_dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0;
     region.guest_phys_addr = gpa.value;
     region.memory_size = size;
     region.userspace_addr = reinterpret_cast<uint64_t>(host);
@@ -36,6 +37,16 @@ Result<void> KvmVm::map_memory(uint32_t slot, Gpa gpa, uint64_t size, void* host
         return make_error("KVM_SET_USER_MEMORY_REGION slot {} at {:#x} ({} bytes): {}", slot, gpa.value,
                           size, strerror(errno));
     return ok();
+}
+
+Result<std::vector<uint64_t>> KvmVm::dirty_log(uint32_t slot, uint64_t pages) const {
+    std::vector<uint64_t> bitmap((pages + 63) / 64);
+    kvm_dirty_log log{};
+    log.slot = slot;
+    log.dirty_bitmap = bitmap.data();
+    if (::ioctl(m_fd.get(), KVM_GET_DIRTY_LOG, &log) < 0)
+        return make_error("KVM_GET_DIRTY_LOG slot {}: {}", slot, strerror(errno));
+    return bitmap;
 }
 
 Result<void> KvmVm::set_irq_line(uint32_t gsi, bool level) {

@@ -29,7 +29,12 @@ public:
 
     int fd() const { return m_fd.get(); }
     // §4.35 KVM_SET_USER_MEMORY_REGION: guest-physical [gpa, gpa+size) is backed by `host`.
-    Result<void> map_memory(uint32_t slot, Gpa gpa, uint64_t size, void* host);
+    // log_dirty: KVM keeps a bitmap of the pages the vCPUs write (KVM_MEM_LOG_DIRTY_PAGES,
+    // API doc §4.35), read and cleared by dirty_log().
+    Result<void> map_memory(uint32_t slot, Gpa gpa, uint64_t size, void* host, bool log_dirty = false);
+    // KVM_GET_DIRTY_LOG (§4.8): the slot's pages written since the last call (bit i of word i/64
+    // = page i), cleared. The slot must have been mapped with log_dirty.
+    Result<std::vector<uint64_t>> dirty_log(uint32_t slot, uint64_t pages) const;
     // §4.25 KVM_IRQ_LINE: drive GSI `gsi` of the in-kernel PIC/IOAPIC to `level`.
     Result<void> set_irq_line(uint32_t gsi, bool level);
     // §4.59 KVM_IOEVENTFD: a guest MMIO write of `len` bytes with value `datamatch` at `gpa`

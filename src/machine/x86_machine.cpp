@@ -148,7 +148,7 @@ Result<std::unique_ptr<X86Machine>> X86Machine::build(const X86Config& config, G
     if (!vm.ok()) return vm.error();
     const uint64_t ram = memory.size();
     std::unique_ptr<X86Machine> m(new X86Machine(config, std::move(*sys), std::move(*vm), std::move(memory)));
-    TRAPEZE_TRY(m->m_vm.map_memory(0, Gpa(0), ram, m->m_memory.host_base()));
+    TRAPEZE_TRY(m->m_vm.map_memory(0, Gpa(0), ram, m->m_memory.host_base(), m->m_config.track_dirty_pages));
     TRAPEZE_TRY(m->setup_devices());
     // The notify thread also wakes rate-limited disks when their limiter has refilled.
     const bool limited = std::any_of(config.disks.begin(), config.disks.end(), [](const virtio::BlkConfig& d) {

@@ -83,6 +83,9 @@ struct X86Config {
     // The share of one host CPU the VM process may use, in percent (150 = one and a half
     // CPUs); 0 = no limit. See runloop::CpuQuota.
     unsigned cpu_quota_percent = 0;
+    // KVM's dirty log on RAM (Firecracker's track_dirty_pages): what Diff snapshots need; it
+    // costs a write-protection fault on the first write to each page after every snapshot.
+    bool track_dirty_pages = false;
 };
 
 enum class X86ExitReason : uint8_t { PowerOff, Reset, TripleFault, Error, Stopped };
@@ -133,7 +136,8 @@ public:
     // Writes the state file (atomically) and the memory file of a paused machine, or of one
     // not running (created or restored and not run yet, or run() returned). Any thread but a
     // vCPU's.
-    Result<void> save_snapshot(const std::string& state_path, const std::string& mem_path);
+    // diff: only the pages written since the last snapshot (needs track_dirty_pages).
+    Result<void> save_snapshot(const std::string& state_path, const std::string& mem_path, bool diff = false);
     // The board a snapshot describes (RAM, vCPUs, disks), to restore it with nothing else given.
     static Result<X86Config> snapshot_config(const snapshot::SnapshotContents& snap);
     // A machine in the snapshot's state, ready to run(). `config` must describe the same board

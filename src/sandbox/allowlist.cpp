@@ -154,7 +154,7 @@ void add_kvm_state_reads(SeccompFilter& f) {
     for (auto cmd : {u32(KVM_CHECK_EXTENSION), u32(KVM_GET_IRQCHIP), u32(KVM_GET_PIT2), u32(KVM_GET_CLOCK),
                      u32(KVM_GET_MP_STATE), u32(KVM_GET_REGS), u32(KVM_GET_SREGS), u32(KVM_GET_XCRS),
                      u32(KVM_GET_DEBUGREGS), u32(KVM_GET_LAPIC), u32(KVM_GET_TSC_KHZ), u32(KVM_GET_VCPU_EVENTS),
-                     u32(KVM_GET_FPU), u32(kvm::abi::kGetMsrIndexList), u32(kvm::abi::kGetMsrs),
+                     u32(KVM_GET_FPU), u32(KVM_GET_DIRTY_LOG), u32(kvm::abi::kGetMsrIndexList), u32(kvm::abi::kGetMsrs),
                      u32(kvm::abi::kGetXsave), u32(kvm::abi::kGetXsave2)})
         f.allow_if(SCMP_SYS(ioctl), {arg32_eq(1, cmd)});
 }

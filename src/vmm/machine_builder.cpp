@@ -102,6 +102,7 @@ Result<X86Config> x86_config(const api::VmResources& r, const VmmOptions& o) {
     c.memory_mib = r.machine().mem_size_mib;
     c.cpus = r.machine().vcpu_count;
     c.cpu_quota_percent = o.cpu_quota_percent;
+    c.track_dirty_pages = r.machine().track_dirty_pages;
     for (const auto& d : drives_in_order(r))
         c.disks.push_back(virtio::BlkConfig{d.path_on_host, d.is_read_only, d.drive_id.substr(0, 20), d.rate_limiter});
     return c;

@@ -290,10 +290,7 @@ Result<void> VmmProcess::hand_to_main_thread(StartRequest req) {
 
 Result<void> VmmProcess::create_snapshot(const api::SnapshotCreateParams& params) {
     std::lock_guard lock(m_mutex);
-    if (m_x86 != nullptr) {
-        if (params.diff) return make_error("Diff snapshots of x86-64 guests are not supported (KVM's dirty log is not used yet): take a Full one");
-        return m_x86->save_snapshot(params.snapshot_path, params.mem_file_path);
-    }
+    if (m_x86 != nullptr) return m_x86->save_snapshot(params.snapshot_path, params.mem_file_path, params.diff);
     if (m_riscv == nullptr) return make_error("the VM is not running");
     const machine::SnapshotTarget target{params.snapshot_path, params.mem_file_path,
                                          params.diff ? machine::SnapshotKind::Diff : machine::SnapshotKind::Full};
@@ -312,7 +309,8 @@ Result<api::MachineConfiguration> VmmProcess::load_snapshot(const api::SnapshotL
     if (src.header.arch == "x86_64") {
         TRAPEZE_TRY_ASSIGN(xc, X86Machine::snapshot_config(src.contents));
         xc.cpu_quota_percent = m_opts.vm.cpu_quota_percent;
-        const api::MachineConfiguration shape{xc.cpus, xc.memory_mib};
+        xc.track_dirty_pages = params.track_dirty_pages;
+        const api::MachineConfiguration shape{xc.cpus, xc.memory_mib, false, params.track_dirty_pages};
         TRAPEZE_TRY(hand_to_main_thread(
             StartRequest{Config(std::move(xc)), "", std::make_shared<SnapshotSource>(std::move(src)), !params.resume_vm}));
         return shape;

@@ -486,8 +486,9 @@ def x86_snapshots(trapeze, work, guest_elf):
     disk = make_disk(work, "x86.img", "X86DISK")
     a = Vm(trapeze, work, "x86-a", [])
     state, mem = os.path.join(work, "x86.state"), os.path.join(work, "x86.mem")
+    dstate, dmem = os.path.join(work, "x86-diff.state"), os.path.join(work, "x86-diff.mem")
     try:
-        a.api.ok("PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 128})
+        a.api.ok("PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 128, "track_dirty_pages": True})
         a.api.ok("PUT", "/boot-source", {"kernel_image_path": guest_elf, "boot_args": "x86guest.smp x86guest.progress"})
         a.api.ok("PUT", "/drives/rootfs", {"drive_id": "rootfs", "path_on_host": disk, "is_root_device": False,
                                            "is_read_only": False})
@@ -496,14 +497,21 @@ def x86_snapshots(trapeze, work, guest_elf):
             print(f"SKIP: no usable KVM: {reply}")
             sys.exit(77)
         check(status == 204, f"InstanceStart: {status} {reply}")
-        a.wait_for("x86guest: progress 3 ")
+        a.wait_for("x86guest: progress 2 ")
         a.api.ok("PATCH", "/vm", {"state": "Paused"})
-        a.api.refused("PUT", "/snapshot/create", {"snapshot_type": "Diff", "snapshot_path": state,
-                                                  "mem_file_path": mem}, fault_has="Full")
         a.api.ok("PUT", "/snapshot/create", {"snapshot_path": state, "mem_file_path": mem})
         time.sleep(0.3)
         before = a.console()
         check("x86guest: progress result" not in before, f"the guest finished before the snapshot\n{a.tail()}")
+        # A Diff a few steps later: only what the vCPUs (KVM's dirty log) and devices wrote since.
+        a.api.ok("PATCH", "/vm", {"state": "Resumed"})
+        a.wait_for("x86guest: progress ", after=len(before))  # at least one step since the Full
+        a.api.ok("PATCH", "/vm", {"state": "Paused"})
+        a.api.ok("PUT", "/snapshot/create", {"snapshot_type": "Diff", "snapshot_path": dstate, "mem_file_path": dmem})
+        time.sleep(0.3)
+        before_diff = a.console()
+        check("x86guest: progress result" not in before_diff, f"the guest finished before the Diff\n{a.tail()}")
+        check(os.stat(dmem).st_blocks < os.stat(mem).st_blocks, "the x86 Diff is not smaller than the Full")
     finally:
         a.kill()
     b = Vm(trapeze, work, "x86-b", [])
@@ -513,6 +521,9 @@ def x86_snapshots(trapeze, work, guest_elf):
         check(info["state"] == "Paused", f"GET / after a load without resume_vm: {info}")
         time.sleep(1.0)
         check("x86guest" not in b.console(), f"the x86 VM loaded paused ran\n{b.tail()}")
+        b.api.refused("PUT", "/snapshot/create", {"snapshot_type": "Diff", "snapshot_path": os.path.join(work, "n"),
+                                                  "mem_file_path": os.path.join(work, "n.mem")},
+                      fault_has="track_dirty_pages")  # loaded without enable_diff_snapshots
         b.api.ok("PATCH", "/vm", {"state": "Resumed"})
         b.wait_for("x86guest: progress result")
         after = b.console()
@@ -523,6 +534,24 @@ def x86_snapshots(trapeze, work, guest_elf):
         check(n_after == n_before + 1, f"the loaded guest went on at '{first_after}' after '{last_before}'")
     finally:
         b.kill()
+    # The Diff merged onto the Full's memory file: the guest goes on after the Diff's step.
+    merged = os.path.join(work, "x86-merged.mem")
+    shutil.copy(mem, merged)
+    r = subprocess.run([trapeze, "rebase-snap", "--base-file", merged, "--diff-file", dmem], capture_output=True)
+    check(r.returncode == 0, f"rebase-snap: {r.stderr.decode()}")
+    c = Vm(trapeze, work, "x86-c", [])
+    try:
+        c.api.ok("PUT", "/snapshot/load", {"snapshot_path": dstate, "mem_file_path": merged, "resume_vm": True,
+                                           "enable_diff_snapshots": True})
+        c.wait_for("x86guest: progress result")
+        last_diff = [l for l in before_diff.splitlines() if l.startswith("x86guest: progress ")][-1]
+        first_diff = [l for l in c.console().splitlines() if l.startswith("x86guest: progress ")][0]
+        check(int(first_diff.split()[2]) == int(last_diff.split()[2]) + 1,
+              f"the guest loaded from the Diff went on at '{first_diff}' after '{last_diff}'")
+        result = lambda vm: [l for l in vm.console().splitlines() if l.startswith("x86guest: progress result")][0].split()[3]
+        check(result(c) == result(b), f"the Diff's guest computed {result(c)}, the Full's {result(b)}")
+    finally:
+        c.kill()
     print(f"PASS: the x86-64 guest saved after '{last_before}' went on with '{first_after}' in a new process")
 
 
