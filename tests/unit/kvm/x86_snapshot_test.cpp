@@ -90,11 +90,16 @@ protected:
     std::string mem_path() const { return (m_dir / "vm.mem").string(); }
 
     // The guest's whole output, uninterrupted.
-    std::string run_whole() {
-        Console console;
+    // The test guest's machine, its COM1 into `console`.
+    Result<std::unique_ptr<X86Machine>> create(Console& console) const {
         X86Config config = m_config;
         config.console_out = console.sink();
-        auto m = X86Machine::create(config);
+        return X86Machine::create(config);
+    }
+
+    std::string run_whole() {
+        Console console;
+        auto m = create(console);
         EXPECT_TRUE(m.ok()) << m.error().message;
         if (!m.ok()) return {};
         EXPECT_EQ(Running(**m).join().reason, X86ExitReason::PowerOff);
@@ -105,9 +110,7 @@ protected:
     // it printed up to the snapshot.
     std::string save_at(const std::string& text) {
         Console console;
-        X86Config config = m_config;
-        config.console_out = console.sink();
-        auto m = X86Machine::create(config);
+        auto m = create(console);
         EXPECT_TRUE(m.ok()) << m.error().message;
         if (!m.ok()) return {};
         Running running(**m);
@@ -170,9 +173,7 @@ TEST_F(X86Snapshot, SavedHalfWayResumesInANewMachine) {
 TEST_F(X86Snapshot, PausedAndResumedPrintsWhatAnUninterruptedRunDoes) {
     const std::string whole = run_whole();
     Console console;
-    X86Config config = m_config;
-    config.console_out = console.sink();
-    auto m = X86Machine::create(config);
+    auto m = create(console);
     ASSERT_TRUE(m.ok()) << m.error().message;
     Running running(**m);
     ASSERT_TRUE(console.wait_for("x86guest: progress 2 "));
@@ -205,9 +206,7 @@ TEST_F(X86Snapshot, MachineNotYetRunRestoresToItsEntryState) {
 
 TEST_F(X86Snapshot, SaveRefusesARunningMachine) {
     Console console;
-    X86Config config = m_config;
-    config.console_out = console.sink();
-    auto m = X86Machine::create(config);
+    auto m = create(console);
     ASSERT_TRUE(m.ok()) << m.error().message;
     Running running(**m);
     ASSERT_TRUE(console.wait_for("x86guest: progress 1 "));
