@@ -368,6 +368,15 @@ def first_clock_after(vm, after):
         time.sleep(0.1)
 
 
+def merged_memory(trapeze, work, full_mem, diff_mem, name):
+    """A copy of the Full's memory file with the Diff merged onto it by `trapeze rebase-snap`."""
+    merged = os.path.join(work, name)
+    shutil.copy(full_mem, merged)
+    r = subprocess.run([trapeze, "rebase-snap", "--base-file", merged, "--diff-file", diff_mem], capture_output=True)
+    check(r.returncode == 0, f"rebase-snap failed: {r.stderr.decode()}")
+    return merged
+
+
 def other_engine(engine):
     return "interp" if engine == "jit" else "jit"
 
@@ -426,10 +435,7 @@ def snapshots(trapeze, work, engine):
         b.kill()
 
     # The Diff merged onto a copy of the Full's memory, loaded paused: nothing runs until resumed.
-    merged = os.path.join(work, "merged.mem")
-    shutil.copy(full[1], merged)
-    r = subprocess.run([trapeze, "rebase-snap", "--base-file", merged, "--diff-file", diff[1]], capture_output=True)
-    check(r.returncode == 0, f"rebase-snap failed: {r.stderr.decode()}")
+    merged = merged_memory(trapeze, work, full[1], diff[1], "merged.mem")
     c = Vm(trapeze, work, "snap-c", ["--vm-engine", other_engine(engine)])
     try:
         c.api.ok("PUT", "/snapshot/load", {"snapshot_path": diff[0], "mem_file_path": merged})
@@ -535,10 +541,7 @@ def x86_snapshots(trapeze, work, guest_elf):
     finally:
         b.kill()
     # The Diff merged onto the Full's memory file: the guest goes on after the Diff's step.
-    merged = os.path.join(work, "x86-merged.mem")
-    shutil.copy(mem, merged)
-    r = subprocess.run([trapeze, "rebase-snap", "--base-file", merged, "--diff-file", dmem], capture_output=True)
-    check(r.returncode == 0, f"rebase-snap: {r.stderr.decode()}")
+    merged = merged_memory(trapeze, work, mem, dmem, "x86-merged.mem")
     c = Vm(trapeze, work, "x86-c", [])
     try:
         c.api.ok("PUT", "/snapshot/load", {"snapshot_path": dstate, "mem_file_path": merged, "resume_vm": True,
