@@ -6,6 +6,7 @@
 #include <memory>
 #include <numeric>
 
+#include "fake_backend.hpp"
 #include "ring_transport.hpp"
 #include "virtio/net/virtio_net.hpp"
 
@@ -15,22 +16,6 @@ namespace {
 constexpr uint16_t kRx = VirtioNet::kRxQueue;
 constexpr uint16_t kTx = VirtioNet::kTxQueue;
 constexpr size_t kHdr = VirtioNet::kHeaderSize;
-
-class FakeBackend final : public NetBackend {
-public:
-    void send(std::span<const uint8_t> frame) override { sent.emplace_back(frame.begin(), frame.end()); }
-    void fill_pollfds(std::vector<pollfd>&) override {}
-    void poll() override {}
-    void inject(const std::vector<uint8_t>& frame) { deliver(frame); }
-
-    std::vector<std::vector<uint8_t>> sent;
-};
-
-std::vector<uint8_t> frame_of(size_t len, uint8_t seed) {
-    std::vector<uint8_t> f(len);
-    std::iota(f.begin(), f.end(), seed);
-    return f;
-}
 
 std::vector<uint8_t> with_header(const std::vector<uint8_t>& frame) {
     std::vector<uint8_t> out(kHdr + frame.size(), 0);

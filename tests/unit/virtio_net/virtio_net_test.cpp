@@ -4,6 +4,7 @@
 
 #include <numeric>
 
+#include "fake_backend.hpp"
 #include "ring_guest.hpp"
 
 namespace trapeze::virtio::test {
@@ -12,30 +13,6 @@ namespace {
 constexpr uint16_t kRx = VirtioNet::kRxQueue;
 constexpr uint16_t kTx = VirtioNet::kTxQueue;
 constexpr size_t kHdr = VirtioNet::kHeaderSize;
-
-// A backend that records what the device sends and injects frames on request.
-class FakeBackend final : public NetBackend {
-public:
-    void send(std::span<const uint8_t> frame) override { sent.emplace_back(frame.begin(), frame.end()); }
-    void fill_pollfds(std::vector<pollfd>&) override { ++fills; }
-    void poll() override {
-        ++polls;
-        for (const auto& f : pending) deliver(f);
-        pending.clear();
-    }
-    void inject(const std::vector<uint8_t>& frame) { deliver(frame); }
-
-    std::vector<std::vector<uint8_t>> sent;
-    std::vector<std::vector<uint8_t>> pending;  // handed over at the next poll()
-    int polls = 0;
-    int fills = 0;
-};
-
-std::vector<uint8_t> frame_of(size_t len, uint8_t seed) {
-    std::vector<uint8_t> f(len);
-    std::iota(f.begin(), f.end(), seed);
-    return f;
-}
 
 struct NetFixture {
     NetFixture(NetConfig cfg = {}) {
