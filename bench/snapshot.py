@@ -120,12 +120,22 @@ def qemu_args(work, name, mem_mib, initrd, extra):
             "-kernel", os.path.join(g, "Image"), "-initrd", initrd, "-append", api_test.BOOT_ARGS] + extra
 
 
-def qemu_run(work, i, mem_mib, initrd):
-    stream = os.path.join(work, f"q{i}.migration")
-    p = subprocess.Popen(qemu_args(work, f"q{i}", mem_mib, initrd, []), stdin=subprocess.DEVNULL,
+def start_qemu(work, name, mem_mib, initrd, extra):
+    """QEMU on the guest, and its QMP connection once it accepts (the process is killed if not)."""
+    p = subprocess.Popen(qemu_args(work, name, mem_mib, initrd, extra), stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        q = Qmp(os.path.join(work, f"q{i}.qmp"), p)
+        return p, Qmp(os.path.join(work, name + ".qmp"), p)
+    except Exception:
+        p.kill()
+        p.wait()
+        raise
+
+
+def qemu_run(work, i, mem_mib, initrd):
+    stream = os.path.join(work, f"q{i}.migration")
+    p, q = start_qemu(work, f"q{i}", mem_mib, initrd, [])
+    try:
         console = os.path.join(work, f"q{i}.console")
         deadline = time.monotonic() + api_test.TIMEOUT
         while b"API-GUEST-UP" not in open(console, "rb").read():
@@ -141,10 +151,8 @@ def qemu_run(work, i, mem_mib, initrd):
     finally:
         p.kill()
         p.wait()
-    p = subprocess.Popen(qemu_args(work, f"q{i}b", mem_mib, initrd, ["-incoming", "defer"]),
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p, q = start_qemu(work, f"q{i}b", mem_mib, initrd, ["-incoming", "defer"])
     try:
-        q = Qmp(os.path.join(work, f"q{i}b.qmp"), p)
         t0 = time.perf_counter()
         q.call("migrate-incoming", uri=f"exec:cat {stream}")
         q.wait_migration()
