@@ -13,9 +13,11 @@ namespace trapeze {
 
 namespace {
 
-// Opens path, which must be a regular file; its size in *size.
+// Opens path, which must be a regular file; its size in *size. O_NONBLOCK: a FIFO (or a
+// device) named as a file is refused below instead of blocking the open; on a regular file
+// the flag changes nothing.
 Result<UniqueFd> open_regular(const std::string& path, uint64_t* size) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
     if (!fd.valid()) return make_error("open '{}': {}", path, std::strerror(errno));
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) return make_error("stat '{}': {}", path, std::strerror(errno));
@@ -39,10 +41,11 @@ Result<size_t> read_up_to(const UniqueFd& fd, const std::string& path, std::span
 
 }  // namespace
 
-Result<std::vector<uint8_t>> read_file(const std::string& path) {
+Result<std::vector<uint8_t>> read_file(const std::string& path, uint64_t max_bytes) {
     uint64_t size = 0;
     auto fd = open_regular(path, &size);
     if (!fd) return fd.error();
+    if (size > max_bytes) return make_error("'{}' is {} bytes, more than {}", path, size, max_bytes);
     std::vector<uint8_t> data(static_cast<size_t>(size));
     auto done = read_up_to(*fd, path, data);
     if (!done) return done.error();

@@ -12,7 +12,8 @@
 
 namespace trapeze {
 
-Result<std::vector<uint8_t>> read_file(const std::string& path);
+// A regular file only (a FIFO or device is refused, never waited on), of at most max_bytes.
+Result<std::vector<uint8_t>> read_file(const std::string& path, uint64_t max_bytes = UINT64_MAX);
 
 // The size of the regular file at path.
 Result<uint64_t> file_size(const std::string& path);

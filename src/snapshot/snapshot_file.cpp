@@ -1,14 +1,9 @@
 #include "snapshot/snapshot_file.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cassert>
-#include <cerrno>
 #include <cstring>
 
-#include "base/unique_fd.hpp"
+#include "base/file.hpp"
 #include "snapshot/crc64.hpp"
 #include "snapshot/file_output.hpp"
 
@@ -129,28 +124,10 @@ Result<MachineHeader> peek_machine_header(const SnapshotContents& snap) {
     return h;
 }
 
-// O_NONBLOCK: a FIFO (or a device) named as a snapshot must be refused, not waited on.
 Result<SnapshotContents> read_snapshot_file(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-    if (!fd.valid()) return make_error("snapshot '{}': {}", path, std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) return make_error("snapshot '{}': {}", path, std::strerror(errno));
-    if (!S_ISREG(st.st_mode)) return make_error("snapshot '{}' is not a regular file", path);
-    const auto size = static_cast<uint64_t>(st.st_size);
-    if (size > kMaxStateFileBytes)
-        return make_error("snapshot '{}' is {} bytes, more than any snapshot state file ({})", path, size,
-                          kMaxStateFileBytes);
-    std::vector<uint8_t> bytes(static_cast<size_t>(size));
-    size_t got = 0;
-    while (got < bytes.size()) {
-        const ssize_t n = ::pread(fd.get(), bytes.data() + got, bytes.size() - got, static_cast<off_t>(got));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return make_error("snapshot '{}': {}", path, std::strerror(errno));
-        if (n == 0) break;  // shrank meanwhile: parse what is there (the checksum will tell)
-        got += static_cast<size_t>(n);
-    }
-    bytes.resize(got);
-    return std::move(parse_snapshot(bytes)).context(fmt::format("snapshot '{}'", path));
+    auto bytes = read_file(path, kMaxStateFileBytes);
+    if (!bytes) return std::move(bytes).context("snapshot").error();
+    return std::move(parse_snapshot(*bytes)).context(fmt::format("snapshot '{}'", path));
 }
 
 }  // namespace trapeze::snapshot

@@ -235,7 +235,7 @@ TEST(SnapshotFile, ReadSnapshotFileRefusesAHugeFile) {
     const std::string path = dir.path("huge");
     write_bytes(path, {});
     ASSERT_EQ(::truncate(path.c_str(), static_cast<off_t>(kMaxStateFileBytes + 1)), 0);  // sparse: no disk used
-    EXPECT_TRUE(fails_with(read_snapshot_file(path), "more than any snapshot state file"));
+    EXPECT_TRUE(fails_with(read_snapshot_file(path), fmt::format("more than {}", kMaxStateFileBytes)));
 }
 
 // A FIFO given as the state file must be refused, not block the caller (the API thread) until
