@@ -11,11 +11,8 @@
 
 namespace trapeze {
 
-namespace {
-
-// Opens path, which must be a regular file; its size in *size. O_NONBLOCK: a FIFO (or a
-// device) named as a file is refused below instead of blocking the open; on a regular file
-// the flag changes nothing.
+// O_NONBLOCK: a FIFO (or a device) named as a file is refused below instead of blocking the
+// open; on a regular file the flag changes nothing.
 Result<UniqueFd> open_regular(const std::string& path, uint64_t* size) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
     if (!fd.valid()) return make_error("open '{}': {}", path, std::strerror(errno));
@@ -25,6 +22,8 @@ Result<UniqueFd> open_regular(const std::string& path, uint64_t* size) {
     *size = static_cast<uint64_t>(st.st_size);
     return fd;
 }
+
+namespace {
 
 // Reads until out is full or the file ends; the number of bytes read.
 Result<size_t> read_up_to(const UniqueFd& fd, const std::string& path, std::span<uint8_t> out) {

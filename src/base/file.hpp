@@ -9,8 +9,13 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "base/unique_fd.hpp"
 
 namespace trapeze {
+
+// Opens path for reading, which must be a regular file (a FIFO or device is refused, never
+// waited on); its size in *size.
+Result<UniqueFd> open_regular(const std::string& path, uint64_t* size);
 
 // A regular file only (a FIFO or device is refused, never waited on), of at most max_bytes.
 Result<std::vector<uint8_t>> read_file(const std::string& path, uint64_t max_bytes = UINT64_MAX);

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/file.hpp"
 #include "snapshot/file_output.hpp"
 
 namespace trapeze::snapshot {
@@ -68,14 +69,11 @@ Result<MemorySaveStats> save_memory_diff(const GuestMemory& mem, std::span<const
 }
 
 Result<UniqueFd> open_memory_file(const std::string& path, uint64_t ram_size) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-    if (!fd.valid()) return make_error("memory file '{}': {}", path, std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) return make_error("memory file '{}': {}", path, std::strerror(errno));
-    if (!S_ISREG(st.st_mode)) return make_error("memory file '{}' is not a regular file", path);
-    if (static_cast<uint64_t>(st.st_size) != ram_size)
-        return make_error("memory file '{}' is {} bytes, but the snapshot's RAM is {} bytes", path, st.st_size,
-                          ram_size);
+    uint64_t size = 0;
+    auto fd = open_regular(path, &size);
+    if (!fd) return std::move(fd).context("memory file");
+    if (size != ram_size)
+        return make_error("memory file '{}' is {} bytes, but the snapshot's RAM is {} bytes", path, size, ram_size);
     return fd;
 }
 
