@@ -1,5 +1,7 @@
 #include "memory/guest_memory.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstring>
 #include <utility>
@@ -23,6 +25,10 @@ Result<GuestMemory> GuestMemory::create_from_file(Gpa base, uint64_t size, int f
         return make_error("guest RAM size {:#x} is not a positive multiple of 4 KiB", size);
     if (base.value + size < base.value)
         return make_error("guest RAM at {:#x} of size {:#x} wraps the address space", base.value, size);
+    // A mapping past the file's end would fault (SIGBUS) at the guest's first touch there.
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) != size)
+        return make_error("the memory file is not a regular file of the RAM's {} bytes", size);
     auto ram = HugeRegion::map_file_private(fd, size);
     if (!ram) return make_error("guest RAM: {}", ram.error().message);
     return GuestMemory(base, std::move(*ram));

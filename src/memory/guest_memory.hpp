@@ -25,8 +25,9 @@ public:
     static constexpr uint64_t kPageSize = 4096;
 
     static Result<GuestMemory> create(Gpa base, uint64_t size);
-    // RAM whose initial contents are the file `fd` (a snapshot's memory file, exactly `size`
-    // bytes), mapped copy-on-write: restore time does not grow with the RAM size.
+    // RAM whose initial contents are the file `fd` (a snapshot's memory file: a regular file of
+    // exactly `size` bytes, or an error), mapped copy-on-write: restore time does not grow with
+    // the RAM size.
     static Result<GuestMemory> create_from_file(Gpa base, uint64_t size, int fd);
 
     GuestMemory(GuestMemory&& o) noexcept = default;
