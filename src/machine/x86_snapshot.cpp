@@ -4,7 +4,6 @@
 //
 // Sections: "machine" (snapshot::MachineHeader, then the board: disks, the virtio slots),
 // "vm", "vcpuN", "uart", "virtioN".
-#include <sys/stat.h>
 
 #include "base/log.hpp"
 #include "machine/x86_machine.hpp"
