@@ -35,6 +35,8 @@ public:
     // nullopt: no device there (the engine raises an access fault).
     std::optional<uint64_t> read(Gpa addr, unsigned size);
     bool write(Gpa addr, uint64_t value, unsigned size);
+    // The device windows, by base (`monitor info mtree`). Fixed once the board is built.
+    const std::vector<Range>& ranges() const { return m_ranges; }
     // Accesses so far (Firecracker's vcpu exit_mmio_read/exit_mmio_write); under the lock.
     uint64_t reads() const { return m_reads; }
     uint64_t writes() const { return m_writes; }

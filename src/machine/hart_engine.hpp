@@ -13,24 +13,35 @@
 
 namespace trapeze::machine {
 
+// Why HartEngine::run returned: its budget was used, the hart waits in WFI, or it stopped
+// for the debugger (rv64::Hart::debug_event).
+enum class EngineExit : uint8_t { Budget, Wfi, Debug };
+
 class HartEngine {
 public:
     virtual ~HartEngine() = default;
     virtual void attach(rv64::Hart& h) = 0;
-    // Runs h for about `budget` instructions; false if it stopped early to wait in WFI.
-    virtual bool run(rv64::Hart& h, uint64_t budget) = 0;
+    // Runs h for about `budget` instructions, or until it waits in WFI or stops for the debugger.
+    virtual EngineExit run(rv64::Hart& h, uint64_t budget) = 0;
     virtual uint64_t retired() const = 0;
     virtual std::string summary() const = 0;  // engine counters, one line, for `trapeze run`'s stats
     virtual rv64::interp::CodeCache& cache() = 0;  // its decoded blocks (CodeCoherence watches them)
 };
 
-// Both engines have the same shape (attach, run -> Exit::{Budget, Wfi}, retired).
+// Both engines have the same shape (attach, run -> Exit::{Budget, Wfi, Debug}, retired).
 template <typename Engine>
 class EngineAdapter final : public HartEngine {
 public:
     explicit EngineAdapter(std::unique_ptr<Engine> engine) : m_engine(std::move(engine)) {}
     void attach(rv64::Hart& h) override { m_engine->attach(h); }
-    bool run(rv64::Hart& h, uint64_t budget) override { return m_engine->run(h, budget) == Engine::Exit::Budget; }
+    EngineExit run(rv64::Hart& h, uint64_t budget) override {
+        switch (m_engine->run(h, budget)) {
+            case Engine::Exit::Budget: return EngineExit::Budget;
+            case Engine::Exit::Wfi: return EngineExit::Wfi;
+            case Engine::Exit::Debug: return EngineExit::Debug;
+        }
+        return EngineExit::Budget;
+    }
     uint64_t retired() const override { return m_engine->retired(); }
     std::string summary() const override { return m_engine->summary(); }
     rv64::interp::CodeCache& cache() override { return m_engine->cache(); }

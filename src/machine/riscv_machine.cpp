@@ -357,12 +357,29 @@ RunResult RiscvMachine::run_in_turn() {
             park_in_turn();
             continue;
         }
-        for (auto& h : m_harts) {
-            if (engine.run(*h, smp ? slices.smp : slices.single) && smp) {
+        if (m_debug_stop.load(std::memory_order_acquire)) {
+            // A hart stopped for the debugger, which pauses the machine next: serve host
+            // input meanwhile, run no hart.
+            {
+                std::lock_guard lock(m_devices);
+                poll_io();
+            }
+            wait_for_io(kIoTickNs);
+            continue;
+        }
+        for (unsigned i = 0; i < m_harts.size(); ++i) {
+            rv64::Hart& h = *m_harts[i];
+            sync_debug(i);
+            const EngineExit exit = engine.run(h, smp ? slices.smp : slices.single);
+            if (exit == EngineExit::Debug) {
+                debug_stopped(i);
+                break;
+            }
+            if (exit == EngineExit::Budget && smp) {
                 // Harts take turns: a reservation cannot survive another hart's slice, which
                 // may have stored to it (unpriv spec §8.2 allows failing the SC).
                 for (auto& other : m_harts) {
-                    if (other != h) other->s.reservation_valid = false;
+                    if (other.get() != &h) other->s.reservation_valid = false;
                 }
             }
         }
@@ -519,9 +536,18 @@ RunResult RiscvMachine::run_parallel() {
     return *m_result;
 }
 
+// A hart that stopped for the debugger (or any hart after that, until the debugger has paused
+// the machine) runs no slice: it sleeps as in WFI until the pause wakes it.
 bool RiscvMachine::run_slice(unsigned hart) {
+    if (m_debug_stop.load(std::memory_order_acquire)) return false;
+    sync_debug(hart);
     const uint64_t budget = m_cfg.engine == Engine::Jit ? kJitSlices.single : kInterpSlices.single;
-    return m_engines[hart]->run(*m_harts[hart], budget);
+    switch (m_engines[hart]->run(*m_harts[hart], budget)) {
+        case EngineExit::Budget: return true;
+        case EngineExit::Wfi: return false;
+        case EngineExit::Debug: debug_stopped(hart); return false;
+    }
+    return true;
 }
 
 void RiscvMachine::between_slices(unsigned hart) {
@@ -533,9 +559,12 @@ void RiscvMachine::between_slices(unsigned hart) {
     m_harts[hart]->update_sstc();
 }
 
-bool RiscvMachine::wants_to_run(unsigned hart) { return m_harts[hart]->wfi_wakeup(); }
+bool RiscvMachine::wants_to_run(unsigned hart) {
+    return !m_debug_stop.load(std::memory_order_acquire) && m_harts[hart]->wfi_wakeup();
+}
 
 uint64_t RiscvMachine::ns_until_timer(unsigned hart) {
+    if (m_debug_stop.load(std::memory_order_acquire)) return kMaxIdleNs;  // the pause wakes it
     uint64_t tick = m_harts[hart]->next_timer_tick();
     {
         std::lock_guard lock(m_devices);

@@ -118,8 +118,39 @@ public:
     // in Firecracker's names ("block", "net", "entropy", "vcpu"). Any thread.
     void report_counters(const std::function<void(std::string_view, std::string_view, uint64_t)>& out);
 
+    // --- debugger (riscv_debug.cpp) ----------------------------------------------------------------
+    // Where a hart stopped for the debugger, and why.
+    struct DebugStop {
+        unsigned hart = 0;
+        rv64::DebugEvent event;
+    };
+    // Makes the harts and engines look at debug_points(); `on_stop` is called, on the thread of
+    // the hart that hit one, when a hart stops at a breakpoint or watchpoint: the debugger then
+    // pauses the machine and takes the stop. Before run().
+    void enable_debugger(std::function<void()> on_stop);
+    // Change only while paused; the harts see the change when they resume.
+    rv64::DebugPoints& debug_points() { return m_debug_points; }
+    unsigned hart_count() const { return static_cast<unsigned>(m_harts.size()); }
+    // A paused hart, for the debugger to read and change.
+    rv64::Hart& hart(unsigned i) { return *m_harts[i]; }
+    const rv64::Hart& hart(unsigned i) const { return *m_harts[i]; }
+    // Paused, after on_stop: which hart stopped and why; every hart's event is cleared. A hart
+    // stopped by a watchpoint is before the instruction that would access it (see
+    // rv64::DebugPoints).
+    std::optional<DebugStop> take_debug_stop();
+    // Paused: hart i runs exactly one instruction (see rv64::interp::step_instruction), the
+    // others stay paused. If the instruction's access hits a watchpoint, it does not run and
+    // that watchpoint is returned.
+    std::optional<rv64::DebugEvent> step_hart(unsigned i, bool take_interrupts);
+    // gdb's kill: the run ends (RunResult::Kind::Quit). Any thread.
+    void end_from_debugger();
+    GuestMemory& memory() { return m_mem; }
+    const MmioBus& bus() const { return m_bus; }
+
 private:
     RiscvMachine(const MachineConfig& cfg, GuestMemory mem, HostConsole& console);
+    void sync_debug(unsigned hart);
+    void debug_stopped(unsigned hart);
     static Result<std::unique_ptr<RiscvMachine>> build(const MachineConfig& cfg, HostConsole& console, GuestMemory mem);
     Result<void> restore_state(const snapshot::SnapshotContents& snap);
     void save_state(snapshot::SnapshotWriter& out) const;
@@ -185,6 +216,14 @@ private:
     bool m_turn_parked = false;
     bool m_turn_loop_started = false;
     std::atomic<bool> m_pause_requested{false};  // harts in turn: the loop's cheap check
+    // The debugger (riscv_debug.cpp). m_debug_points changes only while paused.
+    rv64::DebugPoints m_debug_points;
+    bool m_debugger = false;
+    std::function<void()> m_on_debug_stop;
+    // A hart stopped for the debugger and no hart runs until the debugger has taken the stop.
+    std::atomic<bool> m_debug_stop{false};
+    std::atomic<unsigned> m_debug_stop_hart{0};  // the first that stopped
+    std::vector<uint64_t> m_watch_gen_seen;      // per hart: the watchpoints its TLB reflects
 };
 
 }  // namespace trapeze::machine

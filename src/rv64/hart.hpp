@@ -24,6 +24,7 @@
 #include "bus/mmio_bus.hpp"
 #include "memory/guest_memory.hpp"
 #include "rv64/csr.hpp"
+#include "rv64/debug_points.hpp"
 #include "rv64/decoded_insn.hpp"
 #include "rv64/hart_state.hpp"
 
@@ -46,6 +47,14 @@ public:
     // FENCE.I: from now on the hart's fetches see every store that happens before it (unpriv
     // spec §6.1). Nothing to do where stores drop decoded code at once (interp::CodeCache).
     virtual void fence_i() {}
+};
+
+// Why a hart stopped for the debugger (DebugPoints): it is before the instruction at its pc,
+// which has not run.
+struct DebugEvent {
+    enum class Kind : uint8_t { None, Breakpoint, Watch } kind = Kind::None;
+    uint64_t addr = 0;  // Watch: an address inside the watched range that the access touched
+    WatchKind watch = WatchKind::Write;  // Watch: the watchpoint's kind
 };
 
 struct HartConfig {
@@ -209,6 +218,21 @@ public:
     uint64_t fetch_key() const { return m_fetch_key; }
 
     void set_code_watch(CodeWatch* w) { m_code = w; }
+
+    // --- debugger (DebugPoints) ---------------------------------------------------------------
+    // The machine's breakpoints and watchpoints, or nullptr (no debugger: nothing is checked).
+    void set_debug_points(const DebugPoints* points) { m_debug = points; }
+    const DebugPoints* debug_points() const { return m_debug; }
+    // Set when the hart stopped for the debugger; the engines return Exit::Debug when they see
+    // it (between blocks), and the machine clears it once the debugger has taken the stop.
+    bool debug_stopped() const { return m_debug_event.kind != DebugEvent::Kind::None; }
+    const DebugEvent& debug_event() const { return m_debug_event; }
+    void clear_debug_event() { m_debug_event = DebugEvent{}; }
+    void stop_at_breakpoint() { m_debug_event = DebugEvent{DebugEvent::Kind::Breakpoint, s.pc, WatchKind::Write}; }
+    // Guest-physical address of `va` as the hart's data accesses would see it now, for the
+    // debugger: no permission check (gdb reads kernel code from user mode too), no A/D update,
+    // no fault, no TLB fill. False if va is not mapped.
+    bool debug_translate(uint64_t va, uint64_t& pa) const;
     GuestMemory& memory() { return m_mem; }
     const GuestClock& clock() const { return m_clock; }
     uint64_t time() const { return m_clock.ticks(); }
@@ -228,6 +252,16 @@ private:
 
     Priv effective_data_priv() const;
     Translation translate(uint64_t va, Access acc, Priv priv);
+    // A page walk's leaf PTE (priv spec §4.3.2 steps 1-4 and 6), before permissions.
+    struct Leaf {
+        uint64_t pte = 0;
+        uint8_t* host = nullptr;  // where the PTE is in RAM
+        uint64_t pte_addr = 0;
+        unsigned level = 0;
+        uint64_t pa_of(uint64_t va) const;
+    };
+    enum class LeafStatus : uint8_t { Ok, PageFault, AccessFault };
+    LeafStatus find_leaf(uint64_t va, uint64_t mode, Leaf& leaf) const;
     Translation walk(uint64_t va, Access acc, Priv priv, uint64_t mode);
     bool pmp_allows(uint64_t pa, uint64_t size, Access acc, Priv priv) const;
     std::pair<uint64_t, uint64_t> pmp_range(unsigned i) const;
@@ -235,6 +269,7 @@ private:
     bool pmp_page_uniform(uint64_t page, Access acc, Priv priv) const;
     bool load_slow(uint64_t va, unsigned size, uint64_t& out);
     bool store_slow(uint64_t va, unsigned size, uint64_t value);
+    bool watch_stops(uint64_t va, uint64_t size, bool write);
     bool access_one(uint64_t va, unsigned size, Access acc, uint64_t& pa, bool& is_ram);
     void fill_tlb(uint64_t va, uint64_t pa, Access acc, unsigned mmu_index);
     uint64_t tag_for(unsigned space);
@@ -252,6 +287,8 @@ private:
     MmioBus& m_bus;
     const GuestClock& m_clock;
     CodeWatch* m_code = nullptr;
+    const DebugPoints* m_debug = nullptr;
+    DebugEvent m_debug_event;
 
     // The range of the PMP entry that matched last, when it is the first match for every
     // access inside it (no lower entry overlaps). Empty after reset and every PMP write.

@@ -144,50 +144,79 @@ Hart::Translation Hart::translate(uint64_t va, Access acc, Priv priv) {
     return walk(va, acc, priv, mode);
 }
 
-Hart::Translation Hart::walk(uint64_t va, Access acc, Priv priv, uint64_t mode) {
+// Finds the leaf PTE for va (§4.3.2 steps 1-4): no permission check yet.
+Hart::LeafStatus Hart::find_leaf(uint64_t va, uint64_t mode, Leaf& leaf) const {
     const unsigned levels = levels_for(mode);
     const unsigned va_bits = 12 + 9 * levels;
     // The VA must be sign-extended from bit va_bits-1 (§4.3.1).
-    if (sext(va, va_bits) != static_cast<int64_t>(va)) return {0, page_fault_cause(acc), false};
+    if (sext(va, va_bits) != static_cast<int64_t>(va)) return LeafStatus::PageFault;
     uint64_t table = (s.satp & SATP_PPN_MASK) << 12;
     for (int level = static_cast<int>(levels) - 1; level >= 0; --level) {
         const uint64_t vpn = (va >> (12 + 9 * level)) & 0x1ff;
         const uint64_t pte_addr = table + vpn * 8;
         auto pte_span = m_mem.span(Gpa(pte_addr), 8);
-        if (pte_span.empty() || !pmp_allows(pte_addr, 8, Access::Read, Priv::S))
-            return {0, access_fault_cause(acc), false};
-        uint64_t pte = load_le<uint64_t>(pte_span.data());
+        if (pte_span.empty() || !pmp_allows(pte_addr, 8, Access::Read, Priv::S)) return LeafStatus::AccessFault;
+        const uint64_t pte = load_le<uint64_t>(pte_span.data());
         if ((pte & PTE_V) == 0 || ((pte & PTE_R) == 0 && (pte & PTE_W) != 0) || (pte & kPteReservedMask) != 0)
-            return {0, page_fault_cause(acc), false};
+            return LeafStatus::PageFault;
         const uint64_t ppn = (pte >> 10) & kPagePpnMask;
         if ((pte & (PTE_R | PTE_X)) == 0) {  // pointer to the next level
             table = ppn << 12;
             continue;
         }
-        // Leaf: permissions (§4.3.2 step 5).
-        const bool user = (pte & PTE_U) != 0;
-        if (priv == Priv::U && !user) return {0, page_fault_cause(acc), false};
-        if (priv == Priv::S && user && (acc == Access::Execute || (s.mstatus & MSTATUS_SUM) == 0))
-            return {0, page_fault_cause(acc), false};
-        const bool readable = (pte & PTE_R) != 0 || ((s.mstatus & MSTATUS_MXR) != 0 && (pte & PTE_X) != 0);
-        if ((acc == Access::Read && !readable) || (acc == Access::Write && (pte & PTE_W) == 0) ||
-            (acc == Access::Execute && (pte & PTE_X) == 0))
-            return {0, page_fault_cause(acc), false};
         // Misaligned superpage (§4.3.2 step 6).
-        const uint64_t low_ppn_mask = (1ull << (9 * level)) - 1;
-        if ((ppn & low_ppn_mask) != 0) return {0, page_fault_cause(acc), false};
-        // A/D are updated by the hart (§4.3.2 step 7, the hardware-update option).
-        const uint64_t want = PTE_A | (acc == Access::Write ? PTE_D : 0);
-        if ((pte & want) != want) {
-            if (!pmp_allows(pte_addr, 8, Access::Write, Priv::S)) return {0, access_fault_cause(acc), false};
-            pte |= want;
-            store_le<uint64_t>(pte_span.data(), pte);
-            m_mem.mark_dirty(Gpa(pte_addr), 8);  // a store like any other (diff snapshots)
-        }
-        const uint64_t page_off_mask = (1ull << (12 + 9 * level)) - 1;
-        return {((ppn << 12) & ~page_off_mask) | (va & page_off_mask), 0, true};
+        if ((ppn & ((1ull << (9 * level)) - 1)) != 0) return LeafStatus::PageFault;
+        leaf = Leaf{pte, pte_span.data(), pte_addr, static_cast<unsigned>(level)};
+        return LeafStatus::Ok;
     }
-    return {0, page_fault_cause(acc), false};
+    return LeafStatus::PageFault;
+}
+
+uint64_t Hart::Leaf::pa_of(uint64_t va) const {
+    const uint64_t ppn = (pte >> 10) & kPagePpnMask;
+    const uint64_t page_off_mask = (1ull << (12 + 9 * level)) - 1;
+    return ((ppn << 12) & ~page_off_mask) | (va & page_off_mask);
+}
+
+Hart::Translation Hart::walk(uint64_t va, Access acc, Priv priv, uint64_t mode) {
+    Leaf leaf;
+    switch (find_leaf(va, mode, leaf)) {
+        case LeafStatus::Ok: break;
+        case LeafStatus::PageFault: return {0, page_fault_cause(acc), false};
+        case LeafStatus::AccessFault: return {0, access_fault_cause(acc), false};
+    }
+    // Leaf: permissions (§4.3.2 step 5).
+    const uint64_t pte = leaf.pte;
+    const bool user = (pte & PTE_U) != 0;
+    if (priv == Priv::U && !user) return {0, page_fault_cause(acc), false};
+    if (priv == Priv::S && user && (acc == Access::Execute || (s.mstatus & MSTATUS_SUM) == 0))
+        return {0, page_fault_cause(acc), false};
+    const bool readable = (pte & PTE_R) != 0 || ((s.mstatus & MSTATUS_MXR) != 0 && (pte & PTE_X) != 0);
+    if ((acc == Access::Read && !readable) || (acc == Access::Write && (pte & PTE_W) == 0) ||
+        (acc == Access::Execute && (pte & PTE_X) == 0))
+        return {0, page_fault_cause(acc), false};
+    // A/D are updated by the hart (§4.3.2 step 7, the hardware-update option).
+    const uint64_t want = PTE_A | (acc == Access::Write ? PTE_D : 0);
+    if ((pte & want) != want) {
+        if (!pmp_allows(leaf.pte_addr, 8, Access::Write, Priv::S)) return {0, access_fault_cause(acc), false};
+        store_le<uint64_t>(leaf.host, pte | want);
+        m_mem.mark_dirty(Gpa(leaf.pte_addr), 8);  // a store like any other (diff snapshots)
+    }
+    return {leaf.pa_of(va), 0, true};
+}
+
+// The translation of the hart's current privilege (its fetch view: gdb reads code at pc and
+// the data around it), with the permission and A/D steps left out.
+bool Hart::debug_translate(uint64_t va, uint64_t& pa) const {
+    const uint64_t mode = s.satp >> 60;
+    if (s.priv == Priv::M || mode == SATP_MODE_BARE) {
+        pa = va;
+        return true;
+    }
+    Leaf leaf;
+    if (find_leaf(va, mode, leaf) != LeafStatus::Ok) return false;
+    pa = leaf.pa_of(va);
+    return true;
 }
 
 // --- TLB ----------------------------------------------------------------------------------------
@@ -268,6 +297,10 @@ void Hart::fill_tlb(uint64_t va, uint64_t pa, Access acc, unsigned mmu_index) {
     const Priv priv = mmu_index == kMmuM ? (acc == Access::Execute ? s.priv : effective_data_priv())
                                          : (mmu_index == kMmuU ? Priv::U : Priv::S);
     if (!pmp_page_uniform(page, acc, priv)) return;
+    // A watched page's accesses must all reach the slow path, where watch_stops() looks.
+    if (m_debug != nullptr && acc != Access::Execute && m_debug->has_watchpoints() &&
+        m_debug->watches_page(va, acc == Access::Write))
+        return;
     if (acc == Access::Write) {
         // The write bit goes up before the code check (both seq_cst), so a hart that decodes
         // the page's first block meanwhile either sees the bit or is seen (CodeCoherence).
@@ -315,6 +348,7 @@ bool Hart::load_slow(uint64_t va, unsigned size, uint64_t& out) {
         uint64_t pa = 0;
         bool is_ram = false;
         if (!access_one(va, size, Access::Read, pa, is_ram)) return false;
+        if (watch_stops(va, size, false)) return false;
         if (is_ram) {
             out = 0;
             std::memcpy(&out, m_mem.span(Gpa(pa), size).data(), size);
@@ -333,6 +367,7 @@ bool Hart::load_slow(uint64_t va, unsigned size, uint64_t& out) {
         if (!access_one(va + i, 1, Access::Read, pas[i], is_ram)) return false;
         if (!is_ram) return raise(EXC_LOAD_ACCESS, va);
     }
+    if (watch_stops(va, size, false)) return false;
     out = 0;
     for (unsigned i = 0; i < size; ++i) out |= static_cast<uint64_t>(*m_mem.span(Gpa(pas[i]), 1).data()) << (8 * i);
     return true;
@@ -343,6 +378,7 @@ bool Hart::store_slow(uint64_t va, unsigned size, uint64_t value) {
         uint64_t pa = 0;
         bool is_ram = false;
         if (!access_one(va, size, Access::Write, pa, is_ram)) return false;
+        if (watch_stops(va, size, true)) return false;
         if (is_ram) {
             if (m_code != nullptr && m_code->is_code_page(pa)) m_code->invalidate_code_page(pa);
             std::memcpy(m_mem.span(Gpa(pa), size).data(), &value, size);
@@ -357,6 +393,7 @@ bool Hart::store_slow(uint64_t va, unsigned size, uint64_t value) {
         if (!access_one(va + i, 1, Access::Write, pas[i], is_ram)) return false;
         if (!is_ram) return raise(EXC_STORE_ACCESS, va);
     }
+    if (watch_stops(va, size, true)) return false;
     for (unsigned i = 0; i < size; ++i) {
         if (m_code != nullptr && m_code->is_code_page(pas[i])) m_code->invalidate_code_page(pas[i]);
         *m_mem.span(Gpa(pas[i]), 1).data() = static_cast<uint8_t>(value >> (8 * i));
@@ -379,9 +416,23 @@ uint8_t* Hart::amo_pointer(uint64_t va, unsigned size, Access acc, uint64_t* pa_
         raise(write ? EXC_STORE_ACCESS : EXC_LOAD_ACCESS, va);
         return nullptr;
     }
+    if (watch_stops(va, size, write)) return nullptr;
     if (write && m_code != nullptr && m_code->is_code_page(pa)) m_code->invalidate_code_page(pa);
     if (pa_out != nullptr) *pa_out = pa;
     return m_mem.span(Gpa(pa), size).data();
+}
+
+// A watchpoint covers the access: the hart stops before it (the instruction does not retire
+// and pc stays at it, as after a trap whose handler is the instruction itself), for the
+// machine to report to the debugger (see DebugPoints).
+bool Hart::watch_stops(uint64_t va, uint64_t size, bool write) {
+    if (m_debug == nullptr || !m_debug->has_watchpoints()) [[likely]]
+        return false;
+    const Watchpoint* w = m_debug->watch_hit(va, size, write);
+    if (w == nullptr) return false;
+    m_debug_event = DebugEvent{DebugEvent::Kind::Watch, std::max(va, w->addr), w->kind};
+    m_trapped = true;
+    return true;
 }
 
 bool Hart::probe(uint64_t va, Access acc) {

@@ -83,7 +83,7 @@ Block* CodeCache::build(uint64_t pa) {
         }
         if ((lo & 3) == 3) raw = load_le<uint32_t>(m_mem.span(Gpa(at), 4).data());
         DecodedInsn d = decode(raw);
-        if (!insns.empty() && starts_block(d)) break;
+        if (!insns.empty() && (starts_block(d) || (m_debug != nullptr && m_debug->offset_has_breakpoint(at)))) break;
         d.fn = exec_for(d);
         insns.push_back(d);
         at += d.len;
@@ -94,6 +94,7 @@ Block* CodeCache::build(uint64_t pa) {
     mark_code_page(pa);
     ++m_built;
     Block* block = allocate(pa, insns);
+    block->debug_check = m_debug != nullptr && m_debug->offset_has_breakpoint(pa);
     m_page_blocks[pa >> 12].push_back(pa);
     m_blocks.emplace(pa, block);
     return block;
@@ -129,6 +130,28 @@ void CodeCache::invalidate_code_page(uint64_t pa) {
         m_page_blocks.erase(it);
     }
     ++m_gen;  // every link into the dropped blocks is now stale
+}
+
+// A page holding a block with an instruction at a changed offset is dropped whole (the JIT's
+// translations span the blocks of a page); its blocks are decoded again, split as the
+// breakpoints now ask. Pages of other offsets keep their blocks and translations.
+void CodeCache::resplit_for_breakpoints() {
+    const std::bitset<2048> changed = m_split_offsets ^ m_debug->breakpoint_offsets();
+    m_split_offsets = m_debug->breakpoint_offsets();
+    m_debug_gen = m_debug->breakpoint_generation();
+    if (changed.none()) return;
+    std::vector<uint64_t> pages;
+    for (const auto& [pa, b] : m_blocks) {
+        uint64_t at = pa;
+        for (const DecodedInsn& d : b->insns) {
+            if (changed[(at & 0xfff) >> 1]) {
+                pages.push_back(pa);
+                break;
+            }
+            at += d.len;
+        }
+    }
+    for (uint64_t pa : pages) invalidate_code_page(pa);
 }
 
 void CodeCache::invalidate_range(uint64_t pa, uint64_t len) {

@@ -14,6 +14,7 @@
 
 #include <absl/container/flat_hash_map.h>
 
+#include <bitset>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -23,6 +24,7 @@
 
 #include "base/huge_region.hpp"
 #include "memory/guest_memory.hpp"
+#include "rv64/debug_points.hpp"
 #include "rv64/decoded_insn.hpp"
 #include "rv64/hart.hpp"
 
@@ -47,6 +49,9 @@ struct Block {
     const void* host_code = nullptr;  // jit::Jit's translation of this block, if any
     uint32_t runs = 0;                // jit::Jit: times run interpreted before translation
     bool queued = false;              // jit::Jit: its translation is being made (Translator)
+    // It starts at the page offset of a debugger breakpoint (DebugPoints): the engines compare
+    // the hart's pc with the breakpoints before running it, and the JIT does not translate it.
+    bool debug_check = false;
     // jit::Jit: for an Op::crossing block, the whole instruction as its upper half read when
     // the block was translated (the translation checks that half before running it).
     std::optional<DecodedInsn> crossing;
@@ -80,6 +85,20 @@ public:
     void set_page_listener(CodePageListener* l) { m_listener = l; }
     // Told of every block as it is dropped (invalidated or flushed), before it is freed.
     void set_drop_observer(std::function<void(Block&)> f) { m_on_drop = std::move(f); }
+    // The debugger's breakpoints: blocks end before their page offsets (see DebugPoints).
+    void set_debug_points(const DebugPoints* points) { m_debug = points; }
+    // Between slices: after the breakpoints changed, drops the pages whose blocks were split
+    // for offsets no longer used or not split for new ones, so no block runs past a breakpoint.
+    void sync_breakpoints() {
+        if (m_debug != nullptr && m_debug->breakpoint_generation() != m_debug_gen) [[unlikely]]
+            resplit_for_breakpoints();
+    }
+    // Whether h, about to run b, is at a breakpoint; if so the hart is stopped for it.
+    bool stops_at_breakpoint(const Block& b, Hart& h) const {
+        if (!b.debug_check || m_debug == nullptr || !m_debug->is_breakpoint(h.s.pc)) return false;
+        h.stop_at_breakpoint();
+        return true;
+    }
 
     Block* find(uint64_t pa) {
         auto it = m_blocks.find(pa);
@@ -115,6 +134,7 @@ private:
     static constexpr size_t kChunkBytes = HugeRegion::kHugePage;
 
     void mark_code_page(uint64_t pa);
+    void resplit_for_breakpoints();
     void drop(Block& b);
     Block* allocate(uint64_t pa, std::span<const DecodedInsn> insns);
 
@@ -134,6 +154,9 @@ private:
     std::vector<DecodedInsn> m_decoded;  // build()'s scratch
     std::function<void(Block&)> m_on_drop;
     CodePageListener* m_listener = nullptr;
+    const DebugPoints* m_debug = nullptr;
+    std::bitset<2048> m_split_offsets;  // the breakpoint offsets the blocks were built for
+    uint64_t m_debug_gen = 0;
     uint64_t m_gen = 0;
     uint64_t m_built = 0;
 };

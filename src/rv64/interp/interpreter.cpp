@@ -71,10 +71,12 @@ uint64_t Interpreter::execute_traced(Hart& h, const Block& b) {
 Interpreter::Exit Interpreter::run(Hart& h, uint64_t budget) {
     m_cache.reap();
     if (m_cache.wants_flush()) m_cache.flush();  // dropped blocks piled up in its arena
+    m_cache.sync_breakpoints();
     uint64_t done = 0;
     Block* prev = nullptr;
     uint64_t prev_page = 0;  // virtual page in which prev was entered
     while (done < budget) {
+        if (h.debug_stopped()) return Exit::Debug;  // a watchpoint stopped the last block
         if (h.s.wfi) {
             if (!h.wfi_wakeup()) return Exit::Wfi;
             h.s.wfi = false;
@@ -94,6 +96,7 @@ Interpreter::Exit Interpreter::run(Hart& h, uint64_t budget) {
             }
             if (prev != nullptr) m_cache.link(*prev, h, same_page, b);
         }
+        if (m_cache.stops_at_breakpoint(*b, h)) return Exit::Debug;
         const uint64_t context = h.context_gen();
         const uint64_t n = execute(h, *b);
         account(h, n);

@@ -16,7 +16,8 @@ namespace trapeze::rv64::interp {
 
 class Interpreter {
 public:
-    enum class Exit { Budget, Wfi };
+    // Debug: the hart stopped for the debugger (Hart::debug_event), before its pc.
+    enum class Exit { Budget, Wfi, Debug };
 
     explicit Interpreter(GuestMemory& mem);
 

@@ -136,7 +136,7 @@ void Jit::install(interp::Block& head, const Translation& t) {
     for (const Emitter::Patch& p : t.patches) p.slot->patch = base + p.offset;
     for (const Emitter::Entry& e : t.entries) {
         interp::Block* b = m_cache.find(e.pa);
-        if (b == nullptr || b->host_code != nullptr) continue;
+        if (b == nullptr || b->host_code != nullptr || b->debug_check) continue;
         b->host_code = base + e.offset;
         ++m_side_entries;
     }
@@ -171,7 +171,7 @@ std::vector<const interp::Block*> Jit::region(const interp::Block& b) {
         for (uint64_t pa : static_successors(*reached[i])) {
             const interp::Block* s = m_cache.find(pa);
             if (s == nullptr || std::find(reached.begin(), reached.end(), s) != reached.end()) continue;
-            if (static_cast<Op>(s->insns.front().op) == Op::crossing) continue;
+            if (static_cast<Op>(s->insns.front().op) == Op::crossing || s->debug_check) continue;
             if (insns + s->insns.size() > interp::CodeCache::kMaxBlockInsns) continue;
             insns += s->insns.size();
             reached.push_back(s);
@@ -260,11 +260,13 @@ void Jit::on_drop(interp::Block& b) {
 // is used up, an interrupt is pending, or a block ended in a system instruction or a trap.
 Jit::Exit Jit::run(Hart& h, uint64_t budget) {
     m_cache.reap();
+    m_cache.sync_breakpoints();
     RunState st{0, 0, budget};
     ExitSlot* pending = nullptr;    // where to link the next block's code
     interp::Block* prev = nullptr;  // the block just run through the interpreter, if any
     uint64_t prev_page = 0;         // the virtual page prev was entered in
     while (st.done < budget) {
+        if (h.debug_stopped()) return Exit::Debug;  // a watchpoint stopped the last block
         if (h.s.wfi) {
             if (!h.wfi_wakeup()) return Exit::Wfi;
             h.s.wfi = false;
@@ -286,6 +288,7 @@ Jit::Exit Jit::run(Hart& h, uint64_t budget) {
         if (prev != nullptr) {
             interp::Block* next = m_cache.follow_link(*prev, h, page == prev_page);
             if (next != nullptr && next->host_code == nullptr && (next->runs < m_translate_after || next->queued)) {
+                if (m_cache.stops_at_breakpoint(*next, h)) return Exit::Debug;
                 prev = interpret(h, *next, st);
                 prev_page = page;
                 continue;
@@ -305,10 +308,12 @@ Jit::Exit Jit::run(Hart& h, uint64_t budget) {
         const void* code = e->code;
         if (code == nullptr) {
             interp::Block& b = *e->block;
-            if (b.host_code == nullptr && b.runs >= m_translate_after && !b.queued) translate(b, h);
+            // A block at a breakpoint's offset stays interpreted, to be checked every time.
+            if (b.host_code == nullptr && b.runs >= m_translate_after && !b.queued && !b.debug_check) translate(b, h);
             code = e->code = b.host_code;
         }
         if (code == nullptr) {
+            if (m_cache.stops_at_breakpoint(*e->block, h)) return Exit::Debug;
             if (prev != nullptr) m_cache.link(*prev, h, page == prev_page, e->block);
             prev = interpret(h, *e->block, st);
             prev_page = page;

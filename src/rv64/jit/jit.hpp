@@ -46,7 +46,8 @@ struct JitConfig {
 
 class Jit {
 public:
-    enum class Exit { Budget, Wfi };
+    // Debug: the hart stopped for the debugger (Hart::debug_event), before its pc.
+    enum class Exit { Budget, Wfi, Debug };
 
     static Result<std::unique_ptr<Jit>> create(GuestMemory& mem, const JitConfig& cfg = {});
     Jit(const Jit&) = delete;
