@@ -27,6 +27,7 @@
 #include "runloop/cgroup.hpp"
 #include "sandbox/sandbox.hpp"
 #include "snapshot/memory_file.hpp"
+#include "vmm/debugger.hpp"
 #include "vmm/restore.hpp"
 #include "vmm/snapshot_key.hpp"
 #include "vmm/vmm_process.hpp"
@@ -87,7 +88,7 @@ Result<std::unique_ptr<machine::RiscvMachine>> build_machine(const MachineConfig
     return m;
 }
 
-int run_vm(MachineConfig cfg, machine::HostConsole& console, const SnapshotOptions& snap) {
+int run_vm(MachineConfig cfg, machine::HostConsole& console, const SnapshotOptions& snap, const vmm::GdbOptions& gdb) {
     const uint64_t start_ns = GuestClock::host_ns();
     uint64_t retired = 0;
     std::string engine_summary;  // of the last machine (--on-reboot restart makes several)
@@ -114,6 +115,16 @@ int run_vm(MachineConfig cfg, machine::HostConsole& console, const SnapshotOptio
             const machine::SnapshotTarget target{snap.save_path, vmm::default_memory_path(snap.save_path)};
             (*key)->set_save([&machine = **m, target] { return vmm::save_riscv_snapshot(machine, target); });
         }
+        std::unique_ptr<vmm::RiscvDebugger> debugger;
+        if (!gdb.address.empty()) {
+            auto d = vmm::RiscvDebugger::start(**m, gdb);
+            if (!d) {
+                console.stop();
+                fmt::print(stderr, "trapeze: {}\n", d.error().message);
+                return 1;
+            }
+            debugger = std::move(*d);
+        }
         if (!confined) {  // the first machine is built: from here on, only what running needs
             if (auto c = sandbox::confine_this_thread(sandbox::ThreadKind::Vmm); !c) {
                 console.stop();
@@ -123,6 +134,7 @@ int run_vm(MachineConfig cfg, machine::HostConsole& console, const SnapshotOptio
             confined = true;
         }
         const machine::RunResult r = (*m)->run();
+        if (debugger) debugger->machine_ended(exit_status(r));
         if (*key) (*key)->set_save({});
         retired += (*m)->retired();
         engine_summary = (*m)->engine_summary();
@@ -298,6 +310,10 @@ int main(int argc, char** argv) {
         ->check(CLI::ExistingFile);
     run->add_option("--snapshot-path", snapshot_path,
                     "Ctrl-A s saves a snapshot of the running VM to this state file (memory in PATH.mem)");
+    vmm::GdbOptions gdb;
+    run->add_option("--gdb", gdb.address,
+                    "Serve gdb's remote protocol here: tcp::PORT (localhost), tcp:HOST:PORT or unix:PATH (QEMU's -gdb)");
+    run->add_flag("--gdb-wait", gdb.wait, "--gdb: start with every hart stopped until gdb continues (QEMU's -S)");
 
     // Firecracker's rebase-snap tool: a Diff snapshot's memory file merged onto the memory file
     // of the snapshot before it, which then restores with the Diff's state file.
@@ -365,6 +381,14 @@ int main(int argc, char** argv) {
         return finish(process.run(), **signals);
     }
 
+    if (gdb.wait && gdb.address.empty()) {
+        fmt::print(stderr, "trapeze: --gdb-wait goes with --gdb ADDRESS\n");
+        return 2;
+    }
+    if (!gdb.address.empty() && on_reboot == "restart") {
+        fmt::print(stderr, "trapeze: --gdb does not go with --on-reboot restart (gdb would lose its machine at each reboot)\n");
+        return 2;
+    }
     SnapshotOptions snap;
     snap.save_path = snapshot_path;
     if (!mem_file.empty() && restore_path.empty()) {
@@ -461,7 +485,7 @@ int main(int argc, char** argv) {
         cfg.nets.push_back(*net);
     }
     cfg.console = console == "virtio" ? machine::ConsoleKind::Virtio : machine::ConsoleKind::Serial;
-    if (snap.restore) return finish(run_vm(cfg, terminal, snap), **signals);
+    if (snap.restore) return finish(run_vm(cfg, terminal, snap, gdb), **signals);
     if (!initrd.empty()) cfg.initrd = initrd;
     if (bios != "none") {
         if (!bios.empty()) {
@@ -488,5 +512,5 @@ int main(int argc, char** argv) {
     }
     if (cfg.append.empty() && cfg.bios)
         cfg.append = cfg.console == machine::ConsoleKind::Virtio ? "console=hvc0" : kDefaultAppend;
-    return finish(run_vm(cfg, terminal, snap), **signals);
+    return finish(run_vm(cfg, terminal, snap, gdb), **signals);
 }

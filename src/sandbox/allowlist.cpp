@@ -7,6 +7,8 @@
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -198,6 +200,21 @@ void add_api(SeccompFilter& f) {
     add_vcpu_kick(f);       // pausing x86 vCPUs for it
 }
 
+// The gdb stub (gdb/GdbServer): connections accepted on its listening socket, TCP_NODELAY on
+// them; a hart it steps touches devices as a hart thread does; pausing x86 vCPUs, their
+// registers and guest debugging (KVM_SET_GUEST_DEBUG) for the x86 target.
+void add_debugger(SeccompFilter& f, const Needs& needs) {
+    add_fd_waiting(f);
+    f.allow_if(SCMP_SYS(accept4), {arg32_eq(3, u32(SOCK_CLOEXEC))});
+    f.allow_if(SCMP_SYS(setsockopt), {arg32_eq(1, IPPROTO_TCP), arg32_eq(2, TCP_NODELAY)});
+    f.allow(SCMP_SYS(close));
+    add_riscv_devices(f, needs);
+    add_vcpu_kick(f);
+    add_kvm_state_reads(f);
+    for (auto cmd : {u32(KVM_SET_REGS), u32(KVM_SET_SREGS), u32(KVM_SET_GUEST_DEBUG), u32(KVM_TRANSLATE)})
+        f.allow_if(SCMP_SYS(ioctl), {arg32_eq(1, cmd)});
+}
+
 void add_vcpu(SeccompFilter& f) {
     for (auto cmd : {u32(KVM_RUN), u32(KVM_IRQ_LINE), u32(KVM_GET_REGS), u32(KVM_GET_SREGS)})
         f.allow_if(SCMP_SYS(ioctl), {arg32_eq(1, cmd)});
@@ -235,6 +252,8 @@ void add_allowlist(SeccompFilter& f, ThreadKind kind, const Needs& needs) {
             add_fd_waiting(f);
             add_disk_io(f);
             return add_kvm_irq_line(f);
+        case ThreadKind::Debugger:
+            return add_debugger(f, needs);
         case ThreadKind::SnapshotKey:
             add_fd_waiting(f);
             add_terminal(f);

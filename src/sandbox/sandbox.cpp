@@ -84,6 +84,8 @@ const char* to_string(ThreadKind kind) {
             return "io notifier";
         case ThreadKind::SnapshotKey:
             return "snapshot-key";
+        case ThreadKind::Debugger:
+            return "debugger";
     }
     return "?";
 }

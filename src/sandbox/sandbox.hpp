@@ -42,6 +42,7 @@ enum class ThreadKind {
     Vcpu,           // an x86-64 vCPU thread: KVM_RUN and the exits' devices
     IoNotifier,     // x86: the ioeventfd thread that runs virtio queue notifications
     SnapshotKey,    // the CLI's Ctrl-A s watcher (vmm/): pauses the machine, writes the snapshot
+    Debugger,       // the gdb stub (gdb/GdbServer): its socket, and a hart's steps (MMIO devices)
 };
 
 const char* to_string(ThreadKind kind);

@@ -605,9 +605,9 @@ def api_seeds():
 
 def main():
     # snapshot_fuzzer's seeds are real snapshot files, written by the unit test SnapshotFuzzSeeds
-    # (see README.md), not by this script: they stay.
+    # (see README.md), and gdb_packet_fuzzer's are packet sequences written by hand: they stay.
     for target in os.listdir(OUT) if os.path.isdir(OUT) else []:
-        if target != "snapshot_fuzzer":
+        if target not in ("snapshot_fuzzer", "gdb_packet_fuzzer"):
             shutil.rmtree(os.path.join(OUT, target))
     virtqueue_seeds()
     blk_seeds()

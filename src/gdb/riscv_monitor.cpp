@@ -1,0 +1,132 @@
+#include "gdb/riscv_monitor.hpp"
+
+#include <charconv>
+#include <cstdint>
+
+#include <fmt/format.h>
+
+#include "arch/riscv64/board.hpp"
+#include "rv64/csr.hpp"
+
+namespace trapeze::gdb {
+
+namespace {
+
+constexpr size_t kMaxMappingLines = 1000;  // a big process maps more; the rest is summarised
+
+std::string board_map(machine::RiscvMachine& m) {
+    std::string out = fmt::format("{:#012x}-{:#012x} ram ({} MiB)\n", m.memory().base().value,
+                                  m.memory().end().value - 1, m.memory().size() >> 20);
+    for (const MmioBus::Range& r : m.bus().ranges())
+        out += fmt::format("{:#012x}-{:#012x} {}\n", r.base, r.base + r.size - 1, r.name);
+    return out;
+}
+
+const char* priv_name(rv64::Priv p) { return p == rv64::Priv::M ? "M" : p == rv64::Priv::S ? "S" : "U"; }
+
+std::string harts(machine::RiscvMachine& m) {
+    std::string out;
+    for (unsigned i = 0; i < m.hart_count(); ++i) {
+        const rv64::Hart& h = m.hart(i);
+        out += fmt::format("hart {}: pc {:#x} {}-mode satp {:#x}{}\n", i, h.s.pc, priv_name(h.s.priv), h.s.satp,
+                           h.s.wfi ? " (WFI)" : "");
+    }
+    return out;
+}
+
+// A page-table walk of the whole tree (priv spec §4.3-4.6), printing leaves as runs of
+// contiguous virtual and physical addresses with the same permissions.
+class MappingDump {
+public:
+    MappingDump(GuestMemory& mem, unsigned levels) : m_mem(mem), m_levels(levels) {}
+
+    std::string run(uint64_t root) {
+        walk(root, m_levels - 1, 0);
+        flush();
+        if (m_lines >= kMaxMappingLines) m_out += fmt::format("... ({} more runs)\n", m_dropped);
+        if (m_out.empty()) m_out = "no mappings\n";
+        return m_out;
+    }
+
+private:
+    void walk(uint64_t table, unsigned level, uint64_t va_prefix) {
+        for (uint64_t i = 0; i < 512; ++i) {
+            uint64_t pte = 0;
+            if (!m_mem.read(Gpa(table + i * 8), std::span(reinterpret_cast<uint8_t*>(&pte), 8))) return;
+            if ((pte & 1) == 0) continue;
+            const unsigned shift = 12 + 9 * level;
+            uint64_t va = va_prefix | (i << shift);
+            const unsigned va_bits = 12 + 9 * m_levels;
+            if ((va >> (va_bits - 1)) & 1) va |= ~0ull << va_bits;  // sign-extend (§4.3.1)
+            const uint64_t ppn = (pte >> 10) & ((1ull << 44) - 1);
+            if ((pte & 0xe) == 0) {
+                if (level > 0) walk(ppn << 12, level - 1, va);
+                continue;
+            }
+            add(va, ppn << 12, uint64_t{1} << shift, static_cast<unsigned>(pte & 0xfe));
+        }
+    }
+
+    void add(uint64_t va, uint64_t pa, uint64_t size, unsigned flags) {
+        if (m_size != 0 && va == m_va + m_size && pa == m_pa + m_size && flags == m_flags) {
+            m_size += size;
+            return;
+        }
+        flush();
+        m_va = va, m_pa = pa, m_size = size, m_flags = flags;
+    }
+
+    void flush() {
+        if (m_size == 0) return;
+        if (m_lines < kMaxMappingLines) {
+            auto bit = [&](unsigned b, char c) { return (m_flags & b) != 0 ? c : '-'; };
+            m_out += fmt::format("{:016x}-{:016x} -> {:#012x} {}{}{}{}{}{}{}\n", m_va, m_va + m_size - 1, m_pa,
+                                 bit(2, 'r'), bit(4, 'w'), bit(8, 'x'), bit(16, 'u'), bit(32, 'g'), bit(64, 'a'),
+                                 bit(128, 'd'));
+            ++m_lines;
+        } else {
+            ++m_dropped;
+        }
+        m_size = 0;
+    }
+
+    GuestMemory& m_mem;
+    const unsigned m_levels;
+    std::string m_out;
+    uint64_t m_va = 0, m_pa = 0, m_size = 0;
+    unsigned m_flags = 0;
+    size_t m_lines = 0, m_dropped = 0;
+};
+
+std::optional<std::string> mappings(machine::RiscvMachine& m, std::string_view arg) {
+    unsigned hart = 0;
+    if (!arg.empty()) {
+        const auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), hart);
+        if (ec != std::errc{} || end != arg.data() + arg.size() || hart >= m.hart_count())
+            return fmt::format("no hart '{}' (there are {})\n", arg, m.hart_count());
+    }
+    const uint64_t satp = m.hart(hart).s.satp;
+    const uint64_t mode = satp >> 60;
+    const unsigned levels = mode == rv64::csr::SATP_MODE_SV39   ? 3
+                            : mode == rv64::csr::SATP_MODE_SV48 ? 4
+                            : mode == rv64::csr::SATP_MODE_SV57 ? 5
+                                                                : 0;
+    if (levels == 0) return fmt::format("hart {}: satp {:#x}: no translation (Bare)\n", hart, satp);
+    return fmt::format("hart {}: satp {:#x} (Sv{})\n", hart, satp, 12 + 9 * levels) +
+           MappingDump(m.memory(), levels).run((satp & rv64::csr::SATP_PPN_MASK) << 12);
+}
+
+}  // namespace
+
+std::optional<std::string> riscv_monitor(machine::RiscvMachine& m, std::string_view command) {
+    while (!command.empty() && command.back() == ' ') command.remove_suffix(1);
+    if (command == "info mtree") return board_map(m);
+    if (command == "info harts") return harts(m);
+    if (command == "info tlb" || command == "info mem") return mappings(m, {});
+    for (std::string_view prefix : {"info tlb ", "info mem "}) {
+        if (command.starts_with(prefix)) return mappings(m, command.substr(prefix.size()));
+    }
+    return std::nullopt;
+}
+
+}  // namespace trapeze::gdb
