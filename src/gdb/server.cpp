@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,11 +20,25 @@ namespace trapeze::gdb {
 
 namespace {
 
+// gdb cannot be written to: as if it had closed the connection.
+bool gone(Session& session) {
+    if (!session.finished()) session.on_disconnect();
+    return false;
+}
+
+// How long gdb may leave a reply unread before it counts as gone: a client that stops reading
+// must not hang the stub (and with it the VMM's exit, which waits for this thread).
+constexpr int kSendTimeoutMs = 10'000;
+
 // The whole reply or nothing useful: a gdb that stops reading is gone for our purposes.
 bool send_all(int fd, std::string_view bytes) {
     while (!bytes.empty()) {
-        const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-        if (n < 0 && errno == EINTR) continue;
+        pollfd p{fd, POLLOUT, 0};
+        const int ready = ::poll(&p, 1, kSendTimeoutMs);
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready <= 0 || (p.revents & POLLOUT) == 0) return false;
+        const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         if (n <= 0) return false;
         bytes.remove_prefix(static_cast<size_t>(n));
     }
@@ -97,7 +112,11 @@ void GdbServer::serve(int conn) {
         if ((fds[0].revents & POLLIN) != 0 && session.running()) {
             if (auto stop = m_target.take_stop()) {
                 last_sent = encode_packet(session.on_stop(*stop));
-                if (!send_all(conn, last_sent) || session.finished()) return;
+                if (!send_all(conn, last_sent)) {
+                    gone(session);
+                    return;
+                }
+                if (session.finished()) return;
             }
             continue;
         }
@@ -115,26 +134,23 @@ bool GdbServer::serve_input(int conn, Session& session, PacketReader& reader, st
     char buf[4096];
     const ssize_t n = ::read(conn, buf, sizeof buf);
     if (n < 0 && errno == EINTR) return true;
-    if (n <= 0) {
-        session.on_disconnect();
-        return false;
-    }
+    if (n <= 0) return gone(session);
     reader.feed(std::string_view(buf, static_cast<size_t>(n)));
     while (auto ev = reader.next()) {
         switch (ev->kind) {
             case PacketEvent::Kind::Packet: {
-                if (!session.no_ack() && !send_all(conn, "+")) break;
-                for (const std::string& reply : session.handle(ev->payload)) {
-                    last_sent = encode_packet(reply);
-                    if (!send_all(conn, last_sent)) break;
-                }
+                if (!session.no_ack() && !send_all(conn, "+")) return gone(session);
+                // A reply of several packets (monitor output, then OK) is resent whole on a `-`.
+                last_sent.clear();
+                for (const std::string& reply : session.handle(ev->payload)) last_sent += encode_packet(reply);
+                if (!send_all(conn, last_sent)) return gone(session);
                 if (session.finished()) return false;
                 break;
             }
             case PacketEvent::Kind::Interrupt:
                 if (std::string reply = session.on_interrupt(); !reply.empty()) {
                     last_sent = encode_packet(reply);
-                    send_all(conn, last_sent);
+                    if (!send_all(conn, last_sent)) return gone(session);
                 }
                 break;
             case PacketEvent::Kind::Nack:

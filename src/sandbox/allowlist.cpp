@@ -207,6 +207,7 @@ void add_debugger(SeccompFilter& f, const Needs& needs) {
     add_fd_waiting(f);
     f.allow_if(SCMP_SYS(accept4), {arg32_eq(3, u32(SOCK_CLOEXEC))});
     f.allow_if(SCMP_SYS(setsockopt), {arg32_eq(1, IPPROTO_TCP), arg32_eq(2, TCP_NODELAY)});
+    f.allow(SCMP_SYS(sendto));  // replies (send with MSG_DONTWAIT: a stalled gdb cannot block it)
     f.allow(SCMP_SYS(close));
     add_riscv_devices(f, needs);
     add_vcpu_kick(f);
