@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "arch/riscv64/board.hpp"
+#include "gdb/riscv_registers.hpp"
 #include "rv64/csr.hpp"
 
 namespace trapeze::gdb {
@@ -21,8 +22,6 @@ std::string board_map(machine::RiscvMachine& m) {
         out += fmt::format("{:#012x}-{:#012x} {}\n", r.base, r.base + r.size - 1, r.name);
     return out;
 }
-
-const char* priv_name(rv64::Priv p) { return p == rv64::Priv::M ? "M" : p == rv64::Priv::S ? "S" : "U"; }
 
 std::string harts(machine::RiscvMachine& m) {
     std::string out;

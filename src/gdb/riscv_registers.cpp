@@ -64,6 +64,15 @@ std::optional<uint64_t> read_csr(rv64::Hart& h, uint16_t num) {
 
 }  // namespace
 
+const char* priv_name(rv64::Priv p) {
+    switch (p) {
+        case Priv::U: return "U";
+        case Priv::S: return "S";
+        case Priv::M: return "M";
+    }
+    return "?";
+}
+
 RiscvRegisters::RiscvRegisters(rv64::Hart& probe) {
     using K = RiscvRegister::Kind;
     for (uint16_t i = 0; i < 32; ++i) m_regs.push_back({kXNames[i], K::X, i, 64});

@@ -15,6 +15,9 @@
 
 namespace trapeze::gdb {
 
+// "M", "S" or "U", as thread names and monitor output show a hart's privilege.
+const char* priv_name(rv64::Priv p);
+
 struct RiscvRegister {
     enum class Kind : uint8_t { X, Pc, F, Fflags, Frm, Fcsr, Priv, Csr };
     std::string name;

@@ -27,15 +27,6 @@ PointType point_type(rv64::WatchKind k) {
 
 bool is_breakpoint(PointType t) { return t == PointType::Software || t == PointType::Hardware; }
 
-const char* priv_name(rv64::Priv p) {
-    switch (p) {
-        case rv64::Priv::U: return "U";
-        case rv64::Priv::S: return "S";
-        case rv64::Priv::M: return "M";
-    }
-    return "?";
-}
-
 }  // namespace
 
 Result<std::unique_ptr<RiscvTarget>> RiscvTarget::create(machine::RiscvMachine& m, bool paused) {
@@ -129,33 +120,34 @@ bool RiscvTarget::locate(unsigned thread, uint64_t addr, bool physical, uint64_t
 }
 
 // Page by page (each page translates on its own); RAM only: a device register read could
-// change the device (a UART's receive FIFO), which gdb's reads must not.
-size_t RiscvTarget::read_memory(unsigned thread, uint64_t addr, std::span<uint8_t> out, bool physical) {
+// change the device (a UART's receive FIFO), which gdb's reads must not. `copy(pa, offset, n)`
+// moves n bytes at guest-physical pa; returns how many bytes from the start were moved.
+template <typename Copy>
+size_t RiscvTarget::each_page(unsigned thread, uint64_t addr, size_t len, bool physical, Copy&& copy) {
     size_t done = 0;
-    while (done < out.size()) {
+    while (done < len) {
         uint64_t pa = 0;
         size_t room = 0;
         if (!locate(thread, addr + done, physical, pa, room)) break;
-        const size_t n = std::min(room, out.size() - done);
-        if (!m_machine.memory().read(Gpa(pa), out.subspan(done, n))) break;
+        const size_t n = std::min(room, len - done);
+        if (!copy(pa, done, n)) break;
         done += n;
     }
     return done;
 }
 
+size_t RiscvTarget::read_memory(unsigned thread, uint64_t addr, std::span<uint8_t> out, bool physical) {
+    return each_page(thread, addr, out.size(), physical, [&](uint64_t pa, size_t at, size_t n) {
+        return m_machine.memory().read(Gpa(pa), out.subspan(at, n));
+    });
+}
+
 // Through GuestMemory::write, which drops decoded code there (a write into code, as gdb's
 // `set` on an instruction does, takes effect at once) and marks the pages dirty.
 size_t RiscvTarget::write_memory(unsigned thread, uint64_t addr, std::span<const uint8_t> in, bool physical) {
-    size_t done = 0;
-    while (done < in.size()) {
-        uint64_t pa = 0;
-        size_t room = 0;
-        if (!locate(thread, addr + done, physical, pa, room)) break;
-        const size_t n = std::min(room, in.size() - done);
-        if (!m_machine.memory().write(Gpa(pa), in.subspan(done, n))) break;
-        done += n;
-    }
-    return done;
+    return each_page(thread, addr, in.size(), physical, [&](uint64_t pa, size_t at, size_t n) {
+        return m_machine.memory().write(Gpa(pa), in.subspan(at, n));
+    });
 }
 
 // An emulator's breakpoints cost nothing in guest memory, so Z1 is Z0 (as in QEMU); both

@@ -62,6 +62,8 @@ private:
     // The guest-physical address of `addr` as `thread` sees it (or addr itself when
     // `physical`), and how many bytes from there to the end of its page.
     bool locate(unsigned thread, uint64_t addr, bool physical, uint64_t& pa, size_t& room);
+    template <typename Copy>
+    size_t each_page(unsigned thread, uint64_t addr, size_t len, bool physical, Copy&& copy);
 
     machine::RiscvMachine& m_machine;
     RiscvRegisters m_registers;

@@ -201,8 +201,7 @@ void add_api(SeccompFilter& f) {
 }
 
 // The gdb stub (gdb/GdbServer): connections accepted on its listening socket, TCP_NODELAY on
-// them; a hart it steps touches devices as a hart thread does; pausing x86 vCPUs, their
-// registers and guest debugging (KVM_SET_GUEST_DEBUG) for the x86 target.
+// them; a hart it steps touches devices as a hart thread does.
 void add_debugger(SeccompFilter& f, const Needs& needs) {
     add_fd_waiting(f);
     f.allow_if(SCMP_SYS(accept4), {arg32_eq(3, u32(SOCK_CLOEXEC))});
@@ -210,10 +209,6 @@ void add_debugger(SeccompFilter& f, const Needs& needs) {
     f.allow(SCMP_SYS(sendto));  // replies (send with MSG_DONTWAIT: a stalled gdb cannot block it)
     f.allow(SCMP_SYS(close));
     add_riscv_devices(f, needs);
-    add_vcpu_kick(f);
-    add_kvm_state_reads(f);
-    for (auto cmd : {u32(KVM_SET_REGS), u32(KVM_SET_SREGS), u32(KVM_SET_GUEST_DEBUG), u32(KVM_TRANSLATE)})
-        f.allow_if(SCMP_SYS(ioctl), {arg32_eq(1, cmd)});
 }
 
 void add_vcpu(SeccompFilter& f) {
