@@ -170,6 +170,12 @@ Result<void> KvmVcpu::set_tsc_khz(uint32_t khz) {
     return ok();
 }
 
+Result<void> KvmVcpu::set_guest_debug(const kvm_guest_debug& dbg) {
+    TRAPEZE_TRY(detail::ioctl_set(m_fd.get(), KVM_SET_GUEST_DEBUG, "KVM_SET_GUEST_DEBUG", dbg));
+    m_guest_debug = dbg.control;
+    return ok();
+}
+
 Result<bool> KvmVcpu::run() {
     if (::ioctl(m_fd.get(), KVM_RUN, 0) == 0) return true;
     if (errno == EINTR || errno == EAGAIN) return false;

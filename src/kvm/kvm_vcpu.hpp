@@ -77,6 +77,13 @@ public:
     Result<uint32_t> get_tsc_khz() const;    // §4.56
     Result<void> set_tsc_khz(uint32_t khz);  // §4.55, KVM_CAP_TSC_CONTROL
 
+    // --- guest debugging (gdb stub) ---
+    // §4.87 KVM_SET_GUEST_DEBUG: which debug events make KVM_RUN return KVM_EXIT_DEBUG
+    // (single step, int3, the debug registers in `dbg.arch.debugreg`); control 0 turns it off.
+    Result<void> set_guest_debug(const kvm_guest_debug& dbg);
+    // The control word of the last successful set_guest_debug (KVM_GUESTDBG_*), 0 if none.
+    uint32_t guest_debug() const { return m_guest_debug; }
+
     // One KVM_RUN. Returns true when the guest exited (run_area().exit_reason says why) and
     // false when the call was interrupted by a signal or request_exit() (EINTR).
     Result<bool> run();
@@ -95,6 +102,7 @@ private:
     UniqueFd m_fd;
     RunMapping m_run;
     uint32_t m_id;
+    uint32_t m_guest_debug = 0;
 };
 
 }  // namespace trapeze::kvm

@@ -15,6 +15,18 @@
 
 namespace trapeze::kvm {
 
+// A debug exit as VcpuIo::debug_exit gets it: KVM_EXIT_DEBUG's kvm_debug_exit_arch (§5), or
+// one the loop makes up where the PVM flavour of KVM behaves otherwise (see vcpu_loop.cpp).
+struct DebugExit {
+    uint32_t exception = 0;  // 1: #DB (single step, a debug register), 3: #BP (int3)
+    uint64_t pc = 0;         // linear address: of the int3 (#BP), of the next instruction (#DB traps)
+    uint64_t dr6 = 0;        // #DB: B0-B3 (bits 0-3) the debug register that hit, BS (bit 14) single step
+    // #BP that KVM's instruction emulator could not run (PVM): unlike after a #BP exit,
+    // KVM_GUESTDBG_INJECT_BP would not move rip past the int3, so whoever gives the #BP back to
+    // the guest moves it first.
+    bool emulated_int3 = false;
+};
+
 // What a vCPU's I/O exits are handed to. Reads fill `data` (1, 2, 4 or 8 bytes, little-endian).
 class VcpuIo {
 public:
@@ -30,6 +42,10 @@ public:
     // (KVM API doc §5, the note on KVM_EXIT_IO/MMIO completion): where a machine parks a vCPU
     // it pauses for a snapshot. Also where immediate_exit is cleared, if the machine wants it.
     virtual void interrupted(KvmVcpu&) {}
+    // KVM_EXIT_DEBUG (§5): a debug event that guest debugging (KvmVcpu::set_guest_debug) asked
+    // for: single step, an int3, a debug-register hit. Where a machine stops the vCPU for its
+    // debugger; the loop enters KVM_RUN again when this returns.
+    virtual void debug_exit(KvmVcpu&, const DebugExit&) {}
 
 protected:
     ~VcpuIo() = default;

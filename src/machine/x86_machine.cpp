@@ -164,7 +164,8 @@ X86Machine::X86Machine(const X86Config& config, kvm::KvmSystem sys, kvm::KvmVm v
       m_sys(std::move(sys)),
       m_vm(std::move(vm)),
       m_memory(std::move(memory)),
-      m_quota(config.cpu_quota_percent) {}
+      m_quota(config.cpu_quota_percent),
+      m_debug_exits(config.cpus) {}
 
 X86Machine::~X86Machine() = default;
 
@@ -439,17 +440,21 @@ void X86Machine::finish(X86ExitReason reason, std::string detail) {
     }
     { std::lock_guard pause(m_pause_lock); }  // a parked vCPU between its look at m_stop and its wait
     m_pause_cv.notify_all();
+    notify_debugger();
 }
 
 void X86Machine::kick_vcpus() {
-    for (size_t i = 0; i < m_vcpus.size(); ++i) {
-        m_vcpus[i].request_exit();
-        if (i < m_threads.size() && m_threads[i] != pthread_t{}) pthread_kill(m_threads[i], kKickSignal);
-    }
+    for (size_t i = 0; i < m_vcpus.size(); ++i) kick_vcpu(i);
+}
+
+void X86Machine::kick_vcpu(size_t index) {
+    m_vcpus[index].request_exit();
+    if (index < m_threads.size() && m_threads[index] != pthread_t{}) pthread_kill(m_threads[index], kKickSignal);
 }
 
 void X86Machine::pause() {
     std::unique_lock lock(m_pause_lock);
+    ++m_pauses;
     m_pause_requested.store(true, std::memory_order_release);
     {
         std::lock_guard exit(m_exit_lock);  // m_threads, and no vCPU clears a kick in between
@@ -462,12 +467,14 @@ void X86Machine::pause() {
 
 void X86Machine::pause_before_run() {
     std::lock_guard lock(m_pause_lock);
+    ++m_pauses;
     m_pause_requested.store(true, std::memory_order_release);
 }
 
 void X86Machine::resume() {
     {
         std::lock_guard lock(m_pause_lock);
+        if (m_pauses == 0 || --m_pauses > 0) return;
         m_pause_requested.store(false, std::memory_order_release);
     }
     m_pause_cv.notify_all();
@@ -487,17 +494,22 @@ bool X86Machine::quiescent() const {
 void X86Machine::interrupted(kvm::KvmVcpu& vcpu) {
     if (!m_pause_requested.load(std::memory_order_acquire) && !vcpu.exit_requested()) return;
     std::unique_lock lock(m_pause_lock);
-    if (m_pause_requested.load(std::memory_order_relaxed)) {
-        ++m_parked;
-        m_pause_cv.notify_all();
-        m_pause_cv.wait(lock, [this] {
-            return !m_pause_requested.load(std::memory_order_relaxed) || m_stop.load(std::memory_order_acquire);
-        });
-        --m_parked;
-    }
+    if (must_park(vcpu.id())) park(lock, vcpu.id());
     // Under m_pause_lock no pause() can kick in between; under m_exit_lock no finish() can.
     std::lock_guard exit(m_exit_lock);
     if (!m_exit) vcpu.clear_exit_request();
+}
+
+// Paused, unless it is the vCPU a debugger runs alone; or stopped on a debug exit not yet taken.
+bool X86Machine::must_park(size_t index) const {
+    return (m_pause_requested.load(std::memory_order_relaxed) && m_solo != index) || m_debug_exits[index].has_value();
+}
+
+void X86Machine::park(std::unique_lock<std::mutex>& lock, size_t index) {
+    ++m_parked;
+    m_pause_cv.notify_all();
+    m_pause_cv.wait(lock, [this, index] { return !must_park(index) || m_stop.load(std::memory_order_acquire); });
+    --m_parked;
 }
 
 // Over the CPU quota: sleeps until the next period, charges again, and returns early when the

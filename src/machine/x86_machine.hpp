@@ -25,11 +25,12 @@
 // vCPU thread also carries a timer on its own CPU clock that kicks it out of KVM_RUN after
 // every 5 ms of CPU it uses: the quota is checked at least that often while the vCPU runs.
 //
-// Pause: pause() sets m_pause_requested and kicks every vCPU out of KVM_RUN the same way; a
+// Pause: pause() counts itself, sets m_pause_requested and kicks every vCPU out of KVM_RUN the same way; a
 // vCPU whose KVM_RUN returns EINTR (its last I/O exit then completed, so its state is whole)
 // parks in interrupted() until resume() or the end of the VM. The kick's immediate_exit is
 // cleared there, under m_exit_lock and only if finish() has not run, so no stop is lost.
 // Locks: m_pause_lock before m_exit_lock; finish() takes m_pause_lock after releasing m_exit_lock.
+// A debugger (x86_debug.cpp) parks vCPUs the same way: see "debugger" below.
 //
 // Snapshots (x86_snapshot.cpp): sections "machine" (the board), "vm" (irqchip, PIT, kvmclock),
 // "vcpuN", "uart", "virtioN"; RAM in the memory file. Power control has no state that outlives
@@ -38,6 +39,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -124,7 +126,9 @@ public:
     // --- pause and snapshots -----------------------------------------------------------------
     // Returns once every vCPU is parked outside KVM_RUN (or has ended). Any thread but a vCPU's
     // (not from console_out, which runs on one). Before run(), the vCPUs park on their first
-    // entry. Pausing a paused machine does nothing.
+    // entry. Pauses nest: the machine runs again when every pause() (and pause_before_run())
+    // has had its resume(), so a snapshot taken while gdb holds the machine leaves it stopped.
+    // A resume() without a pause does nothing.
     void pause();
     void resume();
     bool paused() const;
@@ -148,6 +152,43 @@ public:
                                                                 const snapshot::SnapshotContents& snap, int memory_fd);
     static Result<std::unique_ptr<X86Machine>> restore_snapshot(const X86Config& config, const std::string& state_path,
                                                                 const std::string& mem_path);
+
+    // --- debugger (x86_debug.cpp) ------------------------------------------------------------
+    // What a debugger (gdb::X86Target) needs on top of pause()/resume(). The vCPU accessors and
+    // run_alone() are for a paused machine (or one whose run() has not started), from the one
+    // debugger thread.
+    //
+    // Debug exits: with guest debugging on (set_guest_debug), a vCPU whose KVM_RUN returns
+    // KVM_EXIT_DEBUG records the exit and parks as if paused, until the debugger has taken the
+    // exit (take_debug_exits) and the machine is not paused; the listener hears of it.
+
+    using DebugExit = kvm::DebugExit;
+    size_t vcpu_count() const { return m_vcpus.size(); }
+    // Called after a debug exit that was not run_alone()'s (on that vCPU's thread) and when the
+    // VM ends (on the thread that ended it), under the machine's pause lock: it must only wake the
+    // debugger (an eventfd write), not call back into the machine. Once this returns, the old
+    // listener is no longer called. Any thread.
+    void set_debug_listener(std::function<void()> listener);
+    // The debug exits the vCPUs are parked on, by vCPU index, handed out once. Paused: a vCPU
+    // whose exit is taken leaves its park when the machine resumes.
+    std::vector<std::optional<DebugExit>> take_debug_exits();
+    // How the VM ended, once it has.
+    std::optional<X86Exit> exit_record() const;
+    Result<kvm_regs> vcpu_regs(size_t index) const;  // KVM API doc §4.11, §4.12
+    Result<void> set_vcpu_regs(size_t index, const kvm_regs& regs);
+    Result<kvm_sregs> vcpu_sregs(size_t index) const;  // §4.13, §4.14
+    Result<void> set_vcpu_sregs(size_t index, const kvm_sregs& sregs);
+    Result<kvm_mp_state> vcpu_mp_state(size_t index) const;  // §4.38
+    // §4.87 KVM_SET_GUEST_DEBUG on vCPU `index`.
+    Result<void> set_guest_debug(size_t index, const kvm_guest_debug& dbg);
+    // Lets vCPU `index` of a paused machine run while the others stay parked, until its next
+    // debug exit (with KVM_GUESTDBG_SINGLESTEP set: one instruction), which it returns. Nullopt
+    // if the VM ended, or if `limit` passed first (an instruction that waits, such as HLT with
+    // interrupts blocked): the vCPU is then stopped wherever it is.
+    std::optional<DebugExit> run_alone(size_t index, std::chrono::milliseconds limit);
+    // The guest-physical address of `linear` through vCPU `index`'s current paging
+    // (x86::translate_linear), nullopt where it is not mapped.
+    Result<std::optional<Gpa>> translate(size_t index, Gva linear) const;
 
 private:
     X86Machine(const X86Config& config, kvm::KvmSystem sys, kvm::KvmVm vm, GuestMemory memory);
@@ -181,6 +222,11 @@ private:
     void mmio_write(uint64_t gpa, std::span<const uint8_t> data) override;
     void before_run() override;
     void interrupted(kvm::KvmVcpu& vcpu) override;
+    void debug_exit(kvm::KvmVcpu& vcpu, const kvm::DebugExit& exit) override;  // x86_debug.cpp
+    bool must_park(size_t index) const;  // under m_pause_lock
+    void park(std::unique_lock<std::mutex>& lock, size_t index);
+    void kick_vcpu(size_t index);  // under m_exit_lock
+    void notify_debugger();        // x86_debug.cpp
 
     X86Config m_config;
     kvm::KvmSystem m_sys;
@@ -208,7 +254,7 @@ private:
     UniqueFd m_notify_stop;  // eventfd: written by run() to end notify_thread()
 
     std::atomic<bool> m_stop{false};
-    std::mutex m_exit_lock;          // never taken before m_io_lock (finish() runs under it)
+    mutable std::mutex m_exit_lock;  // never taken before m_io_lock (finish() runs under it)
     std::optional<X86Exit> m_exit;   // guarded by m_exit_lock
     std::vector<pthread_t> m_threads;  // guarded by m_exit_lock
 
@@ -220,9 +266,16 @@ private:
 
     mutable std::mutex m_pause_lock;
     std::condition_variable m_pause_cv;          // parked vCPUs and pause() wait on it
-    std::atomic<bool> m_pause_requested{false};  // written under m_pause_lock
+    std::atomic<bool> m_pause_requested{false};  // m_pauses > 0; written under m_pause_lock
+    size_t m_pauses = 0;                         // pauses not yet resumed; guarded by m_pause_lock
     size_t m_live_vcpus = 0;                     // vCPU threads not yet ended; guarded by m_pause_lock
-    size_t m_parked = 0;                         // of those, parked in interrupted(); guarded by m_pause_lock
+    size_t m_parked = 0;                         // of those, parked (park()); guarded by m_pause_lock
+
+    // The debugger's (x86_debug.cpp), guarded by m_pause_lock: the debug exit each vCPU is parked
+    // on, the one vCPU run_alone() lets run while paused, and who hears of debug exits.
+    std::vector<std::optional<DebugExit>> m_debug_exits;
+    std::optional<size_t> m_solo;
+    std::function<void()> m_debug_listener;
 };
 
 // The CLI entry point: builds the machine, runs it, prints the exit reason to stderr, and

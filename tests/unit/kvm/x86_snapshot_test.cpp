@@ -191,6 +191,28 @@ TEST_F(X86Snapshot, PausedAndResumedPrintsWhatAnUninterruptedRunDoes) {
     EXPECT_EQ(console.text(), whole);
 }
 
+// Two holders (gdb and a snapshot, say): the machine runs again only after both resumed.
+TEST_F(X86Snapshot, PausesNest) {
+    const std::string whole = run_whole();
+    Console console;
+    auto m = create(console);
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    Running running(**m);
+    ASSERT_TRUE(console.wait_for("x86guest: progress 2 "));
+    (*m)->pause();
+    (*m)->pause();
+    (*m)->resume();
+    EXPECT_TRUE((*m)->paused()) << "one pause is still held";
+    const std::string frozen = console.text();
+    std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(console.text(), frozen);
+    (*m)->resume();
+    EXPECT_FALSE((*m)->paused());
+    (*m)->resume();  // one too many: nothing
+    EXPECT_EQ(running.join().reason, X86ExitReason::PowerOff);
+    EXPECT_EQ(console.text(), whole);
+}
+
 // A machine created and not run holds the PVH entry state (32-bit protected mode, paging
 // off): restored, it boots from the start.
 TEST_F(X86Snapshot, MachineNotYetRunRestoresToItsEntryState) {
