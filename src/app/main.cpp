@@ -115,9 +115,9 @@ int run_vm(MachineConfig cfg, machine::HostConsole& console, const SnapshotOptio
             const machine::SnapshotTarget target{snap.save_path, vmm::default_memory_path(snap.save_path)};
             (*key)->set_save([&machine = **m, target] { return vmm::save_riscv_snapshot(machine, target); });
         }
-        std::unique_ptr<vmm::RiscvDebugger> debugger;
+        std::unique_ptr<vmm::Debugger> debugger;
         if (!gdb.address.empty()) {
-            auto d = vmm::RiscvDebugger::start(**m, gdb);
+            auto d = vmm::Debugger::start(**m, gdb);
             if (!d) {
                 console.stop();
                 fmt::print(stderr, "trapeze: {}\n", d.error().message);
@@ -171,7 +171,8 @@ Result<std::unique_ptr<X86Machine>> restore_x86(const MachineConfig& cfg, const 
     return m;
 }
 
-int run_x86(const MachineConfig& cfg, machine::HostConsole& console, const SnapshotOptions& snap, const CLI::App& run) {
+int run_x86(const MachineConfig& cfg, machine::HostConsole& console, const SnapshotOptions& snap,
+            const vmm::GdbOptions& gdb, const CLI::App& run) {
     X86Config xc;
     xc.kernel = cfg.kernel;
     xc.initrd = cfg.initrd.value_or("");
@@ -192,7 +193,17 @@ int run_x86(const MachineConfig& cfg, machine::HostConsole& console, const Snaps
     }
     if (*key)
         (*key)->set_save([&machine = **m, state = snap.save_path] { return vmm::save_x86_snapshot(machine, state); });
+    std::unique_ptr<vmm::Debugger> debugger;
+    if (!gdb.address.empty()) {
+        auto d = vmm::Debugger::start(**m, gdb);
+        if (!d) {
+            fmt::print(stderr, "trapeze: {}\n", d.error().message);
+            return 1;
+        }
+        debugger = std::move(*d);
+    }
     const X86Exit exit = vmm::run_x86_with_console(**m, console);
+    if (debugger) debugger->machine_ended(exit_status(exit.reason));
     if (*key) (*key)->set_save({});
     if (exit.reason != X86ExitReason::PowerOff && exit.reason != X86ExitReason::Stopped)
         fmt::print(stderr, "trapeze: guest ended: {}{}{}\n", to_string(exit.reason), exit.detail.empty() ? "" : ": ",
@@ -440,7 +451,7 @@ int main(int argc, char** argv) {
             cfg.disks.push_back(*disk);
         }
         if (!initrd.empty()) cfg.initrd = initrd;
-        return finish(run_x86(cfg, terminal, snap, *run), **signals);
+        return finish(run_x86(cfg, terminal, snap, gdb, *run), **signals);
     }
 
     if (snap.restore) {

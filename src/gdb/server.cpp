@@ -47,10 +47,11 @@ bool send_all(int fd, std::string_view bytes) {
 
 }  // namespace
 
-Result<std::unique_ptr<GdbServer>> GdbServer::start(Listener listener, DebugTarget& target) {
+Result<std::unique_ptr<GdbServer>> GdbServer::start(Listener listener, DebugTarget& target,
+                                                    sandbox::ThreadKind confinement) {
     UniqueFd quit(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!quit.valid()) return make_error("gdb stub: eventfd: {}", std::strerror(errno));
-    std::unique_ptr<GdbServer> s(new GdbServer(std::move(listener), target, std::move(quit)));
+    std::unique_ptr<GdbServer> s(new GdbServer(std::move(listener), target, std::move(quit), confinement));
     try {
         s->m_thread = std::thread([server = s.get()] { server->thread_main(); });
     } catch (const std::system_error& e) {
@@ -59,8 +60,8 @@ Result<std::unique_ptr<GdbServer>> GdbServer::start(Listener listener, DebugTarg
     return s;
 }
 
-GdbServer::GdbServer(Listener listener, DebugTarget& target, UniqueFd quit)
-    : m_listener(std::move(listener)), m_target(target), m_quit(std::move(quit)) {}
+GdbServer::GdbServer(Listener listener, DebugTarget& target, UniqueFd quit, sandbox::ThreadKind confinement)
+    : m_listener(std::move(listener)), m_target(target), m_quit(std::move(quit)), m_confinement(confinement) {}
 
 GdbServer::~GdbServer() { stop(); }
 
@@ -78,7 +79,7 @@ bool GdbServer::quit_requested() const {
 
 void GdbServer::thread_main() {
     pthread_setname_np(pthread_self(), "trapeze-gdb");
-    if (auto c = sandbox::confine_this_thread(sandbox::ThreadKind::Debugger); !c) {
+    if (auto c = sandbox::confine_this_thread(m_confinement); !c) {
         fmt::print(stderr, "trapeze: gdb stub: {}\n", c.error().message);
         return;
     }

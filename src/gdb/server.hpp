@@ -7,7 +7,7 @@
 // (W) before the server stops.
 //
 // Thread: start() and stop() on the thread that owns the machine; the serving thread runs the
-// target's calls (sandboxed as ThreadKind::Debugger).
+// target's calls, sandboxed as the kind start() names (what the target's calls need).
 #pragma once
 
 #include <memory>
@@ -18,13 +18,15 @@
 #include "base/unique_fd.hpp"
 #include "gdb/listener.hpp"
 #include "gdb/target.hpp"
+#include "sandbox/sandbox.hpp"
 
 namespace trapeze::gdb {
 
 class GdbServer {
 public:
-    // The target outlives the server.
-    static Result<std::unique_ptr<GdbServer>> start(Listener listener, DebugTarget& target);
+    // The target outlives the server. `confinement`: the serving thread's seccomp list.
+    static Result<std::unique_ptr<GdbServer>> start(Listener listener, DebugTarget& target,
+                                                    sandbox::ThreadKind confinement);
     GdbServer(const GdbServer&) = delete;
     GdbServer& operator=(const GdbServer&) = delete;
     ~GdbServer();  // stop()
@@ -35,7 +37,7 @@ public:
     const std::string& address() const { return m_listener.description(); }
 
 private:
-    GdbServer(Listener listener, DebugTarget& target, UniqueFd quit);
+    GdbServer(Listener listener, DebugTarget& target, UniqueFd quit, sandbox::ThreadKind confinement);
     void thread_main();
     void serve(int conn);
     bool serve_input(int conn, class Session& session, class PacketReader& reader, std::string& last_sent);
@@ -44,6 +46,7 @@ private:
     Listener m_listener;
     DebugTarget& m_target;
     UniqueFd m_quit;  // eventfd: stop()
+    sandbox::ThreadKind m_confinement;
     std::thread m_thread;
 };
 

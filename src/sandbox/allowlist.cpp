@@ -201,14 +201,29 @@ void add_api(SeccompFilter& f) {
 }
 
 // The gdb stub (gdb/GdbServer): connections accepted on its listening socket, TCP_NODELAY on
-// them; a hart it steps touches devices as a hart thread does.
-void add_debugger(SeccompFilter& f, const Needs& needs) {
+// them.
+void add_gdb_connections(SeccompFilter& f) {
     add_fd_waiting(f);
     f.allow_if(SCMP_SYS(accept4), {arg32_eq(3, u32(SOCK_CLOEXEC))});
     f.allow_if(SCMP_SYS(setsockopt), {arg32_eq(1, IPPROTO_TCP), arg32_eq(2, TCP_NODELAY)});
     f.allow(SCMP_SYS(sendto));  // replies (send with MSG_DONTWAIT: a stalled gdb cannot block it)
     f.allow(SCMP_SYS(close));
+}
+
+// RISC-V: a hart the stub steps touches devices as a hart thread does.
+void add_riscv_debugger(SeccompFilter& f, const Needs& needs) {
+    add_gdb_connections(f);
     add_riscv_devices(f, needs);
+}
+
+// x86-64 (gdb/X86Target): the parked vCPUs' registers and guest-debug state, and the kick
+// that stops a running vCPU (Ctrl-C, a step's time limit). KVM_RUN stays the vCPU threads'.
+void add_x86_debugger(SeccompFilter& f) {
+    add_gdb_connections(f);
+    for (auto cmd : {u32(KVM_GET_REGS), u32(KVM_SET_REGS), u32(KVM_GET_SREGS), u32(KVM_SET_SREGS),
+                     u32(KVM_GET_MP_STATE), u32(KVM_SET_GUEST_DEBUG)})
+        f.allow_if(SCMP_SYS(ioctl), {arg32_eq(1, cmd)});
+    add_vcpu_kick(f);
 }
 
 void add_vcpu(SeccompFilter& f) {
@@ -249,7 +264,9 @@ void add_allowlist(SeccompFilter& f, ThreadKind kind, const Needs& needs) {
             add_disk_io(f);
             return add_kvm_irq_line(f);
         case ThreadKind::Debugger:
-            return add_debugger(f, needs);
+            return add_riscv_debugger(f, needs);
+        case ThreadKind::X86Debugger:
+            return add_x86_debugger(f);
         case ThreadKind::SnapshotKey:
             add_fd_waiting(f);
             add_terminal(f);

@@ -86,6 +86,8 @@ const char* to_string(ThreadKind kind) {
             return "snapshot-key";
         case ThreadKind::Debugger:
             return "debugger";
+        case ThreadKind::X86Debugger:
+            return "x86 debugger";
     }
     return "?";
 }

@@ -42,7 +42,8 @@ enum class ThreadKind {
     Vcpu,           // an x86-64 vCPU thread: KVM_RUN and the exits' devices
     IoNotifier,     // x86: the ioeventfd thread that runs virtio queue notifications
     SnapshotKey,    // the CLI's Ctrl-A s watcher (vmm/): pauses the machine, writes the snapshot
-    Debugger,       // the gdb stub (gdb/GdbServer): its socket, and a hart's steps (MMIO devices)
+    Debugger,       // the RISC-V gdb stub (gdb/GdbServer): its socket, and a hart's steps (MMIO devices)
+    X86Debugger,    // the x86-64 gdb stub: its socket, the vCPUs' registers and guest-debug state
 };
 
 const char* to_string(ThreadKind kind);

@@ -1,5 +1,6 @@
 // `trapeze run --gdb ADDRESS [--gdb-wait]`: the gdb stub beside a running machine, as QEMU's
-// `-gdb tcp::1234 -S` (src/gdb/ speaks the protocol; this ties it to the CLI's machine).
+// `-gdb tcp::1234 -S` (src/gdb/ speaks the protocol; this ties it to the CLI's machine), for
+// the RISC-V board (gdb::RiscvTarget) and the x86-64 board on KVM (gdb::X86Target).
 //
 // Thread: the thread that builds and runs the machine.
 #pragma once
@@ -11,6 +12,7 @@
 #include "gdb/riscv_target.hpp"
 #include "gdb/server.hpp"
 #include "machine/riscv_machine.hpp"
+#include "machine/x86_machine.hpp"
 
 namespace trapeze::vmm {
 
@@ -19,19 +21,24 @@ struct GdbOptions {
     bool wait = false;    // every hart stopped until gdb continues (QEMU's -S)
 };
 
-class RiscvDebugger {
+class Debugger {
 public:
-    // Listens on the address (before the VMM thread is confined: binding needs it) and
-    // enables the machine's debugger; with `wait`, the machine runs nothing until gdb says so.
-    // Before run().
-    static Result<std::unique_ptr<RiscvDebugger>> start(machine::RiscvMachine& m, const GdbOptions& options);
+    // Listens on the address (before the VMM thread is confined: binding needs it) and hooks
+    // the machine; with `wait`, the machine runs nothing until gdb says so. Before run().
+    static Result<std::unique_ptr<Debugger>> start(machine::RiscvMachine& m, const GdbOptions& options);
+    static Result<std::unique_ptr<Debugger>> start(X86Machine& m, const GdbOptions& options);
     // After run() returned: a gdb waiting for the guest hears it ended; the stub stops.
     void machine_ended(int exit_code);
 
 private:
-    RiscvDebugger(std::unique_ptr<gdb::RiscvTarget> target) : m_target(std::move(target)) {}
+    Debugger(std::unique_ptr<gdb::DebugTarget> target, gdb::RiscvTarget* riscv)
+        : m_target(std::move(target)), m_riscv(riscv) {}
+    static Result<std::unique_ptr<Debugger>> serve(std::unique_ptr<Debugger> d, gdb::Listener listener,
+                                                   sandbox::ThreadKind confinement, bool wait);
 
-    std::unique_ptr<gdb::RiscvTarget> m_target;
+    std::unique_ptr<gdb::DebugTarget> m_target;
+    // The RISC-V target is told of the machine's end; the x86 one reads it from the machine.
+    gdb::RiscvTarget* m_riscv;
     std::unique_ptr<gdb::GdbServer> m_server;  // after m_target: stopped before it goes
 };
 
