@@ -13,6 +13,9 @@ round so all see the same host load:
   qemu       qemu-system-riscv64 -gdb ... -S with gdb-multiarch attached the same way
 
 Prints each median, the ratios to `plain` (the goal: `attached` within 5%) and trapeze/QEMU.
+With --gdb-wait the guest waits for gdb-multiarch to start and connect, which is gdb's cost, not
+the stub's: each round also times gdb-multiarch starting and exiting on its own (`gdb start`),
+and `attached/plain` is printed a second time with that taken out.
 
 usage: bench/gdb.sh [--runs N] [--engine jit|interp] [--trapeze PATH] [--bp-offset HEX]
 """
@@ -45,6 +48,15 @@ def gdb_continue(port, breakpoint=None):
         args += ["-ex", f"break *{breakpoint:#x}"]
     args += ["-ex", "continue"]
     return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def gdb_start_time():
+    """gdb-multiarch started, set up as gdb_continue sets it up, and exited: what a guest under
+    --gdb-wait waits for before it runs at all."""
+    start = time.monotonic()
+    subprocess.run(["gdb-multiarch", "-nx", "-batch", "-ex", "set architecture riscv:rv64"], stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=60)
+    return time.monotonic() - start
 
 
 def wait_listening(port, proc, err):
@@ -117,7 +129,7 @@ def main():
             sys.exit(f"gdb.py: {GUEST}/{f} is missing (tools/fetch-guest)")
     # A user address no boot runs (the test initramfs runs busybox higher up), at the offset.
     bp = 0x1000 + int(args.bp_offset, 16)
-    times = {"plain": [], "attached": [], "breakpoint": [], "qemu": []}
+    times = {"plain": [], "attached": [], "breakpoint": [], "qemu": [], "gdb start": []}
     for r in range(args.runs):
         times["plain"].append(boot(trapeze_cmd(args)))
         port = free_port()
@@ -126,12 +138,14 @@ def main():
         times["breakpoint"].append(boot(trapeze_cmd(args, port), port, bp))
         port = free_port()
         times["qemu"].append(boot(qemu_cmd(port), port))
+        times["gdb start"].append(gdb_start_time())
         print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()), flush=True)
     med = {k: statistics.median(v) for k, v in times.items()}
     print(f"\nDebian boot to power-off, engine {args.engine}, median of {args.runs}:")
     for k, v in med.items():
         print(f"  {k:<10} {v:6.2f} s")
     print(f"attached/plain:   {med['attached'] / med['plain']:.3f}  (goal: at most 1.05)")
+    print(f"(attached - gdb start)/plain: {(med['attached'] - med['gdb start']) / med['plain']:.3f}")
     print(f"breakpoint/plain: {med['breakpoint'] / med['plain']:.3f}  (a breakpoint at page offset {args.bp_offset})")
     print(f"trapeze attached/qemu attached: {med['attached'] / med['qemu']:.2f}")
 
