@@ -57,6 +57,26 @@ Result<void> apply_default_guest(MachineConfig& cfg, bool bios_given, bool initr
     return ok();
 }
 
+// Debian's U-Boot for QEMU's virt board in S-mode (package u-boot-qemu), OpenSBI's payload for
+// `--boot disk`.
+constexpr const char* kDebianUBoot = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin";
+
+// `--boot disk`: the firmware chain real RISC-V boards run, OpenSBI -> U-Boot -> whatever the
+// disk's /boot/extlinux/extlinux.conf names (Debian's u-boot-menu writes it), so the guest's
+// own kernel, initramfs and command line boot and kernel updates come through apt.
+Result<void> apply_disk_boot(MachineConfig& cfg, const CLI::App& run) {
+    for (const char* opt : {"--kernel", "--initrd", "--append"}) {
+        if (run.count(opt) != 0)
+            return make_error("--boot disk takes {} from the disk's /boot/extlinux/extlinux.conf, not the command line", opt);
+    }
+    if (cfg.disks.empty()) return make_error("--boot disk needs a --disk to boot from");
+    if (!std::filesystem::is_regular_file(kDebianUBoot))
+        return make_error("--boot disk needs Debian's U-Boot at '{}' (apt install u-boot-qemu; tools/install-deps does)",
+                          kDebianUBoot);
+    cfg.kernel = kDebianUBoot;
+    return ok();
+}
+
 int exit_status(const machine::RunResult& r) {
     using K = machine::RunResult::Kind;
     switch (r.kind) {
@@ -302,6 +322,11 @@ int main(int argc, char** argv) {
                     "virtio-net: user[,hostfwd=tcp:127.0.0.1:HOSTPORT-:GUESTPORT][,mac=MAC] or tap=NAME[,mac=MAC] "
                     "(repeatable)")
         ->take_all();
+    std::string boot = "kernel";
+    run->add_option("--boot", boot,
+                    "kernel: --kernel/--initrd/--append (default); disk: OpenSBI, then Debian's U-Boot, boots what "
+                    "the first disk's extlinux.conf names")
+        ->check(CLI::IsMember({"kernel", "disk"}));
     run->add_option("--console", console, "Guest console on the terminal: serial (ttyS0) or virtio (hvc0)")
         ->check(CLI::IsMember({"serial", "virtio"}));
     run->add_flag("--no-rng", no_rng, "Do not attach the virtio-rng entropy device");
@@ -407,7 +432,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (!restore_path.empty()) {
-        for (const char* opt : {"--kernel", "--initrd", "--bios", "--append", "--arch"}) {
+        for (const char* opt : {"--kernel", "--initrd", "--bios", "--append", "--arch", "--boot"}) {
             if (run->count(opt) != 0) {
                 fmt::print(stderr, "trapeze: {} does not go with --restore: the snapshot's RAM holds what booted\n", opt);
                 return 2;
@@ -440,6 +465,10 @@ int main(int argc, char** argv) {
         }
         if (!bios.empty()) {
             fmt::print(stderr, "trapeze: --bios is not used with --arch x86_64 (the kernel is entered directly)\n");
+            return 2;
+        }
+        if (boot != "kernel") {
+            fmt::print(stderr, "trapeze: --boot disk is for riscv64 (U-Boot); x86_64 enters --kernel directly\n");
             return 2;
         }
         for (const std::string& spec : disks) {
@@ -507,6 +536,12 @@ int main(int argc, char** argv) {
             cfg.bios = bios;
         }
     }
+    if (boot == "disk") {
+        if (auto r = apply_disk_boot(cfg, *run); !r) {
+            fmt::print(stderr, "trapeze: {}\n", r.error().message);
+            return 2;
+        }
+    }
     const bool kernel_given = !cfg.kernel.empty();
     if (auto r = apply_default_guest(cfg, !bios.empty(), !initrd.empty()); !r) {
         fmt::print(stderr, "trapeze: {}\n", r.error().message);
@@ -521,7 +556,7 @@ int main(int argc, char** argv) {
         }
         cfg.bios = fw.string();
     }
-    if (cfg.append.empty() && cfg.bios)
+    if (cfg.append.empty() && cfg.bios && boot != "disk")
         cfg.append = cfg.console == machine::ConsoleKind::Virtio ? "console=hvc0" : kDefaultAppend;
     return finish(run_vm(cfg, terminal, snap, gdb), **signals);
 }

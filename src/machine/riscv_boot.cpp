@@ -51,25 +51,26 @@ Result<uint64_t> load_elf_kernel(std::vector<uint8_t> data, GuestMemory& mem, st
     return elf->extent().second;
 }
 
-// The memory a Linux Image of `file_bytes` bytes needs from its load address: its header's
-// image_size, at least the file (boot-image-header.rst). `head` is the file's first bytes.
-Result<uint64_t> image_memory_size(std::span<const uint8_t> head, uint64_t file_bytes, std::string_view name) {
-    // Anything else must be a Linux Image: a random file would only make the firmware jump
-    // into garbage and hang, so say so instead.
+// The memory a kernel of `file_bytes` bytes needs from its load address. A Linux Image: its
+// header's image_size, at least the file (boot-image-header.rst). Anything else that is not
+// ELF is a raw binary (U-Boot's u-boot.bin, say), loaded as it is at the kernel address as
+// QEMU's virt board loads one. `head` is the file's first bytes.
+Result<uint64_t> kernel_memory_size(std::span<const uint8_t> head, uint64_t file_bytes, std::string_view name) {
+    if (file_bytes == 0) return make_error("kernel '{}' is empty", name);
     if (head.size() < kImageHeaderSize || std::memcmp(head.data() + kImageMagic2Offset, kImageMagic2, 4) != 0)
-        return make_error("kernel '{}' is neither an ELF file nor a RISC-V Linux Image (no RSC\\x05 magic)", name);
+        return file_bytes;
     return std::max<uint64_t>(file_bytes, load_le<uint64_t>(head.data() + kImageSizeOffset));
 }
 
-// The end of an Image of memory size `size` placed at `at`, once its file bytes are there.
+// The end of a kernel of memory size `size` placed at `at`, once its file bytes are there.
 Result<uint64_t> image_end(const GuestMemory& mem, uint64_t at, uint64_t size, std::string_view name) {
     if (!mem.contains(Gpa(at), size))
         return make_error("kernel '{}' needs {} MiB at {:#x}: guest RAM is too small", name, size >> 20, at);
     return at + size;
 }
 
-// Returns the end of the kernel in RAM (its memory size, bss included). A Linux Image is read
-// straight into RAM; an ELF file is parsed from a copy. load_kernel_bytes is the same for a
+// Returns the end of the kernel in RAM (its memory size, bss included). A Linux Image or a raw
+// binary is read straight into RAM; an ELF file is parsed from a copy. load_kernel_bytes is the same for a
 // kernel already in memory.
 Result<uint64_t> load_kernel(const std::string& path, GuestMemory& mem, uint64_t at) {
     auto file_bytes = file_size(path);
@@ -82,7 +83,7 @@ Result<uint64_t> load_kernel(const std::string& path, GuestMemory& mem, uint64_t
         if (!data) return std::move(data).context("kernel").error();
         return load_elf_kernel(std::move(*data), mem, path);
     }
-    auto size = image_memory_size(head, *file_bytes, path);
+    auto size = kernel_memory_size(head, *file_bytes, path);
     if (!size) return size.error();
     TRAPEZE_TRY(read_into(mem, at, *file_bytes, path, fmt::format("kernel '{}'", path)));
     return image_end(mem, at, *size, path);
@@ -148,7 +149,7 @@ Result<BootPlan> load_boot_images(const MachineConfig& cfg, GuestMemory& mem, ar
 Result<uint64_t> load_kernel_bytes(std::span<const uint8_t> file, GuestMemory& mem, uint64_t at, std::string_view name) {
     const auto head = file.first(std::min<size_t>(kImageHeaderSize, file.size()));
     if (loader::ElfImage::looks_like_elf(head)) return load_elf_kernel({file.begin(), file.end()}, mem, name);
-    auto size = image_memory_size(head, file.size(), name);
+    auto size = kernel_memory_size(head, file.size(), name);
     if (!size) return size.error();
     auto dst = ram_for(mem, at, file.size(), fmt::format("kernel '{}'", name));
     if (!dst) return dst.error();
