@@ -1,9 +1,13 @@
 # Quick start:  make run   boots the default Debian guest (a busybox shell on this terminal)
+#               make debian  builds a full Debian system disk once (tools/debian-image), boots it
 #               make test  builds and runs every test, guest boots included
 #               make test-sanitize  the unit, isa and guest tests built with ASan + UBSan
 BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 BENCH_ARGS ?=
+# make debian: the system disk, and how the machine that boots it is shaped.
+DEBIAN_IMAGE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/trapeze/debian.img
+DEBIAN_RUN_ARGS ?= --cpus 2 --memory 2048 --net user,hostfwd=tcp:127.0.0.1:2222-:22
 SANITIZE_BUILD ?= build-sanitize
 # The tests `make test-sanitize` runs (a ctest label regex; x86guest and fuzz are left out).
 SANITIZE_LABELS ?= ^(unit|isa|hostile|process|guest)$$
@@ -14,7 +18,7 @@ SANITIZE_OPT ?= -O2 -g
 SANITIZE_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1
 
-.PHONY: all deps guest build run test build-sanitize test-sanitize test-smp-soak build-tsan bench clean
+.PHONY: all deps guest build run debian test build-sanitize test-sanitize test-smp-soak build-tsan bench clean
 
 all: build
 
@@ -33,6 +37,12 @@ build: deps $(BUILD)/build.ninja
 
 run: guest build
 	$(BUILD)/trapeze run
+
+# Debian trixie with systemd, a serial login and ssh on 127.0.0.1:2222 (README, "A full Debian
+# system"); the image is built the first time only.
+debian: guest build
+	test -e $(DEBIAN_IMAGE) || tools/debian-image --trapeze $(BUILD)/trapeze $(DEBIAN_IMAGE)
+	$(BUILD)/trapeze run --boot disk --disk $(DEBIAN_IMAGE) $(DEBIAN_RUN_ARGS)
 
 test: guest build
 	ctest --test-dir $(BUILD) --output-on-failure -j2

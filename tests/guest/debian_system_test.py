@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""The full Debian system (issue 25) booted the way `make debian` boots it: `trapeze run --boot
+disk` through OpenSBI, Debian's U-Boot and the image's extlinux.conf, on 2 harts with user
+networking. On a copy of the image `tools/debian-image` built (DEBIAN_IMAGE, default the cache's
+debian.img; skipped, status 77, when there is none: building it takes minutes and downloads):
+
+  * root logs in on the serial console; `systemctl is-system-running --wait` says `running`
+    and no unit failed; the command line is extlinux.conf's (root=/dev/vda1);
+  * eth0 has its DHCP address from user networking;
+  * the ssh server answers on the host's forwarded port (its SSH-2.0 banner);
+  * `apt-get update` reaches the mirror through user networking (skipped with a reason when
+    the host itself cannot reach it);
+  * `poweroff` ends trapeze with status 0.
+
+usage: debian_system_test.py TRAPEZE ENGINE
+"""
+import os
+import re
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+LOGIN_TIMEOUT = 600
+PROMPT = rb"TRAPEZE-PROMPT# "
+
+
+def fail(msg, console=b""):
+    text = console.decode(errors="replace").replace("\r", "")
+    print(f"--- console (last 60 lines)\n" + "\n".join(text.splitlines()[-60:]))
+    print(f"FAIL: {msg}")
+    sys.exit(1)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Console:
+    def __init__(self, proc):
+        self.proc = proc
+        self.buf = b""  # read, not yet consumed by a wait
+        self.log = b""  # consumed
+
+    def wait(self, pattern, timeout):
+        """Until `pattern` (bytes regex) appears after what earlier waits consumed."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            m = re.search(pattern, self.buf)
+            if m:
+                self.log += self.buf[:m.end()]
+                self.buf = self.buf[m.end():]
+                return m.group(0)
+            r, _, _ = select.select([self.proc.stdout], [], [], 1)
+            if r:
+                data = os.read(self.proc.stdout.fileno(), 65536)
+                if not data:
+                    break
+                self.buf += data
+        fail(f"no {pattern!r} on the console within {timeout} s", self.log + self.buf)
+
+    def send(self, text):
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
+    def run(self, command, timeout=300):
+        """A shell command at the prompt (echo off, see main); returns its output without escapes."""
+        self.send(f"{command}; echo __DONE$((6*7))__\n")
+        out = self.wait(rb"(?s).*?__DONE42__", timeout)
+        self.wait(PROMPT, 60)
+        return re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", out.decode(errors="replace")).replace("\r", "")
+
+
+def mirror_of_host():
+    """The mirror the image's apt uses (tools/debian-image wrote the host's), if the host reaches it."""
+    sources = subprocess.run(["bash", "-c", f"source {os.path.dirname(__file__)}/../../tools/lib/mirror.sh; find_mirror"],
+                             capture_output=True, text=True)
+    uri = sources.stdout.strip()
+    if not uri:
+        return None
+    try:
+        urllib.request.urlopen(f"{uri}/dists/trixie/InRelease", timeout=20).read()
+        return uri
+    except OSError:
+        return None
+
+
+def mirror_inconsistency(uri):
+    """Why the mirror itself would fail any apt-get update, seen from the host (its riscv64 index
+    is not the size its InRelease says: a sync in progress), or None."""
+    release = urllib.request.urlopen(f"{uri}/dists/trixie/InRelease", timeout=20).read().decode(errors="replace")
+    m = re.search(r"^ [0-9a-f]{64}\s+(\d+) main/binary-riscv64/Packages.xz$", release, re.MULTILINE)
+    if not m:
+        return "its InRelease lists no riscv64 Packages.xz"
+    head = urllib.request.Request(f"{uri}/dists/trixie/main/binary-riscv64/Packages.xz", method="HEAD")
+    size = urllib.request.urlopen(head, timeout=20).headers.get("Content-Length")
+    if size != m.group(1):
+        return f"Packages.xz is {size} bytes, InRelease says {m.group(1)}"
+    return None
+
+
+def main():
+    trapeze, engine = sys.argv[1:3]
+    cache = os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache"))
+    image = os.environ.get("DEBIAN_IMAGE", os.path.join(cache, "trapeze", "debian.img"))
+    if not os.path.exists(image):
+        print(f"SKIP: no Debian system image at {image} (`make debian` or tools/debian-image builds one)")
+        sys.exit(77)
+    with tempfile.TemporaryDirectory(prefix="trapeze-debian-") as work:
+        disk = os.path.join(work, "debian.img")
+        subprocess.run(["cp", "--sparse=always", image, disk], check=True)  # the user's image stays as it is
+        port = free_port()
+        proc = subprocess.Popen([trapeze, "run", "--engine", engine, "--boot", "disk", "--disk", disk, "--cpus", "2",
+                                 "--memory", "2048", "--net", f"user,hostfwd=tcp:127.0.0.1:{port}-:22", "--no-stats"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        con = Console(proc)
+        try:
+            started = time.monotonic()
+            con.wait(rb"U-Boot 20", 120)
+            con.wait(rb"login: ", LOGIN_TIMEOUT)
+            print(f"login prompt after {time.monotonic() - started:.1f} s")
+            con.send("root\n")
+            con.wait(rb"root@[-a-zA-Z0-9]*:~# ", 120)
+            # No echo, no line editing: a serial line of unknown width garbles both.
+            con.send("stty -echo; export TERM=dumb PS1='TRAPEZE-''PROMPT# '; set +o emacs\n")
+            con.wait(PROMPT, 60)
+            state = con.run("systemctl is-system-running --wait")
+            if not re.search(r"(^|\s)running$", state, re.MULTILINE):
+                fail(f"systemctl is-system-running said {state.strip()!r}; failed units: "
+                     f"{con.run('systemctl --failed --no-legend --plain')!r}", con.log)
+            cmdline = con.run("cat /proc/cmdline")
+            if "root=/dev/vda1" not in cmdline:
+                fail(f"the kernel's command line is not extlinux.conf's: {cmdline!r}", con.log)
+            addr = con.run("ip -4 -br addr show eth0")
+            if "10.0.2.15/24" not in addr:
+                fail(f"eth0 has no DHCP address from user networking: {addr!r}", con.log)
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+                s.settimeout(30)
+                banner = s.recv(256)
+            if not banner.startswith(b"SSH-2.0-OpenSSH"):
+                fail(f"the forwarded ssh port answered {banner!r}", con.log)
+            print(f"ssh banner on 127.0.0.1:{port}: {banner.strip().decode(errors='replace')}")
+            mirror = mirror_of_host()
+            if mirror:
+                out = con.run("apt-get -q update >/tmp/apt.log 2>&1; echo apt-status=$?; tail -n 25 /tmp/apt.log", 600)
+                broken = None if "apt-status=0" in out else mirror_inconsistency(mirror)
+                if broken and re.search(r"Get:\d+ \S+ trixie InRelease", out):
+                    print(f"apt-get update: the guest fetched from the mirror, which is inconsistent from the host "
+                          f"too ({broken}): not counted")
+                elif "apt-status=0" not in out:
+                    fail(f"apt-get update failed in the guest: {out!r}", con.log)
+                else:
+                    print("apt-get update: ok")
+            else:
+                print("apt-get update: skipped (the host cannot reach the mirror either)")
+            con.send("poweroff\n")
+            rc = proc.wait(180)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            fail("trapeze did not end after poweroff", con.log + con.buf)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        if rc != 0:
+            fail(f"poweroff should end trapeze with status 0, got {rc}", con.log + con.buf)
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()
