@@ -7,10 +7,12 @@ debian.img; skipped, status 77, when there is none: building it takes minutes an
   * root logs in on the serial console; `systemctl is-system-running --wait` says `running`
     and no unit failed; the command line is extlinux.conf's (root=/dev/vda1);
   * eth0 has its DHCP address from user networking;
-  * the ssh server answers on the host's forwarded port (its SSH-2.0 banner);
-  * `apt-get update` reaches the mirror through user networking (skipped with a reason when
-    the host itself cannot reach it);
-  * `poweroff` ends trapeze with status 0.
+  * ssh through the host's forwarded port logs root in with a key the test made (written into
+    the copy's /root/.ssh/authorized_keys with debugfs) and runs a command;
+  * `apt-get update` and `apt-get install hello` through user networking (skipped with a reason
+    when the host itself cannot reach the mirror, or sees its index inconsistent too);
+  * `reboot` comes back through U-Boot to a login (--on-reboot restart); `poweroff` then ends
+    trapeze with status 0.
 
 usage: debian_system_test.py TRAPEZE ENGINE
 """
@@ -105,6 +107,32 @@ def mirror_inconsistency(uri):
     return None
 
 
+PARTITION_OFFSET = 2048 * 512  # tools/debian-image's partition
+
+
+def authorize_key(disk, work):
+    """A fresh ed25519 key, made root's only ssh key in the image copy (debugfs writes the ext4
+    partition in place); returns the private key's path."""
+    key = os.path.join(work, "id_ed25519")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
+    target = "/root/.ssh/authorized_keys"
+    commands = f"rm {target}\nwrite {key}.pub {target}\nsif {target} mode 0100600\nsif {target} uid 0\nsif {target} gid 0\n"
+    r = subprocess.run(["debugfs", "-w", "-f", "-", f"{disk}?offset={PARTITION_OFFSET}"], input=commands, text=True,
+                       capture_output=True)
+    listing = subprocess.run(["debugfs", "-R", f"cat {target}", f"{disk}?offset={PARTITION_OFFSET}"],
+                             capture_output=True, text=True).stdout
+    with open(key + ".pub") as f:
+        if r.returncode != 0 or f.read().strip() not in listing:
+            fail(f"could not write {target} into the image copy: {r.stderr}")
+    return key
+
+
+def ssh(key, port, command):
+    return subprocess.run(["ssh", "-i", key, "-p", str(port), "-o", "StrictHostKeyChecking=no", "-o",
+                           "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=60",
+                           "root@127.0.0.1", command], capture_output=True, text=True, timeout=180)
+
+
 def main():
     trapeze, engine = sys.argv[1:3]
     cache = os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache"))
@@ -115,9 +143,10 @@ def main():
     with tempfile.TemporaryDirectory(prefix="trapeze-debian-") as work:
         disk = os.path.join(work, "debian.img")
         subprocess.run(["cp", "--sparse=always", image, disk], check=True)  # the user's image stays as it is
+        key = authorize_key(disk, work)
         port = free_port()
         proc = subprocess.Popen([trapeze, "run", "--engine", engine, "--boot", "disk", "--disk", disk, "--cpus", "2",
-                                 "--memory", "2048", "--net", f"user,hostfwd=tcp:127.0.0.1:{port}-:22", "--no-stats"],
+                                 "--memory", "2048", "--on-reboot", "restart", "--net", f"user,hostfwd=tcp:127.0.0.1:{port}-:22", "--no-stats"],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         con = Console(proc)
         try:
@@ -146,6 +175,10 @@ def main():
             if not banner.startswith(b"SSH-2.0-OpenSSH"):
                 fail(f"the forwarded ssh port answered {banner!r}", con.log)
             print(f"ssh banner on 127.0.0.1:{port}: {banner.strip().decode(errors='replace')}")
+            r = ssh(key, port, "uname -m; systemctl is-system-running")
+            if r.returncode != 0 or r.stdout.split() != ["riscv64", "running"]:
+                fail(f"ssh root@127.0.0.1 -p {port} answered {r.returncode}: {r.stdout!r} {r.stderr!r}", con.log)
+            print("ssh login with a key: ok")
             mirror = mirror_of_host()
             if mirror:
                 out = con.run("apt-get -q update >/tmp/apt.log 2>&1; echo apt-status=$?; tail -n 25 /tmp/apt.log", 600)
@@ -156,9 +189,19 @@ def main():
                 elif "apt-status=0" not in out:
                     fail(f"apt-get update failed in the guest: {out!r}", con.log)
                 else:
-                    print("apt-get update: ok")
+                    out = con.run("apt-get install -y -q hello >/tmp/apt.log 2>&1; echo apt-status=$?; hello", 900)
+                    if "apt-status=0" not in out or "Hello, world!" not in out:
+                        fail(f"apt-get install hello failed in the guest: {out!r}", con.log)
+                    print("apt-get update, apt-get install hello: ok")
             else:
                 print("apt-get update: skipped (the host cannot reach the mirror either)")
+            # `reboot` comes back through U-Boot into the system (--on-reboot restart).
+            con.send("reboot\n")
+            con.wait(rb"U-Boot 20", 300)
+            con.wait(rb"login: ", LOGIN_TIMEOUT)
+            print("reboot: back at the login prompt")
+            con.send("root\n")
+            con.wait(rb"root@[-a-zA-Z0-9]*:~# ", 120)
             con.send("poweroff\n")
             rc = proc.wait(180)
         except subprocess.TimeoutExpired:
