@@ -20,6 +20,7 @@
 #include "base/guest_clock.hpp"
 #include "base/log.hpp"
 #include "base/shutdown_signals.hpp"
+#include "machine/boot_disk.hpp"
 #include "machine/guest_cache.hpp"
 #include "machine/host_console.hpp"
 #include "machine/riscv_machine.hpp"
@@ -70,6 +71,7 @@ Result<void> apply_disk_boot(MachineConfig& cfg, const CLI::App& run) {
             return make_error("--boot disk takes {} from the disk's /boot/extlinux/extlinux.conf, not the command line", opt);
     }
     if (cfg.disks.empty()) return make_error("--boot disk needs a --disk to boot from");
+    TRAPEZE_TRY(machine::check_boot_disk(cfg.disks.front().path));
     if (!std::filesystem::is_regular_file(kDebianUBoot))
         return make_error("--boot disk needs Debian's U-Boot at '{}' (apt install u-boot-qemu; tools/install-deps does)",
                           kDebianUBoot);
