@@ -20,23 +20,18 @@ usage: x86_test.py TRAPEZE X86GUEST_ELF
 """
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 
-TIMEOUT = 120
+
+from gdb_test import Trapeze as RiscvTrapeze, fail, gdb  # the same client and process handling
 
 
-def fail(msg, *logs):
-    for name, text in logs:
-        print(f"--- {name}\n{text[-4000:]}")
-    print(f"FAIL: {msg}")
-    sys.exit(1)
+class Trapeze(RiscvTrapeze):
+    """trapeze run --arch x86_64 on the test guest, its console kept for the checks."""
 
-
-class Trapeze:
     def __init__(self, trapeze, elf, append, wait, work, name):
         self.err_path = os.path.join(work, f"{name}.stderr")
         self.out_path = os.path.join(work, f"{name}.stdout")
@@ -46,49 +41,9 @@ class Trapeze:
                                      stderr=open(self.err_path, "wb"))
         self.port = self._port()
 
-    def _port(self):
-        end = time.monotonic() + 30
-        while time.monotonic() < end:
-            m = re.search(r"gdb stub on 127\.0\.0\.1:(\d+)", self.stderr())
-            if m:
-                return int(m.group(1))
-            if self.proc.poll() is not None:
-                fail("trapeze ended before its gdb stub listened", ("stderr", self.stderr()))
-            time.sleep(0.05)
-        fail("no gdb stub line on trapeze's stderr", ("stderr", self.stderr()))
-
-    def stderr(self):
-        with open(self.err_path, errors="replace") as f:
-            return f.read()
-
     def stdout(self):
         with open(self.out_path, errors="replace") as f:
             return f.read()
-
-    def wait(self, timeout=TIMEOUT):
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            fail("trapeze did not end after gdb let go", ("stdout", self.stdout()), ("stderr", self.stderr()))
-
-
-def gdb(elf, port, commands, interrupt_after=None):
-    """gdb-multiarch in batch mode; with interrupt_after, a SIGINT that many seconds in (Ctrl-C)."""
-    args = ["gdb-multiarch", "-nx", "-batch", elf, "-ex", "set pagination off", "-ex", f"target remote 127.0.0.1:{port}"]
-    for c in commands:
-        args += ["-ex", c]
-    p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if interrupt_after is not None:
-        time.sleep(interrupt_after)
-        p.send_signal(signal.SIGINT)
-    try:
-        out, _ = p.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out, _ = p.communicate()
-        fail("gdb-multiarch did not finish", ("gdb", out))
-    return out
 
 
 def expect(out, pattern, what, vm):
