@@ -18,6 +18,7 @@
 
 #include "base/file.hpp"
 #include "gdb/x86_target.hpp"
+#include "guest_console.hpp"
 #include "kvm/kvm_system.hpp"
 #include "loader/elf_image.hpp"
 
@@ -30,30 +31,7 @@ using Kind = StopReason::Kind;
 constexpr unsigned kRax = 0, kRcx = 2, kRbx = 1, kRsp = 7, kRdi = 5, kR10 = 10, kRip = 16, kCr0 = 42, kEfer = 47;
 constexpr uint64_t kStartInfo = 0x6000;  // arch/x86_64/layout.hpp: PVH passes it in ebx
 
-// What the guest writes to COM1, and waiting for a text in it.
-class Console {
-public:
-    std::function<void(uint8_t)> sink() {
-        return [this](uint8_t b) {
-            std::lock_guard lock(m_lock);
-            m_text.push_back(static_cast<char>(b));
-            m_cv.notify_all();
-        };
-    }
-    bool wait_for(const std::string& text) {
-        std::unique_lock lock(m_lock);
-        return m_cv.wait_for(lock, 60s, [&] { return m_text.find(text) != std::string::npos; });
-    }
-    std::string text() {
-        std::lock_guard lock(m_lock);
-        return m_text;
-    }
-
-private:
-    std::mutex m_lock;
-    std::condition_variable m_cv;
-    std::string m_text;
-};
+using Console = GuestConsole;  // guest_console.hpp
 
 uint64_t value(const std::optional<std::vector<uint8_t>>& bytes) {
     uint64_t v = 0;

@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "guest_console.hpp"
 #include "kvm/kvm_system.hpp"
 #include "machine/x86_machine.hpp"
 #include "snapshot/snapshot_file.hpp"
@@ -25,30 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// What the guest writes to COM1 (from its vCPU threads), and waiting for a text in it.
-class Console {
-public:
-    std::function<void(uint8_t)> sink() {
-        return [this](uint8_t b) {
-            std::lock_guard lock(m_lock);
-            m_text.push_back(static_cast<char>(b));
-            m_cv.notify_all();
-        };
-    }
-    bool wait_for(const std::string& text) {
-        std::unique_lock lock(m_lock);
-        return m_cv.wait_for(lock, 60s, [&] { return m_text.find(text) != std::string::npos; });
-    }
-    std::string text() {
-        std::lock_guard lock(m_lock);
-        return m_text;
-    }
-
-private:
-    std::mutex m_lock;
-    std::condition_variable m_cv;
-    std::string m_text;
-};
+using Console = GuestConsole;  // guest_console.hpp
 
 // run() on a thread of its own: it confines the calling thread with seccomp, which the test's
 // own thread must not be.
