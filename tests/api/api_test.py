@@ -54,9 +54,20 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.path = path
 
     def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(120)
-        self.sock.connect(self.path)
+        # The socket file appears at bind(), a moment before listen(): a connection in between
+        # is refused (seen on a loaded host), so that one is tried again for a little while.
+        deadline = time.time() + 5
+        while True:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(120)
+            try:
+                self.sock.connect(self.path)
+                return
+            except ConnectionRefusedError:
+                self.sock.close()
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.01)
 
 
 class Api:
