@@ -25,7 +25,7 @@ public:
     virtual EngineExit run(rv64::Hart& h, uint64_t budget) = 0;
     virtual uint64_t retired() const = 0;
     virtual std::string summary() const = 0;  // engine counters, one line, for `trapeze run`'s stats
-    virtual rv64::interp::CodeCache& cache() = 0;  // its decoded blocks (CodeCoherence watches them)
+    virtual rv64::interp::CodeCache& cache() = 0;  // its decoded blocks, shared by every hart
 };
 
 // Both engines have the same shape (attach, run -> Exit::{Budget, Wfi, Debug}, retired).

@@ -15,7 +15,7 @@ void RiscvMachine::enable_debugger(std::function<void()> on_stop) {
     m_on_debug_stop = std::move(on_stop);
     m_watch_gen_seen.assign(m_harts.size(), m_debug_points.watchpoint_generation());
     for (auto& h : m_harts) h->set_debug_points(&m_debug_points);
-    for (auto& e : m_engines) e->cache().set_debug_points(&m_debug_points);
+    m_engine->cache().set_debug_points(&m_debug_points);
 }
 
 // Before hart i runs (its thread, or the debugger's while paused): TLB entries cached before

@@ -84,7 +84,7 @@ Result<std::unique_ptr<RiscvMachine>> RiscvMachine::build(const MachineConfig& c
     m->m_bus.set_lock(&m->m_devices);
     m->m_io_wake = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!m->m_io_wake.valid()) return make_error("eventfd: {}", std::strerror(errno));
-    TRAPEZE_TRY(m->create_engines());
+    TRAPEZE_TRY(m->create_engine());
     TRAPEZE_TRY(m->map_devices());
     TRAPEZE_TRY(m->add_virtio_devices());
     m->wire_harts();
@@ -100,31 +100,23 @@ Result<void> RiscvMachine::map_devices() {
     return ok();
 }
 
-Result<std::unique_ptr<HartEngine>> RiscvMachine::create_engine() {
+// One engine for every hart: its decoded blocks and translations are shared, whether the
+// harts take turns on this thread or each runs on a thread of its own. In parallel,
+// CodeCoherence tells harts to drop write entries for pages that become code (see there).
+Result<void> RiscvMachine::create_engine() {
     if (m_cfg.engine == Engine::Jit) {
         rv64::jit::JitConfig jit_cfg;
         jit_cfg.background = true;  // translations on the host's other core
         auto jit = rv64::jit::Jit::create(m_mem, jit_cfg);
         if (!jit) return std::move(jit).context("--engine jit").error();
-        return std::unique_ptr<HartEngine>(std::make_unique<EngineAdapter<rv64::jit::Jit>>(std::move(*jit)));
-    }
-    return std::unique_ptr<HartEngine>(std::make_unique<EngineAdapter<rv64::interp::Interpreter>>(
-        std::make_unique<rv64::interp::Interpreter>(m_mem)));
-}
-
-// Parallel harts each get an engine of their own, so nothing an engine keeps (decoded blocks,
-// translations, their links and lookup caches) is shared between threads; CodeCoherence
-// carries code invalidations between them, and device DMA goes to it instead of to an engine.
-Result<void> RiscvMachine::create_engines() {
-    const unsigned engines = parallel() ? m_cfg.cpus : 1;
-    for (unsigned i = 0; i < engines; ++i) {
-        auto engine = create_engine();
-        if (!engine) return engine.error();
-        m_engines.push_back(std::move(*engine));
+        m_engine = std::make_unique<EngineAdapter<rv64::jit::Jit>>(std::move(*jit));
+    } else {
+        m_engine = std::make_unique<EngineAdapter<rv64::interp::Interpreter>>(
+            std::make_unique<rv64::interp::Interpreter>(m_mem));
     }
     if (parallel()) {
-        m_coherence = std::make_unique<rv64::CodeCoherence>(m_mem, m_cfg.cpus);
-        m_mem.set_write_observer([this](Gpa gpa, uint64_t len) { m_coherence->invalidate_range(gpa.value, len); });
+        m_coherence = std::make_unique<rv64::CodeCoherence>(m_engine->cache(), m_cfg.cpus);
+        m_engine->cache().set_page_listener(m_coherence.get());
         runloop::HartLoop& loop = *this;  // a private base: converted here, where it is accessible
         auto quota = std::make_unique<runloop::CpuQuota>(m_cfg.cpu_quota_percent);
         m_threads = std::make_unique<runloop::HartThreads>(m_cfg.cpus, loop, std::move(quota));
@@ -133,19 +125,9 @@ Result<void> RiscvMachine::create_engines() {
     return ok();
 }
 
-uint64_t RiscvMachine::retired() const {
-    uint64_t n = 0;
-    for (const auto& e : m_engines) n += e->retired();
-    return n;
-}
+uint64_t RiscvMachine::retired() const { return m_engine->retired(); }
 
-std::string RiscvMachine::engine_summary() const {
-    if (m_engines.size() == 1) return m_engines.front()->summary();
-    std::string out;
-    for (size_t i = 0; i < m_engines.size(); ++i)
-        out += fmt::format("{}hart {}: {}", i == 0 ? "" : "\ntrapeze: ", i, m_engines[i]->summary());
-    return out;
-}
+std::string RiscvMachine::engine_summary() const { return m_engine->summary(); }
 
 // Disks first, in command-line order (the first is vda), then the entropy device.
 Result<void> RiscvMachine::add_virtio_devices() {
@@ -194,9 +176,8 @@ void RiscvMachine::wire_harts() {
     for (unsigned i = 0; i < m_cfg.cpus; ++i) {
         auto hart = std::make_unique<rv64::Hart>(rv64::HartConfig{i, true}, m_mem, m_bus, m_clock);
         wire_hart(i, *hart);
-        HartEngine& engine = parallel() ? *m_engines[i] : *m_engines.front();
-        engine.attach(*hart);
-        if (m_coherence) m_coherence->join(i, *hart, engine.cache());
+        m_engine->attach(*hart);
+        if (m_coherence) m_coherence->join(i, *hart);
         m_harts.push_back(std::move(hart));
     }
 }
@@ -344,7 +325,7 @@ RunResult RiscvMachine::run() { return parallel() ? run_parallel() : run_in_turn
 RunResult RiscvMachine::run_in_turn() {
     const bool smp = m_harts.size() > 1;
     const Slices slices = m_cfg.engine == Engine::Jit ? kJitSlices : kInterpSlices;
-    HartEngine& engine = *m_engines.front();
+    HartEngine& engine = *m_engine;
     runloop::CpuQuota quota(m_cfg.cpu_quota_percent);
     {
         std::lock_guard control(m_control);
@@ -542,7 +523,7 @@ bool RiscvMachine::run_slice(unsigned hart) {
     if (m_debug_stop.load(std::memory_order_acquire)) return false;
     sync_debug(hart);
     const uint64_t budget = m_cfg.engine == Engine::Jit ? kJitSlices.single : kInterpSlices.single;
-    switch (m_engines[hart]->run(*m_harts[hart], budget)) {
+    switch (m_engine->run(*m_harts[hart], budget)) {
         case EngineExit::Budget: return true;
         case EngineExit::Wfi: return false;
         case EngineExit::Debug: debug_stopped(hart); return false;

@@ -155,8 +155,7 @@ private:
     Result<void> restore_state(const snapshot::SnapshotContents& snap);
     void save_state(snapshot::SnapshotWriter& out) const;
     bool parallel() const { return m_cfg.cpus > 1 && !m_cfg.deterministic; }
-    Result<std::unique_ptr<HartEngine>> create_engine();
-    Result<void> create_engines();
+    Result<void> create_engine();
     Result<void> map_devices();
     Result<void> add_virtio_devices();
     Result<void> add_virtio(std::unique_ptr<virtio::VirtioDevice> device, std::string name);
@@ -199,8 +198,8 @@ private:
     std::vector<virtio::VirtioNet*> m_nets;         // --net order (owned by m_virtio)
     virtio::VirtioRng* m_rng = nullptr;             // (owned by m_virtio)
     std::vector<std::unique_ptr<rv64::Hart>> m_harts;
-    // Run in turn: one engine for every hart. Parallel: engine i runs hart i only.
-    std::vector<std::unique_ptr<HartEngine>> m_engines;
+    // The one engine every hart runs on, in turn or in parallel (its code cache is shared).
+    std::unique_ptr<HartEngine> m_engine;
     std::unique_ptr<rv64::CodeCoherence> m_coherence;  // parallel only
     std::unique_ptr<runloop::HartThreads> m_threads;   // parallel only
     BootPlan m_boot;

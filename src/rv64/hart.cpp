@@ -184,9 +184,11 @@ void Hart::update_mmu_view() {
 }
 
 void Hart::update_fetch_key() {
-    // generation * stride + hartid | view (2 bits) | tag id (12 bits, see m_space_tag)
+    // 1 | generation * stride + hartid | view (2 bits) | tag id (12 bits, see m_space_tag);
+    // the top bit keeps it from ever being 0 (see fetch_key).
     static_assert(kMmuCount <= 4 && kLastTagId < (1u << 12));
-    m_fetch_key = (m_fetch_gen * kContextGenStride + m_cfg.hartid) << 14 | uint64_t{m_fetch_index} << 12 | m_tag;
+    m_fetch_key = uint64_t{1} << 63 | (m_fetch_gen * kContextGenStride + m_cfg.hartid) << 14 |
+                  uint64_t{m_fetch_index} << 12 | m_tag;
 }
 
 }  // namespace trapeze::rv64

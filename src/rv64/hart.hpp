@@ -8,7 +8,7 @@
 // handler), and the executing instruction returns false to leave its block.
 //
 // Thread: the thread that runs this hart; lines from devices use set_irq_pin(), and other
-// harts' CodeCoherence has_write_entries(), which are safe from any thread.
+// harts (CodeCoherence) has_write_entries(), which are safe from any thread.
 #pragma once
 
 #include <array>
@@ -42,7 +42,7 @@ public:
     virtual ~CodeWatch() = default;
     // True if decoded blocks exist for the 4 KiB guest-physical page holding `pa`.
     virtual bool is_code_page(uint64_t pa) const = 0;
-    // Called before a store to such a page takes effect.
+    // Called when a store changed such a page (an AMO: before it does).
     virtual void invalidate_code_page(uint64_t pa) = 0;
     // FENCE.I: from now on the hart's fetches see every store that happens before it (unpriv
     // spec §6.1). Nothing to do where stores drop decoded code at once (interp::CodeCache).
@@ -83,6 +83,14 @@ public:
     HartState s;  // public: the interpreter and JIT operate on it directly
     // Set by the interpreter's threaded dispatch to the instruction that left its block.
     const DecodedInsn* exit_insn = nullptr;
+    // What the engine that runs this hart keeps for it (set by its attach). Translated code
+    // reaches the JIT's per-hart exit slots and jump cache off the Hart pointer.
+    struct EngineData {
+        void* context = nullptr;     // the engine's own per-hart state
+        void* exit_slots = nullptr;  // jit::Jit: this hart's slots of exits across pages
+        void* jump_cache = nullptr;  // jit::Jit: this hart's jump cache
+    };
+    EngineData engine;
 
     // --- reset and interrupts -------------------------------------------------------------
     void reset(uint64_t pc);
@@ -214,7 +222,7 @@ public:
     // with an address) and by tag-id recycling. While it is unchanged, any page translates
     // for fetch as it did when the key was read, so translated code compares it instead of
     // probing the fetch TLB on every jump across pages (jit::ExitSlot). Unique across the
-    // harts of a machine, as context_gen is.
+    // harts of a machine, as context_gen is, and never 0 (a zeroed slot is an unfilled one).
     uint64_t fetch_key() const { return m_fetch_key; }
 
     void set_code_watch(CodeWatch* w) { m_code = w; }
@@ -269,6 +277,7 @@ private:
     bool pmp_page_uniform(uint64_t page, Access acc, Priv priv) const;
     bool load_slow(uint64_t va, unsigned size, uint64_t& out);
     bool store_slow(uint64_t va, unsigned size, uint64_t value);
+    void drop_code_written(uint64_t pa);
     bool watch_stops(uint64_t va, uint64_t size, bool write);
     bool access_one(uint64_t va, unsigned size, Access acc, uint64_t& pa, bool& is_ram);
     void fill_tlb(uint64_t va, uint64_t pa, Access acc, unsigned mmu_index);

@@ -380,8 +380,8 @@ bool Hart::store_slow(uint64_t va, unsigned size, uint64_t value) {
         if (!access_one(va, size, Access::Write, pa, is_ram)) return false;
         if (watch_stops(va, size, true)) return false;
         if (is_ram) {
-            if (m_code != nullptr && m_code->is_code_page(pa)) m_code->invalidate_code_page(pa);
             std::memcpy(m_mem.span(Gpa(pa), size).data(), &value, size);
+            drop_code_written(pa);
             return true;
         }
         if (!m_bus.write(Gpa(pa), value, size)) return raise(EXC_STORE_ACCESS, va);
@@ -394,11 +394,20 @@ bool Hart::store_slow(uint64_t va, unsigned size, uint64_t value) {
         if (!is_ram) return raise(EXC_STORE_ACCESS, va);
     }
     if (watch_stops(va, size, true)) return false;
-    for (unsigned i = 0; i < size; ++i) {
-        if (m_code != nullptr && m_code->is_code_page(pas[i])) m_code->invalidate_code_page(pas[i]);
-        *m_mem.span(Gpa(pas[i]), 1).data() = static_cast<uint8_t>(value >> (8 * i));
-    }
+    for (unsigned i = 0; i < size; ++i) *m_mem.span(Gpa(pas[i]), 1).data() = static_cast<uint8_t>(value >> (8 * i));
+    for (unsigned i = 0; i < size; ++i) drop_code_written(pas[i]);
     return true;
+}
+
+// After a store to RAM at pa: if the page holds decoded code, its blocks go (for every hart).
+// After, not before: a hart decoding the page meanwhile then either reads the new bytes or has
+// its blocks dropped here, since the store and the page's mark are each made before the other
+// is read (this fence, and the seq_cst mark in interp::CodeCache::mark_code_page). Decoding
+// in between an invalidation and the store would keep the old code for good.
+void Hart::drop_code_written(uint64_t pa) {
+    if (m_code == nullptr) return;
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (m_code->is_code_page(pa)) m_code->invalidate_code_page(pa);
 }
 
 uint8_t* Hart::amo_pointer(uint64_t va, unsigned size, Access acc, uint64_t* pa_out) {

@@ -15,7 +15,8 @@ namespace trapeze::rv64::interp {
 // on the way there (each one a walk over every block's node, scattered over the heap).
 CodeCache::CodeCache(GuestMemory& mem, size_t max_dead_bytes, size_t max_arena_bytes)
     : m_mem(mem),
-      m_code_pages(mem.size() / GuestMemory::kPageSize, 0),
+      m_pages(mem.size() / GuestMemory::kPageSize),
+      m_code_pages(std::make_unique<std::atomic<uint8_t>[]>(m_pages)),
       m_max_dead_bytes(max_dead_bytes),
       m_max_arena_bytes(max_arena_bytes) {
     m_blocks.reserve(kExpectedBlocks);
@@ -49,6 +50,7 @@ Block* CodeCache::allocate(uint64_t pa, std::span<const DecodedInsn> insns) {
         auto chunk = HugeRegion::map(kChunkBytes);
         if (!chunk) throw std::bad_alloc();
         m_chunks.push_back(std::move(*chunk));
+        m_chunk_count.store(m_chunks.size(), std::memory_order_relaxed);
         m_chunk_used = 0;
     }
     auto* at = reinterpret_cast<std::byte*>(m_chunks.back().data()) + m_chunk_used;
@@ -61,7 +63,7 @@ Block* CodeCache::allocate(uint64_t pa, std::span<const DecodedInsn> insns) {
     return b;
 }
 
-Block* CodeCache::build(uint64_t pa) {
+Block* CodeCache::build(uint64_t pa, Hart& h) {
     std::vector<DecodedInsn>& insns = m_decoded;
     insns.clear();
     const uint64_t page_end = (pa & ~0xfffull) + GuestMemory::kPageSize;
@@ -91,8 +93,8 @@ Block* CodeCache::build(uint64_t pa) {
     }
     assert(!insns.empty());  // pa is 2-aligned, so one halfword always fits
     for (size_t i = 0; i < insns.size(); ++i) insns[i].tfn = threaded_for(insns[i], i + 1 == insns.size());
-    mark_code_page(pa);
-    ++m_built;
+    mark_code_page(pa, h);
+    m_built.fetch_add(1, std::memory_order_relaxed);
     Block* block = allocate(pa, insns);
     block->debug_check = m_debug != nullptr && m_debug->offset_has_breakpoint(pa);
     m_page_blocks[pa >> 12].push_back(pa);
@@ -100,25 +102,33 @@ Block* CodeCache::build(uint64_t pa) {
     return block;
 }
 
-void CodeCache::mark_code_page(uint64_t pa) {
+// Harts may hold write entries for this page; from now on stores must take the slow path.
+// The mark goes up before the harts' write bits are read (seq_cst, as Hart::fill_tlb sets its
+// bit before it reads the mark), so a hart filling a write entry meanwhile either sees the
+// mark or is seen.
+void CodeCache::mark_code_page(uint64_t pa, Hart& h) {
     const uint64_t i = (pa - m_mem.base().value) >> 12;
-    if (m_code_pages[i] != 0) return;
-    m_code_pages[i] = 1;
-    // Harts may hold write entries for this page; from now on stores must take the slow path.
-    for (Hart* h : m_harts) h->drop_write_entries(pa);
-    if (m_listener != nullptr) m_listener->page_marked(pa & ~0xfffull);
+    if (m_code_pages[i].load(std::memory_order_relaxed) != 0) return;
+    m_code_pages[i].store(1);
+    const uint64_t page = pa & ~0xfffull;
+    if (m_listener == nullptr) {
+        for (Hart* other : m_harts) other->drop_write_entries(page);  // all on this thread
+        return;
+    }
+    h.drop_write_entries(page);
+    m_listener->page_marked(page, h);
 }
 
 void CodeCache::drop(Block& b) {
     if (m_on_drop) m_on_drop(b);
-    m_dead_bytes += block_bytes(b.insns.size());
+    m_dead_bytes.store(m_dead_bytes.load(std::memory_order_relaxed) + block_bytes(b.insns.size()),
+                       std::memory_order_relaxed);
 }
 
-void CodeCache::invalidate_code_page(uint64_t pa) {
+void CodeCache::invalidate_page_locked(uint64_t pa) {
     const uint64_t i = (pa - m_mem.base().value) >> 12;
-    if (i >= m_code_pages.size() || m_code_pages[i] == 0) return;
-    m_code_pages[i] = 0;
-    if (m_listener != nullptr) m_listener->page_unmarked(pa & ~0xfffull);
+    if (i >= m_pages || m_code_pages[i].load(std::memory_order_relaxed) == 0) return;
+    m_code_pages[i].store(0, std::memory_order_relaxed);
     auto it = m_page_blocks.find(pa >> 12);
     if (it != m_page_blocks.end()) {
         for (uint64_t b : it->second) {
@@ -129,7 +139,7 @@ void CodeCache::invalidate_code_page(uint64_t pa) {
         }
         m_page_blocks.erase(it);
     }
-    ++m_gen;  // every link into the dropped blocks is now stale
+    m_gen.fetch_add(1, std::memory_order_release);  // every link into the dropped blocks is now stale
 }
 
 // A page holding a block with an instruction at a changed offset is dropped whole (the JIT's
@@ -138,7 +148,7 @@ void CodeCache::invalidate_code_page(uint64_t pa) {
 void CodeCache::resplit_for_breakpoints() {
     const std::bitset<2048> changed = m_split_offsets ^ m_debug->breakpoint_offsets();
     m_split_offsets = m_debug->breakpoint_offsets();
-    m_debug_gen = m_debug->breakpoint_generation();
+    m_debug_gen.store(m_debug->breakpoint_generation(), std::memory_order_release);
     if (changed.none()) return;
     std::vector<uint64_t> pages;
     for (const auto& [pa, b] : m_blocks) {
@@ -151,7 +161,7 @@ void CodeCache::resplit_for_breakpoints() {
             at += d.len;
         }
     }
-    for (uint64_t pa : pages) invalidate_code_page(pa);
+    for (uint64_t pa : pages) invalidate_page_locked(pa);
 }
 
 void CodeCache::invalidate_range(uint64_t pa, uint64_t len) {
@@ -166,24 +176,60 @@ void CodeCache::flush() {
     m_blocks.clear();
     for (auto& c : m_chunks) m_retired.push_back(std::move(c));
     m_chunks.clear();
+    m_chunk_count.store(0, std::memory_order_relaxed);
     m_chunk_used = kChunkBytes;
-    m_dead_bytes = 0;
+    m_dead_bytes.store(0, std::memory_order_relaxed);
     m_page_blocks.clear();
-    if (m_listener != nullptr) {
-        for (size_t i = 0; i < m_code_pages.size(); ++i) {
-            if (m_code_pages[i] != 0) m_listener->page_unmarked(m_mem.base().value + i * GuestMemory::kPageSize);
-        }
-    }
-    std::fill(m_code_pages.begin(), m_code_pages.end(), 0);
-    ++m_gen;
+    for (size_t i = 0; i < m_pages; ++i) m_code_pages[i].store(0, std::memory_order_relaxed);
+    m_gen.fetch_add(1, std::memory_order_release);
 }
 
 // A link to a successor in the same virtual page as its predecessor stays valid across TLB
 // flushes: both blocks were reached through the one translation of that page, so only code
 // invalidation retires it. A link across pages also depends on the target page's translation.
+//
+// Any hart may link a block while others follow its links: a sequence lock keeps a reader
+// from taking a target from one link with the pc of another. A writer makes the count odd
+// (a compare-and-swap, so writers exclude each other), writes, and makes it even again; a
+// reader that saw an odd count, or a different count after reading, finds no link and looks
+// the block up instead. The fields are accessed as relaxed atomics: the count's acquire and
+// release order them.
+namespace {
+
+template <typename T>
+T read(const T& field) {
+    return std::atomic_ref<T>(const_cast<T&>(field)).load(std::memory_order_relaxed);
+}
+
+template <typename T>
+void write(T& field, T value) {
+    std::atomic_ref<T>(field).store(value, std::memory_order_relaxed);
+}
+
+Block::Link read_link(const Block::Link& l) {
+    return Block::Link{read(l.pc), read(l.code_gen), read(l.context_gen), read(l.priv), read(l.same_page),
+                       read(l.target)};
+}
+
+void write_link(Block::Link& l, const Block::Link& v) {
+    write(l.pc, v.pc);
+    write(l.code_gen, v.code_gen);
+    write(l.context_gen, v.context_gen);
+    write(l.priv, v.priv);
+    write(l.same_page, v.same_page);
+    write(l.target, v.target);
+}
+
+}  // namespace
+
 Block* CodeCache::follow_link(const Block& prev, const Hart& h, bool same_page) const {
-    const uint64_t code_gen = m_gen;
-    for (const Block::Link& l : prev.links) {
+    const uint64_t code_gen = generation();
+    const uint32_t seq = prev.link_seq.load(std::memory_order_acquire);
+    if ((seq & 1) != 0) return nullptr;
+    const Block::Link links[2] = {read_link(prev.links[0]), read_link(prev.links[1])};
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (prev.link_seq.load(std::memory_order_relaxed) != seq) return nullptr;
+    for (const Block::Link& l : links) {
         if (l.pc != h.s.pc || l.priv != h.s.priv || l.same_page != same_page || l.code_gen != code_gen) continue;
         if (same_page || l.context_gen == h.context_gen()) return l.target;
     }
@@ -191,9 +237,13 @@ Block* CodeCache::follow_link(const Block& prev, const Hart& h, bool same_page) 
 }
 
 void CodeCache::link(Block& prev, const Hart& h, bool same_page, Block* target) {
-    const uint64_t code_gen = m_gen;
-    prev.links[1] = prev.links[0];  // keep the two most recent successors
-    prev.links[0] = Block::Link{h.s.pc, code_gen, h.context_gen(), h.s.priv, same_page, target};
+    uint32_t seq = prev.link_seq.load(std::memory_order_relaxed);
+    if ((seq & 1) != 0 || !prev.link_seq.compare_exchange_strong(seq, seq + 1, std::memory_order_acquire))
+        return;  // another hart is linking it: this link can wait for the next run
+    std::atomic_thread_fence(std::memory_order_release);
+    write_link(prev.links[1], read_link(prev.links[0]));  // keep the two most recent successors
+    write_link(prev.links[0], Block::Link{h.s.pc, generation(), h.context_gen(), h.s.priv, same_page, target});
+    prev.link_seq.store(seq + 2, std::memory_order_release);
 }
 
 }  // namespace trapeze::rv64::interp

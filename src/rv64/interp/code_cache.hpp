@@ -1,6 +1,7 @@
 // CodeCache: pre-decoded blocks (decode once, execute many), keyed by the guest-physical
-// address of their first instruction. Shared by the harts that take turns on one thread;
-// harts in parallel each have their own, kept coherent by CodeCoherence.
+// address of their first instruction. One per machine: every hart runs from it, whether the
+// harts take turns on one thread or each runs on a thread of its own, so a block decoded (and
+// translated, jit::Jit) for one hart serves them all.
 //
 // A block never crosses a 4 KiB page, so a store to a page drops exactly the blocks of
 // that page. Pages holding blocks are marked; harts never cache write permission for
@@ -8,16 +9,24 @@
 // Blocks live in an arena of large chunks (a boot decodes some 10^5 of them: one allocation
 // each, scattered over the heap, made building and freeing them a measurable share of a
 // boot). A dropped block's bytes stay until the next flush, since a store may drop the very
-// block that is executing; the engines flush when wants_flush() says the dropped blocks
-// have piled up. A flush's chunks are freed at the next reap(), between blocks.
+// block that is executing — on this hart or another; the engines flush when wants_flush()
+// says the dropped blocks have piled up, inside the ExclusiveSection, where no other thread
+// holds a block. A flush's chunks are freed at the next reap(), also inside one.
+//
+// Thread: any. The lookup map, the arena and the page lists are guarded by mutex(): the
+// members marked "locked" expect the caller to hold it (engines group several of them, and the
+// JIT's drop observer runs under it); the others take it themselves. Links (follow_link,
+// link) and the code-page marks are read without it.
 #pragma once
 
 #include <absl/container/flat_hash_map.h>
 
+#include <atomic>
 #include <bitset>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <vector>
@@ -27,6 +36,7 @@
 #include "rv64/debug_points.hpp"
 #include "rv64/decoded_insn.hpp"
 #include "rv64/hart.hpp"
+#include "rv64/interp/exclusive_section.hpp"
 
 namespace trapeze::rv64::jit {
 struct ExitSlot;
@@ -35,6 +45,9 @@ struct ExitSlot;
 namespace trapeze::rv64::interp {
 
 struct Block {
+    // A successor the engines ran after this block, to find it again without a lookup. Any
+    // hart may write one while others read: see CodeCache::link for how a reader knows it
+    // read one link whole.
     struct Link {
         uint64_t pc = ~0ull;
         uint64_t code_gen = 0;     // code cache generation when linked
@@ -46,25 +59,34 @@ struct Block {
     uint64_t pa = 0;
     std::span<DecodedInsn> insns;     // in the arena, right after the Block
     Link links[2];                    // the two most recent static successors
-    const void* host_code = nullptr;  // jit::Jit's translation of this block, if any
-    uint32_t runs = 0;                // jit::Jit: times run interpreted before translation
-    bool queued = false;              // jit::Jit: its translation is being made (Translator)
+    // Odd while a hart writes links; bumped by 2 per write (a sequence lock, see link()).
+    std::atomic<uint32_t> link_seq{0};
+    // jit::Jit's translation of this block, if any: published (release) once the code is in
+    // the code buffer, so a hart that reads it (acquire) runs complete code.
+    std::atomic<const void*> host_code{nullptr};
+    std::atomic<uint32_t> runs{0};    // jit::Jit: times run interpreted before translation
+    // jit::Jit: its translation is being made (written under mutex(); read without it as a hint).
+    std::atomic<bool> queued{false};
     // It starts at the page offset of a debugger breakpoint (DebugPoints): the engines compare
     // the hart's pc with the breakpoints before running it, and the JIT does not translate it.
     bool debug_check = false;
     // jit::Jit: for an Op::crossing block, the whole instruction as its upper half read when
     // the block was translated (the translation checks that half before running it).
     std::optional<DecodedInsn> crossing;
-    jit::ExitSlot* incoming = nullptr;  // jit::Jit's filled slots that jump to host_code
+    jit::ExitSlot* incoming = nullptr;  // jit::Jit's filled slots that jump to host_code (under mutex())
+
+    const void* code() const { return host_code.load(std::memory_order_acquire); }
+    // A relaxed count: harts racing on it may lose an increment, which only delays translation.
+    void count_run() { runs.store(runs.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+    uint32_t run_count() const { return runs.load(std::memory_order_relaxed); }
 };
 
-// Told when a page gets the cache's first block and when the cache drops its last blocks
-// there (CodeCoherence keeps harts with caches of their own coherent through it).
+// Told when a page gets the cache's first block, by the hart that decoded it (CodeCoherence:
+// other harts may still hold write entries for the page, and must be told to drop them).
 class CodePageListener {
 public:
     virtual ~CodePageListener() = default;
-    virtual void page_marked(uint64_t page) = 0;
-    virtual void page_unmarked(uint64_t page) = 0;
+    virtual void page_marked(uint64_t page, Hart& by) = 0;
 };
 
 class CodeCache final : public CodeWatch {
@@ -80,18 +102,25 @@ public:
     explicit CodeCache(GuestMemory& mem, size_t max_dead_bytes = kMaxDeadBytes,
                        size_t max_arena_bytes = kMaxArenaBytes);
 
-    // Called when a page gets its first block: the harts must drop write TLB entries.
+    // Every hart that runs from the cache, before any runs. Without a page listener (harts
+    // taking turns on one thread) a page that gets its first block makes every attached hart
+    // drop its write entries there at once; with one, only the decoding hart does, and the
+    // listener tells the others.
     void attach(Hart& h) { m_harts.push_back(&h); }
     void set_page_listener(CodePageListener* l) { m_listener = l; }
-    // Told of every block as it is dropped (invalidated or flushed), before it is freed.
+    // Told of every block as it is dropped (invalidated or flushed), before it is freed; runs
+    // with mutex() held.
     void set_drop_observer(std::function<void(Block&)> f) { m_on_drop = std::move(f); }
     // The debugger's breakpoints: blocks end before their page offsets (see DebugPoints).
     void set_debug_points(const DebugPoints* points) { m_debug = points; }
     // Between slices: after the breakpoints changed, drops the pages whose blocks were split
     // for offsets no longer used or not split for new ones, so no block runs past a breakpoint.
     void sync_breakpoints() {
-        if (m_debug != nullptr && m_debug->breakpoint_generation() != m_debug_gen) [[unlikely]]
+        if (m_debug != nullptr && m_debug->breakpoint_generation() != m_debug_gen.load(std::memory_order_acquire))
+            [[unlikely]] {
+            std::lock_guard lock(m_mu);
             resplit_for_breakpoints();
+        }
     }
     // Whether h, about to run b, is at a breakpoint; if so the hart is stopped for it.
     bool stops_at_breakpoint(const Block& b, Hart& h) const {
@@ -100,20 +129,35 @@ public:
         return true;
     }
 
+    std::mutex& mutex() { return m_mu; }
+    // Locked: the block at pa, if decoded.
     Block* find(uint64_t pa) {
         auto it = m_blocks.find(pa);
         return it == m_blocks.end() ? nullptr : it->second;
     }
-    // Decodes a block at pa (2-aligned, in RAM, fetch permission already checked for the page).
-    Block* build(uint64_t pa);
+    // Locked: decodes a block at pa (2-aligned, in RAM, fetch permission already checked for
+    // the page) for hart h.
+    Block* build(uint64_t pa, Hart& h);
+    // The block at pa, decoded for h if it was not.
+    Block* find_or_build(uint64_t pa, Hart& h) {
+        std::lock_guard lock(m_mu);
+        Block* b = find(pa);
+        return b != nullptr ? b : build(pa, h);
+    }
 
+    // Any thread, no lock (seq_cst: the other side of Hart::fill_tlb's write bit).
     bool is_code_page(uint64_t pa) const override {
         const uint64_t i = (pa - m_mem.base().value) >> 12;
-        return i < m_code_pages.size() && m_code_pages[i] != 0;
+        return i < m_pages && m_code_pages[i].load() != 0;
     }
-    void invalidate_code_page(uint64_t pa) override;
+    // A store is about to change the page: its blocks go, for every hart.
+    void invalidate_code_page(uint64_t pa) override {
+        std::lock_guard lock(m_mu);
+        invalidate_page_locked(pa);
+    }
     // Drops the blocks of every page in [pa, pa+len): for writes that bypass the harts (DMA).
     void invalidate_range(uint64_t pa, uint64_t len);
+    // Locked, and inside the ExclusiveSection.
     void flush();
     // The successor of prev that an engine ran last from h's pc (see Block::links), if still
     // valid; same_page: h's pc is in the virtual page prev was entered in.
@@ -121,11 +165,17 @@ public:
     void link(Block& prev, const Hart& h, bool same_page, Block* target);
     // Dropped blocks hold max_dead_bytes of the arena, or the arena reached max_arena_bytes:
     // time for the engine to flush.
-    bool wants_flush() const { return m_dead_bytes >= m_max_dead_bytes || arena_bytes() >= m_max_arena_bytes; }
-    size_t arena_bytes() const { return m_chunks.size() * kChunkBytes; }
+    bool wants_flush() const {
+        const size_t chunks = m_chunk_count.load(std::memory_order_relaxed);
+        return m_dead_bytes.load(std::memory_order_relaxed) >= m_max_dead_bytes ||
+               chunks * kChunkBytes >= m_max_arena_bytes;
+    }
+    size_t arena_bytes() const { return m_chunk_count.load(std::memory_order_relaxed) * kChunkBytes; }
+    // Inside the ExclusiveSection: frees what the last flush retired.
     void reap() { m_retired.clear(); }
-    uint64_t generation() const { return m_gen; }
-    uint64_t built() const { return m_built; }
+    uint64_t generation() const { return m_gen.load(std::memory_order_acquire); }
+    uint64_t built() const { return m_built.load(std::memory_order_relaxed); }
+    ExclusiveSection& exclusive() { return m_exclusive; }
 
 private:
     static constexpr size_t kExpectedBlocks = size_t{1} << 17;
@@ -133,22 +183,26 @@ private:
     // pages took 7000 host page faults.
     static constexpr size_t kChunkBytes = HugeRegion::kHugePage;
 
-    void mark_code_page(uint64_t pa);
+    void invalidate_page_locked(uint64_t pa);
+    void mark_code_page(uint64_t pa, Hart& h);
     void resplit_for_breakpoints();
     void drop(Block& b);
     Block* allocate(uint64_t pa, std::span<const DecodedInsn> insns);
 
     GuestMemory& m_mem;
+    std::mutex m_mu;
     std::vector<Hart*> m_harts;
     // Open addressing (one probe is usually one cache line): the dispatchers look blocks up
     // here whenever their own direct-mapped caches miss.
     absl::flat_hash_map<uint64_t, Block*> m_blocks;
     absl::flat_hash_map<uint64_t, std::vector<uint64_t>> m_page_blocks;  // page -> block PAs
-    std::vector<uint8_t> m_code_pages;
+    size_t m_pages = 0;
+    std::unique_ptr<std::atomic<uint8_t>[]> m_code_pages;  // written under m_mu
     std::vector<HugeRegion> m_chunks;   // the last one is being filled
     std::vector<HugeRegion> m_retired;  // a flush's, freed by reap()
+    std::atomic<size_t> m_chunk_count{0};  // m_chunks.size(), for wants_flush
     size_t m_chunk_used = kChunkBytes;  // bytes of m_chunks.back() in use
-    size_t m_dead_bytes = 0;            // arena bytes of dropped blocks
+    std::atomic<size_t> m_dead_bytes{0};  // arena bytes of dropped blocks (written under m_mu)
     size_t m_max_dead_bytes = 0;
     size_t m_max_arena_bytes = 0;
     std::vector<DecodedInsn> m_decoded;  // build()'s scratch
@@ -156,9 +210,11 @@ private:
     CodePageListener* m_listener = nullptr;
     const DebugPoints* m_debug = nullptr;
     std::bitset<2048> m_split_offsets;  // the breakpoint offsets the blocks were built for
-    uint64_t m_debug_gen = 0;
-    uint64_t m_gen = 0;
-    uint64_t m_built = 0;
+    std::atomic<uint64_t> m_debug_gen{0};
+    // Bumped (under m_mu) by every drop: a link or jump-cache entry made before is stale.
+    std::atomic<uint64_t> m_gen{0};
+    std::atomic<uint64_t> m_built{0};
+    ExclusiveSection m_exclusive;
 };
 
 }  // namespace trapeze::rv64::interp

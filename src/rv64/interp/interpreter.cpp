@@ -24,11 +24,20 @@ std::string Interpreter::summary() const {
 void Interpreter::attach(Hart& h) {
     h.set_code_watch(&m_cache);
     m_cache.attach(h);
+    m_contexts.push_back(std::make_unique<HartContext>());
+    h.engine.context = m_contexts.back().get();
+}
+
+uint64_t Interpreter::retired() const {
+    uint64_t n = 0;
+    for (const auto& c : m_contexts) n += c->retired.load(std::memory_order_relaxed);
+    return n;
 }
 
 void Interpreter::account(Hart& h, uint64_t n) {
     account_retired(h, n);
-    m_retired += n;
+    std::atomic<uint64_t>& r = context(h).retired;
+    r.store(r.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);  // only h's thread writes it
 }
 
 Block* Interpreter::lookup(Hart& h) {
@@ -37,11 +46,11 @@ Block* Interpreter::lookup(Hart& h) {
         h.clear_trapped();
         return nullptr;
     }
-    JumpCacheEntry& j = m_jump_cache[(pa >> 1) % kJumpCacheSize];
-    if (j.pa == pa && j.gen == m_cache.generation() && j.block != nullptr) return j.block;
-    Block* b = m_cache.find(pa);
-    if (b == nullptr) b = m_cache.build(pa);
-    j = JumpCacheEntry{pa, m_cache.generation(), b};
+    JumpCacheEntry& j = context(h).jump_cache[(pa >> 1) % kJumpCacheSize];
+    const uint64_t gen = m_cache.generation();  // before the lookup: a drop meanwhile makes the entry stale
+    if (j.pa == pa && j.gen == gen && j.block != nullptr) return j.block;
+    Block* b = m_cache.find_or_build(pa, h);
+    j = JumpCacheEntry{pa, gen, b};
     return b;
 }
 
@@ -69,13 +78,33 @@ uint64_t Interpreter::execute_traced(Hart& h, const Block& b) {
 }
 
 Interpreter::Exit Interpreter::run(Hart& h, uint64_t budget) {
-    m_cache.reap();
-    if (m_cache.wants_flush()) m_cache.flush();  // dropped blocks piled up in its arena
+    m_cache.exclusive().enter();
+    const Exit exit = run_blocks(h, budget);
+    m_cache.exclusive().leave();
+    return exit;
+}
+
+// Dropped blocks piled up in the arena: they go (with the live ones) once no hart can be
+// running one, this one included (it is between blocks). Every jump cache is then stale
+// (the generation moved).
+void Interpreter::maintain() {
+    if (!m_cache.wants_flush()) return;
+    m_cache.exclusive().run_exclusive([this] {
+        std::lock_guard lock(m_cache.mutex());
+        if (!m_cache.wants_flush()) return;
+        m_cache.flush();
+        m_cache.reap();
+    });
+}
+
+Interpreter::Exit Interpreter::run_blocks(Hart& h, uint64_t budget) {
+    maintain();
     m_cache.sync_breakpoints();
     uint64_t done = 0;
     Block* prev = nullptr;
     uint64_t prev_page = 0;  // virtual page in which prev was entered
     while (done < budget) {
+        if (m_cache.exclusive().checkpoint()) prev = nullptr;  // another hart flushed the cache
         if (h.debug_stopped()) return Exit::Debug;  // a watchpoint stopped the last block
         if (h.s.wfi) {
             if (!h.wfi_wakeup()) return Exit::Wfi;

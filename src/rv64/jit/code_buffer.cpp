@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <cerrno>
 #include <cstring>
@@ -33,7 +34,7 @@ CodeBuffer::CodeBuffer(CodeBuffer&& o) noexcept
     : m_rw(std::exchange(o.m_rw, nullptr)),
       m_rx(std::exchange(o.m_rx, nullptr)),
       m_size(std::exchange(o.m_size, 0)),
-      m_used(std::exchange(o.m_used, 0)),
+      m_used(o.m_used.exchange(0, std::memory_order_relaxed)),
       m_populated(std::exchange(o.m_populated, 0)) {}
 
 CodeBuffer::~CodeBuffer() {
@@ -43,11 +44,11 @@ CodeBuffer::~CodeBuffer() {
 
 const uint8_t* CodeBuffer::append(std::span<const uint8_t> code) {
     // 16-byte aligned entries: jump targets on a fetch-line boundary.
-    const size_t at = (m_used + 15) & ~size_t{15};
+    const size_t at = (used() + 15) & ~size_t{15};
     if (at > m_size || code.size() > m_size - at) return nullptr;
     while (at + code.size() > m_populated) populate_next();  // ends: at + size <= m_size
     std::memcpy(m_rw + at, code.data(), code.size());
-    m_used = at + code.size();
+    m_used.store(at + code.size(), std::memory_order_relaxed);
     // x86-64 keeps instruction fetch coherent with stores, also through another mapping
     // of the same physical page (Intel SDM vol. 3 §8.1.3); no explicit flush is needed.
     return m_rx + at;
@@ -66,11 +67,14 @@ void CodeBuffer::populate_next() {
 
 void CodeBuffer::patch_rel32(const uint8_t* at, const void* target) {
     const auto off = static_cast<size_t>(at - m_rx);
-    assert(off + 4 <= m_used);
+    assert(off + 4 <= used());
     // Relative to the end of the rel32, which is the end of the jump instruction; the buffer
     // is far smaller than 2 GiB, so every distance fits.
     const auto rel = static_cast<int32_t>(reinterpret_cast<intptr_t>(target) - reinterpret_cast<intptr_t>(at + 4));
-    std::memcpy(m_rw + off, &rel, 4);
+    // Other harts may be running the jump: one aligned 4-byte store, which instruction fetch
+    // sees whole, old or new (the emitter aligns every patched rel32; as QEMU does for TB jumps).
+    assert(off % 4 == 0);
+    std::atomic_ref<int32_t>(*reinterpret_cast<int32_t*>(m_rw + off)).store(rel, std::memory_order_relaxed);
 }
 
 }  // namespace trapeze::rv64::jit

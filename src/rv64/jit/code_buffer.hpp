@@ -4,9 +4,10 @@
 // Translations are position-independent (internal jumps are relative, everything else
 // is reached through absolute addresses in registers), so they run at the RX address.
 //
-// Thread: the hart thread.
+// Thread: one at a time (the Jit holds its code cache's mutex); free() and used() from any.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -31,9 +32,9 @@ public:
     // to lead to `target`.
     void patch_rel32(const uint8_t* at, const void* target);
     // Forgets everything after `mark` (a value of used()): the translations there are dead.
-    void truncate(size_t mark) { m_used = mark; }
-    size_t used() const { return m_used; }
-    size_t free() const { return m_size - m_used; }
+    void truncate(size_t mark) { m_used.store(mark, std::memory_order_relaxed); }
+    size_t used() const { return m_used.load(std::memory_order_relaxed); }
+    size_t free() const { return m_size - used(); }
     size_t size() const { return m_size; }
 
 private:
@@ -46,7 +47,7 @@ private:
 
     void populate_next();
 
-    size_t m_used = 0;
+    std::atomic<size_t> m_used{0};  // read by every hart's dispatcher (free())
     size_t m_populated = 0;  // bytes from the start mapped in both views (populate_next)
 };
 

@@ -302,11 +302,10 @@ AccessGroup group_from(const interp::Block& b, size_t first, bool has_bitcount) 
 
 class Emitter::Impl : public Xbyak::CodeGenerator {
 public:
-    Impl(const Layout& l, SlotArena& slots, ExitSlot* jump_cache, uint64_t jump_cache_mask)
+    Impl(const Layout& l, SlotArena& slots, uint64_t jump_cache_mask)
         : CodeGenerator(kScratchBytes, Xbyak::DontSetProtectRWE),
           m_l(l),
           m_slots(slots),
-          m_jump_cache(jump_cache),
           m_jump_cache_mask(jump_cache_mask) {
         const Xbyak::util::Cpu cpu;
         m_has_bitcount = cpu.has(Xbyak::util::Cpu::tLZCNT) && cpu.has(Xbyak::util::Cpu::tBMI1) &&
@@ -509,7 +508,6 @@ private:
     static constexpr unsigned kPcSlot = 33;  // m_x_addr: x0..x31, the write sink x32, then pc
     std::vector<Xbyak::Address> m_x_addr;
     SlotArena& m_slots;
-    ExitSlot* m_jump_cache;
     uint64_t m_jump_cache_mask;
     const void* m_epilogue = nullptr;
     const void* m_link_stub = nullptr;
@@ -613,6 +611,8 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
         mov(rsi, qword[rcx + offsetof(Hart::TlbEntry, addend)]);
         cmp(rsi, qword[rdx + offsetof(ExitSlot, addend)]);
         jne(miss);
+        cmp(qword[rdx + offsetof(ExitSlot, code)], 0);  // a hart's zeroed, never filled slot
+        je(miss);
         mov(rcx, qword[rbx + m_l.fetch_key]);
         mov(qword[rdx + offsetof(ExitSlot, key)], rcx);
         jmp(qword[rdx + offsetof(ExitSlot, code)]);
@@ -644,14 +644,18 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool recheck_
     const bool same_page = !recheck_fetch && target_page_off >= 0 && target_page_off < 4096;
     count(retired, retired);
     jle(m_plain, T_NEAR);  // no units left
-    ExitSlot* slot = m_slots.alloc(m_link_stub);
-    if (slot == nullptr) {
-        jmp(m_plain, T_NEAR);
-        return;
-    }
-    slot->same_page = same_page;
     if (same_page) {
-        // jmp rel32, 0 until linked: falls through to the way back to the dispatcher.
+        ExitSlot* slot = m_slots.alloc(m_link_stub);
+        if (slot == nullptr) {
+            jmp(m_plain, T_NEAR);
+            return;
+        }
+        slot->same_page = true;
+        // jmp rel32, 0 until linked: falls through to the way back to the dispatcher. Other
+        // harts may be running this code when it is patched: the rel32 is 4-byte aligned, so
+        // the patch is one atomic store that instruction fetch sees whole (CodeBuffer::patch_rel32).
+        const size_t pad = (3 - getSize() % 4) % 4;
+        if (pad != 0) nop(pad);
         db(0xe9);
         dd(0);
         m_patches.push_back({slot, getSize() - 4});
@@ -660,7 +664,14 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool recheck_
         jmp(rcx);
         return;
     }
-    mov(rdx, reinterpret_cast<uint64_t>(slot));
+    const int64_t index = m_slots.alloc_cross();
+    if (index < 0) {
+        jmp(m_plain, T_NEAR);
+        return;
+    }
+    // This hart's slot for the exit (see ExitSlot).
+    mov(rdx, qword[rbx + m_l.exit_slots]);
+    add(rdx, imm32(index * static_cast<int64_t>(sizeof(ExitSlot))));
     {
         Xbyak::Label miss;
         cmp(rbp, qword[rdx + offsetof(ExitSlot, pc)]);
@@ -746,8 +757,7 @@ void Emitter::Impl::exit_indirect(size_t retired) {
     shr(rdx, 1);
     and_(edx, static_cast<uint32_t>(m_jump_cache_mask));
     shl(edx, 6);  // * sizeof(ExitSlot)
-    mov(rcx, reinterpret_cast<uint64_t>(m_jump_cache));
-    add(rdx, rcx);
+    add(rdx, qword[rbx + m_l.jump_cache]);  // the hart's own
     cmp(rbp, qword[rdx + offsetof(ExitSlot, pc)]);
     jne(miss);
     follow_cross_page();
@@ -2160,8 +2170,8 @@ void Emitter::Impl::emit_zbs(const DecodedInsn& d, Op op) {
 
 // --- Emitter --------------------------------------------------------------------------------
 
-Emitter::Emitter(const Layout& layout, SlotArena& slots, ExitSlot* jump_cache, uint64_t jump_cache_mask)
-    : m_impl(std::make_unique<Impl>(layout, slots, jump_cache, jump_cache_mask)) {}
+Emitter::Emitter(const Layout& layout, SlotArena& slots, uint64_t jump_cache_mask)
+    : m_impl(std::make_unique<Impl>(layout, slots, jump_cache_mask)) {}
 
 Emitter::~Emitter() = default;
 

@@ -41,7 +41,7 @@ public:
         }
     };
 
-    Emitter(const Layout& layout, SlotArena& slots, ExitSlot* jump_cache, uint64_t jump_cache_mask);
+    Emitter(const Layout& layout, SlotArena& slots, uint64_t jump_cache_mask);
     ~Emitter();
     Emitter(const Emitter&) = delete;
     Emitter& operator=(const Emitter&) = delete;

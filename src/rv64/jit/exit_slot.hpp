@@ -6,16 +6,24 @@
 // the code cache drops the block, so a filled slot always leads to live code.
 //
 // For a successor in the same virtual page the slot needs no further check: both blocks were
-// reached through one translation of that page. A successor in another virtual page (static
-// exits across pages, and the jump cache) is followed only while the pc matches and the
-// hart's fetch key (Hart::fetch_key) is the one it had when the slot was filled (then the pc
-// translates as it did), or else while the current fetch-TLB view maps the pc to the host page
-// the slot was filled with (then the slot takes the new key): either way the dispatcher's
-// lookup would find the same physical block. The key survives switches of ASID and privilege
-// and back; a single-page sfence.vma (Linux issues one every few tens of thousands of
+// reached through one translation of that page, which holds for every hart, so these slots
+// (and the jumps patched through them) are shared, in the Jit's SlotArena. A successor in
+// another virtual page (static exits across pages, and the jump cache) is followed only while
+// the pc matches and the hart's fetch key (Hart::fetch_key) is the one it had when the slot was
+// filled (then the pc translates as it did), or else while the current fetch-TLB view maps the
+// pc to the host page the slot was filled with (then the slot takes the new key): either way
+// the dispatcher's lookup would find the same physical block. That depends on the hart's
+// translation, so each hart has slots of its own for these, found off the Hart pointer by the
+// index the emitter gave the exit (Hart::engine). The key survives switches of ASID and
+// privilege and back; a single-page sfence.vma (Linux issues one every few tens of thousands of
 // instructions) changes it, and each slot then pays one TLB probe to take the new one.
+//
+// A hart's own slots start as zeroed memory, which emitted code treats as unfilled: no fetch
+// key is 0 and the fetch recheck never follows a null `code`. A dropped successor leaves a
+// slot leading to the link stub, whatever its other fields hold.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -42,10 +50,11 @@ static_assert(sizeof(ExitSlot) == 64);
 static_assert(offsetof(ExitSlot, pc) == 0 && offsetof(ExitSlot, code) == 8 && offsetof(ExitSlot, key) == 16 &&
               offsetof(ExitSlot, addend) == 24);
 
-// Fixed-capacity storage for the slots of static exits: slots never move (emitted code holds
-// their addresses) and die all at once when the code buffer is flushed. The emitter allocates
-// (on the Translator's thread, if the Jit has one) while the hart thread reads free(); clear()
-// only while nothing is being emitted.
+// Fixed-capacity storage for the shared slots of exits within a page, and the numbering of
+// the exits across pages (whose slots each hart keeps, see ExitSlot): slots never move (emitted
+// code holds their addresses or indices) and die all at once when the code buffer is flushed.
+// The emitter allocates (on the Translator's thread, if the Jit has one) while hart threads
+// read free(); clear() only while nothing is being emitted.
 class SlotArena {
 public:
     // The storage is reserved once (untouched until used, in huge pages: HugeRegion) and
@@ -63,8 +72,21 @@ public:
         m_used.store(n + 1, std::memory_order_release);
         return s;
     }
-    size_t free() const { return capacity() - m_used.load(std::memory_order_acquire); }
-    void clear() { m_used.store(0, std::memory_order_release); }
+    // The index of a new exit across pages in every hart's slots (of `capacity` each), or -1.
+    int64_t alloc_cross() {
+        const size_t n = m_cross.load(std::memory_order_relaxed);
+        if (n == capacity()) return -1;
+        m_cross.store(n + 1, std::memory_order_release);
+        return static_cast<int64_t>(n);
+    }
+    size_t free() const {
+        return capacity() - std::max(m_used.load(std::memory_order_acquire), m_cross.load(std::memory_order_acquire));
+    }
+    void clear() {
+        m_used.store(0, std::memory_order_release);
+        m_cross.store(0, std::memory_order_release);
+    }
+    size_t capacity() const { return m_region.size() / sizeof(ExitSlot); }
 
 private:
     static HugeRegion reserve(size_t capacity) {
@@ -75,10 +97,10 @@ private:
 
     static_assert(std::is_trivially_destructible_v<ExitSlot>);
     static_assert(HugeRegion::kHugePage % alignof(ExitSlot) == 0);
-    size_t capacity() const { return m_region.size() / sizeof(ExitSlot); }
 
     HugeRegion m_region;
     std::atomic<size_t> m_used{0};
+    std::atomic<size_t> m_cross{0};
 };
 
 // Registers the dispatcher and the translations agree on. Emitted code runs between

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <new>
 #include <system_error>
 
 #include <unistd.h>
@@ -18,6 +20,22 @@
 #include "rv64/jit/successors.hpp"
 
 namespace trapeze::rv64::jit {
+
+namespace {
+
+// BlockCacheEntry's fields, which the hart reads without the lock while a thread dropping a
+// block may reset them (see Jit::BlockCacheEntry).
+template <typename T>
+T get(const T& field) {
+    return std::atomic_ref<T>(const_cast<T&>(field)).load(std::memory_order_relaxed);
+}
+
+template <typename T>
+void set(T& field, T value) {
+    std::atomic_ref<T>(field).store(value, std::memory_order_relaxed);
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Jit>> Jit::create(GuestMemory& mem, const JitConfig& cfg) {
     auto code = CodeBuffer::create(cfg.code_bytes);
@@ -37,7 +55,6 @@ Jit::Jit(GuestMemory& mem, CodeBuffer code, const JitConfig& cfg)
     m_cache.set_drop_observer([this](interp::Block& b) { on_drop(b); });
     if (const char* v = std::getenv("TRAPEZE_PERF_MAP"); v != nullptr && *v == '1') {
         const std::string path = fmt::format("/tmp/perf-{}.map", ::getpid());
-        // Appended, a line per write: with harts on threads of their own each has a Jit.
         m_perf_map = std::fopen(path.c_str(), "a");
         if (m_perf_map != nullptr) std::setvbuf(m_perf_map, nullptr, _IOLBF, 0);
         if (m_perf_map == nullptr) fmt::print(stderr, "trapeze: TRAPEZE_PERF_MAP: cannot write {}\n", path);
@@ -45,11 +62,23 @@ Jit::Jit(GuestMemory& mem, CodeBuffer code, const JitConfig& cfg)
 }
 
 Jit::~Jit() {
+    m_translator.reset();  // before the blocks and slots it reads
     if (m_perf_map != nullptr) std::fclose(m_perf_map);
 }
 
+uint64_t Jit::sum(std::atomic<uint64_t> Counters::* c) const {
+    uint64_t n = 0;
+    for (const auto& ctx : m_contexts) n += (ctx->counters.*c).load(std::memory_order_relaxed);
+    return n;
+}
+
+Emitter::Stats Jit::stats() const {
+    std::lock_guard lock(const_cast<interp::CodeCache&>(m_cache).mutex());
+    return m_stats;
+}
+
 std::string Jit::summary() const {
-    const Emitter::Stats& s = stats();
+    const Emitter::Stats s = stats();
     return fmt::format(
         "jit: {} translations ({} of loops over several blocks; {} instructions native, {} through the "
         "interpreter, {} loads and stores sharing a TLB probe, {} through a loop's page memo, {} one-block loops "
@@ -57,26 +86,37 @@ std::string Jit::summary() const {
         "interpreted before translation, {} dispatcher entries ({} to link an exit), {} code invalidations, "
         "{} flushes",
         s.blocks, s.regions, s.translated, s.fallbacks, s.shared_probes, s.memo_accesses, s.pinned_memos,
-        m_side_entries, m_interpreted, m_dispatches, m_fills, m_cache.generation(), m_flushes);
+        side_entries(), sum(&Counters::interpreted), dispatches(), sum(&Counters::fills), m_cache.generation(),
+        flushes());
 }
 
+// Each hart gets its dispatcher's state; its cross-page exit slots and jump cache are reserved
+// whole (slots are found by index) and cost memory only where used.
 void Jit::attach(Hart& h) {
     h.set_code_watch(&m_cache);
     m_cache.attach(h);
     if (m_emitter == nullptr) init(h);
+    auto ctx = std::make_unique<HartContext>();
+    ctx->hart = &h;
+    auto slots = HugeRegion::map(m_slots.capacity() * sizeof(ExitSlot));
+    auto jumps = HugeRegion::map(kJumpCacheSize * sizeof(ExitSlot));
+    if (!slots || !jumps) throw std::bad_alloc();  // as SlotArena's own reservation
+    ctx->exit_slots = std::move(*slots);
+    ctx->jump_cache = std::move(*jumps);
+    h.engine = Hart::EngineData{ctx.get(), ctx->exit_slots.data(), ctx->jump_cache.data()};
+    m_contexts.push_back(std::move(ctx));
 }
 
 // The layout of Hart is the same for every hart: the first one measures it, and the
 // entry trampoline goes to the start of the code buffer, where flushes keep it.
 void Jit::init(Hart& h) {
-    m_emitter = std::make_unique<Emitter>(Layout::of(h), m_slots, m_jump_cache.data(), kJumpCacheSize - 1);
+    m_emitter = std::make_unique<Emitter>(Layout::of(h), m_slots, kJumpCacheSize - 1);
     const Emitter::Trampoline tramp = m_emitter->emit_trampoline();
     const uint8_t* at = m_code.append(tramp.code);
     if (at == nullptr) std::abort();  // create() guarantees the room
     m_enter = reinterpret_cast<EnterFn>(reinterpret_cast<uintptr_t>(at));
     m_link_stub = at + tramp.link_stub_offset;
     m_emitter->set_trampoline(at + tramp.epilogue_offset, m_link_stub, at + tramp.recheck_offset);
-    for (ExitSlot& s : m_jump_cache) s.code = m_link_stub;
     m_code_base = m_code.used();
     if (m_background) {
         try {
@@ -87,14 +127,25 @@ void Jit::init(Hart& h) {
     }
 }
 
-// Every translation, slot and jump-cache entry dies at once (dropping every block resets
-// the jump-cache entries and block-cache entries that lead to them).
+bool Jit::needs_flush() const {
+    return m_code.free() < kMaxBlockBytes || m_slots.free() < kMaxBlockSlots || m_cache.wants_flush();
+}
+
+// Every translation, slot and block dies at once, so no hart may hold one: inside the code
+// cache's ExclusiveSection, with the translator idle. Dropping every block resets every filled
+// slot (to the link stub) and every block-cache entry; the harts' own slots keep their other
+// fields, which an unfilled slot may hold (see ExitSlot). The caller holds no block.
 void Jit::flush() {
-    if (m_translator != nullptr) m_translator->cancel_all();  // before the blocks it reads go
-    m_cache.flush();
-    m_code.truncate(m_code_base);
-    m_slots.clear();
-    ++m_flushes;
+    m_cache.exclusive().run_exclusive([this] {
+        if (m_translator != nullptr) m_translator->cancel_all();  // before the blocks it reads go
+        std::lock_guard lock(m_cache.mutex());
+        if (!needs_flush()) return;  // another hart's flush came first
+        m_cache.flush();
+        m_cache.reap();
+        m_code.truncate(m_code_base);
+        m_slots.clear();
+        m_flushes.fetch_add(1, std::memory_order_relaxed);
+    });
 }
 
 // h is at b's pc. For an Op::crossing block the upper half is read now, without faulting,
@@ -112,11 +163,14 @@ void Jit::prepare_crossing(interp::Block& b, const Hart& h) {
 }
 
 // b (at h's pc) has run often enough: its region is translated now, or handed to the
-// Translator (b runs interpreted until the code is installed).
-void Jit::translate(interp::Block& b, const Hart& h) {
+// Translator (b runs interpreted until the code is installed). Under the mutex; b may have been
+// dropped (by another hart) since it was looked up, and then is left alone.
+void Jit::translate(interp::Block& b, Hart& h) {
+    std::lock_guard lock(m_cache.mutex());
+    if (b.code() != nullptr || b.queued.load(std::memory_order_relaxed) || m_cache.find(b.pa) != &b) return;
     prepare_crossing(b, h);
     if (m_translator != nullptr) {
-        b.queued = true;
+        b.queued.store(true, std::memory_order_relaxed);
         m_translator->submit(Translator::Job{&b, region(b), m_cache.generation(), {}, {}, {}, {}});
         return;
     }
@@ -124,37 +178,39 @@ void Jit::translate(interp::Block& b, const Hart& h) {
     const auto bytes = m_emitter->emit_region(blocks, m_stats);
     if (bytes.empty()) std::abort();  // a region always fits in kMaxBlockBytes
     install(b, {bytes, m_emitter->patches(), m_emitter->entries(), blocks.size()});
-    if (b.host_code == nullptr) std::abort();  // run() keeps kMaxBlockBytes free
+    if (b.code() == nullptr) std::abort();  // dispatch() keeps kMaxBlockBytes free
 }
 
-// The region's other blocks that have no code yet get its entries at them (Emitter::entries);
-// they are of head's page, so they are dropped with it.
+// Under the mutex. The region's other blocks that have no code yet get its entries at them
+// (Emitter::entries); they are of head's page, so they are dropped with it. The code is in the
+// buffer before a block's host_code leads to it (release).
 void Jit::install(interp::Block& head, const Translation& t) {
-    head.host_code = m_code.append(t.code);
-    if (head.host_code == nullptr) return;
-    const auto* base = static_cast<const uint8_t*>(head.host_code);
-    for (const Emitter::Patch& p : t.patches) p.slot->patch = base + p.offset;
+    const uint8_t* code = m_code.append(t.code);
+    if (code == nullptr) return;
+    for (const Emitter::Patch& p : t.patches) p.slot->patch = code + p.offset;
+    head.host_code.store(code, std::memory_order_release);
     for (const Emitter::Entry& e : t.entries) {
         interp::Block* b = m_cache.find(e.pa);
-        if (b == nullptr || b->host_code != nullptr || b->debug_check) continue;
-        b->host_code = base + e.offset;
-        ++m_side_entries;
+        if (b == nullptr || b->code() != nullptr || b->debug_check) continue;
+        b->host_code.store(code + e.offset, std::memory_order_release);
+        m_side_entries.fetch_add(1, std::memory_order_relaxed);
     }
-    if (m_perf_map != nullptr) write_perf_map(head, t.code.size(), t.blocks);
+    if (m_perf_map != nullptr) write_perf_map(head, code, t.code.size(), t.blocks);
 }
 
 // The Translator's finished regions whose blocks are all still the code cache's (none was
 // dropped by a store to its page, a DMA write or an sfence since it was asked for: otherwise
 // the code may be stale, and the head is asked for again when it next runs often enough).
 void Jit::install_finished() {
+    std::lock_guard lock(m_cache.mutex());
     for (Translator::Job& job : m_translator->take_finished()) {
-        job.head->queued = false;
+        job.head->queued.store(false, std::memory_order_relaxed);
         if (job.code.empty()) std::abort();  // a region always fits in kMaxBlockBytes
         const bool current = job.generation == m_cache.generation() ||
                              std::all_of(job.blocks.begin(), job.blocks.end(),
                                          [this](const interp::Block* b) { return m_cache.find(b->pa) == b; });
         // A head that has code meanwhile is entered through another region that covers it.
-        if (!current || job.head->host_code != nullptr || job.code.size() > m_code.free()) continue;
+        if (!current || job.head->code() != nullptr || job.code.size() > m_code.free()) continue;
         m_stats += job.stats;
         install(*job.head, {job.code, job.patches, job.entries, job.blocks.size()});
     }
@@ -198,44 +254,71 @@ std::vector<const interp::Block*> Jit::region(const interp::Block& b) {
 // perf's JIT symbol file (tools/perf/Documentation/jit-interface.txt): one line per
 // translation, "START SIZE name", named by the block's guest-physical address and its first
 // instruction, so `perf report` attributes host time to guest code.
-void Jit::write_perf_map(const interp::Block& b, size_t size, size_t blocks) {
-    fmt::print(m_perf_map, "{:x} {:x} guest_{:x}_{}insns_{}blocks_{}\n", reinterpret_cast<uintptr_t>(b.host_code), size,
-               b.pa, b.insns.size(), blocks, disassemble(b.insns.front()));
+void Jit::write_perf_map(const interp::Block& b, const void* code, size_t size, size_t blocks) {
+    fmt::print(m_perf_map, "{:x} {:x} guest_{:x}_{}insns_{}blocks_{}\n", reinterpret_cast<uintptr_t>(code), size, b.pa,
+               b.insns.size(), blocks, disassemble(b.insns.front()));
     std::fflush(m_perf_map);
 }
 
+// A miss fills the entry under the mutex, so a thread dropping the block after that finds
+// the entry to reset it.
 Jit::BlockCacheEntry* Jit::lookup(Hart& h) {
-    ++m_lookups;
+    HartContext& ctx = context(h);
+    add(ctx.counters.lookups, 1);
     uint64_t pa = 0;
     if (!h.translate_fetch(h.s.pc, pa)) {
         h.clear_trapped();
         return nullptr;
     }
-    BlockCacheEntry& e = m_block_cache[block_cache_index(pa)];
-    if (e.pa == pa && e.block != nullptr) return &e;
+    BlockCacheEntry& e = ctx.block_cache[block_cache_index(pa)];
+    if (get(e.pa) == pa && get(e.block) != nullptr) return &e;
+    std::lock_guard lock(m_cache.mutex());
     interp::Block* b = m_cache.find(pa);
-    if (b == nullptr) b = m_cache.build(pa);
-    e = BlockCacheEntry{pa, b, b->host_code};
+    if (b == nullptr) b = m_cache.build(pa, h);
+    set(e.pa, pa);
+    set(e.block, b);
+    set(e.code, b->code());
     return &e;
 }
 
-// See ExitSlot for when a filled slot is followed. Without a fetch-TLB entry for the pc
-// (a page PMP splits) a cross-page slot stays unfilled.
+// The entry's code, once its block has some (translated now if it ran often enough).
+// A block at a breakpoint's offset stays interpreted, to be checked every time.
+const void* Jit::code_for(BlockCacheEntry& e, Hart& h) {
+    const void* code = get(e.code);
+    if (code != nullptr) return code;
+    interp::Block* b = get(e.block);
+    if (b == nullptr) return nullptr;  // dropped meanwhile
+    if (b->code() == nullptr && b->run_count() >= m_translate_after && !b->queued.load(std::memory_order_relaxed) &&
+        !b->debug_check)
+        translate(*b, h);
+    code = b->code();
+    if (code != nullptr) set(e.code, code);
+    return code;
+}
+
+// Under the mutex. See ExitSlot for when a filled slot is followed. Without a fetch-TLB entry
+// for the pc (a page PMP splits) a cross-page slot stays unfilled, and so does any slot whose
+// block was dropped since the hart looked it up (it must not join a dead block's list).
 void Jit::fill(ExitSlot& slot, const Hart& h, interp::Block& b) {
+    const void* code = b.code();
+    if (code == nullptr || m_cache.find(b.pa) != &b) return;
     unlink(slot);
     if (!slot.same_page) {
         if (!Layout::fetch_addend(h, h.s.pc, slot.addend)) return;
         slot.key = h.fetch_key();
     }
     slot.pc = h.s.pc;
-    slot.code = b.host_code;
-    if (slot.patch != nullptr) m_code.patch_rel32(slot.patch, b.host_code);
+    slot.code = code;
+    if (slot.patch != nullptr) m_code.patch_rel32(slot.patch, code);
     slot.next = b.incoming;
     if (slot.next != nullptr) slot.next->pprev = &slot.next;
     slot.pprev = &b.incoming;
     b.incoming = &slot;
 }
 
+// Under the mutex. `code` is the one field another hart's emitted code may be reading while
+// this runs (the slot's hart between its key check and its jump): it is stored whole, and the
+// link stub it then leads to is safe from any slot.
 void Jit::unlink(ExitSlot& slot) {
     if (slot.pprev != nullptr) {
         *slot.pprev = slot.next;
@@ -243,29 +326,48 @@ void Jit::unlink(ExitSlot& slot) {
     }
     slot.next = nullptr;
     slot.pprev = nullptr;
-    slot.code = m_link_stub;
+    std::atomic_ref<const void*>(slot.code).store(m_link_stub, std::memory_order_relaxed);
     if (slot.patch != nullptr) m_code.patch_rel32(slot.patch, slot.patch + 4);
 }
 
-// The code cache dropped b (a store to its page, a DMA write, a flush): nothing may lead
-// to its code any more. Its own slots are left alone: they die with the next flush.
+// Under the mutex: the code cache dropped b (a store to its page, a DMA write, a flush):
+// nothing may lead to its code any more, in any hart. Its own slots are left alone: they die
+// with the next flush.
 void Jit::on_drop(interp::Block& b) {
     while (b.incoming != nullptr) unlink(*b.incoming);
-    BlockCacheEntry& e = m_block_cache[block_cache_index(b.pa)];
-    if (e.block == &b) e = BlockCacheEntry{};
+    for (const auto& ctx : m_contexts) {
+        BlockCacheEntry& e = ctx->block_cache[block_cache_index(b.pa)];
+        if (get(e.block) != &b) continue;
+        set(e.pa, ~uint64_t{0});
+        set(e.block, static_cast<interp::Block*>(nullptr));
+        set(e.code, static_cast<const void*>(nullptr));
+    }
+}
+
+Jit::Exit Jit::run(Hart& h, uint64_t budget) {
+    m_cache.exclusive().enter();
+    const Exit exit = dispatch(h, budget);
+    m_cache.exclusive().leave();
+    return exit;
 }
 
 // The dispatcher: the same loop as Interpreter::run, except that translated code runs
 // many blocks per entry and comes back only when a successor is not linked yet, the budget
 // is used up, an interrupt is pending, or a block ended in a system instruction or a trap.
-Jit::Exit Jit::run(Hart& h, uint64_t budget) {
-    m_cache.reap();
+Jit::Exit Jit::dispatch(Hart& h, uint64_t budget) {
+    HartContext& ctx = context(h);
     m_cache.sync_breakpoints();
     RunState st{0, 0, budget};
     ExitSlot* pending = nullptr;    // where to link the next block's code
     interp::Block* prev = nullptr;  // the block just run through the interpreter, if any
     uint64_t prev_page = 0;         // the virtual page prev was entered in
     while (st.done < budget) {
+        // Where this hart holds no block: another hart's flush may happen here.
+        if (m_cache.exclusive().checkpoint() || needs_flush()) {
+            if (needs_flush()) flush();
+            pending = nullptr;
+            prev = nullptr;
+        }
         if (h.debug_stopped()) return Exit::Debug;  // a watchpoint stopped the last block
         if (h.s.wfi) {
             if (!h.wfi_wakeup()) return Exit::Wfi;
@@ -276,18 +378,14 @@ Jit::Exit Jit::run(Hart& h, uint64_t budget) {
             pending = nullptr;
             prev = nullptr;
         }
-        if (m_code.free() < kMaxBlockBytes || m_slots.free() < kMaxBlockSlots || m_cache.wants_flush()) {
-            flush();
-            pending = nullptr;
-            prev = nullptr;
-        }
         if (m_translator != nullptr && m_translator->has_finished()) install_finished();
         // After a block run by the interpreter, its links lead to the next one as they do in
         // the interpreter: no fetch translation and no block-cache probe (a cache miss each).
         const uint64_t page = h.s.pc >> 12;
         if (prev != nullptr) {
             interp::Block* next = m_cache.follow_link(*prev, h, page == prev_page);
-            if (next != nullptr && next->host_code == nullptr && (next->runs < m_translate_after || next->queued)) {
+            if (next != nullptr && next->code() == nullptr &&
+                (next->run_count() < m_translate_after || next->queued.load(std::memory_order_relaxed))) {
                 if (m_cache.stops_at_breakpoint(*next, h)) return Exit::Debug;
                 prev = interpret(h, *next, st);
                 prev_page = page;
@@ -305,29 +403,26 @@ Jit::Exit Jit::run(Hart& h, uint64_t budget) {
         }
         // The common case touches only the entry: the Block is needed to interpret, translate
         // or link (the Blocks are scattered over the heap, so each is a cache miss).
-        const void* code = e->code;
+        interp::Block* block = get(e->block);
+        const void* code = code_for(*e, h);
+        if (block == nullptr) continue;  // dropped by another hart since the lookup: look again
         if (code == nullptr) {
-            interp::Block& b = *e->block;
-            // A block at a breakpoint's offset stays interpreted, to be checked every time.
-            if (b.host_code == nullptr && b.runs >= m_translate_after && !b.queued && !b.debug_check) translate(b, h);
-            code = e->code = b.host_code;
-        }
-        if (code == nullptr) {
-            if (m_cache.stops_at_breakpoint(*e->block, h)) return Exit::Debug;
-            if (prev != nullptr) m_cache.link(*prev, h, page == prev_page, e->block);
-            prev = interpret(h, *e->block, st);
+            if (m_cache.stops_at_breakpoint(*block, h)) return Exit::Debug;
+            if (prev != nullptr) m_cache.link(*prev, h, page == prev_page, block);
+            prev = interpret(h, *block, st);
             prev_page = page;
             pending = nullptr;
             continue;
         }
         prev = nullptr;
         if (pending != nullptr) {
-            fill(*pending, h, *e->block);
-            ++m_fills;
+            std::lock_guard lock(m_cache.mutex());
+            fill(*pending, h, *block);
+            add(ctx.counters.fills, 1);
         }
-        ++m_dispatches;
+        add(ctx.counters.dispatches, 1);
         pending = m_enter(&h, code, &st);
-        m_retired += st.retired;
+        add(ctx.counters.retired, st.retired);
         st.retired = 0;
     }
     return Exit::Budget;
@@ -336,13 +431,14 @@ Jit::Exit Jit::run(Hart& h, uint64_t budget) {
 // b through the interpreter's semantics, until it is translated. Returns b if its links may
 // lead on: not after it changed translation (sfence.vma, satp, ...), as in Interpreter::run.
 interp::Block* Jit::interpret(Hart& h, interp::Block& b, RunState& st) {
+    HartContext& ctx = context(h);
     const uint64_t context = h.context_gen();
-    ++b.runs;
+    b.count_run();
     const uint64_t n = interp::execute_block(h, b);
     interp::account_retired(h, n);
-    m_retired += n;
+    add(ctx.counters.retired, n);
     st.done += std::max<uint64_t>(n, 1);
-    ++m_interpreted;
+    add(ctx.counters.interpreted, 1);
     return h.context_gen() == context ? &b : nullptr;
 }
 

@@ -6,14 +6,24 @@
 // code invalidation (CodeWatch and GuestMemory's write observer) and where interrupts are
 // taken. A translation depends only on the physical code: privilege, translation mode and
 // ASID change what the loads and stores see, and emitted code reads the hart's current TLB
-// view and ASID at run time, so one translation serves every mode. Mode changes matter to
-// chaining only, which re-checks the fetch translation at run time (see ExitSlot).
+// view and ASID at run time, so one translation serves every mode — and every hart.
 //
-// Thread: one hart thread: the harts of a machine take turns on it, or, with harts in
-// parallel, each hart has a Jit of its own (CodeCoherence). With JitConfig::background the
-// emitter runs on the Translator's thread.
+// One Jit per machine: its code cache, code buffer, translations and Translator are shared
+// by all harts, whether they take turns on one thread or run on threads of their own (a
+// block translated for one hart runs on all of them). What a hart's dispatcher caches is the
+// hart's own (HartContext): the block cache, the jump cache and the exit slots of jumps across
+// pages, whose validity depends on the hart's own translation (its fetch key); translated
+// code reaches the last two off the Hart pointer (Hart::engine). Direct jumps within a page
+// are patched into the shared code (valid for every hart: both blocks are in one physical
+// page). The shared state is changed under the code cache's mutex; the dispatchers' fast paths
+// (translated code, block-cache hits, links) take no lock. A flush frees every block and
+// translation at once, inside the code cache's ExclusiveSection.
+//
+// Thread: run(h) on hart h's thread, concurrently for different harts; with
+// JitConfig::background the emitter runs on the Translator's thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -21,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "base/huge_region.hpp"
 #include "base/result.hpp"
 #include "rv64/hart.hpp"
 #include "rv64/interp/code_cache.hpp"
@@ -54,6 +65,7 @@ public:
     Jit& operator=(const Jit&) = delete;
     ~Jit();
 
+    // Every hart, before any of them runs.
     void attach(Hart& h);
     // Runs h for about `budget` instructions (exactly as many blocks as the interpreter
     // would), or until it waits in WFI.
@@ -65,13 +77,13 @@ public:
         if (m_translator != nullptr) m_translator->wait_idle();
     }
 
-    uint64_t retired() const { return m_retired; }
-    uint64_t dispatches() const { return m_dispatches; }  // entries into translated code
-    uint64_t side_entries() const { return m_side_entries; }
-    uint64_t lookups() const { return m_lookups; }        // blocks found by pc (not by a link)
+    uint64_t retired() const { return sum(&Counters::retired); }
+    uint64_t dispatches() const { return sum(&Counters::dispatches); }  // entries into translated code
+    uint64_t side_entries() const { return m_side_entries.load(std::memory_order_relaxed); }
+    uint64_t lookups() const { return sum(&Counters::lookups); }  // blocks found by pc (not by a link)
     interp::CodeCache& cache() { return m_cache; }
-    const Emitter::Stats& stats() const { return m_stats; }
-    uint64_t flushes() const { return m_flushes; }
+    Emitter::Stats stats() const;
+    uint64_t flushes() const { return m_flushes.load(std::memory_order_relaxed); }
     std::string summary() const;
 
 private:
@@ -81,10 +93,48 @@ private:
     static constexpr size_t kMaxBlockBytes = 64 * 1024;
     static constexpr size_t kMaxBlockSlots = 2 * interp::CodeCache::kMaxBlockInsns;
 
+    // Direct-mapped cache in front of the code cache's hash map for the dispatcher's
+    // lookups by guest-physical pc, with the block's translation once it has one. Written by
+    // its hart under the cache's mutex; an entry is reset (under the mutex) by whichever
+    // thread drops its block, so fields are read and written as relaxed atomics (a torn read
+    // is either a miss or a block that was live a moment ago).
+    struct BlockCacheEntry {
+        uint64_t pa = ~0ull;
+        interp::Block* block = nullptr;
+        const void* code = nullptr;
+    };
+    static constexpr size_t kBlockCacheSize = 32768;
+
+    // Event counts, each written by its hart's thread only (relaxed: read for statistics).
+    struct Counters {
+        std::atomic<uint64_t> retired{0};
+        std::atomic<uint64_t> dispatches{0};   // entries into translated code from the dispatcher
+        std::atomic<uint64_t> fills{0};        // of which to fill an exit slot
+        std::atomic<uint64_t> interpreted{0};  // blocks run through the interpreter's semantics
+        std::atomic<uint64_t> lookups{0};
+    };
+    static void add(std::atomic<uint64_t>& c, uint64_t n) {
+        c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
+
+    // What one hart keeps. exit_slots and jump_cache are ExitSlots that only emitted code and
+    // this hart's dispatcher fill; zeroed memory is an unfilled slot (see ExitSlot).
+    struct HartContext {
+        Hart* hart = nullptr;
+        std::vector<BlockCacheEntry> block_cache = std::vector<BlockCacheEntry>(kBlockCacheSize);
+        HugeRegion exit_slots;  // by the index SlotArena::alloc_cross gave the exit
+        HugeRegion jump_cache;  // kJumpCacheSize slots, by virtual pc
+        Counters counters;
+    };
+
     Jit(GuestMemory& mem, CodeBuffer code, const JitConfig& cfg);
+    static HartContext& context(Hart& h) { return *static_cast<HartContext*>(h.engine.context); }
+    uint64_t sum(std::atomic<uint64_t> Counters::* c) const;
     void init(Hart& h);
+    Exit dispatch(Hart& h, uint64_t budget);
+    bool needs_flush() const;
     void flush();
-    void translate(interp::Block& b, const Hart& h);
+    void translate(interp::Block& b, Hart& h);
     void prepare_crossing(interp::Block& b, const Hart& h);
     std::vector<const interp::Block*> region(const interp::Block& b);
     struct Translation {
@@ -95,45 +145,30 @@ private:
     };
     void install(interp::Block& head, const Translation& t);
     void install_finished();
-    void write_perf_map(const interp::Block& b, size_t size, size_t blocks);
-    struct BlockCacheEntry;
+    void write_perf_map(const interp::Block& b, const void* code, size_t size, size_t blocks);
     BlockCacheEntry* lookup(Hart& h);  // null: the fetch faulted (the trap is taken)
+    const void* code_for(BlockCacheEntry& e, Hart& h);
     interp::Block* interpret(Hart& h, interp::Block& b, RunState& st);
     void fill(ExitSlot& slot, const Hart& h, interp::Block& b);
     void unlink(ExitSlot& slot);
     void on_drop(interp::Block& b);
     static size_t block_cache_index(uint64_t pa) { return (pa >> 1) % kBlockCacheSize; }
 
-    // Direct-mapped cache in front of the code cache's hash map for the dispatcher's
-    // lookups by guest-physical pc, with the block's translation once it has one; an entry
-    // is cleared when its block is dropped.
-    struct BlockCacheEntry {
-        uint64_t pa = ~0ull;
-        interp::Block* block = nullptr;
-        const void* code = nullptr;
-    };
-    static constexpr size_t kBlockCacheSize = 32768;
-
     interp::CodeCache m_cache;
-    std::vector<BlockCacheEntry> m_block_cache = std::vector<BlockCacheEntry>(kBlockCacheSize);
-    CodeBuffer m_code;
+    CodeBuffer m_code;  // appended to and patched under m_cache.mutex()
     SlotArena m_slots;
-    std::vector<ExitSlot> m_jump_cache = std::vector<ExitSlot>(kJumpCacheSize);
     std::unique_ptr<Emitter> m_emitter;  // created on the first attach (needs a Hart's layout)
     std::unique_ptr<Translator> m_translator;  // with JitConfig::background, after m_emitter
-    Emitter::Stats m_stats;
+    std::vector<std::unique_ptr<HartContext>> m_contexts;
+    Emitter::Stats m_stats;  // under m_cache.mutex()
     EnterFn m_enter = nullptr;
     const void* m_link_stub = nullptr;
     size_t m_code_base = 0;  // buffer use by the trampoline, kept across flushes
-    uint64_t m_retired = 0;
-    uint64_t m_flushes = 0;
+    std::atomic<uint64_t> m_flushes{0};
+    std::atomic<uint64_t> m_side_entries{0};  // blocks whose code is an entry into a region headed elsewhere
     std::FILE* m_perf_map = nullptr;  // TRAPEZE_PERF_MAP=1: /tmp/perf-PID.map for `perf report`
-    uint64_t m_dispatches = 0;  // entries into translated code from the dispatcher
-    uint64_t m_fills = 0;       // of which to fill an exit slot
-    uint64_t m_side_entries = 0;  // blocks whose code is an entry into a region headed elsewhere
-    uint64_t m_interpreted = 0;  // blocks run through the interpreter's semantics
-    uint64_t m_lookups = 0;
     uint32_t m_translate_after = 0;
+    size_t m_exit_slots = 0;
     bool m_background = false;
 };
 

@@ -32,6 +32,8 @@ Layout Layout::of(const Hart& h) {
     l.reservation_valid = offset(&h, &h.s.reservation_valid);
     l.reservation = offset(&h, &h.s.reservation);
     l.reservation_value = offset(&h, &h.s.reservation_value);
+    l.exit_slots = offset(&h, &h.engine.exit_slots);
+    l.jump_cache = offset(&h, &h.engine.jump_cache);
     l.host_to_pa = h.m_mem.base().value - reinterpret_cast<uint64_t>(h.m_mem.host_base());
     return l;
 }

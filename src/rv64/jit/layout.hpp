@@ -31,6 +31,8 @@ struct Layout {
     size_t reservation_valid = 0;  // HartState::reservation_valid (bool)
     size_t reservation = 0;
     size_t reservation_value = 0;
+    size_t exit_slots = 0;     // Hart::engine.exit_slots (pointer to this hart's cross-page slots)
+    size_t jump_cache = 0;     // Hart::engine.jump_cache (pointer to this hart's jump cache)
     uint64_t host_to_pa = 0;   // added to a host address in RAM gives its guest-physical address
 
     static Layout of(const Hart& h);

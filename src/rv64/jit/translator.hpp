@@ -3,14 +3,15 @@
 // stopping for each one: translation is about an eighth of a boot's time, and the host has a
 // second core for it.
 //
-// The hart thread hands over a region (its blocks, picked by Jit::region) and later takes the
-// finished code, which it installs only if none of the region's blocks was dropped meanwhile
-// (Jit::install_finished). The thread reads nothing but the blocks' pa, insns and crossing,
+// A hart thread hands over a region (its blocks, picked by Jit::region) and later one of them
+// takes the finished code, which it installs only if none of the region's blocks was dropped
+// meanwhile (Jit::install_finished). One Translator serves every hart of the machine. The thread reads nothing but the blocks' pa, insns and crossing,
 // which stay as they are while a block lives, and the blocks live until the code cache is
 // flushed, which first waits for the thread (cancel_all). Slots for the exits come from the
 // Jit's SlotArena, which only the emitter allocates from.
 //
-// Thread: every member function is for the hart thread; loop() runs on the translator's.
+// Thread: the member functions for the hart threads (Jit calls submit and take_finished under
+// its code cache's mutex, cancel_all in its ExclusiveSection); loop() runs on the translator's.
 #pragma once
 
 #include <atomic>

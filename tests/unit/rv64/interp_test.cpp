@@ -69,11 +69,15 @@ TEST(CodeCacheArena, DroppedBlocksStayReadableAndAskForAFlushAtTheLimit) {
     store_le<uint32_t>(m.span(Gpa(kAt), 4).data(), addi(5, 0, 1));
     store_le<uint32_t>(m.span(Gpa(kAt + 4), 4).data(), jal_self());
     interp::CodeCache cache(m, 4096);
+    MmioBus bus;
+    GuestClock clock;
+    Hart hart(HartConfig{0, true}, m, bus, clock);
+    cache.attach(hart);
     std::vector<interp::Block*> dropped;
     int drops = 0;
     cache.set_drop_observer([&](interp::Block&) { ++drops; });
     while (!cache.wants_flush()) {
-        interp::Block* b = cache.build(kAt);
+        interp::Block* b = cache.build(kAt, hart);
         ASSERT_EQ(b->insns.size(), 2u);
         cache.invalidate_code_page(kAt);
         EXPECT_EQ(cache.find(kAt), nullptr);
@@ -84,7 +88,7 @@ TEST(CodeCacheArena, DroppedBlocksStayReadableAndAskForAFlushAtTheLimit) {
     EXPECT_EQ(drops, static_cast<int>(dropped.size()));
     cache.reap();
     for (const interp::Block* b : dropped) EXPECT_EQ(b->insns[0].raw, addi(5, 0, 1));
-    interp::Block* live = cache.build(kAt + 4);
+    interp::Block* live = cache.build(kAt + 4, hart);
     cache.flush();
     EXPECT_EQ(drops, static_cast<int>(dropped.size()) + 1);
     EXPECT_FALSE(cache.wants_flush());
@@ -92,7 +96,7 @@ TEST(CodeCacheArena, DroppedBlocksStayReadableAndAskForAFlushAtTheLimit) {
     EXPECT_EQ(live->insns[0].raw, jal_self());  // the flush's chunks live until reap()
     cache.reap();
     EXPECT_EQ(cache.arena_bytes(), 0u);
-    interp::Block* again = cache.build(kAt);
+    interp::Block* again = cache.build(kAt, hart);
     EXPECT_EQ(again->insns.size(), 2u);
     EXPECT_EQ(again->insns[1].raw, jal_self());
     EXPECT_EQ(cache.find(kAt), again);
@@ -107,10 +111,14 @@ TEST(CodeCacheArena, LiveBlocksAskForAFlushWhenTheArenaReachesItsLimit) {
     GuestMemory m = GuestMemory::create(Gpa(kAt), kRam).value();
     for (uint64_t off = 0; off < kRam; off += 4) store_le<uint32_t>(m.span(Gpa(kAt + off), 4).data(), addi(0, 0, 0));
     interp::CodeCache cache(m, interp::CodeCache::kMaxDeadBytes, kLimit);
+    MmioBus bus;
+    GuestClock clock;
+    Hart hart(HartConfig{0, true}, m, bus, clock);
+    cache.attach(hart);
     constexpr uint64_t kBlockGuestBytes = 4 * interp::CodeCache::kMaxBlockInsns;
     uint64_t built = 0;
     for (uint64_t pa = kAt; pa < kAt + kRam && !cache.wants_flush(); pa += kBlockGuestBytes, ++built)
-        ASSERT_EQ(cache.build(pa)->insns.size(), interp::CodeCache::kMaxBlockInsns);
+        ASSERT_EQ(cache.build(pa, hart)->insns.size(), interp::CodeCache::kMaxBlockInsns);
     ASSERT_TRUE(cache.wants_flush()) << "the whole RAM decoded without reaching the limit: make the test's RAM larger";
     EXPECT_GE(cache.arena_bytes(), kLimit);
     EXPECT_LT(cache.arena_bytes(), kLimit + (size_t{2} << 20)) << "the cache asked as soon as the limit was passed";

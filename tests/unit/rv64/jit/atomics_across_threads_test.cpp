@@ -1,8 +1,9 @@
-// Guest atomics when harts run on different host threads (issue 21, RVWMO unpriv spec ch. 17,
-// A extension ch. 8): every hart increments one shared counter with AMOs or with LR/SC retry
-// loops, each hart on its own host thread and its own engine instance over the same guest
-// RAM. The counter must come out exact: an AMO that is a load, an add and a store, or an SC
-// that stores without checking memory, loses increments as soon as two host cores race.
+// Harts on different host threads (issue 21), each on its own host thread, all on one engine
+// (its code cache and translations shared, as in the machine): guest atomics (RVWMO unpriv
+// spec ch. 17, A extension ch. 8) — every hart increments one shared counter with AMOs or with
+// LR/SC retry loops, and the counter must come out exact: an AMO that is a load, an add and a
+// store, or an SC that stores without checking memory, loses increments as soon as two host
+// cores race — and the shared code cache itself, flushed while the harts run.
 #include <gtest/gtest.h>
 
 #include <latch>
@@ -51,37 +52,40 @@ uint64_t lrsc_loop(GuestMemory& mem) {
     return kCode + 4 * (prog.size() - 1);
 }
 
-// Runs `harts` harts, one host thread and one engine each, over `mem` until each parks at
+// Runs `harts` harts, one host thread each, on one engine over `mem` until each parks at
 // `end`; `setup(hart)` sets its registers before they all start together.
 template <typename Setup>
-void run_on_threads(GuestMemory& mem, Engine engine, unsigned harts, uint64_t end, Setup setup) {
-    std::vector<std::thread> threads;
-    std::latch ready(harts);  // setting up an engine takes longer than the loop: start together
-    std::mutex setting_up;    // an engine installs the memory's write observer (ThreadSanitizer)
+void run_on_threads(GuestMemory& mem, Engine engine, unsigned harts, uint64_t end, Setup setup,
+                    const jit::JitConfig& cfg = EngineRig::eager(), uint64_t slice = 2'000) {
+    MmioBus bus;
+    GuestClock clock;
+    std::vector<std::unique_ptr<Hart>> hart_list;
+    std::unique_ptr<jit::Jit> jit;
+    std::unique_ptr<interp::Interpreter> interp;
+    if (engine == Engine::Jit)
+        jit = std::move(jit::Jit::create(mem, cfg).value());
+    else
+        interp = std::make_unique<interp::Interpreter>(mem);
     for (unsigned id = 0; id < harts; ++id) {
-        threads.emplace_back([&mem, &ready, &setup, &setting_up, engine, id, end] {
-            MmioBus bus;
-            GuestClock clock;
-            Hart hart(HartConfig{id, true}, mem, bus, clock);
-            std::unique_ptr<jit::Jit> jit;
-            std::unique_ptr<interp::Interpreter> interp;
-            std::unique_lock lock(setting_up);
-            if (engine == Engine::Jit) {
-                jit = std::move(jit::Jit::create(mem, EngineRig::eager()).value());
-                jit->attach(hart);
-            } else {
-                interp = std::make_unique<interp::Interpreter>(mem);
-                interp->attach(hart);
-            }
-            hart.s.pc = kCode;
-            setup(hart);
-            lock.unlock();
+        hart_list.push_back(std::make_unique<Hart>(HartConfig{id, true}, mem, bus, clock));
+        Hart& hart = *hart_list.back();
+        if (jit)
+            jit->attach(hart);
+        else
+            interp->attach(hart);
+        hart.s.pc = kCode;
+        setup(hart);
+    }
+    std::vector<std::thread> threads;
+    std::latch ready(harts);
+    for (auto& h : hart_list) {
+        threads.emplace_back([&ready, &jit, &interp, &hart = *h, end, slice] {
             ready.arrive_and_wait();
             while (hart.s.pc != end) {
                 if (jit)
-                    jit->run(hart, 2'000);
+                    jit->run(hart, slice);
                 else
-                    interp->run(hart, 2'000);
+                    interp->run(hart, slice);
                 // The harts spin on each other: with more threads than free host cores (ctest
                 // -j2 on two), a spinning one must let the one it waits for run.
                 std::this_thread::yield();
@@ -196,6 +200,66 @@ TEST_P(AtomicsAcrossThreads, LrScCountersSumExactly) {
 TEST_P(AtomicsAcrossThreads, AFenceRwRwForbidsTheStoreBufferingOutcome) {
     run_store_buffering(GetParam(), store_buffering(mem));
     EXPECT_EQ(both_saw_zero(), 0u) << "rounds in which each hart's load passed its own earlier store";
+}
+
+// The shared code cache flushed under running harts: four harts on four threads walk the same
+// chain of 16384 two-instruction blocks (x5 += 1; j next), several times what the code buffer
+// holds, so flushes come while the others are in the middle of translated code, an interpreted
+// block or a link. Each must count every block of every pass, and park at the end.
+constexpr unsigned kChain = 16384;
+constexpr unsigned kPasses = 3;
+
+void block_chain(GuestMemory& mem) {
+    auto put = [&mem](uint64_t at, uint32_t insn) { store_le<uint32_t>(mem.span(Gpa(at), 4).data(), insn); };
+    for (unsigned i = 0; i < kChain; ++i) {
+        put(kCode + 8 * i, addi(5, 5, 1));
+        put(kCode + 8 * i + 4, i + 1 < kChain ? enc_j(4, 0) : enc_j(-static_cast<int32_t>(8 * i + 4), 0));
+    }
+}
+
+TEST_P(AtomicsAcrossThreads, HartsShareTheCodeCacheAndSurviveEachOthersFlushes) {
+    block_chain(mem);
+    jit::JitConfig cfg = EngineRig::eager();
+    cfg.code_bytes = 512 * 1024;
+    cfg.background = true;
+    // Each hart runs kPasses passes of the chain (2 instructions a block) in slices of a whole
+    // number of blocks, so its last slice ends exactly where the passes do.
+    const uint64_t budget = 2 * kChain * kPasses;
+    constexpr uint64_t kSlice = 256;
+    static_assert((2 * kChain * kPasses) % kSlice == 0);
+    MmioBus bus;
+    GuestClock clock;
+    std::unique_ptr<jit::Jit> jit;
+    std::unique_ptr<interp::Interpreter> interp;
+    if (GetParam() == Engine::Jit)
+        jit = std::move(jit::Jit::create(mem, cfg).value());
+    else
+        interp = std::make_unique<interp::Interpreter>(mem);
+    std::vector<std::unique_ptr<Hart>> harts;
+    for (unsigned id = 0; id < 4; ++id) {
+        harts.push_back(std::make_unique<Hart>(HartConfig{id, true}, mem, bus, clock));
+        jit ? jit->attach(*harts.back()) : interp->attach(*harts.back());
+        harts.back()->s.pc = kCode;
+    }
+    std::vector<std::thread> threads;
+    std::latch ready(4);
+    for (auto& h : harts) {
+        threads.emplace_back([&, &hart = *h] {
+            ready.arrive_and_wait();
+            for (uint64_t done = 0; done < budget; done += kSlice) {
+                jit ? static_cast<void>(jit->run(hart, kSlice)) : static_cast<void>(interp->run(hart, kSlice));
+                std::this_thread::yield();
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    for (auto& h : harts) {
+        EXPECT_EQ(h->s.x[5], uint64_t{kChain} * kPasses) << "hart " << h->s.mhartid;
+        EXPECT_EQ(h->s.pc, kCode) << "hart " << h->s.mhartid;
+    }
+    if (jit) {
+        EXPECT_GT(jit->flushes(), 0u);
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(BothEngines, AtomicsAcrossThreads, ::testing::Values(Engine::Interp, Engine::Jit),

@@ -1,7 +1,8 @@
-// Code coherence between harts that run from caches of their own (CodeCoherence, issue 21):
-// a store by one hart, or a device's DMA, to code that another hart has decoded or translated
-// reaches that hart by its next FENCE.I (unpriv spec §6.1) — including a store made through a
-// write entry the storing hart cached before the page became code.
+// Code coherence between harts that run on threads of their own from one shared code cache
+// (CodeCoherence, issue 21): a store by one hart, or a device's DMA, to code any hart has
+// decoded or translated reaches every hart by its next FENCE.I (unpriv spec §6.1) — including
+// a store made through a write entry the storing hart cached before the page became code —
+// and a block translated for one hart runs on the other without being translated again.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -24,31 +25,24 @@ inline uint32_t j_to(uint64_t from, uint64_t to) {
     return enc_j(static_cast<int32_t>(to - from), 0);
 }
 
-// Two harts over one RAM, each with its own engine, joined as the machine joins them.
+// Two harts over one RAM and one engine, joined as the machine joins them.
 class CodeCoherenceTest : public ::testing::TestWithParam<Engine> {
 protected:
-    struct Side {
-        Hart hart;
-        std::unique_ptr<jit::Jit> jit;
-        std::unique_ptr<interp::Interpreter> interp;
-        Side(unsigned id, GuestMemory& mem, MmioBus& bus, const GuestClock& clock) : hart(HartConfig{id, true}, mem, bus, clock) {}
-        interp::CodeCache& cache() { return jit ? jit->cache() : interp->cache(); }
-    };
-
-    CodeCoherenceTest() : mem(GuestMemory::create(Gpa(kBase), 1 << 20).value()), coherence(mem, 2) {
+    CodeCoherenceTest() : mem(GuestMemory::create(Gpa(kBase), 1 << 20).value()) {
+        if (GetParam() == Engine::Jit)
+            jit = std::move(jit::Jit::create(mem, EngineRig::eager()).value());
+        else
+            interp = std::make_unique<interp::Interpreter>(mem);
+        coherence = std::make_unique<CodeCoherence>(cache(), 2);
+        cache().set_page_listener(coherence.get());
         for (unsigned i = 0; i < 2; ++i) {
-            sides[i] = std::make_unique<Side>(i, mem, bus, clock);
-            Side& s = *sides[i];
-            if (GetParam() == Engine::Jit) {
-                s.jit = std::move(jit::Jit::create(mem, EngineRig::eager()).value());
-                s.jit->attach(s.hart);
-            } else {
-                s.interp = std::make_unique<interp::Interpreter>(mem);
-                s.interp->attach(s.hart);
-            }
-            coherence.join(i, s.hart, s.cache());
+            harts[i] = std::make_unique<Hart>(HartConfig{i, true}, mem, bus, clock);
+            if (jit)
+                jit->attach(*harts[i]);
+            else
+                interp->attach(*harts[i]);
+            coherence->join(i, *harts[i]);
         }
-        mem.set_write_observer([this](Gpa gpa, uint64_t len) { coherence.invalidate_range(gpa.value, len); });
         write(kFunc, li_a0(1));
         write(kFunc + 4, jal_self());
         write(kCaller, kFenceI);
@@ -57,29 +51,30 @@ protected:
         write(kStorer + 4, jal_self());
     }
 
+    interp::CodeCache& cache() { return jit ? jit->cache() : interp->cache(); }
     void write(uint64_t addr, uint32_t insn) { store_le<uint32_t>(mem.span(Gpa(addr), 4).data(), insn); }
 
     void run_until(unsigned i, uint64_t pc) {
-        Side& s = *sides[i];
-        for (int n = 0; n < 100 && s.hart.s.pc != pc; ++n) {
-            if (s.jit)
-                s.jit->run(s.hart, 100);
+        Hart& h = *harts[i];
+        for (int n = 0; n < 100 && h.s.pc != pc; ++n) {
+            if (jit)
+                jit->run(h, 100);
             else
-                s.interp->run(s.hart, 100);
+                interp->run(h, 100);
         }
-        ASSERT_EQ(s.hart.s.pc, pc);
+        ASSERT_EQ(h.s.pc, pc);
     }
 
     // Hart i runs FENCE.I and then the function: what does it return?
     uint64_t call(unsigned i) {
-        sides[i]->hart.s.pc = kCaller;
+        harts[i]->s.pc = kCaller;
         run_until(i, kFunc + 4);
-        return sides[i]->hart.s.x[10];
+        return harts[i]->s.x[10];
     }
 
     // Hart i stores `value` (32 bits) at addr through its own MMU.
     void store(unsigned i, uint64_t addr, uint32_t value) {
-        Hart& h = sides[i]->hart;
+        Hart& h = *harts[i];
         h.s.x[5] = value;
         h.s.x[6] = addr;
         h.s.pc = kStorer;
@@ -89,53 +84,80 @@ protected:
     GuestMemory mem;
     MmioBus bus;
     GuestClock clock;
-    CodeCoherence coherence;
-    std::unique_ptr<Side> sides[2];
+    std::unique_ptr<jit::Jit> jit;
+    std::unique_ptr<interp::Interpreter> interp;
+    std::unique_ptr<CodeCoherence> coherence;
+    std::unique_ptr<Hart> harts[2];
 };
 
 TEST_P(CodeCoherenceTest, AnotherHartsStoreToDecodedCodeIsSeenAfterFenceI) {
     EXPECT_EQ(call(0), 1u);
-    EXPECT_TRUE(coherence.is_code_page(kFunc));
-    store(1, kFunc, li_a0(2));
-    EXPECT_TRUE(coherence.has_posts(0));  // the store reached hart 0 as a post
+    EXPECT_TRUE(cache().is_code_page(kFunc));
+    store(1, kFunc, li_a0(2));  // the store drops the shared blocks: no post needed
+    EXPECT_FALSE(coherence->has_posts(0));
     EXPECT_EQ(call(0), 2u);
-    EXPECT_FALSE(coherence.has_posts(0));
 }
 
 TEST_P(CodeCoherenceTest, AStoreThroughAWriteEntryCachedBeforeThePageBecameCodeIsSeenAfterFenceI) {
     store(1, kFunc + 0x100, 0);  // hart 1 caches write permission for the function's page
-    EXPECT_TRUE(sides[1]->hart.has_write_entries(kFunc));
+    EXPECT_TRUE(harts[1]->has_write_entries(kFunc));
     EXPECT_EQ(call(0), 1u);      // hart 0 decodes the page: hart 1 is told to drop its entries
-    EXPECT_TRUE(coherence.has_posts(1));
+    EXPECT_TRUE(coherence->has_posts(1));
+    EXPECT_EQ(coherence->unconfirmed(), 1u);
     store(1, kFunc, li_a0(3));   // before it has: the store goes through the old entry, unseen
-    EXPECT_EQ(call(0), 3u);      // hart 0's FENCE.I drops what it decoded while that could happen
-    coherence.service(1);        // hart 1 drops its write entries between slices
-    EXPECT_FALSE(sides[1]->hart.has_write_entries(kFunc));
-    store(1, kFunc, li_a0(4));   // now the store takes the slow path and reaches hart 0
-    EXPECT_TRUE(coherence.has_posts(0));
+    EXPECT_EQ(call(0), 3u);      // hart 0's FENCE.I drops what was decoded while that could happen
+    EXPECT_EQ(call(1), 3u);
+    coherence->service(1);       // hart 1 drops its write entries between slices
+    EXPECT_FALSE(harts[1]->has_write_entries(kFunc));
+    EXPECT_EQ(coherence->unconfirmed(), 0u);
+    store(1, kFunc, li_a0(4));   // now the store takes the slow path and drops the shared blocks
     EXPECT_EQ(call(0), 4u);
 }
 
-TEST_P(CodeCoherenceTest, DeviceDmaToDecodedCodeReachesEveryHartHoldingIt) {
+// A store through a stale entry, then the storer drops its entries: blocks decoded before it
+// did go too (they may hold the old bytes), though no FENCE.I ran meanwhile.
+TEST_P(CodeCoherenceTest, DroppingStaleWriteEntriesDropsTheBlocksDecodedMeanwhile) {
+    store(1, kFunc + 0x100, 0);
+    EXPECT_EQ(call(0), 1u);
+    store(1, kFunc, li_a0(7));
+    coherence->service(1);
+    EXPECT_FALSE(cache().is_code_page(kFunc));
+    harts[0]->s.pc = kFunc;  // no FENCE.I
+    run_until(0, kFunc + 4);
+    EXPECT_EQ(harts[0]->s.x[10], 7u);
+}
+
+TEST_P(CodeCoherenceTest, DeviceDmaToDecodedCodeReachesEveryHart) {
     EXPECT_EQ(call(0), 1u);
     EXPECT_EQ(call(1), 1u);
     uint8_t insn[4];
     store_le<uint32_t>(insn, li_a0(5));
     ASSERT_TRUE(mem.write(Gpa(kFunc), insn));
-    EXPECT_TRUE(coherence.has_posts(0));
-    EXPECT_TRUE(coherence.has_posts(1));
+    EXPECT_FALSE(cache().is_code_page(kFunc));
     EXPECT_EQ(call(0), 5u);
     EXPECT_EQ(call(1), 5u);
-    EXPECT_FALSE(coherence.is_code_page(kFunc + 0x1000));
+    EXPECT_FALSE(cache().is_code_page(kFunc + 0x1000));
 }
 
 TEST_P(CodeCoherenceTest, OwnStoresDropOwnCodeAtOnce) {
     EXPECT_EQ(call(0), 1u);
     store(0, kFunc, li_a0(6));
-    EXPECT_FALSE(coherence.has_posts(0));
-    sides[0]->hart.s.pc = kFunc;  // no FENCE.I needed for the hart's own store in this engine
+    EXPECT_FALSE(coherence->has_posts(0));
+    harts[0]->s.pc = kFunc;  // no FENCE.I needed for the hart's own store in this engine
     run_until(0, kFunc + 4);
-    EXPECT_EQ(sides[0]->hart.s.x[10], 6u);
+    EXPECT_EQ(harts[0]->s.x[10], 6u);
+}
+
+// The shared cache: what hart 0 decoded (and the JIT translated) hart 1 runs as it is.
+TEST_P(CodeCoherenceTest, CodeDecodedForOneHartRunsOnTheOther) {
+    EXPECT_EQ(call(0), 1u);
+    const uint64_t built = cache().built();
+    const uint64_t translations = jit ? jit->stats().blocks : 0;
+    EXPECT_EQ(call(1), 1u);
+    EXPECT_EQ(cache().built(), built);
+    if (jit) {
+        EXPECT_EQ(jit->stats().blocks, translations);
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, CodeCoherenceTest, ::testing::Values(Engine::Interp, Engine::Jit),
