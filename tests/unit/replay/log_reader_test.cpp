@@ -271,6 +271,7 @@ TEST(ReplayLogReader, RefusesDataThatIsNotOneZstdFrame) {
         })});
     };
     EXPECT_TRUE(read_fails(dir, with_frame([](auto& f) { f = bytes(50, 3); }), "its data is not a zstd frame"));
+    EXPECT_TRUE(read_fails(dir, with_frame([](auto& f) { f = {0x28, 0xb5, 0x2f}; }), "its data is not a zstd frame"));
     EXPECT_TRUE(read_fails(dir, with_frame([](auto& f) { f.push_back(0); }), "1 bytes follow its zstd frame"));
     EXPECT_TRUE(read_fails(dir, with_frame([&](auto& f) {
                                const auto second = zstd_frame(ev.data);

@@ -1,6 +1,6 @@
 // Helpers shared by the replay log tests: events as values, reading a whole log, and logs built
-// byte by byte (RawEvents, raw_chunk, raw_log) for what LogWriter never writes. The temporary directory,
-// whole-file I/O and fails_with() are the snapshot tests' (snapshot_test_util.hpp).
+// byte by byte (RawEvents, raw_chunk, raw_log) for what LogWriter never writes. The temporary
+// directory, whole-file I/O and fails_with() are the snapshot tests' (snapshot_test_util.hpp).
 #pragma once
 
 #include <gtest/gtest.h>
