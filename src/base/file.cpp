@@ -23,9 +23,6 @@ Result<UniqueFd> open_regular(const std::string& path, uint64_t* size) {
     return fd;
 }
 
-namespace {
-
-// Reads until out is full or the file ends; the number of bytes read.
 Result<size_t> read_up_to(const UniqueFd& fd, const std::string& path, std::span<uint8_t> out) {
     size_t done = 0;
     while (done < out.size()) {
@@ -37,8 +34,6 @@ Result<size_t> read_up_to(const UniqueFd& fd, const std::string& path, std::span
     }
     return done;
 }
-
-}  // namespace
 
 Result<std::vector<uint8_t>> read_file(const std::string& path, uint64_t max_bytes) {
     uint64_t size = 0;

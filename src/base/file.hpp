@@ -20,6 +20,10 @@ Result<UniqueFd> open_regular(const std::string& path, uint64_t* size);
 // A regular file only (a FIFO or device is refused, never waited on), of at most max_bytes.
 Result<std::vector<uint8_t>> read_file(const std::string& path, uint64_t max_bytes = UINT64_MAX);
 
+// Reads from fd's position until out is full or the file ends: the number of bytes read
+// (`path` names the file in the message of a failed read).
+Result<size_t> read_up_to(const UniqueFd& fd, const std::string& path, std::span<uint8_t> out);
+
 // The size of the regular file at path.
 Result<uint64_t> file_size(const std::string& path);
 

@@ -604,10 +604,11 @@ def api_seeds():
 
 
 def main():
-    # snapshot_fuzzer's seeds are real snapshot files, written by the unit test SnapshotFuzzSeeds
-    # (see README.md), and gdb_packet_fuzzer's are packet sequences written by hand: they stay.
+    # snapshot_fuzzer's seeds are real snapshot files, written by the unit test SnapshotFuzzSeeds,
+    # replay_log_fuzzer's are logs written by the unit test ReplayFuzzSeeds (see README.md), and
+    # gdb_packet_fuzzer's are packet sequences written by hand: they stay.
     for target in os.listdir(OUT) if os.path.isdir(OUT) else []:
-        if target not in ("snapshot_fuzzer", "gdb_packet_fuzzer"):
+        if target not in ("snapshot_fuzzer", "gdb_packet_fuzzer", "replay_log_fuzzer"):
             shutil.rmtree(os.path.join(OUT, target))
     virtqueue_seeds()
     blk_seeds()
