@@ -134,6 +134,7 @@ private:
     static constexpr size_t kChunkBytes = HugeRegion::kHugePage;
 
     void mark_code_page(uint64_t pa);
+    int32_t classify_lr_in_page(uint64_t pa, unsigned len) const;
     void resplit_for_breakpoints();
     void drop(Block& b);
     Block* allocate(uint64_t pa, std::span<const DecodedInsn> insns);
