@@ -4,6 +4,7 @@
 
 #include "hart_fixture.hpp"
 #include "rv64/interp/code_cache.hpp"
+#include "rv64/interp/single_step.hpp"
 #include "rv64/isa/decoder.hpp"
 #include "rv64/isa/lr_sequence.hpp"
 
@@ -122,6 +123,19 @@ TEST(LrSequence, CodeCacheClassifiesLrsFromTheirPage) {
     EXPECT_EQ(cache.build(kAt)->insns[0].imm, 8);
     EXPECT_EQ(cache.build(kAt + 0x100)->insns[0].imm, kLrUnconstrained);
     EXPECT_EQ(cache.build(kAt + 0xff8)->insns[1].imm, kLrUndecided);
+}
+
+// The debugger's single step decodes instructions alone: each LR classifies itself.
+TEST_F(HartTest, SingleSteppedLrScStoresOnlyWithoutMemoryAccessesBetween) {
+    for (const bool load : {false, true}) {
+        poke64(kBase + 0x800, 5);
+        hart.s.x[10] = kBase + 0x800;
+        code(kBase, {lr_d(5, 10), load ? ld(7, 10, 8) : addi(5, 5, 1), sc_d(6, 5, 10), jal_self()});
+        hart.s.pc = kBase;
+        for (int i = 0; i < 3; ++i) ASSERT_EQ(interp::step_instruction(hart, false), interp::StepOutcome::Retired);
+        EXPECT_EQ(hart.s.x[6], load ? 1u : 0u) << (load ? "load" : "addi");
+        EXPECT_EQ(peek64(kBase + 0x800), load ? 5u : 6u) << (load ? "load" : "addi");
+    }
 }
 
 }  // namespace
