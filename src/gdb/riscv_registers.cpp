@@ -146,6 +146,9 @@ bool RiscvRegisters::write(rv64::Hart& h, unsigned regnum, uint64_t v) const {
         case K::Pc:
             if ((v & 1) != 0) return false;  // IALIGN is 16 with C (unpriv spec §1.5)
             h.s.pc = v;
+            // The SC run next may not be the one the last LR was classified with
+            // (rv64/isa/lr_sequence.hpp): no reservation survives a jump by the debugger.
+            h.s.reservation_valid = false;
             return true;
         case K::F: h.s.f[r.index] = v; return true;
         case K::Fflags: h.s.fflags = static_cast<uint8_t>(v & 0x1f); return true;

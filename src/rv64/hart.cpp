@@ -113,6 +113,11 @@ void Hart::take_trap(uint64_t cause, uint64_t tval, bool interrupt) {
     const bool to_s = s.priv != Priv::M && ((deleg >> cause) & 1) != 0;
     const uint64_t xcause = cause | (interrupt ? CAUSE_INTERRUPT : 0);
     s.wfi = false;
+    // An LR's classification (rv64/isa/lr_sequence.hpp) holds only for the SC it found after
+    // it, and the handler may run anything, and return anywhere, before some SC: no
+    // reservation survives a trap. (Unpriv spec §8.3: a trap is one of the events that end a
+    // constrained loop, and an SC may fail for any reason as long as such loops progress.)
+    s.reservation_valid = false;
     if (to_s) {
         s.scause = xcause;
         s.sepc = s.pc;

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -196,6 +197,11 @@ public:
     bool translate_fetch(uint64_t va, uint64_t& pa);
     // Fetches one 16-bit parcel (used by the decoder across page ends).
     bool fetch16(uint64_t va, uint16_t& out);
+    // The parcels of code from va on, as this hart's fetches would see them now (its fetch
+    // TLB, else a page walk with the fetch permission checks, and PMP), with no side effect:
+    // no trap, no TLB fill, no A bit set. Stops at the first parcel a fetch could not read (it
+    // would fault, or it is not RAM); returns how many it read into `out`.
+    size_t peek_code(uint64_t va, std::span<uint16_t> out) const;
 
     // --- translation control ------------------------------------------------------------------
     void flush_tlb();                        // everything (satp MODE change, PMP change, ...)
@@ -271,6 +277,8 @@ private:
     enum class LeafStatus : uint8_t { Ok, PageFault, AccessFault };
     LeafStatus find_leaf(uint64_t va, uint64_t mode, Leaf& leaf) const;
     Translation walk(uint64_t va, Access acc, Priv priv, uint64_t mode);
+    bool leaf_permits(uint64_t pte, Access acc, Priv priv) const;
+    bool peek_fetch_page(uint64_t va, uint64_t& pa) const;
     bool pmp_allows(uint64_t pa, uint64_t size, Access acc, Priv priv) const;
     std::pair<uint64_t, uint64_t> pmp_range(unsigned i) const;
     void pmp_remember(unsigned i, uint64_t lo, uint64_t hi, uint64_t pa, uint64_t last) const;

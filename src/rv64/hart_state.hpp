@@ -25,7 +25,8 @@ struct HartState {
 
     // LR/SC reservation (unpriv spec §8.2), on a physical address, and the value LR read
     // there: SC stores only if memory still holds it (one compare-and-swap), so a store by
-    // another host thread between the two makes it fail.
+    // another host thread between the two makes it fail. Only the LR of a constrained
+    // sequence reserves (rv64/isa/lr_sequence.hpp: where a value compare is exact).
     bool reservation_valid = false;
     uint64_t reservation = 0;
     uint64_t reservation_value = 0;

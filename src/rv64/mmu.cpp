@@ -178,6 +178,20 @@ uint64_t Hart::Leaf::pa_of(uint64_t va) const {
     return ((ppn << 12) & ~page_off_mask) | (va & page_off_mask);
 }
 
+// A leaf's permissions (§4.3.2 step 5).
+bool Hart::leaf_permits(uint64_t pte, Access acc, Priv priv) const {
+    const bool user = (pte & PTE_U) != 0;
+    if (priv == Priv::U && !user) return false;
+    if (priv == Priv::S && user && (acc == Access::Execute || (s.mstatus & MSTATUS_SUM) == 0)) return false;
+    const bool readable = (pte & PTE_R) != 0 || ((s.mstatus & MSTATUS_MXR) != 0 && (pte & PTE_X) != 0);
+    switch (acc) {
+        case Access::Read: return readable;
+        case Access::Write: return (pte & PTE_W) != 0;
+        case Access::Execute: return (pte & PTE_X) != 0;
+    }
+    return false;
+}
+
 Hart::Translation Hart::walk(uint64_t va, Access acc, Priv priv, uint64_t mode) {
     Leaf leaf;
     switch (find_leaf(va, mode, leaf)) {
@@ -185,16 +199,8 @@ Hart::Translation Hart::walk(uint64_t va, Access acc, Priv priv, uint64_t mode) 
         case LeafStatus::PageFault: return {0, page_fault_cause(acc), false};
         case LeafStatus::AccessFault: return {0, access_fault_cause(acc), false};
     }
-    // Leaf: permissions (§4.3.2 step 5).
     const uint64_t pte = leaf.pte;
-    const bool user = (pte & PTE_U) != 0;
-    if (priv == Priv::U && !user) return {0, page_fault_cause(acc), false};
-    if (priv == Priv::S && user && (acc == Access::Execute || (s.mstatus & MSTATUS_SUM) == 0))
-        return {0, page_fault_cause(acc), false};
-    const bool readable = (pte & PTE_R) != 0 || ((s.mstatus & MSTATUS_MXR) != 0 && (pte & PTE_X) != 0);
-    if ((acc == Access::Read && !readable) || (acc == Access::Write && (pte & PTE_W) == 0) ||
-        (acc == Access::Execute && (pte & PTE_X) == 0))
-        return {0, page_fault_cause(acc), false};
+    if (!leaf_permits(pte, acc, priv)) return {0, page_fault_cause(acc), false};
     // A/D are updated by the hart (§4.3.2 step 7, the hardware-update option).
     const uint64_t want = PTE_A | (acc == Access::Write ? PTE_D : 0);
     if ((pte & want) != want) {
@@ -460,6 +466,40 @@ bool Hart::translate_fetch(uint64_t va, uint64_t& pa) {
     if (!access_one(va, 2, Access::Execute, pa, is_ram)) return false;
     if (!is_ram) return raise(EXC_INST_ACCESS, va);
     return true;
+}
+
+// The guest-physical address of the page of va as a fetch would translate it now: the fetch
+// TLB's entry, else the page walk's (a clear A bit is no fault: the walk would set it).
+bool Hart::peek_fetch_page(uint64_t va, uint64_t& pa) const {
+    const uint64_t page = va & ~0xfffull;
+    const TlbEntry& e = m_tlb[m_fetch_index][(va >> 12) % kTlbSets];
+    if (e.tag_x == (page | m_tag)) {
+        pa = (page + e.addend) - reinterpret_cast<uintptr_t>(m_mem.host_base()) + m_mem.base().value;
+        return true;
+    }
+    const uint64_t mode = s.satp >> 60;
+    if (s.priv == Priv::M || mode == SATP_MODE_BARE) {
+        pa = page;
+        return true;
+    }
+    Leaf leaf;
+    if (find_leaf(page, mode, leaf) != LeafStatus::Ok || !leaf_permits(leaf.pte, Access::Execute, s.priv)) return false;
+    pa = leaf.pa_of(page);
+    return true;
+}
+
+size_t Hart::peek_code(uint64_t va, std::span<uint16_t> out) const {
+    uint64_t page = ~0ull, page_pa = 0;
+    for (size_t n = 0; n < out.size(); ++n, va += 2) {
+        if ((va & ~0xfffull) != page) {
+            if (!peek_fetch_page(va, page_pa)) return n;
+            page = va & ~0xfffull;
+        }
+        const uint64_t pa = page_pa + (va & 0xfff);
+        if (!pmp_allows(pa, 2, Access::Execute, s.priv) || !m_mem.contains(Gpa(pa), 2)) return n;
+        out[n] = load_le<uint16_t>(m_mem.span(Gpa(pa), 2).data());
+    }
+    return out.size();
 }
 
 bool Hart::fetch16(uint64_t va, uint16_t& out) {

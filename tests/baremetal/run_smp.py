@@ -16,7 +16,8 @@ import subprocess
 import sys
 import time
 
-kCases = {1: "amo counters", 2: "lr/sc counters", 3: "message passing", 4: "store buffering", 5: "cross-hart code"}
+kCases = {1: "amo counters", 2: "lr/sc counters", 3: "message passing", 4: "store buffering", 5: "cross-hart code",
+          6: "lr/sc a-b-a"}
 kDetails = {
     11: "amoadd.w low half wrong (lost update, or a carry into the high half)",
     12: "amoadd.w high half wrong",
@@ -38,6 +39,8 @@ kDetails = {
     51: "a hart ran stale code after fence.i",
     52: "a hart got a wrong value from the published code",
     53: "hart 0 got a wrong value from the code it had just written",
+    61: "an SC succeeded although another hart had stored B and then A again since its LR (A-B-A)",
+    62: "the word changed under a failed SC",
     99: "no harts found in the device tree",
 }
 
@@ -45,7 +48,7 @@ kDetails = {
 def describe(code):
     if code in kDetails:
         return f"case {code // 10} ({kCases.get(code // 10, '?')}): {kDetails[code]}"
-    if 90 <= code <= 95:
+    if 90 <= code <= 96:
         where = "the start barrier" if code == 90 else f"case {code - 90} ({kCases[code - 90]})"
         return f"a wait in {where} lasted 30 s (a hart stopped making progress)"
     if 128 <= code < 160:

@@ -26,6 +26,12 @@
 //           store); every other hart waits for i, does fence.i, calls the slot and must get
 //           iteration i's value, then acknowledges. A slot is rewritten only after every hart
 //           ran its previous contents, so a stale translation or decoded block is caught.
+//   6 aba   in pairs (h, h^1): hart h does lr.w.aq on its pair's word (value A), then signals
+//           its partner and waits for it (memory accesses between LR and SC); the partner
+//           stores B and then A back (sw, or amoswap.w), and answers; then hart h's sc.w.rl
+//           must fail (a store by another hart came between, unpriv spec §8.2, although memory
+//           holds A again: a value compare cannot see it) and leave A; a constrained lr/sc
+//           loop then moves A on. ABA_ITERS rounds.
 //
 // No hart runs more than WINDOW iterations ahead of its neighbours in the ring (its partner in
 // SB; SMC_SLOTS ahead of the slowest runner in SMC), so the harts overlap in time however the
@@ -46,6 +52,7 @@
 #define SB_ITERS 10000
 #define SMC_ITERS 2000
 #define SMC_SLOTS 128  // 16 bytes each, in a page of their own
+#define ABA_ITERS 500
 #define WINDOW 1024
 #define HANG_SECONDS 30
 
@@ -94,6 +101,7 @@ DEF_AMO_W(amoadd_w, "amoadd.w")
 DEF_AMO_W(amoadd_w_aq, "amoadd.w.aq")
 DEF_AMO_W(amoadd_w_rl, "amoadd.w.rl")
 DEF_AMO_W(amoadd_w_aqrl, "amoadd.w.aqrl")
+DEF_AMO_W(amoswap_w, "amoswap.w")
 DEF_AMO_W(amoswap_w_rl, "amoswap.w.rl")
 DEF_AMO_D(amoadd_d, "amoadd.d")
 DEF_AMO_D(amoadd_d_aq, "amoadd.d.aq")
@@ -146,6 +154,13 @@ static inline uint32_t lr_w_aq(volatile uint32_t* p) {
     int64_t r;
     __asm__ volatile("lr.w.aq %0, %1" : "=r"(r), "+A"(*p) : : "memory");
     return (uint32_t)r;
+}
+
+// 0 if it stored.
+static inline uint64_t sc_w_rl(volatile uint32_t* p, uint32_t v) {
+    uint64_t r;
+    __asm__ volatile("sc.w.rl %0, %2, %1" : "=&r"(r), "+A"(*p) : "r"(v) : "memory");
+    return r;
 }
 
 static inline void store_w(volatile uint32_t* p, uint32_t v) {
@@ -627,6 +642,58 @@ static void case_smc(const ctx* c) {
     }
 }
 
+// ---- case 6: A-B-A between an LR and its SC -----------------------------------------------
+// Details: 1 an SC succeeded although the partner had stored B and A again since its LR, 2 the
+// word was not A after the failed SC.
+
+static line32 g_aba_word[MAX_HARTS / 2], g_aba_go[MAX_HARTS / 2], g_aba_done[MAX_HARTS / 2];
+
+// Hart h of the pair. Its LR is ordered before its signal (aq), the partner's stores after its
+// read of the signal (fence r,w) and before its answer (fence w,w), the SC after the read of the
+// answer (rl): B lies between the LR and the SC in global memory order (RVWMO, ch. 17), so the
+// SC must fail.
+static void aba_lr_wait_sc(const ctx* c, unsigned pair) {
+    volatile uint32_t* word = &g_aba_word[pair].v;
+    for (uint32_t i = 1; i <= ABA_ITERS; ++i) {
+        const uint32_t a = lr_w_aq(word);
+        g_aba_go[pair].v = i;
+        wait_at_least(&g_aba_done[pair].v, i, 6);
+        if (sc_w_rl(word, a + 1) == 0) fail(c, 61);
+        if (*word != a) fail(c, 62);
+        lrsc_add_w(word, 1);  // a constrained loop: A moves on for the next round
+    }
+    g_stat[c->hart].v = ABA_ITERS;
+}
+
+// Its partner: B, then A again, by plain stores or by AMOs in turn.
+static void aba_store_b_then_a(unsigned pair) {
+    volatile uint32_t* word = &g_aba_word[pair].v;
+    for (uint32_t i = 1; i <= ABA_ITERS; ++i) {
+        wait_at_least(&g_aba_go[pair].v, i, 6);
+        FENCE("r,w");
+        const uint32_t a = *word, b = a ^ 0x80000001u;
+        if (i & 1) {
+            store_w(word, b);
+            store_w(word, a);
+        } else {
+            amoswap_w(word, (int64_t)b);
+            amoswap_w(word, (int64_t)a);
+        }
+        FENCE("w,w");
+        g_aba_done[pair].v = i;
+    }
+}
+
+static void case_aba(const ctx* c) {
+    g_stat[c->hart].v = 0;
+    if ((c->hart ^ 1) >= c->n) return;  // no partner
+    if ((c->hart & 1) == 0) {
+        aba_lr_wait_sc(c, c->hart / 2);
+    } else {
+        aba_store_b_then_a(c->hart / 2);
+    }
+}
+
 // ---- driver ------------------------------------------------------------------------------
 
 // Harts in the device tree: the cpu@ nodes under /cpus. 0 for an unreadable tree.
@@ -682,6 +749,7 @@ static const test_case g_cases[] = {
     {"message passing", case_mp, 0, "reads overlapping a write"},
     {"store buffering", case_sb, check_sb, "tight races"},
     {"cross-hart code", case_smc, 0, 0},
+    {"lr/sc a-b-a", case_aba, 0, "A-B-A rounds"},
 };
 
 void smp_main(uint64_t hartid, const uint8_t* fdt) {
@@ -733,7 +801,7 @@ void smp_main(uint64_t hartid, const uint8_t* fdt) {
             put(" ");
             put(g_cases[k].stat);
         }
-        if (k == 3 && n == 1) put(" (no pair on 1 hart)");
+        if ((k == 3 || k == 5) && n == 1) put(" (no pair on 1 hart)");
         put("\n");
     }
     if (c.hart == 0) {

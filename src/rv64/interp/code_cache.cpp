@@ -1,5 +1,7 @@
 #include "rv64/interp/code_cache.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cassert>
 #include <memory>
 #include <new>
@@ -7,6 +9,7 @@
 
 #include "rv64/interp/dispatch.hpp"
 #include "rv64/isa/decoder.hpp"
+#include "rv64/isa/lr_sequence.hpp"
 #include "rv64/isa/op.hpp"
 
 namespace trapeze::rv64::interp {
@@ -86,6 +89,8 @@ Block* CodeCache::build(uint64_t pa, Hart& h) {
         if ((lo & 3) == 3) raw = load_le<uint32_t>(m_mem.span(Gpa(at), 4).data());
         DecodedInsn d = decode(raw);
         if (!insns.empty() && (starts_block(d) || (m_debug != nullptr && m_debug->offset_has_breakpoint(at)))) break;
+        if (const auto op = static_cast<Op>(d.op); op == Op::lr_w || op == Op::lr_d)
+            d.imm = classify_lr_in_page(at, d.len);
         d.fn = exec_for(d);
         insns.push_back(d);
         at += d.len;
@@ -100,6 +105,20 @@ Block* CodeCache::build(uint64_t pa, Hart& h) {
     m_page_blocks[pa >> 12].push_back(pa);
     m_blocks.emplace(pa, block);
     return block;
+}
+
+// The sequence of the LR at pa, classified from what follows it in its own page (its SC is
+// usually in the next block, after a branch). The verdict lives in the LR's block, so exactly
+// as long as the bytes it was read from: a store to the page drops the block. The next page
+// may be mapped anywhere, or nowhere, whenever the LR runs: a scan that reaches the page end
+// leaves the LR undecided (it classifies itself through the fetch translation as it runs).
+int32_t CodeCache::classify_lr_in_page(uint64_t pa, unsigned len) const {
+    const uint64_t from = pa + len;
+    const uint64_t page_end = (pa & ~0xfffull) + GuestMemory::kPageSize;
+    std::array<uint16_t, kLrScScanBytes / 2> parcels{};
+    const size_t n = std::min<size_t>(parcels.size(), (page_end - from) / 2);
+    for (size_t i = 0; i < n; ++i) parcels[i] = load_le<uint16_t>(m_mem.span(Gpa(from + 2 * i), 2).data());
+    return classify_lr(len, std::span(parcels).first(n), kLrUndecided);
 }
 
 // Harts may hold write entries for this page; from now on stores must take the slow path.

@@ -185,6 +185,7 @@ private:
 
     void invalidate_page_locked(uint64_t pa);
     void mark_code_page(uint64_t pa, Hart& h);
+    int32_t classify_lr_in_page(uint64_t pa, unsigned len) const;
     void resplit_for_breakpoints();
     void drop(Block& b);
     Block* allocate(uint64_t pa, std::span<const DecodedInsn> insns);

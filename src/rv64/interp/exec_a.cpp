@@ -4,9 +4,12 @@
 // RAM is little-endian on both sides, and amo_pointer guarantees natural alignment, so a
 // guest word is a host std::atomic_ref.
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <span>
 
 #include "rv64/interp/exec.hpp"
+#include "rv64/isa/lr_sequence.hpp"
 
 namespace trapeze::rv64::interp {
 
@@ -23,6 +26,18 @@ std::atomic_ref<T> word_at(uint8_t* p) {
     return std::atomic_ref<T>(*reinterpret_cast<T*>(p));
 }
 
+// Whether the LR at pc starts a constrained sequence (rv64/isa/lr_sequence.hpp): decided when
+// its block was decoded, or now, reading what follows through the current fetch translation
+// without side effects (the sequence runs past the LR's page, or the LR was decoded alone).
+bool starts_constrained(const Hart& h, const DecodedInsn& d) {
+    if (d.imm != kLrUndecided) return d.imm != kLrUnconstrained;
+    std::array<uint16_t, kLrScScanBytes / 2> parcels{};
+    const size_t n = h.peek_code(h.s.pc + d.len, parcels);
+    return classify_lr(d.len, std::span(parcels).first(n), kLrUnconstrained) != kLrUnconstrained;
+}
+
+// §8.2, §8.3: the LR of an unconstrained sequence makes no reservation, so its SC fails (the
+// value compare of do_sc could not see another hart's A-B-A in between).
 template <typename T>
 bool do_lr(Hart& h, const DecodedInsn& d) {
     uint64_t pa = 0;
@@ -30,14 +45,17 @@ bool do_lr(Hart& h, const DecodedInsn& d) {
     if (p == nullptr) return false;
     const T v = word_at<T>(p).load(std::memory_order_seq_cst);
     h.s.x[d.rd] = widen(v);
-    h.s.reservation_valid = true;
+    h.s.reservation_valid = starts_constrained(h, d);
+    if (!h.s.reservation_valid) return true;
     h.s.reservation = pa;
     h.s.reservation_value = v;
     return true;
 }
 
 // §8.2: the SC fails unless the reservation is this address and memory still holds what LR
-// read (a compare-and-swap: a store of a different value by any hart in between fails it).
+// read (a compare-and-swap: a store of a different value by any hart in between fails it; the
+// same value stored back cannot be told apart, which only constrained sequences make exact,
+// see rv64/isa/lr_sequence.hpp).
 template <typename T>
 bool do_sc(Hart& h, const DecodedInsn& d) {
     uint64_t pa = 0;

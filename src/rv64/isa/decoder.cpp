@@ -7,6 +7,7 @@
 
 #include "base/bits.hpp"
 #include "rv64/isa/encoding.hpp"
+#include "rv64/isa/lr_sequence.hpp"
 
 namespace trapeze::rv64 {
 
@@ -187,6 +188,9 @@ DecodedInsn decode(uint32_t raw) {
     const OpInfo& info = op_table()[d.op];
     extract_operands(d, full, info.format);
     if (info.dest == Dest::X && d.rd == 0) d.rd = 32;  // writes to x0 land in the sink
+    // What follows an LR is not known here: it classifies its sequence when it runs, unless
+    // the code cache, which reads its page, decides earlier (lr_sequence.hpp).
+    if (op == Op::lr_w || op == Op::lr_d) d.imm = kLrUndecided;
     return d;
 }
 

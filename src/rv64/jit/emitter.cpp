@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "rv64/interp/dispatch.hpp"
+#include "rv64/isa/lr_sequence.hpp"
 #include "rv64/isa/op.hpp"
 #include "rv64/jit/successors.hpp"
 
@@ -1177,7 +1178,14 @@ bool Emitter::Impl::emit_insn(const DecodedInsn& d, size_t index, int32_t off) {
             if (op == Op::csrrci && d.rs1 != csr::MSTATUS_SIE) return false;
             emit_sstatus(d, index, off, op == Op::csrrci);
             return true;
-        case Op::lr_w: case Op::lr_d: case Op::sc_w: case Op::sc_d:
+        case Op::lr_w: case Op::lr_d:
+            // Not classified when decoded (its sequence leaves the page): the interpreter's
+            // semantics classify it as it runs (exec_a.cpp). An LR never sits inside an access
+            // group (keeps_group), so the call is allowed.
+            if (d.imm == kLrUndecided) return false;
+            emit_atomic(d, index, off, op);
+            return true;
+        case Op::sc_w: case Op::sc_d:
         case Op::amoswap_w: case Op::amoswap_d: case Op::amoadd_w: case Op::amoadd_d: case Op::amoxor_w:
         case Op::amoxor_d: case Op::amoand_w: case Op::amoand_d: case Op::amoor_w: case Op::amoor_d:
             emit_atomic(d, index, off, op);
@@ -1614,17 +1622,22 @@ void Emitter::Impl::emit_atomic(const DecodedInsn& d, size_t index, int32_t off,
     DecodedInsn at = d;
     at.imm = 0;  // the address is rs1 alone
     tlb_probe(at, w32 ? 4 : 8, lr ? offsetof(Hart::TlbEntry, tag_r) : offsetof(Hart::TlbEntry, tag_w), other);
-    if (lr || sc) {
+    const bool reserves = lr && d.imm != kLrUnconstrained;
+    if (reserves || sc) {
         mov(rcx, m_l.host_to_pa);
         add(rcx, rsi);  // the guest-physical address reservations are on
     }
     if (lr) {
         // An aligned mov is single-copy atomic. The value SC compares against is kept as the
         // interpreter keeps it, zero-extended (an SC.D after an LR.W compares all 64 bits).
+        // Only the LR of a constrained sequence reserves (rv64/isa/lr_sequence.hpp): a
+        // constant of the translation, as the code it was classified from is.
         w32 ? mov(eax, dword[rsi]) : mov(rax, qword[rsi]);
-        mov(byte[rbx + m_l.reservation_valid], 1);
-        mov(qword[rbx + m_l.reservation], rcx);
-        mov(qword[rbx + m_l.reservation_value], rax);
+        mov(byte[rbx + m_l.reservation_valid], reserves ? 1 : 0);
+        if (reserves) {
+            mov(qword[rbx + m_l.reservation], rcx);
+            mov(qword[rbx + m_l.reservation_value], rax);
+        }
         if (w32) movsxd(rax, eax);
     } else if (sc) {
         emit_sc(d, w32);

@@ -449,8 +449,8 @@ TEST(Jit, AtomicsMatchTheInterpreter) {
             r.hart.s.mtvec = kBase + 0x400;
             r.code(kBase + 0x400, {kPark});
             // lr.d x5; sc.d x6 (succeeds); sc.d x7 (fails); amoadd.w x8; amoor.d x9; amoswap.w x12;
-            // lr.w x13; amoxor.d x14; sc.w x15 (fails: an AMO is not an SC, but the LR is
-            // still valid... on the same address it succeeds); amoand.w x16
+            // lr.w x13; amoxor.d x14; sc.w x15 (fails: the AMO between makes the sequence
+            // unconstrained, so the LR reserved nothing); amoand.w x16
             r.code(kBase, {amo(2, 3, 5, 10, 0), amo(3, 3, 6, 10, 11), amo(3, 3, 7, 10, 11), amo(0, 2, 8, 10, 11),
                            amo(8, 3, 9, 10, 11), amo(1, 2, 12, 10, 11), amo(2, 2, 13, 10, 0), amo(4, 3, 14, 10, 11),
                            amo(3, 2, 15, 10, 11), amo(12, 2, 16, 10, 11), kPark});
