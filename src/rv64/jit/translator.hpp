@@ -57,6 +57,7 @@ public:
     void wait_idle();
 
 private:
+    static constexpr int kNice = 10;  // the thread's scheduling priority (see its start)
     // How long the thread stays awake, with nothing to do, before it sleeps.
     static constexpr std::chrono::microseconds kSpin{200};
 
