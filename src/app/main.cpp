@@ -29,6 +29,7 @@
 #include "sandbox/sandbox.hpp"
 #include "snapshot/memory_file.hpp"
 #include "vmm/debugger.hpp"
+#include "vmm/record_replay.hpp"
 #include "vmm/restore.hpp"
 #include "vmm/snapshot_key.hpp"
 #include "vmm/vmm_process.hpp"
@@ -90,6 +91,24 @@ int exit_status(const machine::RunResult& r) {
     return 0;
 }
 
+// --record and --replay: which options go with which. A replay's machine is the recording's,
+// so nothing may shape it but the engine (a recording replays under either) and how it runs.
+Result<void> check_record_replay_options(const CLI::App& run, const std::string& record, const std::string& replay) {
+    if (!record.empty() && !replay.empty()) return make_error("--record and --replay exclude each other");
+    for (const char* opt : {"--checkpoint-every", "--record-disk"})
+        if (run.count(opt) != 0 && record.empty()) return make_error("{} goes with --record", opt);
+    if (run.count("--replay-from") != 0 && replay.empty()) return make_error("--replay-from goes with --replay");
+    if (!record.empty()) {
+        for (const char* opt : {"--restore", "--arch"})
+            if (run.count(opt) != 0) return make_error("{} does not go with --record (a recording starts at the boot of a riscv64 machine)", opt);
+    }
+    if (replay.empty()) return ok();
+    for (const char* opt : {"--kernel", "--initrd", "--bios", "--append", "--memory", "--cpus", "--disk", "--net", "--boot",
+                            "--console", "--no-rng", "--restore", "--arch", "--on-reboot", "--deterministic", "--snapshot-path"})
+        if (run.count(opt) != 0) return make_error("{} does not go with --replay: the machine is the recording's", opt);
+    return ok();
+}
+
 // What `run` does besides booting: resume a snapshot, and where Ctrl-A s saves one.
 struct SnapshotOptions {
     std::optional<vmm::SnapshotSource> restore;
@@ -102,22 +121,63 @@ Result<std::unique_ptr<vmm::SnapshotKey>> snapshot_key(machine::HostConsole& con
     return vmm::SnapshotKey::start(console);
 }
 
+// --record or --replay: at most one is set.
+struct RecordReplay {
+    std::unique_ptr<replay::Recorder> recorder;
+    std::unique_ptr<replay::Replayer> replayer;
+    std::string private_disk_dir;  // a checksum-mode replay's disk copies, removed at the end
+
+    machine::HostInputs* inputs() const {
+        if (recorder) return recorder.get();
+        return replayer.get();
+    }
+    ~RecordReplay() {
+        if (!private_disk_dir.empty()) {
+            std::error_code ec;
+            std::filesystem::remove_all(private_disk_dir, ec);
+        }
+    }
+};
+
 Result<std::unique_ptr<machine::RiscvMachine>> build_machine(const MachineConfig& cfg, machine::HostConsole& console,
-                                                             const SnapshotOptions& snap) {
-    if (!snap.restore) return machine::RiscvMachine::create(cfg, console);
-    auto m = machine::RiscvMachine::restore(cfg, console, snap.restore->contents, snap.restore->memory.get());
+                                                             const SnapshotOptions& snap, const RecordReplay& rr) {
+    if (!snap.restore) return machine::RiscvMachine::create(cfg, console, rr.inputs());
+    auto m = machine::RiscvMachine::restore(cfg, console, snap.restore->contents, snap.restore->memory.get(), rr.inputs());
     if (!m) return std::move(m).context(fmt::format("restore '{}'", snap.restore->state_path));
     return m;
 }
 
-int run_vm(MachineConfig cfg, machine::HostConsole& console, const SnapshotOptions& snap, const vmm::GdbOptions& gdb) {
+// After the run: the recording closed, or the replay's verdict; the exit status then.
+int end_record_replay(const RecordReplay& rr, const machine::RiscvMachine& m, int status) {
+    if (rr.recorder) {
+        if (auto f = rr.recorder->finish(m.icount()); !f) {
+            fmt::print(stderr, "trapeze: --record: {}\n", f.error().message);
+            return 1;
+        }
+        fmt::print(stderr, "trapeze: {}\n", vmm::recording_summary(*rr.recorder, m.icount()));
+        return status;
+    }
+    if (!rr.replayer) return status;
+    if (!m.stop_message().empty()) {
+        fmt::print(stderr, "trapeze: {}\n", m.stop_message());
+        return status;
+    }
+    auto end = rr.replayer->check_end(m.icount());
+    fmt::print(stderr, "trapeze: {}\n", end ? *end : end.error().message);
+    return end ? status : 1;
+}
+
+int run_vm(MachineConfig cfg, machine::HostConsole& console, const SnapshotOptions& snap, const vmm::GdbOptions& gdb,
+           const RecordReplay& rr = {}) {
     const uint64_t start_ns = GuestClock::host_ns();
     uint64_t retired = 0;
     std::string engine_summary;  // of the last machine (--on-reboot restart makes several)
     const bool user_net = std::any_of(cfg.nets.begin(), cfg.nets.end(), [](const virtio::NetConfig& n) {
         return n.backend == virtio::NetConfig::Backend::User;
     });
-    sandbox::set_needs({.user_net = user_net, .rebuild = cfg.on_reboot == machine::OnReboot::Restart});
+    sandbox::set_needs({.user_net = user_net,
+                        .rebuild = cfg.on_reboot == machine::OnReboot::Restart,
+                        .checkpoints = rr.recorder && rr.recorder->checkpoint_every() != 0});
     auto key = snapshot_key(console, snap);
     if (!key) {
         fmt::print(stderr, "trapeze: {}\n", key.error().message);
@@ -127,12 +187,13 @@ int run_vm(MachineConfig cfg, machine::HostConsole& console, const SnapshotOptio
     int status = 0;
     bool confined = false;
     for (;;) {
-        auto m = build_machine(cfg, console, snap);
+        auto m = build_machine(cfg, console, snap, rr);
         if (!m) {
             console.stop();
             fmt::print(stderr, "trapeze: {}\n", m.error().message);
             return 1;
         }
+        if (rr.recorder) vmm::take_checkpoints(*rr.recorder, **m);
         if (*key) {
             const machine::SnapshotTarget target{snap.save_path, vmm::default_memory_path(snap.save_path)};
             (*key)->set_save([&machine = **m, target] { return vmm::save_riscv_snapshot(machine, target); });
@@ -161,7 +222,7 @@ int run_vm(MachineConfig cfg, machine::HostConsole& console, const SnapshotOptio
         retired += (*m)->retired();
         engine_summary = (*m)->engine_summary();
         if (r.kind == machine::RunResult::Kind::Reset && cfg.on_reboot == machine::OnReboot::Restart) continue;
-        status = exit_status(r);
+        status = end_record_replay(rr, **m, exit_status(r));
         break;
     }
     console.stop();
@@ -352,6 +413,19 @@ int main(int argc, char** argv) {
     run->add_option("--gdb", gdb.address,
                     "Serve gdb's remote protocol here: tcp::PORT (localhost), tcp:HOST:PORT or unix:PATH (QEMU's -gdb)");
     run->add_flag("--gdb-wait", gdb.wait, "--gdb: start with every hart stopped until gdb continues (QEMU's -S)");
+    std::string record_path, replay_path, record_disk = "log";
+    uint64_t checkpoint_every = 0;
+    std::optional<uint64_t> replay_from;
+    run->add_option("--record", record_path,
+                    "riscv64: record every input from the host in this log (the harts take turns), to --replay it");
+    run->add_option("--checkpoint-every", checkpoint_every,
+                    "--record: a snapshot of the whole machine every N instructions (beside the log), to replay from");
+    run->add_option("--record-disk", record_disk,
+                    "--record: log (the data of every disk read; the default) or checksum (of each disk at the start)")
+        ->check(CLI::IsMember({"log", "checksum"}));
+    run->add_option("--replay", replay_path, "Replay this recording: the machine it names, every input from the log")
+        ->check(CLI::ExistingFile);
+    run->add_option("--replay-from", replay_from, "--replay: start at the recording's checkpoint N (0 is the first)");
 
     // Firecracker's rebase-snap tool: a Diff snapshot's memory file merged onto the memory file
     // of the snapshot before it, which then restores with the Diff's state file.
@@ -427,8 +501,27 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "trapeze: --gdb does not go with --on-reboot restart (gdb would lose its machine at each reboot)\n");
         return 2;
     }
+    if (auto r = check_record_replay_options(*run, record_path, replay_path); !r) {
+        fmt::print(stderr, "trapeze: {}\n", r.error().message);
+        return 2;
+    }
     SnapshotOptions snap;
     snap.save_path = snapshot_path;
+    if (!replay_path.empty()) {
+        const auto e = engine == "interp" ? machine::Engine::Interp : machine::Engine::Jit;
+        auto setup = vmm::open_replay(replay_path, e, replay_from);
+        if (!setup) {
+            fmt::print(stderr, "trapeze: {}\n", setup.error().message);
+            return 1;
+        }
+        RecordReplay rr;
+        rr.replayer = std::move(setup->replayer);
+        rr.private_disk_dir = setup->private_disk_dir;
+        snap.restore = std::move(setup->checkpoint);
+        setup->config.stats = !no_stats;
+        setup->config.cpu_quota_percent = cfg.cpu_quota_percent;
+        return finish(run_vm(setup->config, terminal, snap, gdb, rr), **signals);
+    }
     if (!mem_file.empty() && restore_path.empty()) {
         fmt::print(stderr, "trapeze: --mem-file goes with --restore\n");
         return 2;
@@ -560,5 +653,16 @@ int main(int argc, char** argv) {
     }
     if (cfg.append.empty() && cfg.bios && boot != "disk")
         cfg.append = cfg.console == machine::ConsoleKind::Virtio ? "console=hvc0" : kDefaultAppend;
-    return finish(run_vm(cfg, terminal, snap, gdb), **signals);
+    RecordReplay rr;
+    if (!record_path.empty()) {
+        const replay::RecordOptions opts{record_path, checkpoint_every,
+                                         record_disk == "checksum" ? replay::DiskMode::Checksum : replay::DiskMode::Log};
+        auto recorder = vmm::start_recording(cfg, opts);
+        if (!recorder) {
+            fmt::print(stderr, "trapeze: {}\n", recorder.error().message);
+            return 1;
+        }
+        rr.recorder = std::move(*recorder);
+    }
+    return finish(run_vm(cfg, terminal, snap, gdb, rr), **signals);
 }

@@ -5,7 +5,12 @@
 // A paused machine's clock stands still (Firecracker's PATCH /vm Paused, a snapshot): a
 // guest that is resumed sees no time pass, as a real machine whose clock was stopped would.
 //
-// Thread: ticks() and ns_until() on any thread; pause()/resume() on one controlling thread.
+// Deterministic record and replay (replay/) drive it by hand instead: set_manual() makes it
+// read what the machine's run loop sets, a function of the instructions retired (see
+// machine::HostInputs), and pause/resume do nothing then.
+//
+// Thread: ticks() and ns_until() on any thread; pause()/resume()/set_manual() on one
+// controlling thread.
 #pragma once
 
 #include <time.h>
@@ -22,6 +27,8 @@ public:
     GuestClock() : m_start(host_ns()) {}
 
     uint64_t ticks() const {
+        if (m_manual) [[unlikely]]
+            return m_manual_ticks.load(std::memory_order_relaxed);
         // Ordering: acquire pairs with resume()'s release, so a reader that sees the clock
         // running again also sees the start moved past the pause.
         const uint64_t frozen = m_frozen_ns.load(std::memory_order_acquire);
@@ -29,10 +36,21 @@ public:
         return (now - m_start.load(std::memory_order_relaxed)) / (1'000'000'000 / kHz);
     }
 
+    // From now on the clock reads `tick` until set again; before the machine runs. Ordering:
+    // relaxed, since only the run loop's thread sets it and harts taking turns run there.
+    void set_manual(uint64_t tick) {
+        m_manual = true;
+        m_manual_ticks.store(tick, std::memory_order_relaxed);
+    }
+    bool manual() const { return m_manual; }
+
     // Stops the clock where it is (nested calls are the caller's business: pause once).
-    void pause() { m_frozen_ns.store(host_ns(), std::memory_order_release); }
+    void pause() {
+        if (!m_manual) m_frozen_ns.store(host_ns(), std::memory_order_release);
+    }
     // Starts it again from where it stopped.
     void resume() {
+        if (m_manual) return;
         const uint64_t frozen = m_frozen_ns.load(std::memory_order_relaxed);
         if (frozen == 0) return;
         m_start.fetch_add(host_ns() - frozen, std::memory_order_relaxed);
@@ -44,6 +62,10 @@ public:
     // machine's controlling thread, with nothing reading the clock yet. Ticks below 2^56
     // (228 years) keep the arithmetic below exact.
     void restore_ticks(uint64_t tick) {
+        if (m_manual) {
+            m_manual_ticks.store(tick, std::memory_order_relaxed);
+            return;
+        }
         const uint64_t now = host_ns();
         // Unsigned arithmetic wraps consistently: now - start == tick * 100 even if the guest's
         // time exceeds the host's uptime.
@@ -69,6 +91,8 @@ public:
 private:
     std::atomic<uint64_t> m_start;
     std::atomic<uint64_t> m_frozen_ns{0};  // host time the clock stopped at; 0 while running
+    bool m_manual = false;                 // set_manual() was called: ticks() reads m_manual_ticks
+    std::atomic<uint64_t> m_manual_ticks{0};
 };
 
 }  // namespace trapeze

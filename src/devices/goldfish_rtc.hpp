@@ -70,6 +70,9 @@ public:
     uint64_t ns_until_alarm() const;
 
     static uint64_t host_realtime_ns();
+    // Takes its time from `clock` from now on (record and replay: guest time from a logged
+    // start); before the guest runs.
+    void set_host_clock(HostClock clock) { m_host_clock = std::move(clock); }
 
     State save() const;
     // Drives the line to its level. An alarm that came due meanwhile fires at the next update().

@@ -140,6 +140,7 @@ bool HostConsole::pop(uint8_t& byte) {
 
 
 void HostConsole::write(std::span<const uint8_t> bytes) {
+    if (m_output_tap) m_output_tap(bytes);
     if (bytes.size() <= m_out.size() - m_out_len) {
         std::memcpy(m_out.data() + m_out_len, bytes.data(), bytes.size());
         m_out_len += bytes.size();

@@ -67,8 +67,14 @@ public:
     // second signal calls it while the machine's thread may be stuck writing output).
     void restore_terminal();
 
+    // Also told of every byte of guest output as it is queued (record and replay hash it:
+    // machine::HostInputs::output). Before the machine runs.
+    void set_output_tap(std::function<void(std::span<const uint8_t>)> tap) { m_output_tap = std::move(tap); }
+
     // Queues one byte of guest output; a full buffer is written out at once.
     void write(uint8_t byte) {
+        if (m_output_tap) [[unlikely]]
+            m_output_tap(std::span(&byte, 1));
         if (m_out_len == m_out.size()) flush();
         m_out[m_out_len++] = byte;
     }
@@ -97,6 +103,7 @@ private:
     std::atomic<bool> m_stopping{false};
     bool m_escape = false;  // previous byte was Ctrl-A
     std::function<void()> m_on_snapshot_key;
+    std::function<void(std::span<const uint8_t>)> m_output_tap;
     std::atomic<bool> m_raw{false};  // m_saved holds the modes to restore
     termios m_saved{};
     int m_wake_pipe[2] = {-1, -1};

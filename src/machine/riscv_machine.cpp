@@ -38,6 +38,9 @@ struct Slices {
 };
 constexpr Slices kInterpSlices{10'000, 40'000};
 constexpr Slices kJitSlices{50'000, 200'000};
+// With HostInputs (record, replay) the rounds must end at the same instructions whatever the
+// engine, so that a recording replays under the other: the translator's slices for both.
+constexpr Slices kInputSlices = kJitSlices;
 // Longest sleep of an idle machine before it re-polls everything.
 constexpr uint64_t kMaxIdleNs = 50'000'000;
 // Parallel harts: how often the I/O thread looks at what has no fd to wake it (console
@@ -52,7 +55,7 @@ constexpr const char* kIsaString = "rv64imafdc_zicntr_zicsr_zifencei_zba_zbb_zbs
 
 }  // namespace
 
-RiscvMachine::RiscvMachine(const MachineConfig& cfg, GuestMemory mem, HostConsole& console)
+RiscvMachine::RiscvMachine(const MachineConfig& cfg, GuestMemory mem, HostConsole& console, HostInputs* inputs)
     : m_cfg(cfg),
       m_mem(std::move(mem)),
       m_console(console),
@@ -65,12 +68,14 @@ RiscvMachine::RiscvMachine(const MachineConfig& cfg, GuestMemory mem, HostConsol
           if (e == E::Reset) finish({RunResult::Kind::Reset, 0});
           if (e == E::Fail) finish({RunResult::Kind::Fail, code == 0 ? 1 : code});
       }),
-      m_rtc(m_plic.source(kRtcIrq)) {}
+      m_rtc(m_plic.source(kRtcIrq)),
+      m_inputs(inputs) {}
 
-Result<std::unique_ptr<RiscvMachine>> RiscvMachine::create(const MachineConfig& cfg, HostConsole& console) {
+Result<std::unique_ptr<RiscvMachine>> RiscvMachine::create(const MachineConfig& cfg, HostConsole& console,
+                                                          HostInputs* inputs) {
     auto mem = GuestMemory::create(Gpa(kRamBase), cfg.memory_mib << 20);
     if (!mem) return mem.error();
-    auto m = build(cfg, console, std::move(*mem));
+    auto m = build(cfg, console, std::move(*mem), inputs);
     if (!m) return m.error();
     TRAPEZE_TRY((*m)->boot());
     return m;
@@ -79,8 +84,8 @@ Result<std::unique_ptr<RiscvMachine>> RiscvMachine::create(const MachineConfig& 
 // The board with its devices and harts, in reset state, around `mem`; create() boots it,
 // restore() loads a snapshot into it.
 Result<std::unique_ptr<RiscvMachine>> RiscvMachine::build(const MachineConfig& cfg, HostConsole& console,
-                                                          GuestMemory mem) {
-    std::unique_ptr<RiscvMachine> m(new RiscvMachine(cfg, std::move(mem), console));
+                                                          GuestMemory mem, HostInputs* inputs) {
+    std::unique_ptr<RiscvMachine> m(new RiscvMachine(cfg, std::move(mem), console, inputs));
     m->m_bus.set_lock(&m->m_devices);
     m->m_io_wake = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!m->m_io_wake.valid()) return make_error("eventfd: {}", std::strerror(errno));
@@ -88,6 +93,7 @@ Result<std::unique_ptr<RiscvMachine>> RiscvMachine::build(const MachineConfig& c
     TRAPEZE_TRY(m->map_devices());
     TRAPEZE_TRY(m->add_virtio_devices());
     m->wire_harts();
+    if (inputs != nullptr) m->wire_inputs();
     return m;
 }
 
@@ -139,11 +145,13 @@ Result<void> RiscvMachine::add_virtio_devices() {
         TRAPEZE_TRY(add_virtio(std::move(*blk), "virtio-blk"));
     }
     for (const virtio::NetConfig& n : m_cfg.nets) {
-        auto net = virtio::make_virtio_net(n);
-        if (!net) return make_error("--net: {}", net.error().message);
-        m_sources.push_back(net->get());
-        m_nets.push_back(net->get());
-        TRAPEZE_TRY(add_virtio(std::move(*net), "virtio-net"));
+        auto host = [&n] { return virtio::make_net_backend(n); };
+        auto backend = m_inputs != nullptr ? m_inputs->net_backend(static_cast<uint16_t>(m_virtio.size()), host) : host();
+        if (!backend) return make_error("--net: {}", backend.error().message);
+        auto net = std::make_unique<virtio::VirtioNet>(n, std::move(*backend));
+        m_sources.push_back(net.get());
+        m_nets.push_back(net.get());
+        TRAPEZE_TRY(add_virtio(std::move(net), "virtio-net"));
     }
     if (m_cfg.console == ConsoleKind::Virtio) {
         auto console = std::make_unique<virtio::VirtioConsole>(
@@ -236,18 +244,26 @@ void RiscvMachine::wake_io() {
     [[maybe_unused]] const auto n = ::write(m_io_wake.get(), &one, sizeof one);  // full: already woken
 }
 
+// With inputs, this is a round's end: the only point where host input enters (see HostInputs).
 void RiscvMachine::poll_devices() {
+    if (m_inputs != nullptr) inputs_position(true);
     std::lock_guard lock(m_devices);
     m_clint.update();
     for (auto& h : m_harts) h->update_sstc();
+    m_inputs_open = true;
     poll_io();
+    m_inputs_open = false;
 }
 
-// What has host input or host time behind it; under the device lock.
+// What has host input or host time behind it; under the device lock. With inputs, outside a
+// round's end (paused, stopped for the debugger) no input is taken: it waits for the next.
 void RiscvMachine::poll_io() {
-    m_rtc.update();
-    feed_console();
-    for (EventSource* src : m_sources) src->poll();
+    const bool input = m_inputs == nullptr || m_inputs_open;
+    if (input) {
+        m_rtc.update();
+        feed_console();
+        for (EventSource* src : m_sources) src->poll();
+    }
     if (m_boot.tohost) poll_htif();
     if (m_console.quit_requested()) finish({RunResult::Kind::Quit, 0});
     m_console.flush();
@@ -255,6 +271,10 @@ void RiscvMachine::poll_io() {
 
 // Terminal input goes to whichever device is the guest console.
 void RiscvMachine::feed_console() {
+    if (m_inputs != nullptr) {
+        feed_console_from_inputs();
+        return;
+    }
     uint8_t byte = 0;
     if (m_vconsole != nullptr) {
         while (m_vconsole->can_accept_input() && m_console.pop(byte)) m_vconsole->push_input(byte);
@@ -324,7 +344,7 @@ RunResult RiscvMachine::run() { return parallel() ? run_parallel() : run_in_turn
 
 RunResult RiscvMachine::run_in_turn() {
     const bool smp = m_harts.size() > 1;
-    const Slices slices = m_cfg.engine == Engine::Jit ? kJitSlices : kInterpSlices;
+    const Slices slices = m_inputs != nullptr ? kInputSlices : m_cfg.engine == Engine::Jit ? kJitSlices : kInterpSlices;
     HartEngine& engine = *m_engine;
     runloop::CpuQuota quota(m_cfg.cpu_quota_percent);
     {
@@ -351,6 +371,7 @@ RunResult RiscvMachine::run_in_turn() {
         for (unsigned i = 0; i < m_harts.size(); ++i) {
             rv64::Hart& h = *m_harts[i];
             sync_debug(i);
+            if (m_inputs != nullptr) inputs_position(false);
             const EngineExit exit = engine.run(h, smp ? slices.smp : slices.single);
             if (exit == EngineExit::Debug) {
                 debug_stopped(i);
@@ -365,9 +386,13 @@ RunResult RiscvMachine::run_in_turn() {
             }
         }
         poll_devices();
+        if (m_inputs != nullptr && inputs_stop_here()) break;
         if (const uint64_t ns = quota.charge()) wait_for_io(ns);  // over the CPU quota: sleep out the period
         if (!m_finished.load(std::memory_order_acquire) && all_waiting()) {
-            sleep_until_event();
+            if (m_inputs != nullptr)
+                idle_with_inputs();
+            else
+                sleep_until_event();
             poll_devices();
         }
     }

@@ -3,12 +3,13 @@
 //
 // Two ways to run the harts:
 //  * parallel (several harts, the default): each hart runs on a host thread of its own
-//    (runloop::HartThreads) with an engine of its own; CodeCoherence keeps their decoded code
-//    coherent. The thread that calls run() becomes the I/O thread: it moves host input into
+//    (runloop::HartThreads), all on one engine; CodeCoherence keeps their write entries and
+//    decoded code coherent. The thread that calls run() becomes the I/O thread: it moves host input into
 //    the devices and runs their timers.
-//  * in turn (one hart, or --deterministic): the harts take turns on the thread that calls
-//    run(), in a fixed order and fixed slices, sharing one engine; devices are polled
-//    between rounds.
+//  * in turn (one hart, --deterministic, or record/replay): the harts take turns on the thread
+//    that calls run(), in a fixed order and fixed slices; devices are polled between rounds.
+//    With HostInputs every host input goes through it and guest time follows the instructions
+//    retired, so a run is repeatable (riscv_inputs.cpp).
 //
 // Thread: the devices, the bus and the console are touched under m_devices (the device lock)
 // by whichever thread does so; guest RAM is never locked. The HostConsole's reader thread and
@@ -35,6 +36,7 @@
 #include "devices/sifive_test.hpp"
 #include "devices/uart16550.hpp"
 #include "machine/host_console.hpp"
+#include "machine/host_inputs.hpp"
 #include "machine/machine_config.hpp"
 #include "machine/riscv_boot.hpp"
 #include "memory/guest_memory.hpp"
@@ -70,7 +72,10 @@ struct RunResult {
 
 class RiscvMachine final : private runloop::HartLoop {
 public:
-    static Result<std::unique_ptr<RiscvMachine>> create(const MachineConfig& cfg, HostConsole& console);
+    // With `inputs` (record or replay), the harts take turns whatever cfg.deterministic says,
+    // and every input from the host goes through it (see HostInputs). It outlives the machine.
+    static Result<std::unique_ptr<RiscvMachine>> create(const MachineConfig& cfg, HostConsole& console,
+                                                        HostInputs* inputs = nullptr);
 
     // --- snapshots (riscv_snapshot.cpp) -----------------------------------------------------------
     // Writes the paused machine's state file and memory file: every hart, device, virtio queue
@@ -86,7 +91,8 @@ public:
     // virtio devices slot by slot (disk paths may differ: the operator's choice, checked for
     // size only). Either the whole machine is restored or an error says what did not match.
     static Result<std::unique_ptr<RiscvMachine>> restore(const MachineConfig& cfg, HostConsole& console,
-                                                         const snapshot::SnapshotContents& snap, int memory_fd);
+                                                         const snapshot::SnapshotContents& snap, int memory_fd,
+                                                         HostInputs* inputs = nullptr);
     RiscvMachine(const RiscvMachine&) = delete;
     RiscvMachine& operator=(const RiscvMachine&) = delete;
 
@@ -147,14 +153,30 @@ public:
     GuestMemory& memory() { return m_mem; }
     const MmioBus& bus() const { return m_bus; }
 
+    // --- record and replay (riscv_inputs.cpp) -----------------------------------------------------
+    // Instructions every hart retired, counted from HostInputs::start_icount (with inputs).
+    uint64_t icount() const;
+    // The run loop, at a round's end: a checkpoint of the whole machine (record's checkpoints),
+    // taken where the loop stands, as a paused machine's save_snapshot would. Only with inputs,
+    // on the run loop's thread (HostInputs callbacks).
+    Result<snapshot::MemorySaveStats> save_snapshot_in_loop(const SnapshotTarget& target);
+    // Why the inputs stopped the run (a replay's end or divergence), after run(); empty if not.
+    const std::string& stop_message() const { return m_stop_message; }
+
 private:
-    RiscvMachine(const MachineConfig& cfg, GuestMemory mem, HostConsole& console);
+    RiscvMachine(const MachineConfig& cfg, GuestMemory mem, HostConsole& console, HostInputs* inputs);
+    void wire_inputs();
+    void inputs_position(bool round_end);
+    void idle_with_inputs();
+    bool inputs_stop_here();
+    void feed_console_from_inputs();
     void sync_debug(unsigned hart);
     void debug_stopped(unsigned hart);
-    static Result<std::unique_ptr<RiscvMachine>> build(const MachineConfig& cfg, HostConsole& console, GuestMemory mem);
+    static Result<std::unique_ptr<RiscvMachine>> build(const MachineConfig& cfg, HostConsole& console, GuestMemory mem,
+                                                       HostInputs* inputs);
     Result<void> restore_state(const snapshot::SnapshotContents& snap);
     void save_state(snapshot::SnapshotWriter& out) const;
-    bool parallel() const { return m_cfg.cpus > 1 && !m_cfg.deterministic; }
+    bool parallel() const { return m_cfg.cpus > 1 && !m_cfg.deterministic && m_inputs == nullptr; }
     Result<void> create_engine();
     Result<void> map_devices();
     Result<void> add_virtio_devices();
@@ -223,6 +245,9 @@ private:
     std::atomic<bool> m_debug_stop{false};
     std::atomic<unsigned> m_debug_stop_hart{0};  // the first that stopped
     std::vector<uint64_t> m_watch_gen_seen;      // per hart: the watchpoints its TLB reflects
+    HostInputs* m_inputs = nullptr;  // record or replay (not owned); the harts then take turns
+    std::string m_stop_message;      // see stop_message()
+    bool m_inputs_open = false;      // at a round's end: host input may enter (with m_inputs)
 };
 
 }  // namespace trapeze::machine

@@ -203,11 +203,12 @@ Result<MachineConfig> RiscvMachine::snapshot_config(const snapshot::SnapshotCont
 }
 
 Result<std::unique_ptr<RiscvMachine>> RiscvMachine::restore(const MachineConfig& cfg, HostConsole& console,
-                                                            const snapshot::SnapshotContents& snap, int memory_fd) {
+                                                            const snapshot::SnapshotContents& snap, int memory_fd,
+                                                            HostInputs* inputs) {
     TRAPEZE_TRY_ASSIGN(saved, saved_config(snap));
     TRAPEZE_TRY(check_same_board(cfg, saved));
     TRAPEZE_TRY_ASSIGN(mem, GuestMemory::create_from_file(Gpa(kRamBase), cfg.memory_mib << 20, memory_fd));
-    TRAPEZE_TRY_ASSIGN(m, build(cfg, console, std::move(mem)));
+    TRAPEZE_TRY_ASSIGN(m, build(cfg, console, std::move(mem), inputs));
     TRAPEZE_TRY(m->restore_state(snap));
     return m;
 }

@@ -179,6 +179,7 @@ void add_vmm(SeccompFilter& f, const Needs& needs) {
     add_terminal(f);
     f.allow(SCMP_SYS(close));  // tearing the machine down
     if (needs.rebuild) add_machine_build(f, needs);
+    if (needs.checkpoints) add_snapshot_files(f);
 }
 
 // The API server (api/ApiServer) and the handlers it runs: HTTP on accepted connections; the

@@ -24,6 +24,7 @@ namespace {
 std::atomic<bool> g_enabled{true};
 std::atomic<bool> g_user_net{false};
 std::atomic<bool> g_rebuild{false};
+std::atomic<bool> g_checkpoints{false};  // Needs::checkpoints
 
 // Some of what glibc and libseccomp do once per process, lazily, on whichever thread comes
 // first, and which would need a file a confined thread may not open. Done here, before any
@@ -104,10 +105,12 @@ bool enabled() {
 void set_needs(const Needs& needs) {
     g_user_net.store(needs.user_net, std::memory_order_relaxed);
     g_rebuild.store(needs.rebuild, std::memory_order_relaxed);
+    g_checkpoints.store(needs.checkpoints, std::memory_order_relaxed);
 }
 
 Needs needs() {
-    return Needs{g_user_net.load(std::memory_order_relaxed), g_rebuild.load(std::memory_order_relaxed)};
+    return Needs{g_user_net.load(std::memory_order_relaxed), g_rebuild.load(std::memory_order_relaxed),
+                 g_checkpoints.load(std::memory_order_relaxed)};
 }
 
 bool sanitizer_build() {

@@ -57,6 +57,9 @@ struct Needs {
     // --on-reboot restart: the VMM thread builds the next machine after it was confined
     // (opens images and disks, maps RAM and the JIT's code buffer, starts translator threads).
     bool rebuild = false;
+    // --record --checkpoint-every: the VMM thread (harts in turn) writes snapshot files between
+    // rounds.
+    bool checkpoints = false;
 };
 
 // The exit status of a process stopped by a forbidden system call (Firecracker's).

@@ -289,21 +289,26 @@ bool VirtioBlk::in_range(uint64_t sector, uint64_t sectors) const {
 uint8_t VirtioBlk::read_sectors(uint64_t sector, const ByteSpans& data) {
     const uint64_t bytes = total_bytes(data);
     if (bytes % kSectorSize != 0 || !in_range(sector, bytes / kSectorSize)) return VIRTIO_BLK_S_IOERR;
-    const bool ok = transfer_all(to_iovecs(data), sector * kSectorSize,
-                                 [fd = m_fd.get()](const iovec* v, int n, off_t off) { return ::preadv(fd, v, n, off); });
+    const HostRead host = [fd = m_fd.get()](uint64_t offset, const ByteSpans& spans) {
+        return transfer_all(to_iovecs(spans), offset,
+                            [fd](const iovec* v, int n, off_t off) { return ::preadv(fd, v, n, off); });
+    };
+    const uint64_t offset = sector * kSectorSize;
+    const bool ok = m_read_hook ? m_read_hook(offset, data, host) : host(offset, data);
     return ok ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
 }
 
 uint8_t VirtioBlk::write_sectors(uint64_t sector, const ByteSpans& data) {
     const uint64_t bytes = total_bytes(data);
     if (m_read_only || bytes % kSectorSize != 0 || !in_range(sector, bytes / kSectorSize)) return VIRTIO_BLK_S_IOERR;
+    if (!m_writes) return VIRTIO_BLK_S_OK;
     const bool ok = transfer_all(to_iovecs(data), sector * kSectorSize,
                                  [fd = m_fd.get()](const iovec* v, int n, off_t off) { return ::pwritev(fd, v, n, off); });
     return ok ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
 }
 
 uint8_t VirtioBlk::flush() {
-    if (m_read_only) return VIRTIO_BLK_S_OK;  // nothing of ours to write back
+    if (m_read_only || !m_writes) return VIRTIO_BLK_S_OK;  // nothing of ours to write back
     // The OK goes to the guest only after the data reached stable storage (issue 4).
     while (::fdatasync(m_fd.get()) != 0) {
         if (errno != EINTR) return VIRTIO_BLK_S_IOERR;
@@ -341,7 +346,7 @@ uint8_t VirtioBlk::discard_or_zero(bool write_zeroes, const ByteSpans& segments)
         if (!in_range(sector, sectors)) return VIRTIO_BLK_S_IOERR;
         const auto off = static_cast<off_t>(sector * kSectorSize);
         const auto len = static_cast<off_t>(uint64_t{sectors} * kSectorSize);
-        if (len == 0) continue;
+        if (len == 0 || !m_writes) continue;
         if (::fallocate(m_fd.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) == 0) continue;
         if (errno != EOPNOTSUPP) return VIRTIO_BLK_S_IOERR;
         // Cannot punch here: discard is only a hint; write-zeroes must still read back as zeroes.

@@ -35,6 +35,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -126,6 +127,16 @@ public:
     // A request waits in the ring for the rate limiter's tokens.
     bool throttled() const { return m_throttled; }
 
+    // Record and replay (machine::HostInputs): every read goes through `read`, which may read
+    // the image with `host`; without `writes` the guest's writes, flushes, discards and
+    // write-zeroes complete as they would (same checks, same status) but leave the image alone.
+    using HostRead = std::function<bool(uint64_t offset, const ByteSpans& data)>;
+    using ReadHook = std::function<bool(uint64_t offset, const ByteSpans& data, const HostRead& host)>;
+    void set_input_hook(ReadHook read, bool writes) {
+        m_read_hook = std::move(read);
+        m_writes = writes;
+    }
+
 private:
     struct Completion {
         uint8_t status;
@@ -156,6 +167,8 @@ private:
     bool m_unsynced = false;  // written since the last fdatasync: the destructor syncs
     ratelimit::RateLimiter m_limiter;
     bool m_throttled = false;  // the limiter refused the request at the head of the ring
+    ReadHook m_read_hook;      // unset: reads go to the image
+    bool m_writes = true;      // false: writes leave the image alone (replay)
 };
 
 }  // namespace trapeze::virtio

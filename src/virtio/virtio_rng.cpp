@@ -10,10 +10,8 @@
 
 namespace trapeze::virtio {
 
-namespace {
-
 // Fills `buf` from the host's entropy pool; returns the bytes written.
-size_t fill_random(std::span<uint8_t> buf) {
+size_t VirtioRng::host_entropy(std::span<uint8_t> buf) {
     size_t done = 0;
     while (done < buf.size()) {
         const ssize_t n = ::getrandom(buf.data() + done, buf.size() - done, 0);
@@ -25,8 +23,6 @@ size_t fill_random(std::span<uint8_t> buf) {
     }
     return done;
 }
-
-}  // namespace
 
 uint32_t VirtioRng::device_id() const { return VIRTIO_ID_RNG; }
 uint64_t VirtioRng::device_features() const { return kCommonFeatures; }
@@ -66,7 +62,7 @@ bool VirtioRng::handle_chain() {
     for (auto& buf : m_chain.writable) {
         if (budget == 0) break;
         const auto part = buf.first(static_cast<size_t>(std::min<uint64_t>(buf.size(), budget)));
-        const size_t n = fill_random(part);
+        const size_t n = m_entropy ? m_entropy(part) : host_entropy(part);
         written += n;
         budget -= n;
         if (n < part.size()) break;

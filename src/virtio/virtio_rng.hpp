@@ -15,7 +15,9 @@
 // initialised).
 #pragma once
 
+#include <functional>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "base/event_source.hpp"
@@ -55,6 +57,11 @@ public:
     uint64_t entropy_bytes() const { return m_entropy_bytes; }
     uint64_t entropy_event_count() const { return m_requests; }
     bool throttled() const { return m_throttled; }
+    // Where the bytes come from instead of getrandom(2) (record and replay: machine::HostInputs):
+    // fills its span as far as it can, returns how many bytes it filled.
+    using Entropy = std::function<size_t(std::span<uint8_t>)>;
+    void set_entropy(Entropy e) { m_entropy = std::move(e); }
+    static size_t host_entropy(std::span<uint8_t> out);
 
 private:
     bool handle_chain();
@@ -66,6 +73,7 @@ private:
     bool m_throttled = false;
     uint64_t m_entropy_bytes = 0;
     uint64_t m_requests = 0;  // the limiter refused the request at the head of the ring
+    Entropy m_entropy;  // unset: host_entropy
 };
 
 }  // namespace trapeze::virtio
