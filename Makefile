@@ -1,6 +1,7 @@
 # Quick start:  make run   boots the default Debian guest (a busybox shell on this terminal)
 #               make debian  builds a full Debian system disk once (tools/debian-image), boots it
-#               make test  builds and runs every test, guest boots included
+#               make test  builds and runs every test, guest boots included, but the slow ones
+#               make test-slow  the tests labelled slow (the Debian system image, 20-fold replays)
 #               make test-sanitize  the unit, isa and guest tests built with ASan + UBSan
 BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
@@ -18,7 +19,7 @@ SANITIZE_OPT ?= -O2 -g
 SANITIZE_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1
 
-.PHONY: all deps guest build run debian test build-sanitize test-sanitize test-smp-soak build-tsan bench clean
+.PHONY: all deps guest build run debian test test-slow build-sanitize test-sanitize test-smp-soak build-tsan bench clean
 
 all: build
 
@@ -44,8 +45,12 @@ debian: guest build
 	test -e $(DEBIAN_IMAGE) || tools/debian-image --trapeze $(BUILD)/trapeze $(DEBIAN_IMAGE)
 	$(BUILD)/trapeze run --boot disk --disk $(DEBIAN_IMAGE) $(DEBIAN_RUN_ARGS)
 
+# Everything but the tests labelled slow (minutes each: the full Debian system, 20-fold replays).
 test: guest build
-	ctest --test-dir $(BUILD) --output-on-failure -j2
+	ctest --test-dir $(BUILD) --output-on-failure -j2 -LE slow
+
+test-slow: guest build
+	ctest --test-dir $(BUILD) --output-on-failure -L slow
 
 # Debian booted again and again on 2, 4 and 8 parallel harts under both engines (minutes).
 SOAK_ROUNDS ?= 3

@@ -19,17 +19,39 @@ constexpr std::array kExec = {
     &exec_crossing,
 };
 
+// Loads and stores may reach a device whose line then rises (a virtio queue notify served at
+// once, a CLINT msip write): the hart leaves its block right after such an instruction, as
+// translated code does (jit: a slow path that raised Hart::attention), so that both engines take
+// the interrupt at the same instruction (record and replay need it: machine::HostInputs).
+constexpr bool leaves_on_attention(Op op) {
+    switch (op) {
+        case Op::lb: case Op::lh: case Op::lw: case Op::ld: case Op::lbu: case Op::lhu: case Op::lwu:
+        case Op::sb: case Op::sh: case Op::sw: case Op::sd:
+        case Op::flw: case Op::fsw: case Op::fld: case Op::fsd:
+            return true;
+        default:
+            return false;
+    }
+}
+
 // Runs F; on success moves pc on and continues with the next instruction of the block as a
 // sibling call (a jump), so a block runs without returning to the dispatcher. A false from F
-// (trap, taken branch, block end) records which instruction it was and unwinds at once.
+// (trap, taken branch, block end) records which instruction it was and unwinds at once; so does
+// a load or store (Attention) after which a device line rose, but as retired.
 // The block's last instruction (Last) returns instead of continuing.
-template <ExecFn F, bool Last = false>
+template <ExecFn F, bool Last = false, bool Attention = false>
 bool threaded(Hart& h, const DecodedInsn& d) {
     if (!F(h, d)) [[unlikely]] {
         h.exit_insn = &d;
         return false;
     }
     h.s.pc += d.len;
+    if constexpr (Attention) {
+        if (h.attention()) [[unlikely]] {
+            h.exit_insn = &d;
+            return Last;  // the last one leaves anyway; otherwise "left early, retired"
+        }
+    }
     if constexpr (Last) {
         return true;
     } else {
@@ -38,11 +60,11 @@ bool threaded(Hart& h, const DecodedInsn& d) {
     }
 }
 
-template <ExecFn F>
-constexpr ExecFn threaded_last = &threaded<F, true>;
+template <ExecFn F, bool Attention>
+constexpr ExecFn threaded_last = &threaded<F, true, Attention>;
 
 constexpr std::array kThreaded = {
-#define INSN(name, mnem, mask, match, fmt, dest) &threaded<&exec_##name>,
+#define INSN(name, mnem, mask, match, fmt, dest) &threaded<&exec_##name, false, leaves_on_attention(Op::name)>,
 #include "rv64/isa/insns.inc"
 #undef INSN
     &threaded<&exec_illegal>,
@@ -50,11 +72,11 @@ constexpr std::array kThreaded = {
 };
 
 constexpr std::array kThreadedLast = {
-#define INSN(name, mnem, mask, match, fmt, dest) threaded_last<&exec_##name>,
+#define INSN(name, mnem, mask, match, fmt, dest) threaded_last<&exec_##name, leaves_on_attention(Op::name)>,
 #include "rv64/isa/insns.inc"
 #undef INSN
-    threaded_last<&exec_illegal>,
-    threaded_last<&exec_crossing>,
+    threaded_last<&exec_illegal, false>,
+    threaded_last<&exec_crossing, false>,
 };
 
 }  // namespace

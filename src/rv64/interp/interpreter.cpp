@@ -110,6 +110,7 @@ Interpreter::Exit Interpreter::run_blocks(Hart& h, uint64_t budget) {
             if (!h.wfi_wakeup()) return Exit::Wfi;
             h.s.wfi = false;
         }
+        h.take_attention();  // a load or store leaves its block when a line rises after it (dispatch.cpp)
         if ((h.mip() & h.s.mie) != 0 && h.check_interrupts()) prev = nullptr;
         const uint64_t page = h.s.pc >> 12;
         const bool same_page = page == prev_page;
