@@ -37,8 +37,11 @@ public:
 
     // The position the machine starts at (0, or a replay checkpoint's).
     virtual uint64_t start_icount() const = 0;
-    // Guest time (GuestClock ticks) at `icount`, the warps taken so far included.
+    // Guest time (GuestClock ticks) at `icount`, the warps taken so far included:
+    // tick_base() + icount / instructions_per_tick().
     virtual uint64_t ticks_at(uint64_t icount) const = 0;
+    virtual uint64_t tick_base() const = 0;
+    virtual uint64_t instructions_per_tick() const = 0;
     // Host wall-clock nanoseconds since the epoch that the guest's RTC starts from.
     virtual uint64_t wall_clock_start_ns() const = 0;
 

@@ -6,14 +6,29 @@
 #include <cassert>
 
 #include "machine/riscv_machine.hpp"
+#include "rv64/interp/single_step.hpp"
 
 namespace trapeze::machine {
+
+namespace {
+
+// How often the loop looks at the console while a hart stopped for the debugger.
+constexpr uint64_t kInputIoTickNs = 5'000'000;
+
+// A hart's slice with inputs: exact instruction counts (see run_exact), the translator's size
+// for both engines. Larger than without inputs: the last instructions of every slice run one
+// by one, which costs about a microsecond a slice.
+constexpr uint64_t kSliceSingle = 1'000'000;
+constexpr uint64_t kSliceSmp = 200'000;
+
+}  // namespace
 
 // Guest time follows the instructions retired; the RTC reads the recorded wall clock plus guest
 // time; console output is hashed; disk reads, entropy and network frames go through the inputs.
 void RiscvMachine::wire_inputs() {
     HostInputs& in = *m_inputs;
-    m_clock.set_manual(in.ticks_at(icount()));
+    m_icount = in.start_icount();
+    m_clock.set_manual(in.ticks_at(m_icount));
     m_rtc.set_host_clock([this] { return m_inputs->wall_clock_start_ns() + m_clock.ticks() * (1'000'000'000 / GuestClock::kHz); });
     m_console.set_output_tap([this](std::span<const uint8_t> bytes) { m_inputs->output(bytes); });
     for (size_t slot = 0; slot < m_virtio.size(); ++slot) {
@@ -33,9 +48,7 @@ void RiscvMachine::wire_inputs() {
     }
 }
 
-uint64_t RiscvMachine::icount() const {
-    return (m_inputs != nullptr ? m_inputs->start_icount() : 0) + m_engine->retired();
-}
+uint64_t RiscvMachine::icount() const { return m_inputs != nullptr ? m_icount : m_engine->retired(); }
 
 // Before a slice, and at a round's end before its inputs: the inputs learn where the machine
 // is, and the guest clock reads what it reads there (time moves only between slices, so every
@@ -44,6 +57,15 @@ void RiscvMachine::inputs_position(bool round_end) {
     const uint64_t at = icount();
     m_inputs->position(at, round_end);
     m_clock.set_manual(m_inputs->ticks_at(at));
+    if (round_end) {
+        for (auto& h : m_harts) sync_instruction_time(*h);
+    }
+}
+
+// The hart's time CSR reads guest time at the machine's position from here on, moving with
+// the instructions it retires (Hart::time).
+void RiscvMachine::sync_instruction_time(rv64::Hart& h) {
+    h.set_instruction_time({m_inputs->tick_base(), m_icount, h.s.minstret, m_inputs->instructions_per_tick()});
 }
 
 // Every hart waits: guest time moves to the earliest timer deadline or until host input came
@@ -61,6 +83,7 @@ void RiscvMachine::idle_with_inputs() {
     static constexpr uint64_t kMaxSleepNs = 50'000'000;
     m_inputs->idle(until, [this](uint64_t ns) { wait_for_io(std::min(ns, kMaxSleepNs)); });
     m_clock.set_manual(m_inputs->ticks_at(icount()));
+    for (auto& h : m_harts) sync_instruction_time(*h);
 }
 
 // Under the device lock, at a round's end.
@@ -84,6 +107,117 @@ bool RiscvMachine::inputs_stop_here() {
     const bool complete = why.rfind("replay complete", 0) == 0;
     finish({complete ? RunResult::Kind::Quit : RunResult::Kind::Fail, complete ? 0 : 1});
     return true;
+}
+
+// The loop of harts in turn with inputs: like run_in_turn, but each slice is an exact count of
+// retired instructions, whatever the engine, and a slice the debugger stopped goes on where it
+// stopped, so that where instructions run (and inputs enter) depends on nothing but the guest.
+RunResult RiscvMachine::run_with_inputs() {
+    runloop::CpuQuota quota(m_cfg.cpu_quota_percent);
+    {
+        std::lock_guard control(m_control);
+        m_turn_loop_started = true;
+    }
+    while (!m_finished.load(std::memory_order_acquire)) {
+        if (m_pause_requested.load(std::memory_order_acquire)) {
+            park_in_turn();
+            continue;
+        }
+        if (m_debug_stop.load(std::memory_order_acquire)) {
+            {
+                std::lock_guard lock(m_devices);
+                poll_io();  // takes no input here: only Ctrl-A x and the console's output
+            }
+            wait_for_io(kInputIoTickNs);
+            continue;
+        }
+        if (!run_round()) continue;  // stopped for the debugger: the round goes on later
+        poll_devices();
+        if (inputs_stop_here()) break;
+        if (const uint64_t ns = quota.charge()) wait_for_io(ns);
+        if (!m_finished.load(std::memory_order_acquire) && all_waiting()) {
+            idle_with_inputs();
+            poll_devices();
+        }
+    }
+    std::lock_guard lock(m_devices);
+    return *m_result;
+}
+
+// The rest of the round from m_turn; false if a hart stopped for the debugger before its end.
+bool RiscvMachine::run_round() {
+    const uint64_t slice = m_harts.size() > 1 ? kSliceSmp : kSliceSingle;
+    for (; m_turn.hart < m_harts.size(); m_turn = Turn{m_turn.hart + 1, 0}) {
+        const unsigned i = m_turn.hart;
+        if (m_turn.done == 0) {
+            inputs_position(false);
+            sync_instruction_time(*m_harts[i]);
+        }
+        sync_debug(i);
+        const ExactRun r = run_exact(i, slice - m_turn.done);
+        m_icount += r.retired;
+        m_turn.done += r.retired;
+        if (r.exit == EngineExit::Debug) {
+            debug_stopped(i);
+            return false;
+        }
+        if (r.exit == EngineExit::Budget && m_harts.size() > 1) {
+            // Harts take turns: a reservation cannot survive another hart's slice, which may
+            // have stored to it (unpriv spec §8.2 allows failing the SC).
+            for (auto& other : m_harts) {
+                if (other.get() != m_harts[i].get()) other->s.reservation_valid = false;
+            }
+        }
+    }
+    m_turn = Turn{};
+    return true;
+}
+
+// Hart `i` runs until it retired exactly `n` instructions, waits in WFI, or stops for the
+// debugger. The engine runs it in slices that cannot overshoot (a slice ends at a block
+// boundary at most a block past its budget, and budget units are at least the instructions
+// retired); the last instructions run one at a time through the interpreter's semantics,
+// which take interrupts and treat WFI where the engines' dispatchers do (before an
+// instruction: the only places an interrupt can become deliverable are where blocks end).
+// A hart that retires nothing for a whole engine run, or for as many steps as a tail holds,
+// takes trap after trap: its slice ends there (as a slice of budget units would).
+RiscvMachine::ExactRun RiscvMachine::run_exact(unsigned i, uint64_t n) {
+    constexpr uint64_t kTail = 2 * rv64::interp::CodeCache::kMaxBlockInsns;
+    rv64::Hart& h = *m_harts[i];
+    ExactRun r;
+    uint64_t idle_steps = 0;
+    while (r.retired < n) {
+        const uint64_t left = n - r.retired;
+        if (left > kTail) {
+            const uint64_t before = m_engine->retired();
+            r.exit = m_engine->run(h, left - rv64::interp::CodeCache::kMaxBlockInsns);
+            const uint64_t retired = m_engine->retired() - before;
+            r.retired += retired;
+            if (r.exit != EngineExit::Budget || retired == 0) return r;
+            continue;
+        }
+        if (idle_steps++ == kTail) return r;
+        if (h.s.wfi) {
+            if (!h.wfi_wakeup()) return {r.retired, EngineExit::Wfi};
+            h.s.wfi = false;
+        }
+        h.take_attention();
+        const rv64::DebugPoints* points = h.debug_points();
+        if (points != nullptr && points->is_breakpoint(h.s.pc)) {
+            h.stop_at_breakpoint();
+            return {r.retired, EngineExit::Debug};
+        }
+        switch (rv64::interp::step_instruction(h, true)) {
+            case rv64::interp::StepOutcome::Retired:
+                ++r.retired;
+                idle_steps = 0;
+                break;
+            case rv64::interp::StepOutcome::Stopped: return {r.retired, EngineExit::Debug};
+            default: break;  // a trap or an interrupt taken: nothing retired
+        }
+    }
+    r.exit = EngineExit::Budget;
+    return r;
 }
 
 Result<snapshot::MemorySaveStats> RiscvMachine::save_snapshot_in_loop(const SnapshotTarget& target) {

@@ -38,9 +38,6 @@ struct Slices {
 };
 constexpr Slices kInterpSlices{10'000, 40'000};
 constexpr Slices kJitSlices{50'000, 200'000};
-// With HostInputs (record, replay) the rounds must end at the same instructions whatever the
-// engine, so that a recording replays under the other: the translator's slices for both.
-constexpr Slices kInputSlices = kJitSlices;
 // Longest sleep of an idle machine before it re-polls everything.
 constexpr uint64_t kMaxIdleNs = 50'000'000;
 // Parallel harts: how often the I/O thread looks at what has no fd to wake it (console
@@ -340,11 +337,14 @@ void RiscvMachine::wait_for_io(uint64_t ns) {
     [[maybe_unused]] const auto n = ::read(m_io_wake.get(), &count, sizeof count);
 }
 
-RunResult RiscvMachine::run() { return parallel() ? run_parallel() : run_in_turn(); }
+RunResult RiscvMachine::run() {
+    if (m_inputs != nullptr) return run_with_inputs();
+    return parallel() ? run_parallel() : run_in_turn();
+}
 
 RunResult RiscvMachine::run_in_turn() {
     const bool smp = m_harts.size() > 1;
-    const Slices slices = m_inputs != nullptr ? kInputSlices : m_cfg.engine == Engine::Jit ? kJitSlices : kInterpSlices;
+    const Slices slices = m_cfg.engine == Engine::Jit ? kJitSlices : kInterpSlices;
     HartEngine& engine = *m_engine;
     runloop::CpuQuota quota(m_cfg.cpu_quota_percent);
     {
@@ -371,7 +371,6 @@ RunResult RiscvMachine::run_in_turn() {
         for (unsigned i = 0; i < m_harts.size(); ++i) {
             rv64::Hart& h = *m_harts[i];
             sync_debug(i);
-            if (m_inputs != nullptr) inputs_position(false);
             const EngineExit exit = engine.run(h, smp ? slices.smp : slices.single);
             if (exit == EngineExit::Debug) {
                 debug_stopped(i);
@@ -386,13 +385,9 @@ RunResult RiscvMachine::run_in_turn() {
             }
         }
         poll_devices();
-        if (m_inputs != nullptr && inputs_stop_here()) break;
         if (const uint64_t ns = quota.charge()) wait_for_io(ns);  // over the CPU quota: sleep out the period
         if (!m_finished.load(std::memory_order_acquire) && all_waiting()) {
-            if (m_inputs != nullptr)
-                idle_with_inputs();
-            else
-                sleep_until_event();
+            sleep_until_event();
             poll_devices();
         }
     }

@@ -167,9 +167,17 @@ private:
     RiscvMachine(const MachineConfig& cfg, GuestMemory mem, HostConsole& console, HostInputs* inputs);
     void wire_inputs();
     void inputs_position(bool round_end);
+    void sync_instruction_time(rv64::Hart& h);
     void idle_with_inputs();
     bool inputs_stop_here();
     void feed_console_from_inputs();
+    RunResult run_with_inputs();
+    bool run_round();
+    struct ExactRun {
+        uint64_t retired = 0;
+        EngineExit exit = EngineExit::Budget;
+    };
+    ExactRun run_exact(unsigned hart, uint64_t n);
     void sync_debug(unsigned hart);
     void debug_stopped(unsigned hart);
     static Result<std::unique_ptr<RiscvMachine>> build(const MachineConfig& cfg, HostConsole& console, GuestMemory mem,
@@ -248,6 +256,14 @@ private:
     HostInputs* m_inputs = nullptr;  // record or replay (not owned); the harts then take turns
     std::string m_stop_message;      // see stop_message()
     bool m_inputs_open = false;      // at a round's end: host input may enter (with m_inputs)
+    // With inputs the harts' slices are exact instruction counts, and a slice a debugger stop
+    // cut short goes on where it stopped: which hart's turn it is, and how far into its slice.
+    struct Turn {
+        unsigned hart = 0;
+        uint64_t done = 0;
+    };
+    Turn m_turn;
+    uint64_t m_icount = 0;  // instructions retired by every hart, from HostInputs::start_icount
 };
 
 }  // namespace trapeze::machine

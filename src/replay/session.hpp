@@ -26,6 +26,8 @@ class Session : public machine::HostInputs {
 public:
     uint64_t start_icount() const override { return m_start_icount; }
     uint64_t ticks_at(uint64_t icount) const override { return m_tick_base + icount / m_instructions_per_tick; }
+    uint64_t tick_base() const override { return m_tick_base; }
+    uint64_t instructions_per_tick() const override { return m_instructions_per_tick; }
     uint64_t wall_clock_start_ns() const override { return m_wall_start_ns; }
     void output(std::span<const uint8_t> bytes) override {
         m_output_hash = snapshot::crc64(bytes, m_output_hash);

@@ -71,7 +71,7 @@ Result<void> Hart::restore(const HartState& state) {
 void Hart::update_sstc() {
     // Sstc: STIP reflects time >= stimecmp while menvcfg.STCE is set.
     m_stce = m_cfg.sstc && (s.menvcfg & MENVCFG_STCE) != 0;
-    set_irq_pin(MIP_STIP, m_stce && m_clock.ticks() >= s.stimecmp);
+    set_irq_pin(MIP_STIP, m_stce && time() >= s.stimecmp);
 }
 
 uint64_t Hart::next_timer_tick() const {

@@ -249,7 +249,21 @@ public:
     bool debug_translate(uint64_t va, uint64_t& pa) const;
     GuestMemory& memory() { return m_mem; }
     const GuestClock& clock() const { return m_clock; }
-    uint64_t time() const { return m_clock.ticks(); }
+    // The time CSR. With record and replay (machine::HostInputs) guest time follows the
+    // instructions retired, and inside a slice too: the machine sets where the slice starts,
+    // and the instructions the hart retired since (minstret, exact wherever a CSR is read)
+    // move it on, so a guest polling the time sees it pass as the clock's ticks would.
+    uint64_t time() const {
+        if (m_itime.per_tick == 0) return m_clock.ticks();
+        return m_itime.tick_base + (m_itime.icount + (s.minstret - m_itime.minstret)) / m_itime.per_tick;
+    }
+    struct InstructionTime {
+        uint64_t tick_base = 0;  // ticks at instruction 0, the idle warps included
+        uint64_t icount = 0;     // the machine's instructions when the slice started
+        uint64_t minstret = 0;   // the hart's minstret then
+        uint64_t per_tick = 0;   // 0: time is the clock's
+    };
+    void set_instruction_time(const InstructionTime& t) { m_itime = t; }
 
     // Re-derives the cached data-TLB view after a change of priv, MPRV/MPP, SUM or satp.
     void update_mmu_view();
@@ -306,6 +320,7 @@ private:
     CodeWatch* m_code = nullptr;
     const DebugPoints* m_debug = nullptr;
     DebugEvent m_debug_event;
+    InstructionTime m_itime;
 
     // The range of the PMP entry that matched last, when it is the first match for every
     // access inside it (no lower entry overlaps). Empty after reset and every PMP write.
