@@ -126,6 +126,8 @@ struct RecordReplay {
     std::unique_ptr<replay::Recorder> recorder;
     std::unique_ptr<replay::Replayer> replayer;
     std::string private_disk_dir;  // a checksum-mode replay's disk copies, removed at the end
+    std::string log_path;          // the replay's log
+    std::optional<uint64_t> replay_from;
 
     machine::HostInputs* inputs() const {
         if (recorder) return recorder.get();
@@ -162,6 +164,10 @@ int end_record_replay(const RecordReplay& rr, const machine::RiscvMachine& m, in
         fmt::print(stderr, "trapeze: {}\n", m.stop_message());
         return status;
     }
+    if (m.killed_by_debugger()) {
+        fmt::print(stderr, "trapeze: replay ended by the debugger at instruction {}\n", m.icount());
+        return status;
+    }
     auto end = rr.replayer->check_end(m.icount());
     fmt::print(stderr, "trapeze: {}\n", end ? *end : end.error().message);
     return end ? status : 1;
@@ -177,7 +183,8 @@ int run_vm(MachineConfig cfg, machine::HostConsole& console, const SnapshotOptio
     });
     sandbox::set_needs({.user_net = user_net,
                         .rebuild = cfg.on_reboot == machine::OnReboot::Restart,
-                        .checkpoints = rr.recorder && rr.recorder->checkpoint_every() != 0});
+                        .checkpoints = rr.recorder && rr.recorder->checkpoint_every() != 0,
+                        .time_travel = rr.replayer && !gdb.address.empty()});
     auto key = snapshot_key(console, snap);
     if (!key) {
         fmt::print(stderr, "trapeze: {}\n", key.error().message);
@@ -200,7 +207,8 @@ int run_vm(MachineConfig cfg, machine::HostConsole& console, const SnapshotOptio
         }
         std::unique_ptr<vmm::Debugger> debugger;
         if (!gdb.address.empty()) {
-            auto d = vmm::Debugger::start(**m, gdb);
+            auto d = rr.inputs() != nullptr ? vmm::Debugger::start(**m, gdb, rr.replayer.get(), rr.log_path, rr.replay_from)
+                                            : vmm::Debugger::start(**m, gdb);
             if (!d) {
                 console.stop();
                 fmt::print(stderr, "trapeze: {}\n", d.error().message);
@@ -517,6 +525,8 @@ int main(int argc, char** argv) {
         RecordReplay rr;
         rr.replayer = std::move(setup->replayer);
         rr.private_disk_dir = setup->private_disk_dir;
+        rr.log_path = replay_path;
+        rr.replay_from = replay_from;
         snap.restore = std::move(setup->checkpoint);
         setup->config.stats = !no_stats;
         setup->config.cpu_quota_percent = cfg.cpu_quota_percent;

@@ -32,6 +32,12 @@ Result<HugeRegion> HugeRegion::map_file_private(int fd, size_t size) {
     return HugeRegion(static_cast<uint8_t*>(p), size);
 }
 
+Result<void> HugeRegion::remap_file_private(int fd) {
+    void* p = ::mmap(m_data, m_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE | MAP_FIXED, fd, 0);
+    if (p == MAP_FAILED) return make_error("mmap of {} bytes of a file over guest RAM: {}", m_size, std::strerror(errno));
+    return ok();
+}
+
 void HugeRegion::unmap() {
     if (m_data != nullptr) ::munmap(m_data, m_size);
     m_data = nullptr;

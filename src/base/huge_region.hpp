@@ -41,6 +41,10 @@ public:
     HugeRegion& operator=(const HugeRegion&) = delete;
     ~HugeRegion() { unmap(); }
 
+    // The region now holds the first size() bytes of `fd`, mapped private as map_file_private
+    // does, at the same address (so host pointers into it stay valid).
+    Result<void> remap_file_private(int fd);
+
     uint8_t* data() const { return m_data; }
     size_t size() const { return m_size; }
 

@@ -76,6 +76,7 @@ void RiscvTarget::release() {
 
 StopReason RiscvTarget::attach() {
     hold();
+    m_machine.set_debugger_attached(true);
     if (auto stop = debug_stop()) return *stop;
     return StopReason{StopReason::Kind::Signal, 0, 5};
 }
@@ -86,6 +87,7 @@ void RiscvTarget::detach() {
     m_breakpoints.clear();
     m_machine.debug_points().clear();
     (void)m_machine.take_debug_stop();
+    m_machine.set_debugger_attached(false);
     release();
 }
 
@@ -179,6 +181,7 @@ bool RiscvTarget::remove_point(PointType type, uint64_t addr, uint64_t kind) {
 }
 
 StopReason RiscvTarget::step(unsigned thread, StepFlags flags) {
+    if (m_replay) return step_in_schedule(thread);
     const auto hit = m_machine.step_hart(thread, flags.take_interrupts);
     if (!hit) return StopReason{StopReason::Kind::Signal, thread, 5};
     StopReason r{StopReason::Kind::Watch, thread, 5};
@@ -197,6 +200,11 @@ void RiscvTarget::resume() { release(); }
 std::optional<StopReason> RiscvTarget::debug_stop() {
     const auto stop = m_machine.take_debug_stop();
     if (!stop) return std::nullopt;
+    if (stop->arrived) {
+        StopReason r{StopReason::Kind::Signal, stop->hart, 5};
+        if (stop->history_end) r.history = StopReason::History::End;
+        return r;
+    }
     StopReason r{StopReason::Kind::Breakpoint, stop->hart, 5};
     if (stop->event.kind == rv64::DebugEvent::Kind::Watch) {
         r.kind = StopReason::Kind::Watch;

@@ -20,6 +20,20 @@
 
 namespace trapeze::gdb {
 
+// What the target of a replay needs to run backwards (vmm::TimeTravel): the machine put back at
+// an earlier position, from where it runs forward to the one gdb asked for (riscv_reverse.cpp).
+class Rewinder {
+public:
+    virtual ~Rewinder() = default;
+    // Paused: the machine as at its latest checkpoint at or before `position`.
+    virtual Result<void> rewind_before(uint64_t position) = 0;
+    // The earliest position the machine can be rewound to (the replay's start).
+    virtual uint64_t history_begin() const = 0;
+    // Paused, after a travel that began with a rewind: a checkpoint may be kept here, so that
+    // going back a little again does not start from far away.
+    virtual void arrived() {}
+};
+
 class RiscvTarget final : public DebugTarget {
 public:
     // Enables the machine's debugger (before run()). `paused`: the machine was paused before
@@ -53,12 +67,27 @@ public:
     std::optional<StopReason> take_stop() override;
     StopReason interrupt() override;
 
+    // A replay's machine (with inputs): gdb's steps keep to the harts' schedule, and with a
+    // rewinder the target runs backwards too. Before gdb connects.
+    void set_replay(Rewinder* rewinder) {
+        m_replay = true;
+        m_rewinder = rewinder;
+    }
+    bool can_reverse() const override { return m_rewinder != nullptr; }
+    StopReason reverse_step(unsigned thread) override;
+    StopReason reverse_continue() override;
+
 private:
     RiscvTarget(machine::RiscvMachine& m, UniqueFd stop_fd, bool paused);
     void notify_stop();
     void hold();     // pause the machine, if this target does not hold a pause yet
     void release();  // resume it, if this target holds a pause
     std::optional<StopReason> debug_stop();
+    // riscv_reverse.cpp: the machine run (from where it is) until `goal`, paused again after.
+    std::optional<StopReason> travel(const machine::RiscvMachine::TravelGoal& goal);
+    StopReason go_to(uint64_t position, unsigned thread);
+    StopReason history_stop(unsigned thread, StopReason::History where);
+    StopReason step_in_schedule(unsigned thread);
     // The guest-physical address of `addr` as `thread` sees it (or addr itself when
     // `physical`), and how many bytes from there to the end of its page.
     bool locate(unsigned thread, uint64_t addr, bool physical, uint64_t& pa, size_t& room);
@@ -74,6 +103,8 @@ private:
     // Inserted points: Z0 and Z1 at one address, or one point inserted twice, are one
     // DebugPoints entry that goes when the last of them is removed (gdb's Z/z are idempotent).
     std::set<std::pair<PointType, uint64_t>> m_breakpoints;
+    bool m_replay = false;
+    Rewinder* m_rewinder = nullptr;  // not owned
 };
 
 }  // namespace trapeze::gdb

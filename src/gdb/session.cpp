@@ -140,6 +140,8 @@ Session::Replies Session::dispatch(std::string_view payload) {
             return resume_packet(args, true, true);
         case 'H':
             return {set_thread(args)};
+        case 'b':
+            return reverse_packet(payload);
         case 'T':
             return {thread_alive(args)};
         case 'D':
@@ -206,6 +208,7 @@ std::string Session::query_supported(std::string_view features) {
     std::string reply = fmt::format("PacketSize={:x}", kMaxPacket);
     if (m_target.feature_document("target.xml")) reply += ";qXfer:features:read+";
     reply += ";swbreak+;hwbreak+;vContSupported+;QStartNoAckMode+";
+    if (m_target.can_reverse()) reply += ";ReverseStep+;ReverseContinue+";
     return reply;
 }
 
@@ -397,6 +400,13 @@ Session::Replies Session::vcont(std::string_view actions) {
     return step ? step_thread(*step) : resume();
 }
 
+// bs (reverse step: the current thread's last instruction undone) and bc (reverse continue),
+// "Packets"; the empty reply where the target cannot run backwards.
+Session::Replies Session::reverse_packet(std::string_view p) {
+    if (!m_target.can_reverse() || (p != "bs" && p != "bc")) return {""};
+    return {stop_reply(p == "bs" ? m_target.reverse_step(m_c_thread) : m_target.reverse_continue())};
+}
+
 Session::Replies Session::step_thread(unsigned thread) {
     // qqemu.sstep NOIRQ: an interrupt pending at the step stays pending (QEMU's default).
     const StepFlags flags{.take_interrupts = (m_sstep & kSstepNoIrq) == 0};
@@ -463,6 +473,8 @@ std::string Session::stop_reply_text(const StopReason& reason) const {
     if (reason.kind == StopReason::Kind::Watch) {
         if (const char* name = watch_name(reason.point)) reply += fmt::format("{}:{:x};", name, reason.data_address);
     }
+    if (reason.history == StopReason::History::Begin) reply += "replaylog:begin;";
+    if (reason.history == StopReason::History::End) reply += "replaylog:end;";
     return reply;
 }
 

@@ -94,6 +94,7 @@ private:
     Replies resume_packet(std::string_view args, bool step, bool with_signal);
     Replies vcont(std::string_view actions);
     Replies step_thread(unsigned thread);
+    Replies reverse_packet(std::string_view p);
     Replies resume();
     Replies detach();
     Replies kill();

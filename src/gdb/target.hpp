@@ -38,6 +38,9 @@ struct StopReason {
     PointType point = PointType::Software;  // Breakpoint, Watch: which kind hit
     uint64_t data_address = 0;              // Watch: an address inside the watched range
     int exit_code = 0;                      // Exited
+    // A replay's history ends here (replaylog:begin going backwards, replaylog:end going forward):
+    // the machine went as far as it can in that direction.
+    enum class History : uint8_t { Inside, Begin, End } history = History::Inside;
 };
 
 // How step() treats interrupts pending when it starts (QEMU's qqemu.sstep bits).
@@ -101,6 +104,14 @@ public:
     virtual std::optional<StopReason> take_stop() = 0;
     // Ctrl-C: stops every thread now.
     virtual StopReason interrupt() = 0;
+
+    // --- reverse execution (a replay; gdb's bs and bc) ----------------------------------------
+    virtual bool can_reverse() const { return false; }
+    // Back to just before the last instruction `thread` ran (every thread with it: the machine
+    // goes back to that moment); History::Begin if it has run none.
+    virtual StopReason reverse_step(unsigned) { return {}; }
+    // Back to the last breakpoint or watchpoint hit before now, or to the start of the history.
+    virtual StopReason reverse_continue() { return {}; }
 };
 
 }  // namespace trapeze::gdb

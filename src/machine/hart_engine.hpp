@@ -26,6 +26,8 @@ public:
     virtual uint64_t retired() const = 0;
     virtual std::string summary() const = 0;  // engine counters, one line, for `trapeze run`'s stats
     virtual rv64::interp::CodeCache& cache() = 0;  // its decoded blocks, shared by every hart
+    // Forgets every decoded block and translation (RAM was replaced: a rewind). No hart runs.
+    virtual void flush_code() = 0;
 };
 
 // Both engines have the same shape (attach, run -> Exit::{Budget, Wfi, Debug}, retired).
@@ -45,6 +47,7 @@ public:
     uint64_t retired() const override { return m_engine->retired(); }
     std::string summary() const override { return m_engine->summary(); }
     rv64::interp::CodeCache& cache() override { return m_engine->cache(); }
+    void flush_code() override { m_engine->flush_code(); }
 
 private:
     std::unique_ptr<Engine> m_engine;

@@ -75,6 +75,9 @@ public:
 
     // What the guest wrote to its console (for the output hash).
     virtual void output(std::span<const uint8_t> bytes) = 0;
+    // Whether the machine may be rewound to an earlier position (a replay, with a debugger's
+    // time travel): its end then waits for the debugger instead of ending the run.
+    virtual bool rewindable() const { return false; }
     // After a round's inputs: true if the machine is to stop here (a replay reached the
     // recording's end, or diverged); `why` then says so.
     virtual bool stop_here(std::string& why) = 0;

@@ -42,6 +42,7 @@ std::optional<RiscvMachine::DebugStop> RiscvMachine::take_debug_stop() {
     const unsigned first = m_debug_stop_hart.load(std::memory_order_relaxed);
     std::optional<DebugStop> stop;
     if (m_harts[first]->debug_stopped()) stop = DebugStop{first, m_harts[first]->debug_event()};
+    if (std::exchange(m_travel_stop, false)) stop = DebugStop{first, {}, true, m_history_end};
     for (auto& h : m_harts) h->clear_debug_event();  // the others meet theirs again when resumed
     m_debug_stop.store(false, std::memory_order_release);
     return stop;
@@ -57,6 +58,7 @@ std::optional<rv64::DebugEvent> RiscvMachine::step_hart(unsigned i, bool take_in
 }
 
 void RiscvMachine::end_from_debugger() {
+    m_killed.store(true, std::memory_order_release);
     std::lock_guard lock(m_devices);
     finish({RunResult::Kind::Quit, 0});
 }

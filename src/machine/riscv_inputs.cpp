@@ -3,6 +3,7 @@
 // moves guest time. The loop itself is run_in_turn (riscv_machine.cpp); a machine with inputs
 // always runs its harts in turn.
 #include <algorithm>
+#include <utility>
 #include <cassert>
 
 #include "machine/riscv_machine.hpp"
@@ -28,6 +29,7 @@ constexpr uint64_t kSliceSmp = 200'000;
 void RiscvMachine::wire_inputs() {
     HostInputs& in = *m_inputs;
     m_icount = in.start_icount();
+    m_hart_icount.assign(m_harts.size(), 0);
     m_clock.set_manual(in.ticks_at(m_icount));
     m_rtc.set_host_clock([this] { return m_inputs->wall_clock_start_ns() + m_clock.ticks() * (1'000'000'000 / GuestClock::kHz); });
     m_console.set_output_tap([this](std::span<const uint8_t> bytes) { m_inputs->output(bytes); });
@@ -97,14 +99,19 @@ void RiscvMachine::feed_console_from_inputs() {
     while (m_uart.can_accept_input() && m_inputs->console_byte(byte, terminal)) m_uart.push_input(byte);
 }
 
-// A replay that reached the recording's end, or left it, stops here (a recording never does).
+// A replay that reached the recording's end, or left it, stops here (a recording never does);
+// under a debugger that may rewind it, the end of the recording is the end of its history.
 bool RiscvMachine::inputs_stop_here() {
     std::string why;
     if (!m_inputs->stop_here(why)) return false;
+    const bool complete = why.rfind("replay complete", 0) == 0;
+    if (complete && holds_history()) {
+        stop_for_travel(0, true);
+        return true;
+    }
     std::lock_guard lock(m_devices);
     m_console.flush();
     m_stop_message = why;
-    const bool complete = why.rfind("replay complete", 0) == 0;
     finish({complete ? RunResult::Kind::Quit : RunResult::Kind::Fail, complete ? 0 : 1});
     return true;
 }
@@ -112,13 +119,16 @@ bool RiscvMachine::inputs_stop_here() {
 // The loop of harts in turn with inputs: like run_in_turn, but each slice is an exact count of
 // retired instructions, whatever the engine, and a slice the debugger stopped goes on where it
 // stopped, so that where instructions run (and inputs enter) depends on nothing but the guest.
+// Under a debugger a replay never ends by itself: at the recording's end (or the guest's) it
+// stops for the debugger, which may rewind it (time travel); only gdb's kill ends it then.
 RunResult RiscvMachine::run_with_inputs() {
     runloop::CpuQuota quota(m_cfg.cpu_quota_percent);
     {
         std::lock_guard control(m_control);
         m_turn_loop_started = true;
     }
-    while (!m_finished.load(std::memory_order_acquire)) {
+    for (;;) {
+        if (m_finished.load(std::memory_order_acquire) && !hold_at_history_end()) break;
         if (m_pause_requested.load(std::memory_order_acquire)) {
             park_in_turn();
             continue;
@@ -131,9 +141,19 @@ RunResult RiscvMachine::run_with_inputs() {
             wait_for_io(kInputIoTickNs);
             continue;
         }
-        if (!run_round()) continue;  // stopped for the debugger: the round goes on later
-        poll_devices();
-        if (inputs_stop_here()) break;
+        if (m_history_end) {  // resumed at the end of the history: it stops there again
+            if (holds_history()) {
+                stop_for_travel(0, true);
+                continue;
+            }
+            m_history_end = false;  // the debugger let go there: the replay ends
+            if (inputs_stop_here()) continue;
+        }
+        if (!std::exchange(m_resume_after_round_end, false)) {
+            if (!run_round()) continue;  // stopped for the debugger: the round goes on later
+            poll_devices();
+            if (inputs_stop_here()) continue;
+        }
         if (const uint64_t ns = quota.charge()) wait_for_io(ns);
         if (!m_finished.load(std::memory_order_acquire) && all_waiting()) {
             idle_with_inputs();
@@ -144,7 +164,28 @@ RunResult RiscvMachine::run_with_inputs() {
     return *m_result;
 }
 
-// The rest of the round from m_turn; false if a hart stopped for the debugger before its end.
+// The guest ended (or the replay did) with a debugger attached to a replay: the debugger hears
+// of it as the end of the history and may rewind the machine; true while it has not ended it.
+bool RiscvMachine::hold_at_history_end() {
+    if (!holds_history()) return false;
+    if (!m_history_end) stop_for_travel(0, true);
+    return true;
+}
+
+// A debugger that can rewind the replay is attached and has not ended it.
+bool RiscvMachine::holds_history() const {
+    return m_debugger && m_inputs != nullptr && m_inputs->rewindable() &&
+           m_debugger_attached.load(std::memory_order_acquire) && !m_killed.load(std::memory_order_acquire);
+}
+
+// The loop of harts in turn is about to return: finished, and no debugger holds a replay's end
+// (a held loop parks for a pause as a running one does).
+bool RiscvMachine::loop_ending() const {
+    return m_finished.load(std::memory_order_acquire) && !holds_history();
+}
+
+// The rest of the round from m_turn; false if a hart stopped for the debugger (or a travel
+// arrived) before its end.
 bool RiscvMachine::run_round() {
     const uint64_t slice = m_harts.size() > 1 ? kSliceSmp : kSliceSingle;
     for (; m_turn.hart < m_harts.size(); m_turn = Turn{m_turn.hart + 1, 0}) {
@@ -154,14 +195,25 @@ bool RiscvMachine::run_round() {
             sync_instruction_time(*m_harts[i]);
         }
         sync_debug(i);
-        const ExactRun r = run_exact(i, slice - m_turn.done);
-        m_icount += r.retired;
-        m_turn.done += r.retired;
-        if (r.exit == EngineExit::Debug) {
-            debug_stopped(i);
-            return false;
+        bool budget_spent = true;
+        while (m_turn.done < slice) {
+            if (travel_arrived(i)) return false;
+            const ExactRun r = run_exact(i, travel_limit(i, slice - m_turn.done));
+            m_icount += r.retired;
+            m_turn.done += r.retired;
+            note_history(i, r.retired);
+            if (r.exit == EngineExit::Debug) {
+                if (scan_hit(i)) continue;
+                debug_stopped(i);
+                return false;
+            }
+            if (r.exit == EngineExit::Wfi || r.retired == 0) {
+                budget_spent = false;  // waits in WFI, or takes trap after trap: its slice ends
+                break;
+            }
         }
-        if (r.exit == EngineExit::Budget && m_harts.size() > 1) {
+        if (travel_arrived(i)) return false;
+        if (budget_spent && m_harts.size() > 1) {
             // Harts take turns: a reservation cannot survive another hart's slice, which may
             // have stored to it (unpriv spec §8.2 allows failing the SC).
             for (auto& other : m_harts) {
@@ -171,6 +223,101 @@ bool RiscvMachine::run_round() {
     }
     m_turn = Turn{};
     return true;
+}
+
+// --- time travel --------------------------------------------------------------------------------
+
+// At most n instructions of hart i, fewer if the travel's goal comes first.
+uint64_t RiscvMachine::travel_limit(unsigned i, uint64_t n) const {
+    if (!m_travel) return n;
+    if (m_travel->position && *m_travel->position > m_icount) n = std::min(n, *m_travel->position - m_icount);
+    if (m_travel->hart_count && m_travel->hart_count->first == i && m_travel->hart_count->second > m_hart_icount[i])
+        n = std::min(n, m_travel->hart_count->second - m_hart_icount[i]);
+    return n;
+}
+
+// The travel's goal is here, before hart i's next instruction: the debugger hears of it.
+bool RiscvMachine::travel_arrived(unsigned i) {
+    if (!m_travel) return false;
+    const bool at = (m_travel->position && *m_travel->position <= m_icount) ||
+                    (m_travel->hart_count && m_travel->hart_count->first == i &&
+                     m_travel->hart_count->second <= m_hart_icount[i]);
+    if (!at) return false;
+    stop_for_travel(i, false);
+    return true;
+}
+
+void RiscvMachine::stop_for_travel(unsigned hart, bool history_end) {
+    m_travel.reset();
+    m_history_end = history_end;
+    m_travel_stop = true;
+    debug_stopped(hart);
+}
+
+// A point hit while scanning: noted, and the instruction run with the points out of the way.
+bool RiscvMachine::scan_hit(unsigned i) {
+    if (!m_travel || !m_travel->scan) return false;
+    rv64::Hart& h = *m_harts[i];
+    m_scan_hits.push_back(ScanHit{m_icount, i, h.debug_event()});
+    h.clear_debug_event();
+    const rv64::DebugPoints* points = h.debug_points();
+    h.set_debug_points(nullptr);
+    const auto outcome = rv64::interp::step_instruction(h, true);
+    h.set_debug_points(points);
+    h.flush_tlb();  // what the step cached may bypass a watchpoint
+    if (outcome == rv64::interp::StepOutcome::Retired) {
+        ++m_icount;
+        ++m_turn.done;
+        note_history(i, 1);
+    }
+    return true;
+}
+
+void RiscvMachine::note_history(unsigned i, uint64_t retired) {
+    if (retired == 0) return;
+    m_hart_icount[i] += retired;
+    if (!m_history.empty() && m_history.back().hart == i && m_history.back().end == m_icount - retired) {
+        m_history.back().end = m_icount;
+        return;
+    }
+    m_history.push_back(Segment{i, m_icount - retired, m_icount});
+}
+
+RiscvMachine::LoopState RiscvMachine::loop_state() const {
+    LoopState s{m_icount, m_turn, m_resume_after_round_end, {}};
+    for (const auto& h : m_harts) s.times.push_back(h->instruction_time());
+    return s;
+}
+
+// The schedule up to the loop's position is what it was (the replay is deterministic): the
+// history is cut there and the harts' counts follow from it.
+Result<void> RiscvMachine::rewind(const snapshot::SnapshotContents& snap, int memory_fd, const LoopState& loop) {
+    assert(paused() && m_inputs != nullptr);
+    {
+        std::lock_guard lock(m_devices);
+        m_console.flush();
+    }
+    TRAPEZE_TRY(m_mem.replace_from_file(memory_fd));
+    TRAPEZE_TRY(restore_state(snap));
+    m_engine->flush_code();
+    m_icount = loop.icount;
+    m_turn = loop.turn;
+    m_resume_after_round_end = loop.after_round_end;
+    for (size_t i = 0; i < m_harts.size() && i < loop.times.size(); ++i) m_harts[i]->set_instruction_time(loop.times[i]);
+    while (!m_history.empty() && m_history.back().start >= m_icount) m_history.pop_back();
+    if (!m_history.empty()) m_history.back().end = std::min(m_history.back().end, m_icount);
+    std::fill(m_hart_icount.begin(), m_hart_icount.end(), 0);
+    for (const Segment& seg : m_history) m_hart_icount[seg.hart] += seg.end - seg.start;
+    m_travel.reset();
+    m_scan_hits.clear();
+    m_history_end = false;
+    m_travel_stop = false;
+    for (auto& h : m_harts) h->clear_debug_event();
+    m_debug_stop.store(false, std::memory_order_release);
+    std::lock_guard lock(m_devices);
+    m_result.reset();
+    m_finished.store(false, std::memory_order_release);
+    return ok();
 }
 
 // Hart `i` runs until it retired exactly `n` instructions, waits in WFI, or stops for the

@@ -128,7 +128,10 @@ Result<void> RiscvMachine::create_engine() {
     return ok();
 }
 
-uint64_t RiscvMachine::retired() const { return m_engine->retired(); }
+uint64_t RiscvMachine::retired() const {
+    // With inputs some instructions run outside the engine (the ends of exact slices).
+    return m_inputs != nullptr ? m_icount - m_inputs->start_icount() : m_engine->retired();
+}
 
 std::string RiscvMachine::engine_summary() const { return m_engine->summary(); }
 
@@ -260,8 +263,8 @@ void RiscvMachine::poll_io() {
         m_rtc.update();
         feed_console();
         for (EventSource* src : m_sources) src->poll();
+        if (m_boot.tohost) poll_htif();
     }
-    if (m_boot.tohost) poll_htif();
     if (m_console.quit_requested()) finish({RunResult::Kind::Quit, 0});
     m_console.flush();
 }
@@ -403,7 +406,7 @@ void RiscvMachine::park_in_turn() {
         m_turn_parked = true;
     }
     m_control_cv.notify_all();
-    while (m_pause_requested.load(std::memory_order_acquire) && !m_finished.load(std::memory_order_acquire)) {
+    while (m_pause_requested.load(std::memory_order_acquire) && !loop_ending()) {
         {
             std::lock_guard lock(m_devices);
             poll_io();
@@ -425,7 +428,7 @@ void RiscvMachine::pause() {
         // finish() (on the run loop, possibly a device's doing) does not take m_control: look
         // at m_finished again now and then instead of waiting for its notification.
         // Before run() there is no loop to wait for: it parks before its first slice.
-        while (m_turn_loop_started && !m_turn_parked && !m_finished.load(std::memory_order_acquire))
+        while (m_turn_loop_started && !m_turn_parked && !loop_ending())
             m_control_cv.wait_for(control, std::chrono::milliseconds(10));
     }
     m_clock.pause();

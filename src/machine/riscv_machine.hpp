@@ -23,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "arch/riscv64/board.hpp"
@@ -72,6 +73,13 @@ struct RunResult {
 
 class RiscvMachine final : private runloop::HartLoop {
 public:
+    // With inputs the harts' slices are exact instruction counts, and a slice a debugger stop
+    // cut short goes on where it stopped: which hart's turn it is, and how far into its slice.
+    struct Turn {
+        unsigned hart = 0;
+        uint64_t done = 0;
+    };
+
     // With `inputs` (record or replay), the harts take turns whatever cfg.deterministic says,
     // and every input from the host goes through it (see HostInputs). It outlives the machine.
     static Result<std::unique_ptr<RiscvMachine>> create(const MachineConfig& cfg, HostConsole& console,
@@ -129,6 +137,8 @@ public:
     struct DebugStop {
         unsigned hart = 0;
         rv64::DebugEvent event;
+        bool arrived = false;      // a travel reached its goal (set_travel), no point was hit
+        bool history_end = false;  // a replay reached the end of its recording
     };
     // Makes the harts and engines look at debug_points(); `on_stop` is called, on the thread of
     // the hart that hit one, when a hart stops at a breakpoint or watchpoint: the debugger then
@@ -150,6 +160,9 @@ public:
     std::optional<rv64::DebugEvent> step_hart(unsigned i, bool take_interrupts);
     // gdb's kill: the run ends (RunResult::Kind::Quit). Any thread.
     void end_from_debugger();
+    // Whether a debugger is attached to hold a replay at the end of its history (it may rewind
+    // it from there); with none, a replay ends there as without a debugger. Paused.
+    void set_debugger_attached(bool attached) { m_debugger_attached.store(attached, std::memory_order_release); }
     GuestMemory& memory() { return m_mem; }
     const MmioBus& bus() const { return m_bus; }
 
@@ -162,6 +175,46 @@ public:
     Result<snapshot::MemorySaveStats> save_snapshot_in_loop(const SnapshotTarget& target);
     // Why the inputs stopped the run (a replay's end or divergence), after run(); empty if not.
     const std::string& stop_message() const { return m_stop_message; }
+    // The debugger's kill ended the run (a replay ended so is not a divergence).
+    bool killed_by_debugger() const { return m_killed.load(std::memory_order_acquire); }
+
+    // --- time travel (riscv_inputs.cpp): a replay under the debugger, run to positions --------
+    // Where the next run stops (paused: set it, then resume): at a position (the machine's
+    // icount; the next instruction of the schedule not yet run), or once hart `hart` has retired
+    // `count` instructions since the replay started. With `scan`, breakpoint and watchpoint hits
+    // on the way are noted (take_scan_hits) and stepped over instead of stopping the run.
+    struct TravelGoal {
+        std::optional<uint64_t> position;
+        std::optional<std::pair<unsigned, uint64_t>> hart_count;
+        bool scan = false;
+    };
+    void set_travel(const TravelGoal& goal) { m_travel = goal; }
+    struct ScanHit {
+        uint64_t position = 0;
+        unsigned hart = 0;
+        rv64::DebugEvent event;
+    };
+    std::vector<ScanHit> take_scan_hits() { return std::exchange(m_scan_hits, {}); }
+    // The schedule so far: runs of one hart's instructions, [start, end) in positions.
+    struct Segment {
+        unsigned hart = 0;
+        uint64_t start = 0;
+        uint64_t end = 0;
+    };
+    const std::vector<Segment>& history() const { return m_history; }
+    // Instructions hart i retired since the replay started (its share of the history).
+    uint64_t hart_icount(unsigned i) const { return m_hart_icount[i]; }
+    // Where the loop stands, besides the harts and devices a snapshot holds.
+    struct LoopState {
+        uint64_t icount = 0;
+        Turn turn;
+        bool after_round_end = false;  // resumes after a round's end (a recording's checkpoint)
+        std::vector<rv64::Hart::InstructionTime> times;
+    };
+    LoopState loop_state() const;
+    // Paused: the machine as the snapshot `snap` (with its RAM file) and `loop` hold it; the
+    // inputs are the caller's to put back where they were then.
+    Result<void> rewind(const snapshot::SnapshotContents& snap, int memory_fd, const LoopState& loop);
 
 private:
     RiscvMachine(const MachineConfig& cfg, GuestMemory mem, HostConsole& console, HostInputs* inputs);
@@ -178,6 +231,14 @@ private:
         EngineExit exit = EngineExit::Budget;
     };
     ExactRun run_exact(unsigned hart, uint64_t n);
+    uint64_t travel_limit(unsigned hart, uint64_t n) const;
+    bool travel_arrived(unsigned hart);
+    bool hold_at_history_end();
+    bool holds_history() const;
+    bool loop_ending() const;
+    bool scan_hit(unsigned hart);
+    void note_history(unsigned hart, uint64_t retired);
+    void stop_for_travel(unsigned hart, bool history_end);
     void sync_debug(unsigned hart);
     void debug_stopped(unsigned hart);
     static Result<std::unique_ptr<RiscvMachine>> build(const MachineConfig& cfg, HostConsole& console, GuestMemory mem,
@@ -258,12 +319,17 @@ private:
     bool m_inputs_open = false;      // at a round's end: host input may enter (with m_inputs)
     // With inputs the harts' slices are exact instruction counts, and a slice a debugger stop
     // cut short goes on where it stopped: which hart's turn it is, and how far into its slice.
-    struct Turn {
-        unsigned hart = 0;
-        uint64_t done = 0;
-    };
     Turn m_turn;
     uint64_t m_icount = 0;  // instructions retired by every hart, from HostInputs::start_icount
+    std::optional<TravelGoal> m_travel;
+    std::vector<ScanHit> m_scan_hits;
+    std::vector<Segment> m_history;
+    bool m_resume_after_round_end = false;  // rewound to a recording's checkpoint
+    bool m_history_end = false;             // stopped for the debugger at the recording's end
+    bool m_travel_stop = false;             // the debugger's stop is a travel's (no point hit)
+    std::vector<uint64_t> m_hart_icount;    // instructions each hart retired since the start
+    std::atomic<bool> m_killed{false};      // gdb's kill: no history end holds the run
+    std::atomic<bool> m_debugger_attached{false};  // see set_debugger_attached()
 };
 
 }  // namespace trapeze::machine

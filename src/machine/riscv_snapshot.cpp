@@ -210,6 +210,9 @@ Result<std::unique_ptr<RiscvMachine>> RiscvMachine::restore(const MachineConfig&
     TRAPEZE_TRY_ASSIGN(mem, GuestMemory::create_from_file(Gpa(kRamBase), cfg.memory_mib << 20, memory_fd));
     TRAPEZE_TRY_ASSIGN(m, build(cfg, console, std::move(mem), inputs));
     TRAPEZE_TRY(m->restore_state(snap));
+    // A replay starting at a recording's checkpoint goes on from where the recording took it:
+    // after a round's end (riscv_inputs.cpp).
+    m->m_resume_after_round_end = inputs != nullptr;
     return m;
 }
 

@@ -34,6 +34,13 @@ Result<GuestMemory> GuestMemory::create_from_file(Gpa base, uint64_t size, int f
     return GuestMemory(base, std::move(*ram));
 }
 
+Result<void> GuestMemory::replace_from_file(int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) != size())
+        return make_error("the memory file is not a regular file of the RAM's {} bytes", size());
+    return m_ram.remap_file_private(fd);
+}
+
 GuestMemory::GuestMemory(Gpa base, HugeRegion ram)
     : m_base(base), m_ram(std::move(ram)), m_dirty(new std::atomic<uint64_t>[(page_count() + 63) / 64]()) {}
 

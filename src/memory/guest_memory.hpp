@@ -29,6 +29,9 @@ public:
     // exactly `size` bytes, or an error), mapped copy-on-write: restore time does not grow with
     // the RAM size.
     static Result<GuestMemory> create_from_file(Gpa base, uint64_t size, int fd);
+    // RAM takes the contents of `fd` (a memory file of its size) in place, copy-on-write, as
+    // create_from_file maps it: a rewind. Host addresses stay as they were.
+    Result<void> replace_from_file(int fd);
 
     GuestMemory(GuestMemory&& o) noexcept = default;
     GuestMemory& operator=(GuestMemory&&) = delete;

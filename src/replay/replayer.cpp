@@ -15,7 +15,7 @@ Result<std::unique_ptr<Replayer>> Replayer::open(const std::string& path) {
     if (!d) return make_error("replay log '{}': {}", path, d.error().message);
     if (log.header().guest_time_rate != d->instructions_per_tick)
         return make_error("replay log '{}': its header and its machine description disagree on the guest time rate", path);
-    std::unique_ptr<Replayer> r(new Replayer(std::move(log), std::move(*d)));
+    std::unique_ptr<Replayer> r(new Replayer(path, std::move(log), std::move(*d)));
     // The disks' checksums come first (--record-disk checksum): check_files compares them.
     while (const Next* n = r->peek()) {
         if (n->kind != EventKind::DiskChecksum) break;
@@ -24,10 +24,66 @@ Result<std::unique_ptr<Replayer>> Replayer::open(const std::string& path) {
     return r;
 }
 
-Replayer::Replayer(LogReader log, MachineDescription d)
+Replayer::Replayer(std::string path, LogReader log, MachineDescription d)
     : Session(log.header().start_icount, d.tick_base, d.instructions_per_tick, d.wall_clock_start_ns),
+      m_path(std::move(path)),
       m_log(std::move(log)),
       m_description(std::move(d)) {}
+
+Replayer::Mark Replayer::mark() const {
+    return Mark{m_taken, m_next ? m_next->used : 0, m_icount, m_start_icount, m_tick_base, m_output_hash, m_output_bytes};
+}
+
+// The log from its start again, the state as at its start.
+Result<void> Replayer::reopen() {
+    TRAPEZE_TRY_ASSIGN(log, LogReader::open(m_path));
+    m_log = std::move(log);
+    m_next.reset();
+    m_exhausted = false;
+    m_diverged.clear();
+    m_taken = 0;
+    m_start_icount = m_icount = m_log.header().start_icount;
+    m_tick_base = m_description.tick_base;
+    m_output_hash = m_output_bytes = 0;
+    m_round_end = false;
+    return ok();
+}
+
+Result<void> Replayer::rewind(const Mark& m) {
+    TRAPEZE_TRY(reopen());
+    while (m_taken < m.events) {
+        if (peek() == nullptr) return make_error("replay log '{}': it has fewer than {} events now", m_path, m.events);
+        take();
+    }
+    if (m.used > 0 && peek() != nullptr) m_next->used = m.used;
+    m_icount = m.icount;
+    m_start_icount = m.start_icount;
+    m_tick_base = m.tick_base;
+    m_output_hash = m.output_hash;
+    m_output_bytes = m.output_bytes;
+    return ok();
+}
+
+Result<void> Replayer::rewind_to_checkpoint(std::optional<uint64_t> index) {
+    TRAPEZE_TRY(reopen());
+    while (const Next* n = peek()) {  // the disks' checksums, as open() skips them
+        if (n->kind != EventKind::DiskChecksum) break;
+        take();
+    }
+    if (index) TRAPEZE_TRY(seek_checkpoint(*index));
+    return ok();
+}
+
+Result<std::vector<Replayer::Checkpoint>> Replayer::checkpoints(const std::string& path) {
+    TRAPEZE_TRY_ASSIGN(log, LogReader::open(path));
+    std::vector<Checkpoint> out;
+    for (;;) {
+        TRAPEZE_TRY_ASSIGN(e, log.next());
+        if (!e) return out;
+        if (e->kind == EventKind::Checkpoint)
+            out.push_back(Checkpoint{e->icount, std::string(e->payload.begin(), e->payload.end())});
+    }
+}
 
 const Replayer::Next* Replayer::peek() {
     if (m_next) return &*m_next;

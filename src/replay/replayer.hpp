@@ -43,6 +43,25 @@ public:
     // has fewer.
     Result<Checkpoint> seek_checkpoint(uint64_t index);
 
+    // Where the replay stands in its log and its state there, to come back to after a rewind
+    // of the machine (a debugger's time travel): the log is read again from its start to it.
+    struct Mark {
+        uint64_t events = 0;  // taken from the log
+        size_t used = 0;      // console bytes of the next one already handed over
+        uint64_t icount = 0;
+        uint64_t start_icount = 0;
+        uint64_t tick_base = 0;
+        uint64_t output_hash = 0;
+        uint64_t output_bytes = 0;
+    };
+    Mark mark() const;
+    Result<void> rewind(const Mark& m);
+    // The replay as at its checkpoint number `index`, or its start (nullopt).
+    Result<void> rewind_to_checkpoint(std::optional<uint64_t> index);
+    // Every checkpoint of the recording: its position and snapshot name (reads the log).
+    static Result<std::vector<Checkpoint>> checkpoints(const std::string& path);
+    bool rewindable() const override { return true; }
+
     // The run ended by itself (poweroff, reset, a failure, quit) at `icount`: whether the
     // recording ended there too, with the same output; the message says which.
     Result<std::string> check_end(uint64_t icount);
@@ -73,17 +92,23 @@ private:
         size_t used = 0;  // console bytes already handed over
     };
 
-    Replayer(LogReader log, MachineDescription d);
+    Replayer(std::string path, LogReader log, MachineDescription d);
     const Next* peek();
-    void take() { m_next.reset(); }
+    void take() {
+        m_next.reset();
+        ++m_taken;
+    }
+    Result<void> reopen();
     // The next event is `kind` from `source` at the current position.
     const Next* next_here(EventKind kind, uint16_t source);
     void diverge(std::string what);
     bool take_disk_piece(uint16_t source, uint64_t& offset, const virtio::ByteSpans& data, size_t& span, size_t& at);
     std::string end_message(uint64_t icount, uint64_t hash, uint64_t bytes) const;
 
+    std::string m_path;
     LogReader m_log;
     MachineDescription m_description;
+    uint64_t m_taken = 0;  // events taken from the log
     std::optional<Next> m_next;
     bool m_exhausted = false;  // the log has no more events (complete() or not)
     std::string m_diverged;    // why the replay left the recording, once it has

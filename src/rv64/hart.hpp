@@ -264,6 +264,7 @@ public:
         uint64_t per_tick = 0;   // 0: time is the clock's
     };
     void set_instruction_time(const InstructionTime& t) { m_itime = t; }
+    const InstructionTime& instruction_time() const { return m_itime; }
 
     // Re-derives the cached data-TLB view after a change of priv, MPRV/MPP, SUM or satp.
     void update_mmu_view();

@@ -149,6 +149,20 @@ void add_snapshot_files(SeccompFilter& f) {
         f.allow(nr);
 }
 
+// Time travel (vmm/TimeTravel) on the gdb stub's thread: a rewind opens and reads a snapshot
+// (state and memory files, the log again), maps the memory file copy-on-write over guest RAM
+// (never executable, as every thread's mmap), and an arrival far from the last checkpoint
+// writes one.
+void add_time_travel(SeccompFilter& f) {
+    add_snapshot_files(f);
+    for (int nr : {SCMP_SYS(read), SCMP_SYS(pread64), SCMP_SYS(lseek)}) f.allow(nr);
+}
+
+// Removing time travel's checkpoints and their folder as the run ends (the VMM thread).
+void add_time_travel_cleanup(SeccompFilter& f) {
+    for (int nr : {SCMP_SYS(unlink), SCMP_SYS(rmdir)}) f.allow(nr);
+}
+
 // Reading an x86 VM's state for a snapshot (X86Machine::save_snapshot, machine paused): the
 // KVM_GET calls of kvm/kvm_state. The flexible-array ones with kvm::abi's numbers (the
 // <linux/kvm.h> macros encode another size in C++).
@@ -180,6 +194,7 @@ void add_vmm(SeccompFilter& f, const Needs& needs) {
     f.allow(SCMP_SYS(close));  // tearing the machine down
     if (needs.rebuild) add_machine_build(f, needs);
     if (needs.checkpoints) add_snapshot_files(f);
+    if (needs.time_travel) add_time_travel_cleanup(f);
 }
 
 // The API server (api/ApiServer) and the handlers it runs: HTTP on accepted connections; the
@@ -215,6 +230,7 @@ void add_gdb_connections(SeccompFilter& f) {
 void add_riscv_debugger(SeccompFilter& f, const Needs& needs) {
     add_gdb_connections(f);
     add_riscv_devices(f, needs);
+    if (needs.time_travel) add_time_travel(f);
 }
 
 // x86-64 (gdb/X86Target): the parked vCPUs' registers and guest-debug state, and the kick

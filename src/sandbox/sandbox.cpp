@@ -25,6 +25,7 @@ std::atomic<bool> g_enabled{true};
 std::atomic<bool> g_user_net{false};
 std::atomic<bool> g_rebuild{false};
 std::atomic<bool> g_checkpoints{false};  // Needs::checkpoints
+std::atomic<bool> g_time_travel{false};  // Needs::time_travel
 
 // Some of what glibc and libseccomp do once per process, lazily, on whichever thread comes
 // first, and which would need a file a confined thread may not open. Done here, before any
@@ -106,11 +107,12 @@ void set_needs(const Needs& needs) {
     g_user_net.store(needs.user_net, std::memory_order_relaxed);
     g_rebuild.store(needs.rebuild, std::memory_order_relaxed);
     g_checkpoints.store(needs.checkpoints, std::memory_order_relaxed);
+    g_time_travel.store(needs.time_travel, std::memory_order_relaxed);
 }
 
 Needs needs() {
     return Needs{g_user_net.load(std::memory_order_relaxed), g_rebuild.load(std::memory_order_relaxed),
-                 g_checkpoints.load(std::memory_order_relaxed)};
+                 g_checkpoints.load(std::memory_order_relaxed), g_time_travel.load(std::memory_order_relaxed)};
 }
 
 bool sanitizer_build() {

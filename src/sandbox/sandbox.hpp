@@ -60,6 +60,10 @@ struct Needs {
     // --record --checkpoint-every: the VMM thread (harts in turn) writes snapshot files between
     // rounds.
     bool checkpoints = false;
+    // --replay --gdb: the stub's thread rewinds the replay (time travel): it reads snapshots
+    // and the log, maps a snapshot's memory file over guest RAM and writes checkpoints of its
+    // own, which the VMM thread removes at the end.
+    bool time_travel = false;
 };
 
 // The exit status of a process stopped by a forbidden system call (Firecracker's).

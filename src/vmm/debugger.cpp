@@ -16,6 +16,26 @@ Result<std::unique_ptr<Debugger>> Debugger::start(machine::RiscvMachine& m, cons
     return serve(std::move(d), std::move(*listener), sandbox::ThreadKind::Debugger, options.wait);
 }
 
+Result<std::unique_ptr<Debugger>> Debugger::start(machine::RiscvMachine& m, const GdbOptions& options,
+                                                  replay::Replayer* replayer, const std::string& log_path,
+                                                  std::optional<uint64_t> from) {
+    auto listener = gdb::Listener::open(options.address);
+    if (!listener) return std::move(listener).context("--gdb").error();
+    std::unique_ptr<TimeTravel> travel;
+    if (replayer != nullptr) {
+        auto t = TimeTravel::create(m, *replayer, log_path, from);
+        if (!t) return t.error();
+        travel = std::move(*t);
+    }
+    if (options.wait) m.pause_before_run();
+    TRAPEZE_TRY_ASSIGN(target, gdb::RiscvTarget::create(m, options.wait));
+    target->set_replay(travel.get());
+    gdb::RiscvTarget* riscv = target.get();
+    std::unique_ptr<Debugger> d(new Debugger(std::move(target), riscv));
+    d->m_travel = std::move(travel);
+    return serve(std::move(d), std::move(*listener), sandbox::ThreadKind::Debugger, options.wait);
+}
+
 Result<std::unique_ptr<Debugger>> Debugger::start(X86Machine& m, const GdbOptions& options) {
     auto listener = gdb::Listener::open(options.address);
     if (!listener) return std::move(listener).context("--gdb").error();

@@ -10,6 +10,7 @@
 
 #include "base/result.hpp"
 #include "gdb/riscv_target.hpp"
+#include "vmm/time_travel.hpp"
 #include "gdb/server.hpp"
 #include "machine/riscv_machine.hpp"
 #include "machine/x86_machine.hpp"
@@ -27,6 +28,12 @@ public:
     // the machine; with `wait`, the machine runs nothing until gdb says so. Before run().
     static Result<std::unique_ptr<Debugger>> start(machine::RiscvMachine& m, const GdbOptions& options);
     static Result<std::unique_ptr<Debugger>> start(X86Machine& m, const GdbOptions& options);
+    // A recording (`replayer` null) or a replay of the log at `log_path` (started at its
+    // checkpoint `from`, if given): gdb's steps keep to the harts' schedule, and a replay runs
+    // backwards too (TimeTravel).
+    static Result<std::unique_ptr<Debugger>> start(machine::RiscvMachine& m, const GdbOptions& options,
+                                                   replay::Replayer* replayer, const std::string& log_path,
+                                                   std::optional<uint64_t> from);
     // After run() returned: a gdb waiting for the guest hears it ended; the stub stops.
     void machine_ended(int exit_code);
 
@@ -36,6 +43,7 @@ private:
     static Result<std::unique_ptr<Debugger>> serve(std::unique_ptr<Debugger> d, gdb::Listener listener,
                                                    sandbox::ThreadKind confinement, bool wait);
 
+    std::unique_ptr<TimeTravel> m_travel;  // before m_target, which uses it
     std::unique_ptr<gdb::DebugTarget> m_target;
     // The RISC-V target is told of the machine's end; the x86 one reads it from the machine.
     gdb::RiscvTarget* m_riscv;

@@ -97,6 +97,12 @@ void Interpreter::maintain() {
     });
 }
 
+void Interpreter::flush_code() {
+    std::lock_guard lock(m_cache.mutex());
+    m_cache.flush();
+    m_cache.reap();
+}
+
 Interpreter::Exit Interpreter::run_blocks(Hart& h, uint64_t budget) {
     maintain();
     m_cache.sync_breakpoints();

@@ -29,6 +29,8 @@ public:
     Exit run(Hart& h, uint64_t budget);
 
     uint64_t retired() const;
+    // Forgets every decoded block (RAM was replaced under the harts); no hart runs meanwhile.
+    void flush_code();
     std::string summary() const;
     CodeCache& cache() { return m_cache; }
 

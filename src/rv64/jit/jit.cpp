@@ -135,11 +135,11 @@ bool Jit::needs_flush() const {
 // cache's ExclusiveSection, with the translator idle. Dropping every block resets every filled
 // slot (to the link stub) and every block-cache entry; the harts' own slots keep their other
 // fields, which an unfilled slot may hold (see ExitSlot). The caller holds no block.
-void Jit::flush() {
-    m_cache.exclusive().run_exclusive([this] {
+void Jit::flush(bool always) {
+    m_cache.exclusive().run_exclusive([this, always] {
         if (m_translator != nullptr) m_translator->cancel_all();  // before the blocks it reads go
         std::lock_guard lock(m_cache.mutex());
-        if (!needs_flush()) return;  // another hart's flush came first
+        if (!always && !needs_flush()) return;  // another hart's flush came first
         m_cache.flush();
         m_cache.reap();
         m_code.truncate(m_code_base);

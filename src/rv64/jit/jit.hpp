@@ -71,6 +71,14 @@ public:
     // would), or until it waits in WFI.
     Exit run(Hart& h, uint64_t budget);
 
+    // Forgets every block and translation at once (RAM was replaced under the harts); the
+    // caller runs no hart meanwhile.
+    void flush_code() {
+        m_cache.exclusive().enter();
+        flush(true);
+        m_cache.exclusive().leave();
+    }
+
     // With JitConfig::background: returns once every translation asked for is made (the next
     // run() installs them). For tests.
     void wait_for_translations() {
@@ -133,7 +141,7 @@ private:
     void init(Hart& h);
     Exit dispatch(Hart& h, uint64_t budget);
     bool needs_flush() const;
-    void flush();
+    void flush(bool always = false);
     void translate(interp::Block& b, Hart& h);
     void prepare_crossing(interp::Block& b, const Hart& h);
     std::vector<const interp::Block*> region(const interp::Block& b);
