@@ -2,13 +2,18 @@
 """Runs the hostile bare-metal guest (virtio_hostile.elf) against one virtio device, with a
 small and a large guest RAM, and checks trapeze's peak resident memory.
 
-    run_hostile.py TRAPEZE ELF DEVICE [--limit-mib N]
+    run_hostile.py TRAPEZE ELF DEVICE [--limit-mib N] [--asan-shadow]
 
 DEVICE is console, net, blk or rng. The guest floods that device with the longest chains of
 the largest buffers it can build (see virtio_hostile.c) and must finish with status 0 (every
 request answered, the device found). Passing means: both runs succeed, each peak RSS is
 below the limit, and the large-RAM run's peak is within kRamIndependentMib of the small one's:
 the VMM's own memory does not grow with what the guest can point its devices at.
+
+--asan-shadow (a build under AddressSanitizer): ASan's write(2) interceptor reads the shadow
+of every buffer written, and guest buffers span guest RAM, so up to an eighth of guest RAM of
+shadow is read in; kernels that do not map the shared zero page on a read fault count it as
+resident. That much more is allowed per run, and in the growth from the small RAM to the large.
 """
 import argparse
 import os
@@ -58,6 +63,7 @@ def main():
     ap.add_argument("elf")
     ap.add_argument("device", choices=sorted(kDevices))
     ap.add_argument("--limit-mib", type=int, default=64)
+    ap.add_argument("--asan-shadow", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         disk = os.path.join(tmp, "disk.img")
@@ -71,10 +77,12 @@ def main():
                 print(f"FAIL: {cmd} exited with {rc}\n{stderr}")
                 return 1
             peaks[mib] = peak
-    if max(peaks.values()) > args.limit_mib:
-        print(f"FAIL: peak RSS {max(peaks.values())} MiB is above the {args.limit_mib} MiB limit")
-        return 1
-    if peaks[kLargeMib] - peaks[kSmallMib] > kRamIndependentMib:
+    shadow = (lambda mib: mib // 8) if args.asan_shadow else (lambda mib: 0)
+    for mib, peak in peaks.items():
+        if peak > args.limit_mib + shadow(mib):
+            print(f"FAIL: peak RSS {peak} MiB at --memory {mib} is above the {args.limit_mib + shadow(mib)} MiB limit")
+            return 1
+    if peaks[kLargeMib] - peaks[kSmallMib] > kRamIndependentMib + shadow(kLargeMib) - shadow(kSmallMib):
         print(f"FAIL: peak RSS grew from {peaks[kSmallMib]} to {peaks[kLargeMib]} MiB with guest RAM")
         return 1
     print(f"PASS: {args.device} kept trapeze within {max(peaks.values())} MiB for either RAM size")
