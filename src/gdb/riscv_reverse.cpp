@@ -54,11 +54,15 @@ StopReason RiscvTarget::step_in_schedule(unsigned thread) {
 }
 
 // From the latest checkpoint at or before `position`, forward to it (points noted and stepped
-// over on the way, not stopped at).
+// over on the way, not stopped at), by way of the rewinder's waypoint.
 StopReason RiscvTarget::go_to(uint64_t position, unsigned thread) {
     if (auto r = m_rewinder->rewind_before(position); !r) {
         spdlog::error("gdb: cannot go back to instruction {}: {}", position, r.error().message);
         return StopReason{StopReason::Kind::Signal, thread, 5};
+    }
+    if (const auto w = m_rewinder->waypoint(position); w && *w > m_machine.icount() && *w < position) {
+        (void)travel({*w, std::nullopt, true});
+        m_rewinder->arrived();
     }
     (void)travel({position, std::nullopt, true});
     (void)m_machine.take_scan_hits();

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -29,6 +30,9 @@ public:
     virtual Result<void> rewind_before(uint64_t position) = 0;
     // The earliest position the machine can be rewound to (the replay's start).
     virtual uint64_t history_begin() const = 0;
+    // After rewind_before(target): where to stop on the way to `target` and call arrived(), so
+    // that the next step back, which goes to just before `target`, starts from near it.
+    virtual std::optional<uint64_t> waypoint(uint64_t /*target*/) const { return std::nullopt; }
     // Paused, after a travel that began with a rewind: a checkpoint may be kept here, so that
     // going back a little again does not start from far away.
     virtual void arrived() {}

@@ -75,6 +75,11 @@ Result<void> TimeTravel::rewind_before(uint64_t position) {
     return ok();
 }
 
+std::optional<uint64_t> TimeTravel::waypoint(uint64_t target) const {
+    if (target < m_rewound_to + kCheckpointGap) return std::nullopt;
+    return target - kLeadIn;
+}
+
 void TimeTravel::arrived() {
     const uint64_t position = m_machine.icount();
     if (position < m_rewound_to + kCheckpointGap) return;

@@ -2,8 +2,8 @@
 // the checkpoints a replay can be rewound to, and rewinding it (gdb::Rewinder, which
 // gdb::RiscvTarget uses for bs and bc). The checkpoints are the replay's start (a snapshot taken
 // before it runs), the recording's own (--checkpoint-every, beside the log), and snapshots this
-// takes where gdb's travels arrive far from the last one, so that stepping back again and again
-// runs only a little from a checkpoint each time. Its own snapshots go to a temporary folder,
+// takes a little before (kLeadIn) where gdb's travels arrive far from the last one, so that
+// stepping back again and again runs only a little from a checkpoint each time. Its own snapshots go to a temporary folder,
 // removed with it.
 //
 // A rewind puts everything back as it was at the checkpoint: RAM (the snapshot's memory file,
@@ -29,6 +29,9 @@ class TimeTravel final : public gdb::Rewinder {
 public:
     // Far enough from the last checkpoint that a travel's arrival gets one of its own.
     static constexpr uint64_t kCheckpointGap = 50'000'000;
+    // How far before a far travel's target its checkpoint is taken: steps back from the target
+    // replay at most this much (milliseconds) until they pass it.
+    static constexpr uint64_t kLeadIn = 2'000'000;
 
     // `from`: the recording's checkpoint the replay started at, if it did not start at the boot.
     static Result<std::unique_ptr<TimeTravel>> create(machine::RiscvMachine& m, replay::Replayer& r,
@@ -39,6 +42,7 @@ public:
 
     Result<void> rewind_before(uint64_t position) override;
     uint64_t history_begin() const override { return m_checkpoints.front().position; }
+    std::optional<uint64_t> waypoint(uint64_t target) const override;
     void arrived() override;
 
 private:
