@@ -4,8 +4,10 @@
 debug_target.elf is recorded once on 2 harts (checkpoints every 5M instructions), then replayed
 under the engine named, with gdb-multiarch in batch mode driving it:
 
-  watch     a write watchpoint on g_counter: continue twice, then reverse-continue stops at the
-            write before (gdb shows the value going back), and reverse-stepi / stepi from there.
+  watch     at store_watched's breakpoint, reverse-finish goes back to its call in smp_main;
+            next over the call, then reverse-step goes back into store_watched; a write
+            watchpoint on g_counter: continue twice, then reverse-continue stops at the write
+            before (gdb shows the value going back), and reverse-stepi / stepi from there.
   steps     STEPS stepi on hart 0, each pc and a few registers noted (by gdb's Python), then
             STEPS reverse-stepi: the same states in the reverse order; then reverse-continue
             with no breakpoint runs back to the start of the history (gdb says so, pc is
@@ -87,12 +89,17 @@ def scenario_watch(trapeze, elf, log, engine, work):
     vm = Replay(trapeze, log, engine, work, "watch")
     out = gdb(elf, vm.port, [
         "break store_watched", "continue", "delete",
+        "echo @rfinish\\n", "reverse-finish", "echo @next\\n", "next", "echo @rstepline\\n", "reverse-step", "echo @fwd\\n",
         "watch g_counter", "continue", "continue", "p g_counter",
         "echo @back\\n", "reverse-continue", "p g_counter", "p/x $pc",
         "echo @rstep\\n", "reverse-stepi", "p/x $pc", "stepi", "p/x $pc",
         "kill",
     ])
     expect(out, r"hit Breakpoint 1, store_watched", "ran forward to store_watched", vm)
+    expect(out, r"@rfinish\n(.*\n)*?.* in smp_main .*debug_target\.c:\d+\n\d+\s+if \(i == WATCH_ROUND\) store_watched",
+           "reverse-finish went back to the call in smp_main", vm)
+    expect(out, r"@rstepline\n(.*\n)*?.* in store_watched .*\n(.*\n)*?@fwd", "reverse-step went back into store_watched "
+           "from the line after its call", vm)
     expect(out, r"Old value = 1000\s+New value = 1001\s(.*\n)*?\$\d+ = 1001\n@back", "the watchpoint forward", vm)
     expect(out, r"@back\n(.*\n)*?.*watchpoint \d+: g_counter\s+Old value = 1001\s+New value = 1000\s", "reverse-continue "
            "stopped at the write before, the value going back", vm)
