@@ -49,3 +49,15 @@ find_mirror() {
   return 1
 }
 
+# The suite names to try for release $1 on mirror $2, in order: the codename, then the "stable"
+# alias while it names the same release. A mirror caught mid-sync (or a caching proxy in front of
+# one) can serve a package index that no longer matches the codename's InRelease ("File has
+# unexpected size ... Mirror sync in progress?") while the alias's Release, fetched separately,
+# still matches it; apt and debootstrap verify whichever is used against the keyring either way.
+suite_names() {  # $1 = codename, $2 = mirror
+  echo "$1"
+  local release
+  release=$(curl -fsS --max-time 30 "$2/dists/stable/Release" 2>/dev/null) || return 0
+  grep -qx "Codename: $1" <<<"$release" && echo stable
+  return 0
+}
