@@ -37,11 +37,11 @@ def fail(msg, *logs):
     sys.exit(1)
 
 
-class Trapeze:
-    def __init__(self, trapeze, elf, engine, wait, work):
-        self.err_path = os.path.join(work, "trapeze.stderr")
-        args = [trapeze, "run", "--bios", "none", "--kernel", elf, "--cpus", "2", "--engine", engine, "--no-stats",
-                "--gdb", "tcp:127.0.0.1:0"] + (["--gdb-wait"] if wait else [])
+class StubProcess:
+    """A trapeze process whose gdb stub listens on a port it picked (read from its stderr)."""
+
+    def __init__(self, args, err_path):
+        self.err_path = err_path
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=open(self.err_path, "wb"))
         self.port = self._port()
@@ -67,6 +67,13 @@ class Trapeze:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             fail("trapeze did not end after gdb let go", ("stderr", self.stderr()))
+
+
+class Trapeze(StubProcess):
+    def __init__(self, trapeze, elf, engine, wait, work):
+        args = [trapeze, "run", "--bios", "none", "--kernel", elf, "--cpus", "2", "--engine", engine, "--no-stats",
+                "--gdb", "tcp:127.0.0.1:0"] + (["--gdb-wait"] if wait else [])
+        super().__init__(args, os.path.join(work, "trapeze.stderr"))
 
 
 def gdb(elf, port, commands, interrupt_after=None):

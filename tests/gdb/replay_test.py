@@ -31,41 +31,16 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gdb_test import TIMEOUT, expect, fail, gdb  # noqa: E402
+from gdb_test import TIMEOUT, StubProcess, expect, fail, gdb  # noqa: E402
 
 
-class Replay:
-    """trapeze replaying LOG with its gdb stub waiting (the port read from its stderr)."""
+class Replay(StubProcess):
+    """trapeze replaying LOG with its gdb stub waiting."""
 
     def __init__(self, trapeze, log, engine, work, name):
-        self.err_path = os.path.join(work, f"{name}.stderr")
         args = [trapeze, "run", "--replay", log, "--engine", engine, "--no-stats", "--gdb", "tcp:127.0.0.1:0",
                 "--gdb-wait"]
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=open(self.err_path, "wb"))
-        self.port = self._port()
-
-    def _port(self):
-        end = time.monotonic() + 30
-        while time.monotonic() < end:
-            m = re.search(r"gdb stub on 127\.0\.0\.1:(\d+)", self.stderr())
-            if m:
-                return int(m.group(1))
-            if self.proc.poll() is not None:
-                fail("trapeze ended before its gdb stub listened", ("stderr", self.stderr()))
-            time.sleep(0.05)
-        fail("no gdb stub line on trapeze's stderr", ("stderr", self.stderr()))
-
-    def stderr(self):
-        with open(self.err_path, errors="replace") as f:
-            return f.read()
-
-    def wait(self):
-        try:
-            return self.proc.wait(TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            fail("trapeze did not end after gdb let go", ("stderr", self.stderr()))
+        super().__init__(args, os.path.join(work, f"{name}.stderr"))
 
 
 def record(trapeze, elf, work):

@@ -118,15 +118,40 @@ void record_run(Files& f) {
     ASSERT_TRUE(rec->finish(5000).ok());
 }
 
-TEST(ReplaySession, InputsComeBackAtTheirPositionsAndNothingFromTheHost) {
+// record_run() recorded, its replay opened.
+class ReplayOfARun : public ::testing::Test {
+protected:
+    void SetUp() override {
+        record_run(f);
+        rep = f.replayer();
+    }
     Files f;
-    record_run(f);
-    auto rep = f.replayer();
+    std::unique_ptr<Replayer> rep;
+    Host host;
+    std::string why;
+};
+
+// Replays record_run's first round end (the console input at 1000).
+void replay_console(Replayer& rep, Host& host) {
+    std::string why;
+    rep.position(1000, true);
+    EXPECT_EQ(console_at_round_end(rep, host), "ls\n");
+    EXPECT_FALSE(stops(rep, why)) << why;
+}
+
+// ... and the entropy request of the slice at 2000.
+void replay_entropy(Replayer& rep, Host& host) {
+    replay_console(rep, host);
+    rep.position(2000, false);
+    std::vector<uint8_t> random(16);
+    EXPECT_EQ(rep.entropy(0, random, host.entropy()), 16u);
+}
+
+TEST_F(ReplayOfARun, InputsComeBackAtTheirPositionsAndNothingFromTheHost) {
     EXPECT_TRUE(check_files(rep->description()).ok());
     EXPECT_EQ(rep->description().config.cpus, 2u);
     EXPECT_EQ(rep->description().config.memory_mib, 64u);
-    Host host{"typed during the replay"};
-    std::string why;
+    host.typed = "typed during the replay";
     rep->position(0, false);
     rep->position(1000, true);
     EXPECT_EQ(console_at_round_end(*rep, host), "ls\n");
@@ -150,11 +175,7 @@ TEST(ReplaySession, InputsComeBackAtTheirPositionsAndNothingFromTheHost) {
     EXPECT_EQ(host.calls, 0u) << "a replay asked the host for an input";
 }
 
-TEST(ReplaySession, ConsoleInputWaitsForItsRoundEnd) {
-    Files f;
-    record_run(f);
-    auto rep = f.replayer();
-    Host host;
+TEST_F(ReplayOfARun, ConsoleInputWaitsForItsRoundEnd) {
     rep->position(999, true);
     EXPECT_EQ(console_at_round_end(*rep, host), "");
     rep->position(1000, false);  // the right count, inside a slice
@@ -163,11 +184,7 @@ TEST(ReplaySession, ConsoleInputWaitsForItsRoundEnd) {
     EXPECT_EQ(console_at_round_end(*rep, host), "ls\n");
 }
 
-TEST(ReplaySession, AnInputNotTakenWhereRecordedIsADivergenceNamingIt) {
-    Files f;
-    record_run(f);
-    auto rep = f.replayer();
-    std::string why;
+TEST_F(ReplayOfARun, AnInputNotTakenWhereRecordedIsADivergenceNamingIt) {
     rep->position(1000, true);
     rep->position(1500, true);  // the console input at 1000 was never taken
     EXPECT_TRUE(stops(*rep, why));
@@ -175,15 +192,8 @@ TEST(ReplaySession, AnInputNotTakenWhereRecordedIsADivergenceNamingIt) {
     EXPECT_NE(why.find("console input from source 0 at instruction 1000 was not taken"), std::string::npos) << why;
 }
 
-TEST(ReplaySession, AnEntropyRequestTheRecordingDoesNotHaveDiverges) {
-    Files f;
-    record_run(f);
-    auto rep = f.replayer();
-    Host host;
-    std::string why;
-    rep->position(1000, true);
-    (void)console_at_round_end(*rep, host);
-    EXPECT_FALSE(stops(*rep, why));
+TEST_F(ReplayOfARun, AnEntropyRequestTheRecordingDoesNotHaveDiverges) {
+    replay_console(*rep, host);
     rep->position(1800, false);  // asks before the recorded 2000
     std::vector<uint8_t> random(16, 0xff);
     EXPECT_EQ(rep->entropy(0, random, host.entropy()), 16u);
@@ -194,17 +204,8 @@ TEST(ReplaySession, AnEntropyRequestTheRecordingDoesNotHaveDiverges) {
     EXPECT_EQ(host.calls, 0u);
 }
 
-TEST(ReplaySession, ADiskReadElsewhereDiverges) {
-    Files f;
-    record_run(f);
-    auto rep = f.replayer();
-    Host host;
-    std::string why;
-    rep->position(1000, true);
-    (void)console_at_round_end(*rep, host);
-    rep->position(2000, false);
-    std::vector<uint8_t> random(16);
-    (void)rep->entropy(0, random, host.entropy());
+TEST_F(ReplayOfARun, ADiskReadElsewhereDiverges) {
+    replay_entropy(*rep, host);
     std::vector<uint8_t> a(4096);
     EXPECT_FALSE(rep->disk_read(0, 4096, {a}, host.disk()));  // recorded at byte 512
     rep->position(2000, true);
@@ -212,18 +213,10 @@ TEST(ReplaySession, ADiskReadElsewhereDiverges) {
     EXPECT_NE(why.find("disk 0 read at byte 4096 is not the recording's next input"), std::string::npos) << why;
 }
 
-TEST(ReplaySession, OtherConsoleOutputDivergesAtTheEnd) {
-    Files f;
-    record_run(f);
-    auto rep = f.replayer();
-    Host host;
-    std::string why;
-    rep->position(1000, true);
-    (void)console_at_round_end(*rep, host);
-    rep->position(2000, false);
-    std::vector<uint8_t> random(16), a(4096), b(1904);
-    (void)rep->entropy(0, random, host.entropy());
-    (void)rep->disk_read(0, 512, {a, b}, host.disk());
+TEST_F(ReplayOfARun, OtherConsoleOutputDivergesAtTheEnd) {
+    replay_entropy(*rep, host);
+    std::vector<uint8_t> a(4096), b(1904);
+    EXPECT_TRUE(rep->disk_read(0, 512, {a, b}, host.disk()));
     rep->output(bytes("HELLO from the guest\n"));
     rep->position(5000, true);
     EXPECT_TRUE(stops(*rep, why));
@@ -231,11 +224,8 @@ TEST(ReplaySession, OtherConsoleOutputDivergesAtTheEnd) {
     EXPECT_NE(why.find("21 bytes of console output"), std::string::npos) << why;
 }
 
-TEST(ReplaySession, AnEndElsewhereIsReportedWithBothCounts) {
-    Files f;
-    record_run(f);
-    auto early = f.replayer();
-    EXPECT_TRUE(fails_with(early->check_end(500), "replay diverged: the guest stopped at instruction 500, before the "
+TEST_F(ReplayOfARun, AnEndElsewhereIsReportedWithBothCounts) {
+    EXPECT_TRUE(fails_with(rep->check_end(500), "replay diverged: the guest stopped at instruction 500, before the "
                                                   "recording's input at 1000"));
 }
 
@@ -286,10 +276,7 @@ TEST(ReplaySession, IdleWarpsComeBackAtOnceAndCannotPassTheTimer) {
     EXPECT_NE(why.find("passes the guest's next timer"), std::string::npos) << why;
 }
 
-TEST(ReplayMachineDescription, RefusesFilesThatChangedNamingThem) {
-    Files f;
-    record_run(f);
-    auto rep = f.replayer();
+TEST_F(ReplayOfARun, RefusesFilesThatChangedNamingThemInTheMachineDescription) {
     write_bytes(f.dir.path("initrd"), bytes("another initrd"));
     EXPECT_TRUE(fails_with(check_files(rep->description()), "initrd '" + f.dir.path("initrd") +
                                                               "' is not the file the recording was made with"));
