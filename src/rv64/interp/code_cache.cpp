@@ -164,11 +164,17 @@ void CodeCache::invalidate_page_locked(uint64_t pa) {
 // A page holding a block with an instruction at a changed offset is dropped whole (the JIT's
 // translations span the blocks of a page); its blocks are decoded again, split as the
 // breakpoints now ask. Pages of other offsets keep their blocks and translations.
+// The generation is published last: another hart's sync_breakpoints() that sees it (without
+// the lock) must find the pages already dropped, else it would run a block decoded for the old
+// breakpoints (one that starts at a new breakpoint without its check) before they are.
 void CodeCache::resplit_for_breakpoints() {
+    const uint64_t gen = m_debug->breakpoint_generation();
     const std::bitset<2048> changed = m_split_offsets ^ m_debug->breakpoint_offsets();
     m_split_offsets = m_debug->breakpoint_offsets();
-    m_debug_gen.store(m_debug->breakpoint_generation(), std::memory_order_release);
-    if (changed.none()) return;
+    if (changed.none()) {
+        m_debug_gen.store(gen, std::memory_order_release);
+        return;
+    }
     std::vector<uint64_t> pages;
     for (const auto& [pa, b] : m_blocks) {
         uint64_t at = pa;
@@ -181,6 +187,7 @@ void CodeCache::resplit_for_breakpoints() {
         }
     }
     for (uint64_t pa : pages) invalidate_page_locked(pa);
+    m_debug_gen.store(gen, std::memory_order_release);
 }
 
 void CodeCache::invalidate_range(uint64_t pa, uint64_t len) {
