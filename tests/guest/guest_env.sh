@@ -18,3 +18,19 @@ trap 'rm -rf "$work"' EXIT
 # The console without carriage returns, and the last lines of it and of stderr on failure.
 clean_console() { tr -d '\r' <"$work/console.raw" >"$work/console"; }
 show() { echo "--- console (last 40 lines)"; tail -n 40 "$work/console"; echo "--- stderr"; cat "$work/stderr"; }
+
+# A TCP port on host loopback nobody listens on now.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# An HTTP server on host loopback serving $work/www/trapeze-http.txt, which holds a fresh random
+# token (the guest's trapeze.http=PORT fetch prints it); it stops by itself after the time limit.
+# Sets token, http_port and http_pid.
+start_http_server() {
+  mkdir -p "$work/www"
+  token=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  echo "$token" >"$work/www/trapeze-http.txt"
+  http_port=$(free_port)
+  timeout "$timeout_s" python3 -m http.server "$http_port" --bind 127.0.0.1 --directory "$work/www" \
+    >"$work/http.log" 2>&1 &
+  http_pid=$!
+}

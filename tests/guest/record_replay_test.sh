@@ -18,15 +18,9 @@ replays=${4:-3}
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; [[ -n ${KEEP:-} ]] || rm -rf "$work"; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-mkdir -p "$work/www"
-token=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-echo "$token" >"$work/www/trapeze-http.txt"
-http_port=$(free_port)
-timeout "$timeout_s" python3 -m http.server "$http_port" --bind 127.0.0.1 --directory "$work/www" \
-  >"$work/http.log" 2>&1 &
-http=$!
+start_http_server
+http=$http_pid
 pids+=($http)
 truncate -s 32M "$work/disk.img"
 mkfs.ext4 -q -F "$work/disk.img" || fail "mkfs.ext4"

@@ -12,16 +12,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/guest_env.sh"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$work"; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-# The HTTP server: loopback only, stops by itself after the test's time limit.
-mkdir -p "$work/www"
-token=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-echo "$token" >"$work/www/trapeze-http.txt"
-http_port=$(free_port)
-timeout "$timeout_s" python3 -m http.server "$http_port" --bind 127.0.0.1 --directory "$work/www" \
-  >"$work/http.log" 2>&1 &
-pids+=($!)
+start_http_server
+pids+=($http_pid)
 fwd_port=$(free_port)
 
 cmd=("$trapeze" run --engine "$engine" --kernel "$dir/Image" --bios "$dir/fw_jump.bin"
