@@ -273,8 +273,10 @@ bool RiscvMachine::scan_hit(unsigned i) {
     return true;
 }
 
+// Only a replay under the debugger keeps its schedule (a recording, or a replay nothing can
+// rewind, would grow it with every turn of its harts for nothing).
 void RiscvMachine::note_history(unsigned i, uint64_t retired) {
-    if (retired == 0) return;
+    if (retired == 0 || !m_debugger || !m_inputs->rewindable()) return;
     m_hart_icount[i] += retired;
     if (!m_history.empty() && m_history.back().hart == i && m_history.back().end == m_icount - retired) {
         m_history.back().end = m_icount;

@@ -195,14 +195,16 @@ public:
         rv64::DebugEvent event;
     };
     std::vector<ScanHit> take_scan_hits() { return std::exchange(m_scan_hits, {}); }
-    // The schedule so far: runs of one hart's instructions, [start, end) in positions.
+    // The schedule so far of a replay under the debugger: runs of one hart's instructions,
+    // [start, end) in positions.
     struct Segment {
         unsigned hart = 0;
         uint64_t start = 0;
         uint64_t end = 0;
     };
     const std::vector<Segment>& history() const { return m_history; }
-    // Instructions hart i retired since the replay started (its share of the history).
+    // Instructions hart i retired since the replay started (its share of the history; a replay
+    // under the debugger).
     uint64_t hart_icount(unsigned i) const { return m_hart_icount[i]; }
     // Where the loop stands, besides the harts and devices a snapshot holds.
     struct LoopState {
