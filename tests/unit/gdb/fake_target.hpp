@@ -144,6 +144,20 @@ public:
         return StopReason{StopReason::Kind::Signal, interrupt_thread, kSigInt};
     }
 
+    bool can_reverse() const override { return reversible; }
+    StopReason reverse_step(unsigned thread) override {
+        if (!reversible || running) bad_call = true;
+        reverse_calls.push_back("step " + std::to_string(thread));
+        StopReason r = next_reverse;
+        r.thread = thread;
+        return r;
+    }
+    StopReason reverse_continue() override {
+        if (!reversible || running) bad_call = true;
+        reverse_calls.emplace_back("continue");
+        return next_reverse;
+    }
+
     struct Registers {
         std::array<uint64_t, kGRegisters> wide{};
         uint32_t csr = 0xc0ffee;
@@ -156,6 +170,9 @@ public:
     std::optional<StopReason> next_step;  // what step() reports (its thread is the stepped one)
     StopReason next_stop;                 // what take_stop() reports
     unsigned interrupt_thread = 0;
+    bool reversible = false;               // a replay: answers bs and bc
+    std::vector<std::string> reverse_calls;
+    StopReason next_reverse;               // what reverse_step() and reverse_continue() report
     int attaches = 0, detaches = 0, kills = 0, resumes = 0, interrupts = 0;
     bool running = false;
     bool bad_call = false;  // a call the session should not have made in the state it was in

@@ -294,6 +294,33 @@ TEST_F(SessionTest, RefusesMalformedPoints) {
 
 // --- execution ------------------------------------------------------------------------------
 
+// --- reverse execution (bs, bc) ----------------------------------------------------------------
+
+TEST_F(SessionTest, AnswersEmptyToReversePacketsWhereTheTargetCannotReverse) {
+    EXPECT_EQ(one("bs"), "");
+    EXPECT_EQ(one("bc"), "");
+    EXPECT_TRUE(target.reverse_calls.empty());
+    expect_untouched();
+}
+
+TEST_F(SessionTest, ReversesTheContinueThreadAndSaysWhereTheHistoryEnds) {
+    target.reversible = true;
+    EXPECT_EQ(one("qSupported"), "PacketSize=4000;qXfer:features:read+;swbreak+;hwbreak+;vContSupported+;"
+                                 "QStartNoAckMode+;ReverseStep+;ReverseContinue+");
+    EXPECT_EQ(one("Hc2"), "OK");
+    EXPECT_EQ(one("bs"), "T05thread:2;");
+    target.next_reverse.history = StopReason::History::Begin;
+    EXPECT_EQ(one("bs"), "T05thread:2;replaylog:begin;");
+    target.next_reverse = StopReason{StopReason::Kind::Watch, 0, 5};
+    target.next_reverse.point = PointType::Write;
+    target.next_reverse.data_address = 0x80003000;
+    EXPECT_EQ(one("bc"), "T05thread:1;watch:80003000;");
+    EXPECT_EQ(one("bx"), "");  // no such packet
+    EXPECT_EQ(target.reverse_calls, (std::vector<std::string>{"step 1", "step 1", "continue"}));
+    EXPECT_EQ(one("?"), "T05thread:1;watch:80003000;");  // the last stop, as after any other
+    expect_untouched();
+}
+
 TEST_F(SessionTest, ListsItsVContActions) {
     EXPECT_EQ(one("vCont?"), "vCont;c;C;s;S");
 }
