@@ -52,9 +52,9 @@ void add_process_basics(SeccompFilter& f) {
     // Memory, never executable: a thread that could map code could run code it wrote.
     f.allow_if(SCMP_SYS(mmap), {arg_bits_clear(2, PROT_EXEC)});
     f.allow_if(SCMP_SYS(mprotect), {arg_bits_clear(2, PROT_EXEC)});
-    // Freeing (malloc, thread stacks), huge pages for big tables, and the JIT code buffer's
-    // prefaulting (CodeBuffer::populate_next).
-    for (int advice : {MADV_DONTNEED, MADV_HUGEPAGE, MADV_POPULATE_READ, MADV_POPULATE_WRITE})
+    // Freeing (malloc, thread stacks), huge pages for big tables and none for sparse ones
+    // (PageAllocator), and the JIT code buffer's prefaulting (CodeBuffer::populate_next).
+    for (int advice : {MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_POPULATE_READ, MADV_POPULATE_WRITE})
         f.allow_if(SCMP_SYS(madvise), {arg32_eq(2, u32(advice))});
     f.allow_if(SCMP_SYS(rt_sigaction), {arg32_eq(0, SIGABRT)});
     f.allow_if(SCMP_SYS(tgkill), {arg32_eq(2, SIGABRT)});

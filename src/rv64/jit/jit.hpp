@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "base/huge_region.hpp"
+#include "base/page_allocator.hpp"
 #include "base/result.hpp"
 #include "rv64/hart.hpp"
 #include "rv64/interp/code_cache.hpp"
@@ -105,11 +106,12 @@ private:
     // lookups by guest-physical pc, with the block's translation once it has one. Written by
     // its hart under the cache's mutex; an entry is reset (under the mutex) by whichever
     // thread drops its block, so fields are read and written as relaxed atomics (a torn read
-    // is either a miss or a block that was live a moment ago).
+    // is either a miss or a block that was live a moment ago). An entry without a block is
+    // empty: all zeroes, as the table starts (PageArray).
     struct BlockCacheEntry {
-        uint64_t pa = ~0ull;
-        interp::Block* block = nullptr;
-        const void* code = nullptr;
+        uint64_t pa;
+        interp::Block* block;
+        const void* code;
     };
     static constexpr size_t kBlockCacheSize = 32768;
 
@@ -129,7 +131,7 @@ private:
     // this hart's dispatcher fill; zeroed memory is an unfilled slot (see ExitSlot).
     struct HartContext {
         Hart* hart = nullptr;
-        std::vector<BlockCacheEntry> block_cache = std::vector<BlockCacheEntry>(kBlockCacheSize);
+        PageArray<BlockCacheEntry> block_cache{kBlockCacheSize};
         HugeRegion exit_slots;  // by the index SlotArena::alloc_cross gave the exit
         HugeRegion jump_cache;  // kJumpCacheSize slots, by virtual pc
         Counters counters;
