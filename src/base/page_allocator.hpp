@@ -3,7 +3,7 @@
 // a mapping, left as the host's zeroes (a hart's block cache).
 //
 // Why not the heap: these tables are a few hundred KiB to a few MiB, sparse (hashed or
-// direct-mapped, so a lookup lands anywhere), and die whole on a flush. Mapped on their own
+// direct-mapped, so a lookup lands anywhere) and emptied by a flush. Mapped on their own
 // they are zero-filled by the host and backed page by page as they are touched, and go back
 // to the host at once when freed. They are advised against transparent huge pages: on a host
 // with THP "always" a 2 MiB page would be faulted in for every scattered first touch, where

@@ -14,7 +14,7 @@
 
 namespace trapeze::rv64::interp {
 
-// The block index grows with the blocks decoded (a Linux boot decodes some 5*10^4): reserving
+// The block index grows with the blocks decoded (a Debian boot keeps some 6*10^4): reserving
 // for a boot up front cost every VM 4.4 MiB before its first block, and a doubling of the flat
 // index moves only its 16-byte slots.
 CodeCache::CodeCache(GuestMemory& mem, size_t max_dead_bytes, size_t max_arena_bytes)
