@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""Real programs from Debian's packages (issue 26): xz, sha256sum, sqlite3, python3, gcc, sort and
+grep, timed inside a Debian riscv64 guest under trapeze and under qemu-system-riscv64, and natively
+from Debian's amd64 packages of the same versions (bench/programs/fetch checks that), in the same
+run, alternating.
+
+The guest is Debian's kernel with the test initramfs; its disk is the riscv64 tree with the programs,
+their inputs and bench/programs/run, which times each program inside the guest with the guest's
+clock (boot is not counted) after a warm-up on a small input. The native runs chroot into the amd64
+tree in a user namespace and run the same script. Each program's output checksum must agree across
+every run on the guest, and with the native run except where the output is the architecture's own
+(gcc's object file).
+
+Prints each program's median times and speed ratios (higher is faster), then one line
+    geomean: trapeze/qemu X.XX, trapeze/native Y.YY
+(trapeze's speed against QEMU's and against native speed, geometric means over the programs, first
+engine). With --plot, writes the medians as a gnuplot chart (SVG) and its data beside it.
+
+usage: bench/programs.sh [--runs N] [--engines jit,interp] [--programs a,b,...] [--trapeze PATH]
+                         [--plot FILE.svg]
+"""
+import argparse
+import math
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.join(ROOT, "bench", "programs")
+CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "trapeze")
+GUEST = os.path.join(CACHE, "debian-riscv64")
+TREES = os.path.join(CACHE, "programs")
+PROGRAMS = ["xz", "sha256sum", "sqlite3", "python3", "gcc", "sort", "grep"]
+ARCH_SPECIFIC_OUTPUT = {"gcc"}  # an object file for the architecture that ran it
+BENCH_FILES = ["run", "workload.py", "workload.sql"]
+MEMORY_MIB = 1024
+TIMEOUT = 1800
+
+
+def die(msg):
+    sys.exit(f"programs: {msg}")
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def prepare():
+    """Fetches the guest and both trees, writes the inputs and the scripts into each tree's /bench."""
+    for cmd in ([os.path.join(ROOT, "tools", "fetch-guest")], [os.path.join(HERE, "fetch")]):
+        if subprocess.run(cmd).returncode != 0:
+            die(f"{os.path.relpath(cmd[0], ROOT)} failed")
+    data = os.path.join(TREES, "data")
+    recipe = os.path.join(data, "recipe")
+    inputs = os.path.join(HERE, "inputs.py")
+    with open(inputs, "rb") as f:
+        wanted = f.read()
+    if not os.path.exists(recipe) or open(recipe, "rb").read() != wanted:
+        log("writing the input files")
+        shutil.rmtree(data, ignore_errors=True)
+        subprocess.run([sys.executable, inputs, data], check=True)
+        with open(recipe, "wb") as f:
+            f.write(wanted)
+    for arch in ("riscv64", "amd64"):
+        bench = os.path.join(TREES, arch, "bench")
+        shutil.rmtree(bench, ignore_errors=True)
+        os.makedirs(os.path.join(bench, "data"))
+        for name in BENCH_FILES:
+            shutil.copy2(os.path.join(HERE, name), bench)
+        for name in ("text.txt", "blob.bin"):  # hard links: the inputs are never written
+            os.link(os.path.join(data, name), os.path.join(bench, "data", name))
+        shutil.copytree(os.path.join(TREES, "lua"), os.path.join(bench, "lua"))
+    null = os.path.join(TREES, "amd64", "dev", "null")  # where the native run binds /dev/null
+    if not os.path.exists(null):
+        open(null, "w").close()
+
+
+def make_disk(path):
+    tree = os.path.join(TREES, "riscv64")
+    used = int(subprocess.run(["du", "-sm", tree], capture_output=True, text=True, check=True).stdout.split()[0])
+    size = f"{used * 5 // 4 + 64}M"
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "programs", "-d", tree, path, size], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def parse(output, who):
+    """{program: (milliseconds, checksum)} from the PROGRAM lines; all of them or an error."""
+    found = {}
+    for m in re.finditer(r"^PROGRAM: (\S+) (\d+) ([0-9a-f]+)\s*$", output, re.M):
+        found[m.group(1)] = (int(m.group(2)), m.group(3))
+    if "TRAPEZE-TEST-OK" not in output and who != "native":
+        die(f"{who}: the guest did not finish:\n{output[-3000:]}")
+    return found
+
+
+def run(cmd, who):
+    try:
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        die(f"{who}: no result within {TIMEOUT} s")
+    out = p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace")
+    return parse(out, who), out
+
+
+def guest_append(programs):
+    return f"console=ttyS0 panic=-1 trapeze.programs={','.join(programs)}"
+
+
+def trapeze_cmd(args, engine, disk, programs):
+    return [args.trapeze, "run", "--engine", engine, "--no-stats", "--no-rng",
+            "--kernel", os.path.join(GUEST, "Image"), "--bios", os.path.join(GUEST, "fw_jump.bin"),
+            "--initrd", os.path.join(GUEST, "test-initrd.img"), "--memory", str(MEMORY_MIB),
+            "--disk", f"{disk},ro", "--append", guest_append(programs)]
+
+
+def qemu_cmd(disk, programs):
+    return ["qemu-system-riscv64", "-M", "virt", "-m", f"{MEMORY_MIB}M", "-nographic", "-no-reboot",
+            "-bios", os.path.join(GUEST, "fw_jump.bin"), "-kernel", os.path.join(GUEST, "Image"),
+            "-initrd", os.path.join(GUEST, "test-initrd.img"), "-append", guest_append(programs),
+            "-drive", f"file={disk},format=raw,if=none,id=d0,readonly=on",
+            "-device", "virtio-blk-device,drive=d0"]
+
+
+def native_cmd(programs):
+    # A user namespace makes the chroot possible without root; /dev/null is bound in from the host.
+    script = 'mount --bind /dev/null "$1/dev/null" && exec chroot "$1" /usr/bin/dash /bench/run "${@:2}"'
+    return ["unshare", "--map-root-user", "--mount", "bash", "-c", script, "-",
+            os.path.join(TREES, "amd64"), *programs]
+
+
+def check_outputs(results, programs):
+    """Every run's checksum of a program agrees (native apart where the output is per architecture)."""
+    for p in programs:
+        guest = {who: runs for who, runs in results.items() if who != "native"}
+        sums = {s for runs in guest.values() for _, s in runs[p]}
+        if len(sums) != 1:
+            die(f"{p}: the guest runs' outputs differ: {sorted(sums)} ({guest})")
+        native = {s for _, s in results["native"][p]}
+        if p not in ARCH_SPECIFIC_OUTPUT and native != sums:
+            die(f"{p}: native output {sorted(native)} differs from the guest's {sorted(sums)}")
+
+
+def geomean(values):
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def report(results, programs, engines):
+    med = {who: {p: statistics.median(ms for ms, _ in runs[p]) for p in programs} for who, runs in results.items()}
+    cols = [f"trapeze-{e}" for e in engines] + ["qemu", "native"]
+    log("\nmedian times in ms, and trapeze's speed against QEMU and native (higher is faster):")
+    log(f"{'program':<10}" + "".join(f"{c:>16}" for c in cols) +
+        "".join(f"{f'{e}/qemu':>12}{f'{e}/native':>12}" for e in engines))
+    for p in programs:
+        row = f"{p:<10}" + "".join(f"{med[c][p]:>16.0f}" for c in cols)
+        for e in engines:
+            t = med[f"trapeze-{e}"][p]
+            row += f"{med['qemu'][p] / t:>12.2f}{med['native'][p] / t:>12.2f}"
+        log(row)
+    for e in engines[1:]:
+        t = f"trapeze-{e}"
+        log(f"geomean ({e}): trapeze/qemu {geomean([med['qemu'][p] / med[t][p] for p in programs]):.2f}, "
+            f"trapeze/native {geomean([med['native'][p] / med[t][p] for p in programs]):.2f}")
+    t = f"trapeze-{engines[0]}"
+    log(f"geomean: trapeze/qemu {geomean([med['qemu'][p] / med[t][p] for p in programs]):.2f}, "
+        f"trapeze/native {geomean([med['native'][p] / med[t][p] for p in programs]):.2f}")
+    return med
+
+
+def plot(med, programs, engines, path):
+    """Speed relative to QEMU per program (QEMU = 1, log scale), one bar per engine and native."""
+    if not shutil.which("gnuplot"):
+        die("gnuplot is missing (tools/install-deps installs gnuplot-nox)")
+    data = os.path.splitext(path)[0] + ".dat"
+    cols = [f"trapeze-{e}" for e in engines] + ["qemu", "native"]
+    with open(data, "w") as f:
+        f.write("# bench/programs.sh medians in ms; the chart shows qemu/column (speed, QEMU = 1)\n")
+        f.write("program " + " ".join(cols) + "\n")
+        for p in programs:
+            f.write(p + " " + " ".join(f"{med[c][p]:.0f}" for c in cols) + "\n")
+    qemu = 2 + len(engines)
+    bars = [f"'{data}' using (${qemu}/${i + 2}):xtic(1) title 'trapeze {e}'" for i, e in enumerate(engines)]
+    bars.append(f"'' using (${qemu}/${qemu}) title 'QEMU TCG'")
+    bars.append(f"'' using (${qemu}/${qemu + 1}) title 'native (amd64)'")
+    script = f"""
+set terminal svg size 900,420 dynamic font 'sans,12' background '#ffffff'
+set output '{path}'
+set title 'Real programs from Debian: speed relative to qemu-system-riscv64 (higher is faster)'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set logscale y 2
+set ytics (0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32)
+set grid ytics
+set key top left
+set yrange [*:*]
+plot {", ".join(bars)}
+"""
+    subprocess.run(["gnuplot"], input=script.encode(), check=True)
+    log(f"chart: {path} (data: {data})")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--engines", default="jit")
+    ap.add_argument("--programs", default=",".join(PROGRAMS))
+    ap.add_argument("--trapeze", default=os.path.join(ROOT, "build", "trapeze"))
+    ap.add_argument("--plot")
+    args = ap.parse_args()
+    engines = args.engines.split(",")
+    programs = args.programs.split(",")
+    if args.runs < 1:
+        die("--runs must be at least 1")
+    for e in engines:
+        if e not in ("jit", "interp"):
+            die(f"unknown engine '{e}' (jit, interp)")
+    for p in programs:
+        if p not in PROGRAMS:
+            die(f"unknown program '{p}' (known: {', '.join(PROGRAMS)})")
+    if not os.access(args.trapeze, os.X_OK):
+        die(f"{args.trapeze} is not built (make build)")
+    for tool in ("qemu-system-riscv64", "mkfs.ext4", "unshare"):
+        if not shutil.which(tool):
+            die(f"{tool} is missing (tools/install-deps)")
+    prepare()
+    with tempfile.TemporaryDirectory() as work:
+        disk = os.path.join(work, "programs.img")
+        make_disk(disk)
+        results = {w: {p: [] for p in programs} for w in [f"trapeze-{e}" for e in engines] + ["qemu", "native"]}
+        for i in range(1, args.runs + 1):
+            runs = [(f"trapeze-{e}", trapeze_cmd(args, e, disk, programs)) for e in engines]
+            runs += [("qemu", qemu_cmd(disk, programs)), ("native", native_cmd(programs))]
+            for who, cmd in runs:
+                found, out = run(cmd, who)
+                missing = [p for p in programs if p not in found]
+                if missing:
+                    die(f"{who} run {i}: no result for {', '.join(missing)}:\n{out[-3000:]}")
+                for p in programs:
+                    results[who][p].append(found[p])
+                log(f"run {i} {who}: " + ", ".join(f"{p} {found[p][0]} ms" for p in programs))
+        check_outputs(results, programs)
+        med = report(results, programs, engines)
+        if args.plot:
+            plot(med, programs, engines, args.plot)
+
+
+if __name__ == "__main__":
+    main()
