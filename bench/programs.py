@@ -17,7 +17,7 @@ Prints each program's median times and speed ratios (higher is faster), then one
 engine). With --plot, writes the medians as a gnuplot chart (SVG) and its data beside it.
 
 usage: bench/programs.sh [--runs N] [--engines jit,interp] [--programs a,b,...] [--trapeze PATH]
-                         [--plot FILE.svg]
+                         [--plot FILE.svg|FILE.png]
 """
 import argparse
 import math
@@ -38,6 +38,9 @@ PROGRAMS = ["xz", "sha256sum", "sqlite3", "python3", "gcc", "sort", "grep"]
 ARCH_SPECIFIC_OUTPUT = {"gcc"}  # an object file for the architecture that ran it
 BENCH_FILES = ["run", "workload.py", "workload.sql"]
 MEMORY_MIB = 1024
+# Both guests get a virtio entropy device: without one, the first program that asks getrandom()
+# for bytes waits while the kernel gathers entropy from timer jitter (seconds, and not the same
+# seconds under each VMM).
 TIMEOUT = 1800
 
 
@@ -111,7 +114,7 @@ def guest_append(programs):
 
 
 def trapeze_cmd(args, engine, disk, programs):
-    return [args.trapeze, "run", "--engine", engine, "--no-stats", "--no-rng",
+    return [args.trapeze, "run", "--engine", engine, "--no-stats",
             "--kernel", os.path.join(GUEST, "Image"), "--bios", os.path.join(GUEST, "fw_jump.bin"),
             "--initrd", os.path.join(GUEST, "test-initrd.img"), "--memory", str(MEMORY_MIB),
             "--disk", f"{disk},ro", "--append", guest_append(programs)]
@@ -122,7 +125,7 @@ def qemu_cmd(disk, programs):
             "-bios", os.path.join(GUEST, "fw_jump.bin"), "-kernel", os.path.join(GUEST, "Image"),
             "-initrd", os.path.join(GUEST, "test-initrd.img"), "-append", guest_append(programs),
             "-drive", f"file={disk},format=raw,if=none,id=d0,readonly=on",
-            "-device", "virtio-blk-device,drive=d0"]
+            "-device", "virtio-blk-device,drive=d0", "-device", "virtio-rng-device"]
 
 
 def native_cmd(programs):
@@ -171,32 +174,35 @@ def report(results, programs, engines):
 
 
 def plot(med, programs, engines, path):
-    """Speed relative to QEMU per program (QEMU = 1, log scale), one bar per engine and native."""
+    """Speed relative to QEMU per program (QEMU = 1, log scale), one bar per engine and native; an
+    SVG chart, or a PNG one if path ends in .png."""
     if not shutil.which("gnuplot"):
         die("gnuplot is missing (tools/install-deps installs gnuplot-nox)")
     data = os.path.splitext(path)[0] + ".dat"
     cols = [f"trapeze-{e}" for e in engines] + ["qemu", "native"]
     with open(data, "w") as f:
         f.write("# bench/programs.sh medians in ms; the chart shows qemu/column (speed, QEMU = 1)\n")
-        f.write("program " + " ".join(cols) + "\n")
+        f.write("# program " + " ".join(cols) + "\n")
         for p in programs:
             f.write(p + " " + " ".join(f"{med[c][p]:.0f}" for c in cols) + "\n")
     qemu = 2 + len(engines)
     bars = [f"'{data}' using (${qemu}/${i + 2}):xtic(1) title 'trapeze {e}'" for i, e in enumerate(engines)]
     bars.append(f"'' using (${qemu}/${qemu}) title 'QEMU TCG'")
     bars.append(f"'' using (${qemu}/${qemu + 1}) title 'native (amd64)'")
+    terminal = ("pngcairo size 900,420 font 'sans,10'" if path.endswith(".png") else
+                "svg size 900,420 dynamic font 'sans,12' background '#ffffff'")
     script = f"""
-set terminal svg size 900,420 dynamic font 'sans,12' background '#ffffff'
+set terminal {terminal}
 set output '{path}'
 set title 'Real programs from Debian: speed relative to qemu-system-riscv64 (higher is faster)'
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set logscale y 2
-set ytics (0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32)
+set ytics (0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64)
+set yrange [{0.0625 if "interp" in engines else 0.5}:64]
 set grid ytics
 set key top left
-set yrange [*:*]
 plot {", ".join(bars)}
 """
     subprocess.run(["gnuplot"], input=script.encode(), check=True)
