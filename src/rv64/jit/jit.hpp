@@ -44,7 +44,11 @@
 namespace trapeze::rv64::jit {
 
 struct JitConfig {
-    size_t code_bytes = 64u << 20;  // flushed and refilled when full
+    // Flushed and refilled when full; resident only as far as filled (CodeBuffer maps a MiB
+    // at a time). A Debian boot fills about 21 MiB, one `gcc -O2 -c` of Lua's parser in the
+    // guest another 80 MiB (bench/programs.sh): at 64 MiB that compile flushed twice and took
+    // 7.0 s instead of 5.6 s. QEMU's system-mode default is 1 GiB.
+    size_t code_bytes = 256u << 20;
     size_t exit_slots = 1u << 20;
     // A block runs through the interpreter's semantics this many times before it is
     // translated: most of a boot's code runs a handful of times, and translating a block
