@@ -34,7 +34,17 @@ HERE = os.path.join(ROOT, "bench", "programs")
 CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "trapeze")
 GUEST = os.path.join(CACHE, "debian-riscv64")
 TREES = os.path.join(CACHE, "programs")
-PROGRAMS = ["xz", "sha256sum", "sqlite3", "python3", "gcc", "sort", "grep"]
+
+def read_programs():
+    """The programs bench/programs/run knows, in its order (its `readonly all="..."` line)."""
+    with open(os.path.join(HERE, "run")) as f:
+        m = re.search(r'^readonly all="([^"]+)"$', f.read(), re.M)
+    if not m:
+        sys.exit("programs: bench/programs/run has no 'readonly all=\"...\"' line")
+    return m.group(1).split()
+
+
+PROGRAMS = read_programs()
 ARCH_SPECIFIC_OUTPUT = {"gcc"}  # an object file for the architecture that ran it
 BENCH_FILES = ["run", "workload.py", "workload.sql"]
 MEMORY_MIB = 1024
@@ -90,23 +100,19 @@ def make_disk(path):
                    stdout=subprocess.DEVNULL)
 
 
-def parse(output, who):
-    """{program: (milliseconds, checksum)} from the PROGRAM lines; all of them or an error."""
-    found = {}
-    for m in re.finditer(r"^PROGRAM: (\S+) (\d+) ([0-9a-f]+)\s*$", output, re.M):
-        found[m.group(1)] = (int(m.group(2)), m.group(3))
-    if "TRAPEZE-TEST-OK" not in output and who != "native":
-        die(f"{who}: the guest did not finish:\n{output[-3000:]}")
-    return found
-
-
 def run(cmd, who):
+    """{program: (milliseconds, checksum)} from the PROGRAM lines of a run that finished (a guest
+    that printed its marker, a native script that exited 0), and the run's output."""
     try:
         p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         die(f"{who}: no result within {TIMEOUT} s")
     out = p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace")
-    return parse(out, who), out
+    finished = p.returncode == 0 if who == "native" else "TRAPEZE-TEST-OK" in out
+    if not finished:
+        die(f"{who}: the run did not finish (exit status {p.returncode}):\n{out[-3000:]}")
+    found = re.findall(r"^PROGRAM: (\S+) (\d+) ([0-9a-f]+)\s*$", out, re.M)
+    return {name: (int(ms), checksum) for name, ms, checksum in found}, out
 
 
 def guest_append(programs):
@@ -137,8 +143,8 @@ def native_cmd(programs):
 
 def check_outputs(results, programs):
     """Every run's checksum of a program agrees (native apart where the output is per architecture)."""
+    guest = {who: runs for who, runs in results.items() if who != "native"}
     for p in programs:
-        guest = {who: runs for who, runs in results.items() if who != "native"}
         sums = {s for runs in guest.values() for _, s in runs[p]}
         if len(sums) != 1:
             die(f"{p}: the guest runs' outputs differ: {sorted(sums)} ({guest})")
@@ -156,20 +162,18 @@ def report(results, programs, engines):
     cols = [f"trapeze-{e}" for e in engines] + ["qemu", "native"]
     log("\nmedian times in ms, and trapeze's speed against QEMU and native (higher is faster):")
     log(f"{'program':<10}" + "".join(f"{c:>16}" for c in cols) +
-        "".join(f"{f'{e}/qemu':>12}{f'{e}/native':>12}" for e in engines))
+        "".join(f"{f'{e}/qemu':>14}{f'{e}/native':>14}" for e in engines))
     for p in programs:
         row = f"{p:<10}" + "".join(f"{med[c][p]:>16.0f}" for c in cols)
         for e in engines:
             t = med[f"trapeze-{e}"][p]
-            row += f"{med['qemu'][p] / t:>12.2f}{med['native'][p] / t:>12.2f}"
+            row += f"{med['qemu'][p] / t:>14.2f}{med['native'][p] / t:>14.2f}"
         log(row)
-    for e in engines[1:]:
-        t = f"trapeze-{e}"
-        log(f"geomean ({e}): trapeze/qemu {geomean([med['qemu'][p] / med[t][p] for p in programs]):.2f}, "
-            f"trapeze/native {geomean([med['native'][p] / med[t][p] for p in programs]):.2f}")
-    t = f"trapeze-{engines[0]}"
-    log(f"geomean: trapeze/qemu {geomean([med['qemu'][p] / med[t][p] for p in programs]):.2f}, "
-        f"trapeze/native {geomean([med['native'][p] / med[t][p] for p in programs]):.2f}")
+    # The first engine's line last, in the form issue 26 asks for.
+    for e in engines[1:] + engines[:1]:
+        speed = {ref: geomean([med[ref][p] / med[f"trapeze-{e}"][p] for p in programs]) for ref in ("qemu", "native")}
+        label = "geomean" if e == engines[0] else f"geomean ({e})"
+        log(f"{label}: trapeze/qemu {speed['qemu']:.2f}, trapeze/native {speed['native']:.2f}")
     return med
 
 

@@ -57,12 +57,13 @@ apt_update() {  # $1 = apt dir, $2 = mirror, $3 = suite name -> 0, or 1 if the i
 }
 
 # Sets up the private apt in $1 for release $3 and architecture $4 from mirror $2 on the first
-# suite name whose index is whole (suite_names, tools/lib/mirror.sh), written to $1/suite.
+# suite name whose index is whole (suite_names, tools/lib/mirror.sh), or only on suite name $5 if
+# given; the name used is written to $1/suite.
 apt_update_index() {
   command -v apt-get >/dev/null || die "apt-get is not available"
   [[ -r $kAptKeyring ]] || die "$kAptKeyring is missing (install debian-archive-keyring)"
   local suite
-  for suite in $(suite_names "$3" "$2"); do
+  for suite in ${5:-$(suite_names "$3" "$2")}; do
     rm -rf "$1"
     apt_setup "$1" "$2" "$suite" "$4"
     log "updating the $3 $4 package index from $2 (dists/$suite)"
