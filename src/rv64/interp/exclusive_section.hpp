@@ -61,6 +61,10 @@ public:
         lock.lock();
         m_requested.store(false, std::memory_order_relaxed);
         ++m_sections;
+        // Every parked thread leaves now: none of them counts as parked for the next section,
+        // whose request may come before they have woken up and run on (it must wait for them
+        // to reach a checkpoint again).
+        m_parked = 0;
         m_cv.notify_all();
         return true;
     }
@@ -71,8 +75,7 @@ private:
         const uint64_t section = m_sections;
         ++m_parked;
         m_cv.notify_all();
-        m_cv.wait(lock, [&] { return m_sections != section; });
-        --m_parked;
+        m_cv.wait(lock, [&] { return m_sections != section; });  // which reset m_parked
         return true;
     }
 
@@ -80,7 +83,7 @@ private:
     std::condition_variable m_cv;
     std::atomic<bool> m_requested{false};  // written under m_mu
     unsigned m_active = 0;                 // threads between enter() and leave()
-    unsigned m_parked = 0;                 // of which waiting in park()
+    unsigned m_parked = 0;                 // of which waiting in park() for the section under way
     uint64_t m_sections = 0;               // exclusive sections completed
 };
 
