@@ -13,6 +13,9 @@ size_t offset(const void* base, const void* field) {
 Layout Layout::of(const Hart& h) {
     Layout l;
     l.x = offset(&h, &h.s.x[0]);
+    l.f = offset(&h, &h.s.f[0]);
+    l.fflags = offset(&h, &h.s.fflags);
+    l.frm = offset(&h, &h.s.frm);
     l.pc = offset(&h, &h.s.pc);
     l.mcountinhibit = offset(&h, &h.s.mcountinhibit);
     l.mcycle = offset(&h, &h.s.mcycle);

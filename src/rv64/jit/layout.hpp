@@ -12,6 +12,9 @@ namespace trapeze::rv64::jit {
 
 struct Layout {
     size_t x = 0;              // HartState::x[0]
+    size_t f = 0;              // HartState::f[0]
+    size_t fflags = 0;         // HartState::fflags (uint8_t)
+    size_t frm = 0;            // HartState::frm (uint8_t)
     size_t pc = 0;
     size_t mcountinhibit = 0;
     size_t mcycle = 0;
@@ -40,6 +43,7 @@ struct Layout {
     static bool fetch_addend(const Hart& h, uint64_t va, uintptr_t& addend);
 
     size_t xreg(unsigned r) const { return x + 8 * size_t{r}; }
+    size_t freg(unsigned r) const { return f + 8 * size_t{r}; }
 };
 
 // TlbEntry is read by emitted code: keep its shape in one place.

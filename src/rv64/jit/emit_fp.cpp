@@ -1,0 +1,432 @@
+// The F and D extensions (unpriv spec ch. 11, 12) in host SSE, bit-exact to the interpreter's
+// software FPU (rv64/fpu) in every rounding mode and with the same fflags.
+//
+// x86-64's scalar SSE arithmetic is IEEE 754 binary32/binary64 as RISC-V's is, with the same
+// tininess rule (detected after rounding) and the same default results for overflow,
+// underflow, division by zero and inexact, so the common case runs natively; the cases where
+// the two differ go to the interpreter's semantics from cold code, decided at run time:
+//   * a NaN result: x86 propagates an operand's payload, RISC-V returns the canonical NaN
+//     (§11.3), and the invalid flag for NaN operands differs in places (fused multiply-add
+//     of ∞ × 0 with a quiet NaN, §11.6). Every NaN operand gives a NaN result, so one check
+//     of the result covers them all;
+//   * a rounding mode other than round-to-nearest-even: the native code runs with MXCSR in
+//     RNE (fcvt to an integer in RTZ, C's conversion, uses cvtt* instead), anything else is the
+//     interpreter's, including reserved modes (illegal instruction);
+//   * a float-to-integer result x86 cannot represent (it returns the "integer indefinite"
+//     value, RISC-V saturates, §11.7 table 11.4), and unsigned conversions beyond what a
+//     signed one covers;
+//   * a binary32 operand that is not NaN-boxed (§12.2: it reads as the canonical NaN);
+//   * mstatus.FS Off (illegal instruction, priv spec §3.1.6.6).
+// Flags: each arithmetic instruction loads MXCSR with its exception flags clear, stores it
+// after, and ORs the flags it raised into fflags (kFlagMap: x86's order is not RISC-V's;
+// x86's denormal-operand flag has no RISC-V counterpart and is dropped). fmin/fmax (IEEE
+// 754-2019 semantics that minsd does not have) and fclass stay with the interpreter.
+#include "rv64/jit/emitter_impl.hpp"
+
+#include <array>
+
+#include "rv64/csr.hpp"
+
+namespace trapeze::rv64::jit {
+
+namespace {
+
+// MXCSR's exception flags (bits 0-5: invalid, denormal, divide-by-zero, overflow, underflow,
+// precision) as fflags (NV DZ OF UF NX, bits 4-0; unpriv spec §11.2 table 11.2).
+constexpr std::array<uint8_t, 64> make_flag_map() {
+    std::array<uint8_t, 64> m{};
+    for (unsigned x = 0; x < 64; ++x) {
+        uint8_t f = 0;
+        if (x & 0x01) f |= csr::FFLAG_NV;
+        if (x & 0x04) f |= csr::FFLAG_DZ;
+        if (x & 0x08) f |= csr::FFLAG_OF;
+        if (x & 0x10) f |= csr::FFLAG_UF;
+        if (x & 0x20) f |= csr::FFLAG_NX;
+        m[x] = f;
+    }
+    return m;
+}
+constexpr std::array<uint8_t, 64> kFlagMap = make_flag_map();
+
+bool is_single(Op op) {
+    switch (op) {
+        case Op::fadd_s: case Op::fsub_s: case Op::fmul_s: case Op::fdiv_s: case Op::fsqrt_s:
+        case Op::fmadd_s: case Op::fmsub_s: case Op::fnmsub_s: case Op::fnmadd_s:
+        case Op::feq_s: case Op::flt_s: case Op::fle_s: case Op::fcvt_w_s: case Op::fcvt_l_s:
+        case Op::fcvt_s_w: case Op::fcvt_s_wu: case Op::fcvt_s_l: case Op::fcvt_s_lu:
+        case Op::fsgnj_s: case Op::fsgnjn_s: case Op::fsgnjx_s:
+            return true;
+        default:
+            return false;
+    }
+}
+
+// rm = 0 (RNE), or 7 (frm, checked at run time to be RNE).
+bool nearest_rm(const DecodedInsn& d) { return d.rm == 0 || d.rm == 7; }
+
+}  // namespace
+
+// FP instructions are illegal while mstatus.FS is Off.
+void Emitter::Impl::fp_enabled_or(Xbyak::Label& other) {
+    static_assert(csr::MSTATUS_FS == 0x6000);
+    test(byte[rbx + m_l.mstatus + 1], 0x60);
+    jz(other, T_NEAR);
+}
+
+// Writing an f register or fflags makes FS Dirty (and SD set), as Hart::set_fs_dirty; once
+// per block until a call (which may change mstatus). Clobbers rcx.
+void Emitter::Impl::mark_fs_dirty() {
+    if (m_fs_dirty) return;
+    set_fs_dirty_code();
+    m_fs_dirty = true;
+}
+
+void Emitter::Impl::set_fs_dirty_code() {
+    mov(rcx, csr::MSTATUS_FS | csr::MSTATUS_SD);
+    or_(qword[rbx + m_l.mstatus], rcx);
+}
+
+// For rm = 7: frm must be 0 (RNE) too, else the interpreter's way (another mode, or a
+// reserved one: illegal instruction).
+void Emitter::Impl::nearest_or(const DecodedInsn& d, Xbyak::Label& other) {
+    if (d.rm != 7) return;
+    cmp(byte[rbx + m_l.frm], 0);
+    jne(other, T_NEAR);
+}
+
+// For an instruction whose result the mode cannot change (an exact conversion): a reserved
+// mode is still illegal (§11.7). Static 5 and 6 are not emitted natively at all.
+void Emitter::Impl::legal_rm_or(const DecodedInsn& d, Xbyak::Label& other) {
+    if (d.rm != 7) return;
+    cmp(byte[rbx + m_l.frm], 4);
+    ja(other, T_NEAR);
+}
+
+// f[r]'s binary32 operand is NaN-boxed (its upper half all ones), else the interpreter's way.
+void Emitter::Impl::boxed_or(unsigned r, Xbyak::Label& other) {
+    cmp(dword[rbx + m_l.freg(r) + 4], 0xffffffffu);
+    jne(other, T_NEAR);
+}
+
+// f[rd] = v, NaN-boxed.
+void Emitter::Impl::write_f32(unsigned rd, const Xbyak::Reg32& v) {
+    mov(dword[rbx + m_l.freg(rd)], v);
+    mov(dword[rbx + m_l.freg(rd) + 4], 0xffffffffu);
+}
+
+// The arithmetic that follows runs with MXCSR's flags clear.
+void Emitter::Impl::clear_mxcsr() { ldmxcsr(dword[rsp + kFrameMxcsr]); }
+
+// fflags |= what the native instruction raised. An instruction that wrote an f register made
+// FS Dirty already; one that writes an x register makes it Dirty only if it raised a flag (as
+// the interpreter's accrue). Clobbers rax and rcx.
+void Emitter::Impl::accrue_mxcsr(bool wrote_f) {
+    stmxcsr(dword[rsp + kFrameMxcsr + 4]);
+    movzx(eax, byte[rsp + kFrameMxcsr + 4]);
+    and_(eax, 0x3d);  // not the denormal-operand flag (bit 1), nor the masks above
+    Xbyak::Label none;
+    if (!wrote_f) jz(none, T_NEAR);
+    mov(rcx, addr(kFlagMap.data()));
+    movzx(eax, byte[rcx + rax]);
+    or_(byte[rbx + m_l.fflags], al);
+    if (!wrote_f) {
+        set_fs_dirty_code();
+        L(none);
+    }
+}
+
+bool Emitter::Impl::emit_fp(const DecodedInsn& d, size_t index, int32_t off, Op op) {
+    switch (op) {
+        case Op::flw: case Op::fld: case Op::fsw: case Op::fsd:
+            emit_fp_memory(d, index, off, op);
+            return true;
+        case Op::fadd_s: case Op::fsub_s: case Op::fmul_s: case Op::fdiv_s: case Op::fsqrt_s:
+        case Op::fadd_d: case Op::fsub_d: case Op::fmul_d: case Op::fdiv_d: case Op::fsqrt_d:
+        case Op::fmadd_s: case Op::fmsub_s: case Op::fnmsub_s: case Op::fnmadd_s:
+        case Op::fmadd_d: case Op::fmsub_d: case Op::fnmsub_d: case Op::fnmadd_d:
+            return emit_fp_arith(d, index, off, op);
+        case Op::feq_s: case Op::flt_s: case Op::fle_s: case Op::feq_d: case Op::flt_d: case Op::fle_d:
+            emit_fp_compare(d, index, off, op);
+            return true;
+        case Op::fcvt_w_s: case Op::fcvt_l_s: case Op::fcvt_w_d: case Op::fcvt_l_d:
+            return emit_fp_to_int(d, index, off, op);
+        case Op::fcvt_s_w: case Op::fcvt_s_wu: case Op::fcvt_s_l: case Op::fcvt_s_lu:
+        case Op::fcvt_d_w: case Op::fcvt_d_wu: case Op::fcvt_d_l: case Op::fcvt_d_lu:
+            return emit_int_to_fp(d, index, off, op);
+        case Op::fcvt_s_d: case Op::fcvt_d_s:
+            return emit_fp_convert(d, index, off, op);
+        case Op::fsgnj_s: case Op::fsgnjn_s: case Op::fsgnjx_s: case Op::fsgnj_d: case Op::fsgnjn_d:
+        case Op::fsgnjx_d:
+            emit_fp_sign(d, index, off, op);
+            return true;
+        case Op::fmv_x_w: case Op::fmv_x_d: case Op::fmv_w_x: case Op::fmv_d_x:
+            emit_fp_move(d, index, off, op);
+            return true;
+        default:
+            return false;
+    }
+}
+
+// flw, fld, fsw, fsd: emit_memory's paths with the value in an f register (they never join an
+// access group or a page memo: see access_size).
+void Emitter::Impl::emit_fp_memory(const DecodedInsn& d, size_t index, int32_t off, Op op) {
+    Xbyak::Label other, done;
+    fp_enabled_or(other);
+    const bool store = op == Op::fsw || op == Op::fsd;
+    emit_memory(d, index, off, Mem{op == Op::flw || op == Op::fsw ? 4u : 8u, store, false, true});
+    L(done);
+    cold_fallback(d, index, off, other, done, false);
+}
+
+// The two- and three-operand arithmetic: xmm0 = the result.
+bool Emitter::Impl::emit_fp_arith(const DecodedInsn& d, size_t index, int32_t off, Op op) {
+    const bool fused = op == Op::fmadd_s || op == Op::fmsub_s || op == Op::fnmsub_s || op == Op::fnmadd_s ||
+                       op == Op::fmadd_d || op == Op::fmsub_d || op == Op::fnmsub_d || op == Op::fnmadd_d;
+    if (!nearest_rm(d) || (fused && !m_has_fma)) return false;
+    const bool single = is_single(op);
+    Xbyak::Label other, done;
+    fp_enabled_or(other);
+    nearest_or(d, other);
+    if (single) {
+        boxed_or(d.rs1, other);
+        if (op != Op::fsqrt_s) boxed_or(d.rs2, other);
+        if (fused) boxed_or(d.rs3, other);
+    }
+    auto a = [&](unsigned r) { return single ? dword[rbx + m_l.freg(r)] : F(r); };
+    clear_mxcsr();
+    if (single) movss(xmm0, a(d.rs1)); else movsd(xmm0, a(d.rs1));
+    switch (op) {
+        case Op::fadd_s: addss(xmm0, a(d.rs2)); break;
+        case Op::fsub_s: subss(xmm0, a(d.rs2)); break;
+        case Op::fmul_s: mulss(xmm0, a(d.rs2)); break;
+        case Op::fdiv_s: divss(xmm0, a(d.rs2)); break;
+        case Op::fsqrt_s: sqrtss(xmm0, xmm0); break;
+        case Op::fadd_d: addsd(xmm0, a(d.rs2)); break;
+        case Op::fsub_d: subsd(xmm0, a(d.rs2)); break;
+        case Op::fmul_d: mulsd(xmm0, a(d.rs2)); break;
+        case Op::fdiv_d: divsd(xmm0, a(d.rs2)); break;
+        case Op::fsqrt_d: sqrtsd(xmm0, xmm0); break;
+        default: {
+            // xmm0 = ±(rs2 × rs1) ± rs3, one rounding: vfnmadd is RISC-V's fnmsub
+            // (−(a×b) + c), vfnmsub its fnmadd (−(a×b) − c).
+            if (single) movss(xmm1, a(d.rs2)); else movsd(xmm1, a(d.rs2));
+            const Xbyak::Address c = a(d.rs3);
+            switch (op) {
+                case Op::fmadd_s: vfmadd213ss(xmm0, xmm1, c); break;
+                case Op::fmsub_s: vfmsub213ss(xmm0, xmm1, c); break;
+                case Op::fnmsub_s: vfnmadd213ss(xmm0, xmm1, c); break;
+                case Op::fnmadd_s: vfnmsub213ss(xmm0, xmm1, c); break;
+                case Op::fmadd_d: vfmadd213sd(xmm0, xmm1, c); break;
+                case Op::fmsub_d: vfmsub213sd(xmm0, xmm1, c); break;
+                case Op::fnmsub_d: vfnmadd213sd(xmm0, xmm1, c); break;
+                default: vfnmsub213sd(xmm0, xmm1, c); break;
+            }
+        }
+    }
+    if (single) ucomiss(xmm0, xmm0); else ucomisd(xmm0, xmm0);
+    jp(other, T_NEAR);  // a NaN: canonical, with RISC-V's flags, the interpreter's way
+    mark_fs_dirty();
+    if (single) {
+        movd(eax, xmm0);
+        write_f32(d.rd, eax);
+    } else {
+        movsd(F(d.rd), xmm0);
+    }
+    accrue_mxcsr(true);
+    L(done);
+    cold_fallback(d, index, off, other, done, false);
+    return true;
+}
+
+// feq (quiet: ucomis* raises invalid only for a signaling NaN, as §11.8 asks), flt and fle
+// (signaling: comis* raises it for any NaN). Unordered operands set ZF, PF and CF, so
+// "rs2 above rs1" and "rs2 above or equal" are false for them, and equality needs PF clear.
+void Emitter::Impl::emit_fp_compare(const DecodedInsn& d, size_t index, int32_t off, Op op) {
+    const bool single = is_single(op);
+    Xbyak::Label other, done;
+    fp_enabled_or(other);
+    if (single) {
+        boxed_or(d.rs1, other);
+        boxed_or(d.rs2, other);
+    }
+    clear_mxcsr();
+    const bool eq = op == Op::feq_s || op == Op::feq_d;
+    const unsigned first = eq ? d.rs1 : d.rs2, second = eq ? d.rs2 : d.rs1;
+    if (single) {
+        movss(xmm0, dword[rbx + m_l.freg(first)]);
+        eq ? ucomiss(xmm0, dword[rbx + m_l.freg(second)]) : comiss(xmm0, dword[rbx + m_l.freg(second)]);
+    } else {
+        movsd(xmm0, F(first));
+        eq ? ucomisd(xmm0, F(second)) : comisd(xmm0, F(second));
+    }
+    if (eq) {
+        sete(dl);
+        setnp(cl);
+        and_(dl, cl);
+    } else if (op == Op::flt_s || op == Op::flt_d) {
+        seta(dl);
+    } else {
+        setae(dl);
+    }
+    movzx(edx, dl);
+    accrue_mxcsr(false);
+    mov(rax, rdx);
+    L(done);
+    cold_fallback(d, index, off, other, done, true);
+    put(d.rd, rax);
+}
+
+// fcvt.w and fcvt.l (signed) in RTZ (cvtt*, what C's casts compile to) or RNE (cvt* under
+// MXCSR's RNE). x86's out-of-range answer, the integer indefinite (the most negative value),
+// goes the interpreter's way, which saturates (§11.7); so does a true most negative result.
+bool Emitter::Impl::emit_fp_to_int(const DecodedInsn& d, size_t index, int32_t off, Op op) {
+    const bool truncate = d.rm == 1;
+    if (!truncate && !nearest_rm(d)) return false;
+    const bool single = op == Op::fcvt_w_s || op == Op::fcvt_l_s;
+    const bool w = op == Op::fcvt_w_s || op == Op::fcvt_w_d;
+    Xbyak::Label other, done;
+    fp_enabled_or(other);
+    nearest_or(d, other);
+    if (single) boxed_or(d.rs1, other);
+    clear_mxcsr();
+    const Xbyak::Address from = single ? dword[rbx + m_l.freg(d.rs1)] : F(d.rs1);
+    auto convert = [&](const Xbyak::Reg32e& to) {
+        if (single)
+            truncate ? cvttss2si(to, from) : cvtss2si(to, from);
+        else
+            truncate ? cvttsd2si(to, from) : cvtsd2si(to, from);
+    };
+    w ? convert(edx) : convert(rdx);
+    if (w) {
+        cmp(edx, 0x80000000u);
+        je(other, T_NEAR);
+        movsxd(rdx, edx);  // RV64 sign-extends a 32-bit result (§11.7)
+    } else {
+        mov(rax, uint64_t{1} << 63);
+        cmp(rdx, rax);
+        je(other, T_NEAR);
+    }
+    accrue_mxcsr(false);
+    mov(rax, rdx);
+    L(done);
+    cold_fallback(d, index, off, other, done, true);
+    put(d.rd, rax);
+    return true;
+}
+
+// fcvt.s/d from an integer register: cvtsi2s* of the value as a signed 64-bit integer, which
+// is the value itself for w, wu and l, and for lu below 2^63 (above it: the interpreter's
+// way). binary64 holds every 32-bit integer exactly, so fcvt.d.w[u] ignores the mode (§11.7).
+bool Emitter::Impl::emit_int_to_fp(const DecodedInsn& d, size_t index, int32_t off, Op op) {
+    const bool exact = op == Op::fcvt_d_w || op == Op::fcvt_d_wu;
+    if (exact ? d.rm == 5 || d.rm == 6 : !nearest_rm(d)) return false;
+    const bool single = is_single(op);
+    Xbyak::Label other, done;
+    fp_enabled_or(other);
+    exact ? legal_rm_or(d, other) : nearest_or(d, other);
+    get(rax, d.rs1);
+    if (op == Op::fcvt_s_w || op == Op::fcvt_d_w) movsxd(rax, eax);
+    if (op == Op::fcvt_s_wu || op == Op::fcvt_d_wu) mov(eax, eax);
+    if (op == Op::fcvt_s_lu || op == Op::fcvt_d_lu) {
+        test(rax, rax);
+        js(other, T_NEAR);
+    }
+    clear_mxcsr();
+    xorps(xmm0, xmm0);  // cvtsi2s* merges into xmm0: no wait on its last writer
+    single ? cvtsi2ss(xmm0, rax) : cvtsi2sd(xmm0, rax);
+    mark_fs_dirty();
+    if (single) {
+        movd(eax, xmm0);
+        write_f32(d.rd, eax);
+    } else {
+        movsd(F(d.rd), xmm0);
+    }
+    accrue_mxcsr(true);
+    L(done);
+    cold_fallback(d, index, off, other, done, false);
+    return true;
+}
+
+// fcvt.s.d rounds (RNE natively); fcvt.d.s is exact (§12.5). A NaN goes the interpreter's way.
+bool Emitter::Impl::emit_fp_convert(const DecodedInsn& d, size_t index, int32_t off, Op op) {
+    const bool widen = op == Op::fcvt_d_s;
+    if (widen ? d.rm == 5 || d.rm == 6 : !nearest_rm(d)) return false;
+    Xbyak::Label other, done;
+    fp_enabled_or(other);
+    widen ? legal_rm_or(d, other) : nearest_or(d, other);
+    if (widen) boxed_or(d.rs1, other);
+    clear_mxcsr();
+    if (widen) {
+        cvtss2sd(xmm0, dword[rbx + m_l.freg(d.rs1)]);
+        ucomisd(xmm0, xmm0);
+    } else {
+        cvtsd2ss(xmm0, F(d.rs1));
+        ucomiss(xmm0, xmm0);
+    }
+    jp(other, T_NEAR);
+    mark_fs_dirty();
+    if (widen) {
+        movsd(F(d.rd), xmm0);
+    } else {
+        movd(eax, xmm0);
+        write_f32(d.rd, eax);
+    }
+    accrue_mxcsr(true);
+    L(done);
+    cold_fallback(d, index, off, other, done, false);
+    return true;
+}
+
+// Sign injection (§11.7): the magnitude of rs1 with a sign from rs2 (fsgnj), its inverse
+// (fsgnjn) or the XOR of both signs (fsgnjx); fmv, fneg and fabs are its rs1 = rs2 forms.
+// Raw bits: no flags, NaNs kept as they are.
+void Emitter::Impl::emit_fp_sign(const DecodedInsn& d, size_t index, int32_t off, Op op) {
+    const bool single = is_single(op);
+    const uint8_t sign = single ? 31 : 63;
+    const Xbyak::Reg a = single ? Xbyak::Reg(eax) : Xbyak::Reg(rax);
+    const Xbyak::Reg b = single ? Xbyak::Reg(edx) : Xbyak::Reg(rdx);
+    auto f = [&](unsigned r) { return single ? dword[rbx + m_l.freg(r)] : F(r); };
+    Xbyak::Label other, done;
+    fp_enabled_or(other);
+    if (single) {
+        boxed_or(d.rs1, other);
+        boxed_or(d.rs2, other);
+    }
+    mov(a, f(d.rs1));
+    mov(b, f(d.rs2));
+    if (op == Op::fsgnjn_s || op == Op::fsgnjn_d) not_(b);
+    if (op != Op::fsgnjx_s && op != Op::fsgnjx_d) btr(a, sign);
+    shr(b, sign);
+    shl(b, sign);
+    (op == Op::fsgnjx_s || op == Op::fsgnjx_d) ? xor_(a, b) : or_(a, b);
+    mark_fs_dirty();
+    if (single)
+        write_f32(d.rd, eax);
+    else
+        mov(F(d.rd), rax);
+    L(done);
+    cold_fallback(d, index, off, other, done, false);
+}
+
+// Raw moves between the register files (§11.7, §12.5): fmv.x.w sign-extends the low half
+// whatever the upper holds; fmv.w.x NaN-boxes.
+void Emitter::Impl::emit_fp_move(const DecodedInsn& d, size_t index, int32_t off, Op op) {
+    Xbyak::Label other, done;
+    fp_enabled_or(other);
+    const bool to_x = op == Op::fmv_x_w || op == Op::fmv_x_d;
+    if (op == Op::fmv_x_w) movsxd(rax, dword[rbx + m_l.freg(d.rs1)]);
+    if (op == Op::fmv_x_d) mov(rax, F(d.rs1));
+    if (!to_x) {
+        get(rax, d.rs1);
+        mark_fs_dirty();
+        if (op == Op::fmv_w_x)
+            write_f32(d.rd, eax);
+        else
+            mov(F(d.rd), rax);
+    }
+    L(done);
+    cold_fallback(d, index, off, other, done, to_x);
+    if (to_x) put(d.rd, rax);
+}
+
+}  // namespace trapeze::rv64::jit
