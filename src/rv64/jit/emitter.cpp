@@ -658,6 +658,11 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
         m_group_live = i < group_end;
         if (static_cast<Op>(d.op) == Op::crossing && b.crossing) {
             emit_crossing(b, stats);  // a block of its own
+        } else if (i + 1 < b.insns.size() && is_zext_w(d, b.insns[i + 1])) {
+            emit_zext_w(d);
+            stats.translated += 2;
+            off += b.insns[i + 1].len;  // and d's below
+            ++i;
         } else if (emit_insn(d, i, off)) {
             ++stats.translated;
         } else {
@@ -1598,9 +1603,43 @@ void Emitter::Impl::word_imm(const Xbyak::Reg32& r, const DecodedInsn& d, Op op)
     }
 }
 
+// `slli rd, rs, 32; srli rd, rd, 32`, RV64GC's zero extension of a word (Zba's zext.w, which
+// compilers use for unsigned int indices and sizes): one 32-bit move, which x86-64
+// zero-extends. Nothing can trap or be entered between the two.
+bool Emitter::Impl::is_zext_w(const DecodedInsn& first, const DecodedInsn& second) {
+    return static_cast<Op>(first.op) == Op::slli && first.imm == 32 && static_cast<Op>(second.op) == Op::srli &&
+           second.imm == 32 && second.rd == first.rd && second.rs1 == first.rd;
+}
+
+void Emitter::Impl::emit_zext_w(const DecodedInsn& d) {
+    m_dest_evicted = 0;
+    if (d.rd == 32) return;  // no side effects
+    bool cached = false;
+    const Reg64 r = dest(d.rd, cached);
+    if (d.rs1 == 0) {
+        xor_(r.cvt32(), r.cvt32());
+        return;
+    }
+    const Src a = src(d.rs1, d.rd, cached, r);
+    if (a.in_reg)
+        mov(r.cvt32(), a.reg.cvt32());
+    else
+        mov(r.cvt32(), dword[rbx + m_l.xreg(a.x)]);
+}
+
 void Emitter::Impl::emit_word(const DecodedInsn& d, Op op) {
     if (d.rd == 32) return;  // no side effects
     const bool reg_form = op == Op::addw || op == Op::subw;
+    if (op == Op::addiw && d.imm == 0 && d.rs1 != 0) {  // sext.w: one sign-extending move
+        bool cached = false;
+        const Reg64 r = dest(d.rd, cached);
+        const Src a = src(d.rs1, d.rd, cached, r);
+        if (a.in_reg)
+            movsxd(r, a.reg.cvt32());
+        else
+            movsxd(r, dword[rbx + m_l.xreg(a.x)]);
+        return;
+    }
     if (op != Op::roriw && d.rs1 != 0 && (!reg_form || (d.rs2 != 0 && d.rs2 != d.rd))) {
         bool cached = false;
         const Reg64 r = dest(d.rd, cached);

@@ -380,6 +380,8 @@ private:
     void set_flag(unsigned rd, bool is_signed);
     void emit_shift(const DecodedInsn& d, Op op);
     void emit_word(const DecodedInsn& d, Op op);
+    static bool is_zext_w(const DecodedInsn& first, const DecodedInsn& second);
+    void emit_zext_w(const DecodedInsn& d);
     void word_imm(const Xbyak::Reg32& r, const DecodedInsn& d, Op op);
     void emit_mul(const DecodedInsn& d, Op op);
     void emit_div(const DecodedInsn& d, Op op);

@@ -255,6 +255,40 @@ TEST(Jit, LoopOfMoreRegistersThanTheCacheMatchesTheInterpreter) {
     for (uint64_t budget : {7u, 100000u}) expect_engines_agree(program, budget, fmt::format("budget {}", budget));
 }
 
+// Zero and sign extensions of words, emitted as single moves (Emitter::emit_zext_w, sext.w in
+// emit_word): `slli rd, rs, 32; srli rd, rd, 32` with rd = rs, rd != rs, rs = x0, rd = x0,
+// rs cached or not, next to pairs that must not fuse (another shift amount, another register),
+// and `addiw rd, rs, 0`; in a loop over more registers than the cache holds.
+TEST(Jit, WordExtensionsMatchTheInterpreter) {
+    auto slli = [](uint32_t rd, uint32_t rs, uint32_t sh) { return enc_i(static_cast<int32_t>(sh), rs, 1, rd, 0x13); };
+    auto srli = [](uint32_t rd, uint32_t rs, uint32_t sh) { return enc_i(static_cast<int32_t>(sh), rs, 5, rd, 0x13); };
+    auto sext_w = [](uint32_t rd, uint32_t rs) { return enc_i(0, rs, 0, rd, 0x1b); };
+    auto program = [&](EngineRig& r) {
+        for (unsigned x = 5; x <= 20; ++x) r.hart.s.x[x] = 0x8badf00d'f0000000ull * x + 0x87654321u * x;
+        r.hart.s.x[21] = 0;
+        r.code(kBase, {
+                          slli(5, 5, 32), srli(5, 5, 32),     // loop: zext.w x5, x5
+                          slli(6, 7, 32), srli(6, 6, 32),     //       zext.w x6, x7
+                          slli(8, 0, 32), srli(8, 8, 32),     //       zext.w x8, x0
+                          slli(0, 9, 32), srli(0, 0, 32),     //       (to x0)
+                          slli(10, 11, 32), srli(10, 10, 31), //       not a zext
+                          slli(12, 13, 32), srli(14, 12, 32), //       nor this
+                          sext_w(15, 16), sext_w(17, 17),     //       sext.w
+                          sext_w(18, 0),
+                          enc_r(0, 5, 7, 0, 7, 0x33),         //       add x7, x7, x5
+                          enc_r(0, 6, 9, 0, 9, 0x33),         //       add x9, x9, x6
+                          enc_r(0, 15, 11, 0, 11, 0x33),      //       add x11, x11, x15
+                          enc_r(0, 17, 16, 0, 16, 0x33),      //       add x16, x16, x17
+                          addi(19, 19, 13), slli(20, 19, 32), srli(20, 20, 32),
+                          addi(21, 21, 1), enc_i(200, 0, 0, 22, 0x13),  // addi x21 += 1; li x22, 200
+                          bne(21, 22, -4 * 24),
+                          kPark,
+                      });
+    };
+    for (uint64_t budget : {3u, 8u, 17u, 100000u}) expect_engines_agree(program, budget, fmt::format("budget {}", budget));
+    expect_engines_agree(program, 100000, "the loop ran", [](EngineRig& r) { EXPECT_EQ(r.hart.s.x[21], 200u); });
+}
+
 // A loop of four blocks in one page (an odd and an even arm, then the loop test) over
 // loop_data: ten registers (more than the cache holds), a load that misses the TLB, a store.
 void four_block_loop(EngineRig& r) {
