@@ -66,19 +66,24 @@ bool nearest_rm(const DecodedInsn& d) { return d.rm == 0 || d.rm == 7; }
 
 }  // namespace
 
-// FP instructions are illegal while mstatus.FS is Off.
+// FP instructions are illegal while mstatus.FS is Off: checked once per block until a call
+// (m_fs). Only a CSR write can turn FS off, and those run as calls (emit_fallback) or leave;
+// the cold paths that rejoin a block (cold_fallback) run the instruction they stand for, and
+// none that has one (FP, atomics, cbo.zero, sstatus reads, SIE) clears FS.
 void Emitter::Impl::fp_enabled_or(Xbyak::Label& other) {
     static_assert(csr::MSTATUS_FS == 0x6000);
+    if (m_fs != FsKnown::Unknown) return;
     test(byte[rbx + m_l.mstatus + 1], 0x60);
     jz(other, T_NEAR);
+    m_fs = FsKnown::On;
 }
 
 // Writing an f register or fflags makes FS Dirty (and SD set), as Hart::set_fs_dirty; once
-// per block until a call (which may change mstatus). Clobbers rcx.
+// per block until a call, as above. Clobbers rcx.
 void Emitter::Impl::mark_fs_dirty() {
-    if (m_fs_dirty) return;
+    if (m_fs == FsKnown::Dirty) return;
     set_fs_dirty_code();
-    m_fs_dirty = true;
+    m_fs = FsKnown::Dirty;
 }
 
 void Emitter::Impl::set_fs_dirty_code() {
@@ -133,6 +138,33 @@ void Emitter::Impl::accrue_mxcsr(bool wrote_f) {
         set_fs_dirty_code();
         L(none);
     }
+}
+
+// The end of an instruction whose result is in xmm0: f[rd] = it (NaN-boxed if binary32), FS
+// Dirty, the flags accrued; `done` is where its cold side (`other`: the interpreter's
+// semantics) comes back.
+void Emitter::Impl::finish_f(const DecodedInsn& d, size_t index, int32_t off, bool single, Xbyak::Label& other,
+                             Xbyak::Label& done) {
+    mark_fs_dirty();
+    if (single) {
+        movd(eax, xmm0);
+        write_f32(d.rd, eax);
+    } else {
+        movsd(F(d.rd), xmm0);
+    }
+    accrue_mxcsr(true);
+    L(done);
+    cold_fallback(d, index, off, other, done, false);
+}
+
+// The same for an integer result in rdx: x[rd] = it, the flags accrued.
+void Emitter::Impl::finish_x(const DecodedInsn& d, size_t index, int32_t off, Xbyak::Label& other,
+                             Xbyak::Label& done) {
+    accrue_mxcsr(false);
+    mov(rax, rdx);
+    L(done);
+    cold_fallback(d, index, off, other, done, true);
+    put(d.rd, rax);
 }
 
 bool Emitter::Impl::emit_fp(const DecodedInsn& d, size_t index, int32_t off, Op op) {
@@ -225,16 +257,7 @@ bool Emitter::Impl::emit_fp_arith(const DecodedInsn& d, size_t index, int32_t of
     }
     if (single) ucomiss(xmm0, xmm0); else ucomisd(xmm0, xmm0);
     jp(other, T_NEAR);  // a NaN: canonical, with RISC-V's flags, the interpreter's way
-    mark_fs_dirty();
-    if (single) {
-        movd(eax, xmm0);
-        write_f32(d.rd, eax);
-    } else {
-        movsd(F(d.rd), xmm0);
-    }
-    accrue_mxcsr(true);
-    L(done);
-    cold_fallback(d, index, off, other, done, false);
+    finish_f(d, index, off, single, other, done);
     return true;
 }
 
@@ -269,11 +292,7 @@ void Emitter::Impl::emit_fp_compare(const DecodedInsn& d, size_t index, int32_t 
         setae(dl);
     }
     movzx(edx, dl);
-    accrue_mxcsr(false);
-    mov(rax, rdx);
-    L(done);
-    cold_fallback(d, index, off, other, done, true);
-    put(d.rd, rax);
+    finish_x(d, index, off, other, done);
 }
 
 // fcvt.w and fcvt.l (signed) in RTZ (cvtt*, what C's casts compile to) or RNE (cvt* under
@@ -306,11 +325,7 @@ bool Emitter::Impl::emit_fp_to_int(const DecodedInsn& d, size_t index, int32_t o
         cmp(rdx, rax);
         je(other, T_NEAR);
     }
-    accrue_mxcsr(false);
-    mov(rax, rdx);
-    L(done);
-    cold_fallback(d, index, off, other, done, true);
-    put(d.rd, rax);
+    finish_x(d, index, off, other, done);
     return true;
 }
 
@@ -334,16 +349,7 @@ bool Emitter::Impl::emit_int_to_fp(const DecodedInsn& d, size_t index, int32_t o
     clear_mxcsr();
     xorps(xmm0, xmm0);  // cvtsi2s* merges into xmm0: no wait on its last writer
     single ? cvtsi2ss(xmm0, rax) : cvtsi2sd(xmm0, rax);
-    mark_fs_dirty();
-    if (single) {
-        movd(eax, xmm0);
-        write_f32(d.rd, eax);
-    } else {
-        movsd(F(d.rd), xmm0);
-    }
-    accrue_mxcsr(true);
-    L(done);
-    cold_fallback(d, index, off, other, done, false);
+    finish_f(d, index, off, single, other, done);
     return true;
 }
 
@@ -364,16 +370,7 @@ bool Emitter::Impl::emit_fp_convert(const DecodedInsn& d, size_t index, int32_t 
         ucomiss(xmm0, xmm0);
     }
     jp(other, T_NEAR);
-    mark_fs_dirty();
-    if (widen) {
-        movsd(F(d.rd), xmm0);
-    } else {
-        movd(eax, xmm0);
-        write_f32(d.rd, eax);
-    }
-    accrue_mxcsr(true);
-    L(done);
-    cold_fallback(d, index, off, other, done, false);
+    finish_f(d, index, off, !widen, other, done);
     return true;
 }
 

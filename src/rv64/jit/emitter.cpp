@@ -637,7 +637,7 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
     m_regs.restore(m_canon);
     m_pc_off = 0;
     m_ended = false;
-    m_fs_dirty = false;
+    m_fs = FsKnown::Unknown;
     plan_groups(b);
     if (!m_loop) m_regs.set_available(cache_registers(!m_groups.empty()));
     m_pinned = pinned_memo(b, base);
@@ -696,7 +696,7 @@ void Emitter::Impl::call_fallback(const DecodedInsn& d) {
     mov(rsi, reinterpret_cast<uint64_t>(&d));
     mov(rax, addr(&run_fallback));
     call(rax);
-    m_fs_dirty = false;  // it may have written mstatus
+    m_fs = FsKnown::Unknown;  // it may have written mstatus
     // A system instruction may have changed what the memos copy (satp, mstatus, PMP, an
     // sfence.vma); anything else (FP, AMO min/max, cache-block operations) cannot.
     if ((d.raw & 0x7f) == 0x73) forget_memos();

@@ -48,7 +48,8 @@ constexpr uint32_t kFrameMemoAddends = kFrameMemoPages + 8 * kMemoSlots;
 // nearest even, every exception masked, flags clear) and, 4 bytes above, the one they store.
 constexpr uint32_t kFrameMxcsr = kFrameMemoAddends + 8 * kMemoSlots;
 // Every exception masked, round to nearest even, no flush-to-zero or denormals-are-zero,
-// flags clear: the host's default MXCSR, which native FP instructions leave it in.
+// flags clear: the host's default MXCSR, which native FP instructions load before each
+// operation (they leave its sticky flags set; no host code reads them).
 constexpr uint32_t kMxcsrNearest = 0x1f80;
 constexpr uint32_t kFrameBytes = kFrameMxcsr + 8;
 static_assert(kFrameBytes % 16 == 8, "six pushes and the frame keep rsp 16-byte aligned: see the trampoline");
@@ -365,6 +366,9 @@ private:
     void write_f_loaded(unsigned rd, unsigned size, const Reg64& r);
     void clear_mxcsr();
     void accrue_mxcsr(bool wrote_f);
+    void finish_f(const DecodedInsn& d, size_t index, int32_t off, bool single, Xbyak::Label& other,
+                  Xbyak::Label& done);
+    void finish_x(const DecodedInsn& d, size_t index, int32_t off, Xbyak::Label& other, Xbyak::Label& done);
     void emit_fp_memory(const DecodedInsn& d, size_t index, int32_t off, Op op);
     bool emit_fp_arith(const DecodedInsn& d, size_t index, int32_t off, Op op);
     void emit_fp_compare(const DecodedInsn& d, size_t index, int32_t off, Op op);
@@ -417,7 +421,9 @@ private:
     int32_t m_pc_off = 0;     // rbp is the region head's pc + m_pc_off
     int64_t m_fall_off = -1;  // the offset of the region's block laid out next (-1, odd: none)
     bool m_ended = false;     // the last instruction emitted the block's exits
-    bool m_fs_dirty = false;  // mstatus.FS is Dirty here (set by this block since its start or last call)
+    // What this block knows of mstatus.FS here (checked or set since its start or last call).
+    enum class FsKnown : uint8_t { Unknown, On, Dirty };
+    FsKnown m_fs = FsKnown::Unknown;
     unsigned m_dest_evicted = 0;  // the guest register the last dest() evicted (0: none)
     RegCache m_regs;
     // The region's blocks: byte offset of each from the head's pc, and the label of its code.
