@@ -103,7 +103,7 @@ Result<void> check_record_replay_options(const CLI::App& run, const std::string&
             if (run.count(opt) != 0) return make_error("{} does not go with --record (a recording starts at the boot of a riscv64 machine)", opt);
     }
     if (replay.empty()) return ok();
-    for (const char* opt : {"--kernel", "--initrd", "--bios", "--append", "--memory", "--cpus", "--disk", "--net", "--boot",
+    for (const char* opt : {"--kernel", "--initrd", "--bios", "--append", "--memory", "--cpus", "--hypervisor", "--disk", "--net", "--boot",
                             "--console", "--no-rng", "--restore", "--arch", "--on-reboot", "--deterministic", "--snapshot-path"})
         if (run.count(opt) != 0) return make_error("{} does not go with --replay: the machine is the recording's", opt);
     return ok();
@@ -384,6 +384,8 @@ int main(int argc, char** argv) {
     run->add_option("--memory", cfg.memory_mib, "Guest RAM in MiB")->check(CLI::Range(kMinMemoryMib, kMaxMemoryMib));
     run->add_option("--cpus", cfg.cpus, "Number of harts (each on a host thread of its own, unless --deterministic)")
         ->check(CLI::Range(1u, kMaxCpus));
+    run->add_flag("--hypervisor", cfg.hypervisor,
+                  "riscv64: the harts implement the hypervisor extension (H), as QEMU's -cpu rv64,h=true");
     run->add_flag("--deterministic", cfg.deterministic,
                   "riscv64: harts take turns on one host thread in a fixed order (repeatable runs)");
     run->add_option("--on-reboot", on_reboot, "What a guest reboot does")->check(CLI::IsMember({"exit", "restart"}));
@@ -600,6 +602,7 @@ int main(int argc, char** argv) {
         cfg = *saved;
         if (run->count("--memory") != 0) cfg.memory_mib = given.memory_mib;
         if (run->count("--cpus") != 0) cfg.cpus = given.cpus;
+        if (run->count("--hypervisor") != 0) cfg.hypervisor = given.hypervisor;
         cfg.deterministic = given.deterministic;
         cfg.cpu_quota_percent = given.cpu_quota_percent;
         if (!disks.empty()) cfg.disks.clear();

@@ -45,10 +45,18 @@ constexpr uint64_t kMaxIdleNs = 50'000'000;
 constexpr uint64_t kIoTickNs = 5'000'000;
 constexpr uint64_t kHtifTickNs = 1'000'000;
 
-// What the harts implement, in the order the ISA naming rules want (unpriv spec ch. 29).
-const std::vector<std::string> kIsaExtensions = {"i",     "m",     "a",   "f",   "d",      "c",      "zicntr",
-                                                 "zicsr", "zifencei", "zba", "zbb", "zbs", "zicbom", "zicboz", "sstc"};
-constexpr const char* kIsaString = "rv64imafdc_zicntr_zicsr_zifencei_zba_zbb_zbs_zicbom_zicboz_sstc";
+// What the harts implement, in the order the ISA naming rules want (unpriv spec ch. 29: the
+// single letters in IMAFDQLCBKJTPVH order, so the hypervisor's "h" follows "c").
+std::vector<std::string> isa_extensions(bool hypervisor) {
+    std::vector<std::string> ext = {"i", "m", "a", "f", "d", "c"};
+    if (hypervisor) ext.emplace_back("h");
+    for (const char* z : {"zicntr", "zicsr", "zifencei", "zba", "zbb", "zbs", "zicbom", "zicboz", "sstc"}) ext.emplace_back(z);
+    return ext;
+}
+
+std::string isa_string(bool hypervisor) {
+    return fmt::format("rv64imafdc{}_zicntr_zicsr_zifencei_zba_zbb_zbs_zicbom_zicboz_sstc", hypervisor ? "h" : "");
+}
 
 }  // namespace
 
@@ -182,7 +190,7 @@ Result<void> RiscvMachine::add_virtio(std::unique_ptr<virtio::VirtioDevice> devi
 
 void RiscvMachine::wire_harts() {
     for (unsigned i = 0; i < m_cfg.cpus; ++i) {
-        auto hart = std::make_unique<rv64::Hart>(rv64::HartConfig{i, true}, m_mem, m_bus, m_clock);
+        auto hart = std::make_unique<rv64::Hart>(rv64::HartConfig{i, true, m_cfg.hypervisor}, m_mem, m_bus, m_clock);
         wire_hart(i, *hart);
         m_engine->attach(*hart);
         if (m_coherence) m_coherence->join(i, *hart);
@@ -209,8 +217,8 @@ Result<void> RiscvMachine::boot() {
     BoardConfig board;
     board.ram_size = m_mem.size();
     board.num_harts = m_cfg.cpus;
-    board.isa = kIsaString;
-    board.isa_extensions = kIsaExtensions;
+    board.isa = isa_string(m_cfg.hypervisor);
+    board.isa_extensions = isa_extensions(m_cfg.hypervisor);
     board.bootargs = m_cfg.append;
     board.virtio_slots = static_cast<unsigned>(m_virtio.size());
     auto plan = load_boot_images(m_cfg, m_mem, board);

@@ -115,6 +115,7 @@ Result<SavedConfig> saved_config(const snapshot::SnapshotContents& snap) {
     TRAPEZE_TRY_ASSIGN(r, snap.section("machine"));
     SavedConfig saved = read_config(r);
     TRAPEZE_TRY(r.finish());
+    saved.cfg.hypervisor = snap.has("hart0.h");  // harts with H save its state apart
     return saved;
 }
 
@@ -170,7 +171,10 @@ void RiscvMachine::save_state(snapshot::SnapshotWriter& out) const {
     boot.u64(m_boot.tohost.value_or(0));
     boot.boolean(m_boot.fromhost.has_value());
     boot.u64(m_boot.fromhost.value_or(0));
-    for (size_t i = 0; i < m_harts.size(); ++i) m_harts[i]->s.write(out.section(fmt::format("hart{}", i)));
+    for (size_t i = 0; i < m_harts.size(); ++i) {
+        m_harts[i]->s.write(out.section(fmt::format("hart{}", i)));
+        if (m_cfg.hypervisor) m_harts[i]->s.write_h(out.section(fmt::format("hart{}.h", i)));
+    }
     m_clint.save().write(out.section("clint"));
     m_plic.save().write(out.section("plic"));
     m_uart.save().write(out.section("uart"));
@@ -238,6 +242,12 @@ Result<void> RiscvMachine::restore_state(const snapshot::SnapshotContents& snap)
     for (size_t i = 0; i < m_harts.size(); ++i) {
         TRAPEZE_TRY_ASSIGN(r, section(fmt::format("hart{}", i)));
         harts.push_back(rv64::HartState::read(r));
+        // The hypervisor extension's state (hart_state.hpp): only harts that have it save it.
+        if (m_cfg.hypervisor) {
+            TRAPEZE_TRY_ASSIGN(rh, section(fmt::format("hart{}.h", i)));
+            harts.back().read_h(rh);
+            TRAPEZE_TRY(rh.finish());
+        }
         TRAPEZE_TRY(r.finish());
     }
     auto device = [&]<typename State>(const char* name, State& out) -> Result<void> {

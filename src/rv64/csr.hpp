@@ -30,6 +30,32 @@ inline constexpr uint16_t SIP = 0x144;
 inline constexpr uint16_t STIMECMP = 0x14d;  // Sstc
 inline constexpr uint16_t SATP = 0x180;
 
+// Hypervisor and virtual supervisor — priv spec ch. 8 ("Hypervisor Extension, Version 1.0").
+inline constexpr uint16_t VSSTATUS = 0x200;
+inline constexpr uint16_t VSIE = 0x204;
+inline constexpr uint16_t VSTVEC = 0x205;
+inline constexpr uint16_t VSSCRATCH = 0x240;
+inline constexpr uint16_t VSEPC = 0x241;
+inline constexpr uint16_t VSCAUSE = 0x242;
+inline constexpr uint16_t VSTVAL = 0x243;
+inline constexpr uint16_t VSIP = 0x244;
+inline constexpr uint16_t VSTIMECMP = 0x24d;  // Sstc
+inline constexpr uint16_t VSATP = 0x280;
+inline constexpr uint16_t HSTATUS = 0x600;
+inline constexpr uint16_t HEDELEG = 0x602;
+inline constexpr uint16_t HIDELEG = 0x603;
+inline constexpr uint16_t HIE = 0x604;
+inline constexpr uint16_t HTIMEDELTA = 0x605;
+inline constexpr uint16_t HCOUNTEREN = 0x606;
+inline constexpr uint16_t HGEIE = 0x607;
+inline constexpr uint16_t HENVCFG = 0x60a;
+inline constexpr uint16_t HTVAL = 0x643;
+inline constexpr uint16_t HIP = 0x644;
+inline constexpr uint16_t HVIP = 0x645;
+inline constexpr uint16_t HTINST = 0x64a;
+inline constexpr uint16_t HGATP = 0x680;
+inline constexpr uint16_t HGEIP = 0xe12;
+
 // Machine — priv spec ch. 3.
 inline constexpr uint16_t MVENDORID = 0xf11;
 inline constexpr uint16_t MARCHID = 0xf12;
@@ -52,6 +78,8 @@ inline constexpr uint16_t MEPC = 0x341;
 inline constexpr uint16_t MCAUSE = 0x342;
 inline constexpr uint16_t MTVAL = 0x343;
 inline constexpr uint16_t MIP = 0x344;
+inline constexpr uint16_t MTINST = 0x34a;  // H
+inline constexpr uint16_t MTVAL2 = 0x34b;  // H
 inline constexpr uint16_t PMPCFG0 = 0x3a0;
 inline constexpr uint16_t PMPCFG15 = 0x3af;
 inline constexpr uint16_t PMPADDR0 = 0x3b0;
@@ -88,6 +116,8 @@ inline constexpr uint64_t MSTATUS_UXL = 3ull << 32;
 inline constexpr uint64_t MSTATUS_SXL = 3ull << 34;
 inline constexpr uint64_t MSTATUS_SBE = 1ull << 36;
 inline constexpr uint64_t MSTATUS_MBE = 1ull << 37;
+inline constexpr uint64_t MSTATUS_GVA = 1ull << 38;  // H: mtval holds a guest virtual address
+inline constexpr uint64_t MSTATUS_MPV = 1ull << 39;  // H: V before the trap into M
 inline constexpr uint64_t MSTATUS_SD = 1ull << 63;
 
 inline constexpr uint64_t FS_OFF = 0;
@@ -100,14 +130,19 @@ inline constexpr uint64_t SSTATUS_MASK = MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_UB
                                          MSTATUS_FS | MSTATUS_XS | MSTATUS_SUM | MSTATUS_MXR | MSTATUS_UXL |
                                          MSTATUS_SD;
 
-// Interrupt numbers (mip/mie bits) and exception causes — priv spec §3.1.9, table 3.6.
+// Interrupt numbers (mip/mie bits) and exception causes — priv spec §3.1.9, table 3.6, and
+// the hypervisor's VS-level and guest-external ones (§8.2.3).
 enum Irq : unsigned {
     IRQ_S_SOFT = 1,
+    IRQ_VS_SOFT = 2,
     IRQ_M_SOFT = 3,
     IRQ_S_TIMER = 5,
+    IRQ_VS_TIMER = 6,
     IRQ_M_TIMER = 7,
     IRQ_S_EXT = 9,
+    IRQ_VS_EXT = 10,
     IRQ_M_EXT = 11,
+    IRQ_S_GEXT = 12,
 };
 inline constexpr uint64_t MIP_SSIP = 1ull << IRQ_S_SOFT;
 inline constexpr uint64_t MIP_MSIP = 1ull << IRQ_M_SOFT;
@@ -117,6 +152,14 @@ inline constexpr uint64_t MIP_SEIP = 1ull << IRQ_S_EXT;
 inline constexpr uint64_t MIP_MEIP = 1ull << IRQ_M_EXT;
 inline constexpr uint64_t S_INTERRUPTS = MIP_SSIP | MIP_STIP | MIP_SEIP;
 inline constexpr uint64_t ALL_INTERRUPTS = S_INTERRUPTS | MIP_MSIP | MIP_MTIP | MIP_MEIP;
+inline constexpr uint64_t MIP_VSSIP = 1ull << IRQ_VS_SOFT;
+inline constexpr uint64_t MIP_VSTIP = 1ull << IRQ_VS_TIMER;
+inline constexpr uint64_t MIP_VSEIP = 1ull << IRQ_VS_EXT;
+inline constexpr uint64_t MIP_SGEIP = 1ull << IRQ_S_GEXT;
+inline constexpr uint64_t VS_INTERRUPTS = MIP_VSSIP | MIP_VSTIP | MIP_VSEIP;
+// With GEILEN = 0 (no guest external interrupt files) SGEIP and SGEIE are read-only zero, so
+// the VS-level bits are all the H extension adds to mip/mie; mideleg has them read-only one
+// (§8.4.1).
 
 enum Exception : uint64_t {
     EXC_INST_MISALIGNED = 0,
@@ -129,10 +172,15 @@ enum Exception : uint64_t {
     EXC_STORE_ACCESS = 7,
     EXC_ECALL_U = 8,
     EXC_ECALL_S = 9,
+    EXC_ECALL_VS = 10,
     EXC_ECALL_M = 11,
     EXC_INST_PAGE_FAULT = 12,
     EXC_LOAD_PAGE_FAULT = 13,
     EXC_STORE_PAGE_FAULT = 15,
+    EXC_INST_GUEST_PAGE_FAULT = 20,
+    EXC_LOAD_GUEST_PAGE_FAULT = 21,
+    EXC_VIRTUAL_INST = 22,
+    EXC_STORE_GUEST_PAGE_FAULT = 23,
 };
 inline constexpr uint64_t CAUSE_INTERRUPT = 1ull << 63;
 
@@ -142,6 +190,23 @@ inline constexpr uint64_t MENVCFG_CBIE = 3ull << 4;
 inline constexpr uint64_t MENVCFG_CBCFE = 1ull << 6;
 inline constexpr uint64_t MENVCFG_CBZE = 1ull << 7;
 inline constexpr uint64_t MENVCFG_STCE = 1ull << 63;  // Sstc
+
+// hstatus fields — priv spec §8.2.1.
+inline constexpr uint64_t HSTATUS_VSBE = 1ull << 5;
+inline constexpr uint64_t HSTATUS_GVA = 1ull << 6;
+inline constexpr uint64_t HSTATUS_SPV = 1ull << 7;
+inline constexpr uint64_t HSTATUS_SPVP = 1ull << 8;
+inline constexpr uint64_t HSTATUS_HU = 1ull << 9;
+inline constexpr uint64_t HSTATUS_VGEIN = 0x3full << 12;
+inline constexpr uint64_t HSTATUS_VTVM = 1ull << 20;
+inline constexpr uint64_t HSTATUS_VTW = 1ull << 21;
+inline constexpr uint64_t HSTATUS_VTSR = 1ull << 22;
+inline constexpr uint64_t HSTATUS_VSXL = 3ull << 32;
+
+// hgatp — priv spec §8.2.10: MODE Bare or Sv39x4/Sv48x4/Sv57x4 (satp's mode numbers), VMID.
+inline constexpr uint64_t HGATP_MODE_SV39X4 = 8;
+inline constexpr uint64_t HGATP_MODE_SV48X4 = 9;
+inline constexpr uint64_t HGATP_MODE_SV57X4 = 10;
 
 // satp — priv spec §4.1.11.
 inline constexpr uint64_t SATP_MODE_BARE = 0;

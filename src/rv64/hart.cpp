@@ -16,8 +16,19 @@ constexpr uint64_t misa_bit(char ext) { return 1ull << (ext - 'A'); }
 constexpr uint64_t kMisa = (2ull << 62) | misa_bit('I') | misa_bit('M') | misa_bit('A') | misa_bit('F') |
                            misa_bit('D') | misa_bit('C') | misa_bit('S') | misa_bit('U');
 
-// Interrupts in decreasing priority order (priv spec §3.1.9): MEI, MSI, MTI, SEI, SSI, STI.
-constexpr unsigned kIrqPriority[] = {IRQ_M_EXT, IRQ_M_SOFT, IRQ_M_TIMER, IRQ_S_EXT, IRQ_S_SOFT, IRQ_S_TIMER};
+// Interrupts in decreasing priority order (priv spec §3.1.9, and §8.4.3 for the H extension's):
+// MEI, MSI, MTI, SEI, SSI, STI, SGEI, VSEI, VSSI, VSTI.
+constexpr unsigned kIrqPriority[] = {IRQ_M_EXT,  IRQ_M_SOFT, IRQ_M_TIMER, IRQ_S_EXT,   IRQ_S_SOFT,
+                                     IRQ_S_TIMER, IRQ_S_GEXT, IRQ_VS_EXT, IRQ_VS_SOFT, IRQ_VS_TIMER};
+
+// Exceptions whose tval is an address (priv spec §3.1.16, §8.6.3): with V=1 a guest virtual one.
+constexpr uint64_t kAddressCauses = (1ull << EXC_INST_MISALIGNED) | (1ull << EXC_INST_ACCESS) |
+                                    (1ull << EXC_BREAKPOINT) | (1ull << EXC_LOAD_MISALIGNED) |
+                                    (1ull << EXC_LOAD_ACCESS) | (1ull << EXC_STORE_MISALIGNED) |
+                                    (1ull << EXC_STORE_ACCESS) | (1ull << EXC_INST_PAGE_FAULT) |
+                                    (1ull << EXC_LOAD_PAGE_FAULT) | (1ull << EXC_STORE_PAGE_FAULT) |
+                                    (1ull << EXC_INST_GUEST_PAGE_FAULT) | (1ull << EXC_LOAD_GUEST_PAGE_FAULT) |
+                                    (1ull << EXC_STORE_GUEST_PAGE_FAULT);
 
 uint64_t set_field(uint64_t reg, uint64_t mask, uint64_t value) {
     return (reg & ~mask) | ((value * (mask & ~(mask << 1))) & mask);
@@ -26,6 +37,8 @@ uint64_t set_field(uint64_t reg, uint64_t mask, uint64_t value) {
 uint64_t get_field(uint64_t reg, uint64_t mask) { return (reg & mask) / (mask & ~(mask << 1)); }
 
 }  // namespace
+
+uint64_t Hart::misa() const { return kMisa | (m_cfg.hypervisor ? misa_bit('H') : 0); }
 
 Hart::Hart(const HartConfig& cfg, GuestMemory& mem, MmioBus& bus, const GuestClock& clock)
     : m_cfg(cfg),
@@ -43,9 +56,16 @@ void Hart::reset(uint64_t pc) {
     s.pc = pc;
     s.priv = Priv::M;
     s.mhartid = m_cfg.hartid;
-    s.misa = kMisa;
+    s.misa = misa();
     // UXL = SXL = 2 (64-bit), read-only (priv spec §3.1.6.2).
     s.mstatus = (2ull << 32) | (2ull << 34);
+    if (m_cfg.hypervisor) {
+        // VSXL and vsstatus.UXL are 64-bit too, read-only (§8.2.1, §8.2.11); the VS-level
+        // interrupts and SGEI are always delegated past M (mideleg read-only one, §8.4.1).
+        s.hstatus = 2ull << 32;
+        s.vsstatus = 2ull << 32;
+        s.mideleg = VS_INTERRUPTS;
+    }
     m_pins.store(0, std::memory_order_relaxed);
     m_trapped = false;
     m_stce = false;
@@ -57,7 +77,7 @@ void Hart::reset(uint64_t pc) {
 Result<void> Hart::restore(const HartState& state) {
     if (state.mhartid != m_cfg.hartid)
         return make_error("hart {}'s state says it is hart {}", m_cfg.hartid, state.mhartid);
-    if (state.misa != kMisa) return make_error("hart {}: misa {:#x} is not this hart's {:#x}", m_cfg.hartid, state.misa, kMisa);
+    if (state.misa != misa()) return make_error("hart {}: misa {:#x} is not this hart's {:#x}", m_cfg.hartid, state.misa, misa());
     if (auto legal = check_csrs(state); !legal) return std::move(legal).context(fmt::format("hart {}", m_cfg.hartid));
     s = state;
     m_trapped = false;
@@ -69,24 +89,34 @@ Result<void> Hart::restore(const HartState& state) {
 }
 
 void Hart::update_sstc() {
-    // Sstc: STIP reflects time >= stimecmp while menvcfg.STCE is set.
+    // Sstc: STIP reflects time >= stimecmp while menvcfg.STCE is set, and VSTIP the guest's
+    // time >= vstimecmp while henvcfg.STCE is (ORed with hvip.VSTIP, which is in mip).
     m_stce = m_cfg.sstc && (s.menvcfg & MENVCFG_STCE) != 0;
     set_irq_pin(MIP_STIP, m_stce && time() >= s.stimecmp);
+    if (m_cfg.hypervisor) set_irq_pin(MIP_VSTIP, vstce() && guest_time() >= s.vstimecmp);
 }
 
 uint64_t Hart::next_timer_tick() const {
     if (!m_cfg.sstc || (s.menvcfg & MENVCFG_STCE) == 0) return std::numeric_limits<uint64_t>::max();
-    return s.stimecmp;
+    if (!vstce()) return s.stimecmp;
+    // The host tick at which time + htimedelta reaches vstimecmp (now, if it wrapped past it).
+    const uint64_t vs_tick = s.vstimecmp >= s.htimedelta ? s.vstimecmp - s.htimedelta : 0;
+    return std::min(s.stimecmp, vs_tick);
 }
 
+// An interrupt is taken by the level mideleg and hideleg send it to, when that level is above
+// the hart's, or is the hart's with its xIE set (priv spec §3.1.9, §8.4.3): M, HS (V=1 is
+// always below it), VS (only while V=1; vsstatus.SIE in VS-mode).
 uint64_t Hart::deliverable_interrupts() const {
     const uint64_t pending = mip() & s.mie;
     if (pending == 0) return 0;
     const bool m_enabled = s.priv != Priv::M || (s.mstatus & MSTATUS_MIE) != 0;
-    const bool s_enabled = s.priv == Priv::U || (s.priv == Priv::S && (s.mstatus & MSTATUS_SIE) != 0);
+    const bool hs_enabled = s.virt || s.priv == Priv::U || (s.priv == Priv::S && (s.mstatus & MSTATUS_SIE) != 0);
+    const bool vs_enabled = s.virt && (s.priv == Priv::U || (s.vsstatus & MSTATUS_SIE) != 0);
     uint64_t deliverable = 0;
     if (m_enabled) deliverable |= pending & ~s.mideleg;
-    if (s_enabled) deliverable |= pending & s.mideleg;
+    if (hs_enabled) deliverable |= pending & s.mideleg & ~s.hideleg;
+    if (vs_enabled) deliverable |= pending & s.mideleg & s.hideleg;
     return deliverable;
 }
 
@@ -95,7 +125,7 @@ bool Hart::check_interrupts() {
     if (deliverable == 0) return false;
     for (unsigned irq : kIrqPriority) {
         if ((deliverable >> irq) & 1) {
-            take_trap(irq, 0, true);
+            take_trap(irq, 0, true, TrapExtra{});
             return true;
         }
     }
@@ -103,12 +133,18 @@ bool Hart::check_interrupts() {
 }
 
 bool Hart::raise(uint64_t cause, uint64_t tval) {
-    take_trap(cause, tval, false);
+    take_trap(cause, tval, false, TrapExtra{});
     m_trapped = true;
     return false;
 }
 
-void Hart::take_trap(uint64_t cause, uint64_t tval, bool interrupt) {
+bool Hart::raise_guest(uint64_t cause, uint64_t gva, uint64_t gpa, uint64_t tinst) {
+    take_trap(cause, gva, false, TrapExtra{gpa, true, tinst});
+    m_trapped = true;
+    return false;
+}
+
+void Hart::take_trap(uint64_t cause, uint64_t tval, bool interrupt, TrapExtra extra) {
     const uint64_t deleg = interrupt ? s.mideleg : s.medeleg;
     const bool to_s = s.priv != Priv::M && ((deleg >> cause) & 1) != 0;
     const uint64_t xcause = cause | (interrupt ? CAUSE_INTERRUPT : 0);
@@ -118,7 +154,26 @@ void Hart::take_trap(uint64_t cause, uint64_t tval, bool interrupt) {
     // reservation survives a trap. (Unpriv spec §8.3: a trap is one of the events that end a
     // constrained loop, and an SC may fail for any reason as long as such loops progress.)
     s.reservation_valid = false;
+    // H (§8.6.4): a trap from V=1 that hedeleg/hideleg delegate stays in the guest, VS-mode.
+    const uint64_t hdeleg = interrupt ? s.hideleg : s.hedeleg;
+    if (to_s && s.virt && ((hdeleg >> cause) & 1) != 0) {
+        trap_to_vs(cause, tval, interrupt);
+        return;
+    }
+    // Otherwise it leaves the guest: V=0, and the trap records where it came from (§8.6.4):
+    // the guest virtual address in tval (GVA) and a guest-page fault's address >> 2.
+    const bool gva = !interrupt && (extra.gva || (s.virt && ((kAddressCauses >> cause) & 1) != 0));
+    const uint64_t tval2 = extra.gpa >> 2;
+    const bool was_virt = s.virt;
+    s.virt = false;
     if (to_s) {
+        if (m_cfg.hypervisor) {
+            s.hstatus = set_field(s.hstatus, HSTATUS_SPV, was_virt ? 1 : 0);
+            if (was_virt) s.hstatus = set_field(s.hstatus, HSTATUS_SPVP, s.priv == Priv::S ? 1 : 0);
+            s.hstatus = set_field(s.hstatus, HSTATUS_GVA, gva ? 1 : 0);
+            s.htval = tval2;
+            s.htinst = extra.tinst;
+        }
         s.scause = xcause;
         s.sepc = s.pc;
         s.stval = tval;
@@ -129,6 +184,12 @@ void Hart::take_trap(uint64_t cause, uint64_t tval, bool interrupt) {
         const bool vectored = (s.stvec & 3) == 1 && interrupt;
         s.pc = (s.stvec & ~3ull) + (vectored ? 4 * cause : 0);
     } else {
+        if (m_cfg.hypervisor) {
+            s.mstatus = set_field(s.mstatus, MSTATUS_MPV, was_virt ? 1 : 0);
+            s.mstatus = set_field(s.mstatus, MSTATUS_GVA, gva ? 1 : 0);
+            s.mtval2 = tval2;
+            s.mtinst = extra.tinst;
+        }
         s.mcause = xcause;
         s.mepc = s.pc;
         s.mtval = tval;
@@ -142,21 +203,52 @@ void Hart::take_trap(uint64_t cause, uint64_t tval, bool interrupt) {
     update_mmu_view();
 }
 
-// priv spec §3.3.2: MRET.
+// A trap into VS-mode (§8.6.4): the guest's own CSRs, its vstvec; V stays 1. The VS-level
+// interrupts arrive as the supervisor ones they stand for (VSSI as SSI, ... §8.2.12).
+void Hart::trap_to_vs(uint64_t cause, uint64_t tval, bool interrupt) {
+    const uint64_t code = interrupt ? cause - 1 : cause;
+    s.vscause = code | (interrupt ? CAUSE_INTERRUPT : 0);
+    s.vsepc = s.pc;
+    s.vstval = tval;
+    s.vsstatus = set_field(s.vsstatus, MSTATUS_SPP, s.priv == Priv::S ? 1 : 0);
+    s.vsstatus = set_field(s.vsstatus, MSTATUS_SPIE, get_field(s.vsstatus, MSTATUS_SIE));
+    s.vsstatus &= ~MSTATUS_SIE;
+    s.priv = Priv::S;
+    const bool vectored = (s.vstvec & 3) == 1 && interrupt;
+    s.pc = (s.vstvec & ~3ull) + (vectored ? 4 * code : 0);
+    update_mmu_view();
+}
+
+// priv spec §3.3.2: MRET; with H, MPV says whether it returns into the guest (§8.6.4).
 bool Hart::exec_mret() {
     const auto mpp = static_cast<Priv>(get_field(s.mstatus, MSTATUS_MPP));
     s.mstatus = set_field(s.mstatus, MSTATUS_MIE, get_field(s.mstatus, MSTATUS_MPIE));
     s.mstatus |= MSTATUS_MPIE;
     s.mstatus = set_field(s.mstatus, MSTATUS_MPP, static_cast<uint64_t>(Priv::U));
     if (mpp != Priv::M) s.mstatus &= ~MSTATUS_MPRV;
+    s.virt = mpp != Priv::M && (s.mstatus & MSTATUS_MPV) != 0;
+    s.mstatus &= ~MSTATUS_MPV;
     s.priv = mpp;
     s.pc = s.mepc;
     update_mmu_view();
     return false;
 }
 
-// priv spec §3.3.2 / §4.1.1: SRET.
+// priv spec §3.3.2 / §4.1.1: SRET. In VS-mode it returns within the guest through vsstatus
+// and vsepc; in HS-mode hstatus.SPV says whether it enters the guest (§8.6.4).
 bool Hart::exec_sret() {
+    if (s.virt) {
+        const Priv spp = (s.vsstatus & MSTATUS_SPP) != 0 ? Priv::S : Priv::U;
+        s.vsstatus = set_field(s.vsstatus, MSTATUS_SIE, get_field(s.vsstatus, MSTATUS_SPIE));
+        s.vsstatus |= MSTATUS_SPIE;
+        s.vsstatus &= ~MSTATUS_SPP;
+        s.priv = spp;
+        s.pc = s.vsepc;
+        update_mmu_view();
+        return false;
+    }
+    s.virt = (s.hstatus & HSTATUS_SPV) != 0;
+    s.hstatus &= ~HSTATUS_SPV;
     const Priv spp = (s.mstatus & MSTATUS_SPP) != 0 ? Priv::S : Priv::U;
     s.mstatus = set_field(s.mstatus, MSTATUS_SIE, get_field(s.mstatus, MSTATUS_SPIE));
     s.mstatus |= MSTATUS_SPIE;
@@ -168,21 +260,33 @@ bool Hart::exec_sret() {
     return false;
 }
 
-Priv Hart::effective_data_priv() const {
-    if (s.priv == Priv::M && (s.mstatus & MSTATUS_MPRV) != 0) return static_cast<Priv>(get_field(s.mstatus, MSTATUS_MPP));
-    return s.priv;
+Priv Hart::effective_data_priv() const { return effective_data_mode().priv; }
+
+// MPRV makes M-mode loads and stores those of MPP, and of V=MPV below M (§3.1.6.3, §8.2.?).
+Hart::AccessMode Hart::effective_data_mode() const {
+    if (s.priv == Priv::M && (s.mstatus & MSTATUS_MPRV) != 0) {
+        const auto mpp = static_cast<Priv>(get_field(s.mstatus, MSTATUS_MPP));
+        return {mpp, mpp != Priv::M && (s.mstatus & MSTATUS_MPV) != 0};
+    }
+    return {s.priv, s.virt};
 }
 
 void Hart::update_mmu_view() {
-    const uint64_t mode = s.satp >> 60;
-    m_space = mode == SATP_MODE_BARE ? kBareSpace : static_cast<unsigned>((s.satp >> SATP_ASID_SHIFT) & mask_low(kAsidBits));
+    // The data accesses' address space names the TLB tag. Fetches share it: they differ only
+    // under MPRV, in M-mode, whose view (kMmuM) holds identity entries under any tag.
+    const AccessMode data = effective_data_mode();
+    const uint64_t atp = data.virt ? s.vsatp : s.satp;
+    const unsigned base = data.virt ? kGuestSpace : 0;
+    m_space = base + ((atp >> 60) == SATP_MODE_BARE ? kBareSpace
+                                                     : static_cast<unsigned>((atp >> SATP_ASID_SHIFT) & mask_low(kAsidBits)));
     m_tag = tag_for(m_space);
-    auto index_for = [&](Priv p, bool data) -> unsigned {
+    const uint64_t status = data.virt ? s.vsstatus : s.mstatus;
+    auto index_for = [&](Priv p, bool is_data) -> unsigned {
         if (p == Priv::M) return kMmuM;
         if (p == Priv::U) return kMmuU;
-        return data && (s.mstatus & MSTATUS_SUM) != 0 ? kMmuSSum : kMmuS;
+        return is_data && (status & MSTATUS_SUM) != 0 ? kMmuSSum : kMmuS;
     };
-    m_data_index = index_for(effective_data_priv(), true);
+    m_data_index = index_for(data.priv, true);
     m_fetch_index = index_for(s.priv, false);
     m_data_tlb = m_tlb[m_data_index];
     update_fetch_key();

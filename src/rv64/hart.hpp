@@ -61,6 +61,9 @@ struct DebugEvent {
 struct HartConfig {
     uint64_t hartid = 0;
     bool sstc = true;  // advertise and implement the Sstc extension (stimecmp)
+    // The hypervisor extension (priv spec ch. 8): V, VS/VU modes, two-stage translation,
+    // with GEILEN = 0 (no guest external interrupt files) and VMIDLEN = 0.
+    bool hypervisor = false;
 };
 
 class Hart {
@@ -147,19 +150,47 @@ public:
     // instruction can `return h.raise(...)`.
     bool raise(uint64_t cause, uint64_t tval);
     bool raise_illegal(const DecodedInsn& d) { return raise(csr::EXC_ILLEGAL_INST, d.raw); }
+    // Virtual instruction (priv spec §8.6.1): an instruction that V=1 forbids but HS-mode
+    // would allow; tval holds its bits, as for illegal instruction.
+    bool raise_virtual(const DecodedInsn& d) { return raise(csr::EXC_VIRTUAL_INST, d.raw); }
+    // A fault of an access to a guest virtual address (V=1, or HLV/HSV): the trap's GVA bit
+    // is set, and for guest-page faults htval/mtval2 get the guest-physical address >> 2.
+    bool raise_guest(uint64_t cause, uint64_t gva, uint64_t gpa, uint64_t tinst = 0);
     bool trapped() const { return m_trapped; }
     void clear_trapped() { m_trapped = false; }
     bool exec_mret();
     bool exec_sret();
 
+    // --- hypervisor extension (priv spec ch. 8) --------------------------------------------
+    bool has_hypervisor() const { return m_cfg.hypervisor; }
+    uint64_t misa() const;  // RV64 and the extensions this hart implements (priv spec §3.1.1)
+    // HLV/HLVX/HSV (§8.3.1): an access as V=1 at the privilege of hstatus.SPVP would make it,
+    // whatever the hart's mode (the caller checks that the instruction is allowed). `exec`
+    // (HLVX) asks for execute permission instead of read. False after raising the fault.
+    bool hyp_load(uint64_t va, unsigned size, bool exec, uint64_t& out);
+    bool hyp_store(uint64_t va, unsigned size, uint64_t value);
+    // HFENCE.VVMA (rs1/rs2 as given: 0 for "all") and HFENCE.GVMA (§8.3.2), and SFENCE.VMA
+    // executed in VS-mode, which fences the VS-stage like HFENCE.VVMA (§8.2.1).
+    void hfence_vvma(bool has_va, uint64_t va, bool has_asid, uint64_t asid);
+    void hfence_gvma();
+
     // --- CSRs (csr.cpp) -------------------------------------------------------------------
     // False if the access is illegal (the caller raises illegal instruction).
     bool csr_read(uint16_t num, uint64_t& out);
     bool csr_write(uint16_t num, uint64_t value);
+    // The exception a refused csr_read/csr_write raises: illegal instruction, or virtual
+    // instruction where V=1 forbids what HS-mode would allow (priv spec §8.6.1).
+    uint64_t csr_refusal() const { return m_csr_refusal; }
 
     // --- floating point state -----------------------------------------------------------------
-    bool fp_enabled() const { return (s.mstatus & csr::MSTATUS_FS) != csr::FS_OFF; }
-    void set_fs_dirty() { s.mstatus |= csr::MSTATUS_FS | csr::MSTATUS_SD; }
+    // With V=1 both mstatus.FS and vsstatus.FS gate it, and both become Dirty (priv spec §8.2.11).
+    bool fp_enabled() const {
+        return (s.mstatus & csr::MSTATUS_FS) != csr::FS_OFF && (!s.virt || (s.vsstatus & csr::MSTATUS_FS) != csr::FS_OFF);
+    }
+    void set_fs_dirty() {
+        s.mstatus |= csr::MSTATUS_FS | csr::MSTATUS_SD;
+        if (s.virt) s.vsstatus |= csr::MSTATUS_FS | csr::MSTATUS_SD;
+    }
 
     // --- memory access ------------------------------------------------------------------------
     template <typename T>
@@ -257,6 +288,8 @@ public:
         if (m_itime.per_tick == 0) return m_clock.ticks();
         return m_itime.tick_base + (m_itime.icount + (s.minstret - m_itime.minstret)) / m_itime.per_tick;
     }
+    // The time VS and VU modes see (priv spec §8.2.7).
+    uint64_t guest_time() const { return time() + s.htimedelta; }
     struct InstructionTime {
         uint64_t tick_base = 0;  // ticks at instruction 0, the idle warps included
         uint64_t icount = 0;     // the machine's instructions when the slice started
@@ -277,22 +310,60 @@ private:
         uint64_t pa = 0;
         uint64_t cause = 0;  // 0: ok (no translation fault has cause 0: misaligned fetch is checked elsewhere)
         bool ok = false;
+        uint64_t gpa = 0;  // a guest-page fault's guest-physical address
+        // A guest-page fault of the VS-stage walk's own PTE access: the pseudoinstruction
+        // htinst/mtinst get (priv spec §8.6.3: 0x3000 a 64-bit read, 0x3020 its A/D write).
+        uint64_t tinst = 0;
+    };
+    // Who makes an access: the privilege and V (MPRV/MPV apply to data, §3.1.6.3, §8.2.?).
+    struct AccessMode {
+        Priv priv = Priv::M;
+        bool virt = false;
+    };
+    // How a two-stage translation goes (mmu_two_stage.cpp).
+    struct GuestWalk {
+        Access acc;           // the access, whose causes a fault takes
+        Access perm;          // the permission it needs: Execute for HLVX, else acc
+        Priv priv;            // VS (S) or VU (U)
+        bool peek = false;    // no A/D updates (the debugger, the translator's code reads)
+        bool any_permission = false;  // no permission checks either (the debugger)
     };
 
     Priv effective_data_priv() const;
-    Translation translate(uint64_t va, Access acc, Priv priv);
+    AccessMode effective_data_mode() const;
+    Translation translate(uint64_t va, Access acc, AccessMode mode);
+    // Both stages (§8.5); A/D updates write guest RAM, no state of the hart's. The G-stage
+    // alone: every access it checks is a user-level one (§8.5.1).
+    Translation translate_guest(uint64_t va, const GuestWalk& w) const;
+    Translation gstage(uint64_t gpa, Access perm, Access acc, bool peek) const;
     // A page walk's leaf PTE (priv spec §4.3.2 steps 1-4 and 6), before permissions.
     struct Leaf {
         uint64_t pte = 0;
         uint8_t* host = nullptr;  // where the PTE is in RAM
         uint64_t pte_addr = 0;
         unsigned level = 0;
+        uint64_t pte_gpa = 0;     // VS-stage: the PTE's guest-physical address
         uint64_t pa_of(uint64_t va) const;
     };
-    enum class LeafStatus : uint8_t { Ok, PageFault, AccessFault };
-    LeafStatus find_leaf(uint64_t va, uint64_t mode, Leaf& leaf) const;
+    enum class LeafStatus : uint8_t { Ok, PageFault, AccessFault, GuestPageFault };
+    // The tables a walk reads: satp's (or hgatp's, whose root is 4 times larger: x4 modes,
+    // §8.5.1), or vsatp's, whose PTE addresses are guest-physical and go through the G-stage.
+    struct Tables {
+        uint64_t root = 0;
+        unsigned levels = 3;
+        unsigned root_index_bits = 9;
+        const GuestWalk* guest = nullptr;  // VS-stage: the walk whose PTE reads go through hgatp
+    };
+    Tables satp_tables() const;
+    Tables hgatp_tables() const;
+    LeafStatus find_leaf(uint64_t va, const Tables& t, Leaf& leaf, uint64_t& fault_gpa) const;
     Translation walk(uint64_t va, Access acc, Priv priv, uint64_t mode);
+    // A leaf's permissions (§4.3.2 step 5); sum and mxr from the stage's status register.
+    static bool leaf_permits(uint64_t pte, Access acc, Priv priv, bool sum, bool mxr);
     bool leaf_permits(uint64_t pte, Access acc, Priv priv) const;
+    // §4.3.2 step 7 (the hart updates A/D): false if PMP forbids the PTE's write (an access fault).
+    bool set_accessed_dirty(const Leaf& leaf, Access acc) const;
+    bool hyp_access(uint64_t va, unsigned size, Access acc, bool exec, uint64_t& pa, bool& is_ram);
     bool peek_fetch_page(uint64_t va, uint64_t& pa) const;
     bool pmp_allows(uint64_t pa, uint64_t size, Access acc, Priv priv) const;
     std::pair<uint64_t, uint64_t> pmp_range(unsigned i) const;
@@ -306,10 +377,26 @@ private:
     void fill_tlb(uint64_t va, uint64_t pa, Access acc, unsigned mmu_index);
     uint64_t tag_for(unsigned space);
     void update_fetch_key();
-    void take_trap(uint64_t cause, uint64_t tval, bool interrupt);
-    bool csr_accessible(uint16_t num, bool write) const;
-    static Result<void> check_csrs(const HartState& st);
-    bool counter_enabled(uint16_t num) const;
+    // What a trap records besides cause and tval (H): the guest-physical address of a guest-page
+    // fault (htval/mtval2) and whether tval is a guest virtual address (GVA).
+    struct TrapExtra {
+        uint64_t gpa = 0;
+        bool gva = false;
+        uint64_t tinst = 0;
+    };
+    void take_trap(uint64_t cause, uint64_t tval, bool interrupt, TrapExtra extra);
+    void trap_to_vs(uint64_t cause, uint64_t tval, bool interrupt);
+    bool csr_accessible(uint16_t num, bool write);
+    bool csr_exists_in_hs(uint16_t num);
+    bool hyp_csr_read(uint16_t num, uint64_t& out);
+    bool hyp_csr_write(uint16_t num, uint64_t v);
+    void write_vsatp(uint64_t v);
+    void write_hgatp(uint64_t v);
+    void flush_guest_tlb();
+    Result<void> check_csrs(const HartState& st) const;
+    uint64_t mstatus_writable() const;
+    bool counter_enabled(uint16_t num);
+    bool vs_redirect(uint16_t& num);
     void write_mstatus(uint64_t v);
     void write_satp(uint64_t v);
     bool write_pmp(uint16_t num, uint64_t v);
@@ -335,6 +422,9 @@ private:
     std::atomic<uint8_t> m_attention{0};
     bool m_trapped = false;
     bool m_stce = false;             // Sstc enabled: cached menvcfg.STCE && config.sstc
+    // The guest's Sstc: henvcfg.STCE, which reads as zero while menvcfg.STCE is clear.
+    bool vstce() const { return m_stce && (s.henvcfg & csr::MENVCFG_STCE) != 0; }
+    uint64_t m_csr_refusal = csr::EXC_ILLEGAL_INST;  // see csr_refusal()
     // TLB tag ids: a tag id names one address space (an ASID, or bare translation) until
     // that space or the whole TLB is flushed; then the space gets a fresh id when next used,
     // so no entry filled before can match again. Flushes are O(1); only when the ids run
@@ -343,11 +433,14 @@ private:
     // entry, and for low bits 1..7 that has nonzero low three bits, so it can match no entry
     // filled under any id (current or retired), no zeroed entry and not ~0 (kInvalidTag):
     // only an aligned access can match.
+    // Spaces 0..kBareSpace are satp's (an ASID, or bare); the same again from kGuestSpace are
+    // vsatp's under the current hgatp (V=1 translations, both stages in one entry).
     static constexpr unsigned kBareSpace = 1u << csr::kAsidBits;
+    static constexpr unsigned kGuestSpace = kBareSpace + 1;
     static constexpr uint64_t kTagIdStep = 8;
     static constexpr uint64_t kFirstTagId = kTagIdStep;
     static constexpr uint64_t kLastTagId = 0xff0;
-    std::array<uint16_t, kBareSpace + 1> m_space_tag{};  // 0: no id since the last flush
+    std::array<uint16_t, 2 * (kBareSpace + 1)> m_space_tag{};  // 0: no id since the last flush
     uint64_t m_next_tag = kFirstTagId;
     unsigned m_space = kBareSpace;  // the current address space
     uint64_t m_tag = 0;             // its tag id

@@ -18,7 +18,25 @@ void each_csr(State& s, F f) {
         f(*p);
 }
 
+template <typename State, typename F>
+void each_h_csr(State& s, F f) {
+    for (auto* p : {&s.hstatus, &s.hedeleg, &s.hideleg, &s.hcounteren, &s.henvcfg, &s.htimedelta, &s.htval,
+                    &s.htinst, &s.hgatp, &s.mtval2, &s.mtinst, &s.vsstatus, &s.vstvec, &s.vsscratch, &s.vsepc,
+                    &s.vscause, &s.vstval, &s.vsatp, &s.vstimecmp})
+        f(*p);
+}
+
 }  // namespace
+
+void HartState::write_h(snapshot::StateWriter& w) const {
+    w.boolean(virt);
+    each_h_csr(*this, [&](uint64_t v) { w.u64(v); });
+}
+
+void HartState::read_h(snapshot::StateReader& r) {
+    virt = r.boolean();
+    each_h_csr(*this, [&](uint64_t& v) { v = r.u64(); });
+}
 
 void HartState::write(snapshot::StateWriter& w) const {
     for (size_t i = 0; i < 32; ++i) w.u64(x[i]);

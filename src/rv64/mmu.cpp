@@ -45,6 +45,20 @@ uint64_t access_fault_cause(Access acc) {
     return EXC_LOAD_ACCESS;
 }
 
+uint64_t guest_page_fault_cause(Access acc) {
+    switch (acc) {
+        case Access::Read: return EXC_LOAD_GUEST_PAGE_FAULT;
+        case Access::Write: return EXC_STORE_GUEST_PAGE_FAULT;
+        case Access::Execute: return EXC_INST_GUEST_PAGE_FAULT;
+    }
+    return EXC_LOAD_GUEST_PAGE_FAULT;
+}
+
+// The pseudoinstructions of a VS-stage walk's PTE accesses (§8.6.3, table "special pseudoinstruction
+// values"): a 64-bit read, and the 64-bit write of its A/D update.
+constexpr uint64_t kTinstPteRead = 0x3000;
+constexpr uint64_t kTinstPteWrite = 0x3020;
+
 unsigned levels_for(uint64_t mode) { return mode == SATP_MODE_SV39 ? 3 : mode == SATP_MODE_SV48 ? 4 : 5; }
 
 }  // namespace
@@ -138,22 +152,36 @@ bool Hart::write_pmp(uint16_t num, uint64_t v) {
 
 // --- translation ------------------------------------------------------------------------------
 
-Hart::Translation Hart::translate(uint64_t va, Access acc, Priv priv) {
-    const uint64_t mode = s.satp >> 60;
-    if (priv == Priv::M || mode == SATP_MODE_BARE) return {va, 0, true};
-    return walk(va, acc, priv, mode);
+Hart::Translation Hart::translate(uint64_t va, Access acc, AccessMode mode) {
+    if (mode.virt) return translate_guest(va, GuestWalk{acc, acc, mode.priv});
+    const uint64_t satp_mode = s.satp >> 60;
+    if (mode.priv == Priv::M || satp_mode == SATP_MODE_BARE) return {va, 0, true};
+    return walk(va, acc, mode.priv, satp_mode);
 }
 
-// Finds the leaf PTE for va (§4.3.2 steps 1-4): no permission check yet.
-Hart::LeafStatus Hart::find_leaf(uint64_t va, uint64_t mode, Leaf& leaf) const {
-    const unsigned levels = levels_for(mode);
-    const unsigned va_bits = 12 + 9 * levels;
-    // The VA must be sign-extended from bit va_bits-1 (§4.3.1).
-    if (sext(va, va_bits) != static_cast<int64_t>(va)) return LeafStatus::PageFault;
-    uint64_t table = (s.satp & SATP_PPN_MASK) << 12;
-    for (int level = static_cast<int>(levels) - 1; level >= 0; --level) {
-        const uint64_t vpn = (va >> (12 + 9 * level)) & 0x1ff;
-        const uint64_t pte_addr = table + vpn * 8;
+Hart::Tables Hart::satp_tables() const {
+    return Tables{(s.satp & SATP_PPN_MASK) << 12, levels_for(s.satp >> 60), 9, nullptr};
+}
+
+// Finds the leaf PTE for va (§4.3.2 steps 1-4): no permission check yet. The caller has
+// checked that va is an address of the mode (§4.3.1: sign-extended; §8.5.1: zero-extended).
+// A VS-stage walk reads each PTE at the supervisor-physical address the G-stage gives its
+// guest-physical one; a G-stage fault there is a guest-page fault at that address (§8.5.1).
+Hart::LeafStatus Hart::find_leaf(uint64_t va, const Tables& t, Leaf& leaf, uint64_t& fault_gpa) const {
+    uint64_t table = t.root;
+    for (int level = static_cast<int>(t.levels) - 1; level >= 0; --level) {
+        const unsigned index_bits = level == static_cast<int>(t.levels) - 1 ? t.root_index_bits : 9;
+        const uint64_t vpn = (va >> (12 + 9 * level)) & mask_low(index_bits);
+        uint64_t pte_addr = table + vpn * 8;
+        const uint64_t pte_gpa = pte_addr;
+        if (t.guest != nullptr) {
+            const Translation g = gstage(pte_gpa, Access::Read, t.guest->acc, t.guest->peek);
+            if (!g.ok) {
+                fault_gpa = g.gpa;
+                return g.cause == access_fault_cause(t.guest->acc) ? LeafStatus::AccessFault : LeafStatus::GuestPageFault;
+            }
+            pte_addr = g.pa;
+        }
         auto pte_span = m_mem.span(Gpa(pte_addr), 8);
         if (pte_span.empty() || !pmp_allows(pte_addr, 8, Access::Read, Priv::S)) return LeafStatus::AccessFault;
         const uint64_t pte = load_le<uint64_t>(pte_span.data());
@@ -166,7 +194,7 @@ Hart::LeafStatus Hart::find_leaf(uint64_t va, uint64_t mode, Leaf& leaf) const {
         }
         // Misaligned superpage (§4.3.2 step 6).
         if ((ppn & ((1ull << (9 * level)) - 1)) != 0) return LeafStatus::PageFault;
-        leaf = Leaf{pte, pte_span.data(), pte_addr, static_cast<unsigned>(level)};
+        leaf = Leaf{pte, pte_span.data(), pte_addr, static_cast<unsigned>(level), pte_gpa};
         return LeafStatus::Ok;
     }
     return LeafStatus::PageFault;
@@ -178,12 +206,15 @@ uint64_t Hart::Leaf::pa_of(uint64_t va) const {
     return ((ppn << 12) & ~page_off_mask) | (va & page_off_mask);
 }
 
-// A leaf's permissions (§4.3.2 step 5).
 bool Hart::leaf_permits(uint64_t pte, Access acc, Priv priv) const {
+    return leaf_permits(pte, acc, priv, (s.mstatus & MSTATUS_SUM) != 0, (s.mstatus & MSTATUS_MXR) != 0);
+}
+
+bool Hart::leaf_permits(uint64_t pte, Access acc, Priv priv, bool sum, bool mxr) {
     const bool user = (pte & PTE_U) != 0;
     if (priv == Priv::U && !user) return false;
-    if (priv == Priv::S && user && (acc == Access::Execute || (s.mstatus & MSTATUS_SUM) == 0)) return false;
-    const bool readable = (pte & PTE_R) != 0 || ((s.mstatus & MSTATUS_MXR) != 0 && (pte & PTE_X) != 0);
+    if (priv == Priv::S && user && (acc == Access::Execute || !sum)) return false;
+    const bool readable = (pte & PTE_R) != 0 || (mxr && (pte & PTE_X) != 0);
     switch (acc) {
         case Access::Read: return readable;
         case Access::Write: return (pte & PTE_W) != 0;
@@ -193,37 +224,190 @@ bool Hart::leaf_permits(uint64_t pte, Access acc, Priv priv) const {
 }
 
 Hart::Translation Hart::walk(uint64_t va, Access acc, Priv priv, uint64_t mode) {
+    // The VA must be sign-extended from its top bit (§4.3.1).
+    if (sext(va, 12 + 9 * levels_for(mode)) != static_cast<int64_t>(va)) return {0, page_fault_cause(acc), false};
     Leaf leaf;
-    switch (find_leaf(va, mode, leaf)) {
+    uint64_t unused = 0;
+    switch (find_leaf(va, satp_tables(), leaf, unused)) {
         case LeafStatus::Ok: break;
-        case LeafStatus::PageFault: return {0, page_fault_cause(acc), false};
+        case LeafStatus::PageFault: case LeafStatus::GuestPageFault: return {0, page_fault_cause(acc), false};
         case LeafStatus::AccessFault: return {0, access_fault_cause(acc), false};
     }
-    const uint64_t pte = leaf.pte;
-    if (!leaf_permits(pte, acc, priv)) return {0, page_fault_cause(acc), false};
-    // A/D are updated by the hart (§4.3.2 step 7, the hardware-update option).
-    const uint64_t want = PTE_A | (acc == Access::Write ? PTE_D : 0);
-    if ((pte & want) != want) {
-        if (!pmp_allows(leaf.pte_addr, 8, Access::Write, Priv::S)) return {0, access_fault_cause(acc), false};
-        store_le<uint64_t>(leaf.host, pte | want);
-        m_mem.mark_dirty(Gpa(leaf.pte_addr), 8);  // a store like any other (diff snapshots)
-    }
+    if (!leaf_permits(leaf.pte, acc, priv)) return {0, page_fault_cause(acc), false};
+    if (!set_accessed_dirty(leaf, acc)) return {0, access_fault_cause(acc), false};
     return {leaf.pa_of(va), 0, true};
 }
 
-// The translation of the hart's current privilege (its fetch view: gdb reads code at pc and
-// the data around it), with the permission and A/D steps left out.
+// A/D are updated by the hart (§4.3.2 step 7, the hardware-update option).
+bool Hart::set_accessed_dirty(const Leaf& leaf, Access acc) const {
+    const uint64_t want = PTE_A | (acc == Access::Write ? PTE_D : 0);
+    if ((leaf.pte & want) == want) return true;
+    if (!pmp_allows(leaf.pte_addr, 8, Access::Write, Priv::S)) return false;
+    store_le<uint64_t>(leaf.host, leaf.pte | want);
+    m_mem.mark_dirty(Gpa(leaf.pte_addr), 8);  // a store like any other (diff snapshots)
+    return true;
+}
+
+// The translation of the hart's current mode (its fetch view: gdb reads code at pc and the
+// data around it), with the permission and A/D steps left out.
 bool Hart::debug_translate(uint64_t va, uint64_t& pa) const {
+    if (s.virt) {
+        const Translation t = translate_guest(va, GuestWalk{Access::Read, Access::Read, s.priv, true, true});
+        pa = t.pa;
+        return t.ok;
+    }
     const uint64_t mode = s.satp >> 60;
     if (s.priv == Priv::M || mode == SATP_MODE_BARE) {
         pa = va;
         return true;
     }
+    if (sext(va, 12 + 9 * levels_for(mode)) != static_cast<int64_t>(va)) return false;
     Leaf leaf;
-    if (find_leaf(va, mode, leaf) != LeafStatus::Ok) return false;
+    uint64_t unused = 0;
+    if (find_leaf(va, satp_tables(), leaf, unused) != LeafStatus::Ok) return false;
     pa = leaf.pa_of(va);
     return true;
 }
+
+// --- two-stage translation (priv spec §8.5) -----------------------------------------------------
+
+Hart::Tables Hart::hgatp_tables() const {
+    return Tables{(s.hgatp & SATP_PPN_MASK) << 12, levels_for(s.hgatp >> 60), 11, nullptr};
+}
+
+Hart::Translation Hart::gstage(uint64_t gpa, Access perm, Access acc, bool peek) const {
+    const uint64_t mode = s.hgatp >> 60;
+    if (mode == SATP_MODE_BARE) return {gpa, 0, true};
+    const Tables t = hgatp_tables();
+    const Translation fault{0, guest_page_fault_cause(acc), false, gpa};
+    // A guest-physical address has two bits more than the mode's virtual addresses, and is
+    // zero-extended rather than sign-extended (§8.5.1: Sv39x4 takes 41-bit addresses).
+    if ((gpa >> (14 + 9 * t.levels)) != 0) return fault;
+    Leaf leaf;
+    uint64_t unused = 0;
+    switch (find_leaf(gpa, t, leaf, unused)) {
+        case LeafStatus::Ok: break;
+        case LeafStatus::AccessFault: return {0, access_fault_cause(acc), false};
+        case LeafStatus::PageFault: case LeafStatus::GuestPageFault: return fault;
+    }
+    // Every G-stage access is user-level, so the leaf needs U (§8.5.1); only mstatus.MXR,
+    // not vsstatus.MXR, makes executable pages readable here (§8.2.11... §8.5.1).
+    if (!leaf_permits(leaf.pte, perm, Priv::U, false, (s.mstatus & MSTATUS_MXR) != 0)) return fault;
+    if (!peek && !set_accessed_dirty(leaf, perm)) return {0, access_fault_cause(acc), false};
+    return {leaf.pa_of(gpa), 0, true};
+}
+
+Hart::Translation Hart::translate_guest(uint64_t va, const GuestWalk& w) const {
+    const uint64_t mode = s.vsatp >> 60;
+    uint64_t gpa = va;  // vsatp Bare: the guest virtual address is the guest-physical one
+    if (mode != SATP_MODE_BARE) {
+        const Translation page_fault{0, page_fault_cause(w.acc), false};
+        const unsigned levels = levels_for(mode);
+        if (sext(va, 12 + 9 * levels) != static_cast<int64_t>(va)) return page_fault;
+        Leaf leaf;
+        uint64_t fault_gpa = 0;
+        switch (find_leaf(va, Tables{(s.vsatp & SATP_PPN_MASK) << 12, levels, 9, &w}, leaf, fault_gpa)) {
+            case LeafStatus::Ok: break;
+            case LeafStatus::PageFault: return page_fault;
+            case LeafStatus::AccessFault: return {0, access_fault_cause(w.acc), false};
+            case LeafStatus::GuestPageFault: return {0, guest_page_fault_cause(w.acc), false, fault_gpa, kTinstPteRead};
+        }
+        // vsstatus's SUM and MXR, and mstatus.MXR too, govern the VS-stage (§8.2.11).
+        const bool sum = (s.vsstatus & MSTATUS_SUM) != 0;
+        const bool mxr = ((s.vsstatus | s.mstatus) & MSTATUS_MXR) != 0;
+        if (!w.any_permission && !leaf_permits(leaf.pte, w.perm, w.priv, sum, mxr)) return page_fault;
+        const uint64_t want = PTE_A | (w.acc == Access::Write ? PTE_D : 0);
+        if (!w.peek && (leaf.pte & want) != want) {
+            // Updating the PTE is a write to guest-physical memory: the G-stage must allow it.
+            Translation g = gstage(leaf.pte_gpa, Access::Write, w.acc, false);
+            if (!g.ok) {
+                if (g.gpa != 0) g.tinst = kTinstPteWrite;
+                return g;
+            }
+            if (!set_accessed_dirty(leaf, w.acc)) return {0, access_fault_cause(w.acc), false};
+        }
+        gpa = leaf.pa_of(va);
+    }
+    return gstage(gpa, w.any_permission ? Access::Read : w.perm, w.acc, w.peek);
+}
+
+// One access of an HLV/HSV: translated as V=1 at hstatus.SPVP's privilege, checked by PMP at
+// the same nominal privilege; faults carry the guest virtual address (GVA).
+bool Hart::hyp_access(uint64_t va, unsigned size, Access acc, bool exec, uint64_t& pa, bool& is_ram) {
+    const Priv priv = (s.hstatus & HSTATUS_SPVP) != 0 ? Priv::S : Priv::U;
+    const Translation t = translate_guest(va, GuestWalk{acc, exec ? Access::Execute : acc, priv});
+    if (!t.ok) return raise_guest(t.cause, va, t.gpa, t.tinst);
+    if (!pmp_allows(t.pa, size, acc, priv)) return raise_guest(access_fault_cause(acc), va, 0);
+    pa = t.pa;
+    is_ram = m_mem.contains(Gpa(pa), size);
+    if (is_ram && acc == Access::Write) m_mem.mark_dirty(Gpa(pa), size);
+    return true;
+}
+
+bool Hart::hyp_load(uint64_t va, unsigned size, bool exec, uint64_t& out) {
+    uint64_t pa = 0;
+    bool is_ram = false;
+    if ((va & (size - 1)) == 0) {
+        if (!hyp_access(va, size, Access::Read, exec, pa, is_ram)) return false;
+        if (!is_ram) {
+            auto v = m_bus.read(Gpa(pa), size);
+            if (!v) return raise_guest(EXC_LOAD_ACCESS, va, 0);
+            out = *v;
+            return true;
+        }
+        out = 0;
+        std::memcpy(&out, m_mem.span(Gpa(pa), size).data(), size);
+        return true;
+    }
+    // Misaligned: completed from RAM byte by byte, as load_slow does.
+    uint64_t v = 0;
+    for (unsigned i = 0; i < size; ++i) {
+        if (!hyp_access(va + i, 1, Access::Read, exec, pa, is_ram)) return false;
+        if (!is_ram) return raise_guest(EXC_LOAD_ACCESS, va, 0);
+        v |= static_cast<uint64_t>(*m_mem.span(Gpa(pa), 1).data()) << (8 * i);
+    }
+    out = v;
+    return true;
+}
+
+bool Hart::hyp_store(uint64_t va, unsigned size, uint64_t value) {
+    uint64_t pa = 0;
+    bool is_ram = false;
+    if ((va & (size - 1)) == 0) {
+        if (!hyp_access(va, size, Access::Write, false, pa, is_ram)) return false;
+        if (!is_ram) return m_bus.write(Gpa(pa), value, size) || raise_guest(EXC_STORE_ACCESS, va, 0);
+        std::memcpy(m_mem.span(Gpa(pa), size).data(), &value, size);
+        drop_code_written(pa);
+        return true;
+    }
+    uint64_t pas[8];
+    for (unsigned i = 0; i < size; ++i) {
+        if (!hyp_access(va + i, 1, Access::Write, false, pas[i], is_ram)) return false;
+        if (!is_ram) return raise_guest(EXC_STORE_ACCESS, va, 0);
+    }
+    for (unsigned i = 0; i < size; ++i) {
+        *m_mem.span(Gpa(pas[i]), 1).data() = static_cast<uint8_t>(value >> (8 * i));
+        drop_code_written(pas[i]);
+    }
+    return true;
+}
+
+void Hart::hfence_vvma(bool has_va, uint64_t va, bool has_asid, uint64_t asid) {
+    if (has_va) {
+        flush_tlb_va(va);  // every space: more than the guest's, which is allowed (§8.3.2)
+    } else if (has_asid) {
+        m_space_tag[kGuestSpace + (asid & mask_low(kAsidBits))] = 0;
+        m_tag = tag_for(m_space);
+        update_fetch_key();
+        bump_context_gen();
+    } else {
+        flush_guest_tlb();
+    }
+}
+
+// VMIDLEN is 0 and guest-physical addresses are not cached apart from the combined
+// translations: any HFENCE.GVMA drops every V=1 translation.
+void Hart::hfence_gvma() { flush_guest_tlb(); }
 
 // --- TLB ----------------------------------------------------------------------------------------
 
@@ -248,6 +432,15 @@ void Hart::flush_tlb() {
     bump_context_gen();
 }
 
+// Every V=1 translation: they all depend on hgatp (VMIDLEN is 0, so there is one guest at a
+// time, §8.2.10), and the guest's spaces are a copy of satp's ASID spaces.
+void Hart::flush_guest_tlb() {
+    std::fill(m_space_tag.begin() + kGuestSpace, m_space_tag.end(), 0);
+    m_tag = tag_for(m_space);
+    update_fetch_key();
+    bump_context_gen();
+}
+
 void Hart::flush_tlb_va(uint64_t va) {
     const uint64_t page = va & ~0xfffull;
     for (auto& view : m_tlb) {
@@ -264,7 +457,8 @@ void Hart::flush_tlb_va(uint64_t va) {
 // Global mappings share their ASID's tag id, so they go too: flushing more than required
 // is always allowed (priv spec §4.2.1).
 void Hart::flush_tlb_asid(uint64_t asid) {
-    m_space_tag[asid & mask_low(kAsidBits)] = 0;
+    // In VS-mode, sfence.vma's ASID is the guest's (vsatp's, §8.2.1).
+    m_space_tag[(s.virt ? kGuestSpace : 0) + (asid & mask_low(kAsidBits))] = 0;
     m_tag = tag_for(m_space);
     update_fetch_key();
     bump_context_gen();
@@ -300,6 +494,7 @@ void Hart::fill_tlb(uint64_t va, uint64_t pa, Access acc, unsigned mmu_index) {
     uint8_t* host_page = m_mem.host_page(Gpa(pa));
     if (host_page == nullptr) return;
     const uint64_t page = pa & ~0xfffull;
+    // PMP checks the supervisor-physical address with the nominal privilege (VS as S, VU as U).
     const Priv priv = mmu_index == kMmuM ? (acc == Access::Execute ? s.priv : effective_data_priv())
                                          : (mmu_index == kMmuU ? Priv::U : Priv::S);
     if (!pmp_page_uniform(page, acc, priv)) return;
@@ -334,10 +529,12 @@ void Hart::fill_tlb(uint64_t va, uint64_t pa, Access acc, unsigned mmu_index) {
 
 // Translates and checks one naturally contained access; raises the fault and returns false on failure.
 bool Hart::access_one(uint64_t va, unsigned size, Access acc, uint64_t& pa, bool& is_ram) {
-    const Priv priv = acc == Access::Execute ? s.priv : effective_data_priv();
-    const Translation t = translate(va, acc, priv);
-    if (!t.ok) return raise(t.cause, va);
-    if (!pmp_allows(t.pa, size, acc, priv)) return raise(access_fault_cause(acc), va);
+    const AccessMode mode = acc == Access::Execute ? AccessMode{s.priv, s.virt} : effective_data_mode();
+    const Priv priv = mode.priv;
+    const Translation t = translate(va, acc, mode);
+    if (!t.ok) return mode.virt ? raise_guest(t.cause, va, t.gpa, t.tinst) : raise(t.cause, va);
+    if (!pmp_allows(t.pa, size, acc, priv))
+        return mode.virt ? raise_guest(access_fault_cause(acc), va, 0) : raise(access_fault_cause(acc), va);
     pa = t.pa;
     is_ram = m_mem.contains(Gpa(pa), size);
     if (!is_ram) return true;
@@ -477,13 +674,22 @@ bool Hart::peek_fetch_page(uint64_t va, uint64_t& pa) const {
         pa = (page + e.addend) - reinterpret_cast<uintptr_t>(m_mem.host_base()) + m_mem.base().value;
         return true;
     }
+    if (s.virt) {
+        const Translation t = translate_guest(page, GuestWalk{Access::Execute, Access::Execute, s.priv, true});
+        pa = t.pa;
+        return t.ok;
+    }
     const uint64_t mode = s.satp >> 60;
     if (s.priv == Priv::M || mode == SATP_MODE_BARE) {
         pa = page;
         return true;
     }
+    if (sext(page, 12 + 9 * levels_for(mode)) != static_cast<int64_t>(page)) return false;
     Leaf leaf;
-    if (find_leaf(page, mode, leaf) != LeafStatus::Ok || !leaf_permits(leaf.pte, Access::Execute, s.priv)) return false;
+    uint64_t unused = 0;
+    if (find_leaf(page, satp_tables(), leaf, unused) != LeafStatus::Ok ||
+        !leaf_permits(leaf.pte, Access::Execute, s.priv))
+        return false;
     pa = leaf.pa_of(page);
     return true;
 }

@@ -287,7 +287,9 @@ trap_vector:
     csrw mepc, t1
     li t0, MSTATUS_MPP        // resume in M-mode...
     csrs mstatus, t0
-    li t0, MSTATUS_MPRV       // ...with its own view of memory (a trap under MPRV ends it)
+    // ...with its own view of memory (a trap under MPRV ends it), and V=0: with MPP = M the mret
+    // ignores MPV (H extension), but QEMU 7.2 would return into M-mode with V=1.
+    li t0, MSTATUS_MPRV | MSTATUS_MPV
     csrc mstatus, t0
 
 trap_return:

@@ -13,6 +13,9 @@
 #
 # Environment: QEMU (default qemu-system-riscv64), QEMU_ARGS (extra options, e.g.
 # "-cpu rv64,sstc=false"), TIMEOUT (seconds per program, default 30).
+#
+# The hypervisor extension's programs (hyp_*.elf) need a hart with H: they get
+# "-cpu rv64,h=true" unless QEMU_ARGS names a -cpu of its own (which must then have h=true).
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,9 +31,17 @@ run_elfs() {
     shift
     for elf in "$@"; do
         total=$((total + 1))
-        # shellcheck disable=SC2086  # QEMU_ARGS is a list of options
+        cpu=
+        case "$(basename "$elf")" in
+            hyp_*)
+                case " ${QEMU_ARGS:-} " in
+                    *" -cpu "*) ;;
+                    *) cpu="-cpu rv64,h=true" ;;
+                esac ;;
+        esac
+        # shellcheck disable=SC2086  # QEMU_ARGS and cpu are lists of options
         timeout "$limit" "$qemu" -M "$machine" -bios none -nographic -monitor none \
-            ${QEMU_ARGS:-} -kernel "$elf" </dev/null >/dev/null 2>&1
+            $cpu ${QEMU_ARGS:-} -kernel "$elf" </dev/null >/dev/null 2>&1
         rc=$?
         name="$machine/$(basename "$elf" .elf)"
         case $rc in

@@ -51,6 +51,79 @@
 #define TRAPEZE_ISA_MEDELEG11_ZERO 0
 // mret/sret to a mode below M leave mstatus.MPRV set (priv spec v1.12 §3.1.6.3 clears it).
 #define TRAPEZE_ISA_XRET_CLEARS_MPRV 0
+// --- hypervisor extension (hyp_*.S; QEMU needs -cpu rv64,h=true) ---
+// hie.SGEIE is writable although there are no guest external interrupts (GEILEN = 0).
+#define TRAPEZE_ISA_SGEIE_ZERO_WITHOUT_GEILEN 0
+// hstatus keeps whatever is written to its WPRI bits.
+#define TRAPEZE_ISA_HSTATUS_WPRI_ZERO 0
+// mip.VSTIP/VSEIP are writable (they set hvip's bits); the spec has them read-only aliases of
+// hip.VSTIP/VSEIP.
+#define TRAPEZE_ISA_MIP_VS_READ_ONLY 0
+// hcounteren keeps bits 63:32 when written (it is a 32-bit register).
+#define TRAPEZE_ISA_HCOUNTEREN_32BIT 0
+// henvcfg.STCE (and PBMTE) can be set while menvcfg's are 0 (Sstc has it read-only zero).
+#define TRAPEZE_ISA_HENVCFG_STCE_NEEDS_MENVCFG 0
+// hgatp and vsatp store whatever is written: a reserved MODE (hgatp's MODE is WARL, vsatp's
+// write is to be ignored or made legal) and, in hgatp, PPN[1:0] (which read as zero).
+#define TRAPEZE_ISA_HGATP_MODE_WARL 0
+#define TRAPEZE_ISA_HGATP_PPN_LOW_ZERO 0
+#define TRAPEZE_ISA_VSATP_MODE_LEGAL 0
+// mstatus.TVM = 1 does not stop HS-mode from accessing hgatp.
+#define TRAPEZE_ISA_TVM_TRAPS_HGATP 0
+// vsstatus.SD is not set when vsstatus.FS is Dirty.
+#define TRAPEZE_ISA_VSSTATUS_SD 0
+// vsip does not show hip.VSTIP/VSEIP (only SSIP), and VS-mode reads sip and sie as zero
+// (writes reach vsip/vsie).
+#define TRAPEZE_ISA_VSIP_SHOWS_VSTIP_VSEIP 0
+#define TRAPEZE_ISA_VS_READS_SIE_SIP 0
+// mstatus.GVA/hstatus.GVA are set by every trap from V=1, not only by those that write a guest
+// virtual address to mtval/stval.
+#define TRAPEZE_ISA_GVA_EXACT 0
+// VU-mode accesses to supervisor CSRs, and sret and sfence.vma in VU-mode, raise illegal
+// instruction (2), not virtual instruction.
+#define TRAPEZE_ISA_VU_SUPERVISOR_CAUSE CAUSE_ILLEGAL_INSTRUCTION
+// ...and so do hfence.vvma/gvma in VU-mode (hypervisor instructions raise virtual instruction
+// in VS- and VU-mode).
+#define TRAPEZE_ISA_VU_HFENCE_CAUSE CAUSE_ILLEGAL_INSTRUCTION
+// mstatus.TVM = 1 makes VS-mode satp accesses illegal, and mstatus.TSR = 1 VS-mode sret (TVM
+// and TSR affect only HS-mode).
+#define TRAPEZE_ISA_TVM_IGNORED_IN_VS 0
+// hstatus.VTVM = 1 does not trap VS-mode satp accesses.
+#define TRAPEZE_ISA_VTVM_TRAPS_SATP 0
+// An mret with MPP = M and MPV = 1 returns to M-mode with V=1 (MPV is to be ignored when
+// MPP = M); crt.S clears MPV before its own such mret.
+#define TRAPEZE_ISA_MRET_MPP_M_IGNORES_MPV 0
+// Exceptions 2 (illegal instruction) and 6 (store misaligned) delegated to VS-mode arrive
+// there as causes 1 and 5, translated as if they were the VS-level interrupts 2 and 6.
+#define TRAPEZE_ISA_VS_EXCEPTION_CAUSE_KEPT 0
+// The virtual-/illegal-instruction trap of an HLV (in VS-mode, or U-mode without HU) leaves a
+// stale mtval (the encoding of an earlier instruction), not the HLV's.
+#define TRAPEZE_ISA_HLV_TRAP_MTVAL 0
+// HLV/HSV refused by the VS-stage permissions raise load/store access faults (5/7), not page
+// faults (13/15); acting as VS-mode (hstatus.SPVP = 1) HLV reads U pages without vsstatus.SUM.
+#define TRAPEZE_ISA_HLV_PAGE_FAULT_CAUSE CAUSE_LOAD_ACCESS
+#define TRAPEZE_ISA_HSV_PAGE_FAULT_CAUSE CAUSE_STORE_ACCESS
+#define TRAPEZE_ISA_HLV_VS_NEEDS_SUM 0
+// HLVX checks read permission like HLV, not execute permission: it faults on an execute-only
+// page and reads a page without X.
+#define TRAPEZE_ISA_HLVX_NEEDS_X 0
+// vsstatus.MXR does not make execute-only VS-stage pages readable by HLV.
+#define TRAPEZE_ISA_HLV_VSSTATUS_MXR 0
+// G-stage translation takes a GPA as sign-extended from its top bit (Sv39x4: bit 40), so a
+// GPA with only bit 40 set faults.
+#define TRAPEZE_ISA_GPA_BIT40 0
+// An AMO's guest-page fault is a load guest-page fault (21); the spec has store/AMO (23).
+#define TRAPEZE_ISA_AMO_GUEST_PAGE_FAULT_CAUSE CAUSE_LOAD_GUEST_PAGE_FAULT
+// A store or fetch whose VS-stage walk reads a PTE at a G-stage-invalid GPA raises a load
+// guest-page fault (21); the spec reports the original access type (23, 20).
+#define TRAPEZE_ISA_WALK_GPF_ORIGINAL_TYPE 0
+// vsstatus.MXR makes G-stage execute-only pages readable too (it is to affect the VS-stage only).
+#define TRAPEZE_ISA_VSSTATUS_MXR_VS_STAGE_ONLY 0
+// The HS-level mstatus.MXR has no effect on VS-/VU-mode accesses (it is to apply to both stages).
+#define TRAPEZE_ISA_HS_MXR_IN_V 0
+// VS-level interrupts are taken VSSI before VSEI (the spec has VSEI, VSSI, VSTI), at HS-level
+// and at VS-level.
+#define TRAPEZE_ISA_VS_IRQ_PRIORITY 0
 #ifdef TRAPEZE_ISA_QEMU_VIRT
 // The virt machine has no HTIF: pass/fail go to its SiFive test device (0x100000), debug
 // output to its UART. It has a time source, hence the time CSR and Sstc.
@@ -81,6 +154,24 @@
 #endif
 #ifndef TRAPEZE_ISA_XRET_CLEARS_MPRV
 #define TRAPEZE_ISA_XRET_CLEARS_MPRV 1
+#endif
+// mstatus.GVA/hstatus.GVA are 1 exactly for traps that write a guest virtual address to
+// mtval/stval (hyp_*.S).
+#ifndef TRAPEZE_ISA_GVA_EXACT
+#define TRAPEZE_ISA_GVA_EXACT 1
+#endif
+// What VU-mode gets for accessing a supervisor CSR that HS-mode could access, or for sret and
+// sfence.vma (hyp_*.S).
+#ifndef TRAPEZE_ISA_VU_SUPERVISOR_CAUSE
+#define TRAPEZE_ISA_VU_SUPERVISOR_CAUSE CAUSE_VIRTUAL_INSTRUCTION
+#endif
+// ...and for hfence.vvma/gvma (hyp_trap.S).
+#ifndef TRAPEZE_ISA_VU_HFENCE_CAUSE
+#define TRAPEZE_ISA_VU_HFENCE_CAUSE CAUSE_VIRTUAL_INSTRUCTION
+#endif
+// mstatus.TVM/TSR affect HS-mode only, never VS-mode (hyp_*.S).
+#ifndef TRAPEZE_ISA_TVM_IGNORED_IN_VS
+#define TRAPEZE_ISA_TVM_IGNORED_IN_VS 1
 #endif
 #ifndef TRAPEZE_ISA_EXIT_SIFIVE_TEST
 #define TRAPEZE_ISA_EXIT_SIFIVE_TEST 0
@@ -317,6 +408,125 @@
     la t6, label;            \
     sd t6, trap_hook, t5
 #define CLEAR_TRAP_HOOK sd zero, trap_hook, t5
+
+// --- hypervisor extension (priv spec ch. "Hypervisor Extension", H v1.0) -------------------
+// Used by the hyp_*.S programs, which need a hart with the H extension (trapeze --hypervisor,
+// QEMU -cpu rv64,h=true). V is the virtualization mode: V=1 is VS-mode (nominal S) or VU-mode
+// (nominal U).
+#define MSTATUS_GVA (1 << 38)
+#define MSTATUS_MPV (1 << 39)
+
+#define HSTATUS_VSBE (1 << 5)
+#define HSTATUS_GVA (1 << 6)
+#define HSTATUS_SPV (1 << 7)
+#define HSTATUS_SPVP (1 << 8)
+#define HSTATUS_HU (1 << 9)
+#define HSTATUS_VGEIN (0x3f << 12)
+#define HSTATUS_VTVM (1 << 20)
+#define HSTATUS_VTW (1 << 21)
+#define HSTATUS_VTSR (1 << 22)
+#define HSTATUS_VSXL (3 << 32)
+#define HSTATUS_VSXL_64 (2 << 32)
+#define HSTATUS_HUPMM (3 << 48)
+
+#define MIP_VSSIP (1 << 2)
+#define MIP_VSTIP (1 << 6)
+#define MIP_VSEIP (1 << 10)
+#define MIP_SGEIP (1 << 12)
+#define MIP_VS_ALL (MIP_VSSIP | MIP_VSTIP | MIP_VSEIP)
+
+#define CAUSE_ECALL_VS 10
+#define CAUSE_FETCH_GUEST_PAGE_FAULT 20
+#define CAUSE_LOAD_GUEST_PAGE_FAULT 21
+#define CAUSE_VIRTUAL_INSTRUCTION 22
+#define CAUSE_STORE_GUEST_PAGE_FAULT 23
+// ecall from VU-mode (8) or VS-mode (10).
+#define CAUSE_ECALL_FROM_V(mode) (CAUSE_ECALL_U + 2 * (mode))
+
+#define HGATP_MODE_SHIFT 60
+#define HGATP_VMID_SHIFT 44
+#define HGATP_MODE_SV39X4 8
+#define HGATP_MODE_SV48X4 9
+#define HGATP_MODE_SV57X4 10
+
+// CSRs by number (binutils does not know all of their names).
+#define CSR_VSSTATUS 0x200
+#define CSR_VSIE 0x204
+#define CSR_VSTVEC 0x205
+#define CSR_VSSCRATCH 0x240
+#define CSR_VSEPC 0x241
+#define CSR_VSCAUSE 0x242
+#define CSR_VSTVAL 0x243
+#define CSR_VSIP 0x244
+#define CSR_VSTIMECMP 0x24d
+#define CSR_VSATP 0x280
+#define CSR_HSTATUS 0x600
+#define CSR_HEDELEG 0x602
+#define CSR_HIDELEG 0x603
+#define CSR_HIE 0x604
+#define CSR_HTIMEDELTA 0x605
+#define CSR_HCOUNTEREN 0x606
+#define CSR_HGEIE 0x607
+#define CSR_HENVCFG 0x60a
+#define CSR_HTVAL 0x643
+#define CSR_HIP 0x644
+#define CSR_HVIP 0x645
+#define CSR_HTINST 0x64a
+#define CSR_HGATP 0x680
+#define CSR_HGEIP 0xe12
+#define CSR_MTINST 0x34a
+#define CSR_MTVAL2 0x34b
+#define HENVCFG_STCE (1 << 63)
+
+// RUN_IN for V=1: runs the code in VS-mode (mode PRV_S) or VU-mode (PRV_U), entered by an
+// mret with MPV = 1, and ends it with an ecall (mcause CAUSE_ECALL_FROM_V(mode)). The code
+// runs under the current vsatp/hgatp/vsstatus; the trap that ends it returns to M-mode (V=0).
+#define RUN_IN_V(mode, ...)                          \
+    ARM_TRAP(8886f);                                 \
+    li t6, MSTATUS_MPP | MSTATUS_MPIE | MSTATUS_MPV; \
+    csrc mstatus, t6;                                \
+    li t6, ((mode) << 11) | MSTATUS_MPV;             \
+    csrs mstatus, t6;                                \
+    la t6, 8885f;                                    \
+    csrw mepc, t6;                                   \
+    mret;                                            \
+    8885:                                            \
+    __VA_ARGS__;                                     \
+    ecall;                                           \
+    8886:                                            \
+    DISARM_TRAP
+
+// Fails unless the last RUN_IN_V(mode, ...) ran to its closing ecall.
+#define CHECK_RAN_TO_END_V(mode) CHECK_MCAUSE(CAUSE_ECALL_FROM_V(mode))
+// Case n: code run in VS/VU-mode must take a trap with `cause` (taken to M-mode) / not trap.
+#define TEST_TRAP_IN_V(n, mode, cause, ...) \
+    CASE(n);                                \
+    RUN_IN_V(mode, __VA_ARGS__);            \
+    CHECK_MCAUSE(cause)
+#define TEST_NO_TRAP_IN_V(n, mode, ...) \
+    TEST_TRAP_IN_V(n, mode, CAUSE_ECALL_FROM_V(mode), __VA_ARGS__)
+// Fails unless the mstatus recorded at the last M-mode trap had MPV = v / GVA = v.
+#define CHECK_TRAP_MPV(v)  \
+    ld t5, trap_mstatus;   \
+    srli t5, t5, 39;       \
+    andi t5, t5, 1;        \
+    CHECK(t5, v)
+#define CHECK_TRAP_GVA(v)  \
+    ld t5, trap_mstatus;   \
+    srli t5, t5, 38;       \
+    andi t5, t5, 1;        \
+    CHECK(t5, v)
+// Fails unless CSR `csr` & mask == val (clobbers t4, t5, t6).
+#define CHECK_CSR_FIELD(csr, mask, val) \
+    csrr t4, csr;                       \
+    li t5, mask;                        \
+    and t4, t4, t5;                     \
+    CHECK(t4, val)
+// Fails unless CSR `csr` == val (clobbers t4, t6).
+#define CHECK_CSR(csr, val) \
+    csrr t4, csr;           \
+    CHECK(t4, val)
+
 
 // --- debug console (a debug aid only; never needed for pass/fail) ----------------------------
 // Writes the character in a0 (clobbers a0, t5, t6): HTIF console (device 1, command 1), or

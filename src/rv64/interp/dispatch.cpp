@@ -115,7 +115,7 @@ bool ends_block(const DecodedInsn& d) {
         case Op::jal: case Op::jalr:
         case Op::beq: case Op::bne: case Op::blt: case Op::bge: case Op::bltu: case Op::bgeu:
         case Op::ecall: case Op::ebreak: case Op::mret: case Op::sret: case Op::wfi:
-        case Op::sfence_vma: case Op::fence_i:
+        case Op::sfence_vma: case Op::fence_i: case Op::hfence_vvma: case Op::hfence_gvma:
         case Op::invalid:
             return true;
         default:

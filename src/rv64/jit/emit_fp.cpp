@@ -66,15 +66,22 @@ bool nearest_rm(const DecodedInsn& d) { return d.rm == 0 || d.rm == 7; }
 
 }  // namespace
 
-// FP instructions are illegal while mstatus.FS is Off: checked once per block until a call
-// (m_fs). Only a CSR write can turn FS off, and those run as calls (emit_fallback) or leave;
-// the cold paths that rejoin a block (cold_fallback) run the instruction they stand for, and
-// none that has one (FP, atomics, cbo.zero, sstatus reads, SIE) clears FS.
+// FP instructions are illegal while mstatus.FS is Off, or with V=1 vsstatus.FS (H, priv spec
+// §8.2.11): checked once per block until a call (m_fs). Only a CSR write can turn FS off, and
+// those run as calls (emit_fallback) or leave; V changes only at a block's end; the cold paths
+// that rejoin a block (cold_fallback) run the instruction they stand for, and none that has one
+// (FP, atomics, cbo.zero, sstatus reads, SIE) clears FS.
 void Emitter::Impl::fp_enabled_or(Xbyak::Label& other) {
     static_assert(csr::MSTATUS_FS == 0x6000);
     if (m_fs != FsKnown::Unknown) return;
     test(byte[rbx + m_l.mstatus + 1], 0x60);
     jz(other, T_NEAR);
+    Xbyak::Label host;
+    cmp(byte[rbx + m_l.virt], 0);
+    je(host);
+    test(byte[rbx + m_l.vsstatus + 1], 0x60);
+    jz(other, T_NEAR);
+    L(host);
     m_fs = FsKnown::On;
 }
 
@@ -86,9 +93,15 @@ void Emitter::Impl::mark_fs_dirty() {
     m_fs = FsKnown::Dirty;
 }
 
+// With V=1, vsstatus.FS too (Hart::set_fs_dirty). Clobbers rcx and the flags.
 void Emitter::Impl::set_fs_dirty_code() {
     mov(rcx, csr::MSTATUS_FS | csr::MSTATUS_SD);
     or_(qword[rbx + m_l.mstatus], rcx);
+    Xbyak::Label host;
+    cmp(byte[rbx + m_l.virt], 0);
+    je(host);
+    or_(qword[rbx + m_l.vsstatus], rcx);
+    L(host);
 }
 
 // For rm = 7: frm must be 0 (RNE) too, else the interpreter's way (another mode, or a

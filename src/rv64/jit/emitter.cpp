@@ -1375,12 +1375,15 @@ void Emitter::Impl::cold_fallback(const DecodedInsn& d, size_t index, int32_t of
 // rd = sstatus (Hart::csr_read: mstatus under SSTATUS_MASK), then for csrrci sstatus, SIE
 // the bit is cleared, as Hart::write_mstatus would (clearing SIE changes no translation and
 // makes no interrupt deliverable, so the block goes on, as csr_op's does). Only U mode may
-// not access sstatus: that raises illegal instruction the cold way.
+// not access sstatus: that raises illegal instruction the cold way. With V=1 sstatus is
+// vsstatus (H): the cold way too.
 void Emitter::Impl::emit_sstatus(const DecodedInsn& d, size_t index, int32_t off, bool clear_sie) {
     static_assert(csr::MSTATUS_SIE == 2);
     Xbyak::Label other, done;
     cmp(byte[rbx + m_l.priv], static_cast<uint8_t>(Priv::U));
     je(other, T_NEAR);
+    cmp(byte[rbx + m_l.virt], 0);
+    jne(other, T_NEAR);
     mov(rax, csr::SSTATUS_MASK);
     and_(rax, qword[rbx + m_l.mstatus]);
     if (clear_sie) and_(byte[rbx + m_l.mstatus], static_cast<uint8_t>(~csr::MSTATUS_SIE & 0xff));
@@ -1399,6 +1402,8 @@ void Emitter::Impl::emit_sstatus_set(const DecodedInsn& d, size_t index, int32_t
     Xbyak::Label other, done, set;
     cmp(byte[rbx + m_l.priv], static_cast<uint8_t>(Priv::U));
     je(other, T_NEAR);
+    cmp(byte[rbx + m_l.virt], 0);
+    jne(other, T_NEAR);
     get(rdx, d.rs1);
     test(rdx, imm32(~int64_t{csr::MSTATUS_SIE}));
     jnz(other, T_NEAR);
@@ -1439,10 +1444,13 @@ void Emitter::Impl::emit_sfence_vma(const DecodedInsn& d, size_t index, int32_t 
 
 // cbo.zero (CMO spec §2.5.3, exec_cbo_zero): allowed in M, in S with menvcfg.CBZE, in U with
 // senvcfg.CBZE too; then the 64-byte block holding rs1 is zeroed if the TLB has a write entry
-// for it (it lies in one page). Anything else (an illegal use, a miss) goes the cold way.
+// for it (it lies in one page). Anything else (an illegal use, a miss, V=1 with henvcfg's
+// gate) goes the cold way.
 void Emitter::Impl::emit_cbo_zero(const DecodedInsn& d, size_t index, int32_t off) {
     static_assert(csr::MENVCFG_CBZE == 0x80);
     Xbyak::Label other, done, allowed;
+    cmp(byte[rbx + m_l.virt], 0);
+    jne(other, T_NEAR);
     mov(al, byte[rbx + m_l.priv]);
     cmp(al, static_cast<uint8_t>(Priv::M));
     je(allowed);

@@ -26,7 +26,9 @@ Layout Layout::of(const Hart& h) {
     l.fetch_index = offset(&h, &h.m_fetch_index);
     l.fetch_key = offset(&h, &h.m_fetch_key);
     l.priv = offset(&h, &h.s.priv);
+    l.virt = offset(&h, &h.s.virt);
     l.mstatus = offset(&h, &h.s.mstatus);
+    l.vsstatus = offset(&h, &h.s.vsstatus);
     l.mip = offset(&h, &h.s.mip);
     l.mie = offset(&h, &h.s.mie);
     l.pins = offset(&h, &h.m_pins);

@@ -25,7 +25,9 @@ struct Layout {
     size_t fetch_index = 0;    // Hart::m_fetch_index (unsigned)
     size_t fetch_key = 0;      // Hart::m_fetch_key
     size_t priv = 0;           // HartState::priv (uint8_t)
+    size_t virt = 0;           // HartState::virt (bool: V of the H extension)
     size_t mstatus = 0;
+    size_t vsstatus = 0;
     size_t mip = 0;            // HartState::mip (the software-written bits)
     size_t mie = 0;
     size_t pins = 0;           // Hart::m_pins (device lines, OR-ed into mip)
