@@ -33,6 +33,7 @@ json config_json(const machine::MachineConfig& c) {
             {"append", c.append},
             {"memory_mib", c.memory_mib},
             {"cpus", c.cpus},
+            {"hypervisor", c.hypervisor},
             {"rng", c.rng},
             {"console", c.console == machine::ConsoleKind::Virtio ? "virtio" : "serial"},
             {"disks", disks},
@@ -49,6 +50,8 @@ Result<machine::MachineConfig> config_from(const json& j) {
     c.append = j.at("append").get<std::string>();
     c.memory_mib = j.at("memory_mib").get<uint64_t>();
     c.cpus = j.at("cpus").get<unsigned>();
+    // Recordings made before the hypervisor extension have no such field: their harts lacked it.
+    c.hypervisor = j.contains("hypervisor") && j.at("hypervisor").get<bool>();
     c.rng = j.at("rng").get<bool>();
     c.console = j.at("console").get<std::string>() == "virtio" ? machine::ConsoleKind::Virtio : machine::ConsoleKind::Serial;
     for (const auto& d : j.at("disks")) {

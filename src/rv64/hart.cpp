@@ -36,6 +36,29 @@ uint64_t set_field(uint64_t reg, uint64_t mask, uint64_t value) {
 
 uint64_t get_field(uint64_t reg, uint64_t mask) { return (reg & mask) / (mask & ~(mask << 1)); }
 
+// The registers of a trap into S-mode: HS-mode's (sstatus is mstatus), or VS-mode's.
+struct SupervisorTrapCsrs {
+    uint64_t& cause;
+    uint64_t& epc;
+    uint64_t& tval;
+    uint64_t& status;
+    uint64_t tvec;
+};
+
+// Trap entry into S-mode (priv spec §4.1.1, §4.1.2): `code` is the cause number the handler
+// sees. The caller sets V.
+void enter_supervisor(HartState& s, const SupervisorTrapCsrs& c, uint64_t code, uint64_t tval, bool interrupt) {
+    c.cause = code | (interrupt ? CAUSE_INTERRUPT : 0);
+    c.epc = s.pc;
+    c.tval = tval;
+    c.status = set_field(c.status, MSTATUS_SPP, s.priv == Priv::S ? 1 : 0);
+    c.status = set_field(c.status, MSTATUS_SPIE, get_field(c.status, MSTATUS_SIE));
+    c.status &= ~MSTATUS_SIE;
+    s.priv = Priv::S;
+    const bool vectored = (c.tvec & 3) == 1 && interrupt;
+    s.pc = (c.tvec & ~3ull) + (vectored ? 4 * code : 0);
+}
+
 }  // namespace
 
 uint64_t Hart::misa() const { return kMisa | (m_cfg.hypervisor ? misa_bit('H') : 0); }
@@ -174,15 +197,7 @@ void Hart::take_trap(uint64_t cause, uint64_t tval, bool interrupt, TrapExtra ex
             s.htval = tval2;
             s.htinst = extra.tinst;
         }
-        s.scause = xcause;
-        s.sepc = s.pc;
-        s.stval = tval;
-        s.mstatus = set_field(s.mstatus, MSTATUS_SPP, s.priv == Priv::S ? 1 : 0);
-        s.mstatus = set_field(s.mstatus, MSTATUS_SPIE, get_field(s.mstatus, MSTATUS_SIE));
-        s.mstatus &= ~MSTATUS_SIE;
-        s.priv = Priv::S;
-        const bool vectored = (s.stvec & 3) == 1 && interrupt;
-        s.pc = (s.stvec & ~3ull) + (vectored ? 4 * cause : 0);
+        enter_supervisor(s, {s.scause, s.sepc, s.stval, s.mstatus, s.stvec}, cause, tval, interrupt);
     } else {
         if (m_cfg.hypervisor) {
             s.mstatus = set_field(s.mstatus, MSTATUS_MPV, was_virt ? 1 : 0);
@@ -207,15 +222,7 @@ void Hart::take_trap(uint64_t cause, uint64_t tval, bool interrupt, TrapExtra ex
 // interrupts arrive as the supervisor ones they stand for (VSSI as SSI, ... §8.2.12).
 void Hart::trap_to_vs(uint64_t cause, uint64_t tval, bool interrupt) {
     const uint64_t code = interrupt ? cause - 1 : cause;
-    s.vscause = code | (interrupt ? CAUSE_INTERRUPT : 0);
-    s.vsepc = s.pc;
-    s.vstval = tval;
-    s.vsstatus = set_field(s.vsstatus, MSTATUS_SPP, s.priv == Priv::S ? 1 : 0);
-    s.vsstatus = set_field(s.vsstatus, MSTATUS_SPIE, get_field(s.vsstatus, MSTATUS_SIE));
-    s.vsstatus &= ~MSTATUS_SIE;
-    s.priv = Priv::S;
-    const bool vectored = (s.vstvec & 3) == 1 && interrupt;
-    s.pc = (s.vstvec & ~3ull) + (vectored ? 4 * code : 0);
+    enter_supervisor(s, {s.vscause, s.vsepc, s.vstval, s.vsstatus, s.vstvec}, code, tval, interrupt);
     update_mmu_view();
 }
 

@@ -8,19 +8,7 @@
 #   TRAPEZE_GUEST_DIR      guest cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/trapeze/debian-riscv64)
 #   TRAPEZE_GUEST_TIMEOUT  seconds before a boot counts as hung (default 600)
 set -uo pipefail
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-(($# == 2)) || fail "usage: hypervisor_test.sh TRAPEZE ENGINE"
-trapeze=$1 engine=$2
-dir=${TRAPEZE_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/trapeze/debian-riscv64}
-timeout_s=${TRAPEZE_GUEST_TIMEOUT:-600}
-for f in Image fw_jump.bin test-initrd.img; do
-  [[ -s $dir/$f ]] || fail "guest image $dir/$f is missing: run tools/fetch-guest (make test does)"
-done
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+. "$(dirname "$0")/guest_env.sh"
 
 # boot NAME [trapeze options...]: the console of one boot in $work/NAME.
 boot() {

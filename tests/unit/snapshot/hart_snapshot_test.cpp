@@ -234,5 +234,67 @@ TEST_F(HartRestore, RefusesCsrValuesNoHartCanHold) {
     }
 }
 
+// The hypervisor extension's state (HartState::write_h, its own section) round-trips, and a
+// hart with the extension takes it back in restore() and runs on from it: a two-stage load
+// made after the restore goes through the restored hgatp and vsatp.
+TEST_F(HartRestore, HypervisorStateRoundTripsAndTranslatesAfresh) {
+    Hart h(HartConfig{0, true, true}, mem, bus, clock);
+    h.reset(kBase);
+    constexpr uint64_t kRoot = kBase + 0x10000, kPage = kBase + 0x30000;
+    map_page(kRoot, 1, kPage, 0xcf);  // VS-stage: VA 0x1000 -> GPA kPage (hgatp Bare)
+    poke64(kPage, 0x5a5a);
+    HartState s = h.s;
+    s.pmpaddr[0] = ~0ull >> 10;
+    s.pmpcfg[0] = 0x1f;
+    s.priv = Priv::S;
+    s.virt = true;
+    s.vsatp = SATP_MODE_SV39 << 60 | kRoot >> 12;
+    s.hstatus |= HSTATUS_SPV | HSTATUS_VTW;
+    s.hedeleg = 0x100;
+    s.vsepc = 0x1234;
+    s.vstimecmp = 77;
+    s.htimedelta = 5;
+    StateWriter w;
+    s.write_h(w);
+    const std::vector<uint8_t> bytes = w.take();
+    StateReader r(bytes, "hart0.h");
+    HartState back = s;
+    back.virt = false;
+    back.vsatp = back.hstatus = back.hedeleg = back.vsepc = back.htimedelta = 0;
+    back.read_h(r);
+    ASSERT_TRUE(r.finish().ok()) << r.finish().error().message;
+    EXPECT_TRUE(back.virt);
+    EXPECT_EQ(back.vsatp, s.vsatp);
+    EXPECT_EQ(back.hstatus, s.hstatus);
+    EXPECT_EQ(back.hedeleg, s.hedeleg);
+    EXPECT_EQ(back.vsepc, s.vsepc);
+    EXPECT_EQ(back.vstimecmp, s.vstimecmp);
+    EXPECT_EQ(back.htimedelta, s.htimedelta);
+    ASSERT_TRUE(h.restore(back).ok());
+    uint64_t v = 0;
+    ASSERT_TRUE(h.load<uint64_t>(0x1000, v));
+    EXPECT_EQ(v, 0x5a5aull);
+}
+
+// V=1 on a hart without the extension, or H state no hart can hold, is refused.
+TEST_F(HartRestore, RefusesHypervisorStateTheHartCannotHold) {
+    HartState virt = hart.s;
+    virt.virt = true;
+    virt.priv = Priv::S;
+    EXPECT_TRUE(fails_with(hart.restore(virt), "V=1"));
+    Hart h(HartConfig{0, true, true}, mem, bus, clock);
+    h.reset(kBase);
+    HartState hgatp = h.s;
+    hgatp.hgatp = 3ull << 60;  // a reserved mode
+    EXPECT_FALSE(h.restore(hgatp).ok());
+    HartState in_m = h.s;
+    in_m.virt = true;  // priv M
+    EXPECT_FALSE(h.restore(in_m).ok());
+    HartState no_h = h.s;
+    no_h.misa &= ~(1ull << ('H' - 'A'));
+    EXPECT_TRUE(fails_with(h.restore(no_h), "misa"));
+    EXPECT_TRUE(h.restore(h.s).ok());
+}
+
 }  // namespace
 }  // namespace trapeze::snapshot::test
