@@ -371,20 +371,23 @@
 // code left in them (t5/t6 excepted). MPIE is cleared on the way in, so the code runs with
 // mstatus.MIE = 0 and M-mode gets MIE = 0 back (the mret in and the trap out would
 // otherwise turn a stale MPIE into MIE = 1).
-#define RUN_IN(mode, ...)              \
-    ARM_TRAP(8886f);                   \
-    li t6, MSTATUS_MPP | MSTATUS_MPIE; \
-    csrc mstatus, t6;                  \
-    li t6, ((mode) << 11);             \
-    csrs mstatus, t6;                  \
-    la t6, 8885f;                      \
-    csrw mepc, t6;                     \
-    mret;                              \
-    8885:                              \
-    __VA_ARGS__;                       \
-    ecall;                             \
-    8886:                              \
+// Runs the code with mstatus.MPP/MPV = `mpp_mpv` (mret into it), then `ecall`s back; any trap
+// resumes after it (the shared body of RUN_IN and RUN_IN_V).
+#define RUN_WITH_MPP(mpp_mpv, ...)                   \
+    ARM_TRAP(8886f);                                 \
+    li t6, MSTATUS_MPP | MSTATUS_MPIE | MSTATUS_MPV; \
+    csrc mstatus, t6;                                \
+    li t6, mpp_mpv;                                  \
+    csrs mstatus, t6;                                \
+    la t6, 8885f;                                    \
+    csrw mepc, t6;                                   \
+    mret;                                            \
+    8885:                                            \
+    __VA_ARGS__;                                     \
+    ecall;                                           \
+    8886:                                            \
     DISARM_TRAP
+#define RUN_IN(mode, ...) RUN_WITH_MPP((mode) << 11, __VA_ARGS__)
 
 // Fails unless the last RUN_IN(mode, ...) ran to its closing ecall.
 #define CHECK_RAN_TO_END(mode) CHECK_MCAUSE(CAUSE_ECALL_FROM(mode))
@@ -481,20 +484,7 @@
 // RUN_IN for V=1: runs the code in VS-mode (mode PRV_S) or VU-mode (PRV_U), entered by an
 // mret with MPV = 1, and ends it with an ecall (mcause CAUSE_ECALL_FROM_V(mode)). The code
 // runs under the current vsatp/hgatp/vsstatus; the trap that ends it returns to M-mode (V=0).
-#define RUN_IN_V(mode, ...)                          \
-    ARM_TRAP(8886f);                                 \
-    li t6, MSTATUS_MPP | MSTATUS_MPIE | MSTATUS_MPV; \
-    csrc mstatus, t6;                                \
-    li t6, ((mode) << 11) | MSTATUS_MPV;             \
-    csrs mstatus, t6;                                \
-    la t6, 8885f;                                    \
-    csrw mepc, t6;                                   \
-    mret;                                            \
-    8885:                                            \
-    __VA_ARGS__;                                     \
-    ecall;                                           \
-    8886:                                            \
-    DISARM_TRAP
+#define RUN_IN_V(mode, ...) RUN_WITH_MPP(((mode) << 11) | MSTATUS_MPV, __VA_ARGS__)
 
 // Fails unless the last RUN_IN_V(mode, ...) ran to its closing ecall.
 #define CHECK_RAN_TO_END_V(mode) CHECK_MCAUSE(CAUSE_ECALL_FROM_V(mode))
