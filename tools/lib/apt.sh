@@ -79,3 +79,28 @@ apt_download() {  # $1 = apt dir, packages... -> the .deb files in $1/debs
     die "cannot download $* (network or mirror unavailable?)"
   fi
 }
+
+# Writes to $1/closure the packages apt would install on an empty system for the packages named
+# after $1, as pkg=version, one per line (Recommends left out).
+apt_closure() {
+  local a=$1; shift
+  APT_CONFIG=$a/apt.conf apt-get -s -q install --no-install-recommends "$@" 2>"$a/log/resolve.log" |
+    sed -n 's/^Inst \([^ ]*\) (\([^ ]*\) .*/\1=\2/p' >"$a/closure" || true
+  [[ -s $a/closure ]] || { apt_error "$a/log/resolve.log"; die "apt cannot resolve $* for $(cat "$a/suite")"; }
+}
+
+# Unpacks every .deb in $1/debs into the tree $2 (no maintainer scripts run) and makes the
+# merged-/usr links (/bin, /sbin, /lib, /lib64 into /usr) the packages expect.
+apt_unpack_tree() {
+  local deb d
+  mkdir -p "$2/usr"
+  for deb in "$1"/debs/*.deb; do dpkg-deb -x "$deb" "$2"; done
+  for d in bin sbin lib lib64; do
+    if [[ -d $2/$d && ! -L $2/$d ]]; then  # a package that still ships into /bin and the like
+      mkdir -p "$2/usr/$d" && cp -a "$2/$d/." "$2/usr/$d/" && rm -rf "${2:?}/$d"
+    fi
+    [[ -e $2/usr/$d ]] && ln -sfn "usr/$d" "$2/$d"
+  done
+  mkdir -p "$2/tmp" "$2/dev" "$2/proc" "$2/sys"
+  chmod 1777 "$2/tmp"
+}
