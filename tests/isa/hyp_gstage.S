@@ -5,9 +5,11 @@
 // store-AMO (20/21/23) with mtval/stval = the guest virtual address and mtval2/htval = the guest
 // physical address >> 2, to M-mode (MPV, GVA) or delegated to HS-mode (hstatus.SPV/SPVP/GVA;
 // never to VS), faults of the VS-stage walk's implicit accesses (the PTE's address, the
-// pseudoinstruction in mtinst), VS-stage Sv39 over G-stage with regular page faults going to VS
-// through hedeleg, A/D updates in both stages, MXR at VS and HS level, hfence.gvma/hfence.vvma/
-// sfence.vma after PTE changes, HLVX needing G-stage execute permission, and Sv48x4/Sv57x4.
+// pseudoinstruction in mtinst/htinst: its reads, and the write of its A/D update, which the
+// G-stage must permit; from V=1 and from HLV/HSV in M- and HS-mode), VS-stage Sv39 over G-stage
+// with regular page faults going to VS through hedeleg, A/D updates in both stages, MXR at VS
+// and HS level, hfence.gvma/hfence.vvma/sfence.vma after PTE changes, HLVX needing G-stage
+// execute permission, and Sv48x4/Sv57x4.
 //
 // G-stage layout (Sv39x4, groot):
 //   GPA 0x80000000 (1 GiB)       = PA 0x80000000, RWX U: the image, identity (VS code, data, VS tables)
@@ -19,11 +21,14 @@
 // VS-stage layout (Sv39, vroot, used from case 22 on; VA = GPA elsewhere):
 //   VA 0x80000000 (1 GiB) = GPA 0x80000000, RWX: the image
 //   VA 0x40000000 + n*4K  = vl0[n]             VA 0x100000000: a pointer to GPA(3), G-invalid
+//   VA 0x140000000 (2 MiB) = GPA_2M, a leaf in vl1_ad, which the walk reads through the
+//                           G-stage read-only alias (cases 44-50)
 //
 //   cases  1-7, 42  translations         8-16  guest-page faults to M     17-19 delegated to HS
 //         20-21  G-stage A/D          22-27 VS-stage over G-stage      28-30 VS-stage faults
 //         31-33, 43  MXR                  34-36 fences                     37    HLVX
-//         38-41  Sv48x4, Sv57x4
+//         38-41  Sv48x4, Sv57x4             44-50 the VS-stage walk's implicit accesses from
+//                                                    V=1 and from HLV/HSV in M- and HS-mode
 #include "test_macros.h"
 
 #ifndef TRAPEZE_ISA_SV48X4
@@ -41,6 +46,13 @@
 // to mtinst/htinst, as the spec requires (zero is not allowed then).
 #ifndef TRAPEZE_ISA_TINST_PSEUDO
 #define TRAPEZE_ISA_TINST_PSEUDO 1
+#endif
+// 1 = the VS-stage walk's update of A/D in a PTE is a store for the G-stage: where the G-stage
+// maps the PTE's page read-only it is a guest-page fault (of the original access type), whose
+// mtval2/htval is zero or the PTE's guest physical address >> 2, and then mtinst/htinst is the
+// pseudoinstruction of a 64-bit write (0x00003020).
+#ifndef TRAPEZE_ISA_WALK_AD_GSTAGE_WRITE
+#define TRAPEZE_ISA_WALK_AD_GSTAGE_WRITE 1
 #endif
 // The cause of an AMO's guest-page fault: store/AMO (23).
 #ifndef TRAPEZE_ISA_AMO_GUEST_PAGE_FAULT_CAUSE
@@ -83,6 +95,7 @@
 #define GPA_BIT39 0x8000000000                  // + PA
 #define GPA_BIT40 0x10000000000                 // + PA
 #define VA_BAD_TABLE 0x100000000
+#define VA_AD 0x140000000                       // vroot[5]: the table vl1_ad, read-only at G
 #define PAGE0_VALUE 0x1111111111111111
 #define PAGE1_VALUE 0x2222222222222222
 #define PAGE2_VALUE 0x3333333333333333
@@ -134,6 +147,24 @@
     CHECK_CSR(CSR_MTVAL2, (gpa) >> 2); \
     CHECK_TRAP_MPV(1);              \
     CHECK_TRAP_GVA(1)
+// After a guest-page fault of the update of vl1_ad[0]'s A/D (which the walk reads through the
+// read-only alias): fails unless the CSR tval2 (mtval2/htval) is zero, or the PTE's guest
+// physical address >> 2 with the CSR tinst (mtinst/htinst) = 0x3020 (clobbers t4, t5, t6).
+#define CHECK_AD_GPF_INFO(tval2, tinst) \
+    csrr t4, tval2;                     \
+    beqz t4, 7001f;                     \
+    la t5, vl1_ad;                      \
+    li t6, GPA_RO_ALIAS;                \
+    add t5, t5, t6;                     \
+    srli t5, t5, 2;                     \
+    CHECK_REG(t4, t5);                  \
+    CHECK_CSR(tinst, 0x3020);           \
+    7001:
+// Fails unless vl1_ad[0] has A/D = ad (the refused update left the PTE as it was).
+#define CHECK_AD_PTE_BITS(ad)    \
+    GET_PTE(vl1_ad, 0);          \
+    andi a0, a0, PTE_A | PTE_D;  \
+    CHECK(a0, ad)
 
 TEST_BEGIN
     la t0, strap_vector
@@ -490,6 +521,103 @@ TEST_BEGIN
     CHECK_CSR(CSR_MTVAL2, GPA(0) >> 2)
     CHECK_TRAP_GVA(1)
 #endif
+
+    // --- the VS-stage walk's implicit accesses: its A/D update, and HLV/HSV in M- and HS-mode ---------
+    // vroot[5] points to vl1_ad at its G-stage read-only alias, so the walk can read vl1_ad[0]
+    // (a 2 MiB leaf, A = D = 0) but not write it. HLV/HSV act as VS-mode (hstatus.SPVP = 1).
+    la a3, vl1_ad
+    li t0, GPA_RO_ALIAS
+    add a3, a3, t0
+    SET_PTE_REG(vroot, 5, PTE_V)
+    SET_PTE_PA(vl1_ad, 0, GPA_2M, PTE_V | PTE_R | PTE_W)
+    hfence.vvma
+    li t0, HSTATUS_SPVP
+    csrs CSR_HSTATUS, t0
+#if TRAPEZE_ISA_HW_AD && TRAPEZE_ISA_WALK_AD_GSTAGE_WRITE
+    // Setting A is a store for the G-stage, which refuses it: a guest-page fault of the original
+    // access type (a load here), mtval = the guest virtual address, mtval2/mtinst as
+    // CHECK_AD_GPF_INFO says, and the PTE is left as it was.
+    CASE(44)
+    RUN_IN_V(PRV_S, li a1, VA_AD; ld a0, 0x238(a1))
+    CHECK_MCAUSE(CAUSE_LOAD_GUEST_PAGE_FAULT)
+    CHECK_MTVAL(VA_AD + 0x238)
+    CHECK_TRAP_MPV(1)
+    CHECK_TRAP_GVA(1)
+    CHECK_AD_GPF_INFO(CSR_MTVAL2, CSR_MTINST)
+    CHECK_AD_PTE_BITS(0)
+    CASE(45)
+    RUN_IN_V(PRV_S, li a1, VA_AD; sd zero, 0x238(a1))
+    CHECK_MCAUSE(CAUSE_STORE_GUEST_PAGE_FAULT)
+    CHECK_MTVAL(VA_AD + 0x238)
+    CHECK_AD_GPF_INFO(CSR_MTVAL2, CSR_MTINST)
+    CHECK_AD_PTE_BITS(0)
+    // HLV in M-mode takes the same walk: mstatus.MPV = 0 (the trap came from V=0), GVA = 1.
+    CASE(46)
+    li a1, VA_AD + 0x238
+    EXPECT_TRAP(CAUSE_LOAD_GUEST_PAGE_FAULT, hlv.d a0, (a1))
+    CHECK_MTVAL(VA_AD + 0x238)
+    CHECK_TRAP_MPV(0)
+    CHECK_TRAP_GVA(1)
+    CHECK_AD_GPF_INFO(CSR_MTVAL2, CSR_MTINST)
+    CHECK_AD_PTE_BITS(0)
+    // HSV in HS-mode, the guest-page fault delegated to HS-mode: scause, stval, htval, htinst,
+    // hstatus.GVA = 1 and SPV = 0.
+    CASE(47)
+    li t0, (1 << CAUSE_LOAD_GUEST_PAGE_FAULT) | (1 << CAUSE_STORE_GUEST_PAGE_FAULT)
+    csrw medeleg, t0
+    li a1, VA_AD + 0x230
+    RUN_IN(PRV_S, hsv.d zero, (a1))
+    CHECK_MCAUSE(CAUSE_ECALL_S)                 // the HS handler's ecall
+    CHECK_SCAUSE(CAUSE_STORE_GUEST_PAGE_FAULT)
+    CHECK_STVAL(VA_AD + 0x230)
+    CHECK_CSR_FIELD(CSR_HSTATUS, HSTATUS_SPV | HSTATUS_GVA, HSTATUS_GVA)
+    CHECK_AD_GPF_INFO(CSR_HTVAL, CSR_HTINST)
+    CHECK_AD_PTE_BITS(0)
+    csrw medeleg, zero
+#endif
+    // With A = 1 a load needs no write: it reads through the read-only table, from V=1 and
+    // from an HLV in M-mode.
+    CASE(48)
+    SET_PTE_PA(vl1_ad, 0, GPA_2M, PTE_V | PTE_R | PTE_W | PTE_A)
+    hfence.vvma
+    RUN_IN_V(PRV_S, li a1, VA_AD + 0x1238; ld a0, 0(a1))
+    CHECK_RAN_TO_END_V(PRV_S)
+    CHECK(a0, VALUE_2M)
+    li a1, VA_AD + 0x1238
+    hlv.d a0, (a1)
+    CHECK(a0, VALUE_2M)
+#if TRAPEZE_ISA_HW_AD && TRAPEZE_ISA_WALK_AD_GSTAGE_WRITE
+    // A store still needs D set: the same guest-page fault, from V=1 and from an HSV.
+    CASE(49)
+    RUN_IN_V(PRV_S, li a1, VA_AD; sw zero, 4(a1))
+    CHECK_MCAUSE(CAUSE_STORE_GUEST_PAGE_FAULT)
+    CHECK_MTVAL(VA_AD + 4)
+    CHECK_AD_GPF_INFO(CSR_MTVAL2, CSR_MTINST)
+    li a1, VA_AD + 8
+    EXPECT_TRAP(CAUSE_STORE_GUEST_PAGE_FAULT, hsv.w zero, (a1))
+    CHECK_MTVAL(VA_AD + 8)
+    CHECK_AD_GPF_INFO(CSR_MTVAL2, CSR_MTINST)
+    CHECK_AD_PTE_BITS(PTE_A)
+#endif
+    // HLV in HS-mode whose walk reads a PTE at a G-invalid GPA (vroot[4] -> GPA(3)), delegated
+    // to HS-mode: scause/stval as for a load, htval = zero or that PTE's GPA >> 2, and then
+    // htinst = the 64-bit read pseudoinstruction.
+    CASE(50)
+    li t0, 1 << CAUSE_LOAD_GUEST_PAGE_FAULT
+    csrw medeleg, t0
+    li a1, VA_BAD_TABLE + 0x18
+    RUN_IN(PRV_S, hlv.w a0, (a1))
+    CHECK_MCAUSE(CAUSE_ECALL_S)
+    CHECK_SCAUSE(CAUSE_LOAD_GUEST_PAGE_FAULT)
+    CHECK_STVAL(VA_BAD_TABLE + 0x18)
+    CHECK_CSR_FIELD(CSR_HSTATUS, HSTATUS_SPV | HSTATUS_GVA, HSTATUS_GVA)
+    csrr a0, CSR_HTVAL
+    beqz a0, 1f
+    CHECK(a0, GPA(3) >> 2)                      // vroot[4] -> GPA(3), VPN[1] = 0
+#if TRAPEZE_ISA_TINST_PSEUDO
+    CHECK_CSR(CSR_HTINST, 0x3000)
+#endif
+1:  csrw medeleg, zero
     csrw CSR_VSATP, zero
     hfence.vvma
 
@@ -553,6 +681,7 @@ gl3_57: .space 4096
 vroot: .space 4096
 vl1: .space 4096
 vl0: .space 4096
+vl1_ad: .space 4096
 page0: .space 4096
 page1: .space 4096
 page2: .space 4096

@@ -117,6 +117,9 @@
 // A store or fetch whose VS-stage walk reads a PTE at a G-stage-invalid GPA raises a load
 // guest-page fault (21); the spec reports the original access type (23, 20).
 #define TRAPEZE_ISA_WALK_GPF_ORIGINAL_TYPE 0
+// The VS-stage walk sets A/D in a PTE whose page the G-stage maps read-only, without a fault
+// (the update is an implicit store, which the G-stage must permit).
+#define TRAPEZE_ISA_WALK_AD_GSTAGE_WRITE 0
 // vsstatus.MXR makes G-stage execute-only pages readable too (it is to affect the VS-stage only).
 #define TRAPEZE_ISA_VSSTATUS_MXR_VS_STAGE_ONLY 0
 // The HS-level mstatus.MXR has no effect on VS-/VU-mode accesses (it is to apply to both stages).
