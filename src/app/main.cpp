@@ -105,7 +105,9 @@ Result<void> check_record_replay_options(const CLI::App& run, const std::string&
     if (replay.empty()) return ok();
     for (const char* opt : {"--kernel", "--initrd", "--bios", "--append", "--memory", "--cpus", "--hypervisor", "--disk", "--net", "--boot",
                             "--console", "--no-rng", "--restore", "--arch", "--on-reboot", "--deterministic", "--snapshot-path"})
-        if (run.count(opt) != 0) return make_error("{} does not go with --replay: the machine is the recording's", opt);
+        if (run.count(opt) != 0)  // --no-hypervisor counts as --hypervisor: it is the same flag
+            return make_error("{} does not go with --replay: the machine is the recording's",
+                              std::string_view(opt) == "--hypervisor" ? "--hypervisor/--no-hypervisor" : opt);
     return ok();
 }
 
@@ -384,8 +386,9 @@ int main(int argc, char** argv) {
     run->add_option("--memory", cfg.memory_mib, "Guest RAM in MiB")->check(CLI::Range(kMinMemoryMib, kMaxMemoryMib));
     run->add_option("--cpus", cfg.cpus, "Number of harts (each on a host thread of its own, unless --deterministic)")
         ->check(CLI::Range(1u, kMaxCpus));
-    run->add_flag("--hypervisor", cfg.hypervisor,
-                  "riscv64: the harts implement the hypervisor extension (H), as QEMU's -cpu rv64,h=true");
+    run->add_flag("--hypervisor,!--no-hypervisor", cfg.hypervisor,
+                  "riscv64: the harts implement the hypervisor extension (H), as QEMU's virt CPU does (the default); "
+                  "--no-hypervisor: without it");
     run->add_flag("--deterministic", cfg.deterministic,
                   "riscv64: harts take turns on one host thread in a fixed order (repeatable runs)");
     run->add_option("--on-reboot", on_reboot, "What a guest reboot does")->check(CLI::IsMember({"exit", "restart"}));

@@ -39,8 +39,9 @@ struct MachineConfig {
     std::string append;
     uint64_t memory_mib = 512;
     unsigned cpus = 1;
-    // The harts implement the hypervisor extension (H: VS/VU modes, two-stage translation).
-    bool hypervisor = false;
+    // The harts implement the hypervisor extension (H: VS/VU modes, two-stage translation), as
+    // the CPU of QEMU's virt machine does by default (trapeze run --no-hypervisor: without).
+    bool hypervisor = true;
     // Harts take turns on one thread in a fixed order (record/replay, differential tests);
     // otherwise each of several harts runs on a host thread of its own.
     bool deterministic = false;
