@@ -36,11 +36,16 @@ struct EngineRig {
         return cfg;
     }
 
-    explicit EngineRig(Engine e, const jit::JitConfig& cfg = eager())
-        : EngineRig(e, GuestMemory::create(Gpa(kBase), kRamSize).value(), cfg) {}
+    // Hart 0 with Sstc, and with the hypervisor extension if asked (HartConfig::hypervisor).
+    static HartConfig hart_config(bool hypervisor = false) {
+        return HartConfig{.hartid = 0, .sstc = true, .hypervisor = hypervisor};
+    }
+
+    explicit EngineRig(Engine e, const jit::JitConfig& cfg = eager(), const HartConfig& hc = hart_config())
+        : EngineRig(e, GuestMemory::create(Gpa(kBase), kRamSize).value(), cfg, hc) {}
     // On given RAM (of kRamSize at kBase), such as one mapped from a memory file.
-    EngineRig(Engine e, GuestMemory ram, const jit::JitConfig& cfg)
-        : mem(std::move(ram)), hart(HartConfig{0, true}, mem, bus, clock) {
+    EngineRig(Engine e, GuestMemory ram, const jit::JitConfig& cfg, const HartConfig& hc = hart_config())
+        : mem(std::move(ram)), hart(hc, mem, bus, clock) {
         if (e == Engine::Jit) {
             jit = std::move(jit::Jit::create(mem, cfg).value());
             jit->attach(hart);
@@ -138,6 +143,27 @@ inline std::string diff_state(const HartState& a, const HartState& b) {
     check("scause", a.scause, b.scause);
     check("stval", a.stval, b.stval);
     check("satp", a.satp, b.satp);
+    // The hypervisor extension's (all zero on a hart without it).
+    check("virt", a.virt, b.virt);
+    check("hstatus", a.hstatus, b.hstatus);
+    check("hedeleg", a.hedeleg, b.hedeleg);
+    check("hideleg", a.hideleg, b.hideleg);
+    check("hcounteren", a.hcounteren, b.hcounteren);
+    check("henvcfg", a.henvcfg, b.henvcfg);
+    check("htimedelta", a.htimedelta, b.htimedelta);
+    check("htval", a.htval, b.htval);
+    check("htinst", a.htinst, b.htinst);
+    check("hgatp", a.hgatp, b.hgatp);
+    check("mtval2", a.mtval2, b.mtval2);
+    check("mtinst", a.mtinst, b.mtinst);
+    check("vsstatus", a.vsstatus, b.vsstatus);
+    check("vstvec", a.vstvec, b.vstvec);
+    check("vsscratch", a.vsscratch, b.vsscratch);
+    check("vsepc", a.vsepc, b.vsepc);
+    check("vscause", a.vscause, b.vscause);
+    check("vstval", a.vstval, b.vstval);
+    check("vsatp", a.vsatp, b.vsatp);
+    check("vstimecmp", a.vstimecmp, b.vstimecmp);
     return out;
 }
 

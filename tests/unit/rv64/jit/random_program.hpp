@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <random>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -23,6 +24,9 @@ constexpr unsigned kDataBase = 8;   // aligned, inside the first data page
 constexpr unsigned kEdgeBase = 9;   // just below the page boundary between the data pages
 constexpr unsigned kSmcValue = 27;
 constexpr unsigned kHandlerA = 30, kHandlerB = 31;
+// The link of a jump into the bad base's page (Mix::fetch): a handler of the fetch fault
+// returns there. Random instructions may write it too.
+constexpr unsigned kFetchLink = 5;
 
 inline bool reserved(unsigned r) {
     return r == kBadBase || r == kCodeBase || r == kDataBase || r == kEdgeBase || r == kSmcValue ||
@@ -35,6 +39,9 @@ inline uint32_t csrrs(uint32_t rd, uint32_t csr, uint32_t rs1) {
 }
 inline uint32_t csrrw(uint32_t rd, uint32_t csr, uint32_t rs1) {
     return enc_i(static_cast<int32_t>(csr), rs1, 1, rd, 0x73);
+}
+inline uint32_t csrrci(uint32_t rd, uint32_t csr, uint32_t uimm) {
+    return enc_i(static_cast<int32_t>(csr), uimm, 7, rd, 0x73);
 }
 constexpr uint32_t kMret = 0x30200073;
 constexpr uint32_t kPark = 0x0000006f;  // j .
@@ -63,11 +70,25 @@ inline Kind kind_of(Op op) {
     return Kind::Plain;
 }
 
+// A CSR the programs access, and how: read it (csrrs rd, csr, x0), or half the time write it
+// instead: swap it with a random register (csrrw), or clear SIE in it (csrrci rd, csr, 2).
+struct CsrUse {
+    enum How : uint8_t { Read, Swap, ClearSie };
+    uint16_t num;
+    How how = Read;
+};
+
+// The CSRs of programs that run in M-mode (or S-mode, where all of them trap).
+inline constexpr CsrUse kMachineCsrs[] = {{csr::MINSTRET}, {csr::MCYCLE}, {csr::MSCRATCH, CsrUse::Swap}, {csr::MCAUSE},
+                                          {csr::MEPC},     {csr::MSTATUS}, {csr::INSTRET}};
+
 // What a program is made of: each construct is picked when a draw c in [0, 100) is below its
 // bound and not below the previous one (a bound equal to the previous one leaves it out).
 struct Mix {
-    unsigned plain, load, store, atomic, cbo, branch, jal, jalr, csr, smc;  // the rest: traps
+    unsigned plain, load, store, atomic, cbo, branch, jal, jalr, csr, smc;
+    unsigned fetch = 0;  // jumps into the bad base's page (0: none); the rest: traps
     unsigned jal_reach;  // a jal skips 0 .. jal_reach - 1 instructions
+    std::span<const CsrUse> csrs = kMachineCsrs;
 };
 
 // How a program ends: parked in `j .` (it runs to its end and stays there), or jumping back
@@ -170,9 +191,13 @@ private:
             return 1;
         }
         if (c < m_mix.csr) {  // CSR accesses, including the counters
-            const uint32_t csrs[] = {MINSTRET, MCYCLE, MSCRATCH, MCAUSE, MEPC, MSTATUS, 0xc02 /* instret */};
-            const uint32_t csr = csrs[below(7)];
-            p[i] = csr == MSCRATCH && below(2) == 0 ? csrrw(free_reg(), csr, below(32)) : csrrs(free_reg(), csr, 0);
+            const CsrUse use = m_mix.csrs[below(static_cast<unsigned>(m_mix.csrs.size()))];
+            if (use.how == CsrUse::Read || below(2) != 0)
+                p[i] = csrrs(free_reg(), use.num, 0);
+            else if (use.how == CsrUse::Swap)
+                p[i] = csrrw(free_reg(), use.num, below(32));
+            else
+                p[i] = csrrci(free_reg(), use.num, MSTATUS_SIE);
             return 1;
         }
         if (c < m_mix.smc) {  // self-modifying: rewrite a later slot of this construct with an addi
@@ -186,6 +211,10 @@ private:
             p[i + 1] = enc_i(lo, kSmcValue, 0, kSmcValue, 0x1b);               // addiw
             p[i + 2] = enc_s(static_cast<int32_t>(4 * target), kSmcValue, kCodeBase, 2, 0x23);
             return 4 + gap;
+        }
+        if (c < m_mix.fetch) {  // jalr kFetchLink, off(kBadBase): a fetch fault at the target
+            p[i] = enc_i(static_cast<int32_t>(4 * below(8)), kBadBase, 0, kFetchLink, 0x67);
+            return 1;
         }
         const uint32_t traps[] = {0x00000073 /* ecall */, 0x00100073 /* ebreak */, 0 /* illegal */,
                                   0x12000073 /* sfence.vma */, 0x0000100f /* fence.i */};
