@@ -210,8 +210,10 @@ void CodeCache::flush() {
 }
 
 // A link to a successor in the same virtual page as its predecessor stays valid across TLB
-// flushes: both blocks were reached through the one translation of that page, so only code
-// invalidation retires it. A link across pages also depends on the target page's translation.
+// flushes: both blocks were reached through the one translation of that page (link_page), so
+// only code invalidation retires it. A link across pages also depends on the target page's
+// translation: the context generation and the mode (priv and V; switching V changes no
+// generation) must be those it was made in.
 //
 // Any hart may link a block while others follow its links: a sequence lock keeps a reader
 // from taking a target from one link with the pc of another. A writer makes the count odd
@@ -232,8 +234,8 @@ void write(T& field, T value) {
 }
 
 Block::Link read_link(const Block::Link& l) {
-    return Block::Link{read(l.pc), read(l.code_gen), read(l.context_gen), read(l.priv), read(l.same_page),
-                       read(l.target)};
+    return Block::Link{read(l.pc),   read(l.code_gen),  read(l.context_gen), read(l.priv),
+                       read(l.virt), read(l.same_page), read(l.target)};
 }
 
 void write_link(Block::Link& l, const Block::Link& v) {
@@ -241,6 +243,7 @@ void write_link(Block::Link& l, const Block::Link& v) {
     write(l.code_gen, v.code_gen);
     write(l.context_gen, v.context_gen);
     write(l.priv, v.priv);
+    write(l.virt, v.virt);
     write(l.same_page, v.same_page);
     write(l.target, v.target);
 }
@@ -255,7 +258,9 @@ Block* CodeCache::follow_link(const Block& prev, const Hart& h, bool same_page) 
     std::atomic_thread_fence(std::memory_order_acquire);
     if (prev.link_seq.load(std::memory_order_relaxed) != seq) return nullptr;
     for (const Block::Link& l : links) {
-        if (l.pc != h.s.pc || l.priv != h.s.priv || l.same_page != same_page || l.code_gen != code_gen) continue;
+        if (l.pc != h.s.pc || l.priv != h.s.priv || l.virt != h.s.virt || l.same_page != same_page ||
+            l.code_gen != code_gen)
+            continue;
         if (same_page || l.context_gen == h.context_gen()) return l.target;
     }
     return nullptr;
@@ -267,7 +272,8 @@ void CodeCache::link(Block& prev, const Hart& h, bool same_page, Block* target) 
         return;  // another hart is linking it: this link can wait for the next run
     std::atomic_thread_fence(std::memory_order_release);
     write_link(prev.links[1], read_link(prev.links[0]));  // keep the two most recent successors
-    write_link(prev.links[0], Block::Link{h.s.pc, generation(), h.context_gen(), h.s.priv, same_page, target});
+    write_link(prev.links[0],
+               Block::Link{h.s.pc, generation(), h.context_gen(), h.s.priv, h.s.virt, same_page, target});
     prev.link_seq.store(seq + 2, std::memory_order_release);
 }
 

@@ -45,6 +45,16 @@ struct ExitSlot;
 
 namespace trapeze::rv64::interp {
 
+// What the engines compare to tell whether a block's successor is in the page the block was
+// entered in (CodeCache::link's same_page): the pc's virtual page, and the translation that
+// fetched it: none in M-mode, satp's below M, with V=1 the guest's two stages (priv spec
+// §3.1.6.3, §8.5). A trap or an xRET between two blocks changes the translation but may keep
+// the page number, and then the page is another one.
+inline uint64_t link_page(const Hart& h) {
+    const uint64_t translation = h.s.priv == Priv::M ? 1 : h.s.virt ? 2 : 0;
+    return (h.s.pc >> 12) | translation << 62;  // pc >> 12 has at most 52 bits
+}
+
 struct Block {
     // A successor the engines ran after this block, to find it again without a lookup. Any
     // hart may write one while others read: see CodeCache::link for how a reader knows it
@@ -54,7 +64,8 @@ struct Block {
         uint64_t code_gen = 0;     // code cache generation when linked
         uint64_t context_gen = 0;  // the linking hart's translation generation (cross-page links)
         Priv priv = Priv::M;
-        bool same_page = false;  // see Interpreter::follow_link
+        bool virt = false;       // V: with priv, the mode the successor ran in (HS and VS are both S)
+        bool same_page = false;  // see CodeCache::follow_link
         Block* target = nullptr;
     };
     uint64_t pa = 0;
@@ -161,7 +172,7 @@ public:
     // Locked, and inside the ExclusiveSection.
     void flush();
     // The successor of prev that an engine ran last from h's pc (see Block::links), if still
-    // valid; same_page: h's pc is in the virtual page prev was entered in.
+    // valid; same_page: h's link_page is the one prev was entered in.
     Block* follow_link(const Block& prev, const Hart& h, bool same_page) const;
     void link(Block& prev, const Hart& h, bool same_page, Block* target);
     // Dropped blocks hold max_dead_bytes of the arena, or the arena reached max_arena_bytes:

@@ -108,7 +108,7 @@ Interpreter::Exit Interpreter::run_blocks(Hart& h, uint64_t budget) {
     m_cache.sync_breakpoints();
     uint64_t done = 0;
     Block* prev = nullptr;
-    uint64_t prev_page = 0;  // virtual page in which prev was entered
+    uint64_t prev_page = 0;  // the link_page in which prev was entered
     while (done < budget) {
         if (m_cache.exclusive().checkpoint()) prev = nullptr;  // another hart flushed the cache
         if (h.debug_stopped()) return Exit::Debug;  // a watchpoint stopped the last block
@@ -118,7 +118,7 @@ Interpreter::Exit Interpreter::run_blocks(Hart& h, uint64_t budget) {
         }
         h.take_attention();  // a load or store leaves its block when a line rises after it (dispatch.cpp)
         if ((h.mip() & h.s.mie) != 0 && h.check_interrupts()) prev = nullptr;
-        const uint64_t page = h.s.pc >> 12;
+        const uint64_t page = link_page(h);
         const bool same_page = page == prev_page;
         Block* b = prev != nullptr ? m_cache.follow_link(*prev, h, same_page) : nullptr;
         if (b == nullptr) {

@@ -360,7 +360,7 @@ Jit::Exit Jit::dispatch(Hart& h, uint64_t budget) {
     RunState st{0, 0, budget};
     ExitSlot* pending = nullptr;    // where to link the next block's code
     interp::Block* prev = nullptr;  // the block just run through the interpreter, if any
-    uint64_t prev_page = 0;         // the virtual page prev was entered in
+    uint64_t prev_page = 0;         // the link_page prev was entered in
     while (st.done < budget) {
         // Where this hart holds no block: another hart's flush may happen here.
         if (m_cache.exclusive().checkpoint() || needs_flush()) {
@@ -381,7 +381,7 @@ Jit::Exit Jit::dispatch(Hart& h, uint64_t budget) {
         if (m_translator != nullptr && m_translator->has_finished()) install_finished();
         // After a block run by the interpreter, its links lead to the next one as they do in
         // the interpreter: no fetch translation and no block-cache probe (a cache miss each).
-        const uint64_t page = h.s.pc >> 12;
+        const uint64_t page = interp::link_page(h);
         if (prev != nullptr) {
             interp::Block* next = m_cache.follow_link(*prev, h, page == prev_page);
             if (next != nullptr && next->code() == nullptr &&
