@@ -3,8 +3,9 @@
 // container is snapshot/snapshot_file.hpp.
 //
 // Sections: "machine" (the architecture, then the configuration that rebuilds the board),
-// "clock" (guest ticks), "boot" (the HTIF mailbox of bare-metal programs), "hartN", "clint",
-// "plic", "uart", "rtc", "virtioN" (one per slot, transport and device). Engines keep nothing:
+// "clock" (guest ticks), "boot" (the HTIF mailbox of bare-metal programs), "hartN" (and
+// "hartN.h", the hypervisor extension's state, for harts that have it), "clint", "plic", "uart",
+// "rtc", "virtioN" (one per slot, transport and device). Engines keep nothing:
 // translations and decoded blocks are caches, built again from RAM after a restore, which is
 // why a snapshot taken under one engine resumes under the other.
 #include <sys/stat.h>
