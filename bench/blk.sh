@@ -13,6 +13,7 @@ runs=3
 trapeze=$root/build/trapeze
 dir=${TRAPEZE_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/trapeze/debian-riscv64}
 die() { echo "blk.sh: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 while (($#)); do
   (($# >= 2)) || die "$1 needs an argument"
   case $1 in
@@ -23,8 +24,7 @@ while (($#)); do
   esac
   shift 2
 done
-[[ -x $trapeze ]] || die "$trapeze is not built (make build)"
-command -v qemu-system-riscv64 >/dev/null || die "qemu-system-riscv64 is missing (tools/install-deps)"
+require "$trapeze" "" qemu
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -33,7 +33,6 @@ readonly kAppend="console=ttyS0 panic=-1 trapeze.blkbench"
 
 # Prints "WRITE READ" (MiB/s) from a console log.
 rates() { awk '/TRAPEZE-BENCH: write/ { w = $(NF-1) } /TRAPEZE-BENCH: read/ { r = $(NF-1) } END { print w, r }' "$1"; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 declare -a tw tr qw qr
 for ((i = 1; i <= runs; i++)); do

@@ -17,6 +17,7 @@ readonly kAppend="console=ttyS0 panic=-1"
 readonly kMemory=512
 
 die() { echo "boot.sh: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 while (($#)); do
   (($# >= 2)) || die "$1 needs an argument"
@@ -33,11 +34,7 @@ while (($#)); do
 done
 
 [[ $runs =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive number"
-[[ -x $trapeze ]] || die "$trapeze is not built (make build)"
-command -v qemu-system-riscv64 >/dev/null || die "qemu-system-riscv64 is missing (tools/install-deps)"
-for f in Image fw_jump.bin test-initrd.img; do
-  [[ -s $dir/$f ]] || die "$dir/$f is missing (tools/fetch-guest)"
-done
+require "$trapeze" "$dir" qemu
 
 trapeze_cmd=("$trapeze" run --engine "$engine" --kernel "$dir/Image" --bios "$dir/fw_jump.bin"
              --initrd "$dir/test-initrd.img" --append "$kAppend" --memory "$kMemory"
@@ -65,7 +62,6 @@ time_boot() {
   awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f\n", e - s }'
 }
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 kernel=$(sed -n 's/^kernel=//p' "$dir/stamp" 2>/dev/null)
 echo "guest: Debian ${kernel:-kernel}, OpenSBI fw_jump, test-initrd.img, $cpus hart(s), $kMemory MiB; $runs runs each"

@@ -13,6 +13,7 @@ runs=3 engine=jit
 trapeze=$root/build/trapeze
 dir=${TRAPEZE_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/trapeze/debian-riscv64}
 die() { echo "cpu.sh: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 while (($#)); do
   (($# >= 2)) || die "$1 needs an argument"
   case $1 in
@@ -24,7 +25,7 @@ while (($#)); do
   esac
   shift 2
 done
-[[ -x $trapeze ]] || die "$trapeze is not built (make build)"
+require "$trapeze"
 command -v riscv64-linux-gnu-gcc >/dev/null || die "riscv64-linux-gnu-gcc is missing (tools/install-deps)"
 
 work=$(mktemp -d)
@@ -39,7 +40,6 @@ readonly kAppend="console=ttyS0 panic=-1 trapeze.cpubench"
 
 secs() { tr -d '\r' <"$1" | awk '/^CPUBENCH:/ { print $2 }' | tail -n 1; }
 sum() { tr -d '\r' <"$1" | awk '/^CPUBENCH:/ { print $5 }' | tail -n 1; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 declare -a ts qs ns
 for ((i = 1; i <= runs; i++)); do

@@ -15,6 +15,7 @@ set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=$root/build runs=5 pio=100000
 die() { echo "kvm.sh: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 while (($#)); do
   (($# >= 2)) || die "$1 needs an argument"
   case $1 in
@@ -34,7 +35,6 @@ trap 'rm -rf "$tmp"' EXIT
 cc -O2 -o "$tmp/kvm_pio_baseline" "$root/bench/kvm_pio_baseline.c" || die "cannot build the baseline"
 cc -O2 -I"$root/tests/x86guest" -o "$tmp/kvm_compute_native" "$root/bench/kvm_compute_native.c" || die "cannot build native loop"
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 field() { sed -n "s/.*$1 \([0-9.]*\).*/\1/p" | head -1; }
 
 # 1. Start-up.

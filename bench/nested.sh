@@ -20,6 +20,7 @@ dir=${TRAPEZE_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/trapeze/debian-riscv64}
 readonly kMemory=1024
 
 die() { echo "nested.sh: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 while (($#)); do
   (($# >= 2)) || die "$1 needs an argument"
@@ -35,11 +36,7 @@ while (($#)); do
 done
 [[ $runs =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive number"
 [[ $cpus =~ ^[1-9][0-9]*$ ]] || die "--cpus must be a positive number"
-[[ -x $trapeze ]] || die "$trapeze is not built (make build)"
-command -v qemu-system-riscv64 >/dev/null || die "qemu-system-riscv64 is missing (tools/install-deps)"
-for f in Image fw_jump.bin test-initrd.img; do
-  [[ -s $dir/$f ]] || die "$dir/$f is missing (tools/fetch-guest)"
-done
+require "$trapeze" "$dir" qemu
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -75,7 +72,6 @@ time_nested() {
   awk -v s="$start" -v e="$end" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f %.2f\n", e - s, b - a }'
 }
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 echo "nested: Debian's kernel on KVM in Debian's kernel, $cpus hart(s) each; QEMU $(qemu-system-riscv64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p') TCG with h=true; $runs runs each"
 tw=() tn=() qw=() qn=()

@@ -19,6 +19,7 @@ runs=3 rate=8 mib=64 iops=500 blocks=4000
 trapeze=$root/build/trapeze
 dir=${TRAPEZE_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/trapeze/debian-riscv64}
 die() { echo "ratelimit.sh: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 while (($#)); do
   (($# >= 2)) || die "$1 needs an argument"
   case $1 in
@@ -33,7 +34,7 @@ while (($#)); do
   esac
   shift 2
 done
-[[ -x $trapeze ]] || die "$trapeze is not built (make build)"
+require "$trapeze"
 ((mib > rate && blocks > iops)) || die "read more than one bucket: --mib > --rate, --blocks > --iops"
 
 work=$(mktemp -d)
@@ -47,7 +48,6 @@ cp "$root/tests/guest/ratelimit_init.sh" "$work/root/ratelimit_init"
 cat "$dir/test-initrd.img" "$work/extra.cpio.gz" >"$work/initrd.img"
 big="256,$((mib * 4))" small="4,$blocks"
 
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # seconds DISK LOG
 seconds() { sed -n "s/^RATELIMIT: $1 .*seconds=\([0-9.]*\).*/\1/p" "$2"; }
 

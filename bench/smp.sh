@@ -21,6 +21,7 @@ runs=3 reps=6 engine=jit harts=$(nproc)
 trapeze=$root/build/trapeze
 dir=${TRAPEZE_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/trapeze/debian-riscv64}
 die() { echo "smp.sh: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 while (($#)); do
   (($# >= 2)) || die "$1 needs an argument"
   case $1 in
@@ -37,7 +38,7 @@ done
 [[ $harts =~ ^[0-9]+$ ]] && ((harts >= 2 && harts <= 32)) || die "--harts must be 2..32 (trapeze's --cpus limit)"
 [[ $runs =~ ^[0-9]+$ ]] && ((runs >= 1)) || die "--runs must be a positive number"
 [[ $reps =~ ^[0-9]+$ ]] && ((reps >= 1)) || die "--reps must be a positive number"
-[[ -x $trapeze ]] || die "$trapeze is not built (make build)"
+require "$trapeze"
 [[ -s $dir/test-initrd.img && -s $dir/Image && -s $dir/fw_jump.bin ]] ||
   die "no guest in $dir (tools/fetch-guest)"
 command -v riscv64-linux-gnu-gcc >/dev/null || die "riscv64-linux-gnu-gcc is missing (tools/install-deps)"
@@ -62,7 +63,6 @@ ref=$(awk '/^CPUBENCH:/ { print $5 }' "$work/n.log")
 [[ -n $ref ]] || die "host cpubench printed no checksum"
 
 append() { echo "console=ttyS0 panic=-1 rdinit=/bench/smp_launcher trapeze.smpbench=$1 trapeze.smpreps=$reps"; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # check LOG CPUS WHO: prints the batch seconds, or dies when the guest, with CPUS harts online,
 # did not run CPUS copies x reps cpubench runs that all exited 0 with the host's checksum.
