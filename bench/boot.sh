@@ -19,21 +19,8 @@ readonly kMemory=512
 die() { echo "boot.sh: $*" >&2; exit 1; }
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-while (($#)); do
-  (($# >= 2)) || die "$1 needs an argument"
-  case $1 in
-    --engine) engine=$2 ;;
-    --runs) runs=$2 ;;
-    --cpus) cpus=$2 ;;
-    --trapeze) trapeze=$2 ;;
-    --dir) dir=$2 ;;
-    --timeout) timeout_s=$2 ;;
-    *) die "unknown argument '$1' (see the header of $0)" ;;
-  esac
-  shift 2
-done
+guest_bench_options "$@"
 
-[[ $runs =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive number"
 require "$trapeze" "$dir" qemu
 
 trapeze_cmd=("$trapeze" run --engine "$engine" --kernel "$dir/Image" --bios "$dir/fw_jump.bin"

@@ -19,3 +19,25 @@ require() {
   fi
   return 0
 }
+
+# guest_bench_options ARGS...: the options of the whole-guest benchmarks (boot.sh, nested.sh),
+# --engine, --runs, --cpus, --trapeze, --dir and --timeout, into the variables of those names
+# (engine, runs, cpus, trapeze, dir, timeout_s), whose defaults the caller sets first.
+guest_bench_options() {
+  while (($#)); do
+    (($# >= 2)) || die "$1 needs an argument"
+    case $1 in
+      --engine) engine=$2 ;;
+      --runs) runs=$2 ;;
+      --cpus) cpus=$2 ;;
+      --trapeze) trapeze=$2 ;;
+      --dir) dir=$2 ;;
+      --timeout) timeout_s=$2 ;;
+      *) die "unknown argument '$1' (see the header of $0)" ;;
+    esac
+    shift 2
+  done
+  [[ $runs =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive number"
+  [[ $cpus =~ ^[1-9][0-9]*$ ]] || die "--cpus must be a positive number"
+  [[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "--timeout must be a positive number of seconds"
+}

@@ -10,6 +10,7 @@
 # Prints each run, the medians and the ratios trapeze/QEMU.
 #
 # usage: bench/nested.sh [--engine ENGINE] [--runs N] [--cpus N] [--trapeze PATH] [--dir DIR]
+#                        [--timeout SECONDS]
 #   --cpus N: the outer harts and the nested guest's (default 1)
 set -uo pipefail
 
@@ -22,20 +23,7 @@ readonly kMemory=1024
 die() { echo "nested.sh: $*" >&2; exit 1; }
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-while (($#)); do
-  (($# >= 2)) || die "$1 needs an argument"
-  case $1 in
-    --engine) engine=$2 ;;
-    --runs) runs=$2 ;;
-    --cpus) cpus=$2 ;;
-    --trapeze) trapeze=$2 ;;
-    --dir) dir=$2 ;;
-    *) die "unknown argument '$1' (see the header of $0)" ;;
-  esac
-  shift 2
-done
-[[ $runs =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive number"
-[[ $cpus =~ ^[1-9][0-9]*$ ]] || die "--cpus must be a positive number"
+guest_bench_options "$@"
 require "$trapeze" "$dir" qemu
 
 work=$(mktemp -d)
