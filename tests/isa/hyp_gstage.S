@@ -30,6 +30,7 @@
 //         38-41  Sv48x4, Sv57x4             44-50 the VS-stage walk's implicit accesses from
 //                                                    V=1 and from HLV/HSV in M- and HS-mode
 #include "test_macros.h"
+#include "page_tables.h"
 
 #ifndef TRAPEZE_ISA_SV48X4
 #define TRAPEZE_ISA_SV48X4 1
@@ -90,40 +91,14 @@
 #define GPA(n) (0x40000000 + (n) * 0x1000)
 #define VA(n) (0x40000000 + (n) * 0x1000)
 #define GPA_2M 0x40200000
-#define PA_2M 0x80400000
 #define GPA_RO_ALIAS 0x40000000                 // + PA: GPA 0xc0000000 + (PA - 0x80000000)
 #define GPA_BIT39 0x8000000000                  // + PA
 #define GPA_BIT40 0x10000000000                 // + PA
 #define VA_BAD_TABLE 0x100000000
 #define VA_AD 0x140000000                       // vroot[5]: the table vl1_ad, read-only at G
-#define PAGE0_VALUE 0x1111111111111111
-#define PAGE1_VALUE 0x2222222222222222
-#define PAGE2_VALUE 0x3333333333333333
-#define VALUE_2M 0x4444444444444444
 
-#define RWXAD (PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D)
-#define RWAD (PTE_V | PTE_R | PTE_W | PTE_A | PTE_D)
 #define URWAD (RWAD | PTE_U)
 
-// table[index] = leaf or pointer to the (physical or guest physical) address in a3.
-#define SET_PTE_REG(table, index, flags) \
-    srli a4, a3, 12;                     \
-    slli a4, a4, PTE_PPN_SHIFT;          \
-    li a5, flags;                        \
-    or a4, a4, a5;                       \
-    la a5, table;                        \
-    li t4, (index) * 8;                  \
-    add a5, a5, t4;                      \
-    sd a4, 0(a5)
-#define SET_PTE(table, index, sym, flags) \
-    la a3, sym;                           \
-    SET_PTE_REG(table, index, flags)
-#define SET_PTE_PA(table, index, pa, flags) \
-    li a3, pa;                              \
-    SET_PTE_REG(table, index, flags)
-#define GET_PTE(table, index) \
-    la a5, table;             \
-    ld a0, (index) * 8(a5)
 // hgatp = mode | root, then hfence.gvma.
 #define SET_HGATP(mode, root)                \
     li a4, (mode) << HGATP_MODE_SHIFT;       \
@@ -174,18 +149,7 @@ TEST_BEGIN
     csrw CSR_VSATP, zero
     csrw CSR_VSSTATUS, zero
     // Page contents.
-    la a0, page0
-    li a1, PAGE0_VALUE
-    sd a1, 0(a0)
-    la a0, page1
-    li a1, PAGE1_VALUE
-    sd a1, 0(a0)
-    la a0, page2
-    li a1, PAGE2_VALUE
-    sd a1, 0(a0)
-    li a0, PA_2M + 0x1238
-    li a1, VALUE_2M
-    sd a1, 0(a0)
+    FILL_TEST_PAGES
     // G-stage tables.
     SET_PTE_PA(groot, 2, 0x80000000, RWXAD | PTE_U)
     SET_PTE_PA(groot, 3, 0x80000000, PTE_V | PTE_R | PTE_A | PTE_U)
@@ -528,7 +492,7 @@ TEST_BEGIN
     la a3, vl1_ad
     li t0, GPA_RO_ALIAS
     add a3, a3, t0
-    SET_PTE_REG(vroot, 5, PTE_V)
+    SET_PTE_REG(vroot, 5, a3, PTE_V)
     SET_PTE_PA(vl1_ad, 0, GPA_2M, PTE_V | PTE_R | PTE_W)
     hfence.vvma
     li t0, HSTATUS_SPVP

@@ -13,6 +13,7 @@
 //   VA 0x40400000 (2 MiB)  = misaligned superpage (PPN[0] != 0)
 //   VA 0x100000000 (1 GiB) = misaligned superpage (PPN[1] != 0)
 #include "test_macros.h"
+#include "page_tables.h"
 
 // Sv48/Sv57: 1 = the hart must accept the mode in satp (and translate with it); 0 = it must
 // reject it (satp unchanged). trapeze supports both.
@@ -36,37 +37,9 @@
 #define VA_4K 0x40000000
 #define VA(n) (VA_4K + (n) * 0x1000)
 #define VA_2M 0x40200000
-#define PA_2M 0x80400000
 #define VA_2M_MISALIGNED 0x40400000
 #define VA_1G_MISALIGNED 0x100000000
 
-#define RWXAD (PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D)
-#define RWAD (PTE_V | PTE_R | PTE_W | PTE_A | PTE_D)
-
-#define PAGE0_VALUE 0x1111111111111111
-#define PAGE1_VALUE 0x2222222222222222
-#define PAGE2_VALUE 0x3333333333333333
-
-// table[index] = leaf or pointer to the physical address in register `pa` (clobbers a4, a5).
-#define SET_PTE_REG(table, index, pa, flags) \
-    srli a4, pa, 12;                         \
-    slli a4, a4, PTE_PPN_SHIFT;              \
-    li a5, flags;                            \
-    or a4, a4, a5;                           \
-    la a5, table;                            \
-    sd a4, (index) * 8(a5)
-// ...to the address of a symbol / to a constant address (clobber a3, a4, a5).
-#define SET_PTE(table, index, sym, flags) \
-    la a3, sym;                           \
-    SET_PTE_REG(table, index, a3, flags)
-#define SET_PTE_PA(table, index, pa_const, flags) \
-    li a3, pa_const;                              \
-    SET_PTE_REG(table, index, a3, flags)
-#define SET_PTR(table, index, next) SET_PTE(table, index, next, PTE_V)
-// a0 = table[index].
-#define GET_PTE(table, index) \
-    la a5, table;             \
-    ld a0, (index) * 8(a5)
 
 // satp = mode | asid | root, then a full sfence.vma (clobbers a4, a5).
 #define SET_SATP(mode, asid, root)                 \
@@ -105,18 +78,7 @@
 
 TEST_BEGIN
     // --- build the Sv39 tables ------------------------------------------------------------------
-    la a0, page0
-    li a1, PAGE0_VALUE
-    sd a1, 0(a0)
-    la a0, page1
-    li a1, PAGE1_VALUE
-    sd a1, 0(a0)
-    la a0, page2
-    li a1, PAGE2_VALUE
-    sd a1, 0(a0)
-    li a0, PA_2M + 0x1238
-    li a1, 0x4444444444444444
-    sd a1, 0(a0)
+    FILL_TEST_PAGES
 
     SET_PTE_PA(root39, 2, 0x80000000, RWXAD)
     SET_PTE_PA(root39, 3, 0x80000000, RWXAD | PTE_U)
@@ -176,7 +138,7 @@ TEST_BEGIN
     CHECK(a0, PAGE0_VALUE)
 
     // --- superpages ---------------------------------------------------------------------------------
-    TEST_CASE(7, a0, 0x4444444444444444, RUN_IN(PRV_S, li a1, VA_2M + 0x1238; ld a0, 0(a1)))
+    TEST_CASE(7, a0, VALUE_2M, RUN_IN(PRV_S, li a1, VA_2M + 0x1238; ld a0, 0(a1)))
     CHECK_RAN_TO_END(PRV_S)
     // 1 GiB: the U alias of the image, read from U-mode.
     CASE(8)
