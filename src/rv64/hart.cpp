@@ -114,9 +114,12 @@ Result<void> Hart::restore(const HartState& state) {
 void Hart::update_sstc() {
     // Sstc: STIP reflects time >= stimecmp while menvcfg.STCE is set, and VSTIP the guest's
     // time >= vstimecmp while henvcfg.STCE is (ORed with hvip.VSTIP, which is in mip).
+    // One clock read for both (this runs between every two slices): the guest's time is
+    // time + htimedelta, as guest_time() says.
     m_stce = m_cfg.sstc && (s.menvcfg & MENVCFG_STCE) != 0;
-    set_irq_pin(MIP_STIP, m_stce && time() >= s.stimecmp);
-    if (m_cfg.hypervisor) set_irq_pin(MIP_VSTIP, vstce() && guest_time() >= s.vstimecmp);
+    const uint64_t now = time();
+    set_irq_pin(MIP_STIP, m_stce && now >= s.stimecmp);
+    if (m_cfg.hypervisor) set_irq_pin(MIP_VSTIP, vstce() && now + s.htimedelta >= s.vstimecmp);
 }
 
 uint64_t Hart::next_timer_tick() const {
