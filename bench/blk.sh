@@ -53,5 +53,5 @@ for ((i = 1; i <= runs; i++)); do
 done
 mtw=$(printf '%s\n' "${tw[@]}" | median) mtr=$(printf '%s\n' "${tr[@]}" | median)
 mqw=$(printf '%s\n' "${qw[@]}" | median) mqr=$(printf '%s\n' "${qr[@]}" | median)
-echo "sequential write (256 MiB, O_DIRECT): trapeze $mtw MiB/s, qemu $mqw MiB/s, ratio $(awk -v a="$mtw" -v b="$mqw" 'BEGIN { printf "%.2f", a / b }')"
-echo "sequential read  (256 MiB, O_DIRECT): trapeze $mtr MiB/s, qemu $mqr MiB/s, ratio $(awk -v a="$mtr" -v b="$mqr" 'BEGIN { printf "%.2f", a / b }')"
+echo "sequential write (256 MiB, O_DIRECT): trapeze $mtw MiB/s, qemu $mqw MiB/s, ratio $(ratio "$mtw" "$mqw")"
+echo "sequential read  (256 MiB, O_DIRECT): trapeze $mtr MiB/s, qemu $mqr MiB/s, ratio $(ratio "$mtr" "$mqr")"

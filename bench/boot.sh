@@ -36,17 +36,15 @@ trap 'rm -rf "$work"' EXIT
 # time_boot NAME CMD...: runs one boot, prints its wall time in seconds; fails without the marker.
 time_boot() {
   local name=$1; shift
-  local start end
-  start=$(date +%s.%N)
-  timeout --kill-after=10 "$timeout_s" "$@" </dev/null >"$work/out" 2>"$work/err"
-  local status=$?
-  end=$(date +%s.%N)
+  local wall status
+  wall=$(timed_run "$work/out" "$work/err" "$@")
+  status=$?
   if ((status != 0)) || ! grep -q TRAPEZE-TEST-OK "$work/out"; then
     echo "boot.sh: $name did not reach TRAPEZE-TEST-OK and power off (status $status); last output:" >&2
     tail -n 20 "$work/out" "$work/err" >&2
     return 1
   fi
-  awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f\n", e - s }'
+  echo "$wall"
 }
 
 
@@ -70,4 +68,4 @@ if ((${#mips[@]})); then
   echo "trapeze ($engine): median $(printf '%s\n' "${mips[@]}" | median) guest MIPS"
 fi
 echo "qemu (tcg):        median ${q_med} s"
-awk -v t="$t_med" -v q="$q_med" 'BEGIN { printf "ratio trapeze/qemu: %.2f\n", t / q }'
+echo "ratio trapeze/qemu: $(ratio "$t_med" "$q_med")"

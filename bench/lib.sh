@@ -41,3 +41,19 @@ guest_bench_options() {
   [[ $cpus =~ ^[1-9][0-9]*$ ]] || die "--cpus must be a positive number"
   [[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "--timeout must be a positive number of seconds"
 }
+
+# ratio A B: A / B to two decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# timed_run OUT ERR CMD...: runs CMD (stdin /dev/null, stdout to OUT, stderr to ERR) within
+# timeout_s seconds; prints its wall time in seconds and returns its exit status.
+timed_run() {
+  local out=$1 err=$2; shift 2
+  local start end status
+  start=$(date +%s.%N)
+  timeout --kill-after=10 "$timeout_s" "$@" </dev/null >"$out" 2>"$err"
+  status=$?
+  end=$(date +%s.%N)
+  awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f\n", e - s }'
+  return $status
+}

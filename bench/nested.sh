@@ -43,11 +43,9 @@ qemu_cmd=(qemu-system-riscv64 -M virt -cpu rv64,h=true -smp "$cpus" -m "${kMemor
 # time_nested NAME CMD...: one run; prints "WALL NESTED" in seconds, or fails without the marker.
 time_nested() {
   local name=$1; shift
-  local start end
-  start=$(date +%s.%N)
-  timeout --kill-after=10 "$timeout_s" "$@" </dev/null >"$work/out" 2>"$work/err"
-  local status=$?
-  end=$(date +%s.%N)
+  local wall status
+  wall=$(timed_run "$work/out" "$work/err" "$@")
+  status=$?
   tr -d '\r' <"$work/out" >"$work/console"
   local t0 t1
   t0=$(sed -n 's/^NESTED-KVM: starting //p' "$work/console")
@@ -57,7 +55,7 @@ time_nested() {
     tail -n 20 "$work/console" "$work/err" >&2
     return 1
   fi
-  awk -v s="$start" -v e="$end" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f %.2f\n", e - s, b - a }'
+  awk -v w="$wall" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f %.2f\n", w, b - a }'
 }
 
 
@@ -74,5 +72,5 @@ for ((i = 1; i <= runs; i++)); do
 done
 mtw=$(printf '%s\n' "${tw[@]}" | median) mtn=$(printf '%s\n' "${tn[@]}" | median)
 mqw=$(printf '%s\n' "${qw[@]}" | median) mqn=$(printf '%s\n' "${qn[@]}" | median)
-echo "median whole: trapeze $mtw s, qemu $mqw s, trapeze/qemu $(awk -v a="$mtw" -v b="$mqw" 'BEGIN { printf "%.2f", a / b }')"
-echo "median nested part: trapeze $mtn s, qemu $mqn s, trapeze/qemu $(awk -v a="$mtn" -v b="$mqn" 'BEGIN { printf "%.2f", a / b }')"
+echo "median whole: trapeze $mtw s, qemu $mqw s, trapeze/qemu $(ratio "$mtw" "$mqw")"
+echo "median nested part: trapeze $mtn s, qemu $mqn s, trapeze/qemu $(ratio "$mtn" "$mqn")"

@@ -124,7 +124,6 @@ med() { printf '%s\n' "$@" | median; }
 mt1=$(med "${t1[@]}") mq1=$(med "${q1[@]}") mtn=$(med "${tn[@]}") mqn=$(med "${qn[@]}")
 # throughput: cpubench runs per second; scaling: throughput(N) / throughput(1).
 thr() { awk -v c="$1" -v s="$2" 'BEGIN { printf "%.3f", c / s }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 tt1=$(thr "$reps" "$mt1") tq1=$(thr "$reps" "$mq1") ttn=$(thr $((harts * reps)) "$mtn") tqn=$(thr $((harts * reps)) "$mqn")
 st=$(ratio "$ttn" "$tt1") sq=$(ratio "$tqn" "$tq1")
 echo "median batch time over $runs run(s) (each copy runs cpubench $reps times; checksum $ref in every run):"
