@@ -31,6 +31,7 @@
 #include <span>
 #include <vector>
 
+#include "base/adaptive_mutex.hpp"
 #include "base/huge_region.hpp"
 #include "base/page_allocator.hpp"
 #include "memory/guest_memory.hpp"
@@ -141,7 +142,7 @@ public:
         return true;
     }
 
-    std::mutex& mutex() { return m_mu; }
+    AdaptiveMutex& mutex() { return m_mu; }
     // Locked: the block at pa, if decoded.
     Block* find(uint64_t pa) {
         auto it = m_blocks.find(pa);
@@ -202,7 +203,7 @@ private:
     Block* allocate(uint64_t pa, std::span<const DecodedInsn> insns);
 
     GuestMemory& m_mem;
-    std::mutex m_mu;
+    AdaptiveMutex m_mu;
     std::vector<Hart*> m_harts;
     // Open addressing (one probe is usually one cache line): the dispatchers look blocks up
     // here whenever their own direct-mapped caches miss.
