@@ -366,12 +366,16 @@ void Emitter::Impl::follow_cross_page() {
 }
 
 // An indirect jump (pc already stored): the direct-mapped jump cache, keyed by virtual pc,
-// validated as a cross-page ExitSlot.
+// validated as a cross-page ExitSlot. Indexed by pc bits 1-16 folded with the bits above,
+// so code 128 KiB apart (the same offsets in different libraries, say) seldom shares a slot.
 void Emitter::Impl::exit_indirect(size_t retired) {
     count(retired, retired);
     jle(m_plain, T_NEAR);  // no units left
     Xbyak::Label miss;
     mov(rdx, rbp);
+    mov(rcx, rbp);
+    shr(rcx, 17);
+    xor_(rdx, rcx);
     shr(rdx, 1);
     and_(edx, static_cast<uint32_t>(m_jump_cache_mask));
     shl(edx, 6);  // * sizeof(ExitSlot)
