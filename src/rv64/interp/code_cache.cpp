@@ -138,6 +138,7 @@ void CodeCache::mark_code_page(uint64_t pa, Hart& h) {
 }
 
 void CodeCache::drop(Block& b) {
+    b.dropped = true;
     if (m_on_drop) m_on_drop(b);
     m_dead_bytes.store(m_dead_bytes.load(std::memory_order_relaxed) + block_bytes(b.insns.size()),
                        std::memory_order_relaxed);

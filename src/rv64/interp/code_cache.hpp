@@ -87,6 +87,10 @@ struct Block {
     // the block was translated (the translation checks that half before running it).
     std::optional<DecodedInsn> crossing;
     jit::ExitSlot* incoming = nullptr;  // jit::Jit's filled slots that jump to host_code (under mutex())
+    // Taken out of the index (under mutex()): a dropped block stays readable until the next
+    // flush but is never the cache's again, so this answers "is b still the block at b.pa?"
+    // without a lookup (jit::Jit asks on every fill of an exit slot).
+    bool dropped = false;
 
     const void* code() const { return host_code.load(std::memory_order_acquire); }
     // A relaxed count: harts racing on it may lose an increment, which only delays translation.

@@ -167,7 +167,7 @@ void Jit::prepare_crossing(interp::Block& b, const Hart& h) {
 // dropped (by another hart) since it was looked up, and then is left alone.
 void Jit::translate(interp::Block& b, Hart& h) {
     std::lock_guard lock(m_cache.mutex());
-    if (b.code() != nullptr || b.queued.load(std::memory_order_relaxed) || m_cache.find(b.pa) != &b) return;
+    if (b.code() != nullptr || b.queued.load(std::memory_order_relaxed) || b.dropped) return;
     prepare_crossing(b, h);
     if (m_translator != nullptr) {
         b.queued.store(true, std::memory_order_relaxed);
@@ -208,7 +208,7 @@ void Jit::install_finished() {
         if (job.code.empty()) std::abort();  // a region always fits in kMaxBlockBytes
         const bool current = job.generation == m_cache.generation() ||
                              std::all_of(job.blocks.begin(), job.blocks.end(),
-                                         [this](const interp::Block* b) { return m_cache.find(b->pa) == b; });
+                                         [](const interp::Block* b) { return !b->dropped; });
         // A head that has code meanwhile is entered through another region that covers it.
         if (!current || job.head->code() != nullptr || job.code.size() > m_code.free()) continue;
         m_stats += job.stats;
@@ -301,7 +301,7 @@ const void* Jit::code_for(BlockCacheEntry& e, Hart& h) {
 // block was dropped since the hart looked it up (it must not join a dead block's list).
 void Jit::fill(ExitSlot& slot, const Hart& h, interp::Block& b) {
     const void* code = b.code();
-    if (code == nullptr || m_cache.find(b.pa) != &b) return;
+    if (code == nullptr || b.dropped) return;
     unlink(slot);
     if (!slot.same_page) {
         if (!Layout::fetch_addend(h, h.s.pc, slot.addend)) return;
