@@ -394,6 +394,7 @@ void Emitter::Impl::put(unsigned rd, const Reg64& r) {
     if (i < 0) {
         unsigned evicted = 0;
         i = static_cast<int>(m_regs.assign(rd, evicted, m_canon));
+        materialize(static_cast<unsigned>(i));
         if (evicted != 0) mov(X(evicted), cache_reg(static_cast<unsigned>(i)));
     }
     mov(cache_reg(static_cast<unsigned>(i)), r);
@@ -545,6 +546,7 @@ Emitter::Impl::Reg64 Emitter::Impl::dest(unsigned rd, bool& rd_was_cached) {
     if (i < 0) {
         unsigned evicted = 0;
         i = static_cast<int>(m_regs.assign(rd, evicted, m_canon));
+        materialize(static_cast<unsigned>(i));  // what is stored, and what src() may read from it
         if (evicted != 0) mov(X(evicted), cache_reg(static_cast<unsigned>(i)));
         m_dest_evicted = evicted;
     }
@@ -561,6 +563,7 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     m_patches.clear();
     m_side_entries.clear();
     m_regs.clear();
+    m_lazy = 0;
     m_plain = Xbyak::Label();
     m_stale_key = Xbyak::Label();
     m_stale_key_used = false;
@@ -637,8 +640,58 @@ void Emitter::Impl::side_entries(std::span<const interp::Block* const> order) {
 // One block of a region, `base` bytes from the head, entered with the canonical cache and
 // rbp = the head's pc (so jumps between the region's blocks need not move rbp: exits and
 // slow paths add the instruction's offset from the head, as set_pc does).
+// Lazy sign extension. A W instruction's result is the sign extension of a 32-bit value
+// (unpriv spec §4.2), but most of the code that makes such values (hashes, checksums,
+// compressors: 32-bit arithmetic compiled for RV64) hands it to other W instructions, which read
+// only its low 32 bits, or combines it with AND, OR and XOR, which commute with sign extension.
+// So a W result is left with its upper half unset (m_lazy) while only such instructions use it,
+// and is sign-extended in place before anything else runs: before every other instruction (so
+// every load, store, branch, exit, helper call and cold path sees exact registers), before
+// its register is stored or taken for another guest register, and at the block's end.
+//   Word: reads the low 32 bits of its sources; its result is lazy when emit_word says so.
+//   Bitwise (AND, OR, XOR of two registers): lazy when both sources are (else the lazy one is
+//     made exact first: with an exact source, the upper half of the result is the source's).
+//   BitwiseImm (ANDI, ORI, XORI): lazy when its source is (a 12-bit immediate is the sign
+//     extension of its low 32 bits).
+Emitter::Impl::LazyUse Emitter::Impl::lazy_use(const DecodedInsn& d) {
+    if (d.rd == 0 || d.rd >= 32) return LazyUse::None;
+    switch (static_cast<Op>(d.op)) {
+        case Op::addw: case Op::subw: case Op::addiw: case Op::slliw: case Op::srliw: case Op::sraiw:
+        case Op::sllw: case Op::srlw: case Op::sraw:
+            return LazyUse::Word;
+        case Op::and_: case Op::or_: case Op::xor_:
+            return d.rs1 != 0 && d.rs2 != 0 ? LazyUse::Bitwise : LazyUse::None;
+        case Op::andi: case Op::ori: case Op::xori:
+            return d.rs1 != 0 ? LazyUse::BitwiseImm : LazyUse::None;
+        default:
+            return LazyUse::None;
+    }
+}
+
+// Before d (of `use`, not None): makes exact what d cannot take lazily; whether d's result
+// stays lazy (for Word, decided by emit_word).
+bool Emitter::Impl::prepare_lazy(const DecodedInsn& d, LazyUse use) {
+    m_result_lazy = false;
+    if (use == LazyUse::BitwiseImm) return is_lazy(d.rs1);
+    if (use != LazyUse::Bitwise) return false;
+    const bool a = is_lazy(d.rs1), b = is_lazy(d.rs2);
+    if (a && b) return true;
+    if (a) materialize(static_cast<unsigned>(m_regs.host_of(d.rs1)));
+    if (b) materialize(static_cast<unsigned>(m_regs.host_of(d.rs2)));
+    return false;
+}
+
+// After d: rd's cache register holds an exact value, or a lazy one.
+void Emitter::Impl::settle_lazy(const DecodedInsn& d, bool lazy) {
+    const int i = m_regs.host_of(d.rd);
+    if (i < 0) return;
+    const auto bit = static_cast<uint8_t>(1u << i);
+    m_lazy = static_cast<uint8_t>(lazy ? m_lazy | bit : m_lazy & ~bit);
+}
+
 void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats) {
     m_regs.restore(m_canon);
+    m_lazy = 0;
     m_pc_off = 0;
     m_ended = false;
     m_fs = FsKnown::Unknown;
@@ -660,21 +713,31 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
             group_end = m_groups[static_cast<size_t>(g)].last + 1;
         }
         m_group_live = i < group_end;
+        const bool zext_pair = i + 1 < b.insns.size() && is_zext_w(d, b.insns[i + 1]);
+        const LazyUse use = zext_pair ? LazyUse::None : lazy_use(d);
+        bool lazy = false;
+        if (use == LazyUse::None)
+            materialize_all();
+        else
+            lazy = prepare_lazy(d, use);
         if (static_cast<Op>(d.op) == Op::crossing && b.crossing) {
             emit_crossing(b, stats);  // a block of its own
-        } else if (i + 1 < b.insns.size() && is_zext_w(d, b.insns[i + 1])) {
+        } else if (zext_pair) {
             emit_zext_w(d);
             stats.translated += 2;
             off += b.insns[i + 1].len;  // and d's below
             ++i;
         } else if (emit_insn(d, i, off)) {
             ++stats.translated;
+            if (use != LazyUse::None) settle_lazy(d, use == LazyUse::Word ? m_result_lazy : lazy);
         } else {
+            materialize_all();  // the interpreter's semantics read HartState
             emit_fallback(d, i, off);
             ++stats.fallbacks;
         }
         off += d.len;
     }
+    materialize_all();
     m_group_live = false;  // for the exits below and the cold code emitted after the region
     if (m_ended) return;
     if (interp::ends_block(b.insns.back())) {
@@ -1594,9 +1657,10 @@ void Emitter::Impl::emit_shift(const DecodedInsn& d, Op op) {
         case Op::sra: sar(rax, cl); break;
         case Op::rol: rol(rax, cl); break;
         case Op::ror: ror(rax, cl); break;
-        case Op::sllw: shl(eax, cl); movsxd(rax, eax); break;
-        case Op::srlw: shr(eax, cl); movsxd(rax, eax); break;
-        case Op::sraw: sar(eax, cl); movsxd(rax, eax); break;
+        // Left lazy (sign-extended when used as more than 32 bits, see emit_body).
+        case Op::sllw: shl(eax, cl); m_result_lazy = true; break;
+        case Op::srlw: shr(eax, cl); m_result_lazy = true; break;
+        case Op::sraw: sar(eax, cl); m_result_lazy = true; break;
         case Op::rolw: rol(eax, cl); movsxd(rax, eax); break;
         default: ror(eax, cl); movsxd(rax, eax); break;  // rorw
     }
@@ -1661,7 +1725,7 @@ void Emitter::Impl::emit_word(const DecodedInsn& d, Op op) {
             mov(rax, r);
             load_src(r, a);
             op == Op::addw ? add(r.cvt32(), eax) : sub(r.cvt32(), eax);
-            movsxd(r, r.cvt32());
+            m_result_lazy = true;  // sign-extended when used as more than 32 bits (emit_body)
             return;
         }
         if (!is(a, r)) load_src(r, a);
@@ -1674,7 +1738,7 @@ void Emitter::Impl::emit_word(const DecodedInsn& d, Op op) {
         } else {
             word_imm(r32, d, op);
         }
-        movsxd(r, r32);
+        m_result_lazy = true;  // sign-extended when used as more than 32 bits (emit_body)
         return;
     }
     get(rax, d.rs1);

@@ -221,6 +221,23 @@ private:
             mov(r, X(x));
     }
     void put(unsigned rd, const Reg64& r);
+    // --- lazy sign extension (emitter.cpp, before emit_body) ---
+    enum class LazyUse { None, Word, Bitwise, BitwiseImm };
+    static LazyUse lazy_use(const DecodedInsn& d);
+    bool is_lazy(unsigned x) {
+        const int i = x == 0 || x >= 32 ? -1 : m_regs.host_of(x);
+        return i >= 0 && (m_lazy >> i & 1) != 0;
+    }
+    void materialize(unsigned host) {
+        if ((m_lazy >> host & 1) == 0) return;
+        movsxd(cache_reg(host), cache_reg(host).cvt32());
+        m_lazy = static_cast<uint8_t>(m_lazy & ~(1u << host));
+    }
+    void materialize_all() {
+        for (unsigned i = 0; i < RegCache::kRegs; ++i) materialize(i);
+    }
+    bool prepare_lazy(const DecodedInsn& d, LazyUse use);
+    void settle_lazy(const DecodedInsn& d, bool lazy);
     // In-place forms: dest(rd) is the cache register that receives rd's new value, assigned
     // now (storing what it evicts); Src is a source operand looked up after that, before dest
     // is written: a cache register (possibly dest's own, when rd is a source that was cached
@@ -426,6 +443,10 @@ private:
     FsKnown m_fs = FsKnown::Unknown;
     unsigned m_dest_evicted = 0;  // the guest register the last dest() evicted (0: none)
     RegCache m_regs;
+    // Lazy sign extension (see emit_body): bit i set while cache register i holds a value
+    // whose low 32 bits are right and whose upper 32 bits are not yet their sign extension.
+    uint8_t m_lazy = 0;
+    bool m_result_lazy = false;  // the W instruction just emitted left its result so
     // The region's blocks: byte offset of each from the head's pc, and the label of its code.
     std::vector<std::pair<int64_t, Xbyak::Label>> m_entries;
     RegCache::Map m_canon{};     // the register cache at every block start of the region
