@@ -637,9 +637,6 @@ void Emitter::Impl::side_entries(std::span<const interp::Block* const> order) {
     }
 }
 
-// One block of a region, `base` bytes from the head, entered with the canonical cache and
-// rbp = the head's pc (so jumps between the region's blocks need not move rbp: exits and
-// slow paths add the instruction's offset from the head, as set_pc does).
 // Lazy sign extension. A W instruction's result is the sign extension of a 32-bit value
 // (unpriv spec §4.2), but most of the code that makes such values (hashes, checksums,
 // compressors: 32-bit arithmetic compiled for RV64) hands it to other W instructions, which read
@@ -689,6 +686,9 @@ void Emitter::Impl::settle_lazy(const DecodedInsn& d, bool lazy) {
     m_lazy = static_cast<uint8_t>(lazy ? m_lazy | bit : m_lazy & ~bit);
 }
 
+// One block of a region, `base` bytes from the head, entered with the canonical cache and
+// rbp = the head's pc (so jumps between the region's blocks need not move rbp: exits and
+// slow paths add the instruction's offset from the head, as set_pc does).
 void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats) {
     m_regs.restore(m_canon);
     m_lazy = 0;
@@ -720,6 +720,7 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
             materialize_all();
         else
             lazy = prepare_lazy(d, use);
+        m_may_defer_sext = use == LazyUse::Word;
         if (static_cast<Op>(d.op) == Op::crossing && b.crossing) {
             emit_crossing(b, stats);  // a block of its own
         } else if (zext_pair) {
@@ -735,6 +736,7 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
             emit_fallback(d, i, off);
             ++stats.fallbacks;
         }
+        m_may_defer_sext = false;
         off += d.len;
     }
     materialize_all();
@@ -1657,10 +1659,9 @@ void Emitter::Impl::emit_shift(const DecodedInsn& d, Op op) {
         case Op::sra: sar(rax, cl); break;
         case Op::rol: rol(rax, cl); break;
         case Op::ror: ror(rax, cl); break;
-        // Left lazy (sign-extended when used as more than 32 bits, see emit_body).
-        case Op::sllw: shl(eax, cl); m_result_lazy = true; break;
-        case Op::srlw: shr(eax, cl); m_result_lazy = true; break;
-        case Op::sraw: sar(eax, cl); m_result_lazy = true; break;
+        case Op::sllw: shl(eax, cl); sext_or_defer(rax); break;
+        case Op::srlw: shr(eax, cl); sext_or_defer(rax); break;
+        case Op::sraw: sar(eax, cl); sext_or_defer(rax); break;
         case Op::rolw: rol(eax, cl); movsxd(rax, eax); break;
         default: ror(eax, cl); movsxd(rax, eax); break;  // rorw
     }
@@ -1725,7 +1726,7 @@ void Emitter::Impl::emit_word(const DecodedInsn& d, Op op) {
             mov(rax, r);
             load_src(r, a);
             op == Op::addw ? add(r.cvt32(), eax) : sub(r.cvt32(), eax);
-            m_result_lazy = true;  // sign-extended when used as more than 32 bits (emit_body)
+            sext_or_defer(r);
             return;
         }
         if (!is(a, r)) load_src(r, a);
@@ -1738,7 +1739,7 @@ void Emitter::Impl::emit_word(const DecodedInsn& d, Op op) {
         } else {
             word_imm(r32, d, op);
         }
-        m_result_lazy = true;  // sign-extended when used as more than 32 bits (emit_body)
+        sext_or_defer(r);
         return;
     }
     get(rax, d.rs1);

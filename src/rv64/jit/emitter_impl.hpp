@@ -236,6 +236,13 @@ private:
     void materialize_all() {
         for (unsigned i = 0; i < RegCache::kRegs; ++i) materialize(i);
     }
+    // A W result in r's low half: sign-extended now, or (where emit_body allows it) later.
+    void sext_or_defer(const Reg64& r) {
+        if (m_may_defer_sext)
+            m_result_lazy = true;
+        else
+            movsxd(r, r.cvt32());
+    }
     bool prepare_lazy(const DecodedInsn& d, LazyUse use);
     void settle_lazy(const DecodedInsn& d, bool lazy);
     // In-place forms: dest(rd) is the cache register that receives rd's new value, assigned
@@ -446,7 +453,8 @@ private:
     // Lazy sign extension (see emit_body): bit i set while cache register i holds a value
     // whose low 32 bits are right and whose upper 32 bits are not yet their sign extension.
     uint8_t m_lazy = 0;
-    bool m_result_lazy = false;  // the W instruction just emitted left its result so
+    bool m_may_defer_sext = false;  // emit_body allows the instruction being emitted to
+    bool m_result_lazy = false;     // the W instruction just emitted left its result lazy
     // The region's blocks: byte offset of each from the head's pc, and the label of its code.
     std::vector<std::pair<int64_t, Xbyak::Label>> m_entries;
     RegCache::Map m_canon{};     // the register cache at every block start of the region

@@ -40,6 +40,25 @@ TEST_P(Crossing, RetiresAndCountsLikeAnyInstruction) {
     EXPECT_EQ(r.hart.s.minstret, 3u);
 }
 
+// A W instruction across the page end is translated on its own (emit_crossing), outside the
+// lazy sign extension of emit_body: its result must be sign-extended at once.
+TEST_P(Crossing, SignExtendsAWordResult) {
+    place(enc_r(0, 6, 5, 0, 7, 0x3b));  // addw x7, x5, x6
+    r.hart.s.x[5] = 0x7fffffff;
+    r.hart.s.x[6] = 1;
+    // A turn of the park loop first puts the upper half's page in the fetch TLB, so the JIT
+    // translates the whole instruction (Jit::prepare_crossing) instead of its fallback.
+    r.hart.s.pc = kPageEnd + 2;
+    r.run(1);
+    r.hart.s.pc = kPageEnd - 4;
+    r.run(3);
+    EXPECT_EQ(r.hart.s.x[7], 0xffffffff80000000u);
+    EXPECT_EQ(r.hart.s.pc, kPageEnd + 2);
+    if (r.jit != nullptr) {
+        EXPECT_EQ(r.jit->stats().fallbacks, 0u);  // translated, not interpreted
+    }
+}
+
 TEST_P(Crossing, SeesARewriteOfTheUpperHalf) {
     place(addi(5, 0, 7));
     r.run(3);
