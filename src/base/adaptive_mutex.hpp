@@ -2,9 +2,10 @@
 // nanoseconds by threads that are otherwise busy (the harts' shared code cache).
 //
 // A std::mutex that is taken while held goes to the kernel twice (FUTEX_WAIT, then the
-// holder's FUTEX_WAKE). Measured on a 2-hart Debian boot, JIT engine: about 60K such system
-// calls from the hart threads, almost all for critical sections far shorter than a system
-// call. glibc's adaptive kind (PTHREAD_MUTEX_ADAPTIVE_NP) first retries in user space, bounded
+// holder's FUTEX_WAKE). Measured on a 2-hart boot of Debian's kernel, JIT engine: about 64K
+// futex calls from the hart threads with a std::mutex, almost all for critical sections far
+// shorter than a system call; 18K with this one. glibc's adaptive kind
+// (PTHREAD_MUTEX_ADAPTIVE_NP) first retries in user space, bounded
 // (the tunable glibc.pthread.mutex_spin_count), and only then waits in the kernel, so a
 // preempted holder still costs no more than a std::mutex.
 #pragma once
