@@ -665,25 +665,25 @@ Emitter::Impl::LazyUse Emitter::Impl::lazy_use(const DecodedInsn& d) {
     }
 }
 
-// Before d (of `use`, not None): makes exact what d cannot take lazily; whether d's result
-// stays lazy (for Word, decided by emit_word).
-bool Emitter::Impl::prepare_lazy(const DecodedInsn& d, LazyUse use) {
+// Before d (of `use`, not None): makes exact what d cannot take lazily, and sets whether d's
+// result stays lazy (m_result_lazy; for Word, emit_word or emit_shift decides).
+void Emitter::Impl::prepare_lazy(const DecodedInsn& d, LazyUse use) {
     m_result_lazy = false;
-    if (use == LazyUse::BitwiseImm) return is_lazy(d.rs1);
-    if (use != LazyUse::Bitwise) return false;
-    const bool a = is_lazy(d.rs1), b = is_lazy(d.rs2);
-    if (a && b) return true;
-    if (a) materialize(static_cast<unsigned>(m_regs.host_of(d.rs1)));
-    if (b) materialize(static_cast<unsigned>(m_regs.host_of(d.rs2)));
-    return false;
+    if (use == LazyUse::BitwiseImm) {
+        m_result_lazy = is_lazy(d.rs1);
+    } else if (use == LazyUse::Bitwise) {
+        const bool a = is_lazy(d.rs1), b = is_lazy(d.rs2);
+        m_result_lazy = a && b;
+        if (a != b) materialize(static_cast<unsigned>(m_regs.host_of(a ? d.rs1 : d.rs2)));
+    }
 }
 
-// After d: rd's cache register holds an exact value, or a lazy one.
-void Emitter::Impl::settle_lazy(const DecodedInsn& d, bool lazy) {
+// After d: rd's cache register holds an exact value, or (m_result_lazy) a lazy one.
+void Emitter::Impl::settle_lazy(const DecodedInsn& d) {
     const int i = m_regs.host_of(d.rd);
     if (i < 0) return;
     const auto bit = static_cast<uint8_t>(1u << i);
-    m_lazy = static_cast<uint8_t>(lazy ? m_lazy | bit : m_lazy & ~bit);
+    m_lazy = static_cast<uint8_t>(m_result_lazy ? m_lazy | bit : m_lazy & ~bit);
 }
 
 // One block of a region, `base` bytes from the head, entered with the canonical cache and
@@ -715,11 +715,10 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
         m_group_live = i < group_end;
         const bool zext_pair = i + 1 < b.insns.size() && is_zext_w(d, b.insns[i + 1]);
         const LazyUse use = zext_pair ? LazyUse::None : lazy_use(d);
-        bool lazy = false;
         if (use == LazyUse::None)
             materialize_all();
         else
-            lazy = prepare_lazy(d, use);
+            prepare_lazy(d, use);
         m_may_defer_sext = use == LazyUse::Word;
         if (static_cast<Op>(d.op) == Op::crossing && b.crossing) {
             emit_crossing(b, stats);  // a block of its own
@@ -730,7 +729,7 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
             ++i;
         } else if (emit_insn(d, i, off)) {
             ++stats.translated;
-            if (use != LazyUse::None) settle_lazy(d, use == LazyUse::Word ? m_result_lazy : lazy);
+            if (use != LazyUse::None) settle_lazy(d);
         } else {
             materialize_all();  // the interpreter's semantics read HartState
             emit_fallback(d, i, off);

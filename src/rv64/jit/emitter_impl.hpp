@@ -243,8 +243,8 @@ private:
         else
             movsxd(r, r.cvt32());
     }
-    bool prepare_lazy(const DecodedInsn& d, LazyUse use);
-    void settle_lazy(const DecodedInsn& d, bool lazy);
+    void prepare_lazy(const DecodedInsn& d, LazyUse use);
+    void settle_lazy(const DecodedInsn& d);
     // In-place forms: dest(rd) is the cache register that receives rd's new value, assigned
     // now (storing what it evicts); Src is a source operand looked up after that, before dest
     // is written: a cache register (possibly dest's own, when rd is a source that was cached
@@ -454,7 +454,7 @@ private:
     // whose low 32 bits are right and whose upper 32 bits are not yet their sign extension.
     uint8_t m_lazy = 0;
     bool m_may_defer_sext = false;  // emit_body allows the instruction being emitted to
-    bool m_result_lazy = false;     // the W instruction just emitted left its result lazy
+    bool m_result_lazy = false;     // the instruction just emitted left its result lazy
     // The region's blocks: byte offset of each from the head's pc, and the label of its code.
     std::vector<std::pair<int64_t, Xbyak::Label>> m_entries;
     RegCache::Map m_canon{};     // the register cache at every block start of the region
