@@ -642,9 +642,12 @@ void Emitter::Impl::side_entries(std::span<const interp::Block* const> order) {
 // compressors: 32-bit arithmetic compiled for RV64) hands it to other W instructions, which read
 // only its low 32 bits, or combines it with AND, OR and XOR, which commute with sign extension.
 // So a W result is left with its upper half unset (m_lazy) while only such instructions use it,
-// and is sign-extended in place before anything else runs: before every other instruction (so
-// every load, store, branch, exit, helper call and cold path sees exact registers), before
-// its register is stored or taken for another guest register, and at the block's end.
+// and is sign-extended in place before anything reads all of it: before an integer
+// computation or memory access that reads it as a source (keeps_lazy: these cannot leave the
+// block, and a memory access's slow path extends what is lazy as it stores the registers),
+// before any other instruction (so every branch, exit, helper call and their cold paths see
+// exact registers), before its register is stored or taken for another guest register, and at
+// the block's end.
 //   Word: reads the low 32 bits of its sources; its result is lazy when emit_word says so.
 //   Bitwise (AND, OR, XOR of two registers): lazy when both sources are (else the lazy one is
 //     made exact first: with an exact source, the upper half of the result is the source's).
@@ -665,6 +668,42 @@ Emitter::Impl::LazyUse Emitter::Impl::lazy_use(const DecodedInsn& d) {
     }
 }
 
+// Whether d may run with lazy registers it does not read: an integer computation or a load or
+// store (emit_memory's slow path sign-extends them), none of which leaves the block from hot
+// code or has a cold path that stores the registers without doing so.
+bool Emitter::Impl::keeps_lazy(const DecodedInsn& d) {
+    switch (static_cast<Op>(d.op)) {
+        case Op::lui: case Op::auipc:
+        case Op::lb: case Op::lh: case Op::lw: case Op::ld: case Op::lbu: case Op::lhu: case Op::lwu:
+        case Op::sb: case Op::sh: case Op::sw: case Op::sd:
+        case Op::addi: case Op::slti: case Op::sltiu: case Op::slli: case Op::srli: case Op::srai:
+        case Op::add: case Op::sub: case Op::slt: case Op::sltu: case Op::sll: case Op::srl: case Op::sra:
+        case Op::rol: case Op::ror: case Op::rolw: case Op::rorw: case Op::roriw:
+        case Op::mul: case Op::mulh: case Op::mulhu: case Op::mulw: case Op::mulhsu:
+        case Op::div: case Op::divu: case Op::rem: case Op::remu:
+        case Op::divw: case Op::divuw: case Op::remw: case Op::remuw:
+        case Op::sh1add: case Op::sh2add: case Op::sh3add: case Op::add_uw: case Op::sh1add_uw:
+        case Op::sh2add_uw: case Op::sh3add_uw: case Op::slli_uw:
+        case Op::andn: case Op::orn: case Op::xnor: case Op::max: case Op::maxu: case Op::min: case Op::minu:
+        case Op::sext_b: case Op::sext_h: case Op::zext_h: case Op::rev8: case Op::rori: case Op::orc_b:
+        case Op::bclr: case Op::bclri: case Op::bext: case Op::bexti: case Op::binv: case Op::binvi:
+        case Op::bset: case Op::bseti:
+            return true;
+        default:
+            return false;
+    }
+}
+
+// Before d (keeps_lazy): its sources made exact. A store of 4 bytes or fewer reads only the
+// low bits of its value, which a lazy register already holds. (A field that is not a source
+// of d, as rs2 of an immediate form, at worst extends a register that needed it later.)
+void Emitter::Impl::materialize_sources(const DecodedInsn& d) {
+    const auto op = static_cast<Op>(d.op);
+    const bool narrow_store = op == Op::sb || op == Op::sh || op == Op::sw;
+    for (const unsigned x : {unsigned{d.rs1}, narrow_store ? 0u : unsigned{d.rs2}})
+        if (is_lazy(x)) materialize(static_cast<unsigned>(m_regs.host_of(x)));
+}
+
 // Before d (of `use`, not None): makes exact what d cannot take lazily, and sets whether d's
 // result stays lazy (m_result_lazy; for Word, emit_word or emit_shift decides).
 void Emitter::Impl::prepare_lazy(const DecodedInsn& d, LazyUse use) {
@@ -678,8 +717,10 @@ void Emitter::Impl::prepare_lazy(const DecodedInsn& d, LazyUse use) {
     }
 }
 
-// After d: rd's cache register holds an exact value, or (m_result_lazy) a lazy one.
+// After d, which wrote an integer rd: rd's cache register holds an exact value, or
+// (m_result_lazy) a lazy one.
 void Emitter::Impl::settle_lazy(const DecodedInsn& d) {
+    if (d.rd == 0 || d.rd >= 32 || op_table()[d.op].dest != Dest::X) return;
     const int i = m_regs.host_of(d.rd);
     if (i < 0) return;
     const auto bit = static_cast<uint8_t>(1u << i);
@@ -714,22 +755,28 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
         }
         m_group_live = i < group_end;
         const bool zext_pair = i + 1 < b.insns.size() && is_zext_w(d, b.insns[i + 1]);
+        // zext.w reads only the low 32 bits of its source, as Word does.
         const LazyUse use = zext_pair ? LazyUse::None : lazy_use(d);
-        if (use == LazyUse::None)
-            materialize_all();
-        else
+        const bool keeps = zext_pair || use != LazyUse::None || keeps_lazy(d);
+        m_result_lazy = false;
+        if (use != LazyUse::None)
             prepare_lazy(d, use);
+        else if (keeps && !zext_pair)
+            materialize_sources(d);
+        else if (!keeps)
+            materialize_all();
         m_may_defer_sext = use == LazyUse::Word;
         if (static_cast<Op>(d.op) == Op::crossing && b.crossing) {
             emit_crossing(b, stats);  // a block of its own
         } else if (zext_pair) {
             emit_zext_w(d);
+            settle_lazy(d);
             stats.translated += 2;
             off += b.insns[i + 1].len;  // and d's below
             ++i;
         } else if (emit_insn(d, i, off)) {
             ++stats.translated;
-            if (use != LazyUse::None) settle_lazy(d);
+            if (keeps) settle_lazy(d);
         } else {
             materialize_all();  // the interpreter's semantics read HartState
             emit_fallback(d, i, off);
@@ -1252,7 +1299,7 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
     // the cached registers for the helper, and reloads them after the call clobbered them.
     const int32_t pc_off = m_pc_off;
     cold([this, slow, done, probe, grouped, memo, site, access, tag, d, m, index, off, pc_off, to, keep_rdi = m_group_live,
-          map = m_regs.map(), pinned = m_pinned]() mutable {
+          map = m_regs.map(), lazy = m_lazy, pinned = m_pinned]() mutable {
         // rsi back to the block's pinned addend, if it has one, after the code below used it.
         auto repin = [this, pinned] {
             if (pinned >= 0) mov(rsi, memo_addend(static_cast<unsigned>(pinned)));
@@ -1269,7 +1316,7 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
             jmp(done, T_NEAR);
         }
         L(slow);
-        writeback(map);
+        writeback(map, lazy);
         lea(rax, ptr[rbp + disp(off - pc_off)]);
         mov(PC(), rax);
         if (m.store && m.fp)

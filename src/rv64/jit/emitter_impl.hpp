@@ -243,6 +243,8 @@ private:
         else
             movsxd(r, r.cvt32());
     }
+    static bool keeps_lazy(const DecodedInsn& d);
+    void materialize_sources(const DecodedInsn& d);
     void prepare_lazy(const DecodedInsn& d, LazyUse use);
     void settle_lazy(const DecodedInsn& d);
     // In-place forms: dest(rd) is the cache register that receives rd's new value, assigned
@@ -271,10 +273,15 @@ private:
     }
     void load_src(const Reg64& r, const Src& s) { s.in_reg ? mov(r, s.reg) : mov(r, X(s.x)); }
     bool is(const Src& s, const Reg64& r) const { return s.in_reg && s.reg.getIdx() == r.getIdx(); }
-    // Emits the stores of every cached register (the mapping stays).
-    void writeback(const RegCache::Map& map) {
-        for (unsigned i = 0; i < RegCache::kRegs; ++i)
-            if (map[i] != 0) mov(X(map[i]), cache_reg(i));
+    // Emits the stores of every cached register (the mapping stays). A slow path's
+    // writeback sign-extends the registers that were lazy where it left (`lazy`, a copy of
+    // m_lazy then) as it stores them; the extended value is as good a lazy one when it returns.
+    void writeback(const RegCache::Map& map, uint8_t lazy = 0) {
+        for (unsigned i = 0; i < RegCache::kRegs; ++i) {
+            if (map[i] == 0) continue;
+            if ((lazy >> i & 1) != 0) movsxd(cache_reg(i), cache_reg(i).cvt32());
+            mov(X(map[i]), cache_reg(i));
+        }
     }
     void reload(const RegCache::Map& map) {
         for (unsigned i = 0; i < RegCache::kRegs; ++i)

@@ -2,8 +2,11 @@
 // uses more than its low 32 bits): random straight runs of W instructions, AND/OR/XOR (register
 // and immediate forms) and the instructions that read all 64 bits (ADD, SLT, 64-bit shifts,
 // stores, branches, loads over the same registers) on a few registers, so that lazy values meet
-// every kind of use, are evicted from the register cache and reach block ends. Every engine
-// state must match the interpreter's, run whole and in small slices.
+// every kind of use, are evicted from the register cache and reach block ends. Lazy values
+// stay lazy across the instructions that do not read them (loads, stores, 64-bit arithmetic),
+// so misaligned accesses (always the slow path, which stores every register for its helper)
+// and narrow stores of lazy values are in the mix too. Every engine state must match the
+// interpreter's, run whole and in small slices.
 #include <random>
 #include <vector>
 
@@ -16,6 +19,8 @@ namespace {
 constexpr uint64_t kBase = EngineRig::kBase;
 constexpr uint64_t kData = kBase + 0x10000;  // x5 points here: the stores' and loads' area
 constexpr unsigned kLen = 300;
+constexpr uint64_t kTrap = kBase + 0x8000;  // mtvec: on past the faulting instruction
+constexpr uint64_t kNoRam = 0x1000;         // x7 points here: no memory, an access fault
 
 uint32_t op(uint32_t f7, uint32_t f3, uint32_t rd, uint32_t rs1, uint32_t rs2) {
     return enc_r(f7, rs2, rs1, f3, rd, 0x33);
@@ -33,7 +38,8 @@ uint32_t random_insn(std::mt19937_64& rng, unsigned left) {
     const uint32_t rd = reg(), a = reg(), b = reg();
     const auto shamt5 = static_cast<int32_t>(rng() % 32), shamt6 = static_cast<int32_t>(rng() % 64);
     const auto imm = static_cast<int32_t>(rng() % 4096) - 2048;
-    switch (rng() % 24) {
+    const auto odd = static_cast<int32_t>(1 + rng() % 7);  // a misaligned offset
+    switch (rng() % 30) {
         case 0: return op32(0, 0, rd, a, b);                    // addw
         case 1: return op32(0x20, 0, rd, a, b);                 // subw
         case 2: return op_imm32(0, rd, a, imm);                 // addiw
@@ -55,6 +61,15 @@ uint32_t random_insn(std::mt19937_64& rng, unsigned left) {
                                   : sw(a, 5, 4 * static_cast<int32_t>(rng() % 64));
         case 21: return ld(rd, 5, 8 * static_cast<int32_t>(rng() % 32));
         case 22: return op_imm32(0, rd, a, 0);                  // sext.w
+        case 23: return rng() % 2 ? op(1, 0, rd, a, b) : op(0x20, 5, rd, a, b);  // mul, sra
+        case 24: return rng() % 2 ? op(0x20, 0, rd, a, b) : op(0, 1, rd, a, b);  // sub, sll
+        case 25: return rng() % 2 ? ld(rd, 5, 8 * static_cast<int32_t>(rng() % 31) + odd)
+                                  : lw(rd, 5, 4 * static_cast<int32_t>(rng() % 62) + odd);
+        case 26: return rng() % 2 ? sd(a, 5, 8 * static_cast<int32_t>(rng() % 31) + odd)
+                                  : sw(a, 5, 4 * static_cast<int32_t>(rng() % 62) + odd);
+        case 27: return enc_s(static_cast<int32_t>(rng() % 255), a, 5, rng() % 2, 0x23);  // sb, sh
+        case 28: return enc_i(static_cast<int32_t>(rng() % 250), 5, rng() % 2 ? 0 : 5, rd, 0x03);  // lb, lhu
+        case 29: return rng() % 2 ? ld(rd, 7, 0) : sw(a, 7, 0);  // access faults (kTrap goes on)
         default:
             // beq a, b over the next instruction (ends the block; compares all 64 bits).
             return left > 2 ? enc_b(8, b, a, 0) : op(0, 6, rd, a, b);
@@ -77,8 +92,16 @@ void setup(EngineRig& r, const std::vector<uint32_t>& program, uint64_t seed) {
         r.hart.s.x[x] = rng() % 2 ? v : static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(v)));
     }
     r.hart.s.x[5] = kData;
+    r.hart.s.x[7] = kNoRam;
     for (uint64_t i = 0; i < 256; i += 8) r.poke64(kData + i, rng());
     for (size_t i = 0; i < program.size(); ++i) r.poke32(kBase + 4 * i, program[i]);
+    r.hart.s.mtvec = kTrap;
+    r.code(kTrap, {
+                      enc_i(0x341, 0, 2, 6, 0x73),  // csrr x6, mepc
+                      addi(6, 6, 4),
+                      enc_i(0x341, 6, 1, 0, 0x73),  // csrw mepc, x6
+                      0x30200073,                   // mret
+                  });
 }
 
 TEST(LazySignExtension, RandomRunsOfWordAndBitwiseInstructionsMatchTheInterpreter) {
