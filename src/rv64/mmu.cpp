@@ -6,6 +6,7 @@
 // a write entry only when the page holds no decoded code, so that stores to code
 // always reach the slow path and invalidate the blocks first.
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "rv64/hart.hpp"
@@ -483,9 +484,12 @@ void Hart::drop_write_entries(uint64_t pa) {
     if ((word.load(std::memory_order_relaxed) & bit) == 0) return;
     word.fetch_and(~bit);
     const auto host = reinterpret_cast<uintptr_t>(host_page);
-    for (auto& view : m_tlb) {
-        for (TlbEntry& e : view) {
+    for (size_t w = 0; w < m_write_entries.size(); ++w) {
+        for (uint64_t bits = m_write_entries[w]; bits != 0; bits &= bits - 1) {
+            const size_t i = 64 * w + static_cast<size_t>(std::countr_zero(bits));
+            TlbEntry& e = m_tlb[i / kTlbSets][i % kTlbSets];
             if (e.tag_w != kInvalidTag && (e.tag_w & ~0xfffull) + e.addend == host) e.tag_w = kInvalidTag;
+            if (e.tag_w == kInvalidTag) m_write_entries[w] &= ~(uint64_t{1} << (i % 64));
         }
     }
 }
@@ -521,7 +525,11 @@ void Hart::fill_tlb(uint64_t va, uint64_t pa, Access acc, unsigned mmu_index) {
         e = TlbEntry{kInvalidTag, kInvalidTag, kInvalidTag, addend};
     }
     if (acc == Access::Read) e.tag_r = tag;
-    if (acc == Access::Write) e.tag_w = tag;
+    if (acc == Access::Write) {
+        e.tag_w = tag;
+        const size_t i = mmu_index * size_t{kTlbSets} + (va >> 12) % kTlbSets;
+        m_write_entries[i / 64] |= uint64_t{1} << (i % 64);
+    }
     if (acc == Access::Execute) e.tag_x = tag;
 }
 
