@@ -88,7 +88,9 @@ unsigned access_size(Op op) {
 bool is_store(Op op) { return op == Op::sb || op == Op::sh || op == Op::sw || op == Op::sd; }
 
 // Instructions the emitter translates inline without calling anything (so without touching
-// rdi, which holds a group's addend) and without leaving the block: a group may span them.
+// rdi, which holds a group's addend) and without leaving the block: a group may span them,
+// and registers they do not read may stay lazy across them (emit_body; a load's or store's
+// slow path sign-extends the lazy registers as it stores them).
 bool keeps_group(Op op, bool has_bitcount) {
     if (access_size(op) != 0) return true;
     switch (op) {
@@ -643,7 +645,7 @@ void Emitter::Impl::side_entries(std::span<const interp::Block* const> order) {
 // only its low 32 bits, or combines it with AND, OR and XOR, which commute with sign extension.
 // So a W result is left with its upper half unset (m_lazy) while only such instructions use it,
 // and is sign-extended in place before anything reads all of it: before an integer
-// computation or memory access that reads it as a source (keeps_lazy: these cannot leave the
+// computation or memory access that reads it as a source (keeps_group: these cannot leave the
 // block, and a memory access's slow path extends what is lazy as it stores the registers),
 // before any other instruction (so every branch, exit, helper call and their cold paths see
 // exact registers), before its register is stored or taken for another guest register, and at
@@ -668,33 +670,7 @@ Emitter::Impl::LazyUse Emitter::Impl::lazy_use(const DecodedInsn& d) {
     }
 }
 
-// Whether d may run with lazy registers it does not read: an integer computation or a load or
-// store (emit_memory's slow path sign-extends them), none of which leaves the block from hot
-// code or has a cold path that stores the registers without doing so.
-bool Emitter::Impl::keeps_lazy(const DecodedInsn& d) {
-    switch (static_cast<Op>(d.op)) {
-        case Op::lui: case Op::auipc:
-        case Op::lb: case Op::lh: case Op::lw: case Op::ld: case Op::lbu: case Op::lhu: case Op::lwu:
-        case Op::sb: case Op::sh: case Op::sw: case Op::sd:
-        case Op::addi: case Op::slti: case Op::sltiu: case Op::slli: case Op::srli: case Op::srai:
-        case Op::add: case Op::sub: case Op::slt: case Op::sltu: case Op::sll: case Op::srl: case Op::sra:
-        case Op::rol: case Op::ror: case Op::rolw: case Op::rorw: case Op::roriw:
-        case Op::mul: case Op::mulh: case Op::mulhu: case Op::mulw: case Op::mulhsu:
-        case Op::div: case Op::divu: case Op::rem: case Op::remu:
-        case Op::divw: case Op::divuw: case Op::remw: case Op::remuw:
-        case Op::sh1add: case Op::sh2add: case Op::sh3add: case Op::add_uw: case Op::sh1add_uw:
-        case Op::sh2add_uw: case Op::sh3add_uw: case Op::slli_uw:
-        case Op::andn: case Op::orn: case Op::xnor: case Op::max: case Op::maxu: case Op::min: case Op::minu:
-        case Op::sext_b: case Op::sext_h: case Op::zext_h: case Op::rev8: case Op::rori: case Op::orc_b:
-        case Op::bclr: case Op::bclri: case Op::bext: case Op::bexti: case Op::binv: case Op::binvi:
-        case Op::bset: case Op::bseti:
-            return true;
-        default:
-            return false;
-    }
-}
-
-// Before d (keeps_lazy): its sources made exact. A store of 4 bytes or fewer reads only the
+// Before d (keeps_group): its sources made exact. A store of 4 bytes or fewer reads only the
 // low bits of its value, which a lazy register already holds. (A field that is not a source
 // of d, as rs2 of an immediate form, at worst extends a register that needed it later.)
 void Emitter::Impl::materialize_sources(const DecodedInsn& d) {
@@ -757,7 +733,7 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
         const bool zext_pair = i + 1 < b.insns.size() && is_zext_w(d, b.insns[i + 1]);
         // zext.w reads only the low 32 bits of its source, as Word does.
         const LazyUse use = zext_pair ? LazyUse::None : lazy_use(d);
-        const bool keeps = zext_pair || use != LazyUse::None || keeps_lazy(d);
+        const bool keeps = zext_pair || use != LazyUse::None || keeps_group(static_cast<Op>(d.op), m_has_bitcount);
         m_result_lazy = false;
         if (use != LazyUse::None)
             prepare_lazy(d, use);

@@ -243,7 +243,6 @@ private:
         else
             movsxd(r, r.cvt32());
     }
-    static bool keeps_lazy(const DecodedInsn& d);
     void materialize_sources(const DecodedInsn& d);
     void prepare_lazy(const DecodedInsn& d, LazyUse use);
     void settle_lazy(const DecodedInsn& d);
