@@ -535,6 +535,31 @@ void Hart::fill_tlb(uint64_t va, uint64_t pa, Access acc, unsigned mmu_index) {
 
 // --- slow paths -----------------------------------------------------------------------------------
 
+namespace {
+
+// A naturally aligned access of `size` bytes to RAM as one host load or store: single-copy
+// atomic for harts on other threads (RVWMO, unpriv spec §17.1), as the inline hit paths are, and
+// no call into a variable-size memcpy on the path after every TLB miss.
+uint64_t load_ram(const uint8_t* p, unsigned size) {
+    switch (size) {
+        case 1: return *p;
+        case 2: return load_le<uint16_t>(p);
+        case 4: return load_le<uint32_t>(p);
+        default: return load_le<uint64_t>(p);
+    }
+}
+
+void store_ram(uint8_t* p, unsigned size, uint64_t v) {
+    switch (size) {
+        case 1: *p = static_cast<uint8_t>(v); break;
+        case 2: store_le<uint16_t>(p, static_cast<uint16_t>(v)); break;
+        case 4: store_le<uint32_t>(p, static_cast<uint32_t>(v)); break;
+        default: store_le<uint64_t>(p, v); break;
+    }
+}
+
+}  // namespace
+
 // Translates and checks one naturally contained access; raises the fault and returns false on failure.
 bool Hart::access_one(uint64_t va, unsigned size, Access acc, uint64_t& pa, bool& is_ram) {
     const AccessMode mode = acc == Access::Execute ? AccessMode{s.priv, s.virt} : effective_data_mode();
@@ -561,8 +586,7 @@ bool Hart::load_slow(uint64_t va, unsigned size, uint64_t& out) {
         if (!access_one(va, size, Access::Read, pa, is_ram)) return false;
         if (watch_stops(va, size, false)) return false;
         if (is_ram) {
-            out = 0;
-            std::memcpy(&out, m_mem.span(Gpa(pa), size).data(), size);
+            out = load_ram(m_mem.span(Gpa(pa), size).data(), size);
             return true;
         }
         auto v = m_bus.read(Gpa(pa), size);
@@ -591,7 +615,7 @@ bool Hart::store_slow(uint64_t va, unsigned size, uint64_t value) {
         if (!access_one(va, size, Access::Write, pa, is_ram)) return false;
         if (watch_stops(va, size, true)) return false;
         if (is_ram) {
-            std::memcpy(m_mem.span(Gpa(pa), size).data(), &value, size);
+            store_ram(m_mem.span(Gpa(pa), size).data(), size, value);
             drop_code_written(pa);
             return true;
         }
