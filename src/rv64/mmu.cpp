@@ -345,6 +345,32 @@ bool Hart::hyp_access(uint64_t va, unsigned size, Access acc, bool exec, uint64_
     return true;
 }
 
+namespace {
+
+// A naturally aligned access of `size` bytes to RAM as one host load or store: single-copy
+// atomic for harts on other threads (RVWMO, unpriv spec §17.1), as the inline hit paths are, and
+// no call into a variable-size memcpy on the path after every TLB miss (load_slow,
+// store_slow, and the hypervisor's HLV/HSV).
+uint64_t load_ram(const uint8_t* p, unsigned size) {
+    switch (size) {
+        case 1: return *p;
+        case 2: return load_le<uint16_t>(p);
+        case 4: return load_le<uint32_t>(p);
+        default: return load_le<uint64_t>(p);
+    }
+}
+
+void store_ram(uint8_t* p, unsigned size, uint64_t v) {
+    switch (size) {
+        case 1: *p = static_cast<uint8_t>(v); break;
+        case 2: store_le<uint16_t>(p, static_cast<uint16_t>(v)); break;
+        case 4: store_le<uint32_t>(p, static_cast<uint32_t>(v)); break;
+        default: store_le<uint64_t>(p, v); break;
+    }
+}
+
+}  // namespace
+
 bool Hart::hyp_load(uint64_t va, unsigned size, bool exec, uint64_t& out) {
     uint64_t pa = 0;
     bool is_ram = false;
@@ -356,8 +382,7 @@ bool Hart::hyp_load(uint64_t va, unsigned size, bool exec, uint64_t& out) {
             out = *v;
             return true;
         }
-        out = 0;
-        std::memcpy(&out, m_mem.span(Gpa(pa), size).data(), size);
+        out = load_ram(m_mem.span(Gpa(pa), size).data(), size);
         return true;
     }
     // Misaligned: completed from RAM byte by byte, as load_slow does.
@@ -377,7 +402,7 @@ bool Hart::hyp_store(uint64_t va, unsigned size, uint64_t value) {
     if ((va & (size - 1)) == 0) {
         if (!hyp_access(va, size, Access::Write, false, pa, is_ram)) return false;
         if (!is_ram) return m_bus.write(Gpa(pa), value, size) || raise_guest(EXC_STORE_ACCESS, va, 0);
-        std::memcpy(m_mem.span(Gpa(pa), size).data(), &value, size);
+        store_ram(m_mem.span(Gpa(pa), size).data(), size, value);
         drop_code_written(pa);
         return true;
     }
@@ -534,31 +559,6 @@ void Hart::fill_tlb(uint64_t va, uint64_t pa, Access acc, unsigned mmu_index) {
 }
 
 // --- slow paths -----------------------------------------------------------------------------------
-
-namespace {
-
-// A naturally aligned access of `size` bytes to RAM as one host load or store: single-copy
-// atomic for harts on other threads (RVWMO, unpriv spec §17.1), as the inline hit paths are, and
-// no call into a variable-size memcpy on the path after every TLB miss.
-uint64_t load_ram(const uint8_t* p, unsigned size) {
-    switch (size) {
-        case 1: return *p;
-        case 2: return load_le<uint16_t>(p);
-        case 4: return load_le<uint32_t>(p);
-        default: return load_le<uint64_t>(p);
-    }
-}
-
-void store_ram(uint8_t* p, unsigned size, uint64_t v) {
-    switch (size) {
-        case 1: *p = static_cast<uint8_t>(v); break;
-        case 2: store_le<uint16_t>(p, static_cast<uint16_t>(v)); break;
-        case 4: store_le<uint32_t>(p, static_cast<uint32_t>(v)); break;
-        default: store_le<uint64_t>(p, v); break;
-    }
-}
-
-}  // namespace
 
 // Translates and checks one naturally contained access; raises the fault and returns false on failure.
 bool Hart::access_one(uint64_t va, unsigned size, Access acc, uint64_t& pa, bool& is_ram) {
