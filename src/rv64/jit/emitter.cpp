@@ -680,10 +680,9 @@ void Emitter::Impl::materialize_sources(const DecodedInsn& d) {
         if (is_lazy(x)) materialize(static_cast<unsigned>(m_regs.host_of(x)));
 }
 
-// Before d (of `use`, not None): makes exact what d cannot take lazily, and sets whether d's
-// result stays lazy (m_result_lazy; for Word, emit_word or emit_shift decides).
+// Before d (of `use`, not None; m_result_lazy cleared): makes exact what d cannot take
+// lazily, and sets whether d's result stays lazy (for Word, emit_word or emit_shift decides).
 void Emitter::Impl::prepare_lazy(const DecodedInsn& d, LazyUse use) {
-    m_result_lazy = false;
     if (use == LazyUse::BitwiseImm) {
         m_result_lazy = is_lazy(d.rs1);
     } else if (use == LazyUse::Bitwise) {
@@ -731,16 +730,15 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
         }
         m_group_live = i < group_end;
         const bool zext_pair = i + 1 < b.insns.size() && is_zext_w(d, b.insns[i + 1]);
-        // zext.w reads only the low 32 bits of its source, as Word does.
         const LazyUse use = zext_pair ? LazyUse::None : lazy_use(d);
         const bool keeps = zext_pair || use != LazyUse::None || keeps_group(static_cast<Op>(d.op), m_has_bitcount);
         m_result_lazy = false;
         if (use != LazyUse::None)
             prepare_lazy(d, use);
-        else if (keeps && !zext_pair)
-            materialize_sources(d);
         else if (!keeps)
             materialize_all();
+        else if (!zext_pair)  // zext.w reads only the low 32 bits of its source, as Word does
+            materialize_sources(d);
         m_may_defer_sext = use == LazyUse::Word;
         if (static_cast<Op>(d.op) == Op::crossing && b.crossing) {
             emit_crossing(b, stats);  // a block of its own
