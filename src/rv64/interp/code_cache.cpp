@@ -225,47 +225,23 @@ void CodeCache::flush() {
 namespace {
 
 template <typename T>
-T read(const T& field) {
-    return std::atomic_ref<T>(const_cast<T&>(field)).load(std::memory_order_relaxed);
-}
-
-template <typename T>
 void write(T& field, T value) {
     std::atomic_ref<T>(field).store(value, std::memory_order_relaxed);
 }
 
 Block::Link read_link(const Block::Link& l) {
-    return Block::Link{read(l.pc),   read(l.code_gen),  read(l.context_gen), read(l.priv),
-                       read(l.virt), read(l.same_page), read(l.target)};
+    return Block::Link{relaxed(l.pc), relaxed(l.code_gen), relaxed(l.context_gen), relaxed(l.mode), relaxed(l.target)};
 }
 
 void write_link(Block::Link& l, const Block::Link& v) {
     write(l.pc, v.pc);
     write(l.code_gen, v.code_gen);
     write(l.context_gen, v.context_gen);
-    write(l.priv, v.priv);
-    write(l.virt, v.virt);
-    write(l.same_page, v.same_page);
+    write(l.mode, v.mode);
     write(l.target, v.target);
 }
 
 }  // namespace
-
-Block* CodeCache::follow_link(const Block& prev, const Hart& h, bool same_page) const {
-    const uint64_t code_gen = generation();
-    const uint32_t seq = prev.link_seq.load(std::memory_order_acquire);
-    if ((seq & 1) != 0) return nullptr;
-    const Block::Link links[2] = {read_link(prev.links[0]), read_link(prev.links[1])};
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (prev.link_seq.load(std::memory_order_relaxed) != seq) return nullptr;
-    for (const Block::Link& l : links) {
-        if (l.pc != h.s.pc || l.priv != h.s.priv || l.virt != h.s.virt || l.same_page != same_page ||
-            l.code_gen != code_gen)
-            continue;
-        if (same_page || l.context_gen == h.context_gen()) return l.target;
-    }
-    return nullptr;
-}
 
 void CodeCache::link(Block& prev, const Hart& h, bool same_page, Block* target) {
     uint32_t seq = prev.link_seq.load(std::memory_order_relaxed);
@@ -274,7 +250,7 @@ void CodeCache::link(Block& prev, const Hart& h, bool same_page, Block* target) 
     std::atomic_thread_fence(std::memory_order_release);
     write_link(prev.links[1], read_link(prev.links[0]));  // keep the two most recent successors
     write_link(prev.links[0],
-               Block::Link{h.s.pc, generation(), h.context_gen(), h.s.priv, h.s.virt, same_page, target});
+               Block::Link{h.s.pc, generation(), h.context_gen(), link_mode(h, same_page), target});
     prev.link_seq.store(seq + 2, std::memory_order_release);
 }
 

@@ -56,6 +56,19 @@ inline uint64_t link_page(const Hart& h) {
     return (h.s.pc >> 12) | translation << 62;  // pc >> 12 has at most 52 bits
 }
 
+// A link's field as another hart may be writing it (CodeCache::link): one relaxed load.
+template <typename T>
+T relaxed(const T& field) {
+    return std::atomic_ref<T>(const_cast<T&>(field)).load(std::memory_order_relaxed);
+}
+
+// A link's mode in one word, so follow_link compares it with one load: the privilege, V (HS
+// and VS are both S) and whether the successor is in the page its predecessor was entered in.
+inline uint32_t link_mode(const Hart& h, bool same_page) {
+    return static_cast<uint32_t>(h.s.priv) | static_cast<uint32_t>(h.s.virt) << 8 |
+           static_cast<uint32_t>(same_page) << 16;
+}
+
 struct Block {
     // A successor the engines ran after this block, to find it again without a lookup. Any
     // hart may write one while others read: see CodeCache::link for how a reader knows it
@@ -64,9 +77,7 @@ struct Block {
         uint64_t pc = ~0ull;
         uint64_t code_gen = 0;     // code cache generation when linked
         uint64_t context_gen = 0;  // the linking hart's translation generation (cross-page links)
-        Priv priv = Priv::M;
-        bool virt = false;       // V: with priv, the mode the successor ran in (HS and VS are both S)
-        bool same_page = false;  // see CodeCache::follow_link
+        uint32_t mode = ~0u;       // link_mode(): the mode the successor ran in, and same_page
         Block* target = nullptr;
     };
     uint64_t pa = 0;
@@ -178,7 +189,25 @@ public:
     void flush();
     // The successor of prev that an engine ran last from h's pc (see Block::links), if still
     // valid; same_page: h's link_page is the one prev was entered in.
-    Block* follow_link(const Block& prev, const Hart& h, bool same_page) const;
+    // Runs for every block an engine leaves (the interpreter's dispatch is mostly this), so it
+    // is inline and reads each link's words in place, the pc first, and copies none: the
+    // sequence lock only has to vouch for the target it returns.
+    Block* follow_link(const Block& prev, const Hart& h, bool same_page) const {
+        const uint32_t seq = prev.link_seq.load(std::memory_order_acquire);
+        if ((seq & 1) != 0) return nullptr;
+        const uint64_t pc = h.s.pc;
+        const uint32_t mode = link_mode(h, same_page);
+        Block* target = nullptr;
+        for (const Block::Link& l : prev.links) {
+            if (relaxed(l.pc) != pc || relaxed(l.mode) != mode || relaxed(l.code_gen) != generation()) continue;
+            if (!same_page && relaxed(l.context_gen) != h.context_gen()) continue;
+            target = relaxed(l.target);
+            break;
+        }
+        if (target == nullptr) return nullptr;
+        std::atomic_thread_fence(std::memory_order_acquire);
+        return prev.link_seq.load(std::memory_order_relaxed) == seq ? target : nullptr;
+    }
     void link(Block& prev, const Hart& h, bool same_page, Block* target);
     // Dropped blocks hold max_dead_bytes of the arena, or the arena reached max_arena_bytes:
     // time for the engine to flush.

@@ -130,6 +130,50 @@ TEST(CodeCacheArena, LiveBlocksAskForAFlushWhenTheArenaReachesItsLimit) {
     EXPECT_GT(built, 1u);
 }
 
+// A block's links (CodeCache::link, follow_link) lead to a successor only from the pc, mode
+// (privilege and V), page relation and generations they were made under, and keep the two
+// most recent successors.
+TEST(CodeCacheLinks, AreFollowedOnlyWhereTheyWereMade) {
+    constexpr uint64_t kAt = 0x80000000;
+    GuestMemory m = GuestMemory::create(Gpa(kAt), 1 << 20).value();
+    for (uint64_t off = 0; off < 0x3000; off += 4) store_le<uint32_t>(m.span(Gpa(kAt + off), 4).data(), jal_self());
+    interp::CodeCache cache(m);
+    MmioBus bus;
+    GuestClock clock;
+    Hart hart(HartConfig{0, true}, m, bus, clock);
+    cache.attach(hart);
+    interp::Block* prev = cache.build(kAt, hart);
+    interp::Block* first = cache.build(kAt + 0x1000, hart);
+    interp::Block* second = cache.build(kAt + 0x2000, hart);
+    hart.s.priv = Priv::S;
+    hart.s.pc = kAt + 0x1000;
+    EXPECT_EQ(cache.follow_link(*prev, hart, false), nullptr);  // none made yet
+    cache.link(*prev, hart, false, first);
+    EXPECT_EQ(cache.follow_link(*prev, hart, false), first);
+    EXPECT_EQ(cache.follow_link(*prev, hart, true), nullptr);  // made across pages
+    hart.s.pc = kAt + 0x2000;
+    EXPECT_EQ(cache.follow_link(*prev, hart, false), nullptr);
+    cache.link(*prev, hart, false, second);
+    EXPECT_EQ(cache.follow_link(*prev, hart, false), second);
+    hart.s.pc = kAt + 0x1000;
+    EXPECT_EQ(cache.follow_link(*prev, hart, false), first) << "the older successor was forgotten";
+    hart.s.priv = Priv::U;
+    EXPECT_EQ(cache.follow_link(*prev, hart, false), nullptr);
+    hart.s.priv = Priv::M;
+    EXPECT_EQ(cache.follow_link(*prev, hart, false), nullptr);
+    hart.s.priv = Priv::S;
+    hart.s.virt = true;
+    EXPECT_EQ(cache.follow_link(*prev, hart, false), nullptr);
+    hart.s.virt = false;
+    hart.bump_context_gen();  // another translation: a cross-page link no longer holds
+    EXPECT_EQ(cache.follow_link(*prev, hart, false), nullptr);
+    cache.link(*prev, hart, true, first);  // within the page, the translation does not matter
+    hart.bump_context_gen();
+    EXPECT_EQ(cache.follow_link(*prev, hart, true), first);
+    cache.invalidate_code_page(kAt + 0x2000);  // a new code generation: no link holds
+    EXPECT_EQ(cache.follow_link(*prev, hart, true), nullptr);
+}
+
 TEST_F(HartTest, LoadReservedStoreConditionalSucceedsOnce) {
     poke64(kBase + 0x800, 5);
     hart.s.x[10] = kBase + 0x800;
