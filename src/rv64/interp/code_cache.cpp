@@ -224,21 +224,17 @@ void CodeCache::flush() {
 // release order them.
 namespace {
 
-template <typename T>
-void write(T& field, T value) {
-    std::atomic_ref<T>(field).store(value, std::memory_order_relaxed);
-}
-
 Block::Link read_link(const Block::Link& l) {
-    return Block::Link{relaxed(l.pc), relaxed(l.code_gen), relaxed(l.context_gen), relaxed(l.mode), relaxed(l.target)};
+    return Block::Link{relaxed_load(l.pc), relaxed_load(l.code_gen), relaxed_load(l.context_gen),
+                       relaxed_load(l.mode), relaxed_load(l.target)};
 }
 
 void write_link(Block::Link& l, const Block::Link& v) {
-    write(l.pc, v.pc);
-    write(l.code_gen, v.code_gen);
-    write(l.context_gen, v.context_gen);
-    write(l.mode, v.mode);
-    write(l.target, v.target);
+    relaxed_store(l.pc, v.pc);
+    relaxed_store(l.code_gen, v.code_gen);
+    relaxed_store(l.context_gen, v.context_gen);
+    relaxed_store(l.mode, v.mode);
+    relaxed_store(l.target, v.target);
 }
 
 }  // namespace

@@ -34,6 +34,7 @@
 #include "base/adaptive_mutex.hpp"
 #include "base/huge_region.hpp"
 #include "base/page_allocator.hpp"
+#include "base/relaxed.hpp"
 #include "memory/guest_memory.hpp"
 #include "rv64/debug_points.hpp"
 #include "rv64/decoded_insn.hpp"
@@ -54,12 +55,6 @@ namespace trapeze::rv64::interp {
 inline uint64_t link_page(const Hart& h) {
     const uint64_t translation = h.s.priv == Priv::M ? 1 : h.s.virt ? 2 : 0;
     return (h.s.pc >> 12) | translation << 62;  // pc >> 12 has at most 52 bits
-}
-
-// A link's field as another hart may be writing it (CodeCache::link): one relaxed load.
-template <typename T>
-T relaxed(const T& field) {
-    return std::atomic_ref<T>(const_cast<T&>(field)).load(std::memory_order_relaxed);
 }
 
 // A link's mode in one word, so follow_link compares it with one load: the privilege, V (HS
@@ -199,9 +194,10 @@ public:
         const uint32_t mode = link_mode(h, same_page);
         Block* target = nullptr;
         for (const Block::Link& l : prev.links) {
-            if (relaxed(l.pc) != pc || relaxed(l.mode) != mode || relaxed(l.code_gen) != generation()) continue;
-            if (!same_page && relaxed(l.context_gen) != h.context_gen()) continue;
-            target = relaxed(l.target);
+            if (relaxed_load(l.pc) != pc || relaxed_load(l.mode) != mode || relaxed_load(l.code_gen) != generation())
+                continue;
+            if (!same_page && relaxed_load(l.context_gen) != h.context_gen()) continue;
+            target = relaxed_load(l.target);
             break;
         }
         if (target == nullptr) return nullptr;

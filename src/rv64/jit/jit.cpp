@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "base/relaxed.hpp"
 #include "rv64/interp/dispatch.hpp"
 #include "rv64/isa/decoder.hpp"
 #include "rv64/isa/op.hpp"
@@ -20,22 +21,6 @@
 #include "rv64/jit/successors.hpp"
 
 namespace trapeze::rv64::jit {
-
-namespace {
-
-// BlockCacheEntry's fields, which the hart reads without the lock while a thread dropping a
-// block may reset them (see Jit::BlockCacheEntry).
-template <typename T>
-T get(const T& field) {
-    return std::atomic_ref<T>(const_cast<T&>(field)).load(std::memory_order_relaxed);
-}
-
-template <typename T>
-void set(T& field, T value) {
-    std::atomic_ref<T>(field).store(value, std::memory_order_relaxed);
-}
-
-}  // namespace
 
 Result<std::unique_ptr<Jit>> Jit::create(GuestMemory& mem, const JitConfig& cfg) {
     auto code = CodeBuffer::create(cfg.code_bytes);
@@ -271,28 +256,28 @@ Jit::BlockCacheEntry* Jit::lookup(Hart& h) {
         return nullptr;
     }
     BlockCacheEntry& e = ctx.block_cache[block_cache_index(pa)];
-    if (get(e.pa) == pa && get(e.block) != nullptr) return &e;
+    if (relaxed_load(e.pa) == pa && relaxed_load(e.block) != nullptr) return &e;
     std::lock_guard lock(m_cache.mutex());
     interp::Block* b = m_cache.find(pa);
     if (b == nullptr) b = m_cache.build(pa, h);
-    set(e.pa, pa);
-    set(e.block, b);
-    set(e.code, b->code());
+    relaxed_store(e.pa, pa);
+    relaxed_store(e.block, b);
+    relaxed_store(e.code, b->code());
     return &e;
 }
 
 // The entry's code, once its block has some (translated now if it ran often enough).
 // A block at a breakpoint's offset stays interpreted, to be checked every time.
 const void* Jit::code_for(BlockCacheEntry& e, Hart& h) {
-    const void* code = get(e.code);
+    const void* code = relaxed_load(e.code);
     if (code != nullptr) return code;
-    interp::Block* b = get(e.block);
+    interp::Block* b = relaxed_load(e.block);
     if (b == nullptr) return nullptr;  // dropped meanwhile
     if (b->code() == nullptr && b->run_count() >= m_translate_after && !b->queued.load(std::memory_order_relaxed) &&
         !b->debug_check)
         translate(*b, h);
     code = b->code();
-    if (code != nullptr) set(e.code, code);
+    if (code != nullptr) relaxed_store(e.code, code);
     return code;
 }
 
@@ -337,10 +322,10 @@ void Jit::on_drop(interp::Block& b) {
     while (b.incoming != nullptr) unlink(*b.incoming);
     for (const auto& ctx : m_contexts) {
         BlockCacheEntry& e = ctx->block_cache[block_cache_index(b.pa)];
-        if (get(e.block) != &b) continue;
-        set(e.pa, ~uint64_t{0});
-        set(e.block, static_cast<interp::Block*>(nullptr));
-        set(e.code, static_cast<const void*>(nullptr));
+        if (relaxed_load(e.block) != &b) continue;
+        relaxed_store(e.pa, ~uint64_t{0});
+        relaxed_store(e.block, static_cast<interp::Block*>(nullptr));
+        relaxed_store(e.code, static_cast<const void*>(nullptr));
     }
 }
 
@@ -403,7 +388,7 @@ Jit::Exit Jit::dispatch(Hart& h, uint64_t budget) {
         }
         // The common case touches only the entry: the Block is needed to interpret, translate
         // or link (the Blocks are scattered over the heap, so each is a cache miss).
-        interp::Block* block = get(e->block);
+        interp::Block* block = relaxed_load(e->block);
         const void* code = code_for(*e, h);
         if (block == nullptr) continue;  // dropped by another hart since the lookup: look again
         if (code == nullptr) {
