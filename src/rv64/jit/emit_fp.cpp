@@ -439,4 +439,12 @@ void Emitter::Impl::emit_fp_move(const DecodedInsn& d, size_t index, int32_t off
     if (to_x) put(d.rd, rax);
 }
 
+// f[rd] = what flw or fld loaded into r (flw NaN-boxes, §12.2).
+void Emitter::Impl::write_f_loaded(unsigned rd, unsigned size, const Reg64& r) {
+    if (size == 4)
+        write_f32(rd, r.cvt32());
+    else
+        mov(F(rd), r);
+}
+
 }  // namespace trapeze::rv64::jit

@@ -1,7 +1,9 @@
 // Emitter::Impl: the emitter's code generator, shared by the translation units that emit
-// its instruction families (emitter.cpp: blocks, exits, integer and memory instructions;
-// emit_fp.cpp: the F and D extensions). Private to the JIT: only they include it, and
-// with it xbyak.
+// its instruction families (emitter.cpp: regions, blocks, exits, control flow and the
+// interpreter fallback; emit_memory.cpp: loads, stores, the soft-TLB probe, access groups,
+// page memos and atomics; emit_int.cpp: integer computation; emit_system.cpp: the system
+// instructions translated natively; emit_fp.cpp: the F and D extensions). Private to the
+// JIT: only they include it, and with it xbyak.
 #pragma once
 
 // Errors (a block larger than the scratch buffer) are reported by value, never thrown.
@@ -15,6 +17,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <span>
 #include <vector>
 
 #include "rv64/interp/code_cache.hpp"
@@ -166,6 +169,34 @@ struct AccessGroup {
 // translated code (no write entry exists for one, see CodeWatch), and code is translated only
 // outside translated code.
 using MemoBases = std::array<bool, 32>;
+
+// The size of a load or store the emitter translates inline (emit_memory), or 0.
+inline unsigned access_size(Op op) {
+    switch (op) {
+        case Op::lb: case Op::lbu: case Op::sb: return 1;
+        case Op::lh: case Op::lhu: case Op::sh: return 2;
+        case Op::lw: case Op::lwu: case Op::sw: return 4;
+        case Op::ld: case Op::sd: return 8;
+        default: return 0;
+    }
+}
+
+inline bool is_store(Op op) { return op == Op::sb || op == Op::sh || op == Op::sw || op == Op::sd; }
+
+inline bool writes_x(const DecodedInsn& d, unsigned x) {
+    return d.op < op_table().size() && op_table()[d.op].dest == Dest::X && d.rd == x;
+}
+
+// Instructions the emitter translates inline without calling anything (so without touching
+// rdi, which holds a group's addend) and without leaving the block: a group may span them,
+// and registers they do not read may stay lazy across them (emit_body; a load's or store's
+// slow path sign-extends the lazy registers as it stores them).
+bool keeps_group(Op op, bool has_bitcount);  // emit_memory.cpp
+
+// The base registers whose accesses in a loop region get page memos: all but those only ever
+// loaded from memory in it (a pointer loaded, as in a list walk, is likelier to move to another
+// page each time than one stepped through an array; its accesses probe the TLB inline).
+MemoBases memo_bases(std::span<const interp::Block* const> blocks);  // emit_memory.cpp
 
 }  // namespace emit
 
