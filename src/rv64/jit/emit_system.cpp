@@ -1,6 +1,6 @@
-// The system instructions a kernel runs often enough to translate natively: sstatus reads
-// and SIE changes (csrr, csrrci, csrrsi sstatus) and sfence.vma. The others run the
-// interpreter's semantics (Emitter::Impl::emit_fallback).
+// The system instructions a kernel runs often enough to translate natively: csrr sstatus,
+// csrrci sstatus, SIE (local_irq_save), csrs sstatus, rs1 (local_irq_restore) and
+// sfence.vma. The others run the interpreter's semantics (Emitter::Impl::emit_fallback).
 #include "rv64/jit/emitter_impl.hpp"
 
 #include "rv64/csr.hpp"
