@@ -78,6 +78,24 @@ AccessGroup group_from(const interp::Block& b, size_t first, bool has_bitcount) 
     return g;
 }
 
+// The slow-path helper of a load or store.
+uint64_t slow_helper(unsigned size, bool store, bool sign) {
+    if (store) {
+        switch (size) {
+            case 1: return addr(&store_slow<uint8_t>);
+            case 2: return addr(&store_slow<uint16_t>);
+            case 4: return addr(&store_slow<uint32_t>);
+            default: return addr(&store_slow<uint64_t>);
+        }
+    }
+    switch (size) {
+        case 1: return sign ? addr(&load_slow<int8_t>) : addr(&load_slow<uint8_t>);
+        case 2: return sign ? addr(&load_slow<int16_t>) : addr(&load_slow<uint16_t>);
+        case 4: return sign ? addr(&load_slow<int32_t>) : addr(&load_slow<uint32_t>);
+        default: return addr(&load_slow<uint64_t>);
+    }
+}
+
 }  // namespace
 
 namespace emit {
@@ -241,24 +259,6 @@ void Emitter::Impl::call_slow(uint64_t fn, bool keep_rdi) {
     mov(rax, fn);
     call(rax);
     if (keep_rdi) mov(rdi, qword[rsp + kFrameGroup]);
-}
-
-// The slow-path helper of a load or store.
-uint64_t slow_helper(unsigned size, bool store, bool sign) {
-    if (store) {
-        switch (size) {
-            case 1: return addr(&store_slow<uint8_t>);
-            case 2: return addr(&store_slow<uint16_t>);
-            case 4: return addr(&store_slow<uint32_t>);
-            default: return addr(&store_slow<uint64_t>);
-        }
-    }
-    switch (size) {
-        case 1: return sign ? addr(&load_slow<int8_t>) : addr(&load_slow<uint8_t>);
-        case 2: return sign ? addr(&load_slow<int16_t>) : addr(&load_slow<uint16_t>);
-        case 4: return sign ? addr(&load_slow<int32_t>) : addr(&load_slow<uint32_t>);
-        default: return addr(&load_slow<uint64_t>);
-    }
 }
 
 // Whether access d (instruction `index` of the block being planned) wants a memo: in a loop
