@@ -55,17 +55,17 @@ constexpr size_t kMinGroupSize = 2;
 
 
 // The group starting at b.insns[first] (a load or store), extended over the accesses off the
-// same base that follow while nothing in between writes the base or calls out.
-AccessGroup group_from(const interp::Block& b, size_t first, bool has_bitcount) {
-    const DecodedInsn& head = b.insns[first];
-    AccessGroup g{head.rs1, head.imm, head.imm, false, false, first, first, 0};
+// same base that follow while nothing in between writes the base or calls out. `at` places
+// each access (access_ranges).
+AccessGroup group_from(const interp::Block& b, std::span<const AccessRange> at, size_t first, bool has_bitcount) {
+    AccessGroup g{at[first].base, at[first].lo, at[first].lo, false, false, first, first, 0};
     for (size_t j = first; j < b.insns.size(); ++j) {
         const DecodedInsn& d = b.insns[j];
         const auto op = static_cast<Op>(d.op);
         if (!keeps_group(op, has_bitcount)) break;
-        if (const unsigned size = access_size(op); size != 0 && d.rs1 == g.base) {
-            const int64_t lo = std::min<int64_t>(g.lo, d.imm);
-            const int64_t end = std::max<int64_t>(g.end, int64_t{d.imm} + size);
+        if (access_size(op) != 0 && at[j].base == g.base) {
+            const int64_t lo = std::min(g.lo, at[j].lo);
+            const int64_t end = std::max(g.end, at[j].end);
             if (end - lo > kMaxGroupSpan) break;
             g.lo = lo;
             g.end = end;
@@ -181,13 +181,16 @@ void Emitter::Impl::tlb_entry() {
 void Emitter::Impl::plan_groups(const interp::Block& b) {
     m_groups.clear();
     m_group_of.assign(b.insns.size(), -1);
+    // Outside loops, accesses through indexed addresses join their base's groups too. In a
+    // loop region the accesses not in a group have page memos, cheaper than a group's probe
+    // run on every iteration.
+    const std::vector<AccessRange> at = access_ranges(b, !m_loop);
     for (size_t i = 0; i < b.insns.size(); ++i) {
-        const DecodedInsn& d = b.insns[i];
-        if (access_size(static_cast<Op>(d.op)) == 0 || d.rs1 == 0) continue;
-        const AccessGroup g = group_from(b, i, m_has_bitcount);
+        if (at[i].base == 0) continue;
+        const AccessGroup g = group_from(b, at, i, m_has_bitcount);
         if (g.members < kMinGroupSize) continue;
         for (size_t j = g.first; j <= g.last; ++j)
-            if (access_size(static_cast<Op>(b.insns[j].op)) != 0 && b.insns[j].rs1 == g.base)
+            if (access_size(static_cast<Op>(b.insns[j].op)) != 0 && at[j].base == g.base)
                 m_group_of[j] = static_cast<int>(m_groups.size());
         m_groups.push_back(g);
         i = g.last;  // one group at a time: rdi holds its addend

@@ -22,6 +22,7 @@
 
 #include "rv64/interp/code_cache.hpp"
 #include "rv64/isa/op.hpp"
+#include "rv64/jit/address_ranges.hpp"
 #include "rv64/jit/emitter.hpp"
 
 namespace trapeze::rv64::jit {
@@ -140,7 +141,8 @@ private:
 // all of them (group_probe) and each then costs a test and its own access; otherwise each
 // probes on its own, exactly as an access outside a group. Function prologues and
 // epilogues (a dozen stores or loads off sp) and field-by-field struct accesses are the
-// common cases.
+// common cases. Outside loop regions a member may also address its bytes through a register
+// computed from the base plus a bounded index (access_ranges).
 struct AccessGroup {
     unsigned base = 0;
     int64_t lo = 0;
@@ -169,17 +171,6 @@ struct AccessGroup {
 // translated code (no write entry exists for one, see CodeWatch), and code is translated only
 // outside translated code.
 using MemoBases = std::array<bool, 32>;
-
-// The size of a load or store the emitter translates inline (emit_memory), or 0.
-inline unsigned access_size(Op op) {
-    switch (op) {
-        case Op::lb: case Op::lbu: case Op::sb: return 1;
-        case Op::lh: case Op::lhu: case Op::sh: return 2;
-        case Op::lw: case Op::lwu: case Op::sw: return 4;
-        case Op::ld: case Op::sd: return 8;
-        default: return 0;
-    }
-}
 
 inline bool is_store(Op op) { return op == Op::sb || op == Op::sh || op == Op::sw || op == Op::sd; }
 

@@ -154,5 +154,100 @@ TEST(AccessGroup, EndsAtALoadIntoTheBase) {
     });
 }
 
+uint32_t andi(uint32_t rd, uint32_t rs1, int32_t imm) { return enc_i(imm, rs1, 7, rd, 0x13); }
+uint32_t slli(uint32_t rd, uint32_t rs1, int32_t shamt) { return enc_i(shamt, rs1, 1, rd, 0x13); }
+uint32_t jalr(uint32_t rd, uint32_t rs1, int32_t imm) { return enc_i(imm, rs1, 0, rd, 0x67); }
+
+// x7 = x10 + ((x6 + k) & 15) * 4: an element of a 16-word array off x10 (SHA-2's W[t & 15]).
+void indexed(std::vector<uint32_t>& code, int32_t k) {
+    code.insert(code.end(), {addi(7, 6, k), andi(7, 7, 15), slli(7, 7, 2), add(7, 10, 7)});
+}
+
+// Lays out `body` at `at` (and VA 0 if paged), run x28 times: the block jumps back to itself
+// through jalr x0, 0(x20), an indirect jump, so its translation is not a loop region (loops
+// use page memos instead of groups) while the TLB is warm from the second pass on.
+void repeat(EngineRig& r, uint64_t at, std::vector<uint32_t> body, uint64_t times) {
+    body.insert(body.end(), {addi(28, 28, -1), enc_b(8, 0, 28, 0), jalr(0, 20, 0), kPark});
+    for (size_t i = 0; i < body.size(); ++i) r.code(at + 4 * i, {body[i]});
+    r.hart.s.x[28] = times;
+}
+
+// Outside loops, accesses through addresses computed as a base plus a masked index join the
+// base's access group (access_ranges): one probe for the whole array, and every element
+// still lands where the interpreter puts it.
+TEST(AccessGroup, IndexedAccessesShareTheirBasesProbe) {
+    auto program = [](EngineRig& r) {
+        constexpr uint64_t kArray = kBase + 0x8000;
+        for (unsigned i = 0; i < 16; ++i) r.poke32(kArray + 4 * i, 100 + i);
+        r.hart.s.x[10] = kArray;
+        r.hart.s.x[6] = 29;  // indices 13, 14, 3, 7 below
+        r.hart.s.x[20] = kBase;
+        std::vector<uint32_t> code{lw(11, 10, 0)};
+        indexed(code, 0);
+        code.push_back(lw(12, 7, 0));
+        indexed(code, 1);
+        code.push_back(lw(13, 7, 0));
+        indexed(code, 6);
+        code.push_back(sw(12, 7, 0));
+        indexed(code, 10);
+        code.insert(code.end(), {add(13, 13, 11), sw(13, 7, 0)});
+        repeat(r, kBase, code, 3);
+    };
+    expect_engines_agree(program, 1000, "indexed accesses in a group", [](EngineRig& r) {
+        EXPECT_EQ(r.hart.s.x[28], 0u);
+        EXPECT_EQ(r.hart.s.x[12], 113u);
+        EXPECT_EQ(r.hart.s.x[13], 214u);
+        EXPECT_EQ(r.peek64(kBase + 0x8000 + 4 * 3) & 0xffffffff, 113u);
+        EXPECT_EQ(r.peek64(kBase + 0x8000 + 4 * 7) & 0xffffffff, 214u);
+        EXPECT_GE(r.jit->stats().shared_probes, 5u);
+    });
+}
+
+// An indexed group whose array straddles two pages that map to distant frames: no shared
+// probe may cover both, so each access goes through its own page's translation.
+TEST(AccessGroup, IndexedAccessesAcrossTwoPagesProbeAlone) {
+    auto program = [](EngineRig& r) {
+        map_code_and_data(r, true);
+        r.hart.s.x[10] = 0x1fe0;  // the array's words 8-15 are in VA page 2
+        r.hart.s.x[6] = 12;
+        std::vector<uint32_t> code{addi(5, 5, 1), sw(5, 10, 0), lw(12, 10, 4)};  // page 1 readable and writable
+        indexed(code, 0);
+        code.push_back(sw(5, 7, 0));  // word 12: VA 0x2010
+        indexed(code, 1);
+        code.push_back(lw(11, 7, 0));
+        repeat(r, kBase, code, 3);
+        r.enter_sv39(kRoot);
+    };
+    expect_engines_agree(program, 1000, "indexed group across pages", [](EngineRig& r) {
+        EXPECT_EQ(r.hart.s.x[28], 0u);
+        EXPECT_EQ(r.peek64(kBase + 0x20fe0) & 0xffffffff, 3u);
+        EXPECT_EQ(r.peek64(kBase + 0x30010) & 0xffffffff, 3u);
+        EXPECT_EQ(r.peek64(kBase + 0x21010), 0u);  // not past VA page 1's frame
+    });
+}
+
+// An address computed from a base stays off the base's old value: after the base is written,
+// accesses through the computed address must not share the probe of the base's new page.
+TEST(AccessGroup, IndexedAddressOutlivesItsBase) {
+    auto program = [](EngineRig& r) {
+        map_code_and_data(r, true);
+        r.poke64(kBase + 0x20100, 0x1000);  // VA 0x1100: the pointer x10 is loaded with
+        r.hart.s.x[22] = 0x1100;
+        r.hart.s.x[6] = 2;
+        std::vector<uint32_t> code{addi(5, 5, 1), ld(10, 22, 0)};  // x10 = VA 0x1000
+        indexed(code, 0);                                           // x7 = VA 0x1008
+        code.insert(code.end(), {addi(10, 10, 0x7ff), addi(10, 10, 0x7ff), addi(10, 10, 2),  // x10 = VA 0x2000
+                                 sd(5, 10, 0), sd(5, 10, 8), sw(5, 7, 0), sw(5, 7, 4)});
+        repeat(r, kBase, code, 3);
+        r.enter_sv39(kRoot);
+    };
+    expect_engines_agree(program, 1000, "indexed address after its base moved", [](EngineRig& r) {
+        EXPECT_EQ(r.hart.s.x[28], 0u);
+        EXPECT_EQ(r.peek64(kBase + 0x20008), 3u | (3ull << 32));
+        EXPECT_EQ(r.peek64(kBase + 0x30008), 3u);
+        EXPECT_GE(r.jit->stats().shared_probes, 2u);
+    });
+}
+
 }  // namespace
 }  // namespace trapeze::rv64::test
