@@ -172,6 +172,91 @@ void Emitter::Impl::emit_zext_w(const DecodedInsn& d) {
         mov(r.cvt32(), dword[rbx + m_l.xreg(a.x)]);
 }
 
+namespace {
+
+// Whether an instruction is pure computation on x registers that the emitter translates
+// inline: it cannot trap, call out or leave the block.
+bool pure(const DecodedInsn& d, bool has_bitcount) {
+    const auto op = static_cast<Op>(d.op);
+    return d.op < op_table().size() && access_size(op) == 0 && keeps_group(op, has_bitcount);
+}
+
+// Whether instruction d reads x (by its fields, whatever its format: conservative).
+bool reads(const DecodedInsn& d, unsigned x) { return d.rs1 == x || d.rs2 == x || d.rs3 == x; }
+
+// Whether nothing can observe x's value after instruction `from` - 1 of b: an instruction from
+// there on writes x before any reads it, and before anything that could trap, call out or
+// leave the block (which would show x to a trap handler, a helper or the next block).
+bool dead_from(const interp::Block& b, size_t from, unsigned x, bool has_bitcount) {
+    for (size_t j = from; j < b.insns.size(); ++j) {
+        const DecodedInsn& d = b.insns[j];
+        if (!pure(d, has_bitcount) || reads(d, x)) return false;
+        if (writes_x(d, x)) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+// `srliw a, x, n; slliw b, x, 32 - n; or rd, a, b`, or the same with srli/slli and 64 - n:
+// what compilers emit for a rotate without Zbb, in every round of SHA-2, BLAKE2 and the like,
+// the shifts in either order and often apart (scheduled among a round's other rotations).
+// The OR becomes one host rotate of x and the shifts are not emitted when nothing else can
+// see a and b: between each shift and the OR only pure instructions run, none reading a or b
+// or writing x; after the OR a and b are each rd or dead.
+void Emitter::Impl::plan_rotations(const interp::Block& b, RotationPlan& plan) const {
+    const size_t n = b.insns.size();
+    plan.at.assign(n, Rotation{});
+    plan.skip.assign(n, false);
+    for (size_t k = 0; k < n; ++k) {
+        const DecodedInsn& o = b.insns[k];
+        if (static_cast<Op>(o.op) != Op::or_ || o.rd >= 32 || o.rs1 == 0 || o.rs2 == 0 || o.rs1 == o.rs2) continue;
+        // The last writers of the OR's operands, through pure instructions only.
+        size_t w[2] = {n, n};
+        for (size_t m = k; m-- > 0 && (w[0] == n || w[1] == n);) {
+            const DecodedInsn& d = b.insns[m];
+            if (!pure(d, m_has_bitcount)) break;
+            if (w[0] == n && writes_x(d, o.rs1)) w[0] = m;
+            if (w[1] == n && writes_x(d, o.rs2)) w[1] = m;
+        }
+        if (w[0] == n || w[1] == n || plan.skip[w[0]] || plan.skip[w[1]]) continue;
+        const DecodedInsn& s0 = b.insns[w[0]];
+        const DecodedInsn& s1 = b.insns[w[1]];
+        const auto op0 = static_cast<Op>(s0.op), op1 = static_cast<Op>(s1.op);
+        const bool w32 = op0 == Op::srliw || op0 == Op::slliw;
+        const Op right = w32 ? Op::srliw : Op::srli, left = w32 ? Op::slliw : Op::slli;
+        if (!((op0 == right && op1 == left) || (op0 == left && op1 == right))) continue;
+        const unsigned x = s0.rs1;
+        if (x == 0 || s1.rs1 != x || x == o.rs1 || x == o.rs2) continue;
+        if (s0.imm <= 0 || s1.imm <= 0 || s0.imm + s1.imm != (w32 ? 32 : 64)) continue;
+        bool ok = true;
+        for (size_t m = std::min(w[0], w[1]) + 1; m < k && ok; ++m) {
+            const DecodedInsn& d = b.insns[m];
+            ok = !writes_x(d, x) && !(m > w[0] && reads(d, o.rs1)) && !(m > w[1] && reads(d, o.rs2));
+        }
+        for (const unsigned t : {unsigned{o.rs1}, unsigned{o.rs2}})
+            ok = ok && (t == o.rd || dead_from(b, k + 1, t, m_has_bitcount));
+        if (!ok) continue;
+        plan.at[k] = Rotation{x, o.rd, static_cast<uint8_t>(op0 == right ? s0.imm : s1.imm), w32};
+        plan.skip[w[0]] = plan.skip[w[1]] = true;
+    }
+}
+
+// A word rotation's result may stay lazy (emit_body treats it as a Word instruction).
+void Emitter::Impl::emit_rotation(const Rotation& rot) {
+    m_dest_evicted = 0;
+    bool cached = false;
+    const Reg64 r = dest(rot.rd, cached);
+    const Src a = src(rot.x, rot.rd, cached, r);
+    if (!is(a, r)) load_src(r, a);
+    if (rot.word) {
+        ror(r.cvt32(), rot.amount);
+        sext_or_defer(r);
+    } else {
+        ror(r, rot.amount);
+    }
+}
+
 void Emitter::Impl::emit_word(const DecodedInsn& d, Op op) {
     if (d.rd == 32) return;  // no side effects
     const bool reg_form = op == Op::addw || op == Op::subw;

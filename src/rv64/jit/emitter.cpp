@@ -531,7 +531,7 @@ void Emitter::Impl::side_entries(std::span<const interp::Block* const> order) {
 //   Bitwise (AND, OR, XOR of two registers): lazy when both sources are (else the lazy one is
 //     made exact first: with an exact source, the upper half of the result is the source's).
 //   BitwiseImm (ANDI, ORI, XORI): lazy when its source is (a 12-bit immediate is the sign
-//     extension of its low 32 bits).
+//     extension of its low 32 bits), except ANDI with a non-negative immediate (a mask).
 Emitter::Impl::LazyUse Emitter::Impl::lazy_use(const DecodedInsn& d) {
     if (d.rd == 0 || d.rd >= 32) return LazyUse::None;
     switch (static_cast<Op>(d.op)) {
@@ -561,7 +561,8 @@ void Emitter::Impl::materialize_sources(const DecodedInsn& d) {
 // lazily, and sets whether d's result stays lazy (for Word, emit_word or emit_shift decides).
 void Emitter::Impl::prepare_lazy(const DecodedInsn& d, LazyUse use) {
     if (use == LazyUse::BitwiseImm) {
-        m_result_lazy = is_lazy(d.rs1);
+        // ANDI with a non-negative immediate clears the upper half: its result is exact.
+        m_result_lazy = is_lazy(d.rs1) && !(static_cast<Op>(d.op) == Op::andi && d.imm >= 0);
     } else if (use == LazyUse::Bitwise) {
         const bool a = is_lazy(d.rs1), b = is_lazy(d.rs2);
         m_result_lazy = a && b;
@@ -589,6 +590,7 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
     m_ended = false;
     m_fs = FsKnown::Unknown;
     plan_groups(b);
+    plan_rotations(b, m_rotations);
     if (!m_loop) m_regs.set_available(cache_registers(!m_groups.empty()));
     m_pinned = pinned_memo(b, base);
     if (m_pinned >= 0) {
@@ -606,19 +608,32 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
             group_end = m_groups[static_cast<size_t>(g)].last + 1;
         }
         m_group_live = i < group_end;
-        const bool zext_pair = i + 1 < b.insns.size() && is_zext_w(d, b.insns[i + 1]);
-        const LazyUse use = zext_pair ? LazyUse::None : lazy_use(d);
+        if (m_rotations.skip[i]) {  // a shift that only feeds a rotation
+            ++stats.translated;
+            off += d.len;
+            continue;
+        }
+        const Rotation rot = m_rotations.at[i];
+        const bool zext_pair = rot.amount == 0 && i + 1 < b.insns.size() && is_zext_w(d, b.insns[i + 1]);
+        // A word rotation reads the low 32 bits of x, as Word instructions do.
+        const LazyUse use = zext_pair ? LazyUse::None : rot.amount != 0 ? (rot.word ? LazyUse::Word : LazyUse::None) : lazy_use(d);
         const bool keeps = zext_pair || use != LazyUse::None || keeps_group(static_cast<Op>(d.op), m_has_bitcount);
         m_result_lazy = false;
         if (use != LazyUse::None)
             prepare_lazy(d, use);
         else if (!keeps)
             materialize_all();
+        else if (rot.amount != 0)  // a 64-bit rotation reads all of x
+            materialize_sources(DecodedInsn{.rs1 = static_cast<uint8_t>(rot.x)});
         else if (!zext_pair)  // zext.w reads only the low 32 bits of its source, as Word does
             materialize_sources(d);
         m_may_defer_sext = use == LazyUse::Word;
         if (static_cast<Op>(d.op) == Op::crossing && b.crossing) {
             emit_crossing(b, stats);  // a block of its own
+        } else if (rot.amount != 0) {
+            emit_rotation(rot);
+            settle_lazy(d);
+            ++stats.translated;
         } else if (zext_pair) {
             emit_zext_w(d);
             settle_lazy(d);

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -438,6 +439,20 @@ private:
     void emit_word(const DecodedInsn& d, Op op);
     static bool is_zext_w(const DecodedInsn& first, const DecodedInsn& second);
     void emit_zext_w(const DecodedInsn& d);
+    // A rotation written with two shifts and an OR (RV64GC has no rotate): rd = x rotated
+    // right by `amount`, in the low 32 bits and sign-extended if `word` (plan_rotations).
+    struct Rotation {
+        unsigned x = 0;
+        unsigned rd = 0;
+        uint8_t amount = 0;  // 0: none
+        bool word = false;
+    };
+    struct RotationPlan {
+        std::vector<Rotation> at;  // per instruction: the OR that becomes a rotation
+        std::vector<bool> skip;    // per instruction: a shift whose only use is such an OR
+    };
+    void plan_rotations(const interp::Block& b, RotationPlan& plan) const;
+    void emit_rotation(const Rotation& r);
     void word_imm(const Xbyak::Reg32& r, const DecodedInsn& d, Op op);
     void emit_mul(const DecodedInsn& d, Op op);
     void emit_div(const DecodedInsn& d, Op op);
@@ -495,6 +510,7 @@ private:
     std::vector<std::function<void()>> m_cold;
     std::vector<AccessGroup> m_groups;  // the block's (plan_groups)
     std::vector<int> m_group_of;        // per instruction: the group it belongs to, or -1
+    RotationPlan m_rotations;           // the block's (plan_rotations)
     bool m_group_live = false;          // rdi holds a group's addend here (slow paths keep it)
     MemoBases m_memo_bases{};           // the region's (none outside loop regions)
     unsigned m_memo_accesses = 0;       // the region's accesses through memos (for Stats)

@@ -76,10 +76,37 @@ uint32_t random_insn(std::mt19937_64& rng, unsigned left) {
     }
 }
 
+// A rotate as compilers write it without Zbb, `srliw a, x, n; slliw b, x, 32 - n;
+// or rd, a, b` (or its 64-bit form, the shifts and the OR's operands in either order, random
+// instructions perhaps in between), which the emitter turns into one host rotate when nothing
+// else sees a and b (Emitter::plan_rotations): the random instructions around it read them,
+// overwrite them, write x or fault, so it is fused or not.
+void push_rotation(std::mt19937_64& rng, std::vector<uint32_t>& p) {
+    auto reg = [&] { return 10 + static_cast<uint32_t>(rng() % 8); };
+    const uint32_t x = reg(), a = reg(), b = reg(), rd = rng() % 2 ? a : reg();
+    if (a == b || a == x) return;
+    const bool word = rng() % 2;
+    const int32_t bits = word ? 32 : 64;
+    const auto n = static_cast<int32_t>(1 + rng() % static_cast<uint64_t>(bits - 1));
+    const uint32_t right = word ? op_imm32(5, a, x, n) : op_imm(5, a, x, n);
+    const uint32_t left = word ? op_imm32(1, b, x, bits - n) : op_imm(1, b, x, bits - n);
+    const bool right_first = rng() % 2;
+    p.push_back(right_first ? right : left);
+    if (rng() % 2) p.push_back(random_insn(rng, 0));  // compilers schedule other work in between
+    p.push_back(right_first ? left : right);
+    if (rng() % 2) p.push_back(random_insn(rng, 0));
+    p.push_back(rng() % 2 ? op(0, 6, rd, a, b) : op(0, 6, rd, b, a));
+}
+
 std::vector<uint32_t> random_program(uint64_t seed) {
     std::mt19937_64 rng(seed);
     std::vector<uint32_t> p;
-    for (unsigned i = 0; i < kLen; ++i) p.push_back(random_insn(rng, kLen - i));
+    while (p.size() < kLen) {
+        if (rng() % 8 == 0)
+            push_rotation(rng, p);
+        else
+            p.push_back(random_insn(rng, kLen - static_cast<unsigned>(p.size())));
+    }
     p.push_back(jal_self());
     return p;
 }
