@@ -623,8 +623,8 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
             prepare_lazy(d, use);
         else if (!keeps)
             materialize_all();
-        else if (rot.amount != 0)  // a 64-bit rotation reads all of x
-            materialize_sources(DecodedInsn{.rs1 = static_cast<uint8_t>(rot.x)});
+        else if (rot.amount != 0 && is_lazy(rot.x))  // a 64-bit rotation reads all of x
+            materialize(static_cast<unsigned>(m_regs.host_of(rot.x)));
         else if (!zext_pair)  // zext.w reads only the low 32 bits of its source, as Word does
             materialize_sources(d);
         m_may_defer_sext = use == LazyUse::Word;
