@@ -184,38 +184,51 @@ bool pure(const DecodedInsn& d, bool has_bitcount) {
 // Whether instruction d reads x (by its fields, whatever its format: conservative).
 bool reads(const DecodedInsn& d, unsigned x) { return d.rs1 == x || d.rs2 == x || d.rs3 == x; }
 
-// Whether nothing can observe x's value after instruction `from` - 1 of b: an instruction from
-// there on writes x before any reads it, and before anything that could trap, call out or
-// leave the block (which would show x to a trap handler, a helper or the next block).
-bool dead_from(const interp::Block& b, size_t from, unsigned x, bool has_bitcount) {
-    for (size_t j = from; j < b.insns.size(); ++j) {
+// A load or store that emit_memory translates, whose slow path can store the results of the
+// shifts a rotation skipped (store_pending).
+bool plain_access(const DecodedInsn& d) {
+    return d.op < op_table().size() && access_size(static_cast<Op>(d.op)) != 0;
+}
+
+// Where t, a skipped shift's result computed from x, stops being seen: the index of the
+// instruction from `from` on that writes t before anything reads it or could show it (a trap,
+// a call out, the block's end), or b.insns.size() if none does. Loads and stores may come
+// first while x keeps its value (`x_written`: x changed already), because their slow paths
+// can compute t again from x.
+size_t end_of(const interp::Block& b, size_t from, unsigned t, unsigned x, bool x_written, bool has_bitcount) {
+    const size_t n = b.insns.size();
+    for (size_t j = from; j < n; ++j) {
         const DecodedInsn& d = b.insns[j];
-        if (!pure(d, has_bitcount) || reads(d, x)) return false;
-        if (writes_x(d, x)) return true;
+        if (reads(d, t) || !(pure(d, has_bitcount) || (plain_access(d) && !x_written))) return n;
+        if (writes_x(d, t)) return j;
+        x_written = x_written || writes_x(d, x);
     }
-    return false;
+    return n;
 }
 
 }  // namespace
 
 // `srliw a, x, n; slliw b, x, 32 - n; or rd, a, b`, or the same with srli/slli and 64 - n:
 // what compilers emit for a rotate without Zbb, in every round of SHA-2, BLAKE2 and the like,
-// the shifts in either order and often apart (scheduled among a round's other rotations).
-// The OR becomes one host rotate of x and the shifts are not emitted when nothing else can
-// see a and b: between each shift and the OR only pure instructions run, none reading a or b
-// or writing x; after the OR a and b are each rd or dead.
+// the shifts in either order and often apart (scheduled among a round's other rotations and
+// its loads and stores). The OR becomes one host rotate of x and the shifts are not emitted
+// when nothing else can see a and b: between each shift and the OR only pure instructions
+// and loads and stores run, none reading a or b or writing x; after the OR a and b are each
+// rd or dead (end_of). A load or store that runs while a or b holds a result the translation
+// skipped stores it on its slow path (plan.pending), so a trap handler sees it.
 void Emitter::Impl::plan_rotations(const interp::Block& b, RotationPlan& plan) const {
     const size_t n = b.insns.size();
     plan.at.assign(n, Rotation{});
     plan.skip.assign(n, false);
+    plan.pending.clear();
     for (size_t k = 0; k < n; ++k) {
         const DecodedInsn& o = b.insns[k];
         if (static_cast<Op>(o.op) != Op::or_ || o.rd >= 32 || o.rs1 == 0 || o.rs2 == 0 || o.rs1 == o.rs2) continue;
-        // The last writers of the OR's operands, through pure instructions only.
+        // The last writers of the OR's operands, through pure instructions and accesses only.
         size_t w[2] = {n, n};
         for (size_t m = k; m-- > 0 && (w[0] == n || w[1] == n);) {
             const DecodedInsn& d = b.insns[m];
-            if (!pure(d, m_has_bitcount)) break;
+            if (!pure(d, m_has_bitcount) && !plain_access(d)) break;
             if (w[0] == n && writes_x(d, o.rs1)) w[0] = m;
             if (w[1] == n && writes_x(d, o.rs2)) w[1] = m;
         }
@@ -234,11 +247,44 @@ void Emitter::Impl::plan_rotations(const interp::Block& b, RotationPlan& plan) c
             const DecodedInsn& d = b.insns[m];
             ok = !writes_x(d, x) && !(m > w[0] && reads(d, o.rs1)) && !(m > w[1] && reads(d, o.rs2));
         }
-        for (const unsigned t : {unsigned{o.rs1}, unsigned{o.rs2}})
-            ok = ok && (t == o.rd || dead_from(b, k + 1, t, m_has_bitcount));
+        size_t end[2] = {k, k};
+        for (unsigned i = 0; i < 2 && ok; ++i) {
+            const unsigned t = i == 0 ? o.rs1 : o.rs2;
+            if (t != o.rd) end[i] = end_of(b, k + 1, t, x, o.rd == x, m_has_bitcount);
+            ok = end[i] < n;
+        }
         if (!ok) continue;
         plan.at[k] = Rotation{x, o.rd, static_cast<uint8_t>(op0 == right ? s0.imm : s1.imm), w32};
         plan.skip[w[0]] = plan.skip[w[1]] = true;
+        for (unsigned i = 0; i < 2; ++i) {
+            const DecodedInsn& s = i == 0 ? s0 : s1;
+            plan.pending.push_back(PendingShift{s.rd, x, static_cast<uint8_t>(s.imm), static_cast<Op>(s.op) == left,
+                                                w32, w[i] + 1, end[i]});
+        }
+    }
+}
+
+// The skipped shift results the guest holds at instruction `index`.
+std::vector<Emitter::Impl::PendingShift> Emitter::Impl::pending_at(size_t index) const {
+    std::vector<PendingShift> at;
+    for (const PendingShift& p : m_rotations.pending)
+        if (p.first <= index && index <= p.last) at.push_back(p);
+    return at;
+}
+
+// On an access's slow path, after the writeback made HartState current: each pending shift
+// result computed from x's value there (which its rotation's plan keeps unchanged).
+void Emitter::Impl::store_pending(const std::vector<PendingShift>& pending) {
+    for (const PendingShift& p : pending) {
+        if (p.word) {
+            mov(eax, dword[rbx + m_l.xreg(p.x)]);
+            p.left ? shl(eax, p.amount) : shr(eax, p.amount);
+            movsxd(rax, eax);
+        } else {
+            mov(rax, X(p.x));
+            p.left ? shl(rax, p.amount) : shr(rax, p.amount);
+        }
+        mov(X(p.t), rax);
     }
 }
 

@@ -348,9 +348,10 @@ void Emitter::Impl::forget_memos() {
 
 // A load (into rax, then rd) or store: Hart::load's or Hart::store's hit path inline
 // (tlb_probe, its group's shared probe, or its region's page memo). Anything else takes the
-// out-of-line slow path with the guest pc set to this instruction (precise traps). Write entries never exist for pages
-// holding translated code (CodeWatch), so stores to code always reach the slow path and
-// invalidate first.
+// out-of-line slow path with the guest pc set to this instruction (precise traps), which also
+// stores the results of shifts a rotation skipped that the guest holds here (store_pending).
+// Write entries never exist for pages holding translated code (CodeWatch), so stores to code
+// always reach the slow path and invalidate first.
 void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off, Mem m) {
     Xbyak::Label slow, done, probe;
     Reg64 v = rdx;  // a store's value: its cache register, or rdx loaded with it
@@ -388,7 +389,7 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
     // the cached registers for the helper, and reloads them after the call clobbered them.
     const int32_t pc_off = m_pc_off;
     cold([this, slow, done, probe, grouped, memo, site, access, tag, d, m, index, off, pc_off, to, keep_rdi = m_group_live,
-          map = m_regs.map(), lazy = m_lazy, pinned = m_pinned]() mutable {
+          map = m_regs.map(), lazy = m_lazy, pinned = m_pinned, pending = pending_at(index)]() mutable {
         // rsi back to the block's pinned addend, if it has one, after the code below used it.
         auto repin = [this, pinned] {
             if (pinned >= 0) mov(rsi, memo_addend(static_cast<unsigned>(pinned)));
@@ -406,6 +407,7 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
         }
         L(slow);
         writeback(map, lazy);
+        store_pending(pending);  // a trap handler or the dispatcher may look
         lea(rax, ptr[rbp + disp(off - pc_off)]);
         mov(PC(), rax);
         if (m.store && m.fp)

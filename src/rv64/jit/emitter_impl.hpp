@@ -446,12 +446,27 @@ private:
         uint8_t amount = 0;  // 0: none
         bool word = false;
     };
+    // A skipped shift's result, which the guest holds from instruction `first` to `last` but
+    // the translation never computes: an access's slow path stores it (store_pending) before
+    // a trap or a dispatcher exit can show it. x is not written in between.
+    struct PendingShift {
+        unsigned t = 0;
+        unsigned x = 0;
+        uint8_t amount = 0;
+        bool left = false;
+        bool word = false;
+        size_t first = 0;
+        size_t last = 0;
+    };
     struct RotationPlan {
         std::vector<Rotation> at;  // per instruction: the OR that becomes a rotation
         std::vector<bool> skip;    // per instruction: a shift whose only use is such an OR
+        std::vector<PendingShift> pending;
     };
     void plan_rotations(const interp::Block& b, RotationPlan& plan) const;
     void emit_rotation(const Rotation& r);
+    std::vector<PendingShift> pending_at(size_t index) const;
+    void store_pending(const std::vector<PendingShift>& pending);
     void word_imm(const Xbyak::Reg32& r, const DecodedInsn& d, Op op);
     void emit_mul(const DecodedInsn& d, Op op);
     void emit_div(const DecodedInsn& d, Op op);

@@ -76,6 +76,19 @@ uint32_t random_insn(std::mt19937_64& rng, unsigned left) {
     }
 }
 
+// A load or store that takes the slow path and succeeds (misaligned) or faults (no RAM at
+// x7), into or from a random register among x10..x17 (the fault's store takes x5's value).
+uint32_t slow_access(std::mt19937_64& rng) {
+    const uint32_t r = 10 + static_cast<uint32_t>(rng() % 8);
+    const auto odd = static_cast<int32_t>(1 + rng() % 7);
+    switch (rng() % 4) {
+        case 0: return ld(r, 7, 0);
+        case 1: return sw(5, 7, 0);
+        case 2: return ld(r, 5, 8 * static_cast<int32_t>(rng() % 31) + odd);
+        default: return lw(r, 5, 4 * static_cast<int32_t>(rng() % 62) + odd);
+    }
+}
+
 // A rotate as compilers write it without Zbb, `srliw a, x, n; slliw b, x, 32 - n;
 // or rd, a, b` (or its 64-bit form, the shifts and the OR's operands in either order, random
 // instructions perhaps in between), which the emitter turns into one host rotate when nothing
@@ -90,12 +103,21 @@ void push_rotation(std::mt19937_64& rng, std::vector<uint32_t>& p) {
     const auto n = static_cast<int32_t>(1 + rng() % static_cast<uint64_t>(bits - 1));
     const uint32_t right = word ? op_imm32(5, a, x, n) : op_imm(5, a, x, n);
     const uint32_t left = word ? op_imm32(1, b, x, bits - n) : op_imm(1, b, x, bits - n);
+    // Compilers schedule other work in between, loads and stores among it, whose slow paths
+    // must then store the shifts' results (a trap handler may look at them).
+    auto between = [&] {
+        if (rng() % 2) p.push_back(rng() % 3 == 0 ? slow_access(rng) : random_insn(rng, 0));
+    };
     const bool right_first = rng() % 2;
     p.push_back(right_first ? right : left);
-    if (rng() % 2) p.push_back(random_insn(rng, 0));  // compilers schedule other work in between
+    between();
     p.push_back(right_first ? left : right);
-    if (rng() % 2) p.push_back(random_insn(rng, 0));
+    between();
     p.push_back(rng() % 2 ? op(0, 6, rd, a, b) : op(0, 6, rd, b, a));
+    if (rng() % 2) {  // a or b still holding its shift's result at an access, then overwritten
+        p.push_back(slow_access(rng));
+        p.push_back(op_imm(0, rng() % 2 ? a : b, 0, 1));
+    }
 }
 
 std::vector<uint32_t> random_program(uint64_t seed) {
