@@ -114,7 +114,7 @@ public:
 
 class CodeCache final : public CodeWatch {
 public:
-    static constexpr unsigned kMaxBlockInsns = 64;
+    static constexpr unsigned kMaxBlockInsns = 128;
     static constexpr size_t kMaxDeadBytes = size_t{64} << 20;
     // Memory bound: the arena, live and dead blocks together, is flushed when it reaches this,
     // whatever the guest runs (a Debian boot uses ~30 MiB; a guest executing all of a large

@@ -502,6 +502,7 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     if (blocks.size() > 1) ++stats.regions;
     stats.memo_accesses += m_memo_accesses;
     stats.pinned_memos += m_pinned_memos;
+    stats.largest = std::max<uint64_t>(stats.largest, getSize());
     return {getCode(), getSize()};
 }
 

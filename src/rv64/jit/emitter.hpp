@@ -8,6 +8,7 @@
 // Thread: one at a time (the hart thread, or the Jit's Translator thread).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -28,6 +29,7 @@ public:
         uint64_t shared_probes = 0;  // loads and stores in groups sharing one TLB probe
         uint64_t memo_accesses = 0;  // loads and stores through a loop region's page memo
         uint64_t pinned_memos = 0;   // blocks jumping to themselves with a memo's addend in rsi
+        uint64_t largest = 0;        // bytes of the largest translation
 
         Stats& operator+=(const Stats& o) {
             blocks += o.blocks;
@@ -37,6 +39,7 @@ public:
             shared_probes += o.shared_probes;
             memo_accesses += o.memo_accesses;
             pinned_memos += o.pinned_memos;
+            largest = std::max(largest, o.largest);
             return *this;
         }
     };

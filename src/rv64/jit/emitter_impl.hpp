@@ -29,7 +29,8 @@ namespace trapeze::rv64::jit {
 
 namespace emit {
 
-// Largest translation: 64 instructions of at most a few hundred bytes each.
+// Largest translation: CodeCache::kMaxBlockInsns instructions of at most a few hundred bytes
+// each (Jit::kMaxBlockBytes), with room to spare.
 constexpr size_t kScratchBytes = 256 * 1024;
 
 template <typename F>

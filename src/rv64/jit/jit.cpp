@@ -170,6 +170,7 @@ void Jit::translate(interp::Block& b, Hart& h) {
 // (Emitter::entries); they are of head's page, so they are dropped with it. The code is in the
 // buffer before a block's host_code leads to it (release).
 void Jit::install(interp::Block& head, const Translation& t) {
+    if (t.code.size() > kMaxBlockBytes) std::abort();  // the bound dispatch() keeps free
     const uint8_t* code = m_code.append(t.code);
     if (code == nullptr) return;
     for (const Emitter::Patch& p : t.patches) p.slot->patch = code + p.offset;
@@ -204,7 +205,7 @@ void Jit::install_finished() {
 // What one translation covers: b, and the blocks of b's page that ran before (they are in the
 // cache), are reached from b by static jumps within the page and lead back to b: the loops
 // through b, which then run with their registers in host registers (Emitter::emit_region).
-// At most as many instructions as one block may have, so a translation's bounds hold.
+// At most kMaxRegionInsns instructions (or the head alone), so a translation's bounds hold.
 std::vector<const interp::Block*> Jit::region(const interp::Block& b) {
     std::vector<const interp::Block*> reached{&b};
     size_t insns = b.insns.size();
@@ -213,7 +214,7 @@ std::vector<const interp::Block*> Jit::region(const interp::Block& b) {
             const interp::Block* s = m_cache.find(pa);
             if (s == nullptr || std::find(reached.begin(), reached.end(), s) != reached.end()) continue;
             if (static_cast<Op>(s->insns.front().op) == Op::crossing || s->debug_check) continue;
-            if (insns + s->insns.size() > interp::CodeCache::kMaxBlockInsns) continue;
+            if (insns + s->insns.size() > kMaxRegionInsns) continue;
             insns += s->insns.size();
             reached.push_back(s);
         }

@@ -65,6 +65,11 @@ public:
     // Debug: the hart stopped for the debugger (Hart::debug_event), before its pc.
     enum class Exit { Budget, Wfi, Debug };
 
+    // Room that must be free before a block is translated: a block of the longest
+    // instructions fits (JitBounds.AFullBlockOfEveryInstructionFits), the emitter's scratch
+    // buffer is larger still.
+    static constexpr size_t kMaxBlockBytes = 1024 * interp::CodeCache::kMaxBlockInsns;
+
     static Result<std::unique_ptr<Jit>> create(GuestMemory& mem, const JitConfig& cfg = {});
     Jit(const Jit&) = delete;
     Jit& operator=(const Jit&) = delete;
@@ -106,8 +111,9 @@ private:
     // dispatcher at 32768 entries indexed by pc bits 1-15, 2.6M at 65536 hashed (1.8M of
     // the rest are slots whose fetch key went stale with no fetch-TLB entry left to recheck).
     static constexpr size_t kJumpCacheSize = 65536;
-    // Room that must be free before a block is translated (64 instructions, worst case).
-    static constexpr size_t kMaxBlockBytes = 64 * 1024;
+    // A region's instructions, all its blocks together. Blocks may be longer (a region of
+    // one); larger regions were measured no faster on bench/programs.sh.
+    static constexpr size_t kMaxRegionInsns = 64;
     static constexpr size_t kMaxBlockSlots = 2 * interp::CodeCache::kMaxBlockInsns;
 
     // Direct-mapped cache in front of the code cache's hash map for the dispatcher's
