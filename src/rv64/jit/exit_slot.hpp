@@ -53,8 +53,9 @@ static_assert(offsetof(ExitSlot, pc) == 0 && offsetof(ExitSlot, code) == 8 && of
 // Fixed-capacity storage for the shared slots of exits within a page, and the numbering of
 // the exits across pages (whose slots each hart keeps, see ExitSlot): slots never move (emitted
 // code holds their addresses or indices) and die all at once when the code buffer is flushed.
-// The emitter allocates (on the Translator's thread, if the Jit has one) while hart threads
-// read free(); clear() only while nothing is being emitted.
+// The emitters allocate (the Translator's on its thread, if the Jit has one, and the hart
+// threads' under the code cache's mutex) while hart threads read free(); clear() only while
+// nothing is being emitted.
 class SlotArena {
 public:
     // The storage is reserved once (untouched until used, in huge pages: HugeRegion) and
@@ -64,21 +65,17 @@ public:
     SlotArena& operator=(const SlotArena&) = delete;
 
     // A new slot leads to `link_stub` until it is filled.
+    // Two emitters may allocate at once (the Translator's, and a hart thread's under the code
+    // cache's mutex: Jit::translate), so each takes its index with one atomic step.
     ExitSlot* alloc(const void* link_stub) {
-        const size_t n = m_used.load(std::memory_order_relaxed);
-        if (n == capacity()) return nullptr;
+        const int64_t n = take(m_used);
+        if (n < 0) return nullptr;
         ExitSlot* s = new (reinterpret_cast<ExitSlot*>(m_region.data()) + n) ExitSlot{};
         s->code = link_stub;
-        m_used.store(n + 1, std::memory_order_release);
         return s;
     }
     // The index of a new exit across pages in every hart's slots (of `capacity` each), or -1.
-    int64_t alloc_cross() {
-        const size_t n = m_cross.load(std::memory_order_relaxed);
-        if (n == capacity()) return -1;
-        m_cross.store(n + 1, std::memory_order_release);
-        return static_cast<int64_t>(n);
-    }
+    int64_t alloc_cross() { return take(m_cross); }
     size_t free() const {
         return capacity() - std::max(m_used.load(std::memory_order_acquire), m_cross.load(std::memory_order_acquire));
     }
@@ -89,6 +86,13 @@ public:
     size_t capacity() const { return m_region.size() / sizeof(ExitSlot); }
 
 private:
+    int64_t take(std::atomic<size_t>& used) {
+        size_t n = used.load(std::memory_order_relaxed);
+        do {
+            if (n == capacity()) return -1;
+        } while (!used.compare_exchange_weak(n, n + 1, std::memory_order_acq_rel, std::memory_order_relaxed));
+        return static_cast<int64_t>(n);
+    }
     static HugeRegion reserve(size_t capacity) {
         auto r = HugeRegion::map(capacity * sizeof(ExitSlot));
         if (!r) throw std::bad_alloc();

@@ -34,6 +34,7 @@ Jit::Jit(GuestMemory& mem, CodeBuffer code, const JitConfig& cfg)
       m_code(std::move(code)),
       m_slots(std::max<size_t>(cfg.exit_slots, 4 * kMaxBlockSlots)),
       m_translate_after(cfg.translate_after),
+      m_steal_after(std::max(cfg.steal_after, cfg.translate_after)),
       m_background(cfg.background) {
     // Device DMA and loaders write RAM behind the harts' backs: drop the code there.
     mem.set_write_observer([this](Gpa gpa, uint64_t len) { m_cache.invalidate_range(gpa.value, len); });
@@ -68,10 +69,10 @@ std::string Jit::summary() const {
         "jit: {} translations ({} of loops over several blocks; {} instructions native, {} through the "
         "interpreter, {} loads and stores sharing a TLB probe, {} through a loop's page memo, {} one-block loops "
         "keeping a memo's addend in a register), {} blocks entering a loop translated with another head, {} block runs "
-        "interpreted before translation, {} dispatcher entries ({} to link an exit), {} code invalidations, "
+        "interpreted before translation ({} translations taken back from the queue by a hart), {} dispatcher entries ({} to link an exit), {} code invalidations, "
         "{} flushes",
         s.blocks, s.regions, s.translated, s.fallbacks, s.shared_probes, s.memo_accesses, s.pinned_memos,
-        side_entries(), sum(&Counters::interpreted), dispatches(), sum(&Counters::fills), m_cache.generation(),
+        side_entries(), sum(&Counters::interpreted), stolen(), dispatches(), sum(&Counters::fills), m_cache.generation(),
         flushes());
 }
 
@@ -106,6 +107,8 @@ void Jit::init(Hart& h) {
     if (m_background) {
         try {
             m_translator = std::make_unique<Translator>(*m_emitter);
+            m_hart_emitter = std::make_unique<Emitter>(Layout::of(h), m_slots, kJumpCacheSize - 1);
+            m_hart_emitter->set_trampoline(at + tramp.epilogue_offset, m_link_stub, at + tramp.recheck_offset);
         } catch (const std::system_error& e) {  // no thread to be had: translate in line
             fmt::print(stderr, "trapeze: jit: translating on the hart thread ({})\n", e.what());
         }
@@ -147,23 +150,42 @@ void Jit::prepare_crossing(interp::Block& b, const Hart& h) {
     }
 }
 
-// b (at h's pc) has run often enough: its region is translated now, or handed to the
-// Translator (b runs interpreted until the code is installed). Under the mutex; b may have been
-// dropped (by another hart) since it was looked up, and then is left alone.
+// b (at h's pc) has run often enough (wants_translation): its region is translated now, or
+// handed to the Translator (b runs interpreted until the code is installed). A block whose job
+// is still queued after steal_after runs is taken back and translated here (the job the thread
+// may already be making is not installed: its head has code by then). Under the mutex; b may
+// have been dropped (by another hart) since it was looked up, and then is left alone.
 void Jit::translate(interp::Block& b, Hart& h) {
     std::lock_guard lock(m_cache.mutex());
-    if (b.code() != nullptr || b.queued.load(std::memory_order_relaxed) || b.dropped) return;
-    prepare_crossing(b, h);
-    if (m_translator != nullptr) {
+    if (b.code() != nullptr || b.dropped || !wants_translation(b)) return;
+    const bool queued = b.queued.load(std::memory_order_relaxed);
+    if (!queued) prepare_crossing(b, h);  // (a queued job's blocks are the Translator's to read)
+    if (m_translator != nullptr && !queued) {
         b.queued.store(true, std::memory_order_relaxed);
         m_translator->submit(Translator::Job{&b, region(b), m_cache.generation(), {}, {}, {}, {}});
         return;
     }
+    if (queued && m_translator->withdraw(&b)) b.queued.store(false, std::memory_order_relaxed);
+    Emitter& emitter = queued ? *m_hart_emitter : *m_emitter;
     const std::vector<const interp::Block*> blocks = region(b);
-    const auto bytes = m_emitter->emit_region(blocks, m_stats);
+    const auto bytes = emitter.emit_region(blocks, m_stats);
     if (bytes.empty()) std::abort();  // a region always fits in kMaxBlockBytes
-    install(b, {bytes, m_emitter->patches(), m_emitter->entries(), blocks.size()});
+    install(b, {bytes, emitter.patches(), emitter.entries(), blocks.size()});
+    if (queued) {
+        // Finished jobs installed in the same turn of the dispatcher may have used the room
+        // dispatch() keeps: then b stays interpreted until the flush that follows.
+        m_stolen.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
     if (b.code() == nullptr) std::abort();  // dispatch() keeps kMaxBlockBytes free
+}
+
+// b has no code and has run often enough to be translated, or to be taken back from the
+// Translator's queue (JitConfig::steal_after).
+bool Jit::wants_translation(const interp::Block& b) const {
+    const uint32_t runs = b.run_count();
+    if (runs < m_translate_after || b.debug_check) return false;
+    return !b.queued.load(std::memory_order_relaxed) || runs >= m_steal_after;
 }
 
 // Under the mutex. The region's other blocks that have no code yet get its entries at them
@@ -274,9 +296,7 @@ const void* Jit::code_for(BlockCacheEntry& e, Hart& h) {
     if (code != nullptr) return code;
     interp::Block* b = relaxed_load(e.block);
     if (b == nullptr) return nullptr;  // dropped meanwhile
-    if (b->code() == nullptr && b->run_count() >= m_translate_after && !b->queued.load(std::memory_order_relaxed) &&
-        !b->debug_check)
-        translate(*b, h);
+    if (b->code() == nullptr && wants_translation(*b)) translate(*b, h);
     code = b->code();
     if (code != nullptr) relaxed_store(e.code, code);
     return code;
@@ -370,8 +390,7 @@ Jit::Exit Jit::dispatch(Hart& h, uint64_t budget) {
         const uint64_t page = interp::link_page(h);
         if (prev != nullptr) {
             interp::Block* next = m_cache.follow_link(*prev, h, page == prev_page);
-            if (next != nullptr && next->code() == nullptr &&
-                (next->run_count() < m_translate_after || next->queued.load(std::memory_order_relaxed))) {
+            if (next != nullptr && next->code() == nullptr && !wants_translation(*next)) {
                 if (m_cache.stops_at_breakpoint(*next, h)) return Exit::Debug;
                 prev = interpret(h, *next, st);
                 prev_page = page;

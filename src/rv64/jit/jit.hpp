@@ -54,6 +54,13 @@ struct JitConfig {
     // translated: most of a boot's code runs a handful of times, and translating a block
     // costs as much as interpreting it about a hundred times.
     uint32_t translate_after = 16;
+    // A block whose translation waits in the Translator's queue is translated on the hart thread
+    // once it has run this many times (through the interpreter's semantics meanwhile): when the
+    // harts keep every core busy, the translator thread (nice 10, see Translator) gets a
+    // twentieth of a core, and a hot loop ran interpreted for a long time. Measured on 2 cores,
+    // bench/smp.sh's 2 harts: one loop block ran interpreted 1.2M times waiting for its code.
+    // Translating costs about what a hundred interpreted runs do, so this bounds the loss.
+    uint32_t steal_after = 1024;
     // Translations are made on a thread of their own (Translator) while the hart thread runs
     // their blocks through the interpreter's semantics; else in line, when first needed (so
     // when a block starts running native code depends on nothing but the guest: for tests).
@@ -94,11 +101,18 @@ public:
     void wait_for_translations() {
         if (m_translator != nullptr) m_translator->wait_idle();
     }
+    // For tests: the Translator starts no job while held (wait_for_translations would wait
+    // for ever).
+    void hold_translator(bool held) {
+        if (m_translator != nullptr) m_translator->hold(held);
+    }
 
     uint64_t retired() const { return sum(&Counters::retired); }
     uint64_t dispatches() const { return sum(&Counters::dispatches); }  // entries into translated code
     uint64_t side_entries() const { return m_side_entries.load(std::memory_order_relaxed); }
     uint64_t lookups() const { return sum(&Counters::lookups); }  // blocks found by pc (not by a link)
+    // Translations a hart thread made of a block whose job was still queued (steal_after).
+    uint64_t stolen() const { return m_stolen.load(std::memory_order_relaxed); }
     interp::CodeCache& cache() { return m_cache; }
     Emitter::Stats stats() const;
     uint64_t flushes() const { return m_flushes.load(std::memory_order_relaxed); }
@@ -176,6 +190,7 @@ private:
     void write_perf_map(const interp::Block& b, const void* code, size_t size, size_t blocks);
     BlockCacheEntry* lookup(Hart& h);  // null: the fetch faulted (the trap is taken)
     const void* code_for(BlockCacheEntry& e, Hart& h);
+    bool wants_translation(const interp::Block& b) const;
     interp::Block* interpret(Hart& h, interp::Block& b, RunState& st);
     void fill(ExitSlot& slot, const Hart& h, interp::Block& b);
     void unlink(ExitSlot& slot);
@@ -189,15 +204,20 @@ private:
     SlotArena m_slots;
     std::unique_ptr<Emitter> m_emitter;  // created on the first attach (needs a Hart's layout)
     std::unique_ptr<Translator> m_translator;  // with JitConfig::background, after m_emitter
+    // With a Translator (which has m_emitter to itself), the hart threads' emitter for the
+    // blocks they take back from its queue; used under m_cache.mutex().
+    std::unique_ptr<Emitter> m_hart_emitter;
     std::vector<std::unique_ptr<HartContext>> m_contexts;
     Emitter::Stats m_stats;  // under m_cache.mutex()
     EnterFn m_enter = nullptr;
     const void* m_link_stub = nullptr;
     size_t m_code_base = 0;  // buffer use by the trampoline, kept across flushes
     std::atomic<uint64_t> m_flushes{0};
+    std::atomic<uint64_t> m_stolen{0};
     std::atomic<uint64_t> m_side_entries{0};  // blocks whose code is an entry into a region headed elsewhere
     std::FILE* m_perf_map = nullptr;  // TRAPEZE_PERF_MAP=1: /tmp/perf-PID.map for `perf report`
     uint32_t m_translate_after = 0;
+    uint32_t m_steal_after = 0;
     size_t m_exit_slots = 0;
     bool m_background = false;
 };

@@ -1,5 +1,6 @@
 #include "rv64/jit/translator.hpp"
 
+#include <algorithm>
 #include <future>
 #include <memory>
 #include <system_error>
@@ -56,6 +57,23 @@ void Translator::submit(Job job) {
     if (m_sleeping) m_work.notify_one();
 }
 
+bool Translator::withdraw(const interp::Block* head) {
+    std::lock_guard lock(m_mu);
+    const auto it = std::find_if(m_queue.begin(), m_queue.end(), [head](const Job& j) { return j.head == head; });
+    if (it == m_queue.end()) return false;
+    m_queue.erase(it);
+    m_queued.store(m_queue.size(), std::memory_order_relaxed);
+    return true;
+}
+
+void Translator::hold(bool held) {
+    {
+        std::lock_guard lock(m_mu);
+        m_held = held;
+    }
+    m_work.notify_one();
+}
+
 std::vector<Translator::Job> Translator::take_finished() {
     std::lock_guard lock(m_mu);
     m_finished.store(false, std::memory_order_relaxed);
@@ -87,7 +105,7 @@ void Translator::loop() {
             lock.lock();
         }
         m_sleeping = true;
-        m_work.wait(lock, [this] { return m_stop || !m_queue.empty(); });
+        m_work.wait(lock, [this] { return m_stop || (!m_queue.empty() && !m_held); });
         m_sleeping = false;
         if (m_stop) return;
         Job job = std::move(m_queue.front());

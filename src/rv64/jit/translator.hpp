@@ -8,7 +8,7 @@
 // meanwhile (Jit::install_finished). One Translator serves every hart of the machine. The thread reads nothing but the blocks' pa, insns and crossing,
 // which stay as they are while a block lives, and the blocks live until the code cache is
 // flushed, which first waits for the thread (cancel_all). Slots for the exits come from the
-// Jit's SlotArena, which only the emitter allocates from.
+// Jit's SlotArena, which the hart threads' emitter allocates from as well.
 //
 // Thread: the member functions for the hart threads (Jit calls submit and take_finished under
 // its code cache's mutex, cancel_all in its ExclusiveSection); loop() runs on the translator's.
@@ -47,6 +47,9 @@ public:
     Translator& operator=(const Translator&) = delete;
 
     void submit(Job job);
+    // Takes back the queued job of `head` if the thread has not started it (a hart translates
+    // it itself: Jit::translate); false if there is none.
+    bool withdraw(const interp::Block* head);
     // Finished jobs are waiting (a relaxed check, for every turn of the dispatcher).
     bool has_finished() const { return m_finished.load(std::memory_order_relaxed); }
     std::vector<Job> take_finished();
@@ -55,6 +58,9 @@ public:
     // Waits until every queued job is finished (for tests: what runs native code next is then
     // known).
     void wait_idle();
+    // For tests: while held, the thread starts no job (as when the hart threads keep every
+    // core busy and it gets none).
+    void hold(bool held);
 
 private:
     static constexpr int kNice = 10;  // the thread's scheduling priority (see its start)
@@ -71,6 +77,7 @@ private:
     std::deque<Job> m_queue;
     std::vector<Job> m_done;
     bool m_busy = false;
+    bool m_held = false;
     std::atomic<bool> m_stop{false};        // set under m_mu; read without it by spin_for_work
     bool m_sleeping = false;                // waiting on m_work (submit must wake it)
     std::atomic<size_t> m_queued{0};        // m_queue.size(), for spin_for_work

@@ -676,6 +676,48 @@ TEST(Jit, BackgroundTranslationMatchesTheInterpreter) {
     }, cfg);
 }
 
+// A block whose translation waits in the queue of a Translator that gets no CPU (held here, as
+// when the harts keep every core busy) is taken back after JitConfig::steal_after runs and
+// translated on the hart thread: the loop runs native from then on, ending every slice exactly as
+// the interpreter does; once the Translator runs again, nothing else is installed.
+TEST(Jit, AQueuedHotBlockIsTranslatedByTheHart) {
+    jit::JitConfig cfg = EngineRig::eager();
+    cfg.background = true;
+    cfg.translate_after = 2;
+    cfg.steal_after = 50;
+    EngineRig a(Engine::Interp), b(Engine::Jit, cfg);
+    b.jit->hold_translator(true);
+    for (EngineRig* r : {&a, &b}) {
+        r->hart.s.x[28] = 2000;
+        r->code(kBase, {
+                           addi(5, 5, 3),                // loop: addi x5, x5, 3
+                           bne(5, 0, 8),                 //       bne x5, x0, +8 (always)
+                           addi(6, 6, 100),              //       (skipped)
+                           enc_r(0, 5, 7, 0, 7, 0x33),  //       add x7, x7, x5
+                           addi(28, 28, -1),             //       addi x28, x28, -1
+                           bne(28, 0, -20),              //       bne x28, x0, loop
+                           kPark,
+                       });
+    }
+    for (unsigned slice = 0; slice < 120; ++slice) {  // 2000 iterations of 5 instructions
+        a.run(97);
+        b.run(97);
+        ASSERT_EQ(diff_state(a.hart.s, b.hart.s), "") << "after slice " << slice;
+    }
+    EXPECT_EQ(b.hart.s.x[28], 0u);
+    // One region covers the loop's two blocks (kBase and kBase + 12; the other enters it), one
+    // the park loop the hart reaches at the end.
+    EXPECT_EQ(b.jit->stolen(), 2u);
+    EXPECT_GT(b.jit->dispatches(), 0u);
+    const uint64_t made = b.jit->stats().blocks;
+    EXPECT_EQ(made, 2u);
+    b.jit->hold_translator(false);
+    b.jit->wait_for_translations();
+    b.hart.s.pc = kBase + 24;
+    b.run(1);
+    EXPECT_EQ(b.jit->stats().blocks, made);
+}
+
 // A region made on the other thread is not installed if one of its blocks was dropped while it
 // was made (here the guest's store rewrote it): the new code runs, through the interpreter
 // until its own translation is made.
