@@ -654,21 +654,25 @@ TEST(Jit, RefillsTheCodeBufferWhenItIsFull) { expect_passes_across_flushes(false
 // With the Translator (JitConfig::background) a block runs interpreted until its region's code,
 // made on the other thread, is installed: a loop of several blocks ends exactly as under the
 // interpreter, slice by slice, and runs translated once the translations are made.
+// A loop of two blocks (at kBase and kBase + 12), 5 instructions an iteration, `iterations`
+// times, then the park loop.
+void two_block_loop(EngineRig& r, uint64_t iterations) {
+    r.hart.s.x[28] = iterations;
+    r.code(kBase, {
+                      addi(5, 5, 3),                // loop: addi x5, x5, 3
+                      bne(5, 0, 8),                 //       bne x5, x0, +8 (always)
+                      addi(6, 6, 100),              //       (skipped)
+                      enc_r(0, 5, 7, 0, 7, 0x33),  //       add x7, x7, x5
+                      addi(28, 28, -1),             //       addi x28, x28, -1
+                      bne(28, 0, -20),              //       bne x28, x0, loop
+                      kPark,
+                  });
+}
+
 TEST(Jit, BackgroundTranslationMatchesTheInterpreter) {
     jit::JitConfig cfg = EngineRig::eager();
     cfg.background = true;
-    auto program = [](EngineRig& r) {
-        r.hart.s.x[28] = 500;
-        r.code(kBase, {
-                          addi(5, 5, 3),     // loop: addi x5, x5, 3
-                          bne(5, 0, 8),      //       bne x5, x0, +8 (always)
-                          addi(6, 6, 100),   //       (skipped)
-                          enc_r(0, 5, 7, 0, 7, 0x33),  // add x7, x7, x5
-                          addi(28, 28, -1),  //       addi x28, x28, -1
-                          bne(28, 0, -20),   //       bne x28, x0, loop
-                          kPark,
-                      });
-    };
+    auto program = [](EngineRig& r) { two_block_loop(r, 500); };
     expect_engines_agree_by_slices(program, 37, 80, [](EngineRig& b) {
         EXPECT_EQ(b.hart.s.x[28], 0u);
         EXPECT_GE(b.jit->stats().regions, 1u);
@@ -687,18 +691,8 @@ TEST(Jit, AQueuedHotBlockIsTranslatedByTheHart) {
     cfg.steal_after = 50;
     EngineRig a(Engine::Interp), b(Engine::Jit, cfg);
     b.jit->hold_translator(true);
-    for (EngineRig* r : {&a, &b}) {
-        r->hart.s.x[28] = 2000;
-        r->code(kBase, {
-                           addi(5, 5, 3),                // loop: addi x5, x5, 3
-                           bne(5, 0, 8),                 //       bne x5, x0, +8 (always)
-                           addi(6, 6, 100),              //       (skipped)
-                           enc_r(0, 5, 7, 0, 7, 0x33),  //       add x7, x7, x5
-                           addi(28, 28, -1),             //       addi x28, x28, -1
-                           bne(28, 0, -20),              //       bne x28, x0, loop
-                           kPark,
-                       });
-    }
+    two_block_loop(a, 2000);
+    two_block_loop(b, 2000);
     for (unsigned slice = 0; slice < 120; ++slice) {  // 2000 iterations of 5 instructions
         a.run(97);
         b.run(97);
