@@ -162,7 +162,7 @@ void Jit::translate(interp::Block& b, Hart& h) {
     if (!queued) prepare_crossing(b, h);  // (a queued job's blocks are the Translator's to read)
     if (m_translator != nullptr && !queued) {
         b.queued.store(true, std::memory_order_relaxed);
-        m_translator->submit(Translator::Job{&b, region(b), m_cache.generation(), {}, {}, {}, {}});
+        m_translator->submit(&b, region(b), m_cache.generation());
         return;
     }
     if (queued && m_translator->withdraw(&b)) b.queued.store(false, std::memory_order_relaxed);
@@ -211,7 +211,8 @@ void Jit::install(interp::Block& head, const Translation& t) {
 // the code may be stale, and the head is asked for again when it next runs often enough).
 void Jit::install_finished() {
     std::lock_guard lock(m_cache.mutex());
-    for (Translator::Job& job : m_translator->take_finished()) {
+    m_translator->take_finished(m_finished_jobs);
+    for (Translator::Job& job : m_finished_jobs) {
         job.head->queued.store(false, std::memory_order_relaxed);
         if (job.code.empty()) std::abort();  // a region always fits in kMaxBlockBytes
         const bool current = job.generation == m_cache.generation() ||
@@ -222,6 +223,7 @@ void Jit::install_finished() {
         m_stats += job.stats;
         install(*job.head, {job.code, job.patches, job.entries, job.blocks.size()});
     }
+    m_translator->recycle(m_finished_jobs);
 }
 
 // What one translation covers: b, and the blocks of b's page that ran before (they are in the

@@ -204,6 +204,8 @@ private:
     SlotArena m_slots;
     std::unique_ptr<Emitter> m_emitter;  // created on the first attach (needs a Hart's layout)
     std::unique_ptr<Translator> m_translator;  // with JitConfig::background, after m_emitter
+    // install_finished's jobs, kept for the capacity it hands back to the Translator.
+    std::vector<Translator::Job> m_finished_jobs;
     // With a Translator (which has m_emitter to itself), the hart threads' emitter for the
     // blocks they take back from its queue; used under m_cache.mutex().
     std::unique_ptr<Emitter> m_hart_emitter;

@@ -49,20 +49,35 @@ Translator::~Translator() {
 }
 
 // Wakes the thread only if it sleeps: a wakeup is a system call and a context switch, and a
-// boot asks for a translation every few tens of microseconds.
-void Translator::submit(Job job) {
-    std::lock_guard lock(m_mu);
-    m_queue.push_back(std::move(job));
-    m_queued.store(m_queue.size(), std::memory_order_relaxed);
-    if (m_sleeping) m_work.notify_one();
+// boot asks for a translation every few tens of microseconds. The wakeup comes after the
+// unlock, so the thread does not wake only to wait for the mutex.
+void Translator::submit(interp::Block* head, std::span<const interp::Block* const> blocks, uint64_t generation) {
+    bool wake = false;
+    {
+        std::lock_guard lock(m_mu);
+        Job& job = m_queue.emplace_back();
+        if (!m_spare.empty()) {
+            job = std::move(m_spare.back());
+            m_spare.pop_back();
+        }
+        job.head = head;
+        job.blocks.assign(blocks.begin(), blocks.end());
+        job.generation = generation;
+        job.stats = {};
+        m_queued.store(m_queue.size() - m_head, std::memory_order_relaxed);
+        wake = m_sleeping;
+    }
+    if (wake) m_work.notify_one();
 }
 
 bool Translator::withdraw(const interp::Block* head) {
     std::lock_guard lock(m_mu);
-    const auto it = std::find_if(m_queue.begin(), m_queue.end(), [head](const Job& j) { return j.head == head; });
+    const auto queued = m_queue.begin() + static_cast<std::ptrdiff_t>(m_head);
+    const auto it = std::find_if(queued, m_queue.end(), [head](const Job& j) { return j.head == head; });
     if (it == m_queue.end()) return false;
+    m_spare.push_back(std::move(*it));
     m_queue.erase(it);
-    m_queued.store(m_queue.size(), std::memory_order_relaxed);
+    m_queued.store(m_queue.size() - m_head, std::memory_order_relaxed);
     return true;
 }
 
@@ -74,16 +89,43 @@ void Translator::hold(bool held) {
     m_work.notify_one();
 }
 
-std::vector<Translator::Job> Translator::take_finished() {
+void Translator::take_finished(std::vector<Job>& done) {
     std::lock_guard lock(m_mu);
     m_finished.store(false, std::memory_order_relaxed);
-    return std::exchange(m_done, {});
+    std::swap(done, m_done);
+}
+
+void Translator::recycle(std::vector<Job>& done) {
+    std::lock_guard lock(m_mu);
+    for (Job& job : done) {
+        if (m_spare.size() == kSpareJobs) break;
+        if (job.code.capacity() > kSpareCodeBytes) job.code = {};
+        m_spare.push_back(std::move(job));
+    }
+    done.clear();
+}
+
+// Under m_mu: the oldest queued job.
+Translator::Job Translator::take_queued() {
+    Job job = std::move(m_queue[m_head++]);
+    if (m_head == m_queue.size()) {
+        m_queue.clear();
+        m_head = 0;
+    }
+    m_queued.store(m_queue.size() - m_head, std::memory_order_relaxed);
+    return job;
+}
+
+// Under m_mu.
+void Translator::drop_queued() {
+    m_queue.clear();
+    m_head = 0;
+    m_queued.store(0, std::memory_order_relaxed);
 }
 
 void Translator::cancel_all() {
     std::unique_lock lock(m_mu);
-    m_queue.clear();
-    m_queued.store(0, std::memory_order_relaxed);
+    drop_queued();
     m_idle.wait(lock, [this] { return !m_busy; });
     m_done.clear();
     m_finished.store(false, std::memory_order_relaxed);
@@ -91,7 +133,7 @@ void Translator::cancel_all() {
 
 void Translator::wait_idle() {
     std::unique_lock lock(m_mu);
-    m_idle.wait(lock, [this] { return m_queue.empty() && !m_busy; });
+    m_idle.wait(lock, [this] { return m_queue.size() == m_head && !m_busy; });
 }
 
 // Before it sleeps the thread waits a little while awake for the next job (requests come in
@@ -99,18 +141,16 @@ void Translator::wait_idle() {
 void Translator::loop() {
     std::unique_lock lock(m_mu);
     for (;;) {
-        if (m_queue.empty() && !m_stop) {
+        if (m_queue.size() == m_head && !m_stop) {
             lock.unlock();
             spin_for_work();
             lock.lock();
         }
         m_sleeping = true;
-        m_work.wait(lock, [this] { return m_stop || (!m_queue.empty() && !m_held); });
+        m_work.wait(lock, [this] { return m_stop || (m_queue.size() > m_head && !m_held); });
         m_sleeping = false;
         if (m_stop) return;
-        Job job = std::move(m_queue.front());
-        m_queue.pop_front();
-        m_queued.store(m_queue.size(), std::memory_order_relaxed);
+        Job job = take_queued();
         m_busy = true;
         lock.unlock();
         const std::span<const uint8_t> code = m_emitter.emit_region(job.blocks, job.stats);

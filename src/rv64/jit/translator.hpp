@@ -10,19 +10,27 @@
 // flushed, which first waits for the thread (cancel_all). Slots for the exits come from the
 // Jit's SlotArena, which the hart threads' emitter allocates from as well.
 //
-// Thread: the member functions for the hart threads (Jit calls submit and take_finished under
-// its code cache's mutex, cancel_all in its ExclusiveSection); loop() runs on the translator's.
+// Jobs are recycled, not freed: a hart hands installed jobs back (recycle) and the next
+// submit reuses one, with the capacity of its vectors. A buffer allocated on one thread and
+// freed on the other takes the allocating thread's malloc arena lock, and with the two threads
+// allocating all the time they waited for each other in the kernel (futex calls on a JIT boot
+// of Debian's kernel: see AdaptiveMutex for the mutex's own share).
+//
+// Thread: the member functions for the hart threads (Jit calls submit, take_finished and
+// recycle under its code cache's mutex, cancel_all in its ExclusiveSection); loop() runs on the
+// translator's.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
+#include "base/adaptive_mutex.hpp"
 #include "rv64/interp/code_cache.hpp"
 #include "rv64/jit/emitter.hpp"
 
@@ -46,13 +54,18 @@ public:
     Translator(const Translator&) = delete;
     Translator& operator=(const Translator&) = delete;
 
-    void submit(Job job);
+    // Queues the translation of `blocks` (the region, head first), in a recycled job.
+    void submit(interp::Block* head, std::span<const interp::Block* const> blocks, uint64_t generation);
     // Takes back the queued job of `head` if the thread has not started it (a hart translates
     // it itself: Jit::translate); false if there is none.
     bool withdraw(const interp::Block* head);
     // Finished jobs are waiting (a relaxed check, for every turn of the dispatcher).
     bool has_finished() const { return m_finished.load(std::memory_order_relaxed); }
-    std::vector<Job> take_finished();
+    // The finished jobs, swapped into `done` (which must be empty: its capacity goes to the
+    // thread); hand them back with recycle() once installed.
+    void take_finished(std::vector<Job>& done);
+    // Installed jobs go back to the pool submit() takes from; `done` is left empty.
+    void recycle(std::vector<Job>& done);
     // Waits for the job being translated, then forgets every job, queued or finished.
     void cancel_all();
     // Waits until every queued job is finished (for tests: what runs native code next is then
@@ -66,16 +79,26 @@ private:
     static constexpr int kNice = 10;  // the thread's scheduling priority (see its start)
     // How long the thread stays awake, with nothing to do, before it sleeps.
     static constexpr std::chrono::microseconds kSpin{200};
+    // Recycled jobs kept (a burst of requests queues more; their buffers are freed), and the
+    // largest code buffer a kept job holds on to.
+    static constexpr size_t kSpareJobs = 64;
+    static constexpr size_t kSpareCodeBytes = 16 * 1024;
 
     void loop();
     void spin_for_work() const;
+    Job take_queued();
+    void drop_queued();
 
     Emitter& m_emitter;
-    std::mutex m_mu;
-    std::condition_variable m_work;  // a job was queued, or stop
-    std::condition_variable m_idle;  // the thread finished a job
-    std::deque<Job> m_queue;
+    AdaptiveMutex m_mu;  // held for a few moves at a time, by a hart and the thread at once
+    std::condition_variable_any m_work;  // a job was queued, or stop
+    std::condition_variable_any m_idle;  // the thread finished a job
+    // The queue: m_queue[m_head..] in the order submitted (a vector, emptied when all are
+    // taken, so its storage is reused rather than allocated per job as a deque's would be).
+    std::vector<Job> m_queue;
+    size_t m_head = 0;
     std::vector<Job> m_done;
+    std::vector<Job> m_spare;
     bool m_busy = false;
     bool m_held = false;
     std::atomic<bool> m_stop{false};        // set under m_mu; read without it by spin_for_work
