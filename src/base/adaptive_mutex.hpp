@@ -1,43 +1,65 @@
-// AdaptiveMutex: a mutex that spins a little before it sleeps, for locks held a few hundred
-// nanoseconds by threads that are otherwise busy (the harts' shared code cache).
+// AdaptiveMutex: a mutex that spins a while before it sleeps, for locks held a few hundred
+// nanoseconds to a few microseconds by threads that are otherwise busy (the harts' shared code
+// cache, the JIT's translation queue).
 //
 // A std::mutex that is taken while held goes to the kernel twice (FUTEX_WAIT, then the
-// holder's FUTEX_WAKE). Measured on a 2-hart boot of Debian's kernel, JIT engine: about 64K
-// futex calls from the hart threads with a std::mutex, almost all for critical sections far
-// shorter than a system call; 18K with this one. glibc's adaptive kind
-// (PTHREAD_MUTEX_ADAPTIVE_NP) first retries in user space, bounded
-// (the tunable glibc.pthread.mutex_spin_count), and only then waits in the kernel, so a
-// preempted holder still costs no more than a std::mutex.
+// holder's FUTEX_WAKE), and on the nested hosts this project runs on each of those system
+// calls costs tens of microseconds. glibc's adaptive kind (PTHREAD_MUTEX_ADAPTIVE_NP) retries
+// at most 100 times (a few microseconds) and, on average, far fewer: on a 2-hart boot of
+// Debian's kernel under the JIT the hart threads still made about 5.4K futex calls each with
+// it, most of them on the code cache's mutex, whose holders build blocks and region lists for
+// a few microseconds at a time. This one retries for about kSpins pauses (some tens of
+// microseconds) before it waits in the kernel, so a preempted holder costs a bounded spin and
+// then no more than a std::mutex.
+//
+// The lock word (Drepper, "Futexes Are Tricky", mutex3): 0 free, 1 held, 2 held and a thread
+// may be waiting in the kernel, so an unlock makes a system call only then.
 #pragma once
 
-#include <pthread.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
-#include <cassert>
+#include <atomic>
+#include <cstdint>
 
 namespace trapeze {
 
 class AdaptiveMutex {
 public:
-    AdaptiveMutex() {
-        pthread_mutexattr_t attr;
-        pthread_mutexattr_init(&attr);
-        pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
-        const int r = pthread_mutex_init(&m_mu, &attr);
-        assert(r == 0);  // cannot fail for a non-robust, process-private mutex
-        (void)r;
-        pthread_mutexattr_destroy(&attr);
-    }
-    ~AdaptiveMutex() { pthread_mutex_destroy(&m_mu); }
+    AdaptiveMutex() = default;
     AdaptiveMutex(const AdaptiveMutex&) = delete;
     AdaptiveMutex& operator=(const AdaptiveMutex&) = delete;
 
-    // Lockable, for std::lock_guard and std::unique_lock.
-    void lock() { pthread_mutex_lock(&m_mu); }
-    bool try_lock() { return pthread_mutex_trylock(&m_mu) == 0; }
-    void unlock() { pthread_mutex_unlock(&m_mu); }
+    // Lockable, for std::lock_guard, std::unique_lock and std::condition_variable_any.
+    // Ordering: acquire on taking the word, release on freeing it.
+    void lock() {
+        if (try_lock()) return;
+        for (unsigned i = 0; i < kSpins; ++i) {
+            __builtin_ia32_pause();
+            if (m_word.load(std::memory_order_relaxed) == 0 && try_lock()) return;
+        }
+        // Slow path: mark the word contended and sleep until an unlock wakes us.
+        while (m_word.exchange(2, std::memory_order_acquire) != 0) futex(FUTEX_WAIT_PRIVATE, 2);
+    }
+    bool try_lock() {
+        uint32_t expected = 0;
+        return m_word.compare_exchange_strong(expected, 1, std::memory_order_acquire, std::memory_order_relaxed);
+    }
+    void unlock() {
+        if (m_word.exchange(0, std::memory_order_release) == 2) futex(FUTEX_WAKE_PRIVATE, 1);
+    }
 
 private:
-    pthread_mutex_t m_mu;
+    // About 20-60 microseconds of pause instructions, depending on the host CPU.
+    static constexpr unsigned kSpins = 1000;
+
+    void futex(int op, uint32_t value) {
+        static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t));
+        ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&m_word), op, value, nullptr, nullptr, 0);
+    }
+
+    std::atomic<uint32_t> m_word{0};
 };
 
 }  // namespace trapeze
