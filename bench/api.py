@@ -9,8 +9,8 @@
   start-vm   InstanceStart sent to its 204 (the machine built, harts about to run) and to the
              first byte on the guest console (OpenSBI's banner)
   memory     after the Debian guest is up: the process's resident memory outside guest RAM and
-             the translator's code cache (goal: at most 5 MiB beyond those), and apart from
-             that the shared libraries' resident pages (see resident_by_kind)
+             the engines' caches (code cache, soft TLBs; goal: at most 5 MiB beyond those),
+             and apart from that the shared libraries' resident pages (see resident_by_kind)
 
 Runs alternate between trapeze and QEMU; medians over --runs. Needs an idle host.
 usage: bench/api.sh [--runs N] [--trapeze PATH]
@@ -140,10 +140,11 @@ def bench_start_and_latency(trapeze, runs, work):
 def resident_by_kind(pid, guest_mib, binary):
     """Resident KiB of the process by kind, from /proc/PID/smaps:
       guest      guest RAM (the one anonymous mapping of its size)
-      code       the translator's code cache: translated code (the trapeze-jit memfd, mapped
-                 twice, counted once) and its tables, every one an anonymous mapping advised
-                 for huge pages (decoded-block arena, exit slots, jump caches: HugeRegion) or
-                 against them (block index, block caches: PageAllocator), "hg"/"nh" in VmFlags
+      code       the engines' caches: translated code (the trapeze-jit memfd, mapped twice,
+                 counted once) and the translator's tables and the harts' soft TLBs, every one
+                 an anonymous mapping advised for huge pages (decoded-block arena, exit slots,
+                 jump caches: HugeRegion) or against them (block index, block caches, soft
+                 TLBs: PageAllocator), "hg"/"nh" in VmFlags
       own        the VMM's own: every other anonymous page (heap, thread heaps and stacks,
                  harts, devices) and trapeze's binary
       libraries  the shared libraries' resident pages (libc, libstdc++, glib, ...), the page
@@ -200,7 +201,7 @@ def bench_vm(trapeze, runs, work):
         vm.finish()
     med = statistics.median
     print(f"InstanceStart: 204 after {med(to_204):.1f} ms, first console byte after {med(to_byte):.1f} ms")
-    print(f"VMM's own memory beyond guest RAM and code cache: {med(own):.1f} MiB   (goal <= 5 MiB); "
+    print(f"VMM's own memory beyond guest RAM and the engines' caches: {med(own):.1f} MiB   (goal <= 5 MiB); "
           f"shared libraries' resident pages besides: {med(libraries):.1f} MiB")
 
 

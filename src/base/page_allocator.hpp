@@ -1,6 +1,6 @@
 // PageAllocator: a standard allocator that gives each allocation its own anonymous mapping,
 // for the translator's tables (the code cache's block index); PageArray: a fixed array in such
-// a mapping, left as the host's zeroes (a hart's block cache).
+// a mapping, left as the host's zeroes (a hart's block cache and soft TLB).
 //
 // Why not the heap: these tables are a few hundred KiB to a few MiB, sparse (hashed or
 // direct-mapped, so a lookup lands anywhere) and emptied by a flush. Mapped on their own

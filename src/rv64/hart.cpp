@@ -69,6 +69,8 @@ Hart::Hart(const HartConfig& cfg, GuestMemory& mem, MmioBus& bus, const GuestClo
       m_bus(bus),
       m_clock(clock),
       m_context_gen(kContextGenStride + cfg.hartid),
+      m_tlb_memory(size_t{kMmuCount} * kTlbSets),
+      m_tlb(reinterpret_cast<TlbEntry (*)[kTlbSets]>(&m_tlb_memory[0])),
       m_write_pages((mem.size() / GuestMemory::kPageSize + 63) / 64) {
     assert(cfg.hartid < kContextGenStride);
     reset(mem.base().value);

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/bits.hpp"
+#include "base/page_allocator.hpp"
 #include "base/result.hpp"
 #include "base/guest_clock.hpp"
 #include "bus/mmio_bus.hpp"
@@ -75,11 +76,13 @@ public:
         uint64_t tag_x;
         uintptr_t addend;  // host address = va + addend
     };
-    // 32 MiB of 4 KiB pages per view (1 MiB of entries per hart for the four): real programs'
-    // working sets (xz -6 touches about 90 MiB) missed often enough at 2048 sets that a larger
-    // table ran xz 5-14% faster and a kernel boot about 6% (bench/programs.sh; the fills'
-    // page walks and PMP checks were 7% of xz's time).
-    static constexpr unsigned kTlbSets = 8192;
+    // 128 MiB of 4 KiB pages per view (4 MiB of entries per hart for the four, resident only
+    // where entries are filled: m_tlb_memory). Real programs'
+    // working sets (xz -6 touches about 90 MiB) missed often enough at 2048 sets that 8192 ran
+    // xz 5-14% faster and a kernel boot about 6%, and 32768 xz about 8% faster again
+    // (bench/programs.sh; the fills' page walks and PMP checks were 7% of xz's time at 8192);
+    // 65536 was slower than 32768 (more of the host's cache and TLB for the same entries).
+    static constexpr unsigned kTlbSets = 32768;
     static constexpr uint64_t kInvalidTag = ~0ull;
     // The data/fetch views that translate differently: U, S, S with SUM, M.
     enum MmuIndex : unsigned { kMmuU = 0, kMmuS = 1, kMmuSSum = 2, kMmuM = 3, kMmuCount = 4 };
@@ -454,7 +457,13 @@ private:
     TlbEntry* m_data_tlb = nullptr;  // m_tlb[index of current data view]
     unsigned m_data_index = kMmuM;
     unsigned m_fetch_index = kMmuM;
-    TlbEntry m_tlb[kMmuCount][kTlbSets]{};
+    // The entries of every view, in a mapping of their own (PageArray) that the host backs page
+    // by page where sets are used: zeroed memory is an invalid entry (no tag id is 0), so
+    // nothing is written up front. 4 KiB pages, not huge ones: an xz run under the JIT took 5%
+    // more CPU time with the table on transparent huge pages (9 alternating runs).
+    PageArray<TlbEntry> m_tlb_memory;
+    TlbEntry (*m_tlb)[kTlbSets] = nullptr;  // m_tlb[view][set], in m_tlb_memory
+    static constexpr size_t kTlbBytes = size_t{kMmuCount} * kTlbSets * sizeof(TlbEntry);
     // One bit per TLB entry (view * kTlbSets + set) that may hold a write tag: set by
     // fill_tlb, cleared when drop_write_entries finds the entry holds none. Its search reads
     // only these entries, not all of them (the TLB is large: a few pages per MiB of a

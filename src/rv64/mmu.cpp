@@ -440,7 +440,8 @@ void Hart::hfence_gvma() { flush_guest_tlb(); }
 uint64_t Hart::tag_for(unsigned space) {
     if (m_space_tag[space] == 0) {
         if (m_next_tag > kLastTagId) {  // ids exhausted: clear for real and start over
-            std::memset(static_cast<void*>(m_tlb), 0xff, sizeof(m_tlb));
+            std::memset(static_cast<void*>(m_tlb), 0, kTlbBytes);  // a zeroed entry matches nothing
+            m_write_entries.fill(0);
             m_space_tag.fill(0);
             m_next_tag = kFirstTagId;
             ++m_fetch_gen;  // ids are reused: keys taken before must not match again
@@ -469,8 +470,8 @@ void Hart::flush_guest_tlb() {
 
 void Hart::flush_tlb_va(uint64_t va) {
     const uint64_t page = va & ~0xfffull;
-    for (auto& view : m_tlb) {
-        TlbEntry& e = view[(va >> 12) % kTlbSets];
+    for (unsigned v = 0; v < kMmuCount; ++v) {
+        TlbEntry& e = m_tlb[v][(va >> 12) % kTlbSets];
         // Any ASID: compare the page part of each tag.
         if ((e.tag_r & ~0xfffull) == page || (e.tag_w & ~0xfffull) == page || (e.tag_x & ~0xfffull) == page)
             e = TlbEntry{kInvalidTag, kInvalidTag, kInvalidTag, 0};

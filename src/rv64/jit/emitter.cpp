@@ -190,7 +190,7 @@ void Emitter::Impl::fetch_entry(const Reg64& va, Xbyak::Label& miss) {
     and_(esi, Hart::kTlbSets - 1);
     shl(esi, 5);
     add(rcx, rsi);
-    lea(rcx, ptr[rbx + rcx + m_l.tlb]);
+    add(rcx, qword[rbx + m_l.tlb]);
     mov(rsi, va);
     and_(rsi, imm32(-4096));
     or_(rsi, qword[rbx + m_l.tlb_tag]);

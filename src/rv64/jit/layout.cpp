@@ -22,7 +22,7 @@ Layout Layout::of(const Hart& h) {
     l.minstret = offset(&h, &h.s.minstret);
     l.data_tlb = offset(&h, &h.m_data_tlb);
     l.tlb_tag = offset(&h, &h.m_tag);
-    l.tlb = offset(&h, &h.m_tlb[0][0]);
+    l.tlb = offset(&h, &h.m_tlb);
     l.fetch_index = offset(&h, &h.m_fetch_index);
     l.fetch_key = offset(&h, &h.m_fetch_key);
     l.priv = offset(&h, &h.s.priv);

@@ -21,7 +21,7 @@ struct Layout {
     size_t minstret = 0;
     size_t data_tlb = 0;       // Hart::m_data_tlb (pointer to the current data view)
     size_t tlb_tag = 0;        // Hart::m_tag (the current address space's TLB tag id)
-    size_t tlb = 0;            // Hart::m_tlb[0][0]
+    size_t tlb = 0;            // Hart::m_tlb (pointer to the first view's first entry)
     size_t fetch_index = 0;    // Hart::m_fetch_index (unsigned)
     size_t fetch_key = 0;      // Hart::m_fetch_key
     size_t priv = 0;           // HartState::priv (uint8_t)

@@ -145,6 +145,28 @@ TEST_F(MmuTest, SfenceVmaMakesAPteChangeVisible) {
     EXPECT_EQ(v, 2u);
 }
 
+// A flush gives the address space a fresh tag id; when the ids run out the entries are really
+// cleared (zeroed) and the ids start over, so an entry filled long ago under what is now the
+// space's id again must not match.
+TEST_F(MmuTest, TagIdsStartingOverDoNotReviveOldEntries) {
+    poke64(kBase + 0x20000, 1);
+    poke64(kBase + 0x21000, 2);
+    enable(SATP_MODE_SV39);
+    // Fill the entry under the current id, remap without a fence, then flush k times: for
+    // some k (a few hundred ids exist) the space is back at the id the entry was filled under.
+    for (int k = 1; k <= 1100; ++k) {
+        map(3, 0x40001000, kBase + 0x20000, R | W);
+        hart.flush_tlb();
+        uint64_t v = 0;
+        ASSERT_TRUE(load(0x40001000, v));
+        ASSERT_EQ(v, 1u);
+        map(3, 0x40001000, kBase + 0x21000, R | W);
+        for (int i = 0; i < k; ++i) hart.flush_tlb();
+        ASSERT_TRUE(load(0x40001000, v));
+        ASSERT_EQ(v, 2u) << "after " << k << " flushes";
+    }
+}
+
 TEST_F(MmuTest, AsidSwitchKeepsEachAddressSpaceApart) {
     map(3, 0x40001000, kBase + 0x20000, R | W);
     poke64(kBase + 0x20000, 7);
