@@ -244,21 +244,38 @@ void Emitter::Impl::follow_cross_page() {
     m_stale_key_used = true;
 }
 
-// An indirect jump (pc already stored): the direct-mapped jump cache, keyed by virtual pc,
-// validated as a cross-page ExitSlot. Indexed by pc bits 1-16 folded with the bits above,
-// so code 128 KiB apart (the same offsets in different libraries, say) seldom shares a slot.
-void Emitter::Impl::exit_indirect(size_t retired) {
-    count(retired, retired);
-    jle(m_plain, T_NEAR);  // no units left
-    Xbyak::Label miss;
-    mov(rdx, rbp);
-    mov(rcx, rbp);
+// rdx = the hart's jump-cache slot for the virtual pc in rdx. Indexed by pc bits 1-16 folded
+// with the bits above, so code 128 KiB apart (the same offsets in different libraries, say)
+// seldom shares a slot. Clobbers rcx.
+void Emitter::Impl::jump_cache_slot() {
+    mov(rcx, rdx);
     shr(rcx, 17);
     xor_(rdx, rcx);
     shr(rdx, 1);
     and_(edx, static_cast<uint32_t>(m_jump_cache_mask));
     shl(edx, 6);  // * sizeof(ExitSlot)
     add(rdx, qword[rbx + m_l.jump_cache]);  // the hart's own
+}
+
+// A call (a jump that writes the link register x1 or x5, unprivileged spec 2.5): the
+// callee's return will look up the return address in the jump cache, a table of megabytes
+// whose slot is seldom still in the host's caches by then; its line is fetched now, while
+// the callee runs. Clobbers rcx and rdx.
+void Emitter::Impl::prefetch_return(unsigned rd, int64_t return_off) {
+    if (rd != 1 && rd != 5) return;
+    lea(rdx, ptr[rbp + disp(return_off - m_pc_off)]);
+    jump_cache_slot();
+    prefetcht0(ptr[rdx]);
+}
+
+// An indirect jump (pc already stored): the direct-mapped jump cache, keyed by virtual pc,
+// validated as a cross-page ExitSlot.
+void Emitter::Impl::exit_indirect(size_t retired) {
+    count(retired, retired);
+    jle(m_plain, T_NEAR);  // no units left
+    Xbyak::Label miss;
+    mov(rdx, rbp);
+    jump_cache_slot();
     cmp(rbp, qword[rdx + offsetof(ExitSlot, pc)]);
     jne(miss);
     follow_cross_page();
@@ -817,6 +834,7 @@ void Emitter::Impl::emit_auipc(const DecodedInsn& d, int32_t off) {
 }
 
 void Emitter::Impl::emit_jal(const DecodedInsn& d, size_t index, int32_t off) {
+    prefetch_return(d.rd, off + d.len);
     if (d.rd != 32) {
         lea(rax, ptr[rbp + disp(off + d.len - m_pc_off)]);
         put(d.rd, rax);
@@ -826,6 +844,7 @@ void Emitter::Impl::emit_jal(const DecodedInsn& d, size_t index, int32_t off) {
 }
 
 void Emitter::Impl::emit_jalr(const DecodedInsn& d, size_t index, int32_t off) {
+    prefetch_return(d.rd, off + d.len);
     get(rax, d.rs1);  // read rs1 before writing rd (rd may equal rs1)
     if (d.imm != 0) add(rax, imm32(d.imm));
     and_(rax, imm32(-2));

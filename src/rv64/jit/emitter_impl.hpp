@@ -350,6 +350,8 @@ private:
     void follow_cross_page();
     void fetch_entry(const Reg64& va, Xbyak::Label& miss);
     void emit_crossing(const interp::Block& b, Stats& stats);
+    void jump_cache_slot();
+    void prefetch_return(unsigned rd, int64_t return_off);
     void exit_indirect(size_t retired);
     void cold(std::function<void()> f) { m_cold.push_back(std::move(f)); }
 
