@@ -39,17 +39,27 @@ Jit::Jit(GuestMemory& mem, CodeBuffer code, const JitConfig& cfg)
     // Device DMA and loaders write RAM behind the harts' backs: drop the code there.
     mem.set_write_observer([this](Gpa gpa, uint64_t len) { m_cache.invalidate_range(gpa.value, len); });
     m_cache.set_drop_observer([this](interp::Block& b) { on_drop(b); });
-    if (const char* v = std::getenv("TRAPEZE_PERF_MAP"); v != nullptr && *v == '1') {
-        const std::string path = fmt::format("/tmp/perf-{}.map", ::getpid());
-        m_perf_map = std::fopen(path.c_str(), "a");
-        if (m_perf_map != nullptr) std::setvbuf(m_perf_map, nullptr, _IOLBF, 0);
-        if (m_perf_map == nullptr) fmt::print(stderr, "trapeze: TRAPEZE_PERF_MAP: cannot write {}\n", path);
+    if (const char* v = std::getenv("TRAPEZE_PERF_MAP"); v != nullptr && *v == '1') open_perf_files();
+}
+
+// Opened here, before the sandbox forbids opening files.
+void Jit::open_perf_files() {
+    const std::string map = fmt::format("/tmp/perf-{}.map", ::getpid());
+    const std::string code = fmt::format("/tmp/perf-{}.code", ::getpid());
+    m_perf_map = std::fopen(map.c_str(), "a");
+    m_perf_code = std::fopen(code.c_str(), "a");
+    if (m_perf_map == nullptr || m_perf_code == nullptr) {
+        fmt::print(stderr, "trapeze: TRAPEZE_PERF_MAP: cannot write {} and {}\n", map, code);
+        if (m_perf_map != nullptr) std::fclose(m_perf_map);
+        if (m_perf_code != nullptr) std::fclose(m_perf_code);
+        m_perf_map = m_perf_code = nullptr;
     }
 }
 
 Jit::~Jit() {
     m_translator.reset();  // before the blocks and slots it reads
     if (m_perf_map != nullptr) std::fclose(m_perf_map);
+    if (m_perf_code != nullptr) std::fclose(m_perf_code);
 }
 
 uint64_t Jit::sum(std::atomic<uint64_t> Counters::* c) const {
@@ -263,10 +273,17 @@ std::vector<const interp::Block*> Jit::region(const interp::Block& b) {
 
 // perf's JIT symbol file (tools/perf/Documentation/jit-interface.txt): one line per
 // translation, "START SIZE name", named by the block's guest-physical address and its first
-// instruction, so `perf report` attributes host time to guest code.
+// instruction, so `perf report` attributes host time to guest code. The code file gets the
+// translation's bytes, in the same order (START and SIZE as two little-endian 64-bit words, then
+// SIZE bytes), so that tools/jit-profile --annotate can disassemble what the samples hit.
 void Jit::write_perf_map(const interp::Block& b, const void* code, size_t size, size_t blocks) {
-    fmt::print(m_perf_map, "{:x} {:x} guest_{:x}_{}insns_{}blocks_{}\n", reinterpret_cast<uintptr_t>(code), size, b.pa,
-               b.insns.size(), blocks, disassemble(b.insns.front()));
+    const auto start = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(code));
+    fmt::print(m_perf_map, "{:x} {:x} guest_{:x}_{}insns_{}blocks_{}\n", start, size, b.pa, b.insns.size(), blocks,
+               disassemble(b.insns.front()));
+    const std::array<uint64_t, 2> header{start, size};  // x86-64 hosts only: little-endian
+    std::fwrite(header.data(), sizeof(uint64_t), header.size(), m_perf_code);
+    std::fwrite(code, 1, size, m_perf_code);
+    std::fflush(m_perf_code);  // the code first: a reader that sees the map line finds its bytes
     std::fflush(m_perf_map);
 }
 

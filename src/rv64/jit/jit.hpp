@@ -187,6 +187,7 @@ private:
     };
     void install(interp::Block& head, const Translation& t);
     void install_finished();
+    void open_perf_files();
     void write_perf_map(const interp::Block& b, const void* code, size_t size, size_t blocks);
     BlockCacheEntry* lookup(Hart& h);  // null: the fetch faulted (the trap is taken)
     const void* code_for(BlockCacheEntry& e, Hart& h);
@@ -218,6 +219,7 @@ private:
     std::atomic<uint64_t> m_stolen{0};
     std::atomic<uint64_t> m_side_entries{0};  // blocks whose code is an entry into a region headed elsewhere
     std::FILE* m_perf_map = nullptr;  // TRAPEZE_PERF_MAP=1: /tmp/perf-PID.map for `perf report`
+    std::FILE* m_perf_code = nullptr;  // and /tmp/perf-PID.code, the code itself (tools/jit-profile)
     uint32_t m_translate_after = 0;
     uint32_t m_steal_after = 0;
     size_t m_exit_slots = 0;
