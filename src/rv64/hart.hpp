@@ -69,7 +69,8 @@ struct HartConfig {
 
 class Hart {
 public:
-    // One TLB entry per (mode, set); tags are page VA | tag id (see m_space_tag), or kInvalidTag.
+    // One TLB entry per (mode, set); tags are page VA | tag id (see m_space_tag), kInvalidTag,
+    // or 0 in an entry never filled or cleared when the ids ran out (no tag id is 0).
     struct TlbEntry {
         uint64_t tag_r;
         uint64_t tag_w;
