@@ -316,15 +316,22 @@ void Emitter::Impl::emit_word(const DecodedInsn& d, Op op) {
             movsxd(r, dword[rbx + m_l.xreg(a.x)]);
         return;
     }
-    if (op != Op::roriw && d.rs1 != 0 && (!reg_form || (d.rs2 != 0 && d.rs2 != d.rd))) {
+    if (op != Op::roriw && d.rs1 != 0 && (!reg_form || d.rs2 != 0)) {
         bool cached = false;
         const Reg64 r = dest(d.rd, cached);
         const Src a = src(d.rs1, d.rd, cached, r);
         const Src b = reg_form ? src(d.rs2, d.rd, cached, r) : a;  // before r is written
-        if (reg_form && is(b, r) && !is(a, r)) {  // rs2 was evicted from r: rs1 - rs2 needs rs2 elsewhere
+        if (reg_form && is(b, r) && !is(a, r)) {
+            // rs2 is in r (rd == rs2, or rs2 was evicted from r): rs1 + rs2 adds rs1 to it in
+            // place; rs1 - rs2 needs rs2 elsewhere while r takes rs1.
+            if (op == Op::addw) {
+                a.in_reg ? add(r.cvt32(), a.reg.cvt32()) : add(r.cvt32(), dword[rbx + m_l.xreg(a.x)]);
+                sext_or_defer(r);
+                return;
+            }
             mov(rax, r);
             load_src(r, a);
-            op == Op::addw ? add(r.cvt32(), eax) : sub(r.cvt32(), eax);
+            sub(r.cvt32(), eax);
             sext_or_defer(r);
             return;
         }
