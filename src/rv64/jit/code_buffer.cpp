@@ -43,8 +43,7 @@ CodeBuffer::~CodeBuffer() {
 }
 
 const uint8_t* CodeBuffer::append(std::span<const uint8_t> code) {
-    // 16-byte aligned entries: jump targets on a fetch-line boundary.
-    const size_t at = (used() + 15) & ~size_t{15};
+    const size_t at = (used() + kAlign - 1) & ~(kAlign - 1);
     if (at > m_size || code.size() > m_size - at) return nullptr;
     while (at + code.size() > m_populated) populate_next();  // ends: at + size <= m_size
     std::memcpy(m_rw + at, code.data(), code.size());

@@ -26,6 +26,9 @@ public:
     CodeBuffer& operator=(const CodeBuffer&) = delete;
     ~CodeBuffer();
 
+    // Translations start on a fetch-line boundary (jump targets).
+    static constexpr size_t kAlign = 16;
+
     // Copies code in and returns its executable address, or nullptr if it does not fit.
     const uint8_t* append(std::span<const uint8_t> code);
     // Rewrites the rel32 of a jump at `at` (an executable address append() returned code at)

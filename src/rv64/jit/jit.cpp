@@ -79,10 +79,10 @@ std::string Jit::summary() const {
         "jit: {} translations ({} of loops over several blocks; {} instructions native, {} through the "
         "interpreter, {} loads and stores sharing a TLB probe, {} through a loop's page memo, {} one-block loops "
         "keeping a memo's addend in a register), {} blocks entering a loop translated with another head, {} block runs "
-        "interpreted before translation ({} translations taken back from the queue by a hart), {} dispatcher "
-        "entries ({} to link an exit), {} code invalidations, {} flushes",
+        "interpreted before translation ({} translations taken back from the queue by a hart, {} placed in the code "
+        "buffer by the translator thread), {} dispatcher entries ({} to link an exit), {} code invalidations, {} flushes",
         s.blocks, s.regions, s.translated, s.fallbacks, s.shared_probes, s.memo_accesses, s.pinned_memos,
-        side_entries(), sum(&Counters::interpreted), stolen(), dispatches(), sum(&Counters::fills),
+        side_entries(), sum(&Counters::interpreted), stolen(), placed(), dispatches(), sum(&Counters::fills),
         m_cache.generation(), flushes());
 }
 
@@ -116,7 +116,8 @@ void Jit::init(Hart& h) {
     m_code_base = m_code.used();
     if (m_background) {
         try {
-            m_translator = std::make_unique<Translator>(*m_emitter);
+            m_translator = std::make_unique<Translator>(
+                *m_emitter, [this](std::span<const uint8_t> code) { return place(code); });
             m_hart_emitter = std::make_unique<Emitter>(Layout::of(h), m_slots, kJumpCacheSize - 1);
             m_hart_emitter->set_trampoline(at + tramp.epilogue_offset, m_link_stub, at + tramp.recheck_offset);
         } catch (const std::system_error& e) {  // no thread to be had: translate in line
@@ -203,8 +204,9 @@ bool Jit::wants_translation(const interp::Block& b) const {
 // buffer before a block's host_code leads to it (release).
 void Jit::install(interp::Block& head, const Translation& t) {
     if (t.code.size() > kMaxBlockBytes) std::abort();  // the bound dispatch() keeps free
-    const uint8_t* code = m_code.append(t.code);
+    const uint8_t* code = t.placed ? t.code.data() : m_code.append(t.code);
     if (code == nullptr) return;
+    if (t.placed) m_placed.fetch_add(1, std::memory_order_relaxed);
     for (const Emitter::Patch& p : t.patches) p.slot->patch = code + p.offset;
     head.host_code.store(code, std::memory_order_release);
     for (const Emitter::Entry& e : t.entries) {
@@ -216,6 +218,15 @@ void Jit::install(interp::Block& head, const Translation& t) {
     if (m_perf_map != nullptr) write_perf_map(head, code, t.code.size(), t.blocks);
 }
 
+// The Translator's Placer, on its thread: the code goes into the buffer now if that leaves
+// kMaxBlockBytes free besides, the room a hart's own translation needs (dispatch() flushes
+// below it), so the Translator never takes that room; else the job carries the code.
+const uint8_t* Jit::place(std::span<const uint8_t> code) {
+    std::lock_guard lock(m_cache.mutex());
+    if (m_code.free() < code.size() + CodeBuffer::kAlign + kMaxBlockBytes) return nullptr;
+    return m_code.append(code);
+}
+
 // The Translator's finished regions whose blocks are all still the code cache's (none was
 // dropped by a store to its page, a DMA write or an sfence since it was asked for: otherwise
 // the code may be stale, and the head is asked for again when it next runs often enough).
@@ -224,14 +235,18 @@ void Jit::install_finished() {
     m_translator->take_finished(m_finished_jobs);
     for (Translator::Job& job : m_finished_jobs) {
         job.head->queued.store(false, std::memory_order_relaxed);
-        if (job.code.empty()) std::abort();  // a region always fits in kMaxBlockBytes
+        if (job.size == 0) std::abort();  // a region always fits in kMaxBlockBytes
         const bool current = job.generation == m_cache.generation() ||
                              std::all_of(job.blocks.begin(), job.blocks.end(),
                                          [](const interp::Block* b) { return !b->dropped; });
         // A head that has code meanwhile is entered through another region that covers it.
-        if (!current || job.head->code() != nullptr || job.code.size() > m_code.free()) continue;
+        // (A placed translation left out stays dead in the buffer until the next flush.)
+        if (!current || job.head->code() != nullptr) continue;
+        if (job.placed == nullptr && job.code.size() > m_code.free()) continue;
         m_stats += job.stats;
-        install(*job.head, {job.code, job.patches, job.entries, job.blocks.size()});
+        const std::span<const uint8_t> code =
+            job.placed != nullptr ? std::span(job.placed, job.size) : std::span<const uint8_t>(job.code);
+        install(*job.head, {code, job.patches, job.entries, job.blocks.size(), job.placed != nullptr});
     }
     m_translator->recycle(m_finished_jobs);
 }

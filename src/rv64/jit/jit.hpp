@@ -113,6 +113,8 @@ public:
     uint64_t lookups() const { return sum(&Counters::lookups); }  // blocks found by pc (not by a link)
     // Translations a hart thread made of a block whose job was still queued (steal_after).
     uint64_t stolen() const { return m_stolen.load(std::memory_order_relaxed); }
+    // Translations the Translator copied into the code buffer itself (Translator::Placer).
+    uint64_t placed() const { return m_placed.load(std::memory_order_relaxed); }
     interp::CodeCache& cache() { return m_cache; }
     Emitter::Stats stats() const;
     uint64_t flushes() const { return m_flushes.load(std::memory_order_relaxed); }
@@ -180,12 +182,14 @@ private:
     void prepare_crossing(interp::Block& b, const Hart& h);
     std::vector<const interp::Block*> region(const interp::Block& b);
     struct Translation {
-        std::span<const uint8_t> code;
+        std::span<const uint8_t> code;  // in the code buffer already if `placed`
         std::span<const Emitter::Patch> patches;
         std::span<const Emitter::Entry> entries;
         size_t blocks;
+        bool placed = false;  // by the Translator (place)
     };
     void install(interp::Block& head, const Translation& t);
+    const uint8_t* place(std::span<const uint8_t> code);
     void install_finished();
     void open_perf_files();
     void write_perf_map(const interp::Block& b, const void* code, size_t size, size_t blocks);
@@ -217,6 +221,7 @@ private:
     size_t m_code_base = 0;  // buffer use by the trampoline, kept across flushes
     std::atomic<uint64_t> m_flushes{0};
     std::atomic<uint64_t> m_stolen{0};
+    std::atomic<uint64_t> m_placed{0};  // translations installed where the Translator put them
     std::atomic<uint64_t> m_side_entries{0};  // blocks whose code is an entry into a region headed elsewhere
     std::FILE* m_perf_map = nullptr;  // TRAPEZE_PERF_MAP=1: /tmp/perf-PID.map for `perf report`
     std::FILE* m_perf_code = nullptr;  // and /tmp/perf-PID.code, the code itself (tools/jit-profile)

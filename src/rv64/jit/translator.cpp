@@ -18,7 +18,7 @@ namespace trapeze::rv64::jit {
 // for that: a thread that cannot be confined is not used, and the throw makes the Jit
 // translate on the hart thread instead, as when no thread can be had. The promise is the
 // thread's own (it may still be in set_value when the constructor returns).
-Translator::Translator(Emitter& emitter) : m_emitter(emitter) {
+Translator::Translator(Emitter& emitter, Placer place) : m_emitter(emitter), m_place(std::move(place)) {
     auto confined = std::make_shared<std::promise<Result<void>>>();
     std::future<Result<void>> result = confined->get_future();
     m_thread = std::thread([this, confined] {
@@ -154,7 +154,12 @@ void Translator::loop() {
         m_busy = true;
         lock.unlock();
         const std::span<const uint8_t> code = m_emitter.emit_region(job.blocks, job.stats);
-        job.code.assign(code.begin(), code.end());
+        job.size = code.size();
+        job.placed = code.empty() ? nullptr : m_place(code);
+        if (job.placed == nullptr)
+            job.code.assign(code.begin(), code.end());
+        else
+            job.code.clear();
         const std::span<const Emitter::Patch> patches = m_emitter.patches();
         job.patches.assign(patches.begin(), patches.end());
         const std::span<const Emitter::Entry> entries = m_emitter.entries();

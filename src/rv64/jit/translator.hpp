@@ -10,6 +10,10 @@
 // flushed, which first waits for the thread (cancel_all). Slots for the exits come from the
 // Jit's SlotArena, which the hart threads' emitter allocates from as well.
 //
+// The thread copies each finished translation straight into the Jit's code buffer (Placer,
+// under the code cache's mutex), so that a hart installing it only links it in; only when the
+// buffer is nearly full does the code travel in the job for a hart to copy (and flush for).
+//
 // Jobs are recycled, not freed: a hart hands installed jobs back (recycle) and the next
 // submit reuses one, with the capacity of its vectors. A buffer allocated on one thread and
 // freed on the other takes the allocating thread's malloc arena lock, and with the two threads
@@ -25,6 +29,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <span>
 #include <thread>
@@ -42,14 +47,21 @@ public:
         interp::Block* head = nullptr;
         std::vector<const interp::Block*> blocks;  // the region, head first
         uint64_t generation = 0;                   // the code cache's when asked
-        // Filled on the translator's thread:
-        std::vector<uint8_t> code;  // empty if it did not fit
+        // Filled on the translator's thread: the code is in the code buffer at `placed`
+        // (`size` bytes), or, if the buffer had no room, in `code` (empty if it did not fit).
+        const uint8_t* placed = nullptr;
+        size_t size = 0;
+        std::vector<uint8_t> code;
         std::vector<Emitter::Patch> patches;
         std::vector<Emitter::Entry> entries;
         Emitter::Stats stats;
     };
 
-    explicit Translator(Emitter& emitter);
+    // Copies a finished translation into the code buffer and returns its executable address,
+    // or nullptr if the buffer keeps its room for the harts' own translations.
+    using Placer = std::function<const uint8_t*(std::span<const uint8_t>)>;
+
+    Translator(Emitter& emitter, Placer place);
     ~Translator();
     Translator(const Translator&) = delete;
     Translator& operator=(const Translator&) = delete;
@@ -90,6 +102,7 @@ private:
     void drop_queued();
 
     Emitter& m_emitter;
+    const Placer m_place;
     AdaptiveMutex m_mu;  // held for a few moves at a time, by a hart and the thread at once
     std::condition_variable_any m_work;  // a job was queued, or stop
     std::condition_variable_any m_idle;  // the thread finished a job

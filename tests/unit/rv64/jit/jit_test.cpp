@@ -636,7 +636,9 @@ TEST(Jit, DeviceWriteToTranslatedCodeIsSeenByTheNextExecution) {
 // 16384 two-instruction blocks: x5 += 1; j next (each jal ends a block), several times what
 // the smallest allowed buffer (a few hundred blocks) holds: every pass runs exactly, across
 // flushes. With `background`, translations are queued and finished on the other thread when
-// the flushes come.
+// the flushes come; that thread copies its translations into the buffer itself until only the
+// room a hart's own translation needs is left, and the ones made then travel in their jobs for
+// a hart to copy (so the passes install both kinds).
 void expect_passes_across_flushes(bool background, unsigned passes) {
     jit::JitConfig cfg = EngineRig::eager();
     cfg.code_bytes = 512 * 1024;
@@ -654,6 +656,10 @@ void expect_passes_across_flushes(bool background, unsigned passes) {
         r.jit->wait_for_translations();
     }
     EXPECT_GT(r.jit->flushes(), 0u);
+    if (background) {
+        EXPECT_GT(r.jit->placed(), 0u);
+        EXPECT_GT(r.jit->stats().blocks, r.jit->placed() + r.jit->stolen());  // some came in their jobs
+    }
 }
 
 TEST(Jit, RefillsTheCodeBufferWhenItIsFull) { expect_passes_across_flushes(false, 3); }
