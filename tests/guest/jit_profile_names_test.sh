@@ -43,9 +43,9 @@ jp = importlib.util.module_from_spec(importlib.util.spec_from_loader("jit_profil
 loader.exec_module(jp)
 
 rows = jp.load_map(map_path)
-names = jp.KernelNames(kallsyms, 0x80200000)
+names = jp.KernelNames(kallsyms, jp.DEFAULT_KERNEL_PA)
 entries = set(names.addresses)
-kernel = [jp.block_pa(r[2]) for r in rows if names.name(jp.block_pa(r[2]) or 0)]
+kernel = [jp.block_pa(r[2]) for r in rows if names.of_translation(r[2])]
 at_entry = [pa for pa in kernel if pa - names.pa + names.start in entries]
 print(f"{len(rows)} translations, {len(kernel)} in the kernel's text, {len(at_entry)} at a function's entry")
 if len(kernel) < 1000:
