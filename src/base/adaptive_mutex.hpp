@@ -18,6 +18,7 @@
 
 #include <linux/futex.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -42,10 +43,29 @@ public:
         // Slow path: mark the word contended and sleep until an unlock wakes us.
         while (m_word.exchange(2, std::memory_order_acquire) != 0) futex(FUTEX_WAIT_PRIVATE, 2);
     }
+    // For a background thread whose wait matters less than the holder's time: spins as lock()
+    // does, then naps and tries again without marking the word contended, so the holder's
+    // unlock never makes a system call for it. (A FUTEX_WAKE costs the waker tens of
+    // microseconds on a nested host: the JIT's translator thread placing code must not cost a
+    // hart thread that, when the hart held the code cache's mutex longer than the spin.)
+    void lock_napping() {
+        if (try_lock()) return;
+        for (;;) {
+            for (unsigned i = 0; i < kSpins; ++i) {
+                __builtin_ia32_pause();
+                if (m_word.load(std::memory_order_relaxed) == 0 && try_lock()) return;
+            }
+            const timespec nap{0, kNapNanoseconds};
+            ::nanosleep(&nap, nullptr);
+            if (try_lock()) return;
+        }
+    }
     bool try_lock() {
         uint32_t expected = 0;
         return m_word.compare_exchange_strong(expected, 1, std::memory_order_acquire, std::memory_order_relaxed);
     }
+    // Whether the next unlock makes a system call (a waiter may sleep in the kernel). For tests.
+    bool unlock_wakes() const { return m_word.load(std::memory_order_relaxed) == 2; }
     void unlock() {
         if (m_word.exchange(0, std::memory_order_release) == 2) futex(FUTEX_WAKE_PRIVATE, 1);
     }
@@ -53,6 +73,7 @@ public:
 private:
     // About 20-60 microseconds of pause instructions, depending on the host CPU.
     static constexpr unsigned kSpins = 1000;
+    static constexpr long kNapNanoseconds = 20'000;  // lock_napping's, between spins
 
     void futex(int op, uint32_t value) {
         static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t));

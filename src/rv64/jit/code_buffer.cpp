@@ -43,14 +43,19 @@ CodeBuffer::~CodeBuffer() {
 }
 
 const uint8_t* CodeBuffer::append(std::span<const uint8_t> code) {
-    const size_t at = (used() + kAlign - 1) & ~(kAlign - 1);
-    if (at > m_size || code.size() > m_size - at) return nullptr;
-    while (at + code.size() > m_populated) populate_next();  // ends: at + size <= m_size
-    std::memcpy(m_rw + at, code.data(), code.size());
-    m_used.store(at + code.size(), std::memory_order_relaxed);
+    const Room room = reserve(code.size());
+    if (room.rw != nullptr) std::memcpy(room.rw, code.data(), code.size());
     // x86-64 keeps instruction fetch coherent with stores, also through another mapping
     // of the same physical page (Intel SDM vol. 3 §8.1.3); no explicit flush is needed.
-    return m_rx + at;
+    return room.rx;
+}
+
+CodeBuffer::Room CodeBuffer::reserve(size_t size) {
+    const size_t at = (used() + kAlign - 1) & ~(kAlign - 1);
+    if (at > m_size || size > m_size - at) return {};
+    while (at + size > m_populated) populate_next();  // ends: at + size <= m_size
+    m_used.store(at + size, std::memory_order_relaxed);
+    return {m_rw + at, m_rx + at};
 }
 
 // The buffer's shared pages would otherwise each fault twice (written through one mapping,

@@ -31,6 +31,14 @@ public:
 
     // Copies code in and returns its executable address, or nullptr if it does not fit.
     const uint8_t* append(std::span<const uint8_t> code);
+    // Room for `size` bytes of code, mapped, that the caller fills through `rw` (without the
+    // buffer's lock: nothing else is handed that room, and nothing runs it before it is
+    // published) and runs at `rx`; both null if it does not fit.
+    struct Room {
+        uint8_t* rw = nullptr;
+        const uint8_t* rx = nullptr;
+    };
+    Room reserve(size_t size);
     // Rewrites the rel32 of a jump at `at` (an executable address append() returned code at)
     // to lead to `target`.
     void patch_rel32(const uint8_t* at, const void* target);

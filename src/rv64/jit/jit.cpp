@@ -35,7 +35,8 @@ Jit::Jit(GuestMemory& mem, CodeBuffer code, const JitConfig& cfg)
       m_slots(std::max<size_t>(cfg.exit_slots, 4 * kMaxBlockSlots)),
       m_translate_after(cfg.translate_after),
       m_steal_after(std::max(cfg.steal_after, cfg.translate_after)),
-      m_background(cfg.background) {
+      m_background(cfg.background),
+      m_translator_naps_for(cfg.translator_naps_for) {
     // Device DMA and loaders write RAM behind the harts' backs: drop the code there.
     mem.set_write_observer([this](Gpa gpa, uint64_t len) { m_cache.invalidate_range(gpa.value, len); });
     m_cache.set_drop_observer([this](interp::Block& b) { on_drop(b); });
@@ -80,9 +81,9 @@ std::string Jit::summary() const {
         "interpreter, {} loads and stores sharing a TLB probe, {} through a loop's page memo, {} one-block loops "
         "keeping a memo's addend in a register), {} blocks entering a loop translated with another head, {} block runs "
         "interpreted before translation ({} translations taken back from the queue by a hart, {} placed in the code "
-        "buffer by the translator thread), {} dispatcher entries ({} to link an exit), {} code invalidations, {} flushes",
+        "buffer by the translator thread, which a hart woke {} times), {} dispatcher entries ({} to link an exit), {} code invalidations, {} flushes",
         s.blocks, s.regions, s.translated, s.fallbacks, s.shared_probes, s.memo_accesses, s.pinned_memos,
-        side_entries(), sum(&Counters::interpreted), stolen(), placed(), dispatches(), sum(&Counters::fills),
+        side_entries(), sum(&Counters::interpreted), stolen(), placed(), translator_wakeups(), dispatches(), sum(&Counters::fills),
         m_cache.generation(), flushes());
 }
 
@@ -117,7 +118,7 @@ void Jit::init(Hart& h) {
     if (m_background) {
         try {
             m_translator = std::make_unique<Translator>(
-                *m_emitter, [this](std::span<const uint8_t> code) { return place(code); });
+                *m_emitter, [this](std::span<const uint8_t> code) { return place(code); }, m_translator_naps_for);
             m_hart_emitter = std::make_unique<Emitter>(Layout::of(h), m_slots, kJumpCacheSize - 1);
             m_hart_emitter->set_trampoline(at + tramp.epilogue_offset, m_link_stub, at + tramp.recheck_offset);
         } catch (const std::system_error& e) {  // no thread to be had: translate in line
@@ -220,11 +221,22 @@ void Jit::install(interp::Block& head, const Translation& t) {
 
 // The Translator's Placer, on its thread: the code goes into the buffer now if that leaves
 // kMaxBlockBytes free besides, the room a hart's own translation needs (dispatch() flushes
-// below it), so the Translator never takes that room; else the job carries the code.
+// below it), so the Translator never takes that room; else the job carries the code. Only
+// the room is taken under the mutex, which the thread waits for without a hart having to wake
+// it (AdaptiveMutex::lock_napping); the copy needs no lock, as nothing runs the room's code
+// before the job is installed and no flush comes while the thread is busy with the job
+// (Translator::cancel_all).
 const uint8_t* Jit::place(std::span<const uint8_t> code) {
-    std::lock_guard lock(m_cache.mutex());
-    if (m_code.free() < code.size() + CodeBuffer::kAlign + kMaxBlockBytes) return nullptr;
-    return m_code.append(code);
+    CodeBuffer::Room room;
+    {
+        m_cache.mutex().lock_napping();
+        std::lock_guard lock(m_cache.mutex(), std::adopt_lock);
+        if (m_code.free() < code.size() + CodeBuffer::kAlign + kMaxBlockBytes) return nullptr;
+        room = m_code.reserve(code.size());
+    }
+    if (room.rw == nullptr) return nullptr;
+    std::memcpy(room.rw, code.data(), code.size());
+    return room.rx;
 }
 
 // The Translator's finished regions whose blocks are all still the code cache's (none was

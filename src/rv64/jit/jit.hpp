@@ -65,6 +65,9 @@ struct JitConfig {
     // their blocks through the interpreter's semantics; else in line, when first needed (so
     // when a block starts running native code depends on nothing but the guest: for tests).
     bool background = false;
+    // How long the translator thread, with nothing to do, naps (waits without needing a wakeup
+    // from the hart thread that next submits a job) before it sleeps (Translator).
+    std::chrono::microseconds translator_naps_for = Translator::kNapFor;
 };
 
 class Jit {
@@ -115,6 +118,8 @@ public:
     uint64_t stolen() const { return m_stolen.load(std::memory_order_relaxed); }
     // Translations the Translator copied into the code buffer itself (Translator::Placer).
     uint64_t placed() const { return m_placed.load(std::memory_order_relaxed); }
+    // Times a hart thread had to wake the sleeping Translator (Translator::wakeups).
+    uint64_t translator_wakeups() const { return m_translator != nullptr ? m_translator->wakeups() : 0; }
     interp::CodeCache& cache() { return m_cache; }
     Emitter::Stats stats() const;
     uint64_t flushes() const { return m_flushes.load(std::memory_order_relaxed); }
@@ -229,6 +234,7 @@ private:
     uint32_t m_steal_after = 0;
     size_t m_exit_slots = 0;
     bool m_background = false;
+    std::chrono::microseconds m_translator_naps_for;
 };
 
 }  // namespace trapeze::rv64::jit

@@ -10,9 +10,10 @@
 // flushed, which first waits for the thread (cancel_all). Slots for the exits come from the
 // Jit's SlotArena, which the hart threads' emitter allocates from as well.
 //
-// The thread copies each finished translation straight into the Jit's code buffer (Placer,
-// under the code cache's mutex), so that a hart installing it only links it in; only when the
-// buffer is nearly full does the code travel in the job for a hart to copy (and flush for).
+// The thread copies each finished translation straight into the Jit's code buffer (Placer:
+// the room is taken under the code cache's mutex, the copy made after), so that a hart
+// installing it only links it in; only when the buffer is nearly full does the code travel in
+// the job for a hart to copy (and flush for).
 //
 // Jobs are recycled, not freed: a hart hands installed jobs back (recycle) and the next
 // submit reuses one, with the capacity of its vectors. A buffer allocated on one thread and
@@ -61,7 +62,10 @@ public:
     // or nullptr if the buffer keeps its room for the harts' own translations.
     using Placer = std::function<const uint8_t*(std::span<const uint8_t>)>;
 
-    Translator(Emitter& emitter, Placer place);
+    // With nothing to do, the thread naps (needs no wakeup) for nap_for before it sleeps until
+    // a job comes (see wait_for_work).
+    static constexpr std::chrono::microseconds kNapFor{5000};
+    Translator(Emitter& emitter, Placer place, std::chrono::microseconds nap_for = kNapFor);
     ~Translator();
     Translator(const Translator&) = delete;
     Translator& operator=(const Translator&) = delete;
@@ -86,23 +90,28 @@ public:
     // For tests: while held, the thread starts no job (as when the hart threads keep every
     // core busy and it gets none).
     void hold(bool held);
+    // Times submit woke the sleeping thread (each a system call on the submitting hart thread).
+    uint64_t wakeups() const { return m_wakeups.load(std::memory_order_relaxed); }
 
 private:
     static constexpr int kNice = 10;  // the thread's scheduling priority (see its start)
-    // How long the thread stays awake, with nothing to do, before it sleeps.
+    // With nothing to do, the thread spins for kSpin, then naps kNap at a time until nap_for
+    // has passed, before it sleeps until woken (wait_for_work).
     static constexpr std::chrono::microseconds kSpin{200};
+    static constexpr std::chrono::microseconds kNap{50};
     // Recycled jobs kept (a burst of requests queues more; their buffers are freed), and the
     // largest code buffer a kept job holds on to.
     static constexpr size_t kSpareJobs = 64;
     static constexpr size_t kSpareCodeBytes = 16 * 1024;
 
     void loop();
-    void spin_for_work() const;
+    void wait_for_work() const;
     Job take_queued();
     void drop_queued();
 
     Emitter& m_emitter;
     const Placer m_place;
+    const std::chrono::microseconds m_nap_for;
     AdaptiveMutex m_mu;  // held for a few moves at a time, by a hart and the thread at once
     std::condition_variable_any m_work;  // a job was queued, or stop
     std::condition_variable_any m_idle;  // the thread finished a job
@@ -114,10 +123,11 @@ private:
     std::vector<Job> m_spare;
     bool m_busy = false;
     bool m_held = false;
-    std::atomic<bool> m_stop{false};        // set under m_mu; read without it by spin_for_work
+    std::atomic<bool> m_stop{false};        // set under m_mu; read without it by wait_for_work
     bool m_sleeping = false;                // waiting on m_work (submit must wake it)
-    std::atomic<size_t> m_queued{0};        // m_queue.size(), for spin_for_work
+    std::atomic<size_t> m_queued{0};        // m_queue.size(), for wait_for_work
     std::atomic<bool> m_finished{false};
+    std::atomic<uint64_t> m_wakeups{0};
     std::thread m_thread;  // last: starts once the members above exist
 };
 

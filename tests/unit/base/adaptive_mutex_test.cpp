@@ -50,6 +50,26 @@ TEST(AdaptiveMutex, AWaiterPastItsSpinIsWokenByTheUnlock) {
     EXPECT_TRUE(seen_released);
 }
 
+// lock_napping waits as long as the holder keeps the lock, past its spin, and gets it after,
+// but never as a sleeper the holder's unlock would have to wake with a system call.
+TEST(AdaptiveMutex, ANappingWaiterLeavesTheUnlockNothingToWake) {
+    AdaptiveMutex mu;
+    bool released = false;
+    bool seen_released = false;
+    mu.lock();
+    std::thread waiter([&] {
+        mu.lock_napping();
+        seen_released = released;
+        mu.unlock();
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_FALSE(mu.unlock_wakes());
+    released = true;
+    mu.unlock();
+    waiter.join();
+    EXPECT_TRUE(seen_released);
+}
+
 TEST(AdaptiveMutex, TryLockFailsWhileHeldAndSucceedsAfter) {
     AdaptiveMutex mu;
     mu.lock();

@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "rv64/jit/code_buffer.hpp"
@@ -750,6 +752,36 @@ TEST(Jit, BackgroundTranslationOfRewrittenCodeIsDropped) {
 }
 
 TEST(Jit, BackgroundTranslationSurvivesFlushes) { expect_passes_across_flushes(true, 4); }
+
+// Jobs that come further apart than the translator thread's spin: how many of them a hart
+// thread had to wake it for (Jit::translator_wakeups). Each job is a block of its own: addi,
+// then a taken bne to the next one.
+uint64_t wakeups_for_jobs_apart(std::chrono::microseconds naps_for) {
+    jit::JitConfig cfg = EngineRig::eager();
+    cfg.background = true;
+    cfg.translator_naps_for = naps_for;
+    EngineRig r(Engine::Jit, cfg);
+    constexpr int kJobs = 6;
+    for (uint64_t i = 0; i < kJobs; ++i) r.code(kBase + 8 * i, {addi(5, 5, 1), bne(6, 0, 4)});
+    r.code(kBase + 8 * kJobs, {kPark});
+    r.hart.s.x[6] = 1;
+    for (int i = 0; i < kJobs; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        r.run(2);  // the block, interpreted; its translation is asked for
+        r.jit->wait_for_translations();
+    }
+    EXPECT_EQ(r.hart.s.x[5], uint64_t{kJobs});
+    EXPECT_EQ(r.hart.s.pc, kBase + 8 * kJobs);
+    return r.jit->translator_wakeups();
+}
+
+// A translator thread that naps while it has nothing to do (JitConfig::translator_naps_for,
+// here for longer than the test) takes each job without a wakeup, a system call on the hart
+// thread; one that sleeps instead must be woken for them.
+TEST(Jit, ANappingTranslatorIsNotWokenForItsJobs) {
+    EXPECT_EQ(wakeups_for_jobs_apart(std::chrono::hours(1)), 0u);
+    EXPECT_GT(wakeups_for_jobs_apart(std::chrono::microseconds(0)), 0u);
+}
 
 // TRAPEZE_PERF_MAP=1: every translation is named in /tmp/perf-PID.map and its bytes follow, in
 // the same order, in /tmp/perf-PID.code (tools/jit-profile --annotate disassembles them).
