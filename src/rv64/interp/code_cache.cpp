@@ -1,5 +1,7 @@
 #include "rv64/interp/code_cache.hpp"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <array>
 #include <cassert>
@@ -47,11 +49,7 @@ Block* CodeCache::allocate(uint64_t pa, std::span<const DecodedInsn> insns) {
     const size_t bytes = block_bytes(insns.size());
     static_assert(block_bytes(kMaxBlockInsns) <= kChunkBytes);
     if (m_chunk_used + bytes > kChunkBytes) {
-        // Out of host memory is a host failure the cache cannot report (callers need a
-        // block): the same std::bad_alloc that operator new would throw.
-        auto chunk = HugeRegion::map(kChunkBytes);
-        if (!chunk) throw std::bad_alloc();
-        m_chunks.push_back(std::move(*chunk));
+        m_chunks.push_back(next_chunk());
         m_chunk_count.store(m_chunks.size(), std::memory_order_relaxed);
         m_chunk_used = 0;
     }
@@ -63,6 +61,30 @@ Block* CodeCache::allocate(uint64_t pa, std::span<const DecodedInsn> insns) {
     b->pa = pa;
     b->insns = std::span(code, insns.size());
     return b;
+}
+
+// Under m_mu: the chunk prepare_chunk left, or a new one. Out of host memory is a host failure
+// the cache cannot report (callers need a block): the same std::bad_alloc that operator new
+// would throw.
+HugeRegion CodeCache::next_chunk() {
+    if (m_spare_ready.load(std::memory_order_acquire)) {
+        std::lock_guard lock(m_spare_mu);
+        m_spare_ready.store(false, std::memory_order_relaxed);
+        return std::move(m_spare);
+    }
+    auto chunk = HugeRegion::map(kChunkBytes);
+    if (!chunk) throw std::bad_alloc();
+    return std::move(*chunk);
+}
+
+void CodeCache::prepare_chunk() {
+    if (m_spare_ready.load(std::memory_order_acquire)) return;
+    auto chunk = HugeRegion::map(kChunkBytes);
+    if (!chunk) return;
+    (void)::madvise(chunk->data(), kChunkBytes, MADV_POPULATE_WRITE);  // a hint: else it faults on use
+    std::lock_guard lock(m_spare_mu);
+    m_spare = std::move(*chunk);
+    m_spare_ready.store(true, std::memory_order_release);
 }
 
 Block* CodeCache::build(uint64_t pa, Hart& h) {

@@ -218,6 +218,14 @@ public:
     uint64_t generation() const { return m_gen.load(std::memory_order_acquire); }
     uint64_t built() const { return m_built.load(std::memory_order_relaxed); }
     ExclusiveSection& exclusive() { return m_exclusive; }
+    // Maps the arena's next chunk and faults it in now, so that the hart that fills the
+    // current one takes a ready chunk instead of faulting in a fresh huge page itself (the
+    // kernel zeroes 2 MiB then: some milliseconds on a nested host, 2% of a Debian boot's hart
+    // thread). For a thread with time to spare, one at a time (the JIT's translator thread,
+    // between jobs); it takes no lock a hart waits for while the chunk is faulted in. At most
+    // one chunk waits; without memory for it nothing happens (allocate maps its own).
+    void prepare_chunk();
+    bool chunk_prepared() const { return m_spare_ready.load(std::memory_order_acquire); }  // for tests
 
 private:
     // One huge page each (HugeRegion): a boot decodes some 30 MiB of blocks, which in 4 KiB
@@ -230,6 +238,7 @@ private:
     void resplit_for_breakpoints();
     void drop(Block& b);
     Block* allocate(uint64_t pa, std::span<const DecodedInsn> insns);
+    HugeRegion next_chunk();
 
     GuestMemory& m_mem;
     AdaptiveMutex m_mu;
@@ -246,6 +255,9 @@ private:
     std::unique_ptr<std::atomic<uint8_t>[]> m_code_pages;  // written under m_mu
     std::vector<HugeRegion> m_chunks;   // the last one is being filled
     std::vector<HugeRegion> m_retired;  // a flush's, freed by reap()
+    std::mutex m_spare_mu;              // hands m_spare from prepare_chunk to allocate
+    HugeRegion m_spare;
+    std::atomic<bool> m_spare_ready{false};
     std::atomic<size_t> m_chunk_count{0};  // m_chunks.size(), for wants_flush
     size_t m_chunk_used = kChunkBytes;  // bytes of m_chunks.back() in use
     std::atomic<size_t> m_dead_bytes{0};  // arena bytes of dropped blocks (written under m_mu)

@@ -118,7 +118,8 @@ void Jit::init(Hart& h) {
     if (m_background) {
         try {
             m_translator = std::make_unique<Translator>(
-                *m_emitter, [this](std::span<const uint8_t> code) { return place(code); }, m_translator_naps_for);
+                *m_emitter, [this](std::span<const uint8_t> code) { return place(code); },
+                [this] { m_cache.prepare_chunk(); }, m_translator_naps_for);
             m_hart_emitter = std::make_unique<Emitter>(Layout::of(h), m_slots, kJumpCacheSize - 1);
             m_hart_emitter->set_trampoline(at + tramp.epilogue_offset, m_link_stub, at + tramp.recheck_offset);
         } catch (const std::system_error& e) {  // no thread to be had: translate in line

@@ -19,8 +19,8 @@ namespace trapeze::rv64::jit {
 // for that: a thread that cannot be confined is not used, and the throw makes the Jit
 // translate on the hart thread instead, as when no thread can be had. The promise is the
 // thread's own (it may still be in set_value when the constructor returns).
-Translator::Translator(Emitter& emitter, Placer place, std::chrono::microseconds nap_for)
-    : m_emitter(emitter), m_place(std::move(place)), m_nap_for(nap_for) {
+Translator::Translator(Emitter& emitter, Placer place, IdleTask idle, std::chrono::microseconds nap_for)
+    : m_emitter(emitter), m_place(std::move(place)), m_idle_task(std::move(idle)), m_nap_for(nap_for) {
     auto confined = std::make_shared<std::promise<Result<void>>>();
     std::future<Result<void>> result = confined->get_future();
     m_thread = std::thread([this, confined] {
@@ -149,6 +149,7 @@ void Translator::loop() {
     for (;;) {
         if (m_queue.size() == m_head && !m_stop) {
             lock.unlock();
+            if (m_idle_task) m_idle_task();
             wait_for_work();
             lock.lock();
         }

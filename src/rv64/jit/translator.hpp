@@ -62,10 +62,14 @@ public:
     // or nullptr if the buffer keeps its room for the harts' own translations.
     using Placer = std::function<const uint8_t*(std::span<const uint8_t>)>;
 
+    // Work for the thread's spare time, done each time it runs out of jobs (before it waits for
+    // the next): Jit's prepares the code cache's next arena chunk (CodeCache::prepare_chunk).
+    using IdleTask = std::function<void()>;
+
     // With nothing to do, the thread naps (needs no wakeup) for nap_for before it sleeps until
     // a job comes (see wait_for_work).
     static constexpr std::chrono::microseconds kNapFor{5000};
-    Translator(Emitter& emitter, Placer place, std::chrono::microseconds nap_for = kNapFor);
+    Translator(Emitter& emitter, Placer place, IdleTask idle = {}, std::chrono::microseconds nap_for = kNapFor);
     ~Translator();
     Translator(const Translator&) = delete;
     Translator& operator=(const Translator&) = delete;
@@ -111,6 +115,7 @@ private:
 
     Emitter& m_emitter;
     const Placer m_place;
+    const IdleTask m_idle_task;
     const std::chrono::microseconds m_nap_for;
     AdaptiveMutex m_mu;  // held for a few moves at a time, by a hart and the thread at once
     std::condition_variable_any m_work;  // a job was queued, or stop

@@ -130,6 +130,39 @@ TEST(CodeCacheArena, LiveBlocksAskForAFlushWhenTheArenaReachesItsLimit) {
     EXPECT_GT(built, 1u);
 }
 
+// A chunk prepared ahead (CodeCache::prepare_chunk: the JIT's translator thread does it between
+// jobs) is the one the arena takes next, and the blocks built in it are whole; one waits at most.
+TEST(CodeCacheArena, TakesThePreparedChunkNext) {
+    constexpr uint64_t kAt = 0x80000000;
+    constexpr uint64_t kRam = 1 << 20;
+    GuestMemory m = GuestMemory::create(Gpa(kAt), kRam).value();
+    for (uint64_t off = 0; off < kRam; off += 4) store_le<uint32_t>(m.span(Gpa(kAt + off), 4).data(), addi(5, 5, 1));
+    interp::CodeCache cache(m);
+    MmioBus bus;
+    GuestClock clock;
+    Hart hart(HartConfig{0, true}, m, bus, clock);
+    cache.attach(hart);
+    cache.prepare_chunk();
+    ASSERT_TRUE(cache.chunk_prepared());
+    ASSERT_EQ(cache.build(kAt, hart)->insns.size(), interp::CodeCache::kMaxBlockInsns);
+    EXPECT_FALSE(cache.chunk_prepared()) << "the first chunk was mapped anew instead";
+    EXPECT_EQ(cache.arena_bytes(), size_t{2} << 20);
+    cache.prepare_chunk();
+    cache.prepare_chunk();
+    EXPECT_TRUE(cache.chunk_prepared());
+    constexpr uint64_t kBlockGuestBytes = 4 * interp::CodeCache::kMaxBlockInsns;
+    std::vector<const interp::Block*> blocks;
+    for (uint64_t pa = kAt + kBlockGuestBytes; pa < kAt + kRam && cache.arena_bytes() < (size_t{4} << 20);
+         pa += kBlockGuestBytes)
+        blocks.push_back(cache.build(pa, hart));
+    ASSERT_EQ(cache.arena_bytes(), size_t{4} << 20) << "the RAM decoded without filling a chunk: make it larger";
+    EXPECT_FALSE(cache.chunk_prepared());
+    for (const interp::Block* b : blocks) {
+        ASSERT_EQ(b->insns.size(), interp::CodeCache::kMaxBlockInsns);
+        EXPECT_EQ(b->insns.back().raw, addi(5, 5, 1));
+    }
+}
+
 // A block's links (CodeCache::link, follow_link) lead to a successor only from the pc, mode
 // (privilege and V), page relation and generations they were made under, and keep the two
 // most recent successors.
