@@ -35,11 +35,7 @@ public:
     // Lockable, for std::lock_guard, std::unique_lock and std::condition_variable_any.
     // Ordering: acquire on taking the word, release on freeing it.
     void lock() {
-        if (try_lock()) return;
-        for (unsigned i = 0; i < kSpins; ++i) {
-            __builtin_ia32_pause();
-            if (m_word.load(std::memory_order_relaxed) == 0 && try_lock()) return;
-        }
+        if (try_lock() || spin_to_lock()) return;
         // Slow path: mark the word contended and sleep until an unlock wakes us.
         while (m_word.exchange(2, std::memory_order_acquire) != 0) futex(FUTEX_WAIT_PRIVATE, 2);
     }
@@ -49,16 +45,8 @@ public:
     // microseconds on a nested host: the JIT's translator thread placing code must not cost a
     // hart thread that, when the hart held the code cache's mutex longer than the spin.)
     void lock_napping() {
-        if (try_lock()) return;
-        for (;;) {
-            for (unsigned i = 0; i < kSpins; ++i) {
-                __builtin_ia32_pause();
-                if (m_word.load(std::memory_order_relaxed) == 0 && try_lock()) return;
-            }
-            const timespec nap{0, kNapNanoseconds};
-            ::nanosleep(&nap, nullptr);
-            if (try_lock()) return;
-        }
+        const timespec nap{0, kNapNanoseconds};
+        while (!try_lock() && !spin_to_lock()) ::nanosleep(&nap, nullptr);
     }
     bool try_lock() {
         uint32_t expected = 0;
@@ -75,6 +63,14 @@ private:
     static constexpr unsigned kSpins = 1000;
     static constexpr long kNapNanoseconds = 20'000;  // lock_napping's, between spins
 
+    // Retries for about kSpins pauses while the word is held; whether it got the lock.
+    bool spin_to_lock() {
+        for (unsigned i = 0; i < kSpins; ++i) {
+            __builtin_ia32_pause();
+            if (m_word.load(std::memory_order_relaxed) == 0 && try_lock()) return true;
+        }
+        return false;
+    }
     void futex(int op, uint32_t value) {
         static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t));
         ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&m_word), op, value, nullptr, nullptr, 0);

@@ -81,10 +81,11 @@ std::string Jit::summary() const {
         "interpreter, {} loads and stores sharing a TLB probe, {} through a loop's page memo, {} one-block loops "
         "keeping a memo's addend in a register), {} blocks entering a loop translated with another head, {} block runs "
         "interpreted before translation ({} translations taken back from the queue by a hart, {} placed in the code "
-        "buffer by the translator thread, which a hart woke {} times), {} dispatcher entries ({} to link an exit), {} code invalidations, {} flushes",
+        "buffer by the translator thread, which a hart woke {} times), {} dispatcher entries ({} to link an exit), "
+        "{} code invalidations, {} flushes",
         s.blocks, s.regions, s.translated, s.fallbacks, s.shared_probes, s.memo_accesses, s.pinned_memos,
-        side_entries(), sum(&Counters::interpreted), stolen(), placed(), translator_wakeups(), dispatches(), sum(&Counters::fills),
-        m_cache.generation(), flushes());
+        side_entries(), sum(&Counters::interpreted), stolen(), placed(), translator_wakeups(), dispatches(),
+        sum(&Counters::fills), m_cache.generation(), flushes());
 }
 
 // Each hart gets its dispatcher's state; its cross-page exit slots and jump cache are reserved

@@ -32,42 +32,38 @@ TEST(AdaptiveMutex, NoIncrementIsLostAmongMoreThreadsThanCores) {
     EXPECT_EQ(counter, uint64_t{kThreads} * kEach);
 }
 
-// A holder that keeps the lock far longer than a waiter spins makes the waiter sleep in the
-// kernel; the unlock must wake it, and it must not get the lock before the holder let go.
-TEST(AdaptiveMutex, AWaiterPastItsSpinIsWokenByTheUnlock) {
+// The lock is held 50 ms, far longer than a waiter spins, while another thread takes it with
+// `take`: the waiter must not get it before the holder let go. Returns whether the holder's
+// unlock had a sleeper to wake (AdaptiveMutex::unlock_wakes) just before it let go.
+template <typename Take>
+bool wait_past_the_spin(Take take) {
     AdaptiveMutex mu;
     bool released = false;
     bool seen_released = false;
     mu.lock();
     std::thread waiter([&] {
-        std::lock_guard lock(mu);
-        seen_released = released;
-    });
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    released = true;
-    mu.unlock();
-    waiter.join();
-    EXPECT_TRUE(seen_released);
-}
-
-// lock_napping waits as long as the holder keeps the lock, past its spin, and gets it after,
-// but never as a sleeper the holder's unlock would have to wake with a system call.
-TEST(AdaptiveMutex, ANappingWaiterLeavesTheUnlockNothingToWake) {
-    AdaptiveMutex mu;
-    bool released = false;
-    bool seen_released = false;
-    mu.lock();
-    std::thread waiter([&] {
-        mu.lock_napping();
+        take(mu);
         seen_released = released;
         mu.unlock();
     });
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    EXPECT_FALSE(mu.unlock_wakes());
+    const bool wakes = mu.unlock_wakes();
     released = true;
     mu.unlock();
     waiter.join();
     EXPECT_TRUE(seen_released);
+    return wakes;
+}
+
+// Past its spin, lock() sleeps in the kernel; the unlock must wake it.
+TEST(AdaptiveMutex, AWaiterPastItsSpinIsWokenByTheUnlock) {
+    wait_past_the_spin([](AdaptiveMutex& mu) { mu.lock(); });
+}
+
+// lock_napping waits as long, but never as a sleeper the holder's unlock would have to wake with
+// a system call.
+TEST(AdaptiveMutex, ANappingWaiterLeavesTheUnlockNothingToWake) {
+    EXPECT_FALSE(wait_past_the_spin([](AdaptiveMutex& mu) { mu.lock_napping(); }));
 }
 
 TEST(AdaptiveMutex, TryLockFailsWhileHeldAndSucceedsAfter) {
