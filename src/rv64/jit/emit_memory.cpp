@@ -54,10 +54,12 @@ constexpr int64_t kMaxGroupSpan = 1024;
 constexpr size_t kMinGroupSize = 2;
 
 
-// The group starting at b.insns[first] (a load or store), extended over the accesses off the
-// same base that follow while nothing in between writes the base or calls out. `at` places
-// each access (access_ranges).
-AccessGroup group_from(const interp::Block& b, std::span<const AccessRange> at, size_t first, bool has_bitcount) {
+// The groups starting at b.insns[first] (a load or store): one for each access off the same
+// base that follows while nothing in between writes the base or calls out, ending there
+// (so a shorter one can leave room for a more valuable group of another base). `at` places
+// each access (access_ranges). Appends those of kMinGroupSize members or more to `out`.
+void groups_from(const interp::Block& b, std::span<const AccessRange> at, size_t first, bool has_bitcount,
+                 std::vector<AccessGroup>& out) {
     AccessGroup g{at[first].base, at[first].lo, at[first].lo, false, false, first, first, 0};
     for (size_t j = first; j < b.insns.size(); ++j) {
         const DecodedInsn& d = b.insns[j];
@@ -71,11 +73,10 @@ AccessGroup group_from(const interp::Block& b, std::span<const AccessRange> at, 
             g.end = end;
             (is_store(op) ? g.stores : g.loads) = true;
             g.last = j;
-            ++g.members;
+            if (++g.members >= kMinGroupSize) out.push_back(g);
         }
         if (writes_x(d, g.base)) break;  // a load into the base is the group's last member
     }
-    return g;
 }
 
 // The slow-path helper of a load or store.
@@ -185,15 +186,45 @@ void Emitter::Impl::plan_groups(const interp::Block& b) {
     // loop region the accesses not in a group have page memos, cheaper than a group's probe
     // run on every iteration.
     const std::vector<AccessRange> at = access_ranges(b, !m_loop);
-    for (size_t i = 0; i < b.insns.size(); ++i) {
-        if (at[i].base == 0) continue;
-        const AccessGroup g = group_from(b, at, i, m_has_bitcount);
-        if (g.members < kMinGroupSize) continue;
+    std::vector<AccessGroup> candidates;
+    for (size_t i = 0; i < b.insns.size(); ++i)
+        if (at[i].base != 0) groups_from(b, at, i, m_has_bitcount, candidates);
+    if (candidates.empty()) return;
+    // One group at a time (rdi holds its addend), so the groups are a set of disjoint
+    // instruction ranges: the one that saves the most probes (members - 1 each), by dynamic
+    // programming over the block's positions. Taken first come, first served, a two-load
+    // group off an argument that spanned a function prologue's stores off sp left each store
+    // to probe alone. saved[k]: the most probes saved by groups within instructions [0, k).
+    std::vector<size_t> saved(b.insns.size() + 1, 0);
+    std::vector<int> ends_with(b.insns.size() + 1, -1);  // the group ending at k - 1 in that best plan
+    std::sort(candidates.begin(), candidates.end(),
+              [](const AccessGroup& x, const AccessGroup& y) { return x.last < y.last; });
+    size_t c = 0;
+    for (size_t k = 1; k <= b.insns.size(); ++k) {
+        saved[k] = saved[k - 1];
+        for (; c < candidates.size() && candidates[c].last == k - 1; ++c) {
+            const size_t with = saved[candidates[c].first] + candidates[c].members - 1;
+            if (with > saved[k]) {
+                saved[k] = with;
+                ends_with[k] = static_cast<int>(c);
+            }
+        }
+    }
+    for (size_t k = b.insns.size(); k > 0;) {
+        if (ends_with[k] < 0) {
+            --k;
+            continue;
+        }
+        const AccessGroup& g = candidates[static_cast<size_t>(ends_with[k])];
+        m_groups.push_back(g);
+        k = g.first;
+    }
+    std::reverse(m_groups.begin(), m_groups.end());
+    for (size_t n = 0; n < m_groups.size(); ++n) {
+        const AccessGroup& g = m_groups[n];
         for (size_t j = g.first; j <= g.last; ++j)
             if (access_size(static_cast<Op>(b.insns[j].op)) != 0 && at[j].base == g.base)
-                m_group_of[j] = static_cast<int>(m_groups.size());
-        m_groups.push_back(g);
-        i = g.last;  // one group at a time: rdi holds its addend
+                m_group_of[j] = static_cast<int>(n);
     }
 }
 

@@ -203,6 +203,39 @@ TEST(AccessGroup, IndexedAccessesShareTheirBasesProbe) {
     });
 }
 
+// A function's prologue: two loads off an argument (x10) around four stores off sp (x2).
+// Only one group is live at a time (rdi holds its addend), so the planner must choose: the
+// stores' group saves three probes, the loads' one. Taken first come, first served, the
+// loads' group spanned the stores and left them to probe alone (2 shared probes, not 4).
+TEST(AccessGroup, TheGroupsThatSaveTheMostProbesAreChosen) {
+    auto program = [](EngineRig& r) {
+        constexpr uint64_t kArg = kBase + 0x8000, kStack = kBase + 0x9000;
+        r.poke64(kArg + 8, 0x1234);
+        r.poke64(kArg + 16, 0x5678);
+        r.hart.s.x[10] = kArg;
+        r.hart.s.x[2] = kStack;
+        r.hart.s.x[20] = kBase;
+        for (uint32_t x : {1u, 8u, 9u, 18u}) r.hart.s.x[x] = 0x100 + x;
+        repeat(r, kBase,
+               {
+                   ld(15, 10, 8),   // ld x15, 8(x10)
+                   sd(1, 2, 48),    // sd x1, 48(x2)
+                   sd(8, 2, 40),    // sd x8, 40(x2)
+                   sd(9, 2, 32),    // sd x9, 32(x2)
+                   sd(18, 2, 24),   // sd x18, 24(x2)
+                   ld(16, 10, 16),  // ld x16, 16(x10)
+                   add(1, 1, 15),   // add x1, x1, x15
+               },
+               3);
+    };
+    expect_engines_agree(program, 1000, "a prologue's groups", [](EngineRig& r) {
+        EXPECT_EQ(r.hart.s.x[16], 0x5678u);
+        EXPECT_EQ(r.peek64(kBase + 0x9000 + 40), 0x108u);
+        EXPECT_EQ(r.peek64(kBase + 0x9000 + 48), 0x101u + 2 * 0x1234u);
+        EXPECT_GE(r.jit->stats().shared_probes, 4u);
+    });
+}
+
 // An indexed group whose array straddles two pages that map to distant frames: no shared
 // probe may cover both, so each access goes through its own page's translation.
 TEST(AccessGroup, IndexedAccessesAcrossTwoPagesProbeAlone) {
