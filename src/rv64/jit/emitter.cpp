@@ -52,9 +52,10 @@ uint32_t run_fallback(Hart* h, const DecodedInsn* d) noexcept {
 // can observe them. Clobbers rcx and rsi (rax carries the epilogue's result).
 void Emitter::Impl::flush_counters() {
     Xbyak::Label no_cycle, no_instret;
+    mov(rcx, qword[rsp + kFrameLeft]);
     mov(rsi, qword[rsp + kFrameFlushed]);
-    sub(rsi, r13);
-    mov(qword[rsp + kFrameFlushed], r13);
+    sub(rsi, rcx);
+    mov(qword[rsp + kFrameFlushed], rcx);
     test(byte[rbx + m_l.mcountinhibit], 1);
     jnz(no_cycle);
     add(qword[rbx + m_l.mcycle], rsi);
@@ -80,10 +81,11 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
     forget_memos();  // whatever the stack held
     mov(qword[rsp + kFrameRunState], rdx);
     mov(dword[rsp + kFrameMxcsr], kMxcsrNearest);
-    mov(r13, qword[rdx + offsetof(RunState, budget)]);
-    mov(qword[rsp + kFrameBudget], r13);
-    sub(r13, qword[rdx + offsetof(RunState, done)]);  // the units left
-    mov(qword[rsp + kFrameFlushed], r13);
+    mov(rax, qword[rdx + offsetof(RunState, budget)]);
+    mov(qword[rsp + kFrameBudget], rax);
+    sub(rax, qword[rdx + offsetof(RunState, done)]);  // the units left
+    mov(qword[rsp + kFrameLeft], rax);
+    mov(qword[rsp + kFrameFlushed], rax);
     jmp(rsi);
     align(16);
     t.link_stub_offset = getSize();
@@ -94,7 +96,7 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
     sync_pc();
     flush_counters();
     mov(rcx, qword[rsp + kFrameBudget]);
-    sub(rcx, r13);
+    sub(rcx, qword[rsp + kFrameLeft]);
     mov(rsi, qword[rsp + kFrameRunState]);
     mov(qword[rsi + offsetof(RunState, done)], rcx);
     add(rsp, kFrameBytes);
@@ -594,8 +596,8 @@ void Emitter::Impl::settle_lazy(const DecodedInsn& d) {
     if (d.rd == 0 || d.rd >= 32 || op_table()[d.op].dest != Dest::X) return;
     const int i = m_regs.host_of(d.rd);
     if (i < 0) return;
-    const auto bit = static_cast<uint8_t>(1u << i);
-    m_lazy = static_cast<uint8_t>(m_result_lazy ? m_lazy | bit : m_lazy & ~bit);
+    const auto bit = static_cast<RegCache::Mask>(1u << i);
+    m_lazy = static_cast<RegCache::Mask>(m_result_lazy ? m_lazy | bit : m_lazy & ~bit);
 }
 
 // One block of a region, `base` bytes from the head, entered with the canonical cache and

@@ -275,6 +275,43 @@ TEST(PageMemo, ForgottenWhenTheTrampolineIsEntered) {
     });
 }
 
+// A loop of two blocks that keeps ten registers changing (more than the nine host registers
+// of the cache) and loads and stores through page memos, run in slices that end at every
+// point of it: the budget left lives in the trampoline's frame beside the memos (kFrameLeft),
+// so the two must never share a slot, and each slice must stop exactly where the
+// interpreter's does.
+TEST(PageMemo, TheBudgetInTheFrameBesideTheMemos) {
+    auto program = [](EngineRig& r) {
+        map_pages(r);
+        r.hart.s.x[10] = 0x1f00;
+        r.hart.s.x[11] = 0x1e00;
+        r.hart.s.x[28] = 40;
+        r.code(kBase, {
+                          ld(6, 10, 0),      // loop: ld x6, 0(x10)
+                          add(7, 7, 6),      //       add x7, x7, x6
+                          addi(12, 12, 3),   //       addi x12, x12, 3
+                          add(13, 13, 12),   //       add x13, x13, x12
+                          add(14, 14, 13),   //       add x14, x14, x13
+                          add(15, 15, 14),   //       add x15, x15, x14
+                          bne(6, 0, 8),      //       bne x6, x0, next (always)
+                          kPark,
+                          add(16, 16, 15),   // next: add x16, x16, x15
+                          add(17, 17, 7),    //       add x17, x17, x7
+                          sd(17, 11, 0),     //       sd x17, 0(x11)
+                          addi(10, 10, 8),   //       addi x10, x10, 8
+                          addi(11, 11, 8),   //       addi x11, x11, 8
+                          addi(28, 28, -1),  //       addi x28, x28, -1
+                          bne(28, 0, -56),   //       bne x28, x0, loop
+                          kPark,
+                      });
+        r.enter_sv39(kRoot);
+    };
+    expect_engines_agree_by_slices(program, 7, 90, [](EngineRig& r) {
+        EXPECT_EQ(r.hart.s.x[28], 0u);
+        EXPECT_GE(r.jit->stats().memo_accesses, 2u);
+    });
+}
+
 // A load goes straight into its destination's host register when that register is cached: a
 // load carried out by the slow path (misaligned, not in an access group: x10 is written
 // between) must put the helper's value there, and a load that faults (the loop walks off
