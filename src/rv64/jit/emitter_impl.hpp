@@ -50,6 +50,10 @@ constexpr uint32_t kFrameGroup = 24;    // rdi (an access group's addend) across
 // exits through it runs no slower than through a register (measured on this project's AMD
 // EPYC host, a loop of two adds and the exit's sub and branch: 1 cycle per iteration either way).
 constexpr uint32_t kFrameLeft = 32;
+// The guest pc while translated code runs, in memory for the same reason (the register cache
+// has rbp): HartState::pc is written from it before anything that reads that (helpers, the
+// epilogue) and it is read back after helpers that may change it.
+constexpr uint32_t kFramePc = 40;
 // The page memos (see MemoBases): the page of each (all ones: none), then the addend of each;
 // loads' first, then stores'.
 constexpr uint32_t kMemoSlots = 64;
@@ -78,14 +82,14 @@ inline uint32_t imm32(int64_t v) { return static_cast<uint32_t>(static_cast<int3
 // must be sign-extended, not truncated to 32 bits as imm32 does).
 inline size_t disp(int64_t v) { return static_cast<size_t>(v); }
 
-// The guest registers a block has written, held in host registers (r8-r15, and rdi
+// The guest registers a block has written, held in host registers (r8-r15, rbp, and rdi
 // where no access group needs it for its addend) until the block ends or calls a helper
 // (then they are stored to HartState). Reads of a cached register
 // use it; others read HartState. This keeps a block's dependency chains in registers
 // instead of store-to-load forwarding through memory. Every cached value is dirty.
 class RegCache {
 public:
-    static constexpr unsigned kRegs = 9;
+    static constexpr unsigned kRegs = 10;
     using Map = std::array<uint8_t, kRegs>;  // guest register per host register, 0 = free
     using Mask = uint16_t;                   // a bit per host register
     static_assert(kRegs <= 16);
@@ -234,12 +238,24 @@ private:
 
     // Built once: composing an Xbyak address is not free, and these are the most used.
     const Xbyak::Address& X(unsigned r) const { return m_x_addr[r]; }
-    // The guest pc lives in rbp while translated code runs (no store-to-load chain through
-    // HartState from block to block); HartState::pc is written before anything that reads
-    // it (helpers, the epilogue) and read back after helpers that may change it.
+    // HartState::pc, and the pc while translated code runs (kFramePc): the region head's pc
+    // plus m_pc_off. sync_pc and reload_pc copy one to the other through rcx (never rax: it
+    // holds a helper's verdict or the epilogue's result).
     const Xbyak::Address& PC() const { return m_x_addr[kPcSlot]; }
-    void sync_pc() { mov(PC(), rbp); }
-    void reload_pc() { mov(rbp, PC()); }
+    Xbyak::Address pc_slot() { return qword[rsp + kFramePc]; }
+    void sync_pc() {
+        mov(rcx, pc_slot());
+        mov(PC(), rcx);
+    }
+    void reload_pc() {
+        mov(rcx, PC());
+        mov(pc_slot(), rcx);
+    }
+    // reg = the pc plus off.
+    void pc_plus(const Reg64& reg, int64_t off) {
+        mov(reg, pc_slot());
+        if (off != 0) add(reg, imm32(off));
+    }
 
     // Guest register reads and writes. x0 reads as zero; rd == 32 (x0) is not written.
     // Written values stay in the block's register cache (RegCache) instead of memory.
@@ -327,7 +343,7 @@ private:
         static constexpr std::array<int, RegCache::kRegs> kHost = {
             Xbyak::Operand::R8,  Xbyak::Operand::R9,  Xbyak::Operand::R10,
             Xbyak::Operand::R11, Xbyak::Operand::R12, Xbyak::Operand::R13,
-            Xbyak::Operand::R14, Xbyak::Operand::R15, Xbyak::Operand::RDI};
+            Xbyak::Operand::R14, Xbyak::Operand::R15, Xbyak::Operand::RBP, Xbyak::Operand::RDI};
         return Reg64(kHost[i]);
     }
     void put_sext32(unsigned rd) {  // rd = sign-extended eax
@@ -349,7 +365,7 @@ private:
     }
     // Moves the guest pc to the instruction at byte offset `off` of the block.
     void set_pc(int32_t off) {
-        if (off != m_pc_off) add(rbp, imm32(off - m_pc_off));
+        if (off != m_pc_off) add(pc_slot(), imm32(off - m_pc_off));
         m_pc_off = off;
     }
     void exit_trap(size_t index) {  // instruction `index` trapped: the ones before it retired
@@ -358,7 +374,7 @@ private:
     }
     void exit_chain(int64_t target_off, size_t retired, bool recheck_fetch = false);
     void follow_cross_page();
-    void fetch_entry(const Reg64& va, Xbyak::Label& miss);
+    void fetch_entry(const Xbyak::Operand& va, Xbyak::Label& miss);
     void emit_crossing(const interp::Block& b, Stats& stats);
     void jump_cache_slot();
     void prefetch_return(unsigned rd, int64_t return_off);
@@ -512,7 +528,7 @@ private:
 
     // Per block.
     uint32_t m_page_off = 0;  // page offset of the block's first instruction
-    int32_t m_pc_off = 0;     // rbp is the region head's pc + m_pc_off
+    int32_t m_pc_off = 0;     // the pc slot holds the region head's pc + m_pc_off
     int64_t m_fall_off = -1;  // the offset of the region's block laid out next (-1, odd: none)
     bool m_ended = false;     // the last instruction emitted the block's exits
     // What this block knows of mstatus.FS here (checked or set since its start or last call).

@@ -275,11 +275,11 @@ TEST(PageMemo, ForgottenWhenTheTrampolineIsEntered) {
     });
 }
 
-// A loop of two blocks that keeps ten registers changing (more than the nine host registers
-// of the cache) and loads and stores through page memos, run in slices that end at every
-// point of it: the budget left lives in the trampoline's frame beside the memos (kFrameLeft),
-// so the two must never share a slot, and each slice must stop exactly where the
-// interpreter's does.
+// A loop of two blocks that keeps eleven registers changing (more than the register cache's
+// ten host registers) and loads and stores through page memos, run in slices that end at
+// every point of it: the budget left and the pc live in the trampoline's frame beside the
+// memos (kFrameLeft, kFramePc), so none may share a slot, and each slice must stop exactly
+// where the interpreter's does, at the same pc.
 TEST(PageMemo, TheBudgetInTheFrameBesideTheMemos) {
     auto program = [](EngineRig& r) {
         map_pages(r);
