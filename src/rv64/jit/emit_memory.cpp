@@ -439,7 +439,7 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
         L(slow);
         writeback(map, lazy);
         store_pending(pending);  // a trap handler or the dispatcher may look
-        pc_plus(rax, off - pc_off);
+        lea(rax, ptr[rbp + disp(off - pc_off)]);
         mov(PC(), rax);
         if (m.store && m.fp)
             mov(rdx, F(d.rs2));
@@ -469,7 +469,7 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
         } else if (!m.store) {
             mov(X(d.rd), rdx);
         }
-        add(pc_slot(), imm32(off + d.len - pc_off));
+        add(rbp, imm32(off + d.len - pc_off));
         count(index + 1, index + 1);
         jmp(m_plain, T_NEAR);
     });

@@ -72,7 +72,7 @@ void Emitter::Impl::emit_sfence_vma(const DecodedInsn& d, size_t index, int32_t 
         L(trapped);
         exit_trap(index);
     });
-    m_pc_off = off + static_cast<int32_t>(d.len);  // the pc, reloaded, is the next instruction's
+    m_pc_off = off + static_cast<int32_t>(d.len);  // rbp, reloaded, is the next instruction's pc
     exit_chain(m_pc_off, index + 1, true);
     m_ended = true;
 }

@@ -52,10 +52,9 @@ uint32_t run_fallback(Hart* h, const DecodedInsn* d) noexcept {
 // can observe them. Clobbers rcx and rsi (rax carries the epilogue's result).
 void Emitter::Impl::flush_counters() {
     Xbyak::Label no_cycle, no_instret;
-    mov(rcx, qword[rsp + kFrameLeft]);
     mov(rsi, qword[rsp + kFrameFlushed]);
-    sub(rsi, rcx);
-    mov(qword[rsp + kFrameFlushed], rcx);
+    sub(rsi, r13);
+    mov(qword[rsp + kFrameFlushed], r13);
     test(byte[rbx + m_l.mcountinhibit], 1);
     jnz(no_cycle);
     add(qword[rbx + m_l.mcycle], rsi);
@@ -81,11 +80,10 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
     forget_memos();  // whatever the stack held
     mov(qword[rsp + kFrameRunState], rdx);
     mov(dword[rsp + kFrameMxcsr], kMxcsrNearest);
-    mov(rax, qword[rdx + offsetof(RunState, budget)]);
-    mov(qword[rsp + kFrameBudget], rax);
-    sub(rax, qword[rdx + offsetof(RunState, done)]);  // the units left
-    mov(qword[rsp + kFrameLeft], rax);
-    mov(qword[rsp + kFrameFlushed], rax);
+    mov(r13, qword[rdx + offsetof(RunState, budget)]);
+    mov(qword[rsp + kFrameBudget], r13);
+    sub(r13, qword[rdx + offsetof(RunState, done)]);  // the units left
+    mov(qword[rsp + kFrameFlushed], r13);
     jmp(rsi);
     align(16);
     t.link_stub_offset = getSize();
@@ -96,7 +94,7 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
     sync_pc();
     flush_counters();
     mov(rcx, qword[rsp + kFrameBudget]);
-    sub(rcx, qword[rsp + kFrameLeft]);
+    sub(rcx, r13);
     mov(rsi, qword[rsp + kFrameRunState]);
     mov(qword[rsi + offsetof(RunState, done)], rcx);
     add(rsp, kFrameBytes);
@@ -106,7 +104,7 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
     t.recheck_offset = getSize();
     {
         Xbyak::Label miss;
-        fetch_entry(pc_slot(), miss);
+        fetch_entry(rbp, miss);
         mov(rsi, qword[rcx + offsetof(Hart::TlbEntry, addend)]);
         cmp(rsi, qword[rdx + offsetof(ExitSlot, addend)]);
         jne(miss);
@@ -134,10 +132,10 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
 void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool recheck_fetch) {
     const int64_t delta = target_off - m_pc_off;
     if (fits_i32(delta)) {
-        if (delta != 0) add(pc_slot(), imm32(delta));
+        if (delta != 0) add(rbp, imm32(delta));
     } else {
         mov(rax, static_cast<uint64_t>(delta));
-        add(pc_slot(), rax);
+        add(rbp, rax);
     }
     const int64_t target_page_off = static_cast<int64_t>(m_page_off) + target_off;
     const bool same_page = !recheck_fetch && target_page_off >= 0 && target_page_off < 4096;
@@ -173,8 +171,7 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool recheck_
     add(rdx, imm32(index * static_cast<int64_t>(sizeof(ExitSlot))));
     {
         Xbyak::Label miss;
-        mov(rcx, pc_slot());
-        cmp(rcx, qword[rdx + offsetof(ExitSlot, pc)]);
+        cmp(rbp, qword[rdx + offsetof(ExitSlot, pc)]);
         jne(miss);
         follow_cross_page();
         L(miss);
@@ -185,7 +182,7 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool recheck_
 
 // rcx = the current fetch view's TLB entry for va, which must be valid for its page (as
 // Hart::translate_fetch probes it), else `miss`. Clobbers rsi.
-void Emitter::Impl::fetch_entry(const Xbyak::Operand& va, Xbyak::Label& miss) {
+void Emitter::Impl::fetch_entry(const Reg64& va, Xbyak::Label& miss) {
     mov(ecx, dword[rbx + m_l.fetch_index]);
     shl(ecx, kViewShift);  // * kTlbSets * sizeof(TlbEntry)
     mov(rsi, va);
@@ -209,7 +206,7 @@ void Emitter::Impl::emit_crossing(const interp::Block& b, Stats& stats) {
     const DecodedInsn& part = b.insns.front();
     const DecodedInsn& full = *b.crossing;
     Xbyak::Label other;
-    pc_plus(rax, 2);
+    lea(rax, ptr[rbp + 2]);
     fetch_entry(rax, other);
     mov(rsi, qword[rcx + offsetof(Hart::TlbEntry, addend)]);
     movzx(edx, word[rsi + rax]);
@@ -222,7 +219,7 @@ void Emitter::Impl::emit_crossing(const interp::Block& b, Stats& stats) {
         cmp(eax, 1);
         je(left);
         ja(trapped);
-        add(pc_slot(), part.len);  // it continued: the next instruction
+        add(rbp, part.len);  // it continued: the next instruction
         L(left);
         count(1, 1);
         jmp(m_plain, T_NEAR);
@@ -266,7 +263,7 @@ void Emitter::Impl::jump_cache_slot() {
 // the callee runs. Clobbers rcx and rdx.
 void Emitter::Impl::prefetch_return(unsigned rd, int64_t return_off) {
     if (rd != 1 && rd != 5) return;
-    pc_plus(rdx, return_off - m_pc_off);
+    lea(rdx, ptr[rbp + disp(return_off - m_pc_off)]);
     jump_cache_slot();
     prefetcht0(ptr[rdx]);
 }
@@ -277,10 +274,9 @@ void Emitter::Impl::exit_indirect(size_t retired) {
     count(retired, retired);
     jle(m_plain, T_NEAR);  // no units left
     Xbyak::Label miss;
-    mov(rdx, pc_slot());
+    mov(rdx, rbp);
     jump_cache_slot();
-    mov(rcx, pc_slot());
-    cmp(rcx, qword[rdx + offsetof(ExitSlot, pc)]);
+    cmp(rbp, qword[rdx + offsetof(ExitSlot, pc)]);
     jne(miss);
     follow_cross_page();
     L(miss);
@@ -414,7 +410,7 @@ void Emitter::Impl::edge(int64_t target_off, size_t retired, const RegCache::Map
         exit_chain(target_off, retired);
         return;
     }
-    if (m_pc_off != 0) add(pc_slot(), imm32(-m_pc_off));  // back to the head's pc (emit_body)
+    if (m_pc_off != 0) add(rbp, imm32(-m_pc_off));  // back to the head's pc (emit_body)
     reconcile(now, m_canon);
     count(retired, retired);
     if (last && target_off == m_fall_off) {
@@ -435,7 +431,7 @@ void Emitter::Impl::edge(int64_t target_off, size_t retired, const RegCache::Map
 // Out to the dispatcher at the region's block target_off bytes from the head, with the cache
 // in its canonical state.
 void Emitter::Impl::leave_at(int64_t target_off) {
-    if (target_off != 0) add(pc_slot(), imm32(target_off));
+    if (target_off != 0) add(rbp, imm32(target_off));
     jmp(m_leave_canon, T_NEAR);
 }
 
@@ -455,7 +451,7 @@ Emitter::Impl::Reg64 Emitter::Impl::dest(unsigned rd, bool& rd_was_cached) {
 
 // A region (Jit::translate): the head block and blocks of its page that lead back to it,
 // each entered at its label with the cache in the canonical state (loaded on entry). Offsets
-// are from the head's pc, so every block's exits and slow paths set the guest pc from the pc slot as
+// are from the head's pc, so every block's exits and slow paths set the guest pc from rbp as
 // a lone block's do. A lone block that does not jump to itself keeps no canonical registers.
 std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* const> blocks, Stats& stats) {
     const interp::Block& head = *blocks.front();
@@ -528,11 +524,11 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
 }
 
 // Entries at the region's blocks after the head (see Emitter::entries), laid out after
-// everything else: the pc back to the head's, then the head's entry, the canonical registers.
+// everything else: rbp back to the head's pc, then the head's entry, the canonical registers.
 void Emitter::Impl::side_entries(std::span<const interp::Block* const> order) {
     for (size_t k = 1; k < m_entries.size(); ++k) {
         m_side_entries.push_back({order[k]->pa, getSize()});
-        add(pc_slot(), imm32(-m_entries[k].first));
+        add(rbp, imm32(-m_entries[k].first));
         reload(m_canon);
         jmp(m_entries[k].second, T_NEAR);
     }
@@ -598,12 +594,12 @@ void Emitter::Impl::settle_lazy(const DecodedInsn& d) {
     if (d.rd == 0 || d.rd >= 32 || op_table()[d.op].dest != Dest::X) return;
     const int i = m_regs.host_of(d.rd);
     if (i < 0) return;
-    const auto bit = static_cast<RegCache::Mask>(1u << i);
-    m_lazy = static_cast<RegCache::Mask>(m_result_lazy ? m_lazy | bit : m_lazy & ~bit);
+    const auto bit = static_cast<uint8_t>(1u << i);
+    m_lazy = static_cast<uint8_t>(m_result_lazy ? m_lazy | bit : m_lazy & ~bit);
 }
 
 // One block of a region, `base` bytes from the head, entered with the canonical cache and
-// the pc slot = the head's pc (so jumps between the region's blocks need not move it: exits and
+// rbp = the head's pc (so jumps between the region's blocks need not move rbp: exits and
 // slow paths add the instruction's offset from the head, as set_pc does).
 void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats) {
     m_regs.restore(m_canon);
@@ -688,7 +684,7 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
 }
 
 // d through the interpreter's semantics (run_fallback; eax = its verdict), with the counters
-// and pc in HartState current, and the pc slot reloaded from it after (a trap or jump moves it).
+// and pc in HartState current, and rbp reloaded from it after (a trap or jump moves it).
 void Emitter::Impl::call_fallback(const DecodedInsn& d) {
     // keeps_group let a group span this call, which would clobber the group's addend (rdi)
     // and could change the translation it stands for: a bug, caught at translation time.
@@ -827,7 +823,7 @@ bool Emitter::Impl::emit_insn(const DecodedInsn& d, size_t index, int32_t off) {
 void Emitter::Impl::emit_auipc(const DecodedInsn& d, int32_t off) {
     if (d.rd == 32) return;
     const int64_t delta = static_cast<int64_t>(off) - m_pc_off + d.imm;
-    mov(rax, pc_slot());
+    mov(rax, rbp);
     if (fits_i32(delta)) {
         add(rax, imm32(delta));
     } else {
@@ -840,7 +836,7 @@ void Emitter::Impl::emit_auipc(const DecodedInsn& d, int32_t off) {
 void Emitter::Impl::emit_jal(const DecodedInsn& d, size_t index, int32_t off) {
     prefetch_return(d.rd, off + d.len);
     if (d.rd != 32) {
-        pc_plus(rax, off + d.len - m_pc_off);
+        lea(rax, ptr[rbp + disp(off + d.len - m_pc_off)]);
         put(d.rd, rax);
     }
     m_ended = true;
@@ -853,11 +849,11 @@ void Emitter::Impl::emit_jalr(const DecodedInsn& d, size_t index, int32_t off) {
     if (d.imm != 0) add(rax, imm32(d.imm));
     and_(rax, imm32(-2));
     if (d.rd != 32) {
-        pc_plus(rcx, off + d.len - m_pc_off);
+        lea(rcx, ptr[rbp + disp(off + d.len - m_pc_off)]);
         put(d.rd, rcx);
     }
     spill();
-    mov(pc_slot(), rax);
+    mov(rbp, rax);
     exit_indirect(index + 1);
     m_ended = true;
 }
@@ -941,12 +937,12 @@ void Emitter::Impl::cold_fallback(const DecodedInsn& d, size_t index, int32_t of
     cold([this, other, done, index, off, pc_off, result, &d, map = m_regs.map()]() mutable {
         L(other);
         writeback(map);
-        if (off != pc_off) add(pc_slot(), imm32(off - pc_off));
+        if (off != pc_off) add(rbp, imm32(off - pc_off));
         call_fallback(d);
         Xbyak::Label left;
         test(eax, eax);
         jnz(left, T_NEAR);
-        if (off != pc_off) sub(pc_slot(), imm32(off - pc_off));
+        if (off != pc_off) sub(rbp, imm32(off - pc_off));
         reload(map);
         if (result) mov(rax, X(d.rd));
         jmp(done, T_NEAR);

@@ -53,7 +53,7 @@ public:
     // which every exit jumps to with rax = the ExitSlot to fill (or null), is at
     // epilogue_offset; the link stub, where unfilled slots lead (rdx = the slot), at
     // link_stub_offset; the fetch recheck of a cross-page slot whose key is stale (rdx = the
-    // slot, the frame's pc slot = its pc), at recheck_offset.
+    // slot, rbp = its pc), at recheck_offset.
     struct Trampoline {
         std::span<const uint8_t> code;
         size_t epilogue_offset = 0;
@@ -78,7 +78,7 @@ public:
     };
     std::span<const Patch> patches() const;
     // The last loop region's entries at its other blocks, at `offset` in its code: entered as
-    // the head is (the pc = that block's, nothing cached), they load the canonical registers
+    // the head is (rbp = that block's pc, nothing cached), they load the canonical registers
     // and jump to the block. Jit::install makes each the code of its block, unless that block
     // has code already, so a loop entered at different blocks runs one translation, not one
     // per block (which would multiply its host code and the branch predictor's work).

@@ -42,22 +42,12 @@ inline uint64_t addr(F* f) {
 // from its top level, so rsp is the same everywhere in it).
 constexpr uint32_t kFrameRunState = 0;  // RunState*
 constexpr uint32_t kFrameBudget = 8;    // RunState::budget
-constexpr uint32_t kFrameFlushed = 16;  // kFrameLeft when the counters were last brought up to date
+constexpr uint32_t kFrameFlushed = 16;  // r13 when the counters were last brought up to date
 constexpr uint32_t kFrameGroup = 24;    // rdi (an access group's addend) across slow-path calls
-// The budget units left: every block exit takes its instructions off it and leaves when none
-// are left (count). In memory rather than in a register, which the register cache has
-// instead: the host renames the read-modify-write of a stack slot, so a loop's chain of
-// exits through it runs no slower than through a register (measured on this project's AMD
-// EPYC host, a loop of two adds and the exit's sub and branch: 1 cycle per iteration either way).
-constexpr uint32_t kFrameLeft = 32;
-// The guest pc while translated code runs, in memory for the same reason (the register cache
-// has rbp): HartState::pc is written from it before anything that reads that (helpers, the
-// epilogue) and it is read back after helpers that may change it.
-constexpr uint32_t kFramePc = 40;
 // The page memos (see MemoBases): the page of each (all ones: none), then the addend of each;
 // loads' first, then stores'.
 constexpr uint32_t kMemoSlots = 64;
-constexpr uint32_t kFrameMemoPages = 48;
+constexpr uint32_t kFrameMemoPages = 32;
 constexpr uint32_t kFrameMemoAddends = kFrameMemoPages + 8 * kMemoSlots;
 // The MXCSR images of native FP instructions (emit_fp.cpp): the one they load (round to
 // nearest even, every exception masked, flags clear) and, 4 bytes above, the one they store.
@@ -82,17 +72,15 @@ inline uint32_t imm32(int64_t v) { return static_cast<uint32_t>(static_cast<int3
 // must be sign-extended, not truncated to 32 bits as imm32 does).
 inline size_t disp(int64_t v) { return static_cast<size_t>(v); }
 
-// The guest registers a block has written, held in host registers (r8-r15, rbp, and rdi
+// The guest registers a block has written, held in host registers (r8-r12, r14, r15, and rdi
 // where no access group needs it for its addend) until the block ends or calls a helper
 // (then they are stored to HartState). Reads of a cached register
 // use it; others read HartState. This keeps a block's dependency chains in registers
 // instead of store-to-load forwarding through memory. Every cached value is dirty.
 class RegCache {
 public:
-    static constexpr unsigned kRegs = 10;
+    static constexpr unsigned kRegs = 8;
     using Map = std::array<uint8_t, kRegs>;  // guest register per host register, 0 = free
-    using Mask = uint16_t;                   // a bit per host register
-    static_assert(kRegs <= 16);
 
     // Only the first n host registers are handed out (the last, rdi, may be an access
     // group's).
@@ -238,24 +226,12 @@ private:
 
     // Built once: composing an Xbyak address is not free, and these are the most used.
     const Xbyak::Address& X(unsigned r) const { return m_x_addr[r]; }
-    // HartState::pc, and the pc while translated code runs (kFramePc): the region head's pc
-    // plus m_pc_off. sync_pc and reload_pc copy one to the other through rcx (never rax: it
-    // holds a helper's verdict or the epilogue's result).
+    // The guest pc lives in rbp while translated code runs (no store-to-load chain through
+    // HartState from block to block); HartState::pc is written before anything that reads
+    // it (helpers, the epilogue) and read back after helpers that may change it.
     const Xbyak::Address& PC() const { return m_x_addr[kPcSlot]; }
-    Xbyak::Address pc_slot() { return qword[rsp + kFramePc]; }
-    void sync_pc() {
-        mov(rcx, pc_slot());
-        mov(PC(), rcx);
-    }
-    void reload_pc() {
-        mov(rcx, PC());
-        mov(pc_slot(), rcx);
-    }
-    // reg = the pc plus off.
-    void pc_plus(const Reg64& reg, int64_t off) {
-        mov(reg, pc_slot());
-        if (off != 0) add(reg, imm32(off));
-    }
+    void sync_pc() { mov(PC(), rbp); }
+    void reload_pc() { mov(rbp, PC()); }
 
     // Guest register reads and writes. x0 reads as zero; rd == 32 (x0) is not written.
     // Written values stay in the block's register cache (RegCache) instead of memory.
@@ -278,7 +254,7 @@ private:
     void materialize(unsigned host) {
         if ((m_lazy >> host & 1) == 0) return;
         movsxd(cache_reg(host), cache_reg(host).cvt32());
-        m_lazy = static_cast<RegCache::Mask>(m_lazy & ~(1u << host));
+        m_lazy = static_cast<uint8_t>(m_lazy & ~(1u << host));
     }
     void materialize_all() {
         for (unsigned i = 0; i < RegCache::kRegs; ++i) materialize(i);
@@ -322,7 +298,7 @@ private:
     // Emits the stores of every cached register (the mapping stays). A slow path's
     // writeback sign-extends the registers that were lazy where it left (`lazy`, a copy of
     // m_lazy then) as it stores them; the extended value is as good a lazy one when it returns.
-    void writeback(const RegCache::Map& map, RegCache::Mask lazy = 0) {
+    void writeback(const RegCache::Map& map, uint8_t lazy = 0) {
         for (unsigned i = 0; i < RegCache::kRegs; ++i) {
             if (map[i] == 0) continue;
             if ((lazy >> i & 1) != 0) movsxd(cache_reg(i), cache_reg(i).cvt32());
@@ -341,9 +317,8 @@ private:
     }
     static Reg64 cache_reg(unsigned i) {
         static constexpr std::array<int, RegCache::kRegs> kHost = {
-            Xbyak::Operand::R8,  Xbyak::Operand::R9,  Xbyak::Operand::R10,
-            Xbyak::Operand::R11, Xbyak::Operand::R12, Xbyak::Operand::R13,
-            Xbyak::Operand::R14, Xbyak::Operand::R15, Xbyak::Operand::RBP, Xbyak::Operand::RDI};
+            Xbyak::Operand::R8,  Xbyak::Operand::R9,  Xbyak::Operand::R10, Xbyak::Operand::R11,
+            Xbyak::Operand::R12, Xbyak::Operand::R14, Xbyak::Operand::R15, Xbyak::Operand::RDI};
         return Reg64(kHost[i]);
     }
     void put_sext32(unsigned rd) {  // rd = sign-extended eax
@@ -357,15 +332,14 @@ private:
         jmp(rcx);
     }
     // Uses `done` budget units, of which `retired` were instructions retired (a trapping
-    // first instruction retires nothing but counts one unit). Sets the flags as
-    // kFrameLeft -= done.
+    // first instruction retires nothing but counts one unit). Sets the flags as r13 -= done.
     void count(uint64_t retired, uint64_t done) {
         if (done != retired) sub(qword[rsp + kFrameFlushed], static_cast<uint32_t>(done - retired));
-        sub(qword[rsp + kFrameLeft], static_cast<uint32_t>(done));
+        sub(r13, static_cast<uint32_t>(done));
     }
     // Moves the guest pc to the instruction at byte offset `off` of the block.
     void set_pc(int32_t off) {
-        if (off != m_pc_off) add(pc_slot(), imm32(off - m_pc_off));
+        if (off != m_pc_off) add(rbp, imm32(off - m_pc_off));
         m_pc_off = off;
     }
     void exit_trap(size_t index) {  // instruction `index` trapped: the ones before it retired
@@ -374,7 +348,7 @@ private:
     }
     void exit_chain(int64_t target_off, size_t retired, bool recheck_fetch = false);
     void follow_cross_page();
-    void fetch_entry(const Xbyak::Operand& va, Xbyak::Label& miss);
+    void fetch_entry(const Reg64& va, Xbyak::Label& miss);
     void emit_crossing(const interp::Block& b, Stats& stats);
     void jump_cache_slot();
     void prefetch_return(unsigned rd, int64_t return_off);
@@ -528,7 +502,7 @@ private:
 
     // Per block.
     uint32_t m_page_off = 0;  // page offset of the block's first instruction
-    int32_t m_pc_off = 0;     // the pc slot holds the region head's pc + m_pc_off
+    int32_t m_pc_off = 0;     // rbp is the region head's pc + m_pc_off
     int64_t m_fall_off = -1;  // the offset of the region's block laid out next (-1, odd: none)
     bool m_ended = false;     // the last instruction emitted the block's exits
     // What this block knows of mstatus.FS here (checked or set since its start or last call).
@@ -538,7 +512,7 @@ private:
     RegCache m_regs;
     // Lazy sign extension (see emit_body): bit i set while cache register i holds a value
     // whose low 32 bits are right and whose upper 32 bits are not yet their sign extension.
-    RegCache::Mask m_lazy = 0;
+    uint8_t m_lazy = 0;
     bool m_may_defer_sext = false;  // emit_body allows the instruction being emitted to
     bool m_result_lazy = false;     // the instruction just emitted left its result lazy
     // The region's blocks: byte offset of each from the head's pc, and the label of its code.

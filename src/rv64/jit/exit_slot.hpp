@@ -108,11 +108,11 @@ private:
 };
 
 // Registers the dispatcher and the translations agree on. Emitted code runs between
-// Jit's prologue and epilogue with rbx = Hart*; the guest pc (HartState::pc is stale until the
-// epilogue or a helper call writes it), the budget units left (a block's exit subtracts its
-// instructions and leaves when none are left), the RunState*, the budget and the units left
-// as of the last update of minstret/mcycle are in the trampoline's frame; r8-r15, rbp (and
-// rdi, where no access group needs it) hold a block's cached guest registers.
+// Jit's prologue and epilogue with: rbx = Hart*, rbp = the guest pc (HartState::pc is
+// stale until the epilogue or a helper call writes it), r13 = budget units left (a block's
+// exit subtracts its instructions and leaves when none are left); the RunState*, the budget
+// and r13 as of the last update of minstret/mcycle are in the trampoline's frame; r8-r12,
+// r14 and r15 hold a block's cached guest registers.
 struct RunState {
     uint64_t retired = 0;  // instructions retired and accounted in this entry
     uint64_t done = 0;     // budget units used (a trapping first instruction counts one)

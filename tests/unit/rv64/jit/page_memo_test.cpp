@@ -275,12 +275,11 @@ TEST(PageMemo, ForgottenWhenTheTrampolineIsEntered) {
     });
 }
 
-// A loop of two blocks that keeps eleven registers changing (more than the register cache's
-// ten host registers) and loads and stores through page memos, run in slices that end at
-// every point of it: the budget left and the pc live in the trampoline's frame beside the
-// memos (kFrameLeft, kFramePc), so none may share a slot, and each slice must stop exactly
-// where the interpreter's does, at the same pc.
-TEST(PageMemo, TheBudgetInTheFrameBesideTheMemos) {
+// A loop of two blocks that keeps eleven registers changing (more than the register cache
+// holds) and loads and stores through page memos, run in slices that end at every point of
+// it: each slice must stop exactly where the interpreter's does, at the same pc, with the
+// same registers and memory.
+TEST(PageMemo, SlicesEndAnywhereInALoopWithMoreRegistersThanTheCache) {
     auto program = [](EngineRig& r) {
         map_pages(r);
         r.hart.s.x[10] = 0x1f00;
