@@ -439,7 +439,7 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
         L(slow);
         writeback(map, lazy);
         store_pending(pending);  // a trap handler or the dispatcher may look
-        lea(rax, ptr[rbp + disp(off - pc_off)]);
+        pc_plus(rax, off - pc_off);
         mov(PC(), rax);
         if (m.store && m.fp)
             mov(rdx, F(d.rs2));
@@ -469,9 +469,9 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
         } else if (!m.store) {
             mov(X(d.rd), rdx);
         }
-        add(rbp, imm32(off + d.len - pc_off));
+        add(pc(), imm32(off + d.len - pc_off));
         count(index + 1, index + 1);
-        jmp(m_plain, T_NEAR);
+        jmp(plain(), T_NEAR);
     });
     if (!m.store && m.fp) {
         write_f_loaded(d.rd, m.size, rax);

@@ -52,9 +52,14 @@ uint32_t run_fallback(Hart* h, const DecodedInsn* d) noexcept {
 // can observe them. Clobbers rcx and rsi (rax carries the epilogue's result).
 void Emitter::Impl::flush_counters() {
     Xbyak::Label no_cycle, no_instret;
+    Reg64 units = r13;
+    if (in_frame()) {
+        units = rcx;
+        mov(rcx, left());
+    }
     mov(rsi, qword[rsp + kFrameFlushed]);
-    sub(rsi, r13);
-    mov(qword[rsp + kFrameFlushed], r13);
+    sub(rsi, units);
+    mov(qword[rsp + kFrameFlushed], units);
     test(byte[rbx + m_l.mcountinhibit], 1);
     jnz(no_cycle);
     add(qword[rbx + m_l.mcycle], rsi);
@@ -69,6 +74,8 @@ void Emitter::Impl::flush_counters() {
 
 Emitter::Trampoline Emitter::Impl::trampoline() {
     reset();
+    m_wide = false;
+    m_restored = false;
     Emitter::Trampoline t;
     // void* enter(Hart* rdi, const void* code rsi, RunState* rdx). Six pushes and the frame
     // (kFrameBytes, see kFrameRunState) leave rsp 16-byte aligned inside translations, ready
@@ -130,6 +137,7 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
 // `recheck_fetch` (the block changed translation): then the slot is followed only under the
 // fetch key it was filled under, as across pages.
 void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool recheck_fetch) {
+    const Restored restored(*this);
     const int64_t delta = target_off - m_pc_off;
     if (fits_i32(delta)) {
         if (delta != 0) add(rbp, imm32(delta));
@@ -140,11 +148,11 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool recheck_
     const int64_t target_page_off = static_cast<int64_t>(m_page_off) + target_off;
     const bool same_page = !recheck_fetch && target_page_off >= 0 && target_page_off < 4096;
     count(retired, retired);
-    jle(m_plain, T_NEAR);  // no units left
+    jle(plain(), T_NEAR);  // no units left
     if (same_page) {
         ExitSlot* slot = m_slots.alloc(m_link_stub);
         if (slot == nullptr) {
-            jmp(m_plain, T_NEAR);
+            jmp(plain(), T_NEAR);
             return;
         }
         slot->same_page = true;
@@ -163,7 +171,7 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool recheck_
     }
     const int64_t index = m_slots.alloc_cross();
     if (index < 0) {
-        jmp(m_plain, T_NEAR);
+        jmp(plain(), T_NEAR);
         return;
     }
     // This hart's slot for the exit (see ExitSlot).
@@ -206,7 +214,7 @@ void Emitter::Impl::emit_crossing(const interp::Block& b, Stats& stats) {
     const DecodedInsn& part = b.insns.front();
     const DecodedInsn& full = *b.crossing;
     Xbyak::Label other;
-    lea(rax, ptr[rbp + 2]);
+    pc_plus(rax, 2);
     fetch_entry(rax, other);
     mov(rsi, qword[rcx + offsetof(Hart::TlbEntry, addend)]);
     movzx(edx, word[rsi + rax]);
@@ -219,10 +227,10 @@ void Emitter::Impl::emit_crossing(const interp::Block& b, Stats& stats) {
         cmp(eax, 1);
         je(left);
         ja(trapped);
-        add(rbp, part.len);  // it continued: the next instruction
+        add(pc(), part.len);  // it continued: the next instruction
         L(left);
         count(1, 1);
-        jmp(m_plain, T_NEAR);
+        jmp(plain(), T_NEAR);
         L(trapped);
         exit_trap(0);
     });
@@ -263,7 +271,7 @@ void Emitter::Impl::jump_cache_slot() {
 // the callee runs. Clobbers rcx and rdx.
 void Emitter::Impl::prefetch_return(unsigned rd, int64_t return_off) {
     if (rd != 1 && rd != 5) return;
-    lea(rdx, ptr[rbp + disp(return_off - m_pc_off)]);
+    pc_plus(rdx, return_off - m_pc_off);
     jump_cache_slot();
     prefetcht0(ptr[rdx]);
 }
@@ -271,8 +279,9 @@ void Emitter::Impl::prefetch_return(unsigned rd, int64_t return_off) {
 // An indirect jump (pc already stored): the direct-mapped jump cache, keyed by virtual pc,
 // validated as a cross-page ExitSlot.
 void Emitter::Impl::exit_indirect(size_t retired) {
+    const Restored restored(*this);
     count(retired, retired);
-    jle(m_plain, T_NEAR);  // no units left
+    jle(plain(), T_NEAR);  // no units left
     Xbyak::Label miss;
     mov(rdx, rbp);
     jump_cache_slot();
@@ -296,10 +305,8 @@ void Emitter::Impl::put(unsigned rd, const Reg64& r) {
     mov(cache_reg(static_cast<unsigned>(i)), r);
 }
 
-// The registers a region keeps in the cache at every block start (m_canon): the ones its
-// instructions use most, so a loop of blocks keeps its values in host registers from one
-// block and one iteration to the next.
-RegCache::Map Emitter::Impl::region_registers(std::span<const interp::Block* const> blocks, unsigned available) {
+// How often the region's blocks use each integer register, inner loops weighted up.
+std::array<uint32_t, 32> Emitter::Impl::register_uses(std::span<const interp::Block* const> blocks) {
     const std::vector<unsigned> loops = loop_lengths(blocks);
     std::array<uint32_t, 32> uses{};
     for (size_t k = 0; k < blocks.size(); ++k) {
@@ -318,6 +325,13 @@ RegCache::Map Emitter::Impl::region_registers(std::span<const interp::Block* con
         }
     }
     uses[0] = 0;
+    return uses;
+}
+
+// The registers a region keeps in the cache at every block start (m_canon): the ones its
+// instructions use most, so a loop of blocks keeps its values in host registers from one
+// block and one iteration to the next.
+RegCache::Map Emitter::Impl::region_registers(std::array<uint32_t, 32> uses, unsigned available) {
     // With more registers in use than the cache holds, one is left to the others in turn.
     const auto used = static_cast<unsigned>(std::count_if(uses.begin(), uses.end(), [](uint32_t n) { return n != 0; }));
     const unsigned n = used > available ? available - 1 : available;
@@ -410,7 +424,7 @@ void Emitter::Impl::edge(int64_t target_off, size_t retired, const RegCache::Map
         exit_chain(target_off, retired);
         return;
     }
-    if (m_pc_off != 0) add(rbp, imm32(-m_pc_off));  // back to the head's pc (emit_body)
+    if (m_pc_off != 0) add(pc(), imm32(-m_pc_off));  // back to the head's pc (emit_body)
     reconcile(now, m_canon);
     count(retired, retired);
     if (last && target_off == m_fall_off) {
@@ -431,7 +445,7 @@ void Emitter::Impl::edge(int64_t target_off, size_t retired, const RegCache::Map
 // Out to the dispatcher at the region's block target_off bytes from the head, with the cache
 // in its canonical state.
 void Emitter::Impl::leave_at(int64_t target_off) {
-    if (target_off != 0) add(rbp, imm32(target_off));
+    if (target_off != 0) add(pc(), imm32(target_off));
     jmp(m_leave_canon, T_NEAR);
 }
 
@@ -461,6 +475,9 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     m_regs.clear();
     m_lazy = 0;
     m_plain = Xbyak::Label();
+    m_plain_regs = Xbyak::Label();
+    m_restored = false;
+    m_wide = false;
     m_stale_key = Xbyak::Label();
     m_stale_key_used = false;
     m_leave_canon = Xbyak::Label();
@@ -479,13 +496,18 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     m_pinned_memos = 0;
     m_head_pa = head.pa;
     m_loop = blocks.size() > 1 || jumps_to_itself(head);
+    const bool groups = any_group(blocks);
+    const std::array<uint32_t, 32> uses = register_uses(blocks);
+    m_wide = static_cast<unsigned>(std::count_if(uses.begin() + 1, uses.end(), [](uint32_t n) { return n != 0; })) >
+             cache_registers(groups);
     if (m_loop) {
         m_memo_bases = memo_bases(blocks);
-        m_regs.set_available(cache_registers(any_group(blocks)));
-        m_canon = region_registers(blocks, m_regs.available());
+        m_regs.set_available(cache_registers(groups));
+        m_canon = region_registers(uses, m_regs.available());
     } else {
         m_entries.clear();
     }
+    enter_frame();
     reload(m_canon);
     for (size_t k = 0; k < order.size(); ++k) {
         if (!m_entries.empty()) L(m_entries[k].second);
@@ -502,6 +524,10 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     L(m_leave_canon);
     writeback(m_canon);
     L(m_plain);
+    {
+        const Restored restored(*this);
+        L(m_plain_regs);
+    }
     xor_(eax, eax);
     jump_to_epilogue();
     if (m_stale_key_used) {
@@ -517,6 +543,7 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     ready();  // resolves labels (no protection change: DontSetProtectRWE)
     ++stats.blocks;
     if (blocks.size() > 1) ++stats.regions;
+    if (m_wide) ++stats.wide;
     stats.memo_accesses += m_memo_accesses;
     stats.pinned_memos += m_pinned_memos;
     stats.largest = std::max<uint64_t>(stats.largest, getSize());
@@ -529,6 +556,7 @@ void Emitter::Impl::side_entries(std::span<const interp::Block* const> order) {
     for (size_t k = 1; k < m_entries.size(); ++k) {
         m_side_entries.push_back({order[k]->pa, getSize()});
         add(rbp, imm32(-m_entries[k].first));
+        enter_frame();
         reload(m_canon);
         jmp(m_entries[k].second, T_NEAR);
     }
@@ -594,8 +622,8 @@ void Emitter::Impl::settle_lazy(const DecodedInsn& d) {
     if (d.rd == 0 || d.rd >= 32 || op_table()[d.op].dest != Dest::X) return;
     const int i = m_regs.host_of(d.rd);
     if (i < 0) return;
-    const auto bit = static_cast<uint8_t>(1u << i);
-    m_lazy = static_cast<uint8_t>(m_result_lazy ? m_lazy | bit : m_lazy & ~bit);
+    const auto bit = static_cast<RegCache::Mask>(1u << i);
+    m_lazy = static_cast<RegCache::Mask>(m_result_lazy ? m_lazy | bit : m_lazy & ~bit);
 }
 
 // One block of a region, `base` bytes from the head, entered with the canonical cache and
@@ -677,7 +705,7 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
         spill();
         count(b.insns.size(), b.insns.size());
         set_pc(off);
-        jmp(m_plain, T_NEAR);
+        jmp(plain(), T_NEAR);
     } else {
         edge(off, b.insns.size(), m_regs.map(), true);
     }
@@ -722,7 +750,7 @@ void Emitter::Impl::leave_after_fallback(size_t index) {
     cmp(eax, 1);
     jne(trapped);
     count(index + 1, index + 1);
-    jmp(m_plain, T_NEAR);
+    jmp(plain(), T_NEAR);
     L(trapped);
     exit_trap(index);
 }
@@ -823,7 +851,7 @@ bool Emitter::Impl::emit_insn(const DecodedInsn& d, size_t index, int32_t off) {
 void Emitter::Impl::emit_auipc(const DecodedInsn& d, int32_t off) {
     if (d.rd == 32) return;
     const int64_t delta = static_cast<int64_t>(off) - m_pc_off + d.imm;
-    mov(rax, rbp);
+    mov(rax, pc());
     if (fits_i32(delta)) {
         add(rax, imm32(delta));
     } else {
@@ -836,7 +864,7 @@ void Emitter::Impl::emit_auipc(const DecodedInsn& d, int32_t off) {
 void Emitter::Impl::emit_jal(const DecodedInsn& d, size_t index, int32_t off) {
     prefetch_return(d.rd, off + d.len);
     if (d.rd != 32) {
-        lea(rax, ptr[rbp + disp(off + d.len - m_pc_off)]);
+        pc_plus(rax, off + d.len - m_pc_off);
         put(d.rd, rax);
     }
     m_ended = true;
@@ -849,10 +877,11 @@ void Emitter::Impl::emit_jalr(const DecodedInsn& d, size_t index, int32_t off) {
     if (d.imm != 0) add(rax, imm32(d.imm));
     and_(rax, imm32(-2));
     if (d.rd != 32) {
-        lea(rcx, ptr[rbp + disp(off + d.len - m_pc_off)]);
+        pc_plus(rcx, off + d.len - m_pc_off);
         put(d.rd, rcx);
     }
     spill();
+    const Restored restored(*this, false);  // the pc is rax's
     mov(rbp, rax);
     exit_indirect(index + 1);
     m_ended = true;
@@ -937,12 +966,12 @@ void Emitter::Impl::cold_fallback(const DecodedInsn& d, size_t index, int32_t of
     cold([this, other, done, index, off, pc_off, result, &d, map = m_regs.map()]() mutable {
         L(other);
         writeback(map);
-        if (off != pc_off) add(rbp, imm32(off - pc_off));
+        if (off != pc_off) add(pc(), imm32(off - pc_off));
         call_fallback(d);
         Xbyak::Label left;
         test(eax, eax);
         jnz(left, T_NEAR);
-        if (off != pc_off) sub(rbp, imm32(off - pc_off));
+        if (off != pc_off) sub(pc(), imm32(off - pc_off));
         reload(map);
         if (result) mov(rax, X(d.rd));
         jmp(done, T_NEAR);

@@ -29,6 +29,7 @@ public:
         uint64_t shared_probes = 0;  // loads and stores in groups sharing one TLB probe
         uint64_t memo_accesses = 0;  // loads and stores through a loop region's page memo
         uint64_t pinned_memos = 0;   // blocks jumping to themselves with a memo's addend in rsi
+        uint64_t wide = 0;           // translations caching ten registers (pc and budget in the frame)
         uint64_t largest = 0;        // bytes of the largest translation
 
         Stats& operator+=(const Stats& o) {
@@ -39,6 +40,7 @@ public:
             shared_probes += o.shared_probes;
             memo_accesses += o.memo_accesses;
             pinned_memos += o.pinned_memos;
+            wide += o.wide;
             largest = std::max(largest, o.largest);
             return *this;
         }

@@ -13,6 +13,7 @@
 
 #include <array>
 #include <bit>
+#include <cassert>
 #include <climits>
 #include <cstdint>
 #include <deque>
@@ -44,10 +45,14 @@ constexpr uint32_t kFrameRunState = 0;  // RunState*
 constexpr uint32_t kFrameBudget = 8;    // RunState::budget
 constexpr uint32_t kFrameFlushed = 16;  // r13 when the counters were last brought up to date
 constexpr uint32_t kFrameGroup = 24;    // rdi (an access group's addend) across slow-path calls
+// In a wide region (see Emitter::Impl::m_wide) the budget units left and the guest pc, which
+// r13 and rbp hold everywhere else, so that the register cache has those two as well.
+constexpr uint32_t kFrameLeft = 32;
+constexpr uint32_t kFramePc = 40;
 // The page memos (see MemoBases): the page of each (all ones: none), then the addend of each;
 // loads' first, then stores'.
 constexpr uint32_t kMemoSlots = 64;
-constexpr uint32_t kFrameMemoPages = 32;
+constexpr uint32_t kFrameMemoPages = 48;
 constexpr uint32_t kFrameMemoAddends = kFrameMemoPages + 8 * kMemoSlots;
 // The MXCSR images of native FP instructions (emit_fp.cpp): the one they load (round to
 // nearest even, every exception masked, flags clear) and, 4 bytes above, the one they store.
@@ -72,15 +77,18 @@ inline uint32_t imm32(int64_t v) { return static_cast<uint32_t>(static_cast<int3
 // must be sign-extended, not truncated to 32 bits as imm32 does).
 inline size_t disp(int64_t v) { return static_cast<size_t>(v); }
 
-// The guest registers a block has written, held in host registers (r8-r12, r14, r15, and rdi
-// where no access group needs it for its addend) until the block ends or calls a helper
+// The guest registers a block has written, held in host registers (r8-r12, r14, r15, in a
+// wide region r13 and rbp too, and rdi where no access group needs it for its addend: see
+// Emitter::Impl::cache_reg) until the block ends or calls a helper
 // (then they are stored to HartState). Reads of a cached register
 // use it; others read HartState. This keeps a block's dependency chains in registers
 // instead of store-to-load forwarding through memory. Every cached value is dirty.
 class RegCache {
 public:
-    static constexpr unsigned kRegs = 8;
+    static constexpr unsigned kRegs = 10;
     using Map = std::array<uint8_t, kRegs>;  // guest register per host register, 0 = free
+    using Mask = uint16_t;                   // a bit per host register
+    static_assert(kRegs <= 16);
 
     // Only the first n host registers are handed out (the last, rdi, may be an access
     // group's).
@@ -201,7 +209,9 @@ public:
         : CodeGenerator(kScratchBytes, Xbyak::DontSetProtectRWE),
           m_l(l),
           m_slots(slots),
-          m_jump_cache_mask(jump_cache_mask) {
+          m_jump_cache_mask(jump_cache_mask),
+          m_pc_slot(qword[rsp + kFramePc]),
+          m_left_slot(qword[rsp + kFrameLeft]) {
         const Xbyak::util::Cpu cpu;
         m_has_fma = cpu.has(Xbyak::util::Cpu::tFMA);
         m_has_bitcount = cpu.has(Xbyak::util::Cpu::tLZCNT) && cpu.has(Xbyak::util::Cpu::tBMI1) &&
@@ -227,11 +237,66 @@ private:
     // Built once: composing an Xbyak address is not free, and these are the most used.
     const Xbyak::Address& X(unsigned r) const { return m_x_addr[r]; }
     // The guest pc lives in rbp while translated code runs (no store-to-load chain through
-    // HartState from block to block); HartState::pc is written before anything that reads
-    // it (helpers, the epilogue) and read back after helpers that may change it.
+    // HartState from block to block), in a wide region in the frame's kFramePc (pc());
+    // HartState::pc is written before anything that reads it (helpers, the epilogue) and
+    // read back after helpers that may change it (through rcx in a wide region: never rax,
+    // which holds a helper's verdict or the epilogue's result).
     const Xbyak::Address& PC() const { return m_x_addr[kPcSlot]; }
-    void sync_pc() { mov(PC(), rbp); }
-    void reload_pc() { mov(rbp, PC()); }
+    bool in_frame() const { return m_wide && !m_restored; }
+    const Xbyak::Operand& pc() const {
+        if (in_frame()) return m_pc_slot;
+        return rbp;
+    }
+    const Xbyak::Operand& left() const {  // the budget units left
+        if (in_frame()) return m_left_slot;
+        return r13;
+    }
+    void sync_pc() {
+        if (!in_frame()) return mov(PC(), rbp);
+        mov(rcx, pc());
+        mov(PC(), rcx);
+    }
+    void reload_pc() {
+        if (!in_frame()) return mov(rbp, PC());
+        mov(rcx, PC());
+        mov(pc(), rcx);
+    }
+    // reg = the pc plus off.
+    void pc_plus(const Reg64& reg, int64_t off) {
+        if (!in_frame()) return lea(reg, ptr[rbp + disp(off)]);
+        mov(reg, pc());
+        if (off != 0) add(reg, imm32(off));
+    }
+    // Out of a wide region (to other translations or the trampoline, which keep the pc and
+    // the units left in rbp and r13): loads them and, until the guard goes, emits code that
+    // uses them there. Wherever the cache is empty (it may hold rbp and r13).
+    class Restored {
+    public:
+        explicit Restored(Impl& e, bool pc_too = true) : m_e(e), m_was(e.m_restored) {
+            if (e.in_frame()) {
+                if (pc_too) e.mov(e.rbp, e.qword[e.rsp + kFramePc]);
+                e.mov(e.r13, e.qword[e.rsp + kFrameLeft]);
+            }
+            e.m_restored = true;
+        }
+        ~Restored() { m_e.m_restored = m_was; }
+        Restored(const Restored&) = delete;
+        Restored& operator=(const Restored&) = delete;
+
+    private:
+        Impl& m_e;
+        bool m_was;
+    };
+    // Into a wide region (its head's or a side entry, before the canonical registers load):
+    // the pc and the units left go to the frame.
+    void enter_frame() {
+        if (!in_frame()) return;
+        mov(m_pc_slot, rbp);
+        mov(m_left_slot, r13);
+    }
+    // Where the region's code leaves for the epilogue with nothing to link: m_plain in the
+    // region's own state, m_plain_regs once Restored.
+    const Xbyak::Label& plain() const { return in_frame() || !m_wide ? m_plain : m_plain_regs; }
 
     // Guest register reads and writes. x0 reads as zero; rd == 32 (x0) is not written.
     // Written values stay in the block's register cache (RegCache) instead of memory.
@@ -254,7 +319,7 @@ private:
     void materialize(unsigned host) {
         if ((m_lazy >> host & 1) == 0) return;
         movsxd(cache_reg(host), cache_reg(host).cvt32());
-        m_lazy = static_cast<uint8_t>(m_lazy & ~(1u << host));
+        m_lazy = static_cast<RegCache::Mask>(m_lazy & ~(1u << host));
     }
     void materialize_all() {
         for (unsigned i = 0; i < RegCache::kRegs; ++i) materialize(i);
@@ -298,7 +363,7 @@ private:
     // Emits the stores of every cached register (the mapping stays). A slow path's
     // writeback sign-extends the registers that were lazy where it left (`lazy`, a copy of
     // m_lazy then) as it stores them; the extended value is as good a lazy one when it returns.
-    void writeback(const RegCache::Map& map, uint8_t lazy = 0) {
+    void writeback(const RegCache::Map& map, RegCache::Mask lazy = 0) {
         for (unsigned i = 0; i < RegCache::kRegs; ++i) {
             if (map[i] == 0) continue;
             if ((lazy >> i & 1) != 0) movsxd(cache_reg(i), cache_reg(i).cvt32());
@@ -315,11 +380,18 @@ private:
         writeback(m_regs.map());
         m_regs.clear();
     }
-    static Reg64 cache_reg(unsigned i) {
-        static constexpr std::array<int, RegCache::kRegs> kHost = {
+    // Cache register i: r8-r12, r14, r15, then in a wide region r13 and rbp, then rdi (last,
+    // so that the first n can be handed out when an access group needs rdi).
+    Reg64 cache_reg(unsigned i) const {
+        static constexpr std::array<int, RegCache::kRegs> kWide = {
+            Xbyak::Operand::R8,  Xbyak::Operand::R9,  Xbyak::Operand::R10, Xbyak::Operand::R11,
+            Xbyak::Operand::R12, Xbyak::Operand::R14, Xbyak::Operand::R15, Xbyak::Operand::R13,
+            Xbyak::Operand::RBP, Xbyak::Operand::RDI};
+        static constexpr std::array<int, RegCache::kRegs - 2> kNarrow = {
             Xbyak::Operand::R8,  Xbyak::Operand::R9,  Xbyak::Operand::R10, Xbyak::Operand::R11,
             Xbyak::Operand::R12, Xbyak::Operand::R14, Xbyak::Operand::R15, Xbyak::Operand::RDI};
-        return Reg64(kHost[i]);
+        assert(m_wide || i < kNarrow.size());
+        return Reg64(m_wide ? kWide[i] : kNarrow[i]);
     }
     void put_sext32(unsigned rd) {  // rd = sign-extended eax
         movsxd(rax, eax);
@@ -332,19 +404,19 @@ private:
         jmp(rcx);
     }
     // Uses `done` budget units, of which `retired` were instructions retired (a trapping
-    // first instruction retires nothing but counts one unit). Sets the flags as r13 -= done.
+    // first instruction retires nothing but counts one unit). Sets the flags as left() -= done.
     void count(uint64_t retired, uint64_t done) {
         if (done != retired) sub(qword[rsp + kFrameFlushed], static_cast<uint32_t>(done - retired));
-        sub(r13, static_cast<uint32_t>(done));
+        sub(left(), static_cast<uint32_t>(done));
     }
     // Moves the guest pc to the instruction at byte offset `off` of the block.
     void set_pc(int32_t off) {
-        if (off != m_pc_off) add(rbp, imm32(off - m_pc_off));
+        if (off != m_pc_off) add(pc(), imm32(off - m_pc_off));
         m_pc_off = off;
     }
     void exit_trap(size_t index) {  // instruction `index` trapped: the ones before it retired
         count(index, std::max<size_t>(index, 1));
-        jmp(m_plain, T_NEAR);
+        jmp(plain(), T_NEAR);
     }
     void exit_chain(int64_t target_off, size_t retired, bool recheck_fetch = false);
     void follow_cross_page();
@@ -356,7 +428,8 @@ private:
     void cold(std::function<void()> f) { m_cold.push_back(std::move(f)); }
 
     bool emit_insn(const DecodedInsn& d, size_t index, int32_t off);
-    static RegCache::Map region_registers(std::span<const interp::Block* const> blocks, unsigned available);
+    static std::array<uint32_t, 32> register_uses(std::span<const interp::Block* const> blocks);
+    static RegCache::Map region_registers(std::array<uint32_t, 32> uses, unsigned available);
     static bool jumps_to_itself(const interp::Block& b);
     static std::vector<unsigned> loop_lengths(std::span<const interp::Block* const> blocks);
     const Xbyak::Label* internal(int64_t target_off) const;
@@ -393,8 +466,11 @@ private:
     void call_slow(uint64_t fn, bool keep_rdi);
     bool has_memo(const DecodedInsn& d, size_t index) const;
     bool any_group(std::span<const interp::Block* const> blocks);
-    // rdi is the eighth cache register where no access group needs it for its addend.
-    static unsigned cache_registers(bool groups) { return groups ? RegCache::kRegs - 1 : RegCache::kRegs; }
+    // rdi is the last cache register, where no access group needs it for its addend.
+    unsigned cache_registers(bool groups) const {
+        const unsigned n = m_wide ? RegCache::kRegs : RegCache::kRegs - 2;
+        return groups ? n - 1 : n;
+    }
     Xbyak::RegExp memo_address(const DecodedInsn& d, unsigned size, unsigned site, Xbyak::Label& miss);
     int pinned_memo(const interp::Block& b, int32_t base) const;
     Xbyak::Address memo_addend(unsigned site) const { return qword[rsp + kFrameMemoAddends + 8 * site]; }
@@ -494,6 +570,8 @@ private:
     std::vector<Xbyak::Address> m_x_addr;
     SlotArena& m_slots;
     uint64_t m_jump_cache_mask;
+    const Xbyak::Address m_pc_slot;    // pc() and left() in a wide region
+    const Xbyak::Address m_left_slot;
     const void* m_epilogue = nullptr;
     const void* m_link_stub = nullptr;
     const void* m_recheck = nullptr;
@@ -512,7 +590,7 @@ private:
     RegCache m_regs;
     // Lazy sign extension (see emit_body): bit i set while cache register i holds a value
     // whose low 32 bits are right and whose upper 32 bits are not yet their sign extension.
-    uint8_t m_lazy = 0;
+    RegCache::Mask m_lazy = 0;
     bool m_may_defer_sext = false;  // emit_body allows the instruction being emitted to
     bool m_result_lazy = false;     // the instruction just emitted left its result lazy
     // The region's blocks: byte offset of each from the head's pc, and the label of its code.
@@ -522,6 +600,7 @@ private:
     std::vector<Emitter::Patch> m_patches;  // this block's direct jumps
     std::vector<Emitter::Entry> m_side_entries;
     Xbyak::Label m_plain;     // exit without a successor to link
+    Xbyak::Label m_plain_regs;  // the same, in a wide region once Restored
     Xbyak::Label m_stale_key;  // to the trampoline's recheck (follow_cross_page)
     bool m_stale_key_used = false;
     std::vector<std::function<void()>> m_cold;
@@ -540,6 +619,14 @@ private:
     int64_t m_pinned_block = -1;
     std::deque<Xbyak::Label> m_pinned_loops;
     bool m_loop = false;                // the region loops (several blocks, or one jumping to itself)
+    // A wide region: a loop region whose registers outnumber the cache's eight host registers
+    // keeps the pc and the budget units left in the frame (kFramePc, kFrameLeft) while it runs,
+    // and rbp and r13 in its cache (ten registers). It stores them there on entry and loads
+    // them back on every way out (Restored): the trampoline and other translations keep them
+    // in registers, which costs branchy code of short blocks less than the frame's
+    // read-modify-writes at each block exit (see docs/architecture.md).
+    bool m_wide = false;
+    bool m_restored = false;  // code being emitted for a way out of a wide region (Restored)
     uint64_t m_head_pa = 0;             // the region head's guest-physical address
 };
 

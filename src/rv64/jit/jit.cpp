@@ -79,11 +79,11 @@ std::string Jit::summary() const {
     return fmt::format(
         "jit: {} translations ({} of loops over several blocks; {} instructions native, {} through the "
         "interpreter, {} loads and stores sharing a TLB probe, {} through a loop's page memo, {} one-block loops "
-        "keeping a memo's addend in a register), {} blocks entering a loop translated with another head, {} block runs "
+        "keeping a memo's addend in a register, {} caching ten registers), {} blocks entering a loop translated with another head, {} block runs "
         "interpreted before translation ({} translations taken back from the queue by a hart, {} placed in the code "
         "buffer by the translator thread, which a hart woke {} times), {} dispatcher entries ({} to link an exit), "
         "{} code invalidations, {} flushes",
-        s.blocks, s.regions, s.translated, s.fallbacks, s.shared_probes, s.memo_accesses, s.pinned_memos,
+        s.blocks, s.regions, s.translated, s.fallbacks, s.shared_probes, s.memo_accesses, s.pinned_memos, s.wide,
         side_entries(), sum(&Counters::interpreted), stolen(), placed(), translator_wakeups(), dispatches(),
         sum(&Counters::fills), m_cache.generation(), flushes());
 }
