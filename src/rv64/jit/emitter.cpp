@@ -382,6 +382,14 @@ std::vector<unsigned> Emitter::Impl::loop_lengths(std::span<const interp::Block*
     return lengths;
 }
 
+// How many guest registers the block writes.
+unsigned Emitter::Impl::written_registers(const interp::Block& b) {
+    uint32_t written = 0;
+    for (const DecodedInsn& d : b.insns)
+        if (writes_x(d, d.rd) && d.rd != 0 && d.rd < 32) written |= 1u << d.rd;
+    return static_cast<unsigned>(std::popcount(written));
+}
+
 bool Emitter::Impl::jumps_to_itself(const interp::Block& b) {
     const DecodedInsn& last = b.insns.back();
     const auto op = static_cast<Op>(last.op);
@@ -496,16 +504,21 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     m_pinned_memos = 0;
     m_head_pa = head.pa;
     m_loop = blocks.size() > 1 || jumps_to_itself(head);
-    const bool groups = any_group(blocks);
-    const std::array<uint32_t, 32> uses = register_uses(blocks);
-    m_wide = static_cast<unsigned>(std::count_if(uses.begin() + 1, uses.end(), [](uint32_t n) { return n != 0; })) >
-             cache_registers(groups);
+    // Wide (see m_wide) where the cache would run out of host registers: a loop region keeps
+    // the registers its blocks use in place at every block boundary, a lone block caches the
+    // ones it writes (it reads the others from HartState).
     if (m_loop) {
+        const bool groups = any_group(blocks);
+        const std::array<uint32_t, 32> uses = register_uses(blocks);
+        m_wide = static_cast<unsigned>(std::count_if(uses.begin(), uses.end(), [](uint32_t n) { return n != 0; })) >
+                 cache_registers(groups);
         m_memo_bases = memo_bases(blocks);
         m_regs.set_available(cache_registers(groups));
         m_canon = region_registers(uses, m_regs.available());
     } else {
         m_entries.clear();
+        plan_groups(head);  // for emit_body
+        m_wide = written_registers(head) > cache_registers(!m_groups.empty());
     }
     enter_frame();
     reload(m_canon);
@@ -635,7 +648,7 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
     m_pc_off = 0;
     m_ended = false;
     m_fs = FsKnown::Unknown;
-    plan_groups(b);
+    if (m_loop) plan_groups(b);  // a lone block's is planned (region)
     plan_rotations(b, m_rotations);
     if (!m_loop) m_regs.set_available(cache_registers(!m_groups.empty()));
     m_pinned = pinned_memo(b, base);

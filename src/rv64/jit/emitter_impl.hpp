@@ -431,6 +431,7 @@ private:
     static std::array<uint32_t, 32> register_uses(std::span<const interp::Block* const> blocks);
     static RegCache::Map region_registers(std::array<uint32_t, 32> uses, unsigned available);
     static bool jumps_to_itself(const interp::Block& b);
+    static unsigned written_registers(const interp::Block& b);
     static std::vector<unsigned> loop_lengths(std::span<const interp::Block* const> blocks);
     const Xbyak::Label* internal(int64_t target_off) const;
     void edge(int64_t target_off, size_t retired, const RegCache::Map& now, bool last = false);
