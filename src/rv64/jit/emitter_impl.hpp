@@ -43,7 +43,7 @@ inline uint64_t addr(F* f) {
 // from its top level, so rsp is the same everywhere in it).
 constexpr uint32_t kFrameRunState = 0;  // RunState*
 constexpr uint32_t kFrameBudget = 8;    // RunState::budget
-constexpr uint32_t kFrameFlushed = 16;  // r13 when the counters were last brought up to date
+constexpr uint32_t kFrameFlushed = 16;  // the units left when the counters were last brought up to date
 constexpr uint32_t kFrameGroup = 24;    // rdi (an access group's addend) across slow-path calls
 // In a wide region (see Emitter::Impl::m_wide) the budget units left and the guest pc, which
 // r13 and rbp hold everywhere else, so that the register cache has those two as well.
@@ -269,13 +269,14 @@ private:
     }
     // Out of a wide region (to other translations or the trampoline, which keep the pc and
     // the units left in rbp and r13): loads them and, until the guard goes, emits code that
-    // uses them there. Wherever the cache is empty (it may hold rbp and r13).
+    // uses them there. Only where the cache is empty (in wide code it may hold rbp and r13).
+    // pc_too false: the caller sets rbp itself (an indirect jump's target).
     class Restored {
     public:
         explicit Restored(Impl& e, bool pc_too = true) : m_e(e), m_was(e.m_restored) {
             if (e.in_frame()) {
-                if (pc_too) e.mov(e.rbp, e.qword[e.rsp + kFramePc]);
-                e.mov(e.r13, e.qword[e.rsp + kFrameLeft]);
+                if (pc_too) e.mov(e.rbp, e.m_pc_slot);
+                e.mov(e.r13, e.m_left_slot);
             }
             e.m_restored = true;
         }
