@@ -333,8 +333,7 @@ std::array<uint32_t, 32> Emitter::Impl::register_uses(std::span<const interp::Bl
 // block and one iteration to the next.
 RegCache::Map Emitter::Impl::region_registers(std::array<uint32_t, 32> uses, unsigned available) {
     // With more registers in use than the cache holds, one is left to the others in turn.
-    const auto used = static_cast<unsigned>(std::count_if(uses.begin(), uses.end(), [](uint32_t n) { return n != 0; }));
-    const unsigned n = used > available ? available - 1 : available;
+    const unsigned n = registers_used(uses) > available ? available - 1 : available;
     RegCache::Map regs{};
     for (unsigned i = 0; i < n; ++i) {
         const auto best = static_cast<unsigned>(std::max_element(uses.begin(), uses.end()) - uses.begin());
@@ -380,6 +379,10 @@ std::vector<unsigned> Emitter::Impl::loop_lengths(std::span<const interp::Block*
         }
     }
     return lengths;
+}
+
+unsigned Emitter::Impl::registers_used(const std::array<uint32_t, 32>& uses) {
+    return static_cast<unsigned>(std::count_if(uses.begin(), uses.end(), [](uint32_t n) { return n != 0; }));
 }
 
 // How many guest registers the block writes.
@@ -510,8 +513,7 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     if (m_loop) {
         const bool groups = any_group(blocks);
         const std::array<uint32_t, 32> uses = register_uses(blocks);
-        m_wide = static_cast<unsigned>(std::count_if(uses.begin(), uses.end(), [](uint32_t n) { return n != 0; })) >
-                 cache_registers(groups);
+        m_wide = registers_used(uses) > cache_registers(groups);
         m_memo_bases = memo_bases(blocks);
         m_regs.set_available(cache_registers(groups));
         m_canon = region_registers(uses, m_regs.available());

@@ -297,7 +297,7 @@ private:
     }
     // Where the region's code leaves for the epilogue with nothing to link: m_plain in the
     // region's own state, m_plain_regs once Restored.
-    const Xbyak::Label& plain() const { return in_frame() || !m_wide ? m_plain : m_plain_regs; }
+    const Xbyak::Label& plain() const { return m_wide && m_restored ? m_plain_regs : m_plain; }
 
     // Guest register reads and writes. x0 reads as zero; rd == 32 (x0) is not written.
     // Written values stay in the block's register cache (RegCache) instead of memory.
@@ -433,6 +433,7 @@ private:
     static RegCache::Map region_registers(std::array<uint32_t, 32> uses, unsigned available);
     static bool jumps_to_itself(const interp::Block& b);
     static unsigned written_registers(const interp::Block& b);
+    static unsigned registers_used(const std::array<uint32_t, 32>& uses);  // of register_uses
     static std::vector<unsigned> loop_lengths(std::span<const interp::Block* const> blocks);
     const Xbyak::Label* internal(int64_t target_off) const;
     void edge(int64_t target_off, size_t retired, const RegCache::Map& now, bool last = false);
