@@ -58,5 +58,8 @@ if misnamed:
     sys.exit(f"FAIL: {len(misnamed)} translations at a function's entry named otherwise, e.g. {misnamed[0]:#x}")
 if len(at_entry) < 0.05 * len(kernel):
     sys.exit(f"FAIL: only {len(at_entry)} of {len(kernel)} kernel translations start at a function (misplaced?)")
+# --time: the span reaches perf script (a program's samples without the boot's).
+if jp.script_command("p.data", "60%-100%")[-2:] != ["--time", "60%-100%"] or "--time" in jp.script_command("p.data"):
+    sys.exit(f"FAIL: --time is not passed to perf script as asked: {jp.script_command('p.data', '60%-100%')}")
 EOF
 echo "PASS"
