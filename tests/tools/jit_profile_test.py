@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""tools/jit-profile --instructions on translations made up here: samples after the same kind of
+host instruction in different translations (other displacements, other addresses) add up to one
+line, with the instructions before it; samples on a translation's first instruction to a line of
+their own; a translation whose code is missing from the code file counts nowhere.
+
+usage: jit_profile_test.py JIT_PROFILE"""
+import importlib.machinery
+import importlib.util
+import sys
+from collections import Counter
+
+
+def load(tool):
+    loader = importlib.machinery.SourceFileLoader("jit_profile", tool)
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader("jit_profile", loader))
+    loader.exec_module(module)
+    return module
+
+
+def main():
+    jp = load(sys.argv[1])
+    # mov D(%rbx),%rsi ; cmp (%rax),%rcx ; jne +0 ; nop  (D = 0x10 in one, 0x20 in the other)
+    a = bytes.fromhex("488b7310" "483b08" "7500" "90")
+    b = bytes.fromhex("488b7320" "483b08" "7500" "90")
+    rows = [(0x1000, 0x1000 + len(a), "guest_a", 0), (0x2000, 0x2000 + len(b), "guest_b", 1),
+            (0x3000, 0x3000 + len(a), "guest_c", 2)]
+    code = {0: (0x1000, a), 1: (0x2000, b)}  # guest_c's code is not there
+    jne_a, jne_b, nop_a = 0x1000 + 7, 0x2000 + 7, 0x1000 + 9
+    hits_at = {0: Counter({jne_a: 3, nop_a: 1, 0x1000: 2}), 1: Counter({jne_b: 2}), 2: Counter({0x3007: 5}),
+               -1: Counter({0x9000: 4})}
+    kinds = jp.instruction_kinds(rows, hits_at, code, context=1)
+    expected = Counter({"mov N(%rbx),%rsi | cmp (%rax),%rcx": 5, jp.ENTRY: 2})
+    nop_kind = [k for k in kinds if k.startswith("cmp (%rax),%rcx | jne")]
+    if len(nop_kind) != 1 or kinds[nop_kind[0]] != 1:
+        sys.exit(f"FAIL: the sample after the jne is not counted once: {dict(kinds)}")
+    del kinds[nop_kind[0]]
+    if kinds != expected:
+        sys.exit(f"FAIL: kinds {dict(kinds)}, expected {dict(expected)}")
+    if jp.folded("mov    0x7f3ffc129740(%rbx),%rsi") != "mov N(%rbx),%rsi":
+        sys.exit(f"FAIL: folded {jp.folded('mov    0x7f3ffc129740(%rbx),%rsi')!r}")
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()
