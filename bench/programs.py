@@ -16,8 +16,15 @@ Prints each program's median times and speed ratios (higher is faster), then one
 (trapeze's speed against QEMU's and against native speed, geometric means over the programs, first
 engine). With --plot, writes the medians as a gnuplot chart (SVG) and its data beside it.
 
+--baseline PATH compares two builds of trapeze instead: --trapeze's and PATH's run alternately,
+taking turns at going first (QEMU and native do not run), on the first engine, and the report ends
+with one line
+    geomean: trapeze/baseline Z.ZZZ
+(--trapeze's speed against the baseline's; a change is worth keeping only where that holds over
+several such runs: one build's runs spread by several percent on a busy host).
+
 usage: bench/programs.sh [--runs N] [--engines jit,interp] [--programs a,b,...] [--trapeze PATH]
-                         [--plot FILE.svg|FILE.png]
+                         [--plot FILE.svg|FILE.png] [--baseline PATH]
 """
 import argparse
 import math
@@ -119,8 +126,8 @@ def guest_append(programs):
     return f"console=ttyS0 panic=-1 trapeze.programs={','.join(programs)}"
 
 
-def trapeze_cmd(args, engine, disk, programs):
-    return [args.trapeze, "run", "--engine", engine, "--no-stats",
+def trapeze_cmd(trapeze, engine, disk, programs):
+    return [trapeze, "run", "--engine", engine, "--no-stats",
             "--kernel", os.path.join(GUEST, "Image"), "--bios", os.path.join(GUEST, "fw_jump.bin"),
             "--initrd", os.path.join(GUEST, "test-initrd.img"), "--memory", str(MEMORY_MIB),
             "--disk", f"{disk},ro", "--append", guest_append(programs)]
@@ -148,6 +155,8 @@ def check_outputs(results, programs):
         sums = {s for runs in guest.values() for _, s in runs[p]}
         if len(sums) != 1:
             die(f"{p}: the guest runs' outputs differ: {sorted(sums)} ({guest})")
+        if "native" not in results:
+            continue
         native = {s for _, s in results["native"][p]}
         if p not in ARCH_SPECIFIC_OUTPUT and native != sums:
             die(f"{p}: native output {sorted(native)} differs from the guest's {sorted(sums)}")
@@ -175,6 +184,30 @@ def report(results, programs, engines):
         label = "geomean" if e == engines[0] else f"geomean ({e})"
         log(f"{label}: trapeze/qemu {speed['qemu']:.2f}, trapeze/native {speed['native']:.2f}")
     return med
+
+
+def report_builds(results, programs, engine):
+    """--baseline's report: both builds' median times and --trapeze's speed against the baseline's."""
+    new, old = f"trapeze-{engine}", f"baseline-{engine}"
+    med = {who: {p: statistics.median(ms for ms, _ in results[who][p]) for p in programs} for who in (new, old)}
+    log(f"\nmedian times in ms ({engine}), and --trapeze's speed against the baseline's (higher is faster):")
+    log(f"{'program':<10}{'trapeze':>12}{'baseline':>12}{'speed':>10}")
+    for p in programs:
+        log(f"{p:<10}{med[new][p]:>12.0f}{med[old][p]:>12.0f}{med[old][p] / med[new][p]:>10.3f}")
+    log(f"geomean: trapeze/baseline {geomean([med[old][p] / med[new][p] for p in programs]):.3f}")
+    return med
+
+
+def rounds(args, engines, disk, programs):
+    """Each round's runs, in order: who and the command."""
+    if args.baseline:
+        e = engines[0]
+        pair = [(f"trapeze-{e}", trapeze_cmd(args.trapeze, e, disk, programs)),
+                (f"baseline-{e}", trapeze_cmd(args.baseline, e, disk, programs))]
+        return [pair if i % 2 == 0 else pair[::-1] for i in range(args.runs)]
+    runs = [(f"trapeze-{e}", trapeze_cmd(args.trapeze, e, disk, programs)) for e in engines]
+    runs += [("qemu", qemu_cmd(disk, programs)), ("native", native_cmd(programs))]
+    return [runs] * args.runs
 
 
 def plot(med, programs, engines, path):
@@ -220,6 +253,7 @@ def main():
     ap.add_argument("--programs", default=",".join(PROGRAMS))
     ap.add_argument("--trapeze", default=os.path.join(ROOT, "build", "trapeze"))
     ap.add_argument("--plot")
+    ap.add_argument("--baseline", metavar="PATH", help="another trapeze build to compare with (no QEMU, no native)")
     args = ap.parse_args()
     engines = args.engines.split(",")
     programs = args.programs.split(",")
@@ -233,6 +267,10 @@ def main():
             die(f"unknown program '{p}' (known: {', '.join(PROGRAMS)})")
     if not os.access(args.trapeze, os.X_OK):
         die(f"{args.trapeze} is not built (make build)")
+    if args.baseline and not os.access(args.baseline, os.X_OK):
+        die(f"--baseline {args.baseline} is not an executable")
+    if args.baseline and args.plot:
+        die("--plot charts trapeze against QEMU and native, which --baseline does not run")
     for tool in ("qemu-system-riscv64", "mkfs.ext4", "unshare"):
         if not shutil.which(tool):
             die(f"{tool} is missing (tools/install-deps)")
@@ -240,10 +278,9 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         disk = os.path.join(work, "programs.img")
         make_disk(disk)
-        results = {w: {p: [] for p in programs} for w in [f"trapeze-{e}" for e in engines] + ["qemu", "native"]}
-        for i in range(1, args.runs + 1):
-            runs = [(f"trapeze-{e}", trapeze_cmd(args, e, disk, programs)) for e in engines]
-            runs += [("qemu", qemu_cmd(disk, programs)), ("native", native_cmd(programs))]
+        plan = rounds(args, engines, disk, programs)
+        results = {who: {p: [] for p in programs} for who, _ in plan[0]}
+        for i, runs in enumerate(plan, start=1):
             for who, cmd in runs:
                 found, out = run(cmd, who)
                 missing = [p for p in programs if p not in found]
@@ -253,6 +290,9 @@ def main():
                     results[who][p].append(found[p])
                 log(f"run {i} {who}: " + ", ".join(f"{p} {found[p][0]} ms" for p in programs))
         check_outputs(results, programs)
+        if args.baseline:
+            report_builds(results, programs, engines[0])
+            return
         med = report(results, programs, engines)
         if args.plot:
             plot(med, programs, engines, args.plot)

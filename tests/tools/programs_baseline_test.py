@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""bench/programs.py --baseline on made-up runs (no guest): the two builds take turns at going
+first, each with its own binary, and nothing else runs; the report's last line is --trapeze's
+speed against the baseline's; outputs must agree across the builds' runs.
+
+usage: programs_baseline_test.py BENCH_PROGRAMS_PY"""
+import argparse
+import contextlib
+import importlib.machinery
+import importlib.util
+import io
+import sys
+
+
+def load(path):
+    loader = importlib.machinery.SourceFileLoader("programs", path)
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader("programs", loader))
+    loader.exec_module(module)
+    return module
+
+
+def main():
+    bench = load(sys.argv[1])
+    programs = ["xz", "grep"]
+    args = argparse.Namespace(trapeze="/new/trapeze", baseline="/old/trapeze", runs=3)
+    plan = bench.rounds(args, ["jit"], "disk.img", programs)
+    order = [[who for who, _ in runs] for runs in plan]
+    if order != [["trapeze-jit", "baseline-jit"], ["baseline-jit", "trapeze-jit"], ["trapeze-jit", "baseline-jit"]]:
+        sys.exit(f"FAIL: rounds {order}")
+    binaries = {who: cmd[0] for who, cmd in plan[1]}
+    if binaries != {"trapeze-jit": "/new/trapeze", "baseline-jit": "/old/trapeze"}:
+        sys.exit(f"FAIL: binaries {binaries}")
+    args.baseline = None
+    if [who for who, _ in bench.rounds(args, ["jit"], "disk.img", programs)[0]] != ["trapeze-jit", "qemu", "native"]:
+        sys.exit("FAIL: without --baseline the round is not trapeze, QEMU and native")
+
+    results = {"trapeze-jit": {"xz": [(800, "a")] * 3, "grep": [(400, "b"), (410, "b"), (2000, "b")]},
+               "baseline-jit": {"xz": [(1000, "a")] * 3, "grep": [(500, "b"), (490, "b"), (510, "b")]}}
+    bench.check_outputs(results, programs)  # no native run: nothing to compare it with
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        bench.report_builds(results, programs, "jit")
+    last = out.getvalue().strip().splitlines()[-1]
+    if last != "geomean: trapeze/baseline 1.235":  # sqrt(1000/800 * 500/410), of the medians
+        sys.exit(f"FAIL: last line {last!r}:\n{out.getvalue()}")
+    results["baseline-jit"]["grep"][1] = (490, "c")
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            bench.check_outputs(results, programs)
+    except SystemExit as e:
+        if "grep" not in str(e):
+            sys.exit(f"FAIL: the differing output is not named: {e}")
+    else:
+        sys.exit("FAIL: differing outputs between the builds were accepted")
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()
