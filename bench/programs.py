@@ -195,7 +195,6 @@ def report_builds(results, programs, engine):
     for p in programs:
         log(f"{p:<10}{med[new][p]:>12.0f}{med[old][p]:>12.0f}{med[old][p] / med[new][p]:>10.3f}")
     log(f"geomean: trapeze/baseline {geomean([med[old][p] / med[new][p] for p in programs]):.3f}")
-    return med
 
 
 def rounds(args, engines, disk, programs):

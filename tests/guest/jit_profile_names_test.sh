@@ -32,15 +32,13 @@ clean_console
 grep -q TRAPEZE-KALLSYMS-END "$work/console" || { show; fail "the guest did not print its kallsyms"; }
 [[ -s $map ]] || fail "no perf map $map"
 
-python3 - "$jit_profile" "$map" "$work/console" <<'EOF' || exit 1
-import importlib.machinery
-import importlib.util
+PYTHONPATH="$(dirname "${BASH_SOURCE[0]}")/../tools" python3 - "$jit_profile" "$map" "$work/console" <<'EOF' || exit 1
 import sys
 
+from source_module import load
+
 tool, map_path, kallsyms = sys.argv[1:]
-loader = importlib.machinery.SourceFileLoader("jit_profile", tool)
-jp = importlib.util.module_from_spec(importlib.util.spec_from_loader("jit_profile", loader))
-loader.exec_module(jp)
+jp = load(tool, "jit_profile")
 
 rows = jp.load_map(map_path)
 names = jp.KernelNames(kallsyms, jp.DEFAULT_KERNEL_PA)

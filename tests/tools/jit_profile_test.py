@@ -5,21 +5,14 @@ line, with the instructions before it; samples on a translation's first instruct
 their own; a translation whose code is missing from the code file counts nowhere.
 
 usage: jit_profile_test.py JIT_PROFILE"""
-import importlib.machinery
-import importlib.util
 import sys
 from collections import Counter
 
-
-def load(tool):
-    loader = importlib.machinery.SourceFileLoader("jit_profile", tool)
-    module = importlib.util.module_from_spec(importlib.util.spec_from_loader("jit_profile", loader))
-    loader.exec_module(module)
-    return module
+from source_module import load  # beside this file
 
 
 def main():
-    jp = load(sys.argv[1])
+    jp = load(sys.argv[1], "jit_profile")
     # mov D(%rbx),%rsi ; cmp (%rax),%rcx ; jne +0 ; nop  (D = 0x10 in one, 0x20 in the other)
     a = bytes.fromhex("488b7310" "483b08" "7500" "90")
     b = bytes.fromhex("488b7320" "483b08" "7500" "90")

@@ -6,21 +6,14 @@ speed against the baseline's; outputs must agree across the builds' runs.
 usage: programs_baseline_test.py BENCH_PROGRAMS_PY"""
 import argparse
 import contextlib
-import importlib.machinery
-import importlib.util
 import io
 import sys
 
-
-def load(path):
-    loader = importlib.machinery.SourceFileLoader("programs", path)
-    module = importlib.util.module_from_spec(importlib.util.spec_from_loader("programs", loader))
-    loader.exec_module(module)
-    return module
+from source_module import load  # beside this file
 
 
 def main():
-    bench = load(sys.argv[1])
+    bench = load(sys.argv[1], "programs")
     programs = ["xz", "grep"]
     args = argparse.Namespace(trapeze="/new/trapeze", baseline="/old/trapeze", runs=3)
     plan = bench.rounds(args, ["jit"], "disk.img", programs)

@@ -3,6 +3,8 @@
 // distant frames, for misaligned accesses, after the mapping changes, and when the translation
 // is entered afresh. The Stack tests do the same for accesses off sp outside loops, which a
 // memo shared by the whole stack would serve (tried: README, "Tried and not kept").
+#include <initializer_list>
+
 #include "engine_rig.hpp"
 #include "hart_fixture.hpp"
 #include "rv64/jit/emitter.hpp"
@@ -415,28 +417,34 @@ TEST(PageMemo, PinnedInEachLoopOfARegionFollowsItIntoTheNextPage) {
     }, cfg);
 }
 
+// The Stack tests' caller (VA 0): x5 = 100, a callee at VA 0x100 called with sp at `sp` (in
+// page 1), then twice with sp 0x800 higher (in page 2), whose frames are far apart.
+constexpr uint32_t kRa = 1, kSp = 2;
+void call_with_stack_in_two_pages(EngineRig& r, uint64_t sp, std::initializer_list<uint32_t> callee) {
+    map_pages(r);
+    r.hart.s.x[kSp] = sp;
+    r.hart.s.x[5] = 100;
+    r.code(kBase, {
+                      enc_j(0x100, kRa),       // jal ra, callee
+                      addi(kSp, kSp, 0x400),   // sp += 0x800 in two steps
+                      addi(kSp, kSp, 0x400),
+                      enc_j(0x100 - 12, kRa),  // jal ra, callee
+                      enc_j(0x100 - 16, kRa),  // jal ra, callee
+                      kPark,
+                  });
+    r.code(kBase + 0x100, callee);
+    r.enter_sv39(kRoot);
+}
+
 // A function stores x5 and reloads it off sp, one access per block (so no access group takes
-// them), called with sp in page 1 and then in page 2, whose frames are far apart: each call's
-// accesses must reach its own page's frame.
+// them): each call's accesses must reach its own page's frame.
 //   f: sd x5, 0(sp) ; addi x5, x5, 1 ; beq x0, x0, +4
 //      ld x6, 0(sp) ; add x7, x7, x6 ; ret
 TEST(Stack, FollowsSpIntoAnotherPagesFrame) {
-    constexpr uint32_t kRa = 1, kSp = 2;
     auto program = [](EngineRig& r) {
-        map_pages(r);
-        r.hart.s.x[kSp] = 0x1ff0;
-        r.hart.s.x[5] = 100;
-        r.code(kBase, {
-                          enc_j(0x100, kRa),         // jal ra, f
-                          addi(kSp, kSp, 0x400),     // sp = 0x27f0 (page 2) in two steps
-                          addi(kSp, kSp, 0x400),
-                          enc_j(0x100 - 12, kRa),    // jal ra, f
-                          enc_j(0x100 - 16, kRa),    // jal ra, f (the memos warm)
-                          kPark,
-                      });
-        r.code(kBase + 0x100, {sd(5, kSp, 0), addi(5, 5, 1), enc_b(4, 0, 0, 0), ld(6, kSp, 0), add(7, 7, 6),
-                               enc_i(0, kRa, 0, 0, 0x67)});
-        r.enter_sv39(kRoot);
+        call_with_stack_in_two_pages(
+            r, 0x1ff0, {sd(5, kSp, 0), addi(5, 5, 1), enc_b(4, 0, 0, 0), ld(6, kSp, 0), add(7, 7, 6),
+                        enc_i(0, kRa, 0, 0, 0x67)});
     };
     expect_engines_agree(program, 200, "a stack in two pages", [](EngineRig& r) {
         EXPECT_EQ(r.hart.s.x[7], 100u + 101 + 102);
@@ -451,22 +459,10 @@ TEST(Stack, FollowsSpIntoAnotherPagesFrame) {
 //   g: sd x5, 0(sp) ; sd x5, 8(sp) ; addi x5, x5, 1 ; beq x0, x0, +4
 //      ld x6, 0(sp) ; ld x12, 8(sp) ; add x7, x7, x6 ; add x7, x7, x12 ; ret
 TEST(Stack, GroupsFollowSpIntoAnotherPagesFrame) {
-    constexpr uint32_t kRa = 1, kSp = 2;
     auto program = [](EngineRig& r) {
-        map_pages(r);
-        r.hart.s.x[kSp] = 0x1fe0;
-        r.hart.s.x[5] = 100;
-        r.code(kBase, {
-                          enc_j(0x100, kRa),         // jal ra, g
-                          addi(kSp, kSp, 0x400),     // sp = 0x27e0 (page 2) in two steps
-                          addi(kSp, kSp, 0x400),
-                          enc_j(0x100 - 12, kRa),    // jal ra, g
-                          enc_j(0x100 - 16, kRa),    // jal ra, g (the memos warm)
-                          kPark,
-                      });
-        r.code(kBase + 0x100, {sd(5, kSp, 0), sd(5, kSp, 8), addi(5, 5, 1), enc_b(4, 0, 0, 0), ld(6, kSp, 0),
-                               ld(12, kSp, 8), add(7, 7, 6), add(7, 7, 12), enc_i(0, kRa, 0, 0, 0x67)});
-        r.enter_sv39(kRoot);
+        call_with_stack_in_two_pages(r, 0x1fe0,
+                                     {sd(5, kSp, 0), sd(5, kSp, 8), addi(5, 5, 1), enc_b(4, 0, 0, 0), ld(6, kSp, 0),
+                                      ld(12, kSp, 8), add(7, 7, 6), add(7, 7, 12), enc_i(0, kRa, 0, 0, 0x67)});
     };
     expect_engines_agree(program, 200, "groups on a stack in two pages", [](EngineRig& r) {
         EXPECT_EQ(r.hart.s.x[7], 2 * (100u + 101 + 102));
@@ -487,7 +483,6 @@ TEST(Stack, GroupsFollowSpIntoAnotherPagesFrame) {
 //   f: addi sp, sp, -16 ; addi x12, x5, 1000 ; sd x12, 8(sp) ; beq +4 ; ld x13, 8(sp)
 //      add x7, x7, x13 ; addi sp, sp, 16 ; ret
 TEST(Stack, CallerAndCalleeFramesOnBothSidesOfAPageEnd) {
-    constexpr uint32_t kRa = 1, kSp = 2;
     auto program = [](EngineRig& r) {
         map_pages(r);
         r.hart.s.x[kSp] = 0x2000;
@@ -516,7 +511,7 @@ TEST(Stack, CallerAndCalleeFramesOnBothSidesOfAPageEnd) {
 //  32: fence.i ; jalr ra, 0(sp)
 //  40: park
 TEST(Stack, CodeStoredOnTheStackRunsAsStoredEachTime) {
-    constexpr uint32_t kRa = 1, kSp = 2, kFenceI = 0x0000100f;
+    constexpr uint32_t kFenceI = 0x0000100f;
     auto program = [](EngineRig& r) {
         r.hart.s.x[kSp] = kBase + 0x8000;
         r.hart.s.x[8] = addi(10, 0, 1);
