@@ -449,6 +449,9 @@ private:
     static constexpr uint64_t kFirstTagId = kTagIdStep;
     static constexpr uint64_t kLastTagId = 0xff0;
     std::array<uint16_t, 2 * (kBareSpace + 1)> m_space_tag{};  // 0: no id since the last flush
+    // The space each id was given to: an id is live while that space still has it.
+    std::array<uint32_t, kLastTagId / kTagIdStep + 1> m_tag_space{};
+    bool tag_id_live(uint64_t id) const;
     uint64_t m_next_tag = kFirstTagId;
     unsigned m_space = kBareSpace;  // the current address space
     uint64_t m_tag = 0;             // its tag id

@@ -447,13 +447,22 @@ uint64_t Hart::tag_for(unsigned space) {
             ++m_fetch_gen;  // ids are reused: keys taken before must not match again
         }
         m_space_tag[space] = static_cast<uint16_t>(m_next_tag);
+        m_tag_space[m_next_tag / kTagIdStep] = space;
         m_next_tag += kTagIdStep;
     }
     return m_space_tag[space];
 }
 
+bool Hart::tag_id_live(uint64_t id) const {
+    return id >= kFirstTagId && id < m_next_tag && m_space_tag[m_tag_space[id / kTagIdStep]] == id;
+}
+
 void Hart::flush_tlb() {
     m_space_tag.fill(0);
+    // No write entry can match again (their ids are retired until the ids run out, which
+    // clears the entries), so none needs dropping: Linux flushes all at once thousands of
+    // times in a boot (set_memory), and drop_write_entries would visit them all again.
+    m_write_entries.fill(0);
     m_tag = tag_for(m_space);
     update_fetch_key();
     bump_context_gen();
@@ -514,7 +523,9 @@ void Hart::drop_write_entries(uint64_t pa) {
         for (uint64_t bits = m_write_entries[w]; bits != 0; bits &= bits - 1) {
             const size_t i = 64 * w + static_cast<size_t>(std::countr_zero(bits));
             TlbEntry& e = m_tlb[i / kTlbSets][i % kTlbSets];
-            if (e.tag_w != kInvalidTag && (e.tag_w & ~0xfffull) + e.addend == host) e.tag_w = kInvalidTag;
+            // An entry of a retired id can never match: it goes too, so it is visited once.
+            if (e.tag_w != kInvalidTag && ((e.tag_w & ~0xfffull) + e.addend == host || !tag_id_live(e.tag_w & 0xfff)))
+                e.tag_w = kInvalidTag;
             if (e.tag_w == kInvalidTag) m_write_entries[w] &= ~(uint64_t{1} << (i % 64));
         }
     }

@@ -84,6 +84,24 @@ TEST_P(SharedTlbEntry, AReadWatchpointStopsALoadAfterStoresToItsPage) {
     EXPECT_EQ(r.peek64(kDataPa + 24), 0x1122334455667788u);
 }
 
+// A write entry filled after a full flush (sfence.vma, which retires every entry's id and with
+// them the record of which entries may hold write permission) is still found and dropped when
+// its page becomes code: the store after that reaches the code's translation.
+//   0: sd x6, 0(x8)  ; 4: sfence.vma  ; 8: sd x6, 0(x8)  (the data page now holds a function)
+//  12: jalr ra, 0(x8) (the page becomes code) ; 16: sw x7, 0(x8) (its first instruction
+//  rewritten) ; 20: fence.i ; 24: jalr ra, 0(x8) ; 28: park
+TEST_P(SharedTlbEntry, AWriteEntryFilledAfterAFullFlushIsDroppedWhenItsPageBecomesCode) {
+    constexpr uint32_t kSfenceVma = 0x12000073, kFenceI = 0x0000100f;
+    const uint32_t call = enc_i(0, 8, 0, 1, 0x67), ret = enc_i(0, 1, 0, 0, 0x67);
+    r.code(kBase, {sd(6, 8, 0), kSfenceVma, sd(6, 8, 0), call, enc_s(0, 7, 8, 2, 0x23), kFenceI, call, kPark});
+    r.hart.s.x[6] = uint64_t{ret} << 32 | addi(10, 10, 1);
+    r.hart.s.x[7] = addi(10, 10, 100);
+    r.enter_sv39(kRoot);
+    r.run(1000);
+    EXPECT_EQ(r.hart.s.pc, 28u);
+    EXPECT_EQ(r.hart.s.x[10], 101u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, SharedTlbEntry, ::testing::Values(Engine::Interp, Engine::Jit),
                          [](const ::testing::TestParamInfo<Engine>& i) { return i.param == Engine::Jit ? "Jit" : "Interp"; });
 
