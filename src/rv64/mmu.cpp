@@ -709,6 +709,14 @@ bool Hart::translate_fetch(uint64_t va, uint64_t& pa) {
     return true;
 }
 
+bool Hart::refill_fetch(uint64_t va) {
+    const AccessMode mode{s.priv, s.virt};
+    const Translation t = translate(va, Access::Execute, mode);
+    if (!t.ok || !pmp_allows(t.pa, 2, Access::Execute, mode.priv) || !m_mem.contains(Gpa(t.pa), 2)) return false;
+    fill_tlb(va, t.pa, Access::Execute, m_fetch_index);
+    return true;
+}
+
 // The guest-physical address of the page of va as a fetch would translate it now: the fetch
 // TLB's entry, else the page walk's (a clear A bit is no fault: the walk would set it).
 bool Hart::peek_fetch_page(uint64_t va, uint64_t& pa) const {

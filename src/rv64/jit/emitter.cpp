@@ -30,6 +30,9 @@ namespace {
 // instruction; 1: the block is left and the instruction retired (pc already set), also when
 // it continued but raised a pin (a device access: Hart::attention), so that the dispatcher
 // looks at the interrupts at once; 2: it trapped (the trap is taken, pc is the handler's).
+// The fetch recheck's refill (Hart::refill_fetch): 1 if the entry for va is filled.
+uint32_t refill_fetch(Hart* h, uint64_t va) noexcept { return h->refill_fetch(va) ? 1 : 0; }
+
 uint32_t run_fallback(Hart* h, const DecodedInsn* d) noexcept {
     if (d->fn(*h, *d)) {
         if (!h->attention()) return 0;
@@ -110,8 +113,9 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
     align(16);
     t.recheck_offset = getSize();
     {
-        Xbyak::Label miss;
-        fetch_entry(rbp, miss);
+        Xbyak::Label miss, refill, check;
+        fetch_entry(rbp, refill);
+        L(check);
         mov(rsi, qword[rcx + offsetof(Hart::TlbEntry, addend)]);
         cmp(rsi, qword[rdx + offsetof(ExitSlot, addend)]);
         jne(miss);
@@ -120,6 +124,22 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
         mov(rcx, qword[rbx + m_l.fetch_key]);
         mov(qword[rdx + offsetof(ExitSlot, key)], rcx);
         jmp(qword[rdx + offsetof(ExitSlot, code)]);
+        // No entry for the pc (after a full sfence.vma, none at all): filled here, as the
+        // dispatcher would after a round trip that also forgets the page memos. Only the
+        // trampoline's registers and rdx are live (exits store the guest registers).
+        L(refill);
+        push(rdx);
+        sub(rsp, 8);  // rsp stays 16-byte aligned for the call
+        mov(rdi, rbx);
+        mov(rsi, rbp);
+        mov(rax, reinterpret_cast<uint64_t>(&refill_fetch));
+        call(rax);
+        add(rsp, 8);
+        pop(rdx);
+        test(eax, eax);
+        jz(miss);
+        fetch_entry(rbp, miss);
+        jmp(check);
         L(miss);
         mov(rax, rdx);
         jmp(epilogue);

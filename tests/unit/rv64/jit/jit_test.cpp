@@ -150,6 +150,46 @@ TEST(Jit, JumpAcrossPagesStaysChainedWhenAnotherPageIsFlushed) {
     EXPECT_EQ(r.hart.s.x[5], 30u);
 }
 
+// A full flush leaves the fetch TLB empty: a stale slot's recheck fills the entry of its pc
+// itself (Hart::refill_fetch) and follows the slot if the pc still translates as when it was
+// filled, without a return to the dispatcher.
+TEST(Jit, JumpAcrossPagesStaysChainedAfterAFullFlush) {
+    EngineRig r(Engine::Jit);
+    TwoPageLoop loop(r);
+    r.run(4 * 10);
+    const uint64_t before = r.jit->dispatches();
+    r.hart.flush_tlb();
+    r.run(4 * 10);
+    EXPECT_EQ(r.jit->dispatches(), before + 1);  // the run's own entry only
+    EXPECT_EQ(r.hart.s.x[5], 20u);
+}
+
+TEST(Jit, JumpAcrossPagesReachesTheNewCodeAfterAFullFlush) {
+    EngineRig r(Engine::Jit);
+    TwoPageLoop loop(r);
+    r.run(4 * 10);
+    loop.map_b(TwoPageLoop::kB2);
+    r.hart.flush_tlb();
+    r.run(4 * 10);
+    EXPECT_EQ(r.hart.s.x[5], 10u + 2 * 10);
+    EXPECT_EQ(r.hart.s.x[6], 20u);
+}
+
+// The recheck's refill takes no fault: the dispatcher raises it (instruction page fault).
+TEST(Jit, JumpIntoAPageUnmappedBeforeAFullFlushFaults) {
+    EngineRig r(Engine::Jit);
+    TwoPageLoop loop(r);
+    r.code(kBase + 0x800, {kPark});
+    r.hart.s.mtvec = kBase + 0x800;
+    r.run(4 * 10);
+    r.poke64(TwoPageLoop::kRoot + 0x2000 + 8, 0);  // VA 0x1000's leaf: invalid
+    r.hart.flush_tlb();
+    r.run(4 * 10);
+    EXPECT_EQ(r.hart.s.mcause, csr::EXC_INST_PAGE_FAULT);
+    EXPECT_EQ(r.hart.s.mepc, 0x1000u);
+    EXPECT_EQ(r.hart.s.x[6], 11u);
+}
+
 // sfence.vma ends its block but chains on (Emitter::emit_sfence_vma). Code at VA 0 remaps its
 // own page (sd to the PTE, sfence.vma of VA 0) and falls through to VA 8, which must be
 // fetched through the new mapping: two physical copies of the page differ there. The first
