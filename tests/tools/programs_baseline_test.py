@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """bench/programs.py --baseline on made-up runs (no guest): the two builds take turns at going
-first, each with its own binary, and nothing else runs; the report's last line is --trapeze's
+first, each with its own binary, and nothing else runs (an odd --runs is warned about); the report's last line is --trapeze's
 speed against the baseline's; outputs must agree across the builds' runs.
 
 usage: programs_baseline_test.py BENCH_PROGRAMS_PY"""
@@ -20,6 +20,10 @@ def main():
     order = [[who for who, _ in runs] for runs in plan]
     if order != [["trapeze-jit", "baseline-jit"], ["baseline-jit", "trapeze-jit"], ["trapeze-jit", "baseline-jit"]]:
         sys.exit(f"FAIL: rounds {order}")
+    if bench.order_warning(args) is None:
+        sys.exit("FAIL: no warning that --runs 3 lets --trapeze go first twice")
+    if bench.order_warning(argparse.Namespace(baseline="/old/trapeze", runs=4)) is not None:
+        sys.exit("FAIL: a warning for an even --runs")
     binaries = {who: cmd[0] for who, cmd in plan[1]}
     if binaries != {"trapeze-jit": "/new/trapeze", "baseline-jit": "/old/trapeze"}:
         sys.exit(f"FAIL: binaries {binaries}")
