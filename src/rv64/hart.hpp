@@ -234,9 +234,10 @@ public:
 
     // Guest-physical address of an instruction fetch at va; false after raising the fault.
     bool translate_fetch(uint64_t va, uint64_t& pa);
-    // Fills the fetch TLB's entry for va as translate_fetch does on a miss, but takes no fault:
-    // false where the fetch would fault or not reach RAM (translate_fetch then raises it).
-    bool refill_fetch(uint64_t va);
+    // translate_fetch's miss without the fault: walks, checks PMP and fills the fetch TLB's
+    // entry for va; false where the fetch would fault or not reach RAM (translate_fetch then
+    // raises it; the JIT's fetch recheck leaves it to the dispatcher).
+    bool refill_fetch(uint64_t va, uint64_t& pa);
     // Fetches one 16-bit parcel (used by the decoder across page ends).
     bool fetch16(uint64_t va, uint16_t& out);
     // The parcels of code from va on, as this hart's fetches would see them now (its fetch

@@ -703,17 +703,20 @@ bool Hart::translate_fetch(uint64_t va, uint64_t& pa) {
         pa = (va + e.addend) - reinterpret_cast<uintptr_t>(m_mem.host_base()) + m_mem.base().value;
         return true;
     }
+    if (refill_fetch(va, pa)) return true;
+    // The fetch faults: access_one walks again and raises what the walk or PMP refused.
     bool is_ram = false;
     if (!access_one(va, 2, Access::Execute, pa, is_ram)) return false;
     if (!is_ram) return raise(EXC_INST_ACCESS, va);
     return true;
 }
 
-bool Hart::refill_fetch(uint64_t va) {
+bool Hart::refill_fetch(uint64_t va, uint64_t& pa) {
     const AccessMode mode{s.priv, s.virt};
     const Translation t = translate(va, Access::Execute, mode);
     if (!t.ok || !pmp_allows(t.pa, 2, Access::Execute, mode.priv) || !m_mem.contains(Gpa(t.pa), 2)) return false;
     fill_tlb(va, t.pa, Access::Execute, m_fetch_index);
+    pa = t.pa;
     return true;
 }
 

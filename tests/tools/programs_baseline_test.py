@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """bench/programs.py --baseline on made-up runs (no guest): the two builds take turns at going
-first, each with its own binary, and nothing else runs (an odd --runs is warned about); the report's last line is --trapeze's
-speed against the baseline's; outputs must agree across the builds' runs.
+first (an odd --runs is warned about), each with its own binary, and nothing else runs; the
+report's last line is --trapeze's speed against the baseline's; outputs must agree across the
+builds' runs.
 
 usage: programs_baseline_test.py BENCH_PROGRAMS_PY"""
 import argparse

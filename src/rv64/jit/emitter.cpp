@@ -26,13 +26,16 @@ namespace {
 // --- runtime helpers called from emitted code ------------------------------------------------
 // noexcept: no exception may unwind through translated frames (they have no unwind info).
 
+// The fetch recheck's refill (Hart::refill_fetch): 1 if the entry for va is filled.
+uint32_t refill_fetch(Hart* h, uint64_t va) noexcept {
+    uint64_t pa = 0;
+    return h->refill_fetch(va, pa) ? 1 : 0;
+}
+
 // One instruction through the interpreter's semantics. 0: continue with the next
 // instruction; 1: the block is left and the instruction retired (pc already set), also when
 // it continued but raised a pin (a device access: Hart::attention), so that the dispatcher
 // looks at the interrupts at once; 2: it trapped (the trap is taken, pc is the handler's).
-// The fetch recheck's refill (Hart::refill_fetch): 1 if the entry for va is filled.
-uint32_t refill_fetch(Hart* h, uint64_t va) noexcept { return h->refill_fetch(va) ? 1 : 0; }
-
 uint32_t run_fallback(Hart* h, const DecodedInsn* d) noexcept {
     if (d->fn(*h, *d)) {
         if (!h->attention()) return 0;

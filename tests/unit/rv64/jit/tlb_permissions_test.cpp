@@ -25,9 +25,9 @@ uint32_t bne(uint32_t rs1, uint32_t rs2, int32_t off) { return enc_b(off, rs2, r
 uint32_t ld(uint32_t rd, uint32_t rs1, int32_t imm) { return enc_i(imm, rs1, 3, rd, 0x03); }
 uint32_t sd(uint32_t rs2, uint32_t rs1, int32_t imm) { return enc_s(imm, rs2, rs1, 3, 0x23); }
 
-class SharedTlbEntry : public ::testing::TestWithParam<Engine> {
+class TlbPermissions : public ::testing::TestWithParam<Engine> {
 protected:
-    SharedTlbEntry() : r(GetParam()) {
+    TlbPermissions() : r(GetParam()) {
         r.map_page(kRoot, 0, kBase);  // the code at VA 0
         r.map_page(kRoot, kData >> 12, kDataPa);
         r.code(kTrap, {kPark});
@@ -50,7 +50,7 @@ protected:
 
 // The store after the loads reaches the page walk, which sets the dirty bit (§4.3.1 step 9:
 // no cached translation may let a store past a clear D).
-TEST_P(SharedTlbEntry, AStoreAfterLoadsOfAPageStillSetsItsDirtyBit) {
+TEST_P(TlbPermissions, AStoreAfterLoadsOfAPageStillSetsItsDirtyBit) {
     set_data_leaf(kCleanWritable);
     load_then_store();
     EXPECT_EQ(r.hart.s.x[11], 0u);
@@ -58,7 +58,7 @@ TEST_P(SharedTlbEntry, AStoreAfterLoadsOfAPageStillSetsItsDirtyBit) {
     EXPECT_EQ(r.peek64(kDataPa + 8), 0x1122334455667788u);
 }
 
-TEST_P(SharedTlbEntry, AStoreAfterLoadsOfAReadOnlyPageFaults) {
+TEST_P(TlbPermissions, AStoreAfterLoadsOfAReadOnlyPageFaults) {
     set_data_leaf(kReadOnly);
     load_then_store();
     EXPECT_EQ(r.hart.s.mcause, csr::EXC_STORE_PAGE_FAULT);
@@ -69,7 +69,7 @@ TEST_P(SharedTlbEntry, AStoreAfterLoadsOfAReadOnlyPageFaults) {
 
 // Stores to the page next to a read watchpoint, then a load of the watched bytes: it stops
 // before the load (the stores' entry must not serve it).
-TEST_P(SharedTlbEntry, AReadWatchpointStopsALoadAfterStoresToItsPage) {
+TEST_P(TlbPermissions, AReadWatchpointStopsALoadAfterStoresToItsPage) {
     DebugPoints points;
     ASSERT_TRUE(points.add_watchpoint(Watchpoint{.addr = kData, .len = 8, .kind = WatchKind::Read}));
     r.hart.set_debug_points(&points);
@@ -90,7 +90,7 @@ TEST_P(SharedTlbEntry, AReadWatchpointStopsALoadAfterStoresToItsPage) {
 //   0: sd x6, 0(x8)  ; 4: sfence.vma  ; 8: sd x6, 0(x8)  (the data page now holds a function)
 //  12: jalr ra, 0(x8) (the page becomes code) ; 16: sw x7, 0(x8) (its first instruction
 //  rewritten) ; 20: fence.i ; 24: jalr ra, 0(x8) ; 28: park
-TEST_P(SharedTlbEntry, AWriteEntryFilledAfterAFullFlushIsDroppedWhenItsPageBecomesCode) {
+TEST_P(TlbPermissions, AWriteEntryFilledAfterAFullFlushIsDroppedWhenItsPageBecomesCode) {
     constexpr uint32_t kSfenceVma = 0x12000073, kFenceI = 0x0000100f;
     const uint32_t call = enc_i(0, 8, 0, 1, 0x67), ret = enc_i(0, 1, 0, 0, 0x67);
     r.code(kBase, {sd(6, 8, 0), kSfenceVma, sd(6, 8, 0), call, enc_s(0, 7, 8, 2, 0x23), kFenceI, call, kPark});
@@ -102,7 +102,7 @@ TEST_P(SharedTlbEntry, AWriteEntryFilledAfterAFullFlushIsDroppedWhenItsPageBecom
     EXPECT_EQ(r.hart.s.x[10], 101u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, SharedTlbEntry, ::testing::Values(Engine::Interp, Engine::Jit),
+INSTANTIATE_TEST_SUITE_P(Engines, TlbPermissions, ::testing::Values(Engine::Interp, Engine::Jit),
                          [](const ::testing::TestParamInfo<Engine>& i) { return i.param == Engine::Jit ? "Jit" : "Interp"; });
 
 }  // namespace
