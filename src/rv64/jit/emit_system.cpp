@@ -1,6 +1,7 @@
 // The system instructions a kernel runs often enough to translate natively: csrr sstatus,
-// csrrci sstatus, SIE (local_irq_save), csrs sstatus, rs1 (local_irq_restore) and
-// sfence.vma. The others run the interpreter's semantics (Emitter::Impl::emit_fallback).
+// csrrci sstatus, SIE (local_irq_save), csrs sstatus, rs1 (local_irq_restore), and
+// sfence.vma and fence.i, which run the interpreter's semantics but chain to the next block.
+// The others run the interpreter's semantics and leave (Emitter::Impl::emit_fallback).
 #include "rv64/jit/emitter_impl.hpp"
 
 #include "rv64/csr.hpp"
@@ -57,11 +58,15 @@ void Emitter::Impl::emit_sstatus_set(const DecodedInsn& d, size_t index, int32_t
     put(d.rd, rax);
 }
 
-// sfence.vma (exec_sfence_vma: the flush, or illegal instruction) ends the block, as in the
-// interpreter, but chains on: the flush changed no interrupt state, and the successor is
-// reached only while its fetch translation survived the flush. The kernel flushes one page
-// after every fixmap and page-table update, ~100 K times per boot.
-void Emitter::Impl::emit_sfence_vma(const DecodedInsn& d, size_t index, int32_t off) {
+// sfence.vma (exec_sfence_vma: the flush, or illegal instruction) and fence.i (exec_fence_i:
+// the code watch's fence, which may drop blocks) end the block, as in the interpreter, but
+// chain on: neither changes interrupt state. After sfence.vma the successor is reached only
+// while its fetch translation survived the flush (recheck_fetch); fence.i changes no fetch
+// translation, and a successor whose code it dropped was unlinked from every jump into it
+// (Jit::on_drop), so the link leads to the dispatcher. The kernel flushes one page after every
+// fixmap and page-table update, ~100 K times per boot, and fences after each of the ~40 K
+// instructions ftrace and the jump labels patch while it boots.
+void Emitter::Impl::emit_then_chain(const DecodedInsn& d, size_t index, int32_t off, bool recheck_fetch) {
     spill();
     set_pc(off);
     call_fallback(d);
@@ -73,7 +78,7 @@ void Emitter::Impl::emit_sfence_vma(const DecodedInsn& d, size_t index, int32_t 
         exit_trap(index);
     });
     m_pc_off = off + static_cast<int32_t>(d.len);  // rbp, reloaded, is the next instruction's pc
-    exit_chain(m_pc_off, index + 1, true);
+    exit_chain(m_pc_off, index + 1, recheck_fetch);
     m_ended = true;
 }
 

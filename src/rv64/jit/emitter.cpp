@@ -879,9 +879,10 @@ bool Emitter::Impl::emit_insn(const DecodedInsn& d, size_t index, int32_t off) {
         case Op::amoxor_d: case Op::amoand_w: case Op::amoand_d: case Op::amoor_w: case Op::amoor_d:
             emit_atomic(d, index, off, op);
             return true;
-        case Op::sfence_vma: emit_sfence_vma(d, index, off); return true;
-        // fence_i: through the interpreter's semantics (Hart::fence_i: with harts on threads
-        // of their own, other harts' code stores are taken then), leaving for the dispatcher.
+        case Op::sfence_vma: emit_then_chain(d, index, off, true); return true;
+        // Through the interpreter's semantics (Hart::fence_i: with harts on threads of their
+        // own, other harts' code stores are taken then).
+        case Op::fence_i: emit_then_chain(d, index, off, false); return true;
         default: return emit_fp(d, index, off, op);
     }
 }

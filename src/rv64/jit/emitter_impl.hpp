@@ -563,7 +563,7 @@ private:
     void emit_amo_rmw(const DecodedInsn& d, Op op, bool w32);
     void emit_cbo_zero(const DecodedInsn& d, size_t index, int32_t off);
     void emit_sstatus(const DecodedInsn& d, size_t index, int32_t off, bool clear_sie);
-    void emit_sfence_vma(const DecodedInsn& d, size_t index, int32_t off);
+    void emit_then_chain(const DecodedInsn& d, size_t index, int32_t off, bool recheck_fetch);
     void emit_sstatus_set(const DecodedInsn& d, size_t index, int32_t off);
     void cold_fallback(const DecodedInsn& d, size_t index, int32_t off, Xbyak::Label other, Xbyak::Label done,
                        bool result);

@@ -220,6 +220,55 @@ TEST(Jit, SfenceVmaOfTheCurrentPageRefetchesTheNextInstruction) {
     }
 }
 
+// fence.i ends its block but chains on (Emitter::emit_then_chain): a loop through one runs
+// without returning to the dispatcher once its exits are linked. (The kernel fences after each
+// of the ~40 K instructions ftrace patches while it boots.)
+TEST(Jit, FenceIChainsToTheNextBlock) {
+    constexpr uint32_t kFenceI = 0x0000100f;
+    EngineRig r(Engine::Jit);
+    // loop: addi x5, x5, 1; fence.i; addi x6, x6, 1; j loop
+    r.code(kBase, {addi(5, 5, 1), kFenceI, addi(6, 6, 1), enc_j(-12, 0)});
+    r.run(4 * 10);
+    const uint64_t before = r.jit->dispatches();
+    r.run(4 * 10);
+    EXPECT_EQ(r.jit->dispatches(), before + 1);  // the run's own entry only
+    EXPECT_EQ(r.hart.s.x[5], 20u);
+    EXPECT_EQ(r.hart.s.x[6], 20u);
+}
+
+// Code that patches the instruction after its fence.i runs the new instruction at once, every
+// time: the store dropped the block the fence chains to, unlinking the fence's exit from it.
+// The fence ends its page, so its own block is not dropped and keeps the (cross-page) exit;
+// the patch alternates between two instructions, so a stale link would show in x5. The
+// interpreter runs the same program for comparison.
+TEST(Jit, FenceIChainsToTheCodeAStoreBeforeItWrote) {
+    constexpr uint32_t kFenceI = 0x0000100f;
+    constexpr uint64_t kLoop = kBase + 0xff4, kNext = kBase + 0x1000;
+    auto program = [](EngineRig& r) {
+        // loop:  xor x7, x7, x9   (x7: the patch, alternately `one` and `hundred`)
+        //        sw x7, 4(x8)     (x8: kNext)
+        //        fence.i          (the page's last instruction)
+        // kNext: addi x6, x6, 1
+        //        addi x5, x5, 1   (patched: `one` or `hundred`)
+        //        j loop
+        const uint32_t one = addi(5, 5, 1), hundred = addi(5, 5, 100);
+        r.hart.s.x[7] = hundred;
+        r.hart.s.x[8] = kNext;
+        r.hart.s.x[9] = one ^ hundred;
+        r.code(kLoop, {enc_r(0, 9, 7, 4, 7, 0x33), enc_s(4, 7, 8, 2, 0x23), kFenceI});
+        r.code(kNext, {addi(6, 6, 1), one, enc_j(static_cast<int32_t>(kLoop - (kNext + 8)), 0)});
+        r.hart.s.pc = kLoop;
+    };
+    for (uint64_t budget : {7u, 70u, 700u}) {
+        expect_engines_agree(program, budget, fmt::format("budget {}", budget), [budget](EngineRig& r) {
+            // Runs end at block ends: a turn's count and its patched instruction are in one block.
+            const uint64_t turns = r.hart.s.x[6];
+            EXPECT_GE(turns, budget / 6) << "budget " << budget;
+            EXPECT_EQ(r.hart.s.x[5], (turns + 1) / 2 * 1 + turns / 2 * 100) << "budget " << budget;
+        });
+    }
+}
+
 TEST(Jit, StoreToTranslatedCodeIsSeenByTheNextExecution) {
     EngineRig r(Engine::Jit);
     r.code(kBase, {addi(5, 0, 1), kPark});
