@@ -5,12 +5,19 @@
 # Prints each median, the ratio trapeze/QEMU, and trapeze's guest MIPS when it reports them
 # ("trapeze: retired N instructions in S s (X MIPS)" on stderr).
 #
+# --baseline PATH compares two builds of trapeze instead (no QEMU): --trapeze's and PATH's boots
+# alternate, each build going first in every other pair (on this project's hosts the first boot
+# of a pair tends to be the slower one), and the report ends with one line
+#     speed: trapeze/baseline Z.ZZZ (faster in K of N pairs)
+# (the baseline's median time over --trapeze's: higher is faster). Runs of one build spread by
+# 10-30% here, so use an even --runs of 12 or more and trust the pair count as much as the ratio.
+#
 # usage: bench/boot.sh [--engine ENGINE] [--runs N] [--cpus N] [--trapeze PATH] [--dir DIR]
-#                      [--timeout SECONDS]
+#                      [--timeout SECONDS] [--baseline PATH]
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-engine=interp runs=3 cpus=1 timeout_s=600
+engine=interp runs=3 cpus=1 timeout_s=600 baseline=
 trapeze=$root/build/trapeze
 dir=${TRAPEZE_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/trapeze/debian-riscv64}
 readonly kAppend="console=ttyS0 panic=-1"
@@ -21,7 +28,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 guest_bench_options "$@"
 
-require "$trapeze" "$dir" qemu
+if [[ -n $baseline ]]; then
+  require "$trapeze" "$dir"
+  [[ -x $baseline ]] || die "--baseline $baseline is not an executable"
+else
+  require "$trapeze" "$dir" qemu
+fi
 
 trapeze_cmd=("$trapeze" run --engine "$engine" --kernel "$dir/Image" --bios "$dir/fw_jump.bin"
              --initrd "$dir/test-initrd.img" --append "$kAppend" --memory "$kMemory"
@@ -47,6 +59,42 @@ time_boot() {
   echo "$wall"
 }
 
+
+# compare_builds: --baseline's rounds and report.
+compare_builds() {
+  local base_cmd=("$baseline" "${trapeze_cmd[@]:1}")
+  local t b faster=0
+  local t_times=() b_times=()
+  echo "builds: trapeze $trapeze, baseline $baseline ($engine, $cpus hart(s), $kMemory MiB); $runs pairs"
+  if ((runs % 2 == 1)); then
+    echo "note: with --runs $runs the trapeze build goes first in one pair more than the baseline; use an even --runs"
+  fi
+  for ((i = 1; i <= runs; i++)); do
+    if ((i % 2 == 1)); then
+      t=$(time_boot "trapeze" "${trapeze_cmd[@]}") || exit 1
+      b=$(time_boot "baseline" "${base_cmd[@]}") || exit 1
+    else
+      b=$(time_boot "baseline" "${base_cmd[@]}") || exit 1
+      t=$(time_boot "trapeze" "${trapeze_cmd[@]}") || exit 1
+    fi
+    t_times+=("$t")
+    b_times+=("$b")
+    awk -v t="$t" -v b="$b" 'BEGIN { exit !(t < b) }' && faster=$((faster + 1))
+    echo "pair $i: trapeze ${t} s, baseline ${b} s"
+  done
+  local t_med b_med
+  t_med=$(printf '%s\n' "${t_times[@]}" | median)
+  b_med=$(printf '%s\n' "${b_times[@]}" | median)
+  echo "trapeze ($engine): median ${t_med} s"
+  echo "baseline ($engine): median ${b_med} s"
+  awk -v t="$t_med" -v b="$b_med" -v k="$faster" -v n="$runs" \
+    'BEGIN { printf "speed: trapeze/baseline %.3f (faster in %d of %d pairs)\n", b / t, k, n }'
+}
+
+if [[ -n $baseline ]]; then
+  compare_builds
+  exit 0
+fi
 
 kernel=$(sed -n 's/^kernel=//p' "$dir/stamp" 2>/dev/null)
 echo "guest: Debian ${kernel:-kernel}, OpenSBI fw_jump, test-initrd.img, $cpus hart(s), $kMemory MiB; $runs runs each"

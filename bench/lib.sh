@@ -21,8 +21,10 @@ require() {
 }
 
 # guest_bench_options ARGS...: the options of the whole-guest benchmarks (boot.sh, nested.sh),
-# --engine, --runs, --cpus, --trapeze, --dir and --timeout, into the variables of those names
-# (engine, runs, cpus, trapeze, dir, timeout_s), whose defaults the caller sets first.
+# --engine, --runs, --cpus, --trapeze, --dir, --timeout and --baseline, into the variables of
+# those names (engine, runs, cpus, trapeze, dir, timeout_s, baseline), whose defaults the caller
+# sets first (a script without a baseline comparison leaves `baseline` unset: the option is
+# then refused).
 guest_bench_options() {
   while (($#)); do
     (($# >= 2)) || die "$1 needs an argument"
@@ -33,6 +35,9 @@ guest_bench_options() {
       --trapeze) trapeze=$2 ;;
       --dir) dir=$2 ;;
       --timeout) timeout_s=$2 ;;
+      --baseline)
+        [[ -v baseline ]] || die "unknown argument '$1' (see the header of $0)"
+        baseline=$2 ;;
       *) die "unknown argument '$1' (see the header of $0)" ;;
     esac
     shift 2

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# bench/boot.sh --baseline on stand-in builds (no guest, no QEMU): the two builds take turns at
+# going first, each with its own binary; the report ends with the baseline's median time over
+# the trapeze build's and how many pairs the trapeze build won; an odd --runs is warned about;
+# a --baseline that is not an executable, and --baseline to a script without the comparison
+# (bench/nested.sh), are refused.
+#
+# usage: boot_baseline_test.sh BENCH_DIR
+set -uo pipefail
+bench=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+mkdir "$work/guest"
+for f in Image fw_jump.bin test-initrd.img; do echo x >"$work/guest/$f"; done
+# A stand-in build: logs its name, takes SECONDS, prints the marker.
+stand_in() {
+  cat >"$work/$1" <<SCRIPT
+#!/usr/bin/env bash
+echo $1 >>"$work/order"
+sleep $2
+echo TRAPEZE-TEST-OK
+SCRIPT
+  chmod +x "$work/$1"
+}
+stand_in new 0.05
+stand_in old 0.4
+
+out=$("$bench/boot.sh" --engine jit --runs 2 --dir "$work/guest" --trapeze "$work/new" --baseline "$work/old" 2>&1) ||
+  fail "boot.sh --baseline failed: $out"
+order=$(tr '\n' ' ' <"$work/order")
+[[ $order == "new old old new " ]] || fail "the builds ran in the order $order"
+last=$(tail -n 1 <<<"$out")
+[[ $last =~ ^speed:\ trapeze/baseline\ ([0-9.]+)\ \(faster\ in\ 2\ of\ 2\ pairs\)$ ]] || fail "last line '$last'"
+awk -v s="${BASH_REMATCH[1]}" 'BEGIN { exit !(s > 2 && s < 20) }' || fail "speed ${BASH_REMATCH[1]} for 0.05 s against 0.4 s"
+grep -q "note:" <<<"$out" && fail "a note about the order for an even --runs"
+
+out=$("$bench/boot.sh" --engine jit --runs 1 --dir "$work/guest" --trapeze "$work/old" --baseline "$work/new" 2>&1) ||
+  fail "boot.sh --baseline --runs 1 failed: $out"
+grep -q "note: with --runs 1" <<<"$out" || fail "no note that an odd --runs lets the trapeze build go first more often"
+[[ $(tail -n 1 <<<"$out") == *"(faster in 0 of 1 pairs)" ]] || fail "the slower build won: $(tail -n 1 <<<"$out")"
+
+out=$("$bench/boot.sh" --runs 2 --dir "$work/guest" --trapeze "$work/new" --baseline "$work/missing" 2>&1) &&
+  fail "a missing --baseline was accepted"
+grep -q "is not an executable" <<<"$out" || fail "no clear message for a missing --baseline: $out"
+out=$("$bench/nested.sh" --baseline "$work/old" 2>&1) && fail "nested.sh accepted --baseline"
+grep -q "unknown argument '--baseline'" <<<"$out" || fail "nested.sh's refusal does not name --baseline: $out"
+echo PASS
