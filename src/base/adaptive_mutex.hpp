@@ -18,7 +18,6 @@
 
 #include <linux/futex.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -39,15 +38,6 @@ public:
         // Slow path: mark the word contended and sleep until an unlock wakes us.
         while (m_word.exchange(2, std::memory_order_acquire) != 0) futex(FUTEX_WAIT_PRIVATE, 2);
     }
-    // For a background thread whose wait matters less than the holder's time: spins as lock()
-    // does, then naps and tries again without marking the word contended, so the holder's
-    // unlock never makes a system call for it. (A FUTEX_WAKE costs the waker tens of
-    // microseconds on a nested host: the JIT's translator thread placing code must not cost a
-    // hart thread that, when the hart held the code cache's mutex longer than the spin.)
-    void lock_napping() {
-        const timespec nap{0, kNapNanoseconds};
-        while (!try_lock() && !spin_to_lock()) ::nanosleep(&nap, nullptr);
-    }
     bool try_lock() {
         uint32_t expected = 0;
         return m_word.compare_exchange_strong(expected, 1, std::memory_order_acquire, std::memory_order_relaxed);
@@ -61,7 +51,6 @@ public:
 private:
     // About 20-60 microseconds of pause instructions, depending on the host CPU.
     static constexpr unsigned kSpins = 1000;
-    static constexpr long kNapNanoseconds = 20'000;  // lock_napping's, between spins
 
     // Retries for about kSpins pauses while the word is held; whether it got the lock.
     bool spin_to_lock() {

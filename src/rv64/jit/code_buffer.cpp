@@ -35,7 +35,7 @@ CodeBuffer::CodeBuffer(CodeBuffer&& o) noexcept
       m_rx(std::exchange(o.m_rx, nullptr)),
       m_size(std::exchange(o.m_size, 0)),
       m_used(o.m_used.exchange(0, std::memory_order_relaxed)),
-      m_populated(std::exchange(o.m_populated, 0)) {}
+      m_populated(o.m_populated.exchange(0, std::memory_order_relaxed)) {}
 
 CodeBuffer::~CodeBuffer() {
     if (m_rw != nullptr) ::munmap(m_rw, m_size);
@@ -50,23 +50,35 @@ const uint8_t* CodeBuffer::append(std::span<const uint8_t> code) {
     return room.rx;
 }
 
-CodeBuffer::Room CodeBuffer::reserve(size_t size) {
-    const size_t at = (used() + kAlign - 1) & ~(kAlign - 1);
-    if (at > m_size || size > m_size - at) return {};
-    while (at + size > m_populated) populate_next();  // ends: at + size <= m_size
-    m_used.store(at + size, std::memory_order_relaxed);
+// The claim is one compare-and-swap of the end, so that harts (under the code cache's mutex)
+// and the Translator (without it: Jit::place) reserve at once and never overlap. The room is
+// mapped before it is handed out; the caller's copy into it needs no lock.
+CodeBuffer::Room CodeBuffer::reserve(size_t size, size_t keep_free) {
+    size_t used = m_used.load(std::memory_order_relaxed);
+    size_t at = 0;
+    do {
+        at = (used + kAlign - 1) & ~(kAlign - 1);
+        if (at > m_size || size > m_size - at || keep_free > m_size - at - size) return {};
+    } while (!m_used.compare_exchange_weak(used, at + size, std::memory_order_relaxed));
+    if (at + size > m_populated.load(std::memory_order_acquire)) populate_to(at + size);
     return {m_rw + at, m_rx + at};
 }
 
 // The buffer's shared pages would otherwise each fault twice (written through one mapping,
 // fetched through the other), a thousand faults per MiB of code: one madvise per mapping
 // maps the next MiB at once. Only a hint: a kernel without MADV_POPULATE_* (before 5.14)
-// leaves the pages to fault as before.
-void CodeBuffer::populate_next() {
-    const size_t n = std::min(kPopulateBytes, m_size - m_populated);
-    (void)::madvise(m_rw + m_populated, n, MADV_POPULATE_WRITE);
-    (void)::madvise(m_rx + m_populated, n, MADV_POPULATE_READ);
-    m_populated += n;
+// leaves the pages to fault as before. A thread whose room another thread is mapping waits
+// for it here.
+void CodeBuffer::populate_to(size_t end) {
+    std::lock_guard lock(m_populate_mu);
+    size_t populated = m_populated.load(std::memory_order_relaxed);
+    while (populated < end) {
+        const size_t n = std::min(kPopulateBytes, m_size - populated);
+        (void)::madvise(m_rw + populated, n, MADV_POPULATE_WRITE);
+        (void)::madvise(m_rx + populated, n, MADV_POPULATE_READ);
+        populated += n;
+    }
+    m_populated.store(populated, std::memory_order_release);
 }
 
 void CodeBuffer::patch_rel32(const uint8_t* at, const void* target) {

@@ -223,19 +223,14 @@ void Jit::install(interp::Block& head, const Translation& t) {
 
 // The Translator's Placer, on its thread: the code goes into the buffer now if that leaves
 // kMaxBlockBytes free besides, the room a hart's own translation needs (dispatch() flushes
-// below it), so the Translator never takes that room; else the job carries the code. Only
-// the room is taken under the mutex, which the thread waits for without a hart having to wake
-// it (AdaptiveMutex::lock_napping); the copy needs no lock, as nothing runs the room's code
-// before the job is installed and no flush comes while the thread is busy with the job
-// (Translator::cancel_all).
+// below it), so the Translator never takes that room; else the job carries the code. The room
+// is claimed without the code cache's mutex (CodeBuffer::reserve: a hart appending at the same
+// time gets other room), and mapping a fresh MiB of the buffer, a millisecond or more on a
+// nested host, no longer holds up a hart that wants the mutex meanwhile. The copy needs no
+// lock, as nothing runs the room's code before the job is installed and no flush comes while
+// the thread is busy with the job (Translator::cancel_all).
 const uint8_t* Jit::place(std::span<const uint8_t> code) {
-    CodeBuffer::Room room;
-    {
-        m_cache.mutex().lock_napping();
-        std::lock_guard lock(m_cache.mutex(), std::adopt_lock);
-        if (m_code.free() < code.size() + CodeBuffer::kAlign + kMaxBlockBytes) return nullptr;
-        room = m_code.reserve(code.size());
-    }
+    const CodeBuffer::Room room = m_code.reserve(code.size(), kMaxBlockBytes);
     if (room.rw == nullptr) return nullptr;
     std::memcpy(room.rw, code.data(), code.size());
     return room.rx;

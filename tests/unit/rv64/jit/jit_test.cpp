@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <array>
 #include <chrono>
 #include <cinttypes>
@@ -929,6 +930,62 @@ TEST(CodeBuffer, MapsItsNextMibAtOnceInBothViews) {
     ASSERT_EQ(::mincore(const_cast<uint8_t*>(page0), 1 << 20, resident.data()), 0);
     EXPECT_TRUE(std::all_of(resident.begin(), resident.end(), [](unsigned char v) { return (v & 1) != 0; }));
     EXPECT_EQ(reinterpret_cast<int (*)()>(reinterpret_cast<uintptr_t>(code))(), 42);
+}
+
+// Reservations from several threads at once (harts under the code cache's mutex, the
+// Translator without it) each get room of their own: every byte written through one room is
+// still there after all threads are done, and the rooms together fill the buffer up to what
+// was asked to stay free.
+TEST(CodeBuffer, ThreadsReservingAtOnceGetDisjointRoom) {
+    constexpr size_t kBytes = 3 << 20;
+    constexpr size_t kKeep = 64 << 10;
+    auto buf = jit::CodeBuffer::create(kBytes);
+    ASSERT_TRUE(buf.ok()) << buf.error().message;
+    struct Taken {
+        uint8_t* rw;
+        size_t size;
+        uint8_t mark;
+    };
+    std::vector<std::vector<Taken>> taken(4);
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < taken.size(); ++t) {
+        threads.emplace_back([&, t] {
+            for (size_t i = 0;; ++i) {
+                const size_t size = 1 + (i * 37 + t * 11) % 700;
+                const jit::CodeBuffer::Room room = buf->reserve(size, kKeep);
+                if (room.rw == nullptr) return;
+                const auto mark = static_cast<uint8_t>(t * 64 + i % 64);
+                std::memset(room.rw, mark, size);
+                taken[t].push_back({room.rw, size, mark});
+            }
+        });
+    }
+    for (std::thread& th : threads) th.join();
+    size_t total = 0, count = 0, overwritten = 0;
+    for (const auto& rooms : taken) {
+        for (const Taken& r : rooms) {
+            total += r.size;
+            ++count;
+            if (!std::all_of(r.rw, r.rw + r.size, [&](uint8_t b) { return b == r.mark; })) ++overwritten;
+        }
+    }
+    EXPECT_EQ(overwritten, 0u) << "rooms overwritten by another thread's, of " << count;
+    EXPECT_GE(buf->free(), kKeep);
+    EXPECT_LT(buf->free(), kKeep + 700 + jit::CodeBuffer::kAlign);  // no room left unused but the last
+    // Each room starts aligned: at most kAlign - 1 bytes between two.
+    EXPECT_GE(total + count * (jit::CodeBuffer::kAlign - 1), kBytes - kKeep - 700 - jit::CodeBuffer::kAlign);
+}
+
+// A reservation that would leave less than keep_free free fails and takes nothing.
+TEST(CodeBuffer, AReservationLeavesWhatItIsToldToKeepFree) {
+    auto buf = jit::CodeBuffer::create(1 << 20);
+    ASSERT_TRUE(buf.ok()) << buf.error().message;
+    ASSERT_NE(buf->reserve((1 << 20) - 4096, 4096).rw, nullptr);
+    EXPECT_EQ(buf->free(), 4096u);
+    EXPECT_EQ(buf->reserve(16, 4096 - 8).rw, nullptr);
+    EXPECT_EQ(buf->free(), 4096u);
+    EXPECT_NE(buf->reserve(16, 4096 - 16).rw, nullptr);
+    EXPECT_EQ(buf->free(), 4096u - 16);
 }
 
 }  // namespace
