@@ -3,12 +3,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
 #include <array>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -191,7 +191,7 @@ TEST(Jit, JumpIntoAPageUnmappedBeforeAFullFlushFaults) {
     EXPECT_EQ(r.hart.s.x[6], 11u);
 }
 
-// sfence.vma ends its block but chains on (Emitter::emit_sfence_vma). Code at VA 0 remaps its
+// sfence.vma ends its block but chains on (Emitter::emit_then_chain). Code at VA 0 remaps its
 // own page (sd to the PTE, sfence.vma of VA 0) and falls through to VA 8, which must be
 // fetched through the new mapping: two physical copies of the page differ there. The first
 // run links the exit to copy 1's successor; the second must not follow that link.
