@@ -44,6 +44,9 @@ public:
     virtual uint64_t instructions_per_tick() const = 0;
     // Host wall-clock nanoseconds since the epoch that the guest's RTC starts from.
     virtual uint64_t wall_clock_start_ns() const = 0;
+    // The random bytes the device tree gives the guest's kernel at boot (/chosen/rng-seed),
+    // drawn from the host when the recording started; empty: the device tree has none.
+    virtual std::span<const uint8_t> boot_seed() const = 0;
 
     // The machine is at `icount`: at the start of a slice, or at a round's end (round_end
     // true), before that round's inputs are taken.

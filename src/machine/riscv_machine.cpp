@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "arch/riscv64/fdt_builder.hpp"
+#include "base/host_random.hpp"
 #include "base/log.hpp"
 #include "rv64/interp/interpreter.hpp"
 #include "rv64/jit/jit.hpp"
@@ -213,6 +214,18 @@ void RiscvMachine::wire_hart(unsigned i, rv64::Hart& h) {
     m_plic.seip(i).connect(pin(rv64::csr::MIP_SEIP));
 }
 
+// A recording's seed (so its replays boot the same guest), else fresh from the host's pool at
+// every boot, a reboot's too, as QEMU draws a new one at each reset.
+Result<std::vector<uint8_t>> RiscvMachine::boot_seed() const {
+    if (m_inputs != nullptr) {
+        const std::span<const uint8_t> recorded = m_inputs->boot_seed();
+        return std::vector<uint8_t>(recorded.begin(), recorded.end());
+    }
+    std::vector<uint8_t> seed(kRngSeedBytes);
+    if (host_random(seed) != seed.size()) return make_error("the device tree's rng-seed: getrandom: {}", std::strerror(errno));
+    return seed;
+}
+
 Result<void> RiscvMachine::boot() {
     BoardConfig board;
     board.ram_size = m_mem.size();
@@ -221,6 +234,8 @@ Result<void> RiscvMachine::boot() {
     board.isa_extensions = isa_extensions(m_cfg.hypervisor);
     board.bootargs = m_cfg.append;
     board.virtio_slots = static_cast<unsigned>(m_virtio.size());
+    TRAPEZE_TRY_ASSIGN(seed, boot_seed());
+    board.rng_seed = std::move(seed);
     auto plan = load_boot_images(m_cfg, m_mem, board);
     if (!plan) return plan.error();
     m_boot = *plan;

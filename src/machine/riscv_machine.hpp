@@ -254,6 +254,8 @@ private:
     Result<void> add_virtio(std::unique_ptr<virtio::VirtioDevice> device, std::string name);
     void wire_harts();
     Result<void> boot();
+    // The bytes for the device tree's /chosen/rng-seed.
+    Result<std::vector<uint8_t>> boot_seed() const;
     void wire_hart(unsigned i, rv64::Hart& h);
     void poll_devices();
     void poll_io();

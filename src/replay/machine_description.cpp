@@ -1,5 +1,8 @@
 #include "replay/machine_description.hpp"
 
+#include <span>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -67,6 +70,23 @@ Result<machine::MachineConfig> config_from(const json& j) {
     }
     c.deterministic = true;
     return c;
+}
+
+std::string hex(std::span<const uint8_t> bytes) {
+    std::string s;
+    for (uint8_t b : bytes) s += fmt::format("{:02x}", b);
+    return s;
+}
+
+// A seed as hex() wrote it, of at most kMaxBootSeedBytes.
+Result<std::vector<uint8_t>> seed_from_hex(const std::string& s) {
+    if (s.size() % 2 != 0 || s.size() / 2 > kMaxBootSeedBytes ||
+        s.find_first_not_of("0123456789abcdef") != std::string::npos)
+        return make_error("its machine description's rng_seed ({} characters) is not {} bytes or fewer in hex", s.size(),
+                          kMaxBootSeedBytes);
+    std::vector<uint8_t> out;
+    for (size_t i = 0; i < s.size(); i += 2) out.push_back(static_cast<uint8_t>(std::stoul(s.substr(i, 2), nullptr, 16)));
+    return out;
 }
 
 Result<uint64_t> optional_crc(const std::optional<std::string>& path) {
@@ -142,7 +162,8 @@ std::vector<uint8_t> MachineDescription::encode() const {
                     {"disk_mode", disk_mode == DiskMode::Checksum ? "checksum" : "log"},
                     {"wall_clock_start_ns", wall_clock_start_ns},
                     {"tick_base", tick_base},
-                    {"instructions_per_tick", instructions_per_tick}};
+                    {"instructions_per_tick", instructions_per_tick},
+                    {"rng_seed", hex(rng_seed)}};
     const std::string s = j.dump();
     return {s.begin(), s.end()};
 }
@@ -165,6 +186,11 @@ Result<MachineDescription> MachineDescription::decode(std::span<const uint8_t> b
         d.tick_base = j.at("tick_base").get<uint64_t>();
         d.instructions_per_tick = j.at("instructions_per_tick").get<uint64_t>();
         if (d.instructions_per_tick == 0) return make_error("its machine description has a guest time rate of 0");
+        // Recordings made before the board's boot seed have none: their guests booted without.
+        if (j.contains("rng_seed")) {
+            TRAPEZE_TRY_ASSIGN(seed, seed_from_hex(j.at("rng_seed").get<std::string>()));
+            d.rng_seed = std::move(seed);
+        }
         if (d.disk_sizes.size() != d.config.disks.size() ||
             (d.disk_mode == DiskMode::Checksum && d.disk_crcs.size() != d.config.disks.size()))
             return make_error("its machine description lists {} disks but {} sizes", d.config.disks.size(), d.disk_sizes.size());

@@ -3,7 +3,8 @@
 // with nothing else given and refuses files that changed: the configuration (RAM, harts,
 // console, devices slot by slot, the kernel command line), the CRC-64 of the kernel, initrd and
 // firmware, each disk's size (and CRC-64 with --record-disk checksum), the wall-clock time the
-// guest's RTC starts from and the guest clock's start.
+// guest's RTC starts from, the guest clock's start and the random seed the device tree gives
+// the guest's kernel.
 //
 // Thread: any.
 #pragma once
@@ -34,6 +35,9 @@ struct MachineDescription {
     uint64_t wall_clock_start_ns = 0;
     uint64_t tick_base = 0;  // guest clock ticks at instruction 0
     uint64_t instructions_per_tick = 0;
+    // /chosen/rng-seed (machine::HostInputs::boot_seed): empty in recordings made before the
+    // board had one, whose guests booted without it.
+    std::vector<uint8_t> rng_seed;
 
     std::vector<uint8_t> encode() const;
     static Result<MachineDescription> decode(std::span<const uint8_t> bytes);
@@ -43,6 +47,9 @@ struct MachineDescription {
 Result<MachineDescription> describe(const machine::MachineConfig& cfg, DiskMode mode);
 // Each file named by `d` still has the checksum (and disks the size) it had when recorded.
 Result<void> check_files(const MachineDescription& d);
+// The most bytes of /chosen/rng-seed a description may carry (a recording draws
+// arch::riscv64::kRngSeedBytes).
+inline constexpr size_t kMaxBootSeedBytes = 64;
 // CRC-64/XZ of a whole file.
 Result<uint64_t> file_crc64(const std::string& path);
 

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 
+#include "arch/riscv64/board.hpp"
 #include "base/guest_clock.hpp"
+#include "base/host_random.hpp"
 #include "replay/net_backends.hpp"
 
 namespace trapeze::replay {
@@ -34,6 +37,8 @@ Result<std::unique_ptr<Recorder>> Recorder::create(const machine::MachineConfig&
     d.wall_clock_start_ns = wall_clock_ns();
     d.tick_base = 0;
     d.instructions_per_tick = kInstructionsPerTick;
+    d.rng_seed.resize(arch::riscv64::kRngSeedBytes);
+    if (host_random(d.rng_seed) != d.rng_seed.size()) return make_error("the boot seed: getrandom: {}", std::strerror(errno));
     Header h;
     h.start_icount = 0;
     h.guest_time_rate = kInstructionsPerTick;
@@ -49,7 +54,7 @@ Result<std::unique_ptr<Recorder>> Recorder::create(const machine::MachineConfig&
 }
 
 Recorder::Recorder(const RecordOptions& options, const MachineDescription& d, LogWriter log)
-    : Session(0, d.tick_base, d.instructions_per_tick, d.wall_clock_start_ns),
+    : Session(0, d.tick_base, d.instructions_per_tick, d.wall_clock_start_ns, d.rng_seed),
       m_options(options),
       m_log(std::move(log)) {
     m_scratch.reserve(kMaxPayload);

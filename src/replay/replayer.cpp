@@ -25,7 +25,7 @@ Result<std::unique_ptr<Replayer>> Replayer::open(const std::string& path) {
 }
 
 Replayer::Replayer(std::string path, LogReader log, MachineDescription d)
-    : Session(log.header().start_icount, d.tick_base, d.instructions_per_tick, d.wall_clock_start_ns),
+    : Session(log.header().start_icount, d.tick_base, d.instructions_per_tick, d.wall_clock_start_ns, d.rng_seed),
       m_path(std::move(path)),
       m_log(std::move(log)),
       m_description(std::move(d)) {}

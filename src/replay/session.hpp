@@ -11,6 +11,8 @@
 
 #include <cstdint>
 #include <span>
+#include <utility>
+#include <vector>
 
 #include "machine/host_inputs.hpp"
 #include "snapshot/crc64.hpp"
@@ -29,6 +31,7 @@ public:
     uint64_t tick_base() const override { return m_tick_base; }
     uint64_t instructions_per_tick() const override { return m_instructions_per_tick; }
     uint64_t wall_clock_start_ns() const override { return m_wall_start_ns; }
+    std::span<const uint8_t> boot_seed() const override { return m_boot_seed; }
     void output(std::span<const uint8_t> bytes) override {
         m_output_hash = snapshot::crc64(bytes, m_output_hash);
         m_output_bytes += bytes.size();
@@ -39,11 +42,13 @@ public:
     uint64_t output_bytes() const { return m_output_bytes; }
 
 protected:
-    Session(uint64_t start_icount, uint64_t tick_base, uint64_t instructions_per_tick, uint64_t wall_start_ns)
+    Session(uint64_t start_icount, uint64_t tick_base, uint64_t instructions_per_tick, uint64_t wall_start_ns,
+            std::vector<uint8_t> boot_seed)
         : m_start_icount(start_icount),
           m_tick_base(tick_base),
           m_instructions_per_tick(instructions_per_tick),
           m_wall_start_ns(wall_start_ns),
+          m_boot_seed(std::move(boot_seed)),
           m_icount(start_icount) {}
 
     void record_position(uint64_t icount, bool round_end) {
@@ -55,6 +60,7 @@ protected:
     uint64_t m_tick_base;  // plus the warps so far
     uint64_t m_instructions_per_tick;
     uint64_t m_wall_start_ns;
+    std::vector<uint8_t> m_boot_seed;
     uint64_t m_icount;
     bool m_round_end = false;
     uint64_t m_output_hash = 0;

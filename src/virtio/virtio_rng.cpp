@@ -1,28 +1,15 @@
 #include "virtio/virtio_rng.hpp"
 
-#include <sys/random.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 
+#include "base/host_random.hpp"
 #include "virtio/virtio_spec.hpp"
 
 namespace trapeze::virtio {
 
 // Fills `buf` from the host's entropy pool; returns the bytes written.
-size_t VirtioRng::host_entropy(std::span<uint8_t> buf) {
-    size_t done = 0;
-    while (done < buf.size()) {
-        const ssize_t n = ::getrandom(buf.data() + done, buf.size() - done, 0);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            break;
-        }
-        done += static_cast<size_t>(n);
-    }
-    return done;
-}
+size_t VirtioRng::host_entropy(std::span<uint8_t> buf) { return host_random(buf); }
 
 uint32_t VirtioRng::device_id() const { return VIRTIO_ID_RNG; }
 uint64_t VirtioRng::device_features() const { return kCommonFeatures; }

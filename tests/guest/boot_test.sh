@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Boots Debian's stock riscv64 kernel under trapeze with test-initrd.img (made by tools/fetch-guest)
 # and checks what the guest's /init reports: the marker, the ISA string, the hart count, the
-# results of integer, hashing and floating-point work, that every virtio module loaded, and that
-# the kernel reported no stall, lockup, oops or BUG on the way.
+# results of integer, hashing and floating-point work, that every virtio module loaded, that the
+# device tree's seed made the kernel's random numbers ready at once, and that the kernel
+# reported no stall, lockup, oops or BUG on the way.
 #
 # usage: boot_test.sh TRAPEZE ENGINE [CPUS [parallel|deterministic]]
 #   parallel (default): several harts each on a host thread of its own; deterministic: in turn
@@ -91,6 +92,10 @@ check harts "$cpus" "$(value harts)"
 check sum 500500 "$(value sum)"
 check sha256 "$(seq 1 1000 | sha256sum | cut -d ' ' -f 1)" "$(value sha256)"
 check fp "$(awk 'BEGIN { for (i = 1; i <= 100; i++) x += 1 / (i * i); printf "%.9f", x }')" "$(value fp)"
+# The device tree's /chosen/rng-seed seeds the kernel's random numbers before its clock starts
+# (drivers/of/fdt.c credits it); without one they wait for interrupts' timing, well into /init.
+grep -q '^\[ *0\.000000\] random: crng init done' "$work/console" ||
+  errors+=("the kernel's random numbers were not seeded at boot (no 'crng init done' at 0.000000: /chosen/rng-seed)")
 modules=$(value modules)
 [[ $modules =~ ^([0-9]+)/([0-9]+)$ && ${BASH_REMATCH[1]} == "${BASH_REMATCH[2]}" && ${BASH_REMATCH[2]} -gt 0 ]] ||
   errors+=("modules: expected every virtio module to load, got '$modules'")

@@ -43,6 +43,11 @@ inline unsigned virtio_irq(unsigned slot) {
     return kVirtioIrqBase + slot;
 }
 
+// /chosen/rng-seed: random bytes the guest's kernel takes in before anything else runs (Linux
+// credits them to its pool, drivers/of/fdt.c, so its random numbers are ready at once instead of
+// waiting for interrupts' timing to seed it); 32, as QEMU's virt board gives.
+constexpr size_t kRngSeedBytes = 32;
+
 struct BoardConfig {
     uint64_t ram_size = 0;
     unsigned num_harts = 1;

@@ -6,9 +6,13 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "arch/riscv64/board.hpp"
 #include "replay/machine_description.hpp"
 #include "replay/recorder.hpp"
 #include "replay/replayer.hpp"
@@ -319,6 +323,52 @@ TEST(ReplayMachineDescription, RoundTripsAndRefusesWhatIsNotOne) {
     auto missing = f.cfg;
     missing.kernel = f.dir.path("no-such-kernel");
     EXPECT_TRUE(fails_with(describe(missing, DiskMode::Log), "no-such-kernel"));
+}
+
+// The seed the device tree gives the guest's kernel is a host input drawn when the recording
+// starts: each recording draws its own, and its replays boot with that one.
+TEST(ReplayMachineDescription, ARecordingsBootSeedComesBackInItsReplays) {
+    Files f;
+    std::vector<uint8_t> first;
+    {
+        auto rec = f.recorder();
+        first.assign(rec->boot_seed().begin(), rec->boot_seed().end());
+        ASSERT_TRUE(rec->finish(0).ok());
+    }
+    EXPECT_EQ(first.size(), arch::riscv64::kRngSeedBytes);
+    EXPECT_NE(first, std::vector<uint8_t>(first.size(), 0)) << "not drawn from the host";
+    auto rep = f.replayer();
+    EXPECT_EQ(std::vector<uint8_t>(rep->boot_seed().begin(), rep->boot_seed().end()), first);
+    EXPECT_EQ(rep->description().rng_seed, first);
+    auto again = f.recorder();
+    EXPECT_NE(std::vector<uint8_t>(again->boot_seed().begin(), again->boot_seed().end()), first)
+        << "two recordings drew the same seed";
+}
+
+// A description without a seed (recordings made before the board had one) replays without one;
+// a seed that is not hex, or longer than a device tree takes, is damage.
+TEST(ReplayMachineDescription, ASeedIsOptionalAndCheckedWhenThere) {
+    Files f;
+    auto d = describe(f.cfg, DiskMode::Log);
+    ASSERT_TRUE(d.ok()) << d.error().message;
+    d->instructions_per_tick = kInstructionsPerTick;
+    d->rng_seed = {0x00, 0x7f, 0x80, 0xff};
+    auto back = MachineDescription::decode(d->encode());
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    EXPECT_EQ(back->rng_seed, d->rng_seed);
+
+    auto edited = [&](const std::function<void(nlohmann::json&)>& edit) {
+        const std::vector<uint8_t> encoded = d->encode();
+        nlohmann::json j = nlohmann::json::parse(encoded.begin(), encoded.end());
+        edit(j);
+        return MachineDescription::decode(bytes(j.dump()));
+    };
+    auto old = edited([](nlohmann::json& j) { j.erase("rng_seed"); });
+    ASSERT_TRUE(old.ok()) << old.error().message;
+    EXPECT_TRUE(old->rng_seed.empty());
+    for (const std::string& bad : std::vector<std::string>{"0", "zz", "0X7f", std::string(2 * kMaxBootSeedBytes + 2, 'a')})
+        EXPECT_TRUE(fails_with(edited([&](nlohmann::json& j) { j["rng_seed"] = bad; }), "rng_seed")) << bad;
+    EXPECT_TRUE(edited([](nlohmann::json& j) { j["rng_seed"] = std::string(2 * kMaxBootSeedBytes, 'a'); }).ok());
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // and RiscvMachine::restore refuses, as a Result error naming what differs, a configuration of
 // another board and a state file with any section missing or damaged.
 #include <gtest/gtest.h>
+#include <libfdt.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -116,6 +117,33 @@ TEST_F(MachineSnapshot, SnapshotConfigDescribesTheBoard) {
     EXPECT_EQ(back->console, ConsoleKind::Virtio);
     EXPECT_TRUE(back->disks.empty());
     EXPECT_TRUE(back->nets.empty());
+}
+
+// The device tree a machine boots with (found in its RAM by its header), its /chosen/rng-seed.
+std::vector<uint8_t> rng_seed_in(const std::string& memory_path) {
+    const std::vector<uint8_t> mem = read_bytes(memory_path);
+    for (size_t off = 0; off + sizeof(fdt_header) <= mem.size(); off += 8) {
+        const void* blob = mem.data() + off;
+        if (fdt_magic(blob) != FDT_MAGIC || fdt_check_header(blob) != 0) continue;
+        if (off + fdt_totalsize(blob) > mem.size()) continue;
+        int len = 0;
+        const auto* p = static_cast<const uint8_t*>(fdt_getprop(blob, fdt_path_offset(blob, "/chosen"), "rng-seed", &len));
+        return p == nullptr ? std::vector<uint8_t>{} : std::vector<uint8_t>(p, p + len);
+    }
+    ADD_FAILURE() << "no device tree in " << memory_path;
+    return {};
+}
+
+// Every boot gives the guest's kernel random bytes of its own in /chosen/rng-seed (as QEMU's
+// virt board does), so its random numbers are seeded before anything else runs.
+TEST_F(MachineSnapshot, EveryBootGivesTheKernelASeedOfItsOwn) {
+    const auto a = take(tiny_config(kernel), "seed-a");
+    const auto b = take(tiny_config(kernel), "seed-b");
+    const std::vector<uint8_t> seed_a = rng_seed_in(a.memory_path), seed_b = rng_seed_in(b.memory_path);
+    EXPECT_EQ(seed_a.size(), arch::riscv64::kRngSeedBytes);
+    EXPECT_NE(seed_a, std::vector<uint8_t>(seed_a.size(), 0));
+    EXPECT_EQ(seed_b.size(), arch::riscv64::kRngSeedBytes);
+    EXPECT_NE(seed_a, seed_b) << "two boots drew the same seed";
 }
 
 // save(restore(S)) == S: every section but the running clock comes back byte for byte, the
