@@ -10,17 +10,16 @@
 
 #include <cstdint>
 #include <cstdlib>
-#include <filesystem>
+#include <cstring>
 #include <fstream>
 #include <iterator>
-#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
-#include "base/bits.hpp"
 #include "base/guest_clock.hpp"
 #include "bus/mmio_bus.hpp"
+#include "machine/guest_cache.hpp"
 #include "memory/guest_memory.hpp"
 #include "rv64/hart.hpp"
 #include "rv64/interp/code_cache.hpp"
@@ -36,11 +35,10 @@ constexpr uint64_t kKernelBase = kRamBase + 0x200000;  // fw_jump's FW_JUMP_ADDR
 constexpr uint64_t kTextBytes = 1 << 20;               // the Image's first MiB: its text
 constexpr size_t kSlots = size_t{1} << 22;
 
+// TRAPEZE_GUEST_DIR, as the guest tests take it, else tools/fetch-guest's cache.
 std::string kernel_image() {
     if (const char* dir = std::getenv("TRAPEZE_GUEST_DIR")) return std::string(dir) + "/Image";
-    const char* cache = std::getenv("XDG_CACHE_HOME");
-    const std::string base = cache != nullptr ? cache : std::string(std::getenv("HOME") ? std::getenv("HOME") : "") + "/.cache";
-    return base + "/trapeze/debian-riscv64/Image";
+    return (machine::default_guest_dir() / "Image").string();
 }
 
 // The kernel's first MiB in guest RAM, decoded into blocks back to back.

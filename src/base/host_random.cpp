@@ -3,6 +3,7 @@
 #include <sys/random.h>
 
 #include <cerrno>
+#include <cstring>
 
 namespace trapeze {
 
@@ -19,6 +20,12 @@ size_t host_random(std::span<uint8_t> out) {
         done += static_cast<size_t>(n);
     }
     return done;
+}
+
+Result<std::vector<uint8_t>> host_random_bytes(size_t n) {
+    std::vector<uint8_t> bytes(n);
+    if (host_random(bytes) != n) return make_error("getrandom: {}", std::strerror(errno));
+    return bytes;
 }
 
 }  // namespace trapeze

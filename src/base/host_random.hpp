@@ -7,11 +7,16 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <vector>
+
+#include "base/result.hpp"
 
 namespace trapeze {
 
 // Fills `out` from the host's entropy pool; returns the bytes filled, fewer than asked only
 // when getrandom fails (then errno says why).
 size_t host_random(std::span<uint8_t> out);
+// n bytes from the host's entropy pool, or why there are none.
+Result<std::vector<uint8_t>> host_random_bytes(size_t n);
 
 }  // namespace trapeze

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cassert>
 
-#include "gdb/hex.hpp"
+#include "base/hex.hpp"
 
 namespace trapeze::gdb {
 

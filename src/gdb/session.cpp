@@ -8,7 +8,7 @@
 #include <optional>
 #include <utility>
 
-#include "gdb/hex.hpp"
+#include "base/hex.hpp"
 
 namespace trapeze::gdb {
 

@@ -221,9 +221,7 @@ Result<std::vector<uint8_t>> RiscvMachine::boot_seed() const {
         const std::span<const uint8_t> recorded = m_inputs->boot_seed();
         return std::vector<uint8_t>(recorded.begin(), recorded.end());
     }
-    std::vector<uint8_t> seed(kRngSeedBytes);
-    if (host_random(seed) != seed.size()) return make_error("the device tree's rng-seed: getrandom: {}", std::strerror(errno));
-    return seed;
+    return host_random_bytes(kRngSeedBytes).context("the device tree's rng-seed");
 }
 
 Result<void> RiscvMachine::boot() {

@@ -1,6 +1,6 @@
 #include "replay/machine_description.hpp"
 
-#include <span>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.hpp"
+#include "base/hex.hpp"
 #include "snapshot/crc64.hpp"
 
 namespace trapeze::replay {
@@ -72,21 +73,13 @@ Result<machine::MachineConfig> config_from(const json& j) {
     return c;
 }
 
-std::string hex(std::span<const uint8_t> bytes) {
-    std::string s;
-    for (uint8_t b : bytes) s += fmt::format("{:02x}", b);
-    return s;
-}
-
-// A seed as hex() wrote it, of at most kMaxBootSeedBytes.
+// A seed as bytes_to_hex() wrote it, of at most kMaxBootSeedBytes.
 Result<std::vector<uint8_t>> seed_from_hex(const std::string& s) {
-    if (s.size() % 2 != 0 || s.size() / 2 > kMaxBootSeedBytes ||
-        s.find_first_not_of("0123456789abcdef") != std::string::npos)
+    std::optional<std::vector<uint8_t>> seed = hex_to_bytes(s);
+    if (!seed || seed->size() > kMaxBootSeedBytes)
         return make_error("its machine description's rng_seed ({} characters) is not {} bytes or fewer in hex", s.size(),
                           kMaxBootSeedBytes);
-    std::vector<uint8_t> out;
-    for (size_t i = 0; i < s.size(); i += 2) out.push_back(static_cast<uint8_t>(std::stoul(s.substr(i, 2), nullptr, 16)));
-    return out;
+    return std::move(*seed);
 }
 
 Result<uint64_t> optional_crc(const std::optional<std::string>& path) {
@@ -163,7 +156,7 @@ std::vector<uint8_t> MachineDescription::encode() const {
                     {"wall_clock_start_ns", wall_clock_start_ns},
                     {"tick_base", tick_base},
                     {"instructions_per_tick", instructions_per_tick},
-                    {"rng_seed", hex(rng_seed)}};
+                    {"rng_seed", bytes_to_hex(rng_seed)}};
     const std::string s = j.dump();
     return {s.begin(), s.end()};
 }

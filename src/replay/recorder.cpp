@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <utility>
 
 #include "arch/riscv64/board.hpp"
 #include "base/guest_clock.hpp"
@@ -37,8 +37,8 @@ Result<std::unique_ptr<Recorder>> Recorder::create(const machine::MachineConfig&
     d.wall_clock_start_ns = wall_clock_ns();
     d.tick_base = 0;
     d.instructions_per_tick = kInstructionsPerTick;
-    d.rng_seed.resize(arch::riscv64::kRngSeedBytes);
-    if (host_random(d.rng_seed) != d.rng_seed.size()) return make_error("the boot seed: getrandom: {}", std::strerror(errno));
+    TRAPEZE_TRY_ASSIGN(seed, host_random_bytes(arch::riscv64::kRngSeedBytes).context("the boot seed"));
+    d.rng_seed = std::move(seed);
     Header h;
     h.start_icount = 0;
     h.guest_time_rate = kInstructionsPerTick;

@@ -23,7 +23,7 @@
 #include <string_view>
 
 #include "../unit/gdb/fake_target.hpp"
-#include "gdb/hex.hpp"
+#include "base/hex.hpp"
 #include "gdb/packet.hpp"
 #include "gdb/session.hpp"
 

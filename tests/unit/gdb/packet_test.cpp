@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "gdb/hex.hpp"
+#include "base/hex.hpp"
 
 namespace trapeze::gdb {
 namespace {

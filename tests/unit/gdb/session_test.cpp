@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "base/hex.hpp"
 #include "fake_target.hpp"
-#include "gdb/hex.hpp"
 
 namespace trapeze::gdb {
 namespace {

@@ -1,6 +1,7 @@
 // Hex text as the GDB remote serial protocol writes numbers and data (GDB manual, "Remote
 // Protocol" > "Overview": numbers are hex without a prefix, most significant digit first;
-// memory and register contents are two hex digits per byte, in target byte order).
+// memory and register contents are two hex digits per byte, in target byte order), and as the
+// replay machine description writes the boot seed.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-namespace trapeze::gdb {
+namespace trapeze {
 
 // The value of one hex digit (either case), or -1.
 int hex_digit_value(char c);
@@ -27,4 +28,4 @@ std::string bytes_to_hex(std::span<const uint8_t> bytes);
 std::string text_to_hex(std::string_view text);
 void append_hex_byte(std::string& out, uint8_t byte);
 
-}  // namespace trapeze::gdb
+}  // namespace trapeze

@@ -1,10 +1,10 @@
 // Hex as the remote protocol writes numbers and data: every 64-bit value parses, nothing longer
 // or malformed does, and bytes survive the round trip.
-#include "gdb/hex.hpp"
+#include "base/hex.hpp"
 
 #include <gtest/gtest.h>
 
-namespace trapeze::gdb {
+namespace trapeze {
 namespace {
 
 TEST(Hex, ParsesNumbersOfEitherCaseUpTo64Bits) {
@@ -41,4 +41,4 @@ TEST(Hex, EncodesTextAsGdbShowsConsoleOutput) {
 }
 
 }  // namespace
-}  // namespace trapeze::gdb
+}  // namespace trapeze

@@ -1,6 +1,6 @@
-#include "gdb/hex.hpp"
+#include "base/hex.hpp"
 
-namespace trapeze::gdb {
+namespace trapeze {
 
 namespace {
 constexpr char kDigits[] = "0123456789abcdef";
@@ -55,4 +55,4 @@ std::string text_to_hex(std::string_view text) {
     return bytes_to_hex(std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
 }
 
-}  // namespace trapeze::gdb
+}  // namespace trapeze
