@@ -28,6 +28,7 @@
 #include "gdb/session.hpp"
 
 using namespace trapeze::gdb;
+using trapeze::parse_hex_u64;
 
 namespace {
 
