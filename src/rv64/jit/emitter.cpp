@@ -186,7 +186,7 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool recheck_
         if (pad != 0) nop(pad);
         db(0xe9);
         dd(0);
-        m_patches.push_back({slot, getSize() - 4});
+        m_patches.push_back({slot, getSize() - 4, static_cast<uint32_t>(target_page_off)});
         mov(rdx, reinterpret_cast<uint64_t>(slot));
         mov(rcx, reinterpret_cast<uint64_t>(m_link_stub));
         jmp(rcx);

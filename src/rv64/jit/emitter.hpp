@@ -77,6 +77,7 @@ public:
     struct Patch {
         ExitSlot* slot;
         size_t offset;
+        uint32_t target_page_off;  // the successor's offset in the (region's one) page
     };
     std::span<const Patch> patches() const;
     // The last loop region's entries at its other blocks, at `offset` in its code: entered as

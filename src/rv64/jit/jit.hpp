@@ -203,6 +203,12 @@ private:
     bool wants_translation(const interp::Block& b) const;
     interp::Block* interpret(Hart& h, interp::Block& b, RunState& st);
     void fill(ExitSlot& slot, const Hart& h, interp::Block& b);
+    void wait_for_code(ExitSlot& slot, const Hart& h, interp::Block& b);
+    bool attach(ExitSlot& slot, const Hart& h, interp::Block& b);
+    void join(ExitSlot& slot, interp::Block& b);
+    void link_new_slot(ExitSlot& slot, uint64_t target_pa);
+    void lead_to(ExitSlot& slot, const void* code);
+    void link_waiting(const interp::Block& b);
     void unlink(ExitSlot& slot);
     void on_drop(interp::Block& b);
     static size_t block_cache_index(uint64_t pa) {

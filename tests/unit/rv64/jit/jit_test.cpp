@@ -221,6 +221,59 @@ TEST(Jit, SfenceVmaOfTheCurrentPageRefetchesTheNextInstruction) {
     }
 }
 
+// A translation's exits to successors in its own page are linked when it is installed, to a
+// successor that has code already: its first run goes through without a trip back to the
+// dispatcher to fill the slot.
+TEST(Jit, ANewTranslationsExitsInItsPageAreLinkedWhenInstalled) {
+    EngineRig r(Engine::Jit);
+    // A: x5 += 1; j B.  B: j B (the run spins there until its budget is used).
+    r.code(kBase, {addi(5, 5, 1), enc_j(0x100 - 4, 0)});
+    r.code(kBase + 0x100, {enc_j(0, 0)});
+    r.hart.s.pc = kBase + 0x100;
+    r.run(10);  // B has code now
+    r.hart.s.pc = kBase;
+    const uint64_t before = r.jit->dispatches();
+    r.run(10);
+    EXPECT_EQ(r.jit->dispatches(), before + 1);  // A translated and entered; on to B linked
+    EXPECT_EQ(r.hart.s.x[5], 1u);
+    EXPECT_EQ(r.hart.s.pc, kBase + 0x100);
+}
+
+// An exit taken while its successor had no code waits on the successor's block, and is
+// linked when the successor's translation is installed, whichever path asked for it (here an
+// exit from another block): the exit's next run does not come back to the dispatcher.
+TEST(Jit, AnExitWaitingForItsSuccessorIsLinkedWhenTheSuccessorIsTranslated) {
+    jit::JitConfig cfg = EngineRig::eager();
+    cfg.translate_after = 2;
+    EngineRig r(Engine::Jit, cfg);
+    constexpr uint64_t kA1 = kBase, kA2 = kBase + 0x40, kB = kBase + 0x1000, kP = kBase + 0x1100;
+    // A1: x5 += 1; beq x11, x0, B (the next page); j P.  A2: x6 += 1; j B.
+    // B: x7 += 1; j P.  P: j P.
+    r.code(kA1, {addi(5, 5, 1), enc_b(static_cast<int32_t>(kB - kA1 - 4), 0, 11, 0),
+                 enc_j(static_cast<int32_t>(kP - kA1 - 8), 0)});
+    r.code(kA2, {addi(6, 6, 1), enc_j(static_cast<int32_t>(kB - kA2 - 4), 0)});
+    r.code(kB, {addi(7, 7, 1), enc_j(static_cast<int32_t>(kP - kB - 4), 0)});
+    r.code(kP, {enc_j(0, 0)});
+    auto run_from = [&r](uint64_t pc) {
+        r.hart.s.pc = pc;
+        r.run(20);
+    };
+    r.hart.s.x[11] = 1;
+    run_from(kA1);
+    run_from(kA1);  // A1 has run twice, without going to B
+    r.hart.s.x[11] = 0;
+    run_from(kA1);  // A1 translated: its exit to B (interpreted, once) waits for B's code
+    run_from(kA2);
+    run_from(kA2);  // B translated on its way from A2
+    ASSERT_EQ(r.hart.s.x[7], 3u);
+    const uint64_t before = r.jit->dispatches();
+    run_from(kA1);
+    EXPECT_EQ(r.jit->dispatches(), before + 1);  // A1 -> B -> P, linked all the way
+    EXPECT_EQ(r.hart.s.x[5], 4u);
+    EXPECT_EQ(r.hart.s.x[6], 2u);
+    EXPECT_EQ(r.hart.s.x[7], 4u);
+}
+
 // fence.i ends its block but chains on (Emitter::emit_then_chain): a loop through one runs
 // without returning to the dispatcher once its exits are linked. (The kernel fences after each
 // of the ~40 K instructions ftrace patches while it boots.)
