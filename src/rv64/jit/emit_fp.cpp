@@ -17,10 +17,24 @@
 //     signed one covers;
 //   * a binary32 operand that is not NaN-boxed (§12.2: it reads as the canonical NaN);
 //   * mstatus.FS Off (illegal instruction, priv spec §3.1.6.6).
-// Flags: each arithmetic instruction loads MXCSR with its exception flags clear, stores it
-// after, and ORs the flags it raised into fflags (kFlagMap: x86's order is not RISC-V's;
-// x86's denormal-operand flag has no RISC-V counterpart and is dropped). fmin/fmax (IEEE
-// 754-2019 semantics that minsd does not have) and fclass stay with the interpreter.
+// Flags: x86 keeps them sticky in MXCSR as RISC-V does in fflags (with another order,
+// kFlagMap, and a denormal-operand flag RISC-V does not have, dropped), so translated code
+// leaves them there and moves them to fflags only where anything could look: on the way out
+// of translated code (the trampoline's epilogue, and before every call into C++: a slow
+// memory path, the interpreter's semantics, the fetch refill) and before a native sstatus
+// read (SD and FS; an instruction that writes an x register makes FS Dirty only if it raised
+// a flag). Reading MXCSR (stmxcsr) costs ~6 ns here, more than the arithmetic, so each
+// arithmetic instruction only marks the frame (kFrameFpPending) and the move happens once per
+// stretch of FP work (emit_accrue_stub). MXCSR is clean (kMxcsrNearest) whenever nothing is
+// pending: the trampoline loads it on entry, the stub after it moved the flags, and calls
+// into C++ after they return (C++ may raise flags of its own). An instruction whose result
+// goes the interpreter's way after the native operation ran (a NaN, an integer x86 cannot
+// represent) leaves its x86 flags to be accrued with the interpreter's: those are always a
+// subset of what RISC-V raises for the same instruction (invalid for a signaling NaN operand
+// or an invalid operation, and inexact for a conversion that rounded to the most negative
+// integer, raise the same flags under §11.6 and §11.7), so fflags ends the same.
+// fmin/fmax (IEEE 754-2019 semantics that minsd does not have) and fclass stay with the
+// interpreter.
 #include "rv64/jit/emitter_impl.hpp"
 
 #include <array>
@@ -132,29 +146,45 @@ void Emitter::Impl::write_f32(unsigned rd, const Xbyak::Reg32& v) {
     mov(dword[rbx + m_l.freg(rd) + 4], 0xffffffffu);
 }
 
-// The arithmetic that follows runs with MXCSR's flags clear.
-void Emitter::Impl::clear_mxcsr() { ldmxcsr(dword[rsp + kFrameMxcsr]); }
+// The native FP instruction that follows leaves flags in MXCSR for the next accrual.
+void Emitter::Impl::fp_flags_pending() { mov(byte[rsp + kFrameFpPending], 1); }
 
-// fflags |= what the native instruction raised. An instruction that wrote an f register made
-// FS Dirty already; one that writes an x register makes it Dirty only if it raised a flag (as
-// the interpreter's accrue). Clobbers rax and rcx.
-void Emitter::Impl::accrue_mxcsr(bool wrote_f) {
-    stmxcsr(dword[rsp + kFrameMxcsr + 4]);
-    movzx(eax, byte[rsp + kFrameMxcsr + 4]);
+// If anything is pending, the stub moves it to fflags. From a translation's top level (the
+// stub finds the frame at rsp + 8). Preserves every register; clobbers the flags.
+void Emitter::Impl::accrue_fp_flags() {
+    Xbyak::Label none;
+    cmp(byte[rsp + kFrameFpPending], 0);
+    je(none);
+    call(qword[rsp + kFrameAccrue]);
+    L(none);
+}
+
+// The trampoline's accrual, called through kFrameAccrue with the flags pending: fflags |=
+// what MXCSR holds (FS Dirty if anything), MXCSR clean again, nothing pending (as the
+// interpreter's accrue for each instruction; unpriv spec §11.2). Preserves every register.
+void Emitter::Impl::emit_accrue_stub() {
+    constexpr uint32_t at = 24;  // the return address and the two pushes
+    push(rax);
+    push(rcx);
+    stmxcsr(dword[rsp + at + kFrameMxcsr + 4]);
+    movzx(eax, byte[rsp + at + kFrameMxcsr + 4]);
     and_(eax, 0x3d);  // not the denormal-operand flag (bit 1), nor the masks above
     Xbyak::Label none;
-    if (!wrote_f) jz(none, T_NEAR);
+    jz(none);
     mov(rcx, addr(kFlagMap.data()));
     movzx(eax, byte[rcx + rax]);
     or_(byte[rbx + m_l.fflags], al);
-    if (!wrote_f) {
-        set_fs_dirty_code();
-        L(none);
-    }
+    set_fs_dirty_code();
+    L(none);
+    ldmxcsr(dword[rsp + at + kFrameMxcsr]);
+    mov(byte[rsp + at + kFrameFpPending], 0);
+    pop(rcx);
+    pop(rax);
+    ret();
 }
 
 // The end of an instruction whose result is in xmm0: f[rd] = it (NaN-boxed if binary32), FS
-// Dirty, the flags accrued; `done` is where its cold side (`other`: the interpreter's
+// Dirty; `done` is where its cold side (`other`: the interpreter's
 // semantics) comes back.
 void Emitter::Impl::finish_f(const DecodedInsn& d, size_t index, int32_t off, bool single, Xbyak::Label& other,
                              Xbyak::Label& done) {
@@ -165,15 +195,13 @@ void Emitter::Impl::finish_f(const DecodedInsn& d, size_t index, int32_t off, bo
     } else {
         movsd(F(d.rd), xmm0);
     }
-    accrue_mxcsr(true);
     L(done);
     cold_fallback(d, index, off, other, done, false);
 }
 
-// The same for an integer result in rdx: x[rd] = it, the flags accrued.
+// The same for an integer result in rdx: x[rd] = it.
 void Emitter::Impl::finish_x(const DecodedInsn& d, size_t index, int32_t off, Xbyak::Label& other,
                              Xbyak::Label& done) {
-    accrue_mxcsr(false);
     mov(rax, rdx);
     L(done);
     cold_fallback(d, index, off, other, done, true);
@@ -238,7 +266,7 @@ bool Emitter::Impl::emit_fp_arith(const DecodedInsn& d, size_t index, int32_t of
         if (fused) boxed_or(d.rs3, other);
     }
     auto a = [&](unsigned r) { return single ? dword[rbx + m_l.freg(r)] : F(r); };
-    clear_mxcsr();
+    fp_flags_pending();
     if (single) movss(xmm0, a(d.rs1)); else movsd(xmm0, a(d.rs1));
     switch (op) {
         case Op::fadd_s: addss(xmm0, a(d.rs2)); break;
@@ -285,7 +313,7 @@ void Emitter::Impl::emit_fp_compare(const DecodedInsn& d, size_t index, int32_t 
         boxed_or(d.rs1, other);
         boxed_or(d.rs2, other);
     }
-    clear_mxcsr();
+    fp_flags_pending();
     const bool eq = op == Op::feq_s || op == Op::feq_d;
     const unsigned first = eq ? d.rs1 : d.rs2, second = eq ? d.rs2 : d.rs1;
     if (single) {
@@ -320,7 +348,7 @@ bool Emitter::Impl::emit_fp_to_int(const DecodedInsn& d, size_t index, int32_t o
     fp_enabled_or(other);
     nearest_or(d, other);
     if (single) boxed_or(d.rs1, other);
-    clear_mxcsr();
+    fp_flags_pending();
     const Xbyak::Address from = single ? dword[rbx + m_l.freg(d.rs1)] : F(d.rs1);
     auto convert = [&](const Xbyak::Reg32e& to) {
         if (single)
@@ -359,7 +387,7 @@ bool Emitter::Impl::emit_int_to_fp(const DecodedInsn& d, size_t index, int32_t o
         test(rax, rax);
         js(other, T_NEAR);
     }
-    clear_mxcsr();
+    fp_flags_pending();
     xorps(xmm0, xmm0);  // cvtsi2s* merges into xmm0: no wait on its last writer
     single ? cvtsi2ss(xmm0, rax) : cvtsi2sd(xmm0, rax);
     finish_f(d, index, off, single, other, done);
@@ -374,7 +402,7 @@ bool Emitter::Impl::emit_fp_convert(const DecodedInsn& d, size_t index, int32_t 
     fp_enabled_or(other);
     widen ? legal_rm_or(d, other) : nearest_or(d, other);
     if (widen) boxed_or(d.rs1, other);
-    clear_mxcsr();
+    fp_flags_pending();
     if (widen) {
         cvtss2sd(xmm0, dword[rbx + m_l.freg(d.rs1)]);
         ucomisd(xmm0, xmm0);

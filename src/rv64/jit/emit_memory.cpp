@@ -291,7 +291,7 @@ void Emitter::Impl::call_slow(uint64_t fn, bool keep_rdi) {
     if (keep_rdi) mov(qword[rsp + kFrameGroup], rdi);
     mov(rdi, rbx);
     mov(rax, fn);
-    call(rax);
+    call_host(rax);
     if (keep_rdi) mov(rdi, qword[rsp + kFrameGroup]);
 }
 

@@ -93,6 +93,11 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
     forget_memos();  // whatever the stack held
     mov(qword[rsp + kFrameRunState], rdx);
     mov(dword[rsp + kFrameMxcsr], kMxcsrNearest);
+    ldmxcsr(dword[rsp + kFrameMxcsr]);  // whatever C++ left in it (see emit_fp.cpp)
+    mov(byte[rsp + kFrameFpPending], 0);
+    Xbyak::Label accrue;
+    lea(rax, ptr[rip + accrue]);
+    mov(qword[rsp + kFrameAccrue], rax);
     mov(r13, qword[rdx + offsetof(RunState, budget)]);
     mov(qword[rsp + kFrameBudget], r13);
     sub(r13, qword[rdx + offsetof(RunState, done)]);  // the units left
@@ -104,6 +109,7 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
     t.epilogue_offset = getSize();
     Xbyak::Label epilogue;
     L(epilogue);
+    accrue_fp_flags();
     sync_pc();
     flush_counters();
     mov(rcx, qword[rsp + kFrameBudget]);
@@ -121,9 +127,9 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
         L(check);
         mov(rsi, qword[rcx + offsetof(Hart::TlbEntry, addend)]);
         cmp(rsi, qword[rdx + offsetof(ExitSlot, addend)]);
-        jne(miss);
+        jne(miss, T_NEAR);
         cmp(qword[rdx + offsetof(ExitSlot, code)], 0);  // a hart's zeroed, never filled slot
-        je(miss);
+        je(miss, T_NEAR);
         mov(rcx, qword[rbx + m_l.fetch_key]);
         mov(qword[rdx + offsetof(ExitSlot, key)], rcx);
         jmp(qword[rdx + offsetof(ExitSlot, code)]);
@@ -131,22 +137,28 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
         // dispatcher would after a round trip that also forgets the page memos. Only the
         // trampoline's registers and rdx are live (exits store the guest registers).
         L(refill);
+        accrue_fp_flags();  // as call_host, with rsp 16 bytes lower for the call
         push(rdx);
         sub(rsp, 8);  // rsp stays 16-byte aligned for the call
         mov(rdi, rbx);
         mov(rsi, rbp);
         mov(rax, reinterpret_cast<uint64_t>(&refill_fetch));
         call(rax);
+        ldmxcsr(dword[rsp + 16 + kFrameMxcsr]);
         add(rsp, 8);
         pop(rdx);
         test(eax, eax);
-        jz(miss);
+        jz(miss, T_NEAR);
         fetch_entry(rbp, miss);
         jmp(check);
         L(miss);
         mov(rax, rdx);
         jmp(epilogue);
     }
+    align(16);
+    L(accrue);
+    emit_accrue_stub();
+    if (Xbyak::GetError() != 0) std::abort();  // a bug: the trampoline's labels are fixed
     t.code = {getCode(), getSize()};
     return t;
 }
@@ -749,6 +761,15 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
     }
 }
 
+// A call into C++ (fn) from a translation's top level: the FP flags pending in MXCSR go to
+// fflags first (C++ may read them, or raise flags of its own), and MXCSR is clean again after
+// it (emit_fp.cpp).
+void Emitter::Impl::call_host(const Reg64& fn) {
+    accrue_fp_flags();
+    call(fn);
+    ldmxcsr(dword[rsp + kFrameMxcsr]);
+}
+
 // d through the interpreter's semantics (run_fallback; eax = its verdict), with the counters
 // and pc in HartState current, and rbp reloaded from it after (a trap or jump moves it).
 void Emitter::Impl::call_fallback(const DecodedInsn& d) {
@@ -760,7 +781,7 @@ void Emitter::Impl::call_fallback(const DecodedInsn& d) {
     mov(rdi, rbx);
     mov(rsi, reinterpret_cast<uint64_t>(&d));
     mov(rax, addr(&run_fallback));
-    call(rax);
+    call_host(rax);
     m_fs = FsKnown::Unknown;  // it may have written mstatus
     // A system instruction may have changed what the memos copy (satp, mstatus, PMP, an
     // sfence.vma); anything else (FP, AMO min/max, cache-block operations) cannot.

@@ -49,19 +49,23 @@ constexpr uint32_t kFrameGroup = 24;    // rdi (an access group's addend) across
 // r13 and rbp hold everywhere else, so that the register cache has those two as well.
 constexpr uint32_t kFrameLeft = 32;
 constexpr uint32_t kFramePc = 40;
+// Native FP flags (emit_fp.cpp): the MXCSR image translated code runs with (kMxcsrNearest)
+// and, 4 bytes above it, where the accrual stores MXCSR; whether MXCSR holds flags that native
+// FP instructions raised and fflags does not have yet (a byte); the address of the
+// trampoline's accrual stub, which translations call through this slot (they are emitted
+// before they are placed, so cannot reach the stub relative to themselves).
+constexpr uint32_t kFrameMxcsr = 48;
+constexpr uint32_t kFrameFpPending = 56;
+constexpr uint32_t kFrameAccrue = 64;
+// Every exception masked, round to nearest even, no flush-to-zero or denormals-are-zero,
+// flags clear: the host's default MXCSR.
+constexpr uint32_t kMxcsrNearest = 0x1f80;
 // The page memos (see MemoBases): the page of each (all ones: none), then the addend of each;
 // loads' first, then stores'.
 constexpr uint32_t kMemoSlots = 64;
-constexpr uint32_t kFrameMemoPages = 48;
+constexpr uint32_t kFrameMemoPages = 72;
 constexpr uint32_t kFrameMemoAddends = kFrameMemoPages + 8 * kMemoSlots;
-// The MXCSR images of native FP instructions (emit_fp.cpp): the one they load (round to
-// nearest even, every exception masked, flags clear) and, 4 bytes above, the one they store.
-constexpr uint32_t kFrameMxcsr = kFrameMemoAddends + 8 * kMemoSlots;
-// Every exception masked, round to nearest even, no flush-to-zero or denormals-are-zero,
-// flags clear: the host's default MXCSR, which native FP instructions load before each
-// operation (they leave its sticky flags set; no host code reads them).
-constexpr uint32_t kMxcsrNearest = 0x1f80;
-constexpr uint32_t kFrameBytes = kFrameMxcsr + 8;
+constexpr uint32_t kFrameBytes = kFrameMemoAddends + 8 * kMemoSlots;
 static_assert(kFrameBytes % 16 == 8, "six pushes and the frame keep rsp 16-byte aligned: see the trampoline");
 static_assert(kMemoSlots % 2 == 0, "forget_memos resets pages two at a time");
 
@@ -498,8 +502,10 @@ private:
     void boxed_or(unsigned r, Xbyak::Label& other);
     void write_f32(unsigned rd, const Xbyak::Reg32& v);
     void write_f_loaded(unsigned rd, unsigned size, const Reg64& r);
-    void clear_mxcsr();
-    void accrue_mxcsr(bool wrote_f);
+    void fp_flags_pending();
+    void accrue_fp_flags();
+    void call_host(const Reg64& fn);
+    void emit_accrue_stub();
     void finish_f(const DecodedInsn& d, size_t index, int32_t off, bool single, Xbyak::Label& other,
                   Xbyak::Label& done);
     void finish_x(const DecodedInsn& d, size_t index, int32_t off, Xbyak::Label& other, Xbyak::Label& done);

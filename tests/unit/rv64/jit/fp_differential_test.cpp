@@ -3,7 +3,8 @@
 // signaling NaNs, subnormals, the edges of the normal range and of every integer format,
 // improperly NaN-boxed binary32 values), in every rounding mode (static and through frm,
 // reserved ones included) and with FP switched off now and then, must leave the same
-// registers, fflags, mstatus and memory. The JIT runs the common cases in host SSE and the
+// registers, fflags, mstatus and memory, also where CSR instructions between them read and
+// write fflags, frm, fcsr and sstatus. The JIT runs the common cases in host SSE and the
 // rest through the interpreter's software FPU (emit_fp.cpp), so this is where the two meet.
 #include <array>
 #include <random>
@@ -83,6 +84,7 @@ public:
 
 private:
     uint32_t instruction() {
+        if (below(12) == 0) return csr_instruction();
         const OpInfo& info = m_ops[below(m_ops.size())];
         uint32_t insn = info.match | (static_cast<uint32_t>(m_rng()) & ~info.mask);
         const std::string_view m = mnemonic(info.op);
@@ -110,6 +112,26 @@ private:
             insn = (insn & ~(7u << 12)) | rm << 12;
         }
         return insn;
+    }
+
+    // Between FP instructions, what observes or changes their flags and modes: fflags, frm and
+    // fcsr read, swapped with a random register, or cleared in part, and sstatus read (its FS
+    // and SD, which an FP instruction with an integer result makes Dirty only if it raised a
+    // flag; the JIT reads sstatus natively). The JIT keeps native instructions' flags in the
+    // host's MXCSR until something may look (emit_fp.cpp).
+    uint32_t csr_instruction() {
+        unsigned rd = 0;
+        do rd = below(32); while (reserved(rd));
+        const unsigned rs1 = below(32);
+        static constexpr std::array<uint16_t, 3> kFp = {FFLAGS, FRM, FCSR};
+        const uint16_t csr = kFp[below(kFp.size())];
+        switch (below(5)) {
+            case 0: return csrrs(rd, SSTATUS, 0);
+            case 1: return csrrs(rd, csr, 0);
+            case 2: return csrrw(rd, csr, rs1);
+            case 3: return enc_i(static_cast<int32_t>(csr), rs1, 3, rd, 0x73);  // csrrc
+            default: return enc_i(static_cast<int32_t>(csr), below(32), 5, rd, 0x73);  // csrrwi
+        }
     }
 
     std::mt19937_64 m_rng;
