@@ -467,6 +467,60 @@ void Emitter::Impl::emit_fp_move(const DecodedInsn& d, size_t index, int32_t off
     if (to_x) put(d.rd, rax);
 }
 
+// The CSR instructions on fflags, frm and fcsr (Zicsr, unpriv spec §9.1; the CSRs §11.2),
+// as csr_op and Hart::csr_read/csr_write run them: legal wherever FP is on (they are user
+// CSRs, and none is read-only), no side effect of a read, a write keeps the low 5 (fflags), 3
+// (frm) or 8 bits (fcsr) and makes FS Dirty, and csrrs/csrrc with x0 or uimm 0 do not write.
+// Neither changes a translation or makes an interrupt deliverable, so the block goes on.
+// Compilers emit them around every quiet comparison (frflags, flt, fsflags: C's isless, and
+// sqrt's domain check under -fmath-errno) and glibc's fenv functions use them.
+void Emitter::Impl::emit_fp_csr(const DecodedInsn& d, size_t index, int32_t off, Op op) {
+    const auto num = static_cast<uint16_t>(d.imm);
+    const bool imm = op == Op::csrrwi || op == Op::csrrsi || op == Op::csrrci;
+    const bool write = op == Op::csrrw || op == Op::csrrwi;
+    const bool clear = op == Op::csrrc || op == Op::csrrci;
+    const bool writes = write || d.rs1 != 0;
+    Xbyak::Label other, done;
+    fp_enabled_or(other);
+    if (num != csr::FRM) accrue_fp_flags();  // fflags as the interpreter would have it
+    if (num == csr::FFLAGS) movzx(eax, byte[rbx + m_l.fflags]);
+    if (num == csr::FRM) movzx(eax, byte[rbx + m_l.frm]);
+    if (num == csr::FCSR) {
+        movzx(eax, byte[rbx + m_l.frm]);
+        shl(eax, 5);
+        or_(al, byte[rbx + m_l.fflags]);
+    }
+    if (writes) {
+        if (imm)
+            mov(edx, d.rs1);
+        else
+            get(rdx, d.rs1);
+        if (clear) {
+            not_(rdx);
+            and_(rdx, rax);
+        } else if (!write) {
+            or_(rdx, rax);
+        }
+        if (num == csr::FRM) {
+            and_(dl, 7);
+            mov(byte[rbx + m_l.frm], dl);
+        } else {
+            mov(ecx, edx);
+            and_(cl, 0x1f);
+            mov(byte[rbx + m_l.fflags], cl);
+            if (num == csr::FCSR) {
+                shr(edx, 5);
+                and_(dl, 7);
+                mov(byte[rbx + m_l.frm], dl);
+            }
+        }
+        mark_fs_dirty();
+    }
+    L(done);
+    cold_fallback(d, index, off, other, done, true);
+    put(d.rd, rax);
+}
+
 // f[rd] = what flw or fld loaded into r (flw NaN-boxes, §12.2).
 void Emitter::Impl::write_f_loaded(unsigned rd, unsigned size, const Reg64& r) {
     if (size == 4)

@@ -876,11 +876,15 @@ bool Emitter::Impl::emit_insn(const DecodedInsn& d, size_t index, int32_t off) {
             if (fence_orders_store_to_load(d)) mfence();  // the rest x86-64 keeps by itself (see exec_fence)
             return true;
         case Op::cbo_zero: emit_cbo_zero(d, index, off); return true;
-        case Op::csrrs: case Op::csrrci:
-            // The kernel's hottest CSR uses: csrr sstatus, csrrci sstatus, SIE
-            // (local_irq_save) and csrs sstatus, rs1 (local_irq_restore). Everything else goes
-            // through the interpreter's semantics.
-            if (static_cast<uint16_t>(d.imm) != csr::SSTATUS) return false;
+        case Op::csrrw: case Op::csrrs: case Op::csrrc: case Op::csrrwi: case Op::csrrsi: case Op::csrrci:
+            // fflags, frm and fcsr (emit_fp_csr), and the kernel's hottest CSR uses: csrr
+            // sstatus, csrrci sstatus, SIE (local_irq_save) and csrs sstatus, rs1
+            // (local_irq_restore). Everything else goes through the interpreter's semantics.
+            if (const auto num = static_cast<uint16_t>(d.imm); num == csr::FFLAGS || num == csr::FRM || num == csr::FCSR) {
+                emit_fp_csr(d, index, off, op);
+                return true;
+            }
+            if (static_cast<uint16_t>(d.imm) != csr::SSTATUS || (op != Op::csrrs && op != Op::csrrci)) return false;
             if (op == Op::csrrs && d.rs1 != 0) {
                 emit_sstatus_set(d, index, off);
                 return true;

@@ -517,6 +517,7 @@ private:
     bool emit_fp_convert(const DecodedInsn& d, size_t index, int32_t off, Op op);
     void emit_fp_sign(const DecodedInsn& d, size_t index, int32_t off, Op op);
     void emit_fp_move(const DecodedInsn& d, size_t index, int32_t off, Op op);
+    void emit_fp_csr(const DecodedInsn& d, size_t index, int32_t off, Op op);
     void emit_alu_imm(const DecodedInsn& d, Op op);
     void emit_alu(const DecodedInsn& d, Op op);
     Reg64 source_reg(unsigned x);
