@@ -33,8 +33,7 @@
 // subset of what RISC-V raises for the same instruction (invalid for a signaling NaN operand
 // or an invalid operation, and inexact for a conversion that rounded to the most negative
 // integer, raise the same flags under §11.6 and §11.7), so fflags ends the same.
-// fmin/fmax (IEEE 754-2019 semantics that minsd does not have) and fclass stay with the
-// interpreter.
+// fclass stays with the interpreter.
 #include "rv64/jit/emitter_impl.hpp"
 
 #include <array>
@@ -67,6 +66,7 @@ bool is_single(Op op) {
         case Op::fadd_s: case Op::fsub_s: case Op::fmul_s: case Op::fdiv_s: case Op::fsqrt_s:
         case Op::fmadd_s: case Op::fmsub_s: case Op::fnmsub_s: case Op::fnmadd_s:
         case Op::feq_s: case Op::flt_s: case Op::fle_s: case Op::fcvt_w_s: case Op::fcvt_l_s:
+        case Op::fcvt_wu_s: case Op::fcvt_lu_s: case Op::fmin_s: case Op::fmax_s:
         case Op::fcvt_s_w: case Op::fcvt_s_wu: case Op::fcvt_s_l: case Op::fcvt_s_lu:
         case Op::fsgnj_s: case Op::fsgnjn_s: case Op::fsgnjx_s:
             return true;
@@ -223,6 +223,11 @@ bool Emitter::Impl::emit_fp(const DecodedInsn& d, size_t index, int32_t off, Op 
             return true;
         case Op::fcvt_w_s: case Op::fcvt_l_s: case Op::fcvt_w_d: case Op::fcvt_l_d:
             return emit_fp_to_int(d, index, off, op);
+        case Op::fcvt_wu_s: case Op::fcvt_lu_s: case Op::fcvt_wu_d: case Op::fcvt_lu_d:
+            return emit_fp_to_unsigned(d, index, off, op);
+        case Op::fmin_s: case Op::fmax_s: case Op::fmin_d: case Op::fmax_d:
+            emit_fp_min_max(d, index, off, op);
+            return true;
         case Op::fcvt_s_w: case Op::fcvt_s_wu: case Op::fcvt_s_l: case Op::fcvt_s_lu:
         case Op::fcvt_d_w: case Op::fcvt_d_wu: case Op::fcvt_d_l: case Op::fcvt_d_lu:
             return emit_int_to_fp(d, index, off, op);
@@ -368,6 +373,82 @@ bool Emitter::Impl::emit_fp_to_int(const DecodedInsn& d, size_t index, int32_t o
     }
     finish_x(d, index, off, other, done);
     return true;
+}
+
+// fcvt.wu and fcvt.lu (unsigned) in RTZ or RNE, for an operand whose result is in range:
+// above -1 (RTZ) or at least -0.5 (RNE), where the result rounds to 0 or more, and below 2^32
+// (fcvt.wu: 2^32 - 0.5 in RNE) or 2^63 (fcvt.lu: what cvt*2si's signed 64-bit result holds).
+// The operand is checked before it is converted, with a quiet comparison that raises nothing
+// but invalid for a signaling NaN (which RISC-V raises too, §11.7): x86's flags for an
+// operand out of range (invalid, and inexact where RISC-V raises invalid alone) never reach
+// MXCSR. In range, the conversion raises inexact exactly where RISC-V does. Anything else
+// (NaN, out of range, 2^63 and above for fcvt.lu) goes the interpreter's way. A binary32
+// operand is widened first (exactly). RV64 sign-extends fcvt.wu's 32-bit result.
+bool Emitter::Impl::emit_fp_to_unsigned(const DecodedInsn& d, size_t index, int32_t off, Op op) {
+    const bool truncate = d.rm == 1;
+    if (!truncate && !nearest_rm(d)) return false;
+    const bool single = op == Op::fcvt_wu_s || op == Op::fcvt_lu_s;
+    const bool w = op == Op::fcvt_wu_s || op == Op::fcvt_wu_d;
+    Xbyak::Label other, done;
+    fp_enabled_or(other);
+    nearest_or(d, other);
+    if (single) boxed_or(d.rs1, other);
+    fp_flags_pending();
+    if (single)
+        cvtss2sd(xmm0, dword[rbx + m_l.freg(d.rs1)]);
+    else
+        movsd(xmm0, F(d.rs1));
+    auto constant = [this](double v) {
+        mov(rax, std::bit_cast<uint64_t>(v));
+        movq(xmm1, rax);
+    };
+    constant(truncate ? -1.0 : -0.5);
+    ucomisd(xmm0, xmm1);
+    jp(other, T_NEAR);
+    truncate ? jbe(other, T_NEAR) : jb(other, T_NEAR);
+    constant(w ? (truncate ? 4294967296.0 : 4294967295.5) : 9223372036854775808.0);
+    ucomisd(xmm0, xmm1);
+    jae(other, T_NEAR);
+    truncate ? cvttsd2si(rdx, xmm0) : cvtsd2si(rdx, xmm0);
+    if (w) movsxd(rdx, edx);
+    finish_x(d, index, off, other, done);
+    return true;
+}
+
+// fmin and fmax (IEEE 754-2019 minimumNumber and maximumNumber, §11.6), for operands that are
+// not NaN (a NaN goes the interpreter's way: the other operand or the canonical NaN, invalid
+// for a signaling one): minsd/maxsd for different values; for equal ones (±0 among them) the
+// OR of the two (fmin: −0 if either is) or their AND (fmax: +0 unless both are −0). No flags.
+void Emitter::Impl::emit_fp_min_max(const DecodedInsn& d, size_t index, int32_t off, Op op) {
+    const bool single = is_single(op);
+    const bool max = op == Op::fmax_s || op == Op::fmax_d;
+    Xbyak::Label other, done, different, joined;
+    fp_enabled_or(other);
+    if (single) {
+        boxed_or(d.rs1, other);
+        boxed_or(d.rs2, other);
+    }
+    fp_flags_pending();  // ucomis* raises invalid for a signaling NaN (on the way to `other`)
+    if (single) {
+        movss(xmm0, dword[rbx + m_l.freg(d.rs1)]);
+        movss(xmm1, dword[rbx + m_l.freg(d.rs2)]);
+        ucomiss(xmm0, xmm1);
+    } else {
+        movsd(xmm0, F(d.rs1));
+        movsd(xmm1, F(d.rs2));
+        ucomisd(xmm0, xmm1);
+    }
+    jp(other, T_NEAR);
+    jne(different);
+    max ? andps(xmm0, xmm1) : orps(xmm0, xmm1);
+    jmp(joined);
+    L(different);
+    if (single)
+        max ? maxss(xmm0, xmm1) : minss(xmm0, xmm1);
+    else
+        max ? maxsd(xmm0, xmm1) : minsd(xmm0, xmm1);
+    L(joined);
+    finish_f(d, index, off, single, other, done);
 }
 
 // fcvt.s/d from an integer register: cvtsi2s* of the value as a signed 64-bit integer, which

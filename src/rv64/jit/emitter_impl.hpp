@@ -513,6 +513,8 @@ private:
     bool emit_fp_arith(const DecodedInsn& d, size_t index, int32_t off, Op op);
     void emit_fp_compare(const DecodedInsn& d, size_t index, int32_t off, Op op);
     bool emit_fp_to_int(const DecodedInsn& d, size_t index, int32_t off, Op op);
+    bool emit_fp_to_unsigned(const DecodedInsn& d, size_t index, int32_t off, Op op);
+    void emit_fp_min_max(const DecodedInsn& d, size_t index, int32_t off, Op op);
     bool emit_int_to_fp(const DecodedInsn& d, size_t index, int32_t off, Op op);
     bool emit_fp_convert(const DecodedInsn& d, size_t index, int32_t off, Op op);
     void emit_fp_sign(const DecodedInsn& d, size_t index, int32_t off, Op op);

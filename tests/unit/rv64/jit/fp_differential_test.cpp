@@ -8,6 +8,7 @@
 // rest through the interpreter's software FPU (emit_fp.cpp), so this is where the two meet.
 #include <array>
 #include <random>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -22,7 +23,7 @@ using namespace random_program;
 
 constexpr unsigned kSlots = 48;  // instructions per loop
 
-constexpr std::array<uint64_t, 30> kDoubles = {
+constexpr std::array<uint64_t, 36> kDoubles = {
     0x0000000000000000, 0x8000000000000000,  // ±0
     0x7ff0000000000000, 0xfff0000000000000,  // ±inf
     0x7ff8000000000000, 0xfff8000000000001,  // quiet NaNs (canonical, with payload)
@@ -38,12 +39,17 @@ constexpr std::array<uint64_t, 30> kDoubles = {
     0x41efffffffe00000, 0x43f0000000000000,  // 2^32 - 1, 2^64
     0x4330000000000001, 0x3ff8000000000000,  // 2^52 + 1, 1.5
     0x4004000000000000, 0xc004000000000000,  // ±2.5 (ties in integer conversions)
+    0xbfe0000000000000, 0xbfe8000000000000,  // -0.5, -0.75 (unsigned conversions' lower edges)
+    0x41efffffffF00000, 0x41f0000000000000,  // 2^32 - 0.5, 2^32 (fcvt.wu's upper edges)
+    0x43dfffffffffffff, 0xbff0000000000001,  // the largest double below 2^63, -(1 + ulp)
 };
 
-constexpr std::array<uint32_t, 22> kSingles = {
+constexpr std::array<uint32_t, 28> kSingles = {
     0x00000000, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0xffc00001, 0x7f800001, 0x7fa00000,
     0x00000001, 0x807fffff, 0x00800000, 0x80800000, 0x7f7fffff, 0xff7fffff, 0x3f800000, 0xbf800000,
     0x3f000000, 0x40400000, 0x4f000000, 0xcf000000, 0x3fc00000, 0x40200000,
+    0xbf000000, 0xbf400000, 0x4f800000, 0x4f7fffff,  // -0.5, -0.75, 2^32, the largest below it
+    0x5f000000, 0x5effffff,                          // 2^63, the largest below it
 };
 
 constexpr std::array<uint64_t, 10> kIntegers = {
@@ -177,6 +183,76 @@ void run_fp_differential(uint64_t seed) {
     }
     EXPECT_TRUE(same_memory(a, b)) << "seed " << seed;
     EXPECT_EQ(a.interp->retired(), b.jit->retired()) << "seed " << seed;
+}
+
+// Every result of the loop `body` goes into a hash (x11 = x11 * x12 + result, x12 odd, so that
+// any one result that differs changes it): an integer result in x10, an f result in f31
+// (moved to x10 whole, NaN-boxing and all), and the flags each instruction raised (read and
+// cleared after it).
+constexpr uint32_t kFmvXD_x10_f31 = 0xe2000053 | 31u << 15 | 10u << 7;
+constexpr uint32_t kMul_x11 = 0x02000033 | 12u << 20 | 11u << 15 | 11u << 7;  // mul x11, x11, x12
+constexpr uint32_t kAdd_x11 = 0x00000033 | 10u << 20 | 11u << 15 | 11u << 7;  // add x11, x11, x10
+constexpr uint32_t kSwapFlags_x10 = 0x00001073 | 1u << 20 | 10u << 7;          // csrrw x10, fflags, x0
+
+// `body` as a loop run three times round under both engines, from f registers holding
+// `values` (f31 is the destination) and with frm as given.
+void run_loop(std::vector<uint32_t> body, std::span<const uint64_t> values, uint8_t frm) {
+    body.push_back(enc_j(-static_cast<int32_t>(4 * body.size()), 0));
+    EngineRig a(Engine::Interp), b(Engine::Jit);
+    for (EngineRig* r : {&a, &b}) {
+        ProgramGenerator regs(7, 16, Mix{}, Ending::Park);
+        random_program::install(*r, body, regs, 7);
+        for (unsigned i = 0; i < 31; ++i) r->hart.s.f[i] = values[i % values.size()];
+        r->hart.s.x[11] = 0;
+        r->hart.s.x[12] = 0x9e3779b97f4a7c15;
+        r->hart.s.frm = frm;
+        r->hart.s.fflags = 0;
+    }
+    a.run(3 * body.size());
+    b.run(3 * body.size());
+    ASSERT_EQ(diff_state(a.hart.s, b.hart.s), "") << "frm " << unsigned{frm};
+}
+
+// The operations the JIT runs natively behind run-time checks of their operands' values:
+// fmin/fmax (NaNs, equal values and ±0) and the unsigned conversions (the edges of their
+// range, which depend on the rounding mode), over every pair or every one of the edge values,
+// in RNE and RTZ, static and through frm. The random loops reach a given pair too rarely.
+TEST(JitFpDifferential, MinMaxAndUnsignedConversionsAtTheEdges) {
+    std::vector<uint64_t> doubles(kDoubles.begin(), kDoubles.end()), singles;
+    for (const uint32_t v : kSingles) singles.push_back(0xffffffff00000000ull | v);
+    const auto f = [](uint32_t match, unsigned rs1, unsigned rs2, unsigned rm, unsigned rd) {
+        return match | rs2 << 20 | rs1 << 15 | rm << 12 | rd << 7;
+    };
+    for (const bool single : {true, false}) {
+        const std::vector<uint64_t>& values = single ? singles : doubles;
+        for (size_t first = 0; first < values.size(); first += 31) {
+            const std::span<const uint64_t> window(values.begin() + static_cast<ptrdiff_t>(first),
+                                                   std::min<size_t>(31, values.size() - first));
+            for (const uint32_t minmax : {single ? 0x28000053u : 0x2a000053u, single ? 0x28001053u : 0x2a001053u}) {
+                std::vector<uint32_t> body;
+                for (unsigned i = 0; i < 31; ++i) {
+                    for (unsigned j = 0; j < 31; ++j) {
+                        body.insert(body.end(), {f(minmax, i, j, 0, 31), kFmvXD_x10_f31, kMul_x11, kAdd_x11,
+                                                 kSwapFlags_x10, kMul_x11, kAdd_x11});
+                    }
+                }
+                run_loop(body, window, 0);
+                if (::testing::Test::HasFailure()) return;
+            }
+            for (const uint32_t convert : {single ? 0xc0100053u : 0xc2100053u, single ? 0xc0300053u : 0xc2300053u}) {
+                for (const unsigned rm : {0u, 1u, 7u}) {
+                    std::vector<uint32_t> body;
+                    for (unsigned i = 0; i < 31; ++i)
+                        body.insert(body.end(), {f(convert, i, 0, rm, 10), kMul_x11, kAdd_x11, kSwapFlags_x10, kMul_x11, kAdd_x11});
+                    for (const uint8_t frm : {uint8_t{0}, uint8_t{1}}) {
+                        if (rm != 7 && frm != 0) continue;
+                        run_loop(body, window, frm);
+                        if (::testing::Test::HasFailure()) return;
+                    }
+                }
+            }
+        }
+    }
 }
 
 TEST(JitFpDifferential, RandomFloatingPointLoopsMatchTheInterpreter) {
