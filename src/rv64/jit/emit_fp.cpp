@@ -26,8 +26,9 @@
 // a flag). Reading MXCSR (stmxcsr) costs ~6 ns here, more than the arithmetic, so each
 // arithmetic instruction only marks the frame (kFrameFpPending) and the move happens once per
 // stretch of FP work (emit_accrue_stub). MXCSR is clean (kMxcsrNearest) whenever nothing is
-// pending: the trampoline loads it on entry, the stub after it moved the flags, and calls
-// into C++ after they return (C++ may raise flags of its own). An instruction whose result
+// pending: the trampoline loads it on entry, the stub after it moved the flags, and every C++
+// function translated code calls before it returns (CleanMxcsrOnReturn: C++ may raise flags of
+// its own). An instruction whose result
 // goes the interpreter's way after the native operation ran (a NaN, an integer x86 cannot
 // represent) leaves its x86 flags to be accrued with the interpreter's: those are always a
 // subset of what RISC-V raises for the same instruction (invalid for a signaling NaN operand
@@ -149,20 +150,20 @@ void Emitter::Impl::write_f32(unsigned rd, const Xbyak::Reg32& v) {
 // The native FP instruction that follows leaves flags in MXCSR for the next accrual.
 void Emitter::Impl::fp_flags_pending() { mov(byte[rsp + kFrameFpPending], 1); }
 
-// If anything is pending, the stub moves it to fflags. From a translation's top level (the
-// stub finds the frame at rsp + 8). Preserves every register; clobbers the flags.
-void Emitter::Impl::accrue_fp_flags() {
-    Xbyak::Label none;
-    cmp(byte[rsp + kFrameFpPending], 0);
-    je(none);
-    call(qword[rsp + kFrameAccrue]);
-    L(none);
-}
+// The stub moves whatever is pending to fflags. From a translation's top level (the stub finds
+// the frame at rsp + 8); four bytes at every call into C++. Preserves every register;
+// clobbers the flags.
+void Emitter::Impl::accrue_fp_flags() { call(qword[rsp + kFrameAccrue]); }
 
-// The trampoline's accrual, called through kFrameAccrue with the flags pending: fflags |=
-// what MXCSR holds (FS Dirty if anything), MXCSR clean again, nothing pending (as the
-// interpreter's accrue for each instruction; unpriv spec §11.2). Preserves every register.
+// The trampoline's accrual, called through kFrameAccrue: if flags are pending, fflags |= what
+// MXCSR holds (FS Dirty if anything), MXCSR clean again, nothing pending (as the interpreter's
+// accrue for each instruction; unpriv spec §11.2). Preserves every register.
 void Emitter::Impl::emit_accrue_stub() {
+    Xbyak::Label pending;
+    cmp(byte[rsp + 8 + kFrameFpPending], 0);
+    jne(pending);
+    ret();
+    L(pending);
     constexpr uint32_t at = 24;  // the return address and the two pushes
     push(rax);
     push(rcx);

@@ -28,6 +28,7 @@ namespace {
 
 // The fetch recheck's refill (Hart::refill_fetch): 1 if the entry for va is filled.
 uint32_t refill_fetch(Hart* h, uint64_t va) noexcept {
+    const CleanMxcsrOnReturn clean;
     uint64_t pa = 0;
     return h->refill_fetch(va, pa) ? 1 : 0;
 }
@@ -37,6 +38,7 @@ uint32_t refill_fetch(Hart* h, uint64_t va) noexcept {
 // it continued but raised a pin (a device access: Hart::attention), so that the dispatcher
 // looks at the interrupts at once; 2: it trapped (the trap is taken, pc is the handler's).
 uint32_t run_fallback(Hart* h, const DecodedInsn* d) noexcept {
+    const CleanMxcsrOnReturn clean;
     if (d->fn(*h, *d)) {
         if (!h->attention()) return 0;
         h->s.pc += d->len;
@@ -144,7 +146,6 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
         mov(rsi, rbp);
         mov(rax, reinterpret_cast<uint64_t>(&refill_fetch));
         call(rax);
-        ldmxcsr(dword[rsp + 16 + kFrameMxcsr]);
         add(rsp, 8);
         pop(rdx);
         test(eax, eax);
@@ -761,13 +762,12 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
     }
 }
 
-// A call into C++ (fn) from a translation's top level: the FP flags pending in MXCSR go to
-// fflags first (C++ may read them, or raise flags of its own), and MXCSR is clean again after
-// it (emit_fp.cpp).
+// A call into C++ (fn, which returns with MXCSR clean: CleanMxcsrOnReturn) from a
+// translation's top level: the FP flags pending in MXCSR go to fflags first (C++ may read
+// them, or raise flags of its own; emit_fp.cpp).
 void Emitter::Impl::call_host(const Reg64& fn) {
     accrue_fp_flags();
     call(fn);
-    ldmxcsr(dword[rsp + kFrameMxcsr]);
 }
 
 // d through the interpreter's semantics (run_fallback; eax = its verdict), with the counters
