@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# CPU-bound guest program: bench/cpu/cpubench.c (integer, memory and branch heavy), built
+# CPU-bound guest program: bench/cpu/cpubench.c (integer, memory and branch heavy; or, with
+# --program fpbench, bench/cpu/fpbench.c: floating point), built
 # static with riscv64-linux-gnu-gcc and appended to test-initrd.img as a second cpio archive,
 # runs inside Debian's kernel under trapeze and under qemu-system-riscv64 -M virt in the same run;
 # the same source built for the host runs natively beside them. The program times itself with
 # CLOCK_MONOTONIC, so boot time is excluded. Prints medians, speed ratios and the checksum.
 #
-# usage: bench/cpu.sh [--runs N] [--engine jit|interp] [--trapeze PATH] [--dir DIR]
+# usage: bench/cpu.sh [--runs N] [--engine jit|interp] [--program cpubench|fpbench] [--trapeze PATH] [--dir DIR]
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-runs=3 engine=jit
+runs=3 engine=jit program=cpubench
 trapeze=$root/build/trapeze
 dir=${TRAPEZE_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/trapeze/debian-riscv64}
 die() { echo "cpu.sh: $*" >&2; exit 1; }
@@ -19,6 +20,7 @@ while (($#)); do
   case $1 in
     --runs) runs=$2 ;;
     --engine) engine=$2 ;;
+    --program) program=$2 ;;
     --trapeze) trapeze=$2 ;;
     --dir) dir=$2 ;;
     *) die "unknown argument '$1'" ;;
@@ -30,10 +32,18 @@ command -v riscv64-linux-gnu-gcc >/dev/null || die "riscv64-linux-gnu-gcc is mis
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-src=$root/bench/cpu/cpubench.c
-gcc -O2 -o "$work/cpubench-host" "$src" || die "host build failed"
+case $program in
+  cpubench | fpbench) ;;
+  *) die "unknown program '$program' (cpubench or fpbench)" ;;
+esac
+src=$root/bench/cpu/$program.c
+# No fused multiply-adds where the source has none (riscv64's gcc fuses by default, x86-64's
+# without -march does not), so the checksums agree.
+cflags=(-O2 -ffp-contract=off)
+gcc "${cflags[@]}" -o "$work/cpubench-host" "$src" -lm || die "host build failed"
 mkdir -p "$work/root/bench"
-riscv64-linux-gnu-gcc -O2 -static -o "$work/root/bench/cpubench" "$src" || die "riscv64 build failed"
+# The test initramfs runs /bench/cpubench (trapeze.cpubench on the command line).
+riscv64-linux-gnu-gcc "${cflags[@]}" -static -o "$work/root/bench/cpubench" "$src" -lm || die "riscv64 build failed"
 (cd "$work/root" && find . | cpio -o -H newc --quiet | gzip -9) >"$work/extra.cpio.gz"
 cat "$dir/test-initrd.img" "$work/extra.cpio.gz" >"$work/initrd.img"
 readonly kAppend="console=ttyS0 panic=-1 trapeze.cpubench"
@@ -60,7 +70,7 @@ for ((i = 1; i <= runs; i++)); do
   echo "run $i: trapeze ($engine) $t s, qemu $q s, native $n s"
 done
 mt=$(printf '%s\n' "${ts[@]}" | median) mq=$(printf '%s\n' "${qs[@]}" | median) mn=$(printf '%s\n' "${ns[@]}" | median)
-echo "cpubench median: trapeze ($engine) $mt s, qemu $mq s, native $mn s"
+echo "$program median: trapeze ($engine) $mt s, qemu $mq s, native $mn s"
 echo "speed trapeze/qemu: $(awk -v t="$mt" -v q="$mq" 'BEGIN { printf "%.2f", q / t }')x" \
      "(trapeze is $(awk -v t="$mt" -v n="$mn" 'BEGIN { printf "%.1f", t / n }')x native time," \
      "qemu $(awk -v q="$mq" -v n="$mn" 'BEGIN { printf "%.1f", q / n }')x)"
