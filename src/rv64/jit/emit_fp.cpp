@@ -141,10 +141,22 @@ void Emitter::Impl::boxed_or(unsigned r, Xbyak::Label& other) {
     jne(other, T_NEAR);
 }
 
-// f[rd] = v, NaN-boxed.
-void Emitter::Impl::write_f32(unsigned rd, const Xbyak::Reg32& v) {
+// f[rd] = v, NaN-boxed, in HartState only.
+void Emitter::Impl::store_f32(unsigned rd, const Xbyak::Reg32& v) {
     mov(dword[rbx + m_l.freg(rd)], v);
     mov(dword[rbx + m_l.freg(rd) + 4], 0xffffffffu);
+}
+
+// f[rd] = v, NaN-boxed (and its pin's copy).
+void Emitter::Impl::write_f32(unsigned rd, const Xbyak::Reg32& v) {
+    store_f32(rd, v);
+    if (const int i = pin_of(rd, true); i >= 0) movd(pin_xmm(i), v);
+}
+
+// f[rd] = v (and its pin's copy).
+void Emitter::Impl::write_f64(unsigned rd, const Reg64& v) {
+    mov(F(rd), v);
+    if (const int i = pin_of(rd, false); i >= 0) movq(pin_xmm(i), v);
 }
 
 // The native FP instruction that follows leaves flags in MXCSR for the next accrual.
@@ -192,10 +204,11 @@ void Emitter::Impl::finish_f(const DecodedInsn& d, size_t index, int32_t off, bo
     mark_fs_dirty();
     if (single) {
         movd(eax, xmm0);
-        write_f32(d.rd, eax);
+        store_f32(d.rd, eax);
     } else {
         movsd(F(d.rd), xmm0);
     }
+    mirror_f(d.rd, single, xmm0);
     L(done);
     cold_fallback(d, index, off, other, done, false);
 }
@@ -271,9 +284,9 @@ bool Emitter::Impl::emit_fp_arith(const DecodedInsn& d, size_t index, int32_t of
         if (op != Op::fsqrt_s) boxed_or(d.rs2, other);
         if (fused) boxed_or(d.rs3, other);
     }
-    auto a = [&](unsigned r) { return single ? dword[rbx + m_l.freg(r)] : F(r); };
     fp_flags_pending();
-    if (single) movss(xmm0, a(d.rs1)); else movsd(xmm0, a(d.rs1));
+    load_f(xmm0, d.rs1, single);
+    auto a = [&](unsigned r) { return f_operand(r, single, xmm1); };
     switch (op) {
         case Op::fadd_s: addss(xmm0, a(d.rs2)); break;
         case Op::fsub_s: subss(xmm0, a(d.rs2)); break;
@@ -288,8 +301,8 @@ bool Emitter::Impl::emit_fp_arith(const DecodedInsn& d, size_t index, int32_t of
         default: {
             // xmm0 = ±(rs2 × rs1) ± rs3, one rounding: vfnmadd is RISC-V's fnmsub
             // (−(a×b) + c), vfnmsub its fnmadd (−(a×b) − c).
-            if (single) movss(xmm1, a(d.rs2)); else movsd(xmm1, a(d.rs2));
-            const Xbyak::Address c = a(d.rs3);
+            load_f(xmm1, d.rs2, single);
+            const Xbyak::Xmm c = f_operand(d.rs3, single, xmm2);
             switch (op) {
                 case Op::fmadd_s: vfmadd213ss(xmm0, xmm1, c); break;
                 case Op::fmsub_s: vfmsub213ss(xmm0, xmm1, c); break;
@@ -322,13 +335,12 @@ void Emitter::Impl::emit_fp_compare(const DecodedInsn& d, size_t index, int32_t 
     fp_flags_pending();
     const bool eq = op == Op::feq_s || op == Op::feq_d;
     const unsigned first = eq ? d.rs1 : d.rs2, second = eq ? d.rs2 : d.rs1;
-    if (single) {
-        movss(xmm0, dword[rbx + m_l.freg(first)]);
-        eq ? ucomiss(xmm0, dword[rbx + m_l.freg(second)]) : comiss(xmm0, dword[rbx + m_l.freg(second)]);
-    } else {
-        movsd(xmm0, F(first));
-        eq ? ucomisd(xmm0, F(second)) : comisd(xmm0, F(second));
-    }
+    load_f(xmm0, first, single);
+    const Xbyak::Xmm b = f_operand(second, single, xmm1);
+    if (single)
+        eq ? ucomiss(xmm0, b) : comiss(xmm0, b);
+    else
+        eq ? ucomisd(xmm0, b) : comisd(xmm0, b);
     if (eq) {
         sete(dl);
         setnp(cl);
@@ -355,7 +367,7 @@ bool Emitter::Impl::emit_fp_to_int(const DecodedInsn& d, size_t index, int32_t o
     nearest_or(d, other);
     if (single) boxed_or(d.rs1, other);
     fp_flags_pending();
-    const Xbyak::Address from = single ? dword[rbx + m_l.freg(d.rs1)] : F(d.rs1);
+    const Xbyak::Xmm from = f_operand(d.rs1, single, xmm0);
     auto convert = [&](const Xbyak::Reg32e& to) {
         if (single)
             truncate ? cvttss2si(to, from) : cvtss2si(to, from);
@@ -396,9 +408,9 @@ bool Emitter::Impl::emit_fp_to_unsigned(const DecodedInsn& d, size_t index, int3
     if (single) boxed_or(d.rs1, other);
     fp_flags_pending();
     if (single)
-        cvtss2sd(xmm0, dword[rbx + m_l.freg(d.rs1)]);
+        cvtss2sd(xmm0, f_operand(d.rs1, true, xmm0));
     else
-        movsd(xmm0, F(d.rs1));
+        load_f(xmm0, d.rs1, false);
     auto constant = [this](double v) {
         mov(rax, std::bit_cast<uint64_t>(v));
         movq(xmm1, rax);
@@ -430,24 +442,18 @@ void Emitter::Impl::emit_fp_min_max(const DecodedInsn& d, size_t index, int32_t 
         boxed_or(d.rs2, other);
     }
     fp_flags_pending();  // ucomis* raises invalid for a signaling NaN (on the way to `other`)
-    if (single) {
-        movss(xmm0, dword[rbx + m_l.freg(d.rs1)]);
-        movss(xmm1, dword[rbx + m_l.freg(d.rs2)]);
-        ucomiss(xmm0, xmm1);
-    } else {
-        movsd(xmm0, F(d.rs1));
-        movsd(xmm1, F(d.rs2));
-        ucomisd(xmm0, xmm1);
-    }
+    load_f(xmm0, d.rs1, single);
+    const Xbyak::Xmm b = f_operand(d.rs2, single, xmm1);
+    single ? ucomiss(xmm0, b) : ucomisd(xmm0, b);
     jp(other, T_NEAR);
     jne(different);
-    max ? andps(xmm0, xmm1) : orps(xmm0, xmm1);
+    max ? andps(xmm0, b) : orps(xmm0, b);
     jmp(joined);
     L(different);
     if (single)
-        max ? maxss(xmm0, xmm1) : minss(xmm0, xmm1);
+        max ? maxss(xmm0, b) : minss(xmm0, b);
     else
-        max ? maxsd(xmm0, xmm1) : minsd(xmm0, xmm1);
+        max ? maxsd(xmm0, b) : minsd(xmm0, b);
     L(joined);
     finish_f(d, index, off, single, other, done);
 }
@@ -486,10 +492,10 @@ bool Emitter::Impl::emit_fp_convert(const DecodedInsn& d, size_t index, int32_t 
     if (widen) boxed_or(d.rs1, other);
     fp_flags_pending();
     if (widen) {
-        cvtss2sd(xmm0, dword[rbx + m_l.freg(d.rs1)]);
+        cvtss2sd(xmm0, f_operand(d.rs1, true, xmm0));
         ucomisd(xmm0, xmm0);
     } else {
-        cvtsd2ss(xmm0, F(d.rs1));
+        cvtsd2ss(xmm0, f_operand(d.rs1, false, xmm0));
         ucomiss(xmm0, xmm0);
     }
     jp(other, T_NEAR);
@@ -523,7 +529,7 @@ void Emitter::Impl::emit_fp_sign(const DecodedInsn& d, size_t index, int32_t off
     if (single)
         write_f32(d.rd, eax);
     else
-        mov(F(d.rd), rax);
+        write_f64(d.rd, rax);
     L(done);
     cold_fallback(d, index, off, other, done, false);
 }
@@ -542,7 +548,7 @@ void Emitter::Impl::emit_fp_move(const DecodedInsn& d, size_t index, int32_t off
         if (op == Op::fmv_w_x)
             write_f32(d.rd, eax);
         else
-            mov(F(d.rd), rax);
+            write_f64(d.rd, rax);
     }
     L(done);
     cold_fallback(d, index, off, other, done, to_x);
@@ -608,7 +614,149 @@ void Emitter::Impl::write_f_loaded(unsigned rd, unsigned size, const Reg64& r) {
     if (size == 4)
         write_f32(rd, r.cvt32());
     else
-        mov(F(rd), r);
+        write_f64(rd, r);
+}
+
+// --- f registers pinned to host xmm registers ---------------------------------------------------
+//
+// A loop region keeps copies of the f registers its FP instructions use most in xmm8-xmm15
+// (plan_fp_pins), so a chain of FP instructions across its iterations waits on no store-to-load
+// forwarding through HartState. HartState stays authoritative: every write goes to both, so
+// exits, traps, cold paths and the interpreter's semantics need nothing, and a copy is loaded
+// again where it may have gone stale: on entry to the region and after every call into C++
+// (call_host: the System V ABI lets C++ clobber every xmm register, and the interpreter's
+// semantics may have written f registers). A register is pinned only if every native use of it
+// in the region is of one width, which is the width its copy is exact to (a binary32 pin's
+// copy holds the value in its low 32 bits, not the NaN-boxing; boxed_or reads HartState).
+
+namespace {
+
+// The f registers instruction d reads through SSE (up to three, kNone where fewer), the one it
+// writes natively (kNone if none), and their widths (true: binary32).
+constexpr uint8_t kNone = 0xff;
+struct FpRegs {
+    std::array<uint8_t, 3> reads{kNone, kNone, kNone};
+    uint8_t write = kNone;
+    bool read_single = false, write_single = false;
+};
+
+FpRegs fp_regs(const DecodedInsn& d) {
+    FpRegs u;
+    const auto op = static_cast<Op>(d.op);
+    const bool single = is_single(op);
+    switch (op) {
+        case Op::fmadd_s: case Op::fmsub_s: case Op::fnmsub_s: case Op::fnmadd_s:
+        case Op::fmadd_d: case Op::fmsub_d: case Op::fnmsub_d: case Op::fnmadd_d:
+            u.reads = {d.rs1, d.rs2, d.rs3};
+            u.write = d.rd;
+            break;
+        case Op::fadd_s: case Op::fsub_s: case Op::fmul_s: case Op::fdiv_s: case Op::fmin_s: case Op::fmax_s:
+        case Op::fadd_d: case Op::fsub_d: case Op::fmul_d: case Op::fdiv_d: case Op::fmin_d: case Op::fmax_d:
+            u.reads = {d.rs1, d.rs2, kNone};
+            u.write = d.rd;
+            break;
+        case Op::fsqrt_s: case Op::fsqrt_d:
+            u.reads = {d.rs1, kNone, kNone};
+            u.write = d.rd;
+            break;
+        case Op::feq_s: case Op::flt_s: case Op::fle_s: case Op::feq_d: case Op::flt_d: case Op::fle_d:
+            u.reads = {d.rs1, d.rs2, kNone};
+            break;
+        case Op::fcvt_w_s: case Op::fcvt_l_s: case Op::fcvt_wu_s: case Op::fcvt_lu_s:
+        case Op::fcvt_w_d: case Op::fcvt_l_d: case Op::fcvt_wu_d: case Op::fcvt_lu_d:
+            u.reads = {d.rs1, kNone, kNone};
+            break;
+        case Op::fcvt_s_w: case Op::fcvt_s_wu: case Op::fcvt_s_l: case Op::fcvt_s_lu:
+        case Op::fcvt_d_w: case Op::fcvt_d_wu: case Op::fcvt_d_l: case Op::fcvt_d_lu:
+        case Op::fsgnj_s: case Op::fsgnjn_s: case Op::fsgnjx_s: case Op::fsgnj_d: case Op::fsgnjn_d:
+        case Op::fsgnjx_d: case Op::fmv_w_x: case Op::fmv_d_x: case Op::flw: case Op::fld:
+            u.write = d.rd;  // sign injection reads HartState through integer registers
+            u.write_single = op == Op::fmv_w_x || op == Op::flw || single;
+            return u;
+        case Op::fcvt_s_d:
+            u.reads = {d.rs1, kNone, kNone};
+            u.write = d.rd;
+            u.write_single = true;
+            return u;
+        case Op::fcvt_d_s:
+            u.reads = {d.rs1, kNone, kNone};
+            u.read_single = true;
+            u.write = d.rd;
+            return u;
+        default:
+            return u;
+    }
+    u.read_single = u.write_single = single;
+    return u;
+}
+
+}  // namespace
+
+// Which f registers the loop region `blocks` pins (see above): those with at least one read
+// and two uses, all of one width, most used first.
+void Emitter::Impl::plan_fp_pins(std::span<const interp::Block* const> blocks) {
+    m_fpins.fill(FpPin{});
+    std::array<unsigned, 32> uses{}, reads{};
+    std::array<uint8_t, 32> widths{};  // bit 0: binary32, bit 1: binary64
+    auto note = [&](uint8_t r, bool single, bool read) {
+        if (r == kNone) return;
+        ++uses[r];
+        if (read) ++reads[r];
+        widths[r] |= single ? 1 : 2;
+    };
+    for (const interp::Block* b : blocks) {
+        for (const DecodedInsn& d : b->insns) {
+            const FpRegs u = fp_regs(d);
+            for (const uint8_t r : u.reads) note(r, u.read_single, true);
+            note(u.write, u.write_single, false);
+        }
+    }
+    std::array<uint8_t, 32> order{};
+    for (uint8_t r = 0; r < 32; ++r) order[r] = r;
+    std::stable_sort(order.begin(), order.end(), [&](uint8_t x, uint8_t y) { return uses[x] > uses[y]; });
+    int8_t next = 0;
+    for (const uint8_t r : order) {
+        if (next == kFpPins || uses[r] < 2) break;
+        if (reads[r] == 0 || (widths[r] != 1 && widths[r] != 2)) continue;
+        m_fpins[r] = FpPin{next++, widths[r] == 1};
+    }
+}
+
+// Every pin's copy loaded from HartState.
+void Emitter::Impl::load_fp_pins() {
+    for (unsigned r = 0; r < 32; ++r) {
+        if (m_fpins[r].xmm < 0) continue;
+        const Xbyak::Xmm x = pin_xmm(m_fpins[r].xmm);
+        m_fpins[r].single ? movss(x, dword[rbx + m_l.freg(r)]) : movsd(x, F(r));
+    }
+}
+
+// The pin of f[r] if r is pinned at this width, else -1.
+int Emitter::Impl::pin_of(unsigned r, bool single) const {
+    const FpPin& p = m_fpins[r];
+    if (p.xmm < 0) return -1;
+    assert(p.single == single && "plan_fp_pins pins a register used at one width only");
+    return p.single == single ? p.xmm : -1;
+}
+
+// to = f[r] at the width (a copy of its pin if it has one).
+void Emitter::Impl::load_f(const Xbyak::Xmm& to, unsigned r, bool single) {
+    if (const int i = pin_of(r, single); i >= 0)
+        movaps(to, pin_xmm(i));
+    else
+        single ? movss(to, dword[rbx + m_l.freg(r)]) : movsd(to, F(r));
+}
+
+// f[r] as an operand: its pin, or `scratch` loaded with it.
+Xbyak::Xmm Emitter::Impl::f_operand(unsigned r, bool single, const Xbyak::Xmm& scratch) {
+    if (const int i = pin_of(r, single); i >= 0) return pin_xmm(i);
+    load_f(scratch, r, single);
+    return scratch;
+}
+
+// After f[rd] = v was stored: its pin's copy too.
+void Emitter::Impl::mirror_f(unsigned rd, bool single, const Xbyak::Xmm& v) {
+    if (const int i = pin_of(rd, single); i >= 0) movaps(pin_xmm(i), v);
 }
 
 }  // namespace trapeze::rv64::jit

@@ -558,8 +558,11 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
         plan_groups(head);  // for emit_body
         m_wide = written_registers(head) > cache_registers(!m_groups.empty());
     }
+    m_fpins.fill(FpPin{});
+    if (m_loop) plan_fp_pins(blocks);
     enter_frame();
     reload(m_canon);
+    load_fp_pins();
     for (size_t k = 0; k < order.size(); ++k) {
         if (!m_entries.empty()) L(m_entries[k].second);
         m_fall_off = k + 1 < m_entries.size() ? m_entries[k + 1].first : -1;
@@ -609,6 +612,7 @@ void Emitter::Impl::side_entries(std::span<const interp::Block* const> order) {
         add(rbp, imm32(-m_entries[k].first));
         enter_frame();
         reload(m_canon);
+        load_fp_pins();
         jmp(m_entries[k].second, T_NEAR);
     }
 }
@@ -764,10 +768,12 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
 
 // A call into C++ (fn, which returns with MXCSR clean: CleanMxcsrOnReturn) from a
 // translation's top level: the FP flags pending in MXCSR go to fflags first (C++ may read
-// them, or raise flags of its own; emit_fp.cpp).
+// them, or raise flags of its own), and the pinned f registers' copies are loaded after it
+// (emit_fp.cpp).
 void Emitter::Impl::call_host(const Reg64& fn) {
     accrue_fp_flags();
     call(fn);
+    load_fp_pins();  // clobbered, and f registers may have been written
 }
 
 // d through the interpreter's semantics (run_fallback; eax = its verdict), with the counters

@@ -511,6 +511,21 @@ private:
     void legal_rm_or(const DecodedInsn& d, Xbyak::Label& other);
     void boxed_or(unsigned r, Xbyak::Label& other);
     void write_f32(unsigned rd, const Xbyak::Reg32& v);
+    void store_f32(unsigned rd, const Xbyak::Reg32& v);
+    void write_f64(unsigned rd, const Reg64& v);
+    // f registers pinned to xmm8-xmm15 in a loop region (emit_fp.cpp).
+    static constexpr int8_t kFpPins = 8;
+    struct FpPin {
+        int8_t xmm = -1;  // the pin (xmm8 + this), or -1
+        bool single = false;
+    };
+    void plan_fp_pins(std::span<const interp::Block* const> blocks);
+    void load_fp_pins();
+    int pin_of(unsigned r, bool single) const;
+    static Xbyak::Xmm pin_xmm(int i) { return Xbyak::Xmm(8 + i); }
+    void load_f(const Xbyak::Xmm& to, unsigned r, bool single);
+    Xbyak::Xmm f_operand(unsigned r, bool single, const Xbyak::Xmm& scratch);
+    void mirror_f(unsigned rd, bool single, const Xbyak::Xmm& v);
     void write_f_loaded(unsigned rd, unsigned size, const Reg64& r);
     void fp_flags_pending();
     void accrue_fp_flags();
@@ -608,6 +623,7 @@ private:
     // What this block knows of mstatus.FS here (checked or set since its start or last call).
     enum class FsKnown : uint8_t { Unknown, On, Dirty };
     FsKnown m_fs = FsKnown::Unknown;
+    std::array<FpPin, 32> m_fpins{};  // per f register (plan_fp_pins)
     unsigned m_dest_evicted = 0;  // the guest register the last dest() evicted (0: none)
     RegCache m_regs;
     // Lazy sign extension (see emit_body): bit i set while cache register i holds a value

@@ -59,7 +59,10 @@ constexpr std::array<uint64_t, 10> kIntegers = {
 
 class FpProgram {
 public:
-    explicit FpProgram(uint64_t seed) : m_rng(seed) {
+    // split: binary32 instructions use only f0-f15 and binary64 ones f16-f31, as compiled code
+    // mostly keeps a register at one width, so that the JIT pins registers of the loop to host
+    // registers (emit_fp.cpp, plan_fp_pins); otherwise any register at either width.
+    explicit FpProgram(uint64_t seed, bool split = false) : m_rng(seed), m_split(split) {
         for (const OpInfo& info : op_table()) {
             const std::string_view m = mnemonic(info.op);
             if (m.starts_with('f') && !m.starts_with("fence")) m_ops.push_back(info);
@@ -71,7 +74,19 @@ public:
     // base some fault).
     std::vector<uint32_t> generate() {
         std::vector<uint32_t> p;
-        for (unsigned i = 0; i + 1 < kSlots; ++i) p.push_back(instruction());
+        for (unsigned i = 0; i + 1 < kSlots; ++i) {
+            // Now and then a branch over one or two instructions (on random registers, so
+            // either way), which makes the loop a region of several blocks, entered in the
+            // middle where a run's budget ran out (the JIT's side entries).
+            if (i + 4 < kSlots && below(16) == 0) {
+                unsigned a = 0, b = 0;
+                do a = below(32); while (reserved(a));
+                do b = below(32); while (reserved(b));
+                p.push_back(enc_b(static_cast<int32_t>(4 * (2 + below(2))), b, a, 1));  // bne
+                continue;
+            }
+            p.push_back(instruction());
+        }
         p.push_back(enc_j(-static_cast<int32_t>(4 * (kSlots - 1)), 0));
         return p;
     }
@@ -117,6 +132,46 @@ private:
             const uint32_t rm = c < 4 ? 7 : c < 6 ? 0 : below(8);
             insn = (insn & ~(7u << 12)) | rm << 12;
         }
+        return m_split ? split_widths(insn, info.mask, m) : insn;
+    }
+
+    // The f register fields of insn (mnemonic m; mask: its fixed bits) moved to the half of the
+    // file for their width.
+    static uint32_t split_widths(uint32_t insn, uint32_t mask, std::string_view m) {
+        // 's' or 'd' for an f register of that width, 0 for an x register or no register.
+        auto width = [](std::string_view t) { return t == "s" || t == "w" ? 's' : t == "d" ? 'd' : '\0'; };
+        char rd = 0, rs1 = 0, rs2 = 0, rs3 = 0;
+        const size_t dot = m.find('.');
+        const std::string_view name = m.substr(0, dot), rest = dot == std::string_view::npos ? "" : m.substr(dot + 1);
+        const std::string_view first = rest.substr(0, rest.find('.'));
+        const std::string_view second = rest.find('.') == std::string_view::npos ? "" : rest.substr(rest.find('.') + 1);
+        if (m == "flw" || m == "fld") {
+            rd = m == "flw" ? 's' : 'd';
+        } else if (m == "fsw" || m == "fsd") {
+            rs2 = m == "fsw" ? 's' : 'd';
+        } else if (name == "fmv" || name == "fcvt") {  // fmv.x.w, fmv.w.x, fcvt.<to>.<from>
+            auto integer = [&](std::string_view t) {
+                return t == "x" || (t == "w" && name == "fcvt") || t == "wu" || t == "l" || t == "lu";
+            };
+            rd = integer(first) ? '\0' : width(first);
+            rs1 = integer(second) ? '\0' : width(second);
+        } else if (name == "fclass" || name == "feq" || name == "flt" || name == "fle") {
+            rs1 = rs2 = width(first);
+            if (name == "fclass") rs2 = 0;
+        } else {  // arithmetic, fused, sign injection, min/max, sqrt
+            rd = rs1 = rs2 = width(first);
+            if ((name.starts_with("fm") && name != "fmin" && name != "fmax" && name != "fmul") || name.starts_with("fnm"))
+                rs3 = rd;
+        }
+        auto place = [&](unsigned shift, char w) {
+            if (w == 0 || (mask >> shift & 0x1f) != 0) return;
+            const uint32_t r = (insn >> shift & 15) | (w == 'd' ? 16u : 0u);
+            insn = (insn & ~(0x1fu << shift)) | r << shift;
+        };
+        place(7, rd);
+        place(15, rs1);
+        place(20, rs2);
+        place(27, rs3);
         return insn;
     }
 
@@ -141,6 +196,7 @@ private:
     }
 
     std::mt19937_64 m_rng;
+    bool m_split = false;
     std::vector<OpInfo> m_ops;
 };
 
@@ -156,8 +212,12 @@ void install(EngineRig& rig, const std::vector<uint32_t>& program, FpProgram& ge
 }
 
 void run_fp_differential(uint64_t seed) {
-    EngineRig a(Engine::Interp), b(Engine::Jit);
-    FpProgram gen_a(seed), gen_b(seed);
+    // Every third seed translates a block after it ran twice, by when the loop's other blocks
+    // are known, so the loop becomes one region entered at its blocks (its side entries).
+    jit::JitConfig cfg = EngineRig::eager();
+    if (seed % 3 == 0) cfg.translate_after = 2;
+    EngineRig a(Engine::Interp), b(Engine::Jit, cfg);
+    FpProgram gen_a(seed, seed % 2 == 0), gen_b(seed, seed % 2 == 0);
     const auto program = gen_a.generate();
     (void)gen_b.generate();
     install(a, program, gen_a, seed);
