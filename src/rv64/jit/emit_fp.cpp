@@ -693,9 +693,20 @@ FpRegs fp_regs(const DecodedInsn& d) {
 }  // namespace
 
 // Which f registers the loop region `blocks` pins (see above): those with at least one read
-// and two uses, all of one width, most used first.
+// and two uses, all of one width, most used first; none unless at least an eighth of the
+// region's instructions read f registers through SSE (the copies are loaded on every entry and
+// after every call: a region that mostly does other work, such as an interpreter's dispatch
+// loop with a float case, loses by them: python3 in bench/programs.sh).
 void Emitter::Impl::plan_fp_pins(std::span<const interp::Block* const> blocks) {
     m_fpins.fill(FpPin{});
+    size_t insns = 0, fp_insns = 0;
+    for (const interp::Block* b : blocks) {
+        for (const DecodedInsn& d : b->insns) {
+            ++insns;
+            if (fp_regs(d).reads[0] != kNone) ++fp_insns;
+        }
+    }
+    if (8 * fp_insns < insns) return;
     std::array<unsigned, 32> uses{}, reads{};
     std::array<uint8_t, 32> widths{};  // bit 0: binary32, bit 1: binary64
     auto note = [&](uint8_t r, bool single, bool read) {

@@ -1,9 +1,9 @@
 // Emitter::Impl: the emitter's code generator, shared by the translation units that emit
 // its instruction families (emitter.cpp: regions, blocks, exits, control flow and the
-// interpreter fallback; emit_memory.cpp: loads, stores, the soft-TLB probe, access groups,
-// page memos and atomics; emit_int.cpp: integer computation; emit_system.cpp: the system
-// instructions translated natively; emit_fp.cpp: the F and D extensions). Private to the
-// JIT: only they include it, and with it xbyak.
+// interpreter fallback; emit_trampoline.cpp: the trampoline; emit_memory.cpp: loads, stores,
+// the soft-TLB probe, access groups, page memos and atomics; emit_int.cpp: integer
+// computation; emit_system.cpp: the system instructions translated natively; emit_fp.cpp: the F
+// and D extensions). Private to the JIT: only they include it, and with it xbyak.
 #pragma once
 
 // Errors (a block larger than the scratch buffer) are reported by value, never thrown.
