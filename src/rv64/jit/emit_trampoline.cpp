@@ -80,7 +80,7 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
         // dispatcher would after a round trip that also forgets the page memos. Only the
         // trampoline's registers and rdx are live (exits store the guest registers).
         L(refill);
-        accrue_fp_flags();  // as call_host, with rsp 16 bytes lower for the call
+        accrue_fp_flags();  // as call_host does, before rsp goes 16 bytes lower for the call
         push(rdx);
         sub(rsp, 8);  // rsp stays 16-byte aligned for the call
         mov(rdi, rbx);
