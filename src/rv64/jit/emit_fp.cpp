@@ -23,12 +23,12 @@
 // of translated code (the trampoline's epilogue, and before every call into C++: a slow
 // memory path, the interpreter's semantics, the fetch refill) and before a native sstatus
 // read (SD and FS; an instruction that writes an x register makes FS Dirty only if it raised
-// a flag). Reading MXCSR (stmxcsr) costs ~6 ns here, more than the arithmetic, so each
-// arithmetic instruction only marks the frame (kFrameFpPending) and the move happens once per
-// stretch of FP work (emit_accrue_stub). MXCSR is clean (kMxcsrNearest) whenever nothing is
-// pending: the trampoline loads it on entry, the stub after it moved the flags, and every C++
-// function translated code calls before it returns (CleanMxcsrOnReturn: C++ may raise flags of
-// its own). An instruction whose result
+// a flag). Reading MXCSR (stmxcsr) costs ~6 ns here, more than the arithmetic, so the move
+// happens once per stretch of FP work (emit_accrue_stub), and each arithmetic instruction only
+// checks that flags are pending (kFrameFpPending). If none are, MXCSR may hold anything C++
+// left in it, so the instruction loads it clean (kMxcsrNearest: RNE, every exception masked)
+// first, out of line, and marks the frame: loading MXCSR after every call into C++ instead
+// made sort in bench/programs.sh 6% slower (its slow paths call often). An instruction whose result
 // goes the interpreter's way after the native operation ran (a NaN, an integer x86 cannot
 // represent) leaves its x86 flags to be accrued with the interpreter's: those are always a
 // subset of what RISC-V raises for the same instruction (invalid for a signaling NaN operand
@@ -159,8 +159,21 @@ void Emitter::Impl::write_f64(unsigned rd, const Reg64& v) {
     if (const int i = pin_of(rd, false); i >= 0) movq(pin_xmm(i), v);
 }
 
-// The native FP instruction that follows leaves flags in MXCSR for the next accrual.
-void Emitter::Impl::fp_flags_pending() { mov(byte[rsp + kFrameFpPending], 1); }
+// The native FP instruction that follows leaves flags in MXCSR for the next accrual: if
+// nothing is pending, MXCSR is loaded clean first (out of line: once after every accrual) and
+// marked pending.
+void Emitter::Impl::fp_flags_pending() {
+    Xbyak::Label clean, back;
+    cmp(byte[rsp + kFrameFpPending], 0);
+    je(clean, T_NEAR);
+    L(back);
+    cold([this, clean, back]() mutable {
+        L(clean);
+        ldmxcsr(dword[rsp + kFrameMxcsr]);
+        mov(byte[rsp + kFrameFpPending], 1);
+        jmp(back, T_NEAR);
+    });
+}
 
 // The stub moves whatever is pending to fflags. From a translation's top level (the stub finds
 // the frame at rsp + 8); four bytes at every call into C++. Preserves every register;
@@ -168,8 +181,8 @@ void Emitter::Impl::fp_flags_pending() { mov(byte[rsp + kFrameFpPending], 1); }
 void Emitter::Impl::accrue_fp_flags() { call(qword[rsp + kFrameAccrue]); }
 
 // The trampoline's accrual, called through kFrameAccrue: if flags are pending, fflags |= what
-// MXCSR holds (FS Dirty if anything), MXCSR clean again, nothing pending (as the interpreter's
-// accrue for each instruction; unpriv spec §11.2). Preserves every register.
+// MXCSR holds (FS Dirty if anything), and nothing pending (as the interpreter's accrue for each
+// instruction; unpriv spec §11.2). Preserves every register.
 void Emitter::Impl::emit_accrue_stub() {
     Xbyak::Label pending;
     cmp(byte[rsp + 8 + kFrameFpPending], 0);
@@ -189,7 +202,6 @@ void Emitter::Impl::emit_accrue_stub() {
     or_(byte[rbx + m_l.fflags], al);
     set_fs_dirty_code();
     L(none);
-    ldmxcsr(dword[rsp + at + kFrameMxcsr]);
     mov(byte[rsp + at + kFrameFpPending], 0);
     pop(rcx);
     pop(rax);

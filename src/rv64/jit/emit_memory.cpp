@@ -27,7 +27,6 @@ struct SlowLoad {
 
 template <typename T>
 SlowLoad load_slow(Hart* h, uint64_t va) noexcept {
-    const CleanMxcsrOnReturn clean;
     T v{};
     if (!h->load<T>(va, v)) {
         h->clear_trapped();
@@ -42,7 +41,6 @@ SlowLoad load_slow(Hart* h, uint64_t va) noexcept {
 
 template <typename T>
 uint32_t store_slow(Hart* h, uint64_t va, uint64_t value) noexcept {
-    const CleanMxcsrOnReturn clean;
     if (!h->store<T>(va, static_cast<T>(value))) {
         h->clear_trapped();
         return 1;

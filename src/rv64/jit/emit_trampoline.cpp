@@ -14,7 +14,6 @@ namespace {
 // The fetch recheck's refill (Hart::refill_fetch): 1 if the entry for va is filled. noexcept:
 // no exception may unwind through translated frames (they have no unwind info).
 uint32_t refill_fetch(Hart* h, uint64_t va) noexcept {
-    const CleanMxcsrOnReturn clean;
     uint64_t pa = 0;
     return h->refill_fetch(va, pa) ? 1 : 0;
 }
@@ -36,8 +35,7 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
     forget_memos();  // whatever the stack held
     mov(qword[rsp + kFrameRunState], rdx);
     mov(dword[rsp + kFrameMxcsr], kMxcsrNearest);
-    ldmxcsr(dword[rsp + kFrameMxcsr]);  // whatever C++ left in it (see emit_fp.cpp)
-    mov(byte[rsp + kFrameFpPending], 0);
+    mov(byte[rsp + kFrameFpPending], 0);  // MXCSR holds what C++ left in it (see emit_fp.cpp)
     Xbyak::Label accrue;
     lea(rax, ptr[rip + accrue]);
     mov(qword[rsp + kFrameAccrue], rax);

@@ -32,7 +32,6 @@ namespace {
 // it continued but raised a pin (a device access: Hart::attention), so that the dispatcher
 // looks at the interrupts at once; 2: it trapped (the trap is taken, pc is the handler's).
 uint32_t run_fallback(Hart* h, const DecodedInsn* d) noexcept {
-    const CleanMxcsrOnReturn clean;
     if (d->fn(*h, *d)) {
         if (!h->attention()) return 0;
         h->s.pc += d->len;
@@ -676,10 +675,9 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats
     }
 }
 
-// A call into C++ (fn, which returns with MXCSR clean: CleanMxcsrOnReturn) from a
-// translation's top level: the FP flags pending in MXCSR go to fflags first (C++ may read
-// them, or raise flags of its own), and the pinned f registers' copies are loaded after it
-// (emit_fp.cpp).
+// A call into C++ (fn) from a translation's top level: the FP flags pending in MXCSR go to
+// fflags first (C++ may read them, or raise flags of its own), and the pinned f registers'
+// copies are loaded after it (emit_fp.cpp).
 void Emitter::Impl::call_host(const Reg64& fn) {
     accrue_fp_flags();
     call(fn);

@@ -10,7 +10,6 @@
 #define XBYAK_NO_EXCEPTION
 #include <xbyak/xbyak.h>
 #include <xbyak/xbyak_util.h>
-#include <xmmintrin.h>
 
 #include <array>
 #include <bit>
@@ -61,15 +60,6 @@ constexpr uint32_t kFrameAccrue = 64;
 // Every exception masked, round to nearest even, no flush-to-zero or denormals-are-zero,
 // flags clear: the host's default MXCSR.
 constexpr uint32_t kMxcsrNearest = 0x1f80;
-// Every C++ function translated code calls (call_host) has one: it returns with MXCSR clean
-// whatever flags its own floating point raised, as native FP instructions expect it whenever
-// nothing is pending (emit_fp.cpp).
-struct CleanMxcsrOnReturn {
-    CleanMxcsrOnReturn() = default;
-    CleanMxcsrOnReturn(const CleanMxcsrOnReturn&) = delete;
-    CleanMxcsrOnReturn& operator=(const CleanMxcsrOnReturn&) = delete;
-    ~CleanMxcsrOnReturn() { _mm_setcsr(kMxcsrNearest); }
-};
 // The page memos (see MemoBases): the page of each (all ones: none), then the addend of each;
 // loads' first, then stores'.
 constexpr uint32_t kMemoSlots = 64;
