@@ -27,9 +27,9 @@
 // happens once per stretch of FP work (emit_accrue_stub), and each arithmetic instruction only
 // checks that flags are pending (kFrameFpPending). If none are, MXCSR may hold anything C++
 // left in it, so the instruction loads it clean (kMxcsrNearest: RNE, every exception masked)
-// first, out of line, and marks the frame: loading MXCSR after every call into C++ instead
-// made sort in bench/programs.sh 6% slower (its slow paths call often). An instruction whose result
-// goes the interpreter's way after the native operation ran (a NaN, an integer x86 cannot
+// first, out of line, and marks the frame (loading MXCSR after every call into C++ instead
+// made sort in bench/programs.sh 6% slower: its slow paths call often). An instruction whose
+// result goes the interpreter's way after the native operation ran (a NaN, an integer x86 cannot
 // represent) leaves its x86 flags to be accrued with the interpreter's: those are always a
 // subset of what RISC-V raises for the same instruction (invalid for a signaling NaN operand
 // or an invalid operation, and inexact for a conversion that rounded to the most negative
