@@ -176,9 +176,19 @@ void Emitter::Impl::fp_flags_pending() {
 }
 
 // The stub moves whatever is pending to fflags. From a translation's top level (the stub finds
-// the frame at rsp + 8); four bytes at every call into C++. Preserves every register;
-// clobbers the flags.
-void Emitter::Impl::accrue_fp_flags() { call(qword[rsp + kFrameAccrue]); }
+// the frame at rsp + 8). Four bytes where a call into C++ follows anyway; where none does
+// (`check_here`: a native sstatus read, which kernels run often and with nothing pending), the
+// pending byte is tested inline so that the stub is called only when it has work. Preserves
+// every register; clobbers the flags.
+void Emitter::Impl::accrue_fp_flags(bool check_here) {
+    Xbyak::Label none;
+    if (check_here) {
+        cmp(byte[rsp + kFrameFpPending], 0);
+        je(none);
+    }
+    call(qword[rsp + kFrameAccrue]);
+    L(none);
+}
 
 // The trampoline's accrual, called through kFrameAccrue: if flags are pending, fflags |= what
 // MXCSR holds (FS Dirty if anything), and nothing pending (as the interpreter's accrue for each
@@ -366,6 +376,15 @@ void Emitter::Impl::emit_fp_compare(const DecodedInsn& d, size_t index, int32_t 
     finish_x(d, index, off, other, done);
 }
 
+// Before a conversion of f[rs1] to an integer (signed or unsigned): FP on, the mode RNE if it
+// is frm's, a binary32 operand NaN-boxed, else `other`; then the flags it raises pending.
+void Emitter::Impl::to_integer_checks(const DecodedInsn& d, bool single, Xbyak::Label& other) {
+    fp_enabled_or(other);
+    nearest_or(d, other);
+    if (single) boxed_or(d.rs1, other);
+    fp_flags_pending();
+}
+
 // fcvt.w and fcvt.l (signed) in RTZ (cvtt*, what C's casts compile to) or RNE (cvt* under
 // MXCSR's RNE). x86's out-of-range answer, the integer indefinite (the most negative value),
 // goes the interpreter's way, which saturates (§11.7); so does a true most negative result.
@@ -375,10 +394,7 @@ bool Emitter::Impl::emit_fp_to_int(const DecodedInsn& d, size_t index, int32_t o
     const bool single = op == Op::fcvt_w_s || op == Op::fcvt_l_s;
     const bool w = op == Op::fcvt_w_s || op == Op::fcvt_w_d;
     Xbyak::Label other, done;
-    fp_enabled_or(other);
-    nearest_or(d, other);
-    if (single) boxed_or(d.rs1, other);
-    fp_flags_pending();
+    to_integer_checks(d, single, other);
     const Xbyak::Xmm from = f_operand(d.rs1, single, xmm0);
     auto convert = [&](const Xbyak::Reg32e& to) {
         if (single)
@@ -415,10 +431,7 @@ bool Emitter::Impl::emit_fp_to_unsigned(const DecodedInsn& d, size_t index, int3
     const bool single = op == Op::fcvt_wu_s || op == Op::fcvt_lu_s;
     const bool w = op == Op::fcvt_wu_s || op == Op::fcvt_wu_d;
     Xbyak::Label other, done;
-    fp_enabled_or(other);
-    nearest_or(d, other);
-    if (single) boxed_or(d.rs1, other);
-    fp_flags_pending();
+    to_integer_checks(d, single, other);
     if (single)
         cvtss2sd(xmm0, f_operand(d.rs1, true, xmm0));
     else
@@ -712,13 +725,6 @@ FpRegs fp_regs(const DecodedInsn& d) {
 void Emitter::Impl::plan_fp_pins(std::span<const interp::Block* const> blocks) {
     m_fpins.fill(FpPin{});
     size_t insns = 0, fp_insns = 0;
-    for (const interp::Block* b : blocks) {
-        for (const DecodedInsn& d : b->insns) {
-            ++insns;
-            if (fp_regs(d).reads[0] != kNone) ++fp_insns;
-        }
-    }
-    if (8 * fp_insns < insns) return;
     std::array<unsigned, 32> uses{}, reads{};
     std::array<uint8_t, 32> widths{};  // bit 0: binary32, bit 1: binary64
     auto note = [&](uint8_t r, bool single, bool read) {
@@ -730,10 +736,13 @@ void Emitter::Impl::plan_fp_pins(std::span<const interp::Block* const> blocks) {
     for (const interp::Block* b : blocks) {
         for (const DecodedInsn& d : b->insns) {
             const FpRegs u = fp_regs(d);
+            ++insns;
+            if (u.reads[0] != kNone) ++fp_insns;
             for (const uint8_t r : u.reads) note(r, u.read_single, true);
             note(u.write, u.write_single, false);
         }
     }
+    if (8 * fp_insns < insns) return;
     std::array<uint8_t, 32> order{};
     for (uint8_t r = 0; r < 32; ++r) order[r] = r;
     std::stable_sort(order.begin(), order.end(), [&](uint8_t x, uint8_t y) { return uses[x] > uses[y]; });

@@ -16,7 +16,7 @@ namespace trapeze::rv64::jit {
 void Emitter::Impl::emit_sstatus(const DecodedInsn& d, size_t index, int32_t off, bool clear_sie) {
     static_assert(csr::MSTATUS_SIE == 2);
     Xbyak::Label other, done;
-    accrue_fp_flags();  // FS as the interpreter would have it (emit_fp.cpp)
+    accrue_fp_flags(true);  // FS as the interpreter would have it (emit_fp.cpp)
     cmp(byte[rbx + m_l.priv], static_cast<uint8_t>(Priv::U));
     je(other, T_NEAR);
     cmp(byte[rbx + m_l.virt], 0);
@@ -37,7 +37,7 @@ void Emitter::Impl::emit_sstatus(const DecodedInsn& d, size_t index, int32_t off
 void Emitter::Impl::emit_sstatus_set(const DecodedInsn& d, size_t index, int32_t off) {
     static_assert(csr::MSTATUS_SIE == 2);
     Xbyak::Label other, done, set;
-    accrue_fp_flags();  // FS as the interpreter would have it (emit_fp.cpp)
+    accrue_fp_flags(true);  // FS as the interpreter would have it (emit_fp.cpp)
     cmp(byte[rbx + m_l.priv], static_cast<uint8_t>(Priv::U));
     je(other, T_NEAR);
     cmp(byte[rbx + m_l.virt], 0);

@@ -518,7 +518,7 @@ private:
     void mirror_f(unsigned rd, bool single, const Xbyak::Xmm& v);
     void write_f_loaded(unsigned rd, unsigned size, const Reg64& r);
     void fp_flags_pending();
-    void accrue_fp_flags();
+    void accrue_fp_flags(bool check_here = false);
     void call_host(const Reg64& fn);
     void emit_accrue_stub();
     void finish_f(const DecodedInsn& d, size_t index, int32_t off, bool single, Xbyak::Label& other,
@@ -528,6 +528,7 @@ private:
     bool emit_fp_arith(const DecodedInsn& d, size_t index, int32_t off, Op op);
     void emit_fp_compare(const DecodedInsn& d, size_t index, int32_t off, Op op);
     bool emit_fp_to_int(const DecodedInsn& d, size_t index, int32_t off, Op op);
+    void to_integer_checks(const DecodedInsn& d, bool single, Xbyak::Label& other);
     bool emit_fp_to_unsigned(const DecodedInsn& d, size_t index, int32_t off, Op op);
     void emit_fp_min_max(const DecodedInsn& d, size_t index, int32_t off, Op op);
     bool emit_int_to_fp(const DecodedInsn& d, size_t index, int32_t off, Op op);
