@@ -119,6 +119,7 @@ Result<void> RiscvMachine::create_engine() {
     if (m_cfg.engine == Engine::Jit) {
         rv64::jit::JitConfig jit_cfg;
         jit_cfg.background = true;  // translations on the host's other core
+        jit_cfg.prompt_interrupts = parallel();  // other threads raise pins while code runs
         auto jit = rv64::jit::Jit::create(m_mem, jit_cfg);
         if (!jit) return std::move(jit).context("--engine jit").error();
         m_engine = std::make_unique<EngineAdapter<rv64::jit::Jit>>(std::move(*jit));

@@ -130,8 +130,8 @@ public:
     // Whether a pin rose since the dispatcher last took attention. Translated code looks at it
     // after its own helper calls (MMIO, fallbacks), which may raise it, and leaves for the
     // dispatcher after that instruction. A pin raised by another thread (harts in parallel:
-    // another hart's device access, the I/O thread) is seen at the next dispatch, at the latest
-    // when the slice ends.
+    // another hart's device access, the I/O thread) is seen at the next dispatch: under the
+    // interpreter before the next block, under the JIT within jit::Jit::kPromptUnits.
     bool attention() const { return m_attention.load(std::memory_order_relaxed) != 0; }
     bool take_attention() {
         // The plain load first: the locked exchange only when there is something to take.

@@ -36,6 +36,7 @@ Jit::Jit(GuestMemory& mem, CodeBuffer code, const JitConfig& cfg)
       m_translate_after(cfg.translate_after),
       m_steal_after(std::max(cfg.steal_after, cfg.translate_after)),
       m_background(cfg.background),
+      m_prompt_interrupts(cfg.prompt_interrupts),
       m_translator_naps_for(cfg.translator_naps_for) {
     // Device DMA and loaders write RAM behind the harts' backs: drop the code there.
     mem.set_write_observer([this](Gpa gpa, uint64_t len) { m_cache.invalidate_range(gpa.value, len); });
@@ -458,7 +459,8 @@ Jit::Exit Jit::run(Hart& h, uint64_t budget) {
 
 // The dispatcher: the same loop as Interpreter::run, except that translated code runs
 // many blocks per entry and comes back only when a successor is not linked yet, the budget
-// is used up, an interrupt is pending, or a block ended in a system instruction or a trap.
+// (with prompt interrupts, the part of it one entry may use) is used up, an interrupt is
+// pending, or a block ended in a system instruction or a trap.
 Jit::Exit Jit::dispatch(Hart& h, uint64_t budget) {
     HartContext& ctx = context(h);
     m_cache.sync_breakpoints();
@@ -529,6 +531,8 @@ Jit::Exit Jit::dispatch(Hart& h, uint64_t budget) {
             add(ctx.counters.fills, 1);
         }
         add(ctx.counters.dispatches, 1);
+        // Another thread may raise a pin meanwhile, which only the loop's next turn looks at.
+        if (m_prompt_interrupts) st.budget = std::min(budget, st.done + kPromptUnits);
         pending = m_enter(&h, code, &st);
         add(ctx.counters.retired, st.retired);
         st.retired = 0;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -51,6 +52,65 @@ TEST(Jit, TakesAnInterruptInsideAChainedLoop) {
     EXPECT_EQ(r.hart.s.pc, kBase + 0x100);
     EXPECT_EQ(r.hart.s.mcause, (1ull << 63) | 3);
     EXPECT_EQ(r.hart.s.x[5], 500u);  // taken at the first block boundary
+}
+
+// Harts on threads of their own (JitConfig::prompt_interrupts): a pin that another thread
+// raises while translated code loops is taken within Jit::kPromptUnits, long before the end
+// of the slice, whichever way the loop is chained (in S-mode under Sv39, as guests run): a
+// region's back edge to itself, a chained exit to a block in another page and back, an
+// indirect jump through the jump cache. Each iteration stores its count, and the other thread
+// raises MSIP once the count shows that the loop runs chained; the M-mode handler waits in
+// WFI with interrupts off, so run() returns as soon as the interrupt was taken. Without
+// prompt interrupts the loop runs the whole budget (a second or more) first.
+TEST(Jit, APinRaisedByAnotherThreadIsTakenLongBeforeTheSliceEnds) {
+    constexpr uint64_t kRoot = kBase + 0x40000;
+    constexpr uint64_t kPageA = kBase + 0x10000, kPageB = kBase + 0x11000, kData = kBase + 0x12000;
+    constexpr uint64_t kBudget = 1ull << 32;
+    const uint32_t store_count = enc_s(0, 5, 6, 3, 0x23);  // sd x5, 0(x6)
+    const uint32_t csrw_mie_zero = enc_i(0x304, 0, 1, 0, 0x73);
+    constexpr uint32_t kWfi = 0x10500073;
+    struct Loop {
+        const char* kind;
+        std::vector<uint32_t> page_a, page_b;  // at VA 0 and 0x1000
+    };
+    const std::vector<Loop> loops = {
+        {"back edge", {addi(5, 5, 1), store_count, enc_j(-8, 0)}, {}},
+        {"chained exit across pages", {addi(5, 5, 1), store_count, enc_j(0x1000 - 8, 0)}, {enc_j(-0x1000, 0)}},
+        {"indirect jump", {addi(5, 5, 1), store_count, enc_i(0, 7, 0, 0, 0x67)}, {}},  // jalr x0, 0(x7)
+    };
+    for (const Loop& loop : loops) {
+        jit::JitConfig cfg = EngineRig::eager();
+        cfg.prompt_interrupts = true;
+        EngineRig r(Engine::Jit, cfg);
+        r.map_page(kRoot, 0, kPageA);
+        r.map_page(kRoot, 1, kPageB);
+        r.map_page(kRoot, 2, kData);
+        for (size_t i = 0; i < loop.page_a.size(); ++i) r.poke32(kPageA + 4 * i, loop.page_a[i]);
+        for (size_t i = 0; i < loop.page_b.size(); ++i) r.poke32(kPageB + 4 * i, loop.page_b[i]);
+        r.code(kBase + 0x100, {csrw_mie_zero, kWfi, kPark});
+        r.hart.s.mtvec = kBase + 0x100;
+        r.hart.s.mie = csr::MIP_MSIP;
+        r.hart.s.x[6] = 0x2000;  // the count
+        r.hart.s.x[7] = 0;       // the indirect jump's target
+        r.enter_sv39(kRoot);     // M-mode interrupts are enabled in S-mode whatever mstatus.MIE
+        std::thread raiser([&r] {
+            std::atomic_ref<uint64_t> count(*reinterpret_cast<uint64_t*>(r.mem.span(Gpa(kData), 8).data()));
+            const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+            while (count.load(std::memory_order_relaxed) < 10'000 && std::chrono::steady_clock::now() < give_up)
+                std::this_thread::yield();
+            r.hart.set_irq_pin(csr::MIP_MSIP, true);
+        });
+        const jit::Jit::Exit exit = r.jit->run(r.hart, kBudget);
+        raiser.join();
+        EXPECT_EQ(exit, jit::Jit::Exit::Wfi) << loop.kind;
+        EXPECT_EQ(r.hart.s.mcause, (1ull << 63) | 3) << loop.kind;
+        const uint64_t count = r.peek64(kData);
+        EXPECT_GE(count, 10'000u) << loop.kind;
+        // The loop ran chained, not through the dispatcher (which looks at the pins anyway).
+        EXPECT_LT(r.jit->dispatches(), count / 100) << loop.kind;
+        EXPECT_LT(r.jit->retired(), kBudget / 4) << loop.kind;  // about count * 3 + kPromptUnits
+        EXPECT_LT(r.hart.s.mepc, 0x1004u) << loop.kind;  // taken in the loop
+    }
 }
 
 // Two address spaces (ASIDs 1 and 2) map VA 0x1000 to different code; VA 0 jumps there
