@@ -8,24 +8,13 @@
 # usage: boot_baseline_test.sh BENCH_DIR
 set -uo pipefail
 bench=$1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/stand_in_lib.sh"
 
-mkdir "$work/guest"
-for f in Image fw_jump.bin test-initrd.img; do echo x >"$work/guest/$f"; done
-# A stand-in build: logs its name, takes SECONDS, prints the marker.
-stand_in() {
-  cat >"$work/$1" <<SCRIPT
-#!/usr/bin/env bash
-echo $1 >>"$work/order"
-sleep $2
-echo TRAPEZE-TEST-OK
-SCRIPT
-  chmod +x "$work/$1"
-}
-stand_in new 0.05
-stand_in old 0.4
+# A stand-in build: takes SECONDS, prints the marker.
+boot_stand_in() { stand_in "$1" "sleep $2
+echo TRAPEZE-TEST-OK"; }
+boot_stand_in new 0.05
+boot_stand_in old 0.4
 
 out=$("$bench/boot.sh" --engine jit --runs 2 --dir "$work/guest" --trapeze "$work/new" --baseline "$work/old" 2>&1) ||
   fail "boot.sh --baseline failed: $out"

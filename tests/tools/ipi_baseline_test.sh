@@ -8,27 +8,23 @@
 # usage: ipi_baseline_test.sh BENCH_DIR
 set -uo pipefail
 bench=$1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/stand_in_lib.sh"
 
-mkdir "$work/guest"
-for f in Image fw_jump.bin test-initrd.img; do echo x >"$work/guest/$f"; done
-# A stand-in build: logs its name, checks it was asked for 2 harts and the benchmark's init,
-# prints the guest's result line with the given microseconds per pair (none if empty).
-stand_in() {
-  cat >"$work/$1" <<SCRIPT
-#!/usr/bin/env bash
-echo $1 >>"$work/order"
-[[ " \$* " == *" --cpus 2 "* && " \$* " == *"rdinit=/ipibench"* ]] || { echo "bad arguments: \$*"; exit 1; }
-[[ -n "$2" ]] && printf 'IPIBENCH: 20000 mprotect pairs in 1.000 s: %s us per pair, spinner 5 iterations\r\n' "$2"
+# A stand-in build: checks it was asked for 2 harts and the benchmark's init, prints the
+# guest's result line with the given microseconds per pair (none if empty).
+ipi_stand_in() {
+  echo "$2" >"$work/$1.us"
+  stand_in "$1" "$(cat <<'BODY'
+[[ " $* " == *" --cpus 2 "* && " $* " == *"rdinit=/ipibench"* ]] || { echo "bad arguments: $*"; exit 1; }
+us=$(<"$0.us")
+[[ -n $us ]] && printf 'IPIBENCH: 20000 mprotect pairs in 1.000 s: %s us per pair, spinner 5 iterations\r\n' "$us"
 exit 0
-SCRIPT
-  chmod +x "$work/$1"
+BODY
+)"
 }
-stand_in new 50.0
-stand_in old 200.0
-stand_in mute ""
+ipi_stand_in new 50.0
+ipi_stand_in old 200.0
+ipi_stand_in mute ""
 
 out=$("$bench/ipi.sh" --runs 2 --dir "$work/guest" --trapeze "$work/new" --baseline "$work/old" 2>&1) ||
   fail "ipi.sh --baseline failed: $out"
