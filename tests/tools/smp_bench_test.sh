@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# bench/smp.sh on stand-in builds of trapeze and QEMU (no guest): with a list of hart counts,
+# every count runs under both, each with --cpus/-smp and the guest's copy count set to it, the
+# 1-hart runs are shared, and the summary's scaling and throughput ratios are the ones the
+# stand-ins' printed batch times make; the host's native scaling is measured alongside. A run
+# whose kernel reports a stall, or whose checksums are not the host build's, fails and says
+# so; hart counts outside 2..32 are refused.
+#
+# usage: smp_bench_test.sh BENCH_DIR
+set -uo pipefail
+bench=$1
+source "$(dirname "${BASH_SOURCE[0]}")/stand_in_lib.sh"
+
+# The checksum every cpubench run must print: the host build's, as smp.sh computes it.
+gcc -O2 -o "$work/cpubench-host" "$bench/cpu/cpubench.c" || fail "host build of cpubench failed"
+sum=$("$work/cpubench-host" | awk '/^CPUBENCH:/ { print $5 }')
+[[ -n $sum ]] || fail "cpubench printed no checksum"
+
+# smp_stand_in NAME ONE MANY [EXTRA]: a stand-in VMM that reads the harts from its command line
+# (--cpus N or -smp N) and the copies and repeats from the guest's (trapeze.smpbench=,
+# trapeze.smpreps=), prints copies x reps CPUBENCH lines with the host's checksum, then the
+# launcher's SMPBENCH line: a batch of ONE seconds on 1 hart, MANY on more; EXTRA is printed
+# first (a console line).
+smp_stand_in() {
+  printf '%s\n%s\n%s\n%s\n' "$2" "$3" "$sum" "${4:-}" >"$work/$1.cfg"
+  # (smp.sh runs a copy of its --trapeze, so the stand-in names its file in full.)
+  stand_in "$1" "cfg=$work/$1.cfg
+$(cat <<'BODY'
+{ read -r one; read -r many; read -r sum; read -r extra; } <"$cfg"
+args=" $* "
+n=$(sed -E 's/.*(--cpus|-smp) ([0-9]+).*/\2/' <<<"$args")
+copies=$(sed -E 's/.*trapeze\.smpbench=([0-9]+).*/\1/' <<<"$args")
+reps=$(sed -E 's/.*trapeze\.smpreps=([0-9]+).*/\1/' <<<"$args")
+[[ $n == "$copies" ]] || { echo "harts $n but $copies copies: $*"; exit 1; }
+[[ -n $extra ]] && printf '%s\r\n' "$extra"
+for ((i = 0; i < copies * reps; i++)); do printf 'CPUBENCH: 0.100 s checksum %s\r\n' "$sum"; done
+secs=$one; ((n > 1)) && secs=$many
+printf 'SMPBENCH: %s s copies %s reps %s harts %s failed 0\r\n' "$secs" "$copies" "$reps" "$n"
+BODY
+)"
+}
+mkdir "$work/bin"
+smp_stand_in trapeze 1.000 1.250
+smp_stand_in qemu 2.000 4.000
+# QEMU as smp.sh finds it, on the PATH (its --version answered here, so that the order of the
+# runs holds only the guest runs).
+printf '#!/usr/bin/env bash\n[[ $1 == --version ]] && { echo "QEMU emulator version 0 (stand-in)"; exit 0; }\nexec "%s/qemu" "$@"\n' \
+  "$work" >"$work/bin/qemu-system-riscv64"
+chmod +x "$work/bin/qemu-system-riscv64"
+export PATH="$work/bin:$PATH"
+
+smp() { "$bench/smp.sh" --runs 1 --reps 1 --dir "$work/guest" --trapeze "$work/trapeze" "$@" 2>&1; }
+
+out=$(smp --harts 2,4) || fail "smp.sh --harts 2,4 failed: $out"
+# Each run's command line, in turn: the 1-hart pair, then each count's pair.
+order=$(tr '\n' ' ' <"$work/order")
+[[ $order == "trapeze qemu trapeze qemu trapeze qemu " ]] || fail "the VMMs ran in the order $order"
+# Throughput in cpubench runs per second: trapeze 1/1.0 and N/1.25, QEMU 1/2.0 and N/4.0.
+grep -Eq '^  trapeze \(jit\) +4 hart\(s\),  4 copies: +1\.250 s, throughput  3\.200 runs/s, scaling 3\.20$' <<<"$out" ||
+  fail "no 4-hart line for trapeze: $out"
+grep -Eq '^2 harts: scaling trapeze 1\.60 \(goal >= 1\.8\), qemu 1\.00, host.s native [0-9.]+; throughput trapeze/qemu 3\.20 \(goal >= 2\)$' <<<"$out" ||
+  fail "no 2-hart summary: $out"
+grep -Eq '^4 harts: scaling trapeze 3\.20 \(goal >= 3\.6\), qemu 2\.00, host.s native [0-9.]+; throughput trapeze/qemu 3\.20 \(goal >= 2\)$' <<<"$out" ||
+  fail "no 4-hart summary: $out"
+grep -q '^1-hart throughput: trapeze/qemu 2.00$' <<<"$out" || fail "no 1-hart ratio: $out"
+
+smp_stand_in trapeze 1.000 1.250 "[   12.5] rcu: INFO: rcu_sched self-detected stall on CPU"
+: >"$work/order"
+out=$(smp --harts 2) && fail "a run whose kernel reported a stall was accepted: $out"
+grep -q "trapeze 1-hart run 1: the kernel reported: .*self-detected stall" <<<"$out" ||
+  fail "no clear message for a stall: $out"
+
+sed -i '3s/.*/0000000000000000/' "$work/qemu.cfg"
+smp_stand_in trapeze 1.000 1.250
+out=$(smp --harts 2) && fail "a wrong checksum was accepted: $out"
+grep -q "qemu 1-hart run 1: expected 1 runs with checksum $sum" <<<"$out" || fail "no clear message for a wrong checksum: $out"
+
+for bad in 1 33 2,x ""; do
+  out=$(smp --harts "$bad") && fail "--harts '$bad' was accepted"
+  grep -q -- "--harts must be 2..32" <<<"$out" || grep -q -- "--harts needs a number" <<<"$out" ||
+    fail "no clear message for --harts '$bad': $out"
+done
+echo PASS
