@@ -6,8 +6,9 @@
 # qemu-system-riscv64 -M virt -smp with multi-threaded TCG, trapeze and QEMU runs alternating.
 # Each copy runs cpubench R times in sequence (--reps, default 6) so that a batch lasts seconds.
 # The guest's first process is bench/cpu/smp_launcher.c (rdinit=, in the cpio appended to
-# test-initrd.img): it starts the copies together and times the whole batch with
-# CLOCK_MONOTONIC, so boot is excluded. Prints median batch times, throughput (cpubench runs per
+# test-initrd.img): it waits until the kernel's own start-up work is done (the CPUs idle for
+# 200 ms), starts the copies together and times the whole batch with CLOCK_MONOTONIC, so boot
+# is excluded. Prints median batch times, throughput (cpubench runs per
 # second), scaling = throughput(N harts) / throughput(1 hart), and trapeze's N-hart throughput
 # against QEMU's; every run's checksum is checked against the same source run on the host.
 # The same program built for the host, run as 1 and as N copies at once in every run, gives the
