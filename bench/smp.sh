@@ -18,12 +18,16 @@
 # guest run, and a warning follows the figures when it was not negligible.
 #
 # usage: bench/smp.sh [--harts N[,N...]] [--runs N] [--reps R] [--engine jit|interp] [--trapeze PATH]
-#                     [--dir DIR]
+#                     [--qemu PATH] [--dir DIR] [--prebuilt DIR]
+#        bench/smp.sh --prepare DIR [--dir DIR]
+# --prepare builds what the guest runs (initrd.img: the test initramfs with the programs added)
+# and the host build of cpubench into DIR, and stops; --prebuilt DIR runs with them instead of
+# building, so the host needs no compilers (bench/bundle.sh packs such a run for other hosts).
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 runs=3 reps=6 engine=jit harts=$(nproc)
-trapeze=$root/build/trapeze
+trapeze=$root/build/trapeze qemu=qemu-system-riscv64 prepare= prebuilt=
 dir=${TRAPEZE_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/trapeze/debian-riscv64}
 die() { echo "smp.sh: $*" >&2; exit 1; }
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -35,7 +39,10 @@ while (($#)); do
     --reps) reps=$2 ;;
     --engine) engine=$2 ;;
     --trapeze) trapeze=$2 ;;
+    --qemu) qemu=$2 ;;
     --dir) dir=$2 ;;
+    --prepare) prepare=$2 ;;
+    --prebuilt) prebuilt=$2 ;;
     *) die "unknown argument '$1'" ;;
   esac
   shift 2
@@ -47,26 +54,45 @@ for n in "${counts[@]}"; do
 done
 [[ $runs =~ ^[0-9]+$ ]] && ((runs >= 1)) || die "--runs must be a positive number"
 [[ $reps =~ ^[0-9]+$ ]] && ((reps >= 1)) || die "--reps must be a positive number"
-require "$trapeze"
-[[ -s $dir/test-initrd.img && -s $dir/Image && -s $dir/fw_jump.bin ]] ||
-  die "no guest in $dir (tools/fetch-guest)"
-command -v riscv64-linux-gnu-gcc >/dev/null || die "riscv64-linux-gnu-gcc is missing (tools/install-deps)"
-command -v qemu-system-riscv64 >/dev/null || die "qemu-system-riscv64 is missing (tools/install-deps)"
+[[ -z $prepare || -z $prebuilt ]] || die "--prepare and --prebuilt exclude each other"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# build_programs OUT: OUT/initrd.img (the test initramfs with cpubench and the launcher in
+# /bench) and OUT/cpubench-host.
+build_programs() {
+  local out=$1 src=$root/bench/cpu/cpubench.c
+  [[ -s $dir/test-initrd.img ]] || die "no guest in $dir (tools/fetch-guest)"
+  command -v riscv64-linux-gnu-gcc >/dev/null || die "riscv64-linux-gnu-gcc is missing (tools/install-deps)"
+  gcc -O2 -o "$out/cpubench-host" "$src" || die "host build failed"
+  mkdir -p "$work/root/bench"
+  riscv64-linux-gnu-gcc -O2 -static -o "$work/root/bench/cpubench" "$src" || die "riscv64 build failed"
+  riscv64-linux-gnu-gcc -O2 -static -o "$work/root/bench/smp_launcher" "$root/bench/cpu/smp_launcher.c" ||
+    die "riscv64 launcher build failed"
+  (cd "$work/root" && find . | cpio -o -H newc --quiet | gzip -9) >"$work/extra.cpio.gz" || die "cpio failed"
+  cat "$dir/test-initrd.img" "$work/extra.cpio.gz" >"$out/initrd.img"
+}
+if [[ -n $prepare ]]; then
+  mkdir -p "$prepare" || die "cannot make $prepare"
+  build_programs "$prepare"
+  echo "smp.sh: the guest's initramfs and the host build are in $prepare"
+  exit 0
+fi
+
+require "$trapeze"
+[[ -s $dir/Image && -s $dir/fw_jump.bin ]] || die "no guest in $dir (tools/fetch-guest)"
+command -v "$qemu" >/dev/null || die "$qemu is missing (tools/install-deps)"
+if [[ -n $prebuilt ]]; then
+  [[ -s $prebuilt/initrd.img && -x $prebuilt/cpubench-host ]] ||
+    die "$prebuilt holds no initrd.img and cpubench-host (bench/smp.sh --prepare makes them)"
+  cp "$prebuilt/initrd.img" "$prebuilt/cpubench-host" "$work/" || die "cannot copy from $prebuilt"
+else
+  build_programs "$work"
+fi
 # Every run uses this copy, so a rebuild of build/trapeze during the benchmark changes nothing.
 cp "$trapeze" "$work/trapeze" || die "cannot copy $trapeze"
 trapeze_built=$(date -r "$trapeze" '+%F %T')
 trapeze=$work/trapeze
-src=$root/bench/cpu/cpubench.c
-gcc -O2 -o "$work/cpubench-host" "$src" || die "host build failed"
-mkdir -p "$work/root/bench"
-riscv64-linux-gnu-gcc -O2 -static -o "$work/root/bench/cpubench" "$src" || die "riscv64 build failed"
-riscv64-linux-gnu-gcc -O2 -static -o "$work/root/bench/smp_launcher" "$root/bench/cpu/smp_launcher.c" ||
-  die "riscv64 launcher build failed"
-(cd "$work/root" && find . | cpio -o -H newc --quiet | gzip -9) >"$work/extra.cpio.gz"
-cat "$dir/test-initrd.img" "$work/extra.cpio.gz" >"$work/initrd.img"
 "$work/cpubench-host" >"$work/n.log" || die "host cpubench failed"
 ref=$(awk '/^CPUBENCH:/ { print $5 }' "$work/n.log")
 [[ -n $ref ]] || die "host cpubench printed no checksum"
@@ -96,7 +122,7 @@ run_trapeze() {  # CPUS LOG
     --append "$(append "$1")" </dev/null >"$2" 2>&1
 }
 run_qemu() {  # CPUS LOG
-  timeout 900 qemu-system-riscv64 -M virt -accel tcg,thread=multi -smp "$1" -m 512M -nographic \
+  timeout 900 "$qemu" -M virt -accel tcg,thread=multi -smp "$1" -m 512M -nographic \
     -no-reboot -bios "$dir/fw_jump.bin" -kernel "$dir/Image" -initrd "$work/initrd.img" \
     -append "$(append "$1")" </dev/null >"$2" 2>&1
 }
@@ -119,7 +145,7 @@ measured() {  # COMMAND...: runs it, appends the others' average cores to others
 }
 
 echo "smp.sh: N = ${counts[*]} harts, $runs run(s), trapeze --engine $engine (built $trapeze_built)," \
-  "$(qemu-system-riscv64 --version | head -n 1)"
+  "$("$qemu" --version | head -n 1)"
 echo "host: $(nproc) cores, load average $(cut -d ' ' -f 1-3 /proc/loadavg)"
 # native N: seconds for N copies of the host build at once, each running it reps times.
 native() {

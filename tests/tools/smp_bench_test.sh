@@ -4,7 +4,8 @@
 # 1-hart runs are shared, and the summary's scaling and throughput ratios are the ones the
 # stand-ins' printed batch times make; the host's native scaling is measured alongside. A run
 # whose kernel reports a stall, or whose checksums are not the host build's, fails and says
-# so; hart counts outside 2..32 are refused.
+# so; hart counts outside 2..32, an empty --prebuilt folder, --prepare with --prebuilt and a
+# missing --qemu are refused.
 #
 # usage: smp_bench_test.sh BENCH_DIR
 set -uo pipefail
@@ -74,6 +75,14 @@ sed -i '3s/.*/0000000000000000/' "$work/qemu.cfg"
 smp_stand_in trapeze 1.000 1.250
 out=$(smp --harts 2) && fail "a wrong checksum was accepted: $out"
 grep -q "qemu 1-hart run 1: expected 1 runs with checksum $sum" <<<"$out" || fail "no clear message for a wrong checksum: $out"
+
+mkdir "$work/empty"
+out=$(smp --harts 2 --prebuilt "$work/empty") && fail "an empty --prebuilt folder was accepted: $out"
+grep -q "holds no initrd.img and cpubench-host" <<<"$out" || fail "no clear message for an empty --prebuilt: $out"
+out=$(smp --prepare "$work/p" --prebuilt "$work/empty") && fail "--prepare with --prebuilt was accepted: $out"
+grep -q "exclude each other" <<<"$out" || fail "no clear message for --prepare with --prebuilt: $out"
+out=$(smp --harts 2 --qemu "$work/no-such-qemu") && fail "a missing --qemu was accepted: $out"
+grep -q "no-such-qemu is missing" <<<"$out" || fail "no clear message for a missing --qemu: $out"
 
 for bad in 1 33 2,x ""; do
   out=$(smp --harts "$bad") && fail "--harts '$bad' was accepted"
