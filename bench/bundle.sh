@@ -10,7 +10,7 @@
 #     DIR/smp [smp.sh's options: --harts 2,4,8,16 --runs 3 ...]
 #
 # usage: bench/bundle.sh DIR [--trapeze PATH] [--dir GUEST_DIR]
-#   DIR must not exist yet; `tar -cJf smp.tar.xz -C DIR .` makes one file of it (~30 MB).
+#   DIR must not exist yet; `tar -cJf smp.tar.xz -C DIR .` makes one file of it (~25 MB).
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
