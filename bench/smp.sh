@@ -111,6 +111,8 @@ check() {
   if bad=$(tr -d '\r' <"$log" | grep -E -m 3 'rcu: INFO|detected stall|soft lockup|hard LOCKUP|Oops|BUG:'); then
     tail -20 "$log" >&2; die "$who: the kernel reported: $bad"
   fi
+  grep -q 'SMPBENCH-SETTLE: the CPUs did not go idle' "$log" &&
+    echo "warning: $who: the guest's CPUs never went idle before the batch (its kernel kept busy)" >&2
   sums=$(tr -d '\r' <"$log" | awk '/^CPUBENCH:/ { print $5 }' | sort | uniq -c | awk '{ print $1, $2 }')
   [[ $sums == "$((n * reps)) $ref" ]] ||
     { tail -20 "$log" >&2; die "$who: expected $((n * reps)) runs with checksum $ref, got (count checksum): $(echo $sums)"; }

@@ -4,8 +4,8 @@
 # 1-hart runs are shared, and the summary's scaling and throughput ratios are the ones the
 # stand-ins' printed batch times make; the host's native scaling is measured alongside. A run
 # whose kernel reports a stall, or whose checksums are not the host build's, fails and says
-# so; hart counts outside 2..32, an empty --prebuilt folder, --prepare with --prebuilt and a
-# missing --qemu are refused.
+# so, and one whose guest never went idle before its batch is warned of; hart counts outside
+# 2..32, an empty --prebuilt folder, --prepare with --prebuilt and a missing --qemu are refused.
 #
 # usage: smp_bench_test.sh BENCH_DIR
 set -uo pipefail
@@ -70,6 +70,11 @@ smp_stand_in trapeze 1.000 1.250 "[   12.5] rcu: INFO: rcu_sched self-detected s
 out=$(smp --harts 2) && fail "a run whose kernel reported a stall was accepted: $out"
 grep -q "trapeze 1-hart run 1: the kernel reported: .*self-detected stall" <<<"$out" ||
   fail "no clear message for a stall: $out"
+
+smp_stand_in trapeze 1.000 1.250 "SMPBENCH-SETTLE: the CPUs did not go idle within 60 s; starting anyway"
+out=$(smp --harts 2) || fail "a batch that started on a busy guest failed: $out"
+grep -q "warning: trapeze 1-hart run 1: the guest's CPUs never went idle" <<<"$out" ||
+  fail "no warning for a batch that started on a busy guest: $out"
 
 sed -i '3s/.*/0000000000000000/' "$work/qemu.cfg"
 smp_stand_in trapeze 1.000 1.250
