@@ -36,7 +36,7 @@ for f in Image fw_jump.bin test-initrd.img; do
   [[ -s $dir/$f ]] || die "$dir/$f is missing (tools/fetch-guest)"
 done
 
-mkdir -p "$out"/{libexec,lib,guest,pre,bench/cpu} || die "cannot make $out"
+mkdir -p "$out"/{libexec,lib,guest,pre,bench} || die "cannot make $out"
 out=$(cd "$out" && pwd)
 # On failure, leave nothing half-made under the name asked for.
 trap '[[ -f $out/smp ]] || rm -rf "$out"' EXIT
@@ -44,18 +44,13 @@ trap '[[ -f $out/smp ]] || rm -rf "$out"' EXIT
 strip -o "$out/libexec/trapeze" "$trapeze" || die "cannot copy $trapeze"
 cp "$qemu" "$out/libexec/" || die "cannot copy $qemu"
 # Every library the two load, found as this host's loader finds them, and the loader itself.
-for exe in "$out/libexec/trapeze" "$out/libexec/qemu-system-riscv64"; do
-  ldd "$exe" || die "ldd $exe failed"
-done | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*ld-linux/ { print $1 }' | sort -u >"$out/lib/.list"
-[[ -s $out/lib/.list ]] || die "ldd named no libraries"
-grep -q 'ld-linux' "$out/lib/.list" || die "ldd named no dynamic loader"
-xargs -a "$out/lib/.list" cp -L -t "$out/lib/" || die "cannot copy the libraries"
-rm "$out/lib/.list"
+mapfile -t libs < <(ldd "$out/libexec/trapeze" "$out/libexec/qemu-system-riscv64" |
+  awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*ld-linux/ { print $1 }' | sort -u)
+[[ " ${libs[*]} " == *ld-linux* ]] || die "ldd named no dynamic loader"
+cp -L -t "$out/lib/" "${libs[@]}" || die "cannot copy the libraries"
 cp "$dir/Image" "$dir/fw_jump.bin" "$out/guest/" || die "cannot copy the guest"
 "$root/bench/smp.sh" --prepare "$out/pre" --dir "$dir" >/dev/null || die "smp.sh --prepare failed"
 cp "$root/bench/smp.sh" "$root/bench/lib.sh" "$out/bench/" || die "cannot copy the scripts"
-# smp.sh --prepare is not run there, but smp.sh finds its sources relative to itself.
-cp "$root/bench/cpu/cpubench.c" "$root/bench/cpu/smp_launcher.c" "$out/bench/cpu/"
 
 # The entry point: writes the wrappers that start each program through the bundled loader
 # with the bundled libraries (absolute paths: smp.sh runs a copy of trapeze's), then smp.sh.

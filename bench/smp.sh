@@ -151,12 +151,13 @@ echo "smp.sh: N = ${counts[*]} harts, $runs run(s), trapeze --engine $engine (bu
 echo "host: $(nproc) cores, load average $(cut -d ' ' -f 1-3 /proc/loadavg)"
 # native N: seconds for N copies of the host build at once, each running it reps times.
 native() {
-  local n=$1 s e k
+  local n=$1 s e k pids=()
   s=$(now)
   for ((k = 0; k < n; k++)); do
     (for ((r = 0; r < reps; r++)); do "$work/cpubench-host" >/dev/null || exit 1; done) &
+    pids+=($!)
   done
-  wait
+  for k in "${pids[@]}"; do wait "$k" || die "the host build of cpubench failed"; done
   e=$(now)
   awk -v s="$s" -v e="$e" 'BEGIN { printf "%.3f", (e - s) / 1e9 }'
 }
@@ -166,13 +167,13 @@ for ((i = 1; i <= runs; i++)); do
   others=()
   measured run_trapeze 1 "$work/t1.log"; a=$(check "$work/t1.log" 1 "trapeze 1-hart run $i") || exit 1
   measured run_qemu 1 "$work/q1.log"; b=$(check "$work/q1.log" 1 "qemu 1-hart run $i") || exit 1
-  h=$(native 1)
+  h=$(native 1) || exit 1
   t1+=("$a") q1+=("$b") h1+=("$h")
   line="run $i: 1 hart, 1 copy: trapeze $a s, qemu $b s"
   for n in "${counts[@]}"; do
     measured run_trapeze "$n" "$work/tn.log"; c=$(check "$work/tn.log" "$n" "trapeze $n-hart run $i") || exit 1
     measured run_qemu "$n" "$work/qn.log"; d=$(check "$work/qn.log" "$n" "qemu $n-hart run $i") || exit 1
-    h=$(native "$n")
+    h=$(native "$n") || exit 1
     tn[$n]+="$c " qn[$n]+="$d " hn[$n]+="$h "
     line+="; $n harts, $n copies: trapeze $c s, qemu $d s"
   done
