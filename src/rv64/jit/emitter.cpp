@@ -791,11 +791,18 @@ bool Emitter::Impl::emit_insn(const DecodedInsn& d, size_t index, int32_t off) {
             return true;
         case Op::cbo_zero: emit_cbo_zero(d, index, off); return true;
         case Op::csrrw: case Op::csrrs: case Op::csrrc: case Op::csrrwi: case Op::csrrsi: case Op::csrrci:
-            // fflags, frm and fcsr (emit_fp_csr), and the kernel's hottest CSR uses: csrr
-            // sstatus, csrrci sstatus, SIE (local_irq_save) and csrs sstatus, rs1
-            // (local_irq_restore). Everything else goes through the interpreter's semantics.
+            // fflags, frm and fcsr (emit_fp_csr), the trap CSRs (emit_plain_csr), csrr time
+            // (emit_time), and the kernel's
+            // hottest CSR uses: csrr sstatus, csrrci sstatus, SIE (local_irq_save) and csrs
+            // sstatus, rs1 (local_irq_restore). Everything else goes through the interpreter's
+            // semantics.
             if (const auto num = static_cast<uint16_t>(d.imm); num == csr::FFLAGS || num == csr::FRM || num == csr::FCSR) {
                 emit_fp_csr(d, index, off, op);
+                return true;
+            }
+            if (emit_plain_csr(d, index, off, op)) return true;
+            if (static_cast<uint16_t>(d.imm) == csr::TIME && op == Op::csrrs && d.rs1 == 0) {
+                emit_time(d, index, off);
                 return true;
             }
             if (static_cast<uint16_t>(d.imm) != csr::SSTATUS || (op != Op::csrrs && op != Op::csrrci)) return false;

@@ -590,6 +590,8 @@ private:
     void emit_sstatus(const DecodedInsn& d, size_t index, int32_t off, bool clear_sie);
     void emit_then_chain(const DecodedInsn& d, size_t index, int32_t off, bool recheck_fetch);
     void emit_sstatus_set(const DecodedInsn& d, size_t index, int32_t off);
+    void emit_time(const DecodedInsn& d, size_t index, int32_t off);
+    bool emit_plain_csr(const DecodedInsn& d, size_t index, int32_t off, Op op);
     void cold_fallback(const DecodedInsn& d, size_t index, int32_t off, Xbyak::Label other, Xbyak::Label done,
                        bool result);
 

@@ -33,6 +33,16 @@ Layout Layout::of(const Hart& h) {
     l.mie = offset(&h, &h.s.mie);
     l.pins = offset(&h, &h.m_pins);
     l.menvcfg = offset(&h, &h.s.menvcfg);
+    l.mcounteren = offset(&h, &h.s.mcounteren);
+    l.sscratch = offset(&h, &h.s.sscratch);
+    l.sepc = offset(&h, &h.s.sepc);
+    l.scause = offset(&h, &h.s.scause);
+    l.stval = offset(&h, &h.s.stval);
+    l.mscratch = offset(&h, &h.s.mscratch);
+    l.mepc = offset(&h, &h.s.mepc);
+    l.mcause = offset(&h, &h.s.mcause);
+    l.mtval = offset(&h, &h.s.mtval);
+    l.scounteren = offset(&h, &h.s.scounteren);
     l.senvcfg = offset(&h, &h.s.senvcfg);
     l.reservation_valid = offset(&h, &h.s.reservation_valid);
     l.reservation = offset(&h, &h.s.reservation);

@@ -32,6 +32,10 @@ struct Layout {
     size_t mie = 0;
     size_t pins = 0;           // Hart::m_pins (device lines, OR-ed into mip)
     size_t menvcfg = 0;
+    size_t mcounteren = 0;
+    size_t sscratch = 0, sepc = 0, scause = 0, stval = 0;  // the trap CSRs (emit_plain_csr)
+    size_t mscratch = 0, mepc = 0, mcause = 0, mtval = 0;
+    size_t scounteren = 0;
     size_t senvcfg = 0;
     size_t reservation_valid = 0;  // HartState::reservation_valid (bool)
     size_t reservation = 0;
