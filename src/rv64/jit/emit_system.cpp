@@ -1,6 +1,6 @@
 // The system instructions a kernel runs often enough to translate natively: csrr sstatus,
-// csrrci sstatus, SIE (local_irq_save), csrs sstatus, rs1 (local_irq_restore), csrr time, the
-// trap CSRs (xscratch, xepc, xcause, xtval), and
+// csrrci sstatus, SIE (local_irq_save), csrs sstatus, rs1 (local_irq_restore), csrsi sstatus,
+// SIE (local_irq_enable), csrr time, the trap CSRs (xscratch, xepc, xcause, xtval), and
 // sfence.vma and fence.i, which run the interpreter's semantics but chain to the next block.
 // The others run the interpreter's semantics and leave (Emitter::Impl::emit_fallback).
 #include "rv64/jit/emitter_impl.hpp"
@@ -35,7 +35,8 @@ void Emitter::Impl::emit_sstatus(const DecodedInsn& d, size_t index, int32_t off
 // it may make an interrupt deliverable, after which csr_op ends the block: whenever any
 // interrupt is pending and enabled in mie, the interpreter's semantics run it instead (as
 // for other values, U mode and its illegal instruction), so the block ends where csr_op says.
-void Emitter::Impl::emit_sstatus_set(const DecodedInsn& d, size_t index, int32_t off) {
+// Also csrsi sstatus, SIE (local_irq_enable), the immediate form: `immediate`.
+void Emitter::Impl::emit_sstatus_set(const DecodedInsn& d, size_t index, int32_t off, bool immediate) {
     static_assert(csr::MSTATUS_SIE == 2);
     Xbyak::Label other, done, set;
     accrue_fp_flags(true);  // FS as the interpreter would have it (emit_fp.cpp)
@@ -43,11 +44,16 @@ void Emitter::Impl::emit_sstatus_set(const DecodedInsn& d, size_t index, int32_t
     je(other, T_NEAR);
     cmp(byte[rbx + m_l.virt], 0);
     jne(other, T_NEAR);
-    get(rdx, d.rs1);
-    test(rdx, imm32(~int64_t{csr::MSTATUS_SIE}));
-    jnz(other, T_NEAR);
-    test(rdx, rdx);
-    jz(set);
+    if (immediate) {
+        assert(d.rs1 == csr::MSTATUS_SIE);
+        mov(edx, csr::MSTATUS_SIE);
+    } else {
+        get(rdx, d.rs1);
+        test(rdx, imm32(~int64_t{csr::MSTATUS_SIE}));
+        jnz(other, T_NEAR);
+        test(rdx, rdx);
+        jz(set);
+    }
     mov(rcx, qword[rbx + m_l.mip]);
     or_(rcx, qword[rbx + m_l.pins]);
     test(qword[rbx + m_l.mie], rcx);

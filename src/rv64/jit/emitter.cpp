@@ -793,9 +793,9 @@ bool Emitter::Impl::emit_insn(const DecodedInsn& d, size_t index, int32_t off) {
         case Op::csrrw: case Op::csrrs: case Op::csrrc: case Op::csrrwi: case Op::csrrsi: case Op::csrrci:
             // fflags, frm and fcsr (emit_fp_csr), the trap CSRs (emit_plain_csr), csrr time
             // (emit_time), and the kernel's
-            // hottest CSR uses: csrr sstatus, csrrci sstatus, SIE (local_irq_save) and csrs
-            // sstatus, rs1 (local_irq_restore). Everything else goes through the interpreter's
-            // semantics.
+            // hottest CSR uses: csrr sstatus, csrrci sstatus, SIE (local_irq_save), csrs
+            // sstatus, rs1 (local_irq_restore) and csrsi sstatus, SIE (local_irq_enable).
+            // Everything else goes through the interpreter's semantics.
             if (const auto num = static_cast<uint16_t>(d.imm); num == csr::FFLAGS || num == csr::FRM || num == csr::FCSR) {
                 emit_fp_csr(d, index, off, op);
                 return true;
@@ -805,9 +805,14 @@ bool Emitter::Impl::emit_insn(const DecodedInsn& d, size_t index, int32_t off) {
                 emit_time(d, index, off);
                 return true;
             }
-            if (static_cast<uint16_t>(d.imm) != csr::SSTATUS || (op != Op::csrrs && op != Op::csrrci)) return false;
+            if (static_cast<uint16_t>(d.imm) != csr::SSTATUS) return false;
+            if (op == Op::csrrsi && d.rs1 == csr::MSTATUS_SIE) {
+                emit_sstatus_set(d, index, off, true);
+                return true;
+            }
+            if (op != Op::csrrs && op != Op::csrrci) return false;
             if (op == Op::csrrs && d.rs1 != 0) {
-                emit_sstatus_set(d, index, off);
+                emit_sstatus_set(d, index, off, false);
                 return true;
             }
             if (op == Op::csrrci && d.rs1 != csr::MSTATUS_SIE) return false;

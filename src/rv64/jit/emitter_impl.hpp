@@ -589,7 +589,7 @@ private:
     void emit_cbo_zero(const DecodedInsn& d, size_t index, int32_t off);
     void emit_sstatus(const DecodedInsn& d, size_t index, int32_t off, bool clear_sie);
     void emit_then_chain(const DecodedInsn& d, size_t index, int32_t off, bool recheck_fetch);
-    void emit_sstatus_set(const DecodedInsn& d, size_t index, int32_t off);
+    void emit_sstatus_set(const DecodedInsn& d, size_t index, int32_t off, bool immediate);
     void emit_time(const DecodedInsn& d, size_t index, int32_t off);
     bool emit_plain_csr(const DecodedInsn& d, size_t index, int32_t off, Op op);
     void cold_fallback(const DecodedInsn& d, size_t index, int32_t off, Xbyak::Label other, Xbyak::Label done,

@@ -81,6 +81,41 @@ TEST(JitSystem, SstatusSetMatchesTheInterpreter) {
     }
 }
 
+// csrsi sstatus, SIE (local_irq_enable) too: natively where nothing is pending, and the block
+// ends where the interpreter's does when setting SIE makes an interrupt deliverable.
+TEST(JitSystem, SstatusSetImmediateMatchesTheInterpreter) {
+    constexpr uint32_t kCsrrciSie = 0x10017373;  // csrrci x6, sstatus, 2
+    const uint32_t kCsrrsiSie = enc_i(csr::SSTATUS, csr::MSTATUS_SIE, 6, 5, 0x73);  // csrrsi x5, sstatus, 2
+    for (const Priv p : {Priv::M, Priv::S, Priv::U}) {
+        for (const bool pending : {false, true}) {
+            auto program = [&](EngineRig& r) {
+                r.hart.s.mideleg = csr::MIP_SSIP;
+                r.hart.s.mie = csr::MIP_SSIP;
+                if (pending) r.hart.s.mip = csr::MIP_SSIP;
+                r.hart.s.mtvec = kBase + 0x400;
+                r.hart.s.stvec = kBase + 0x800;
+                r.code(kBase + 0x400, {kPark});
+                r.code(kBase + 0x800, {kPark});
+                r.code(kBase, {kCsrrciSie, kCsrrsiSie, addi(9, 9, 1), kPark});
+                r.grant_all_memory();
+                r.set_priv(p);
+            };
+            const std::string what = fmt::format("priv {} pending {}", static_cast<int>(p), pending);
+            expect_engines_agree(program, 10, what, [&](EngineRig& r) {
+                if (p != Priv::S) return;
+                EXPECT_EQ(r.hart.s.x[5] & csr::MSTATUS_SIE, 0u) << what;
+                if (pending) {
+                    EXPECT_EQ(r.hart.s.scause, (1ull << 63) | 1) << what;
+                    EXPECT_EQ(r.hart.s.x[9], 0u) << what;
+                } else {
+                    EXPECT_NE(r.hart.s.mstatus & csr::MSTATUS_SIE, 0u) << what;
+                    EXPECT_EQ(r.hart.s.x[9], 1u) << what;
+                }
+            });
+        }
+    }
+}
+
 // csrr time runs natively where mcounteren.TM (S, U) and scounteren.TM (U) allow it and
 // reads the machine's clock; elsewhere it raises illegal instruction (priv spec §3.1.11,
 // §4.1.5), as the interpreter's semantics do.
