@@ -71,6 +71,7 @@ Hart::Hart(const HartConfig& cfg, GuestMemory& mem, MmioBus& bus, const GuestClo
       m_context_gen(kContextGenStride + cfg.hartid),
       m_tlb_memory(size_t{kMmuCount} * kTlbSets),
       m_tlb(reinterpret_cast<TlbEntry (*)[kTlbSets]>(&m_tlb_memory[0])),
+      m_tlb2(size_t{kMmuCount} * kTlb2Sets),
       m_write_pages((mem.size() / GuestMemory::kPageSize + 63) / 64) {
     assert(cfg.hartid < kContextGenStride);
     reset(mem.base().value);

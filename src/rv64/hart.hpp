@@ -477,6 +477,22 @@ private:
     // only these entries, not all of them (the TLB is large: a few pages per MiB of a
     // program's working set).
     std::array<uint64_t, kMmuCount * kTlbSets / 64> m_write_entries{};
+    // The second level: entries the direct-mapped sets above evicted for another page, kept
+    // in 4-way sets by virtual page, and moved back on a miss instead of a page walk. A process
+    // and its fork use the same virtual addresses (and the kernel's pages are tagged per
+    // address space), so at every switch between them each evicted the other's entries, and a
+    // pipe round trip spent a third of its time walking page tables. Reads and fetches only:
+    // a write tag is never kept here, so drop_write_entries never needs to look.
+    static constexpr unsigned kTlb2Sets = 1024;
+    static constexpr unsigned kTlb2Ways = 4;
+    struct Tlb2Set {
+        std::array<TlbEntry, kTlb2Ways> ways;
+        unsigned next;  // the way the next eviction replaces
+    };
+    PageArray<Tlb2Set> m_tlb2;  // kMmuCount * kTlb2Sets, zeroed: no entry
+    void tlb2_keep(unsigned view, const TlbEntry& e);
+    bool tlb2_refill(unsigned view, uint64_t va, Access acc, uint64_t& pa);
+    void tlb2_drop_page(uint64_t page);
     // One bit per RAM page: set when a write entry for the page is cached (fill_tlb), cleared
     // when drop_write_entries() has searched the TLB for them. A page that never had one
     // (most pages that become code) is not searched. Other

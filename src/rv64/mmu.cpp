@@ -441,6 +441,7 @@ uint64_t Hart::tag_for(unsigned space) {
     if (m_space_tag[space] == 0) {
         if (m_next_tag > kLastTagId) {  // ids exhausted: clear for real and start over
             std::memset(static_cast<void*>(m_tlb), 0, kTlbBytes);  // a zeroed entry matches nothing
+            std::memset(static_cast<void*>(&m_tlb2[0]), 0, m_tlb2.size() * sizeof(Tlb2Set));
             m_write_entries.fill(0);
             m_space_tag.fill(0);
             m_next_tag = kFirstTagId;
@@ -485,6 +486,7 @@ void Hart::flush_tlb_va(uint64_t va) {
         if ((e.tag_r & ~0xfffull) == page || (e.tag_w & ~0xfffull) == page || (e.tag_x & ~0xfffull) == page)
             e = TlbEntry{kInvalidTag, kInvalidTag, kInvalidTag, 0};
     }
+    tlb2_drop_page(page);
     ++m_fetch_gen;
     update_fetch_key();
     bump_context_gen();
@@ -556,6 +558,10 @@ void Hart::fill_tlb(uint64_t va, uint64_t pa, Access acc, unsigned mmu_index) {
     TlbEntry& e = m_tlb[mmu_index][(va >> 12) % kTlbSets];
     const uint64_t tag = (va & ~0xfffull) | m_tag;
     const uintptr_t addend = reinterpret_cast<uintptr_t>(host_page) - (va & ~0xfffull);
+    // A read or fetch tag of another page, or of the same page in another address space, is
+    // about to go: the second level keeps it.
+    if ((e.tag_r != kInvalidTag && e.tag_r != 0 && e.tag_r != tag) || (e.tag_x != kInvalidTag && e.tag_x != 0 && e.tag_x != tag))
+        tlb2_keep(mmu_index, e);
     if (e.addend != addend || ((e.tag_r & ~0xfffull) != (va & ~0xfffull) && e.tag_r != kInvalidTag) ||
         ((e.tag_w & ~0xfffull) != (va & ~0xfffull) && e.tag_w != kInvalidTag) ||
         ((e.tag_x & ~0xfffull) != (va & ~0xfffull) && e.tag_x != kInvalidTag)) {
@@ -570,12 +576,85 @@ void Hart::fill_tlb(uint64_t va, uint64_t pa, Access acc, unsigned mmu_index) {
     if (acc == Access::Execute) e.tag_x = tag;
 }
 
+// An entry whose read or fetch tag fill_tlb is about to replace, into the second level (its
+// read and fetch tags of live tag ids: a write tag is never kept). Not twice: a way that holds
+// the same tags already stays as it is.
+void Hart::tlb2_keep(unsigned view, const TlbEntry& e) {
+    // Only tags of a live id: after a flush (Linux flushes everything thousands of times in a
+    // boot) every entry is of a retired id, and keeping those would only cost.
+    const bool r = e.tag_r != kInvalidTag && e.tag_r != 0 && tag_id_live(e.tag_r & 0xfff);
+    const bool x = e.tag_x != kInvalidTag && e.tag_x != 0 && tag_id_live(e.tag_x & 0xfff);
+    if (!r && !x) return;
+    const TlbEntry kept{r ? e.tag_r : kInvalidTag, kInvalidTag, x ? e.tag_x : kInvalidTag, e.addend};
+    const uint64_t page = (r ? e.tag_r : e.tag_x) & ~0xfffull;
+    Tlb2Set& set = m_tlb2[view * size_t{kTlb2Sets} + (page >> 12) % kTlb2Sets];
+    for (const TlbEntry& w : set.ways) {
+        if (w.addend == kept.addend && w.tag_r == kept.tag_r && w.tag_x == kept.tag_x) return;
+    }
+    set.ways[set.next] = kept;
+    set.next = (set.next + 1) % kTlb2Ways;
+}
+
+// On a miss of view's entry for va: if the second level holds va's page under the current
+// tag id for acc (a read or a fetch), the two swap (the first level's entry is kept in its
+// place) and pa is set. Such an entry was filled by fill_tlb after a walk and PMP check in
+// the same view, and every flush that could have dropped it reached it (flush_tlb_va here,
+// others by retiring its tag id), so it stands for that walk. Not while watchpoints are set:
+// fill_tlb leaves their pages out of the TLB.
+bool Hart::tlb2_refill(unsigned view, uint64_t va, Access acc, uint64_t& pa) {
+    if (acc == Access::Write || (m_debug != nullptr && m_debug->has_watchpoints())) return false;
+    TlbEntry& e = m_tlb[view][(va >> 12) % kTlbSets];
+    // A set never filled evicted nothing: its pages' first touches (most of a boot's misses)
+    // go straight to the walk.
+    if (e.addend == 0 && e.tag_r == 0 && e.tag_w == 0 && e.tag_x == 0) return false;
+    const uint64_t page = va & ~0xfffull;
+    const uint64_t tag = page | m_tag;
+    Tlb2Set& set = m_tlb2[view * size_t{kTlb2Sets} + (page >> 12) % kTlb2Sets];
+    for (TlbEntry& w : set.ways) {
+        if ((acc == Access::Read ? w.tag_r : w.tag_x) != tag) continue;
+        const TlbEntry found = w;
+        const bool same_page = ((e.tag_r & ~0xfffull) == page && e.tag_r != kInvalidTag) ||
+                               ((e.tag_w & ~0xfffull) == page && e.tag_w != kInvalidTag) ||
+                               ((e.tag_x & ~0xfffull) == page && e.tag_x != kInvalidTag);
+        if (same_page && e.addend == found.addend) {
+            // The entry kept its other tags (a write tag, say): add this one back, and keep the
+            // one it replaces.
+            tlb2_keep(view, e);
+            if (acc == Access::Read) e.tag_r = found.tag_r;
+            else e.tag_x = found.tag_x;
+        } else {
+            w = TlbEntry{kInvalidTag, kInvalidTag, kInvalidTag, 0};
+            tlb2_keep(view, e);
+            // Replaced whole: a write tag the old entry had goes, so its bit can go too.
+            const size_t i = view * size_t{kTlbSets} + (va >> 12) % kTlbSets;
+            if (e.tag_w != kInvalidTag) m_write_entries[i / 64] &= ~(uint64_t{1} << (i % 64));
+            e = found;
+        }
+        pa = (va + found.addend) - reinterpret_cast<uintptr_t>(m_mem.host_base()) + m_mem.base().value;
+        return true;
+    }
+    return false;
+}
+
+// sfence.vma of a page (any address space): the second level's entries for it go too.
+void Hart::tlb2_drop_page(uint64_t page) {
+    for (unsigned v = 0; v < kMmuCount; ++v) {
+        for (TlbEntry& w : m_tlb2[v * size_t{kTlb2Sets} + (page >> 12) % kTlb2Sets].ways) {
+            if ((w.tag_r & ~0xfffull) == page || (w.tag_x & ~0xfffull) == page) w = TlbEntry{kInvalidTag, kInvalidTag, kInvalidTag, 0};
+        }
+    }
+}
+
 // --- slow paths -----------------------------------------------------------------------------------
 
 // Translates and checks one naturally contained access; raises the fault and returns false on failure.
 bool Hart::access_one(uint64_t va, unsigned size, Access acc, uint64_t& pa, bool& is_ram) {
     const AccessMode mode = acc == Access::Execute ? AccessMode{s.priv, s.virt} : effective_data_mode();
     const Priv priv = mode.priv;
+    if (tlb2_refill(acc == Access::Execute ? m_fetch_index : m_data_index, va, acc, pa)) {
+        is_ram = true;  // only RAM pages have entries, and the access is within the page
+        return true;
+    }
     const Translation t = translate(va, acc, mode);
     if (!t.ok) return mode.virt ? raise_guest(t.cause, va, t.gpa, t.tinst) : raise(t.cause, va);
     if (!pmp_allows(t.pa, size, acc, priv))
@@ -712,6 +791,7 @@ bool Hart::translate_fetch(uint64_t va, uint64_t& pa) {
 }
 
 bool Hart::refill_fetch(uint64_t va, uint64_t& pa) {
+    if (tlb2_refill(m_fetch_index, va, Access::Execute, pa)) return true;
     const AccessMode mode{s.priv, s.virt};
     const Translation t = translate(va, Access::Execute, mode);
     if (!t.ok || !pmp_allows(t.pa, 2, Access::Execute, mode.priv) || !m_mem.contains(Gpa(t.pa), 2)) return false;
