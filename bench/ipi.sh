@@ -27,15 +27,10 @@ if [[ -n $baseline ]]; then
 else
   require "$trapeze" "$dir" qemu
 fi
-command -v riscv64-linux-gnu-gcc >/dev/null || die "riscv64-linux-gnu-gcc is missing (tools/install-deps)"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/root"
-riscv64-linux-gnu-gcc -O2 -static -pthread -o "$work/root/ipibench" "$root/bench/cpu/ipibench.c" ||
-  die "riscv64 build failed"
-(cd "$work/root" && find . | cpio -o -H newc --quiet | gzip -9) >"$work/extra.cpio.gz"
-cat "$dir/test-initrd.img" "$work/extra.cpio.gz" >"$work/initrd.img"
+initrd_with_program "$root/bench/cpu/ipibench.c" ipibench "$work" -pthread
 readonly kAppend="console=ttyS0 panic=-1 rdinit=/ipibench"
 
 run_trapeze() {  # BINARY LOG

@@ -62,3 +62,16 @@ timed_run() {
   awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f\n", e - s }'
   return $status
 }
+
+# initrd_with_program SRC NAME WORK [GCC_FLAGS...]: builds the C program SRC for riscv64 (static)
+# as /NAME and writes WORK/initrd.img: the guest's test initramfs with it appended, for
+# rdinit=/NAME. Dies if the build fails.
+initrd_with_program() {
+  local src=$1 name=$2 work=$3
+  shift 3
+  command -v riscv64-linux-gnu-gcc >/dev/null || die "riscv64-linux-gnu-gcc is missing (tools/install-deps)"
+  mkdir -p "$work/root"
+  riscv64-linux-gnu-gcc -O2 -static "$@" -o "$work/root/$name" "$src" || die "riscv64 build failed"
+  (cd "$work/root" && find . | cpio -o -H newc --quiet | gzip -9) >"$work/extra.cpio.gz"
+  cat "$dir/test-initrd.img" "$work/extra.cpio.gz" >"$work/initrd.img"
+}

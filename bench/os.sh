@@ -28,14 +28,10 @@ if [[ -n $baseline ]]; then
 else
   require "$trapeze" "$dir" qemu
 fi
-command -v riscv64-linux-gnu-gcc >/dev/null || die "riscv64-linux-gnu-gcc is missing (tools/install-deps)"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/root"
-riscv64-linux-gnu-gcc -O2 -static -o "$work/root/osbench" "$root/bench/cpu/osbench.c" || die "riscv64 build failed"
-(cd "$work/root" && find . | cpio -o -H newc --quiet | gzip -9) >"$work/extra.cpio.gz"
-cat "$dir/test-initrd.img" "$work/extra.cpio.gz" >"$work/initrd.img"
+initrd_with_program "$root/bench/cpu/osbench.c" osbench "$work"
 readonly kAppend="console=ttyS0 panic=-1 rdinit=/osbench"
 
 run_trapeze() {  # BINARY LOG

@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "settle.h"
+
 static uint64_t now_ns(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -120,42 +122,6 @@ static void op_fork(long n) {
     }
 }
 
-// Busy and total clock ticks of all CPUs so far (/proc/stat's first line), or -1.
-static int cpu_ticks(unsigned long long* busy, unsigned long long* total) {
-    FILE* f = fopen("/proc/stat", "r");
-    if (!f) return -1;
-    unsigned long long v[8] = {0};
-    const int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-                         &v[4], &v[5], &v[6], &v[7]);
-    fclose(f);
-    if (n < 4) return -1;
-    *total = 0;
-    for (int i = 0; i < 8; ++i) *total += v[i];
-    *busy = *total - v[3] - v[4];  // all but idle and iowait
-    return 0;
-}
-
-// Debian's kernel runs crypto self-tests and gathers entropy in kernel threads for a while after
-// it starts init, which would be timed with the first operations: waits for a 200 ms window in
-// which the CPUs were busy less than 2% of the time (as bench/cpu/smp_launcher.c does), or 60 s.
-static void settle(void) {
-    const struct timespec window = {0, 200 * 1000 * 1000};
-    const uint64_t start = now_ns();
-    unsigned long long b0, n0, b1, n1;
-    if (cpu_ticks(&b0, &n0) != 0) return;
-    for (;;) {
-        nanosleep(&window, NULL);
-        if (cpu_ticks(&b1, &n1) != 0) return;
-        if (n1 > n0 && (b1 - b0) * 50 < n1 - n0) return;
-        if (now_ns() - start > 60000000000u) {
-            printf("OSBENCH-WARNING: the guest never went idle\n");
-            return;
-        }
-        b0 = b1;
-        n0 = n1;
-    }
-}
-
 struct Op {
     const char* name;
     void (*run)(long);
@@ -164,7 +130,9 @@ struct Op {
 
 int main(void) {
     mount("proc", "/proc", "proc", 0, NULL);
-    settle();
+    // Debian's kernel runs crypto self-tests and gathers entropy in kernel threads for a while
+    // after it starts init, which would be timed with the first operations.
+    if (settle() < 0) printf("OSBENCH-WARNING: the guest never went idle\n");
     static const struct Op ops[] = {
         {"rdtime", op_rdtime, 2000000},   {"clock_gettime", op_clock_gettime, 1000000},
         {"getppid", op_getppid, 500000},  {"sched_yield", op_sched_yield, 200000},

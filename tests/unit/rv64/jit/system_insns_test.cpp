@@ -8,8 +8,12 @@
 namespace trapeze::rv64::test {
 namespace {
 
-uint32_t addi(uint32_t rd, uint32_t rs1, int32_t imm) { return enc_i(imm, rs1, 0, rd, 0x13); }
-uint32_t csrr(uint32_t rd, uint16_t num) { return enc_i(static_cast<int32_t>(num), 0, 2, rd, 0x73); }
+uint32_t addi(uint32_t rd, uint32_t rs1, int32_t imm) {
+    return enc_i(imm, rs1, 0, rd, 0x13);
+}
+uint32_t csrr(uint32_t rd, uint16_t num) {
+    return enc_i(static_cast<int32_t>(num), 0, 2, rd, 0x73);
+}
 constexpr uint64_t kBase = EngineRig::kBase;
 constexpr uint32_t kPark = 0x0000006f;
 constexpr uint64_t kTm = 1u << (csr::TIME - csr::CYCLE);  // the counter-enable bit of time
@@ -43,75 +47,46 @@ TEST(JitSystem, SstatusReadAndSieClearMatchTheInterpreter) {
 // csrs sstatus, rs1 (local_irq_restore) runs natively when rs1 holds no bit but SIE and no
 // interrupt is pending; setting SIE with one pending must end the block so it is taken before
 // the next instruction, exactly where the interpreter takes it.
+// So does csrsi sstatus, SIE (local_irq_enable), the immediate form (`immediate`: its value is
+// SIE).
 TEST(JitSystem, SstatusSetMatchesTheInterpreter) {
-    constexpr uint32_t kCsrrciSie = 0x10017373;   // csrrci x6, sstatus, 2
-    constexpr uint32_t kCsrrsSstatus = 0x100422f3;  // csrrs x5, sstatus, x8
+    constexpr uint32_t kCsrrciSie = 0x10017373;                                     // csrrci x6, sstatus, 2
+    constexpr uint32_t kCsrrsSstatus = 0x100422f3;                                  // csrrs x5, sstatus, x8
+    const uint32_t kCsrrsiSie = enc_i(csr::SSTATUS, csr::MSTATUS_SIE, 6, 5, 0x73);  // csrrsi x5, sstatus, 2
     for (const Priv p : {Priv::M, Priv::S, Priv::U}) {
         for (const uint64_t value : {uint64_t{0}, csr::MSTATUS_SIE, csr::MSTATUS_SIE | csr::MSTATUS_SUM}) {
             for (const bool pending : {false, true}) {
-                auto program = [&](EngineRig& r) {
-                    r.hart.s.mstatus &= ~csr::MSTATUS_SIE;  // nothing deliverable before the csrrs
-                    r.hart.s.mideleg = csr::MIP_SSIP;
-                    r.hart.s.mie = csr::MIP_SSIP;
-                    if (pending) r.hart.s.mip = csr::MIP_SSIP;
-                    r.hart.s.mtvec = kBase + 0x400;
-                    r.hart.s.stvec = kBase + 0x800;
-                    r.code(kBase + 0x400, {kPark});
-                    r.code(kBase + 0x800, {kPark});
-                    r.hart.s.x[8] = value;
-                    r.code(kBase, {kCsrrciSie, kCsrrsSstatus, addi(9, 9, 1), kPark});
-                    r.grant_all_memory();
-                    r.set_priv(p);
-                };
-                const std::string what =
-                    fmt::format("priv {} value {:#x} pending {}", static_cast<int>(p), value, pending);
-                expect_engines_agree(program, 10, what, [&](EngineRig& r) {
-                    if (p != Priv::S || value != csr::MSTATUS_SIE) return;
-                    EXPECT_EQ(r.hart.s.x[5] & csr::MSTATUS_SIE, 0u) << what;
-                    if (pending) {
-                        EXPECT_EQ(r.hart.s.scause, (1ull << 63) | 1) << what;
-                        EXPECT_EQ(r.hart.s.x[9], 0u) << what;
-                    } else {
-                        EXPECT_NE(r.hart.s.mstatus & csr::MSTATUS_SIE, 0u) << what;
-                        EXPECT_EQ(r.hart.s.x[9], 1u) << what;
-                    }
-                });
-            }
-        }
-    }
-}
-
-// csrsi sstatus, SIE (local_irq_enable) too: natively where nothing is pending, and the block
-// ends where the interpreter's does when setting SIE makes an interrupt deliverable.
-TEST(JitSystem, SstatusSetImmediateMatchesTheInterpreter) {
-    constexpr uint32_t kCsrrciSie = 0x10017373;  // csrrci x6, sstatus, 2
-    const uint32_t kCsrrsiSie = enc_i(csr::SSTATUS, csr::MSTATUS_SIE, 6, 5, 0x73);  // csrrsi x5, sstatus, 2
-    for (const Priv p : {Priv::M, Priv::S, Priv::U}) {
-        for (const bool pending : {false, true}) {
-            auto program = [&](EngineRig& r) {
-                r.hart.s.mideleg = csr::MIP_SSIP;
-                r.hart.s.mie = csr::MIP_SSIP;
-                if (pending) r.hart.s.mip = csr::MIP_SSIP;
-                r.hart.s.mtvec = kBase + 0x400;
-                r.hart.s.stvec = kBase + 0x800;
-                r.code(kBase + 0x400, {kPark});
-                r.code(kBase + 0x800, {kPark});
-                r.code(kBase, {kCsrrciSie, kCsrrsiSie, addi(9, 9, 1), kPark});
-                r.grant_all_memory();
-                r.set_priv(p);
-            };
-            const std::string what = fmt::format("priv {} pending {}", static_cast<int>(p), pending);
-            expect_engines_agree(program, 10, what, [&](EngineRig& r) {
-                if (p != Priv::S) return;
-                EXPECT_EQ(r.hart.s.x[5] & csr::MSTATUS_SIE, 0u) << what;
-                if (pending) {
-                    EXPECT_EQ(r.hart.s.scause, (1ull << 63) | 1) << what;
-                    EXPECT_EQ(r.hart.s.x[9], 0u) << what;
-                } else {
-                    EXPECT_NE(r.hart.s.mstatus & csr::MSTATUS_SIE, 0u) << what;
-                    EXPECT_EQ(r.hart.s.x[9], 1u) << what;
+                for (const bool immediate : {false, true}) {
+                    if (immediate && value != csr::MSTATUS_SIE) continue;
+                    auto program = [&](EngineRig& r) {
+                        r.hart.s.mstatus &= ~csr::MSTATUS_SIE;  // nothing deliverable before the csrrs
+                        r.hart.s.mideleg = csr::MIP_SSIP;
+                        r.hart.s.mie = csr::MIP_SSIP;
+                        if (pending) r.hart.s.mip = csr::MIP_SSIP;
+                        r.hart.s.mtvec = kBase + 0x400;
+                        r.hart.s.stvec = kBase + 0x800;
+                        r.code(kBase + 0x400, {kPark});
+                        r.code(kBase + 0x800, {kPark});
+                        r.hart.s.x[8] = value;
+                        r.code(kBase, {kCsrrciSie, immediate ? kCsrrsiSie : kCsrrsSstatus, addi(9, 9, 1), kPark});
+                        r.grant_all_memory();
+                        r.set_priv(p);
+                    };
+                    const std::string what = fmt::format("priv {} value {:#x} pending {} immediate {}",
+                                                         static_cast<int>(p), value, pending, immediate);
+                    expect_engines_agree(program, 10, what, [&](EngineRig& r) {
+                        if (p != Priv::S || value != csr::MSTATUS_SIE) return;
+                        EXPECT_EQ(r.hart.s.x[5] & csr::MSTATUS_SIE, 0u) << what;
+                        if (pending) {
+                            EXPECT_EQ(r.hart.s.scause, (1ull << 63) | 1) << what;
+                            EXPECT_EQ(r.hart.s.x[9], 0u) << what;
+                        } else {
+                            EXPECT_NE(r.hart.s.mstatus & csr::MSTATUS_SIE, 0u) << what;
+                            EXPECT_EQ(r.hart.s.x[9], 1u) << what;
+                        }
+                    });
                 }
-            });
+            }
         }
     }
 }
@@ -135,8 +110,8 @@ TEST(JitSystem, TimeReadMatchesTheInterpreterWhereverItIsAllowedOrNot) {
                     r.set_priv(p);
                 };
                 const bool allowed = p == Priv::M || (mcounteren != 0 && (p == Priv::S || scounteren != 0));
-                const std::string what = fmt::format("priv {} mcounteren {} scounteren {}", static_cast<int>(p),
-                                                     mcounteren, scounteren);
+                const std::string what =
+                    fmt::format("priv {} mcounteren {} scounteren {}", static_cast<int>(p), mcounteren, scounteren);
                 expect_engines_agree(program, 8, what, [&](EngineRig& r) {
                     if (!allowed) {
                         EXPECT_EQ(r.hart.s.mcause, csr::EXC_ILLEGAL_INST) << what;
@@ -157,13 +132,15 @@ TEST(JitSystem, TimeReadMatchesTheInterpreterWhereverItIsAllowedOrNot) {
 // must count every instruction retired before it, also where its block is entered straight
 // from the one before (the second and third time round this loop, once the blocks are linked)
 // rather than from the dispatcher, which brings minstret up to date.
-uint32_t bne(uint32_t rs1, uint32_t rs2, int32_t off) { return enc_b(off, rs2, rs1, 1); }
+uint32_t bne(uint32_t rs1, uint32_t rs2, int32_t off) {
+    return enc_b(off, rs2, rs1, 1);
+}
 
 TEST(JitSystem, TimeReadSeesEveryInstructionRetiredBeforeIt) {
     auto program = [](EngineRig& r) {
         r.hart.set_instruction_time({.tick_base = 1000, .icount = 0, .minstret = 0, .per_tick = 1});
         r.hart.s.x[10] = 3;
-        r.code(kBase, {addi(9, 9, 1), addi(7, 7, 1),                    // block A
+        r.code(kBase, {addi(9, 9, 1), addi(7, 7, 1),                        // block A
                        csrr(5, csr::TIME), addi(7, 7, 1), bne(9, 10, -16),  // block B, back to A
                        kPark});
     };
@@ -208,9 +185,15 @@ TEST(JitSystem, TimeReadInVsModeAddsHtimedeltaOrIsAVirtualInstruction) {
     }
 }
 
-uint32_t csrrw(uint32_t rd, uint16_t num, uint32_t rs1) { return enc_i(static_cast<int32_t>(num), rs1, 1, rd, 0x73); }
-uint32_t csrrwi(uint32_t rd, uint16_t num, uint32_t uimm) { return enc_i(static_cast<int32_t>(num), uimm, 5, rd, 0x73); }
-uint32_t csrrs(uint32_t rd, uint16_t num, uint32_t rs1) { return enc_i(static_cast<int32_t>(num), rs1, 2, rd, 0x73); }
+uint32_t csrrw(uint32_t rd, uint16_t num, uint32_t rs1) {
+    return enc_i(static_cast<int32_t>(num), rs1, 1, rd, 0x73);
+}
+uint32_t csrrwi(uint32_t rd, uint16_t num, uint32_t uimm) {
+    return enc_i(static_cast<int32_t>(num), uimm, 5, rd, 0x73);
+}
+uint32_t csrrs(uint32_t rd, uint16_t num, uint32_t rs1) {
+    return enc_i(static_cast<int32_t>(num), rs1, 2, rd, 0x73);
+}
 
 // The trap CSRs run natively where the mode may access them: swaps (csrrw with rd = rs1, as
 // Linux's handle_exception swaps tp with sscratch), writes, reads, immediates, and xepc's
