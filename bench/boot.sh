@@ -28,12 +28,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 guest_bench_options "$@"
 
-if [[ -n $baseline ]]; then
-  require "$trapeze" "$dir"
-  [[ -x $baseline ]] || die "--baseline $baseline is not an executable"
-else
-  require "$trapeze" "$dir" qemu
-fi
+require_comparison
 
 trapeze_cmd=("$trapeze" run --engine "$engine" --kernel "$dir/Image" --bios "$dir/fw_jump.bin"
              --initrd "$dir/test-initrd.img" --append "$kAppend" --memory "$kMemory"

@@ -21,12 +21,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 guest_bench_options "$@"
 ((cpus == 2)) || die "--cpus: the benchmark uses 2 harts"
-if [[ -n $baseline ]]; then
-  require "$trapeze" "$dir"
-  [[ -x $baseline ]] || die "--baseline $baseline is not an executable"
-else
-  require "$trapeze" "$dir" qemu
-fi
+require_comparison
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

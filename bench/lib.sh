@@ -20,6 +20,17 @@ require() {
   return 0
 }
 
+# require_comparison: trapeze and the guest are there, and what it is compared against: the
+# --baseline build if one was given (it must be an executable), else QEMU.
+require_comparison() {
+  if [[ -n $baseline ]]; then
+    require "$trapeze" "$dir"
+    [[ -x $baseline ]] || die "--baseline $baseline is not an executable"
+  else
+    require "$trapeze" "$dir" qemu
+  fi
+}
+
 # guest_bench_options ARGS...: the options of the whole-guest benchmarks (boot.sh, nested.sh),
 # --engine, --runs, --cpus, --trapeze, --dir, --timeout and --baseline, into the variables of
 # those names (engine, runs, cpus, trapeze, dir, timeout_s, baseline), whose defaults the caller

@@ -22,12 +22,7 @@ die() { echo "os.sh: $*" >&2; exit 1; }
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 guest_bench_options "$@"
-if [[ -n $baseline ]]; then
-  require "$trapeze" "$dir"
-  [[ -x $baseline ]] || die "--baseline $baseline is not an executable"
-else
-  require "$trapeze" "$dir" qemu
-fi
+require_comparison
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -490,7 +490,8 @@ private:
         unsigned next;  // the way the next eviction replaces
     };
     PageArray<Tlb2Set> m_tlb2;  // kMmuCount * kTlb2Sets, zeroed: no entry
-    void tlb2_keep(unsigned view, const TlbEntry& e);
+    void tlb2_keep(unsigned view, const TlbEntry& e, uint64_t incoming);
+    uint64_t entry_pa(uint64_t va, uintptr_t addend) const;
     bool tlb2_refill(unsigned view, uint64_t va, Access acc, uint64_t& pa);
     void tlb2_drop_page(uint64_t page);
     // One bit per RAM page: set when a write entry for the page is cached (fill_tlb), cleared

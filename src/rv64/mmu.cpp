@@ -558,10 +558,7 @@ void Hart::fill_tlb(uint64_t va, uint64_t pa, Access acc, unsigned mmu_index) {
     TlbEntry& e = m_tlb[mmu_index][(va >> 12) % kTlbSets];
     const uint64_t tag = (va & ~0xfffull) | m_tag;
     const uintptr_t addend = reinterpret_cast<uintptr_t>(host_page) - (va & ~0xfffull);
-    // A read or fetch tag of another page, or of the same page in another address space, is
-    // about to go: the second level keeps it.
-    if ((e.tag_r != kInvalidTag && e.tag_r != 0 && e.tag_r != tag) || (e.tag_x != kInvalidTag && e.tag_x != 0 && e.tag_x != tag))
-        tlb2_keep(mmu_index, e);
+    tlb2_keep(mmu_index, e, tag);  // what this fill may replace
     if (e.addend != addend || ((e.tag_r & ~0xfffull) != (va & ~0xfffull) && e.tag_r != kInvalidTag) ||
         ((e.tag_w & ~0xfffull) != (va & ~0xfffull) && e.tag_w != kInvalidTag) ||
         ((e.tag_x & ~0xfffull) != (va & ~0xfffull) && e.tag_x != kInvalidTag)) {
@@ -576,14 +573,19 @@ void Hart::fill_tlb(uint64_t va, uint64_t pa, Access acc, unsigned mmu_index) {
     if (acc == Access::Execute) e.tag_x = tag;
 }
 
-// An entry whose read or fetch tag fill_tlb is about to replace, into the second level (its
-// read and fetch tags of live tag ids: a write tag is never kept). Not twice: a way that holds
-// the same tags already stays as it is.
-void Hart::tlb2_keep(unsigned view, const TlbEntry& e) {
-    // Only tags of a live id: after a flush (Linux flushes everything thousands of times in a
-    // boot) every entry is of a retired id, and keeping those would only cost.
-    const bool r = e.tag_r != kInvalidTag && e.tag_r != 0 && tag_id_live(e.tag_r & 0xfff);
-    const bool x = e.tag_x != kInvalidTag && e.tag_x != 0 && tag_id_live(e.tag_x & 0xfff);
+// The guest-physical address of va through an entry's addend (host address = va + addend).
+uint64_t Hart::entry_pa(uint64_t va, uintptr_t addend) const {
+    return (va + addend) - reinterpret_cast<uintptr_t>(m_mem.host_base()) + m_mem.base().value;
+}
+
+// An entry whose read or fetch tag is about to be replaced (by `incoming`, a fill's or a
+// refill's tag), into the second level: its read and fetch tags of live tag ids, other than
+// `incoming` (a write tag is never kept). Only live ids: after a flush (Linux flushes
+// everything thousands of times in a boot) every entry is of a retired id, and keeping those
+// would only cost. Not twice: a way that holds the same tags already stays as it is.
+void Hart::tlb2_keep(unsigned view, const TlbEntry& e, uint64_t incoming) {
+    auto keeps = [&](uint64_t t) { return t != kInvalidTag && t != 0 && t != incoming && tag_id_live(t & 0xfff); };
+    const bool r = keeps(e.tag_r), x = keeps(e.tag_x);
     if (!r && !x) return;
     const TlbEntry kept{r ? e.tag_r : kInvalidTag, kInvalidTag, x ? e.tag_x : kInvalidTag, e.addend};
     const uint64_t page = (r ? e.tag_r : e.tag_x) & ~0xfffull;
@@ -619,18 +621,18 @@ bool Hart::tlb2_refill(unsigned view, uint64_t va, Access acc, uint64_t& pa) {
         if (same_page && e.addend == found.addend) {
             // The entry kept its other tags (a write tag, say): add this one back, and keep the
             // one it replaces.
-            tlb2_keep(view, e);
+            tlb2_keep(view, e, tag);
             if (acc == Access::Read) e.tag_r = found.tag_r;
             else e.tag_x = found.tag_x;
         } else {
             w = TlbEntry{kInvalidTag, kInvalidTag, kInvalidTag, 0};
-            tlb2_keep(view, e);
+            tlb2_keep(view, e, tag);
             // Replaced whole: a write tag the old entry had goes, so its bit can go too.
             const size_t i = view * size_t{kTlbSets} + (va >> 12) % kTlbSets;
             if (e.tag_w != kInvalidTag) m_write_entries[i / 64] &= ~(uint64_t{1} << (i % 64));
             e = found;
         }
-        pa = (va + found.addend) - reinterpret_cast<uintptr_t>(m_mem.host_base()) + m_mem.base().value;
+        pa = entry_pa(va, found.addend);
         return true;
     }
     return false;
@@ -779,7 +781,7 @@ bool Hart::probe(uint64_t va, Access acc) {
 bool Hart::translate_fetch(uint64_t va, uint64_t& pa) {
     const TlbEntry& e = m_tlb[m_fetch_index][(va >> 12) % kTlbSets];
     if (e.tag_x == ((va & ~0xfffull) | m_tag)) [[likely]] {
-        pa = (va + e.addend) - reinterpret_cast<uintptr_t>(m_mem.host_base()) + m_mem.base().value;
+        pa = entry_pa(va, e.addend);
         return true;
     }
     if (refill_fetch(va, pa)) return true;
@@ -806,7 +808,7 @@ bool Hart::peek_fetch_page(uint64_t va, uint64_t& pa) const {
     const uint64_t page = va & ~0xfffull;
     const TlbEntry& e = m_tlb[m_fetch_index][(va >> 12) % kTlbSets];
     if (e.tag_x == (page | m_tag)) {
-        pa = (page + e.addend) - reinterpret_cast<uintptr_t>(m_mem.host_base()) + m_mem.base().value;
+        pa = entry_pa(page, e.addend);
         return true;
     }
     if (s.virt) {
