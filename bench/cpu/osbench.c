@@ -14,12 +14,19 @@
 //   pagefault     first touch of an anonymous page (4 KiB pages of a 4 MiB mapping, unmapped after)
 //   mprotect      a page made read-only and writable again (a TLB flush each)
 //   fork          fork, _exit in the child, waitpid in the parent
+//   rtc           the RTC's time read through /dev/rtc0 (RTC_RD_TIME: a system call and the
+//                 driver's loads from the device's registers)
+//   console       a 64-byte line written to the serial console (the UART driver's stores to
+//                 its transmit register, a byte each, and its interrupts)
 #define _GNU_SOURCE
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <linux/rtc.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
@@ -122,6 +129,24 @@ static void op_fork(long n) {
     }
 }
 
+static int rtc_fd = -1;
+
+static void op_rtc(long n) {
+    struct rtc_time t;
+    for (long i = 0; i < n; i++) {
+        if (ioctl(rtc_fd, RTC_RD_TIME, &t) != 0) die("osbench: RTC_RD_TIME");
+        sink += (uint64_t)t.tm_sec;
+    }
+}
+
+static void op_console(long n) {
+    static const char line[] = "osbench console line: the UART transmit path, a byte at a time.\n";
+    _Static_assert(sizeof line - 1 == 64, "a 64-byte line");
+    for (long i = 0; i < n; i++) {
+        if (write(STDOUT_FILENO, line, sizeof line - 1) != (ssize_t)(sizeof line - 1)) die("osbench: console write");
+    }
+}
+
 struct Op {
     const char* name;
     void (*run)(long);
@@ -130,6 +155,9 @@ struct Op {
 
 int main(void) {
     mount("proc", "/proc", "proc", 0, NULL);
+    mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);  // /dev/rtc0
+    rtc_fd = open("/dev/rtc0", O_RDONLY);
+    if (rtc_fd < 0) die("osbench: /dev/rtc0");
     // Debian's kernel runs crypto self-tests and gathers entropy in kernel threads for a while
     // after it starts init, which would be timed with the first operations.
     if (settle() < 0) printf("OSBENCH-WARNING: the guest never went idle\n");
@@ -138,7 +166,8 @@ int main(void) {
         {"getppid", op_getppid, 500000},  {"sched_yield", op_sched_yield, 200000},
         {"pipe", op_pipe, 20000},         {"signal", op_signal, 50000},
         {"pagefault", op_pagefault, 20480}, {"mprotect", op_mprotect, 20000},
-        {"fork", op_fork, 1000},
+        {"fork", op_fork, 1000},          {"rtc", op_rtc, 50000},
+        {"console", op_console, 2000},
     };
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         ops[i].run(ops[i].n / 10 + 1);  // warm-up

@@ -95,7 +95,7 @@ void Hart::reset(uint64_t pc) {
     m_pins.store(0, std::memory_order_relaxed);
     m_trapped = false;
     m_stce = false;
-    m_pmp_hit = PmpHit{};
+    m_pmp_hits = {};
     flush_tlb();
     update_mmu_view();
 }
@@ -107,7 +107,7 @@ Result<void> Hart::restore(const HartState& state) {
     if (auto legal = check_csrs(state); !legal) return std::move(legal).context(fmt::format("hart {}", m_cfg.hartid));
     s = state;
     m_trapped = false;
-    m_pmp_hit = PmpHit{};
+    m_pmp_hits = {};
     flush_tlb();
     update_mmu_view();
     update_sstc();

@@ -422,13 +422,16 @@ private:
     DebugEvent m_debug_event;
     InstructionTime m_itime;
 
-    // The range of the PMP entry that matched last, when it is the first match for every
-    // access inside it (no lower entry overlaps). Empty after reset and every PMP write.
+    // The ranges of the two PMP entries that matched last, most recent first, each where it is
+    // the first match for every access inside it (no lower entry overlaps). Two, because a
+    // guest writing to a device alternates between the device's entry and RAM's (its page
+    // walks): with one, every access missed and scanned the entries. Empty after reset and
+    // every PMP write.
     struct PmpHit {
         uint64_t lo = 1, hi = 0;
         uint8_t cfg = 0;
     };
-    mutable PmpHit m_pmp_hit;
+    mutable std::array<PmpHit, 2> m_pmp_hits{};
 
     std::atomic<uint64_t> m_pins{0};
     std::atomic<uint8_t> m_attention{0};
@@ -494,6 +497,21 @@ private:
     uint64_t entry_pa(uint64_t va, uintptr_t addend) const;
     bool tlb2_refill(unsigned view, uint64_t va, Access acc, uint64_t& pa);
     void tlb2_drop_page(uint64_t page);
+    // Device pages: the translations of loads and stores that reached MMIO, which the TLB
+    // (RAM pages only) cannot hold, so each such access walked the page tables again: three
+    // levels for every byte a guest writes to the UART and every virtio notify. Per view,
+    // direct-mapped, tagged as the TLB is (page | tag id: retired ids never match, cleared
+    // when the ids run out, flush_tlb_va drops the page), a write tag only from a store's walk
+    // (which set D). PMP is still checked at each access.
+    static constexpr unsigned kIoTlbSets = 16;
+    struct IoTlbEntry {
+        uint64_t tag_r = 0, tag_w = 0;  // 0: none (no tag id is 0)
+        uint64_t pa_page = 0;
+    };
+    std::array<IoTlbEntry, kMmuCount * kIoTlbSets> m_io_tlb{};
+    IoTlbEntry& io_tlb_entry(unsigned view, uint64_t va) { return m_io_tlb[view * kIoTlbSets + (va >> 12) % kIoTlbSets]; }
+    bool io_tlb_lookup(unsigned view, uint64_t va, Access acc, uint64_t& pa);
+    void io_tlb_fill(unsigned view, uint64_t va, uint64_t pa, Access acc);
     // One bit per RAM page: set when a write entry for the page is cached (fill_tlb), cleared
     // when drop_write_entries() has searched the TLB for them. A page that never had one
     // (most pages that become code) is not searched. Other

@@ -93,9 +93,13 @@ std::pair<uint64_t, uint64_t> Hart::pmp_range(unsigned i) const {
 
 bool Hart::pmp_allows(uint64_t pa, uint64_t size, Access acc, Priv priv) const {
     const uint64_t last = pa + size - 1;
-    // Most checks land in the range of the entry that matched last time (TLB fills, the
-    // levels of a page walk): see pmp_remember().
-    if (pa >= m_pmp_hit.lo && last < m_pmp_hit.hi) return pmp_verdict(m_pmp_hit.cfg, acc, priv);
+    // Most checks land in the range of an entry that matched lately (TLB fills, the levels of
+    // a page walk, a device's accesses between them): see pmp_remember().
+    if (pa >= m_pmp_hits[0].lo && last < m_pmp_hits[0].hi) return pmp_verdict(m_pmp_hits[0].cfg, acc, priv);
+    if (pa >= m_pmp_hits[1].lo && last < m_pmp_hits[1].hi) {
+        std::swap(m_pmp_hits[0], m_pmp_hits[1]);
+        return pmp_verdict(m_pmp_hits[0].cfg, acc, priv);
+    }
     for (unsigned i = 0; i < kPmpEntries; ++i) {
         const auto [lo, hi] = pmp_range(i);
         if (lo >= hi || pa >= hi || last < lo) continue;
@@ -120,7 +124,8 @@ void Hart::pmp_remember(unsigned i, uint64_t lo, uint64_t hi, uint64_t pa, uint6
         else
             return;  // cannot happen: entry j would have matched first
     }
-    m_pmp_hit = PmpHit{lo, hi, s.pmpcfg[i]};
+    m_pmp_hits[1] = m_pmp_hits[0];
+    m_pmp_hits[0] = PmpHit{lo, hi, s.pmpcfg[i]};
 }
 
 bool Hart::pmp_page_uniform(uint64_t page, Access acc, Priv priv) const {
@@ -146,7 +151,7 @@ bool Hart::write_pmp(uint16_t num, uint64_t v) {
                                      (s.pmpcfg[e + 1] & PMP_A) == PMP_A_TOR;
         if (!locked && !next_tor_locked) s.pmpaddr[e] = v & ((1ull << 54) - 1);
     }
-    m_pmp_hit = PmpHit{};
+    m_pmp_hits = {};
     flush_tlb();
     return true;
 }
@@ -442,6 +447,7 @@ uint64_t Hart::tag_for(unsigned space) {
         if (m_next_tag > kLastTagId) {  // ids exhausted: clear for real and start over
             std::memset(static_cast<void*>(m_tlb), 0, kTlbBytes);  // a zeroed entry matches nothing
             std::memset(static_cast<void*>(&m_tlb2[0]), 0, m_tlb2.size() * sizeof(Tlb2Set));
+            m_io_tlb.fill(IoTlbEntry{});
             m_write_entries.fill(0);
             m_space_tag.fill(0);
             m_next_tag = kFirstTagId;
@@ -487,6 +493,10 @@ void Hart::flush_tlb_va(uint64_t va) {
             e = TlbEntry{kInvalidTag, kInvalidTag, kInvalidTag, 0};
     }
     tlb2_drop_page(page);
+    for (unsigned v = 0; v < kMmuCount; ++v) {
+        IoTlbEntry& e = io_tlb_entry(v, va);
+        if (((e.tag_r | e.tag_w) & ~0xfffull) == page) e = IoTlbEntry{};
+    }
     ++m_fetch_gen;
     update_fetch_key();
     bump_context_gen();
@@ -647,23 +657,52 @@ void Hart::tlb2_drop_page(uint64_t page) {
     }
 }
 
+// A device page's translation for va under the current tag id, for a load or a store (the
+// walk that filled a write tag set D, as fill_tlb's write entries need).
+bool Hart::io_tlb_lookup(unsigned view, uint64_t va, Access acc, uint64_t& pa) {
+    if (acc == Access::Execute) return false;
+    const IoTlbEntry& e = io_tlb_entry(view, va);
+    const uint64_t tag = (va & ~0xfffull) | m_tag;
+    if ((acc == Access::Read ? e.tag_r : e.tag_w) != tag) return false;
+    pa = e.pa_page | (va & 0xfff);
+    return true;
+}
+
+// After a walk for a load or store that reached no RAM: a page with no RAM in it keeps its
+// translation (a page holding both takes the walk every time).
+void Hart::io_tlb_fill(unsigned view, uint64_t va, uint64_t pa, Access acc) {
+    const uint64_t page = pa & ~0xfffull;
+    if (acc == Access::Execute || m_mem.contains(Gpa(page), 1) || m_mem.contains(Gpa(page + 0xfff), 1)) return;
+    IoTlbEntry& e = io_tlb_entry(view, va);
+    const uint64_t tag = (va & ~0xfffull) | m_tag;
+    if (e.pa_page != page || ((e.tag_r | e.tag_w) & ~0xfffull) != (va & ~0xfffull)) e = IoTlbEntry{};
+    e.pa_page = page;
+    (acc == Access::Read ? e.tag_r : e.tag_w) = tag;
+}
+
 // --- slow paths -----------------------------------------------------------------------------------
 
 // Translates and checks one naturally contained access; raises the fault and returns false on failure.
 bool Hart::access_one(uint64_t va, unsigned size, Access acc, uint64_t& pa, bool& is_ram) {
     const AccessMode mode = acc == Access::Execute ? AccessMode{s.priv, s.virt} : effective_data_mode();
     const Priv priv = mode.priv;
-    if (tlb2_refill(acc == Access::Execute ? m_fetch_index : m_data_index, va, acc, pa)) {
+    const unsigned view = acc == Access::Execute ? m_fetch_index : m_data_index;
+    if (tlb2_refill(view, va, acc, pa)) {
         is_ram = true;  // only RAM pages have entries, and the access is within the page
         return true;
     }
-    const Translation t = translate(va, acc, mode);
-    if (!t.ok) return mode.virt ? raise_guest(t.cause, va, t.gpa, t.tinst) : raise(t.cause, va);
-    if (!pmp_allows(t.pa, size, acc, priv))
+    if (!io_tlb_lookup(view, va, acc, pa)) {
+        const Translation t = translate(va, acc, mode);
+        if (!t.ok) return mode.virt ? raise_guest(t.cause, va, t.gpa, t.tinst) : raise(t.cause, va);
+        pa = t.pa;
+    }
+    if (!pmp_allows(pa, size, acc, priv))
         return mode.virt ? raise_guest(access_fault_cause(acc), va, 0) : raise(access_fault_cause(acc), va);
-    pa = t.pa;
     is_ram = m_mem.contains(Gpa(pa), size);
-    if (!is_ram) return true;
+    if (!is_ram) {
+        io_tlb_fill(view, va, pa, acc);
+        return true;
+    }
     // Every store reaches RAM through here or through a writable TLB entry filled just below,
     // so the page is dirty from now on (a diff snapshot's flush_tlb makes the next store come
     // back here).

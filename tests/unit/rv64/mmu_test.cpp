@@ -2,6 +2,9 @@
 // (priv spec §3.7, §4.3–4.6), exercised through the hart's load/store paths.
 #include "hart_fixture.hpp"
 
+#include <utility>
+#include <vector>
+
 namespace trapeze::rv64::test {
 namespace {
 
@@ -295,6 +298,119 @@ TEST_F(MmuTest, MprvMakesMachineLoadsTranslate) {
     uint64_t v = 0;
     ASSERT_TRUE(hart.load<uint64_t>(0x40001000, v));
     EXPECT_EQ(v, 99u);
+}
+
+// Device pages (Hart::io_tlb_lookup): MMIO has no TLB entry, so the translations of its loads
+// and stores are kept apart; they must be dropped and re-walked exactly when a RAM page's
+// would be.
+class IoTlbTest : public MmuTest {
+protected:
+    class Device : public MmioDevice {
+    public:
+        explicit Device(uint64_t id) : m_id(id) {}
+        uint64_t mmio_read(uint64_t offset, unsigned) override { return m_id * 0x1000 + offset; }
+        void mmio_write(uint64_t offset, uint64_t value, unsigned) override { writes.push_back({offset, value}); }
+        std::vector<std::pair<uint64_t, uint64_t>> writes;
+
+    private:
+        uint64_t m_id;
+    };
+    static constexpr uint64_t kDevA = 0x10000000, kDevB = 0x10001000, kVa = 0x40002000;
+    Device a{1}, b{2};
+    IoTlbTest() {
+        EXPECT_TRUE(bus.map(Gpa(kDevA), 0x1000, a, "a").ok());
+        EXPECT_TRUE(bus.map(Gpa(kDevB), 0x1000, b, "b").ok());
+    }
+    uint64_t read(uint64_t va) {
+        uint64_t v = 0;
+        EXPECT_TRUE(load(va, v)) << std::hex << va;
+        return v;
+    }
+};
+
+TEST_F(IoTlbTest, RepeatedAccessesReachTheDeviceAtTheirOffsets) {
+    map(3, kVa, kDevA, R | W | A | D);
+    enable(SATP_MODE_SV39);
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(read(kVa + 8), 0x1008u);
+        EXPECT_EQ(read(kVa + 0x10), 0x1010u);
+        EXPECT_TRUE(try_store<uint32_t>(kVa + 4, 7u + static_cast<uint32_t>(i)));
+    }
+    ASSERT_EQ(a.writes.size(), 3u);
+    EXPECT_EQ(a.writes[2], (std::pair<uint64_t, uint64_t>{4, 9}));
+}
+
+TEST_F(IoTlbTest, SfenceOfThePageAndFlushesMakeARemapVisible) {
+    map(3, kVa, kDevA, R | W | A | D);
+    enable(SATP_MODE_SV39);
+    EXPECT_EQ(read(kVa), 0x1000u);
+    EXPECT_TRUE(try_store<uint64_t>(kVa, 1));
+    map(3, kVa, kDevB, R | W | A | D);
+    hart.flush_tlb_va(kVa);
+    EXPECT_EQ(read(kVa), 0x2000u);
+    EXPECT_TRUE(try_store<uint64_t>(kVa, 2));
+    EXPECT_EQ(b.writes.size(), 1u);
+    map(3, kVa, kDevA, R | W | A | D);
+    hart.flush_tlb();
+    EXPECT_EQ(read(kVa), 0x1000u);
+    EXPECT_TRUE(try_store<uint64_t>(kVa, 3));
+    EXPECT_EQ(a.writes.size(), 2u);
+}
+
+TEST_F(IoTlbTest, AnotherAddressSpaceWalksItsOwnTables) {
+    map(3, kVa, kDevA, R | W | A | D);
+    ASSERT_TRUE(hart.csr_write(SATP, SATP_MODE_SV39 << 60 | 1ull << SATP_ASID_SHIFT | (kRoot >> 12)));
+    hart.s.priv = Priv::S;
+    hart.update_mmu_view();
+    EXPECT_EQ(read(kVa), 0x1000u);
+    const uint64_t root_b = kBase + 0x50000;
+    map(3, kVa, kDevB, R | W | A | D, 0, root_b);
+    ASSERT_TRUE(hart.csr_write(SATP, SATP_MODE_SV39 << 60 | 2ull << SATP_ASID_SHIFT | (root_b >> 12)));
+    EXPECT_EQ(read(kVa), 0x2000u);
+    ASSERT_TRUE(hart.csr_write(SATP, SATP_MODE_SV39 << 60 | 1ull << SATP_ASID_SHIFT | (kRoot >> 12)));
+    EXPECT_EQ(read(kVa), 0x1000u);
+}
+
+TEST_F(IoTlbTest, ALoadDoesNotLetAStoreSkipItsChecks) {
+    map(3, kVa, kDevA, R | A);  // read-only
+    enable(SATP_MODE_SV39);
+    EXPECT_EQ(read(kVa), 0x1000u);
+    EXPECT_FALSE(try_store<uint64_t>(kVa, 1));
+    EXPECT_EQ(hart.s.mcause, EXC_STORE_PAGE_FAULT);
+    EXPECT_TRUE(a.writes.empty());
+    // Writable but clean: the store's own walk must set D.
+    map(3, kVa, kDevA, R | W | A);
+    hart.flush_tlb_va(kVa);
+    EXPECT_EQ(read(kVa), 0x1000u);
+    EXPECT_TRUE(try_store<uint64_t>(kVa, 1));
+    EXPECT_NE(peek64(leaf_slot_4k(kVa)) & D, 0u);
+}
+
+TEST_F(IoTlbTest, PmpIsCheckedAtEveryAccess) {
+    map(3, kVa, kDevA, R | W | A | D);
+    // Entry 0: the device page read-only for S/U; entry 1: everything else.
+    ASSERT_TRUE(hart.csr_write(PMPADDR0, (kDevA | 0x7ff) >> 2));  // NAPOT 4 KiB
+    ASSERT_TRUE(hart.csr_write(PMPADDR0 + 1, ~0ull >> 10));
+    ASSERT_TRUE(hart.csr_write(PMPCFG0, (0x1full << 8) | 0x19));
+    enable(SATP_MODE_SV39);
+    EXPECT_EQ(read(kVa), 0x1000u);
+    EXPECT_FALSE(try_store<uint64_t>(kVa, 1));
+    EXPECT_EQ(hart.s.mcause, EXC_STORE_ACCESS);
+    EXPECT_EQ(read(kVa + 8), 0x1008u);
+    EXPECT_TRUE(a.writes.empty());
+}
+
+// As TagIdsStartingOverDoNotReviveOldEntries, for a device page.
+TEST_F(IoTlbTest, TagIdsStartingOverDoNotReviveOldEntries) {
+    enable(SATP_MODE_SV39);
+    for (int k = 1; k <= 1100; ++k) {
+        map(3, kVa, kDevA, R | W | A | D);
+        hart.flush_tlb();
+        ASSERT_EQ(read(kVa), 0x1000u);
+        map(3, kVa, kDevB, R | W | A | D);
+        for (int i = 0; i < k; ++i) hart.flush_tlb();
+        ASSERT_EQ(read(kVa), 0x2000u) << "after " << k << " flushes";
+    }
 }
 
 class PmpTest : public HartTest {};
