@@ -76,6 +76,11 @@ public:
         uint64_t tag_w;
         uint64_t tag_x;
         uintptr_t addend;  // host address = va + addend
+        // Whether a tag of the entry (not kInvalidTag) is for `page`, under any tag id.
+        bool holds(uint64_t page) const {
+            auto on = [page](uint64_t t) { return t != kInvalidTag && (t & ~0xfffull) == page; };
+            return on(tag_r) || on(tag_w) || on(tag_x);
+        }
     };
     // 128 MiB of 4 KiB pages per view (4 MiB of entries per hart for the four, resident only
     // where entries are filled: m_tlb_memory). Real programs'
@@ -507,6 +512,7 @@ private:
     struct IoTlbEntry {
         uint64_t tag_r = 0, tag_w = 0;  // 0: none (no tag id is 0)
         uint64_t pa_page = 0;
+        uint64_t va_page() const { return (tag_r | tag_w) & ~0xfffull; }  // both tags hold the same page
     };
     std::array<IoTlbEntry, kMmuCount * kIoTlbSets> m_io_tlb{};
     IoTlbEntry& io_tlb_entry(unsigned view, uint64_t va) { return m_io_tlb[view * kIoTlbSets + (va >> 12) % kIoTlbSets]; }

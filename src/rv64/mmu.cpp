@@ -488,14 +488,12 @@ void Hart::flush_tlb_va(uint64_t va) {
     const uint64_t page = va & ~0xfffull;
     for (unsigned v = 0; v < kMmuCount; ++v) {
         TlbEntry& e = m_tlb[v][(va >> 12) % kTlbSets];
-        // Any ASID: compare the page part of each tag.
-        if ((e.tag_r & ~0xfffull) == page || (e.tag_w & ~0xfffull) == page || (e.tag_x & ~0xfffull) == page)
-            e = TlbEntry{kInvalidTag, kInvalidTag, kInvalidTag, 0};
+        if (e.holds(page)) e = TlbEntry{kInvalidTag, kInvalidTag, kInvalidTag, 0};  // any ASID
     }
     tlb2_drop_page(page);
     for (unsigned v = 0; v < kMmuCount; ++v) {
         IoTlbEntry& e = io_tlb_entry(v, va);
-        if (((e.tag_r | e.tag_w) & ~0xfffull) == page) e = IoTlbEntry{};
+        if (e.va_page() == page) e = IoTlbEntry{};
     }
     ++m_fetch_gen;
     update_fetch_key();
@@ -625,10 +623,7 @@ bool Hart::tlb2_refill(unsigned view, uint64_t va, Access acc, uint64_t& pa) {
     for (TlbEntry& w : set.ways) {
         if ((acc == Access::Read ? w.tag_r : w.tag_x) != tag) continue;
         const TlbEntry found = w;
-        const bool same_page = ((e.tag_r & ~0xfffull) == page && e.tag_r != kInvalidTag) ||
-                               ((e.tag_w & ~0xfffull) == page && e.tag_w != kInvalidTag) ||
-                               ((e.tag_x & ~0xfffull) == page && e.tag_x != kInvalidTag);
-        if (same_page && e.addend == found.addend) {
+        if (e.holds(page) && e.addend == found.addend) {
             // The entry kept its other tags (a write tag, say): add this one back, and keep the
             // one it replaces.
             tlb2_keep(view, e, tag);
@@ -652,7 +647,7 @@ bool Hart::tlb2_refill(unsigned view, uint64_t va, Access acc, uint64_t& pa) {
 void Hart::tlb2_drop_page(uint64_t page) {
     for (unsigned v = 0; v < kMmuCount; ++v) {
         for (TlbEntry& w : m_tlb2[v * size_t{kTlb2Sets} + (page >> 12) % kTlb2Sets].ways) {
-            if ((w.tag_r & ~0xfffull) == page || (w.tag_x & ~0xfffull) == page) w = TlbEntry{kInvalidTag, kInvalidTag, kInvalidTag, 0};
+            if (w.holds(page)) w = TlbEntry{kInvalidTag, kInvalidTag, kInvalidTag, 0};
         }
     }
 }
@@ -675,7 +670,7 @@ void Hart::io_tlb_fill(unsigned view, uint64_t va, uint64_t pa, Access acc) {
     if (acc == Access::Execute || m_mem.contains(Gpa(page), 1) || m_mem.contains(Gpa(page + 0xfff), 1)) return;
     IoTlbEntry& e = io_tlb_entry(view, va);
     const uint64_t tag = (va & ~0xfffull) | m_tag;
-    if (e.pa_page != page || ((e.tag_r | e.tag_w) & ~0xfffull) != (va & ~0xfffull)) e = IoTlbEntry{};
+    if (e.pa_page != page || e.va_page() != (va & ~0xfffull)) e = IoTlbEntry{};
     e.pa_page = page;
     (acc == Access::Read ? e.tag_r : e.tag_w) = tag;
 }
@@ -707,7 +702,7 @@ bool Hart::access_one(uint64_t va, unsigned size, Access acc, uint64_t& pa, bool
     // so the page is dirty from now on (a diff snapshot's flush_tlb makes the next store come
     // back here).
     if (acc == Access::Write) m_mem.mark_dirty(Gpa(pa), size);
-    fill_tlb(va, pa, acc, acc == Access::Execute ? m_fetch_index : m_data_index);
+    fill_tlb(va, pa, acc, view);
     return true;
 }
 
