@@ -66,6 +66,11 @@ struct Needs {
     bool time_travel = false;
 };
 
+// The scheduling priority (nice) the JIT's translator thread gives itself as it starts, before
+// it confines itself (rv64/jit/Translator): so the filter of the thread that starts it, the VMM
+// thread's once it rebuilds a machine (Needs::rebuild), allows setpriority to that value only.
+constexpr int kTranslatorNice = 10;
+
 // The exit status of a process stopped by a forbidden system call (Firecracker's).
 constexpr int kForbiddenCallStatus = 148;
 

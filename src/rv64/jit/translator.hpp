@@ -39,6 +39,7 @@
 #include "base/adaptive_mutex.hpp"
 #include "rv64/interp/code_cache.hpp"
 #include "rv64/jit/emitter.hpp"
+#include "sandbox/sandbox.hpp"
 
 namespace trapeze::rv64::jit {
 
@@ -98,7 +99,7 @@ public:
     uint64_t wakeups() const { return m_wakeups.load(std::memory_order_relaxed); }
 
 private:
-    static constexpr int kNice = 10;  // the thread's scheduling priority (see its start)
+    static constexpr int kNice = sandbox::kTranslatorNice;  // the thread's scheduling priority (see its start)
     // With nothing to do, the thread spins for kSpin, then naps kNap at a time until nap_for
     // has passed, before it sleeps until woken (wait_for_work).
     static constexpr std::chrono::microseconds kSpin{200};

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
@@ -31,9 +32,12 @@ std::string report(const std::string& thread, const std::string& kind, int nr, c
            " (" + name + "); stopping\n";
 }
 
-// A child that names its thread and confines it; `then` runs under the filter.
-ChildEnd confined_child(ThreadKind kind, const char* name, const std::function<int()>& then) {
+// A child that names its thread and confines it, with the lists widened by `needs` first;
+// `then` runs under the filter.
+ChildEnd confined_child_with_needs(const Needs& needs, ThreadKind kind, const char* name,
+                                   const std::function<int()>& then) {
     return run_in_child([&] {
+        set_needs(needs);
         prctl(PR_SET_NAME, name);
         if (auto r = install_filter(kind); !r) {
             std::fprintf(stderr, "%s\n", r.error().message.c_str());
@@ -41,6 +45,10 @@ ChildEnd confined_child(ThreadKind kind, const char* name, const std::function<i
         }
         return then();
     });
+}
+
+ChildEnd confined_child(ThreadKind kind, const char* name, const std::function<int()>& then) {
+    return confined_child_with_needs(Needs{}, kind, name, then);
 }
 
 // Sanitizer runtimes make system calls of their own (ASan's allocator probes memory through a
@@ -146,6 +154,34 @@ TEST(Sandbox, VmmThreadStartsThreadsThatConfineThemselvesButNoProcess) {
         return 1;
     });
     expect_stopped(end, report("trapeze", "vmm", 56, "clone"));
+}
+
+// --on-reboot restart: the VMM thread, confined, starts the next machine's JIT translator
+// thread, which lowers its priority under the VMM thread's filter before it installs its own
+// (rv64/jit/Translator). Only to kTranslatorNice: a thread raising a priority is stopped.
+ChildEnd translator_started_by_rebuilding_vmm(int nice) {
+    return confined_child_with_needs(Needs{.user_net = false, .rebuild = true}, ThreadKind::Vmm, "trapeze", [nice] {
+        bool confined = false;
+        std::thread([&] {
+            prctl(PR_SET_NAME, "trapeze-jit");
+            if (::setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice) != 0) return;
+            confined = install_filter(ThreadKind::Translator).ok();
+        }).join();
+        return confined ? 0 : 2;
+    });
+}
+
+TEST(Sandbox, RebuildingVmmLetsItsTranslatorThreadLowerItsPriority) {
+    TRAPEZE_SKIP_UNDER_SANITIZERS();
+    const ChildEnd end = translator_started_by_rebuilding_vmm(kTranslatorNice);
+    EXPECT_TRUE(end.exited);
+    EXPECT_EQ(end.status, 0) << end.stderr_text;
+}
+
+TEST(Sandbox, RebuildingVmmLetsNoThreadRaiseAPriority) {
+    TRAPEZE_SKIP_UNDER_SANITIZERS();
+    expect_stopped(translator_started_by_rebuilding_vmm(-5),
+                   report("?", "started by a confined thread", 141, "setpriority"));
 }
 
 TEST(Sandbox, FilterConfinesOnlyTheThreadThatInstalledIt) {
