@@ -110,11 +110,16 @@ def mirror_inconsistency(uri):
 PARTITION_OFFSET = 2048 * 512  # tools/debian-image's partition
 
 
-def authorize_key(disk, work):
-    """A fresh ed25519 key, made root's only ssh key in the image copy (debugfs writes the ext4
-    partition in place); returns the private key's path."""
+def make_key(work):
+    """A fresh passphrase-less ed25519 key in `work`; returns the private key's path."""
     key = os.path.join(work, "id_ed25519")
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
+    return key
+
+
+def install_key(disk, key):
+    """Makes `key` root's only ssh key in the image copy `disk` (debugfs writes the ext4 partition
+    in place)."""
     target = "/root/.ssh/authorized_keys"
     commands = f"rm {target}\nwrite {key}.pub {target}\nsif {target} mode 0100600\nsif {target} uid 0\nsif {target} gid 0\n"
     r = subprocess.run(["debugfs", "-w", "-f", "-", f"{disk}?offset={PARTITION_OFFSET}"], input=commands, text=True,
@@ -124,7 +129,6 @@ def authorize_key(disk, work):
     with open(key + ".pub") as f:
         if r.returncode != 0 or f.read().strip() not in listing:
             fail(f"could not write {target} into the image copy: {r.stderr}")
-    return key
 
 
 def ssh(key, port, command):
@@ -143,7 +147,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix="trapeze-debian-") as work:
         disk = os.path.join(work, "debian.img")
         subprocess.run(["cp", "--sparse=always", image, disk], check=True)  # the user's image stays as it is
-        key = authorize_key(disk, work)
+        key = make_key(work)
+        install_key(disk, key)
         port = free_port()
         proc = subprocess.Popen([trapeze, "run", "--engine", engine, "--boot", "disk", "--disk", disk, "--cpus", "2",
                                  "--memory", "2048", "--on-reboot", "restart", "--net", f"user,hostfwd=tcp:127.0.0.1:{port}-:22", "--no-stats"],
