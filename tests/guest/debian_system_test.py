@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The full Debian system (issue 25) booted the way `make debian` boots it: `trapeze run --boot
-disk` through OpenSBI, Debian's U-Boot and the image's extlinux.conf, on 2 harts with user
-networking. On a copy of the image `tools/debian-image` built (DEBIAN_IMAGE, default the cache's
-debian.img; skipped, status 77, when there is none: building it takes minutes and downloads):
+disk` through OpenSBI, Debian's U-Boot and the image's extlinux.conf, on CPUS harts (default 2,
+each on a thread of its own) with user networking. On a copy of the image `tools/debian-image`
+built (DEBIAN_IMAGE, default the cache's debian.img; skipped, status 77, when there is none:
+building it takes minutes and downloads):
 
   * root logs in on the serial console; `systemctl is-system-running --wait` says `running`
     and no unit failed; the command line is extlinux.conf's (root=/dev/vda1);
@@ -14,7 +15,7 @@ debian.img; skipped, status 77, when there is none: building it takes minutes an
   * `reboot` comes back through U-Boot to a login (--on-reboot restart); `poweroff` then ends
     trapeze with status 0.
 
-usage: debian_system_test.py TRAPEZE ENGINE
+usage: debian_system_test.py TRAPEZE ENGINE [CPUS]
 """
 import os
 import re
@@ -139,6 +140,7 @@ def ssh(key, port, command):
 
 def main():
     trapeze, engine = sys.argv[1:3]
+    cpus = sys.argv[3] if len(sys.argv) > 3 else "2"
     cache = os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache"))
     image = os.environ.get("DEBIAN_IMAGE", os.path.join(cache, "trapeze", "debian.img"))
     if not os.path.exists(image):
@@ -150,7 +152,7 @@ def main():
         key = make_key(work)
         install_key(disk, key)
         port = free_port()
-        proc = subprocess.Popen([trapeze, "run", "--engine", engine, "--boot", "disk", "--disk", disk, "--cpus", "2",
+        proc = subprocess.Popen([trapeze, "run", "--engine", engine, "--boot", "disk", "--disk", disk, "--cpus", cpus,
                                  "--memory", "2048", "--on-reboot", "restart", "--net", f"user,hostfwd=tcp:127.0.0.1:{port}-:22", "--no-stats"],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         con = Console(proc)
