@@ -134,14 +134,15 @@ void add_vcpu_kick(SeccompFilter& f) {
 // What building another machine takes (--on-reboot restart): images, disks and the TAP
 // device opened, RAM and the JIT's double-mapped code buffer, eventfds, and the JIT's
 // translator thread lowering its own priority as it starts (it runs under this filter until it
-// installs its own, and must not raise any priority: only kTranslatorNice).
+// installs its own): its own only (who 0), and only to kTranslatorNice, never raising one.
 void add_machine_build(SeccompFilter& f, const Needs& needs) {
     for (int nr : {SCMP_SYS(openat), SCMP_SYS(newfstatat), SCMP_SYS(lseek), SCMP_SYS(flock), SCMP_SYS(memfd_create),
                    SCMP_SYS(ftruncate), SCMP_SYS(eventfd2), SCMP_SYS(close)})
         f.allow(nr);
     f.allow_if(SCMP_SYS(mmap), {arg32_eq(2, u32(PROT_READ | PROT_EXEC)), arg32_eq(3, u32(MAP_SHARED))});
     for (auto cmd : {u32(TUNSETIFF), u32(BLKGETSIZE64)}) f.allow_if(SCMP_SYS(ioctl), {arg32_eq(1, cmd)});
-    f.allow_if(SCMP_SYS(setpriority), {arg32_eq(0, u32(PRIO_PROCESS)), arg32_eq(2, u32(kTranslatorNice))});
+    f.allow_if(SCMP_SYS(setpriority),
+               {arg32_eq(0, u32(PRIO_PROCESS)), arg32_eq(1, 0), arg32_eq(2, u32(kTranslatorNice))});
     if (needs.user_net) add_user_net(f);
 }
 

@@ -29,7 +29,7 @@ Translator::Translator(Emitter& emitter, Placer place, IdleTask idle, std::chron
         // guest code runs interpreted meanwhile, while a hart that waits for its CPU stalls every
         // hart that waits for it (lock holders, IPI targets). Measured on 2 cores, Debian boot,
         // medians of 7: 2 harts 1.94 -> 1.70 s, 1 hart 1.54 -> 1.44 s; nice 19 starved it (1.85 s).
-        setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kNice);
+        setpriority(PRIO_PROCESS, 0, kNice);  // 0: this thread (Linux keeps a nice per thread)
         Result<void> r = sandbox::confine_this_thread(sandbox::ThreadKind::Translator);
         const bool ok = r.ok();
         confined->set_value(std::move(r));

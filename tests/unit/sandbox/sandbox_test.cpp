@@ -158,13 +158,14 @@ TEST(Sandbox, VmmThreadStartsThreadsThatConfineThemselvesButNoProcess) {
 
 // --on-reboot restart: the VMM thread, confined, starts the next machine's JIT translator
 // thread, which lowers its priority under the VMM thread's filter before it installs its own
-// (rv64/jit/Translator). Only to kTranslatorNice: a thread raising a priority is stopped.
-ChildEnd translator_started_by_rebuilding_vmm(int nice) {
-    return confined_child_with_needs(Needs{.user_net = false, .rebuild = true}, ThreadKind::Vmm, "trapeze", [nice] {
+// (rv64/jit/Translator). Only its own (who 0), and only to kTranslatorNice: a thread raising a
+// priority, or setting another's, is stopped.
+ChildEnd translator_started_by_rebuilding_vmm(int nice, id_t who = 0) {
+    return confined_child_with_needs(Needs{.user_net = false, .rebuild = true}, ThreadKind::Vmm, "trapeze", [nice, who] {
         bool confined = false;
         std::thread([&] {
             prctl(PR_SET_NAME, "trapeze-jit");
-            if (::setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice) != 0) return;
+            if (::setpriority(PRIO_PROCESS, who, nice) != 0) return;
             confined = install_filter(ThreadKind::Translator).ok();
         }).join();
         return confined ? 0 : 2;
@@ -181,6 +182,12 @@ TEST(Sandbox, RebuildingVmmLetsItsTranslatorThreadLowerItsPriority) {
 TEST(Sandbox, RebuildingVmmLetsNoThreadRaiseAPriority) {
     TRAPEZE_SKIP_UNDER_SANITIZERS();
     expect_stopped(translator_started_by_rebuilding_vmm(-5),
+                   report("?", "started by a confined thread", 141, "setpriority"));
+}
+
+TEST(Sandbox, RebuildingVmmLetsNoThreadSetAnothersPriority) {
+    TRAPEZE_SKIP_UNDER_SANITIZERS();
+    expect_stopped(translator_started_by_rebuilding_vmm(kTranslatorNice, static_cast<id_t>(::getpid())),
                    report("?", "started by a confined thread", 141, "setpriority"));
 }
 
