@@ -9,7 +9,6 @@
 #include <pthread.h>
 #include <time.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include "sandbox/sandbox.hpp"
 
