@@ -57,7 +57,7 @@ def boot(cmd, key, port):
     is killed once it has shown the login prompt and let ssh in."""
     start = time.monotonic()
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    buf, kernel, multi_user, login, ssh_done, poller = b"", None, None, None, [None], None
+    buf, kernel, multi_user, login, ssh_done = b"", None, None, None, [None]
     try:
         while time.monotonic() - start < TIMEOUT:
             if login is not None and ssh_done[0] is not None:
@@ -74,8 +74,7 @@ def boot(cmd, key, port):
                 kernel = now
             if multi_user is None and b"Reached target" in buf and re.search(rb"Reached target .*multi-user\.target", buf):
                 multi_user = now
-                poller = threading.Thread(target=ssh_login, args=(key, port, start, ssh_done), daemon=True)
-                poller.start()
+                threading.Thread(target=ssh_login, args=(key, port, start, ssh_done), daemon=True).start()
             if login is None and re.search(rb"login: $", buf.rstrip(b"\r\n ") + b" "):
                 if kernel is None or multi_user is None:
                     sys.exit(f"debian.py: {cmd[0]} reached the login prompt without U-Boot's 'Starting kernel' "
@@ -137,6 +136,7 @@ def main():
                  f"ratio {t['trapeze'][i] / t['qemu'][i]:.2f}" + (" (goal: at most 0.30)" if i == 0 else "")
                  for i, name in enumerate(names)]
         print(f"  {cpus} hart(s): " + "; ".join(parts))
+
 
 if __name__ == "__main__":
     main()
