@@ -77,16 +77,18 @@ Emitter::Stats Jit::stats() const {
 
 std::string Jit::summary() const {
     const Emitter::Stats s = stats();
+    const Translator::Waits w = translator_waits();
+    const double mean_ms = w.started == 0 ? 0.0 : static_cast<double>(w.total_ns) / static_cast<double>(w.started) / 1e6;
     return fmt::format(
         "jit: {} translations ({} of loops over several blocks; {} instructions native, {} through the "
         "interpreter, {} loads and stores sharing a TLB probe, {} through a loop's page memo, {} one-block loops "
         "keeping a memo's addend in a register, {} caching ten registers), {} blocks entering a loop translated with another head, {} block runs "
         "interpreted before translation ({} translations taken back from the queue by a hart, {} placed in the code "
-        "buffer by the translator thread, which a hart woke {} times), {} dispatcher entries ({} to link an exit), "
-        "{} code invalidations, {} flushes",
+        "buffer by the translator thread, which a hart woke {} times; its jobs waited {:.1f} ms on average to be "
+        "started, {} of them over {} ms), {} dispatcher entries ({} to link an exit), {} code invalidations, {} flushes",
         s.blocks, s.regions, s.translated, s.fallbacks, s.shared_probes, s.memo_accesses, s.pinned_memos, s.wide,
-        side_entries(), sum(&Counters::interpreted), stolen(), placed(), translator_wakeups(), dispatches(),
-        sum(&Counters::fills), m_cache.generation(), flushes());
+        side_entries(), sum(&Counters::interpreted), stolen(), placed(), translator_wakeups(), mean_ms, w.long_ones,
+        Translator::kLongWait.count(), dispatches(), sum(&Counters::fills), m_cache.generation(), flushes());
 }
 
 // Each hart gets its dispatcher's state; its cross-page exit slots and jump cache are reserved

@@ -126,6 +126,8 @@ public:
     uint64_t placed() const { return m_placed.load(std::memory_order_relaxed); }
     // Times a hart thread had to wake the sleeping Translator (Translator::wakeups).
     uint64_t translator_wakeups() const { return m_translator != nullptr ? m_translator->wakeups() : 0; }
+    // How long the Translator's jobs waited to be started (all zero without a Translator).
+    Translator::Waits translator_waits() const { return m_translator != nullptr ? m_translator->waits() : Translator::Waits{}; }
     interp::CodeCache& cache() { return m_cache; }
     Emitter::Stats stats() const;
     uint64_t flushes() const { return m_flushes.load(std::memory_order_relaxed); }

@@ -65,6 +65,7 @@ void Translator::submit(interp::Block* head, std::span<const interp::Block* cons
         job.blocks.assign(blocks.begin(), blocks.end());
         job.generation = generation;
         job.stats = {};
+        job.submitted = std::chrono::steady_clock::now();
         m_queued.store(m_queue.size() - m_head, std::memory_order_relaxed);
         wake = m_sleeping;
     }
@@ -109,9 +110,18 @@ void Translator::recycle(std::vector<Job>& done) {
     done.clear();
 }
 
+Translator::Waits Translator::waits() const {
+    std::lock_guard lock(m_mu);
+    return m_waits;
+}
+
 // Under m_mu: the oldest queued job.
 Translator::Job Translator::take_queued() {
     Job job = std::move(m_queue[m_head++]);
+    const auto waited = std::chrono::steady_clock::now() - job.submitted;
+    ++m_waits.started;
+    m_waits.total_ns += static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(waited).count());
+    if (waited > kLongWait) ++m_waits.long_ones;
     if (m_head == m_queue.size()) {
         m_queue.clear();
         m_head = 0;

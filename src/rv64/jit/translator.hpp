@@ -57,6 +57,7 @@ public:
         std::vector<Emitter::Patch> patches;
         std::vector<Emitter::Entry> entries;
         Emitter::Stats stats;
+        std::chrono::steady_clock::time_point submitted;  // when the hart queued it
     };
 
     // Copies a finished translation into the code buffer and returns its executable address,
@@ -98,6 +99,17 @@ public:
     // Times submit woke the sleeping thread (each a system call on the submitting hart thread).
     uint64_t wakeups() const { return m_wakeups.load(std::memory_order_relaxed); }
 
+    // How long jobs waited in the queue before the thread started them: the blocks of a waiting
+    // job run interpreted meanwhile. With harts keeping every core busy the thread, below them,
+    // falls behind (see its start).
+    struct Waits {
+        uint64_t started = 0;  // jobs the thread started
+        uint64_t total_ns = 0;  // their waits from submit to start, summed
+        uint64_t long_ones = 0;  // those that waited longer than kLongWait
+    };
+    static constexpr std::chrono::milliseconds kLongWait{100};
+    Waits waits() const;
+
 private:
     static constexpr int kNice = sandbox::kTranslatorNice;  // the thread's scheduling priority (see its start)
     // With nothing to do, the thread spins for kSpin, then naps kNap at a time until nap_for
@@ -118,7 +130,7 @@ private:
     const Placer m_place;
     const IdleTask m_idle_task;
     const std::chrono::microseconds m_nap_for;
-    AdaptiveMutex m_mu;  // held for a few moves at a time, by a hart and the thread at once
+    mutable AdaptiveMutex m_mu;  // held for a few moves at a time, by a hart and the thread at once
     std::condition_variable_any m_work;  // a job was queued, or stop
     std::condition_variable_any m_idle;  // the thread finished a job
     // The queue: m_queue[m_head..] in the order submitted (a vector, emptied when all are
@@ -134,6 +146,7 @@ private:
     std::atomic<size_t> m_queued{0};        // m_queue.size(), for wait_for_work
     std::atomic<bool> m_finished{false};
     std::atomic<uint64_t> m_wakeups{0};
+    Waits m_waits;  // under m_mu
     std::thread m_thread;  // last: starts once the members above exist
 };
 

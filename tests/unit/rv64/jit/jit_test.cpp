@@ -863,6 +863,27 @@ TEST(Jit, AQueuedHotBlockIsTranslatedByTheHart) {
     EXPECT_EQ(b.jit->stats().blocks, made);
 }
 
+// The Translator counts how long its jobs waited to be started: here one job, queued while the
+// thread was held (as when the harts keep every core busy) for longer than a long wait.
+TEST(Jit, TranslatorCountsHowLongItsJobsWaited) {
+    jit::JitConfig cfg = EngineRig::eager();
+    cfg.background = true;
+    EngineRig r(Engine::Jit, cfg);
+    EXPECT_EQ(r.jit->translator_waits().started, 0u);
+    r.jit->hold_translator(true);
+    r.code(kBase, {addi(5, 0, 1), kPark});
+    r.run(1);  // interpreted; its translation is asked for
+    const auto held = jit::Translator::kLongWait + std::chrono::milliseconds(20);
+    std::this_thread::sleep_for(held);
+    r.jit->hold_translator(false);
+    r.jit->wait_for_translations();
+    const jit::Translator::Waits w = r.jit->translator_waits();
+    EXPECT_EQ(w.started, 1u);
+    EXPECT_EQ(w.long_ones, 1u);
+    EXPECT_GE(w.total_ns, static_cast<uint64_t>(std::chrono::nanoseconds(held).count()));
+    EXPECT_NE(r.jit->summary().find("its jobs waited"), std::string::npos) << r.jit->summary();
+}
+
 // A region made on the other thread is not installed if one of its blocks was dropped while it
 // was made (here the guest's store rewrote it): the new code runs, through the interpreter
 // until its own translation is made.
