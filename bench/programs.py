@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Real programs from Debian's packages (issue 26): xz, sha256sum, sqlite3, python3, gcc, sort and
-grep, timed inside a Debian riscv64 guest under trapeze and under qemu-system-riscv64, and natively
+"""Real programs from Debian's packages (issue 26): xz, gzip, sha256sum, sqlite3, python3, gcc, sort
+and grep, timed inside a Debian riscv64 guest under trapeze and under qemu-system-riscv64, and natively
 from Debian's amd64 packages of the same versions (bench/programs/fetch checks that), in the same
 run, alternating.
 
@@ -91,7 +91,7 @@ def prepare():
         os.makedirs(os.path.join(bench, "data"))
         for name in BENCH_FILES:
             shutil.copy2(os.path.join(HERE, name), bench)
-        for name in ("text.txt", "blob.bin"):  # hard links: the inputs are never written
+        for name in ("text.txt", "text.txt.gz", "blob.bin"):  # hard links: the inputs are never written
             os.link(os.path.join(data, name), os.path.join(bench, "data", name))
         shutil.copytree(os.path.join(TREES, "lua"), os.path.join(bench, "lua"))
     null = os.path.join(TREES, "amd64", "dev", "null")  # where the native run binds /dev/null

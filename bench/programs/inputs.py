@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Writes bench/programs' input files into DIR, the same bytes on every host and run: English-like
 text (words drawn from a fixed vocabulary with a Zipf-like law, as in real prose) and pseudo-random
-bytes. Only the standard library's seeded generator is used, so the files never change.
+bytes, and the text compressed with gzip (level 6, no name or time in its header). Only the standard
+library's seeded generator and zlib are used, so the files never change.
 
 usage: bench/programs/inputs.py DIR
 """
+import gzip
 import itertools
 import os
 import random
@@ -43,8 +45,11 @@ def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     rng = random.Random(26)
+    corpus = text(rng, TEXT_BYTES)
     with open(os.path.join(out, "text.txt"), "wb") as f:
-        f.write(text(rng, TEXT_BYTES))
+        f.write(corpus)
+    with open(os.path.join(out, "text.txt.gz"), "wb") as f:
+        f.write(gzip.compress(corpus, compresslevel=6, mtime=0))
     with open(os.path.join(out, "blob.bin"), "wb") as f:
         f.write(rng.randbytes(BLOB_BYTES))
 
