@@ -54,6 +54,7 @@ Translator::~Translator() {
 // unlock, so the thread does not wake only to wait for the mutex.
 void Translator::submit(interp::Block* head, std::span<const interp::Block* const> blocks, uint64_t generation) {
     bool wake = false;
+    const auto now = std::chrono::steady_clock::now();  // read before the mutex, held only for moves
     {
         std::lock_guard lock(m_mu);
         Job& job = m_queue.emplace_back();
@@ -65,7 +66,7 @@ void Translator::submit(interp::Block* head, std::span<const interp::Block* cons
         job.blocks.assign(blocks.begin(), blocks.end());
         job.generation = generation;
         job.stats = {};
-        job.submitted = std::chrono::steady_clock::now();
+        job.submitted = now;
         m_queued.store(m_queue.size() - m_head, std::memory_order_relaxed);
         wake = m_sleeping;
     }
@@ -111,17 +112,22 @@ void Translator::recycle(std::vector<Job>& done) {
 }
 
 Translator::Waits Translator::waits() const {
-    std::lock_guard lock(m_mu);
-    return m_waits;
+    return {m_started.load(std::memory_order_relaxed), m_waited_ns.load(std::memory_order_relaxed),
+            m_long_waits.load(std::memory_order_relaxed)};
+}
+
+// The thread, outside the mutex, as it starts a job (it alone writes the counts).
+void Translator::count_wait(const Job& job) {
+    const auto waited = std::chrono::steady_clock::now() - job.submitted;
+    const auto ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(waited).count());
+    m_started.store(m_started.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    m_waited_ns.store(m_waited_ns.load(std::memory_order_relaxed) + ns, std::memory_order_relaxed);
+    if (waited > kLongWait) m_long_waits.store(m_long_waits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 // Under m_mu: the oldest queued job.
 Translator::Job Translator::take_queued() {
     Job job = std::move(m_queue[m_head++]);
-    const auto waited = std::chrono::steady_clock::now() - job.submitted;
-    ++m_waits.started;
-    m_waits.total_ns += static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(waited).count());
-    if (waited > kLongWait) ++m_waits.long_ones;
     if (m_head == m_queue.size()) {
         m_queue.clear();
         m_head = 0;
@@ -169,6 +175,7 @@ void Translator::loop() {
         Job job = take_queued();
         m_busy = true;
         lock.unlock();
+        count_wait(job);
         const std::span<const uint8_t> code = m_emitter.emit_region(job.blocks, job.stats);
         job.size = code.size();
         job.placed = code.empty() ? nullptr : m_place(code);

@@ -124,13 +124,14 @@ private:
     void loop();
     void wait_for_work() const;
     Job take_queued();
+    void count_wait(const Job& job);
     void drop_queued();
 
     Emitter& m_emitter;
     const Placer m_place;
     const IdleTask m_idle_task;
     const std::chrono::microseconds m_nap_for;
-    mutable AdaptiveMutex m_mu;  // held for a few moves at a time, by a hart and the thread at once
+    AdaptiveMutex m_mu;  // held for a few moves at a time, by a hart and the thread at once
     std::condition_variable_any m_work;  // a job was queued, or stop
     std::condition_variable_any m_idle;  // the thread finished a job
     // The queue: m_queue[m_head..] in the order submitted (a vector, emptied when all are
@@ -146,7 +147,9 @@ private:
     std::atomic<size_t> m_queued{0};        // m_queue.size(), for wait_for_work
     std::atomic<bool> m_finished{false};
     std::atomic<uint64_t> m_wakeups{0};
-    Waits m_waits;  // under m_mu
+    std::atomic<uint64_t> m_started{0};     // Waits, written by the thread only (count_wait)
+    std::atomic<uint64_t> m_waited_ns{0};
+    std::atomic<uint64_t> m_long_waits{0};
     std::thread m_thread;  // last: starts once the members above exist
 };
 
