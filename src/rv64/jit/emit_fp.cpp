@@ -86,12 +86,12 @@ bool nearest_rm(const DecodedInsn& d) { return d.rm == 0 || d.rm == 7; }
 // those run as calls (emit_fallback) or leave; V changes only at a block's end; the cold paths
 // that rejoin a block (cold_fallback) run the instruction they stand for, and none that has one
 // (FP, atomics, cbo.zero, sstatus reads, SIE) clears FS.
-void Emitter::Impl::fp_enabled_or(Xbyak::Label& other) {
+void Emitter::Impl::fp_enabled_or(Label& other) {
     static_assert(csr::MSTATUS_FS == 0x6000);
     if (m_fs != FsKnown::Unknown) return;
     test(byte[rbx + m_l.mstatus + 1], 0x60);
     jz(other, T_NEAR);
-    Xbyak::Label host;
+    Label host;
     cmp(byte[rbx + m_l.virt], 0);
     je(host);
     test(byte[rbx + m_l.vsstatus + 1], 0x60);
@@ -112,7 +112,7 @@ void Emitter::Impl::mark_fs_dirty() {
 void Emitter::Impl::set_fs_dirty_code() {
     mov(rcx, csr::MSTATUS_FS | csr::MSTATUS_SD);
     or_(qword[rbx + m_l.mstatus], rcx);
-    Xbyak::Label host;
+    Label host;
     cmp(byte[rbx + m_l.virt], 0);
     je(host);
     or_(qword[rbx + m_l.vsstatus], rcx);
@@ -121,7 +121,7 @@ void Emitter::Impl::set_fs_dirty_code() {
 
 // For rm = 7: frm must be 0 (RNE) too, else the interpreter's way (another mode, or a
 // reserved one: illegal instruction).
-void Emitter::Impl::nearest_or(const DecodedInsn& d, Xbyak::Label& other) {
+void Emitter::Impl::nearest_or(const DecodedInsn& d, Label& other) {
     if (d.rm != 7) return;
     cmp(byte[rbx + m_l.frm], 0);
     jne(other, T_NEAR);
@@ -129,14 +129,14 @@ void Emitter::Impl::nearest_or(const DecodedInsn& d, Xbyak::Label& other) {
 
 // For an instruction whose result the mode cannot change (an exact conversion): a reserved
 // mode is still illegal (§11.7). Static 5 and 6 are not emitted natively at all.
-void Emitter::Impl::legal_rm_or(const DecodedInsn& d, Xbyak::Label& other) {
+void Emitter::Impl::legal_rm_or(const DecodedInsn& d, Label& other) {
     if (d.rm != 7) return;
     cmp(byte[rbx + m_l.frm], 4);
     ja(other, T_NEAR);
 }
 
 // f[r]'s binary32 operand is NaN-boxed (its upper half all ones), else the interpreter's way.
-void Emitter::Impl::boxed_or(unsigned r, Xbyak::Label& other) {
+void Emitter::Impl::boxed_or(unsigned r, Label& other) {
     cmp(dword[rbx + m_l.freg(r) + 4], 0xffffffffu);
     jne(other, T_NEAR);
 }
@@ -163,7 +163,7 @@ void Emitter::Impl::write_f64(unsigned rd, const Reg64& v) {
 // nothing is pending, MXCSR is loaded clean first (out of line: once after every accrual) and
 // marked pending.
 void Emitter::Impl::fp_flags_pending() {
-    Xbyak::Label clean, back;
+    Label clean, back;
     cmp(byte[rsp + kFrameFpPending], 0);
     je(clean, T_NEAR);
     L(back);
@@ -181,7 +181,7 @@ void Emitter::Impl::fp_flags_pending() {
 // pending byte is tested inline so that the stub is called only when it has work. Preserves
 // every register; clobbers the flags.
 void Emitter::Impl::accrue_fp_flags(bool check_here) {
-    Xbyak::Label none;
+    Label none;
     if (check_here) {
         cmp(byte[rsp + kFrameFpPending], 0);
         je(none);
@@ -194,7 +194,7 @@ void Emitter::Impl::accrue_fp_flags(bool check_here) {
 // MXCSR holds (FS Dirty if anything), and nothing pending (as the interpreter's accrue for each
 // instruction; unpriv spec §11.2). Preserves every register.
 void Emitter::Impl::emit_accrue_stub() {
-    Xbyak::Label pending;
+    Label pending;
     cmp(byte[rsp + 8 + kFrameFpPending], 0);
     jne(pending);
     ret();
@@ -205,7 +205,7 @@ void Emitter::Impl::emit_accrue_stub() {
     stmxcsr(dword[rsp + at + kFrameMxcsr + 4]);
     movzx(eax, byte[rsp + at + kFrameMxcsr + 4]);
     and_(eax, 0x3d);  // not the denormal-operand flag (bit 1), nor the masks above
-    Xbyak::Label none;
+    Label none;
     jz(none);
     mov(rcx, addr(kFlagMap.data()));
     movzx(eax, byte[rcx + rax]);
@@ -221,8 +221,8 @@ void Emitter::Impl::emit_accrue_stub() {
 // The end of an instruction whose result is in xmm0: f[rd] = it (NaN-boxed if binary32), FS
 // Dirty; `done` is where its cold side (`other`: the interpreter's
 // semantics) comes back.
-void Emitter::Impl::finish_f(const DecodedInsn& d, size_t index, int32_t off, bool single, Xbyak::Label& other,
-                             Xbyak::Label& done) {
+void Emitter::Impl::finish_f(const DecodedInsn& d, size_t index, int32_t off, bool single, Label& other,
+                             Label& done) {
     mark_fs_dirty();
     if (single) {
         movd(eax, xmm0);
@@ -236,8 +236,8 @@ void Emitter::Impl::finish_f(const DecodedInsn& d, size_t index, int32_t off, bo
 }
 
 // The same for an integer result in rdx: x[rd] = it.
-void Emitter::Impl::finish_x(const DecodedInsn& d, size_t index, int32_t off, Xbyak::Label& other,
-                             Xbyak::Label& done) {
+void Emitter::Impl::finish_x(const DecodedInsn& d, size_t index, int32_t off, Label& other,
+                             Label& done) {
     mov(rax, rdx);
     L(done);
     cold_fallback(d, index, off, other, done, true);
@@ -284,7 +284,7 @@ bool Emitter::Impl::emit_fp(const DecodedInsn& d, size_t index, int32_t off, Op 
 // flw, fld, fsw, fsd: emit_memory's paths with the value in an f register (they never join an
 // access group or a page memo: see access_size).
 void Emitter::Impl::emit_fp_memory(const DecodedInsn& d, size_t index, int32_t off, Op op) {
-    Xbyak::Label other, done;
+    Label other, done;
     fp_enabled_or(other);
     const bool store = op == Op::fsw || op == Op::fsd;
     emit_memory(d, index, off, Mem{op == Op::flw || op == Op::fsw ? 4u : 8u, store, false, true});
@@ -298,7 +298,7 @@ bool Emitter::Impl::emit_fp_arith(const DecodedInsn& d, size_t index, int32_t of
                        op == Op::fmadd_d || op == Op::fmsub_d || op == Op::fnmsub_d || op == Op::fnmadd_d;
     if (!nearest_rm(d) || (fused && !m_has_fma)) return false;
     const bool single = is_single(op);
-    Xbyak::Label other, done;
+    Label other, done;
     fp_enabled_or(other);
     nearest_or(d, other);
     if (single) {
@@ -348,7 +348,7 @@ bool Emitter::Impl::emit_fp_arith(const DecodedInsn& d, size_t index, int32_t of
 // "rs2 above rs1" and "rs2 above or equal" are false for them, and equality needs PF clear.
 void Emitter::Impl::emit_fp_compare(const DecodedInsn& d, size_t index, int32_t off, Op op) {
     const bool single = is_single(op);
-    Xbyak::Label other, done;
+    Label other, done;
     fp_enabled_or(other);
     if (single) {
         boxed_or(d.rs1, other);
@@ -378,7 +378,7 @@ void Emitter::Impl::emit_fp_compare(const DecodedInsn& d, size_t index, int32_t 
 
 // Before a conversion of f[rs1] to an integer (signed or unsigned): FP on, the mode RNE if it
 // is frm's, a binary32 operand NaN-boxed, else `other`; then the flags it raises pending.
-void Emitter::Impl::to_integer_checks(const DecodedInsn& d, bool single, Xbyak::Label& other) {
+void Emitter::Impl::to_integer_checks(const DecodedInsn& d, bool single, Label& other) {
     fp_enabled_or(other);
     nearest_or(d, other);
     if (single) boxed_or(d.rs1, other);
@@ -393,7 +393,7 @@ bool Emitter::Impl::emit_fp_to_int(const DecodedInsn& d, size_t index, int32_t o
     if (!truncate && !nearest_rm(d)) return false;
     const bool single = op == Op::fcvt_w_s || op == Op::fcvt_l_s;
     const bool w = op == Op::fcvt_w_s || op == Op::fcvt_w_d;
-    Xbyak::Label other, done;
+    Label other, done;
     to_integer_checks(d, single, other);
     const Xbyak::Xmm from = f_operand(d.rs1, single, xmm0);
     auto convert = [&](const Xbyak::Reg32e& to) {
@@ -430,7 +430,7 @@ bool Emitter::Impl::emit_fp_to_unsigned(const DecodedInsn& d, size_t index, int3
     if (!truncate && !nearest_rm(d)) return false;
     const bool single = op == Op::fcvt_wu_s || op == Op::fcvt_lu_s;
     const bool w = op == Op::fcvt_wu_s || op == Op::fcvt_wu_d;
-    Xbyak::Label other, done;
+    Label other, done;
     to_integer_checks(d, single, other);
     if (single)
         cvtss2sd(xmm0, f_operand(d.rs1, true, xmm0));
@@ -460,7 +460,7 @@ bool Emitter::Impl::emit_fp_to_unsigned(const DecodedInsn& d, size_t index, int3
 void Emitter::Impl::emit_fp_min_max(const DecodedInsn& d, size_t index, int32_t off, Op op) {
     const bool single = is_single(op);
     const bool max = op == Op::fmax_s || op == Op::fmax_d;
-    Xbyak::Label other, done, different, joined;
+    Label other, done, different, joined;
     fp_enabled_or(other);
     if (single) {
         boxed_or(d.rs1, other);
@@ -490,7 +490,7 @@ bool Emitter::Impl::emit_int_to_fp(const DecodedInsn& d, size_t index, int32_t o
     const bool exact = op == Op::fcvt_d_w || op == Op::fcvt_d_wu;
     if (exact ? d.rm == 5 || d.rm == 6 : !nearest_rm(d)) return false;
     const bool single = is_single(op);
-    Xbyak::Label other, done;
+    Label other, done;
     fp_enabled_or(other);
     exact ? legal_rm_or(d, other) : nearest_or(d, other);
     get(rax, d.rs1);
@@ -511,7 +511,7 @@ bool Emitter::Impl::emit_int_to_fp(const DecodedInsn& d, size_t index, int32_t o
 bool Emitter::Impl::emit_fp_convert(const DecodedInsn& d, size_t index, int32_t off, Op op) {
     const bool widen = op == Op::fcvt_d_s;
     if (widen ? d.rm == 5 || d.rm == 6 : !nearest_rm(d)) return false;
-    Xbyak::Label other, done;
+    Label other, done;
     fp_enabled_or(other);
     widen ? legal_rm_or(d, other) : nearest_or(d, other);
     if (widen) boxed_or(d.rs1, other);
@@ -537,7 +537,7 @@ void Emitter::Impl::emit_fp_sign(const DecodedInsn& d, size_t index, int32_t off
     const Xbyak::Reg a = single ? Xbyak::Reg(eax) : Xbyak::Reg(rax);
     const Xbyak::Reg b = single ? Xbyak::Reg(edx) : Xbyak::Reg(rdx);
     auto f = [&](unsigned r) { return single ? dword[rbx + m_l.freg(r)] : F(r); };
-    Xbyak::Label other, done;
+    Label other, done;
     fp_enabled_or(other);
     if (single) {
         boxed_or(d.rs1, other);
@@ -562,7 +562,7 @@ void Emitter::Impl::emit_fp_sign(const DecodedInsn& d, size_t index, int32_t off
 // Raw moves between the register files (§11.7, §12.5): fmv.x.w sign-extends the low half
 // whatever the upper holds; fmv.w.x NaN-boxes.
 void Emitter::Impl::emit_fp_move(const DecodedInsn& d, size_t index, int32_t off, Op op) {
-    Xbyak::Label other, done;
+    Label other, done;
     fp_enabled_or(other);
     const bool to_x = op == Op::fmv_x_w || op == Op::fmv_x_d;
     if (op == Op::fmv_x_w) movsxd(rax, dword[rbx + m_l.freg(d.rs1)]);
@@ -593,7 +593,7 @@ void Emitter::Impl::emit_fp_csr(const DecodedInsn& d, size_t index, int32_t off,
     const bool write = op == Op::csrrw || op == Op::csrrwi;
     const bool clear = op == Op::csrrc || op == Op::csrrci;
     const bool writes = write || d.rs1 != 0;
-    Xbyak::Label other, done;
+    Label other, done;
     fp_enabled_or(other);
     if (num != csr::FRM) accrue_fp_flags();  // fflags as the interpreter would have it
     if (num == csr::FFLAGS) movzx(eax, byte[rbx + m_l.fflags]);

@@ -417,7 +417,7 @@ void Emitter::Impl::emit_bitcount(const DecodedInsn& d, Op op) {
 // Division never traps in RISC-V (unpriv spec §7.2, table 7.1): x86's #DE cases, a zero
 // divisor and INT_MIN / -1, are handled before the divide.
 void Emitter::Impl::emit_div(const DecodedInsn& d, Op op) {
-    Xbyak::Label done, zero, divide;
+    Label done, zero, divide;
     get(rcx, d.rs2);
     get(rax, d.rs1);
     const bool is_rem = op == Op::rem || op == Op::remu;
@@ -445,7 +445,7 @@ void Emitter::Impl::emit_div(const DecodedInsn& d, Op op) {
 }
 
 void Emitter::Impl::emit_divw(const DecodedInsn& d, Op op) {
-    Xbyak::Label done, zero, divide;
+    Label done, zero, divide;
     get(rcx, d.rs2);
     get(rax, d.rs1);
     const bool is_rem = op == Op::remw || op == Op::remuw;

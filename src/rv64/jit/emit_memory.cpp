@@ -151,7 +151,7 @@ MemoBases memo_bases(std::span<const interp::Block* const> blocks) {
 // aligned, else `slow` (with rsi = va). Both tests are one compare: the misaligned low bits
 // of va are kept and XORed with the tag id, a multiple of 8 (Hart::kTagIdStep), so they can
 // only match when they are zero. Leaves rsi = the host address.
-void Emitter::Impl::tlb_probe(const DecodedInsn& d, unsigned size, size_t tag_offset, Xbyak::Label& slow,
+void Emitter::Impl::tlb_probe(const DecodedInsn& d, unsigned size, size_t tag_offset, Label& slow,
                               uint64_t and_mask) {
     if (const int i = d.rs1 == 0 ? -1 : m_regs.host_of(d.rs1); i >= 0) {
         lea(rsi, ptr[cache_reg(static_cast<unsigned>(i)) + disp(d.imm)]);
@@ -234,7 +234,7 @@ void Emitter::Impl::plan_groups(const interp::Block& b) {
 // A write entry exists only for RAM without translated code (CodeWatch), as for single
 // stores. Clobbers rax, rcx, rsi.
 void Emitter::Impl::group_probe(const AccessGroup& g) {
-    Xbyak::Label none;
+    Label none;
     const Reg64 base = base_reg(g.base, rdi);
     lea(rsi, ptr[base + disp(g.lo)]);
     lea(rcx, ptr[base + disp(g.end - 1)]);
@@ -259,7 +259,7 @@ void Emitter::Impl::group_probe(const AccessGroup& g) {
 
 // The host address of a group member's access when its group's probe succeeded (rdi != 0);
 // else jumps to `probe`, where it probes alone. Clobbers rsi.
-Xbyak::RegExp Emitter::Impl::group_address(const DecodedInsn& d, size_t index, Xbyak::Label& probe) {
+Xbyak::RegExp Emitter::Impl::group_address(const DecodedInsn& d, size_t index, Label& probe) {
     const AccessGroup& g = m_groups[static_cast<size_t>(m_group_of[index])];
     if (index == g.first) group_probe(g);
     const Reg64 base = base_reg(d.rs1, rsi);
@@ -322,7 +322,7 @@ unsigned Emitter::memo_slot(uint64_t pa, bool store) {
 // the access's misaligned low bits, as tlb_probe's does, so only naturally aligned accesses
 // match. Else jumps to `miss`. The addend is read from the frame, or is in rsi if the memo is
 // the block's pinned one. Clobbers rcx, and rax (a base register that is not cached).
-Xbyak::RegExp Emitter::Impl::memo_address(const DecodedInsn& d, unsigned size, unsigned site, Xbyak::Label& miss) {
+Xbyak::RegExp Emitter::Impl::memo_address(const DecodedInsn& d, unsigned size, unsigned site, Label& miss) {
     const Reg64 base = base_reg(d.rs1, rax);
     lea(rcx, ptr[base + disp(d.imm)]);
     and_(rcx, imm32(~int64_t{0xfff} | (size - 1)));
@@ -384,7 +384,7 @@ void Emitter::Impl::forget_memos() {
 // Write entries never exist for pages holding translated code (CodeWatch), so stores to code
 // always reach the slow path and invalidate first.
 void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off, Mem m) {
-    Xbyak::Label slow, done, probe;
+    Label slow, done, probe;
     Reg64 v = rdx;  // a store's value: its cache register, or rdx loaded with it
     if (m.store && m.fp) {
         mov(rdx, F(d.rs2));
@@ -448,7 +448,7 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
         else if (m.store)
             mov(rdx, X(d.rs2));  // current in memory after the writeback
         call_slow(slow_helper(m.size, m.store, m.sign), keep_rdi);
-        Xbyak::Label trapped, attention;
+        Label trapped, attention;
         test(eax, eax);
         jnz(trapped);
         reload(map);
@@ -494,7 +494,7 @@ void Emitter::Impl::emit_atomic(const DecodedInsn& d, size_t index, int32_t off,
                      op == Op::amoxor_w || op == Op::amoand_w || op == Op::amoor_w;
     const bool lr = op == Op::lr_w || op == Op::lr_d;
     const bool sc = op == Op::sc_w || op == Op::sc_d;
-    Xbyak::Label other, done;
+    Label other, done;
     DecodedInsn at = d;
     at.imm = 0;  // the address is rs1 alone
     tlb_probe(at, w32 ? 4 : 8, lr ? offsetof(Hart::TlbEntry, tag_r) : offsetof(Hart::TlbEntry, tag_w), other);
@@ -528,7 +528,7 @@ void Emitter::Impl::emit_atomic(const DecodedInsn& d, size_t index, int32_t off,
 // SC with rcx = the guest-physical address, rsi = the host address: eax = 0 if it stored,
 // 1 if it failed (§8.2).
 void Emitter::Impl::emit_sc(const DecodedInsn& d, bool w32) {
-    Xbyak::Label fail, end;
+    Label fail, end;
     cmp(byte[rbx + m_l.reservation_valid], 0);
     mov(byte[rbx + m_l.reservation_valid], 0);  // every SC ends the reservation (§8.2)
     je(fail, T_NEAR);
@@ -562,7 +562,7 @@ void Emitter::Impl::emit_amo_rmw(const DecodedInsn& d, Op op, bool w32) {
     }
     // xor/and/or: compute from the value read, store it if memory still holds that value
     // (cmpxchg reloads rax with what it found otherwise).
-    Xbyak::Label retry;
+    Label retry;
     w32 ? mov(eax, dword[rsi]) : mov(rax, qword[rsi]);
     L(retry);
     mov(rcx, rax);
@@ -583,7 +583,7 @@ void Emitter::Impl::emit_amo_rmw(const DecodedInsn& d, Op op, bool w32) {
 // gate) goes the cold way.
 void Emitter::Impl::emit_cbo_zero(const DecodedInsn& d, size_t index, int32_t off) {
     static_assert(csr::MENVCFG_CBZE == 0x80);
-    Xbyak::Label other, done, allowed;
+    Label other, done, allowed;
     cmp(byte[rbx + m_l.virt], 0);
     jne(other, T_NEAR);
     mov(al, byte[rbx + m_l.priv]);

@@ -16,7 +16,7 @@ namespace trapeze::rv64::jit {
 // vsstatus (H): the cold way too.
 void Emitter::Impl::emit_sstatus(const DecodedInsn& d, size_t index, int32_t off, bool clear_sie) {
     static_assert(csr::MSTATUS_SIE == 2);
-    Xbyak::Label other, done;
+    Label other, done;
     accrue_fp_flags(true);  // FS as the interpreter would have it (emit_fp.cpp)
     cmp(byte[rbx + m_l.priv], static_cast<uint8_t>(Priv::U));
     je(other, T_NEAR);
@@ -38,7 +38,7 @@ void Emitter::Impl::emit_sstatus(const DecodedInsn& d, size_t index, int32_t off
 // Also csrsi sstatus, SIE (local_irq_enable), the immediate form: `immediate`.
 void Emitter::Impl::emit_sstatus_set(const DecodedInsn& d, size_t index, int32_t off, bool immediate) {
     static_assert(csr::MSTATUS_SIE == 2);
-    Xbyak::Label other, done, set;
+    Label other, done, set;
     accrue_fp_flags(true);  // FS as the interpreter would have it (emit_fp.cpp)
     cmp(byte[rbx + m_l.priv], static_cast<uint8_t>(Priv::U));
     je(other, T_NEAR);
@@ -85,7 +85,7 @@ uint64_t read_time(const Hart* h) noexcept { return h->time(); }
 // changes no translation, so the block goes on and the page memos stay.
 void Emitter::Impl::emit_time(const DecodedInsn& d, size_t index, int32_t off) {
     constexpr uint8_t kTm = 1u << (csr::TIME - csr::CYCLE);
-    Xbyak::Label other, done, allowed;
+    Label other, done, allowed;
     spill();  // the call clobbers the cache's caller-saved registers
     cmp(byte[rbx + m_l.virt], 0);
     jne(other, T_NEAR);
@@ -132,7 +132,7 @@ bool Emitter::Impl::emit_plain_csr(const DecodedInsn& d, size_t index, int32_t o
     if (!reads_only && op != Op::csrrw && op != Op::csrrwi) return false;
     const bool machine = (num >> 8 & 3) == 3;
     const bool epc = num == csr::SEPC || num == csr::MEPC;
-    Xbyak::Label other, done;
+    Label other, done;
     if (machine) {
         cmp(byte[rbx + m_l.priv], static_cast<uint8_t>(Priv::M));  // V is 0 in M-mode
         jne(other, T_NEAR);
@@ -168,7 +168,7 @@ void Emitter::Impl::emit_then_chain(const DecodedInsn& d, size_t index, int32_t 
     set_pc(off);
     call_fallback(d);
     cmp(eax, 2);
-    Xbyak::Label trapped;
+    Label trapped;
     je(trapped, T_NEAR);
     cold([this, trapped, index]() mutable {
         L(trapped);

@@ -21,7 +21,7 @@ uint32_t refill_fetch(Hart* h, uint64_t va) noexcept {
 }  // namespace
 
 Emitter::Trampoline Emitter::Impl::trampoline() {
-    reset();
+    start_code();
     m_wide = false;
     m_restored = false;
     Emitter::Trampoline t;
@@ -36,7 +36,7 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
     mov(qword[rsp + kFrameRunState], rdx);
     mov(dword[rsp + kFrameMxcsr], kMxcsrNearest);
     mov(byte[rsp + kFrameFpPending], 0);  // MXCSR holds what C++ left in it (see emit_fp.cpp)
-    Xbyak::Label accrue;
+    Xbyak::Label accrue;  // Xbyak's: jit::Label has no rip-relative operand
     lea(rax, ptr[rip + accrue]);
     mov(qword[rsp + kFrameAccrue], rax);
     mov(r13, qword[rdx + offsetof(RunState, budget)]);
@@ -48,7 +48,7 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
     t.link_stub_offset = getSize();
     mov(rax, rdx);  // falls through into the epilogue
     t.epilogue_offset = getSize();
-    Xbyak::Label epilogue;
+    Label epilogue;
     L(epilogue);
     accrue_fp_flags();
     sync_pc();
@@ -63,7 +63,7 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
     align(16);
     t.recheck_offset = getSize();
     {
-        Xbyak::Label miss, refill, check;
+        Label miss, refill, check;
         fetch_entry(rbp, refill);
         L(check);
         mov(rsi, qword[rcx + offsetof(Hart::TlbEntry, addend)]);
@@ -98,7 +98,7 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
     align(16);
     L(accrue);
     emit_accrue_stub();
-    if (Xbyak::GetError() != 0) std::abort();  // a bug: the trampoline's labels are fixed
+    if (Xbyak::GetError() != 0 || !m_labels.resolved()) std::abort();  // a bug: the trampoline's labels are fixed
     t.code = {getCode(), getSize()};
     return t;
 }

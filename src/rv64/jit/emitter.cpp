@@ -52,7 +52,7 @@ uint32_t run_fallback(Hart* h, const DecodedInsn* d) noexcept {
 // may read or inhibit the counters) and on exit, so the counters are exact whenever anything
 // can observe them. Clobbers rcx and rsi (rax carries the epilogue's result).
 void Emitter::Impl::flush_counters() {
-    Xbyak::Label no_cycle, no_instret;
+    Label no_cycle, no_instret;
     Reg64 units = r13;
     if (in_frame()) {
         units = rcx;
@@ -123,7 +123,7 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool recheck_
     mov(rdx, qword[rbx + m_l.exit_slots]);
     add(rdx, imm32(index * static_cast<int64_t>(sizeof(ExitSlot))));
     {
-        Xbyak::Label miss;
+        Label miss;
         cmp(rbp, qword[rdx + offsetof(ExitSlot, pc)]);
         jne(miss);
         follow_cross_page();
@@ -135,7 +135,7 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool recheck_
 
 // rcx = the current fetch view's TLB entry for va, which must be valid for its page (as
 // Hart::translate_fetch probes it), else `miss`. Clobbers rsi.
-void Emitter::Impl::fetch_entry(const Reg64& va, Xbyak::Label& miss) {
+void Emitter::Impl::fetch_entry(const Reg64& va, Label& miss) {
     mov(ecx, dword[rbx + m_l.fetch_index]);
     shl(ecx, kViewShift);  // * kTlbSets * sizeof(TlbEntry)
     mov(rsi, va);
@@ -158,7 +158,7 @@ void Emitter::Impl::fetch_entry(const Reg64& va, Xbyak::Label& miss) {
 void Emitter::Impl::emit_crossing(const interp::Block& b, Stats& stats) {
     const DecodedInsn& part = b.insns.front();
     const DecodedInsn& full = *b.crossing;
-    Xbyak::Label other;
+    Label other;
     pc_plus(rax, 2);
     fetch_entry(rax, other);
     mov(rsi, qword[rcx + offsetof(Hart::TlbEntry, addend)]);
@@ -168,7 +168,7 @@ void Emitter::Impl::emit_crossing(const interp::Block& b, Stats& stats) {
     cold([this, other, &part]() mutable {
         L(other);
         call_fallback(part);
-        Xbyak::Label left, trapped;
+        Label left, trapped;
         cmp(eax, 1);
         je(left);
         ja(trapped);
@@ -227,7 +227,7 @@ void Emitter::Impl::exit_indirect(size_t retired) {
     const Restored restored(*this);
     count(retired, retired);
     jle(plain(), T_NEAR);  // no units left
-    Xbyak::Label miss;
+    Label miss;
     mov(rdx, rbp);
     jump_cache_slot();
     cmp(rbp, qword[rdx + offsetof(ExitSlot, pc)]);
@@ -350,7 +350,7 @@ bool Emitter::Impl::jumps_to_itself(const interp::Block& b) {
 }
 
 // The label of the region's block at target_off bytes from the head, if it has one there.
-const Xbyak::Label* Emitter::Impl::internal(int64_t target_off) const {
+const Label* Emitter::Impl::internal(int64_t target_off) const {
     for (const auto& [off, label] : m_entries)
         if (off == target_off) return &label;
     return nullptr;
@@ -372,7 +372,7 @@ void Emitter::Impl::reconcile(const RegCache::Map& now, const RegCache::Map& wan
 // is a chained exit. The `last` code of a block falls into the block laid out after it
 // instead of jumping there.
 void Emitter::Impl::edge(int64_t target_off, size_t retired, const RegCache::Map& now, bool last) {
-    const Xbyak::Label* target = internal(target_off);
+    const Label* target = internal(target_off);
     if (m_pinned >= 0 && target_off == m_pinned_block) target = &m_pinned_loops.back();  // rsi is loaded
     if (target == nullptr) {
         writeback(now);
@@ -384,7 +384,7 @@ void Emitter::Impl::edge(int64_t target_off, size_t retired, const RegCache::Map
     reconcile(now, m_canon);
     count(retired, retired);
     if (last && target_off == m_fall_off) {
-        Xbyak::Label leave;  // at the target, out to the dispatcher
+        Label leave;  // at the target, out to the dispatcher
         jle(leave, T_NEAR);  // no units left
         cold([this, leave, target_off]() mutable {
             L(leave);
@@ -430,22 +430,22 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     m_side_entries.clear();
     m_regs.clear();
     m_lazy = 0;
-    m_plain = Xbyak::Label();
-    m_plain_regs = Xbyak::Label();
+    m_plain = Label();
+    m_plain_regs = Label();
     m_restored = false;
     m_wide = false;
-    m_stale_key = Xbyak::Label();
+    m_stale_key = Label();
     m_stale_key_used = false;
-    m_leave_canon = Xbyak::Label();
-    reset();
-    m_pinned_loops.clear();  // after reset(), which detached them
+    m_leave_canon = Label();
+    start_code();
+    m_pinned_loops.clear();
     m_page_off = static_cast<uint32_t>(head.pa & 0xfff);
     m_entries.clear();
     // Laid out by address after the head: mostly a branch's fall-through successor comes next
     // (as the guest's compiler placed it), so that edge needs no jump (edge, emit_branch).
     std::vector<const interp::Block*> order(blocks.begin(), blocks.end());
     std::sort(order.begin() + 1, order.end(), [](const interp::Block* x, const interp::Block* y) { return x->pa < y->pa; });
-    for (const interp::Block* b : order) m_entries.emplace_back(static_cast<int64_t>(b->pa - head.pa), Xbyak::Label());
+    for (const interp::Block* b : order) m_entries.emplace_back(static_cast<int64_t>(b->pa - head.pa), Label());
     m_canon = {};
     m_memo_bases = {};
     m_memo_accesses = 0;
@@ -499,11 +499,10 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
         jmp(rcx);
     }
     side_entries(order);
-    if (Xbyak::GetError() != 0) {
+    if (Xbyak::GetError() != 0 || !m_labels.resolved()) {
         Xbyak::ClearError();
         return {};
     }
-    ready();  // resolves labels (no protection change: DontSetProtectRWE)
     ++stats.blocks;
     if (blocks.size() > 1) ++stats.regions;
     if (m_wide) ++stats.wide;
@@ -708,7 +707,7 @@ void Emitter::Impl::emit_fallback(const DecodedInsn& d, size_t index, int32_t of
     set_pc(off);
     call_fallback(d);
     test(eax, eax);
-    Xbyak::Label left;
+    Label left;
     jnz(left, T_NEAR);
     cold([this, left, index]() mutable {
         L(left);
@@ -719,7 +718,7 @@ void Emitter::Impl::emit_fallback(const DecodedInsn& d, size_t index, int32_t of
 // After run_fallback left the block (eax = 1: instruction `index` retired, pc set; 2: it
 // trapped): out to the dispatcher with the right counts.
 void Emitter::Impl::leave_after_fallback(size_t index) {
-    Xbyak::Label trapped;
+    Label trapped;
     cmp(eax, 1);
     jne(trapped);
     count(index + 1, index + 1);
@@ -879,7 +878,7 @@ void Emitter::Impl::emit_jalr(const DecodedInsn& d, size_t index, int32_t off) {
 
 // To `to` if branch op's condition (taken: as the flags of compare(rs1, rs2) say) holds, or
 // if it does not (taken false).
-void Emitter::Impl::jump_if(Op op, bool taken, const Xbyak::Label& to) {
+void Emitter::Impl::jump_if(Op op, bool taken, const Label& to) {
     switch (op) {
         case Op::beq: taken ? je(to, T_NEAR) : jne(to, T_NEAR); break;
         case Op::bne: taken ? jne(to, T_NEAR) : je(to, T_NEAR); break;
@@ -918,7 +917,7 @@ void Emitter::Impl::emit_branch(const DecodedInsn& d, size_t index, int32_t off,
         branch_into_next(op, false, next_off, taken_off, index, now);
         return;
     }
-    Xbyak::Label second;
+    Label second;
     jump_if(op, !loop_back, second);
     const int32_t saved_pc_off = m_pc_off;
     edge(loop_back ? taken_off : next_off, index + 1, now);
@@ -934,7 +933,7 @@ void Emitter::Impl::emit_branch(const DecodedInsn& d, size_t index, int32_t off,
 // branch is `other_taken`, goes out of line, through as many jumps as it would take here.
 void Emitter::Impl::branch_into_next(Op op, bool other_taken, int64_t other_off, int64_t next_block_off, size_t index,
                                      const RegCache::Map& now) {
-    Xbyak::Label other;
+    Label other;
     jump_if(op, other_taken, other);
     cold([this, other, other_off, index, now, pc_off = m_pc_off]() mutable {
         L(other);
@@ -950,15 +949,15 @@ void Emitter::Impl::branch_into_next(Op op, bool other_taken, int64_t other_off,
 // interpreter's semantics run it with the register cache as it is here (stored for the
 // helper, reloaded after), then back to `done` (with rax = rd's new value if `result`), or
 // out if it trapped. Such instructions never leave their block otherwise.
-void Emitter::Impl::cold_fallback(const DecodedInsn& d, size_t index, int32_t off, Xbyak::Label other,
-                                  Xbyak::Label done, bool result) {
+void Emitter::Impl::cold_fallback(const DecodedInsn& d, size_t index, int32_t off, Label other,
+                                  Label done, bool result) {
     const int32_t pc_off = m_pc_off;
     cold([this, other, done, index, off, pc_off, result, &d, map = m_regs.map()]() mutable {
         L(other);
         writeback(map);
         if (off != pc_off) add(pc(), imm32(off - pc_off));
         call_fallback(d);
-        Xbyak::Label left;
+        Label left;
         test(eax, eax);
         jnz(left, T_NEAR);
         if (off != pc_off) sub(pc(), imm32(off - pc_off));

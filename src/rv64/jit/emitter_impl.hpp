@@ -25,6 +25,7 @@
 #include "rv64/isa/op.hpp"
 #include "rv64/jit/address_ranges.hpp"
 #include "rv64/jit/emitter.hpp"
+#include "rv64/jit/labels.hpp"
 
 namespace trapeze::rv64::jit {
 
@@ -238,6 +239,59 @@ public:
 private:
     using Reg64 = Xbyak::Reg64;
 
+    // Jumps to this translation's own labels (labels.hpp), beside Xbyak's to its labels,
+    // addresses and operands (the trampoline's rip-relative lea takes an Xbyak label).
+    using CodeGenerator::L;
+    using CodeGenerator::jmp;
+    using CodeGenerator::je;
+    using CodeGenerator::jz;
+    using CodeGenerator::jne;
+    using CodeGenerator::jnz;
+    using CodeGenerator::jb;
+    using CodeGenerator::jc;
+    using CodeGenerator::jae;
+    using CodeGenerator::jnc;
+    using CodeGenerator::jbe;
+    using CodeGenerator::ja;
+    using CodeGenerator::js;
+    using CodeGenerator::jns;
+    using CodeGenerator::jp;
+    using CodeGenerator::jnp;
+    using CodeGenerator::jl;
+    using CodeGenerator::jge;
+    using CodeGenerator::jle;
+    using CodeGenerator::jg;
+    using CodeGenerator::jo;
+    using CodeGenerator::jno;
+    void L(const Label& l) { m_labels.place(l); }
+    void jmp(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0xEB, 0xE9, 0}); }
+    void je(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x74, 0x84, 0x0F}); }
+    void jz(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x74, 0x84, 0x0F}); }
+    void jne(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x75, 0x85, 0x0F}); }
+    void jnz(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x75, 0x85, 0x0F}); }
+    void jb(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x72, 0x82, 0x0F}); }
+    void jc(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x72, 0x82, 0x0F}); }
+    void jae(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x73, 0x83, 0x0F}); }
+    void jnc(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x73, 0x83, 0x0F}); }
+    void jbe(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x76, 0x86, 0x0F}); }
+    void ja(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x77, 0x87, 0x0F}); }
+    void js(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x78, 0x88, 0x0F}); }
+    void jns(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x79, 0x89, 0x0F}); }
+    void jp(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x7A, 0x8A, 0x0F}); }
+    void jnp(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x7B, 0x8B, 0x0F}); }
+    void jl(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x7C, 0x8C, 0x0F}); }
+    void jge(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x7D, 0x8D, 0x0F}); }
+    void jle(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x7E, 0x8E, 0x0F}); }
+    void jg(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x7F, 0x8F, 0x0F}); }
+    void jo(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x70, 0x80, 0x0F}); }
+    void jno(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x71, 0x81, 0x0F}); }
+    // The code array and the labels emptied for a new translation (or the trampoline).
+    void start_code() {
+        reset();
+        m_labels.start();
+    }
+
+
     // Built once: composing an Xbyak address is not free, and these are the most used.
     const Xbyak::Address& X(unsigned r) const { return m_x_addr[r]; }
     // The guest pc lives in rbp while translated code runs (no store-to-load chain through
@@ -301,7 +355,7 @@ private:
     }
     // Where the region's code leaves for the epilogue with nothing to link: m_plain in the
     // region's own state, m_plain_regs once Restored.
-    const Xbyak::Label& plain() const { return m_wide && m_restored ? m_plain_regs : m_plain; }
+    const Label& plain() const { return m_wide && m_restored ? m_plain_regs : m_plain; }
 
     // Guest register reads and writes. x0 reads as zero; rd == 32 (x0) is not written.
     // Written values stay in the block's register cache (RegCache) instead of memory.
@@ -425,7 +479,7 @@ private:
     }
     void exit_chain(int64_t target_off, size_t retired, bool recheck_fetch = false);
     void follow_cross_page();
-    void fetch_entry(const Reg64& va, Xbyak::Label& miss);
+    void fetch_entry(const Reg64& va, Label& miss);
     void emit_crossing(const interp::Block& b, Stats& stats);
     void jump_cache_slot();
     void prefetch_return(unsigned rd, int64_t return_off);
@@ -439,7 +493,7 @@ private:
     static unsigned written_registers(const interp::Block& b);
     static unsigned registers_used(const std::array<uint32_t, 32>& uses);  // of register_uses
     static std::vector<unsigned> loop_lengths(std::span<const interp::Block* const> blocks);
-    const Xbyak::Label* internal(int64_t target_off) const;
+    const Label* internal(int64_t target_off) const;
     void edge(int64_t target_off, size_t retired, const RegCache::Map& now, bool last = false);
     void reconcile(const RegCache::Map& now, const RegCache::Map& want);
     void leave_at(int64_t target_off);
@@ -459,15 +513,15 @@ private:
     void emit_jal(const DecodedInsn& d, size_t index, int32_t off);
     void emit_jalr(const DecodedInsn& d, size_t index, int32_t off);
     void emit_branch(const DecodedInsn& d, size_t index, int32_t off, Op op);
-    void jump_if(Op op, bool taken, const Xbyak::Label& to);
+    void jump_if(Op op, bool taken, const Label& to);
     void branch_into_next(Op op, bool other_taken, int64_t other_off, int64_t next_block_off, size_t index,
                           const RegCache::Map& now);
-    void tlb_probe(const DecodedInsn& d, unsigned size, size_t tag_offset, Xbyak::Label& slow,
+    void tlb_probe(const DecodedInsn& d, unsigned size, size_t tag_offset, Label& slow,
                    uint64_t and_mask = ~uint64_t{0});
     void tlb_entry();
     void plan_groups(const interp::Block& b);
     void group_probe(const AccessGroup& g);
-    Xbyak::RegExp group_address(const DecodedInsn& d, size_t index, Xbyak::Label& probe);
+    Xbyak::RegExp group_address(const DecodedInsn& d, size_t index, Label& probe);
     void load_value(const Xbyak::RegExp& at, unsigned size, bool sign, const Reg64& to);
     void store_value(const Xbyak::RegExp& at, unsigned size, const Reg64& v);
     void call_slow(uint64_t fn, bool keep_rdi);
@@ -478,7 +532,7 @@ private:
         const unsigned n = m_wide ? RegCache::kRegs : RegCache::kRegs - 2;
         return groups ? n - 1 : n;
     }
-    Xbyak::RegExp memo_address(const DecodedInsn& d, unsigned size, unsigned site, Xbyak::Label& miss);
+    Xbyak::RegExp memo_address(const DecodedInsn& d, unsigned size, unsigned site, Label& miss);
     int pinned_memo(const interp::Block& b, int32_t base) const;
     Xbyak::Address memo_addend(unsigned site) const { return qword[rsp + kFrameMemoAddends + 8 * site]; }
     void take_memo(unsigned site);
@@ -494,12 +548,12 @@ private:
     // The F and D extensions (emit_fp.cpp).
     bool emit_fp(const DecodedInsn& d, size_t index, int32_t off, Op op);
     Xbyak::Address F(unsigned r) const { return qword[rbx + m_l.freg(r)]; }
-    void fp_enabled_or(Xbyak::Label& other);
+    void fp_enabled_or(Label& other);
     void mark_fs_dirty();
     void set_fs_dirty_code();
-    void nearest_or(const DecodedInsn& d, Xbyak::Label& other);
-    void legal_rm_or(const DecodedInsn& d, Xbyak::Label& other);
-    void boxed_or(unsigned r, Xbyak::Label& other);
+    void nearest_or(const DecodedInsn& d, Label& other);
+    void legal_rm_or(const DecodedInsn& d, Label& other);
+    void boxed_or(unsigned r, Label& other);
     void write_f32(unsigned rd, const Xbyak::Reg32& v);
     void store_f32(unsigned rd, const Xbyak::Reg32& v);
     void write_f64(unsigned rd, const Reg64& v);
@@ -521,14 +575,14 @@ private:
     void accrue_fp_flags(bool check_here = false);
     void call_host(const Reg64& fn);
     void emit_accrue_stub();
-    void finish_f(const DecodedInsn& d, size_t index, int32_t off, bool single, Xbyak::Label& other,
-                  Xbyak::Label& done);
-    void finish_x(const DecodedInsn& d, size_t index, int32_t off, Xbyak::Label& other, Xbyak::Label& done);
+    void finish_f(const DecodedInsn& d, size_t index, int32_t off, bool single, Label& other,
+                  Label& done);
+    void finish_x(const DecodedInsn& d, size_t index, int32_t off, Label& other, Label& done);
     void emit_fp_memory(const DecodedInsn& d, size_t index, int32_t off, Op op);
     bool emit_fp_arith(const DecodedInsn& d, size_t index, int32_t off, Op op);
     void emit_fp_compare(const DecodedInsn& d, size_t index, int32_t off, Op op);
     bool emit_fp_to_int(const DecodedInsn& d, size_t index, int32_t off, Op op);
-    void to_integer_checks(const DecodedInsn& d, bool single, Xbyak::Label& other);
+    void to_integer_checks(const DecodedInsn& d, bool single, Label& other);
     bool emit_fp_to_unsigned(const DecodedInsn& d, size_t index, int32_t off, Op op);
     void emit_fp_min_max(const DecodedInsn& d, size_t index, int32_t off, Op op);
     bool emit_int_to_fp(const DecodedInsn& d, size_t index, int32_t off, Op op);
@@ -592,7 +646,7 @@ private:
     void emit_sstatus_set(const DecodedInsn& d, size_t index, int32_t off, bool immediate);
     void emit_time(const DecodedInsn& d, size_t index, int32_t off);
     bool emit_plain_csr(const DecodedInsn& d, size_t index, int32_t off, Op op);
-    void cold_fallback(const DecodedInsn& d, size_t index, int32_t off, Xbyak::Label other, Xbyak::Label done,
+    void cold_fallback(const DecodedInsn& d, size_t index, int32_t off, Label other, Label done,
                        bool result);
 
     const Layout m_l;
@@ -625,14 +679,14 @@ private:
     bool m_may_defer_sext = false;  // emit_body allows the instruction being emitted to
     bool m_result_lazy = false;     // the instruction just emitted left its result lazy
     // The region's blocks: byte offset of each from the head's pc, and the label of its code.
-    std::vector<std::pair<int64_t, Xbyak::Label>> m_entries;
+    std::vector<std::pair<int64_t, Label>> m_entries;
     RegCache::Map m_canon{};     // the register cache at every block start of the region
-    Xbyak::Label m_leave_canon;  // stores the canonical registers and leaves
+    Label m_leave_canon;  // stores the canonical registers and leaves
     std::vector<Emitter::Patch> m_patches;  // this block's direct jumps
     std::vector<Emitter::Entry> m_side_entries;
-    Xbyak::Label m_plain;     // exit without a successor to link
-    Xbyak::Label m_plain_regs;  // the same, in a wide region once Restored
-    Xbyak::Label m_stale_key;  // to the trampoline's recheck (follow_cross_page)
+    Label m_plain;     // exit without a successor to link
+    Label m_plain_regs;  // the same, in a wide region once Restored
+    Label m_stale_key;  // to the trampoline's recheck (follow_cross_page)
     bool m_stale_key_used = false;
     std::vector<std::function<void()>> m_cold;
     std::vector<AccessGroup> m_groups;  // the block's (plan_groups)
@@ -644,11 +698,11 @@ private:
     unsigned m_pinned_memos = 0;        // the region's blocks with a pinned memo (for Stats)
     // A block that jumps to itself keeps one memo's addend in rsi (pinned_memo): the memo,
     // or -1; the block's own offset from the head; where its jump to itself lands (after rsi
-    // is loaded), one label per such block of the region (xbyak labels are placed once and
-    // must not move).
+    // is loaded), one label per such block of the region (a deque: edge() holds a pointer to
+    // the newest while others are added).
     int m_pinned = -1;
     int64_t m_pinned_block = -1;
-    std::deque<Xbyak::Label> m_pinned_loops;
+    std::deque<Label> m_pinned_loops;
     bool m_loop = false;                // the region loops (several blocks, or one jumping to itself)
     // A wide region: a loop region whose registers outnumber the cache's eight host registers
     // keeps the pc and the budget units left in the frame (kFramePc, kFrameLeft) while it runs,
@@ -658,6 +712,7 @@ private:
     // read-modify-writes at each block exit (see docs/architecture.md).
     bool m_wide = false;
     bool m_restored = false;  // code being emitted for a way out of a wide region (Restored)
+    Labels m_labels{*this};
     uint64_t m_head_pa = 0;             // the region head's guest-physical address
 };
 
