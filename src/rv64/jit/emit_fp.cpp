@@ -724,6 +724,7 @@ FpRegs fp_regs(const DecodedInsn& d) {
 // loop with a float case, loses by them: python3 in bench/programs.sh).
 void Emitter::Impl::plan_fp_pins(std::span<const interp::Block* const> blocks) {
     m_fpins.fill(FpPin{});
+    m_fpins_used = 0;
     size_t insns = 0, fp_insns = 0;
     std::array<unsigned, 32> uses{}, reads{};
     std::array<uint8_t, 32> widths{};  // bit 0: binary32, bit 1: binary64
@@ -751,11 +752,13 @@ void Emitter::Impl::plan_fp_pins(std::span<const interp::Block* const> blocks) {
         if (next == kFpPins || uses[r] < 2) break;
         if (reads[r] == 0 || (widths[r] != 1 && widths[r] != 2)) continue;
         m_fpins[r] = FpPin{next++, widths[r] == 1};
+        m_fpins_used = static_cast<unsigned>(next);
     }
 }
 
 // Every pin's copy loaded from HartState.
 void Emitter::Impl::load_fp_pins() {
+    if (m_fpins_used == 0) return;  // most regions: this follows every call out of them
     for (unsigned r = 0; r < 32; ++r) {
         if (m_fpins[r].xmm < 0) continue;
         const Xbyak::Xmm x = pin_xmm(m_fpins[r].xmm);

@@ -21,6 +21,7 @@ uint32_t refill_fetch(Hart* h, uint64_t va) noexcept {
 }  // namespace
 
 Emitter::Trampoline Emitter::Impl::trampoline() {
+    reset();  // Xbyak's labels too (accrue, below)
     start_code();
     m_wide = false;
     m_restored = false;

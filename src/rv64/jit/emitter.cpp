@@ -468,6 +468,7 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
         m_wide = written_registers(head) > cache_registers(!m_groups.empty());
     }
     m_fpins.fill(FpPin{});
+    m_fpins_used = 0;
     if (m_loop) plan_fp_pins(blocks);
     enter_frame();
     reload(m_canon);

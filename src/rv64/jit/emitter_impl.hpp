@@ -285,9 +285,11 @@ private:
     void jg(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x7F, 0x8F, 0x0F}); }
     void jo(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x70, 0x80, 0x0F}); }
     void jno(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x71, 0x81, 0x0F}); }
-    // The code array and the labels emptied for a new translation (or the trampoline).
+    // The code array and the labels emptied for a new translation. Not Xbyak's reset(): its
+    // label manager, which only the trampoline uses, frees and allocates a list of hash maps.
     void start_code() {
-        reset();
+        Xbyak::ClearError();
+        resetSize();
         m_labels.start();
     }
 
@@ -671,6 +673,7 @@ private:
     enum class FsKnown : uint8_t { Unknown, On, Dirty };
     FsKnown m_fs = FsKnown::Unknown;
     std::array<FpPin, 32> m_fpins{};  // per f register (plan_fp_pins)
+    unsigned m_fpins_used = 0;        // how many of them hold a pin
     unsigned m_dest_evicted = 0;  // the guest register the last dest() evicted (0: none)
     RegCache m_regs;
     // Lazy sign extension (see emit_body): bit i set while cache register i holds a value
