@@ -6,7 +6,9 @@ namespace trapeze::rv64::jit {
 
 namespace {
 
-bool fits_rel8(int64_t disp) { return disp >= INT8_MIN && disp <= INT8_MAX; }
+bool fits_rel8(int64_t disp) {
+    return disp >= INT8_MIN && disp <= INT8_MAX;
+}
 
 }  // namespace
 

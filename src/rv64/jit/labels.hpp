@@ -55,13 +55,13 @@ public:
 
 private:
     struct Target {
-        int64_t at = -1;    // its offset, once placed
+        int64_t at = -1;     // its offset, once placed
         int32_t first = -1;  // its first unresolved jump (an index into m_jumps), or -1
     };
     struct Jump {
-        size_t end;       // offset just after the jump's displacement
-        uint8_t size;     // of the displacement: 1 or 4
-        int32_t next;     // the target's next unresolved jump, or -1
+        size_t end;    // offset just after the jump's displacement
+        uint8_t size;  // of the displacement: 1 or 4
+        int32_t next;  // the target's next unresolved jump, or -1
     };
 
     Target& target(const Label& l);

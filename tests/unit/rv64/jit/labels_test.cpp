@@ -31,7 +31,8 @@ struct XbyakSide : Xbyak::CodeGenerator {
         std::vector<Xbyak::Label> l(labels);
         for (const Step& s : program) {
             if (s.kind == Step::Place) L(l[s.label]);
-            if (s.kind == Step::Pad) for (unsigned i = 0; i < s.pad; ++i) nop();
+            if (s.kind == Step::Pad)
+                for (unsigned i = 0; i < s.pad; ++i) nop();
             if (s.kind == Step::Jump) s.conditional ? jne(l[s.label], s.type) : jmp(l[s.label], s.type);
         }
     }
@@ -48,8 +49,11 @@ struct OurSide : Xbyak::CodeGenerator {
         for (const Step& s : program) {
             const Label& label = used[s.label] ? copies[s.label] : l[s.label];
             if (s.kind == Step::Place) m.place(label);
-            if (s.kind == Step::Pad) for (unsigned i = 0; i < s.pad; ++i) nop();
-            if (s.kind == Step::Jump) m.jump(label, s.type, s.conditional ? Labels::Opcodes{0x75, 0x85, 0x0F} : Labels::Opcodes{0xEB, 0xE9, 0});
+            if (s.kind == Step::Pad)
+                for (unsigned i = 0; i < s.pad; ++i) nop();
+            if (s.kind == Step::Jump)
+                m.jump(label, s.type,
+                       s.conditional ? Labels::Opcodes{0x75, 0x85, 0x0F} : Labels::Opcodes{0xEB, 0xE9, 0});
             if (s.kind != Step::Pad && !used[s.label]) {
                 copies[s.label] = l[s.label];
                 used[s.label] = true;
@@ -59,7 +63,9 @@ struct OurSide : Xbyak::CodeGenerator {
     Labels m;
 };
 
-std::vector<uint8_t> bytes(const Xbyak::CodeGenerator& c) { return {c.getCode(), c.getCode() + c.getSize()}; }
+std::vector<uint8_t> bytes(const Xbyak::CodeGenerator& c) {
+    return {c.getCode(), c.getCode() + c.getSize()};
+}
 
 // A random program: each label is placed once, somewhere, and jumped to from before and
 // after; forward jumps are near (as the emitter's are) or short over short distances.
@@ -73,7 +79,9 @@ std::vector<Step> random_program(std::mt19937& rng, unsigned labels) {
                 if (!placed[label]) p.push_back({Step::Place, label});
                 placed[label] = true;
                 break;
-            case 1: p.push_back({Step::Pad, 0, Type::T_AUTO, false, static_cast<unsigned>(rng() % 200)}); break;
+            case 1:
+                p.push_back({Step::Pad, 0, Type::T_AUTO, false, static_cast<unsigned>(rng() % 200)});
+                break;
             default: {
                 const Type type = placed[label] ? (rng() % 2 ? Type::T_NEAR : Type::T_AUTO) : Type::T_NEAR;
                 p.push_back({Step::Jump, label, type, rng() % 2 == 0});
@@ -108,7 +116,8 @@ TEST_F(JitLabels, EmitWhatXbyaksLabelsEmit) {
 TEST_F(JitLabels, ChooseTheShortFormBackwardOnlyWhereItReaches) {
     // 126 bytes back from a short jump's end is the farthest rel8 reaches (-128 from the end).
     for (unsigned pad : {0u, 125u, 126u, 127u, 300u}) {
-        const std::vector<Step> program = {{Step::Place, 0}, {Step::Pad, 0, Type::T_AUTO, false, pad}, {Step::Jump, 0, Type::T_AUTO, true}};
+        const std::vector<Step> program = {
+            {Step::Place, 0}, {Step::Pad, 0, Type::T_AUTO, false, pad}, {Step::Jump, 0, Type::T_AUTO, true}};
         const XbyakSide theirs(program, 1);
         const OurSide ours(program, 1);
         ASSERT_EQ(Xbyak::GetError(), 0);
@@ -118,10 +127,12 @@ TEST_F(JitLabels, ChooseTheShortFormBackwardOnlyWhereItReaches) {
 }
 
 TEST_F(JitLabels, RefuseAShortForwardJumpThatDoesNotReach) {
-    const std::vector<Step> reaches = {{Step::Jump, 0, Type::T_AUTO}, {Step::Pad, 0, Type::T_AUTO, false, 127}, {Step::Place, 0}};
+    const std::vector<Step> reaches = {
+        {Step::Jump, 0, Type::T_AUTO}, {Step::Pad, 0, Type::T_AUTO, false, 127}, {Step::Place, 0}};
     OurSide ok(reaches, 1);
     EXPECT_EQ(Xbyak::GetError(), 0);
-    const std::vector<Step> too_far = {{Step::Jump, 0, Type::T_AUTO}, {Step::Pad, 0, Type::T_AUTO, false, 128}, {Step::Place, 0}};
+    const std::vector<Step> too_far = {
+        {Step::Jump, 0, Type::T_AUTO}, {Step::Pad, 0, Type::T_AUTO, false, 128}, {Step::Place, 0}};
     OurSide far(too_far, 1);
     EXPECT_EQ(Xbyak::GetError(), Xbyak::ERR_LABEL_IS_TOO_FAR);
 }
