@@ -248,21 +248,15 @@ private:
     using CodeGenerator::jne;
     using CodeGenerator::jnz;
     using CodeGenerator::jb;
-    using CodeGenerator::jc;
     using CodeGenerator::jae;
-    using CodeGenerator::jnc;
     using CodeGenerator::jbe;
     using CodeGenerator::ja;
     using CodeGenerator::js;
-    using CodeGenerator::jns;
     using CodeGenerator::jp;
-    using CodeGenerator::jnp;
     using CodeGenerator::jl;
     using CodeGenerator::jge;
     using CodeGenerator::jle;
     using CodeGenerator::jg;
-    using CodeGenerator::jo;
-    using CodeGenerator::jno;
     void L(const Label& l) { m_labels.place(l); }
     void jmp(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0xEB, 0xE9, 0}); }
     void je(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x74, 0x84, 0x0F}); }
@@ -270,21 +264,15 @@ private:
     void jne(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x75, 0x85, 0x0F}); }
     void jnz(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x75, 0x85, 0x0F}); }
     void jb(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x72, 0x82, 0x0F}); }
-    void jc(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x72, 0x82, 0x0F}); }
     void jae(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x73, 0x83, 0x0F}); }
-    void jnc(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x73, 0x83, 0x0F}); }
     void jbe(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x76, 0x86, 0x0F}); }
     void ja(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x77, 0x87, 0x0F}); }
     void js(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x78, 0x88, 0x0F}); }
-    void jns(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x79, 0x89, 0x0F}); }
     void jp(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x7A, 0x8A, 0x0F}); }
-    void jnp(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x7B, 0x8B, 0x0F}); }
     void jl(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x7C, 0x8C, 0x0F}); }
     void jge(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x7D, 0x8D, 0x0F}); }
     void jle(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x7E, 0x8E, 0x0F}); }
     void jg(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x7F, 0x8F, 0x0F}); }
-    void jo(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x70, 0x80, 0x0F}); }
-    void jno(const Label& l, LabelType t = T_AUTO) { m_labels.jump(l, t, {0x71, 0x81, 0x0F}); }
     // The code array and the labels emptied for a new translation. Not Xbyak's reset(): its
     // label manager, which only the trampoline uses, frees and allocates a list of hash maps.
     void start_code() {
@@ -292,7 +280,6 @@ private:
         resetSize();
         m_labels.start();
     }
-
 
     // Built once: composing an Xbyak address is not free, and these are the most used.
     const Xbyak::Address& X(unsigned r) const { return m_x_addr[r]; }
@@ -715,7 +702,7 @@ private:
     // read-modify-writes at each block exit (see docs/architecture.md).
     bool m_wide = false;
     bool m_restored = false;  // code being emitted for a way out of a wide region (Restored)
-    Labels m_labels{*this};
+    Labels m_labels{*this};  // the translation's jump targets (Label), emptied by start_code
     uint64_t m_head_pa = 0;             // the region head's guest-physical address
 };
 
