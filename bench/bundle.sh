@@ -9,7 +9,12 @@
 #
 #     DIR/smp [smp.sh's options: --harts 2,4,8,16 --runs 3 ...]
 #
-# usage: bench/bundle.sh DIR [--trapeze PATH] [--dir GUEST_DIR]
+# --perf packs this host's perf too (with its libraries: about 35 MB more), so that
+# `DIR/smp --profile OUT ...` can profile trapeze's runs there (smp.sh --profile); read OUT
+# back here with tools/jit-profile (the bundle's trapeze is stripped: `perf buildid-cache -u
+# build/trapeze` here, before, lets perf name its functions).
+#
+# usage: bench/bundle.sh DIR [--trapeze PATH] [--dir GUEST_DIR] [--perf]
 #   DIR must not exist yet; `tar -cJf smp.tar.xz -C DIR .` makes one file of it (~25 MB).
 set -uo pipefail
 
@@ -17,10 +22,12 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 trapeze=$root/build/trapeze
 dir=${TRAPEZE_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/trapeze/debian-riscv64}
 die() { echo "bundle.sh: $*" >&2; exit 1; }
-(($#)) || die "usage: bench/bundle.sh DIR [--trapeze PATH] [--dir GUEST_DIR]"
+(($#)) || die "usage: bench/bundle.sh DIR [--trapeze PATH] [--dir GUEST_DIR] [--perf]"
 out=$1
 shift
+perf=
 while (($#)); do
+  [[ $1 == --perf ]] && { perf=$(command -v perf) || die "--perf: this host has no perf (linux-perf)"; shift; continue; }
   (($# >= 2)) || die "$1 needs an argument"
   case $1 in
     --trapeze) trapeze=$2 ;;
@@ -43,8 +50,9 @@ trap '[[ -f $out/smp ]] || rm -rf "$out"' EXIT
 
 strip -o "$out/libexec/trapeze" "$trapeze" || die "cannot copy $trapeze"
 cp "$qemu" "$out/libexec/" || die "cannot copy $qemu"
-# Every library the two load, found as this host's loader finds them, and the loader itself.
-mapfile -t libs < <(ldd "$out/libexec/trapeze" "$out/libexec/qemu-system-riscv64" |
+[[ -z $perf ]] || cp "$perf" "$out/libexec/perf" || die "cannot copy $perf"
+# Every library they load, found as this host's loader finds them, and the loader itself.
+mapfile -t libs < <(ldd "$out"/libexec/* |
   awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*ld-linux/ { print $1 }' | sort -u)
 [[ " ${libs[*]} " == *ld-linux* ]] || die "ldd named no dynamic loader"
 cp -L -t "$out/lib/" "${libs[@]}" || die "cannot copy the libraries"
@@ -61,12 +69,15 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 wrap=$(mktemp -d)
 trap 'rm -rf "$wrap"' EXIT
 loader=$(ls "$here"/lib/ld-linux*.so*)
-for exe in trapeze qemu-system-riscv64; do
+for exe in "$here"/libexec/*; do
+  exe=${exe##*/}
   printf '#!/bin/sh\nexec "%s" --library-path "%s" "%s" "$@"\n' "$loader" "$here/lib" "$here/libexec/$exe" >"$wrap/$exe"
   chmod +x "$wrap/$exe"
 done
+perf=()  # bundled with --perf: what smp.sh --profile runs
+[[ ! -x $wrap/perf ]] || perf=(--perf "$wrap/perf")
 "$here/bench/smp.sh" --trapeze "$wrap/trapeze" --qemu "$wrap/qemu-system-riscv64" --prebuilt "$here/pre" \
-  --dir "$here/guest" "$@"
+  --dir "$here/guest" "${perf[@]}" "$@"
 EOF
 chmod +x "$out/smp"
 echo "bundle.sh: $out ($(du -sh "$out" | cut -f 1)); run $out/smp [--harts N,...] on the other host"

@@ -18,16 +18,22 @@
 # guest run, and a warning follows the figures when it was not negligible.
 #
 # usage: bench/smp.sh [--harts N[,N...]] [--runs N] [--reps R] [--engine jit|interp] [--trapeze PATH]
-#                     [--qemu PATH] [--dir DIR] [--prebuilt DIR]
+#                     [--qemu PATH] [--dir DIR] [--prebuilt DIR] [--profile DIR [--perf PATH]]
 #        bench/smp.sh --prepare DIR [--dir DIR]
 # --prepare builds what the guest runs (initrd.img: the test initramfs with the programs added)
 # and the host build of cpubench into DIR, and stops; --prebuilt DIR runs with them instead of
 # building, so the host needs no compilers (bench/bundle.sh packs such a run for other hosts).
+# --profile DIR records every trapeze run with perf (`perf record -e cpu-clock`, a software
+# clock: no hardware counters needed, as in most VMs) into DIR/trapeze-Nharts-runI.data, with
+# the JIT's map and code beside it (TRAPEZE_PERF_MAP=1: DIR/perf-PID.map and .code), for
+# tools/jit-profile to read on any host: the harts' shared costs on a many-core machine that
+# has no profiler of its own (--perf names the perf to use; bench/bundle.sh --perf packs one).
+# Profiled batches run slower than the figures this prints for them suggest comparing.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 runs=3 reps=6 engine=jit harts=$(nproc)
-trapeze=$root/build/trapeze qemu=qemu-system-riscv64 prepare= prebuilt=
+trapeze=$root/build/trapeze qemu=qemu-system-riscv64 prepare= prebuilt= profile= perf=perf
 dir=${TRAPEZE_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/trapeze/debian-riscv64}
 die() { echo "smp.sh: $*" >&2; exit 1; }
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -43,6 +49,8 @@ while (($#)); do
     --dir) dir=$2 ;;
     --prepare) prepare=$2 ;;
     --prebuilt) prebuilt=$2 ;;
+    --profile) profile=$2 ;;
+    --perf) perf=$2 ;;
     *) die "unknown argument '$1'" ;;
   esac
   shift 2
@@ -55,6 +63,11 @@ done
 [[ $runs =~ ^[0-9]+$ ]] && ((runs >= 1)) || die "--runs must be a positive number"
 [[ $reps =~ ^[0-9]+$ ]] && ((reps >= 1)) || die "--reps must be a positive number"
 [[ -z $prepare || -z $prebuilt ]] || die "--prepare and --prebuilt exclude each other"
+if [[ -n $profile ]]; then
+  mkdir -p "$profile" || die "cannot make $profile"
+  profile=$(cd "$profile" && pwd)
+  "$perf" --version >/dev/null 2>&1 || die "--profile needs perf ($perf did not run; --perf PATH names another)"
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -118,8 +131,29 @@ check() {
     { tail -20 "$log" >&2; die "$who: expected $((n * reps)) runs with checksum $ref, got (count checksum): $(echo $sums)"; }
   echo "$secs"
 }
+# profiled CPUS COMMAND...: COMMAND (with a time limit), under perf record when --profile asked
+# for it, its data named by the hart count and run number, the JIT's map and code moved beside
+# it. The shell that records its pid execs COMMAND, so the pid is trapeze's (the map's name).
+profiled() {
+  local n=$1
+  shift
+  [[ -n $profile ]] || { timeout 900 "$@"; return; }
+  local data=$profile/trapeze-${n}harts-run$i.data pid status
+  rm -f "$work/pid"
+  TRAPEZE_PERF_MAP=1 timeout 900 "$perf" record -q -e cpu-clock -F 999 -o "$data" -- \
+    sh -c 'echo $$ >"$0"; exec "$@"' "$work/pid" "$@"
+  status=$?
+  pid=$(cat "$work/pid" 2>/dev/null)
+  # (This function's output is the guest's log: what it has to say goes to DIR/index.)
+  if [[ -n $pid ]] && mv -f "/tmp/perf-$pid.map" "/tmp/perf-$pid.code" "$profile/" 2>/dev/null; then
+    echo "${data##*/}: tools/jit-profile $data $profile/perf-$pid.map" >>"$profile/index"
+  else
+    echo "${data##*/}: trapeze (pid ${pid:-unknown}) left no JIT map in /tmp" >>"$profile/index"
+  fi
+  return $status
+}
 run_trapeze() {  # CPUS LOG
-  timeout 900 "$trapeze" run --engine "$engine" --no-stats --no-rng --kernel "$dir/Image" \
+  profiled "$1" "$trapeze" run --engine "$engine" --no-stats --no-rng --kernel "$dir/Image" \
     --bios "$dir/fw_jump.bin" --initrd "$work/initrd.img" --memory 512 --cpus "$1" \
     --append "$(append "$1")" </dev/null >"$2" 2>&1
 }
@@ -149,6 +183,7 @@ measured() {  # COMMAND...: runs it, appends the others' average cores to others
 echo "smp.sh: N = ${counts[*]} harts, $runs run(s), trapeze --engine $engine (built $trapeze_built)," \
   "$("$qemu" --version | head -n 1)"
 echo "host: $(nproc) cores, load average $(cut -d ' ' -f 1-3 /proc/loadavg)"
+[[ -z $profile ]] || echo "profiling every trapeze run into $profile (its times include perf's overhead)"
 # native N: seconds for N copies of the host build at once, each running it reps times.
 native() {
   local n=$1 s e k pids=()

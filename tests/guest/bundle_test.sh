@@ -4,6 +4,9 @@
 # PATH of basic tools only, so no compiler and no QEMU of this host's; each packed program's
 # libraries resolve inside the bundle alone (as its loader sees them); and a folder that exists,
 # or a guest that is missing, is refused, and a bundle that fails half-way leaves nothing behind.
+# Where this host has perf and lets it record, a bundle made with --perf profiles the same run
+# (smp.sh --profile): each trapeze run's perf data and JIT map come back, and tools/jit-profile
+# finds samples of translated code in the 2-hart run's.
 #
 # usage: bundle_test.sh TRAPEZE BENCH_DIR
 # Exits 77 (skipped) when riscv64-linux-gnu-gcc or qemu-system-riscv64 is missing.
@@ -32,7 +35,7 @@ done
 # A PATH of basic tools only: no compilers, no cpio, no QEMU.
 mkdir "$work/path"
 for t in bash sh env awk sed grep sort date cat cp rm mkdir mktemp tr tail head timeout nproc getconf cut \
-  uniq sleep ls dirname chmod; do
+  uniq sleep ls dirname chmod mv; do
   ln -s "$(command -v "$t")" "$work/path/$t" || fail "no $t on this host"
 done
 for t in gcc riscv64-linux-gnu-gcc cpio qemu-system-riscv64; do
@@ -42,6 +45,28 @@ out=$(env -i HOME="$HOME" PATH="$work/path" "$work/b/smp" --harts 2 --runs 1 --r
   fail "the bundle's benchmark failed: $out"
 grep -Eq '^2 harts: scaling trapeze [0-9.]+ \(goal >= 1\.8\), qemu [0-9.]+, host.s native [0-9.]+; throughput trapeze/qemu [0-9.]+' <<<"$out" ||
   fail "no 2-hart summary from the bundle: $out"
+
+# Profiled, with the bundle's own perf (this host's, packed with its libraries).
+if command -v perf >/dev/null && perf record -q -e cpu-clock -o "$work/probe.data" -- true 2>/dev/null; then
+  out=$("$bench/bundle.sh" "$work/p" --trapeze "$trapeze" --dir "$dir" --perf 2>&1) || fail "bundle.sh --perf failed: $out"
+  [[ -x $work/p/libexec/perf ]] || fail "bundle.sh --perf packed no perf"
+  out=$(env -i HOME="$HOME" PATH="$work/path" "$work/p/smp" --harts 2 --runs 1 --reps 1 --profile "$work/prof" 2>&1) ||
+    fail "the profiled benchmark failed: $out"
+  for n in 1 2; do
+    line=$(grep "^trapeze-${n}harts-run1.data: tools/jit-profile " "$work/prof/index") ||
+      fail "no profile of the $n-hart run: $(cat "$work/prof/index" 2>&1)"
+    map=${line##* }
+    [[ -s $work/prof/trapeze-${n}harts-run1.data && -s $map && -s ${map%.map}.code ]] ||
+      fail "the $n-hart run's data, map or code is missing or empty: $line"
+  done
+  out=$("$bench/../tools/jit-profile" "$work/prof/trapeze-2harts-run1.data" "$map" --top 3 2>&1) ||
+    fail "jit-profile could not read the 2-hart profile: $out"
+  grep -Eq '^[0-9]+ samples, [1-9][0-9]* \([0-9.]+%\) in translated code' <<<"$out" ||
+    fail "no samples of translated code in the 2-hart profile: $out"
+  grep -q 'guest_8' <<<"$out" || fail "jit-profile named no guest block: $out"
+else
+  echo "note: perf cannot record here; the profiled bundle is not checked"
+fi
 
 out=$("$bench/bundle.sh" "$work/b" --trapeze "$trapeze" --dir "$dir" 2>&1) && fail "an existing folder was accepted"
 grep -q "exists" <<<"$out" || fail "no clear message for an existing folder: $out"
