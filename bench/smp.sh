@@ -28,7 +28,7 @@
 # the JIT's map and code beside it (TRAPEZE_PERF_MAP=1: DIR/perf-PID.map and .code), for
 # tools/jit-profile to read on any host: the harts' shared costs on a many-core machine that
 # has no profiler of its own (--perf names the perf to use; bench/bundle.sh --perf packs one).
-# Profiled batches run slower than the figures this prints for them suggest comparing.
+# A profiled run's batch times include perf's overhead: they compare with no other figures.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -148,7 +148,7 @@ profiled() {
   if [[ -n $pid ]] && mv -f "/tmp/perf-$pid.map" "/tmp/perf-$pid.code" "$profile/" 2>/dev/null; then
     echo "${data##*/}: tools/jit-profile $data $profile/perf-$pid.map" >>"$profile/index"
   else
-    echo "${data##*/}: trapeze (pid ${pid:-unknown}) left no JIT map in /tmp" >>"$profile/index"
+    echo "${data##*/}: trapeze (pid ${pid:-unknown}) left no JIT map and code in /tmp" >>"$profile/index"
   fi
   return $status
 }
