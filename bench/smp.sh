@@ -140,7 +140,7 @@ profiled() {
   [[ -n $profile ]] || { timeout 900 "$@"; return; }
   local data=$profile/trapeze-${n}harts-run$i.data pid status
   rm -f "$work/pid"
-  TRAPEZE_PERF_MAP=1 timeout 900 "$perf" record -q -e cpu-clock -F 999 -o "$data" -- \
+  TRAPEZE_PERF_MAP=1 timeout 900 "$perf" record -q -N -e cpu-clock -F 999 -o "$data" -- \
     sh -c 'echo $$ >"$0"; exec "$@"' "$work/pid" "$@"
   status=$?
   pid=$(cat "$work/pid" 2>/dev/null)

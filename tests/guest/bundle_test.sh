@@ -47,7 +47,7 @@ grep -Eq '^2 harts: scaling trapeze [0-9.]+ \(goal >= 1\.8\), qemu [0-9.]+, host
   fail "no 2-hart summary from the bundle: $out"
 
 # Profiled, with the bundle's own perf (this host's, packed with its libraries).
-if command -v perf >/dev/null && perf record -q -e cpu-clock -o "$work/probe.data" -- true 2>/dev/null; then
+if command -v perf >/dev/null && perf record -q -N -e cpu-clock -o "$work/probe.data" -- true 2>/dev/null; then
   out=$("$bench/bundle.sh" "$work/p" --trapeze "$trapeze" --dir "$dir" --perf 2>&1) || fail "bundle.sh --perf failed: $out"
   [[ -x $work/p/libexec/perf ]] || fail "bundle.sh --perf packed no perf"
   out=$(env -i HOME="$HOME" PATH="$work/path" "$work/p/smp" --harts 2 --runs 1 --reps 1 --profile "$work/prof" 2>&1) ||
