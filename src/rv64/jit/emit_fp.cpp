@@ -717,7 +717,7 @@ FpRegs fp_regs(const DecodedInsn& d) {
 
 }  // namespace
 
-// Which f registers the loop region `blocks` pins (see above): those with at least one read
+// Which f registers the loop region `blocks` pins (see above; no blocks: none): those with at least one read
 // and two uses, all of one width, most used first; none unless at least an eighth of the
 // region's instructions read f registers through SSE (the copies are loaded on every entry and
 // after every call: a region that mostly does other work, such as an interpreter's dispatch
@@ -743,7 +743,7 @@ void Emitter::Impl::plan_fp_pins(std::span<const interp::Block* const> blocks) {
             note(u.write, u.write_single, false);
         }
     }
-    if (8 * fp_insns < insns) return;
+    if (insns == 0 || 8 * fp_insns < insns) return;
     std::array<uint8_t, 32> order{};
     for (uint8_t r = 0; r < 32; ++r) order[r] = r;
     std::stable_sort(order.begin(), order.end(), [&](uint8_t x, uint8_t y) { return uses[x] > uses[y]; });

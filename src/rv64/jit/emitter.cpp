@@ -467,9 +467,7 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
         plan_groups(head);  // for emit_body
         m_wide = written_registers(head) > cache_registers(!m_groups.empty());
     }
-    m_fpins.fill(FpPin{});
-    m_fpins_used = 0;
-    if (m_loop) plan_fp_pins(blocks);
+    plan_fp_pins(m_loop ? blocks : std::span<const interp::Block* const>{});  // none outside loops
     enter_frame();
     reload(m_canon);
     load_fp_pins();
