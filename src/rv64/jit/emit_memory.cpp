@@ -128,22 +128,6 @@ bool keeps_group(Op op, bool has_bitcount) {
     }
 }
 
-MemoBases memo_bases(std::span<const interp::Block* const> blocks) {
-    std::array<bool, 33> loaded{}, computed{};
-    for (const interp::Block* b : blocks) {
-        for (const DecodedInsn& d : b->insns) {
-            const auto op = static_cast<Op>(d.op);
-            if (access_size(op) != 0 && !is_store(op) && d.rd <= 32)
-                loaded[d.rd] = true;
-            else if (access_size(op) == 0 && writes_x(d, d.rd) && d.rd < 32)
-                computed[d.rd] = true;
-        }
-    }
-    MemoBases ok{};
-    for (unsigned x = 1; x < 32; ++x) ok[x] = !loaded[x] || computed[x];
-    return ok;
-}
-
 }  // namespace emit
 
 // The soft-TLB hit path of a load or store (Hart::load): rsi = va = rs1 + imm; the entry of
@@ -296,9 +280,9 @@ void Emitter::Impl::call_slow(uint64_t fn, bool keep_rdi) {
 }
 
 // Whether access d (instruction `index` of the block being planned) wants a memo: in a loop
-// region, a load or store not in an access group, off a base in m_memo_bases.
+// region, a load or store not in an access group, off a base that is not chased there.
 bool Emitter::Impl::has_memo(const DecodedInsn& d, size_t index) const {
-    return m_group_of[index] < 0 && d.rs1 != 0 && d.rs1 < 32 && m_memo_bases[d.rs1];
+    return m_loop && m_group_of[index] < 0 && d.rs1 != 0 && d.rs1 < 32 && ((m_chased[index] >> d.rs1) & 1) == 0;
 }
 
 // Whether any block of the region has an access group (plan_groups).

@@ -447,7 +447,6 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     std::sort(order.begin() + 1, order.end(), [](const interp::Block* x, const interp::Block* y) { return x->pa < y->pa; });
     for (const interp::Block* b : order) m_entries.emplace_back(static_cast<int64_t>(b->pa - head.pa), Label());
     m_canon = {};
-    m_memo_bases = {};
     m_memo_accesses = 0;
     m_pinned_memos = 0;
     m_head_pa = head.pa;
@@ -459,7 +458,6 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
         const bool groups = any_group(blocks);
         const std::array<uint32_t, 32> uses = register_uses(blocks);
         m_wide = registers_used(uses) > cache_registers(groups);
-        m_memo_bases = memo_bases(blocks);
         m_regs.set_available(cache_registers(groups));
         m_canon = region_registers(uses, m_regs.available());
     } else {
@@ -471,10 +469,12 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     enter_frame();
     reload(m_canon);
     load_fp_pins();
+    m_written = m_loop ? written_in(order) : 0;
+    const std::vector<Chased> chased = m_loop ? chased_at_entry(order, m_written) : std::vector<Chased>(1, 0);
     for (size_t k = 0; k < order.size(); ++k) {
         if (!m_entries.empty()) L(m_entries[k].second);
         m_fall_off = k + 1 < m_entries.size() ? m_entries[k + 1].first : -1;
-        emit_body(*order[k], static_cast<int32_t>(order[k]->pa - head.pa), stats);
+        emit_body(*order[k], static_cast<int32_t>(order[k]->pa - head.pa), chased[k], stats);
     }
     m_fall_off = -1;  // cold code falls into nothing
     m_pinned = -1;    // cold code enters blocks at their labels, which load a pinned addend
@@ -590,14 +590,20 @@ void Emitter::Impl::settle_lazy(const DecodedInsn& d) {
 
 // One block of a region, `base` bytes from the head, entered with the canonical cache and
 // rbp = the head's pc (so jumps between the region's blocks need not move rbp: exits and
-// slow paths add the instruction's offset from the head, as set_pc does).
-void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Stats& stats) {
+// slow paths add the instruction's offset from the head, as set_pc does). `chased`: the
+// registers chased at its start (chased_at_entry; none outside loop regions).
+void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Chased chased, Stats& stats) {
     m_regs.restore(m_canon);
     m_lazy = 0;
     m_pc_off = 0;
     m_ended = false;
     m_fs = FsKnown::Unknown;
     if (m_loop) plan_groups(b);  // a lone block's is planned (region)
+    m_chased.clear();
+    for (const DecodedInsn& d : b.insns) {
+        m_chased.push_back(chased);
+        chased = chase(d, chased, m_written);
+    }
     plan_rotations(b, m_rotations);
     if (!m_loop) m_regs.set_available(cache_registers(!m_groups.empty()));
     m_pinned = pinned_memo(b, base);

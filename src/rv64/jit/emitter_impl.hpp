@@ -24,6 +24,7 @@
 #include "rv64/interp/code_cache.hpp"
 #include "rv64/isa/op.hpp"
 #include "rv64/jit/address_ranges.hpp"
+#include "rv64/jit/chased.hpp"
 #include "rv64/jit/emitter.hpp"
 #include "rv64/jit/labels.hpp"
 
@@ -183,8 +184,8 @@ struct AccessGroup {
 // the interpreter's semantics (CSR writes, sfence.vma, ...). The load and store slow paths
 // only fill the TLB, so the memos survive them. A store's memo never covers a page holding
 // translated code (no write entry exists for one, see CodeWatch), and code is translated only
-// outside translated code.
-using MemoBases = std::array<bool, 32>;
+// outside translated code. Accesses whose base holds a value the loop loaded, or computed
+// from one (chased.hpp), have no memo: they seldom find their last page again.
 
 inline bool is_store(Op op) { return op == Op::sb || op == Op::sh || op == Op::sw || op == Op::sd; }
 
@@ -197,11 +198,6 @@ inline bool writes_x(const DecodedInsn& d, unsigned x) {
 // and registers they do not read may stay lazy across them (emit_body; a load's or store's
 // slow path sign-extends the lazy registers as it stores them).
 bool keeps_group(Op op, bool has_bitcount);  // emit_memory.cpp
-
-// The base registers whose accesses in a loop region get page memos: all but those only ever
-// loaded from memory in it (a pointer loaded, as in a list walk, is likelier to move to another
-// page each time than one stepped through an array; its accesses probe the TLB inline).
-MemoBases memo_bases(std::span<const interp::Block* const> blocks);  // emit_memory.cpp
 
 }  // namespace emit
 
@@ -486,7 +482,7 @@ private:
     void edge(int64_t target_off, size_t retired, const RegCache::Map& now, bool last = false);
     void reconcile(const RegCache::Map& now, const RegCache::Map& want);
     void leave_at(int64_t target_off);
-    void emit_body(const interp::Block& b, int32_t base, Stats& stats);
+    void emit_body(const interp::Block& b, int32_t base, Chased chased, Stats& stats);
     void side_entries(std::span<const interp::Block* const> order);
     void emit_fallback(const DecodedInsn& d, size_t index, int32_t off);
     void call_fallback(const DecodedInsn& d);
@@ -683,7 +679,8 @@ private:
     std::vector<int> m_group_of;        // per instruction: the group it belongs to, or -1
     RotationPlan m_rotations;           // the block's (plan_rotations)
     bool m_group_live = false;          // rdi holds a group's addend here (slow paths keep it)
-    MemoBases m_memo_bases{};           // the region's (none outside loop regions)
+    std::vector<Chased> m_chased;       // per instruction of a loop region's block: chased before it
+    Chased m_written = 0;               // the loop region's written registers (chased.hpp)
     unsigned m_memo_accesses = 0;       // the region's accesses through memos (for Stats)
     unsigned m_pinned_memos = 0;        // the region's blocks with a pinned memo (for Stats)
     // A block that jumps to itself keeps one memo's addend in rsi (pinned_memo): the memo,

@@ -378,6 +378,38 @@ TEST(PageMemo, EachAccessKeepsItsOwnPage) {
     });
 }
 
+// An address computed from a value the loop loaded (here an offset read from a table) lands
+// on another page nearly every time in real programs (tree and list nodes, hash chains), so
+// its access probes inline instead of keeping a memo that would miss (chased.hpp); the table
+// walk keeps its memo. Here the chased loads alternate between pages 1 and 2.
+TEST(PageMemo, NoneForAnAddressComputedFromALoadedValue) {
+    auto program = [](EngineRig& r) {
+        map_pages(r);
+        for (uint64_t i = 0; i < 8; ++i) r.poke64(kFrame3 + 8 * i, (i % 2) * 0x1000 + 8 * i);  // the offsets
+        r.hart.s.x[10] = 0x1000;
+        r.hart.s.x[12] = 0x4000;
+        r.hart.s.x[28] = 8;
+        r.code(kBase, {
+                          ld(13, 12, 0),     // loop: ld x13, 0(x12)   the table: a memo
+                          add(14, 10, 13),   //       add x14, x10, x13
+                          ld(6, 14, 0),      //       ld x6, 0(x14)    chased: probes inline
+                          add(7, 7, 6),      //       add x7, x7, x6
+                          addi(12, 12, 8),   //       addi x12, x12, 8
+                          addi(28, 28, -1),  //       addi x28, x28, -1
+                          bne(28, 0, -24),   //       bne x28, x0, loop
+                          kPark,
+                      });
+        r.map_page(kRoot, 4, kFrame3);  // VA page 4: the table
+        r.enter_sv39(kRoot);
+    };
+    expect_engines_agree(program, 400, "loads off a loaded offset", [](EngineRig& r) {
+        uint64_t sum = 0;
+        for (uint64_t i = 0; i < 8; ++i) sum += 0x1000 + (i % 2) * 0x1000 + 8 * i;  // each VA reads itself
+        EXPECT_EQ(r.hart.s.x[7], sum);
+        EXPECT_EQ(r.jit->stats().memo_accesses, 1u);
+    });
+}
+
 // Two loops of one block in one region (an outer loop around them), each keeping its memo's
 // addend in rsi while it loops: both walk from page 1 into page 2, so each pinned memo moves
 // to page 2's frame (through the TLB miss's slow path, then the probe that takes the memo over)
