@@ -1,7 +1,5 @@
 #include "rv64/jit/chased.hpp"
 
-#include <array>
-
 #include "rv64/isa/op.hpp"
 #include "rv64/jit/address_ranges.hpp"
 #include "rv64/jit/successors.hpp"
@@ -9,9 +7,6 @@
 namespace trapeze::rv64::jit {
 
 namespace {
-
-// x0 is never chased.
-bool has(Chased c, unsigned x) { return x != 0 && x < 32 && ((c >> x) & 1) != 0; }
 
 // The bit of the x register d writes, or 0.
 Chased written_by(const DecodedInsn& d) {
@@ -55,6 +50,13 @@ Chased through(const interp::Block& b, Chased c, Chased written) {
 
 }  // namespace
 
+XSources x_sources(const DecodedInsn& d) {
+    if (d.op >= op_table().size()) return {};
+    const Format f = op_table()[d.op].format;
+    const bool two = f == Format::R || f == Format::S || f == Format::B;
+    return {(two || f == Format::I || f == Format::SH) && d.rs1 < 32, two && d.rs2 < 32};
+}
+
 Chased written_in(std::span<const interp::Block* const> blocks) {
     Chased written = 0;
     for (const interp::Block* b : blocks)
@@ -65,19 +67,16 @@ Chased written_in(std::span<const interp::Block* const> blocks) {
 Chased chase(const DecodedInsn& d, Chased before, Chased written) {
     const Chased bit = written_by(d);
     if (bit == 0) return before;
-    const OpInfo& info = op_table()[d.op];
     const auto op = static_cast<Op>(d.op);
     bool chased = false;
     if (narrow(d)) {
         chased = false;
     } else if (loads(op)) {
-        chased = has(written, d.rs1);
+        chased = is_chased(written, d.rs1);
     } else if (op != Op::addi || d.rs1 != d.rd) {
-        // Integer sources by format, as Emitter::Impl::register_uses counts them (an FP
-        // operation's f source may alias a chased x register: the access only probes inline).
-        const bool two = info.format == Format::R || info.format == Format::S || info.format == Format::B;
-        const bool one = two || info.format == Format::I || info.format == Format::SH;
-        chased = (one && has(before, d.rs1)) || (two && has(before, d.rs2));
+        // An FP operation's f source may alias a chased x register: the access only probes inline.
+        const XSources s = x_sources(d);
+        chased = (s.rs1 && is_chased(before, d.rs1)) || (s.rs2 && is_chased(before, d.rs2));
     }
     return chased ? before | bit : before & ~bit;
 }

@@ -19,6 +19,17 @@ namespace trapeze::rv64::jit {
 // Bit x set: x register x holds a chased value, one loaded from memory or computed from one.
 using Chased = uint32_t;
 
+// Whether x register x is chased in c (x0 never is).
+inline bool is_chased(Chased c, unsigned x) { return x != 0 && x < 32 && ((c >> x) & 1) != 0; }
+
+// Which of d's rs1 and rs2 it reads as x registers, by its format: R, S and B read both, I and
+// SH rs1. Only a heuristic for FP operations, whose f sources are counted as x registers.
+struct XSources {
+    bool rs1 = false;
+    bool rs2 = false;
+};
+XSources x_sources(const DecodedInsn& d);
+
 // The x registers the region's blocks write (x0 never): the others hold what they held when
 // the loop was entered, for all of its iterations.
 Chased written_in(std::span<const interp::Block* const> blocks);

@@ -282,7 +282,7 @@ void Emitter::Impl::call_slow(uint64_t fn, bool keep_rdi) {
 // Whether access d (instruction `index` of the block being planned) wants a memo: in a loop
 // region, a load or store not in an access group, off a base that is not chased there.
 bool Emitter::Impl::has_memo(const DecodedInsn& d, size_t index) const {
-    return m_loop && m_group_of[index] < 0 && d.rs1 != 0 && d.rs1 < 32 && ((m_chased[index] >> d.rs1) & 1) == 0;
+    return m_loop && m_group_of[index] < 0 && d.rs1 != 0 && d.rs1 < 32 && !is_chased(m_chased[index], d.rs1);
 }
 
 // Whether any block of the region has an access group (plan_groups).

@@ -261,12 +261,10 @@ std::array<uint32_t, 32> Emitter::Impl::register_uses(std::span<const interp::Bl
         const uint32_t weight = loops[k] == 0 ? 1 : std::max(1u, 16u >> (loops[k] - 1));
         for (const DecodedInsn& d : b->insns) {
             if (d.op >= op_table().size()) continue;
-            const OpInfo& info = op_table()[d.op];
-            if (info.dest == Dest::X && d.rd < 32) uses[d.rd] += weight;
-            // Integer sources by format (an FP operation's are counted too: only a heuristic).
-            const bool two = info.format == Format::R || info.format == Format::S || info.format == Format::B;
-            if ((two || info.format == Format::I || info.format == Format::SH) && d.rs1 < 32) uses[d.rs1] += weight;
-            if (two && d.rs2 < 32) uses[d.rs2] += weight;
+            if (op_table()[d.op].dest == Dest::X && d.rd < 32) uses[d.rd] += weight;
+            const XSources s = x_sources(d);  // an FP operation's are counted too: only a heuristic
+            if (s.rs1) uses[d.rs1] += weight;
+            if (s.rs2) uses[d.rs2] += weight;
         }
     }
     uses[0] = 0;
@@ -600,9 +598,9 @@ void Emitter::Impl::emit_body(const interp::Block& b, int32_t base, Chased chase
     m_fs = FsKnown::Unknown;
     if (m_loop) plan_groups(b);  // a lone block's is planned (region)
     m_chased.clear();
-    for (const DecodedInsn& d : b.insns) {
+    for (size_t i = 0; m_loop && i < b.insns.size(); ++i) {  // has_memo reads it in loops only
         m_chased.push_back(chased);
-        chased = chase(d, chased, m_written);
+        chased = chase(b.insns[i], chased, m_written);
     }
     plan_rotations(b, m_rotations);
     if (!m_loop) m_regs.set_available(cache_registers(!m_groups.empty()));
