@@ -10,7 +10,9 @@
 # 200 ms), starts the copies together and times the whole batch with CLOCK_MONOTONIC, so boot
 # is excluded. Prints median batch times, throughput (cpubench runs per
 # second), scaling = throughput(N harts) / throughput(1 hart), and trapeze's N-hart throughput
-# against QEMU's; every run's checksum is checked against the same source run on the host.
+# against QEMU's; every run's checksum is checked against the same source run on the host. Each
+# N-hart run's line gives the range of its cpubench run times and the longest a run waited for a
+# hart in the guest's run queue: a slow copy that never waited ran on a slow hart.
 # The same program built for the host, run as 1 and as N copies at once in every run, gives the
 # host's own scaling: the ceiling any emulator's scaling meets on that machine (shared caches,
 # memory bandwidth and clock boost: a 16-core cloud VM gave native code 12.7, not 16).
@@ -131,6 +133,15 @@ check() {
     { tail -20 "$log" >&2; die "$who: expected $((n * reps)) runs with checksum $ref, got (count checksum): $(echo $sums)"; }
   echo "$secs"
 }
+# spread LOG: the range of the batch's cpubench run times and the longest time a run waited for
+# a hart in the guest's run queue (CPUBENCH-SCHED, from /proc/PID/schedstat). Slow runs that
+# never waited had a slow hart (the host's or the emulator's doing); slow runs that waited
+# shared a hart with another copy (the guest scheduler's placement).
+spread() {
+  tr -d '\r' <"$1" | awk '/^CPUBENCH:/ { t = $2 + 0; lo = (n++ && lo < t) ? lo : t; hi = hi > t ? hi : t }
+    /^CPUBENCH-SCHED:/ { w = $6 + 0; if (!seen++ || w > wait) wait = w }
+    END { printf "runs %.2f-%.2f s", lo, hi; if (seen) printf ", waits <= %.3f s", wait }'
+}
 # profiled CPUS COMMAND...: COMMAND (with a time limit), under perf record when --profile asked
 # for it, its data named by the hart count and run number, the JIT's map and code moved beside
 # it. The shell that records its pid execs COMMAND, so the pid is trapeze's (the map's name).
@@ -210,7 +221,7 @@ for ((i = 1; i <= runs; i++)); do
     measured run_qemu "$n" "$work/qn.log"; d=$(check "$work/qn.log" "$n" "qemu $n-hart run $i") || exit 1
     h=$(native "$n") || exit 1
     tn[$n]+="$c " qn[$n]+="$d " hn[$n]+="$h "
-    line+="; $n harts, $n copies: trapeze $c s, qemu $d s"
+    line+="; $n harts, $n copies: trapeze $c s ($(spread "$work/tn.log")), qemu $d s ($(spread "$work/qn.log"))"
   done
   echo "$line (other processes' load meanwhile: ${others[*]} cores)"
   for x in "${others[@]}"; do awk -v x="$x" -v w="$worst" 'BEGIN { exit !(x > w) }' && worst=$x; done

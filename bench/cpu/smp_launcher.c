@@ -14,6 +14,7 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +42,26 @@ static int cmdline_int(const char* key, int fallback) { /* key includes the '=' 
 #include "settle.h"
 
 
+/* Once the run `pid` has exited, before it is reaped: what the guest's scheduler did with it
+ * (/proc/PID/schedstat: nanoseconds on a CPU, nanoseconds runnable but waiting for one, and
+ * the number of times it was given a CPU). A copy that waited shared its hart with another
+ * task (the guest's placement); a copy that ran slowly without waiting had a slow hart (the
+ * host's or the emulator's doing, invisible to the guest). */
+static void report_sched(pid_t pid) {
+    siginfo_t info;
+    while (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) < 0)
+        if (errno != EINTR) return;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+    FILE* f = fopen(path, "r");
+    if (!f) return;
+    unsigned long long ran, waited, slices;
+    if (fscanf(f, "%llu %llu %llu", &ran, &waited, &slices) == 3)
+        printf("CPUBENCH-SCHED: ran %.3f s waited %.3f s slices %llu\n", ran / 1e9, waited / 1e9,
+               slices);
+    fclose(f);
+}
+
 static int run_cpubench(int reps) { /* a worker: 0 when every run exited 0 */
     int failed = 0;
     for (int r = 0; r < reps; ++r) {
@@ -50,6 +71,7 @@ static int run_cpubench(int reps) { /* a worker: 0 when every run exited 0 */
             execl("/bench/cpubench", "cpubench", (char*)NULL);
             _exit(127);
         }
+        report_sched(pid);
         int status;
         while (waitpid(pid, &status, 0) < 0)
             if (errno != EINTR) return 1;

@@ -17,31 +17,36 @@ gcc -O2 -o "$work/cpubench-host" "$bench/cpu/cpubench.c" || fail "host build of 
 sum=$("$work/cpubench-host" | awk '/^CPUBENCH:/ { print $5 }')
 [[ -n $sum ]] || fail "cpubench printed no checksum"
 
-# smp_stand_in NAME ONE MANY [EXTRA]: a stand-in VMM that reads the harts from its command line
-# (--cpus N or -smp N) and the copies and repeats from the guest's (trapeze.smpbench=,
-# trapeze.smpreps=), prints copies x reps CPUBENCH lines with the host's checksum, then the
-# launcher's SMPBENCH line: a batch of ONE seconds on 1 hart, MANY on more; EXTRA is printed
-# first (a console line).
+# smp_stand_in NAME ONE MANY [EXTRA [WAIT]]: a stand-in VMM that reads the harts from its command
+# line (--cpus N or -smp N) and the copies and repeats from the guest's (trapeze.smpbench=,
+# trapeze.smpreps=), prints copies x reps CPUBENCH lines with the host's checksum (the k-th run
+# taking 0.100 + k/100 s; with WAIT, each followed by the launcher's CPUBENCH-SCHED line, the
+# last run's saying it waited WAIT s), then the launcher's SMPBENCH line: a batch of ONE seconds
+# on 1 hart, MANY on more; EXTRA is printed first (a console line).
 smp_stand_in() {
-  printf '%s\n%s\n%s\n%s\n' "$2" "$3" "$sum" "${4:-}" >"$work/$1.cfg"
+  printf '%s\n%s\n%s\n%s\n%s\n' "$2" "$3" "$sum" "${4:-}" "${5:-}" >"$work/$1.cfg"
   # (smp.sh runs a copy of its --trapeze, so the stand-in names its file in full.)
   stand_in "$1" "cfg=$work/$1.cfg
 $(cat <<'BODY'
-{ read -r one; read -r many; read -r sum; read -r extra; } <"$cfg"
+{ read -r one; read -r many; read -r sum; read -r extra; read -r wait; } <"$cfg"
 args=" $* "
 n=$(sed -E 's/.*(--cpus|-smp) ([0-9]+).*/\2/' <<<"$args")
 copies=$(sed -E 's/.*trapeze\.smpbench=([0-9]+).*/\1/' <<<"$args")
 reps=$(sed -E 's/.*trapeze\.smpreps=([0-9]+).*/\1/' <<<"$args")
 [[ $n == "$copies" ]] || { echo "harts $n but $copies copies: $*"; exit 1; }
 [[ -n $extra ]] && printf '%s\r\n' "$extra"
-for ((i = 0; i < copies * reps; i++)); do printf 'CPUBENCH: 0.100 s checksum %s\r\n' "$sum"; done
+for ((i = 0; i < copies * reps; i++)); do
+  printf 'CPUBENCH: %s s checksum %s\r\n' "$(awk -v i="$i" 'BEGIN { printf "%.3f", 0.1 + i / 100 }')" "$sum"
+  w=0.000; ((i == copies * reps - 1)) && w=$wait
+  [[ -z $wait ]] || printf 'CPUBENCH-SCHED: ran 0.100 s waited %s s slices 3\r\n' "$w"
+done
 secs=$one; ((n > 1)) && secs=$many
 printf 'SMPBENCH: %s s copies %s reps %s harts %s failed 0\r\n' "$secs" "$copies" "$reps" "$n"
 BODY
 )"
 }
 mkdir "$work/bin"
-smp_stand_in trapeze 1.000 1.250
+smp_stand_in trapeze 1.000 1.250 "" 0.042
 smp_stand_in qemu 2.000 4.000
 # QEMU as smp.sh finds it, on the PATH (its --version answered here, so that the order of the
 # runs holds only the guest runs).
@@ -64,6 +69,10 @@ grep -Eq '^2 harts: scaling trapeze 1\.60 \(goal >= 1\.8\), qemu 1\.00, host.s n
 grep -Eq '^4 harts: scaling trapeze 3\.20 \(goal >= 3\.6\), qemu 2\.00, host.s native [0-9.]+; throughput trapeze/qemu 3\.20 \(goal >= 2\)$' <<<"$out" ||
   fail "no 4-hart summary: $out"
 grep -q '^1-hart throughput: trapeze/qemu 2.00$' <<<"$out" || fail "no 1-hart ratio: $out"
+# Each N-hart run's spread: the 4-hart batch's runs took 0.10-0.13 s; trapeze's guest said
+# (CPUBENCH-SCHED) one waited 0.042 s for a hart, QEMU's stand-in said nothing of waits.
+grep -q '; 4 harts, 4 copies: trapeze 1.250 s (runs 0.10-0.13 s, waits <= 0.042 s), qemu 4.000 s (runs 0.10-0.13 s) ' <<<"$out" ||
+  fail "no spread of the 4-hart runs: $out"
 
 smp_stand_in trapeze 1.000 1.250 "[   12.5] rcu: INFO: rcu_sched self-detected stall on CPU"
 : >"$work/order"
