@@ -20,7 +20,7 @@
 # guest run, and a warning follows the figures when it was not negligible.
 #
 # usage: bench/smp.sh [--harts N[,N...]] [--runs N] [--reps R] [--engine jit|interp] [--trapeze PATH]
-#                     [--qemu PATH] [--dir DIR] [--prebuilt DIR] [--profile DIR [--perf PATH]]
+#                     [--qemu PATH] [--dir DIR] [--prebuilt DIR] [--profile DIR [--perf PATH]] [--separate]
 #        bench/smp.sh --prepare DIR [--dir DIR]
 # --prepare builds what the guest runs (initrd.img: the test initramfs with the programs added)
 # and the host build of cpubench into DIR, and stops; --prebuilt DIR runs with them instead of
@@ -31,15 +31,21 @@
 # tools/jit-profile to read on any host: the harts' shared costs on a many-core machine that
 # has no profiler of its own (--perf names the perf to use; bench/bundle.sh --perf packs one).
 # A profiled run's batch times include perf's overhead: they compare with no other figures.
+# --separate also runs, for each N, N separate 1-hart trapeze processes at once (each its own
+# guest with one copy; not profiled) and reports the slowest one's batch: what the host does to
+# N busy trapeze threads, against what one N-hart process adds to that (the summary's
+# "in one process" ratio: the N-hart batch over that slowest batch, medians). The guests start
+# together but boot in their own time, so their batches overlap by most, not all, of their length.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 runs=3 reps=6 engine=jit harts=$(nproc)
-trapeze=$root/build/trapeze qemu=qemu-system-riscv64 prepare= prebuilt= profile= perf=perf
+trapeze=$root/build/trapeze qemu=qemu-system-riscv64 prepare= prebuilt= profile= perf=perf separate=
 dir=${TRAPEZE_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/trapeze/debian-riscv64}
 die() { echo "smp.sh: $*" >&2; exit 1; }
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 while (($#)); do
+  [[ $1 == --separate ]] && { separate=1; shift; continue; }
   (($# >= 2)) || die "$1 needs an argument"
   case $1 in
     --harts) harts=$2 ;;
@@ -168,6 +174,23 @@ run_trapeze() {  # CPUS LOG
     --bios "$dir/fw_jump.bin" --initrd "$work/initrd.img" --memory 512 --cpus "$1" \
     --append "$(append "$1")" </dev/null >"$2" 2>&1
 }
+# separate N RUN: N 1-hart trapeze processes at once, each its own guest with one copy; prints the
+# slowest one's batch seconds, or dies as check does.
+separate() {
+  local n=$1 k pids=() slowest=0 secs
+  for ((k = 0; k < n; k++)); do
+    timeout 900 "$trapeze" run --engine "$engine" --no-stats --no-rng --kernel "$dir/Image" \
+      --bios "$dir/fw_jump.bin" --initrd "$work/initrd.img" --memory 512 --cpus 1 \
+      --append "$(append 1)" </dev/null >"$work/s$k.log" 2>&1 &
+    pids+=($!)
+  done
+  for k in "${pids[@]}"; do wait "$k"; done
+  for ((k = 0; k < n; k++)); do
+    secs=$(check "$work/s$k.log" 1 "trapeze separate process $((k + 1)) of $n, run $2") || exit 1
+    slowest=$(awk -v a="$secs" -v b="$slowest" 'BEGIN { print (a > b ? a : b) }')
+  done
+  echo "$slowest"
+}
 run_qemu() {  # CPUS LOG
   timeout 900 "$qemu" -M virt -accel tcg,thread=multi -smp "$1" -m 512M -nographic \
     -no-reboot -bios "$dir/fw_jump.bin" -kernel "$dir/Image" -initrd "$work/initrd.img" \
@@ -208,7 +231,7 @@ native() {
   awk -v s="$s" -v e="$e" 'BEGIN { printf "%.3f", (e - s) / 1e9 }'
 }
 declare -a t1 q1 h1
-declare -A tn qn hn  # [N] = space-separated batch times, one per run
+declare -A tn qn hn sn  # [N] = space-separated batch times, one per run
 for ((i = 1; i <= runs; i++)); do
   others=()
   measured run_trapeze 1 "$work/t1.log"; a=$(check "$work/t1.log" 1 "trapeze 1-hart run $i") || exit 1
@@ -222,6 +245,12 @@ for ((i = 1; i <= runs; i++)); do
     h=$(native "$n") || exit 1
     tn[$n]+="$c " qn[$n]+="$d " hn[$n]+="$h "
     line+="; $n harts, $n copies: trapeze $c s ($(spread "$work/tn.log")), qemu $d s ($(spread "$work/qn.log"))"
+    if [[ -n $separate ]]; then
+      measured separate "$n" "$i" >"$work/sep" || exit 1
+      e=$(cat "$work/sep")
+      sn[$n]+="$e "
+      line+=", $n separate 1-hart trapeze processes: slowest $e s"
+    fi
   done
   echo "$line (other processes' load meanwhile: ${others[*]} cores)"
   for x in "${others[@]}"; do awk -v x="$x" -v w="$worst" 'BEGIN { exit !(x > w) }' && worst=$x; done
@@ -244,6 +273,8 @@ for n in "${counts[@]}"; do
   printf '  %-16s %2d hart(s), %2d copies: %8.3f s, throughput %6.3f runs/s, scaling %s\n' \
     "trapeze ($engine)" "$n" "$n" "$mtn" "$ttn" "$st" "qemu (mttcg)" "$n" "$n" "$mqn" "$tqn" "$sq"
   summary+=("$n harts: scaling trapeze $st (goal >= $(awk -v n="$n" 'BEGIN { printf "%.1f", 0.9 * n }')), qemu $sq, host's native $sh; throughput trapeze/qemu $(ratio "$ttn" "$tqn") (goal >= 2)")
+  # shellcheck disable=SC2086
+  [[ -z $separate ]] || summary+=("$n harts in one process: batch $mtn s against $(med ${sn[$n]}) s for the slowest of $n separate 1-hart processes (ratio $(ratio "$mtn" "$(med ${sn[$n]})"))")
 done
 echo "1-hart throughput: trapeze/qemu $(ratio "$tt1" "$tq1")"
 printf '%s\n' "${summary[@]}"

@@ -4,7 +4,8 @@
 # 1-hart runs are shared, and the summary's scaling and throughput ratios are the ones the
 # stand-ins' printed batch times make; the host's native scaling is measured alongside. A run
 # whose kernel reports a stall, or whose checksums are not the host build's, fails and says
-# so, and one whose guest never went idle before its batch is warned of; hart counts outside
+# so, and one whose guest never went idle before its batch is warned of; --separate adds N
+# separate 1-hart processes per N and compares; hart counts outside
 # 2..32, an empty --prebuilt folder, --prepare with --prebuilt and a missing --qemu are refused.
 #
 # usage: smp_bench_test.sh BENCH_DIR
@@ -73,6 +74,17 @@ grep -q '^1-hart throughput: trapeze/qemu 2.00$' <<<"$out" || fail "no 1-hart ra
 # (CPUBENCH-SCHED) one waited 0.042 s for a hart, QEMU's stand-in said nothing of waits.
 grep -q '; 4 harts, 4 copies: trapeze 1.250 s (runs 0.10-0.13 s, waits <= 0.042 s), qemu 4.000 s (runs 0.10-0.13 s) ' <<<"$out" ||
   fail "no spread of the 4-hart runs: $out"
+
+# --separate (a flag, no argument): after each N-hart pair, N 1-hart trapeze processes at once;
+# the slowest one's batch is reported, and the N-hart batch against it.
+: >"$work/order"
+out=$(smp --separate --harts 2) || fail "smp.sh --separate --harts 2 failed: $out"
+order=$(tr '\n' ' ' <"$work/order")
+[[ $order == "trapeze qemu trapeze qemu trapeze trapeze " ]] || fail "with --separate the VMMs ran in the order $order"
+grep -q ', 2 separate 1-hart trapeze processes: slowest 1.000 s (other' <<<"$out" ||
+  fail "no separate processes in the run's line: $out"
+grep -q '^2 harts in one process: batch 1.250 s against 1.000 s for the slowest of 2 separate 1-hart processes (ratio 1.25)$' <<<"$out" ||
+  fail "no in-process summary: $out"
 
 smp_stand_in trapeze 1.000 1.250 "[   12.5] rcu: INFO: rcu_sched self-detected stall on CPU"
 : >"$work/order"
