@@ -134,9 +134,12 @@ bool keeps_group(Op op, bool has_bitcount) {
 // the current data view must hold tag (va & ~0xfff) | tag id and the access be naturally
 // aligned, else `slow` (with rsi = va). Both tests are one compare: the misaligned low bits
 // of va are kept and XORed with the tag id, a multiple of 8 (Hart::kTagIdStep), so they can
-// only match when they are zero. Leaves rsi = the host address.
+// only match when they are zero. Leaves rsi = the host address, and rax = the entry unless
+// `table_in_rdx`: then rdx holds the view's table and rax the entry's offset in it, which takes
+// the table's load and an add off the way from the address to the access (the table's load
+// runs beside the index computation), for a caller with rdx free (a load).
 void Emitter::Impl::tlb_probe(const DecodedInsn& d, unsigned size, size_t tag_offset, Label& slow,
-                              uint64_t and_mask) {
+                              uint64_t and_mask, bool table_in_rdx) {
     if (const int i = d.rs1 == 0 ? -1 : m_regs.host_of(d.rs1); i >= 0) {
         lea(rsi, ptr[cache_reg(static_cast<unsigned>(i)) + disp(d.imm)]);
     } else {
@@ -144,22 +147,33 @@ void Emitter::Impl::tlb_probe(const DecodedInsn& d, unsigned size, size_t tag_of
         if (d.imm != 0) add(rsi, imm32(d.imm));
     }
     if (and_mask != ~uint64_t{0}) and_(rsi, imm32(static_cast<int64_t>(and_mask)));
-    tlb_entry();
+    if (table_in_rdx) {
+        mov(rdx, qword[rbx + m_l.data_tlb]);
+        entry_offset();
+    } else {
+        tlb_entry();
+    }
+    const Xbyak::RegExp entry = table_in_rdx ? rdx + rax : Xbyak::RegExp(rax);
     mov(rcx, rsi);
     and_(rcx, imm32(~int64_t{0xfff} | (size - 1)));
     xor_(rcx, qword[rbx + m_l.tlb_tag]);
-    cmp(rcx, qword[rax + tag_offset]);
+    cmp(rcx, qword[entry + tag_offset]);
     jne(slow, T_NEAR);
-    add(rsi, qword[rax + offsetof(Hart::TlbEntry, addend)]);
+    add(rsi, qword[entry + offsetof(Hart::TlbEntry, addend)]);
 }
 
-// rax = the current data view's TLB entry for the page of rsi.
-void Emitter::Impl::tlb_entry() {
+// eax = the offset of the TLB entry for the page of rsi within its view's table.
+void Emitter::Impl::entry_offset() {
     static_assert(Hart::kTlbSets * sizeof(Hart::TlbEntry) <= (1u << 31));
     static_assert(sizeof(Hart::TlbEntry) == 1u << 5);
     mov(eax, esi);
     shr(eax, 12 - 5);  // the set index, times sizeof(TlbEntry)
     and_(eax, (Hart::kTlbSets - 1) * sizeof(Hart::TlbEntry));
+}
+
+// rax = the current data view's TLB entry for the page of rsi.
+void Emitter::Impl::tlb_entry() {
+    entry_offset();
     add(rax, qword[rbx + m_l.data_tlb]);
 }
 
@@ -396,7 +410,7 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
     } else if (memo) {
         access(memo_address(d, m.size, static_cast<unsigned>(site), probe));
     } else {
-        tlb_probe(d, m.size, tag, slow);
+        tlb_probe(d, m.size, tag, slow, ~uint64_t{0}, !m.store);  // a load leaves rdx free
         access(rsi);
     }
     L(done);

@@ -502,8 +502,9 @@ private:
     void branch_into_next(Op op, bool other_taken, int64_t other_off, int64_t next_block_off, size_t index,
                           const RegCache::Map& now);
     void tlb_probe(const DecodedInsn& d, unsigned size, size_t tag_offset, Label& slow,
-                   uint64_t and_mask = ~uint64_t{0});
+                   uint64_t and_mask = ~uint64_t{0}, bool table_in_rdx = false);
     void tlb_entry();
+    void entry_offset();
     void plan_groups(const interp::Block& b);
     void group_probe(const AccessGroup& g);
     Xbyak::RegExp group_address(const DecodedInsn& d, size_t index, Label& probe);
