@@ -169,19 +169,23 @@ profiled() {
   fi
   return $status
 }
-run_trapeze() {  # CPUS LOG
-  profiled "$1" "$trapeze" run --engine "$engine" --no-stats --no-rng --kernel "$dir/Image" \
-    --bios "$dir/fw_jump.bin" --initrd "$work/initrd.img" --memory 512 --cpus "$1" \
-    --append "$(append "$1")" </dev/null >"$2" 2>&1
+# trapeze_cmd CPUS: the trapeze command line of a guest with CPUS harts and as many copies, in cmd.
+trapeze_cmd() {
+  cmd=("$trapeze" run --engine "$engine" --no-stats --no-rng --kernel "$dir/Image"
+    --bios "$dir/fw_jump.bin" --initrd "$work/initrd.img" --memory 512 --cpus "$1"
+    --append "$(append "$1")")
 }
-# separate N RUN: N 1-hart trapeze processes at once, each its own guest with one copy; prints the
-# slowest one's batch seconds, or dies as check does.
+run_trapeze() {  # CPUS LOG
+  trapeze_cmd "$1"
+  profiled "$1" "${cmd[@]}" </dev/null >"$2" 2>&1
+}
+# separate N RUN: N 1-hart trapeze processes at once, each its own guest with one copy (not
+# profiled); prints the slowest one's batch seconds, or dies as check does.
 separate() {
   local n=$1 k pids=() slowest=0 secs
+  trapeze_cmd 1
   for ((k = 0; k < n; k++)); do
-    timeout 900 "$trapeze" run --engine "$engine" --no-stats --no-rng --kernel "$dir/Image" \
-      --bios "$dir/fw_jump.bin" --initrd "$work/initrd.img" --memory 512 --cpus 1 \
-      --append "$(append 1)" </dev/null >"$work/s$k.log" 2>&1 &
+    timeout 900 "${cmd[@]}" </dev/null >"$work/s$k.log" 2>&1 &
     pids+=($!)
   done
   for k in "${pids[@]}"; do wait "$k"; done

@@ -8,13 +8,13 @@
  * "SMPBENCH: <secs> s copies <N> reps <R> harts <online harts> failed <workers>" and powers the
  * machine off. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
