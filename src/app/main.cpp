@@ -26,6 +26,7 @@
 #include "machine/riscv_machine.hpp"
 #include "machine/x86_machine.hpp"
 #include "runloop/cgroup.hpp"
+#include "runloop/hart_affinity.hpp"
 #include "sandbox/sandbox.hpp"
 #include "snapshot/memory_file.hpp"
 #include "vmm/debugger.hpp"
@@ -104,7 +105,8 @@ Result<void> check_record_replay_options(const CLI::App& run, const std::string&
     }
     if (replay.empty()) return ok();
     for (const char* opt : {"--kernel", "--initrd", "--bios", "--append", "--memory", "--cpus", "--hypervisor", "--disk", "--net", "--boot",
-                            "--console", "--no-rng", "--restore", "--arch", "--on-reboot", "--deterministic", "--snapshot-path"})
+                            "--console", "--no-rng", "--restore", "--arch", "--on-reboot", "--deterministic", "--snapshot-path",
+                            "--hart-affinity"})
         if (run.count(opt) != 0)  // --no-hypervisor counts as --hypervisor: it is the same flag
             return make_error("{} does not go with --replay: the machine is the recording's",
                               std::string_view(opt) == "--hypervisor" ? "--hypervisor/--no-hypervisor" : opt);
@@ -409,6 +411,10 @@ int main(int argc, char** argv) {
     run->add_option("--cpu-quota", cfg.cpu_quota_percent,
                     "Share of the host's CPUs the VM may use, in percent of one CPU (150 = 1.5 CPUs; default: no limit)")
         ->check(CLI::Range(1u, 100u * kMaxCpus));
+    std::string hart_affinity;
+    run->add_option("--hart-affinity", hart_affinity,
+                    "riscv64: the host CPUs each hart's thread may run on, one taskset-style list per hart in hart "
+                    "order, separated by '/' (--cpus 4 --hart-affinity 0/2/4/6; 0-1/2-3 for two harts)");
     std::string cgroup;
     app.add_option("--cgroup", cgroup,
                    "Move trapeze into this cgroup v2 directory at start (its cpu.max and other limits then apply)");
@@ -581,6 +587,10 @@ int main(int argc, char** argv) {
             fmt::print(stderr, "trapeze: --boot disk is for riscv64 (U-Boot); x86_64 enters --kernel directly\n");
             return 2;
         }
+        if (!hart_affinity.empty()) {
+            fmt::print(stderr, "trapeze: --hart-affinity is for riscv64's hart threads (x86_64: pin trapeze with taskset)\n");
+            return 2;
+        }
         for (const std::string& spec : disks) {
             auto disk = machine::parse_disk_option(spec);
             if (!disk) {
@@ -636,6 +646,14 @@ int main(int argc, char** argv) {
         cfg.nets.push_back(*net);
     }
     cfg.console = console == "virtio" ? machine::ConsoleKind::Virtio : machine::ConsoleKind::Serial;
+    if (!hart_affinity.empty()) {
+        auto affinity = runloop::parse_hart_affinity(hart_affinity, cfg.cpus);
+        if (!affinity) {
+            fmt::print(stderr, "trapeze: {}\n", affinity.error().message);
+            return 2;
+        }
+        cfg.hart_affinity = std::move(*affinity);
+    }
     if (snap.restore) return finish(run_vm(cfg, terminal, snap, gdb), **signals);
     if (!initrd.empty()) cfg.initrd = initrd;
     if (bios != "none") {

@@ -10,6 +10,7 @@
 
 #include "base/result.hpp"
 #include "ratelimit/rate_limiter_config.hpp"
+#include "runloop/hart_affinity.hpp"
 #include "virtio/net/net_config.hpp"
 
 namespace trapeze::machine {
@@ -55,6 +56,9 @@ struct MachineConfig {
     // The share of one host CPU the whole VM may use, in percent (150 = one and a half CPUs);
     // 0 = no limit. Enforced by the run loops (runloop::CpuQuota).
     unsigned cpu_quota_percent = 0;
+    // The host CPUs each hart's thread may run on, one list per hart (runloop::HartAffinity);
+    // empty: no pinning. Only where harts have threads of their own (cpus > 1, not deterministic).
+    runloop::HartAffinity hart_affinity;
 };
 
 }  // namespace trapeze::machine

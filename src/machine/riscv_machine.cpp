@@ -127,12 +127,20 @@ Result<void> RiscvMachine::create_engine() {
         m_engine = std::make_unique<EngineAdapter<rv64::interp::Interpreter>>(
             std::make_unique<rv64::interp::Interpreter>(m_mem));
     }
+    if (!m_cfg.hart_affinity.empty()) {
+        if (!parallel())
+            return make_error("--hart-affinity pins the harts' own threads: it needs --cpus 2 or more, without "
+                              "--deterministic, --record or --replay (their harts take turns on one thread)");
+        if (m_cfg.hart_affinity.size() != m_cfg.cpus)
+            return make_error("--hart-affinity gives {} list(s) of CPUs for {} harts", m_cfg.hart_affinity.size(),
+                              m_cfg.cpus);
+    }
     if (parallel()) {
         m_coherence = std::make_unique<rv64::CodeCoherence>(m_engine->cache(), m_cfg.cpus);
         m_engine->cache().set_page_listener(m_coherence.get());
         runloop::HartLoop& loop = *this;  // a private base: converted here, where it is accessible
         auto quota = std::make_unique<runloop::CpuQuota>(m_cfg.cpu_quota_percent);
-        m_threads = std::make_unique<runloop::HartThreads>(m_cfg.cpus, loop, std::move(quota));
+        m_threads = std::make_unique<runloop::HartThreads>(m_cfg.cpus, loop, std::move(quota), m_cfg.hart_affinity);
         m_clint.set_timer_observer([this](unsigned hart) { m_threads->wake(hart); });
     }
     return ok();

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <cassert>
 #include <chrono>
 #include <future>
 #include <string>
@@ -31,8 +32,9 @@ void HartThreads::Waker::sleep(uint64_t t, uint64_t ns) {
     cv.wait_for(lock, std::chrono::nanoseconds(ns), [&] { return seq != t; });
 }
 
-HartThreads::HartThreads(unsigned harts, HartLoop& loop, std::unique_ptr<CpuQuota> quota)
-    : m_loop(loop), m_quota(std::move(quota)), m_pause(harts) {
+HartThreads::HartThreads(unsigned harts, HartLoop& loop, std::unique_ptr<CpuQuota> quota, HartAffinity affinity)
+    : m_loop(loop), m_quota(std::move(quota)), m_affinity(std::move(affinity)), m_pause(harts) {
+    assert(m_affinity.empty() || m_affinity.size() == harts);
     for (unsigned i = 0; i < harts; ++i) m_wakers.push_back(std::make_unique<Waker>());
 }
 
@@ -51,7 +53,9 @@ Result<void> HartThreads::start() {
             m_threads.emplace_back([this, i, confined] {
                 const std::string name = fmt::format("trapeze-hart{}", i);  // top -H, perf, gdb, the sandbox
                 pthread_setname_np(pthread_self(), name.c_str());
-                Result<void> r = sandbox::confine_this_thread(sandbox::ThreadKind::Hart);
+                // Pinned before the filter, which allows no sched_setaffinity.
+                Result<void> r = m_affinity.empty() ? ok() : pin_this_thread(m_affinity[i]);
+                if (r) r = sandbox::confine_this_thread(sandbox::ThreadKind::Hart);
                 const bool ok = r.ok();
                 confined->set_value(std::move(r));
                 if (ok) return thread_main(i);

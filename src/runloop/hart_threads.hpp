@@ -8,6 +8,8 @@
 // the machine stops or pauses) or until its own next timer deadline. With a CpuQuota, a hart
 // charges it before each slice and, once the period's budget is spent, sleeps the same way
 // until the next period (or wake(): it then charges again), so stop and pause stay prompt.
+// With a HartAffinity, each thread pins itself to its hart's host CPUs before it installs its
+// seccomp filter and runs guest code.
 //
 // Thread: construct, start(), stop() and the destructor on the machine's thread; wake(),
 // request_stop(), pause() and resume() on any thread (pause/resume not on a hart thread).
@@ -23,6 +25,7 @@
 
 #include "base/result.hpp"
 #include "runloop/cpu_quota.hpp"
+#include "runloop/hart_affinity.hpp"
 #include "runloop/pause_rendezvous.hpp"
 
 namespace trapeze::runloop {
@@ -45,7 +48,9 @@ public:
 class HartThreads {
 public:
     // `quota`: the VM's CPU share, shared by every hart thread (nullptr: no limit).
-    HartThreads(unsigned harts, HartLoop& loop, std::unique_ptr<CpuQuota> quota = nullptr);
+    // `affinity`: the host CPUs of each hart's thread (empty: no pinning; else one list per hart).
+    HartThreads(unsigned harts, HartLoop& loop, std::unique_ptr<CpuQuota> quota = nullptr,
+                HartAffinity affinity = {});
     HartThreads(const HartThreads&) = delete;
     HartThreads& operator=(const HartThreads&) = delete;
     ~HartThreads();  // stop()
@@ -87,6 +92,7 @@ private:
 
     HartLoop& m_loop;
     std::unique_ptr<CpuQuota> m_quota;  // nullptr: no limit
+    HartAffinity m_affinity;            // empty: no pinning
     std::vector<std::unique_ptr<Waker>> m_wakers;
     PauseRendezvous m_pause;
     std::atomic<bool> m_stop{false};

@@ -68,8 +68,9 @@ void add_process_basics(SeccompFilter& f) {
 
 // Starting threads (std::thread): clone only with CLONE_THREAD, so never a new process;
 // clone3 hides its flags in memory a filter cannot read, so it answers ENOSYS and glibc falls
-// back to clone. The new thread registers itself (set_robust_list, rseq), names itself and
-// installs its own filter under this one (prctl, seccomp).
+// back to clone. The new thread registers itself (set_robust_list, rseq), names itself, pins
+// itself to its host CPUs (a hart under --hart-affinity: sched_setaffinity of the calling thread
+// only, pid 0) and installs its own filter under this one (prctl, seccomp).
 void add_thread_start(SeccompFilter& f) {
     f.allow_if(SCMP_SYS(clone), {arg_bits_set(0, CLONE_THREAD | CLONE_VM)});
     f.fail_with(SCMP_SYS(clone3), ENOSYS);
@@ -78,6 +79,7 @@ void add_thread_start(SeccompFilter& f) {
     for (int option : {PR_SET_NAME, PR_GET_NAME, PR_SET_NO_NEW_PRIVS})
         f.allow_if(SCMP_SYS(prctl), {arg32_eq(0, u32(option))});
     f.allow_if(SCMP_SYS(seccomp), {arg32_eq(0, SECCOMP_SET_MODE_FILTER)});
+    f.allow_if(SCMP_SYS(sched_setaffinity), {arg32_eq(0, 0)});
 }
 
 // Waiting on and reading fds: eventfds, the console's wake fds, stdin, signalfd, backends.
