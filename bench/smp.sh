@@ -21,6 +21,7 @@
 #
 # usage: bench/smp.sh [--harts N[,N...]] [--runs N] [--reps R] [--engine jit|interp] [--trapeze PATH]
 #                     [--qemu PATH] [--dir DIR] [--prebuilt DIR] [--profile DIR [--perf PATH]] [--separate]
+#                     [--hart-affinity none|packed|spread]
 #        bench/smp.sh --prepare DIR [--dir DIR]
 # --prepare builds what the guest runs (initrd.img: the test initramfs with the programs added)
 # and the host build of cpubench into DIR, and stops; --prebuilt DIR runs with them instead of
@@ -36,11 +37,16 @@
 # N busy trapeze threads, against what one N-hart process adds to that (the summary's
 # "in one process" ratio: the N-hart batch over that slowest batch, medians). The guests start
 # together but boot in their own time, so their batches overlap by most, not all, of their length.
+# --hart-affinity packed|spread pins each N-hart trapeze run's hart threads (trapeze run
+# --hart-affinity): packed puts hart i on the i-th CPU this script may run on, spread on the
+# (2i)-th (every other CPU: on hosts that number SMT siblings or the vCPUs of one host core
+# next to each other, a core each), against where the host's scheduler puts them (the default,
+# none). Only trapeze's N-hart runs are pinned; the line above the figures says which way.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 runs=3 reps=6 engine=jit harts=$(nproc)
-trapeze=$root/build/trapeze qemu=qemu-system-riscv64 prepare= prebuilt= profile= perf=perf separate=
+trapeze=$root/build/trapeze qemu=qemu-system-riscv64 prepare= prebuilt= profile= perf=perf separate= affinity=none
 dir=${TRAPEZE_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/trapeze/debian-riscv64}
 die() { echo "smp.sh: $*" >&2; exit 1; }
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -59,6 +65,7 @@ while (($#)); do
     --prebuilt) prebuilt=$2 ;;
     --profile) profile=$2 ;;
     --perf) perf=$2 ;;
+    --hart-affinity) affinity=$2 ;;
     *) die "unknown argument '$1'" ;;
   esac
   shift 2
@@ -71,6 +78,26 @@ done
 [[ $runs =~ ^[0-9]+$ ]] && ((runs >= 1)) || die "--runs must be a positive number"
 [[ $reps =~ ^[0-9]+$ ]] && ((reps >= 1)) || die "--reps must be a positive number"
 [[ -z $prepare || -z $prebuilt ]] || die "--prepare and --prebuilt exclude each other"
+[[ $affinity == none || $affinity == packed || $affinity == spread ]] ||
+  die "--hart-affinity must be none, packed or spread, not '$affinity'"
+# The CPUs this script (and so trapeze) may run on, lowest first (taskset's list expanded).
+read -r -a host_cpus <<<"$(awk '/^Cpus_allowed_list:/ { print $2 }' /proc/self/status | tr ',' '\n' |
+  awk -F- '{ if (NF == 2) for (c = $1; c <= $2; c++) printf "%d ", c; else printf "%d ", $1 }')"
+# pinning N: trapeze's --hart-affinity list for N harts under the chosen way (empty for none).
+pinning() {
+  local n=$1 step=1 k list=
+  [[ $affinity == none ]] && return 0
+  [[ $affinity == spread ]] && step=2
+  for ((k = 0; k < n; k++)); do list+="${list:+/}${host_cpus[k * step]}"; done
+  echo "$list"
+}
+if [[ $affinity != none ]]; then
+  step=1; [[ $affinity == spread ]] && step=2
+  for n in "${counts[@]}"; do
+    ((step * (n - 1) < ${#host_cpus[@]})) ||
+      die "--hart-affinity $affinity: $n harts need $((step * (n - 1) + 1)) CPUs to run on, this host lets trapeze have ${#host_cpus[@]}"
+  done
+fi
 if [[ -n $profile ]]; then
   mkdir -p "$profile" || die "cannot make $profile"
   profile=$(cd "$profile" && pwd)
@@ -174,6 +201,7 @@ trapeze_cmd() {
   cmd=("$trapeze" run --engine "$engine" --no-stats --no-rng --kernel "$dir/Image"
     --bios "$dir/fw_jump.bin" --initrd "$work/initrd.img" --memory 512 --cpus "$1"
     --append "$(append "$1")")
+  if (($1 > 1)) && [[ $affinity != none ]]; then cmd+=(--hart-affinity "$(pinning "$1")"); fi
 }
 run_trapeze() {  # CPUS LOG
   trapeze_cmd "$1"
@@ -222,6 +250,9 @@ echo "smp.sh: N = ${counts[*]} harts, $runs run(s), trapeze --engine $engine (bu
   "$("$qemu" --version | head -n 1)"
 echo "host: $(nproc) cores, load average $(cut -d ' ' -f 1-3 /proc/loadavg)"
 [[ -z $profile ]] || echo "profiling every trapeze run into $profile (its times include perf's overhead)"
+for n in "${counts[@]}"; do
+  [[ $affinity == none ]] || echo "trapeze's $n-hart runs pinned ($affinity): --hart-affinity $(pinning "$n")"
+done
 # native N: seconds for N copies of the host build at once, each running it reps times.
 native() {
   local n=$1 s e k pids=()

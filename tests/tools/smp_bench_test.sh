@@ -5,7 +5,8 @@
 # stand-ins' printed batch times make; the host's native scaling is measured alongside. A run
 # whose kernel reports a stall, or whose checksums are not the host build's, fails and says
 # so, and one whose guest never went idle before its batch is warned of; --separate adds N
-# separate 1-hart processes per N and compares; hart counts outside
+# separate 1-hart processes per N and compares; --hart-affinity pins the N-hart runs' harts;
+# hart counts outside
 # 2..32, an empty --prebuilt folder, --prepare with --prebuilt and a missing --qemu are refused.
 #
 # usage: smp_bench_test.sh BENCH_DIR
@@ -35,6 +36,9 @@ n=$(sed -E 's/.*(--cpus|-smp) ([0-9]+).*/\2/' <<<"$args")
 copies=$(sed -E 's/.*trapeze\.smpbench=([0-9]+).*/\1/' <<<"$args")
 reps=$(sed -E 's/.*trapeze\.smpreps=([0-9]+).*/\1/' <<<"$args")
 [[ $n == "$copies" ]] || { echo "harts $n but $copies copies: $*"; exit 1; }
+if [[ $args == *" --hart-affinity "* ]]; then
+  sed -E 's/.* --hart-affinity ([^ ]+) .*/\1/' <<<"$args" >>"${cfg%/*}/affinity"
+fi
 [[ -n $extra ]] && printf '%s\r\n' "$extra"
 for ((i = 0; i < copies * reps; i++)); do
   printf 'CPUBENCH: %s s checksum %s\r\n' "$(awk -v i="$i" 'BEGIN { printf "%.3f", 0.1 + i / 100 }')" "$sum"
@@ -85,6 +89,35 @@ grep -q ', 2 separate 1-hart trapeze processes: slowest 1.000 s (other' <<<"$out
   fail "no separate processes in the run's line: $out"
 grep -q '^2 harts in one process: batch 1.250 s against 1.000 s for the slowest of 2 separate 1-hart processes (ratio 1.25)$' <<<"$out" ||
   fail "no in-process summary: $out"
+
+# --hart-affinity packed: the N-hart trapeze run (not the 1-hart one, not QEMU's) gets hart i
+# on the i-th CPU the script may run on; spread on every other one; a host with too few CPUs
+# for the way asked for, and an unknown way, are refused before anything runs.
+cpus=($(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)))'))
+if ((${#cpus[@]} >= 2)); then
+  rm -f "$work/affinity"
+  out=$(smp --harts 2 --hart-affinity packed) || fail "smp.sh --hart-affinity packed failed: $out"
+  [[ $(cat "$work/affinity") == "${cpus[0]}/${cpus[1]}" ]] ||
+    fail "the 2-hart run was pinned '$(cat "$work/affinity" 2>/dev/null)', expected ${cpus[0]}/${cpus[1]}"
+  grep -q "^trapeze's 2-hart runs pinned (packed): --hart-affinity ${cpus[0]}/${cpus[1]}$" <<<"$out" ||
+    fail "no line saying how the runs were pinned: $out"
+fi
+if ((${#cpus[@]} >= 3)); then
+  rm -f "$work/affinity"
+  out=$(smp --harts 2 --hart-affinity spread) || fail "smp.sh --hart-affinity spread failed: $out"
+  [[ $(cat "$work/affinity") == "${cpus[0]}/${cpus[2]}" ]] ||
+    fail "the 2-hart run was spread as '$(cat "$work/affinity" 2>/dev/null)', expected ${cpus[0]}/${cpus[2]}"
+fi
+if ((${#cpus[@]} < 63)); then
+  : >"$work/order"
+  out=$(smp --harts 32 --hart-affinity spread) && fail "32 spread harts on ${#cpus[@]} CPUs were accepted: $out"
+  grep -q -- "--hart-affinity spread: 32 harts need 63 CPUs to run on, this host lets trapeze have ${#cpus[@]}" <<<"$out" ||
+    fail "no clear message for too few CPUs: $out"
+  [[ ! -s $work/order ]] || fail "a VMM ran before the refusal"
+fi
+out=$(smp --harts 2 --hart-affinity diagonal) && fail "--hart-affinity diagonal was accepted: $out"
+grep -q -- "--hart-affinity must be none, packed or spread, not 'diagonal'" <<<"$out" ||
+  fail "no clear message for an unknown --hart-affinity: $out"
 
 smp_stand_in trapeze 1.000 1.250 "[   12.5] rcu: INFO: rcu_sched self-detected stall on CPU"
 : >"$work/order"
