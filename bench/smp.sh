@@ -166,14 +166,17 @@ check() {
     { tail -20 "$log" >&2; die "$who: expected $((n * reps)) runs with checksum $ref, got (count checksum): $(echo $sums)"; }
   echo "$secs"
 }
-# spread LOG: the range of the batch's cpubench run times and the longest time a run waited for
-# a hart in the guest's run queue (CPUBENCH-SCHED, from /proc/PID/schedstat). Slow runs that
+# spread LOG: the range of the batch's cpubench run times, the longest time a run waited for
+# a hart in the guest's run queue (CPUBENCH-SCHED, from /proc/PID/schedstat) and the most times
+# the guest moved one run to another hart (where its kernel tells: /proc/PID/sched). Slow runs that
 # never waited had a slow hart (the host's or the emulator's doing); slow runs that waited
 # shared a hart with another copy (the guest scheduler's placement).
 spread() {
   tr -d '\r' <"$1" | awk '/^CPUBENCH:/ { t = $2 + 0; lo = (n++ && lo < t) ? lo : t; hi = hi > t ? hi : t }
-    /^CPUBENCH-SCHED:/ { w = $6 + 0; if (!seen++ || w > wait) wait = w }
-    END { printf "runs %.2f-%.2f s", lo, hi; if (seen) printf ", waits <= %.3f s", wait }'
+    /^CPUBENCH-SCHED:/ { w = $6 + 0; if (!seen++ || w > wait) wait = w
+      if ($10 == "migrations") { m = $11 + 0; moved++; if (m > most) most = m } }
+    END { printf "runs %.2f-%.2f s", lo, hi; if (seen) printf ", waits <= %.3f s", wait
+      if (moved) printf ", moves between harts <= %d", most }'
 }
 # profiled CPUS COMMAND...: COMMAND (with a time limit), under perf record when --profile asked
 # for it, its data named by the hart count and run number, the JIT's map and code moved beside

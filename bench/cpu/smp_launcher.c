@@ -42,11 +42,31 @@ static int cmdline_int(const char* key, int fallback) { /* key includes the '=' 
 #include "settle.h"
 
 
+/* How many times the guest's scheduler moved task `pid` to another hart (se.nr_migrations in
+ * /proc/PID/sched, a CONFIG_SCHED_DEBUG kernel's, as Debian's is), or -1 if it does not say.
+ * A moved copy starts on a hart whose caches (the emulator's soft TLB and jump cache for it,
+ * the host core's for both) hold another task's work. */
+static long long migrations(pid_t pid) {
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/sched", (int)pid);
+    FILE* f = fopen(path, "r");
+    if (!f) return -1;
+    long long n = -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "se.nr_migrations", 16) == 0) {
+            const char* colon = strchr(line, ':');
+            if (colon) n = atoll(colon + 1);
+            break;
+        }
+    fclose(f);
+    return n;
+}
+
 /* Once the run `pid` has exited, before it is reaped: what the guest's scheduler did with it
  * (/proc/PID/schedstat: nanoseconds on a CPU, nanoseconds runnable but waiting for one, and
- * the number of times it was given a CPU). A copy that waited shared its hart with another
- * task (the guest's placement); a copy that ran slowly without waiting had a slow hart (the
- * host's or the emulator's doing, invisible to the guest). */
+ * the number of times it was given a CPU; and its moves between harts). A copy that waited
+ * shared its hart with another task (the guest's placement); a copy that ran slowly without
+ * waiting had a slow hart (the host's or the emulator's doing, invisible to the guest). */
 static void report_sched(pid_t pid) {
     siginfo_t info;
     while (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) < 0)
@@ -56,9 +76,12 @@ static void report_sched(pid_t pid) {
     FILE* f = fopen(path, "r");
     if (!f) return;
     unsigned long long ran, waited, slices;
-    if (fscanf(f, "%llu %llu %llu", &ran, &waited, &slices) == 3)
-        printf("CPUBENCH-SCHED: ran %.3f s waited %.3f s slices %llu\n", ran / 1e9, waited / 1e9,
-               slices);
+    if (fscanf(f, "%llu %llu %llu", &ran, &waited, &slices) == 3) {
+        printf("CPUBENCH-SCHED: ran %.3f s waited %.3f s slices %llu", ran / 1e9, waited / 1e9, slices);
+        const long long moved = migrations(pid);
+        if (moved >= 0) printf(" migrations %lld", moved);
+        printf("\n");
+    }
     fclose(f);
 }
 

@@ -23,7 +23,7 @@ sum=$("$work/cpubench-host" | awk '/^CPUBENCH:/ { print $5 }')
 # line (--cpus N or -smp N) and the copies and repeats from the guest's (trapeze.smpbench=,
 # trapeze.smpreps=), prints copies x reps CPUBENCH lines with the host's checksum (the k-th run
 # taking 0.100 + k/100 s; with WAIT, each followed by the launcher's CPUBENCH-SCHED line, the
-# last run's saying it waited WAIT s), then the launcher's SMPBENCH line: a batch of ONE seconds
+# last run's saying it waited WAIT s, the k-th's that it moved between harts k times), then the launcher's SMPBENCH line: a batch of ONE seconds
 # on 1 hart, MANY on more; EXTRA is printed first (a console line).
 smp_stand_in() {
   printf '%s\n%s\n%s\n%s\n%s\n' "$2" "$3" "$sum" "${4:-}" "${5:-}" >"$work/$1.cfg"
@@ -43,7 +43,7 @@ fi
 for ((i = 0; i < copies * reps; i++)); do
   printf 'CPUBENCH: %s s checksum %s\r\n' "$(awk -v i="$i" 'BEGIN { printf "%.3f", 0.1 + i / 100 }')" "$sum"
   w=0.000; ((i == copies * reps - 1)) && w=$wait
-  [[ -z $wait ]] || printf 'CPUBENCH-SCHED: ran 0.100 s waited %s s slices 3\r\n' "$w"
+  [[ -z $wait ]] || printf 'CPUBENCH-SCHED: ran 0.100 s waited %s s slices 3 migrations %s\r\n' "$w" "$i"
 done
 secs=$one; ((n > 1)) && secs=$many
 printf 'SMPBENCH: %s s copies %s reps %s harts %s failed 0\r\n' "$secs" "$copies" "$reps" "$n"
@@ -75,8 +75,9 @@ grep -Eq '^4 harts: scaling trapeze 3\.20 \(goal >= 3\.6\), qemu 2\.00, host.s n
   fail "no 4-hart summary: $out"
 grep -q '^1-hart throughput: trapeze/qemu 2.00$' <<<"$out" || fail "no 1-hart ratio: $out"
 # Each N-hart run's spread: the 4-hart batch's runs took 0.10-0.13 s; trapeze's guest said
-# (CPUBENCH-SCHED) one waited 0.042 s for a hart, QEMU's stand-in said nothing of waits.
-grep -q '; 4 harts, 4 copies: trapeze 1.250 s (runs 0.10-0.13 s, waits <= 0.042 s), qemu 4.000 s (runs 0.10-0.13 s) ' <<<"$out" ||
+# (CPUBENCH-SCHED) one waited 0.042 s for a hart and one moved 3 times, QEMU's stand-in said
+# nothing of either.
+grep -q '; 4 harts, 4 copies: trapeze 1.250 s (runs 0.10-0.13 s, waits <= 0.042 s, moves between harts <= 3), qemu 4.000 s (runs 0.10-0.13 s) ' <<<"$out" ||
   fail "no spread of the 4-hart runs: $out"
 
 # --separate (a flag, no argument): after each N-hart pair, N 1-hart trapeze processes at once;
