@@ -80,19 +80,19 @@ done
 [[ -z $prepare || -z $prebuilt ]] || die "--prepare and --prebuilt exclude each other"
 [[ $affinity == none || $affinity == packed || $affinity == spread ]] ||
   die "--hart-affinity must be none, packed or spread, not '$affinity'"
+step=1  # between the CPUs of consecutive harts
+[[ $affinity == spread ]] && step=2
 # The CPUs this script (and so trapeze) may run on, lowest first (taskset's list expanded).
 read -r -a host_cpus <<<"$(awk '/^Cpus_allowed_list:/ { print $2 }' /proc/self/status | tr ',' '\n' |
   awk -F- '{ if (NF == 2) for (c = $1; c <= $2; c++) printf "%d ", c; else printf "%d ", $1 }')"
 # pinning N: trapeze's --hart-affinity list for N harts under the chosen way (empty for none).
 pinning() {
-  local n=$1 step=1 k list=
+  local n=$1 k list=
   [[ $affinity == none ]] && return 0
-  [[ $affinity == spread ]] && step=2
   for ((k = 0; k < n; k++)); do list+="${list:+/}${host_cpus[k * step]}"; done
   echo "$list"
 }
 if [[ $affinity != none ]]; then
-  step=1; [[ $affinity == spread ]] && step=2
   for n in "${counts[@]}"; do
     ((step * (n - 1) < ${#host_cpus[@]})) ||
       die "--hart-affinity $affinity: $n harts need $((step * (n - 1) + 1)) CPUs to run on, this host lets trapeze have ${#host_cpus[@]}"
