@@ -2,7 +2,8 @@
 """tools/jit-profile --instructions on translations made up here: samples after the same kind of
 host instruction in different translations (other displacements, other addresses) add up to one
 line, with the instructions before it; samples on a translation's first instruction to a line of
-their own; a translation whose code is missing from the code file counts nowhere.
+their own; a translation whose code is missing from the code file counts nowhere; --time and
+--thread reach perf script.
 
 usage: jit_profile_test.py JIT_PROFILE"""
 import sys
@@ -32,6 +33,14 @@ def main():
         sys.exit(f"FAIL: kinds {dict(kinds)}, expected {dict(expected)}")
     if jp.folded("mov    0x7f3ffc129740(%rbx),%rsi") != "mov N(%rbx),%rsi":
         sys.exit(f"FAIL: folded {jp.folded('mov    0x7f3ffc129740(%rbx),%rsi')!r}")
+    # --time and --thread reach perf script as its own options; neither given, none passed.
+    plain = jp.script_command("p.data")
+    if "--time" in plain or "--comms" in plain:
+        sys.exit(f"FAIL: perf script without a span or thread: {plain}")
+    both = jp.script_command("p.data", "10%-20%", "trapeze-hart1")
+    for option, value in (("--time", "10%-20%"), ("--comms", "trapeze-hart1")):
+        if option not in both or both[both.index(option) + 1] != value:
+            sys.exit(f"FAIL: {option} {value} not in {both}")
     print("PASS")
 
 
