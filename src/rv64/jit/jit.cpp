@@ -85,10 +85,10 @@ std::string Jit::summary() const {
         "keeping a memo's addend in a register, {} caching ten registers), {} blocks entering a loop translated with another head, {} block runs "
         "interpreted before translation ({} translations taken back from the queue by a hart, {} placed in the code "
         "buffer by the translator thread, which a hart woke {} times; its jobs waited {:.1f} ms on average to be "
-        "started, {} of them over {} ms), {} dispatcher entries ({} to link an exit), {} code invalidations, {} flushes",
+        "started, {} of them over {} ms), {} dispatcher entries ({} to link an exit), {} blocks looked up by pc, {} code invalidations, {} flushes",
         s.blocks, s.regions, s.translated, s.fallbacks, s.shared_probes, s.memo_accesses, s.pinned_memos, s.wide,
         side_entries(), sum(&Counters::interpreted), stolen(), placed(), translator_wakeups(), mean_ms, w.long_ones,
-        Translator::kLongWait.count(), dispatches(), sum(&Counters::fills), m_cache.generation(), flushes());
+        Translator::kLongWait.count(), dispatches(), sum(&Counters::fills), lookups(), m_cache.generation(), flushes());
 }
 
 // Each hart gets its dispatcher's state; its cross-page exit slots and jump cache are reserved
@@ -499,6 +499,13 @@ Jit::Exit Jit::dispatch(Hart& h, uint64_t budget) {
                 prev_page = page;
                 continue;
             }
+            // A successor with code: that is the lookup's answer, without the lookup's probe of
+            // the block cache (a host cache miss each).
+            if (const void* code = next != nullptr ? next->code() : nullptr; code != nullptr) {
+                prev = nullptr;
+                pending = enter(h, code, budget, st);
+                continue;
+            }
         }
         BlockCacheEntry* e = lookup(h);
         if (e == nullptr) {
@@ -526,20 +533,31 @@ Jit::Exit Jit::dispatch(Hart& h, uint64_t budget) {
             pending = nullptr;
             continue;
         }
+        // Linked as an interpreted successor is, so that the next run of prev finds the code
+        // by its link.
+        if (prev != nullptr) m_cache.link(*prev, h, page == prev_page, block);
         prev = nullptr;
         if (pending != nullptr) {
             std::lock_guard lock(m_cache.mutex());
             fill(*pending, h, *block);
             add(ctx.counters.fills, 1);
         }
-        add(ctx.counters.dispatches, 1);
-        // Another thread may raise a pin meanwhile, which only the loop's next turn looks at.
-        if (m_prompt_interrupts) st.budget = std::min(budget, st.done + kPromptUnits);
-        pending = m_enter(&h, code, &st);
-        add(ctx.counters.retired, st.retired);
-        st.retired = 0;
+        pending = enter(h, code, budget, st);
     }
     return Exit::Budget;
+}
+
+// Runs translated code from h's pc (code is its block's) until it comes back to the
+// dispatcher, within dispatch()'s budget; returns the exit slot it left through, if any.
+ExitSlot* Jit::enter(Hart& h, const void* code, uint64_t budget, RunState& st) {
+    HartContext& ctx = context(h);
+    add(ctx.counters.dispatches, 1);
+    // Another thread may raise a pin meanwhile, which only the loop's next turn looks at.
+    if (m_prompt_interrupts) st.budget = std::min(budget, st.done + kPromptUnits);
+    ExitSlot* const pending = m_enter(&h, code, &st);
+    add(ctx.counters.retired, st.retired);
+    st.retired = 0;
+    return pending;
 }
 
 // b through the interpreter's semantics, until it is translated. Returns b if its links may

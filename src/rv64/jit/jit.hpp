@@ -210,6 +210,7 @@ private:
     const void* code_for(BlockCacheEntry& e, Hart& h);
     bool wants_translation(const interp::Block& b) const;
     interp::Block* interpret(Hart& h, interp::Block& b, RunState& st);
+    ExitSlot* enter(Hart& h, const void* code, uint64_t budget, RunState& st);
     void fill(ExitSlot& slot, const Hart& h, interp::Block& b);
     void wait_for_code(ExitSlot& slot, const Hart& h, interp::Block& b);
     bool attach(ExitSlot& slot, const Hart& h, interp::Block& b);

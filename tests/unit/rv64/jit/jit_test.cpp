@@ -195,6 +195,28 @@ TEST(Jit, InterpretedBlocksFollowTheirLinks) {
     EXPECT_EQ(r.hart.s.x[6], 100u);
 }
 
+// An interpreted block whose successor has code by now enters that code through its link, as
+// it would an interpreted successor, without looking the pc up: A and C stay interpreted
+// (they run too seldom), B, a loop, is translated; per turn of the outer loop only B's exit
+// to C looks a pc up.
+TEST(Jit, InterpretedBlocksEnterTranslatedSuccessorsThroughTheirLinks) {
+    jit::JitConfig cfg = EngineRig::eager();
+    cfg.translate_after = 50;
+    EngineRig r(Engine::Jit, cfg);
+    // A: x5 = 100; j B.  B: x5 -= 1; bne x5, x0, B.  C: x6 += 1; j A.
+    r.code(kBase, {addi(5, 0, 100), enc_j(4, 0)});
+    r.code(kBase + 8, {addi(5, 5, -1), bne(5, 0, -4)});
+    r.code(kBase + 16, {addi(6, 6, 1), enc_j(-20, 0)});
+    constexpr uint64_t kTurn = 2 + 2 * 100 + 2;
+    r.run(3 * kTurn);  // B runs 300 times: translated
+    EXPECT_EQ(r.hart.s.x[6], 3u);
+    const uint64_t before = r.jit->lookups();
+    r.run(10 * kTurn);
+    EXPECT_EQ(r.hart.s.x[6], 13u);
+    EXPECT_EQ(r.hart.s.pc, kBase);
+    EXPECT_LE(r.jit->lookups() - before, 10u + 1u);  // C once per turn, and the run's start
+}
+
 // A flush of another page changes the fetch key too, but the slots' targets still translate
 // as they did: each slot takes the new key after one fetch-TLB probe, without a return to the
 // dispatcher (one entry per run, as before the flush).
