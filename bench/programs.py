@@ -20,7 +20,8 @@ engine). With --plot, writes the medians as a gnuplot chart (SVG) and its data b
 taking turns at going first (QEMU and native do not run), on the first engine, and the report ends
 with one line
     geomean: trapeze/baseline Z.ZZZ
-(--trapeze's speed against the baseline's; a change is worth keeping only where that holds over
+(--trapeze's speed against the baseline's; each program's line also says in how many rounds
+--trapeze was the faster; a change is worth keeping only where that holds over
 several such runs: one build's runs spread by several percent on a busy host).
 
 usage: bench/programs.sh [--runs N] [--engines jit,interp] [--programs a,b,...] [--trapeze PATH]
@@ -190,10 +191,14 @@ def report_builds(results, programs, engine):
     """--baseline's report: both builds' median times and --trapeze's speed against the baseline's."""
     new, old = f"trapeze-{engine}", f"baseline-{engine}"
     med = {who: {p: statistics.median(ms for ms, _ in results[who][p]) for p in programs} for who in (new, old)}
-    log(f"\nmedian times in ms ({engine}), and --trapeze's speed against the baseline's (higher is faster):")
-    log(f"{'program':<10}{'trapeze':>12}{'baseline':>12}{'speed':>10}")
+    log(f"\nmedian times in ms ({engine}), --trapeze's speed against the baseline's (higher is faster), and the")
+    log("rounds in which --trapeze was faster (the two builds' runs of one round came one after the other):")
+    log(f"{'program':<10}{'trapeze':>12}{'baseline':>12}{'speed':>10}{'faster in':>14}")
     for p in programs:
-        log(f"{p:<10}{med[new][p]:>12.0f}{med[old][p]:>12.0f}{med[old][p] / med[new][p]:>10.3f}")
+        rounds = list(zip(results[new][p], results[old][p]))
+        faster = sum(1 for (t, _), (b, _) in rounds if t < b)
+        log(f"{p:<10}{med[new][p]:>12.0f}{med[old][p]:>12.0f}{med[old][p] / med[new][p]:>10.3f}"
+            f"{f'{faster} of {len(rounds)}':>14}")
     log(f"geomean: trapeze/baseline {geomean([med[old][p] / med[new][p] for p in programs]):.3f}")
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """bench/programs.py --baseline on made-up runs (no guest): the two builds take turns at going
 first (an odd --runs is warned about), each with its own binary, and nothing else runs; the
-report's last line is --trapeze's speed against the baseline's; outputs must agree across the
+report's last line is --trapeze's speed against the baseline's, each program's line says in how
+many rounds --trapeze was faster; outputs must agree across the
 builds' runs.
 
 usage: programs_baseline_test.py BENCH_PROGRAMS_PY"""
@@ -38,7 +39,11 @@ def main():
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         bench.report_builds(results, programs, "jit")
-    last = out.getvalue().strip().splitlines()[-1]
+    lines = out.getvalue().strip().splitlines()
+    rows = {line.split()[0]: line.split() for line in lines if line.split()[0] in programs}
+    if rows["xz"][-3:] != ["3", "of", "3"] or rows["grep"][-3:] != ["2", "of", "3"]:  # grep's third round slower
+        sys.exit(f"FAIL: rounds --trapeze won:\n{out.getvalue()}")
+    last = lines[-1]
     if last != "geomean: trapeze/baseline 1.235":  # sqrt(1000/800 * 500/410), of the medians
         sys.exit(f"FAIL: last line {last!r}:\n{out.getvalue()}")
     results["baseline-jit"]["grep"][1] = (490, "c")
