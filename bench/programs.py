@@ -195,10 +195,10 @@ def report_builds(results, programs, engine):
     log("rounds in which --trapeze was faster (the two builds' runs of one round came one after the other):")
     log(f"{'program':<10}{'trapeze':>12}{'baseline':>12}{'speed':>10}{'faster in':>14}")
     for p in programs:
-        rounds = list(zip(results[new][p], results[old][p]))
-        faster = sum(1 for (t, _), (b, _) in rounds if t < b)
+        pairs = list(zip(results[new][p], results[old][p]))  # one per round
+        faster = sum(1 for (t, _), (b, _) in pairs if t < b)
         log(f"{p:<10}{med[new][p]:>12.0f}{med[old][p]:>12.0f}{med[old][p] / med[new][p]:>10.3f}"
-            f"{f'{faster} of {len(rounds)}':>14}")
+            f"{f'{faster} of {len(pairs)}':>14}")
     log(f"geomean: trapeze/baseline {geomean([med[old][p] / med[new][p] for p in programs]):.3f}")
 
 

@@ -64,6 +64,13 @@ if command -v perf >/dev/null && perf record -q -N -e cpu-clock -o "$work/probe.
   grep -Eq '^[0-9]+ samples, [1-9][0-9]* \([0-9.]+%\) in translated code' <<<"$out" ||
     fail "no samples of translated code in the 2-hart profile: $out"
   grep -q 'guest_8' <<<"$out" || fail "jit-profile named no guest block: $out"
+  # --thread: one hart's samples, a part of the whole (perf script --comms on a real recording).
+  all=$(sed -n 's/^\([0-9]*\) samples,.*/\1/p' <<<"$out")
+  out=$("$bench/../tools/jit-profile" "$work/prof/trapeze-2harts-run1.data" "$map" --thread trapeze-hart1 --top 3 2>&1) ||
+    fail "jit-profile --thread trapeze-hart1 failed: $out"
+  one=$(sed -n 's/^\([0-9]*\) samples,.*/\1/p' <<<"$out")
+  [[ -n $all && -n $one ]] && ((one > 0 && one < all)) ||
+    fail "--thread trapeze-hart1 kept ${one:-no} of ${all:-no} samples: $out"
 else
   echo "note: perf cannot record here; the profiled bundle is not checked"
 fi

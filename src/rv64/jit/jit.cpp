@@ -491,21 +491,19 @@ Jit::Exit Jit::dispatch(Hart& h, uint64_t budget) {
         // After a block run by the interpreter, its links lead to the next one as they do in
         // the interpreter: no fetch translation and no block-cache probe (a cache miss each).
         const uint64_t page = interp::link_page(h);
-        if (prev != nullptr) {
-            interp::Block* next = m_cache.follow_link(*prev, h, page == prev_page);
-            if (next != nullptr && next->code() == nullptr && !wants_translation(*next)) {
-                if (m_cache.stops_at_breakpoint(*next, h)) return Exit::Debug;
-                prev = interpret(h, *next, st);
-                prev_page = page;
-                continue;
-            }
-            // A successor with code: that is the lookup's answer, without the lookup's probe of
-            // the block cache (a host cache miss each).
-            if (const void* code = next != nullptr ? next->code() : nullptr; code != nullptr) {
-                prev = nullptr;
-                pending = enter(h, code, budget, st);
-                continue;
-            }
+        // A successor with code leads into it the same way: that is the lookup's answer, without
+        // the lookup's probe of the block cache (a host cache miss each).
+        interp::Block* next = prev != nullptr ? m_cache.follow_link(*prev, h, page == prev_page) : nullptr;
+        if (const void* code = next != nullptr ? next->code() : nullptr; code != nullptr) {
+            prev = nullptr;
+            pending = enter(h, code, budget, st);
+            continue;
+        }
+        if (next != nullptr && !wants_translation(*next)) {
+            if (m_cache.stops_at_breakpoint(*next, h)) return Exit::Debug;
+            prev = interpret(h, *next, st);
+            prev_page = page;
+            continue;
         }
         BlockCacheEntry* e = lookup(h);
         if (e == nullptr) {
