@@ -11,13 +11,16 @@
 #     speed: trapeze/baseline Z.ZZZ (faster in K of N pairs)
 # (the baseline's median time over --trapeze's: higher is faster). Runs of one build spread by
 # 10-30% here, so use an even --runs of 12 or more and trust the pair count as much as the ratio.
+# --baseline-cpus M runs the baseline (the --trapeze build itself unless --baseline names another)
+# with --cpus M, so the pairs set N harts against M on one build (issue 21: a boot on 2 harts
+# must not be slower than on 1): `bench/boot.sh --engine jit --cpus 2 --baseline-cpus 1 --runs 40`.
 #
 # usage: bench/boot.sh [--engine ENGINE] [--runs N] [--cpus N] [--trapeze PATH] [--dir DIR]
-#                      [--timeout SECONDS] [--baseline PATH]
+#                      [--timeout SECONDS] [--baseline PATH] [--baseline-cpus M]
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-engine=interp runs=3 cpus=1 timeout_s=600 baseline=
+engine=interp runs=3 cpus=1 timeout_s=600 baseline= baseline_cpus=
 trapeze=$root/build/trapeze
 dir=${TRAPEZE_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/trapeze/debian-riscv64}
 readonly kAppend="console=ttyS0 panic=-1"
@@ -27,6 +30,7 @@ die() { echo "boot.sh: $*" >&2; exit 1; }
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 guest_bench_options "$@"
+if [[ -n $baseline_cpus && -z $baseline ]]; then baseline=$trapeze; fi
 
 require_comparison
 
@@ -57,10 +61,16 @@ time_boot() {
 
 # compare_builds: --baseline's rounds and report.
 compare_builds() {
-  local base_cmd=("$baseline" "${trapeze_cmd[@]:1}")
+  local base_cpus=${baseline_cpus:-$cpus}
+  local base_cmd=("$baseline") arg prev=
+  for arg in "${trapeze_cmd[@]:1}"; do
+    [[ $prev == --cpus ]] && arg=$base_cpus
+    base_cmd+=("$arg")
+    prev=$arg
+  done
   local t b faster=0
   local t_times=() b_times=()
-  echo "builds: trapeze $trapeze, baseline $baseline ($engine, $cpus hart(s), $kMemory MiB); $runs pairs"
+  echo "builds: trapeze $trapeze ($cpus hart(s)), baseline $baseline ($base_cpus hart(s)); $engine, $kMemory MiB; $runs pairs"
   if ((runs % 2 == 1)); then
     echo "note: with --runs $runs the trapeze build goes first in one pair more than the baseline; use an even --runs"
   fi

@@ -32,10 +32,10 @@ require_comparison() {
 }
 
 # guest_bench_options ARGS...: the options of the whole-guest benchmarks (boot.sh, nested.sh),
-# --engine, --runs, --cpus, --trapeze, --dir, --timeout and --baseline, into the variables of
-# those names (engine, runs, cpus, trapeze, dir, timeout_s, baseline), whose defaults the caller
-# sets first (a script without a baseline comparison leaves `baseline` unset: the option is
-# then refused).
+# --engine, --runs, --cpus, --trapeze, --dir, --timeout, --baseline and --baseline-cpus, into the
+# variables of those names (engine, runs, cpus, trapeze, dir, timeout_s, baseline,
+# baseline_cpus), whose defaults the caller sets first (a script without a baseline comparison
+# leaves `baseline` and `baseline_cpus` unset: those options are then refused).
 guest_bench_options() {
   while (($#)); do
     (($# >= 2)) || die "$1 needs an argument"
@@ -49,12 +49,18 @@ guest_bench_options() {
       --baseline)
         [[ -v baseline ]] || die "unknown argument '$1' (see the header of $0)"
         baseline=$2 ;;
+      --baseline-cpus)
+        [[ -v baseline_cpus ]] || die "unknown argument '$1' (see the header of $0)"
+        baseline_cpus=$2 ;;
       *) die "unknown argument '$1' (see the header of $0)" ;;
     esac
     shift 2
   done
   [[ $runs =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive number"
   [[ $cpus =~ ^[1-9][0-9]*$ ]] || die "--cpus must be a positive number"
+  if [[ -v baseline_cpus && -n $baseline_cpus ]]; then
+    [[ $baseline_cpus =~ ^[1-9][0-9]*$ ]] || die "--baseline-cpus must be a positive number"
+  fi
   [[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "--timeout must be a positive number of seconds"
 }
 

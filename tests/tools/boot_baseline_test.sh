@@ -3,7 +3,8 @@
 # going first, each with its own binary; the report ends with the baseline's median time over
 # the trapeze build's and how many pairs the trapeze build won; an odd --runs is warned about;
 # a --baseline that is not an executable, and --baseline to a script without the comparison
-# (bench/nested.sh), are refused.
+# (bench/nested.sh), are refused. --baseline-cpus M runs the --trapeze build itself with --cpus M
+# as the baseline (it takes its time from the --cpus it is given, so the faster side must win).
 #
 # usage: boot_baseline_test.sh BENCH_DIR
 set -uo pipefail
@@ -35,4 +36,23 @@ out=$("$bench/boot.sh" --runs 2 --dir "$work/guest" --trapeze "$work/new" --base
 grep -q "is not an executable" <<<"$out" || fail "no clear message for a missing --baseline: $out"
 out=$("$bench/nested.sh" --baseline "$work/old" 2>&1) && fail "nested.sh accepted --baseline"
 grep -q "unknown argument '--baseline'" <<<"$out" || fail "nested.sh's refusal does not name --baseline: $out"
+
+# A stand-in whose boot takes 0.4 s on 1 hart and 0.05 s on 2 (its --cpus argument).
+stand_in harts 'while (($#)); do [[ $1 == --cpus ]] && n=$2; shift; done
+echo "cpus $n" >>"'"$work"'/order"
+if [[ $n == 2 ]]; then sleep 0.05; else sleep 0.4; fi
+echo TRAPEZE-TEST-OK'
+: >"$work/order"
+out=$("$bench/boot.sh" --engine jit --runs 2 --cpus 2 --baseline-cpus 1 --dir "$work/guest" --trapeze "$work/harts" 2>&1) ||
+  fail "boot.sh --baseline-cpus failed: $out"
+order=$(grep cpus "$work/order" | tr '\n' ' ')
+[[ $order == "cpus 2 cpus 1 cpus 1 cpus 2 " ]] || fail "--baseline-cpus ran --cpus in the order $order"
+grep -q "^builds: trapeze $work/harts (2 hart(s)), baseline $work/harts (1 hart(s))" <<<"$out" ||
+  fail "the report does not name both hart counts: $out"
+[[ $(tail -n 1 <<<"$out") == *"(faster in 2 of 2 pairs)" ]] || fail "2 harts lost: $(tail -n 1 <<<"$out")"
+out=$("$bench/boot.sh" --runs 2 --baseline-cpus 0 --dir "$work/guest" --trapeze "$work/harts" 2>&1) &&
+  fail "--baseline-cpus 0 was accepted"
+grep -q "baseline-cpus must be a positive number" <<<"$out" || fail "no clear message for --baseline-cpus 0: $out"
+out=$("$bench/nested.sh" --baseline-cpus 1 2>&1) && fail "nested.sh accepted --baseline-cpus"
+grep -q "unknown argument '--baseline-cpus'" <<<"$out" || fail "nested.sh's refusal does not name --baseline-cpus: $out"
 echo PASS
