@@ -3,10 +3,14 @@
 host instruction in different translations (other displacements, other addresses) add up to one
 line, with the instructions before it; samples on a translation's first instruction to a line of
 their own; a translation whose code is missing from the code file counts nowhere; --time and
---thread reach perf script.
+--thread reach perf script; when perf script fails (a span it cannot read), the tool says what
+perf said in one line, with no traceback.
 
 usage: jit_profile_test.py JIT_PROFILE"""
+import os
+import subprocess
 import sys
+import tempfile
 from collections import Counter
 
 from source_module import load  # beside this file
@@ -41,7 +45,24 @@ def main():
     for option, value in (("--time", "10%-20%"), ("--comms", "trapeze-hart1")):
         if option not in both or both[both.index(option) + 1] != value:
             sys.exit(f"FAIL: {option} {value} not in {both}")
+    perf_refusal(sys.argv[1])
     print("PASS")
+
+
+def perf_refusal(tool):
+    with tempfile.TemporaryDirectory() as work:
+        fake = os.path.join(work, "perf")
+        with open(fake, "w") as f:
+            f.write("#!/bin/sh\necho 'Invalid time string' >&2\nexit 234\n")
+        os.chmod(fake, 0o755)
+        perf_map = os.path.join(work, "perf-1.map")
+        with open(perf_map, "w") as f:
+            f.write("1000 10 guest_a\n")
+        env = dict(os.environ, PATH=work + os.pathsep + os.environ["PATH"])
+        done = subprocess.run([sys.executable, tool, os.path.join(work, "p.data"), perf_map, "--time", "50%,100%"],
+                              capture_output=True, text=True, env=env)
+        if done.returncode == 0 or "Traceback" in done.stderr or "Invalid time string" not in done.stderr:
+            sys.exit(f"FAIL: perf script's refusal: status {done.returncode}, stderr {done.stderr!r}")
 
 
 if __name__ == "__main__":
