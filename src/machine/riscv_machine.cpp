@@ -239,6 +239,7 @@ Result<void> RiscvMachine::boot() {
     board.num_harts = m_cfg.cpus;
     board.isa = isa_string(m_cfg.hypervisor);
     board.isa_extensions = isa_extensions(m_cfg.hypervisor);
+    TRAPEZE_TRY(arch::riscv64::check_bootargs(m_cfg.append));
     board.bootargs = m_cfg.append;
     board.virtio_slots = static_cast<unsigned>(m_virtio.size());
     TRAPEZE_TRY_ASSIGN(seed, boot_seed());
@@ -491,7 +492,10 @@ Result<void> RiscvMachine::update_disk(size_t index, const std::optional<std::st
                                        const std::optional<ratelimit::RateLimiterConfig>& limiter) {
     std::lock_guard lock(m_devices);
     if (index >= m_blks.size()) return make_error("no disk {}", index);
-    if (path) TRAPEZE_TRY(m_blks[index]->replace_backing(*path));
+    if (path) {
+        TRAPEZE_TRY(m_blks[index]->replace_backing(*path));
+        m_cfg.disks[index].path = *path;  // what a snapshot records and a restore opens
+    }
     if (limiter) m_blks[index]->update_rate_limiter(*limiter);
     return ok();
 }

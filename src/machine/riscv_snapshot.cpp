@@ -14,6 +14,7 @@
 
 #include "base/log.hpp"
 #include "machine/riscv_machine.hpp"
+#include "snapshot/snapshot_files.hpp"
 
 namespace trapeze::machine {
 
@@ -152,7 +153,8 @@ Result<void> check_same_board(const MachineConfig& cfg, const SavedConfig& saved
                               virtio_kind(s, i), virtio_kind(cfg, i));
     }
     for (size_t i = 0; i < cfg.disks.size(); ++i) {
-        const uint64_t now = disk_size(cfg.disks[i].path);
+        // As the device sees it: whole sectors (save_state records the capacity).
+        const uint64_t now = disk_size(cfg.disks[i].path) / virtio::VirtioBlk::kSectorSize * virtio::VirtioBlk::kSectorSize;
         if (now != saved.disk_sizes[i])
             spdlog::warn("disk {} ('{}') is {} bytes, {} when the snapshot was taken: resuming against a changed disk",
                       i, cfg.disks[i].path, now, saved.disk_sizes[i]);
@@ -193,13 +195,13 @@ Result<snapshot::MemorySaveStats> RiscvMachine::save_snapshot(const SnapshotTarg
     // The dirty log is taken before RAM is written: a Diff needs it, and either kind starts the
     // next Diff from here. Harts forget their writable translations so their next store to any
     // page marks it again (GuestMemory::mark_dirty).
+    // A snapshot that fails gives the bits back, so the next Diff still has those pages.
     const auto dirty = m_mem.take_dirty();
     for (auto& h : m_harts) h->flush_tlb();
-    auto mem = target.kind == SnapshotKind::Full ? snapshot::save_memory_full(m_mem, target.memory_path)
-                                                 : snapshot::save_memory_diff(m_mem, dirty, target.memory_path);
-    if (!mem) return std::move(mem).context("snapshot memory");
-    TRAPEZE_TRY(std::move(out.write_file(target.state_path)).context("snapshot state"));
-    return mem;
+    auto saved = snapshot::write_snapshot_files(out, m_mem, target.kind == SnapshotKind::Diff ? dirty.data() : nullptr,
+                                                {target.state_path, target.memory_path});
+    if (!saved) m_mem.return_dirty(dirty);
+    return saved;
 }
 
 Result<MachineConfig> RiscvMachine::snapshot_config(const snapshot::SnapshotContents& snap) {

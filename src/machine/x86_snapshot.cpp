@@ -8,6 +8,7 @@
 #include "base/log.hpp"
 #include "machine/x86_machine.hpp"
 #include "snapshot/memory_file.hpp"
+#include "snapshot/snapshot_files.hpp"
 
 namespace trapeze {
 namespace {
@@ -134,9 +135,14 @@ Result<void> X86Machine::save_snapshot(const std::string& state_path, const std:
         TRAPEZE_TRY_ASSIGN(vcpu_dirty, m_vm.dirty_log(0, m_memory.page_count()));
         for (size_t i = 0; i < dirty.size(); ++i) dirty[i] |= vcpu_dirty[i];
     }
-    auto mem = diff ? snapshot::save_memory_diff(m_memory, dirty, mem_path) : snapshot::save_memory_full(m_memory, mem_path);
-    TRAPEZE_TRY(std::move(mem).context("snapshot memory"));
-    return std::move(out.write_file(state_path)).context("snapshot state");
+    // A snapshot that fails gives the pages back (KVM's log was cleared by reading it), so the
+    // next Diff still has them.
+    auto saved = snapshot::write_snapshot_files(out, m_memory, diff ? dirty.data() : nullptr, {state_path, mem_path});
+    if (!saved) {
+        m_memory.return_dirty(dirty);
+        return saved.error();
+    }
+    return ok();
 }
 
 Result<X86Config> X86Machine::snapshot_config(const snapshot::SnapshotContents& snap) {

@@ -63,6 +63,13 @@ std::vector<uint64_t> GuestMemory::take_dirty() {
     return out;
 }
 
+void GuestMemory::return_dirty(std::span<const uint64_t> dirty) {
+    const size_t words = std::min(dirty.size(), static_cast<size_t>((page_count() + 63) / 64));
+    for (size_t i = 0; i < words; ++i) {
+        if (dirty[i] != 0) m_dirty[i].fetch_or(dirty[i], std::memory_order_relaxed);
+    }
+}
+
 bool GuestMemory::read(Gpa gpa, std::span<uint8_t> out) const {
     auto s = span(gpa, out.size());
     if (s.size() != out.size()) return false;

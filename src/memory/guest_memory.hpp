@@ -86,6 +86,9 @@ public:
     // The bitmap of pages written since the last call (bit i of word i/64 = page i from
     // base()), cleared. Call with no hart running.
     std::vector<uint64_t> take_dirty();
+    // ORs a bitmap take_dirty() returned back in: a snapshot that failed leaves the next Diff
+    // every page it would have had.
+    void return_dirty(std::span<const uint64_t> dirty);
     uint64_t page_count() const { return size() / kPageSize; }
 
 private:

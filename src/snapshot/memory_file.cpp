@@ -28,44 +28,54 @@ bool page_is_zero(const uint8_t* p) {
     return true;
 }
 
-// Writes the runs of pages [first, last) for which want(page) holds, one pwrite per run.
+// Writes the runs of pages for which want(page) holds into fd (a file the length of RAM), one
+// pwrite per run.
 template <typename Want>
-Result<MemorySaveStats> write_pages(const GuestMemory& mem, const std::string& path, Want want) {
+Result<MemorySaveStats> write_pages(const GuestMemory& mem, int fd, Want want) {
     MemorySaveStats stats;
     stats.bytes = mem.size();
-    auto filled = write_atomically(path, [&](int fd) -> Result<void> {
-        if (::ftruncate(fd, static_cast<off_t>(mem.size())) != 0)
-            return make_error("ftruncate to {} bytes: {}", mem.size(), std::strerror(errno));
-        const uint64_t pages = mem.page_count();
-        const uint8_t* base = mem.host_base();
-        for (uint64_t p = 0; p < pages;) {
-            if (!want(p)) {
-                ++p;
-                continue;
-            }
-            uint64_t end = p + 1;
-            while (end < pages && want(end)) ++end;
-            TRAPEZE_TRY(write_all(fd, p * kPage, {base + p * kPage, static_cast<size_t>((end - p) * kPage)}));
-            stats.pages_written += end - p;
-            p = end;
+    if (::ftruncate(fd, static_cast<off_t>(mem.size())) != 0)
+        return make_error("ftruncate to {} bytes: {}", mem.size(), std::strerror(errno));
+    const uint64_t pages = mem.page_count();
+    const uint8_t* base = mem.host_base();
+    for (uint64_t p = 0; p < pages;) {
+        if (!want(p)) {
+            ++p;
+            continue;
         }
-        return ok();
-    });
-    if (!filled) return filled.error();
+        uint64_t end = p + 1;
+        while (end < pages && want(end)) ++end;
+        TRAPEZE_TRY(write_all(fd, p * kPage, {base + p * kPage, static_cast<size_t>((end - p) * kPage)}));
+        stats.pages_written += end - p;
+        p = end;
+    }
+    return stats;
+}
+
+Result<MemorySaveStats> save_to_path(const GuestMemory& mem, const std::string& path, const uint64_t* dirty) {
+    TRAPEZE_TRY_ASSIGN(file, StagedFile::create(path));
+    auto stats = write_memory(mem, dirty, file.fd());
+    if (stats) TRAPEZE_TRY(file.commit());
+    if (!stats) return std::move(stats).context(fmt::format("'{}'", path));
     return stats;
 }
 
 }  // namespace
 
-Result<MemorySaveStats> save_memory_full(const GuestMemory& mem, const std::string& path) {
+Result<MemorySaveStats> write_memory(const GuestMemory& mem, const uint64_t* dirty, int fd) {
+    if (dirty != nullptr) return write_pages(mem, fd, [dirty](uint64_t p) { return (dirty[p / 64] >> (p % 64) & 1) != 0; });
     const uint8_t* base = mem.host_base();
-    return write_pages(mem, path, [base](uint64_t p) { return !page_is_zero(base + p * kPage); });
+    return write_pages(mem, fd, [base](uint64_t p) { return !page_is_zero(base + p * kPage); });
+}
+
+Result<MemorySaveStats> save_memory_full(const GuestMemory& mem, const std::string& path) {
+    return save_to_path(mem, path, nullptr);
 }
 
 Result<MemorySaveStats> save_memory_diff(const GuestMemory& mem, std::span<const uint64_t> dirty,
                                          const std::string& path) {
     if (dirty.size() * 64 < mem.page_count()) return make_error("dirty bitmap shorter than RAM");
-    return write_pages(mem, path, [dirty](uint64_t p) { return (dirty[p / 64] >> (p % 64) & 1) != 0; });
+    return save_to_path(mem, path, dirty.data());
 }
 
 Result<UniqueFd> open_memory_file(const std::string& path, uint64_t ram_size) {

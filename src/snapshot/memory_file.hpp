@@ -25,6 +25,10 @@ struct MemorySaveStats {
     uint64_t bytes = 0;          // the file's length (RAM size)
 };
 
+// Writes RAM into fd, a file it makes the length of RAM: with `dirty` null every page that is
+// not all zeroes (Full), else the pages whose bits are set in it (Diff; GuestMemory::take_dirty's
+// bitmap, page_count() bits).
+Result<MemorySaveStats> write_memory(const GuestMemory& mem, const uint64_t* dirty, int fd);
 // Writes all of RAM (zero pages as holes). Atomically replaces `path` (file_output.hpp).
 Result<MemorySaveStats> save_memory_full(const GuestMemory& mem, const std::string& path);
 // Writes the pages whose bits are set in `dirty` (GuestMemory::take_dirty's bitmap).

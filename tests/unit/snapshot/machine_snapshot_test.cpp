@@ -119,6 +119,33 @@ TEST_F(MachineSnapshot, SnapshotConfigDescribesTheBoard) {
     EXPECT_TRUE(back->nets.empty());
 }
 
+// A disk changed while the VM runs (PATCH /drives path_on_host) is the one a snapshot records,
+// so a restore opens the image the guest was using, not the one it booted with.
+TEST_F(MachineSnapshot, SnapshotRecordsADiskReplacedWhileRunning) {
+    auto cfg = tiny_config(kernel);
+    const std::string first = dir.path("first.img"), second = dir.path("second.img");
+    write_bytes(first, std::vector<uint8_t>(4096, 1));
+    write_bytes(second, std::vector<uint8_t>(8192, 2));
+    machine::DiskConfig disk;
+    disk.path = first;
+    disk.id = "d";
+    cfg.disks.push_back(disk);
+    machine::HostConsole& console = fresh_console();
+    auto m = RiscvMachine::create(cfg, console);
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    ASSERT_TRUE((*m)->update_disk(0, second, std::nullopt).ok());
+    const machine::SnapshotTarget t{dir.path("disk.state"), dir.path("disk.mem")};
+    Runner runner(**m, console);
+    save_while_running(**m, cfg.cpus, t);
+    runner.stop();
+    auto snap = read_snapshot_file(t.state_path);
+    ASSERT_TRUE(snap.ok());
+    auto back = RiscvMachine::snapshot_config(*snap);
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    ASSERT_EQ(back->disks.size(), 1u);
+    EXPECT_EQ(back->disks[0].path, second);
+}
+
 // The device tree a machine boots with (found in its RAM by its header), its /chosen/rng-seed.
 std::vector<uint8_t> rng_seed_in(const std::string& memory_path) {
     const std::vector<uint8_t> mem = read_bytes(memory_path);

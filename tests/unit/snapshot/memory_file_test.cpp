@@ -8,12 +8,14 @@
 
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <set>
 #include <utility>
 #include <vector>
 
 #include "memory/guest_memory.hpp"
 #include "snapshot/memory_file.hpp"
+#include "snapshot/snapshot_files.hpp"
 #include "snapshot_test_util.hpp"
 
 namespace trapeze::snapshot::test {
@@ -139,6 +141,58 @@ TEST(MemoryFile, SaveIntoAMissingDirectoryFails) {
     auto mem = make_ram();
     auto r = save_memory_full(mem, dir.path("no/such/dir/mem"));
     EXPECT_TRUE(fails_with(r, "no/such/dir/mem"));
+}
+
+size_t entries_in(const TempDir& dir) {
+    size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.root())) ++n;
+    return n;
+}
+
+SnapshotWriter small_state() {
+    SnapshotWriter w;
+    w.section("clock").u64(42);
+    return w;
+}
+
+// Both files or neither: a state path that cannot be created fails before RAM is written, a
+// memory path that cannot leaves the state file unwritten; either way the destinations keep
+// their old bytes and no temporary file stays.
+TEST(SnapshotFiles, ARefusedPairChangesNeitherFile) {
+    TempDir dir;
+    const SnapshotPaths old{dir.path("s"), dir.path("m")};
+    write_bytes(old.state, {1, 2, 3});
+    write_bytes(old.memory, std::vector<uint8_t>(kPages * kPage, 0xee));
+    auto mem = make_ram();
+    fill_page(mem, 5);
+    const auto state = small_state();
+    EXPECT_TRUE(fails_with(write_snapshot_files(state, mem, nullptr, {dir.path("no/dir/s"), old.memory}), "snapshot state"));
+    EXPECT_TRUE(fails_with(write_snapshot_files(state, mem, nullptr, {old.state, dir.path("no/dir/m")}), "snapshot memory"));
+    EXPECT_EQ(read_bytes(old.state), (std::vector<uint8_t>{1, 2, 3}));
+    EXPECT_EQ(read_bytes(old.memory), std::vector<uint8_t>(kPages * kPage, 0xee));
+    EXPECT_EQ(entries_in(dir), 2u) << "a temporary file was left behind";
+
+    auto saved = write_snapshot_files(state, mem, nullptr, old);
+    ASSERT_TRUE(saved.ok()) << saved.error().message;
+    EXPECT_EQ(read_bytes(old.state), state.serialize());
+    EXPECT_EQ(read_bytes(old.memory), ram_bytes(mem));
+    EXPECT_EQ(entries_in(dir), 2u);
+}
+
+// What a machine does when a Diff fails: the bits it took go back, so the next Diff has them.
+TEST(SnapshotFiles, ReturnedDirtyBitsReachTheNextDiff) {
+    TempDir dir;
+    auto mem = make_ram();
+    (void)mem.take_dirty();
+    fill_page(mem, 3);
+    fill_page(mem, 70);
+    const auto taken = mem.take_dirty();
+    ASSERT_FALSE(write_snapshot_files(small_state(), mem, taken.data(), {dir.path("s"), dir.path("no/m")}).ok());
+    mem.return_dirty(taken);
+    fill_page(mem, 4);
+    const auto next = mem.take_dirty();
+    for (const uint64_t p : {uint64_t{3}, uint64_t{4}, uint64_t{70}}) EXPECT_TRUE(next[p / 64] >> (p % 64) & 1) << "page " << p;
+    EXPECT_FALSE(next[0] >> 5 & 1);
 }
 
 // Diff: only the pages written since take_dirty(), at their offsets; everything else a hole,
