@@ -92,20 +92,16 @@ void ApiServer::serve() {
         }
     }
     std::vector<pollfd> fds;
-    using Clock = std::chrono::steady_clock;
     auto next_tick = Clock::now() + m_tick_period;
     for (;;) {
         fds.clear();
         fds.push_back({m_stop_fd.get(), POLLIN, 0});
-        fds.push_back({m_listener.get(), static_cast<short>(m_connections.size() < kMaxConnections ? POLLIN : 0), 0});
+        // When full, the listener is watched only once a connection may give way (longest_waiting).
+        const bool room = m_connections.size() < kMaxConnections || longest_waiting().has_value();
+        fds.push_back({m_listener.get(), static_cast<short>(room ? POLLIN : 0), 0});
         for (const auto& c : m_connections)
             fds.push_back({c->fd.get(), static_cast<short>(c->out.empty() ? POLLIN : POLLOUT), 0});
-        int timeout = -1;
-        if (m_tick) {
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - Clock::now());
-            timeout = static_cast<int>(std::max<int64_t>(0, left.count()));
-        }
-        if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) {
+        if (::poll(fds.data(), fds.size(), poll_timeout(next_tick)) < 0 && errno != EINTR) {
             spdlog::error("API thread: poll failed: {}", std::strerror(errno));
             return;
         }
@@ -129,11 +125,46 @@ void ApiServer::serve() {
 }
 
 void ApiServer::accept_all() {
-    while (m_connections.size() < kMaxConnections) {
+    for (;;) {
+        if (m_connections.size() == kMaxConnections) {
+            const auto oldest = longest_waiting();
+            if (!oldest) return;
+            UniqueFd fd(::accept4(m_listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+            if (!fd.valid()) return;  // nobody waits after all: the stalled connection stays
+            m_connections.erase(m_connections.begin() + static_cast<std::ptrdiff_t>(*oldest));
+            m_connections.push_back(std::make_unique<Connection>(std::move(fd), m_max_body));
+            continue;
+        }
         UniqueFd fd(::accept4(m_listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
         if (!fd.valid()) return;  // EAGAIN, or a client that went away
         m_connections.push_back(std::make_unique<Connection>(std::move(fd), m_max_body));
     }
+}
+
+// The connection that has gone longest without completing a request, if that is kEvictAfter.
+std::optional<size_t> ApiServer::longest_waiting() const {
+    if (m_connections.empty()) return std::nullopt;
+    size_t oldest = 0;
+    for (size_t i = 1; i < m_connections.size(); ++i) {
+        if (m_connections[i]->since < m_connections[oldest]->since) oldest = i;
+    }
+    if (Clock::now() - m_connections[oldest]->since < kEvictAfter) return std::nullopt;
+    return oldest;
+}
+
+// Until the next tick, or (all places taken, none yet allowed to give way, so the listener is
+// not watched) until the longest-waiting connection may give way.
+int ApiServer::poll_timeout(Clock::time_point next_tick) const {
+    std::optional<Clock::time_point> wake;
+    if (m_tick) wake = next_tick;
+    if (m_connections.size() == kMaxConnections && !longest_waiting()) {
+        Clock::time_point evictable = Clock::time_point::max();
+        for (const auto& c : m_connections) evictable = std::min(evictable, c->since + kEvictAfter);
+        wake = wake ? std::min(*wake, evictable) : evictable;
+    }
+    if (!wake) return -1;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(*wake - Clock::now());
+    return static_cast<int>(std::clamp<int64_t>(left.count(), 0, 60'000));
 }
 
 // False when the connection is done (closed by the client, or after a fatal error).
@@ -159,6 +190,7 @@ void ApiServer::answer(Connection& c) {
         }
         const HttpRequest req = c.reader.take();
         c.out += serialize(m_handler(req), !req.keep_alive);
+        c.since = Clock::now();
         if (!req.keep_alive) c.closing = true;
         if (c.out.size() > kMaxPendingOut) {  // a client that never reads
             c.closing = true;

@@ -3,7 +3,11 @@
 // handler, whose response is written back in order; a connection may carry many requests
 // (keep-alive). A malformed request gets a 400 and its connection is closed; nothing a client
 // sends can make the server hold more than the reader's limits per connection, or more than
-// kMaxConnections connections.
+// kMaxConnections connections. With every place taken and another client waiting, the
+// connection that has gone longest without completing a request gives way to it, once that is
+// kEvictAfter: clients that connect and stall (or trickle a request byte by byte) cannot lock the
+// others out, and a client between requests reconnects as HTTP clients do after a server closed
+// an idle keep-alive connection.
 //
 // Thread: bind(), start(), stop() and the destructor on the owner's thread; the handler runs
 // on the API thread.
@@ -13,6 +17,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +36,7 @@ public:
     using ThreadStart = std::function<Result<void>()>;
     static constexpr size_t kMaxConnections = 32;
     static constexpr size_t kMaxDrain = 1 << 20;
+    static constexpr std::chrono::milliseconds kEvictAfter{1000};
 
     // Creates and listens on the socket at `path`; refuses a path that exists (as Firecracker
     // does: a stale socket is the operator's to remove).
@@ -50,8 +56,10 @@ public:
     const std::string& path() const { return m_path; }
 
 private:
+    using Clock = std::chrono::steady_clock;
     struct Connection {
         UniqueFd fd;
+        Clock::time_point since = Clock::now();  // accepted, or its last request answered
         HttpRequestReader reader;
         std::string out;      // response bytes not yet written
         bool closing = false;  // close once `out` is written
@@ -66,6 +74,8 @@ private:
     ApiServer(std::string path, UniqueFd listener, UniqueFd stop_fd, Handler handler, size_t max_body);
     void serve();
     void accept_all();
+    std::optional<size_t> longest_waiting() const;
+    int poll_timeout(Clock::time_point next_tick) const;
     bool read_from(Connection& c);
     void answer(Connection& c);
     bool write_to(Connection& c);

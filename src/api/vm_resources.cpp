@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "arch/riscv64/board.hpp"
 #include "base/unique_fd.hpp"
 
 namespace trapeze::api {
@@ -124,12 +125,14 @@ Result<MachineConfiguration> VmResources::parse_machine_config(const json& j, Ma
 Result<void> VmResources::put_machine_config(const json& j) {
     TRAPEZE_TRY_ASSIGN(m, parse_machine_config(j, MachineConfiguration{}, false));
     m_machine = m;
+    m_machine_set = true;
     return ok();
 }
 
 Result<void> VmResources::patch_machine_config(const json& j) {
     TRAPEZE_TRY_ASSIGN(m, parse_machine_config(j, m_machine, true));
     m_machine = m;
+    m_machine_set = true;
     return ok();
 }
 
@@ -140,7 +143,12 @@ Result<void> VmResources::put_boot_source(const json& j) {
     TRAPEZE_TRY_ASSIGN(args, f.string("boot_args"));
     if (!kernel) return f.missing("kernel_image_path");
     if (auto r = check_openable(*kernel, false, "boot-source: kernel_image_path"); !r) return r;
-    if (auto r = detect_kernel_arch(*kernel); !r) return r.error();
+    TRAPEZE_TRY_ASSIGN(arch, detect_kernel_arch(*kernel));
+    // The command line as given must fit (a root drive's root= is added at InstanceStart, and
+    // checked there again); x86 kernels state their own limit, checked when loaded.
+    if (args && arch == GuestArch::Riscv64) {
+        if (auto r = arch::riscv64::check_bootargs(*args); !r) return std::move(r).context("boot-source: boot_args");
+    }
     if (initrd) {
         if (auto r = check_openable(*initrd, false, "boot-source: initrd_path"); !r) return r;
     }

@@ -90,7 +90,10 @@ public:
     // A loaded snapshot's machine (GET /machine-config, /vm/config then show it).
     void set_machine(const MachineConfiguration& m) { m_machine = m; }
     // Whether anything that shapes the VM has been configured (a snapshot load must come first).
-    bool configures_vm() const { return m_boot.has_value() || !m_drives.empty() || !m_nets.empty() || m_entropy; }
+    // A machine-config counts (as in Firecracker): a snapshot brings its own shape.
+    bool configures_vm() const {
+        return m_machine_set || m_boot.has_value() || !m_drives.empty() || !m_nets.empty() || m_entropy;
+    }
 
     // A whole Firecracker --config-file: {"boot-source", "drives", "machine-config",
     // "network-interfaces", "entropy", "logger", "metrics", "serial"}; logger and metrics are
@@ -117,6 +120,7 @@ private:
     Result<MachineConfiguration> parse_machine_config(const json& j, MachineConfiguration base, bool partial) const;
 
     MachineConfiguration m_machine;
+    bool m_machine_set = false;  // by PUT or PATCH /machine-config (set_machine is the load's)
     std::optional<BootSource> m_boot;
     std::vector<DriveSettings> m_drives;
     std::vector<NetworkSettings> m_nets;

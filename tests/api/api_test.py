@@ -21,6 +21,7 @@ usage: api_test.py TRAPEZE SCENARIO [ENGINE]
 The guest is Debian's kernel with test-initrd.img plus tests/api/api_init.sh as /api_init.
 """
 import gzip
+import hashlib
 import http.client
 import json
 import os
@@ -389,6 +390,11 @@ def merged_memory(trapeze, work, full_mem, diff_mem, name):
     return merged
 
 
+def file_digest(path):
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 def other_engine(engine):
     return "interp" if engine == "jit" else "jit"
 
@@ -419,7 +425,19 @@ def snapshots(trapeze, work, engine):
             time.sleep(0.1)
         a.api.ok("PATCH", "/vm", {"state": "Paused"})
         time.sleep(0.5)
+        # Refused creates change nothing: not the Full's memory file one names, not the pages the
+        # Diff below holds (checked against a Full of the same instant), and leave no file behind.
+        full_mem_before = file_digest(full[1])
+        listing = sorted(os.listdir(work))
+        a.api.refused("PUT", "/snapshot/create", create((os.path.join(work, "no", "s"), full[1]), "Diff"),
+                      fault_has="snapshot state")
+        a.api.refused("PUT", "/snapshot/create", create((os.path.join(work, "s"), os.path.join(work, "no", "m")), "Diff"),
+                      fault_has="snapshot memory")
+        check(file_digest(full[1]) == full_mem_before, "a refused create replaced the memory file it named")
+        check(sorted(os.listdir(work)) == listing, f"refused creates left files: {sorted(os.listdir(work))} against {listing}")
         a.api.ok("PUT", "/snapshot/create", create(diff, "Diff"))
+        same_instant = (os.path.join(work, "full2.state"), os.path.join(work, "full2.mem"))
+        a.api.ok("PUT", "/snapshot/create", create(same_instant, "Full"))
         c_diff = a.clocks()[-1]
         full_size = os.stat(full[1]).st_blocks * 512
         diff_size = os.stat(diff[1]).st_blocks * 512
@@ -448,6 +466,8 @@ def snapshots(trapeze, work, engine):
 
     # The Diff merged onto a copy of the Full's memory, loaded paused: nothing runs until resumed.
     merged = merged_memory(trapeze, work, full[1], diff[1], "merged.mem")
+    check(file_digest(merged) == file_digest(same_instant[1]),
+          "the Full's memory with the Diff merged onto it is not the memory of a Full of the Diff's instant")
     c = Vm(trapeze, work, "snap-c", ["--vm-engine", other_engine(engine)])
     try:
         c.api.ok("PUT", "/snapshot/load", {"snapshot_path": diff[0], "mem_file_path": merged})
@@ -495,6 +515,15 @@ def snapshots(trapeze, work, engine):
                       fault_has="after configuring")
     finally:
         e.kill()
+    # A machine-config shapes the VM too (as in Firecracker): a load after it is refused, not
+    # done with the snapshot's shape in its place.
+    f = Vm(trapeze, work, "snap-f", ["--vm-engine", engine])
+    try:
+        f.api.ok("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 512})
+        f.api.refused("PUT", "/snapshot/load", {"snapshot_path": full[0], "mem_file_path": full[1]},
+                      fault_has="after configuring")
+    finally:
+        f.kill()
     print(f"PASS: Full and Diff snapshots through the API ({engine} -> {other_engine(engine)}); "
           f"clock {c_full:.2f} and {c_diff:.2f} resumed; Diff {diff_size} bytes vs Full {full_size}")
 

@@ -3,11 +3,15 @@
 // configuration the device tree is built from.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
+
+#include "base/result.hpp"
 
 namespace trapeze::arch::riscv64 {
 
@@ -47,6 +51,23 @@ inline unsigned virtio_irq(unsigned slot) {
 // credits them to its pool, drivers/of/fdt.c, so its random numbers are ready at once instead of
 // waiting for interrupts' timing to seed it); 32, as QEMU's virt board gives.
 constexpr size_t kRngSeedBytes = 32;
+
+// Linux's COMMAND_LINE_SIZE on riscv64 (arch/riscv/include/uapi/asm/setup.h) less its NUL:
+// the kernel cuts a longer bootargs without a word, and with it whatever came last (the
+// root= a drive adds).
+inline constexpr size_t kMaxBootargs = 1023;
+
+// A kernel command line the board can pass whole: at most kMaxBootargs bytes and no control
+// characters (a NUL would end the device tree's string early; Firecracker takes printable ASCII).
+inline Result<void> check_bootargs(std::string_view args) {
+    if (args.size() > kMaxBootargs)
+        return make_error("kernel command line is {} bytes, Linux on riscv64 takes at most {}", args.size(), kMaxBootargs);
+    for (size_t i = 0; i < args.size(); ++i) {
+        const auto c = static_cast<unsigned char>(args[i]);
+        if (c < 0x20 || c == 0x7f) return make_error("kernel command line has a control character (0x{:02x}) at byte {}", c, i);
+    }
+    return ok();
+}
 
 struct BoardConfig {
     uint64_t ram_size = 0;

@@ -1,13 +1,16 @@
 // ApiServer (issue 22) on a real unix socket: keep-alive connections answered in order, a
 // malformed or oversized request answered 400 and its connection closed, the server still
-// serving others afterwards, and a stale socket path refused.
+// serving others afterwards, a full table of stalled connections giving way to a new client,
+// and a stale socket path refused.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "api/api_server.hpp"
 
@@ -95,6 +98,41 @@ TEST_F(ApiServerTest, AnOversizedBodyGets400AndTheServerGoesOn) {
     (void)!::write(again, get.data(), get.size());
     EXPECT_NE(read_responses(again, 1).find("HTTP/1.1 200"), std::string::npos);
     ::close(again);
+}
+
+// Every place taken by clients that connect and stall (half a request, or nothing): a new
+// client is still answered, once the longest-stalled connection has waited kEvictAfter, and that
+// one is closed; the others stay open. Connections that finish requests are not the ones to go.
+TEST_F(ApiServerTest, StalledConnectionsGiveWayToANewClient) {
+    std::vector<int> stalled;
+    for (size_t i = 0; i < ApiServer::kMaxConnections; ++i) {
+        const int fd = connect_to(path);
+        ASSERT_GE(fd, 0);
+        // One request answered first: the connection is then the server's, not in its backlog.
+        const std::string first = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        ASSERT_EQ(::write(fd, first.data(), first.size()), static_cast<ssize_t>(first.size()));
+        ASSERT_NE(read_responses(fd, 1).find("HTTP/1.1 200"), std::string::npos);
+        const std::string half = i % 2 ? "PUT /x HTTP/1.1\r\nContent-Length: 100\r\n\r\n{" : "";
+        if (!half.empty()) {
+            ASSERT_EQ(::write(fd, half.data(), half.size()), static_cast<ssize_t>(half.size()));
+        }
+        stalled.push_back(fd);
+    }
+    const int fresh = connect_to(path);
+    ASSERT_GE(fresh, 0);
+    const std::string get = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    ASSERT_EQ(::write(fresh, get.data(), get.size()), static_cast<ssize_t>(get.size()));
+    timeval five{5, 0};
+    ::setsockopt(fresh, SOL_SOCKET, SO_RCVTIMEO, &five, sizeof five);
+    EXPECT_NE(read_responses(fresh, 1).find("HTTP/1.1 200"), std::string::npos);
+    size_t closed = 0;
+    for (const int fd : stalled) {
+        char c;
+        if (::recv(fd, &c, 1, MSG_DONTWAIT) == 0) ++closed;
+        ::close(fd);
+    }
+    EXPECT_EQ(closed, 1u) << "one stalled connection gives way per waiting client";
+    ::close(fresh);
 }
 
 TEST_F(ApiServerTest, RefusesASocketPathThatExists) {

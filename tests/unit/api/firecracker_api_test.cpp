@@ -252,5 +252,36 @@ TEST_F(FirecrackerApiTest, SnapshotLoadAfterConfiguringIsRefused) {
     EXPECT_TRUE(vm.loads.empty());
 }
 
+// A machine-config shapes the VM as much as a boot source (Firecracker refuses the load too):
+// taking the snapshot's shape instead would drop it without a word.
+TEST_F(FirecrackerApiTest, SnapshotLoadAfterAMachineConfigIsRefused) {
+    for (const char* method : {"PUT", "PATCH"}) {
+        FakeVm fresh_vm;
+        Metrics fresh_metrics;
+        FirecrackerApi fresh("vm-2", fresh_vm, fresh_metrics);
+        ASSERT_EQ(fresh.handle(HttpRequest{method, "/machine-config", R"({"vcpu_count": 1, "mem_size_mib": 512})", true}).status,
+                  204);
+        const auto r = fresh.handle(HttpRequest{"PUT", "/snapshot/load", R"({"snapshot_path": "s", "mem_file_path": "m"})", true});
+        EXPECT_EQ(r.status, 400) << method;
+        EXPECT_NE(fault(r).find("after configuring"), std::string::npos) << fault(r);
+        EXPECT_TRUE(fresh_vm.loads.empty());
+    }
+}
+
+// boot_args the riscv64 kernel would take whole: Linux's 1023 bytes at most (a longer line is
+// cut, and a root drive's root= with it) and no control characters (a NUL ends the string early).
+TEST_F(FirecrackerApiTest, BootArgsTheKernelWouldCutAreRefused) {
+    const std::string before = call("GET", "/vm/config").body;
+    for (const std::string& args : {std::string(1024, 'a'), std::string("console=ttyS0 foo\0bar", 21),
+                                    std::string("console=ttyS0\nroot=/dev/vdb")}) {
+        const auto r = call("PUT", "/boot-source", json{{"kernel_image_path", kernel}, {"boot_args", args}}.dump());
+        EXPECT_EQ(r.status, 400) << args.size();
+        EXPECT_NE(fault(r).find("boot_args"), std::string::npos) << fault(r);
+    }
+    EXPECT_EQ(call("GET", "/vm/config").body, before);
+    EXPECT_EQ(call("PUT", "/boot-source", json{{"kernel_image_path", kernel}, {"boot_args", std::string(1023, 'a')}}.dump()).status,
+              204);
+}
+
 }  // namespace
 }  // namespace trapeze::api
