@@ -223,9 +223,10 @@ HttpResponse FirecrackerApi::put_snapshot_load(const json& body) {
     if (started()) return HttpResponse::fault(kNotAfterStart);
     if (m_resources.configures_vm())
         return HttpResponse::fault("Loading a microVM snapshot is not allowed after configuring boot-specific resources");
-    auto machine = m_vm.load_snapshot(*params);
-    if (!machine) return HttpResponse::fault(machine.error().message);
-    m_resources.set_machine(*machine);
+    auto loaded = m_vm.load_snapshot(*params);
+    if (!loaded) return HttpResponse::fault(loaded.error().message);
+    m_resources.set_machine(loaded->machine);
+    m_resources.set_loaded_drives(std::move(loaded->drives));
     m_state = params->resume_vm ? VmState::Running : VmState::Paused;
     return HttpResponse::no_content();
 }

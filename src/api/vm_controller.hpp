@@ -37,9 +37,14 @@ public:
     // PUT /snapshot/create, with the VM paused.
     virtual Result<void> create_snapshot(const SnapshotCreateParams& params) = 0;
     // PUT /snapshot/load, before anything is configured: builds the VM from the snapshot and
-    // leaves it paused, or running if params.resume_vm. Returns the machine's configuration
-    // (vCPUs and memory) for GET /machine-config.
-    virtual Result<MachineConfiguration> load_snapshot(const SnapshotLoadParams& params) = 0;
+    // leaves it paused, or running if params.resume_vm. Returns what the API then knows of it:
+    // the machine's configuration (vCPUs and memory) and its drives, in the machine's order,
+    // for GET /machine-config, GET /vm/config and PATCH /drives.
+    struct LoadedVm {
+        MachineConfiguration machine;
+        std::vector<DriveSettings> drives;
+    };
+    virtual Result<LoadedVm> load_snapshot(const SnapshotLoadParams& params) = 0;
 };
 
 }  // namespace trapeze::api

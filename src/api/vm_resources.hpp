@@ -89,6 +89,8 @@ public:
     void set_metrics_path(std::string p) { m_metrics_path = std::move(p); }
     // A loaded snapshot's machine (GET /machine-config, /vm/config then show it).
     void set_machine(const MachineConfiguration& m) { m_machine = m; }
+    // The drives of a VM loaded from a snapshot (PUT /snapshot/load), as the VMM found them.
+    void set_loaded_drives(std::vector<DriveSettings> drives) { m_drives = std::move(drives); }
     // Whether anything that shapes the VM has been configured (a snapshot load must come first).
     // A machine-config counts (as in Firecracker): a snapshot brings its own shape.
     bool configures_vm() const {

@@ -301,27 +301,63 @@ Result<void> VmmProcess::create_snapshot(const api::SnapshotCreateParams& params
     return ok();
 }
 
+// A loaded VM's drives as the API shows them. A snapshot keeps each disk's virtio-blk serial,
+// which is the drive id's first 20 bytes (machine_builder.cpp): that is the id PATCH /drives
+// takes for it. Whether a drive was the root device is not kept (the guest's command line is
+// in its RAM by now).
+namespace {
+
+template <typename Disk>
+std::vector<api::DriveSettings> loaded_drives(const std::vector<Disk>& disks) {
+    std::vector<api::DriveSettings> out;
+    for (const auto& d : disks) {
+        api::DriveSettings s;
+        s.drive_id = d.id;
+        s.path_on_host = d.path;
+        s.is_read_only = d.read_only;
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+}  // namespace
+
+// Under m_mutex.
+void VmmProcess::remember_loaded_drives(const std::vector<api::DriveSettings>& drives) {
+    m_drive_ids.clear();
+    m_drive_paths.clear();
+    for (const auto& d : drives) {
+        m_drive_ids.push_back(d.drive_id);
+        m_drive_paths.push_back(d.path_on_host);
+    }
+    m_net_ids.clear();
+}
+
 // The snapshot's board, run by this process's engine and CPU quota. Devices come back with the
-// snapshot's backends: its disk paths and network interfaces (drive and interface ids are
-// not in a snapshot, so PATCH /drives and /network-interfaces do not apply to a loaded VM).
-Result<api::MachineConfiguration> VmmProcess::load_snapshot(const api::SnapshotLoadParams& params) {
+// snapshot's backends: its disk paths and network interfaces. Its drives answer PATCH /drives
+// by the ids loaded_drives gives them; interface ids are not in a snapshot, so PATCH
+// /network-interfaces does not apply to a loaded VM.
+Result<api::VmController::LoadedVm> VmmProcess::load_snapshot(const api::SnapshotLoadParams& params) {
     TRAPEZE_TRY_ASSIGN(src, open_snapshot(params.snapshot_path, params.mem_file_path));
+    LoadedVm loaded;
     if (src.header.arch == "x86_64") {
         TRAPEZE_TRY_ASSIGN(xc, X86Machine::snapshot_config(src.contents));
         xc.cpu_quota_percent = m_opts.vm.cpu_quota_percent;
         xc.track_dirty_pages = params.track_dirty_pages;
-        const api::MachineConfiguration shape{xc.cpus, xc.memory_mib, false, params.track_dirty_pages};
+        loaded = LoadedVm{{xc.cpus, xc.memory_mib, false, params.track_dirty_pages}, loaded_drives(xc.disks)};
         TRAPEZE_TRY(hand_to_main_thread(
             StartRequest{Config(std::move(xc)), "", std::make_shared<SnapshotSource>(std::move(src)), !params.resume_vm}));
-        return shape;
+    } else {
+        TRAPEZE_TRY_ASSIGN(cfg, machine::RiscvMachine::snapshot_config(src.contents));
+        cfg.engine = m_opts.vm.engine;
+        cfg.cpu_quota_percent = m_opts.vm.cpu_quota_percent;
+        loaded = LoadedVm{{cfg.cpus, cfg.memory_mib}, loaded_drives(cfg.disks)};
+        StartRequest req{Config(std::move(cfg)), "", std::make_shared<SnapshotSource>(std::move(src)), !params.resume_vm};
+        TRAPEZE_TRY(hand_to_main_thread(std::move(req)));
     }
-    TRAPEZE_TRY_ASSIGN(cfg, machine::RiscvMachine::snapshot_config(src.contents));
-    cfg.engine = m_opts.vm.engine;
-    cfg.cpu_quota_percent = m_opts.vm.cpu_quota_percent;
-    const api::MachineConfiguration shape{cfg.cpus, cfg.memory_mib};
-    StartRequest req{Config(std::move(cfg)), "", std::make_shared<SnapshotSource>(std::move(src)), !params.resume_vm};
-    TRAPEZE_TRY(hand_to_main_thread(std::move(req)));
-    return shape;
+    std::lock_guard lock(m_mutex);
+    remember_loaded_drives(loaded.drives);
+    return loaded;
 }
 
 Result<void> VmmProcess::pause() {

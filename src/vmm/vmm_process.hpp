@@ -55,7 +55,7 @@ public:
     Result<void> configure_metrics(const std::string& path) override;
     Result<void> flush_metrics() override;
     Result<void> create_snapshot(const api::SnapshotCreateParams& params) override;
-    Result<api::MachineConfiguration> load_snapshot(const api::SnapshotLoadParams& params) override;
+    Result<LoadedVm> load_snapshot(const api::SnapshotLoadParams& params) override;
 
 private:
     using Config = std::variant<machine::MachineConfig, X86Config>;
@@ -88,6 +88,7 @@ private:
     Result<void> hand_to_main_thread(StartRequest req);
     void report_counters();
     void remember_devices(const api::VmResources& r);
+    void remember_loaded_drives(const std::vector<api::DriveSettings>& drives);
     std::optional<StartRequest> m_start;       // a start the main thread is to make
     std::optional<Result<void>> m_start_done;  // its outcome, for the API thread
     machine::RiscvMachine* m_riscv = nullptr;  // while it runs

@@ -455,6 +455,11 @@ def snapshots(trapeze, work, engine):
         check(status == 200 and info["state"] == "Running", f"GET / after load: {status} {info}")
         status, mc = b.api.call("GET", "/machine-config")
         check(mc["vcpu_count"] == 2 and mc["mem_size_mib"] == 256, f"machine-config after load: {mc}")
+        # Its drive is the API's: shown by GET /vm/config and changed by PATCH /drives.
+        status, vc = b.api.call("GET", "/vm/config")
+        check([d["drive_id"] for d in vc["drives"]] == ["rootfs"] and vc["drives"][0]["path_on_host"] == disk,
+              f"drives after load: {vc['drives']}")
+        b.api.ok("PATCH", "/drives/rootfs", {"drive_id": "rootfs", "path_on_host": disk})
         b.api.refused("PUT", "/snapshot/load", {"snapshot_path": full[0], "mem_file_path": full[1]},
                       fault_has="not supported after starting")
         first = first_clock_after(b, 0)

@@ -89,10 +89,13 @@ public:
         require(!p.snapshot_path.empty() && !p.mem_file_path.empty());
         return fate(1, "cannot write the snapshot");
     }
-    Result<MachineConfiguration> load_snapshot(const SnapshotLoadParams& p) override {
+    Result<LoadedVm> load_snapshot(const SnapshotLoadParams& p) override {
         require(!p.snapshot_path.empty() && !p.mem_file_path.empty());
         if (auto r = fate(0, "not a trapeze snapshot"); !r) return r.error();
-        return MachineConfiguration{1, 128};
+        DriveSettings d;
+        d.drive_id = "rootfs";
+        d.path_on_host = "/dev/null";
+        return LoadedVm{MachineConfiguration{1, 128}, {d}};
     }
 
 private:

@@ -38,10 +38,13 @@ public:
         snapshots.push_back(p);
         return ok();
     }
-    Result<MachineConfiguration> load_snapshot(const SnapshotLoadParams& p) override {
+    Result<LoadedVm> load_snapshot(const SnapshotLoadParams& p) override {
         loads.push_back(p);
         if (fail_load) return make_error("not a trapeze snapshot (bad magic)");
-        return MachineConfiguration{2, 256};
+        DriveSettings root;
+        root.drive_id = "rootfs";
+        root.path_on_host = "/images/root.img";
+        return LoadedVm{MachineConfiguration{2, 256}, {root}};
     }
 
     int starts = 0, pauses = 0, resumes = 0, flushes = 0;
@@ -240,6 +243,13 @@ TEST_F(FirecrackerApiTest, SnapshotLoadIsTheVmAndComesBackPausedUnlessResumed) {
     EXPECT_NE(call("GET", "/").body.find("Paused"), std::string::npos);
     EXPECT_NE(call("GET", "/machine-config").body.find(R"("vcpu_count":2)"), std::string::npos);
     EXPECT_EQ(call("PUT", "/snapshot/load", body).status, 400);  // one VM per process
+    // The loaded VM's drives are the API's: shown, and PATCHed by their ids.
+    const json drives = json::parse(call("GET", "/vm/config").body)["drives"];
+    ASSERT_EQ(drives.size(), 1u) << drives;
+    EXPECT_EQ(drives[0]["drive_id"], "rootfs");
+    EXPECT_EQ(drives[0]["path_on_host"], "/images/root.img");
+    EXPECT_EQ(call("PATCH", "/drives/rootfs", json{{"drive_id", "rootfs"}, {"path_on_host", disk}}.dump()).status, 204);
+    EXPECT_EQ(vm.drive_path, disk);
     EXPECT_EQ(call("PATCH", "/vm", R"({"state": "Resumed"})").status, 204);
     EXPECT_EQ(vm.resumes, 1);
 }
