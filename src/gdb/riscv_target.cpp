@@ -88,6 +88,7 @@ void RiscvTarget::detach() {
     m_machine.debug_points().clear();
     (void)m_machine.take_debug_stop();
     m_machine.set_debugger_attached(false);
+    m_machine.hold_harts({});
     release();
 }
 
@@ -194,7 +195,14 @@ std::optional<std::string> RiscvTarget::monitor(std::string_view command) {
     return riscv_monitor(m_machine, command);
 }
 
-void RiscvTarget::resume() { release(); }
+void RiscvTarget::resume(const ThreadSet& run) {
+    const auto first = std::find(run.begin(), run.end(), true);
+    m_running_thread = first == run.end() ? 0 : static_cast<unsigned>(first - run.begin());
+    std::vector<bool> held(run.size());
+    std::transform(run.begin(), run.end(), held.begin(), [](bool r) { return !r; });
+    m_machine.hold_harts(std::move(held));  // no effect in a replay, which keeps to its schedule
+    release();
+}
 
 // The machine is paused first, so what take_debug_stop() reads is complete.
 std::optional<StopReason> RiscvTarget::debug_stop() {
@@ -232,7 +240,7 @@ std::optional<StopReason> RiscvTarget::take_stop() {
 StopReason RiscvTarget::interrupt() {
     hold();
     if (auto stop = debug_stop()) return *stop;
-    return StopReason{StopReason::Kind::Signal, 0, 2};
+    return StopReason{StopReason::Kind::Signal, m_running_thread, 2};
 }
 
 }  // namespace trapeze::gdb

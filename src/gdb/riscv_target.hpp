@@ -1,7 +1,9 @@
 // RiscvTarget: the gdb stub's view of a RiscvMachine, under either engine. One gdb thread per
 // hart; gdb has control while the machine is paused (RiscvMachine::pause, which nests with the
 // API's pauses); breakpoints and watchpoints are the machine's rv64::DebugPoints; a step is
-// one instruction through the interpreter's semantics (rv64::interp::step_instruction).
+// one instruction through the interpreter's semantics (rv64::interp::step_instruction). A
+// resume of some threads holds the other harts (RiscvMachine::hold_harts), except in a
+// recording or replay, whose schedule decides which hart runs.
 //
 // Thread: the session's thread, except notify_stop() (a hart's thread: through the machine's
 // on_stop) and machine_ended() (the thread that ran the machine), which only signal stop_fd().
@@ -66,7 +68,7 @@ public:
     StopReason step(unsigned thread, StepFlags flags) override;
     std::optional<std::string> monitor(std::string_view command) override;
 
-    void resume() override;
+    void resume(const ThreadSet& run) override;
     int stop_fd() const override { return m_stop_fd.get(); }
     std::optional<StopReason> take_stop() override;
     StopReason interrupt() override;
@@ -102,6 +104,7 @@ private:
     RiscvRegisters m_registers;
     UniqueFd m_stop_fd;  // eventfd
     bool m_holding;      // this target holds one of the machine's pauses
+    unsigned m_running_thread = 0;  // a thread the last resume ran: a Ctrl-C's stop names it
     std::atomic<bool> m_ended{false};
     std::atomic<int> m_exit_code{0};
     // Inserted points: Z0 and Z1 at one address, or one point inserted twice, are one

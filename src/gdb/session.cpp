@@ -92,6 +92,65 @@ std::optional<unsigned> parse_regnum(std::string_view s) {
     return static_cast<unsigned>(*n);
 }
 
+// One vCont action: a step (s, Sxx) or a continue (c, Cxx), and the threads it names.
+struct VContAction {
+    bool step = false;
+    ThreadSel thread{ThreadSel::Kind::All, 0};
+};
+
+// ";ACTION[:TID]..." ("Packets", vCont); nullopt if malformed.
+std::optional<std::vector<VContAction>> parse_vcont(std::string_view actions, unsigned threads) {
+    if (!actions.starts_with(';')) return std::nullopt;
+    std::vector<VContAction> parsed;
+    for (std::string_view rest = actions.substr(1);;) {
+        const Split action = split_once(rest, ';');
+        const Split a = split_once(action.head, ':');
+        const std::string_view verb = a.head;
+        const bool is_step = verb == "s" || (verb.size() == 3 && verb[0] == 'S');
+        const bool is_cont = verb == "c" || (verb.size() == 3 && verb[0] == 'C');
+        if (!is_step && !is_cont) return std::nullopt;
+        if (verb.size() == 3 && !parse_hex_u64(verb.substr(1))) return std::nullopt;
+        VContAction act{is_step};
+        if (a.found) {
+            const auto t = parse_thread_id(a.tail, threads);
+            if (!t) return std::nullopt;
+            act.thread = *t;
+        }
+        parsed.push_back(act);
+        if (!action.found) return parsed;
+        rest = action.tail;
+    }
+}
+
+// Each thread's action in a vCont: the index of the leftmost that names it (0, "any thread",
+// names `current`), or nullopt for none.
+std::vector<std::optional<size_t>> vcont_owners(const std::vector<VContAction>& actions, unsigned threads,
+                                                unsigned current) {
+    std::vector<std::optional<size_t>> owner(threads);
+    for (size_t i = 0; i < actions.size(); ++i) {
+        const ThreadSel& sel = actions[i].thread;
+        for (unsigned t = 0; t < threads; ++t) {
+            const bool named = sel.kind == ThreadSel::Kind::All || (sel.kind == ThreadSel::Kind::One && sel.index == t) ||
+                               (sel.kind == ThreadSel::Kind::Any && t == current);
+            if (named && !owner[t]) owner[t] = i;
+        }
+    }
+    return owner;
+}
+
+// vCont's step: the thread the leftmost step action that got threads steps (`current` if it is
+// among them, else the first), or nullopt if no thread steps. owner[t]: thread t's action.
+std::optional<unsigned> vcont_step(const std::vector<VContAction>& actions,
+                                   const std::vector<std::optional<size_t>>& owner, unsigned current) {
+    for (size_t i = 0; i < actions.size(); ++i) {
+        if (!actions[i].step) continue;
+        if (owner[current] == i) return current;
+        for (unsigned t = 0; t < owner.size(); ++t)
+            if (owner[t] == i) return t;
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 Session::Session(DebugTarget& target) : m_target(target), m_threads(target.threads()) {
@@ -371,33 +430,23 @@ Session::Replies Session::resume_packet(std::string_view args, bool step, bool w
         addr = s.tail;
     }
     if (!addr.empty()) return {std::string(kMalformed)};
-    return step ? step_thread(m_c_thread) : resume();
+    return step ? step_thread(m_c_thread) : resume(ThreadSet(m_threads, true));
 }
 
-// vCont;ACTION[:TID]... with actions c, Cxx, s, Sxx. A step action wins: that one thread runs
-// one instruction and the others get no time (all-stop allows it: a thread told to continue
-// may be stopped again before it ran). Without one every thread continues.
+// vCont;ACTION[:TID]... with actions c, Cxx, s, Sxx. "Packets", vCont: each thread takes the
+// leftmost action that names it (an action without thread id names every thread, 0 the
+// current one), and a thread no action names stays stopped; gdb relies on that to step one
+// thread in software (`vCont;c:N` to a breakpoint after the instruction). A step action wins:
+// that one thread runs one instruction and the others get no time (all-stop allows it: a
+// thread told to continue may be stopped again before it ran).
 Session::Replies Session::vcont(std::string_view actions) {
-    if (!actions.starts_with(';')) return {std::string(kMalformed)};
-    std::optional<unsigned> step;
-    for (std::string_view rest = actions.substr(1);;) {
-        const Split action = split_once(rest, ';');
-        const Split a = split_once(action.head, ':');
-        const std::string_view verb = a.head;
-        const bool is_step = verb == "s" || (verb.size() == 3 && verb[0] == 'S');
-        const bool is_cont = verb == "c" || (verb.size() == 3 && verb[0] == 'C');
-        if (!is_step && !is_cont) return {std::string(kMalformed)};
-        if (verb.size() == 3 && !parse_hex_u64(verb.substr(1))) return {std::string(kMalformed)};
-        std::optional<ThreadSel> t = ThreadSel{ThreadSel::Kind::All, 0};
-        if (a.found) t = parse_thread_id(a.tail, m_threads);
-        if (!t) return {std::string(kMalformed)};
-        // The leftmost action that names a thread applies to it; a step without one steps the
-        // current thread.
-        if (is_step && !step) step = t->kind == ThreadSel::Kind::One ? t->index : m_c_thread;
-        if (!action.found) break;
-        rest = action.tail;
-    }
-    return step ? step_thread(*step) : resume();
+    const auto parsed = parse_vcont(actions, m_threads);
+    if (!parsed) return {std::string(kMalformed)};
+    const auto owner = vcont_owners(*parsed, m_threads, m_c_thread);
+    if (const auto stepped = vcont_step(*parsed, owner, m_c_thread)) return step_thread(*stepped);
+    ThreadSet run(m_threads);
+    for (unsigned t = 0; t < m_threads; ++t) run[t] = owner[t].has_value();
+    return resume(run);
 }
 
 // bs (reverse step: the current thread's last instruction undone) and bc (reverse continue),
@@ -413,8 +462,8 @@ Session::Replies Session::step_thread(unsigned thread) {
     return {stop_reply(m_target.step(thread, flags))};
 }
 
-Session::Replies Session::resume() {
-    m_target.resume();
+Session::Replies Session::resume(const ThreadSet& run) {
+    m_target.resume(run);
     m_running = true;
     return {};
 }

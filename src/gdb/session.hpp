@@ -13,8 +13,9 @@
 // caller then waits on the target's stop_fd() and the socket together.
 //
 // Thread ids on the wire are 1..N for the target's threads 0..N-1 (0 is "any", -1 "all").
-// Registers and memory are those of the Hg thread; `s`, `c` use the Hc thread; after a stop
-// the thread that stopped becomes both.
+// Registers and memory are those of the Hg thread; `s` uses the Hc thread and `c` resumes
+// every thread; vCont resumes the threads its actions name, and no other; after a stop the
+// thread that stopped becomes both.
 #pragma once
 
 #include <cstdint>
@@ -95,7 +96,7 @@ private:
     Replies vcont(std::string_view actions);
     Replies step_thread(unsigned thread);
     Replies reverse_packet(std::string_view p);
-    Replies resume();
+    Replies resume(const ThreadSet& run);
     Replies detach();
     Replies kill();
 

@@ -4,10 +4,11 @@
 // numbered as its target description numbers them, and guest memory.
 //
 // Execution model (all-stop): while gdb has control every thread is stopped. step() runs one
-// thread by exactly one instruction while the others stay stopped; resume() lets every thread
-// run until something stops the machine: a breakpoint or watchpoint (the target makes
-// stop_fd() readable; the session then calls take_stop(), which stops every thread and says
-// why), Ctrl-C from gdb (interrupt()), or the guest's end (take_stop() says Exited).
+// thread by exactly one instruction while the others stay stopped; resume() lets the threads
+// gdb resumed run (every one, or those a vCont names) until something stops the machine: a
+// breakpoint or watchpoint (the target makes stop_fd() readable; the session then calls
+// take_stop(), which stops every thread and says why), Ctrl-C from gdb (interrupt()), or the
+// guest's end (take_stop() says Exited). A thread gdb did not resume runs nothing meanwhile.
 //
 // Thread: every member is called on the session's thread. The target signals stop_fd() from
 // whichever thread noticed the stop.
@@ -42,6 +43,9 @@ struct StopReason {
     // the machine went as far as it can in that direction.
     enum class History : uint8_t { Inside, Begin, End } history = History::Inside;
 };
+
+// Which threads a resume runs, one flag per thread (0-based).
+using ThreadSet = std::vector<bool>;
 
 // How step() treats interrupts pending when it starts (QEMU's qqemu.sstep bits).
 struct StepFlags {
@@ -94,15 +98,18 @@ public:
     virtual std::optional<std::string> monitor(std::string_view command) = 0;
 
     // --- running ----------------------------------------------------------------------------
-    // Every thread runs (gdb's continue) until a stop.
-    virtual void resume() = 0;
+    // The threads marked in `run` (threads() flags, at least one set) run until a stop; the
+    // others stay stopped ("Packets", vCont: a thread no action names is not resumed). gdb
+    // steps RISC-V in software, resuming only the stepped thread towards a breakpoint after
+    // the instruction: another thread must not run into that breakpoint first.
+    virtual void resume(const ThreadSet& run) = 0;
     // Readable when a running machine has stopped on its own (breakpoint, watchpoint, the
     // guest's end).
     virtual int stop_fd() const = 0;
     // After stop_fd() became readable: stops every thread and says why; nullopt if it was a
     // spurious wake-up (the machine keeps running).
     virtual std::optional<StopReason> take_stop() = 0;
-    // Ctrl-C: stops every thread now.
+    // Ctrl-C: stops every thread now; the stop names a thread that was running.
     virtual StopReason interrupt() = 0;
 
     // --- reverse execution (a replay; gdb's bs and bc) ----------------------------------------

@@ -486,7 +486,7 @@ void X86Target::run_all() {
 
 // The thread gdb continues from one of our breakpoints first runs the instruction there
 // (gdb itself steps over its breakpoints, but a client that leaves them in need not).
-void X86Target::resume() {
+void X86Target::resume(const ThreadSet&) {
     if (!m_pending.empty()) return notify_stop();  // reported by take_stop(), nothing runs
     drain_stop_fd();
     if (exited()) return notify_stop();

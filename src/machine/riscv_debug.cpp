@@ -1,7 +1,9 @@
 // RiscvMachine's side of the debugger (the gdb stub is src/gdb/riscv_target): breakpoints and
 // watchpoints reach the harts and engines through rv64::DebugPoints, a hart that hits one
 // stops its engine (EngineExit::Debug) and the debugger pauses the machine through the pause
-// rendezvous, so gdb always sees every hart stopped at an instruction boundary.
+// rendezvous, so gdb always sees every hart stopped at an instruction boundary. Harts gdb did
+// not resume are held (hold_harts): the run loops skip them, so a hart held mid-spin (waiting
+// for an IPI from a held hart, say) only spins, as under QEMU's gdbstub.
 #include <cassert>
 
 #include "machine/riscv_machine.hpp"
@@ -55,6 +57,12 @@ std::optional<rv64::DebugEvent> RiscvMachine::step_hart(unsigned i, bool take_in
     const rv64::DebugEvent hit = h.debug_event();
     h.clear_debug_event();
     return hit;
+}
+
+void RiscvMachine::hold_harts(std::vector<bool> held) {
+    assert(held.empty() || held.size() == m_harts.size());
+    if (m_inputs != nullptr) return;  // the schedule picks the hart (riscv_inputs.cpp)
+    m_held = std::move(held);
 }
 
 void RiscvMachine::end_from_debugger() {

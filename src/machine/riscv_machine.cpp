@@ -337,8 +337,12 @@ void RiscvMachine::poll_htif() {
     m_mem.mark_dirty(Gpa(*m_boot.tohost), 8);
 }
 
+// A hart the debugger holds waits too: nothing it is owed makes it run.
 bool RiscvMachine::all_waiting() const {
-    return std::all_of(m_harts.begin(), m_harts.end(), [](const auto& h) { return h->s.wfi && !h->wfi_wakeup(); });
+    for (unsigned i = 0; i < m_harts.size(); ++i) {
+        if (!held(i) && (!m_harts[i]->s.wfi || m_harts[i]->wfi_wakeup())) return false;
+    }
+    return true;
 }
 
 // Harts in turn, all in WFI: until the earliest hart timer, or host input.
@@ -403,6 +407,7 @@ RunResult RiscvMachine::run_in_turn() {
             continue;
         }
         for (unsigned i = 0; i < m_harts.size(); ++i) {
+            if (held(i)) continue;
             rv64::Hart& h = *m_harts[i];
             sync_debug(i);
             const EngineExit exit = engine.run(h, smp ? slices.smp : slices.single);
@@ -575,9 +580,10 @@ RunResult RiscvMachine::run_parallel() {
 }
 
 // A hart that stopped for the debugger (or any hart after that, until the debugger has paused
-// the machine) runs no slice: it sleeps as in WFI until the pause wakes it.
+// the machine), or one the debugger holds, runs no slice: it sleeps as in WFI until the pause
+// wakes it.
 bool RiscvMachine::run_slice(unsigned hart) {
-    if (m_debug_stop.load(std::memory_order_acquire)) return false;
+    if (m_debug_stop.load(std::memory_order_acquire) || held(hart)) return false;
     sync_debug(hart);
     const uint64_t budget = m_cfg.engine == Engine::Jit ? kJitSlices.single : kInterpSlices.single;
     switch (m_engine->run(*m_harts[hart], budget)) {
@@ -598,11 +604,11 @@ void RiscvMachine::between_slices(unsigned hart) {
 }
 
 bool RiscvMachine::wants_to_run(unsigned hart) {
-    return !m_debug_stop.load(std::memory_order_acquire) && m_harts[hart]->wfi_wakeup();
+    return !m_debug_stop.load(std::memory_order_acquire) && !held(hart) && m_harts[hart]->wfi_wakeup();
 }
 
 uint64_t RiscvMachine::ns_until_timer(unsigned hart) {
-    if (m_debug_stop.load(std::memory_order_acquire)) return kMaxIdleNs;  // the pause wakes it
+    if (m_debug_stop.load(std::memory_order_acquire) || held(hart)) return kMaxIdleNs;  // the pause wakes it
     uint64_t tick = m_harts[hart]->next_timer_tick();
     {
         std::lock_guard lock(m_devices);

@@ -158,6 +158,11 @@ public:
     // others stay paused. If the instruction's access hits a watchpoint, it does not run and
     // that watchpoint is returned.
     std::optional<rv64::DebugEvent> step_hart(unsigned i, bool take_interrupts);
+    // Paused: the harts marked in `held` stay stopped once the machine resumes (gdb resumed
+    // only some threads): they run no instruction, sleeping as in WFI, but take part in pauses
+    // and the machine's end as before, and step_hart() still steps them. Holds until the next
+    // call; empty: every hart runs. No effect with inputs, whose schedule picks the hart to run.
+    void hold_harts(std::vector<bool> held);
     // gdb's kill: the run ends (RunResult::Kind::Quit). Any thread.
     void end_from_debugger();
     // Whether a debugger is attached to hold a replay at the end of its history (it may rewind
@@ -243,6 +248,7 @@ private:
     void stop_for_travel(unsigned hart, bool history_end);
     void sync_debug(unsigned hart);
     void debug_stopped(unsigned hart);
+    bool held(unsigned hart) const { return !m_held.empty() && m_held[hart]; }
     static Result<std::unique_ptr<RiscvMachine>> build(const MachineConfig& cfg, HostConsole& console, GuestMemory mem,
                                                        HostInputs* inputs);
     Result<void> restore_state(const snapshot::SnapshotContents& snap);
@@ -318,6 +324,9 @@ private:
     std::atomic<bool> m_debug_stop{false};
     std::atomic<unsigned> m_debug_stop_hart{0};  // the first that stopped
     std::vector<uint64_t> m_watch_gen_seen;      // per hart: the watchpoints its TLB reflects
+    // hold_harts(): changes only while paused; the harts read it after the pause let them go,
+    // which orders it (the rendezvous' mutex, or m_pause_requested for harts in turn).
+    std::vector<bool> m_held;
     HostInputs* m_inputs = nullptr;  // record or replay (not owned); the harts then take turns
     std::string m_stop_message;      // see stop_message()
     bool m_inputs_open = false;      // at a round's end: host input may enter (with m_inputs)

@@ -11,6 +11,10 @@ trapeze's exit status (the guest's verdict: 0 ok, 1 its sum was changed, 3 g_pok
             and `thread 2`; a write watchpoint that stops right after the store in
             store_watched(); a breakpoint set in compute() once it is hot (translated) stops its
             next call; monitor commands; detach, after which the guest finishes.
+  smp_step  `thread 2` and stepi on a 2-hart guest, both harts at _start: gdb steps RISC-V in
+            software (a breakpoint after the instruction, then `vCont;c:2` when it steps over a
+            breakpoint or under scheduler-locking), so hart 0 must stay where it is, or it
+            reaches that breakpoint first and gdb fails an internal check (finish_step_over).
   interrupt a running guest (held by g_hold) stopped by Ctrl-C (SIGINT to gdb), then released.
   raw       the protocol by hand on a socket: a wrong checksum gets `-`, an unknown packet the
             empty reply, malformed hex an error; then the connection is dropped without detach
@@ -143,6 +147,27 @@ def scenario_session(trapeze, elf, engine, work):
              ("stderr", vm.stderr()))
 
 
+def scenario_smp_step(trapeze, elf, engine, work):
+    vm = Trapeze(trapeze, elf, engine, True, work)
+    # Thread 2 alone runs to a breakpoint (scheduler-locking on); the stepi from there steps
+    # over it, which gdb does by resuming thread 2 alone (`vCont;c:2`) whatever
+    # scheduler-locking says; with it on, every later stepi does too.
+    out = gdb(elf, vm.port, ["thread 2", "break *0x80000004", "set scheduler-locking on", "continue",
+                             "set scheduler-locking off", "stepi", "delete", "set scheduler-locking on"] +
+              ["stepi"] * 4 + [
+        "echo @after\\n", "p/x $pc", "p $mhartid", "thread 1", "p/x $pc", "detach",
+    ])
+    if "internal-error" in out or "Switching to Thread 1" in out:
+        fail("stepi on thread 2 was disturbed by thread 1", ("gdb", out), ("trapeze stderr", vm.stderr()))
+    expect(out, r"@after\n\$\d+ = 0x800000[0-9a-f]{2}\n\$\d+ = 1\n", "thread 2 (hart 1) stepped on", vm)
+    if re.search(r"@after\n\$\d+ = 0x80000000\n", out):
+        fail("thread 2 did not move", ("gdb", out), ("trapeze stderr", vm.stderr()))
+    expect(out, r"Switching to thread 1(.*\n)*?\$\d+ = 0x80000000\n", "thread 1 (hart 0) still at _start", vm)
+    rc = vm.wait()
+    if rc != 0:
+        fail(f"after detach the guest should end with status 0, got {rc}", ("gdb", out), ("stderr", vm.stderr()))
+
+
 def scenario_interrupt(trapeze, elf, engine, work):
     vm = Trapeze(trapeze, elf, engine, True, work)
     out = gdb(elf, vm.port, [
@@ -209,7 +234,8 @@ def scenario_raw(trapeze, elf, engine, work):
 def main():
     trapeze, elf, engine = sys.argv[1:4]
     with tempfile.TemporaryDirectory(prefix="trapeze-gdb-") as work:
-        for name, fn in (("session", scenario_session), ("interrupt", scenario_interrupt), ("raw", scenario_raw)):
+        for name, fn in (("session", scenario_session), ("smp_step", scenario_smp_step), ("interrupt", scenario_interrupt),
+                         ("raw", scenario_raw)):
             started = time.monotonic()
             fn(trapeze, elf, engine, work)
             print(f"{name}: ok ({time.monotonic() - started:.1f} s)")

@@ -126,9 +126,10 @@ public:
         return std::nullopt;
     }
 
-    void resume() override {
-        if (running) bad_call = true;
+    void resume(const ThreadSet& run) override {
+        if (running || run.size() != m_threads || std::find(run.begin(), run.end(), true) == run.end()) bad_call = true;
         running = true;
+        resumed = run;
         ++resumes;
     }
     int stop_fd() const override { return -1; }
@@ -174,6 +175,7 @@ public:
     std::vector<std::string> reverse_calls;
     StopReason next_reverse;               // what reverse_step() and reverse_continue() report
     int attaches = 0, detaches = 0, kills = 0, resumes = 0, interrupts = 0;
+    ThreadSet resumed;  // the threads the last resume() ran
     bool running = false;
     bool bad_call = false;  // a call the session should not have made in the state it was in
 

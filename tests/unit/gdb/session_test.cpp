@@ -358,13 +358,59 @@ TEST_F(SessionTest, ResumesEveryThreadWhenNoneSteps) {
     EXPECT_TRUE(session.handle("vCont;c").empty());
     EXPECT_TRUE(session.running());
     EXPECT_EQ(target.resumes, 1);
+    EXPECT_EQ(target.resumed, (ThreadSet{true, true}));
     EXPECT_TRUE(target.steps.empty());
+    EXPECT_FALSE(target.bad_call);
+}
+
+TEST_F(SessionTest, ResumesEveryThreadForC) {
+    EXPECT_TRUE(session.handle("c").empty());
+    EXPECT_EQ(target.resumed, (ThreadSet{true, true}));
 }
 
 TEST_F(SessionTest, ResumesForVContWithSignalsAndThreads) {
     EXPECT_TRUE(session.handle("vCont;C02:1;c").empty());
     EXPECT_EQ(target.resumes, 1);
+    EXPECT_EQ(target.resumed, (ThreadSet{true, true}));
     EXPECT_EQ(session.on_stop(StopReason{}), "T05thread:1;");
+}
+
+// gdb's software single-step of thread 2 (RISC-V): a breakpoint after the instruction, then
+// `vCont;c:2`. Thread 1 must not run, or it could reach that breakpoint first.
+TEST_F(SessionTest, ResumesOnlyTheThreadsVContNames) {
+    EXPECT_TRUE(session.handle("vCont;c:2").empty());
+    EXPECT_TRUE(session.running());
+    EXPECT_EQ(target.resumed, (ThreadSet{false, true}));
+    target.next_stop = StopReason{StopReason::Kind::Breakpoint, 1};
+    EXPECT_EQ(session.on_stop(*target.take_stop()), "T05thread:2;");
+    EXPECT_EQ(one("qC"), "QC2");
+    EXPECT_TRUE(session.handle("vCont;C05:1").empty());  // the signal is not delivered
+    EXPECT_EQ(target.resumed, (ThreadSet{true, false}));
+    EXPECT_FALSE(target.bad_call);
+}
+
+TEST_F(SessionTest, GivesEachThreadItsLeftmostVContAction) {
+    FakeTarget four(4);
+    Session s(four);
+    EXPECT_TRUE(s.handle("vCont;c:3;c:1").empty());
+    EXPECT_EQ(four.resumed, (ThreadSet{true, false, true, false}));
+    four.next_stop = StopReason{StopReason::Kind::Signal, 2};
+    (void)s.on_stop(*four.take_stop());
+    // A default action (no thread id) covers the threads no earlier action named.
+    EXPECT_TRUE(s.handle("vCont;c:2;c").empty());
+    EXPECT_EQ(four.resumed, (ThreadSet{true, true, true, true}));
+    four.next_stop = StopReason{StopReason::Kind::Signal, 2};
+    (void)s.on_stop(*four.take_stop());
+    // Thread id 0, "any thread": the current one (thread 3 since the stop).
+    EXPECT_TRUE(s.handle("vCont;c:0").empty());
+    EXPECT_EQ(four.resumed, (ThreadSet{false, false, true, false}));
+    four.next_stop = StopReason{};
+    (void)s.on_stop(*four.take_stop());
+    // c:2 wins over the later s:2: nothing steps.
+    EXPECT_TRUE(s.handle("vCont;c:2;s:2").empty());
+    EXPECT_EQ(four.resumed, (ThreadSet{false, true, false, false}));
+    EXPECT_TRUE(four.steps.empty());
+    EXPECT_FALSE(four.bad_call);
 }
 
 TEST_F(SessionTest, RefusesMalformedVCont) {

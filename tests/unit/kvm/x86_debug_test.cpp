@@ -143,7 +143,7 @@ TEST_F(X86Debug, SoftwareBreakpointStopsAtEnterMainAndStepsOneInstructionAtATime
     ASSERT_EQ(m_target->read_memory(0, main, shown, true), 4u);
     EXPECT_EQ(std::vector(shown, shown + 4), std::vector(before, before + 4)) << "gdb must see the original bytes";
 
-    m_target->resume();
+    m_target->resume(ThreadSet(m_target->threads(), true));
     const auto stop = wait_stop();
     ASSERT_TRUE(stop.has_value());
     EXPECT_EQ(stop->kind, Kind::Breakpoint);
@@ -174,9 +174,9 @@ TEST_F(X86Debug, ContinuingFromABreakpointRunsTheInstructionItReplaced) {
     start("x86guest.novirtio x86guest.noring3");
     m_target->attach();
     ASSERT_TRUE(m_target->insert_point(PointType::Software, symbol("guest_main"), 1));
-    m_target->resume();
+    m_target->resume(ThreadSet(m_target->threads(), true));
     ASSERT_EQ(wait_stop()->kind, Kind::Breakpoint);
-    m_target->resume();
+    m_target->resume(ThreadSet(m_target->threads(), true));
     const auto end = wait_stop();
     ASSERT_TRUE(end.has_value());
     EXPECT_EQ(end->kind, Kind::Exited);
@@ -190,14 +190,14 @@ TEST_F(X86Debug, HardwareBreakpointStopsAndContinuesPastItsInstruction) {
     m_target->attach();
     const uint64_t target = symbol("power_off");
     ASSERT_TRUE(m_target->insert_point(PointType::Hardware, target, 1));
-    m_target->resume();
+    m_target->resume(ThreadSet(m_target->threads(), true));
     const auto stop = wait_stop();
     ASSERT_TRUE(stop.has_value());
     EXPECT_EQ(stop->kind, Kind::Breakpoint);
     EXPECT_EQ(stop->point, PointType::Hardware);
     EXPECT_EQ(reg(kRip), target);
     EXPECT_NE(m_console.text().find("x86guest: done"), std::string::npos) << "power_off comes after the last line";
-    m_target->resume();
+    m_target->resume(ThreadSet(m_target->threads(), true));
     const auto end = wait_stop();
     ASSERT_TRUE(end.has_value());
     EXPECT_EQ(end->kind, Kind::Exited);
@@ -208,7 +208,7 @@ TEST_F(X86Debug, StepOverAPortWriteStopsAfterIt) {
     start("x86guest.novirtio x86guest.noring3");
     m_target->attach();
     ASSERT_TRUE(m_target->insert_point(PointType::Software, symbol("guest_main"), 1));
-    m_target->resume();
+    m_target->resume(ThreadSet(m_target->threads(), true));
     ASSERT_EQ(wait_stop()->kind, Kind::Breakpoint);
     for (int i = 0; i < 200; ++i) {
         uint8_t opcode = 0;
@@ -241,7 +241,7 @@ TEST_F(X86Debug, StepOverHltEndsAfterItAndTheInterruptStillComes) {
     ASSERT_NE(it, code.end()) << "no `sti; hlt; cli` in guest_main";
     const uint64_t hlt = main + static_cast<uint64_t>(it - code.begin()) + 1;
     ASSERT_TRUE(m_target->insert_point(PointType::Software, hlt, 1));
-    m_target->resume();
+    m_target->resume(ThreadSet(m_target->threads(), true));
     ASSERT_EQ(wait_stop()->kind, Kind::Breakpoint);
     ASSERT_EQ(reg(kRip), hlt);
     EXPECT_EQ(m_target->step(0, {}).kind, Kind::Signal);
@@ -265,7 +265,7 @@ TEST_F(X86Debug, MemoryThroughPageTablesAndPhysical) {
     EXPECT_EQ(m_target->write_memory(0, 0x20000 + at + tag.size(), bbbb, true), 4u);
 
     ASSERT_TRUE(m_target->insert_point(PointType::Software, symbol("guest_main"), 1));
-    m_target->resume();
+    m_target->resume(ThreadSet(m_target->threads(), true));
     ASSERT_EQ(wait_stop()->kind, Kind::Breakpoint);
     // Paging is on (the guest's identity map, 2 MiB pages): virtual and physical agree.
     const uint64_t gdt = symbol("gdt");
@@ -289,7 +289,7 @@ TEST_F(X86Debug, RegisterWritesReachTheVcpu) {
     start("x86guest.novirtio x86guest.noring3");
     m_target->attach();
     ASSERT_TRUE(m_target->insert_point(PointType::Software, symbol("enter_main"), 1));
-    m_target->resume();
+    m_target->resume(ThreadSet(m_target->threads(), true));
     ASSERT_EQ(wait_stop()->kind, Kind::Breakpoint);
     EXPECT_TRUE(m_target->write_register(0, kRcx, le64(0x1234'5678'9abc'def0)));
     EXPECT_FALSE(m_target->write_register(0, 18, std::vector<uint8_t>{0x23, 0, 0, 0})) << "cs alone cannot be loaded";
@@ -310,7 +310,7 @@ TEST_F(X86Debug, TheGuestsOwnInt3GoesBackToTheGuest) {
     start("x86guest.novirtio x86guest.noring3 x86guest.int3");
     m_target->attach();
     ASSERT_TRUE(m_target->insert_point(PointType::Software, symbol("user_pio_loop"), 1));  // never runs here
-    m_target->resume();
+    m_target->resume(ThreadSet(m_target->threads(), true));
     const auto end = wait_stop();
     ASSERT_TRUE(end.has_value());
     EXPECT_EQ(end->kind, Kind::Exited);
@@ -321,7 +321,7 @@ TEST_F(X86Debug, TheGuestsOwnInt3GoesBackToTheGuest) {
 TEST_F(X86Debug, CtrlCStopsASpinningGuestAndKillEndsIt) {
     start("x86guest.novirtio x86guest.noring3 x86guest.spin");
     m_target->attach();
-    m_target->resume();
+    m_target->resume(ThreadSet(m_target->threads(), true));
     ASSERT_TRUE(m_console.wait_for("x86guest: spinning"));
     const StopReason stop = m_target->interrupt();
     EXPECT_EQ(stop.kind, Kind::Signal);
@@ -365,7 +365,7 @@ TEST_F(X86Debug, WriteWatchpointWhereTheHostFiresThem) {
         return expect_runs_to_its_end();
     }
     ASSERT_TRUE(m_target->insert_point(PointType::Write, irqs, 4));
-    m_target->resume();
+    m_target->resume(ThreadSet(m_target->threads(), true));
     const auto stop = wait_stop();
     ASSERT_TRUE(stop.has_value());
     EXPECT_EQ(stop->kind, Kind::Watch);
