@@ -1,7 +1,9 @@
 #include "gdb/riscv_monitor.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -14,6 +16,9 @@ namespace trapeze::gdb {
 namespace {
 
 constexpr size_t kMaxMappingLines = 1000;  // a big process maps more; the rest is summarised
+// Tables one `info tlb` reads (512 entries each, 8 M in all): more than a guest tree of any
+// plausible size, and a bound on the work of one a guest shaped to be endless.
+constexpr size_t kMaxTables = 16384;
 
 std::string board_map(machine::RiscvMachine& m) {
     std::string out = fmt::format("{:#012x}-{:#012x} ram ({} MiB)\n", m.memory().base().value,
@@ -34,7 +39,10 @@ std::string harts(machine::RiscvMachine& m) {
 }
 
 // A page-table walk of the whole tree (priv spec §4.3-4.6), printing leaves as runs of
-// contiguous virtual and physical addresses with the same permissions.
+// contiguous virtual and physical addresses with the same permissions. The tree is the guest's
+// to shape: a pointer back to a table on its own walk (a recursive mapping, which the hardware
+// walk survives as it stops after `levels` steps) is not followed, and the walk reads at most
+// kMaxTables tables, as tables shared by many entries repeat the work 512 times per level.
 class MappingDump {
 public:
     MappingDump(GuestMemory& mem, unsigned levels) : m_mem(mem), m_levels(levels) {}
@@ -44,26 +52,46 @@ public:
         flush();
         if (m_lines >= kMaxMappingLines) m_out += fmt::format("... ({} more runs)\n", m_dropped);
         if (m_out.empty()) m_out = "no mappings\n";
+        if (m_loops != 0)
+            m_out += fmt::format("({} entries point back to a table on their own walk, a recursive mapping: "
+                                 "not followed)\n", m_loops);
+        if (m_cut) m_out += fmt::format("(walk cut after {} tables: the dump is incomplete)\n", kMaxTables);
         return m_out;
     }
 
 private:
     void walk(uint64_t table, unsigned level, uint64_t va_prefix) {
-        for (uint64_t i = 0; i < 512; ++i) {
-            uint64_t pte = 0;
-            if (!m_mem.read(Gpa(table + i * 8), std::span(reinterpret_cast<uint8_t*>(&pte), 8))) return;
-            if ((pte & 1) == 0) continue;
-            const unsigned shift = 12 + 9 * level;
-            uint64_t va = va_prefix | (i << shift);
-            const unsigned va_bits = 12 + 9 * m_levels;
-            if ((va >> (va_bits - 1)) & 1) va |= ~0ull << va_bits;  // sign-extend (§4.3.1)
-            const uint64_t ppn = (pte >> 10) & ((1ull << 44) - 1);
-            if ((pte & 0xe) == 0) {
-                if (level > 0) walk(ppn << 12, level - 1, va);
-                continue;
-            }
-            add(va, ppn << 12, uint64_t{1} << shift, static_cast<unsigned>(pte & 0xfe));
+        if (m_tables == kMaxTables) {
+            m_cut = true;
+            return;
         }
+        ++m_tables;
+        m_path.push_back(table);
+        for (uint64_t i = 0; i < 512 && !m_cut; ++i) {
+            uint64_t pte = 0;
+            if (!m_mem.read(Gpa(table + i * 8), std::span(reinterpret_cast<uint8_t*>(&pte), 8))) break;
+            if ((pte & 1) != 0) entry(pte, level, va_of(va_prefix, i, level));
+        }
+        m_path.pop_back();
+    }
+
+    // A valid PTE at `level`, which maps (or leads to the mappings of) `va`.
+    void entry(uint64_t pte, unsigned level, uint64_t va) {
+        const uint64_t pa = ((pte >> 10) & ((1ull << 44) - 1)) << 12;
+        if ((pte & 0xe) != 0) return add(va, pa, uint64_t{1} << (12 + 9 * level), static_cast<unsigned>(pte & 0xfe));
+        if (level == 0) return;  // a pointer at the last level: the walk faults (§4.3.2 step 4)
+        if (std::find(m_path.begin(), m_path.end(), pa) != m_path.end()) {
+            ++m_loops;
+            return;
+        }
+        walk(pa, level - 1, va);
+    }
+
+    uint64_t va_of(uint64_t va_prefix, uint64_t index, unsigned level) const {
+        uint64_t va = va_prefix | (index << (12 + 9 * level));
+        const unsigned va_bits = 12 + 9 * m_levels;
+        if ((va >> (va_bits - 1)) & 1) va |= ~0ull << va_bits;  // sign-extend (§4.3.1)
+        return va;
     }
 
     void add(uint64_t va, uint64_t pa, uint64_t size, unsigned flags) {
@@ -92,6 +120,10 @@ private:
     GuestMemory& m_mem;
     const unsigned m_levels;
     std::string m_out;
+    std::vector<uint64_t> m_path;  // the tables from the root to the one being read
+    size_t m_tables = 0;           // tables read so far
+    size_t m_loops = 0;            // pointers back into m_path, not followed
+    bool m_cut = false;            // kMaxTables reached
     uint64_t m_va = 0, m_pa = 0, m_size = 0;
     unsigned m_flags = 0;
     size_t m_lines = 0, m_dropped = 0;

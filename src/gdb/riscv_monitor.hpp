@@ -2,7 +2,9 @@
 //   info mtree         the board's map: RAM and every device window
 //   info harts         each hart's pc, privilege, satp and whether it waits in WFI
 //   info tlb [HART]    the mappings of the hart's current page table (satp), VA -> PA with
-//                      permissions, contiguous runs merged (QEMU's `info tlb`/`info mem`)
+//                      permissions, contiguous runs merged (QEMU's `info tlb`/`info mem`);
+//                      a recursive mapping is not followed, and the walk reads a bounded
+//                      number of tables (the dump then says it was cut)
 // The session handles `help`, `phys` and `sstep` itself.
 #pragma once
 
