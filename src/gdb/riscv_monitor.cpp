@@ -147,10 +147,19 @@ std::optional<std::string> mappings(machine::RiscvMachine& m, std::string_view a
            MappingDump(m.memory(), levels).run((satp & rv64::csr::SATP_PPN_MASK) << 12);
 }
 
+// Appended to the session's own list (phys, sstep, help), in its columns.
+std::string help() {
+    return "info mtree      the board's map: RAM and every device window\n"
+           "info harts      each hart's pc, privilege, satp and whether it waits in WFI\n"
+           "info tlb [HART] the mappings of hart HART's (0's) page table, VA -> PA with permissions\n"
+           "info mem [HART] the same as info tlb\n";
+}
+
 }  // namespace
 
 std::optional<std::string> riscv_monitor(machine::RiscvMachine& m, std::string_view command) {
     while (!command.empty() && command.back() == ' ') command.remove_suffix(1);
+    if (command == "help") return help();
     if (command == "info mtree") return board_map(m);
     if (command == "info harts") return harts(m);
     if (command == "info tlb" || command == "info mem") return mappings(m, {});

@@ -5,7 +5,8 @@
 //                      permissions, contiguous runs merged (QEMU's `info tlb`/`info mem`);
 //                      a recursive mapping is not followed, and the walk reads a bounded
 //                      number of tables (the dump then says it was cut)
-// The session handles `help`, `phys` and `sstep` itself.
+//   help               the lines above, which the session's `help` appends to its own
+// The session handles `phys` and `sstep` itself.
 #pragma once
 
 #include <optional>

@@ -76,5 +76,12 @@ TEST_F(RiscvMonitorTest, InfoTlbCutsAWalkThatWouldNotEnd) {
         << out.substr(out.size() > 400 ? out.size() - 400 : 0);
 }
 
+// gdb's `monitor help` shows these after the session's own phys, sstep and help.
+TEST_F(RiscvMonitorTest, HelpListsTheBoardsCommands) {
+    const std::string out = monitor("help");
+    for (const char* command : {"info mtree ", "info harts ", "info tlb [HART] ", "info mem [HART] "})
+        EXPECT_NE(out.find(command), std::string::npos) << command << " missing from:\n" << out;
+}
+
 }  // namespace
 }  // namespace trapeze::gdb
