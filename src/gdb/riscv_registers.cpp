@@ -40,6 +40,15 @@ constexpr CsrName kCsrs[] = {
     {"pmpaddr8", 0x3b8},   {"pmpaddr9", 0x3b9},   {"pmpaddr10", 0x3ba},  {"pmpaddr11", 0x3bb},
     {"pmpaddr12", 0x3bc},  {"pmpaddr13", 0x3bd},  {"pmpaddr14", 0x3be},  {"pmpaddr15", 0x3bf},
     {"mseccfg", 0x747},    {"mcycle", 0xb00},     {"minstret", 0xb02},
+    // The hypervisor extension's (priv spec ch. 8, and the H rows of tables 2.2-2.5), readable
+    // when the hart has H. From M-mode the vs* names reach the VS copies.
+    {"hstatus", 0x600},    {"hedeleg", 0x602},    {"hideleg", 0x603},    {"hie", 0x604},
+    {"htimedelta", 0x605}, {"hcounteren", 0x606}, {"hgeie", 0x607},      {"henvcfg", 0x60a},
+    {"htval", 0x643},      {"hip", 0x644},        {"hvip", 0x645},       {"htinst", 0x64a},
+    {"hgatp", 0x680},      {"hgeip", 0xe12},      {"vsstatus", 0x200},   {"vsie", 0x204},
+    {"vstvec", 0x205},     {"vsscratch", 0x240},  {"vsepc", 0x241},      {"vscause", 0x242},
+    {"vstval", 0x243},     {"vsip", 0x244},       {"vstimecmp", 0x24d},  {"vsatp", 0x280},
+    {"mtinst", 0x34a},     {"mtval2", 0x34b},
 };
 
 // The debugger reads and writes CSRs with M-mode's rights, whatever the hart runs at; the
