@@ -138,6 +138,9 @@ HttpResponse FirecrackerApi::put(const std::string& path, const json& body) {
         return HttpResponse::no_content();
     }
     if (path == "/metrics") {
+        // As in Firecracker: the metrics' destination is set once (counters already flushed to
+        // one file would not continue in another).
+        if (m_metrics.configured() || !m_resources.metrics_path().empty()) return HttpResponse::fault("metrics: Reinitialization of metrics not allowed.");
         auto p = m_resources.parse_metrics(body);
         if (!p) return HttpResponse::fault(p.error().message);
         if (auto r = m_vm.configure_metrics(*p); !r) return HttpResponse::fault(r.error().message);

@@ -20,6 +20,8 @@ namespace trapeze::api {
 using nlohmann::json;
 
 // Parses a request body; an empty body is an error (every body the API takes is an object).
+// Deeper nesting is refused before parsing (serde_json, Firecracker's parser, stops at 128).
+inline constexpr size_t kMaxJsonDepth = 128;
 Result<json> parse_json_body(std::string_view body);
 
 class JsonFields {

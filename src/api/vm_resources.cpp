@@ -73,6 +73,13 @@ bool valid_mac(std::string_view mac) {
     return true;
 }
 
+// A NIC's own address: not a group address (the first octet's low bit) and not all zeroes,
+// which Linux's virtio-net driver would replace with a random one (is_valid_ether_addr).
+bool unicast_mac(std::string_view mac) {
+    const unsigned first = static_cast<unsigned>(std::stoul(std::string(mac.substr(0, 2)), nullptr, 16));
+    return (first & 1) == 0 && mac != "00:00:00:00:00:00";
+}
+
 }  // namespace
 
 Result<ratelimit::RateLimiterConfig> parse_rate_limiter(const json& j, std::string_view what) {
@@ -130,6 +137,7 @@ Result<void> VmResources::put_machine_config(const json& j) {
 }
 
 Result<void> VmResources::patch_machine_config(const json& j) {
+    if (j.is_object() && j.empty()) return make_error("machine-config: empty PATCH request");
     TRAPEZE_TRY_ASSIGN(m, parse_machine_config(j, m_machine, true));
     m_machine = m;
     m_machine_set = true;
@@ -227,6 +235,9 @@ Result<void> VmResources::put_network_interface(std::string_view path_id, const 
     if (!n.user && !tap) return f.missing("host_dev_name");
     if (!n.user && fwd) return make_error("network-interface: hostfwd needs \"backend\": \"user\"");
     n.host_dev_name = tap.value_or("");
+    // IFNAMSIZ (16) with its NUL: a longer name is no interface's, refused now rather than at start.
+    if (n.host_dev_name.size() > 15 || (tap && tap->empty()))
+        return make_error("network-interface: host_dev_name '{}' is not an interface name (1 to 15 bytes)", n.host_dev_name);
     if (fwd) {
         for (const json& rule : *fwd) {
             if (!rule.is_string()) return make_error("network-interface: hostfwd must be an array of strings");
@@ -236,6 +247,8 @@ Result<void> VmResources::put_network_interface(std::string_view path_id, const 
         }
     }
     if (mac && !valid_mac(*mac)) return make_error("network-interface: guest_mac '{}' is not a MAC address", *mac);
+    if (mac && !unicast_mac(*mac))
+        return make_error("network-interface: guest_mac '{}' is a group or zero address, not one a NIC can have", *mac);
     n.guest_mac = mac.value_or("");
     n.rx_rate_limiter = rx;
     n.tx_rate_limiter = tx;

@@ -153,18 +153,25 @@ size_t RiscvTarget::write_memory(unsigned thread, uint64_t addr, std::span<const
     });
 }
 
+// Z0 or Z1 at addr, whichever gdb set.
+bool RiscvTarget::has_breakpoint_at(uint64_t addr) const {
+    return m_breakpoints.count({PointType::Software, addr}) != 0 || m_breakpoints.count({PointType::Hardware, addr}) != 0;
+}
+
 // An emulator's breakpoints cost nothing in guest memory, so Z1 is Z0 (as in QEMU); both
-// are virtual addresses compared with the pc (see rv64::DebugPoints).
+// are virtual addresses compared with the pc (see rv64::DebugPoints). Their number is bounded
+// (kMaxBreakpoints, kMaxWatchpoints: a client's Z packets cannot grow the stub without bound,
+// and every watched access compares each watchpoint); past it a Z is answered with an error.
 bool RiscvTarget::insert_point(PointType type, uint64_t addr, uint64_t kind) {
     if (is_breakpoint(type)) {
         if ((addr & 1) != 0) return false;
-        const bool first = std::none_of(m_breakpoints.begin(), m_breakpoints.end(),
-                                        [&](const auto& p) { return p.second == addr; });
+        const bool first = !has_breakpoint_at(addr);
+        if (first && m_machine.debug_points().breakpoints() >= kMaxBreakpoints) return false;
         m_breakpoints.insert({type, addr});
         if (first) m_machine.debug_points().add_breakpoint(addr);
         return true;
     }
-    if (kind == 0) return false;
+    if (kind == 0 || m_machine.debug_points().watchpoints() >= kMaxWatchpoints) return false;
     m_machine.debug_points().add_watchpoint(rv64::Watchpoint{addr, kind, watch_kind(type)});
     return true;
 }
@@ -172,8 +179,7 @@ bool RiscvTarget::insert_point(PointType type, uint64_t addr, uint64_t kind) {
 bool RiscvTarget::remove_point(PointType type, uint64_t addr, uint64_t kind) {
     if (is_breakpoint(type)) {
         m_breakpoints.erase({type, addr});
-        const bool last = std::none_of(m_breakpoints.begin(), m_breakpoints.end(),
-                                       [&](const auto& p) { return p.second == addr; });
+        const bool last = !has_breakpoint_at(addr);
         if (last) m_machine.debug_points().remove_breakpoint(addr);
         return true;
     }

@@ -42,6 +42,9 @@ public:
 
 class RiscvTarget final : public DebugTarget {
 public:
+    // At most this many breakpoint addresses and watchpoints at once (insert_point).
+    static constexpr size_t kMaxBreakpoints = 65536;
+    static constexpr size_t kMaxWatchpoints = 256;
     // Enables the machine's debugger (before run()). `paused`: the machine was paused before
     // run() for gdb (--gdb-wait), and that pause is this target's to resume.
     static Result<std::unique_ptr<RiscvTarget>> create(machine::RiscvMachine& m, bool paused);
@@ -109,6 +112,7 @@ private:
     std::atomic<int> m_exit_code{0};
     // Inserted points: Z0 and Z1 at one address, or one point inserted twice, are one
     // DebugPoints entry that goes when the last of them is removed (gdb's Z/z are idempotent).
+    bool has_breakpoint_at(uint64_t addr) const;
     std::set<std::pair<PointType, uint64_t>> m_breakpoints;
     bool m_replay = false;
     Rewinder* m_rewinder = nullptr;  // not owned

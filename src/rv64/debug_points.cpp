@@ -15,18 +15,18 @@ bool same(const Watchpoint& a, const Watchpoint& b) { return a.addr == b.addr &&
 }  // namespace
 
 bool DebugPoints::add_breakpoint(uint64_t va) {
-    if (is_breakpoint(va)) return false;
-    m_breakpoints.push_back(va);
-    m_offsets.set((va & 0xfff) >> 1);
+    if (!m_breakpoints.insert(va).second) return false;
+    const size_t offset = (va & 0xfff) >> 1;
+    ++m_at_offset[offset];
+    m_offsets.set(offset);
     ++m_breakpoint_gen;
     return true;
 }
 
 bool DebugPoints::remove_breakpoint(uint64_t va) {
-    const auto it = std::find(m_breakpoints.begin(), m_breakpoints.end(), va);
-    if (it == m_breakpoints.end()) return false;
-    m_breakpoints.erase(it);
-    recompute_offsets();
+    if (m_breakpoints.erase(va) == 0) return false;
+    const size_t offset = (va & 0xfff) >> 1;
+    if (--m_at_offset[offset] == 0) m_offsets.reset(offset);
     ++m_breakpoint_gen;
     return true;
 }
@@ -54,10 +54,11 @@ void DebugPoints::clear() {
     m_breakpoints.clear();
     m_watchpoints.clear();
     m_offsets.reset();
+    m_at_offset.fill(0);
 }
 
 bool DebugPoints::is_breakpoint(uint64_t va) const {
-    return std::find(m_breakpoints.begin(), m_breakpoints.end(), va) != m_breakpoints.end();
+    return m_breakpoints.contains(va);
 }
 
 // Ranges are compared as [addr, addr+len) with the sums wrapping past the top of the
@@ -75,11 +76,6 @@ const Watchpoint* DebugPoints::watch_hit(uint64_t va, uint64_t size, bool write)
 bool DebugPoints::watches_page(uint64_t va, bool write) const {
     const uint64_t page = va & ~0xfffull;
     return watch_hit(page, 0x1000, write) != nullptr;
-}
-
-void DebugPoints::recompute_offsets() {
-    m_offsets.reset();
-    for (uint64_t va : m_breakpoints) m_offsets.set((va & 0xfff) >> 1);
 }
 
 }  // namespace trapeze::rv64

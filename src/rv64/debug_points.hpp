@@ -24,9 +24,12 @@
 // machine compares between slices to flush TLBs (watchpoints) and re-split code (breakpoints).
 #pragma once
 
+#include <array>
 #include <bitset>
 #include <cstdint>
 #include <vector>
+
+#include "absl/container/flat_hash_set.h"
 
 namespace trapeze::rv64 {
 
@@ -52,8 +55,10 @@ public:
     bool offset_has_breakpoint(uint64_t addr) const { return m_offsets[(addr & 0xfff) >> 1]; }
     const std::bitset<2048>& breakpoint_offsets() const { return m_offsets; }
     bool has_breakpoints() const { return !m_breakpoints.empty(); }
+    size_t breakpoints() const { return m_breakpoints.size(); }
 
     bool has_watchpoints() const { return !m_watchpoints.empty(); }
+    size_t watchpoints() const { return m_watchpoints.size(); }
     // The watchpoint an access of [va, va+size) hits, if any; `write` says which kinds apply.
     const Watchpoint* watch_hit(uint64_t va, uint64_t size, bool write) const;
     // Whether any watchpoint of a kind that applies touches the 4 KiB page of `va`.
@@ -63,11 +68,10 @@ public:
     uint64_t watchpoint_generation() const { return m_watchpoint_gen; }
 
 private:
-    void recompute_offsets();
-
-    std::vector<uint64_t> m_breakpoints;
+    absl::flat_hash_set<uint64_t> m_breakpoints;  // a hart looks one up when its offset matches
     std::vector<Watchpoint> m_watchpoints;
     std::bitset<2048> m_offsets;
+    std::array<uint32_t, 2048> m_at_offset{};  // breakpoints per offset: m_offsets without a rescan
     uint64_t m_breakpoint_gen = 0;
     uint64_t m_watchpoint_gen = 0;
 };

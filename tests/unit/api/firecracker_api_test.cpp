@@ -154,6 +154,13 @@ TEST_F(FirecrackerApiTest, RefusedRequestsSay400WithAFaultAndChangeNothing) {
         {"GET", "/drives/\xff", "", "Invalid request"},  // not UTF-8: quoted, not a crash
         {"PUT", "/boot-source", R"({"kernel_image_path": "/dev/null"})", "not a regular file"},
         {"PUT", "/logger", R"({"level": "loud"})", "level"},
+        {"PATCH", "/machine-config", "{}", "empty PATCH"},
+        {"PUT", "/network-interfaces/eth0", R"({"iface_id": "eth0", "host_dev_name": "tap-longer-than-15"})", "host_dev_name"},
+        {"PUT", "/network-interfaces/eth0", R"({"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "01:00:5e:00:00:01"})",
+         "group or zero"},
+        {"PUT", "/network-interfaces/eth0", R"({"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "00:00:00:00:00:00"})",
+         "group or zero"},
+        {"PUT", "/machine-config", std::string(129, '[') + std::string(129, ']'), "deeper than 128"},
     };
     const std::string before = call("GET", "/vm/config").body;
     for (const Case& c : cases) {
@@ -276,6 +283,24 @@ TEST_F(FirecrackerApiTest, SnapshotLoadAfterAMachineConfigIsRefused) {
         EXPECT_NE(fault(r).find("after configuring"), std::string::npos) << fault(r);
         EXPECT_TRUE(fresh_vm.loads.empty());
     }
+}
+
+// As in Firecracker, the metrics' destination is set once.
+TEST_F(FirecrackerApiTest, MetricsAreConfiguredOnce) {
+    const std::string first = make_file("metrics1", ""), second = make_file("metrics2", "");
+    EXPECT_EQ(call("PUT", "/metrics", json{{"metrics_path", first}}.dump()).status, 204);
+    const auto r = call("PUT", "/metrics", json{{"metrics_path", second}}.dump());
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(fault(r).find("Reinitialization"), std::string::npos) << fault(r);
+}
+
+// A nesting within the limit parses (and is refused for what it is, not for its depth).
+TEST_F(FirecrackerApiTest, JsonNestedUpToTheLimitIsParsed) {
+    const auto r = call("PUT", "/machine-config", std::string(128, '[') + std::string(128, ']'));
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(fault(r).find("expected a JSON object"), std::string::npos) << fault(r);
+    const std::string in_a_string = R"({"vcpu_count": 1, "mem_size_mib": 256, "cpu_template": ")" + std::string(300, '[') + "\"}";
+    EXPECT_EQ(fault(call("PUT", "/machine-config", in_a_string)).find("deeper"), std::string::npos);
 }
 
 // boot_args the riscv64 kernel would take whole: Linux's 1023 bytes at most (a longer line is

@@ -115,6 +115,23 @@ TEST_P(RiscvTargetTest, RunsEveryHartAfterDetach) {
     EXPECT_GT(counter(1), 0u);
 }
 
+// Breakpoints and watchpoints are bounded: a client's Z packets cannot grow the stub without
+// limit (past it an error reply), a point removed makes room, and inserting them stays fast.
+TEST_P(RiscvTargetTest, BoundsTheNumberOfPoints) {
+    for (uint64_t i = 0; i < RiscvTarget::kMaxBreakpoints; ++i)
+        ASSERT_TRUE(target->insert_point(PointType::Software, 0x90000000 + 2 * i, 2)) << i;
+    EXPECT_TRUE(target->insert_point(PointType::Hardware, 0x90000000, 2)) << "the same address again takes no room";
+    EXPECT_FALSE(target->insert_point(PointType::Software, 0x80000000, 4));
+    const auto refused = session->handle("Z0,80000000,4");
+    ASSERT_EQ(refused.size(), 1u);
+    EXPECT_EQ(refused[0][0], 'E');
+    EXPECT_TRUE(target->remove_point(PointType::Software, 0x90000002, 2));
+    EXPECT_EQ(session->handle("Z0,80000000,4"), std::vector<std::string>{"OK"});
+    for (uint64_t i = 0; i < RiscvTarget::kMaxWatchpoints; ++i)
+        ASSERT_TRUE(target->insert_point(PointType::Write, 0xa0000000 + 8 * i, 8)) << i;
+    EXPECT_FALSE(target->insert_point(PointType::Write, 0xb0000000, 8));
+}
+
 INSTANTIATE_TEST_SUITE_P(InTurnAndParallel, RiscvTargetTest, ::testing::Bool(),
                          [](const auto& p) { return p.param ? "InTurn" : "Parallel"; });
 
