@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "arch/riscv64/board.hpp"
 #include "base/unique_fd.hpp"
@@ -281,6 +282,13 @@ Result<void> VmResources::put_serial(const json& j) {
     TRAPEZE_TRY_ASSIGN(f, JsonFields::of(j, "serial", {"serial_out_path"}));
     TRAPEZE_TRY_ASSIGN(path, f.string("serial_out_path"));
     if (!path) return f.missing("serial_out_path");
+    // The file is opened at InstanceStart; what can be told now is told now, as for the logger.
+    if (path->empty()) return make_error("serial: serial_out_path is empty");
+    std::error_code ec;
+    if (std::filesystem::is_directory(*path, ec)) return make_error("serial: serial_out_path '{}' is a directory", *path);
+    const auto dir = std::filesystem::path(*path).parent_path();
+    if (!dir.empty() && !std::filesystem::is_directory(dir, ec))
+        return make_error("serial: serial_out_path '{}': no directory '{}'", *path, dir.string());
     m_serial_out_path = *path;
     return ok();
 }
