@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 
 #include "base/file.hpp"
+#include "base/unique_fd.hpp"
+#include "replay/log_format.hpp"
 
 namespace trapeze::vmm {
 
@@ -73,8 +75,34 @@ Result<void> check_recordable(const machine::MachineConfig& cfg) {
     return ok();
 }
 
+namespace {
+
+// A recording replaces its log file: never one of the run's own inputs (a kernel or a disk
+// truncated into a log), nor any file that is not a log already.
+Result<void> check_log_path(const std::string& log, const machine::MachineConfig& cfg) {
+    std::error_code ec;
+    if (!std::filesystem::exists(log, ec)) return ok();
+    std::vector<std::string> inputs{cfg.kernel};
+    if (cfg.initrd) inputs.push_back(*cfg.initrd);
+    if (cfg.bios) inputs.push_back(*cfg.bios);
+    for (const auto& d : cfg.disks) inputs.push_back(d.path);
+    for (const auto& in : inputs) {
+        if (!in.empty() && std::filesystem::equivalent(log, in, ec))
+            return make_error("--record '{}' is the run's own '{}': the log would overwrite it", log, in);
+    }
+    UniqueFd fd(::open(log.c_str(), O_RDONLY | O_CLOEXEC));
+    char magic[sizeof replay::kMagic] = {};
+    const ssize_t n = fd.valid() ? ::read(fd.get(), magic, sizeof magic) : -1;
+    if (n > 0 && (n != static_cast<ssize_t>(sizeof magic) || std::memcmp(magic, replay::kMagic, sizeof magic) != 0))
+        return make_error("--record '{}' exists and is not a replay log: not overwritten (remove it first)", log);
+    return ok();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<replay::Recorder>> start_recording(machine::MachineConfig& cfg, const replay::RecordOptions& options) {
     TRAPEZE_TRY(check_recordable(cfg));
+    TRAPEZE_TRY(check_log_path(options.path, cfg));
     cfg.deterministic = true;
     auto r = replay::Recorder::create(cfg, options);
     if (!r) return std::move(r).context(fmt::format("--record '{}'", options.path));

@@ -108,4 +108,13 @@ printf '\xff' | dd of="$work/flip.log" bs=1 seek=$(($(stat -c %s "$log") - 100))
 timeout 300 "$trapeze" run --replay "$work/flip.log" </dev/null >/dev/null 2>"$work/flip.err"
 st=$?
 ((st == 1)) && grep -qi "chunk" "$work/flip.err" || { cat "$work/flip.err"; fail "a log with a flipped byte: status $st"; }
+# A log never replaces the run's own disk, nor a file that is not a log: refused before it starts.
+sum=$(sha256sum <"$work/disk.img")
+echo "not a log" >"$work/notes.txt"
+for target in "$work/disk.img" "$work/notes.txt"; do
+  timeout 60 "${cmd[@]:0:${#cmd[@]}-4}" --record "$target" </dev/null >/dev/null 2>"$work/clobber.err"
+  st=$?
+  ((st == 1)) && grep -q "record '$target'" "$work/clobber.err" || { cat "$work/clobber.err"; fail "--record $target: status $st"; }
+done
+[[ $(sha256sum <"$work/disk.img") == "$sum" && $(cat "$work/notes.txt") == "not a log" ]] || fail "a refused --record changed its file"
 echo "PASS: recorded on $cpus hart(s) under $engine, replayed bit for bit under both engines and from a checkpoint"
