@@ -26,7 +26,6 @@ public:
     ~StagedFile();
 
     int fd() const { return m_fd.get(); }
-    const std::string& path() const { return m_path; }
     Result<void> commit();
 
 private:
