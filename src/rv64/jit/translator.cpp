@@ -1,6 +1,5 @@
 #include "rv64/jit/translator.hpp"
 
-#include <algorithm>
 #include <future>
 #include <memory>
 #include <system_error>
@@ -57,6 +56,7 @@ void Translator::submit(interp::Block* head, std::span<const interp::Block* cons
     const auto now = std::chrono::steady_clock::now();  // read before the mutex, held only for moves
     {
         std::lock_guard lock(m_mu);
+        m_position.insert_or_assign(head, m_queue.size());  // (a head is queued once: Jit::translate)
         Job& job = m_queue.emplace_back();
         if (!m_spare.empty()) {
             job = std::move(m_spare.back());
@@ -67,7 +67,7 @@ void Translator::submit(interp::Block* head, std::span<const interp::Block* cons
         job.generation = generation;
         job.stats = {};
         job.submitted = now;
-        m_queued.store(m_queue.size() - m_head, std::memory_order_relaxed);
+        m_queued.store(++m_live, std::memory_order_relaxed);
         wake = m_sleeping;
     }
     if (wake) {
@@ -78,12 +78,14 @@ void Translator::submit(interp::Block* head, std::span<const interp::Block* cons
 
 bool Translator::withdraw(const interp::Block* head) {
     std::lock_guard lock(m_mu);
-    const auto queued = m_queue.begin() + static_cast<std::ptrdiff_t>(m_head);
-    const auto it = std::find_if(queued, m_queue.end(), [head](const Job& j) { return j.head == head; });
-    if (it == m_queue.end()) return false;
-    m_spare.push_back(std::move(*it));
-    m_queue.erase(it);
-    m_queued.store(m_queue.size() - m_head, std::memory_order_relaxed);
+    const auto it = m_position.find(head);
+    if (it == m_position.end()) return false;
+    Job& job = m_queue[it->second];
+    m_position.erase(it);
+    m_spare.push_back(std::move(job));
+    job.head = nullptr;
+    --m_live;
+    forget_taken();
     return true;
 }
 
@@ -125,21 +127,32 @@ void Translator::count_wait(const Job& job) {
     if (waited > kLongWait) m_long_waits.store(m_long_waits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
-// Under m_mu: the oldest queued job.
+// Under m_mu, with m_live > 0: the oldest queued job not withdrawn.
 Translator::Job Translator::take_queued() {
+    while (m_queue[m_head].head == nullptr) ++m_head;
     Job job = std::move(m_queue[m_head++]);
-    if (m_head == m_queue.size()) {
+    m_position.erase(job.head);
+    --m_live;
+    forget_taken();
+    return job;
+}
+
+// Under m_mu, after a job left the queue: once none is left, the places of those taken and
+// withdrawn are given back.
+void Translator::forget_taken() {
+    m_queued.store(m_live, std::memory_order_relaxed);
+    if (m_live == 0) {
         m_queue.clear();
         m_head = 0;
     }
-    m_queued.store(m_queue.size() - m_head, std::memory_order_relaxed);
-    return job;
 }
 
 // Under m_mu.
 void Translator::drop_queued() {
     m_queue.clear();
+    m_position.clear();
     m_head = 0;
+    m_live = 0;
     m_queued.store(0, std::memory_order_relaxed);
 }
 
@@ -153,7 +166,7 @@ void Translator::cancel_all() {
 
 void Translator::wait_idle() {
     std::unique_lock lock(m_mu);
-    m_idle.wait(lock, [this] { return m_queue.size() == m_head && !m_busy; });
+    m_idle.wait(lock, [this] { return m_live == 0 && !m_busy; });
 }
 
 // Before it sleeps the thread waits a while for the next job without needing a wakeup
@@ -162,14 +175,14 @@ void Translator::wait_idle() {
 void Translator::loop() {
     std::unique_lock lock(m_mu);
     for (;;) {
-        if (m_queue.size() == m_head && !m_stop) {
+        if (m_live == 0 && !m_stop) {
             lock.unlock();
             if (m_idle_task) m_idle_task();
             wait_for_work();
             lock.lock();
         }
         m_sleeping = true;
-        m_work.wait(lock, [this] { return m_stop || (m_queue.size() > m_head && !m_held); });
+        m_work.wait(lock, [this] { return m_stop || (m_live > 0 && !m_held); });
         m_sleeping = false;
         if (m_stop) return;
         Job job = take_queued();

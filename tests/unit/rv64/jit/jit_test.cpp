@@ -885,6 +885,36 @@ TEST(Jit, AQueuedHotBlockIsTranslatedByTheHart) {
     EXPECT_EQ(b.jit->stats().blocks, made);
 }
 
+// A hot block's job taken back from the middle of the queue (Translator::withdraw leaves its
+// place empty) is neither started nor installed by the thread, and the jobs queued before and
+// after it still are, each once. Six blocks (addi, then a park of their own) each queue a job
+// at their first run while the thread is held; the third runs until steal_after.
+TEST(Jit, AJobTakenBackFromTheMiddleOfTheQueueLeavesTheOthersQueued) {
+    jit::JitConfig cfg = EngineRig::eager();
+    cfg.background = true;
+    cfg.steal_after = 3;
+    EngineRig r(Engine::Jit, cfg);
+    constexpr uint64_t kJobs = 6;
+    for (uint64_t i = 0; i < kJobs; ++i) r.code(kBase + 8 * i, {addi(5, 5, 1), kPark});
+    r.jit->hold_translator(true);
+    auto run_block = [&r](uint64_t i) {
+        r.hart.s.pc = kBase + 8 * i;
+        r.run(2);
+        EXPECT_EQ(r.hart.s.pc, kBase + 8 * i + 4);
+    };
+    for (uint64_t i = 0; i < kJobs; ++i) run_block(i);
+    for (int run = 0; run < 3; ++run) run_block(2);
+    EXPECT_EQ(r.jit->stolen(), 1u);
+    EXPECT_EQ(r.jit->stats().blocks, 1u);
+    r.jit->hold_translator(false);
+    r.jit->wait_for_translations();
+    for (uint64_t i = 0; i < kJobs; ++i) run_block(i);  // installs the finished jobs
+    EXPECT_EQ(r.hart.s.x[5], 2 * kJobs + 3);
+    EXPECT_EQ(r.jit->translator_waits().started, kJobs - 1);
+    EXPECT_EQ(r.jit->stats().blocks, kJobs);
+    EXPECT_EQ(r.jit->stolen(), 1u);
+}
+
 // The Translator counts how long its jobs waited to be started: here one job, queued while the
 // thread was held (as when the harts keep every core busy) for longer than a long wait.
 TEST(Jit, TranslatorCountsHowLongItsJobsWaited) {
