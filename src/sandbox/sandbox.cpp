@@ -5,6 +5,7 @@
 #include <sys/sysinfo.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <ctime>
 #include <mutex>
@@ -133,6 +134,15 @@ Result<void> install_filter(ThreadKind kind) {
     auto filter = SeccompFilter::create();
     if (!filter) return std::move(filter).context("seccomp").error();
     add_allowlist(*filter, kind, needs());
+    // A thread whose list has no openat gets EACCES for one rather than stopping the process:
+    // glibc opens files lazily on whichever thread needs them first, and what primes that
+    // (prime_lazy_initialisation) cannot always come first. Its malloc reads
+    // /proc/sys/vm/overcommit_memory when a thread's arena first shrinks past the trim threshold,
+    // which it raises as big mapped chunks are freed (up to 64 MiB): with the threshold raised
+    // before the priming thread ran, a translator thread's arena shrinking later stopped the
+    // process (Sandbox.ThreadArenaShrinkingPastARaisedTrimThresholdIsAllowed). Refused, glibc
+    // takes the safe answer (no shrinking in place); the thread still opens nothing.
+    filter->fail_unless_allowed(SCMP_SYS(openat), EACCES);
     remember_thread(kind);
     return filter->load().context(fmt::format("seccomp filter of the {} thread", to_string(kind)));
 }

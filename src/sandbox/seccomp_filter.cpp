@@ -41,11 +41,17 @@ void SeccompFilter::keep_error(int rc, int nr) {
     m_error = fmt::format("rule for {}: {}", syscall_name(nr), std::strerror(-rc));
 }
 
+void SeccompFilter::note_allowed(int nr) {
+    if (nr >= 0 && nr < kTracked) m_allowed.set(static_cast<size_t>(nr));
+}
+
 void SeccompFilter::allow(int nr) {
+    note_allowed(nr);
     keep_error(seccomp_rule_add(m_ctx.get(), SCMP_ACT_ALLOW, nr, 0), nr);
 }
 
 void SeccompFilter::allow_if(int nr, std::initializer_list<scmp_arg_cmp> conditions) {
+    note_allowed(nr);
     keep_error(seccomp_rule_add_array(m_ctx.get(), SCMP_ACT_ALLOW, nr, static_cast<unsigned>(conditions.size()),
                                       conditions.begin()),
                nr);
@@ -53,6 +59,11 @@ void SeccompFilter::allow_if(int nr, std::initializer_list<scmp_arg_cmp> conditi
 
 void SeccompFilter::fail_with(int nr, int err) {
     keep_error(seccomp_rule_add(m_ctx.get(), SCMP_ACT_ERRNO(static_cast<uint32_t>(err)), nr, 0), nr);
+}
+
+void SeccompFilter::fail_unless_allowed(int nr, int err) {
+    if (nr >= 0 && nr < kTracked && m_allowed.test(static_cast<size_t>(nr))) return;
+    fail_with(nr, err);
 }
 
 Result<void> SeccompFilter::load() {

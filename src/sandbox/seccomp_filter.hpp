@@ -10,6 +10,7 @@
 
 #include <seccomp.h>
 
+#include <bitset>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -49,6 +50,8 @@ public:
     // Makes `nr` fail with `err` instead of trapping (clone3, whose flags a filter cannot read,
     // answers ENOSYS so glibc falls back to clone, whose flags it can).
     void fail_with(int nr, int err);
+    // Makes `nr` fail with `err` unless a rule above allows it (in some form).
+    void fail_unless_allowed(int nr, int err);
 
     Result<void> load();
 
@@ -59,8 +62,12 @@ private:
     explicit SeccompFilter(scmp_filter_ctx ctx) : m_ctx(ctx) {}
     void keep_error(int rc, int nr);
 
+    void note_allowed(int nr);
+
     std::unique_ptr<void, Release> m_ctx;
     std::string m_error;  // the first rule libseccomp refused
+    static constexpr int kTracked = 512;  // x86-64's system call numbers, with room
+    std::bitset<kTracked> m_allowed;      // those with an allow rule
 };
 
 }  // namespace trapeze::sandbox

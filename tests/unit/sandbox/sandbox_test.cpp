@@ -12,6 +12,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <ctime>
 #include <mutex>
@@ -82,13 +83,16 @@ TEST(Sandbox, HartThreadCannotOpenASocket) {
     expect_stopped(end, report("trapeze-hart1", "hart", 41, "socket"));
 }
 
+// Refused with EACCES rather than stopped (glibc's lazy opens: see install_filter).
 TEST(Sandbox, HartThreadCannotOpenAFile) {
     TRAPEZE_SKIP_UNDER_SANITIZERS();
     const ChildEnd end = confined_child(ThreadKind::Hart, "trapeze-hart2", [] {
-        (void)::open("/etc/passwd", O_RDONLY | O_CLOEXEC);
-        return 1;
+        const int fd = ::open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+        return fd == -1 && errno == EACCES ? 0 : 1;
     });
-    expect_stopped(end, report("trapeze-hart2", "hart", 257, "openat"));
+    EXPECT_TRUE(end.exited) << "ended by signal " << end.status;
+    EXPECT_EQ(end.status, 0) << end.stderr_text;
+    EXPECT_EQ(end.stderr_text, "");
 }
 
 TEST(Sandbox, HartThreadKeepsWhatGlibcAndItsDevicesNeed) {
@@ -121,6 +125,31 @@ TEST(Sandbox, HartThreadKeepsWhatGlibcAndItsDevicesNeed) {
     EXPECT_TRUE(end.exited);
     EXPECT_EQ(end.status, 0) << end.stderr_text;
     EXPECT_EQ(end.stderr_text, "ok");
+}
+
+// glibc's malloc raises its trim threshold (up to 64 MiB) each time a mapped chunk larger than
+// its mmap threshold is freed, as the VMM thread does before any filter (files read whole,
+// device trees). A confined thread whose arena then shrinks past that threshold must not be
+// the first to read /proc/sys/vm/overcommit_memory (malloc/arena.c, check_may_shrink_heap).
+TEST(Sandbox, ThreadArenaShrinkingPastARaisedTrimThresholdIsAllowed) {
+    TRAPEZE_SKIP_UNDER_SANITIZERS();
+    const ChildEnd end = run_in_child([] {
+        void* volatile big = std::malloc(8 << 20);  // mapped, then freed: thresholds 8 and 16 MiB
+        std::free(big);
+        int status = 1;
+        std::thread([&status] {
+            prctl(PR_SET_NAME, "trapeze-jit");
+            if (!install_filter(ThreadKind::Translator)) return;
+            std::vector<void*> blocks;
+            for (int i = 0; i < 256; ++i) blocks.push_back(std::malloc(128 * 1024));  // 32 MiB of heap
+            for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) std::free(*it);
+            status = 0;
+        }).join();
+        return status;
+    });
+    EXPECT_TRUE(end.exited) << "ended by signal " << end.status;
+    EXPECT_EQ(end.status, 0) << end.stderr_text;
+    EXPECT_EQ(end.stderr_text, "");
 }
 
 TEST(Sandbox, TranslatorCannotMapExecutableMemory) {
