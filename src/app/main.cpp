@@ -81,6 +81,21 @@ Result<void> apply_disk_boot(MachineConfig& cfg, const CLI::App& run) {
     return ok();
 }
 
+// --bios FILE: a file with something in it. Not one that is empty: the harts would start on
+// zeros at the reset vector and trap there forever, printing nothing.
+Result<void> check_firmware_file(const std::string& path) {
+    std::error_code ec;
+    const auto st = std::filesystem::status(path, ec);
+    if (st.type() == std::filesystem::file_type::not_found) return make_error("--bios: file '{}' does not exist", path);
+    if (ec) return make_error("--bios: '{}': {}", path, ec.message());
+    if (std::filesystem::is_directory(st)) return make_error("--bios: '{}' is a directory, not a firmware file", path);
+    if (!std::filesystem::is_regular_file(st)) return make_error("--bios: '{}' is not a regular file", path);
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec) return make_error("--bios: '{}': {}", path, ec.message());
+    if (size == 0) return make_error("--bios: '{}' is empty", path);
+    return ok();
+}
+
 int exit_status(const machine::RunResult& r) {
     using K = machine::RunResult::Kind;
     switch (r.kind) {
@@ -656,14 +671,12 @@ int main(int argc, char** argv) {
     }
     if (snap.restore) return finish(run_vm(cfg, terminal, snap, gdb), **signals);
     if (!initrd.empty()) cfg.initrd = initrd;
-    if (bios != "none") {
-        if (!bios.empty()) {
-            if (!std::filesystem::is_regular_file(bios)) {
-                fmt::print(stderr, "trapeze: --bios: file '{}' does not exist\n", bios);
-                return 2;
-            }
-            cfg.bios = bios;
+    if (bios != "none" && !bios.empty()) {
+        if (auto r = check_firmware_file(bios); !r) {
+            fmt::print(stderr, "trapeze: {}\n", r.error().message);
+            return 2;
         }
+        cfg.bios = bios;
     }
     if (boot == "disk") {
         if (auto r = apply_disk_boot(cfg, *run); !r) {

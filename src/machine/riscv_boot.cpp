@@ -120,6 +120,8 @@ Result<BootPlan> load_boot_images(const MachineConfig& cfg, GuestMemory& mem, ar
     } else {
         auto fw_bytes = file_size(*cfg.bios);
         if (!fw_bytes) return std::move(fw_bytes).context("firmware").error();
+        // Nothing at the reset vector: the harts would trap on zeros forever, silently.
+        if (*fw_bytes == 0) return make_error("firmware '{}' is empty", *cfg.bios);
         if (*fw_bytes > kKernelOffset)
             return make_error("firmware '{}' is {} bytes; at most {} fit below the kernel", *cfg.bios, *fw_bytes,
                               kKernelOffset);

@@ -151,6 +151,20 @@ TEST_F(RiscvBoot, LoadsAKernelThatIsNeitherElfNorImageAsARawBinary) {
     EXPECT_NE(plan.error().message.find("is empty"), std::string::npos) << plan.error().message;
 }
 
+// An empty firmware would leave the harts on zeros at the reset vector, trapping forever with
+// nothing printed: refused before anything runs, as an empty kernel is.
+TEST_F(RiscvBoot, RefusesAnEmptyFirmware) {
+    TempFile empty(std::vector<uint8_t>{});
+    TempFile kernel(linux_image(0x1000, 0x100000));
+    MachineConfig cfg;
+    cfg.bios = empty.path;
+    cfg.kernel = kernel.path;
+    auto plan = load_boot_images(cfg, mem, board);
+    ASSERT_FALSE(plan.ok());
+    EXPECT_NE(plan.error().message.find("firmware '" + empty.path + "' is empty"), std::string::npos)
+        << plan.error().message;
+}
+
 TEST_F(RiscvBoot, RejectsAKernelWhoseImageSizeExceedsRam) {
     TempFile fw({0x6f, 0, 0, 0});
     TempFile kernel(linux_image(0x1000, 128 << 20));

@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""`trapeze` command lines that must be refused: each ends at once with a non-zero status and
+one line on stderr that names the problem, before the guest runs, and changes no file it was
+given. A command line that is not refused would run the guest (a bare-metal one that never
+ends) and fails the test after a timeout instead of blocking ctest.
+
+    cli_refusals_test.py TRAPEZE GUEST_ELF
+
+GUEST_ELF is a bare-metal guest that keeps its harts busy (cpu_hog.elf). Exit status 0: pass.
+"""
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+
+kTimeout = 20  # seconds; a refusal takes milliseconds
+
+
+def digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def refused(trapeze, args, says, failures, unchanged=()):
+    cmd = [trapeze] + args
+    before = {p: digest(p) for p in unchanged}
+    try:
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=kTimeout)
+    except subprocess.TimeoutExpired:
+        failures.append(f"{' '.join(cmd)}: still running after {kTimeout} s (it should have refused to start)")
+        return
+    err = p.stderr.strip()
+    print(f"{' '.join(cmd)}: status {p.returncode}: {err}")
+    if p.returncode == 0 or says not in err:
+        failures.append(f"{' '.join(cmd)}: status {p.returncode}, expected an error saying '{says}', got: {err}")
+    elif "\n" in err:
+        failures.append(f"{' '.join(cmd)}: more than one line on stderr: {err}")
+    for path, sha in before.items():
+        if digest(path) != sha:
+            failures.append(f"{' '.join(cmd)}: changed '{path}'")
+
+
+def main():
+    trapeze, guest = sys.argv[1], sys.argv[2]
+    failures = []
+    with tempfile.TemporaryDirectory() as work:
+        empty = os.path.join(work, "empty.bin")
+        open(empty, "wb").close()
+        # --bios: an empty firmware left the harts on zeros at the reset vector, silently.
+        refused(trapeze, ["run", "--bios", empty, "--kernel", guest, "--no-stats"], "is empty", failures)
+        refused(trapeze, ["run", "--bios", work, "--kernel", guest, "--no-stats"], "is a directory", failures)
+        refused(trapeze, ["run", "--bios", os.path.join(work, "none.bin"), "--kernel", guest, "--no-stats"],
+                "does not exist", failures)
+    for f in failures:
+        print(f"FAIL: {f}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
