@@ -136,7 +136,10 @@ Result<Replayer::Checkpoint> Replayer::seek_checkpoint(uint64_t index) {
         take();
     }
     if (!m_diverged.empty()) return Error{m_diverged};
-    return make_error("the recording has {} checkpoint{}, not {}", seen, seen == 1 ? "" : "s", index + 1);
+    // Named by the index asked for, not by a count (index + 1 wraps at the largest index).
+    if (seen == 0) return make_error("the recording has no checkpoint {}: it has none", index);
+    return make_error("the recording has no checkpoint {}: it has {} (numbered from 0{})", index, seen,
+                      seen == 1 ? std::string() : fmt::format(" to {}", seen - 1));
 }
 
 void Replayer::position(uint64_t icount, bool round_end) {

@@ -233,6 +233,35 @@ TEST_F(ReplayOfARun, AnEndElsewhereIsReportedWithBothCounts) {
                                                   "recording's input at 1000"));
 }
 
+// --replay-from N past the last checkpoint: the message says how many there are, for every N up
+// to the largest (whose N + 1 had wrapped to 0: "0 checkpoints, not 0").
+TEST(ReplaySession, ACheckpointPastTheLastIsRefusedSayingHowManyThereAre) {
+    Files f;
+    {
+        auto rec = Recorder::create(f.cfg, RecordOptions{f.log, 1000, DiskMode::Log});
+        ASSERT_TRUE(rec.ok()) << rec.error().message;
+        (*rec)->set_checkpointer(
+            [](uint64_t icount) -> Result<std::string> { return "ckpt-" + std::to_string(icount); });
+        std::string why;
+        for (uint64_t at = 1000; at <= 3000; at += 1000) {
+            (*rec)->position(at, true);
+            EXPECT_FALSE(stops(**rec, why)) << why;
+        }
+        ASSERT_EQ((*rec)->checkpoints(), 3u);
+        ASSERT_TRUE((*rec)->finish(3000).ok());
+    }
+    auto third = f.replayer()->seek_checkpoint(2);
+    ASSERT_TRUE(third.ok()) << third.error().message;
+    EXPECT_EQ(third->name, "ckpt-3000");
+    EXPECT_TRUE(fails_with(f.replayer()->seek_checkpoint(3), "no checkpoint 3: it has 3 (numbered from 0 to 2)"));
+    EXPECT_TRUE(fails_with(f.replayer()->seek_checkpoint(UINT64_MAX),
+                           "no checkpoint 18446744073709551615: it has 3 (numbered from 0 to 2)"));
+    Files none;
+    record_run(none);
+    EXPECT_TRUE(
+        fails_with(none.replayer()->seek_checkpoint(UINT64_MAX), "no checkpoint 18446744073709551615: it has none"));
+}
+
 TEST(ReplaySession, ACutShortRecordingStopsWhereItsLogDoes) {
     Files f;
     {
