@@ -47,6 +47,14 @@ constexpr uint64_t kMaxMemoryMib = 64 * 1024;
 constexpr unsigned kMaxCpus = 32;
 constexpr const char* kDefaultAppend = "console=ttyS0";
 
+// For the options whose value is a name or a path: CLI11 takes `--gdb ""` as given with an
+// empty value, which the checks after parsing could not tell from the option left out.
+const CLI::Validator kNotEmpty(
+    [](const std::string& value) {
+        return value.empty() ? std::string("is empty (give a value, or leave the option out)") : std::string();
+    },
+    "");
+
 // With no --kernel, boot the default guest that tools/fetch-guest put in the cache.
 Result<void> apply_default_guest(MachineConfig& cfg, bool bios_given, bool initrd_given) {
     if (!cfg.kernel.empty()) return ok();
@@ -109,10 +117,14 @@ int exit_status(const machine::RunResult& r) {
 
 // --record and --replay: which options go with which. A replay's machine is the recording's,
 // so nothing may shape it but the engine (a recording replays under either) and how it runs.
-Result<void> check_record_replay_options(const CLI::App& run, const std::string& record, const std::string& replay) {
+Result<void> check_record_replay_options(const CLI::App& run, const std::string& record, const std::string& replay,
+                                        uint64_t checkpoint_every) {
     if (!record.empty() && !replay.empty()) return make_error("--record and --replay exclude each other");
     for (const char* opt : {"--checkpoint-every", "--record-disk"})
         if (run.count(opt) != 0 && record.empty()) return make_error("{} goes with --record", opt);
+    // 0 would read as the option left out: a recording without checkpoints.
+    if (run.count("--checkpoint-every") != 0 && checkpoint_every == 0)
+        return make_error("--checkpoint-every: 0 makes no checkpoints (give 1 or more, or leave the option out)");
     if (run.count("--replay-from") != 0 && replay.empty()) return make_error("--replay-from goes with --replay");
     if (!record.empty()) {
         for (const char* opt : {"--restore", "--arch"})
@@ -362,7 +374,8 @@ int main(int argc, char** argv) {
     vmm::VmmProcessOptions vmm_opts;
     bool no_api = false;
     std::string vmm_engine = "jit";
-    app.add_option("--api-sock", vmm_opts.api_sock, "Serve Firecracker's API on this unix socket (VMM process mode)");
+    app.add_option("--api-sock", vmm_opts.api_sock, "Serve Firecracker's API on this unix socket (VMM process mode)")
+        ->check(kNotEmpty);
     app.add_option("--id", vmm_opts.id, "VMM mode: the instance id GET / reports (1-64 letters, digits, '-')")
         ->check([](const std::string& id) -> std::string {
             const bool ok = !id.empty() && id.size() <= 64 &&
@@ -398,7 +411,8 @@ int main(int argc, char** argv) {
     run->add_option("--kernel", cfg.kernel, "Kernel: Linux Image or ELF (default: the cached Debian guest)")
         ->check(CLI::ExistingFile);
     run->add_option("--initrd", initrd, "Initial ramdisk")->check(CLI::ExistingFile);
-    run->add_option("--bios", bios, "M-mode firmware (e.g. OpenSBI fw_jump.bin), or 'none' to start an ELF kernel in M-mode");
+    run->add_option("--bios", bios, "M-mode firmware (e.g. OpenSBI fw_jump.bin), or 'none' to start an ELF kernel in M-mode")
+        ->check(kNotEmpty);
     run->add_option("--append", cfg.append, "Kernel command line");
     run->add_option("--memory", cfg.memory_mib, "Guest RAM in MiB")->check(CLI::Range(kMinMemoryMib, kMaxMemoryMib));
     run->add_option("--cpus", cfg.cpus, "Number of harts (each on a host thread of its own, unless --deterministic)")
@@ -429,10 +443,12 @@ int main(int argc, char** argv) {
     std::string hart_affinity;
     run->add_option("--hart-affinity", hart_affinity,
                     "riscv64: the host CPUs each hart's thread may run on, one taskset-style list per hart in hart "
-                    "order, separated by '/' (--cpus 4 --hart-affinity 0/2/4/6; 0-1/2-3 for two harts)");
+                    "order, separated by '/' (--cpus 4 --hart-affinity 0/2/4/6; 0-1/2-3 for two harts)")
+        ->check(kNotEmpty);
     std::string cgroup;
     app.add_option("--cgroup", cgroup,
-                   "Move trapeze into this cgroup v2 directory at start (its cpu.max and other limits then apply)");
+                   "Move trapeze into this cgroup v2 directory at start (its cpu.max and other limits then apply)")
+        ->check(kNotEmpty);
     run->add_flag("--no-stats", no_stats, "Do not print retired instructions, MIPS and engine counters at exit");
     std::string restore_path, mem_file, snapshot_path;
     run->add_option("--restore", restore_path,
@@ -442,16 +458,19 @@ int main(int argc, char** argv) {
     run->add_option("--mem-file", mem_file, "--restore: the snapshot's memory file (default: STATE.mem)")
         ->check(CLI::ExistingFile);
     run->add_option("--snapshot-path", snapshot_path,
-                    "Ctrl-A s saves a snapshot of the running VM to this state file (memory in PATH.mem)");
+                    "Ctrl-A s saves a snapshot of the running VM to this state file (memory in PATH.mem)")
+        ->check(kNotEmpty);
     vmm::GdbOptions gdb;
     run->add_option("--gdb", gdb.address,
-                    "Serve gdb's remote protocol here: tcp::PORT (localhost), tcp:HOST:PORT or unix:PATH (QEMU's -gdb)");
+                    "Serve gdb's remote protocol here: tcp::PORT (localhost), tcp:HOST:PORT or unix:PATH (QEMU's -gdb)")
+        ->check(kNotEmpty);
     run->add_flag("--gdb-wait", gdb.wait, "--gdb: start with every hart stopped until gdb continues (QEMU's -S)");
     std::string record_path, replay_path, record_disk = "log";
     uint64_t checkpoint_every = 0;
     std::optional<uint64_t> replay_from;
     run->add_option("--record", record_path,
-                    "riscv64: record every input from the host in this log (the harts take turns), to --replay it");
+                    "riscv64: record every input from the host in this log (the harts take turns), to --replay it")
+        ->check(kNotEmpty);
     run->add_option("--checkpoint-every", checkpoint_every,
                     "--record: a snapshot of the whole machine every N instructions (beside the log), to replay from");
     run->add_option("--record-disk", record_disk,
@@ -535,7 +554,7 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "trapeze: --gdb does not go with --on-reboot restart (gdb would lose its machine at each reboot)\n");
         return 2;
     }
-    if (auto r = check_record_replay_options(*run, record_path, replay_path); !r) {
+    if (auto r = check_record_replay_options(*run, record_path, replay_path, checkpoint_every); !r) {
         fmt::print(stderr, "trapeze: {}\n", r.error().message);
         return 2;
     }

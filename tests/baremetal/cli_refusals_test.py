@@ -52,6 +52,17 @@ def main():
         refused(trapeze, ["run", "--bios", work, "--kernel", guest, "--no-stats"], "is a directory", failures)
         refused(trapeze, ["run", "--bios", os.path.join(work, "none.bin"), "--kernel", guest, "--no-stats"],
                 "does not exist", failures)
+        bare = ["run", "--bios", "none", "--kernel", guest, "--no-stats"]
+        # An empty value had been taken for the option left out; 0 checkpoints for none.
+        log = os.path.join(work, "run.log")
+        for option in ["--hart-affinity", "--gdb", "--record", "--snapshot-path"]:
+            refused(trapeze, bare + ["--cpus", "2", option, ""], f"{option}: is empty", failures)
+        refused(trapeze, ["--cgroup", ""] + bare, "--cgroup: is empty", failures)
+        refused(trapeze, ["run", "--bios", "", "--kernel", guest, "--no-stats"], "--bios: is empty", failures)
+        refused(trapeze, ["--api-sock", "", "--no-api"], "--api-sock: is empty", failures)
+        refused(trapeze, bare + ["--record", log, "--checkpoint-every", "0"], "--checkpoint-every: 0", failures)
+        if os.path.exists(log):
+            failures.append("a refused --record left its log behind")
     for f in failures:
         print(f"FAIL: {f}")
     return 1 if failures else 0
