@@ -625,14 +625,12 @@ int main(int argc, char** argv) {
             fmt::print(stderr, "trapeze: --hart-affinity is for riscv64's hart threads (x86_64: pin trapeze with taskset)\n");
             return 2;
         }
-        for (const std::string& spec : disks) {
-            auto disk = machine::parse_disk_option(spec);
-            if (!disk) {
-                fmt::print(stderr, "trapeze: {}\n", disk.error().message);
-                return 2;
-            }
-            cfg.disks.push_back(*disk);
+        auto parsed = machine::parse_disk_options(disks);
+        if (!parsed) {
+            fmt::print(stderr, "trapeze: {}\n", parsed.error().message);
+            return 2;
         }
+        cfg.disks = std::move(*parsed);
         if (!initrd.empty()) cfg.initrd = initrd;
         return finish(run_x86(cfg, terminal, snap, gdb, *run), **signals);
     }
@@ -663,14 +661,12 @@ int main(int argc, char** argv) {
     cfg.on_reboot = on_reboot == "restart" ? machine::OnReboot::Restart : machine::OnReboot::Exit;
     cfg.stats = !no_stats;
     cfg.rng = !no_rng;
-    for (const std::string& spec : disks) {
-        auto disk = machine::parse_disk_option(spec);
-        if (!disk) {
-            fmt::print(stderr, "trapeze: {}\n", disk.error().message);
-            return 2;
-        }
-        cfg.disks.push_back(*disk);
+    auto parsed_disks = machine::parse_disk_options(disks);
+    if (!parsed_disks) {
+        fmt::print(stderr, "trapeze: {}\n", parsed_disks.error().message);
+        return 2;
     }
+    if (!disks.empty()) cfg.disks = std::move(*parsed_disks);
     for (const std::string& spec : nets) {
         auto net = virtio::parse_net_option(spec);
         if (!net) {

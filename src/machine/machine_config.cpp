@@ -76,4 +76,17 @@ Result<DiskConfig> parse_disk_option(std::string_view spec) {
     return disk;
 }
 
+Result<std::vector<DiskConfig>> parse_disk_options(const std::vector<std::string>& specs) {
+    std::vector<DiskConfig> disks;
+    for (size_t i = 0; i < specs.size(); ++i) {
+        TRAPEZE_TRY_ASSIGN(disk, parse_disk_option(specs[i]));
+        for (size_t j = 0; j < i && !disk.id.empty(); ++j) {
+            if (disks[j].id == disk.id)
+                return make_error("--disk '{}': id '{}' is already that of --disk '{}'", specs[i], disk.id, specs[j]);
+        }
+        disks.push_back(std::move(disk));
+    }
+    return disks;
+}
+
 }  // namespace trapeze::machine

@@ -31,6 +31,9 @@ struct DiskConfig {
 };
 
 Result<DiskConfig> parse_disk_option(std::string_view spec);
+// Every --disk in order; an id that two disks give is refused (it is the serial the guest
+// tells its disks apart by, /dev/disk/by-id).
+Result<std::vector<DiskConfig>> parse_disk_options(const std::vector<std::string>& specs);
 
 struct MachineConfig {
     Engine engine = Engine::Jit;

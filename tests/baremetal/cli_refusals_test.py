@@ -63,6 +63,13 @@ def main():
         refused(trapeze, bare + ["--record", log, "--checkpoint-every", "0"], "--checkpoint-every: 0", failures)
         if os.path.exists(log):
             failures.append("a refused --record left its log behind")
+        # Two disks with one id (the virtio-blk serial that /dev/disk/by-id names).
+        disks = [os.path.join(work, name) for name in ("a.img", "b.img")]
+        for d in disks:
+            with open(d, "wb") as f:
+                f.write(b"\0" * 4096)
+        refused(trapeze, bare + ["--disk", f"{disks[0]},id=data", "--disk", f"{disks[1]},ro,id=data"],
+                f"id 'data' is already that of --disk '{disks[0]},id=data'", failures, unchanged=disks)
     for f in failures:
         print(f"FAIL: {f}")
     return 1 if failures else 0

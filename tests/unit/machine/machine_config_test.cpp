@@ -50,5 +50,21 @@ TEST(DiskOption, RejectsZeroMalformedAndOverflowingRates) {
     EXPECT_NE(d.error().message.find("bw 'fast'"), std::string::npos) << d.error().message;
 }
 
+// An id is the disk's virtio-blk serial, what /dev/disk/by-id names it by: two disks with one
+// id are refused, naming both; disks without an id may be many.
+TEST(DiskOption, RejectsTwoDisksWithOneId) {
+    auto disks = parse_disk_options({"a.img,id=data", "b.img", "c.img", "d.img,ro,id=data"});
+    ASSERT_FALSE(disks.ok());
+    EXPECT_NE(
+        disks.error().message.find("--disk 'd.img,ro,id=data': id 'data' is already that of --disk 'a.img,id=data'"),
+        std::string::npos)
+        << disks.error().message;
+    auto distinct = parse_disk_options({"a.img,id=data", "b.img", "c.img", "d.img,id=logs"});
+    ASSERT_TRUE(distinct.ok()) << distinct.error().message;
+    ASSERT_EQ(distinct->size(), 4u);
+    EXPECT_EQ((*distinct)[3].id, "logs");
+    EXPECT_FALSE(parse_disk_options({"a.img", "b.img,rw"}).ok());
+}
+
 }  // namespace
 }  // namespace trapeze::machine
