@@ -95,6 +95,10 @@ Result<uint64_t> rebase_memory_file(const std::string& base_path, const std::str
     struct stat ds {}, bs {};
     if (::fstat(diff.get(), &ds) != 0 || ::fstat(base.get(), &bs) != 0) return make_error("fstat: {}", std::strerror(errno));
     if (!S_ISREG(ds.st_mode) || !S_ISREG(bs.st_mode)) return make_error("memory files must be regular files");
+    // By identity, not by name: a hard or symbolic link is the same file as well.
+    if (ds.st_dev == bs.st_dev && ds.st_ino == bs.st_ino)
+        return make_error("the base memory file '{}' and the diff memory file '{}' are the same file", base_path,
+                          diff_path);
     if (ds.st_size != bs.st_size)
         return make_error("diff memory file is {} bytes, base memory file {}: not the same VM's", ds.st_size, bs.st_size);
     std::vector<uint8_t> buf(size_t{1} << 20);

@@ -70,6 +70,14 @@ def main():
                 f.write(b"\0" * 4096)
         refused(trapeze, bare + ["--disk", f"{disks[0]},id=data", "--disk", f"{disks[1]},ro,id=data"],
                 f"id 'data' is already that of --disk '{disks[0]},id=data'", failures, unchanged=disks)
+        # rebase-snap onto itself: the same path, or another name of the same file.
+        mem = os.path.join(work, "vm.mem")
+        with open(mem, "wb") as f:
+            f.write(b"\1" * 8192)
+        os.link(mem, os.path.join(work, "link.mem"))
+        for diff in (mem, os.path.join(work, "link.mem")):
+            refused(trapeze, ["rebase-snap", "--base-file", mem, "--diff-file", diff], "are the same file", failures,
+                    unchanged=[mem])
     for f in failures:
         print(f"FAIL: {f}")
     return 1 if failures else 0

@@ -294,6 +294,20 @@ TEST(MemoryFile, RebaseRefusesMismatchedFiles) {
     EXPECT_EQ(read_bytes(dir.path("base")), std::vector<uint8_t>(2 * kPage)) << "a refused rebase wrote the base";
 }
 
+// The diff named as its own base (the same path, a hard link, a symbolic link) is a mistake in
+// the command line, not a merge: refused, by the files' identity rather than their names.
+TEST(MemoryFile, RebaseRefusesTheSameFileAsBaseAndDiff) {
+    TempDir dir;
+    std::vector<uint8_t> pages(2 * kPage, 0);
+    pages[kPage] = 0x5a;
+    write_bytes(dir.path("base"), pages);
+    ASSERT_EQ(::link(dir.path("base").c_str(), dir.path("hard").c_str()), 0);
+    ASSERT_EQ(::symlink(dir.path("base").c_str(), dir.path("soft").c_str()), 0);
+    for (const char* diff : {"base", "hard", "soft"})
+        EXPECT_TRUE(fails_with(rebase_memory_file(dir.path("base"), dir.path(diff)), "are the same file")) << diff;
+    EXPECT_EQ(read_bytes(dir.path("base")), pages);
+}
+
 // open_memory_file: a regular file of exactly the snapshot's RAM size, or an error saying
 // which it is not.
 TEST(MemoryFile, OpenMemoryFileChecksSizeAndType) {
