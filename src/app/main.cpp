@@ -670,7 +670,7 @@ int main(int argc, char** argv) {
     for (const std::string& spec : nets) {
         auto net = virtio::parse_net_option(spec);
         if (!net) {
-            fmt::print(stderr, "trapeze: --net '{}': {}\n", spec, net.error().message);
+            fmt::print(stderr, "trapeze: {}\n", net.error().message);
             return 2;
         }
         cfg.nets.push_back(*net);

@@ -22,7 +22,7 @@ def digest(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def refused(trapeze, args, says, failures, unchanged=()):
+def refused(trapeze, args, says, failures, unchanged=(), once=None):
     cmd = [trapeze] + args
     before = {p: digest(p) for p in unchanged}
     try:
@@ -36,6 +36,8 @@ def refused(trapeze, args, says, failures, unchanged=()):
         failures.append(f"{' '.join(cmd)}: status {p.returncode}, expected an error saying '{says}', got: {err}")
     elif "\n" in err:
         failures.append(f"{' '.join(cmd)}: more than one line on stderr: {err}")
+    elif once is not None and err.count(once) != 1:
+        failures.append(f"{' '.join(cmd)}: '{once}' {err.count(once)} times in: {err}")
     for path, sha in before.items():
         if digest(path) != sha:
             failures.append(f"{' '.join(cmd)}: changed '{path}'")
@@ -78,6 +80,10 @@ def main():
         for diff in (mem, os.path.join(work, "link.mem")):
             refused(trapeze, ["rebase-snap", "--base-file", mem, "--diff-file", diff], "are the same file", failures,
                     unchanged=[mem])
+        # --net: each message names the option and its value once.
+        for net, says in [("slirp", "expected user"), ("tap=", "needs an interface name"),
+                          ("user,hostfwd=tcp::0-:22", "host port '0'"), ("user,mac=01:00:5e:00:00:01", "multicast")]:
+            refused(trapeze, bare + ["--net", net], says, failures, once="--net")
     for f in failures:
         print(f"FAIL: {f}")
     return 1 if failures else 0

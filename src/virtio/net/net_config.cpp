@@ -109,7 +109,10 @@ Result<MacAddress> parse_mac(std::string_view text) {
     return mac;
 }
 
-Result<NetConfig> parse_net_option(std::string_view text) {
+namespace {
+
+// The messages name what is wrong in `text`; parse_net_option() names the option once, before them.
+Result<NetConfig> parse_net(std::string_view text) {
     NetConfig cfg;
     auto [kind, rest] = split_once(text, ',');
     const auto [key, value] = split_once(kind, '=');
@@ -120,7 +123,7 @@ Result<NetConfig> parse_net_option(std::string_view text) {
         TRAPEZE_TRY(check_tap_name(*value));
         cfg.tap_name = std::string(*value);
     } else {
-        return make_error("--net '{}': expected user[,hostfwd=...][,mac=...] or tap=NAME[,mac=...]", text);
+        return make_error("expected user[,hostfwd=...][,mac=...] or tap=NAME[,mac=...]");
     }
     bool mac_seen = false;
     while (rest) {
@@ -128,20 +131,26 @@ Result<NetConfig> parse_net_option(std::string_view text) {
         rest = next;
         const auto [k, v] = split_once(item, '=');
         if (k == "hostfwd" && v) {
-            if (cfg.backend != NetConfig::Backend::User) return make_error("--net '{}': hostfwd needs the user backend", text);
-            auto fwd = parse_host_forward(*v);
-            if (!fwd) return std::move(fwd).context(fmt::format("--net '{}'", text)).error();
-            cfg.host_forwards.push_back(*fwd);
+            if (cfg.backend != NetConfig::Backend::User) return make_error("hostfwd needs the user backend");
+            TRAPEZE_TRY_ASSIGN(fwd, parse_host_forward(*v));
+            cfg.host_forwards.push_back(fwd);
         } else if (k == "mac" && v) {
-            if (mac_seen) return make_error("--net '{}': mac given twice", text);
-            auto mac = parse_mac(*v);
-            if (!mac) return std::move(mac).context(fmt::format("--net '{}'", text)).error();
-            cfg.mac = *mac;
+            if (mac_seen) return make_error("mac given twice");
+            TRAPEZE_TRY_ASSIGN(mac, parse_mac(*v));
+            cfg.mac = mac;
             mac_seen = true;
         } else {
-            return make_error("--net '{}': unknown option '{}' (expected hostfwd=... or mac=...)", text, item);
+            return make_error("unknown option '{}' (expected hostfwd=... or mac=...)", item);
         }
     }
+    return cfg;
+}
+
+}  // namespace
+
+Result<NetConfig> parse_net_option(std::string_view text) {
+    auto cfg = parse_net(text);
+    if (!cfg) return std::move(cfg).context(fmt::format("--net '{}'", text));
     return cfg;
 }
 

@@ -57,7 +57,8 @@ struct NetConfig {
     std::optional<ratelimit::RateLimiterConfig> tx_rate_limiter;  // frames from the guest
 };
 
-// Parses the `--net` value described above. Errors name the offending part.
+// Parses the `--net` value described above. Errors begin "--net 'VALUE': " (once) and name the
+// offending part.
 Result<NetConfig> parse_net_option(std::string_view text);
 
 // Parses one hostfwd RULE (without the `hostfwd=`).
