@@ -243,7 +243,7 @@ Result<void> VmResources::put_network_interface(std::string_view path_id, const 
         for (const json& rule : *fwd) {
             if (!rule.is_string()) return make_error("network-interface: hostfwd must be an array of strings");
             if (auto r = virtio::parse_host_forward(rule.get<std::string>()); !r)
-                return make_error("network-interface: hostfwd '{}': {}", rule.get<std::string>(), r.error().message);
+                return make_error("network-interface: {}", r.error().message);  // it names the rule
             n.hostfwd.push_back(rule.get<std::string>());
         }
     }

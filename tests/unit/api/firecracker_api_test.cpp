@@ -164,6 +164,8 @@ TEST_F(FirecrackerApiTest, RefusedRequestsSay400WithAFaultAndChangeNothing) {
         {"PUT", "/network-interfaces/eth0", R"({"iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "00:00:00:00:00:00"})",
          "group or zero"},
         {"PUT", "/machine-config", std::string(129, '[') + std::string(129, ']'), "deeper than 128"},
+        {"PUT", "/network-interfaces/eth0", R"({"iface_id": "eth0", "backend": "user", "hostfwd": ["tcp::0-:22"]})",
+         "network-interface: hostfwd 'tcp::0-:22': host port '0'"},  // the rule named once
     };
     const std::string before = call("GET", "/vm/config").body;
     for (const Case& c : cases) {
