@@ -176,15 +176,15 @@ bool RiscvTarget::insert_point(PointType type, uint64_t addr, uint64_t kind) {
     return true;
 }
 
+// Only what gdb set, by the type, address (and length) it set it with.
 bool RiscvTarget::remove_point(PointType type, uint64_t addr, uint64_t kind) {
     if (is_breakpoint(type)) {
-        m_breakpoints.erase({type, addr});
+        if (m_breakpoints.erase({type, addr}) == 0) return false;
         const bool last = !has_breakpoint_at(addr);
         if (last) m_machine.debug_points().remove_breakpoint(addr);
         return true;
     }
-    m_machine.debug_points().remove_watchpoint(rv64::Watchpoint{addr, kind, watch_kind(type)});
-    return true;
+    return m_machine.debug_points().remove_watchpoint(rv64::Watchpoint{addr, kind, watch_kind(type)});
 }
 
 StopReason RiscvTarget::step(unsigned thread, StepFlags flags) {

@@ -402,7 +402,9 @@ std::string Session::write_memory(std::string_view args, bool binary) {
     return std::string(put >= len ? kOk : kFault);
 }
 
-// Z/z type,addr,kind. A type the target lacks gets the empty reply, so gdb stops using it.
+// Z/z type,addr,kind. A type the target lacks gets the empty reply, so gdb stops using it. A z
+// of a point that is not set is an error, E22 as QEMU's stub answers it (gdb only removes what
+// it inserted, so it never sees one).
 std::string Session::point(std::string_view args, bool insert) {
     const Split t = split_once(args, ',');
     const Split a = split_once(t.tail, ',');
@@ -413,8 +415,8 @@ std::string Session::point(std::string_view args, bool insert) {
     if (*type > static_cast<uint64_t>(PointType::Access)) return "";
     const auto pt = static_cast<PointType>(*type);
     if (!m_target.supports(pt)) return "";
-    const bool done = insert ? m_target.insert_point(pt, *addr, *kind) : m_target.remove_point(pt, *addr, *kind);
-    return std::string(done ? kOk : kMalformed);
+    if (!insert) return std::string(m_target.remove_point(pt, *addr, *kind) ? kOk : kInvalid);
+    return std::string(m_target.insert_point(pt, *addr, *kind) ? kOk : kMalformed);
 }
 
 // --- execution ("Packets": c, s, C, S, vCont, D, k) -----------------------------------------

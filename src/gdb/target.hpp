@@ -86,7 +86,8 @@ public:
     virtual size_t read_memory(unsigned thread, uint64_t addr, std::span<uint8_t> out, bool physical) = 0;
     virtual size_t write_memory(unsigned thread, uint64_t addr, std::span<const uint8_t> in, bool physical) = 0;
     // Z/z. `kind`: the breakpoint's instruction length or the watched length. False if the
-    // target cannot (the session answers E, or an empty reply for a type it lacks).
+    // target cannot, or for z if no such point is set (the session answers E, or an empty
+    // reply for a type it lacks). A Z of a point already set succeeds and sets nothing more.
     virtual bool supports(PointType type) const = 0;
     virtual bool insert_point(PointType type, uint64_t addr, uint64_t kind) = 0;
     virtual bool remove_point(PointType type, uint64_t addr, uint64_t kind) = 0;

@@ -283,7 +283,7 @@ bool X86Target::insert_breakpoint(uint64_t addr) {
 // The original goes back unless the guest replaced our int3 meanwhile (new code loaded there).
 bool X86Target::remove_breakpoint(uint64_t addr) {
     const Breakpoint* bp = breakpoint_at(addr);
-    if (bp == nullptr) return true;
+    if (bp == nullptr) return false;
     const Breakpoint gone = *bp;
     m_breakpoints.erase(m_breakpoints.begin() + (bp - m_breakpoints.data()));
     const bool shared =
@@ -313,9 +313,14 @@ bool X86Target::insert_slots(PointType type, uint64_t addr, uint64_t kind) {
 }
 
 bool X86Target::remove_slots(PointType type, uint64_t addr, uint64_t kind) {
-    for (auto& slot : m_slots)
-        if (slot && slot->type == type && slot->point_addr == addr && slot->point_kind == kind) slot.reset();
-    return true;
+    bool removed = false;
+    for (auto& slot : m_slots) {
+        if (slot && slot->type == type && slot->point_addr == addr && slot->point_kind == kind) {
+            slot.reset();
+            removed = true;
+        }
+    }
+    return removed;
 }
 
 bool X86Target::exec_slot_at(uint64_t addr) const {

@@ -132,6 +132,26 @@ TEST_P(RiscvTargetTest, BoundsTheNumberOfPoints) {
     EXPECT_FALSE(target->insert_point(PointType::Write, 0xb0000000, 8));
 }
 
+// As QEMU's stub: z of a breakpoint or watchpoint that is not set is an error (E22), one that
+// is set is removed once; a Z0 the client repeats is still one breakpoint.
+TEST_P(RiscvTargetTest, RemovingAPointThatIsNotSetIsAnError) {
+    const std::vector<std::string> ok{"OK"}, invalid{"E22"};
+    EXPECT_EQ(session->handle("z0,80000004,4"), invalid);
+    EXPECT_EQ(session->handle("Z0,80000004,4"), ok);
+    EXPECT_EQ(session->handle("Z0,80000004,4"), ok);
+    EXPECT_EQ(session->handle("z1,80000004,4"), invalid) << "set as a software breakpoint, not a hardware one";
+    EXPECT_EQ(session->handle("z0,80000004,4"), ok);
+    EXPECT_EQ(session->handle("z0,80000004,4"), invalid);
+    EXPECT_EQ(session->handle("z2,80001000,8"), invalid);
+    EXPECT_EQ(session->handle("Z2,80001000,8"), ok);
+    EXPECT_EQ(session->handle("z2,80001000,4"), invalid) << "another length";
+    EXPECT_EQ(session->handle("z3,80001000,8"), invalid) << "another kind";
+    EXPECT_EQ(session->handle("z2,80001000,8"), ok);
+    EXPECT_EQ(session->handle("z2,80001000,8"), invalid);
+    EXPECT_FALSE(machine->debug_points().has_breakpoints());
+    EXPECT_FALSE(machine->debug_points().has_watchpoints());
+}
+
 INSTANTIATE_TEST_SUITE_P(InTurnAndParallel, RiscvTargetTest, ::testing::Bool(),
                          [](const auto& p) { return p.param ? "InTurn" : "Parallel"; });
 

@@ -163,6 +163,7 @@ TEST_F(X86Debug, SoftwareBreakpointStopsAtEnterMainAndStepsOneInstructionAtATime
     EXPECT_EQ(reg(kRip), main + 7);
     EXPECT_EQ(reg(kRsp), rsp - 0x40);
     EXPECT_TRUE(m_target->remove_point(PointType::Software, main, 1));
+    EXPECT_FALSE(m_target->remove_point(PointType::Software, main, 1)) << "no longer set: an error, as in QEMU";
     uint8_t after[4]{};
     ASSERT_EQ(m_machine->memory().read(Gpa(main), after), true);
     EXPECT_EQ(std::vector(after, after + 4), std::vector(before, before + 4)) << "the int3 stayed in guest memory";
@@ -189,6 +190,7 @@ TEST_F(X86Debug, HardwareBreakpointStopsAndContinuesPastItsInstruction) {
     start("x86guest.novirtio x86guest.noring3");
     m_target->attach();
     const uint64_t target = symbol("power_off");
+    EXPECT_FALSE(m_target->remove_point(PointType::Hardware, target, 1)) << "not set: an error, as in QEMU";
     ASSERT_TRUE(m_target->insert_point(PointType::Hardware, target, 1));
     m_target->resume(ThreadSet(m_target->threads(), true));
     const auto stop = wait_stop();
@@ -371,6 +373,7 @@ TEST_F(X86Debug, WriteWatchpointWhereTheHostFiresThem) {
     EXPECT_EQ(stop->kind, Kind::Watch);
     EXPECT_EQ(stop->data_address, irqs);
     EXPECT_TRUE(m_target->remove_point(PointType::Write, irqs, 4));
+    EXPECT_FALSE(m_target->remove_point(PointType::Write, irqs, 4)) << "no longer set: an error, as in QEMU";
     expect_runs_to_its_end();
 }
 
