@@ -1,5 +1,6 @@
 #include "api/firecracker_api.hpp"
 
+#include <algorithm>
 #include <array>
 #include <string_view>
 
@@ -22,6 +23,23 @@ std::string path_id(const std::string& path, std::string_view prefix) {
     if (path.size() <= prefix.size() || path.compare(0, prefix.size(), prefix) != 0) return {};
     std::string id = path.substr(prefix.size());
     return id.find('/') == std::string::npos ? id : std::string{};
+}
+
+// The ids in /drives/ID and /network-interfaces/ID paths, by Firecracker's rule for them: only
+// letters, digits and '_' (ASCII here; Firecracker also takes other Unicode letters and digits).
+// As in Firecracker, the path's id is checked (the body's must then equal it), not a config
+// file's ids. An empty id is no such path: path_id() gives "" and the route says so.
+Result<void> check_id(std::string_view what, std::string_view field, const std::string& id) {
+    const bool valid = std::all_of(id.begin(), id.end(), [](char c) {
+        return c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    });
+    if (valid) return ok();
+    return make_error("{}: {} '{}' may hold only letters, digits and '_'", what, field, id);
+}
+
+Result<void> check_ids_in(const std::string& path) {
+    TRAPEZE_TRY(check_id("drive", "drive_id", path_id(path, "/drives/")));
+    return check_id("network-interface", "iface_id", path_id(path, "/network-interfaces/"));
 }
 
 HttpResponse result_response(const Result<void>& r) {
@@ -125,6 +143,7 @@ HttpResponse FirecrackerApi::put(const std::string& path, const json& body) {
                        path == "/serial" || path == "/logger" || path == "/metrics" ||
                        !path_id(path, "/drives/").empty() || !path_id(path, "/network-interfaces/").empty();
     if (!known) return HttpResponse::fault(fmt::format("Invalid request method and/or path: PUT {}", path));
+    if (auto r = check_ids_in(path); !r) return HttpResponse::fault(r.error().message);
     if (started()) return HttpResponse::fault(kNotAfterStart);
     if (path == "/machine-config") return result_response(m_resources.put_machine_config(body));
     if (path == "/boot-source") return result_response(m_resources.put_boot_source(body));
@@ -157,6 +176,7 @@ HttpResponse FirecrackerApi::patch(const std::string& path, const json& body) {
         return result_response(m_resources.patch_machine_config(body));
     }
     if (path == "/vm") return patch_vm(body);
+    if (auto r = check_ids_in(path); !r) return HttpResponse::fault(r.error().message);
     if (const auto id = path_id(path, "/drives/"); !id.empty()) return patch_drive(id, body);
     if (const auto id = path_id(path, "/network-interfaces/"); !id.empty()) return patch_net(id, body);
     return HttpResponse::fault(fmt::format("Invalid request method and/or path: PATCH {}", path));

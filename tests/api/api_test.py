@@ -233,6 +233,8 @@ def client_flow(trapeze, work, engine):
         a.refused("PUT", "/boot-source", {"kernel_image_path": os.path.join(work, "no-such-kernel")}, fault_has="cannot open")
         a.refused("PUT", "/drives/rootfs", raw=json.dumps({"drive_id": "rootfs", "path_on_host": "x" * 60000,
                                                            "is_root_device": True}), fault_has="larger than the limit")
+        a.refused("PUT", "/drives/root-fs", {"drive_id": "root-fs", "path_on_host": disk, "is_root_device": True},
+                  fault_has="may hold only letters, digits and '_'")
         a.refused("GET", "/no/such/path", fault_has="Invalid request")
         a.refused("DELETE", "/machine-config", fault_has="Invalid request")
         a.refused("PATCH", "/vm", {"state": "Paused"}, fault_has="before starting")

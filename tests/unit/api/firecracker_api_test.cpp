@@ -166,6 +166,15 @@ TEST_F(FirecrackerApiTest, RefusedRequestsSay400WithAFaultAndChangeNothing) {
         {"PUT", "/machine-config", std::string(129, '[') + std::string(129, ']'), "deeper than 128"},
         {"PUT", "/network-interfaces/eth0", R"({"iface_id": "eth0", "backend": "user", "hostfwd": ["tcp::0-:22"]})",
          "network-interface: hostfwd 'tcp::0-:22': host port '0'"},  // the rule named once
+        // The id of a /drives/ or /network-interfaces/ path, by Firecracker's rule: letters, digits, '_'.
+        {"PUT", "/drives/root-fs", R"({"drive_id": "root-fs", "path_on_host": "/x", "is_root_device": false})",
+         "drive_id 'root-fs' may hold only"},
+        {"PUT", "/drives/a%20b", R"({"drive_id": "a b", "path_on_host": "/x", "is_root_device": false})",
+         "drive_id 'a%20b' may hold only"},
+        {"PUT", "/network-interfaces/eth.0", R"({"iface_id": "eth.0", "host_dev_name": "tap0"})",
+         "iface_id 'eth.0' may hold only"},
+        {"PATCH", "/drives/root!", R"({"drive_id": "root!"})", "drive_id 'root!' may hold only"},
+        {"PATCH", "/network-interfaces/eth0:1", R"({"iface_id": "eth0:1"})", "iface_id 'eth0:1' may hold only"},
     };
     const std::string before = call("GET", "/vm/config").body;
     for (const Case& c : cases) {
@@ -175,6 +184,17 @@ TEST_F(FirecrackerApiTest, RefusedRequestsSay400WithAFaultAndChangeNothing) {
     }
     EXPECT_EQ(call("GET", "/vm/config").body, before);
     EXPECT_EQ(vm.starts, 0);
+}
+
+// Ids of letters, digits and '_' are taken, in any order and case.
+TEST_F(FirecrackerApiTest, TakesIdsOfLettersDigitsAndUnderscores) {
+    const auto r = call("PUT", "/drives/Root_1",
+                        json{{"drive_id", "Root_1"}, {"path_on_host", disk}, {"is_root_device", true}}.dump());
+    EXPECT_EQ(r.status, 204) << fault(r);
+    EXPECT_EQ(call("PUT", "/network-interfaces/_0", R"({"iface_id": "_0", "backend": "user"})").status, 204);
+    const auto cfg = json::parse(call("GET", "/vm/config").body);
+    EXPECT_EQ(cfg["drives"][0]["drive_id"], "Root_1");
+    EXPECT_EQ(cfg["network-interfaces"][0]["iface_id"], "_0");
 }
 
 TEST_F(FirecrackerApiTest, PreBootRequestsAreRefusedAfterStartAndPostBootOnesAllowed) {
