@@ -230,6 +230,8 @@ def client_flow(trapeze, work, engine):
         a.refused("PUT", "/machine-config", raw="{\"vcpu_count\": 2,", fault_has="JSON")
         a.refused("PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 256, "cpus": 4}, fault_has="unknown field")
         a.refused("PUT", "/machine-config", {"vcpu_count": "2", "mem_size_mib": 256}, fault_has="vcpu_count")
+        a.refused("PUT", "/machine-config", raw='{"vcpu_count": 2, "mem_size_mib": 256, "vcpu_count": 4}',
+                  fault_has="`vcpu_count` twice")
         a.refused("PUT", "/boot-source", {"kernel_image_path": os.path.join(work, "no-such-kernel")}, fault_has="cannot open")
         a.refused("PUT", "/drives/rootfs", raw=json.dumps({"drive_id": "rootfs", "path_on_host": "x" * 60000,
                                                            "is_root_device": True}), fault_has="larger than the limit")

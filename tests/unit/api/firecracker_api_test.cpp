@@ -175,6 +175,11 @@ TEST_F(FirecrackerApiTest, RefusedRequestsSay400WithAFaultAndChangeNothing) {
          "iface_id 'eth.0' may hold only"},
         {"PATCH", "/drives/root!", R"({"drive_id": "root!"})", "drive_id 'root!' may hold only"},
         {"PATCH", "/network-interfaces/eth0:1", R"({"iface_id": "eth0:1"})", "iface_id 'eth0:1' may hold only"},
+        // A key given twice in one object (nlohmann-json would keep the last; serde refuses it).
+        {"PUT", "/machine-config", R"({"vcpu_count": 2, "mem_size_mib": 256, "vcpu_count": 4})", "`vcpu_count` twice"},
+        {"PUT", "/drives/a", R"({"drive_id": "a", "path_on_host": "/x", "is_root_device": false,
+                                 "rate_limiter": {"ops": {"size": 1, "refill_time": 1, "size": 2}}})",
+         "`size` twice"},
     };
     const std::string before = call("GET", "/vm/config").body;
     for (const Case& c : cases) {

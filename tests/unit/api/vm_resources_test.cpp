@@ -1,10 +1,11 @@
 // VmResources (issue 22): Firecracker's JSON objects read strictly, a --config-file read
-// whole, and the kernel's architecture told from the file.
+// whole, and the kernel's architecture told from the file; parse_json_body, which reads both.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <fstream>
 
+#include "api/json_fields.hpp"
 #include "api/vm_resources.hpp"
 
 namespace trapeze::api {
@@ -52,6 +53,20 @@ TEST(VmResources, ReadsAWholeConfigFile) {
     EXPECT_NE(refused.error().message.find("root device"), std::string::npos) << refused.error().message;
     ::unlink(kernel.c_str());
     ::unlink(disk.c_str());
+}
+
+// Every object of a body is read with its keys once: a key given twice is refused, wherever
+// it is, and one key in two objects is not a repeat.
+TEST(ParseJsonBody, RefusesAKeyGivenTwiceInOneObject) {
+    for (const char* body :
+         {R"({"a": 1, "a": 1})", R"({"a": {"b": [1, {"c": 1, "c": 2}]}})", R"([{"x": 1, "y": {}, "x": 2}])"}) {
+        auto j = parse_json_body(body);
+        ASSERT_FALSE(j) << body;
+        EXPECT_NE(j.error().message.find("twice"), std::string::npos) << j.error().message;
+    }
+    auto j = parse_json_body(R"({"a": {"b": 1}, "c": {"b": 2, "a": {"b": 3}}, "d": [{"b": 1}, {"b": 2}]})");
+    ASSERT_TRUE(j) << j.error().message;
+    EXPECT_EQ((*j)["c"]["a"]["b"], 3);
 }
 
 TEST(VmResources, TellsTheKernelsArchitecture) {
