@@ -14,8 +14,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/stand_in_lib.sh"
 # A stand-in build: takes SECONDS, prints the marker.
 boot_stand_in() { stand_in "$1" "sleep $2
 echo TRAPEZE-TEST-OK"; }
+# A wide margin: the test runs beside the whole suite on two cores, where a 0.05 s stand-in once
+# took 0.8 s (against 0.4 s for the slow one, which then "won").
 boot_stand_in new 0.05
-boot_stand_in old 0.4
+boot_stand_in old 1.5
 
 out=$("$bench/boot.sh" --engine jit --runs 2 --dir "$work/guest" --trapeze "$work/new" --baseline "$work/old" 2>&1) ||
   fail "boot.sh --baseline failed: $out"
@@ -23,7 +25,7 @@ order=$(tr '\n' ' ' <"$work/order")
 [[ $order == "new old old new " ]] || fail "the builds ran in the order $order"
 last=$(tail -n 1 <<<"$out")
 [[ $last =~ ^speed:\ trapeze/baseline\ ([0-9.]+)\ \(faster\ in\ 2\ of\ 2\ pairs\)$ ]] || fail "last line '$last'"
-awk -v s="${BASH_REMATCH[1]}" 'BEGIN { exit !(s > 2 && s < 20) }' || fail "speed ${BASH_REMATCH[1]} for 0.05 s against 0.4 s"
+awk -v s="${BASH_REMATCH[1]}" 'BEGIN { exit !(s > 1 && s < 40) }' || fail "speed ${BASH_REMATCH[1]} for 0.05 s against 1.5 s"
 grep -q "note:" <<<"$out" && fail "a note about the order for an even --runs"
 
 out=$("$bench/boot.sh" --engine jit --runs 1 --dir "$work/guest" --trapeze "$work/old" --baseline "$work/new" 2>&1) ||
@@ -37,10 +39,10 @@ grep -q "is not an executable" <<<"$out" || fail "no clear message for a missing
 out=$("$bench/nested.sh" --baseline "$work/old" 2>&1) && fail "nested.sh accepted --baseline"
 grep -q "unknown argument '--baseline'" <<<"$out" || fail "nested.sh's refusal does not name --baseline: $out"
 
-# A stand-in whose boot takes 0.4 s on 1 hart and 0.05 s on 2 (its --cpus argument).
+# A stand-in whose boot takes 1.5 s on 1 hart and 0.05 s on 2 (its --cpus argument).
 stand_in harts 'while (($#)); do [[ $1 == --cpus ]] && n=$2; shift; done
 echo "cpus $n" >>"'"$work"'/order"
-if [[ $n == 2 ]]; then sleep 0.05; else sleep 0.4; fi
+if [[ $n == 2 ]]; then sleep 0.05; else sleep 1.5; fi
 echo TRAPEZE-TEST-OK'
 : >"$work/order"
 out=$("$bench/boot.sh" --engine jit --runs 2 --cpus 2 --baseline-cpus 1 --dir "$work/guest" --trapeze "$work/harts" 2>&1) ||
