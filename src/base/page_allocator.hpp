@@ -11,6 +11,11 @@
 // /proc/PID/smaps), so bench/api.py can count them with the code cache, not as the VMM's
 // own memory.
 //
+// A PageArray asked for Pages::huge is a HugeRegion instead, rounded up to whole 2 MiB pages
+// (THP backs only a whole aligned 2 MiB of a mapping) and marked "hg": for a table that is
+// looked up so often, all over, that its 4 KiB pages' host TLB misses cost more than being
+// resident whole (see Jit::HartContext::block_cache).
+//
 // Out of host memory throws std::bad_alloc, as operator new does.
 #pragma once
 
@@ -20,6 +25,9 @@
 #include <cstdint>
 #include <new>
 #include <type_traits>
+#include <utility>
+
+#include "base/huge_region.hpp"
 
 namespace trapeze {
 
@@ -48,24 +56,42 @@ public:
     }
 };
 
+enum class Pages { small, huge };
+
 // n elements that start as all-zero bytes, never constructed or destroyed: T must be a type
 // whose all-zero representation is a valid value (for a cache, its empty entry).
 template <typename T>
 class PageArray {
     static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>);
+    static_assert(HugeRegion::kHugePage % alignof(T) == 0);
 
 public:
-    explicit PageArray(size_t n) : m_data(PageAllocator<T>().allocate(n)), m_size(n) {}
+    explicit PageArray(size_t n, Pages pages = Pages::small) : m_size(n) {
+        if (pages == Pages::small) {
+            m_small = PageAllocator<T>().allocate(n);
+            return;
+        }
+        constexpr size_t kPage = HugeRegion::kHugePage;
+        if (n == 0 || n > (SIZE_MAX - kPage) / sizeof(T)) throw std::bad_alloc();
+        auto region = HugeRegion::map((n * sizeof(T) + kPage - 1) / kPage * kPage);
+        if (!region) throw std::bad_alloc();
+        m_huge = std::move(*region);
+    }
     PageArray(const PageArray&) = delete;
     PageArray& operator=(const PageArray&) = delete;
-    ~PageArray() { PageAllocator<T>().deallocate(m_data, m_size); }
+    ~PageArray() {
+        if (m_small != nullptr) PageAllocator<T>().deallocate(m_small, m_size);
+    }
 
-    T& operator[](size_t i) { return m_data[i]; }
-    const T& operator[](size_t i) const { return m_data[i]; }
+    T& operator[](size_t i) { return data()[i]; }
+    const T& operator[](size_t i) const { return data()[i]; }
     size_t size() const { return m_size; }
 
 private:
-    T* m_data;
+    T* data() const { return m_small != nullptr ? m_small : reinterpret_cast<T*>(m_huge.data()); }
+
+    T* m_small = nullptr;  // Pages::small
+    HugeRegion m_huge;     // Pages::huge
     size_t m_size;
 };
 

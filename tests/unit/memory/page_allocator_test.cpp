@@ -50,6 +50,24 @@ TEST(PageArray, StartsAsZeroesInAPageAlignedMappingAdvisedAgainstHugePages) {
     EXPECT_NE(vm_flags_of(&a[0]).find(" nh"), std::string::npos) << vm_flags_of(&a[0]);
 }
 
+// A table asked for in huge pages: a whole, aligned 2 MiB of the mapping (THP backs nothing
+// less), advised for them, and zeroes like the other kind.
+TEST(PageArray, InHugePagesStartsAsZeroesInWhole2MiBPagesAdvisedForThem) {
+    PageArray<Entry> a(65536 + 1, Pages::huge);  // 1 MiB and 16 bytes
+    ASSERT_EQ(a.size(), 65537u);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(&a[0]) % HugeRegion::kHugePage, 0u);
+    for (size_t i = 0; i < a.size(); i += 1000) {
+        EXPECT_EQ(a[i].pa, 0u);
+        EXPECT_EQ(a[i].block, nullptr);
+    }
+    a[65536] = Entry{0x80001000, &a};
+    EXPECT_EQ(a[65536].pa, 0x80001000u);
+    const std::string flags = vm_flags_of(&a[0]);
+    EXPECT_NE(flags.find(" hg"), std::string::npos) << flags;
+    EXPECT_EQ(flags, vm_flags_of(reinterpret_cast<const char*>(&a[0]) + HugeRegion::kHugePage - 1))
+        << "the mapping ends before a whole huge page";
+}
+
 // The code cache's block index: grown from empty through many rehashes, emptied, grown again.
 TEST(PageAllocator, BacksAHashMapThroughGrowthAndClear) {
     absl::flat_hash_map<uint64_t, uint64_t, absl::Hash<uint64_t>, std::equal_to<uint64_t>,
