@@ -8,7 +8,7 @@
 // on_stop, which only asks the machine to stop: the machine's thread then stops the harts,
 // syncs the disks, flushes the console and restores the terminal, and the caller exits with
 // exit_status(). A second one while that is under way (a terminal that takes no output can
-// hold it up) calls on_force, which must end the process at once.
+// hold up the last line on stderr) calls on_force, which must end the process at once.
 //
 // on_thread_start, if given, runs first on the watcher's thread (main passes the sandbox's
 // confinement there); start() waits for it and fails with its error.

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -18,6 +19,7 @@ namespace trapeze::machine {
 namespace {
 constexpr uint8_t kCtrlA = 0x01;
 constexpr int kFullRetryMs = 10;  // how often a reader with a full queue looks again
+constexpr int kOutputRetryMs = 50;  // how often output waiting for its terminal looks for a quit
 }
 
 HostConsole::~HostConsole() { stop(); }
@@ -160,14 +162,40 @@ void HostConsole::flush() {
     m_out_len = 0;
 }
 
+// A terminal that takes no output (a pipe whose reader stopped reading, a stalled pty) must
+// not hold the machine's thread in write(2): it could then not stop on a signal or Ctrl-A x
+// (QEMU's serial waits for its chardev without blocking its main loop). So each write waits in
+// poll() first, giving up once quit is requested, and writes at most PIPE_BUF bytes, which a
+// pipe that polls writable takes without blocking. An O_NONBLOCK terminal's EAGAIN waits too,
+// instead of losing the output.
 void HostConsole::write_all(std::span<const uint8_t> bytes) {
     size_t done = 0;
-    while (done < bytes.size()) {
-        const ssize_t n = ::write(m_out_fd, bytes.data() + done, bytes.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;
+    while (done < bytes.size() && !m_output_failed) {
+        if (!wait_writable()) return;  // quitting, and the terminal takes nothing: dropped
+        const size_t chunk = std::min<size_t>(bytes.size() - done, PIPE_BUF);
+        const ssize_t n = ::write(m_out_fd, bytes.data() + done, chunk);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+        if (n <= 0) {
+            output_failed(n < 0 ? errno : EIO);
+            return;
+        }
         done += static_cast<size_t>(n);
     }
+}
+
+bool HostConsole::wait_writable() {
+    pollfd out{m_out_fd, POLLOUT, 0};
+    for (;;) {
+        const int n = ::poll(&out, 1, kOutputRetryMs);
+        if (n > 0 || (n < 0 && errno != EINTR)) return true;  // or an error the write will report
+        if (quit_requested()) return false;
+    }
+}
+
+// Closed, EPIPE, EIO after a hang-up: the output is lost, never the machine, and one line says so.
+void HostConsole::output_failed(int error) {
+    m_output_failed = true;
+    fmt::print(stderr, "trapeze: console output: {}: the guest's output is dropped from now on\n", std::strerror(error));
 }
 
 }  // namespace trapeze::machine

@@ -81,8 +81,9 @@ public:
     // Queues bytes of guest output; a span longer than the buffer is written out directly
     // (after what was queued before it), so output costs no host memory beyond the buffer.
     void write(std::span<const uint8_t> bytes);
-    // Writes out what is queued. A terminal that fails (closed, EPIPE) loses the output,
-    // never the machine.
+    // Writes out what is queued, waiting while the terminal takes no more until quit is
+    // requested (then what it does not take is dropped). A terminal that fails (closed,
+    // EPIPE) loses the output, never the machine: one line on stderr says so.
     void flush();
 
 private:
@@ -92,10 +93,14 @@ private:
 
     void signal_wake();
     void write_all(std::span<const uint8_t> bytes);
+    // Waits until m_out_fd takes output (or fails); false if quit was requested first.
+    bool wait_writable();
+    void output_failed(int error);
 
     int m_out_fd;
     std::array<uint8_t, 4096> m_out{};
     size_t m_out_len = 0;
+    bool m_output_failed = false;  // a write failed: output is dropped from then on
     std::mutex m_mutex;
     int m_wake_fd = -1;  // eventfd
     std::deque<uint8_t> m_queue;

@@ -37,12 +37,15 @@ constexpr uint32_t u32(T v) {
 // glibc and libstdc++ on any thread: ending it (exit; exit_group for the process), locks and
 // condition variables (futex), malloc (brk, mmap, munmap, mremap, mprotect of arena pages,
 // madvise), clocks and sleeps, abort() (rt_sigprocmask, rt_sigaction and tgkill for SIGABRT),
-// signal handlers' return, and write(2) for error lines and the SIGSYS report itself.
+// signal handlers' return, write(2) for error lines and the SIGSYS report itself, and poll(2)
+// for guest console output, which any thread that runs a device may write and which waits for
+// its terminal to take it (HostConsole::write_all).
 void add_process_basics(SeccompFilter& f) {
     for (int nr : {SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(restart_syscall), SCMP_SYS(rt_sigreturn),
                    SCMP_SYS(rt_sigprocmask), SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity), SCMP_SYS(gettid),
                    SCMP_SYS(getpid), SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
-                   SCMP_SYS(gettimeofday), SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(write)})
+                   SCMP_SYS(gettimeofday), SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(write),
+                   SCMP_SYS(poll), SCMP_SYS(ppoll)})
         f.allow(nr);
     // The futex commands of glibc's locks, condition variables, joins and once-flags, private
     // or shared, on either clock; not the PI or requeue-PI ones, which nothing here uses.

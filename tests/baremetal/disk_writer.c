@@ -3,8 +3,8 @@
 // "disk-writer: ready" on the UART, then waits as bootargs say:
 //   wait=wfi    sleeps in WFI with no interrupt enabled: the VMM idles in poll(2);
 //   wait=spin   loops: the hart keeps running;
-//   wait=flood  prints to the UART without end: a terminal that takes no output stalls the
-//               VMM's thread in write(2), and only a second signal ends it.
+//   wait=flood  prints to the UART without end: a terminal that takes no output holds the
+//               guest's output until a signal, which must stop the machine all the same.
 // Returns (through HTIF) 100 for an unreadable device tree, 102 without a disk, 103 if the
 // write was not answered OK.
 #include "virtio_driver.h"

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/falloc.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -118,6 +119,8 @@ TEST(Sandbox, HartThreadKeepsWhatGlibcAndItsDevicesNeed) {
         (void)::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096);  // discard
         uint8_t entropy[64];
         if (::getrandom(entropy, sizeof entropy, 0) != 64) return 5;  // virtio-rng
+        pollfd out{STDERR_FILENO, POLLOUT, 0};
+        if (::poll(&out, 1, 0) < 0) return 7;                         // console output waiting
         if (::write(STDERR_FILENO, "ok", 2) != 2) return 6;           // console and logs
         return 0;
     });
