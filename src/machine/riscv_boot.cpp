@@ -23,6 +23,11 @@ constexpr size_t kImageHeaderSize = 64;
 constexpr uint64_t kImageSizeOffset = 0x10;
 constexpr uint64_t kImageMagic2Offset = 0x38;
 constexpr char kImageMagic2[4] = {'R', 'S', 'C', '\x05'};
+// An x86 bzImage's "HdrS" (Documentation/arch/x86/boot.rst): the kernel's first bytes read are
+// enough to see it.
+constexpr size_t kBzImageMagicOffset = 0x202;
+constexpr char kBzImageMagic[4] = {'H', 'd', 'r', 'S'};
+constexpr size_t kHeadSize = kBzImageMagicOffset + sizeof kBzImageMagic;
 
 // The RAM for [addr, addr+size), or an error naming `what` if it is not all RAM.
 Result<std::span<uint8_t>> ram_for(GuestMemory& mem, uint64_t addr, uint64_t size, std::string_view what) {
@@ -54,9 +59,12 @@ Result<uint64_t> load_elf_kernel(std::vector<uint8_t> data, GuestMemory& mem, st
 // The memory a kernel of `file_bytes` bytes needs from its load address. A Linux Image: its
 // header's image_size, at least the file (boot-image-header.rst). Anything else that is not
 // ELF is a raw binary (U-Boot's u-boot.bin, say), loaded as it is at the kernel address as
-// QEMU's virt board loads one. `head` is the file's first bytes.
+// QEMU's virt board loads one. But not an x86 bzImage: as a raw binary the harts would run its
+// bytes, silently and forever. `head` is the file's first bytes (kHeadSize, or the whole file).
 Result<uint64_t> kernel_memory_size(std::span<const uint8_t> head, uint64_t file_bytes, std::string_view name) {
     if (file_bytes == 0) return make_error("kernel '{}' is empty", name);
+    if (head.size() >= kHeadSize && std::memcmp(head.data() + kBzImageMagicOffset, kBzImageMagic, 4) == 0)
+        return make_error("kernel '{}' is an x86 bzImage, not a RISC-V kernel (it runs with --arch x86_64)", name);
     if (head.size() < kImageHeaderSize || std::memcmp(head.data() + kImageMagic2Offset, kImageMagic2, 4) != 0)
         return file_bytes;
     return std::max<uint64_t>(file_bytes, load_le<uint64_t>(head.data() + kImageSizeOffset));
@@ -75,7 +83,7 @@ Result<uint64_t> image_end(const GuestMemory& mem, uint64_t at, uint64_t size, s
 Result<uint64_t> load_kernel(const std::string& path, GuestMemory& mem, uint64_t at) {
     auto file_bytes = file_size(path);
     if (!file_bytes) return std::move(file_bytes).context("kernel").error();
-    std::array<uint8_t, kImageHeaderSize> header{};
+    std::array<uint8_t, kHeadSize> header{};
     const auto head = std::span(header).first(std::min<size_t>(header.size(), *file_bytes));
     TRAPEZE_TRY(std::move(read_file_into(path, head)).context("kernel"));
     if (loader::ElfImage::looks_like_elf(head)) {
@@ -149,7 +157,7 @@ Result<BootPlan> load_boot_images(const MachineConfig& cfg, GuestMemory& mem, ar
 }
 
 Result<uint64_t> load_kernel_bytes(std::span<const uint8_t> file, GuestMemory& mem, uint64_t at, std::string_view name) {
-    const auto head = file.first(std::min<size_t>(kImageHeaderSize, file.size()));
+    const auto head = file.first(std::min<size_t>(kHeadSize, file.size()));
     if (loader::ElfImage::looks_like_elf(head)) return load_elf_kernel({file.begin(), file.end()}, mem, name);
     auto size = kernel_memory_size(head, file.size(), name);
     if (!size) return size.error();

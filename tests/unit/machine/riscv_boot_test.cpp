@@ -151,6 +151,25 @@ TEST_F(RiscvBoot, LoadsAKernelThatIsNeitherElfNorImageAsARawBinary) {
     EXPECT_NE(plan.error().message.find("is empty"), std::string::npos) << plan.error().message;
 }
 
+// An x86 bzImage is no raw RISC-V binary: the harts would run its bytes, silently, forever
+// (QEMU's virt board does). Refused with a line that names what it is, from a file or memory.
+TEST_F(RiscvBoot, RefusesAnX86BzImage) {
+    std::vector<uint8_t> bz(0x4000, 0x90);
+    std::memcpy(bz.data() + 0x202, "HdrS", 4);
+    TempFile fw({0x6f, 0, 0, 0});
+    TempFile kernel(bz);
+    MachineConfig cfg;
+    cfg.bios = fw.path;
+    cfg.kernel = kernel.path;
+    auto plan = load_boot_images(cfg, mem, board);
+    ASSERT_FALSE(plan.ok());
+    EXPECT_EQ(plan.error().message,
+              fmt::format("kernel '{}' is an x86 bzImage, not a RISC-V kernel (it runs with --arch x86_64)", kernel.path));
+    auto end = load_kernel_bytes(bz, mem, arch::riscv64::kRamBase + kKernelOffset, "mem");
+    ASSERT_FALSE(end.ok());
+    EXPECT_NE(end.error().message.find("is an x86 bzImage"), std::string::npos) << end.error().message;
+}
+
 // An empty firmware would leave the harts on zeros at the reset vector, trapping forever with
 // nothing printed: refused before anything runs, as an empty kernel is.
 TEST_F(RiscvBoot, RefusesAnEmptyFirmware) {
