@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <string_view>
 #include <vector>
 
 #include "base/log.hpp"
@@ -80,6 +81,31 @@ struct Backing {
     uint64_t sectors = 0;
 };
 
+// Image formats by the magic at their start. The device serves raw images only: one of these
+// would reach the guest as its container's bytes, and a guest that partitions or formats that
+// "disk" destroys the image. QEMU, told no format, opens these as what they are.
+struct ImageFormat {
+    std::string_view name;
+    std::string_view magic;
+};
+constexpr ImageFormat kImageFormats[] = {
+    {"qcow2", std::string_view("QFI\xfb", 4)},
+    {"VMDK", "KDMV"},
+    {"VHDX", "vhdxfile"},
+};
+
+Result<void> refuse_image_formats(int fd, const std::string& path) {
+    char head[8] = {};
+    const ssize_t n = ::pread(fd, head, sizeof head, 0);
+    if (n < 0) return make_error("read disk '{}': {}", path, std::strerror(errno));
+    const std::string_view start(head, static_cast<size_t>(n));
+    for (const auto& f : kImageFormats)
+        if (start.starts_with(f.magic))
+            return make_error("disk '{}' is a {} image; trapeze takes raw images (qemu-img convert -O raw)", path,
+                              f.name);
+    return ok();
+}
+
 // Opens and locks a disk image (a regular file or a block device) the way the device uses it.
 Result<Backing> open_backing(const std::string& path, bool read_only) {
     const int flags = (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
@@ -98,6 +124,7 @@ Result<Backing> open_backing(const std::string& path, bool read_only) {
     } else {
         return make_error("disk '{}' is neither a regular file nor a block device", path);
     }
+    TRAPEZE_TRY(refuse_image_formats(fd.get(), path));
     // A trailing partial sector is not addressable by the guest.
     return Backing{std::move(fd), bytes / VirtioBlk::kSectorSize};
 }

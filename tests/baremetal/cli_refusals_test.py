@@ -72,6 +72,11 @@ def main():
                 f.write(b"\0" * 4096)
         refused(trapeze, bare + ["--disk", f"{disks[0]},id=data", "--disk", f"{disks[1]},ro,id=data"],
                 f"id 'data' is already that of --disk '{disks[0]},id=data'", failures, unchanged=disks)
+        # A qcow2 image is not served as raw bytes (a guest formatting it would destroy it).
+        qcow2 = os.path.join(work, "vm.qcow2")
+        with open(qcow2, "wb") as f:
+            f.write(b"QFI\xfb\0\0\0\3" + b"\0" * 4088)
+        refused(trapeze, bare + ["--disk", qcow2], "is a qcow2 image", failures, unchanged=[qcow2])
         # rebase-snap onto itself: the same path, or another name of the same file.
         mem = os.path.join(work, "vm.mem")
         with open(mem, "wb") as f:

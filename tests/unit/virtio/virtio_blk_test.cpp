@@ -278,6 +278,23 @@ TEST(BlkCreate, RefusesAnImageAlreadyOpenForWriting) {
     EXPECT_FALSE(VirtioBlk::create(BlkConfig{image.path, false, ""}).ok());
 }
 
+// A qcow2 (or VMDK, VHDX) file would reach the guest as its container's bytes, and a guest
+// that formats that disk destroys the image: refused, the file untouched, even read-only.
+TEST(BlkCreate, RefusesAQcow2ImageAndLeavesItUnchanged) {
+    TempImage image;
+    const int fd = ::open(image.path.c_str(), O_WRONLY);
+    ASSERT_EQ(::pwrite(fd, "QFI\xfb\0\0\0\3", 8, 0), 8);
+    ::close(fd);
+    const auto before = image.contents();
+    for (const bool read_only : {false, true}) {
+        auto r = VirtioBlk::create(BlkConfig{image.path, read_only, ""});
+        ASSERT_FALSE(r.ok());
+        EXPECT_EQ(r.error().message,
+                  "disk '" + image.path + "' is a qcow2 image; trapeze takes raw images (qemu-img convert -O raw)");
+    }
+    EXPECT_EQ(image.contents(), before);
+}
+
 constexpr uint64_t kMs = 1'000'000;
 
 ratelimit::RateLimiterConfig limiter(std::optional<ratelimit::BucketConfig> bandwidth,
