@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -52,6 +53,33 @@ constexpr const char* kDefaultAppend = "console=ttyS0";
 const CLI::Validator kNotEmpty(
     [](const std::string& value) {
         return value.empty() ? std::string("is empty (give a value, or leave the option out)") : std::string();
+    },
+    "");
+
+// --memory: MiB, or with the suffix M or G as QEMU's -m takes it (512, 512M, 2G); nullopt for
+// anything else.
+std::optional<uint64_t> parse_memory_mib(std::string_view text) {
+    uint64_t scale = 1;
+    if (!text.empty() && (std::toupper(static_cast<unsigned char>(text.back())) == 'M' ||
+                          std::toupper(static_cast<unsigned char>(text.back())) == 'G')) {
+        scale = std::toupper(static_cast<unsigned char>(text.back())) == 'G' ? 1024 : 1;
+        text.remove_suffix(1);
+    }
+    uint64_t v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || v > UINT64_MAX / scale)
+        return std::nullopt;
+    return v * scale;
+}
+
+// Turns --memory's value into MiB before the range check: CLI11's Range alone answered "Value 1G
+// not in range 16 to 65536" for a size given as QEMU users write it, and for no number at all.
+const CLI::Validator kMemorySize(
+    [](std::string& value) {
+        const auto mib = parse_memory_mib(value);
+        if (!mib) return fmt::format("'{}' is not a size in MiB (512, 512M or 2G)", value);
+        value = std::to_string(*mib);
+        return std::string();
     },
     "");
 
@@ -411,7 +439,9 @@ int main(int argc, char** argv) {
     run->add_option("--bios", bios, "M-mode firmware (e.g. OpenSBI fw_jump.bin), or 'none' to start an ELF kernel in M-mode")
         ->check(kNotEmpty);
     run->add_option("--append", cfg.append, "Kernel command line");
-    run->add_option("--memory", cfg.memory_mib, "Guest RAM in MiB")->check(CLI::Range(kMinMemoryMib, kMaxMemoryMib));
+    run->add_option("--memory", cfg.memory_mib, "Guest RAM in MiB, or with a suffix M or G (2G)")
+        ->transform(kMemorySize)
+        ->check(CLI::Range(kMinMemoryMib, kMaxMemoryMib));
     run->add_option("--cpus", cfg.cpus, "Number of harts (each on a host thread of its own, unless --deterministic)")
         ->check(CLI::Range(1u, kMaxCpus));
     run->add_flag("--hypervisor,!--no-hypervisor", cfg.hypervisor,

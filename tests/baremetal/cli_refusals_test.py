@@ -43,6 +43,18 @@ def refused(trapeze, args, says, failures, unchanged=(), once=None):
             failures.append(f"{' '.join(cmd)}: changed '{path}'")
 
 
+def accepted(trapeze, args, failures):
+    """The command line starts the (never-ending) guest: still running after a moment."""
+    cmd = [trapeze] + args
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _, err = p.communicate(timeout=2)
+        failures.append(f"{' '.join(cmd)}: status {p.returncode} (expected it to run): {err.strip()}")
+    except subprocess.TimeoutExpired:
+        p.terminate()
+        p.communicate()
+
+
 def main():
     trapeze, guest = sys.argv[1], sys.argv[2]
     failures = []
@@ -65,6 +77,10 @@ def main():
         refused(trapeze, bare + ["--record", log, "--checkpoint-every", "0"], "--checkpoint-every: 0", failures)
         if os.path.exists(log):
             failures.append("a refused --record left its log behind")
+        # --memory: QEMU's -m suffixes are taken, and what is no size says so (CLI11's range
+        # check had answered "Value 1G not in range 16 to 65536" for both).
+        accepted(trapeze, bare + ["--memory", "1G"], failures)
+        refused(trapeze, bare + ["--memory", "1x"], "--memory: '1x' is not a size in MiB", failures)
         # Two disks with one id (the virtio-blk serial that /dev/disk/by-id names).
         disks = [os.path.join(work, name) for name in ("a.img", "b.img")]
         for d in disks:
