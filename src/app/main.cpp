@@ -3,10 +3,12 @@
 //
 // This is the only place that turns errors into messages and exit statuses: every
 // failure is one line on stderr naming the problem, and a non-zero exit.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <csignal>
 #include <cstdio>
@@ -385,9 +387,24 @@ int finish(int status, const ShutdownSignals& signals) {
     return ShutdownSignals::exit_status(caught->signo);
 }
 
+// Opens /dev/null on each of stdin, stdout and stderr that was closed (`trapeze run >&- 2>&-`):
+// the next file opened would take its number, and then the console reader read the signalfd
+// (taking SIGTERM from its watcher, so trapeze no longer stopped on it) and error lines went into
+// the --record log or a disk image. sshd's sanitise_stdfd does the same.
+bool open_standard_fds() {
+    for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
+        if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        // The lowest free number, which is fd: the ones below it are open by now.
+        const int null = ::open("/dev/null", O_RDWR);
+        if (null != fd) return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (!open_standard_fds()) return 1;  // no /dev/null: nothing safe to print to either
     CLI::App app{"trapeze: a virtual machine monitor"};
     app.require_subcommand(0, 1);
     bool verbose = false;

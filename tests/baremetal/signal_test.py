@@ -166,6 +166,43 @@ def first_signal_stops_with_output_stuck(trapeze, elf):
             os.close(out_r)
 
 
+# Started with stdin, stdout and stderr closed, trapeze must not let the files it opens take their
+# numbers: the console reader read the signalfd as stdin (taking SIGTERM, so trapeze ignored it)
+# and its lines on stderr went into the --record log.
+def closed_standard_fds(trapeze, elf):
+    with tempfile.TemporaryDirectory() as tmp:
+        disk = new_disk(tmp)
+        log = os.path.join(tmp, "run.log")
+        proc = subprocess.Popen([trapeze, "run", "--bios", "none", "--kernel", elf, "--disk", disk, "--no-rng",
+                                 "--no-stats", "--append", "wait=wfi", "--record", log],
+                                preexec_fn=lambda: [os.close(fd) for fd in (0, 1, 2)])
+        try:
+            deadline = time.monotonic() + kTimeout
+            while True:
+                try:
+                    check_disk(disk)
+                    break
+                except Failure:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+            proc.send_signal(signal.SIGTERM)
+            try:
+                rc = proc.wait(timeout=kTimeout)
+            except subprocess.TimeoutExpired:
+                raise Failure(f"still running {kTimeout} s after SIGTERM with stdin, stdout and stderr closed")
+            if rc != 128 + signal.SIGTERM:
+                raise Failure(f"exit status {rc}")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        replay = subprocess.run([trapeze, "run", "--replay", log, "--no-stats"], stdin=subprocess.DEVNULL,
+                                capture_output=True, text=True, timeout=kTimeout)
+        if replay.returncode != 0 or "replay complete" not in replay.stderr:
+            raise Failure(f"its --record log does not replay: {replay.stderr.strip()[-400:]!r}")
+
+
 # Until what the pipe holds stops growing (the guest floods it: full, in pages partly filled).
 def wait_full(fd):
     deadline = time.monotonic() + kTimeout
@@ -218,6 +255,8 @@ def main():
              for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT) for wait in ("wfi", "spin")]
     cases.append(("SIGTERM stops trapeze whose stdout is a pipe nobody reads",
                   lambda: first_signal_stops_with_output_stuck(trapeze, elf)))
+    cases.append(("SIGTERM stops trapeze started with stdin, stdout and stderr closed, its log whole",
+                  lambda: closed_standard_fds(trapeze, elf)))
     cases.append(("a second SIGTERM ends trapeze stuck writing to a full terminal",
                   lambda: second_signal_forces(trapeze, elf)))
     if x86_elf and os.access("/dev/kvm", os.R_OK | os.W_OK):
