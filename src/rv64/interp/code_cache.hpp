@@ -21,6 +21,7 @@
 
 #include <absl/container/flat_hash_map.h>
 
+#include <array>
 #include <atomic>
 #include <bitset>
 #include <cstdint>
@@ -205,6 +206,23 @@ public:
         return prev.link_seq.load(std::memory_order_relaxed) == seq ? target : nullptr;
     }
     void link(Block& prev, const Hart& h, bool same_page, Block* target);
+    // Locked: the block at guest-physical pa if one of prev's links leads to it, else nullptr
+    // (then find(pa) knows). A link of this generation leads to a block still in the index
+    // (every drop starts a new generation), and a block's links are its recent successors, so
+    // this saves the index's probes (host cache misses) for the successors the engines ran:
+    // jit::Jit::region walks a new translation's successors, most of them not in a loop.
+    const Block* linked_block_at(const Block& prev, uint64_t pa) const {
+        const uint32_t seq = prev.link_seq.load(std::memory_order_acquire);
+        if ((seq & 1) != 0) return nullptr;
+        std::array<const Block*, 2> targets{};
+        for (size_t i = 0; i < targets.size(); ++i)
+            if (relaxed_load(prev.links[i].code_gen) == generation()) targets[i] = relaxed_load(prev.links[i].target);
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (prev.link_seq.load(std::memory_order_relaxed) != seq) return nullptr;  // torn: may be of another generation
+        for (const Block* t : targets)
+            if (t != nullptr && t->pa == pa) return t;
+        return nullptr;
+    }
     // Dropped blocks hold max_dead_bytes of the arena, or the arena reached max_arena_bytes:
     // time for the engine to flush.
     bool wants_flush() const {

@@ -277,7 +277,8 @@ std::vector<const interp::Block*> Jit::region(const interp::Block& b) {
     size_t insns = b.insns.size();
     for (size_t i = 0; i < reached.size(); ++i) {
         for (uint64_t pa : static_successors(*reached[i])) {
-            const interp::Block* s = m_cache.find(pa);
+            const interp::Block* s = m_cache.linked_block_at(*reached[i], pa);
+            if (s == nullptr) s = m_cache.find(pa);
             if (s == nullptr || std::find(reached.begin(), reached.end(), s) != reached.end()) continue;
             if (static_cast<Op>(s->insns.front().op) == Op::crossing || s->debug_check) continue;
             if (insns + s->insns.size() > kMaxRegionInsns) continue;

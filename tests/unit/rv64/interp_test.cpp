@@ -207,6 +207,36 @@ TEST(CodeCacheLinks, AreFollowedOnlyWhereTheyWereMade) {
     EXPECT_EQ(cache.follow_link(*prev, hart, true), nullptr);
 }
 
+// linked_block_at (Jit::region's way to its successors without the index) answers with a
+// linked successor at that physical address, whatever mode it was linked in, and with nothing
+// once a drop started a new generation or for an address no link leads to.
+TEST(CodeCacheLinks, LeadRegionsToTheBlockAtAnAddressWhileTheirGenerationHolds) {
+    constexpr uint64_t kAt = 0x80000000;
+    GuestMemory m = GuestMemory::create(Gpa(kAt), 1 << 20).value();
+    for (uint64_t off = 0; off < 0x3000; off += 4) store_le<uint32_t>(m.span(Gpa(kAt + off), 4).data(), jal_self());
+    interp::CodeCache cache(m);
+    MmioBus bus;
+    GuestClock clock;
+    Hart hart(HartConfig{0, true}, m, bus, clock);
+    cache.attach(hart);
+    interp::Block* prev = cache.build(kAt, hart);
+    interp::Block* first = cache.build(kAt + 0x1000, hart);
+    interp::Block* second = cache.build(kAt + 0x2000, hart);
+    EXPECT_EQ(cache.linked_block_at(*prev, kAt + 0x1000), nullptr);  // none made yet
+    hart.s.pc = kAt + 0x1000;
+    cache.link(*prev, hart, false, first);
+    hart.s.priv = Priv::U;
+    hart.s.pc = kAt + 0x2000;
+    cache.link(*prev, hart, true, second);
+    EXPECT_EQ(cache.linked_block_at(*prev, kAt + 0x1000), first);
+    EXPECT_EQ(cache.linked_block_at(*prev, kAt + 0x2000), second);
+    EXPECT_EQ(cache.linked_block_at(*prev, kAt + 0x4), nullptr);
+    cache.invalidate_code_page(kAt + 0x2000);  // drops `second`: a new generation
+    EXPECT_EQ(cache.linked_block_at(*prev, kAt + 0x2000), nullptr);
+    EXPECT_EQ(cache.linked_block_at(*prev, kAt + 0x1000), nullptr) << "links of the old generation are not vouched for";
+    EXPECT_EQ(cache.find(kAt + 0x1000), first);  // the index still knows it
+}
+
 TEST_F(HartTest, LoadReservedStoreConditionalSucceedsOnce) {
     poke64(kBase + 0x800, 5);
     hart.s.x[10] = kBase + 0x800;
