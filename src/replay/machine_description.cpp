@@ -1,6 +1,8 @@
 #include "replay/machine_description.hpp"
 
+#include <filesystem>
 #include <optional>
+#include <system_error>
 #include <string>
 #include <utility>
 #include <vector>
@@ -109,9 +111,38 @@ Result<uint64_t> file_crc64(const std::string& path) {
     }
 }
 
+namespace {
+
+// A file the recording names, by its absolute path: a replay is often run from another
+// directory (the recording's `--kernel Image` then named nothing there, or another file),
+// and its files are checked by checksum anyway, wherever they are found.
+Result<std::string> absolute_path(const std::string& path) {
+    std::error_code ec;
+    const std::filesystem::path p = std::filesystem::absolute(path, ec);
+    if (ec) return make_error("'{}': {}", path, ec.message());
+    return p.lexically_normal().string();
+}
+
+Result<void> make_absolute(std::optional<std::string>& path) {
+    if (!path) return ok();
+    TRAPEZE_TRY_ASSIGN(p, absolute_path(*path));
+    path = std::move(p);
+    return ok();
+}
+
+}  // namespace
+
 Result<MachineDescription> describe(const machine::MachineConfig& cfg, DiskMode mode) {
     MachineDescription d;
     d.config = cfg;
+    TRAPEZE_TRY_ASSIGN(kernel_path, absolute_path(cfg.kernel));
+    d.config.kernel = std::move(kernel_path);
+    TRAPEZE_TRY(make_absolute(d.config.initrd));
+    TRAPEZE_TRY(make_absolute(d.config.bios));
+    for (auto& disk : d.config.disks) {
+        TRAPEZE_TRY_ASSIGN(disk_path, absolute_path(disk.path));
+        disk.path = std::move(disk_path);
+    }
     d.disk_mode = mode;
     TRAPEZE_TRY_ASSIGN(kernel, file_crc64(cfg.kernel));
     d.kernel_crc = kernel;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -352,6 +353,23 @@ TEST(ReplayMachineDescription, RoundTripsAndRefusesWhatIsNotOne) {
     auto missing = f.cfg;
     missing.kernel = f.dir.path("no-such-kernel");
     EXPECT_TRUE(fails_with(describe(missing, DiskMode::Log), "no-such-kernel"));
+}
+
+// A recording names its files by absolute path, so that its replay finds them from any
+// directory; the checksums are the files'.
+TEST(ReplayMachineDescription, NamesItsFilesByAbsolutePath) {
+    Files f;
+    const std::string cwd = std::filesystem::current_path().string();
+    std::filesystem::current_path(f.dir.path(""));
+    machine::MachineConfig relative = f.cfg;
+    relative.kernel = "./" + std::filesystem::path(f.cfg.kernel).filename().string();
+    relative.disks[0].path = std::filesystem::path(f.cfg.disks[0].path).filename().string();
+    auto d = describe(relative, DiskMode::Log);
+    std::filesystem::current_path(cwd);
+    ASSERT_TRUE(d.ok()) << d.error().message;
+    EXPECT_EQ(d->config.kernel, std::filesystem::path(f.cfg.kernel).lexically_normal().string());
+    EXPECT_EQ(d->config.disks[0].path, std::filesystem::path(f.cfg.disks[0].path).lexically_normal().string());
+    EXPECT_TRUE(check_files(*d).ok()) << "checked from another directory";
 }
 
 // The seed the device tree gives the guest's kernel is a host input drawn when the recording
