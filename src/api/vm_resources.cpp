@@ -1,5 +1,6 @@
 #include "api/vm_resources.hpp"
 
+#include <elf.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,9 +11,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <span>
 
 #include "arch/riscv64/board.hpp"
 #include "base/unique_fd.hpp"
+#include "loader/kernel_format.hpp"
 
 namespace trapeze::api {
 
@@ -435,20 +438,23 @@ Result<GuestArch> detect_kernel_arch(const std::string& path) {
     if (auto r = check_openable(path, false, "kernel"); !r) return r.error();
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
     if (!fd.valid()) return make_error("cannot open the kernel '{}': {}", path, std::strerror(errno));
-    std::array<uint8_t, 0x210> head{};
+    std::array<uint8_t, loader::kKernelHeadBytes> head{};
     const ssize_t n = ::pread(fd.get(), head.data(), head.size(), 0);
     if (n < 0) return make_error("cannot read the kernel '{}': {}", path, std::strerror(errno));
-    const auto len = static_cast<size_t>(n);
-    if (len >= 20 && std::memcmp(head.data(), "\x7f" "ELF", 4) == 0) {
-        const unsigned machine = static_cast<unsigned>(head[18]) | static_cast<unsigned>(head[19]) << 8;
-        if (machine == 243) return GuestArch::Riscv64;  // EM_RISCV
-        if (machine == 62) return GuestArch::X86_64;    // EM_X86_64
-        return make_error("the kernel '{}' is an ELF file for machine {}, not RISC-V or x86-64", path, machine);
+    const loader::KernelKind kind = loader::identify_kernel(std::span(head).first(static_cast<size_t>(n)));
+    switch (kind.format) {
+        case loader::KernelFormat::Elf:
+            if (kind.elf_machine == EM_RISCV) return GuestArch::Riscv64;
+            if (kind.elf_machine == EM_X86_64) return GuestArch::X86_64;
+            return make_error("the kernel '{}' is an ELF file for {}, not RISC-V or x86-64", path,
+                              loader::elf_machine_name(kind.elf_machine));
+        case loader::KernelFormat::RiscvImage:
+            return GuestArch::Riscv64;
+        case loader::KernelFormat::BzImage:
+            return GuestArch::X86_64;
+        case loader::KernelFormat::Raw:
+            break;
     }
-    // RISC-V Image header: magic2 "RSC\x05" at offset 0x38 (Linux Documentation/arch/riscv/boot-image-header.rst).
-    if (len >= 0x3c && std::memcmp(head.data() + 0x38, "RSC\x05", 4) == 0) return GuestArch::Riscv64;
-    // x86 boot protocol: "HdrS" at 0x202 (Documentation/arch/x86/boot.rst).
-    if (len >= 0x206 && std::memcmp(head.data() + 0x202, "HdrS", 4) == 0) return GuestArch::X86_64;
     return make_error("the kernel '{}' is neither an ELF file, a RISC-V Image nor an x86 bzImage", path);
 }
 

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "loader/kernel_format.hpp"
+
 namespace trapeze::loader {
 
 namespace {
@@ -19,23 +21,6 @@ bool read_struct(std::span<const uint8_t> data, uint64_t off, T& out) {
     if (!in_bounds(off, sizeof(T), data.size())) return false;
     std::memcpy(&out, data.data() + off, sizeof(T));
     return true;
-}
-
-// The machines a kernel given to the wrong board is likely built for, by name: "machine 62" tells
-// an operator nothing.
-std::string machine_name(uint16_t machine) {
-    switch (machine) {
-        case EM_X86_64:
-            return "x86-64";
-        case EM_RISCV:
-            return "RISC-V";
-        case EM_AARCH64:
-            return "AArch64";
-        case EM_386:
-            return "i386";
-        default:
-            return fmt::format("machine {}", machine);
-    }
 }
 
 }  // namespace
@@ -58,7 +43,7 @@ Result<void> ElfImage::parse_segments(uint16_t machine) {
     if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
         return make_error("not a 64-bit little-endian ELF file");
     if (eh.e_machine != machine)
-        return make_error("ELF file is for {}, not {}", machine_name(eh.e_machine), machine_name(machine));
+        return make_error("ELF file is for {}, not {}", elf_machine_name(eh.e_machine), elf_machine_name(machine));
     if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) return make_error("ELF file is not an executable");
     if (eh.e_phentsize != sizeof(Elf64_Phdr)) return make_error("ELF program header size {} is invalid", eh.e_phentsize);
     m_entry = eh.e_entry;

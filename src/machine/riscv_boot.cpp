@@ -10,6 +10,7 @@
 #include "base/bits.hpp"
 #include "base/file.hpp"
 #include "loader/elf_image.hpp"
+#include "loader/kernel_format.hpp"
 
 namespace trapeze::machine {
 
@@ -21,13 +22,7 @@ constexpr uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a -
 // Linux RISC-V Image header (Documentation/arch/riscv/boot-image-header.rst).
 constexpr size_t kImageHeaderSize = 64;
 constexpr uint64_t kImageSizeOffset = 0x10;
-constexpr uint64_t kImageMagic2Offset = 0x38;
-constexpr char kImageMagic2[4] = {'R', 'S', 'C', '\x05'};
-// An x86 bzImage's "HdrS" (Documentation/arch/x86/boot.rst): the kernel's first bytes read are
-// enough to see it.
-constexpr size_t kBzImageMagicOffset = 0x202;
-constexpr char kBzImageMagic[4] = {'H', 'd', 'r', 'S'};
-constexpr size_t kHeadSize = kBzImageMagicOffset + sizeof kBzImageMagic;
+constexpr size_t kHeadSize = loader::kKernelHeadBytes;
 
 // The RAM for [addr, addr+size), or an error naming `what` if it is not all RAM.
 Result<std::span<uint8_t>> ram_for(GuestMemory& mem, uint64_t addr, uint64_t size, std::string_view what) {
@@ -63,10 +58,10 @@ Result<uint64_t> load_elf_kernel(std::vector<uint8_t> data, GuestMemory& mem, st
 // bytes, silently and forever. `head` is the file's first bytes (kHeadSize, or the whole file).
 Result<uint64_t> kernel_memory_size(std::span<const uint8_t> head, uint64_t file_bytes, std::string_view name) {
     if (file_bytes == 0) return make_error("kernel '{}' is empty", name);
-    if (head.size() >= kHeadSize && std::memcmp(head.data() + kBzImageMagicOffset, kBzImageMagic, 4) == 0)
+    const loader::KernelFormat format = loader::identify_kernel(head).format;
+    if (format == loader::KernelFormat::BzImage)
         return make_error("kernel '{}' is an x86 bzImage, not a RISC-V kernel (it runs with --arch x86_64)", name);
-    if (head.size() < kImageHeaderSize || std::memcmp(head.data() + kImageMagic2Offset, kImageMagic2, 4) != 0)
-        return file_bytes;
+    if (format != loader::KernelFormat::RiscvImage || head.size() < kImageHeaderSize) return file_bytes;
     return std::max<uint64_t>(file_bytes, load_le<uint64_t>(head.data() + kImageSizeOffset));
 }
 

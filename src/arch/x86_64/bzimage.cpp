@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "loader/kernel_format.hpp"
+
 namespace trapeze::x86 {
 namespace {
 
@@ -17,7 +19,6 @@ void store(std::vector<uint8_t>& b, size_t off, T v) {
     std::memcpy(b.data() + off, &v, sizeof v);
 }
 
-constexpr uint32_t kHdrS = 0x53726448;  // "HdrS"
 constexpr uint64_t kPdptAddr = kPml4Addr + 0x1000;
 constexpr uint64_t kPdAddr = kPml4Addr + 0x2000;  // four PDs: 4 GiB of 2 MiB pages
 constexpr uint64_t kPte = 0x3;                    // present | writable
@@ -26,7 +27,7 @@ constexpr uint64_t kPtePs = 0x80;                 // 2 MiB page
 }  // namespace
 
 bool looks_like_bzimage(std::span<const uint8_t> image) {
-    return image.size() > bp::kHeader + 4 && load<uint32_t>(image, bp::kHeader) == kHdrS;
+    return loader::identify_kernel(image).format == loader::KernelFormat::BzImage;
 }
 
 Result<BzImage> parse_bzimage(std::span<const uint8_t> image) {
