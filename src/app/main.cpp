@@ -74,13 +74,28 @@ std::optional<uint64_t> parse_memory_mib(std::string_view text) {
     return v * scale;
 }
 
-// Turns --memory's value into MiB before the range check: CLI11's Range alone answered "Value 1G
-// not in range 16 to 65536" for a size given as QEMU users write it, and for no number at all.
+// Turns --memory's value into MiB and checks its range: CLI11's Range alone answered "Value 1G
+// not in range 16 to 65536" for a size given as QEMU users write it, and for no number at all,
+// and after a conversion would name the MiB ("66560") instead of what was typed ("65G").
 const CLI::Validator kMemorySize(
     [](std::string& value) {
         const auto mib = parse_memory_mib(value);
         if (!mib) return fmt::format("'{}' is not a size in MiB (512, 512M or 2G)", value);
+        if (*mib < kMinMemoryMib || *mib > kMaxMemoryMib)
+            return fmt::format("'{}' is not between {} MiB and {} GiB", value, kMinMemoryMib, kMaxMemoryMib / 1024);
         value = std::to_string(*mib);
+        return std::string();
+    },
+    "");
+
+// --cpus: CLI11's Range said "Value abc not in range 1 to 32" for what is no number at all.
+const CLI::Validator kHartCount(
+    [](std::string& value) {
+        unsigned n = 0;
+        const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+        if (value.empty() || ec == std::errc::invalid_argument || end != value.data() + value.size())
+            return fmt::format("'{}' is not a number of harts (1 to {})", value, kMaxCpus);
+        if (ec != std::errc{} || n < 1 || n > kMaxCpus) return fmt::format("'{}' is not 1 to {} harts", value, kMaxCpus);
         return std::string();
     },
     "");
@@ -457,10 +472,9 @@ int main(int argc, char** argv) {
         ->check(kNotEmpty);
     run->add_option("--append", cfg.append, "Kernel command line");
     run->add_option("--memory", cfg.memory_mib, "Guest RAM in MiB, or with a suffix M or G (2G)")
-        ->transform(kMemorySize)
-        ->check(CLI::Range(kMinMemoryMib, kMaxMemoryMib));
+        ->transform(kMemorySize);
     run->add_option("--cpus", cfg.cpus, "Number of harts (each on a host thread of its own, unless --deterministic)")
-        ->check(CLI::Range(1u, kMaxCpus));
+        ->check(kHartCount);
     run->add_flag("--hypervisor,!--no-hypervisor", cfg.hypervisor,
                   "riscv64: the harts implement the hypervisor extension (H), as QEMU's virt CPU does (the default); "
                   "--no-hypervisor: without it");

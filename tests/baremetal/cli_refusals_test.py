@@ -81,6 +81,11 @@ def main():
         # check had answered "Value 1G not in range 16 to 65536" for both).
         accepted(trapeze, bare + ["--memory", "1G"], failures)
         refused(trapeze, bare + ["--memory", "1x"], "--memory: '1x' is not a size in MiB", failures)
+        # Out of range: named as typed, not as the MiB it converts to ("Value 66560 not in range").
+        refused(trapeze, bare + ["--memory", "65G"], "--memory: '65G' is not between 16 MiB and 64 GiB", failures)
+        # --cpus: what is no number says so (it had been "Value abc not in range 1 to 32").
+        refused(trapeze, bare + ["--cpus", "abc"], "--cpus: 'abc' is not a number of harts (1 to 32)", failures)
+        refused(trapeze, bare + ["--cpus", "0"], "--cpus: '0' is not 1 to 32 harts", failures)
         # Two disks with one id (the virtio-blk serial that /dev/disk/by-id names).
         disks = [os.path.join(work, name) for name in ("a.img", "b.img")]
         for d in disks:
@@ -103,7 +108,9 @@ def main():
                     unchanged=[mem])
         # --net: each message names the option and its value once.
         for net, says in [("slirp", "expected user"), ("tap=", "needs an interface name"),
-                          ("user,hostfwd=tcp::0-:22", "host port '0'"), ("user,mac=01:00:5e:00:00:01", "multicast")]:
+                          ("user,hostfwd=tcp::0-:22", "host port '0'"), ("user,mac=01:00:5e:00:00:01", "multicast"),
+                          # the whole address, not the byte where parsing stopped
+                          ("user,mac=02:00:00:00:00:0g", "MAC address '02:00:00:00:00:0g' is not six hex bytes")]:
             refused(trapeze, bare + ["--net", net], says, failures, once="--net")
     for f in failures:
         print(f"FAIL: {f}")

@@ -96,13 +96,14 @@ Result<HostForward> parse_host_forward(std::string_view rule) {
 
 Result<MacAddress> parse_mac(std::string_view text) {
     MacAddress mac{};
+    std::string_view left = text;  // the message quotes all of text, not the part left to parse
     for (size_t i = 0; i < mac.size(); ++i) {
-        const auto [part, rest] = split_once(text, ':');
+        const auto [part, rest] = split_once(left, ':');
         const auto v = parse_uint(part, 16, 0xff);
         if (!v || part.size() != 2 || (i + 1 < mac.size()) != rest.has_value())
             return make_error("MAC address '{}' is not six hex bytes like 52:54:00:12:34:56", text);
         mac[i] = static_cast<uint8_t>(*v);
-        text = rest.value_or("");
+        left = rest.value_or("");
     }
     if ((mac[0] & 1) != 0) return make_error("MAC address {} is a multicast address", format_mac(mac));
     if (mac == MacAddress{}) return make_error("MAC address 00:00:00:00:00:00 is not a valid address");
