@@ -168,14 +168,18 @@ def first_signal_stops_with_output_stuck(trapeze, elf):
 
 # Started with stdin, stdout and stderr closed, trapeze must not let the files it opens take their
 # numbers: the console reader read the signalfd as stdin (taking SIGTERM, so trapeze ignored it)
-# and its lines on stderr went into the --record log.
+# and its lines on stderr went into the --record log. The recording names its kernel and disk
+# relative to its own directory, and the replay runs from another one (the log keeps them by
+# absolute path).
 def closed_standard_fds(trapeze, elf):
+    trapeze = os.path.abspath(trapeze)
     with tempfile.TemporaryDirectory() as tmp:
         disk = new_disk(tmp)
         log = os.path.join(tmp, "run.log")
-        proc = subprocess.Popen([trapeze, "run", "--bios", "none", "--kernel", elf, "--disk", disk, "--no-rng",
-                                 "--no-stats", "--append", "wait=wfi", "--record", log],
-                                preexec_fn=lambda: [os.close(fd) for fd in (0, 1, 2)])
+        proc = subprocess.Popen([trapeze, "run", "--bios", "none", "--kernel", os.path.relpath(elf, tmp), "--disk",
+                                 os.path.basename(disk), "--no-rng", "--no-stats", "--append", "wait=wfi",
+                                 "--record", "run.log"],
+                                cwd=tmp, preexec_fn=lambda: [os.close(fd) for fd in (0, 1, 2)])
         try:
             deadline = time.monotonic() + kTimeout
             while True:
@@ -198,7 +202,7 @@ def closed_standard_fds(trapeze, elf):
                 proc.kill()
                 proc.wait()
         replay = subprocess.run([trapeze, "run", "--replay", log, "--no-stats"], stdin=subprocess.DEVNULL,
-                                capture_output=True, text=True, timeout=kTimeout)
+                                capture_output=True, text=True, timeout=kTimeout, cwd=os.path.dirname(tmp))
         if replay.returncode != 0 or "replay complete" not in replay.stderr:
             raise Failure(f"its --record log does not replay: {replay.stderr.strip()[-400:]!r}")
 
