@@ -163,21 +163,36 @@ TEST(CodeCacheArena, TakesThePreparedChunkNext) {
     }
 }
 
+// Three blocks of jal_self in three pages: prev (at kAt) and its successors first and second.
+class CodeCacheLinks : public ::testing::Test {
+protected:
+    static constexpr uint64_t kAt = 0x80000000;
+    static GuestMemory code_pages() {
+        GuestMemory m = GuestMemory::create(Gpa(kAt), 1 << 20).value();
+        for (uint64_t off = 0; off < 0x3000; off += 4) store_le<uint32_t>(m.span(Gpa(kAt + off), 4).data(), jal_self());
+        return m;
+    }
+    void SetUp() override {
+        cache.attach(hart);
+        prev = cache.build(kAt, hart);
+        first = cache.build(kAt + 0x1000, hart);
+        second = cache.build(kAt + 0x2000, hart);
+    }
+
+    GuestMemory m = code_pages();
+    interp::CodeCache cache{m};
+    MmioBus bus;
+    GuestClock clock;
+    Hart hart{HartConfig{0, true}, m, bus, clock};
+    interp::Block* prev = nullptr;
+    interp::Block* first = nullptr;
+    interp::Block* second = nullptr;
+};
+
 // A block's links (CodeCache::link, follow_link) lead to a successor only from the pc, mode
 // (privilege and V), page relation and generations they were made under, and keep the two
 // most recent successors.
-TEST(CodeCacheLinks, AreFollowedOnlyWhereTheyWereMade) {
-    constexpr uint64_t kAt = 0x80000000;
-    GuestMemory m = GuestMemory::create(Gpa(kAt), 1 << 20).value();
-    for (uint64_t off = 0; off < 0x3000; off += 4) store_le<uint32_t>(m.span(Gpa(kAt + off), 4).data(), jal_self());
-    interp::CodeCache cache(m);
-    MmioBus bus;
-    GuestClock clock;
-    Hart hart(HartConfig{0, true}, m, bus, clock);
-    cache.attach(hart);
-    interp::Block* prev = cache.build(kAt, hart);
-    interp::Block* first = cache.build(kAt + 0x1000, hart);
-    interp::Block* second = cache.build(kAt + 0x2000, hart);
+TEST_F(CodeCacheLinks, AreFollowedOnlyWhereTheyWereMade) {
     hart.s.priv = Priv::S;
     hart.s.pc = kAt + 0x1000;
     EXPECT_EQ(cache.follow_link(*prev, hart, false), nullptr);  // none made yet
@@ -210,18 +225,7 @@ TEST(CodeCacheLinks, AreFollowedOnlyWhereTheyWereMade) {
 // linked_block_at (Jit::region's way to its successors without the index) answers with a
 // linked successor at that physical address, whatever mode it was linked in, and with nothing
 // once a drop started a new generation or for an address no link leads to.
-TEST(CodeCacheLinks, LeadRegionsToTheBlockAtAnAddressWhileTheirGenerationHolds) {
-    constexpr uint64_t kAt = 0x80000000;
-    GuestMemory m = GuestMemory::create(Gpa(kAt), 1 << 20).value();
-    for (uint64_t off = 0; off < 0x3000; off += 4) store_le<uint32_t>(m.span(Gpa(kAt + off), 4).data(), jal_self());
-    interp::CodeCache cache(m);
-    MmioBus bus;
-    GuestClock clock;
-    Hart hart(HartConfig{0, true}, m, bus, clock);
-    cache.attach(hart);
-    interp::Block* prev = cache.build(kAt, hart);
-    interp::Block* first = cache.build(kAt + 0x1000, hart);
-    interp::Block* second = cache.build(kAt + 0x2000, hart);
+TEST_F(CodeCacheLinks, LeadRegionsToTheBlockAtAnAddressWhileTheirGenerationHolds) {
     EXPECT_EQ(cache.linked_block_at(*prev, kAt + 0x1000), nullptr);  // none made yet
     hart.s.pc = kAt + 0x1000;
     cache.link(*prev, hart, false, first);
