@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "loader/elf_image.hpp"
+
 namespace trapeze::loader {
 
 namespace {
@@ -27,7 +29,7 @@ bool has(std::span<const uint8_t> head, size_t off, const char (&magic)[4]) {
 KernelKind identify_kernel(std::span<const uint8_t> head) {
     // e_machine is the half-word at 18, little-endian in the little-endian ELF files both
     // boards take (a big-endian one is refused by the ELF loader for its class or data).
-    if (head.size() >= 20 && std::memcmp(head.data(), ELFMAG, SELFMAG) == 0)
+    if (head.size() >= 20 && ElfImage::looks_like_elf(head))
         return {KernelFormat::Elf, static_cast<uint16_t>(head[18] | head[19] << 8)};
     if (has(head, kImageMagicOffset, kImageMagic)) return {KernelFormat::RiscvImage};
     if (has(head, kBzImageMagicOffset, kBzImageMagic)) return {KernelFormat::BzImage};

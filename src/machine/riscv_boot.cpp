@@ -22,7 +22,6 @@ constexpr uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a -
 // Linux RISC-V Image header (Documentation/arch/riscv/boot-image-header.rst).
 constexpr size_t kImageHeaderSize = 64;
 constexpr uint64_t kImageSizeOffset = 0x10;
-constexpr size_t kHeadSize = loader::kKernelHeadBytes;
 
 // The RAM for [addr, addr+size), or an error naming `what` if it is not all RAM.
 Result<std::span<uint8_t>> ram_for(GuestMemory& mem, uint64_t addr, uint64_t size, std::string_view what) {
@@ -55,7 +54,7 @@ Result<uint64_t> load_elf_kernel(std::vector<uint8_t> data, GuestMemory& mem, st
 // header's image_size, at least the file (boot-image-header.rst). Anything else that is not
 // ELF is a raw binary (U-Boot's u-boot.bin, say), loaded as it is at the kernel address as
 // QEMU's virt board loads one. But not an x86 bzImage: as a raw binary the harts would run its
-// bytes, silently and forever. `head` is the file's first bytes (kHeadSize, or the whole file).
+// bytes, silently and forever. `head` is the file's first bytes (loader::kKernelHeadBytes, or the whole file).
 Result<uint64_t> kernel_memory_size(std::span<const uint8_t> head, uint64_t file_bytes, std::string_view name) {
     if (file_bytes == 0) return make_error("kernel '{}' is empty", name);
     const loader::KernelFormat format = loader::identify_kernel(head).format;
@@ -78,7 +77,7 @@ Result<uint64_t> image_end(const GuestMemory& mem, uint64_t at, uint64_t size, s
 Result<uint64_t> load_kernel(const std::string& path, GuestMemory& mem, uint64_t at) {
     auto file_bytes = file_size(path);
     if (!file_bytes) return std::move(file_bytes).context("kernel").error();
-    std::array<uint8_t, kHeadSize> header{};
+    std::array<uint8_t, loader::kKernelHeadBytes> header{};
     const auto head = std::span(header).first(std::min<size_t>(header.size(), *file_bytes));
     TRAPEZE_TRY(std::move(read_file_into(path, head)).context("kernel"));
     if (loader::ElfImage::looks_like_elf(head)) {
@@ -152,7 +151,7 @@ Result<BootPlan> load_boot_images(const MachineConfig& cfg, GuestMemory& mem, ar
 }
 
 Result<uint64_t> load_kernel_bytes(std::span<const uint8_t> file, GuestMemory& mem, uint64_t at, std::string_view name) {
-    const auto head = file.first(std::min<size_t>(kHeadSize, file.size()));
+    const auto head = file.first(std::min<size_t>(loader::kKernelHeadBytes, file.size()));
     if (loader::ElfImage::looks_like_elf(head)) return load_elf_kernel({file.begin(), file.end()}, mem, name);
     auto size = kernel_memory_size(head, file.size(), name);
     if (!size) return size.error();
