@@ -17,7 +17,9 @@ Result<GuestMemory> GuestMemory::create(Gpa base, uint64_t size) {
     // took a JIT boot from 1.78 s to 1.55 s.
     auto ram = HugeRegion::map(size);
     if (!ram) return make_error("guest RAM: {}", ram.error().message);
-    return GuestMemory(base, std::move(*ram));
+    GuestMemory mem(base, std::move(*ram));
+    mem.m_anonymous = true;
+    return mem;
 }
 
 Result<GuestMemory> GuestMemory::create_from_file(Gpa base, uint64_t size, int fd) {
@@ -38,7 +40,13 @@ Result<void> GuestMemory::replace_from_file(int fd) {
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) != size())
         return make_error("the memory file is not a regular file of the RAM's {} bytes", size());
+    m_prefaulter.reset();
+    m_anonymous = false;
     return m_ram.remap_file_private(fd);
+}
+
+void GuestMemory::start_prefaulting() {
+    if (m_anonymous && !m_prefaulter) m_prefaulter = RamPrefaulter::start(m_ram.data(), size());
 }
 
 GuestMemory::GuestMemory(Gpa base, HugeRegion ram)

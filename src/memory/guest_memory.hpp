@@ -17,6 +17,7 @@
 #include "base/huge_region.hpp"
 #include "base/result.hpp"
 #include "memory/address.hpp"
+#include "memory/ram_prefaulter.hpp"
 
 namespace trapeze {
 
@@ -60,6 +61,16 @@ public:
         return contains(Gpa(page), kPageSize) ? host_base() + (page - m_base.value) : nullptr;
     }
 
+    // Starts populating RAM ahead of the guest's first uses of it (RamPrefaulter), which
+    // engines report with note_use(). Anonymous RAM only: RAM from a memory file (a snapshot)
+    // stays as mapped, and replace_from_file() stops it.
+    void start_prefaulting();
+    // An engine is about to use the page at `host_page` (a soft-TLB fill).
+    void note_use(const uint8_t* host_page) const {
+        if (m_prefaulter) m_prefaulter->note_use(static_cast<uint64_t>(host_page - host_base()));
+    }
+    const RamPrefaulter* prefaulter() const { return m_prefaulter.get(); }
+
     // Copies in/out with bounds checks; false if any byte is outside RAM (nothing is copied then).
     // write() reports the range to the write observer.
     bool read(Gpa gpa, std::span<uint8_t> out) const;
@@ -96,8 +107,10 @@ private:
 
     Gpa m_base;
     HugeRegion m_ram;  // a moved-from one is empty, so a moved-from GuestMemory has no RAM
+    bool m_anonymous = false;  // m_ram is not a file's mapping
     std::unique_ptr<std::atomic<uint64_t>[]> m_dirty;  // page_count() bits
     WriteObserver m_observer;
+    std::unique_ptr<RamPrefaulter> m_prefaulter;  // after m_ram: its thread stops before RAM goes
 };
 
 }  // namespace trapeze

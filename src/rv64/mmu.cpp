@@ -544,6 +544,7 @@ void Hart::drop_write_entries(uint64_t pa) {
 void Hart::fill_tlb(uint64_t va, uint64_t pa, Access acc, unsigned mmu_index) {
     uint8_t* host_page = m_mem.host_page(Gpa(pa));
     if (host_page == nullptr) return;
+    m_mem.note_use(host_page);  // a first use of fresh RAM has the chunks after it populated
     const uint64_t page = pa & ~0xfffull;
     // PMP checks the supervisor-physical address with the nominal privilege (VS as S, VU as U).
     const Priv priv = mmu_index == kMmuM ? (acc == Access::Execute ? s.priv : effective_data_priv())

@@ -57,7 +57,8 @@ void add_process_basics(SeccompFilter& f) {
     f.allow_if(SCMP_SYS(mmap), {arg_bits_clear(2, PROT_EXEC)});
     f.allow_if(SCMP_SYS(mprotect), {arg_bits_clear(2, PROT_EXEC)});
     // Freeing (malloc, thread stacks), huge pages for big tables and none for sparse ones
-    // (PageAllocator), and the JIT code buffer's prefaulting (CodeBuffer::populate_next).
+    // (PageAllocator), and the JIT code buffer's and guest RAM's prefaulting
+    // (CodeBuffer::populate_next, RamPrefaulter).
     for (int advice : {MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_POPULATE_READ, MADV_POPULATE_WRITE})
         f.allow_if(SCMP_SYS(madvise), {arg32_eq(2, u32(advice))});
     f.allow_if(SCMP_SYS(rt_sigaction), {arg32_eq(0, SIGABRT)});
@@ -138,8 +139,9 @@ void add_vcpu_kick(SeccompFilter& f) {
 
 // What building another machine takes (--on-reboot restart): images, disks and the TAP
 // device opened, RAM and the JIT's double-mapped code buffer, eventfds, and the JIT's
-// translator thread lowering its own priority as it starts (it runs under this filter until it
-// installs its own): its own only (who 0), and only to kTranslatorNice, never raising one.
+// translator thread and RAM's prefaulter lowering their own priority as they start (each runs
+// under this filter until it installs its own): its own only (who 0), and only to
+// kTranslatorNice, never raising one.
 void add_machine_build(SeccompFilter& f, const Needs& needs) {
     for (int nr : {SCMP_SYS(openat), SCMP_SYS(newfstatat), SCMP_SYS(lseek), SCMP_SYS(flock), SCMP_SYS(memfd_create),
                    SCMP_SYS(ftruncate), SCMP_SYS(eventfd2), SCMP_SYS(close)})
@@ -273,6 +275,7 @@ void add_allowlist(SeccompFilter& f, ThreadKind kind, const Needs& needs) {
         case ThreadKind::Hart:
             return add_riscv_devices(f, needs);
         case ThreadKind::Translator:
+        case ThreadKind::Prefaulter:  // MADV_POPULATE_WRITE is among the basics
             return;
         case ThreadKind::ConsoleReader:
             return add_fd_waiting(f);

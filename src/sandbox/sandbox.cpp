@@ -75,6 +75,8 @@ const char* to_string(ThreadKind kind) {
             return "hart";
         case ThreadKind::Translator:
             return "translator";
+        case ThreadKind::Prefaulter:
+            return "ram prefaulter";
         case ThreadKind::ConsoleReader:
             return "console reader";
         case ThreadKind::ConsolePump:

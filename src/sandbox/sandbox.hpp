@@ -36,6 +36,7 @@ enum class ThreadKind {
     Api,            // the Firecracker API server (api/): HTTP on a unix socket
     Hart,           // a RISC-V hart on a thread of its own (runloop/): guest code, MMIO devices
     Translator,     // the JIT's background translator (rv64/jit/): pure computation
+    Prefaulter,     // guest RAM populated ahead of the guest (memory/RamPrefaulter): madvise only
     ConsoleReader,  // HostConsole's stdin reader
     ConsolePump,    // x86: main's pump from the terminal to COM1
     Signals,        // ShutdownSignals' watcher (base/)
@@ -66,9 +67,10 @@ struct Needs {
     bool time_travel = false;
 };
 
-// The scheduling priority (nice) the JIT's translator thread gives itself as it starts, before
-// it confines itself (rv64/jit/Translator): so the filter of the thread that starts it, the VMM
-// thread's once it rebuilds a machine (Needs::rebuild), allows setpriority to that value only.
+// The scheduling priority (nice) the JIT's translator thread and RAM's prefaulter give
+// themselves as they start, before they confine themselves (rv64/jit/Translator,
+// memory/RamPrefaulter): so the filter of the thread that starts them, the VMM thread's once it
+// rebuilds a machine (Needs::rebuild), allows setpriority to that value only.
 constexpr int kTranslatorNice = 10;
 
 // The exit status of a process stopped by a forbidden system call (Firecracker's).

@@ -68,6 +68,18 @@ TEST_F(MmuTest, Sv39TranslatesA4KPageAndSetsAccessed) {
     EXPECT_EQ(peek64(leaf_slot_4k(0x40001000)) & D, 0u);
 }
 
+// The soft-TLB fill is where an engine first uses a page of RAM (memory/RamPrefaulter).
+TEST_F(MmuTest, AFillReportsTheRamItUsesToThePrefaulter) {
+    mem.start_prefaulting();
+    ASSERT_NE(mem.prefaulter(), nullptr);
+    map(3, 0x40001000, kBase + 0x20000, R | W);
+    enable(SATP_MODE_SV39);
+    EXPECT_EQ(mem.prefaulter()->stats().guest, 0u);
+    uint64_t v = 0;
+    ASSERT_TRUE(load(0x40001008, v));
+    EXPECT_EQ(mem.prefaulter()->stats().guest, 1u);  // RAM's one chunk
+}
+
 TEST_F(MmuTest, StoresSetTheDirtyBit) {
     map(3, 0x40001000, kBase + 0x20000, R | W);
     enable(SATP_MODE_SV39);

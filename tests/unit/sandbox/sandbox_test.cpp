@@ -164,6 +164,18 @@ TEST(Sandbox, TranslatorCannotMapExecutableMemory) {
     expect_stopped(end, report("trapeze-jit", "translator", 9, "mmap"));
 }
 
+// RAM's prefaulter (memory/RamPrefaulter) populates guest RAM and does nothing else.
+TEST(Sandbox, RamPrefaulterPopulatesMemoryButCannotOpenASocket) {
+    TRAPEZE_SKIP_UNDER_SANITIZERS();
+    const ChildEnd end = confined_child(ThreadKind::Prefaulter, "trapeze-ram", [] {
+        void* ram = ::mmap(nullptr, 2 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (ram == MAP_FAILED || ::madvise(ram, 2 << 20, MADV_POPULATE_WRITE) != 0) return 2;
+        (void)::socket(AF_INET, SOCK_STREAM, 0);
+        return 1;
+    });
+    expect_stopped(end, report("trapeze-ram", "ram prefaulter", 41, "socket"));
+}
+
 TEST(Sandbox, VcpuThreadMayIssueOnlyTheKvmIoctlsItUses) {
     TRAPEZE_SKIP_UNDER_SANITIZERS();
     const ChildEnd end = confined_child(ThreadKind::Vcpu, "trapeze-vcpu0", [] {
