@@ -495,6 +495,10 @@ int main(int argc, char** argv) {
     run->add_option("--console", console, "Guest console on the terminal: serial (ttyS0) or virtio (hvc0)")
         ->check(CLI::IsMember({"serial", "virtio"}));
     run->add_flag("--no-rng", no_rng, "Do not attach the virtio-rng entropy device");
+    bool no_ram_prefault = false;
+    run->add_flag("--no-ram-prefault", no_ram_prefault,
+                  "RISC-V: do not populate fresh guest RAM ahead of the guest (its resident part stays what the "
+                  "guest has touched)");
     run->add_option("--cpu-quota", cfg.cpu_quota_percent,
                     "Share of the host's CPUs the VM may use, in percent of one CPU (150 = 1.5 CPUs; default: no limit)")
         ->check(CLI::Range(1u, 100u * kMaxCpus));
@@ -718,6 +722,7 @@ int main(int argc, char** argv) {
         cfg.engine = engine == "jit" ? machine::Engine::Jit : machine::Engine::Interp;
     cfg.on_reboot = on_reboot == "restart" ? machine::OnReboot::Restart : machine::OnReboot::Exit;
     cfg.stats = !no_stats;
+    cfg.ram_prefault = !no_ram_prefault;
     cfg.rng = !no_rng;
     auto parsed_disks = machine::parse_disk_options(disks);
     if (!parsed_disks) {

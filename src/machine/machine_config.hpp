@@ -51,6 +51,9 @@ struct MachineConfig {
     bool deterministic = false;
     OnReboot on_reboot = OnReboot::Exit;
     bool stats = true;  // print retired instructions and MIPS at exit
+    // Fresh RAM populated a little ahead of the guest (memory/RamPrefaulter); off (trapeze run
+    // --no-ram-prefault), RAM's resident part is only what the guest and its devices touched.
+    bool ram_prefault = true;
     std::vector<DiskConfig> disks;
     bool rng = true;    // a virtio-rng device backed by getrandom(2)
     std::optional<ratelimit::RateLimiterConfig> rng_rate_limiter;

@@ -81,7 +81,7 @@ Result<std::unique_ptr<RiscvMachine>> RiscvMachine::create(const MachineConfig& 
                                                           HostInputs* inputs) {
     auto mem = GuestMemory::create(Gpa(kRamBase), cfg.memory_mib << 20);
     if (!mem) return mem.error();
-    mem->start_prefaulting();  // the harts' soft-TLB fills tell it where the guest goes
+    if (cfg.ram_prefault) mem->start_prefaulting();  // the harts' soft-TLB fills tell it where the guest goes
     auto m = build(cfg, console, std::move(*mem), inputs);
     if (!m) return m.error();
     TRAPEZE_TRY((*m)->boot());
