@@ -70,6 +70,7 @@ public:
         if (m_prefaulter) m_prefaulter->note_use(static_cast<uint64_t>(host_page - host_base()));
     }
     const RamPrefaulter* prefaulter() const { return m_prefaulter.get(); }
+    RamPrefaulter* prefaulter() { return m_prefaulter.get(); }
 
     // Copies in/out with bounds checks; false if any byte is outside RAM (nothing is copied then).
     // write() reports the range to the write observer.

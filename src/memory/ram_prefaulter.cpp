@@ -10,6 +10,7 @@
 #include <cstring>
 #include <future>
 #include <system_error>
+#include <utility>
 
 #include "base/log.hpp"
 #include "sandbox/sandbox.hpp"
@@ -30,37 +31,33 @@ RamPrefaulter::RamPrefaulter(uint8_t* ram, uint64_t size)
       m_size(size),
       m_chunks((size + kChunk - 1) / kChunk),
       m_budget(budget_for(m_chunks)),
-      m_used(new std::atomic<uint64_t>[(m_chunks + 63) / 64]()),
-      m_populated(new std::atomic<uint64_t>[(m_chunks + 63) / 64]()) {}
+      m_used(new std::atomic<uint64_t>[words()]()),
+      m_populated(new std::atomic<uint64_t>[words()]()) {}
 
-// As the JIT's translator thread starts (rv64/jit/Translator): below the harts (they lose a
-// twentieth of their CPU share to it at most), confined before it takes any work, and not
-// used unless it could be.
+// As the JIT's translator thread starts (rv64/jit/Translator): below the harts (nice
+// kTranslatorNice), confined before it takes any work, and not used unless it could be.
 std::unique_ptr<RamPrefaulter> RamPrefaulter::start(uint8_t* ram, uint64_t size) {
     if (size == 0) return nullptr;
     std::unique_ptr<RamPrefaulter> p(new RamPrefaulter(ram, size));
-    auto confined = std::make_shared<std::promise<bool>>();
-    std::future<bool> result = confined->get_future();
+    auto confined = std::make_shared<std::promise<Result<void>>>();
+    std::future<Result<void>> result = confined->get_future();
     RamPrefaulter* self = p.get();
     try {
         p->m_thread = std::thread([self, confined] {
             pthread_setname_np(pthread_self(), "trapeze-ram");
             setpriority(PRIO_PROCESS, 0, sandbox::kTranslatorNice);  // 0: this thread
-            const Result<void> r = sandbox::confine_this_thread(sandbox::ThreadKind::Prefaulter);
-            confined->set_value(r.ok());
-            if (r) self->loop();
+            Result<void> r = sandbox::confine_this_thread(sandbox::ThreadKind::Prefaulter);
+            const bool ok = r.ok();
+            confined->set_value(std::move(r));
+            if (ok) self->loop();
         });
     } catch (const std::system_error& e) {
         spdlog::debug("guest RAM is not populated ahead of the guest: no thread ({})", e.what());
         return nullptr;
     }
-    if (!result.get()) {
-        {
-            std::lock_guard lock(p->m_mu);
-            p->m_stop = true;
-        }
-        p->m_thread.join();
-        spdlog::debug("guest RAM is not populated ahead of the guest: its thread could not be confined");
+    if (Result<void> r = result.get(); !r) {
+        p->m_thread.join();  // it ended without taking work
+        spdlog::debug("guest RAM is not populated ahead of the guest: {}", r.error().message);
         return nullptr;
     }
     return p;
@@ -133,7 +130,7 @@ void RamPrefaulter::populate_after(uint64_t chunk) {
 // Chunks populated that the guest has not used yet.
 uint64_t RamPrefaulter::outstanding() const {
     uint64_t n = 0;
-    for (size_t w = 0; w < (m_chunks + 63) / 64; ++w)
+    for (size_t w = 0; w < words(); ++w)
         n += static_cast<uint64_t>(std::popcount(m_populated[w].load(std::memory_order_relaxed) &
                                                  ~m_used[w].load(std::memory_order_relaxed)));
     return n;
@@ -141,7 +138,7 @@ uint64_t RamPrefaulter::outstanding() const {
 
 RamPrefaulter::Stats RamPrefaulter::stats() const {
     Stats out;
-    for (size_t w = 0; w < (m_chunks + 63) / 64; ++w) {
+    for (size_t w = 0; w < words(); ++w) {
         const uint64_t populated = m_populated[w].load(std::memory_order_relaxed);
         const uint64_t used = m_used[w].load(std::memory_order_relaxed);
         out.populated += static_cast<uint64_t>(std::popcount(populated));

@@ -35,7 +35,7 @@ struct Prefaulted : testing::Test {
     // What a hart's soft-TLB fill reports.
     void use(uint64_t chunk) {
         mem.note_use(mem.host_base() + chunk * kChunk);
-        const_cast<RamPrefaulter*>(mem.prefaulter())->wait_idle();
+        mem.prefaulter()->wait_idle();
     }
     GuestMemory mem = GuestMemory::create(Gpa(0x80000000), kChunks * kChunk).value();
 };
