@@ -8,9 +8,10 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <future>
 
 #include <fmt/format.h>
+
+#include "base/started_thread.hpp"
 
 namespace trapeze {
 
@@ -38,17 +39,9 @@ Result<std::unique_ptr<ShutdownSignals>> ShutdownSignals::start(Handler on_stop,
     if (!stop.valid()) return make_error("eventfd: {}", std::strerror(errno));
     std::unique_ptr<ShutdownSignals> s(
         new ShutdownSignals(std::move(sfd), std::move(stop), std::move(on_stop), std::move(on_force)));
-    // The promise is the thread's own (it may still be in set_value when start() returns).
-    auto started = std::make_shared<std::promise<Result<void>>>();
-    std::future<Result<void>> result = started->get_future();
-    s->m_thread = std::thread([p = s.get(), started, on_start = std::move(on_thread_start)] {
-        pthread_setname_np(pthread_self(), "trapeze-signals");  // for top -H, gdb and the sandbox
-        Result<void> r = on_start ? on_start() : ok();
-        const bool good = r.ok();
-        started->set_value(std::move(r));
-        if (good) p->watch();
-    });
-    if (Result<void> r = result.get(); !r) return make_error("signal watcher: {}", r.error().message);
+    auto thread = start_thread("trapeze-signals", std::move(on_thread_start), [p = s.get()] { p->watch(); });
+    if (!thread) return make_error("signal watcher: {}", thread.error().message);
+    s->m_thread = std::move(*thread);
     return s;
 }
 

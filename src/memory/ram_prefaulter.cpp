@@ -2,17 +2,15 @@
 
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <pthread.h>
 
 #include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstring>
-#include <future>
-#include <system_error>
 #include <utility>
 
 #include "base/log.hpp"
+#include "base/started_thread.hpp"
 #include "sandbox/sandbox.hpp"
 
 namespace trapeze {
@@ -39,27 +37,16 @@ RamPrefaulter::RamPrefaulter(uint8_t* ram, uint64_t size)
 std::unique_ptr<RamPrefaulter> RamPrefaulter::start(uint8_t* ram, uint64_t size) {
     if (size == 0) return nullptr;
     std::unique_ptr<RamPrefaulter> p(new RamPrefaulter(ram, size));
-    auto confined = std::make_shared<std::promise<Result<void>>>();
-    std::future<Result<void>> result = confined->get_future();
-    RamPrefaulter* self = p.get();
-    try {
-        p->m_thread = std::thread([self, confined] {
-            pthread_setname_np(pthread_self(), "trapeze-ram");
-            setpriority(PRIO_PROCESS, 0, sandbox::kTranslatorNice);  // 0: this thread
-            Result<void> r = sandbox::confine_this_thread(sandbox::ThreadKind::Prefaulter);
-            const bool ok = r.ok();
-            confined->set_value(std::move(r));
-            if (ok) self->loop();
-        });
-    } catch (const std::system_error& e) {
-        spdlog::debug("guest RAM is not populated ahead of the guest: no thread ({})", e.what());
+    auto setup = [] {
+        setpriority(PRIO_PROCESS, 0, sandbox::kTranslatorNice);  // 0: this thread
+        return sandbox::confine_this_thread(sandbox::ThreadKind::Prefaulter);
+    };
+    auto thread = start_thread("trapeze-ram", setup, [self = p.get()] { self->loop(); });
+    if (!thread) {
+        spdlog::debug("guest RAM is not populated ahead of the guest: {}", thread.error().message);
         return nullptr;
     }
-    if (Result<void> r = result.get(); !r) {
-        p->m_thread.join();  // it ended without taking work
-        spdlog::debug("guest RAM is not populated ahead of the guest: {}", r.error().message);
-        return nullptr;
-    }
+    p->m_thread = std::move(*thread);
     return p;
 }
 

@@ -1,15 +1,12 @@
 #include "runloop/hart_threads.hpp"
 
-#include <pthread.h>
-
 #include <cassert>
 #include <chrono>
-#include <future>
 #include <string>
-#include <system_error>
 
 #include <fmt/format.h>
 
+#include "base/started_thread.hpp"
 #include "sandbox/sandbox.hpp"
 
 namespace trapeze::runloop {
@@ -44,33 +41,22 @@ Result<void> HartThreads::start() {
     if (m_quota) m_quota->restart();  // what the machine used before its harts ran is not the guest's
     for (unsigned i = 0; i < m_wakers.size(); ++i) {
         // Each thread installs its seccomp filter before it runs guest code, and the next one
-        // starts once it has: a hart that cannot be confined ends the start like one that
-        // cannot be had. The promise is the thread's own (it may still be in set_value when
-        // this one returns).
-        auto confined = std::make_shared<std::promise<Result<void>>>();
-        std::future<Result<void>> result = confined->get_future();
-        try {
-            m_threads.emplace_back([this, i, confined] {
-                const std::string name = fmt::format("trapeze-hart{}", i);  // top -H, perf, gdb, the sandbox
-                pthread_setname_np(pthread_self(), name.c_str());
-                // Pinned before the filter, which allows no sched_setaffinity.
-                Result<void> r = m_affinity.empty() ? ok() : pin_this_thread(m_affinity[i]);
-                if (r) r = sandbox::confine_this_thread(sandbox::ThreadKind::Hart);
-                const bool ok = r.ok();
-                confined->set_value(std::move(r));
-                if (ok) return thread_main(i);
-                m_pause.leave();
-            });
-        } catch (const std::system_error& e) {
-            for (unsigned j = i; j < m_wakers.size(); ++j) m_pause.leave();  // never started
+        // starts once it has (start_thread): a hart that cannot be confined ends the start like
+        // one that cannot be had.
+        auto setup = [this, i] {
+            // Pinned before the filter, which allows no sched_setaffinity.
+            Result<void> r = m_affinity.empty() ? ok() : pin_this_thread(m_affinity[i]);
+            if (r) r = sandbox::confine_this_thread(sandbox::ThreadKind::Hart);
+            return r;
+        };
+        // The name is for top -H, perf, gdb and the sandbox.
+        auto thread = start_thread(fmt::format("trapeze-hart{}", i), setup, [this, i] { thread_main(i); });
+        if (!thread) {
+            for (unsigned j = i; j < m_wakers.size(); ++j) m_pause.leave();  // never started, or ended
             stop();
-            return make_error("cannot start the thread of hart {}: {}", i, e.what());
+            return make_error("hart {}: {}", i, thread.error().message);
         }
-        if (Result<void> r = result.get(); !r) {
-            for (unsigned j = i + 1; j < m_wakers.size(); ++j) m_pause.leave();  // never started
-            stop();
-            return make_error("hart {}: {}", i, r.error().message);
-        }
+        m_threads.push_back(std::move(*thread));
     }
     return ok();
 }

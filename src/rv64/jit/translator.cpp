@@ -1,42 +1,33 @@
 #include "rv64/jit/translator.hpp"
 
-#include <future>
 #include <memory>
 #include <system_error>
 #include <utility>
 
-#include <pthread.h>
 #include <time.h>
 #include <sys/resource.h>
 
+#include "base/started_thread.hpp"
 #include "sandbox/sandbox.hpp"
 
 namespace trapeze::rv64::jit {
 
 // The thread installs its seccomp filter before it takes any work, and the constructor waits
-// for that: a thread that cannot be confined is not used, and the throw makes the Jit
-// translate on the hart thread instead, as when no thread can be had. The promise is the
-// thread's own (it may still be in set_value when the constructor returns).
+// for that (start_thread): a thread that cannot be confined is not used, and the throw makes
+// the Jit translate on the hart thread instead, as when no thread can be had.
 Translator::Translator(Emitter& emitter, Placer place, IdleTask idle, std::chrono::microseconds nap_for)
     : m_emitter(emitter), m_place(std::move(place)), m_idle_task(std::move(idle)), m_nap_for(nap_for) {
-    auto confined = std::make_shared<std::promise<Result<void>>>();
-    std::future<Result<void>> result = confined->get_future();
-    m_thread = std::thread([this, confined] {
-        pthread_setname_np(pthread_self(), "trapeze-jit");  // for top -H, perf, gdb and the sandbox
+    auto setup = [] {
         // Below the hart threads (nice 10: a twentieth of their CPU share when they compete):
         // guest code runs interpreted meanwhile, while a hart that waits for its CPU stalls every
         // hart that waits for it (lock holders, IPI targets). Measured on 2 cores, Debian boot,
         // medians of 7: 2 harts 1.94 -> 1.70 s, 1 hart 1.54 -> 1.44 s; nice 19 starved it (1.85 s).
         setpriority(PRIO_PROCESS, 0, kNice);  // 0: this thread (Linux keeps a nice per thread)
-        Result<void> r = sandbox::confine_this_thread(sandbox::ThreadKind::Translator);
-        const bool ok = r.ok();
-        confined->set_value(std::move(r));
-        if (ok) loop();
-    });
-    if (Result<void> r = result.get(); !r) {
-        m_thread.join();
-        throw std::system_error(std::make_error_code(std::errc::operation_not_permitted), r.error().message);
-    }
+        return sandbox::confine_this_thread(sandbox::ThreadKind::Translator);
+    };
+    auto thread = start_thread("trapeze-jit", setup, [this] { loop(); });
+    if (!thread) throw std::system_error(std::make_error_code(std::errc::operation_not_permitted), thread.error().message);
+    m_thread = std::move(*thread);
 }
 
 Translator::~Translator() {
