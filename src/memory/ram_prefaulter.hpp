@@ -13,16 +13,17 @@
 // bottom up, to their tails: mm/page_alloc.c, __free_pages_core), so the chunks after the
 // one it just began to use are the ones it uses next: in a Debian guest's xz run, 85 of the
 // 100 chunks it touched lay above every chunk it had touched before, and in a gcc compile 256
-// of the 284 MiB the guest used had been populated before it got there. Before this, the guest's own
-// zeroing of fresh pages (cbo.zero, clear_page) took the host faults on the hart thread: 7% of
-// a sha256sum's time in the guest, 6% of a gzip's, 4.5% of a sort's. A Linux boot also
-// begins at the top of RAM (memblock allocates downwards), but populating the top 48 MiB as
-// the thread started did not speed a boot up (0.999 of the build before, 12 pairs).
+// of the 284 MiB the guest used had been populated before it got there. Before this, the
+// guest's own zeroing of fresh pages (cbo.zero, clear_page) took the host faults on the hart
+// thread: 7% of a sha256sum's time in the guest, 6% of a gzip's, 4.5% of a sort's. A Linux
+// boot also begins at the top of RAM (memblock allocates downwards), but populating the top
+// 48 MiB as the thread started did not speed a boot up (0.999 of the build before, 12 pairs).
 //
 // Bounded: at most kAhead chunks after the latest first use, and never more than budget()
 // chunks populated that the guest has not used yet (a quarter of RAM: 8 chunks, 16 MiB, for a
-// 64 MiB guest; 32 chunks, 64 MiB, from 256 MiB on). An idle guest costs nothing beyond that. Only anonymous RAM: a
-// snapshot's copy-on-write file mapping is not populated (GuestMemory stops it).
+// 64 MiB guest; 32 chunks, 64 MiB, from 256 MiB on). An idle guest costs nothing beyond that.
+// Only anonymous RAM: a snapshot's copy-on-write file mapping is not populated (GuestMemory
+// stops it).
 #pragma once
 
 #include <atomic>

@@ -5,7 +5,9 @@
 #include <pthread.h>
 
 #include <atomic>
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -16,8 +18,15 @@ TEST(StartThread, RunsTheBodyAfterTheSetupOnANamedThread) {
     std::atomic<bool> set_up{false};
     std::atomic<bool> body_saw_setup{false};
     std::string name;
+    // The setup takes a while, so a start_thread that returned without waiting for it would
+    // find set_up still false.
+    auto setup = [&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        set_up = true;
+        return ok();
+    };
     auto t = start_thread(
-        "trapeze-test", [&] { set_up = true; return ok(); },
+        "trapeze-test", setup,
         [&] {
             body_saw_setup = set_up.load();
             char buf[16] = {};
