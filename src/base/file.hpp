@@ -27,7 +27,8 @@ Result<size_t> read_up_to(const UniqueFd& fd, const std::string& path, std::span
 // The size of the regular file at path.
 Result<uint64_t> file_size(const std::string& path);
 
-// Fills out with the file's first out.size() bytes; an error if the file is shorter.
+// Fills out with the file's first out.size() bytes; an error if the file is shorter. From
+// 8 MiB on, the upper half is read on a thread of its own at the same time (file.cpp).
 Result<void> read_file_into(const std::string& path, std::span<uint8_t> out);
 
 }  // namespace trapeze

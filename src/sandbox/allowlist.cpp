@@ -138,13 +138,14 @@ void add_vcpu_kick(SeccompFilter& f) {
 }
 
 // What building another machine takes (--on-reboot restart): images, disks and the TAP
-// device opened, RAM and the JIT's double-mapped code buffer, eventfds, and the JIT's
+// device opened, images read (a large one in two halves at once, by pread on a second thread:
+// base/file.cpp), RAM and the JIT's double-mapped code buffer, eventfds, and the JIT's
 // translator thread and RAM's prefaulter lowering their own priority as they start (each runs
 // under this filter until it installs its own): its own only (who 0), and only to
 // kTranslatorNice, never raising one.
 void add_machine_build(SeccompFilter& f, const Needs& needs) {
-    for (int nr : {SCMP_SYS(openat), SCMP_SYS(newfstatat), SCMP_SYS(lseek), SCMP_SYS(flock), SCMP_SYS(memfd_create),
-                   SCMP_SYS(ftruncate), SCMP_SYS(eventfd2), SCMP_SYS(close)})
+    for (int nr : {SCMP_SYS(openat), SCMP_SYS(newfstatat), SCMP_SYS(lseek), SCMP_SYS(pread64), SCMP_SYS(flock),
+                   SCMP_SYS(memfd_create), SCMP_SYS(ftruncate), SCMP_SYS(eventfd2), SCMP_SYS(close)})
         f.allow(nr);
     f.allow_if(SCMP_SYS(mmap), {arg32_eq(2, u32(PROT_READ | PROT_EXEC)), arg32_eq(3, u32(MAP_SHARED))});
     for (auto cmd : {u32(TUNSETIFF), u32(BLKGETSIZE64)}) f.allow_if(SCMP_SYS(ioctl), {arg32_eq(1, cmd)});

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include <fmt/format.h>
+
 #include "base/bits.hpp"
 #include "base/file.hpp"
 #include "machine/riscv_boot.hpp"
@@ -126,6 +128,26 @@ TEST(ReadFileInto, ReportsAFileShorterThanExpected) {
     EXPECT_EQ(out[99], 1);
     EXPECT_EQ(file_size(f.path).value(), 100u);
     EXPECT_FALSE(file_size("/").ok());  // not a regular file
+}
+
+// From 8 MiB on the upper half is read on a second thread (base/file.cpp): every byte lands
+// where it belongs, whatever the split, and a file ending in either half is reported short.
+TEST(ReadFileInto, ReadsALargeFileInTwoHalvesByteForByte) {
+    std::vector<uint8_t> data((size_t{9} << 20) + 4099);  // an odd size: the halves differ
+    for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 131 + (i >> 12));
+    TempFile f(data);
+    std::vector<uint8_t> out(data.size(), 0xee);
+    auto r = read_file_into(f.path, out);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(out, data);
+    for (const size_t longer : {data.size() + 1, data.size() * 3}) {  // ends in the upper half, the lower
+        std::vector<uint8_t> big(longer);
+        auto short_read = read_file_into(f.path, big);
+        ASSERT_FALSE(short_read.ok()) << longer;
+        EXPECT_NE(short_read.error().message.find(fmt::format("{} bytes; {} were expected", data.size(), longer)),
+                  std::string::npos)
+            << short_read.error().message;
+    }
 }
 
 // As QEMU's virt board: a kernel that is neither ELF nor a Linux Image (U-Boot's u-boot.bin)
