@@ -25,16 +25,27 @@ Result<UniqueFd> open_regular(const std::string& path, uint64_t* size) {
     return fd;
 }
 
-Result<size_t> read_up_to(const UniqueFd& fd, const std::string& path, std::span<uint8_t> out) {
+namespace {
+
+// Fills out until it is full or the file ends: `read_some(done)` reads (read or pread) into
+// out from its byte `done` on. Returns the number of bytes read.
+template <typename ReadSome>
+Result<size_t> fill(const std::string& path, std::span<uint8_t> out, ReadSome read_some) {
     size_t done = 0;
     while (done < out.size()) {
-        const ssize_t n = ::read(fd.get(), out.data() + done, out.size() - done);
+        const ssize_t n = read_some(done);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return make_error("read '{}': {}", path, std::strerror(errno));
         if (n == 0) break;
         done += static_cast<size_t>(n);
     }
     return done;
+}
+
+}  // namespace
+
+Result<size_t> read_up_to(const UniqueFd& fd, const std::string& path, std::span<uint8_t> out) {
+    return fill(path, out, [&](size_t done) { return ::read(fd.get(), out.data() + done, out.size() - done); });
 }
 
 Result<std::vector<uint8_t>> read_file(const std::string& path, uint64_t max_bytes) {
@@ -61,23 +72,17 @@ namespace {
 // Reads from `offset` until out is full or the file ends (pread: the fd's position is left
 // alone, so two threads can read one fd at once).
 Result<size_t> pread_up_to(const UniqueFd& fd, const std::string& path, std::span<uint8_t> out, uint64_t offset) {
-    size_t done = 0;
-    while (done < out.size()) {
-        const ssize_t n = ::pread(fd.get(), out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return make_error("read '{}': {}", path, std::strerror(errno));
-        if (n == 0) break;
-        done += static_cast<size_t>(n);
-    }
-    return done;
+    return fill(path, out, [&](size_t done) {
+        return ::pread(fd.get(), out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+    });
 }
 
 // From this size on, read_file_into reads the upper half on a thread of its own.
 constexpr size_t kHalvesFrom = size_t{8} << 20;
 
 // Reading a kernel into fresh guest RAM is mostly the host faulting the RAM in: Debian's 31 MB
-// Image took 96 ms of a boot when the host had taken that memory back (a first boot; 6 ms when
-// it had not), and two threads fault pages in at about twice the rate of one. So the upper
+// Image took 96-97 ms of a boot when the host had taken that memory back (a first boot; 6 ms
+// when it had not; 52 ms in halves), and two threads fault pages in at about twice the rate of one. So the upper
 // half is read on a thread of its own meanwhile; where no thread can be had (a sandboxed
 // process reloading a kernel at a guest's reset, say), it is read here after the lower.
 Result<size_t> read_in_halves(const UniqueFd& fd, const std::string& path, std::span<uint8_t> out) {
