@@ -17,6 +17,7 @@ namespace trapeze::rv64::jit {
 Result<CodeBuffer> CodeBuffer::create(size_t size) {
     UniqueFd fd(::memfd_create("trapeze-jit", MFD_CLOEXEC));
     if (!fd.valid()) return make_error("JIT code buffer: memfd_create: {}", std::strerror(errno));
+    if (size > 0xffffffffu) return make_error("JIT code buffer of {} bytes: at most 4 GiB", size);
     if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0)
         return make_error("JIT code buffer: ftruncate to {} bytes: {}", size, std::strerror(errno));
     void* rw = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
@@ -34,8 +35,9 @@ CodeBuffer::CodeBuffer(CodeBuffer&& o) noexcept
     : m_rw(std::exchange(o.m_rw, nullptr)),
       m_rx(std::exchange(o.m_rx, nullptr)),
       m_size(std::exchange(o.m_size, 0)),
-      m_used(o.m_used.exchange(0, std::memory_order_relaxed)),
-      m_populated(o.m_populated.exchange(0, std::memory_order_relaxed)) {}
+      m_ends(o.m_ends.exchange(0, std::memory_order_relaxed)),
+      m_populated(o.m_populated.exchange(0, std::memory_order_relaxed)),
+      m_populated_top(o.m_populated_top.exchange(0, std::memory_order_relaxed)) {}
 
 CodeBuffer::~CodeBuffer() {
     if (m_rw != nullptr) ::munmap(m_rw, m_size);
@@ -50,18 +52,52 @@ const uint8_t* CodeBuffer::append(std::span<const uint8_t> code) {
     return room.rx;
 }
 
-// The claim is one compare-and-swap of the end, so that harts (under the code cache's mutex)
+// The claim is one compare-and-swap of the ends, so that harts (under the code cache's mutex)
 // and the Translator (without it: Jit::place) reserve at once and never overlap. The room is
 // mapped before it is handed out; the caller's copy into it needs no lock.
 CodeBuffer::Room CodeBuffer::reserve(size_t size, size_t keep_free) {
-    size_t used = m_used.load(std::memory_order_relaxed);
-    size_t at = 0;
+    return reserve_split(size, 0, keep_free).hot;
+}
+
+CodeBuffer::SplitRoom CodeBuffer::reserve_split(size_t hot, size_t cold, size_t keep_free) {
+    uint64_t ends = m_ends.load(std::memory_order_relaxed);
+    size_t at = 0;       // the hot part's offset
+    size_t cold_at = 0;  // the cold part's
+    uint64_t next = 0;
     do {
-        at = (used + kAlign - 1) & ~(kAlign - 1);
-        if (at > m_size || size > m_size - at || keep_free > m_size - at - size) return {};
-    } while (!m_used.compare_exchange_weak(used, at + size, std::memory_order_relaxed));
-    if (at + size > m_populated.load(std::memory_order_acquire)) populate_to(at + size);
-    return {m_rw + at, m_rx + at};
+        at = (hot_used(ends) + kAlign - 1) & ~(kAlign - 1);
+        const size_t top = m_size - cold_used(ends);
+        if (cold > top) return {};
+        cold_at = cold == 0 ? top : (top - cold) & ~(kAlign - 1);
+        if (at > cold_at || hot > cold_at - at || keep_free > cold_at - at - hot) return {};
+        next = static_cast<uint64_t>(at + hot) | static_cast<uint64_t>(m_size - cold_at) << 32;
+    } while (!m_ends.compare_exchange_weak(ends, next, std::memory_order_relaxed));
+    if (at + hot > m_populated.load(std::memory_order_acquire)) populate_to(at + hot);
+    if (m_size - cold_at > m_populated_top.load(std::memory_order_acquire)) populate_top_to(cold_at);
+    return {{m_rw + at, m_rx + at}, {m_rw + cold_at, m_rx + cold_at}};
+}
+
+CodeBuffer::Placed CodeBuffer::place_split(std::span<const uint8_t> code, size_t hot, std::span<const uint32_t> cross,
+                                           size_t keep_free) {
+    assert(hot <= code.size());
+    const SplitRoom room = reserve_split(hot, code.size() - hot, keep_free);
+    if (room.hot.rw == nullptr) return {};
+    std::memcpy(room.hot.rw, code.data(), hot);
+    std::memcpy(room.cold.rw, code.data() + hot, code.size() - hot);
+    const Placed placed{room.hot.rx, room.cold.rx, hot};
+    auto rw_at = [&](size_t offset) { return offset < hot ? room.hot.rw + offset : room.cold.rw + (offset - hot); };
+    for (const uint32_t site : cross) {
+        // The displacement is relative to its own end (the instruction's), in the same part
+        // as the displacement: placed.at(site + 4) would be the cold part's start for a jump
+        // that ends the hot part.
+        int32_t rel = 0;
+        std::memcpy(&rel, code.data() + site, 4);
+        const size_t target = static_cast<size_t>(static_cast<int64_t>(site) + 4 + rel);
+        assert(target <= code.size() && (site < hot) != (target < hot));
+        const auto moved = static_cast<int32_t>(placed.at(target) - (placed.at(site) + 4));
+        std::memcpy(rw_at(site), &moved, 4);
+    }
+    return placed;
 }
 
 // The buffer's shared pages would otherwise each fault twice (written through one mapping,
@@ -81,9 +117,23 @@ void CodeBuffer::populate_to(size_t end) {
     m_populated.store(populated, std::memory_order_release);
 }
 
+// The same for the cold parts, from the end of the buffer down to `start`.
+void CodeBuffer::populate_top_to(size_t start) {
+    std::lock_guard lock(m_populate_mu);
+    size_t populated = m_populated_top.load(std::memory_order_relaxed);
+    while (m_size - populated > start) {
+        const size_t n = std::min(kPopulateBytes, m_size - populated);
+        const size_t from = m_size - populated - n;
+        (void)::madvise(m_rw + from, n, MADV_POPULATE_WRITE);
+        (void)::madvise(m_rx + from, n, MADV_POPULATE_READ);
+        populated += n;
+    }
+    m_populated_top.store(populated, std::memory_order_release);
+}
+
 void CodeBuffer::patch_rel32(const uint8_t* at, const void* target) {
     const auto off = static_cast<size_t>(at - m_rx);
-    assert(off + 4 <= used());
+    assert(off + 4 <= hot_used(mark()) || off >= m_size - cold_used(mark()));
     // Relative to the end of the rel32, which is the end of the jump instruction; the buffer
     // is far smaller than 2 GiB, so every distance fits.
     const auto rel = static_cast<int32_t>(reinterpret_cast<intptr_t>(target) - reinterpret_cast<intptr_t>(at + 4));

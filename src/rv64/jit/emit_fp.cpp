@@ -167,7 +167,7 @@ void Emitter::Impl::fp_flags_pending() {
     cmp(byte[rsp + kFrameFpPending], 0);
     je(clean, T_NEAR);
     L(back);
-    cold([this, clean, back]() mutable {
+    warm([this, clean, back]() mutable {
         L(clean);
         ldmxcsr(dword[rsp + kFrameMxcsr]);
         mov(byte[rsp + kFrameFpPending], 1);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <memory>
 #include <type_traits>
 
 #include "rv64/isa/lr_sequence.hpp"
@@ -382,7 +383,10 @@ void Emitter::Impl::forget_memos() {
 // Write entries never exist for pages holding translated code (CodeWatch), so stores to code
 // always reach the slow path and invalidate first.
 void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off, Mem m) {
-    Label slow, done, probe;
+    Label done, probe;
+    // Shared by the warm and the cold code that jump to it and place it: a label copied before
+    // its first use would name a place of its own.
+    const auto slow = std::make_shared<Label>();
     Reg64 v = rdx;  // a store's value: its cache register, or rdx loaded with it
     if (m.store && m.fp) {
         mov(rdx, F(d.rs2));
@@ -410,31 +414,35 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
     } else if (memo) {
         access(memo_address(d, m.size, static_cast<unsigned>(site), probe));
     } else {
-        tlb_probe(d, m.size, tag, slow, ~uint64_t{0}, !m.store);  // a load leaves rdx free
+        tlb_probe(d, m.size, tag, *slow, ~uint64_t{0}, !m.store);  // a load leaves rdx free
         access(rsi);
     }
     L(done);
     // The slow path runs with the register cache as it is here (before a load's put): it stores
     // the cached registers for the helper, and reloads them after the call clobbered them.
     const int32_t pc_off = m_pc_off;
-    cold([this, slow, done, probe, grouped, memo, site, access, tag, d, m, index, off, pc_off, to, keep_rdi = m_group_live,
-          map = m_regs.map(), lazy = m_lazy, pinned = m_pinned, pending = pending_at(index)]() mutable {
-        // rsi back to the block's pinned addend, if it has one, after the code below used it.
-        auto repin = [this, pinned] {
-            if (pinned >= 0) mov(rsi, memo_addend(static_cast<unsigned>(pinned)));
-        };
-        // The group's probe failed, or the memo holds another page: this access probes alone
-        // (and a memo takes over the page it hits).
-        if (grouped || memo) {
+    // rsi back to the block's pinned addend, if it has one, after the code below used it.
+    auto repin = [this, pinned = m_pinned] {
+        if (pinned >= 0) mov(rsi, memo_addend(static_cast<unsigned>(pinned)));
+    };
+    // The group's probe failed, or the memo holds another page: this access probes alone
+    // (and a memo takes over the page it hits). Warm: a memo misses whenever its access
+    // moves to another page (xz's match finder, every few iterations).
+    if (grouped || memo) {
+        warm([this, slow, done, probe, memo, site, access, tag, d, m, repin, map = m_regs.map()]() mutable {
             L(probe);
             m_regs.restore(map);
-            tlb_probe(d, m.size, tag, slow);
+            tlb_probe(d, m.size, tag, *slow);
             if (memo) take_memo(static_cast<unsigned>(site));
             access(rsi);
             repin();
             jmp(done, T_NEAR);
-        }
-        L(slow);
+        });
+    }
+    cold([this, slow, done, d, m, index, off, pc_off, to, repin, keep_rdi = m_group_live, map = m_regs.map(), lazy = m_lazy,
+          pending = pending_at(index)]() mutable {
+        m_regs.restore(map);
+        L(*slow);
         writeback(map, lazy);
         store_pending(pending);  // a trap handler or the dispatcher may look
         pc_plus(rax, off - pc_off);

@@ -424,6 +424,7 @@ Emitter::Impl::Reg64 Emitter::Impl::dest(unsigned rd, bool& rd_was_cached) {
 std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* const> blocks, Stats& stats) {
     const interp::Block& head = *blocks.front();
     m_cold.clear();
+    m_warm.clear();
     m_patches.clear();
     m_side_entries.clear();
     m_regs.clear();
@@ -476,11 +477,13 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     }
     m_fall_off = -1;  // cold code falls into nothing
     m_pinned = -1;    // cold code enters blocks at their labels, which load a pinned addend
-    for (size_t i = 0; i < m_cold.size(); ++i) {
-        const std::function<void()> f = std::move(m_cold[i]);  // it may add cold code of its own
+    for (size_t i = 0; i < m_warm.size(); ++i) {
+        const std::function<void()> f = std::move(m_warm[i]);  // it may add warm code of its own
         f();
     }
-    m_cold.clear();
+    m_warm.clear();
+    // Every way out to the dispatcher, and the entries at the region's other blocks (which
+    // other translations' exits lead to), are hot too.
     L(m_leave_canon);
     writeback(m_canon);
     L(m_plain);
@@ -490,15 +493,33 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
     }
     xor_(eax, eax);
     jump_to_epilogue();
+    side_entries(order);
+    // The hot part ends in a jump; the cold one starts aligned, so that the rel32s patched
+    // in it stay aligned wherever it is placed (CodeBuffer::patch_rel32).
+    while (getSize() % CodeBuffer::kAlign != 0) int3();
+    m_hot_size = getSize();
+    m_labels.split_here();
+    // Cold code may ask for warm code of its own (it goes to the cold part then), and the
+    // other way round.
+    for (size_t i = 0, w = 0; i < m_cold.size() || w < m_warm.size();) {
+        const std::function<void()> f = std::move(i < m_cold.size() ? m_cold[i++] : m_warm[w++]);
+        f();
+    }
+    m_cold.clear();
+    m_warm.clear();
     if (m_stale_key_used) {
         L(m_stale_key);
         mov(rcx, reinterpret_cast<uint64_t>(m_recheck));
         jmp(rcx);
     }
-    side_entries(order);
     if (Xbyak::GetError() != 0 || !m_labels.resolved()) {
         Xbyak::ClearError();
         return {};
+    }
+    m_cross.clear();
+    if (!m_labels.crossing(m_hot_size, m_cross)) {  // a short jump across: placed whole
+        m_cross.clear();
+        m_hot_size = getSize();
     }
     ++stats.blocks;
     if (blocks.size() > 1) ++stats.regions;
@@ -938,7 +959,7 @@ void Emitter::Impl::branch_into_next(Op op, bool other_taken, int64_t other_off,
                                      const RegCache::Map& now) {
     Label other;
     jump_if(op, other_taken, other);
-    cold([this, other, other_off, index, now, pc_off = m_pc_off]() mutable {
+    warm([this, other, other_off, index, now, pc_off = m_pc_off]() mutable {
         L(other);
         m_pc_off = pc_off;
         m_regs.restore(now);
@@ -991,5 +1012,7 @@ std::span<const uint8_t> Emitter::emit_region(std::span<const interp::Block* con
 
 std::span<const Emitter::Patch> Emitter::patches() const { return m_impl->patches(); }
 std::span<const Emitter::Entry> Emitter::entries() const { return m_impl->entries(); }
+size_t Emitter::hot_size() const { return m_impl->hot_size(); }
+std::span<const uint32_t> Emitter::cross() const { return m_impl->cross(); }
 
 }  // namespace trapeze::rv64::jit

@@ -90,6 +90,12 @@ public:
         size_t offset;
     };
     std::span<const Entry> entries() const;
+    // The last translation in two parts (CodeBuffer::place_split): its first hot_size() bytes
+    // run, the rest is its cold code (slow paths, traps, the way out to the dispatcher), and
+    // the rel32 displacements at the offsets cross() are those of the jumps between the two.
+    // hot_size() is the whole size where the parts cannot be placed apart.
+    size_t hot_size() const;
+    std::span<const uint32_t> cross() const;
 
     // The page memo (in the trampoline's frame) that a loop region's load or store at
     // guest-physical address pa uses: the same in every region containing the instruction.

@@ -25,6 +25,7 @@
 #include "rv64/isa/op.hpp"
 #include "rv64/jit/address_ranges.hpp"
 #include "rv64/jit/chased.hpp"
+#include "rv64/jit/code_buffer.hpp"
 #include "rv64/jit/emitter.hpp"
 #include "rv64/jit/labels.hpp"
 
@@ -231,6 +232,8 @@ public:
     std::span<const uint8_t> region(std::span<const interp::Block* const> blocks, Stats& stats);
     std::span<const Emitter::Patch> patches() const { return m_patches; }
     std::span<const Emitter::Entry> entries() const { return m_side_entries; }
+    size_t hot_size() const { return m_hot_size; }
+    std::span<const uint32_t> cross() const { return m_cross; }
 
 private:
     using Reg64 = Xbyak::Reg64;
@@ -470,6 +473,10 @@ private:
     void prefetch_return(unsigned rd, int64_t return_off);
     void exit_indirect(size_t retired);
     void cold(std::function<void()> f) { m_cold.push_back(std::move(f)); }
+    // Code out of line that a program may still run often (the other edge of a branch, a
+    // memo's or group's probe when it misses): emitted after the blocks, in the hot part of
+    // the translation (CodeBuffer::place_split), where cold() code goes to the cold part.
+    void warm(std::function<void()> f) { m_warm.push_back(std::move(f)); }
 
     bool emit_insn(const DecodedInsn& d, size_t index, int32_t off);
     static std::array<uint32_t, 32> register_uses(std::span<const interp::Block* const> blocks);
@@ -671,11 +678,14 @@ private:
     Label m_leave_canon;  // stores the canonical registers and leaves
     std::vector<Emitter::Patch> m_patches;  // this block's direct jumps
     std::vector<Emitter::Entry> m_side_entries;
+    size_t m_hot_size = 0;          // see Emitter::hot_size
+    std::vector<uint32_t> m_cross;  // see Emitter::cross
     Label m_plain;     // exit without a successor to link
     Label m_plain_regs;  // the same, in a wide region once Restored
     Label m_stale_key;  // to the trampoline's recheck (follow_cross_page)
     bool m_stale_key_used = false;
     std::vector<std::function<void()>> m_cold;
+    std::vector<std::function<void()>> m_warm;
     std::vector<AccessGroup> m_groups;  // the block's (plan_groups)
     std::vector<int> m_group_of;        // per instruction: the group it belongs to, or -1
     RotationPlan m_rotations;           // the block's (plan_rotations)

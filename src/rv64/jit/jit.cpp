@@ -118,11 +118,11 @@ void Jit::init(Hart& h) {
     m_enter = reinterpret_cast<EnterFn>(reinterpret_cast<uintptr_t>(at));
     m_link_stub = at + tramp.link_stub_offset;
     m_emitter->set_trampoline(at + tramp.epilogue_offset, m_link_stub, at + tramp.recheck_offset);
-    m_code_base = m_code.used();
+    m_code_base = m_code.mark();
     if (m_background) {
         try {
             m_translator = std::make_unique<Translator>(
-                *m_emitter, [this](std::span<const uint8_t> code) { return place(code); },
+                *m_emitter, [this](std::span<const uint8_t> code, size_t hot, std::span<const uint32_t> cross) { return place(code, hot, cross); },
                 [this] { m_cache.prepare_chunk(); }, m_translator_naps_for);
             m_hart_emitter = std::make_unique<Emitter>(Layout::of(h), m_slots, kJumpCacheSize - 1);
             m_hart_emitter->set_trampoline(at + tramp.epilogue_offset, m_link_stub, at + tramp.recheck_offset);
@@ -133,7 +133,7 @@ void Jit::init(Hart& h) {
 }
 
 bool Jit::needs_flush() const {
-    return m_code.free() < kMaxBlockBytes || m_slots.free() < kMaxBlockSlots || m_cache.wants_flush();
+    return m_code.free() < kKeepFree || m_slots.free() < kMaxBlockSlots || m_cache.wants_flush();
 }
 
 // Every translation, slot and block dies at once, so no hart may hold one: inside the code
@@ -187,7 +187,7 @@ void Jit::translate(interp::Block& b, Hart& h) {
     const std::vector<const interp::Block*> blocks = region(b);
     const auto bytes = emitter.emit_region(blocks, m_stats);
     if (bytes.empty()) std::abort();  // a region always fits in kMaxBlockBytes
-    install(b, {bytes, emitter.patches(), emitter.entries(), blocks.size()});
+    install(b, {bytes, emitter.hot_size(), emitter.cross(), emitter.patches(), emitter.entries(), blocks.size()});
     if (queued) {
         // Finished jobs installed in the same turn of the dispatcher may have used the room
         // dispatch() keeps: then b stays interpreted until the flush that follows.
@@ -209,12 +209,15 @@ bool Jit::wants_translation(const interp::Block& b) const {
 // (Emitter::entries); they are of head's page, so they are dropped with it. The code is in the
 // buffer before a block's host_code leads to it (release).
 void Jit::install(interp::Block& head, const Translation& t) {
-    if (t.code.size() > kMaxBlockBytes) std::abort();  // the bound dispatch() keeps free
-    const uint8_t* code = t.placed ? t.code.data() : m_code.append(t.code);
+    const bool placed = t.placed.hot != nullptr;
+    const size_t size = placed ? t.size : t.code.size();
+    if (size > kMaxBlockBytes) std::abort();  // the bound dispatch() keeps free
+    const CodeBuffer::Placed at = placed ? t.placed : m_code.place_split(t.code, t.hot_size, t.cross);
+    const uint8_t* code = at.hot;
     if (code == nullptr) return;
-    if (t.placed) m_placed.fetch_add(1, std::memory_order_relaxed);
+    if (placed) m_placed.fetch_add(1, std::memory_order_relaxed);
     for (const Emitter::Patch& p : t.patches) {
-        p.slot->patch = code + p.offset;
+        p.slot->patch = at.at(p.offset);
         link_new_slot(*p.slot, (head.pa & ~uint64_t{0xfff}) | p.target_page_off);
     }
     head.host_code.store(code, std::memory_order_release);
@@ -222,11 +225,11 @@ void Jit::install(interp::Block& head, const Translation& t) {
     for (const Emitter::Entry& e : t.entries) {
         interp::Block* b = m_cache.find(e.pa);
         if (b == nullptr || b->code() != nullptr || b->debug_check) continue;
-        b->host_code.store(code + e.offset, std::memory_order_release);
+        b->host_code.store(at.at(e.offset), std::memory_order_release);
         link_waiting(*b);
         m_side_entries.fetch_add(1, std::memory_order_relaxed);
     }
-    if (m_perf_map != nullptr) write_perf_map(head, code, t.code.size(), t.blocks);
+    if (m_perf_map != nullptr) write_perf_map(head, at, size, t.blocks);
 }
 
 // The Translator's Placer, on its thread: the code goes into the buffer now if that leaves
@@ -237,11 +240,8 @@ void Jit::install(interp::Block& head, const Translation& t) {
 // nested host, no longer holds up a hart that wants the mutex meanwhile. The copy needs no
 // lock, as nothing runs the room's code before the job is installed and no flush comes while
 // the thread is busy with the job (Translator::cancel_all).
-const uint8_t* Jit::place(std::span<const uint8_t> code) {
-    const CodeBuffer::Room room = m_code.reserve(code.size(), kMaxBlockBytes);
-    if (room.rw == nullptr) return nullptr;
-    std::memcpy(room.rw, code.data(), code.size());
-    return room.rx;
+CodeBuffer::Placed Jit::place(std::span<const uint8_t> code, size_t hot, std::span<const uint32_t> cross) {
+    return m_code.place_split(code, hot, cross, kKeepFree);
 }
 
 // The Translator's finished regions whose blocks are all still the code cache's (none was
@@ -259,11 +259,9 @@ void Jit::install_finished() {
         // A head that has code meanwhile is entered through another region that covers it.
         // (A placed translation left out stays dead in the buffer until the next flush.)
         if (!current || job.head->code() != nullptr) continue;
-        if (job.placed == nullptr && job.code.size() > m_code.free()) continue;
+        if (job.placed.hot == nullptr && job.code.size() + 2 * CodeBuffer::kAlign > m_code.free()) continue;
         m_stats += job.stats;
-        const std::span<const uint8_t> code =
-            job.placed != nullptr ? std::span(job.placed, job.size) : std::span<const uint8_t>(job.code);
-        install(*job.head, {code, job.patches, job.entries, job.blocks.size(), job.placed != nullptr});
+        install(*job.head, {job.code, job.hot_size, job.cross, job.patches, job.entries, job.blocks.size(), job.size, job.placed});
     }
     m_translator->recycle(m_finished_jobs);
 }
@@ -309,10 +307,17 @@ std::vector<const interp::Block*> Jit::region(const interp::Block& b) {
 // instruction, so `perf report` attributes host time to guest code. The code file gets the
 // translation's bytes, in the same order (START and SIZE as two little-endian 64-bit words, then
 // SIZE bytes), so that tools/jit-profile --annotate can disassemble what the samples hit.
-void Jit::write_perf_map(const interp::Block& b, const void* code, size_t size, size_t blocks) {
+// A translation placed in two parts (CodeBuffer::place_split) has two lines, the cold part's
+// name ending in "_cold".
+void Jit::write_perf_map(const interp::Block& b, const CodeBuffer::Placed& code, size_t size, size_t blocks) {
+    const std::string name = fmt::format("guest_{:x}_{}insns_{}blocks_{}", b.pa, b.insns.size(), blocks, disassemble(b.insns.front()));
+    write_perf_part(name, code.hot, std::min(size, code.hot_size));
+    if (size > code.hot_size) write_perf_part(name + "_cold", code.cold, size - code.hot_size);
+}
+
+void Jit::write_perf_part(const std::string& name, const void* code, size_t size) {
     const auto start = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(code));
-    fmt::print(m_perf_map, "{:x} {:x} guest_{:x}_{}insns_{}blocks_{}\n", start, size, b.pa, b.insns.size(), blocks,
-               disassemble(b.insns.front()));
+    fmt::print(m_perf_map, "{:x} {:x} {}\n", start, size, name);
     const std::array<uint64_t, 2> header{start, size};  // x86-64 hosts only: little-endian
     std::fwrite(header.data(), sizeof(uint64_t), header.size(), m_perf_code);
     std::fwrite(code, 1, size, m_perf_code);

@@ -203,17 +203,24 @@ private:
     void prepare_crossing(interp::Block& b, const Hart& h);
     std::vector<const interp::Block*> region(const interp::Block& b);
     struct Translation {
-        std::span<const uint8_t> code;  // in the code buffer already if `placed`
+        std::span<const uint8_t> code;  // as emitted, unless `placed`
+        size_t hot_size;                // Emitter::hot_size
+        std::span<const uint32_t> cross;  // Emitter::cross
         std::span<const Emitter::Patch> patches;
         std::span<const Emitter::Entry> entries;
         size_t blocks;
-        bool placed = false;  // by the Translator (place)
+        size_t size = 0;                 // of the code if `placed`
+        CodeBuffer::Placed placed = {};  // in the code buffer already, by the Translator (place)
     };
     void install(interp::Block& head, const Translation& t);
-    const uint8_t* place(std::span<const uint8_t> code);
+    CodeBuffer::Placed place(std::span<const uint8_t> code, size_t hot, std::span<const uint32_t> cross);
+    // What the buffer keeps free for a hart's own translation (dispatch() flushes below it):
+    // the largest, and the alignment of each of its two parts.
+    static constexpr size_t kKeepFree = kMaxBlockBytes + 2 * CodeBuffer::kAlign;
     void install_finished();
     void open_perf_files();
-    void write_perf_map(const interp::Block& b, const void* code, size_t size, size_t blocks);
+    void write_perf_map(const interp::Block& b, const CodeBuffer::Placed& code, size_t size, size_t blocks);
+    void write_perf_part(const std::string& name, const void* code, size_t size);
     BlockCacheEntry* lookup(Hart& h);  // null: the fetch faulted (the trap is taken)
     const void* code_for(BlockCacheEntry& e, Hart& h);
     bool wants_translation(const interp::Block& b) const;
@@ -246,7 +253,7 @@ private:
     Emitter::Stats m_stats;  // under m_cache.mutex()
     EnterFn m_enter = nullptr;
     const void* m_link_stub = nullptr;
-    size_t m_code_base = 0;  // buffer use by the trampoline, kept across flushes
+    uint64_t m_code_base = 0;  // buffer use by the trampoline (CodeBuffer::mark), kept across flushes
     std::atomic<uint64_t> m_flushes{0};
     std::atomic<uint64_t> m_stolen{0};
     std::atomic<uint64_t> m_placed{0};  // translations installed where the Translator put them

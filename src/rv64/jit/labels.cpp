@@ -15,6 +15,8 @@ bool fits_rel8(int64_t disp) {
 void Labels::start() {
     m_targets.clear();
     m_jumps.clear();
+    m_sites.clear();
+    m_split = SIZE_MAX;
     m_unresolved = 0;
     ++m_epoch;
 }
@@ -56,9 +58,11 @@ void Labels::jump(const Label& l, Xbyak::CodeGenerator::LabelType type, Opcodes 
     const int64_t here = static_cast<int64_t>(m_code.getSize());
     if (t.at >= 0) {  // backward: the short form if it reaches (CodeGenerator::makeJmp)
         const int64_t short_disp = t.at - (here + 2);
-        if (type != Xbyak::CodeGenerator::T_NEAR && fits_rel8(short_disp)) {
+        const bool across = static_cast<size_t>(t.at) < m_split && static_cast<size_t>(here) >= m_split;
+        if (type != Xbyak::CodeGenerator::T_NEAR && fits_rel8(short_disp) && !across) {
             m_code.db(op.short_op);
             m_code.db(static_cast<int>(short_disp & 0xff));
+            record(l, 1);
             return;
         }
         if (type == Xbyak::CodeGenerator::T_SHORT) {
@@ -68,6 +72,7 @@ void Labels::jump(const Label& l, Xbyak::CodeGenerator::LabelType type, Opcodes 
         if (op.near_prefix != 0) m_code.db(op.near_prefix);
         m_code.db(op.near_op);
         m_code.dd(static_cast<uint32_t>(t.at - (static_cast<int64_t>(m_code.getSize()) + 4)));
+        record(l, 4);
         return;
     }
     // Forward: a displacement of the form asked for, filled in by place.
@@ -81,8 +86,20 @@ void Labels::jump(const Label& l, Xbyak::CodeGenerator::LabelType type, Opcodes 
         m_code.db(0);
     }
     m_jumps.push_back({m_code.getSize(), static_cast<uint8_t>(near ? 4 : 1), t.first});
+    record(l, near ? 4 : 1);
     t.first = static_cast<int32_t>(m_jumps.size() - 1);
     ++m_unresolved;
+}
+
+bool Labels::crossing(size_t split, std::vector<uint32_t>& cross) const {
+    for (const Site& s : m_sites) {
+        const int64_t at = m_targets[s.target].at;
+        assert(at >= 0);
+        if ((s.end <= split) == (static_cast<size_t>(at) < split)) continue;
+        if (s.size != 4) return false;
+        cross.push_back(static_cast<uint32_t>(s.end - 4));
+    }
+    return true;
 }
 
 }  // namespace trapeze::rv64::jit

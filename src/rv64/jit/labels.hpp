@@ -52,6 +52,14 @@ public:
     void jump(const Label& l, Xbyak::CodeGenerator::LabelType type, Opcodes op);
     // Every label jumped to since start() has been placed.
     bool resolved() const { return m_unresolved == 0; }
+    // With every label placed: the offsets of the rel32 displacements of the jumps that cross
+    // `split` (from code before it to a label at or after it, or the other way), appended to
+    // `cross`; false if a short jump crosses it (its rel8 could not reach when the two sides
+    // are placed apart).
+    bool crossing(size_t split, std::vector<uint32_t>& cross) const;
+    // From here on, jumps back to labels placed before here take the near form (they are to
+    // cross the split).
+    void split_here() { m_split = m_code.getSize(); }
 
 private:
     struct Target {
@@ -64,11 +72,21 @@ private:
         int32_t next;  // the target's next unresolved jump, or -1
     };
 
+    // Every jump emitted since start(), resolved or not (crossing).
+    struct Site {
+        size_t end;
+        uint8_t size;
+        uint32_t target;  // an index into m_targets
+    };
+
     Target& target(const Label& l);
+    void record(const Label& l, uint8_t size) { m_sites.push_back({m_code.getSize(), size, l.m_id - 1}); }
 
     Xbyak::CodeArray& m_code;
     std::vector<Target> m_targets;
     std::vector<Jump> m_jumps;
+    std::vector<Site> m_sites;
+    size_t m_split = SIZE_MAX;  // split_here
     size_t m_unresolved = 0;
     uint32_t m_epoch = 1;
 };

@@ -182,11 +182,16 @@ void Translator::loop() {
         count_wait(job);
         const std::span<const uint8_t> code = m_emitter.emit_region(job.blocks, job.stats);
         job.size = code.size();
-        job.placed = code.empty() ? nullptr : m_place(code);
-        if (job.placed == nullptr)
+        job.hot_size = m_emitter.hot_size();
+        const std::span<const uint32_t> cross = m_emitter.cross();
+        job.placed = code.empty() ? CodeBuffer::Placed{} : m_place(code, job.hot_size, cross);
+        if (job.placed.hot == nullptr) {
             job.code.assign(code.begin(), code.end());
-        else
+            job.cross.assign(cross.begin(), cross.end());
+        } else {
             job.code.clear();
+            job.cross.clear();
+        }
         const std::span<const Emitter::Patch> patches = m_emitter.patches();
         job.patches.assign(patches.begin(), patches.end());
         const std::span<const Emitter::Entry> entries = m_emitter.entries();

@@ -40,6 +40,7 @@
 
 #include "base/adaptive_mutex.hpp"
 #include "rv64/interp/code_cache.hpp"
+#include "rv64/jit/code_buffer.hpp"
 #include "rv64/jit/emitter.hpp"
 #include "sandbox/sandbox.hpp"
 
@@ -52,19 +53,23 @@ public:
         std::vector<const interp::Block*> blocks;  // the region, head first
         uint64_t generation = 0;                   // the code cache's when asked
         // Filled on the translator's thread: the code is in the code buffer at `placed`
-        // (`size` bytes), or, if the buffer had no room, in `code` (empty if it did not fit).
-        const uint8_t* placed = nullptr;
+        // (`size` bytes in two parts, Emitter::hot_size), or, if the buffer had no room, in
+        // `code` (empty if it did not fit), with the jumps between its parts at `cross`.
+        CodeBuffer::Placed placed;
         size_t size = 0;
+        size_t hot_size = 0;
         std::vector<uint8_t> code;
+        std::vector<uint32_t> cross;
         std::vector<Emitter::Patch> patches;
         std::vector<Emitter::Entry> entries;
         Emitter::Stats stats;
         std::chrono::steady_clock::time_point submitted;  // when the hart queued it
     };
 
-    // Copies a finished translation into the code buffer and returns its executable address,
-    // or nullptr if the buffer keeps its room for the harts' own translations.
-    using Placer = std::function<const uint8_t*(std::span<const uint8_t>)>;
+    // Copies a finished translation into the code buffer, its first `hot` bytes apart from the
+    // rest (CodeBuffer::place_split), and returns where it runs, or Placed{} if the buffer
+    // keeps its room for the harts' own translations.
+    using Placer = std::function<CodeBuffer::Placed(std::span<const uint8_t> code, size_t hot, std::span<const uint32_t> cross)>;
 
     // Work for the thread's spare time, done each time it runs out of jobs (before it waits for
     // the next): Jit's prepares the code cache's next arena chunk (CodeCache::prepare_chunk).

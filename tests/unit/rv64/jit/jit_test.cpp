@@ -1095,6 +1095,43 @@ TEST(CodeBuffer, ThreadsReservingAtOnceGetDisjointRoom) {
     EXPECT_GE(total + count * (jit::CodeBuffer::kAlign - 1), kBytes - kKeep - 700 - jit::CodeBuffer::kAlign);
 }
 
+// A translation's cold part goes to the other end of the buffer, and the jumps between its
+// two parts are rewritten to reach: a jump that ends the hot part (its displacement 0 as
+// emitted, falling into the cold code) and a jump from the cold part back.
+TEST(CodeBuffer, PlacesTheColdPartAtTheOtherEndAndItsJumpsStillReach) {
+    auto buf = jit::CodeBuffer::create(4 << 20);
+    ASSERT_TRUE(buf.ok()) << buf.error().message;
+    const std::vector<uint8_t> falls_in = {
+        0xb8, 1, 0, 0, 0,               // 0: mov eax, 1
+        0x90, 0x90, 0x90, 0x90, 0x90, 0x90,  // 5: nops
+        0xe9, 0, 0, 0, 0,               // 11: jmp 16 (the cold part's start)
+        0x83, 0xc0, 41,                 // 16: add eax, 41
+        0xc3};                          // 19: ret
+    const std::vector<uint32_t> falls_in_cross = {12};
+    const jit::CodeBuffer::Placed a = buf->place_split(falls_in, 16, falls_in_cross);
+    ASSERT_NE(a.hot, nullptr);
+    EXPECT_GE(a.cold - a.hot, 3 << 20);  // the cold part near the end, far from the hot one
+    EXPECT_EQ(reinterpret_cast<int (*)()>(reinterpret_cast<uintptr_t>(a.hot))(), 42);
+    const std::vector<uint8_t> comes_back = {
+        0xb8, 2, 0, 0, 0,               // 0: mov eax, 2
+        0xe9, 6, 0, 0, 0,               // 5: jmp 16
+        0xc3,                           // 10: ret
+        0xcc, 0xcc, 0xcc, 0xcc, 0xcc,   // 11: padding
+        0x83, 0xc0, 40,                 // 16: add eax, 40
+        0xe9, 0xf2, 0xff, 0xff, 0xff};  // 19: jmp 10
+    const std::vector<uint32_t> comes_back_cross = {6, 20};
+    const jit::CodeBuffer::Placed b = buf->place_split(comes_back, 16, comes_back_cross);
+    ASSERT_NE(b.hot, nullptr);
+    EXPECT_LT(b.cold, a.cold);  // cold parts stack downwards
+    EXPECT_EQ(b.at(16), b.cold);
+    EXPECT_EQ(b.at(10), b.hot + 10);
+    EXPECT_EQ(reinterpret_cast<int (*)()>(reinterpret_cast<uintptr_t>(b.hot))(), 42);
+    // Both ends count against what is free; a flush's truncate gives both back.
+    EXPECT_LE(buf->free(), (4u << 20) - 2 * 16 - 2 * 8);
+    buf->truncate(0);
+    EXPECT_EQ(buf->free(), 4u << 20);
+}
+
 // A reservation that would leave less than keep_free free fails and takes nothing.
 TEST(CodeBuffer, AReservationLeavesWhatItIsToldToKeepFree) {
     auto buf = jit::CodeBuffer::create(1 << 20);

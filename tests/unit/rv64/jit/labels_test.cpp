@@ -151,5 +151,52 @@ TEST_F(JitLabels, KnowWhenAJumpStillWaitsForItsLabel) {
     EXPECT_TRUE(ours.m.resolved());
 }
 
+// A translation placed in two parts (CodeBuffer::place_split): the near jumps from one side of
+// the split into the other are listed by their rel32's offset, jumps within one side are not,
+// and a jump back across the split takes the near form even where the short one would reach.
+TEST_F(JitLabels, ListTheNearJumpsThatCrossTheSplit) {
+    Xbyak::CodeGenerator code(1 << 16);
+    Labels m(code);
+    m.start();
+    const Label hot_top, hot_end, cold_top, cold_end;
+    m.place(hot_top);
+    m.jump(hot_end, Type::T_AUTO, {0xEB, 0xE9, 0});  // short, within the hot side
+    code.nop();
+    m.place(hot_end);
+    m.jump(cold_top, Type::T_NEAR, {0x75, 0x85, 0x0F});  // hot -> cold
+    const size_t first = code.getSize() - 4;
+    code.int3();
+    const size_t split = code.getSize();
+    m.split_here();
+    m.place(cold_top);
+    m.jump(hot_end, Type::T_AUTO, {0xEB, 0xE9, 0});  // cold -> hot, 3 bytes back: near all the same
+    const size_t second = code.getSize() - 4;
+    EXPECT_EQ(code.getCode()[second - 1], 0xE9);
+    m.jump(cold_end, Type::T_AUTO, {0xEB, 0xE9, 0});  // short, within the cold side
+    code.nop();
+    m.place(cold_end);
+    ASSERT_EQ(Xbyak::GetError(), 0);
+    ASSERT_TRUE(m.resolved());
+    std::vector<uint32_t> cross;
+    ASSERT_TRUE(m.crossing(split, cross));
+    EXPECT_EQ(cross, (std::vector<uint32_t>{static_cast<uint32_t>(first), static_cast<uint32_t>(second)}));
+}
+
+// A short jump across the split cannot be placed apart: crossing says so (the translation is
+// then placed whole).
+TEST_F(JitLabels, RefuseToSplitAcrossAShortJump) {
+    Xbyak::CodeGenerator code(1 << 16);
+    Labels m(code);
+    m.start();
+    const Label cold;
+    m.jump(cold, Type::T_AUTO, {0xEB, 0xE9, 0});
+    const size_t split = code.getSize();
+    m.split_here();
+    m.place(cold);
+    code.ret();
+    std::vector<uint32_t> cross;
+    EXPECT_FALSE(m.crossing(split, cross));
+}
+
 }  // namespace
 }  // namespace trapeze::rv64::jit
