@@ -2,7 +2,8 @@
 // memfd: code is written through a read-write view and run from a read-execute view, so
 // no page is ever writable and executable and no mprotect is needed per translation.
 // Translations are position-independent (internal jumps are relative, everything else
-// is reached through absolute addresses in registers), so they run at the RX address.
+// is reached through absolute addresses in registers), so they run at the RX address; the
+// relative jumps between a translation's two parts are the ones placing it rewrites.
 //
 // Hot and cold: a translation's code that runs (its blocks, their exits) fills the buffer from
 // the start up, the code that seldom does (slow paths, traps: the emitter's cold code) from

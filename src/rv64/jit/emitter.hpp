@@ -3,7 +3,8 @@
 // Guest registers stay in HartState (reached off rbx, see RunState for the pinned
 // registers); every instruction either has an emit_<mnemonic> or is run through the
 // interpreter's semantics (exec_for) by a call, so coverage grows one instruction at a time.
-// The code is position-independent and is copied into the CodeBuffer by the caller.
+// The code is position-independent and is copied into the CodeBuffer by the caller, in two
+// parts whose jumps to each other the copy rewrites (hot_size, cross).
 //
 // Thread: one at a time (the hart thread, or the Jit's Translator thread).
 #pragma once
