@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <array>
-#include <memory>
 #include <type_traits>
 
 #include "rv64/isa/lr_sequence.hpp"
@@ -383,10 +382,8 @@ void Emitter::Impl::forget_memos() {
 // Write entries never exist for pages holding translated code (CodeWatch), so stores to code
 // always reach the slow path and invalidate first.
 void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off, Mem m) {
-    Label done, probe;
-    // Shared by the warm and the cold code that jump to it and place it: a label copied before
-    // its first use would name a place of its own.
-    const auto slow = std::make_shared<Label>();
+    Label slow, done, probe;
+    m_labels.name(slow);  // the warm code jumps to it and the cold code places it: both copy it
     Reg64 v = rdx;  // a store's value: its cache register, or rdx loaded with it
     if (m.store && m.fp) {
         mov(rdx, F(d.rs2));
@@ -414,7 +411,7 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
     } else if (memo) {
         access(memo_address(d, m.size, static_cast<unsigned>(site), probe));
     } else {
-        tlb_probe(d, m.size, tag, *slow, ~uint64_t{0}, !m.store);  // a load leaves rdx free
+        tlb_probe(d, m.size, tag, slow, ~uint64_t{0}, !m.store);  // a load leaves rdx free
         access(rsi);
     }
     L(done);
@@ -432,7 +429,7 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
         warm([this, slow, done, probe, memo, site, access, tag, d, m, repin, map = m_regs.map()]() mutable {
             L(probe);
             m_regs.restore(map);
-            tlb_probe(d, m.size, tag, *slow);
+            tlb_probe(d, m.size, tag, slow);
             if (memo) take_memo(static_cast<unsigned>(site));
             access(rsi);
             repin();
@@ -442,7 +439,7 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
     cold([this, slow, done, d, m, index, off, pc_off, to, repin, keep_rdi = m_group_live, map = m_regs.map(), lazy = m_lazy,
           pending = pending_at(index)]() mutable {
         m_regs.restore(map);
-        L(*slow);
+        L(slow);
         writeback(map, lazy);
         store_pending(pending);  // a trap handler or the dispatcher may look
         pc_plus(rax, off - pc_off);

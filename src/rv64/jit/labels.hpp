@@ -50,6 +50,9 @@ public:
     // A jump to `l`: to a placed label, the short form where it reaches unless `type` is
     // T_NEAR; to one not placed yet, the near form if `type` is T_NEAR, else the short one.
     void jump(const Label& l, Xbyak::CodeGenerator::LabelType type, Opcodes op);
+    // Gives `l` its number now, so that copies taken before its first jump or placement (by
+    // closures emitted later) name the same place.
+    void name(const Label& l) { target(l); }
     // Every label jumped to since start() has been placed.
     bool resolved() const { return m_unresolved == 0; }
     // With every label placed: the offsets of the rel32 displacements of the jumps that cross

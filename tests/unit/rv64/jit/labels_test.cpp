@@ -198,5 +198,26 @@ TEST_F(JitLabels, RefuseToSplitAcrossAShortJump) {
     EXPECT_FALSE(m.crossing(split, cross));
 }
 
+// Copies of a label taken before its first use name one place once the label is named (the
+// emitter's warm and cold closures both copy a slow path's label).
+TEST_F(JitLabels, CopiesOfANamedLabelNameOnePlace) {
+    Xbyak::CodeGenerator code(1 << 16);
+    Labels m(code);
+    m.start();
+    const Label unnamed;
+    const Label jumps_a = unnamed, places_a = unnamed;
+    m.jump(jumps_a, Type::T_NEAR, {0xEB, 0xE9, 0});
+    m.place(places_a);
+    EXPECT_FALSE(m.resolved());  // two labels, one never placed
+    m.start();
+    const Label named;
+    m.name(named);
+    const Label jumps_b = named, places_b = named;
+    m.jump(jumps_b, Type::T_NEAR, {0xEB, 0xE9, 0});
+    m.place(places_b);
+    EXPECT_TRUE(m.resolved());
+    EXPECT_EQ(Xbyak::GetError(), 0);
+}
+
 }  // namespace
 }  // namespace trapeze::rv64::jit
