@@ -110,8 +110,7 @@ void CodeBuffer::populate_to(size_t end) {
     size_t populated = m_populated.load(std::memory_order_relaxed);
     while (populated < end) {
         const size_t n = std::min(kPopulateBytes, m_size - populated);
-        (void)::madvise(m_rw + populated, n, MADV_POPULATE_WRITE);
-        (void)::madvise(m_rx + populated, n, MADV_POPULATE_READ);
+        populate(populated, n);
         populated += n;
     }
     m_populated.store(populated, std::memory_order_release);
@@ -123,12 +122,16 @@ void CodeBuffer::populate_top_to(size_t start) {
     size_t populated = m_populated_top.load(std::memory_order_relaxed);
     while (m_size - populated > start) {
         const size_t n = std::min(kPopulateBytes, m_size - populated);
-        const size_t from = m_size - populated - n;
-        (void)::madvise(m_rw + from, n, MADV_POPULATE_WRITE);
-        (void)::madvise(m_rx + from, n, MADV_POPULATE_READ);
+        populate(m_size - populated - n, n);
         populated += n;
     }
     m_populated_top.store(populated, std::memory_order_release);
+}
+
+// Bytes [from, from + n) in both views.
+void CodeBuffer::populate(size_t from, size_t n) {
+    (void)::madvise(m_rw + from, n, MADV_POPULATE_WRITE);
+    (void)::madvise(m_rx + from, n, MADV_POPULATE_READ);
 }
 
 void CodeBuffer::patch_rel32(const uint8_t* at, const void* target) {

@@ -40,6 +40,8 @@ public:
 
     // Translations start on a fetch-line boundary (jump targets).
     static constexpr size_t kAlign = 16;
+    // The most room a translation of `bytes` takes, each of its two parts aligned.
+    static constexpr size_t room_for(size_t bytes) { return bytes + 2 * kAlign; }
 
     // Copies code in and returns its executable address, or nullptr if it does not fit.
     const uint8_t* append(std::span<const uint8_t> code);
@@ -91,6 +93,7 @@ private:
 
     void populate_to(size_t end);
     void populate_top_to(size_t start);
+    void populate(size_t from, size_t n);
 
     // Both ends in one word, so that one compare-and-swap claims a translation's two parts:
     // the bytes used from the start (low half) and from the end (high half).

@@ -517,7 +517,7 @@ std::span<const uint8_t> Emitter::Impl::region(std::span<const interp::Block* co
         return {};
     }
     m_cross.clear();
-    if (!m_labels.crossing(m_hot_size, m_cross)) {  // a short jump across: placed whole
+    if (!m_labels.crossing(m_cross)) {  // a short jump across: placed whole
         m_cross.clear();
         m_hot_size = getSize();
     }

@@ -259,7 +259,7 @@ void Jit::install_finished() {
         // A head that has code meanwhile is entered through another region that covers it.
         // (A placed translation left out stays dead in the buffer until the next flush.)
         if (!current || job.head->code() != nullptr) continue;
-        if (job.placed.hot == nullptr && job.code.size() + 2 * CodeBuffer::kAlign > m_code.free()) continue;
+        if (job.placed.hot == nullptr && CodeBuffer::room_for(job.code.size()) > m_code.free()) continue;
         m_stats += job.stats;
         install(*job.head, {job.code, job.hot_size, job.cross, job.patches, job.entries, job.blocks.size(), job.size, job.placed});
     }

@@ -216,7 +216,7 @@ private:
     CodeBuffer::Placed place(std::span<const uint8_t> code, size_t hot, std::span<const uint32_t> cross);
     // What the buffer keeps free for a hart's own translation (dispatch() flushes below it):
     // the largest, and the alignment of each of its two parts.
-    static constexpr size_t kKeepFree = kMaxBlockBytes + 2 * CodeBuffer::kAlign;
+    static constexpr size_t kKeepFree = CodeBuffer::room_for(kMaxBlockBytes);
     void install_finished();
     void open_perf_files();
     void write_perf_map(const interp::Block& b, const CodeBuffer::Placed& code, size_t size, size_t blocks);

@@ -91,11 +91,11 @@ void Labels::jump(const Label& l, Xbyak::CodeGenerator::LabelType type, Opcodes 
     ++m_unresolved;
 }
 
-bool Labels::crossing(size_t split, std::vector<uint32_t>& cross) const {
+bool Labels::crossing(std::vector<uint32_t>& cross) const {
     for (const Site& s : m_sites) {
         const int64_t at = m_targets[s.target].at;
         assert(at >= 0);
-        if ((s.end <= split) == (static_cast<size_t>(at) < split)) continue;
+        if ((s.end <= m_split) == (static_cast<size_t>(at) < m_split)) continue;
         if (s.size != 4) return false;
         cross.push_back(static_cast<uint32_t>(s.end - 4));
     }

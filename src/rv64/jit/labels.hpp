@@ -55,14 +55,14 @@ public:
     void name(const Label& l) { target(l); }
     // Every label jumped to since start() has been placed.
     bool resolved() const { return m_unresolved == 0; }
-    // With every label placed: the offsets of the rel32 displacements of the jumps that cross
-    // `split` (from code before it to a label at or after it, or the other way), appended to
-    // `cross`; false if a short jump crosses it (its rel8 could not reach when the two sides
-    // are placed apart).
-    bool crossing(size_t split, std::vector<uint32_t>& cross) const;
-    // From here on, jumps back to labels placed before here take the near form (they are to
-    // cross the split).
+    // The code from here on is to be placed apart from the code before (the split): jumps
+    // back to labels placed before here take the near form.
     void split_here() { m_split = m_code.getSize(); }
+    // With every label placed: the offsets of the rel32 displacements of the jumps that cross
+    // the split (from code before it to a label at or after it, or the other way), appended
+    // to `cross`; false if a short jump crosses it (its rel8 could not reach when the two
+    // sides are placed apart). None without a split.
+    bool crossing(std::vector<uint32_t>& cross) const;
 
 private:
     struct Target {

@@ -166,7 +166,6 @@ TEST_F(JitLabels, ListTheNearJumpsThatCrossTheSplit) {
     m.jump(cold_top, Type::T_NEAR, {0x75, 0x85, 0x0F});  // hot -> cold
     const size_t first = code.getSize() - 4;
     code.int3();
-    const size_t split = code.getSize();
     m.split_here();
     m.place(cold_top);
     m.jump(hot_end, Type::T_AUTO, {0xEB, 0xE9, 0});  // cold -> hot, 3 bytes back: near all the same
@@ -178,7 +177,7 @@ TEST_F(JitLabels, ListTheNearJumpsThatCrossTheSplit) {
     ASSERT_EQ(Xbyak::GetError(), 0);
     ASSERT_TRUE(m.resolved());
     std::vector<uint32_t> cross;
-    ASSERT_TRUE(m.crossing(split, cross));
+    ASSERT_TRUE(m.crossing(cross));
     EXPECT_EQ(cross, (std::vector<uint32_t>{static_cast<uint32_t>(first), static_cast<uint32_t>(second)}));
 }
 
@@ -190,12 +189,11 @@ TEST_F(JitLabels, RefuseToSplitAcrossAShortJump) {
     m.start();
     const Label cold;
     m.jump(cold, Type::T_AUTO, {0xEB, 0xE9, 0});
-    const size_t split = code.getSize();
     m.split_here();
     m.place(cold);
     code.ret();
     std::vector<uint32_t> cross;
-    EXPECT_FALSE(m.crossing(split, cross));
+    EXPECT_FALSE(m.crossing(cross));
 }
 
 // Copies of a label taken before its first use name one place once the label is named (the
