@@ -424,9 +424,13 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
     };
     // The group's probe failed, or the memo holds another page: this access probes alone
     // (and a memo takes over the page it hits). Warm: a memo misses whenever its access
-    // moves to another page (xz's match finder, every few iterations).
+    // moves to another page (xz's match finder, every few iterations), and a loop's group
+    // whose bytes straddle a page fails in every iteration. Outside loops a group fails only
+    // for a frame or struct across a page boundary, or a page not in the TLB: cold, since
+    // each member's probe here is some 50 bytes that would sit between the region's blocks.
     if (grouped || memo) {
-        warm([this, slow, done, probe, memo, site, access, tag, d, m, repin, map = m_regs.map()]() mutable {
+        const bool often = memo || m_loop;
+        (often ? m_warm : m_cold).push_back([this, slow, done, probe, memo, site, access, tag, d, m, repin, map = m_regs.map()]() mutable {
             L(probe);
             m_regs.restore(map);
             tlb_probe(d, m.size, tag, slow);

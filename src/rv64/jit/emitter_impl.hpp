@@ -446,6 +446,7 @@ private:
     }
 
     void flush_counters();
+    void to_dispatcher_cold(Label miss);
     void jump_to_epilogue() {
         mov(rcx, reinterpret_cast<uint64_t>(m_epilogue));
         jmp(rcx);
