@@ -15,9 +15,11 @@
 namespace trapeze::rv64::jit {
 
 Result<CodeBuffer> CodeBuffer::create(size_t size) {
+    // A translation's two parts lie at the buffer's two ends and reach each other by rel32
+    // jumps (place_split), so the buffer must be within a rel32's reach.
+    if (size > kMaxSize) return make_error("JIT code buffer of {} bytes: at most {} (2 GiB)", size, kMaxSize);
     UniqueFd fd(::memfd_create("trapeze-jit", MFD_CLOEXEC));
     if (!fd.valid()) return make_error("JIT code buffer: memfd_create: {}", std::strerror(errno));
-    if (size > 0xffffffffu) return make_error("JIT code buffer of {} bytes: at most 4 GiB", size);
     if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0)
         return make_error("JIT code buffer: ftruncate to {} bytes: {}", size, std::strerror(errno));
     void* rw = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
@@ -85,7 +87,6 @@ CodeBuffer::Placed CodeBuffer::place_split(std::span<const uint8_t> code, size_t
     std::memcpy(room.hot.rw, code.data(), hot);
     std::memcpy(room.cold.rw, code.data() + hot, code.size() - hot);
     const Placed placed{room.hot.rx, room.cold.rx, hot};
-    auto rw_at = [&](size_t offset) { return offset < hot ? room.hot.rw + offset : room.cold.rw + (offset - hot); };
     for (const uint32_t site : cross) {
         // The displacement is relative to its own end (the instruction's), in the same part
         // as the displacement: placed.at(site + 4) would be the cold part's start for a jump
@@ -95,7 +96,7 @@ CodeBuffer::Placed CodeBuffer::place_split(std::span<const uint8_t> code, size_t
         const size_t target = static_cast<size_t>(static_cast<int64_t>(site) + 4 + rel);
         assert(target <= code.size() && (site < hot) != (target < hot));
         const auto moved = static_cast<int32_t>(placed.at(target) - (placed.at(site) + 4));
-        std::memcpy(rw_at(site), &moved, 4);
+        std::memcpy(rw_of(placed.at(site)), &moved, 4);
     }
     return placed;
 }
@@ -138,7 +139,7 @@ void CodeBuffer::patch_rel32(const uint8_t* at, const void* target) {
     const auto off = static_cast<size_t>(at - m_rx);
     assert(off + 4 <= hot_used(mark()) || off >= m_size - cold_used(mark()));
     // Relative to the end of the rel32, which is the end of the jump instruction; the buffer
-    // is far smaller than 2 GiB, so every distance fits.
+    // is at most kMaxSize, so every distance fits.
     const auto rel = static_cast<int32_t>(reinterpret_cast<intptr_t>(target) - reinterpret_cast<intptr_t>(at + 4));
     // Other harts may be running the jump: one aligned 4-byte store, which instruction fetch
     // sees whole, old or new (the emitter aligns every patched rel32; as QEMU does for TB jumps).

@@ -40,6 +40,8 @@ public:
 
     // Translations start on a fetch-line boundary (jump targets).
     static constexpr size_t kAlign = 16;
+    // The largest buffer create() makes: a rel32 reaches from any byte to any other.
+    static constexpr size_t kMaxSize = INT32_MAX;
     // The most room a translation of `bytes` takes, each of its two parts aligned.
     static constexpr size_t room_for(size_t bytes) { return bytes + 2 * kAlign; }
 
@@ -94,6 +96,8 @@ private:
     void populate_to(size_t end);
     void populate_top_to(size_t start);
     void populate(size_t from, size_t n);
+    // The read-write view of the byte at executable address rx.
+    uint8_t* rw_of(const uint8_t* rx) const { return m_rw + (rx - m_rx); }
 
     // Both ends in one word, so that one compare-and-swap claims a translation's two parts:
     // the bytes used from the start (low half) and from the end (high half).

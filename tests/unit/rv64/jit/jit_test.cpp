@@ -1132,6 +1132,14 @@ TEST(CodeBuffer, PlacesTheColdPartAtTheOtherEndAndItsJumpsStillReach) {
     EXPECT_EQ(buf->free(), 4u << 20);
 }
 
+// A buffer beyond a rel32's reach is refused before any memory is asked for: the jumps between
+// a translation's two parts, at the buffer's two ends, could not be encoded.
+TEST(CodeBuffer, RefusesASizeBeyondARel32sReach) {
+    const auto too_big = jit::CodeBuffer::create(jit::CodeBuffer::kMaxSize + 1);
+    ASSERT_FALSE(too_big.ok());
+    EXPECT_NE(too_big.error().message.find("at most"), std::string::npos) << too_big.error().message;
+}
+
 // A reservation that would leave less than keep_free free fails and takes nothing.
 TEST(CodeBuffer, AReservationLeavesWhatItIsToldToKeepFree) {
     auto buf = jit::CodeBuffer::create(1 << 20);
