@@ -21,6 +21,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <mutex>
 #include <span>
 
@@ -78,6 +79,12 @@ public:
     // Rewrites the rel32 of a jump at `at` (an executable address append() returned code at)
     // to lead to `target`.
     void patch_rel32(const uint8_t* at, const void* target);
+    // Where the jump whose rel32 is at `at` leads (as placed, or as last patched).
+    static const uint8_t* rel32_target(const uint8_t* at) {
+        int32_t rel = 0;
+        std::memcpy(&rel, at, sizeof rel);
+        return at + 4 + rel;
+    }
     // Forgets every translation placed after `mark` (a value of mark()): they are dead.
     uint64_t mark() const { return m_ends.load(std::memory_order_relaxed); }
     void truncate(uint64_t mark) { m_ends.store(mark, std::memory_order_relaxed); }

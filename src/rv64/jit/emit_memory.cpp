@@ -148,7 +148,7 @@ void Emitter::Impl::tlb_probe(const DecodedInsn& d, unsigned size, size_t tag_of
     }
     if (and_mask != ~uint64_t{0}) and_(rsi, imm32(static_cast<int64_t>(and_mask)));
     if (table_in_rdx) {
-        mov(rdx, qword[rbx + m_l.data_tlb]);
+        mov(rdx, qword[rsp + kFrameDataTlb]);
         entry_offset();
     } else {
         tlb_entry();
@@ -156,7 +156,7 @@ void Emitter::Impl::tlb_probe(const DecodedInsn& d, unsigned size, size_t tag_of
     const Xbyak::RegExp entry = table_in_rdx ? rdx + rax : Xbyak::RegExp(rax);
     mov(rcx, rsi);
     and_(rcx, imm32(~int64_t{0xfff} | (size - 1)));
-    xor_(rcx, qword[rbx + m_l.tlb_tag]);
+    xor_(rcx, qword[rsp + kFrameTlbTag]);
     cmp(rcx, qword[entry + tag_offset]);
     jne(slow, T_NEAR);
     add(rsi, qword[entry + offsetof(Hart::TlbEntry, addend)]);
@@ -174,7 +174,7 @@ void Emitter::Impl::entry_offset() {
 // rax = the current data view's TLB entry for the page of rsi.
 void Emitter::Impl::tlb_entry() {
     entry_offset();
-    add(rax, qword[rbx + m_l.data_tlb]);
+    add(rax, qword[rsp + kFrameDataTlb]);
 }
 
 void Emitter::Impl::plan_groups(const interp::Block& b) {
@@ -242,7 +242,7 @@ void Emitter::Impl::group_probe(const AccessGroup& g) {
     jnz(none, T_NEAR);
     tlb_entry();
     and_(rsi, imm32(-4096));
-    xor_(rsi, qword[rbx + m_l.tlb_tag]);
+    xor_(rsi, qword[rsp + kFrameTlbTag]);
     if (g.loads) {
         cmp(rsi, qword[rax + offsetof(Hart::TlbEntry, tag_r)]);
         jne(none, T_NEAR);
@@ -287,7 +287,7 @@ void Emitter::Impl::store_value(const Xbyak::RegExp& at, unsigned size, const Re
 // A slow-path helper call from inside a block; a live group's addend survives it.
 void Emitter::Impl::call_slow(uint64_t fn, bool keep_rdi) {
     if (keep_rdi) mov(qword[rsp + kFrameGroup], rdi);
-    mov(rdi, rbx);
+    lea(rdi, ptr[rbx - Layout::kHartBias]);
     mov(rax, fn);
     call_host(rax);
     if (keep_rdi) mov(rdi, qword[rsp + kFrameGroup]);
@@ -373,6 +373,18 @@ void Emitter::Impl::take_memo(unsigned site) {
 void Emitter::Impl::forget_memos() {
     pcmpeqd(xmm0, xmm0);
     for (unsigned i = 0; i < kMemoSlots; i += 2) movups(ptr[rsp + kFrameMemoPages + 8 * i], xmm0);
+}
+
+// The frame's copies of the data view's TLB table and tag id (kFrameDataTlb, kFrameTlbTag),
+// taken where the memos are forgotten and for the same reason: only a system instruction
+// changes them (satp, mstatus's MPRV, MPP and SUM, PMP, sfence.vma, hfence: Hart::
+// update_mmu_view and the flushes), and translated code is entered afresh (the trampoline)
+// after any that leaves it. A TLB miss's refill changes entries, not these. Clobbers rcx.
+void Emitter::Impl::take_data_view() {
+    mov(rcx, qword[rbx + m_l.data_tlb]);
+    mov(qword[rsp + kFrameDataTlb], rcx);
+    mov(rcx, qword[rbx + m_l.tlb_tag]);
+    mov(qword[rsp + kFrameTlbTag], rcx);
 }
 
 // A load (into rax, then rd) or store: Hart::load's or Hart::store's hit path inline

@@ -99,7 +99,7 @@ void Emitter::Impl::emit_time(const DecodedInsn& d, size_t index, int32_t off) {
     jz(other, T_NEAR);
     L(allowed);
     flush_counters();  // minstret exact: with record and replay the time follows it
-    mov(rdi, rbx);
+    lea(rdi, ptr[rbx - Layout::kHartBias]);
     mov(rax, addr(&read_time));
     call_host(rax);
     L(done);

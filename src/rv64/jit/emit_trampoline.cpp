@@ -31,9 +31,10 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
     // for calls (SysV ABI §3.2.2).
     push(rbx); push(rbp); push(r12); push(r13); push(r14); push(r15);
     sub(rsp, kFrameBytes);
-    mov(rbx, rdi);
+    lea(rbx, ptr[rdi + Layout::kHartBias]);  // see Layout::kHartBias
     reload_pc();
     forget_memos();  // whatever the stack held
+    take_data_view();
     mov(qword[rsp + kFrameRunState], rdx);
     mov(dword[rsp + kFrameMxcsr], kMxcsrNearest);
     mov(byte[rsp + kFrameFpPending], 0);  // MXCSR holds what C++ left in it (see emit_fp.cpp)
@@ -82,7 +83,7 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
         accrue_fp_flags();  // as call_host does, before rsp goes 16 bytes lower for the call
         push(rdx);
         sub(rsp, 8);  // rsp stays 16-byte aligned for the call
-        mov(rdi, rbx);
+        lea(rdi, ptr[rbx - Layout::kHartBias]);
         mov(rsi, rbp);
         mov(rax, reinterpret_cast<uint64_t>(&refill_fetch));
         call(rax);

@@ -101,19 +101,18 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool recheck_
             return;
         }
         slot->same_page = true;
-        // jmp rel32, 0 until linked: falls through to the way back to the dispatcher. Other
-        // harts may be running this code when it is patched: the rel32 is 4-byte aligned, so
-        // the patch is one atomic store that instruction fetch sees whole (CodeBuffer::patch_rel32).
+        // jmp rel32 to the way back to the dispatcher (slot in rdx) in the cold part until
+        // linked, then to the successor: the hot part keeps 5 bytes per exit, where the way
+        // back had taken 22 and then a jump to it 5 more (44 bytes more per exit had made a
+        // gcc compile in the guest 10% slower: the hot part's size is what its footprint is).
+        // Other harts may be running this code when it is patched: the rel32 is 4-byte
+        // aligned, so the patch is one atomic store that instruction fetch sees whole
+        // (CodeBuffer::patch_rel32). Jit::install reads where it leads unlinked once placed.
         const size_t pad = (3 - getSize() % 4) % 4;
         if (pad != 0) nop(pad);
-        db(0xe9);
-        dd(0);
-        m_patches.push_back({slot, getSize() - 4, static_cast<uint32_t>(target_page_off)});
-        // The way to the dispatcher (slot in rdx) is in the cold part, one jump away: the hot
-        // part keeps 5 bytes per exit instead of 22 (44 bytes more per exit had made a gcc
-        // compile in the guest 10% slower: the hot part's size is what its footprint is).
         Label unlinked;
         jmp(unlinked, T_NEAR);
+        m_patches.push_back({slot, getSize() - 4, static_cast<uint32_t>(target_page_off)});
         cold([this, unlinked, slot]() mutable {
             L(unlinked);
             mov(rdx, reinterpret_cast<uint64_t>(slot));
@@ -730,14 +729,18 @@ void Emitter::Impl::call_fallback(const DecodedInsn& d) {
     if (m_group_live) std::abort();
     flush_counters();
     sync_pc();
-    mov(rdi, rbx);
+    lea(rdi, ptr[rbx - Layout::kHartBias]);
     mov(rsi, reinterpret_cast<uint64_t>(&d));
     mov(rax, addr(&run_fallback));
     call_host(rax);
     m_fs = FsKnown::Unknown;  // it may have written mstatus
-    // A system instruction may have changed what the memos copy (satp, mstatus, PMP, an
-    // sfence.vma); anything else (FP, AMO min/max, cache-block operations) cannot.
-    if ((d.raw & 0x7f) == 0x73) forget_memos();
+    // A system instruction may have changed what the memos and the frame's data view copy
+    // (satp, mstatus, PMP, an sfence.vma); anything else (FP, AMO min/max, cache-block
+    // operations) cannot. rax holds the fallback's result.
+    if ((d.raw & 0x7f) == 0x73) {
+        forget_memos();
+        take_data_view();
+    }
     reload_pc();
 }
 

@@ -73,8 +73,8 @@ public:
     // run on another thread than the one running the blocks (see Translator).
     std::span<const uint8_t> emit_region(std::span<const interp::Block* const> blocks, Stats& stats);
     // The last block's direct jumps: the rel32 at `offset` in its code jumps to the slot's
-    // successor once the slot is filled (Jit::fill patches it; 0 falls through to the way
-    // back to the dispatcher).
+    // successor once the slot is filled (Jit::fill patches it; until then it leads to the
+    // way back to the dispatcher in the cold part).
     struct Patch {
         ExitSlot* slot;
         size_t offset;

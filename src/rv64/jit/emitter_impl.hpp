@@ -63,10 +63,15 @@ constexpr uint32_t kFrameAccrue = 64;
 // Every exception masked, round to nearest even, no flush-to-zero or denormals-are-zero,
 // flags clear: the host's default MXCSR.
 constexpr uint32_t kMxcsrNearest = 0x1f80;
+// The current data view's TLB table and tag id (Hart::m_data_tlb, Hart::m_tag), copied where
+// every TLB probe reaches them with a disp8 (5-byte instructions instead of 7 off rbx):
+// Emitter::Impl::take_data_view.
+constexpr uint32_t kFrameDataTlb = 72;
+constexpr uint32_t kFrameTlbTag = 80;
 // The page memos (see MemoBases): the page of each (all ones: none), then the addend of each;
 // loads' first, then stores'.
 constexpr uint32_t kMemoSlots = 64;
-constexpr uint32_t kFrameMemoPages = 72;
+constexpr uint32_t kFrameMemoPages = 88;
 constexpr uint32_t kFrameMemoAddends = kFrameMemoPages + 8 * kMemoSlots;
 constexpr uint32_t kFrameBytes = kFrameMemoAddends + 8 * kMemoSlots;
 static_assert(kFrameBytes % 16 == 8, "six pushes and the frame keep rsp 16-byte aligned: see the trampoline");
@@ -531,6 +536,7 @@ private:
     Xbyak::Address memo_addend(unsigned site) const { return qword[rsp + kFrameMemoAddends + 8 * site]; }
     void take_memo(unsigned site);
     void forget_memos();
+    void take_data_view();
     struct Mem {
         unsigned size;
         bool store;

@@ -40,7 +40,11 @@ struct alignas(64) ExitSlot {
     uint64_t pc = ~0ull;         // guest virtual pc the code was looked up for
     const void* code = nullptr;  // successor's host code, or the link stub
     uint64_t key = 0;            // the hart's fetch key when last checked (not for same_page)
-    uintptr_t addend = 0;        // fetch-TLB addend of pc when filled (not for same_page)
+    union {
+        uintptr_t addend = 0;       // across pages: fetch-TLB addend of pc when filled
+        const uint8_t* unlinked;    // same page: where its direct jump leads until linked (the
+                                    // way to the dispatcher in the translation's cold part)
+    };
     ExitSlot* next = nullptr;    // target's incoming list
     ExitSlot** pprev = nullptr;
     const uint8_t* patch = nullptr;  // same page: the rel32 of its direct jump (executable view)
@@ -108,7 +112,7 @@ private:
 };
 
 // Registers the dispatcher and the translations agree on. Emitted code runs between
-// Jit's prologue and epilogue with: rbx = Hart*, rbp = the guest pc (HartState::pc is
+// Jit's prologue and epilogue with: rbx = Hart* + Layout::kHartBias, rbp = the guest pc (HartState::pc is
 // stale until the epilogue or a helper call writes it), r13 = budget units left (a block's
 // exit subtracts its instructions and leaves when none are left); the RunState*, the budget
 // and r13 as of the last update of minstret/mcycle are in the trampoline's frame; r8-r12,

@@ -218,6 +218,7 @@ void Jit::install(interp::Block& head, const Translation& t) {
     if (placed) m_placed.fetch_add(1, std::memory_order_relaxed);
     for (const Emitter::Patch& p : t.patches) {
         p.slot->patch = at.at(p.offset);
+        p.slot->unlinked = CodeBuffer::rel32_target(p.slot->patch);  // its cold way out, as placed
         link_new_slot(*p.slot, (head.pa & ~uint64_t{0xfff}) | p.target_page_off);
     }
     head.host_code.store(code, std::memory_order_release);
@@ -441,7 +442,7 @@ void Jit::unlink(ExitSlot& slot) {
     slot.next = nullptr;
     slot.pprev = nullptr;
     std::atomic_ref<const void*>(slot.code).store(m_link_stub, std::memory_order_relaxed);
-    if (slot.patch != nullptr) m_code.patch_rel32(slot.patch, slot.patch + 4);
+    if (slot.patch != nullptr) m_code.patch_rel32(slot.patch, slot.unlinked);
 }
 
 // Under the mutex: the code cache dropped b (a store to its page, a DMA write, a flush):

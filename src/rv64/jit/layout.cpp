@@ -1,11 +1,15 @@
 #include "rv64/jit/layout.hpp"
 
+#include <cassert>
+
 namespace trapeze::rv64::jit {
 
 namespace {
 
+// The field's offset from rbx (the Hart plus kHartBias), modulo 2^64.
 size_t offset(const void* base, const void* field) {
-    return static_cast<size_t>(reinterpret_cast<const char*>(field) - reinterpret_cast<const char*>(base));
+    return static_cast<size_t>(reinterpret_cast<const char*>(field) - reinterpret_cast<const char*>(base)) -
+           Layout::kHartBias;
 }
 
 }  // namespace
@@ -50,6 +54,8 @@ Layout Layout::of(const Hart& h) {
     l.exit_slots = offset(&h, &h.engine.exit_slots);
     l.jump_cache = offset(&h, &h.engine.jump_cache);
     l.host_to_pa = h.m_mem.base().value - reinterpret_cast<uint64_t>(h.m_mem.host_base());
+    // What kHartBias is for: x1-x31 within a disp8 of rbx.
+    assert(static_cast<int64_t>(l.xreg(1)) >= -128 && static_cast<int64_t>(l.xreg(31)) <= 127);
     return l;
 }
 

@@ -1,6 +1,6 @@
 // Layout: where emitted code finds the state it reads and writes. Guest registers, pc and
-// CSRs are at fixed offsets from the pinned Hart pointer; the TLB and its tag id are private
-// to Hart, so this (a friend) measures their offsets once.
+// CSRs are at fixed offsets from the pinned Hart pointer (rbx); the TLB and its tag id are
+// private to Hart, so this (a friend) measures their offsets once.
 #pragma once
 
 #include <cstddef>
@@ -11,6 +11,13 @@
 namespace trapeze::rv64::jit {
 
 struct Layout {
+    // rbx points this far past the Hart, so that all of x1-x31 (HartState::x[0] is the Hart's
+    // first field) are within a disp8 of it: x16-x31 (a6, a7, s2-s11, t3-t6) take one byte
+    // where they took four, three bytes less for each instruction that reads or writes them.
+    // A helper's Hart* is rbx - kHartBias.
+    static constexpr size_t kHartBias = 0x80;
+
+    // Offsets from rbx, those below kHartBias negative: modulo 2^64, as Xbyak adds them.
     size_t x = 0;              // HartState::x[0]
     size_t f = 0;              // HartState::f[0]
     size_t fflags = 0;         // HartState::fflags (uint8_t)

@@ -116,11 +116,11 @@ TEST(PageMemo, ForgottenWhenTheMappingChanges) {
 
 // Memos live as long as the trampoline's frame, not one translation: the remap here runs in
 // another page's translation (a lone block) between two runs of the loop, and its
-// sfence.vma must still make the loop's load forget page 1's old frame. Page 1 changes
-// frames every time (3, 1, 3, ...); from the third run on, every jump is linked, so nothing
-// passes through the dispatcher (where the trampoline forgets every memo) in between.
-TEST(PageMemo, ForgottenByARemapInAnotherTranslation) {
-    auto program = [](EngineRig& r) {
+// sfence.vma (`sfence`) must still make the loop's load forget page 1's old frame. Page 1
+// changes frames every time (3, 1, 3, ...); from the third run on, every jump is linked, so
+// nothing passes through the dispatcher (where the trampoline forgets every memo) in between.
+void remap_in_another_translation(uint32_t sfence, const char* what) {
+    auto program = [sfence](EngineRig& r) {
         map_pages(r);
         r.map_page(kRoot, 4, kBase + 0x6000, false);  // VA 0x4000: the remap's code
         r.hart.s.x[10] = 0x1010;
@@ -144,15 +144,26 @@ TEST(PageMemo, ForgottenByARemapInAnotherTranslation) {
         r.code(kBase + 0x6000, {
                                    sd(12, 13, 0),                 // 0x4000: sd x12, 0(x13): page 1's frame
                                    enc_r(0, 15, 12, 4, 12, 0x33),  //         xor x12, x12, x15: the other next
-                                   kSfenceVma | 14u << 15,        //         sfence.vma x14: page 1 only, so
-                                   enc_j(-0x400c, 0),             //         j loop   this chains on
+                                   sfence,                        //         sfence.vma: this chains on
+                                   enc_j(-0x400c, 0),             //         j loop
                                });
         r.enter_sv39(kRoot);
     };
-    expect_engines_agree(program, 300, "remaps in another translation", [](EngineRig& r) {
+    expect_engines_agree(program, 300, what, [](EngineRig& r) {
         EXPECT_EQ(r.hart.s.x[28], 0u);
         EXPECT_EQ(r.hart.s.x[7], 8 * 0x1010u + 8 * 0x3010u);
     });
+}
+
+TEST(PageMemo, ForgottenByARemapInAnotherTranslation) {
+    remap_in_another_translation(kSfenceVma | 14u << 15, "sfence.vma x14: page 1 only");
+}
+
+// sfence.vma x0, x0 retires every TLB tag id (Hart::flush_tlb): the entries filled under the
+// old one stay in the table, so a probe after it must compare with the new id, not with the
+// frame's copy of the old (kFrameTlbTag, taken again after every system instruction).
+TEST(PageMemo, ForgottenByAFullFlushInAnotherTranslation) {
+    remap_in_another_translation(kSfenceVma, "sfence.vma: every page");
 }
 
 // Loads and stores have memos of their own: a store whose instruction would share the load's
