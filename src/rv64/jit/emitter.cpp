@@ -101,13 +101,13 @@ void Emitter::Impl::exit_chain(int64_t target_off, size_t retired, bool recheck_
             return;
         }
         slot->same_page = true;
-        // jmp rel32 to the way back to the dispatcher (slot in rdx) in the cold part until
-        // linked, then to the successor: the hot part keeps 5 bytes per exit, where the way
-        // back had taken 22 and then a jump to it 5 more (44 bytes more per exit had made a
-        // gcc compile in the guest 10% slower: the hot part's size is what its footprint is).
-        // Other harts may be running this code when it is patched: the rel32 is 4-byte
-        // aligned, so the patch is one atomic store that instruction fetch sees whole
-        // (CodeBuffer::patch_rel32). Jit::install reads where it leads unlinked once placed.
+        // One jmp rel32: to the way back to the dispatcher (slot in rdx, in the cold part)
+        // until the slot is linked, then to the successor. The hot part keeps 5 bytes per
+        // exit (the way back in it had been 22; 44 bytes more per exit had made a gcc compile
+        // in the guest 10% slower: the hot part's size is what its footprint is). Other harts
+        // may be running this code when it is patched: the rel32 is 4-byte aligned, so the
+        // patch is one atomic store that instruction fetch sees whole (CodeBuffer::patch_rel32).
+        // Jit::install reads where the jump leads unlinked once the code is placed.
         const size_t pad = (3 - getSize() % 4) % 4;
         if (pad != 0) nop(pad);
         Label unlinked;

@@ -112,13 +112,14 @@ private:
 };
 
 // Registers the dispatcher and the translations agree on. Emitted code runs between
-// Jit's prologue and epilogue with: rbx = Hart* + Layout::kHartBias, rbp = the guest pc (HartState::pc is
-// stale until the epilogue or a helper call writes it), r13 = budget units left (a block's
-// exit subtracts its instructions and leaves when none are left); the RunState*, the budget
-// and r13 as of the last update of minstret/mcycle are in the trampoline's frame; r8-r12,
-// r14 and r15 hold a block's cached guest registers. A wide translation keeps the pc and the
-// units left in its frame while it runs and caches guest registers in rbp and r13 too, but
-// loads them back before it leaves (Emitter::Impl::m_wide), so this holds at every entry and exit.
+// Jit's prologue and epilogue with: rbx = Hart* + Layout::kHartBias, rbp = the guest pc
+// (HartState::pc is stale until the epilogue or a helper call writes it), r13 = budget units
+// left (a block's exit subtracts its instructions and leaves when none are left); the
+// RunState*, the budget and r13 as of the last update of minstret/mcycle are in the
+// trampoline's frame; r8-r12, r14 and r15 hold a block's cached guest registers. A wide
+// translation keeps the pc and the units left in its frame while it runs and caches guest
+// registers in rbp and r13 too, but loads them back before it leaves (Emitter::Impl::m_wide),
+// so this holds at every entry and exit.
 struct RunState {
     uint64_t retired = 0;  // instructions retired and accounted in this entry
     uint64_t done = 0;     // budget units used (a trapping first instruction counts one)
