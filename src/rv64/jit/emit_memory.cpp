@@ -368,6 +368,15 @@ void Emitter::Impl::take_memo(unsigned site) {
     mov(qword[rsp + kFrameMemoPages + 8 * site], rax);
 }
 
+// What the frame holds of the current translation, taken afresh: the page memos forgotten
+// and the data view's table and tag id copied. At the trampoline's entry and after a system
+// instruction, the only one that can change the translation without leaving translated code.
+// Clobbers rcx and xmm0.
+void Emitter::Impl::renew_translation() {
+    forget_memos();
+    take_data_view();
+}
+
 // Every memo holds no page: all ones, which no access's page-and-misalignment bits match
 // (bits 3-11 are never set in them). Two at a time.
 void Emitter::Impl::forget_memos() {
@@ -376,8 +385,8 @@ void Emitter::Impl::forget_memos() {
 }
 
 // The frame's copies of the data view's TLB table and tag id (kFrameDataTlb, kFrameTlbTag),
-// taken where the memos are forgotten and for the same reason: only a system instruction
-// changes them (satp, mstatus's MPRV, MPP and SUM, PMP, sfence.vma, hfence: Hart::
+// taken with the memos forgotten (renew_translation) and for the same reason: only a system
+// instruction changes them (satp, mstatus's MPRV, MPP and SUM, PMP, sfence.vma, hfence: Hart::
 // update_mmu_view and the flushes), and translated code is entered afresh (the trampoline)
 // after any that leaves it. A TLB miss's refill changes entries, not these. Clobbers rcx.
 void Emitter::Impl::take_data_view() {
@@ -441,8 +450,8 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
     // for a frame or struct across a page boundary, or a page not in the TLB: cold, since
     // each member's probe here is some 50 bytes that would sit between the region's blocks.
     if (grouped || memo) {
-        const bool often = memo || m_loop;
-        (often ? m_warm : m_cold).push_back([this, slow, done, probe, memo, site, access, tag, d, m, repin, map = m_regs.map()]() mutable {
+        std::function<void()> alone = [this, slow, done, probe, memo, site, access, tag, d, m, repin,
+                                       map = m_regs.map()]() mutable {
             L(probe);
             m_regs.restore(map);
             tlb_probe(d, m.size, tag, slow);
@@ -450,7 +459,11 @@ void Emitter::Impl::emit_memory(const DecodedInsn& d, size_t index, int32_t off,
             access(rsi);
             repin();
             jmp(done, T_NEAR);
-        });
+        };
+        if (memo || m_loop)
+            warm(std::move(alone));
+        else
+            cold(std::move(alone));
     }
     cold([this, slow, done, d, m, index, off, pc_off, to, repin, keep_rdi = m_group_live, map = m_regs.map(), lazy = m_lazy,
           pending = pending_at(index)]() mutable {

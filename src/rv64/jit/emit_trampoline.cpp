@@ -33,8 +33,7 @@ Emitter::Trampoline Emitter::Impl::trampoline() {
     sub(rsp, kFrameBytes);
     lea(rbx, ptr[rdi + Layout::kHartBias]);  // see Layout::kHartBias
     reload_pc();
-    forget_memos();  // whatever the stack held
-    take_data_view();
+    renew_translation();  // whatever the stack held
     mov(qword[rsp + kFrameRunState], rdx);
     mov(dword[rsp + kFrameMxcsr], kMxcsrNearest);
     mov(byte[rsp + kFrameFpPending], 0);  // MXCSR holds what C++ left in it (see emit_fp.cpp)

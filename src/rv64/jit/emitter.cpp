@@ -737,10 +737,7 @@ void Emitter::Impl::call_fallback(const DecodedInsn& d) {
     // A system instruction may have changed what the memos and the frame's data view copy
     // (satp, mstatus, PMP, an sfence.vma); anything else (FP, AMO min/max, cache-block
     // operations) cannot. rax holds the fallback's result.
-    if ((d.raw & 0x7f) == 0x73) {
-        forget_memos();
-        take_data_view();
-    }
+    if ((d.raw & 0x7f) == 0x73) renew_translation();
     reload_pc();
 }
 

@@ -535,6 +535,7 @@ private:
     int pinned_memo(const interp::Block& b, int32_t base) const;
     Xbyak::Address memo_addend(unsigned site) const { return qword[rsp + kFrameMemoAddends + 8 * site]; }
     void take_memo(unsigned site);
+    void renew_translation();
     void forget_memos();
     void take_data_view();
     struct Mem {
