@@ -5,6 +5,12 @@
 # Prints each median, the ratio trapeze/QEMU, and trapeze's guest MIPS when it reports them
 # ("trapeze: retired N instructions in S s (X MIPS)" on stderr).
 #
+# --engine takes one engine or a list (`--engine jit,interp`): each run then boots trapeze under
+# each engine in turn, then QEMU, and the report gives every engine's medians and ratio (the
+# first engine's as `ratio trapeze/qemu: R`, the others' as `ratio trapeze/qemu (ENGINE): R`).
+# --plot FILE.svg (or .png) also writes the medians as a gnuplot chart, and its data beside it
+# (FILE.dat): the boot's wall time per engine and QEMU's, with each ratio over its bar.
+#
 # --baseline PATH compares two builds of trapeze instead (no QEMU): --trapeze's and PATH's boots
 # alternate, each build going first in every other pair (on this project's hosts the first boot
 # of a pair tends to be the slower one), and the report ends with one line
@@ -15,12 +21,13 @@
 # with --cpus M, so the pairs set N harts against M on one build (issue 21: a boot on 2 harts
 # must not be slower than on 1): `bench/boot.sh --engine jit --cpus 2 --baseline-cpus 1 --runs 40`.
 #
-# usage: bench/boot.sh [--engine ENGINE] [--runs N] [--cpus N] [--trapeze PATH] [--dir DIR]
-#                      [--timeout SECONDS] [--baseline PATH] [--baseline-cpus M]
+# usage: bench/boot.sh [--engine ENGINE[,ENGINE]] [--runs N] [--cpus N] [--trapeze PATH]
+#                      [--dir DIR] [--timeout SECONDS] [--baseline PATH] [--baseline-cpus M]
+#                      [--plot FILE.svg|FILE.png]
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-engine=interp runs=3 cpus=1 timeout_s=600 baseline= baseline_cpus=
+engine=interp runs=3 cpus=1 timeout_s=600 baseline= baseline_cpus= plot=
 trapeze=$root/build/trapeze
 dir=${TRAPEZE_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/trapeze/debian-riscv64}
 readonly kAppend="console=ttyS0 panic=-1"
@@ -32,11 +39,33 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 guest_bench_options "$@"
 if [[ -n $baseline_cpus && -z $baseline ]]; then baseline=$trapeze; fi
 
+IFS=, read -r -a engines <<<"$engine"
+((${#engines[@]})) || die "--engine needs an engine (jit, interp, or a list of them: jit,interp)"
+declare -A named=()
+for e in "${engines[@]}"; do
+  [[ $e == jit || $e == interp ]] || die "unknown engine '$e' in --engine $engine (jit, interp, or both: jit,interp)"
+  [[ -z ${named[$e]:-} ]] || die "--engine $engine names $e twice"
+  named[$e]=1
+done
+if [[ -n $baseline ]]; then
+  ((${#engines[@]} == 1)) || die "--baseline compares two builds on one engine, not --engine $engine"
+  [[ -z $plot ]] || die "--plot charts trapeze against QEMU, which --baseline does not run"
+fi
+if [[ -n $plot ]]; then
+  [[ $plot == *.svg || $plot == *.png ]] || die "--plot writes an SVG or PNG chart: FILE.svg or FILE.png, not $plot"
+  command -v gnuplot >/dev/null || die "gnuplot is missing (tools/install-deps installs gnuplot-nox)"
+  [[ -d $(dirname "$plot") ]] || die "--plot $plot: no folder $(dirname "$plot")"
+fi
+
 require_comparison
 
-trapeze_cmd=("$trapeze" run --engine "$engine" --kernel "$dir/Image" --bios "$dir/fw_jump.bin"
-             --initrd "$dir/test-initrd.img" --append "$kAppend" --memory "$kMemory"
-             --cpus "$cpus" --on-reboot exit)
+# trapeze_cmd_for ENGINE: sets trapeze_cmd to a boot under ENGINE.
+trapeze_cmd_for() {
+  trapeze_cmd=("$trapeze" run --engine "$1" --kernel "$dir/Image" --bios "$dir/fw_jump.bin"
+               --initrd "$dir/test-initrd.img" --append "$kAppend" --memory "$kMemory"
+               --cpus "$cpus" --on-reboot exit)
+}
+trapeze_cmd_for "${engines[0]}"
 qemu_cmd=(qemu-system-riscv64 -M virt -nographic -no-reboot -m "${kMemory}M" -smp "$cpus"
           -bios "$dir/fw_jump.bin" -kernel "$dir/Image" -initrd "$dir/test-initrd.img"
           -append "$kAppend")
@@ -103,22 +132,80 @@ fi
 
 kernel=$(sed -n 's/^kernel=//p' "$dir/stamp" 2>/dev/null)
 echo "guest: Debian ${kernel:-kernel}, OpenSBI fw_jump, test-initrd.img, $cpus hart(s), $kMemory MiB; $runs runs each"
-t_times=() q_times=() mips=()
+declare -A t_times=() mips=()  # per engine, space-separated
+q_times=()
 for ((i = 1; i <= runs; i++)); do
-  t=$(time_boot "trapeze" "${trapeze_cmd[@]}") || exit 1
-  t_times+=("$t")
-  m=$(sed -n 's/^trapeze: retired .* (\([0-9.]*\) MIPS).*/\1/p' "$work/err" | tail -n 1)
-  [[ -n $m ]] && mips+=("$m")
+  line="run $i:"
+  for e in "${engines[@]}"; do
+    trapeze_cmd_for "$e"
+    t=$(time_boot "trapeze ($e)" "${trapeze_cmd[@]}") || exit 1
+    t_times[$e]+="$t "
+    m=$(sed -n 's/^trapeze: retired .* (\([0-9.]*\) MIPS).*/\1/p' "$work/err" | tail -n 1)
+    [[ -n $m ]] && mips[$e]+="$m "
+    line+=" trapeze ($e) ${t} s${m:+ ($m MIPS)},"
+  done
   q=$(time_boot "qemu" "${qemu_cmd[@]}") || exit 1
   q_times+=("$q")
-  echo "run $i: trapeze ($engine) ${t} s${m:+ ($m MIPS)}, qemu ${q} s"
+  echo "$line qemu ${q} s"
 done
 
-t_med=$(printf '%s\n' "${t_times[@]}" | median)
+# medians_of "A B C": their median.
+medians_of() { tr ' ' '\n' <<<"$1" | grep . | median; }
+
+declare -A t_med=()
+for e in "${engines[@]}"; do
+  t_med[$e]=$(medians_of "${t_times[$e]}")
+  echo "trapeze ($e): median ${t_med[$e]} s"
+  if [[ -n ${mips[$e]:-} ]]; then
+    echo "trapeze ($e): median $(medians_of "${mips[$e]}") guest MIPS"
+  fi
+done
 q_med=$(printf '%s\n' "${q_times[@]}" | median)
-echo "trapeze ($engine): median ${t_med} s"
-if ((${#mips[@]})); then
-  echo "trapeze ($engine): median $(printf '%s\n' "${mips[@]}" | median) guest MIPS"
-fi
 echo "qemu (tcg):        median ${q_med} s"
-echo "ratio trapeze/qemu: $(ratio "$t_med" "$q_med")"
+echo "ratio trapeze/qemu: $(ratio "${t_med[${engines[0]}]}" "$q_med")"
+for e in "${engines[@]:1}"; do
+  echo "ratio trapeze/qemu ($e): $(ratio "${t_med[$e]}" "$q_med")"
+done
+
+# write_plot: the medians as a bar chart (seconds, log scale: the interpreter's boot is several
+# times QEMU's, the translator's a fraction of it; trapeze's engines blue, QEMU orange), each bar
+# labelled with its time and that over QEMU's; the data beside the chart as FILE.dat.
+write_plot() {
+  local data=${plot%.*}.dat terminal e range
+  {
+    echo "# bench/boot.sh medians: boot to the test initramfs's marker and power-off, in seconds"
+    echo "# ($runs runs each, $cpus hart(s), $kMemory MiB); ratio = time / QEMU's time"
+    echo "# vmm seconds ratio"
+    for e in "${engines[@]}"; do
+      echo "\"trapeze $e\" ${t_med[$e]} $(ratio "${t_med[$e]}" "$q_med")"
+    done
+    echo "\"QEMU TCG\" $q_med 1.00"
+  } >"$data"
+  # From a power of two under half the shortest bar to one over three times the longest (room for
+  # the labels above the bars).
+  range=$(printf '%s\n' "${t_med[@]}" "$q_med" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 }
+    END { l = 1; while (l > lo / 2) l /= 2; h = 1; while (h < hi * 3) h *= 2; printf "%g:%g", l, h }')
+  if [[ $plot == *.png ]]; then
+    terminal="pngcairo size 640,400 font 'sans,10'"
+  else
+    terminal="svg size 640,400 dynamic font 'sans,12' background '#ffffff'"
+  fi
+  gnuplot <<EOF || die "gnuplot failed to write $plot"
+set terminal $terminal
+set output '$plot'
+set title "Debian's riscv64 kernel booted to the test initramfs's marker: wall time (lower is faster)"
+set style fill solid 0.85 border -1
+set boxwidth 0.6
+set logscale y 2
+set yrange [$range]
+set xrange [-0.6:$((${#engines[@]} + 1)) - 0.4]
+set ytics 2
+set format y "%g s"
+set grid ytics
+unset key
+plot '$data' using 0:2:(column(0) < ${#engines[@]} ? 0x4e79a7 : 0xf28e2b):xtic(1) with boxes linecolor rgb variable, \
+     '' using 0:(\$2 * 1.3):(column(0) < ${#engines[@]} ? sprintf("%.2f s, %.2f× QEMU's", \$2, \$3) : sprintf("%.2f s", \$2)) with labels notitle
+EOF
+  echo "chart: $plot (data: $data)"
+}
+if [[ -n $plot ]]; then write_plot; fi

@@ -32,10 +32,11 @@ require_comparison() {
 }
 
 # guest_bench_options ARGS...: the options of the whole-guest benchmarks (boot.sh, nested.sh),
-# --engine, --runs, --cpus, --trapeze, --dir, --timeout, --baseline and --baseline-cpus, into the
-# variables of those names (engine, runs, cpus, trapeze, dir, timeout_s, baseline,
-# baseline_cpus), whose defaults the caller sets first (a script without a baseline comparison
-# leaves `baseline` and `baseline_cpus` unset: those options are then refused).
+# --engine, --runs, --cpus, --trapeze, --dir, --timeout, --baseline, --baseline-cpus and --plot,
+# into the variables of those names (engine, runs, cpus, trapeze, dir, timeout_s, baseline,
+# baseline_cpus, plot), whose defaults the caller sets first (a script without a baseline
+# comparison or a chart leaves `baseline` and `baseline_cpus`, or `plot`, unset: those options
+# are then refused).
 guest_bench_options() {
   while (($#)); do
     (($# >= 2)) || die "$1 needs an argument"
@@ -52,6 +53,9 @@ guest_bench_options() {
       --baseline-cpus)
         [[ -v baseline_cpus ]] || die "unknown argument '$1' (see the header of $0)"
         baseline_cpus=$2 ;;
+      --plot)
+        [[ -v plot ]] || die "unknown argument '$1' (see the header of $0)"
+        plot=$2 ;;
       *) die "unknown argument '$1' (see the header of $0)" ;;
     esac
     shift 2
