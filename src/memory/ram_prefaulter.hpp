@@ -19,7 +19,7 @@
 // boot also begins at the top of RAM (memblock allocates downwards), but populating the top
 // 48 MiB as the thread started did not speed a boot up (0.999 of the build before, 12 pairs),
 // nor did following the guest down, not even on memory the host had taken back (boots 8 s
-// apart: 1.23 s and 1.17 s against 1.16 s; README, where the boot's time goes).
+// apart: 1.23 s and 1.17 s against 1.16 s; docs/performance.md, "Where the boot's time goes").
 //
 // Bounded: at most kAhead chunks after the latest first use, and never more than budget()
 // chunks populated that the guest has not used yet (a quarter of RAM: 8 chunks, 16 MiB, for a

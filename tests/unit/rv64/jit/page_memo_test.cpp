@@ -2,7 +2,7 @@
 // it last hit) must behave exactly as accesses probing the TLB each time: across page ends into
 // distant frames, for misaligned accesses, after the mapping changes, and when the translation
 // is entered afresh. The Stack tests do the same for accesses off sp outside loops, which a
-// memo shared by the whole stack would serve (tried: README, "Tried and not kept").
+// memo shared by the whole stack would serve (tried: docs/performance.md, "Real programs").
 #include <initializer_list>
 
 #include "engine_rig.hpp"
