@@ -55,6 +55,7 @@ if [[ -n $plot ]]; then
   [[ $plot == *.svg || $plot == *.png ]] || die "--plot writes an SVG or PNG chart: FILE.svg or FILE.png, not $plot"
   command -v gnuplot >/dev/null || die "gnuplot is missing (tools/install-deps installs gnuplot-nox)"
   [[ -d $(dirname "$plot") ]] || die "--plot $plot: no folder $(dirname "$plot")"
+  [[ $plot != *\'* ]] || die "--plot $plot: gnuplot takes the path in single quotes, so it may not hold one"
 fi
 
 require_comparison

@@ -61,6 +61,7 @@ refused "compares two builds on one engine" --engine jit,interp --baseline "$wor
 refused "--plot charts trapeze against QEMU" --engine jit --baseline "$work/trapeze" --plot "$work/x.svg"
 refused "FILE.svg or FILE.png" --engine jit --plot "$work/x.pdf"
 refused "no folder" --engine jit --plot "$work/nowhere/x.svg"
+refused "may not hold one" --engine jit --plot "$work/it's.svg"
 out=$("$bench/nested.sh" --plot "$work/x.svg" 2>&1) && fail "nested.sh accepted --plot"
 grep -q "unknown argument '--plot'" <<<"$out" || fail "nested.sh's refusal does not name --plot: $out"
 echo PASS
