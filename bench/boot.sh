@@ -153,19 +153,20 @@ done
 # medians_of "A B C": their median.
 medians_of() { tr ' ' '\n' <<<"$1" | grep . | median; }
 
-declare -A t_med=()
+q_med=$(printf '%s\n' "${q_times[@]}" | median)
+declare -A t_med=() t_ratio=()
 for e in "${engines[@]}"; do
   t_med[$e]=$(medians_of "${t_times[$e]}")
+  t_ratio[$e]=$(ratio "${t_med[$e]}" "$q_med")
   echo "trapeze ($e): median ${t_med[$e]} s"
   if [[ -n ${mips[$e]:-} ]]; then
     echo "trapeze ($e): median $(medians_of "${mips[$e]}") guest MIPS"
   fi
 done
-q_med=$(printf '%s\n' "${q_times[@]}" | median)
 echo "qemu (tcg):        median ${q_med} s"
-echo "ratio trapeze/qemu: $(ratio "${t_med[${engines[0]}]}" "$q_med")"
+echo "ratio trapeze/qemu: ${t_ratio[${engines[0]}]}"
 for e in "${engines[@]:1}"; do
-  echo "ratio trapeze/qemu ($e): $(ratio "${t_med[$e]}" "$q_med")"
+  echo "ratio trapeze/qemu ($e): ${t_ratio[$e]}"
 done
 
 # write_plot: the medians as a bar chart (seconds, log scale: the interpreter's boot is several
@@ -178,7 +179,7 @@ write_plot() {
     echo "# ($runs runs each, $cpus hart(s), $kMemory MiB); ratio = time / QEMU's time"
     echo "# vmm seconds ratio"
     for e in "${engines[@]}"; do
-      echo "\"trapeze $e\" ${t_med[$e]} $(ratio "${t_med[$e]}" "$q_med")"
+      echo "\"trapeze $e\" ${t_med[$e]} ${t_ratio[$e]}"
     done
     echo "\"QEMU TCG\" $q_med 1.00"
   } >"$data"
